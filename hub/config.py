@@ -1,0 +1,76 @@
+"""The hub's one settings object.
+
+Read the environment (prefix ``HUB_``) once, at the entry point, with :func:`load_settings`,
+and pass the frozen object down. Nothing under ``hub/`` reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogFormat = Literal["auto", "json", "console"]
+
+
+class Settings(BaseSettings):
+    """Everything a hub process needs to know about its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", frozen=True, extra="forbid")
+
+    # Broker
+    broker_url: str = Field(
+        default="kafka://127.0.0.1:9092",
+        description="faust-style broker URL; several brokers are separated by ';'.",
+    )
+    topic_prefix: str = Field(default="vru", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    partitions: int = Field(default=4, ge=1, description="partitions of feed and stream topics")
+    replication_factor: int = Field(default=1, ge=1)
+
+    # Where things live
+    deploy_dir: Path = Path("deploy")
+    schemas_dir: Path = Path("schemas")
+    keys_dir: Path = Path(".hub/keys")
+    state_dir: Path = Path(".hub/state")
+    data_dir: Path = Field(
+        default=Path("../shared/data"),
+        description="real public data: police/*.csv and geo/*.csv (see README for sources)",
+    )
+
+    # faust timings. The embedded broker holds a group join for half the session
+    # timeout (BROKER.md), so 6 s (the smallest Kafka accepts) gives a ~5 s start.
+    app_id: str = "vru-hub"
+    session_timeout_s: float = Field(default=6.0, ge=6.0)
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    table_store: str = Field(default="memory://", description="memory:// or rocksdb://")
+    web_enabled: bool = False
+    web_port: int = Field(default=6066, ge=1, le=65535)
+
+    # Logging
+    log_format: LogFormat = "auto"
+    log_level: str = "INFO"
+
+    def feed_topic(self, agency_id: str) -> str:
+        """The topic an agency publishes its events to."""
+        return f"{self.topic_prefix}.feed.{agency_id}"
+
+    def alert_topic(self, partnership_id: str) -> str:
+        """The topic a partnership consumes its alerts from."""
+        return f"{self.topic_prefix}.alerts.{partnership_id}"
+
+    @property
+    def quarantine_topic(self) -> str:
+        """Where every rejected input goes, with its reason."""
+        return f"{self.topic_prefix}.quarantine"
+
+    @property
+    def accepted_topic(self) -> str:
+        """Accepted events, keyed by subject, for correlation."""
+        return f"{self.topic_prefix}.accepted"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; explicit overrides win over ``HUB_*`` variables."""
+    return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated by pydantic

@@ -1,0 +1,86 @@
+"""structlog, configured once: JSON off a TTY, console on one, and never a payload.
+
+:func:`redact` is the last line of defence: any event-dict key that can carry personal data
+(payloads, identifiers, tokens, pseudonyms, keys) is replaced before rendering. Callers log
+ids and hashes only; the redactor makes a slip visible (``"[redacted]"``) instead of a leak.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+REDACTED = "[redacted]"
+
+#: Keys that may never reach a log line with their value.
+SENSITIVE_KEYS = frozenset(
+    {
+        "payload",
+        "record",
+        "fields",
+        "body",
+        "value",
+        "data",
+        "raw",
+        "subject_token",
+        "token",
+        "linkage_token",
+        "pseudonym",
+        "identifiers",
+        "name",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "dob",
+        "postcode",
+        "nhs_number",
+        "national_id",
+        "key",
+        "secret",
+        "private_key",
+        "signature",
+        "plaintext",
+    }
+)
+
+
+def redact(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """structlog processor: blank every sensitive key, at any nesting depth of dicts."""
+    return _redact_mapping(event_dict)
+
+
+def _redact_mapping(mapping: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(mapping):
+        if key.lower() in SENSITIVE_KEYS:
+            mapping[key] = REDACTED
+        elif isinstance(mapping[key], dict):
+            mapping[key] = _redact_mapping(dict(mapping[key]))
+    return mapping
+
+
+def configure_logging(
+    fmt: Literal["auto", "json", "console"] = "auto", level: str = "INFO"
+) -> None:
+    """Configure structlog and the stdlib root logger (faust and aiokafka log through it)."""
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
