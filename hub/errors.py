@@ -14,13 +14,19 @@ identifiers, pseudonyms or keys.
     │   ├── UnknownSchemaError       the fingerprint names no known writer schema        (unknown_schema)
     │   └── IncompatibleSchemaError  a schema change is not backward compatible
     ├── ValidationError              a decoded record breaks a field rule                (invalid_field)
+    │   └── IdentifierError          an identifier or token cannot be normalised         (invalid_identifier)
     ├── CryptoError                  signatures, encryption, keys
     │   ├── BadSignatureError        signature or proof does not verify                  (bad_signature)
+    │   │   └── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
-    │   └── DecryptionError          ciphertext cannot be opened with this key
+    │   ├── DecryptionError          ciphertext cannot be opened with this key
+    │   └── KeyringError             key files missing, malformed or too permissive      (keyring_error)
     ├── PolicyError                  agreements and the allow-list
     │   └── AgreementError           an agreement document is malformed or incoherent
     ├── AuditError                   the ledger and its proofs
+    │   └── ProofError               a Merkle proof does not verify                      (bad_proof)
+    │       ├── InclusionProofError  (index, size, problem)
+    │       └── ConsistencyProofError (size1, size2, problem)
     └── TransportError               the broker (retriable)
 """
 
@@ -74,6 +80,20 @@ class ValidationError(HubError):
     reason = "invalid_field"
 
 
+class IdentifierError(ValidationError):
+    """An identifier (name, date of birth, postcode, NHS number) or token cannot be normalised.
+
+    Carries the field name and what is wrong with it, never the value.
+    """
+
+    reason = "invalid_identifier"
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 class CryptoError(HubError):
     """Signatures, encryption and keys."""
 
@@ -96,10 +116,20 @@ class UnknownKeyError(CryptoError):
         self.key_id = key_id
 
 
+class MalformedSealError(BadSignatureError):
+    """An event seal's bytes do not parse: the event is as unauthenticated as a bad signature."""
+
+
 class DecryptionError(CryptoError):
     """A ciphertext cannot be opened with the key given."""
 
     reason = "decryption_failed"
+
+
+class KeyringError(CryptoError):
+    """A key file is missing, malformed or readable by others than its owner."""
+
+    reason = "keyring_error"
 
 
 class PolicyError(HubError):
@@ -118,6 +148,32 @@ class AuditError(HubError):
     """The decision ledger, tree heads and proofs."""
 
     reason = "audit_error"
+
+
+class ProofError(AuditError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+    reason = "bad_proof"
+
+
+class InclusionProofError(ProofError):
+    """An inclusion proof fails for the leaf at ``index`` in a tree of ``size`` leaves."""
+
+    def __init__(self, index: int, size: int, problem: str) -> None:
+        super().__init__(f"inclusion of leaf {index} in tree of size {size}: {problem}")
+        self.index = index
+        self.size = size
+        self.problem = problem
+
+
+class ConsistencyProofError(ProofError):
+    """A consistency proof fails between trees of ``size1`` and ``size2`` leaves."""
+
+    def __init__(self, size1: int, size2: int, problem: str) -> None:
+        super().__init__(f"consistency of size {size1} with size {size2}: {problem}")
+        self.size1 = size1
+        self.size2 = size2
+        self.problem = problem
 
 
 class TransportError(HubError):
