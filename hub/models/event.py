@@ -1,0 +1,82 @@
+"""A decoded event, validated: the envelope typed and checked, the type's own fields ruled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.codec import DecodedEvent
+from hub.errors import ValidationError
+from hub.models.envelope import Envelope
+from hub.models.rules import check_fields
+
+
+class Event(BaseModel):
+    """An event the hub accepts: a valid envelope plus its type-specific ``fields``.
+
+    ``fields`` holds the record resolved to the hub's current schema of the type, without
+    ``envelope``; ``writer_version`` is the schema version the agency wrote with.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: str
+    writer_version: int
+    envelope: Envelope
+    fields: Mapping[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        """The envelope's event id."""
+        return self.envelope.event_id
+
+    @property
+    def subject_token(self) -> str | None:
+        """The linkage token, or None for an area-only event."""
+        return self.envelope.subject_token
+
+
+def validate_event(decoded: DecodedEvent) -> Event:
+    """Validate a decoded record; ValidationError names the field and the rule, never the value."""
+    raw_envelope = decoded.record["envelope"]
+    envelope = _envelope(raw_envelope)
+    if envelope.event_type != decoded.event_type:
+        raise ValidationError("envelope.event_type: does not match the writer schema")
+    _check_subject(decoded, envelope)
+    fields = {k: v for k, v in decoded.record.items() if k != "envelope"}
+    problem = check_fields(decoded.event_type, fields, raw_envelope)
+    if problem is not None:
+        raise ValidationError(f"{decoded.event_type} {problem[0]}: {problem[1]}")
+    return Event(
+        event_type=decoded.event_type,
+        writer_version=decoded.writer_version,
+        envelope=envelope,
+        fields=fields,
+    )
+
+
+def _envelope(raw: Mapping[str, Any]) -> Envelope:
+    try:
+        return Envelope.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ValidationError(_describe(exc)) from None  # pydantic's error holds the input value
+
+
+def _describe(exc: PydanticValidationError) -> str:
+    """``envelope.<field>: <rule>`` for each error; pydantic's messages state the rule only."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error["loc"])
+        parts.append(f"envelope{'.' + location if location else ''}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _check_subject(decoded: DecodedEvent, envelope: Envelope) -> None:
+    has_subject = envelope.subject_token is not None
+    if decoded.subject == "forbidden" and has_subject:
+        raise ValidationError(f"envelope.subject_token: must be null for {decoded.event_type}")
+    if decoded.subject == "required" and not has_subject:
+        raise ValidationError(f"envelope.subject_token: is required for {decoded.event_type}")
