@@ -168,12 +168,21 @@ def verify_inclusion(
     leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> None:
     """Check an audit path (RFC 9162 §2.1.3.2); raises :class:`InclusionProofError`."""
+    if len(root) != HASH_SIZE:
+        raise InclusionProofError(index, size, "hash of the wrong length")
+    if root_from_inclusion(leaf_hash, index, size, proof) != root:
+        raise InclusionProofError(index, size, "root mismatch")
+
+
+def root_from_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
+    """The root an audit path leads to, for a verifier that learns the root elsewhere.
+
+    Raises :class:`InclusionProofError` when the path cannot belong to a tree of ``size``.
+    """
     if not 0 <= index < size:
         raise InclusionProofError(index, size, "index out of range")
-    if len(leaf_hash) != HASH_SIZE or len(root) != HASH_SIZE:
+    if len(leaf_hash) != HASH_SIZE or any(len(p) != HASH_SIZE for p in proof):
         raise InclusionProofError(index, size, "hash of the wrong length")
-    if any(len(p) != HASH_SIZE for p in proof):
-        raise InclusionProofError(index, size, "proof element of the wrong length")
     fn, sn, r = index, size - 1, leaf_hash
     for p in proof:
         if sn == 0:
@@ -187,8 +196,7 @@ def verify_inclusion(
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise InclusionProofError(index, size, "proof too short")
-    if r != root:
-        raise InclusionProofError(index, size, "root mismatch")
+    return r
 
 
 def verify_consistency(

@@ -1,0 +1,139 @@
+"""Batch seals for agency feeds: one Ed25519 signature per batch, provable per event.
+
+An agency signs a batch of N encoded events once. The events' bytes are the leaves of an
+RFC 9162 Merkle tree, and the signature covers a domain-separated statement::
+
+    b"vru-hub/feed-batch/v1" ‖ len(agency_id) ‖ agency_id ‖ key_id (8 bytes) ‖ batch_id (16 bytes)
+        ‖ size (u64) ‖ root (32 bytes)
+
+Each event travels with an :class:`EventSeal` (one Kafka header, see :meth:`EventSeal.to_bytes`)
+holding its index and inclusion proof plus the batch signature, so one event, its seal and the
+agency's public key prove the event's origin offline (:func:`verify_seal`). The hub's
+:class:`SealVerifier` recomputes the root from the proof (a few SHA-256 calls) and pays for
+Ed25519 only on the first event of each batch it sees, remembering verified batches in a
+bounded LRU.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hub.crypto.sealcodec import BATCH_ID_SIZE, MAX_BATCH, EventSeal, decode_seal
+from hub.crypto.signing import SigningKey, VerifyKey
+from hub.errors import BadSignatureError, InclusionProofError, UnknownKeyError
+from hub.merkle import MerkleTree, hash_leaf, root_from_inclusion
+
+FEED_DOMAIN = b"vru-hub/feed-batch/v1"
+
+__all__ = [
+    "FEED_DOMAIN",
+    "MAX_BATCH",
+    "BatchHead",
+    "EventSeal",
+    "SealVerifier",
+    "batch_statement",
+    "seal_batch",
+    "verify_seal",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHead:
+    """What an agency signs for one batch."""
+
+    agency_id: str
+    key_id: str
+    batch_id: bytes
+    size: int
+    root: bytes
+
+
+def batch_statement(head: BatchHead) -> bytes:
+    """The exact bytes the batch signature covers."""
+    agency = head.agency_id.encode()
+    return b"".join(
+        (
+            FEED_DOMAIN,
+            len(agency).to_bytes(1, "big"),
+            agency,
+            bytes.fromhex(head.key_id),
+            head.batch_id,
+            head.size.to_bytes(8, "big"),
+            head.root,
+        )
+    )
+
+
+def seal_batch(
+    events: Sequence[bytes], key: SigningKey, agency_id: str, batch_id: bytes | None = None
+) -> list[EventSeal]:
+    """Sign a batch of encoded events once; returns one seal per event, in order."""
+    if not 0 < len(events) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} events, not {len(events)}")
+    batch_id = secrets.token_bytes(BATCH_ID_SIZE) if batch_id is None else batch_id
+    tree = MerkleTree([hash_leaf(event) for event in events])
+    head = BatchHead(agency_id, key.key_id, batch_id, len(events), tree.root())
+    signature = key.sign(batch_statement(head))
+    return [
+        EventSeal(
+            agency_id=agency_id,
+            key_id=key.key_id,
+            batch_id=batch_id,
+            size=head.size,
+            index=index,
+            proof=tree.inclusion_proof(index),
+            signature=signature,
+        )
+        for index in range(head.size)
+    ]
+
+
+def _head_of(event: bytes, seal: EventSeal) -> BatchHead:
+    """The batch head an event and its seal claim; BadSignatureError if the proof is malformed."""
+    try:
+        root = root_from_inclusion(hash_leaf(event), seal.index, seal.size, seal.proof)
+    except InclusionProofError as exc:
+        raise BadSignatureError(f"inclusion proof malformed: {exc.problem}") from exc
+    return BatchHead(seal.agency_id, seal.key_id, seal.batch_id, seal.size, root)
+
+
+def verify_seal(event: bytes, seal: EventSeal, key: VerifyKey) -> None:
+    """Offline check that ``event`` belongs to a batch ``key`` signed; else BadSignatureError."""
+    if key.key_id != seal.key_id:
+        raise BadSignatureError(f"seal names key {seal.key_id}, not {key.key_id}")
+    key.verify(seal.signature, batch_statement(_head_of(event, seal)))
+
+
+class SealVerifier:
+    """Verifies sealed events against each agency's public keys, one Ed25519 check per batch.
+
+    ``keys`` maps an agency id to the verify keys it may sign with (several during a rotation
+    overlap). A seal naming a key that is not its agency's raises UnknownKeyError.
+    """
+
+    def __init__(self, keys: Mapping[str, Iterable[VerifyKey]], cache_size: int = 4096) -> None:
+        self._keys = {(agency_id, key.key_id): key for agency_id, ks in keys.items() for key in ks}
+        self._verified: OrderedDict[tuple[BatchHead, bytes], None] = OrderedDict()
+        self._cache_size = cache_size
+        self.signature_checks = 0
+
+    def verify(self, event: bytes, seal: EventSeal | bytes) -> EventSeal:
+        """Check one event against its seal (parsed or raw header bytes); returns the seal."""
+        if not isinstance(seal, EventSeal):
+            seal = decode_seal(seal)
+        key = self._keys.get((seal.agency_id, seal.key_id))
+        if key is None:
+            raise UnknownKeyError(seal.key_id)
+        entry = (_head_of(event, seal), seal.signature)
+        if entry in self._verified:
+            self._verified.move_to_end(entry)
+            return seal
+        self.signature_checks += 1
+        key.verify(seal.signature, batch_statement(entry[0]))
+        self._verified[entry] = None
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return seal

@@ -1,0 +1,142 @@
+"""One key per file: its metadata (:class:`KeyInfo`) and how it is stored on disk.
+
+A key file is a JSON document, ``<owner>/<kind>/<key_id>.json`` under the keyring directory,
+written atomically with mode 0600 in directories of mode 0700. Files that group or others can
+read are refused on load, as ssh refuses a private key with loose permissions.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from hub.errors import KeyringError
+
+FORMAT = "vru-hub-key/v1"
+_OWNER = re.compile(r"hub|agencies|(agency|partnership)/[a-z0-9][a-z0-9-]*")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
+
+
+class KeyKind(StrEnum):
+    """What a key is for; each kind has one algorithm."""
+
+    SIGNING = "ed25519-signing"
+    LINKAGE = "linkage-hmac"
+    PSEUDONYM = "pseudonym-hmac"
+    HPKE = "x25519-hpke"
+
+
+class KeyStatus(StrEnum):
+    """``active`` keys do new work; ``retiring`` ones are only accepted until not-after."""
+
+    ACTIVE = "active"
+    RETIRING = "retiring"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """Everything about a key except its secret: safe to list, log and export."""
+
+    owner: str
+    kind: KeyKind
+    key_id: str
+    created_at: datetime
+    status: KeyStatus = KeyStatus.ACTIVE
+    not_after: datetime | None = None
+    public: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if _OWNER.fullmatch(self.owner) is None:
+            raise KeyringError(f"malformed key owner {self.owner!r}")
+        if _KEY_ID.fullmatch(self.key_id) is None:
+            raise KeyringError("malformed key id")
+        if self.created_at.tzinfo is None:
+            raise KeyringError("key times must be timezone-aware")
+
+    def age(self, now: datetime) -> timedelta:
+        """How long ago the key was created."""
+        return now - self.created_at
+
+    def accepted_at(self, when: datetime) -> bool:
+        """Whether material made with this key at ``when`` is still acceptable."""
+        return self.not_after is None or when <= self.not_after
+
+
+def key_path(root: Path, info: KeyInfo) -> Path:
+    """Where a key's file lives under the keyring directory."""
+    return root / info.owner / info.kind.value / f"{info.key_id}.json"
+
+
+def write_key(root: Path, info: KeyInfo, secret: bytes) -> Path:
+    """Write a key file atomically with mode 0600, creating 0700 directories."""
+    path = key_path(root, info)
+    make_private_dir(path.parent, stop=root)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        json.dump(_document(info, secret), handle, indent=2)
+    tmp.replace(path)
+    return path
+
+
+def make_private_dir(path: Path, stop: Path) -> None:
+    """Create ``path`` and its parents up to ``stop`` (inclusive) with mode 0700."""
+    for directory in [*reversed(path.relative_to(stop).parents), path.relative_to(stop)]:
+        full = stop / directory
+        full.mkdir(mode=0o700, exist_ok=True)
+        full.chmod(0o700)
+
+
+def read_key(path: Path) -> tuple[KeyInfo, bytes]:
+    """Load one key file; KeyringError if it is malformed or readable by others."""
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyringError(f"{path}: key file is accessible to group or others (want 0600)")
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return _parse(doc)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeyringError(f"{path}: unreadable key file ({type(exc).__name__})") from exc
+
+
+def _document(info: KeyInfo, secret: bytes) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "owner": info.owner,
+        "kind": info.kind.value,
+        "key_id": info.key_id,
+        "created_at": info.created_at.isoformat(),
+        "status": info.status.value,
+        "not_after": info.not_after.isoformat() if info.not_after else None,
+        "public": _b64(info.public) if info.public is not None else None,
+        "secret": _b64(secret),
+    }
+
+
+def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes]:
+    if doc["format"] != FORMAT:
+        raise KeyringError(f"unknown key file format {doc['format']!r}")
+    not_after, public = doc["not_after"], doc["public"]
+    info = KeyInfo(
+        owner=doc["owner"],
+        kind=KeyKind(doc["kind"]),
+        key_id=doc["key_id"],
+        created_at=datetime.fromisoformat(doc["created_at"]),
+        status=KeyStatus(doc["status"]),
+        not_after=datetime.fromisoformat(not_after) if not_after else None,
+        public=base64.b64decode(public, validate=True) if public else None,
+    )
+    return info, base64.b64decode(doc["secret"], validate=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

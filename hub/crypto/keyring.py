@@ -1,0 +1,160 @@
+"""The keyring: every key a deployment holds, one file each, with rotation metadata.
+
+Owners are path-like: ``hub`` (the hub's tree-head and alert signing key), ``agencies`` (the
+linkage key the agencies share), ``agency/<id>`` (an agency's feed signing keys) and
+``partnership/<id>`` (a partnership's HPKE key pair and pseudonym key). An owner may hold
+several keys of one kind during a rotation: the newest ``active`` one is used for new work,
+and ``retiring`` ones stay acceptable until their not-after time.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hub.crypto.hpke import HpkePrivateKey, HpkePublicKey
+from hub.crypto.keyfile import KeyInfo, KeyKind, KeyStatus, make_private_dir, read_key, write_key
+from hub.crypto.secret import HmacKey
+from hub.crypto.signing import SigningKey, VerifyKey
+from hub.errors import KeyringError, UnknownKeyError
+
+HUB = "hub"
+AGENCIES = "agencies"
+
+
+def agency_owner(agency_id: str) -> str:
+    """The keyring owner name of an agency."""
+    return f"agency/{agency_id}"
+
+
+def partnership_owner(partnership_id: str) -> str:
+    """The keyring owner name of a partnership."""
+    return f"partnership/{partnership_id}"
+
+
+def _generate(kind: KeyKind) -> tuple[str, bytes, bytes | None]:
+    """A fresh key of ``kind``: its id, its secret and its public part (if any)."""
+    if kind is KeyKind.SIGNING:
+        signing = SigningKey.generate()
+        return signing.key_id, signing.raw(), signing.verify_key.raw
+    if kind is KeyKind.HPKE:
+        private = HpkePrivateKey.generate()
+        return private.key_id, private.raw(), private.public_key.raw
+    hmac_key = HmacKey.generate()
+    return hmac_key.key_id, hmac_key.secret, None
+
+
+class Keyring:
+    """Keys on disk under one directory (0700), one 0600 JSON file per key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._keys: dict[tuple[str, KeyKind], list[tuple[KeyInfo, bytes]]] = {}
+
+    @classmethod
+    def open(cls, root: Path) -> Keyring:
+        """Load every key file under ``root``."""
+        if not root.is_dir():
+            raise KeyringError(f"{root}: no keyring directory")
+        keyring = cls(root)
+        for path in sorted(root.rglob("*.json")):
+            info, secret = read_key(path)
+            keyring._remember(info, secret)
+        return keyring
+
+    def _remember(self, info: KeyInfo, secret: bytes) -> None:
+        entries = self._keys.setdefault((info.owner, info.kind), [])
+        entries[:] = [e for e in entries if e[0].key_id != info.key_id]
+        entries.append((info, secret))
+        entries.sort(key=lambda e: e[0].created_at)
+
+    def generate(self, owner: str, kind: KeyKind, now: datetime) -> KeyInfo:
+        """Create, store and return a new active key for ``owner``."""
+        key_id, secret, public = _generate(kind)
+        info = KeyInfo(owner, kind, key_id, now, public=public)
+        make_private_dir(self.root, stop=self.root)
+        write_key(self.root, info, secret)
+        self._remember(info, secret)
+        return info
+
+    def retire(self, owner: str, kind: KeyKind, key_id: str, not_after: datetime) -> KeyInfo:
+        """Mark a key as retiring: still accepted until ``not_after``, no longer used."""
+        old, secret = self._entry(owner, kind, key_id)
+        info = KeyInfo(
+            old.owner,
+            old.kind,
+            old.key_id,
+            old.created_at,
+            KeyStatus.RETIRING,
+            not_after,
+            old.public,
+        )
+        write_key(self.root, info, secret)
+        self._remember(info, secret)
+        return info
+
+    def infos(self) -> Iterator[KeyInfo]:
+        """Metadata of every key, by owner and kind, oldest first. No secrets."""
+        for owner, kind in sorted(self._keys):
+            yield from (info for info, _ in self._keys[owner, kind])
+
+    def _entry(self, owner: str, kind: KeyKind, key_id: str | None) -> tuple[KeyInfo, bytes]:
+        """A key by id, or the newest active one when ``key_id`` is None."""
+        entries = self._keys.get((owner, kind), [])
+        if key_id is None:
+            active = [e for e in entries if e[0].status is KeyStatus.ACTIVE]
+            if not active:
+                raise KeyringError(f"{owner} has no active {kind.value} key")
+            return active[-1]
+        for entry in entries:
+            if entry[0].key_id == key_id:
+                return entry
+        raise UnknownKeyError(key_id)
+
+    def signing_key(self, owner: str, key_id: str | None = None) -> SigningKey:
+        """An Ed25519 signing key of ``owner`` (default: its current one)."""
+        return SigningKey.from_raw(self._entry(owner, KeyKind.SIGNING, key_id)[1])
+
+    def verify_keys(self, owner: str, at: datetime | None = None) -> list[VerifyKey]:
+        """Every verify key of ``owner`` acceptable at ``at`` (default: all of them)."""
+        return [
+            VerifyKey(info.public)
+            for info, _ in self._keys.get((owner, KeyKind.SIGNING), [])
+            if info.public is not None and (at is None or info.accepted_at(at))
+        ]
+
+    def hmac_key(self, owner: str, kind: KeyKind, key_id: str | None = None) -> HmacKey:
+        """The linkage key (owner ``agencies``) or a partnership's pseudonym key."""
+        if kind not in (KeyKind.LINKAGE, KeyKind.PSEUDONYM):
+            raise KeyringError(f"{kind.value} is not an HMAC key kind")
+        return HmacKey(self._entry(owner, kind, key_id)[1])
+
+    def hpke_key(self, owner: str, key_id: str | None = None) -> HpkePrivateKey:
+        """A partnership's HPKE private key (default: its current one)."""
+        return HpkePrivateKey.from_raw(self._entry(owner, KeyKind.HPKE, key_id)[1])
+
+    def hpke_public_key(self, owner: str) -> HpkePublicKey:
+        """The public key alerts to ``owner`` are sealed to now."""
+        return self.hpke_key(owner).public_key
+
+    def public_bundle(self) -> dict[str, Any]:
+        """Every public key with its metadata, as JSON-ready data to hand to verifiers."""
+        return {
+            "format": "vru-hub-public-keys/v1",
+            "keys": [
+                {
+                    "owner": info.owner,
+                    "kind": info.kind.value,
+                    "key_id": info.key_id,
+                    "created_at": info.created_at.isoformat(),
+                    "status": info.status.value,
+                    "not_after": info.not_after.isoformat() if info.not_after else None,
+                    "public": base64.b64encode(info.public).decode("ascii"),
+                }
+                for info in self.infos()
+                if info.public is not None
+            ],
+        }

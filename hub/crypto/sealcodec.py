@@ -1,0 +1,127 @@
+"""The :class:`EventSeal` value object and its compact binary form (one Kafka header).
+
+Layout, big-endian, version 1::
+
+    u8 version = 1
+    u8 n, n bytes   agency id (ASCII, [a-z0-9-], 1..64)
+    8 bytes         key id (the 16 hex digits, as bytes)
+    16 bytes        batch id
+    u32 size        events in the batch, 1..MAX_BATCH
+    u32 index       this event's position, < size
+    u8 k, k*32      inclusion proof, k <= 32
+    64 bytes        Ed25519 signature over the batch statement
+
+A batch of 256 events gives a 361-byte header for a 6-character agency id. Decoding any other
+bytes raises :class:`~hub.errors.MalformedSealError` (a BadSignatureError) and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hub.crypto.signing import SIGNATURE_SIZE
+from hub.errors import MalformedSealError
+from hub.merkle import HASH_SIZE
+
+SEAL_VERSION = 1
+KEY_ID_SIZE = 8
+BATCH_ID_SIZE = 16
+MAX_BATCH = 1 << 20
+MAX_PROOF = 32
+_AGENCY = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
+
+
+@dataclass(frozen=True, slots=True)
+class EventSeal:
+    """Proof that one event belongs to a batch an agency signed."""
+
+    agency_id: str
+    key_id: str
+    batch_id: bytes
+    size: int
+    index: int
+    proof: tuple[bytes, ...]
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        problem = _problem(self)
+        if problem:
+            raise MalformedSealError(f"malformed seal: {problem}")
+
+    @property
+    def batch_hex(self) -> str:
+        """The batch id as hex, for logs."""
+        return self.batch_id.hex()
+
+    def to_bytes(self) -> bytes:
+        """The seal's binary form (see the module docstring)."""
+        agency = self.agency_id.encode()
+        return b"".join(
+            (
+                bytes((SEAL_VERSION, len(agency))),
+                agency,
+                bytes.fromhex(self.key_id),
+                self.batch_id,
+                self.size.to_bytes(4, "big"),
+                self.index.to_bytes(4, "big"),
+                bytes((len(self.proof),)),
+                *self.proof,
+                self.signature,
+            )
+        )
+
+
+def _problem(seal: EventSeal) -> str | None:
+    """What is wrong with a seal's fields, if anything."""
+    checks = (
+        (_AGENCY.fullmatch(seal.agency_id) is None, "agency id"),
+        (_KEY_ID.fullmatch(seal.key_id) is None, "key id"),
+        (len(seal.batch_id) != BATCH_ID_SIZE, "batch id"),
+        (not 0 < seal.size <= MAX_BATCH, "size"),
+        (not 0 <= seal.index < seal.size, "index"),
+        (len(seal.proof) > MAX_PROOF or any(len(p) != HASH_SIZE for p in seal.proof), "proof"),
+        (len(seal.signature) != SIGNATURE_SIZE, "signature"),
+    )
+    return next((name for failed, name in checks if failed), None)
+
+
+class _Reader:
+    """Reads fixed-width fields, raising MalformedSealError when the bytes run out."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._at = 0
+
+    def take(self, n: int) -> bytes:
+        if self._at + n > len(self._data):
+            raise MalformedSealError("malformed seal: truncated")
+        chunk = self._data[self._at : self._at + n]
+        self._at += n
+        return chunk
+
+    def number(self, width: int) -> int:
+        return int.from_bytes(self.take(width), "big")
+
+    def done(self) -> None:
+        if self._at != len(self._data):
+            raise MalformedSealError("malformed seal: trailing bytes")
+
+
+def decode_seal(data: bytes) -> EventSeal:
+    """Parse a seal header; any malformed input raises MalformedSealError."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedSealError("malformed seal: not bytes")
+    reader = _Reader(bytes(data))
+    if reader.number(1) != SEAL_VERSION:
+        raise MalformedSealError("malformed seal: unknown version")
+    agency = reader.take(reader.number(1))
+    key_id, batch_id = reader.take(KEY_ID_SIZE).hex(), reader.take(BATCH_ID_SIZE)
+    size, index = reader.number(4), reader.number(4)
+    proof = tuple(reader.take(HASH_SIZE) for _ in range(reader.number(1)))
+    signature = reader.take(SIGNATURE_SIZE)
+    reader.done()
+    if not agency.isascii():
+        raise MalformedSealError("malformed seal: agency id")
+    return EventSeal(agency.decode("ascii"), key_id, batch_id, size, index, proof, signature)
