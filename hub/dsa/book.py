@@ -1,0 +1,195 @@
+"""Every version of every agreement, with when it was published: the versioned history.
+
+Agreements reach workers as messages on a topic. Each message carries a publisher sequence
+number and a publication time; a worker folds them into its :class:`AgreementBook` with
+:meth:`AgreementBook.apply`. Evaluation at a moment ``T`` only sees publications made at or
+before ``T``, and the history is append-only, so a decision at ``T`` is unchanged by any
+later agreement change: a replay decides exactly as the original did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.dsa.document import Agreement
+from hub.errors import AgreementError
+
+MESSAGE_KIND = "vru.dsa.agreement"
+MESSAGE_FORMAT = 1
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Publication(BaseModel):
+    """One agreement version as published: the publisher's sequence and clock."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agreement: Agreement
+    sequence: int
+    published_at: datetime
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def agreement_digest(agreement: Agreement) -> str:
+    """``sha256:<hex>`` of the agreement's canonical JSON, recorded with each decision."""
+    body = canonical_json(agreement.model_dump(mode="json"))
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def encode_agreement_message(agreement: Agreement, sequence: int, published_at: datetime) -> bytes:
+    """The bytes to publish on the agreements topic (deterministic for equal inputs)."""
+    _require_aware(published_at)
+    return canonical_json(
+        {
+            "kind": MESSAGE_KIND,
+            "format": MESSAGE_FORMAT,
+            "sequence": sequence,
+            "published_at": published_at.astimezone(UTC).isoformat(),
+            "digest": agreement_digest(agreement),
+            "agreement": agreement.model_dump(mode="json"),
+        }
+    )
+
+
+def decode_agreement_message(data: bytes) -> Publication:
+    """Parse and verify a message; AgreementError says what is wrong, never the content."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AgreementError("agreement message is not JSON") from exc
+    if not isinstance(raw, dict) or raw.get("kind") != MESSAGE_KIND:
+        raise AgreementError("not an agreement message")
+    if raw.get("format") != MESSAGE_FORMAT:
+        raise AgreementError(f"unsupported agreement message format {raw.get('format')!r}")
+    try:
+        publication = Publication(
+            agreement=Agreement.model_validate(raw.get("agreement")),
+            sequence=raw.get("sequence"),
+            published_at=raw.get("published_at"),
+        )
+    except PydanticValidationError as exc:
+        paths = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise AgreementError(f"agreement message invalid at {paths}") from exc
+    _require_aware(publication.published_at)
+    if raw.get("digest") != agreement_digest(publication.agreement):
+        raise AgreementError(f"digest mismatch for {publication.agreement.ref}")
+    return publication
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None:
+        raise AgreementError("publication time has no time zone")
+
+
+class AgreementBook:
+    """An immutable, append-only history of agreement publications."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Iterable[Publication] = ()) -> None:
+        self._entries: tuple[Publication, ...] = ()
+        for entry in entries:
+            self._entries = self._appended(entry)._entries
+
+    @classmethod
+    def from_agreements(
+        cls, agreements: Iterable[Agreement], published_at: datetime = EPOCH
+    ) -> AgreementBook:
+        """A book where every agreement was published at ``published_at`` (files on disk)."""
+        ordered = sorted(agreements, key=lambda a: (a.id, a.version))
+        return cls(
+            Publication(agreement=a, sequence=i, published_at=published_at)
+            for i, a in enumerate(ordered, start=1)
+        )
+
+    @property
+    def entries(self) -> tuple[Publication, ...]:
+        """Every publication, in the order applied."""
+        return self._entries
+
+    @property
+    def last_sequence(self) -> int:
+        """The publisher sequence of the newest publication (0 when empty)."""
+        return self._entries[-1].sequence if self._entries else 0
+
+    def apply(self, message: bytes | Publication) -> AgreementBook:
+        """A new book with the message's publication; a redelivered duplicate is a no-op."""
+        publication = (
+            message if isinstance(message, Publication) else (decode_agreement_message(message))
+        )
+        if publication in self._entries:
+            return self
+        return self._appended(publication)
+
+    def _appended(self, new: Publication) -> AgreementBook:
+        if self._entries:
+            last = self._entries[-1]
+            if new.sequence <= last.sequence:
+                raise AgreementError(f"sequence {new.sequence} after {last.sequence}")
+            if new.published_at < last.published_at:
+                raise AgreementError(f"{new.agreement.ref} published before the previous entry")
+        self._check_version(new.agreement)
+        book = AgreementBook()
+        book._entries = (*self._entries, new)  # a fresh instance, built here
+        return book
+
+    def _check_version(self, new: Agreement) -> None:
+        for entry in self._entries:
+            old = entry.agreement
+            if old.id != new.id or old.version < new.version:
+                continue
+            if old.version > new.version:
+                raise AgreementError(f"{new.ref} is older than published {old.ref}")
+            if not _only_signatures_differ(old, new):
+                raise AgreementError(f"{new.ref} republished with different terms")
+
+    def in_force(self, at: datetime) -> tuple[Agreement, ...]:
+        """The governing version of each agreement in force at ``at``, sorted by id.
+
+        For each id, the governing version is the newest one published by ``at`` whose
+        start (effective date and full sign-off) has passed; it is in force until its end.
+        """
+        _require_aware(at)
+        governing: dict[str, tuple[tuple[int, int], Agreement]] = {}
+        for entry in self._entries:
+            agreement = entry.agreement
+            window = agreement.in_force_window()
+            if entry.published_at > at or window is None or window[0] > at:
+                continue
+            rank = (agreement.version, entry.sequence)
+            held = governing.get(agreement.id)
+            if held is None or held[0] < rank:
+                governing[agreement.id] = (rank, agreement)
+        return tuple(a for _, (_, a) in sorted(governing.items()) if a.in_force(at))
+
+    def breakpoints(self) -> tuple[datetime, ...]:
+        """Every instant at which :meth:`in_force` may change, sorted."""
+        points: set[datetime] = set()
+        for entry in self._entries:
+            points.add(entry.published_at)
+            window = entry.agreement.in_force_window()
+            if window is not None:
+                points.add(window[0])
+                if window[1] is not None:
+                    points.add(window[1])
+        return tuple(sorted(points))
+
+    def versions(self, agreement_id: str) -> tuple[Publication, ...]:
+        """Every publication of one agreement, oldest first."""
+        return tuple(e for e in self._entries if e.agreement.id == agreement_id)
+
+
+def _only_signatures_differ(old: Agreement, new: Agreement) -> bool:
+    keep = {"signatories"}
+    return old.model_dump(exclude=keep) == new.model_dump(exclude=keep)

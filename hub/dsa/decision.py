@@ -1,0 +1,97 @@
+"""The outcome of a disclosure decision, and the projection it allows.
+
+A :class:`Decision` names fields, never their values, so it can go to the audit log as it
+is. The values leave the hub only through :func:`project`, which keeps exactly the fields
+the decision allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.dsa.facts import EventFacts
+from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose
+
+BASE_FIELDS = ("event_id", "agency_id", "event_type", "occurred_at", "council")
+"""Envelope facts every permitted disclosure carries."""
+
+OPTIONAL_ENVELOPE_FIELDS = frozenset({"age", "lsoa"})
+"""Envelope facts an agreement may allow by name, like a type-specific field."""
+
+
+class Clause(BaseModel):
+    """One clause considered while deciding, and whether it was met."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agreement: str
+    clause: str
+    met: bool
+    detail: str
+
+
+class Decision(BaseModel):
+    """Permit or deny one event to one recipient, with the agreement and clauses used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: Outcome
+    event_id: str
+    recipient: str
+    purpose: Purpose
+    at: datetime
+    agreement_id: str | None = None
+    agreement_version: int | None = None
+    agreement_digest: str | None = None
+    level: Level | None = None
+    consent_id: str | None = None
+    fields: tuple[str, ...] = ()
+    clauses: tuple[Clause, ...] = ()
+    reasons: tuple[DenialReason, ...] = ()
+
+    @property
+    def permitted(self) -> bool:
+        """Whether the disclosure may happen."""
+        return self.outcome is Outcome.PERMIT
+
+
+class FlagDecision(BaseModel):
+    """A decision over the set of events behind one flag: permit only if each one is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: Outcome
+    decisions: tuple[Decision, ...]
+
+    @property
+    def reasons(self) -> tuple[DenialReason, ...]:
+        """Every denial reason of every event, in the closed list's order."""
+        found = {r for d in self.decisions for r in d.reasons}
+        return tuple(r for r in DenialReason if r in found)
+
+
+def project(event: EventFacts, decision: Decision) -> dict[str, Any]:
+    """The event reduced to the fields the decision allows; empty when denied."""
+    if not decision.permitted or decision.event_id != event.event_id:
+        return {}
+    envelope: dict[str, Any] = {
+        "event_id": event.event_id,
+        "agency_id": event.agency_id,
+        "event_type": event.event_type,
+        "occurred_at": event.occurred_at,
+        "council": event.council,
+        "subject_token": event.subject_token,
+        "age": event.age,
+        "lsoa": event.lsoa,
+    }
+    out: dict[str, Any] = {}
+    for name in decision.fields:
+        if name in envelope:
+            if envelope[name] is not None:
+                out[name] = envelope[name]
+        elif name in event.fields:
+            out[name] = event.fields[name]
+    return out

@@ -1,0 +1,264 @@
+"""Deciding a disclosure: default deny, prohibitions win, versions in force at the moment.
+
+:class:`Evaluator` is pure: the same book, registry, event, recipient, moment, purpose and
+consent state always give the same :class:`~hub.dsa.decision.Decision`. It only memoises
+the index of the agreements in force per interval of the book's breakpoints.
+
+The order of questions, and the reason given when one fails:
+
+1. is the recipient a known partnership?                  ``unknown_recipient``
+2. is any agreement in force with the event's agency?     ``no_agreement_in_force``
+3. does one also name the recipient?                      ``not_a_party``
+4. does one of those cover the event type?                ``event_type_not_covered``
+5. then, per covering agreement (by id): purpose, geography, age scope, consent
+   (``purpose_not_covered``, ``outside_geography``, ``outside_age_scope``, ``consent_missing``)
+6. prohibitions of every agreement in force between the two parties: one that covers the
+   whole flow denies (``prohibited``) whatever permits it; one that names fields removes them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.dsa.book import AgreementBook
+from hub.dsa.decision import BASE_FIELDS, Clause, Decision, FlagDecision
+from hub.dsa.facts import NO_CONSENT, ConsentRef, ConsentView, EventFacts
+from hub.dsa.index import Coverage, PolicyIndex, build_index
+from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose
+from hub.errors import PolicyError
+from hub.registry import Registry
+
+_HUB = "hub"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """The question: may this event go to this recipient, for this purpose, at this moment?"""
+
+    event: EventFacts
+    recipient: str
+    at: datetime
+    purpose: Purpose
+    consent: ConsentView
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    coverage: Coverage
+    clauses: tuple[Clause, ...]
+    reason: DenialReason | None
+    consent: ConsentRef | None
+
+
+class Evaluator:
+    """Decides disclosures against an agreement book and the registry's geography."""
+
+    __slots__ = ("_book", "_breakpoints", "_cache", "_partnerships", "_registry")
+
+    def __init__(self, book: AgreementBook, registry: Registry) -> None:
+        self._book = book
+        self._registry = registry
+        self._breakpoints = book.breakpoints()
+        self._partnerships = frozenset(p.id for p in registry.partnerships)
+        self._cache: dict[int, PolicyIndex] = {}
+
+    @property
+    def book(self) -> AgreementBook:
+        """The agreement history decisions are taken against."""
+        return self._book
+
+    def index_at(self, at: datetime) -> PolicyIndex:
+        """The index of agreements in force at ``at`` (memoised per interval)."""
+        if at.tzinfo is None:
+            raise PolicyError("decision time has no time zone")
+        slot = bisect_right(self._breakpoints, at)
+        index = self._cache.get(slot)
+        if index is None:
+            index = build_index(self._book.in_force(at), self._registry)
+            self._cache[slot] = index
+        return index
+
+    def decide(
+        self,
+        event: EventFacts,
+        recipient: str,
+        at: datetime,
+        consent: ConsentView = NO_CONSENT,
+        purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
+    ) -> Decision:
+        """Permit or deny one event to one recipient at ``at``."""
+        ask = Ask(event, recipient, at, purpose, consent)
+        index = self.index_at(at)
+        if recipient not in self._partnerships:
+            return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, [_hub("recipient", recipient)])
+        gate = _gate(ask, index)
+        if isinstance(gate, Clause):
+            return _deny(ask, {_GATE_REASONS[gate.clause]}, [gate])
+        return _conclude(ask, index, [_assess(ask, index, c) for c in gate])
+
+    def decide_flag(
+        self,
+        events: Iterable[EventFacts],
+        recipient: str,
+        at: datetime,
+        consent: ConsentView = NO_CONSENT,
+        purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
+    ) -> FlagDecision:
+        """Decide every event behind a flag: permit only when each one is permitted."""
+        decisions = tuple(self.decide(e, recipient, at, consent, purpose) for e in events)
+        permitted = bool(decisions) and all(d.permitted for d in decisions)
+        return FlagDecision(
+            outcome=Outcome.PERMIT if permitted else Outcome.DENY, decisions=decisions
+        )
+
+
+_GATE_REASONS = {
+    "in_force": DenialReason.NO_AGREEMENT_IN_FORCE,
+    "parties": DenialReason.NOT_A_PARTY,
+    "data_items": DenialReason.EVENT_TYPE_NOT_COVERED,
+}
+
+
+def _hub(clause: str, detail: str) -> Clause:
+    return Clause(agreement=_HUB, clause=clause, met=False, detail=detail)
+
+
+def _gate(ask: Ask, index: PolicyIndex) -> tuple[Coverage, ...] | Clause:
+    event = ask.event
+    agreements = index.by_provider.get(event.agency_id, ())
+    if not agreements:
+        return _hub("in_force", f"no agreement in force has provider {event.agency_id}")
+    if not any(ask.recipient in a.recipient_ids for a in agreements):
+        return _hub("parties", f"no agreement in force from {event.agency_id} to {ask.recipient}")
+    covering = tuple(
+        c
+        for c in index.coverage.get((event.agency_id, event.event_type), ())
+        if ask.recipient in c.agreement.recipient_ids
+    )
+    if not covering:
+        return _hub("data_items", f"no agreement between the parties covers {event.event_type}")
+    return covering
+
+
+def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
+    agreement, item, event = coverage.agreement, coverage.item, ask.event
+    ref = agreement.ref
+    clauses = [
+        Clause(
+            agreement=ref,
+            clause=f"data_items[{item.event_type}]",
+            met=True,
+            detail=f"{item.level} level, {len(item.fields)} fields allowed",
+        )
+    ]
+
+    def fail(clause: str, detail: str, reason: DenialReason) -> _Assessment:
+        clauses.append(Clause(agreement=ref, clause=clause, met=False, detail=detail))
+        return _Assessment(coverage, tuple(clauses), reason, None)
+
+    if ask.purpose not in agreement.purposes:
+        return fail("purposes", f"{ask.purpose} not agreed", DenialReason.PURPOSE_NOT_COVERED)
+    clauses.append(Clause(agreement=ref, clause="purposes", met=True, detail=str(ask.purpose)))
+    if event.council is None or event.council not in index.area_of(agreement, ask.recipient):
+        return fail(
+            "geography",
+            f"area {event.council} is outside the recipient's",
+            DenialReason.OUTSIDE_GEOGRAPHY,
+        )
+    clauses.append(Clause(agreement=ref, clause="geography", met=True, detail=str(event.council)))
+    scope = item.age_scope or agreement.age_scope
+    if scope is not None and not scope.contains(event.age):
+        return fail(
+            "age_scope", f"age outside {scope.min}..{scope.max}", DenialReason.OUTSIDE_AGE_SCOPE
+        )
+    if scope is not None:
+        clauses.append(
+            Clause(agreement=ref, clause="age_scope", met=True, detail=f"{scope.min}..{scope.max}")
+        )
+    if not item.consent_required:
+        return _Assessment(coverage, tuple(clauses), None, None)
+    ref_ = _consent(ask, agreement.consent_purpose or ask.purpose)
+    if ref_ is None:
+        return fail("consent", "no live consent for this flow", DenialReason.CONSENT_MISSING)
+    clauses.append(Clause(agreement=ref, clause="consent", met=True, detail=ref_.consent_id))
+    return _Assessment(coverage, tuple(clauses), None, ref_)
+
+
+def _consent(ask: Ask, purpose: Purpose) -> ConsentRef | None:
+    token = ask.event.subject_token
+    if token is None:
+        return None
+    return ask.consent.consent_for(token, purpose, ask.event.agency_id, ask.recipient, ask.at)
+
+
+def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, frozenset[str]]:
+    clauses: list[Clause] = []
+    whole, banned = False, set[str]()
+    event = ask.event
+    for agreement, rule in index.prohibitions.get(event.agency_id, ()):
+        applies = (
+            ask.recipient in agreement.recipient_ids
+            and (not rule.event_types or event.event_type in rule.event_types)
+            and (not rule.recipients or ask.recipient in rule.recipients)
+            and (not rule.purposes or ask.purpose in rule.purposes)
+            and (rule.age_scope is None or event.age is None or rule.age_scope.contains(event.age))
+        )
+        if not applies:
+            continue
+        whole = whole or rule.whole_flow
+        banned.update(rule.fields)
+        what = "the disclosure" if rule.whole_flow else ", ".join(rule.fields)
+        clauses.append(
+            Clause(
+                agreement=agreement.ref,
+                clause=f"prohibitions[{rule.id}]",
+                met=False,
+                detail=f"prohibits {what}",
+            )
+        )
+    return clauses, whole, frozenset(banned)
+
+
+def _conclude(ask: Ask, index: PolicyIndex, assessments: list[_Assessment]) -> Decision:
+    clauses = [c for a in assessments for c in a.clauses]
+    banned_clauses, whole, banned = _prohibitions(ask, index)
+    clauses.extend(banned_clauses)
+    chosen = next((a for a in assessments if a.reason is None), None)
+    if chosen is None or whole:
+        reasons = {a.reason for a in assessments if a.reason is not None}
+        if whole:
+            reasons.add(DenialReason.PROHIBITED)
+        return _deny(ask, reasons, clauses)
+    agreement, item = chosen.coverage.agreement, chosen.coverage.item
+    names = set(BASE_FIELDS) | (item.field_names - banned)
+    if item.level is Level.PERSON:
+        names.add("subject_token")
+    return Decision(
+        outcome=Outcome.PERMIT,
+        event_id=ask.event.event_id,
+        recipient=ask.recipient,
+        purpose=ask.purpose,
+        at=ask.at,
+        agreement_id=agreement.id,
+        agreement_version=agreement.version,
+        agreement_digest=chosen.coverage.digest,
+        level=item.level,
+        consent_id=chosen.consent.consent_id if chosen.consent else None,
+        fields=tuple(sorted(names)),
+        clauses=tuple(clauses),
+    )
+
+
+def _deny(ask: Ask, reasons: set[DenialReason], clauses: list[Clause]) -> Decision:
+    return Decision(
+        outcome=Outcome.DENY,
+        event_id=ask.event.event_id,
+        recipient=ask.recipient,
+        purpose=ask.purpose,
+        at=ask.at,
+        clauses=tuple(clauses),
+        reasons=tuple(r for r in DenialReason if r in reasons),
+    )
