@@ -74,3 +74,11 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the environment once; explicit overrides win over ``HUB_*`` variables."""
     return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated by pydantic
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``HUB_*`` variables that rebuild ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        env[f"HUB_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

@@ -36,7 +36,9 @@ class AreaLookup:
             try:
                 with path.open(newline="", encoding="utf-8") as handle:
                     reader = csv.DictReader(handle)
-                    column = next((c for c in _LSOA_COLUMNS if c in (reader.fieldnames or [])), None)
+                    column = next(
+                        (c for c in _LSOA_COLUMNS if c in (reader.fieldnames or [])), None
+                    )
                     if column is None or "UTLACD" not in (reader.fieldnames or []):
                         raise ConfigError(f"{path}: needs an LSOA11CD/LSOA21CD and a UTLACD column")
                     for row in reader:

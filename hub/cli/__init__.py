@@ -1,12 +1,120 @@
-"""The ``hub`` command."""
+"""The ``hub`` command: run the broker, the worker and the demo; manage topics."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from hub.broker import EmbeddedBroker
+from hub.config import load_settings
+from hub.log import configure_logging
+from hub.runtime import load_registry_from
+from hub.topics import kafka_topics_script, plan_topics
+from hub.transport import bootstrap_servers, create_topics
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
+app.add_typer(topics_app, name="topics")
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="loopback port; 0 picks a free one")] = 0,
+) -> None:
+    """Run the embedded broker (Tansu) in the foreground on loopback and print its address."""
+    with EmbeddedBroker(port=port or None) as embedded:
+        typer.echo(f"broker listening on {embedded.address} (pid {embedded.pid}); Ctrl-C stops it")
+        typer.echo(f"export HUB_BROKER_URL={embedded.url}")
+        _wait_for_signal()
+
+
+def _wait_for_signal() -> None:
+    stop = {"now": False}
+
+    def _handler(_signum: int, _frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _handler)
+    try:
+        while not stop["now"]:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        return
+
+
+@app.command()
+def worker() -> None:
+    """Run the hub's stream agents (a faust worker) against HUB_BROKER_URL."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    # The worker is the one command that needs faust; hub/ never imports it at module level.
+    import faust  # noqa: PLC0415
+
+    from agents.app import create_app, worker_options  # noqa: PLC0415
+
+    faust_app = create_app(settings)
+    faust.Worker(faust_app, **worker_options(settings)).execute_from_commandline()
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic the hub uses (partitions and replication from settings)."""
+    settings = load_settings()
+    specs = plan_topics(settings, load_registry_from(settings))
+    created = asyncio.run(create_topics(settings.broker_url, specs))
+    typer.echo(f"{len(created)} created, {len(specs) - len(created)} already present")
+
+
+@topics_app.command("list")
+def topics_list(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List every topic the hub uses, with partitions and purpose."""
+    settings = load_settings()
+    specs = plan_topics(settings, load_registry_from(settings))
+    if as_json:
+        typer.echo(json.dumps([s.model_dump() for s in specs], indent=2))
+        return
+    for spec in specs:
+        typer.echo(f"{spec.name:40} {spec.partitions:>3}  {spec.purpose}")
+
+
+@topics_app.command("script")
+def topics_script(
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print a kafka-topics.sh script creating every topic (used by docker-compose)."""
+    settings = load_settings()
+    specs = plan_topics(settings, load_registry_from(settings))
+    script = kafka_topics_script(specs, bootstrap_servers(settings.broker_url))
+    if out is None:
+        sys.stdout.write(script)
+    else:
+        out.write_text(script, encoding="utf-8")
+        out.chmod(0o755)
+
+
+@app.command()
+def demo(
+    seconds: Annotated[float, typer.Option(help="stop after this many seconds")] = 60.0,
+) -> None:
+    """Start the broker and the hub, replay agency feeds, show each partnership's alerts."""
+    from hub.demo import run_demo  # noqa: PLC0415  # keeps `hub --help` fast
+
+    raise typer.Exit(run_demo(load_settings(), seconds))
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The faust application factory. No module-level app: every app is built from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from agents.ingest import register_ingest
+from hub.config import Settings
+from hub.runtime import load_ingest_context
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the hub's faust app with every agent registered."""
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        store=settings.table_store,
+        datadir=str(settings.state_dir),
+        autodiscover=False,
+        web_enabled=settings.web_enabled,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=False,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=5,
+    )
+    register_ingest(app, settings, load_ingest_context(settings))
+    return app
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """Options for ``faust.Worker`` matching the hub's logging settings."""
+    return {"loglevel": settings.log_level.lower(), "quiet": True, "redirect_stdouts": False}

@@ -1,0 +1,51 @@
+"""The ingest agent: every agency feed in, accepted deliveries and quarantine out."""
+
+from __future__ import annotations
+
+import time
+
+import faust
+import structlog
+
+from hub.config import Settings
+from hub.ingest import Ingest, IngestContext
+from hub.quarantine import SourceRef
+
+log = structlog.get_logger("agents.ingest")
+
+
+def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:
+    """Attach the ingest agent to ``app``."""
+    ingest = Ingest(ctx)
+    feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
+    source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
+    outputs: dict[str, faust.TopicT] = {}
+
+    def output(name: str) -> faust.TopicT:
+        if name not in outputs:
+            outputs[name] = app.topic(
+                name, key_type=bytes, value_type=bytes, value_serializer="raw"
+            )
+        return outputs[name]
+
+    async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            message = event.message
+            ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
+            outcome = ingest.process(event.value, ref, feeds.get(message.topic, ""))
+            for out in outcome.messages:
+                await output(out.topic).send(key=out.key, value=out.value)
+            log.info(
+                "event_processed",
+                topic=ref.topic,
+                partition=ref.partition,
+                offset=ref.offset,
+                event_id=outcome.event_id,
+                outcome=outcome.status,
+                reason=outcome.reason,
+                deliveries=len(outcome.messages),
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+
+    app.agent(source, name="ingest")(ingest_agent)

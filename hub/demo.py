@@ -1,0 +1,153 @@
+"""``hub demo``: the whole hub on one machine, from a fresh clone, in about a minute.
+
+Starts the embedded broker on a free loopback port, creates the topics, starts ``hub worker``
+as a child process, replays agency feeds, and prints what each partnership receives. It stops
+by itself (deadline, or once every event is accounted for and the stream is quiet) or on
+Ctrl-C, and always stops the processes it started, by PID. Its last line is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from types import FrameType
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from hub.broker import EmbeddedBroker
+from hub.config import Settings
+from hub.feeds.demo import DemoFeed, build_demo_feed
+from hub.process import start_worker, stop_process
+from hub.quarantine import QuarantineRecord
+from hub.runtime import load_registry_from
+from hub.topics import plan_topics
+from hub.transport import bootstrap_servers, create_topics
+
+QUIET_S = 8.0
+SHOWN_PER_PARTNERSHIP = 3
+
+Echo = Callable[[str], None]
+
+
+def _echo(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
+    """Run the demo; return the process exit code."""
+    workdir = settings.state_dir / "demo"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    summary: dict[str, object] = {"events_sent": 0, "alerts_delivered": {}, "quarantined": 0}
+    try:
+        with EmbeddedBroker(log_path=workdir / "broker.log") as broker:
+            echo(f"embedded broker on {broker.address} (pid {broker.pid})")
+            feed = build_demo_feed(settings, workdir, echo)
+            live = settings.model_copy(
+                update={"broker_url": broker.url, "data_dir": feed.data_dir, "state_dir": workdir}
+            )
+            asyncio.run(create_topics(live.broker_url, plan_topics(live, load_registry_from(live))))
+            worker = start_worker(live, workdir / "worker.log")
+            echo(f"hub worker started (pid {worker.pid}); log: {workdir / 'worker.log'}")
+            try:
+                summary = asyncio.run(_drive(live, feed, time.monotonic() + seconds, echo))
+            except KeyboardInterrupt:
+                echo("interrupted: stopping the worker and the broker")
+            finally:
+                code = stop_process(worker)
+                echo(f"hub worker stopped (exit {code})")
+        echo("embedded broker stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    echo(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class Tally:
+    """What the demo has seen on the alert and quarantine topics."""
+
+    def __init__(self, alert_topics: dict[str, str], quarantine_topic: str, echo: Echo) -> None:
+        self.alert_topics = alert_topics
+        self.quarantine_topic = quarantine_topic
+        self.delivered: Counter[str] = Counter()
+        self.quarantined: Counter[str] = Counter()
+        self._echo = echo
+
+    def see(self, topic: str, value: bytes) -> None:
+        """Count one record, and print the first few alerts of each partnership."""
+        partnership = self.alert_topics.get(topic)
+        if partnership is None:
+            self.quarantined[QuarantineRecord.from_bytes(value).reason] += 1
+            return
+        self.delivered[partnership] += 1
+        if self.delivered[partnership] <= SHOWN_PER_PARTNERSHIP:
+            alert = json.loads(value)
+            self._echo(
+                f"  [{partnership}] {alert['event_type']} from {alert['agency_id']}"
+                f" at {alert['occurred_at']} (alert {alert['alert_id'][:12]})"
+            )
+
+    def report(self) -> None:
+        """Totals per partnership and quarantine reasons."""
+        self._echo("alerts per partnership:")
+        for partnership, count in sorted(self.delivered.items()):
+            self._echo(f"  {partnership:20} {count:6}")
+        if self.quarantined:
+            reasons = ", ".join(f"{r}={n}" for r, n in sorted(self.quarantined.items()))
+            self._echo(f"quarantined: {reasons}")
+
+
+async def _drive(
+    settings: Settings, feed: DemoFeed, deadline: float, echo: Echo
+) -> dict[str, object]:
+    registry = load_registry_from(settings)
+    tally = Tally(
+        {settings.alert_topic(p.id): p.id for p in registry.partnerships},
+        settings.quarantine_topic,
+        echo,
+    )
+    bootstrap = bootstrap_servers(settings.broker_url)
+    consumer = AIOKafkaConsumer(
+        *tally.alert_topics,
+        settings.quarantine_topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        for agency_id, value in feed.messages:
+            await producer.send(settings.feed_topic(agency_id), value)
+        await producer.flush()
+        echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
+        echo(f"  {feed.describe()}")
+        last_seen = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last_seen < QUIET_S:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                last_seen = time.monotonic()
+                for record in records:
+                    tally.see(record.topic, record.value or b"")
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    tally.report()
+    return {
+        "events_sent": len(feed.messages),
+        "alerts_delivered": dict(sorted(tally.delivered.items())),
+        "quarantined": sum(tally.quarantined.values()),
+    }

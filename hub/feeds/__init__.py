@@ -1,0 +1,1 @@
+"""Sources of agency events: the police crime replay and synthetic events of the other agencies."""

@@ -1,0 +1,49 @@
+"""Small real-Kafka helpers for integration tests (aiokafka, no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from hub.transport import bootstrap_servers
+
+
+async def produce(
+    broker_url: str, topic: str, values: list[bytes], key: bytes | None = None
+) -> None:
+    """Send ``values`` to ``topic`` and wait for every acknowledgement."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def consume(
+    broker_url: str, topics: list[str], *, until: int, timeout_s: float
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read from the start of ``topics`` until ``until`` records arrived or the time is up."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap_servers(broker_url),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < until and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+            await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return records
