@@ -14,7 +14,12 @@ identifiers, pseudonyms or keys.
     │   ├── UnknownSchemaError       the fingerprint names no known writer schema        (unknown_schema)
     │   └── IncompatibleSchemaError  a schema change is not backward compatible
     ├── ValidationError              a decoded record breaks a field rule                (invalid_field)
+    │   ├── UnknownAreaError         the LSOA is in no partnership's area                (unknown_area)
     │   └── IdentifierError          an identifier or token cannot be normalised         (invalid_identifier)
+    ├── ProvenanceError              who sent it, and whether it was seen before
+    │   ├── UnknownAgencyError       the agency is not onboarded                         (unknown_agency)
+    │   ├── AgencyMismatchError      the event claims another agency than its feed       (agency_mismatch)
+    │   └── DuplicateEventError      the event id was already accepted                   (duplicate_event)
     ├── CryptoError                  signatures, encryption, keys
     │   ├── BadSignatureError        signature or proof does not verify                  (bad_signature)
     │   │   └── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
@@ -78,6 +83,36 @@ class ValidationError(HubError):
     """A decoded record breaks a field rule (range, enum, format)."""
 
     reason = "invalid_field"
+
+
+class UnknownAreaError(ValidationError):
+    """The event's LSOA lies in no council the registry serves."""
+
+    reason = "unknown_area"
+
+
+class ProvenanceError(HubError):
+    """Who sent an event, and whether it was seen before."""
+
+    reason = "provenance_error"
+
+
+class UnknownAgencyError(ProvenanceError):
+    """The event names an agency that is not onboarded."""
+
+    reason = "unknown_agency"
+
+
+class AgencyMismatchError(ProvenanceError):
+    """The event claims a different agency than the feed it arrived on."""
+
+    reason = "agency_mismatch"
+
+
+class DuplicateEventError(ProvenanceError):
+    """An event with this id was already accepted."""
+
+    reason = "duplicate_event"
 
 
 class IdentifierError(ValidationError):

@@ -51,7 +51,7 @@ MONTH = "2018-06"
 
 
 def write_sample_data(directory: Path, registry: Registry, rows: int = 4000, seed: int = 7) -> Path:
-    """Write ``geo/sample_lookup.csv`` and ``police/<month>-sample-street.csv`` under ``directory``."""
+    """Write a geo lookup and a police CSV of the real files' shape under ``directory``."""
     rng = random.Random(seed)  # noqa: S311  # reproducible synthetic data, not security
     lsoas = _write_geo(directory / "geo" / "sample_lookup.csv", registry)
     police = directory / "police" / f"{MONTH}-sample-street.csv"
