@@ -18,6 +18,7 @@ bytes raises :class:`~hub.errors.MalformedSealError` (a BadSignatureError) and n
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass
 
 from hub.crypto.signing import SIGNATURE_SIZE
@@ -87,41 +88,27 @@ def _problem(seal: EventSeal) -> str | None:
     return next((name for failed, name in checks if failed), None)
 
 
-class _Reader:
-    """Reads fixed-width fields, raising MalformedSealError when the bytes run out."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._at = 0
-
-    def take(self, n: int) -> bytes:
-        if self._at + n > len(self._data):
-            raise MalformedSealError("malformed seal: truncated")
-        chunk = self._data[self._at : self._at + n]
-        self._at += n
-        return chunk
-
-    def number(self, width: int) -> int:
-        return int.from_bytes(self.take(width), "big")
-
-    def done(self) -> None:
-        if self._at != len(self._data):
-            raise MalformedSealError("malformed seal: trailing bytes")
+_FIXED = struct.Struct(f">{KEY_ID_SIZE}s{BATCH_ID_SIZE}sIIB")  # key id, batch id, size, index, k
 
 
 def decode_seal(data: bytes) -> EventSeal:
     """Parse a seal header; any malformed input raises MalformedSealError."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedSealError("malformed seal: not bytes")
-    reader = _Reader(bytes(data))
-    if reader.number(1) != SEAL_VERSION:
-        raise MalformedSealError("malformed seal: unknown version")
-    agency = reader.take(reader.number(1))
-    key_id, batch_id = reader.take(KEY_ID_SIZE).hex(), reader.take(BATCH_ID_SIZE)
-    size, index = reader.number(4), reader.number(4)
-    proof = tuple(reader.take(HASH_SIZE) for _ in range(reader.number(1)))
-    signature = reader.take(SIGNATURE_SIZE)
-    reader.done()
+    data = bytes(data)
+    try:
+        if data[0] != SEAL_VERSION:
+            raise MalformedSealError("malformed seal: unknown version")
+        at = 2 + data[1]
+        agency = data[2:at]
+        key_id, batch_id, size, index, count = _FIXED.unpack_from(data, at)
+    except (IndexError, struct.error) as exc:
+        raise MalformedSealError("malformed seal: truncated") from exc
+    at += _FIXED.size
+    end = at + count * HASH_SIZE
+    if len(data) != end + SIGNATURE_SIZE:
+        raise MalformedSealError("malformed seal: wrong length")
     if not agency.isascii():
         raise MalformedSealError("malformed seal: agency id")
-    return EventSeal(agency.decode("ascii"), key_id, batch_id, size, index, proof, signature)
+    proof = tuple(data[i : i + HASH_SIZE] for i in range(at, end, HASH_SIZE))
+    return EventSeal(agency.decode("ascii"), key_id.hex(), batch_id, size, index, proof, data[end:])
