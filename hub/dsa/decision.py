@@ -8,7 +8,7 @@ the decision allows.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,15 +22,23 @@ OPTIONAL_ENVELOPE_FIELDS = frozenset({"age", "lsoa"})
 """Envelope facts an agreement may allow by name, like a type-specific field."""
 
 
+Effect = Literal["met", "failed", "removes_fields", "prohibits"]
+
+
 class Clause(BaseModel):
-    """One clause considered while deciding, and whether it was met."""
+    """One clause considered while deciding, and what it did to the decision."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     agreement: str
     clause: str
-    met: bool
+    effect: Effect
     detail: str
+
+    @property
+    def met(self) -> bool:
+        """Whether the clause let the disclosure go on (possibly with fewer fields)."""
+        return self.effect in {"met", "removes_fields"}
 
 
 class Decision(BaseModel):

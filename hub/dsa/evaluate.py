@@ -123,7 +123,7 @@ _GATE_REASONS = {
 
 
 def _hub(clause: str, detail: str) -> Clause:
-    return Clause(agreement=_HUB, clause=clause, met=False, detail=detail)
+    return Clause(agreement=_HUB, clause=clause, effect="failed", detail=detail)
 
 
 def _gate(ask: Ask, index: PolicyIndex) -> tuple[Coverage, ...] | Clause:
@@ -150,25 +150,27 @@ def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
         Clause(
             agreement=ref,
             clause=f"data_items[{item.event_type}]",
-            met=True,
+            effect="met",
             detail=f"{item.level} level, {len(item.fields)} fields allowed",
         )
     ]
 
     def fail(clause: str, detail: str, reason: DenialReason) -> _Assessment:
-        clauses.append(Clause(agreement=ref, clause=clause, met=False, detail=detail))
+        clauses.append(Clause(agreement=ref, clause=clause, effect="failed", detail=detail))
         return _Assessment(coverage, tuple(clauses), reason, None)
 
     if ask.purpose not in agreement.purposes:
         return fail("purposes", f"{ask.purpose} not agreed", DenialReason.PURPOSE_NOT_COVERED)
-    clauses.append(Clause(agreement=ref, clause="purposes", met=True, detail=str(ask.purpose)))
+    clauses.append(Clause(agreement=ref, clause="purposes", effect="met", detail=str(ask.purpose)))
     if event.council is None or event.council not in index.area_of(agreement, ask.recipient):
         return fail(
             "geography",
             f"area {event.council} is outside the recipient's",
             DenialReason.OUTSIDE_GEOGRAPHY,
         )
-    clauses.append(Clause(agreement=ref, clause="geography", met=True, detail=str(event.council)))
+    clauses.append(
+        Clause(agreement=ref, clause="geography", effect="met", detail=str(event.council))
+    )
     scope = item.age_scope or agreement.age_scope
     if scope is not None and not scope.contains(event.age):
         return fail(
@@ -176,14 +178,16 @@ def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
         )
     if scope is not None:
         clauses.append(
-            Clause(agreement=ref, clause="age_scope", met=True, detail=f"{scope.min}..{scope.max}")
+            Clause(
+                agreement=ref, clause="age_scope", effect="met", detail=f"{scope.min}..{scope.max}"
+            )
         )
     if not item.consent_required:
         return _Assessment(coverage, tuple(clauses), None, None)
     ref_ = _consent(ask, agreement.consent_purpose or ask.purpose)
     if ref_ is None:
         return fail("consent", "no live consent for this flow", DenialReason.CONSENT_MISSING)
-    clauses.append(Clause(agreement=ref, clause="consent", met=True, detail=ref_.consent_id))
+    clauses.append(Clause(agreement=ref, clause="consent", effect="met", detail=ref_.consent_id))
     return _Assessment(coverage, tuple(clauses), None, ref_)
 
 
@@ -215,7 +219,7 @@ def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, fro
             Clause(
                 agreement=agreement.ref,
                 clause=f"prohibitions[{rule.id}]",
-                met=False,
+                effect="prohibits" if rule.whole_flow else "removes_fields",
                 detail=f"prohibits {what}",
             )
         )

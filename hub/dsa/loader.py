@@ -96,11 +96,15 @@ def _problems(text: str, source: str) -> Agreement | list[ParseProblem]:
     try:
         return Agreement.model_validate(raw)
     except PydanticValidationError as exc:
-        return [
-            ParseProblem(
-                file=source,
-                path=".".join(str(p) for p in err["loc"]),
-                message=err["msg"],
-            )
-            for err in exc.errors()
-        ]
+        return _explained(exc, source)
+
+
+def _explained(exc: PydanticValidationError, source: str) -> list[ParseProblem]:
+    """One problem per failing leaf; a container that fails only because a child did is dropped."""
+    errors = [(tuple(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()]
+    locs = [loc for loc, _ in errors]
+    return [
+        ParseProblem(file=source, path=".".join(loc), message=msg)
+        for loc, msg in errors
+        if not any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+    ]
