@@ -16,36 +16,50 @@ from hub.dsa.document import Agreement, DataItem
 from hub.registry import Registry
 
 Flow = tuple[str, str, str]
+_SHOWN = 3
 _Located = tuple[str, Agreement]
 
 
 def find_contradictions(
     agreements: tuple[_Located, ...], registry: Registry
 ) -> list[tuple[str, str, str]]:
-    """``(file, path, message)`` for each contradiction, reported on the later file."""
+    """``(file, path, message)`` per contradicting pair and kind, reported on the later file."""
     publishes = {a.id: frozenset(a.event_types) for a in registry.agencies}
     found: list[tuple[str, str, str]] = []
     for (_, a), (file_b, b) in combinations(sorted(agreements, key=lambda x: x[0]), 2):
         if a.id == b.id or not _overlap(a, b) or not set(a.purposes) & set(b.purposes):
             continue
         flows_a, flows_b = _flows(a, publishes), _flows(b, publishes)
-        found.extend(
-            (file_b, "data_items", _say(flow, a, b, "on different terms"))
-            for flow in sorted(flows_a.keys() & flows_b.keys())
-            if _terms(a, flows_a[flow]) != _terms(b, flows_b[flow])
-        )
-        for flow, rule in _banned(a, publishes, flows_b):
-            how = f"but its prohibitions.{rule} forbids what this permits"
-            found.append((file_b, "data_items", _say(flow, a, b, how)))
-        for flow, rule in _banned(b, publishes, flows_a):
-            how = "it permits what this prohibits"
-            found.append((file_b, f"prohibitions.{rule}", _say(flow, a, b, how)))
+        differ = [
+            f
+            for f in sorted(flows_a.keys() & flows_b.keys())
+            if _terms(a, flows_a[f]) != _terms(b, flows_b[f])
+        ]
+        if differ:
+            found.append((file_b, "data_items", _say(differ, a, "on different terms")))
+        banned_by_a = sorted({f for f, _ in _banned(a, publishes, flows_b)})
+        if banned_by_a:
+            found.append(
+                (file_b, "data_items", _say(banned_by_a, a, "it prohibits what this permits"))
+            )
+        for rule, flows in _group(_banned(b, publishes, flows_a)).items():
+            found.append(
+                (file_b, f"prohibitions.{rule}", _say(flows, a, "it permits what this prohibits"))
+            )
     return found
 
 
-def _say(flow: Flow, a: Agreement, b: Agreement, how: str) -> str:
-    provider, event_type, recipient = flow
-    return f"contradicts {a.ref}: both in force for {provider} {event_type} -> {recipient}, {how}"
+def _group(pairs: Iterator[tuple[Flow, str]]) -> dict[str, list[Flow]]:
+    grouped: dict[str, list[Flow]] = {}
+    for flow, rule in pairs:
+        grouped.setdefault(rule, []).append(flow)
+    return grouped
+
+
+def _say(flows: list[Flow], other: Agreement, how: str) -> str:
+    shown = ", ".join(f"{p} {t} -> {r}" for p, t, r in flows[:_SHOWN])
+    more = f" and {len(flows) - _SHOWN} more" if len(flows) > _SHOWN else ""
+    return f"contradicts {other.ref}, also in force, for {shown}{more}: {how}"
 
 
 def _overlap(a: Agreement, b: Agreement) -> bool:
