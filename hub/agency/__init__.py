@@ -1,9 +1,61 @@
-"""The agency SDK: pseudonymise at source, build the envelope, encode.
+"""The agency SDK: pseudonymise at source, encode, seal, publish.
 
-Direct identifiers never leave the agency: :func:`to_record` turns a source event (identifiers
-in clear) into an Avro record that carries only the linkage token.
+Direct identifiers never leave the agency. An integration builds :class:`EventDraft` values
+(identifiers in clear) and an :class:`AgencyClient` turns them into :class:`FeedMessage`
+batches: the identity becomes a linkage token (HMAC-SHA256 under the agencies' linkage key)
+and an age, the raw identifiers are dropped, the record is Avro single-object encoded and
+validated as the hub will, and each batch is sealed with one Ed25519 signature (each message
+carries its inclusion proof in the ``vru-seal`` header). :class:`FeedProducer` publishes
+them and waits for the broker's acks. ``docs/feeds.md`` describes the wire contract.
+
+::
+
+    keys = agency_keys(Keyring.open(settings.keys_dir), "education")
+    client = AgencyClient(keys, SchemaStore.load(settings.schemas_dir))
+    async with FeedProducer(settings.broker_url) as producer:
+        await producer.send(settings.feed_topic("education"), client.messages(drafts))
 """
 
-from hub.agency.record import to_record
+from hub.agency.client import AgencyClient, AgencyKeys, Batch, Prepared, Reject
+from hub.agency.draft import EventDraft, draft_of
+from hub.agency.mapping import MAPPING_FORMAT, RowMapper, RowMapping
+from hub.agency.message import SEAL_HEADER, FeedMessage
+from hub.agency.producer import FeedProducer
+from hub.agency.record import build_record, to_record
+from hub.agency.rows import guess_format, read_rows
+from hub.agency.send import (
+    FileBatch,
+    FileFeed,
+    RejectedRow,
+    SendReport,
+    agency_keys,
+    send_drafts,
+    send_feed,
+)
 
-__all__ = ["to_record"]
+__all__ = [
+    "MAPPING_FORMAT",
+    "SEAL_HEADER",
+    "AgencyClient",
+    "AgencyKeys",
+    "Batch",
+    "EventDraft",
+    "FeedMessage",
+    "FeedProducer",
+    "FileBatch",
+    "FileFeed",
+    "Prepared",
+    "Reject",
+    "RejectedRow",
+    "RowMapper",
+    "RowMapping",
+    "SendReport",
+    "agency_keys",
+    "build_record",
+    "draft_of",
+    "guess_format",
+    "read_rows",
+    "send_drafts",
+    "send_feed",
+    "to_record",
+]

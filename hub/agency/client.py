@@ -1,0 +1,146 @@
+"""The agency SDK's core: drafts in, sealed feed messages out. Pure: no Kafka, no I/O.
+
+::
+
+    client = AgencyClient(AgencyKeys("education", linkage_key, signing_key), store)
+    for batch in client.batches(numbered_drafts):      # one Ed25519 signature per batch
+        ...send batch.messages, record batch.rejects...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from hub.agency.draft import EventDraft
+from hub.agency.message import SEAL_HEADER, FeedMessage
+from hub.agency.record import build_record
+from hub.codec import SchemaStore
+from hub.crypto.batch import seal_batch
+from hub.crypto.secret import HmacKey
+from hub.crypto.signing import SigningKey
+from hub.errors import HubError, ValidationError
+from hub.models import validate_event
+
+DEFAULT_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyKeys:
+    """Who the agency is and the two keys it holds: the shared linkage key and its signing key."""
+
+    agency_id: str
+    linkage_key: HmacKey
+    signing_key: SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One pseudonymised, encoded, validated event, not yet sealed."""
+
+    key: bytes
+    value: bytes
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A source row the SDK refused, with the error's reason code; never the row's values."""
+
+    line: int
+    reason: str
+    error: str
+    detail: str
+
+    @classmethod
+    def of(cls, line: int, exc: HubError) -> Reject:
+        """The reject for ``exc`` (its message names fields, never values)."""
+        return cls(line, exc.reason, type(exc).__name__, str(exc)[:300])
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Sealed messages of one batch, and the rows rejected while it was filled."""
+
+    messages: tuple[FeedMessage, ...]
+    rejects: tuple[Reject, ...]
+    lines: int
+
+
+Numbered = tuple[int, "EventDraft | HubError"]
+"""A source row's line number and its draft, or the error that stopped it becoming one."""
+
+
+class AgencyClient:
+    """Pseudonymises, encodes, validates and seals an agency's events."""
+
+    def __init__(
+        self,
+        keys: AgencyKeys,
+        store: SchemaStore,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._keys = keys
+        self._store = store
+        self._types = frozenset(event_types) if event_types is not None else None
+        self.batch_size = batch_size
+
+    @property
+    def agency_id(self) -> str:
+        """The agency this client publishes as."""
+        return self._keys.agency_id
+
+    def prepare(self, draft: EventDraft) -> Prepared:
+        """Token, encode and validate one draft as the hub will; HubError names the problem."""
+        if self._types is not None and draft.event_type not in self._types:
+            raise ValidationError("event_type: not one of this agency's event types")
+        keys = self._keys
+        record = build_record(draft, keys.agency_id, keys.linkage_key, keys.signing_key.key_id)
+        value = self._store.encode(draft.event_type, record)
+        event = validate_event(self._store.decode(value))
+        key = event.subject_token or event.envelope.lsoa
+        return Prepared(key.encode("ascii"), value, event.event_id)
+
+    def _try_prepare(self, draft: EventDraft) -> Prepared | HubError:
+        try:
+            return self.prepare(draft)
+        except HubError as exc:
+            return exc
+
+    def seal(self, prepared: Sequence[Prepared]) -> list[FeedMessage]:
+        """One signature over the batch; each message carries its seal (with inclusion proof)."""
+        keys = self._keys
+        seals = seal_batch([p.value for p in prepared], keys.signing_key, keys.agency_id)
+        return [
+            FeedMessage(p.key, p.value, ((SEAL_HEADER, s.to_bytes()),))
+            for p, s in zip(prepared, seals, strict=True)
+        ]
+
+    def messages(self, drafts: Iterable[EventDraft]) -> list[FeedMessage]:
+        """Every draft prepared and sealed in batches; the first bad draft raises."""
+        out: list[FeedMessage] = []
+        pending = [self.prepare(d) for d in drafts]
+        for start in range(0, len(pending), self.batch_size):
+            out.extend(self.seal(pending[start : start + self.batch_size]))
+        return out
+
+    def batches(self, rows: Iterable[Numbered]) -> Iterator[Batch]:
+        """Sealed batches of up to ``batch_size`` events; bad rows become rejects, in order."""
+        pending: list[Prepared] = []
+        rejects: list[Reject] = []
+        lines = 0
+        for line, item in rows:
+            lines += 1
+            outcome = item if isinstance(item, HubError) else self._try_prepare(item)
+            if isinstance(outcome, HubError):
+                rejects.append(Reject.of(line, outcome))
+            else:
+                pending.append(outcome)
+            if len(pending) >= self.batch_size:
+                yield Batch(tuple(self.seal(pending)), tuple(rejects), lines)
+                pending, rejects, lines = [], [], 0
+        if pending or rejects or lines:
+            yield Batch(tuple(self.seal(pending)) if pending else (), tuple(rejects), lines)
