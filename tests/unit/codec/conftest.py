@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,4 +82,35 @@ _PRIMITIVES: dict[str, st.SearchStrategy[Any]] = {
     "int": st.integers(-(2**31), 2**31 - 1),
     "long": st.integers(-(2**63), 2**63 - 1),
     "string": st.text(max_size=40),
+}
+
+
+def sample(avro_type: Any, rng: random.Random) -> Any:
+    """One value of an Avro type from a seeded generator (fast, for fixed test corpora)."""
+    if isinstance(avro_type, list):
+        return sample(rng.choice(avro_type), rng)
+    if isinstance(avro_type, dict):
+        return _sample_complex(avro_type, rng)
+    return _SAMPLERS[avro_type](rng)
+
+
+def _sample_complex(avro_type: dict[str, Any], rng: random.Random) -> Any:
+    if avro_type.get("logicalType") == "timestamp-millis":
+        return datetime.fromtimestamp(rng.randint(0, 4_000_000_000_000) / 1000, UTC)
+    kind = avro_type["type"]
+    if kind == "enum":
+        return rng.choice(avro_type["symbols"])
+    if kind == "array":
+        return [sample(avro_type["items"], rng) for _ in range(rng.randint(0, 4))]
+    if kind == "record":
+        return {f["name"]: sample(f["type"], rng) for f in avro_type["fields"]}
+    return sample(kind, rng)
+
+
+_SAMPLERS: dict[str, Callable[[random.Random], Any]] = {
+    "null": lambda _: None,
+    "boolean": lambda rng: rng.random() < 0.5,
+    "int": lambda rng: rng.randint(-(2**31), 2**31 - 1),
+    "long": lambda rng: rng.randint(-(2**63), 2**63 - 1),
+    "string": lambda rng: "".join(rng.choice("abcé€𝄞 -_:0129") for _ in range(rng.randint(0, 60))),
 }

@@ -1,0 +1,118 @@
+"""``SchemaStore.decode`` raises only DecodeError or UnknownSchemaError, whatever the bytes.
+
+Over 100,000 inputs in all: arbitrary byte strings, and valid messages of every type and
+version mutated by bit flips, truncations, insertions, deletions and overwrites. Each
+hypothesis example seeds a batch of inputs, which keeps the run well under a minute.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.codec import SchemaStore
+from hub.errors import DecodeError, UnknownSchemaError
+
+from .conftest import sample
+
+STORE = SchemaStore.load(Path("schemas"))
+BATCH = 20
+ARBITRARY_EXAMPLES = 4_500
+MUTATED_EXAMPLES = 6_000
+OVERWRITES = (b"\xff" * 9, b"\x80" * 10, b"\x01", b"\x7f", b"\xfe\xff\xff\xff\x0f", b"\x00" * 4)
+MANY = settings(
+    max_examples=ARBITRARY_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _seed_messages() -> list[bytes]:
+    """For every type and version, three valid messages from seeded random records."""
+    rng = random.Random(20240501)
+    messages = []
+    for event_type in sorted(STORE.event_types):
+        for version in STORE.versions(event_type):
+            schema = STORE.schema(event_type, version)
+            for _ in range(3):
+                record = sample(schema, rng)
+                del record["envelope"]["event_type"], record["envelope"]["schema_version"]
+                messages.append(STORE.encode(event_type, record, version=version))
+    return messages
+
+
+SEEDS = _seed_messages()
+COUNTS = {"decoded": 0, "decode_error": 0, "unknown_schema": 0}
+
+
+def classify(data: bytes) -> str:
+    try:
+        STORE.decode(data)
+    except DecodeError:
+        return "decode_error"
+    except UnknownSchemaError:
+        return "unknown_schema"
+    return "decoded"
+
+
+def mutate(message: bytes, rng: random.Random) -> bytes:
+    """One to four random mutations of a valid message."""
+    out = bytearray(message)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(max(len(out), 1))
+        kind = rng.choice(("flip", "truncate", "insert", "delete", "overwrite"))
+        if kind == "flip" and out:
+            out[at] ^= 1 << rng.randrange(8)
+        elif kind == "truncate":
+            del out[at:]
+        elif kind == "insert":
+            out[at:at] = rng.randbytes(rng.randint(1, 12))
+        elif kind == "delete":
+            del out[at : at + rng.randint(1, 8)]
+        else:
+            chunk = rng.choice(OVERWRITES)
+            out[at : at + len(chunk)] = chunk
+    return bytes(out)
+
+
+def test_seed_messages_decode() -> None:
+    assert len(SEEDS) == 3 * sum(len(STORE.versions(t)) for t in STORE.event_types)
+    assert {classify(seed) for seed in SEEDS} == {"decoded"}
+
+
+@MANY
+@given(data=st.binary(max_size=300), marked=st.booleans(), seed=st.integers(0, 2**32))
+def test_arbitrary_bytes(data: bytes, marked: bool, seed: int) -> None:
+    rng = random.Random(seed)
+    prefix = b"\xc3\x01" if marked else b""
+    COUNTS[classify(prefix + data)] += 1
+    for _ in range(BATCH - 1):
+        COUNTS[classify(prefix + rng.randbytes(rng.randint(0, 200)))] += 1
+
+
+@settings(MANY, max_examples=MUTATED_EXAMPLES)
+@given(message=st.sampled_from(SEEDS), seed=st.integers(0, 2**32))
+def test_mutated_messages(message: bytes, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(BATCH):
+        COUNTS[classify(mutate(message, rng))] += 1
+
+
+def test_huge_declared_lengths_are_decode_errors() -> None:
+    header, body = SEEDS[0][:10], SEEDS[0][10:]
+    for length in (b"\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01", b"\xff\xff\xff\xff\x0f", b"\x01"):
+        assert classify(header + length + body[1:]) == "decode_error"
+    assert classify(header + body + b"\x00" * (1 << 20)) == "decode_error"
+
+
+def test_every_input_was_classified() -> None:
+    """Runs after the two property tests (file order): 100,000+ inputs, each classified."""
+    assert sum(COUNTS.values()) >= (ARBITRARY_EXAMPLES + MUTATED_EXAMPLES) * BATCH >= 100_000
+    assert COUNTS["decode_error"] > 0
+    assert COUNTS["unknown_schema"] > 0
+    assert COUNTS["decoded"] > 0
