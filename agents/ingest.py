@@ -1,24 +1,38 @@
-"""The ingest agent: every agency feed in, accepted deliveries and quarantine out."""
+"""The ingest agent: every agency feed in; accepted events, alerts and quarantine out."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 
 import faust
 import structlog
 
 from hub.config import Settings
-from hub.ingest import Ingest, IngestContext
+from hub.ingest import SEAL_HEADER, FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 
 log = structlog.get_logger("agents.ingest")
 
 
+def header(
+    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None, name: str
+) -> bytes | None:
+    """One header's value from a faust/aiokafka message, whichever shape it has."""
+    if headers is None:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return next((bytes(v) for k, v in items if k == name), None)
+
+
 def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:
-    """Attach the ingest agent to ``app``."""
+    """Attach the ingest agent and its table of accepted event ids to ``app``."""
     ingest = Ingest(ctx)
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
+    seen = app.Table(
+        "seen-events", default=None, key_type=str, value_type=str, partitions=settings.partitions
+    )
     outputs: dict[str, faust.TopicT] = {}
 
     def output(name: str) -> faust.TopicT:
@@ -33,9 +47,17 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
             started = time.perf_counter()
             message = event.message
             ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
-            outcome = ingest.process(event.value, ref, feeds.get(message.topic, ""))
+            feed_message = FeedMessage(
+                value=event.value,
+                seal=header(message.headers, SEAL_HEADER),
+                source=ref,
+                feed_agency=feeds.get(message.topic, ""),
+            )
+            outcome = ingest.process(feed_message, seen)
             for out in outcome.messages:
-                await output(out.topic).send(key=out.key, value=out.value)
+                await output(out.topic).send(
+                    key=out.key, value=out.value, headers=list(out.headers)
+                )
             log.info(
                 "event_processed",
                 topic=ref.topic,
@@ -44,6 +66,7 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
                 event_id=outcome.event_id,
                 outcome=outcome.status,
                 reason=outcome.reason,
+                error=outcome.error,
                 deliveries=len(outcome.messages),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         """Where every rejected input goes, with its reason."""
         return f"{self.topic_prefix}.quarantine"
 
+    def changelog_topic(self, table: str) -> str:
+        """faust's changelog topic for one of the worker's tables."""
+        return f"{self.app_id}-{table}-changelog"
+
+    @property
+    def assignor_topic(self) -> str:
+        """faust's partition-assignor leader topic."""
+        return f"{self.app_id}-__assignor-__leader"
+
     @property
     def accepted_topic(self) -> str:
         """Accepted events, keyed by subject, for correlation."""

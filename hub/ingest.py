@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
 from hub.allowlist import AllowList
 from hub.codec import SchemaStore
 from hub.config import Settings
+from hub.crypto import SealVerifier
 from hub.errors import (
     AgencyMismatchError,
+    BadSignatureError,
+    DuplicateEventError,
     HubError,
     UnknownAgencyError,
     UnknownAreaError,
@@ -26,6 +30,23 @@ from hub.models import Event, validate_event
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 
+#: Kafka header carrying the agency's batch seal (``hub.crypto.sealcodec``).
+SEAL_HEADER = "vru-seal"
+#: Kafka header on accepted events naming their feed position (``topic:partition:offset``).
+SOURCE_HEADER = "vru-source"
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMessage:
+    """One message read from an agency feed."""
+
+    value: bytes
+    seal: bytes | None
+    source: SourceRef
+    feed_agency: str
+
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
@@ -34,6 +55,7 @@ class Outbound:
     topic: str
     key: bytes | None
     value: bytes
+    headers: Headers = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +66,7 @@ class Outcome:
     reason: str
     event_id: str | None
     messages: tuple[Outbound, ...]
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,48 +78,83 @@ class IngestContext:
     areas: AreaLookup
     allowlist: AllowList
     decoder: SchemaStore
+    verifier: SealVerifier
 
 
 class Ingest:
-    """Decode, check provenance and area, apply the allow-list, address the alerts."""
+    """Decode, validate, check provenance and seal, de-duplicate, route.
+
+    ``seen`` maps an accepted event id to the feed position it was accepted from. The same id
+    at the same position is a redelivery (at-least-once after a crash) and is accepted again,
+    harmlessly: everything downstream is keyed by deterministic ids. The same id at another
+    position is an agency sending it twice: ``duplicate_event``.
+    """
 
     def __init__(self, ctx: IngestContext) -> None:
         self._ctx = ctx
+        self._agencies = frozenset(a.id for a in ctx.registry.agencies)
 
-    def process(self, raw: bytes, source: SourceRef, feed_agency: str) -> Outcome:
+    def process(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
         """Classify one feed message; never raises."""
         try:
-            return self._accept(raw, feed_agency)
+            return self._accept(message, seen)
         except HubError as exc:
-            record = quarantine(raw, source, exc)
+            record = quarantine(message.value, message.source, exc)
         except Exception as exc:  # noqa: BLE001  # last line of defence: an input never crashes the hub
-            record = quarantine(raw, source, HubError(f"unexpected {type(exc).__name__}"))
+            error = HubError(f"unexpected {type(exc).__name__}")
+            record = quarantine(message.value, message.source, error)
         out = Outbound(self._ctx.settings.quarantine_topic, None, record.to_bytes())
-        return Outcome("quarantined", record.reason, None, (out,))
+        return Outcome("quarantined", record.reason, None, (out,), record.detail)
 
-    def _accept(self, raw: bytes, feed_agency: str) -> Outcome:
-        event = validate_event(self._ctx.decoder.decode(raw))
-        agency_id = event.envelope.agency_id
-        if agency_id not in {a.id for a in self._ctx.registry.agencies}:
-            raise UnknownAgencyError("event names an agency that is not onboarded")
-        if agency_id != feed_agency:
-            raise AgencyMismatchError(f"event claims another agency than feed {feed_agency!r}")
+    def _accept(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
+        event = validate_event(self._ctx.decoder.decode(message.value))
+        self._check_provenance(event, message)
         council = self._ctx.areas.council(event.envelope.lsoa)
         partnership = self._ctx.registry.partnership_for_council(council) if council else None
         if partnership is None or council is None:
             raise UnknownAreaError("the event's LSOA is in no partnership's area")
-        messages: tuple[Outbound, ...] = ()
-        if self._ctx.allowlist.allows(agency_id, event.event_type, partnership.id):
-            alert = event_alert(event, council)
-            messages = (
-                Outbound(
-                    self._ctx.settings.alert_topic(partnership.id),
-                    alert["alert_id"].encode(),
-                    json.dumps(alert, sort_keys=True).encode(),
-                ),
+        position = f"{message.source.topic}:{message.source.partition}:{message.source.offset}"
+        first = seen.get(event.event_id)
+        if first is not None and first != position:
+            raise DuplicateEventError(f"event id already accepted at {first}")
+        seen[event.event_id] = position
+        accepted = self._accepted(event, message, position)
+        alerts: tuple[Outbound, ...] = ()
+        if self._ctx.allowlist.allows(event.envelope.agency_id, event.event_type, partnership.id):
+            alerts = (self._alert(event, council, partnership.id),)
+        reason = "delivered" if alerts else "no_recipient"
+        return Outcome("accepted", reason, event.event_id, (accepted, *alerts))
+
+    def _check_provenance(self, event: Event, message: FeedMessage) -> None:
+        agency_id = event.envelope.agency_id
+        if agency_id not in self._agencies:
+            raise UnknownAgencyError("event names an agency that is not onboarded")
+        if agency_id != message.feed_agency:
+            raise AgencyMismatchError(
+                f"event claims another agency than feed {message.feed_agency!r}"
             )
-        reason = "delivered" if messages else "no_recipient"
-        return Outcome("accepted", reason, event.event_id, messages)
+        if message.seal is None:
+            raise BadSignatureError(f"no {SEAL_HEADER} header")
+        seal = self._ctx.verifier.verify(message.value, message.seal)
+        if seal.agency_id != agency_id:
+            raise AgencyMismatchError("seal is another agency's")
+        if seal.key_id != event.envelope.key_id:
+            raise BadSignatureError("envelope key id differs from the seal's")
+
+    def _accepted(self, event: Event, message: FeedMessage, position: str) -> Outbound:
+        key = event.subject_token or f"area:{event.envelope.lsoa}"
+        headers: Headers = ((SOURCE_HEADER, position.encode()),)
+        if message.seal is not None:
+            headers = ((SEAL_HEADER, message.seal), *headers)
+        return Outbound(self._ctx.settings.accepted_topic, key.encode(), message.value, headers)
+
+    def _alert(self, event: Event, council: str, partnership_id: str) -> Outbound:
+        alert = event_alert(event, council)
+        return Outbound(
+            self._ctx.settings.alert_topic(partnership_id),
+            alert["alert_id"].encode(),
+            json.dumps(alert, sort_keys=True).encode(),
+        )
 
 
 def event_alert(event: Event, council: str) -> dict[str, str]:

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.config import Settings
 from hub.registry import Registry
 
+#: The worker's faust tables; each has a changelog topic co-partitioned with its source.
+WORKER_TABLES = ("seen-events",)
+
 
 class TopicSpec(BaseModel):
     """One topic with its partitions, replication and configuration."""
@@ -51,12 +54,35 @@ def plan_topics(settings: Settings, registry: Registry) -> list[TopicSpec]:
     ]
     specs += [
         TopicSpec(
+            name=settings.accepted_topic,
+            partitions=wide,
+            replication_factor=rf,
+            purpose="accepted events keyed by subject (linkage token) or area, for correlation",
+        ),
+        TopicSpec(
             name=settings.quarantine_topic,
             partitions=wide,
             replication_factor=rf,
             purpose="every rejected input with its reason code",
         ),
     ]
+    specs += [
+        TopicSpec(
+            name=settings.changelog_topic(table),
+            partitions=wide,
+            replication_factor=rf,
+            purpose=f"changelog of the worker's {table} table (co-partitioned with feeds)",
+        )
+        for table in WORKER_TABLES
+    ]
+    specs.append(
+        TopicSpec(
+            name=settings.assignor_topic,
+            partitions=1,
+            replication_factor=rf,
+            purpose="faust's partition-assignor leader election",
+        )
+    )
     return sorted(specs, key=lambda s: s.name)
 
 

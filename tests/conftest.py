@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
+from hub.crypto import create_dev_keyring
+from hub.registry import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -27,6 +30,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 def hub_settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     """Settings with a unique topic prefix and consumer group, pointing at the test broker."""
     unique = uuid.uuid4().hex[:10]
+    registry = load_registry(ROOT / "deploy" / "registry.yaml")
+    create_dev_keyring(tmp_path / "keys", registry, datetime.now(UTC))
     return Settings(
         broker_url=broker.url,
         topic_prefix=f"t{unique}",

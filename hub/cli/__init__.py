@@ -13,6 +13,9 @@ from typing import Annotated
 import typer
 
 from hub.broker import EmbeddedBroker
+from hub.cli import dsa as dsa_cli
+from hub.cli import keys as keys_cli
+from hub.cli import schemas as schemas_cli
 from hub.config import load_settings
 from hub.log import configure_logging
 from hub.runtime import load_registry_from
@@ -22,6 +25,9 @@ from hub.transport import bootstrap_servers, create_topics
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
 app.add_typer(topics_app, name="topics")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(schemas_cli.app, name="schemas")
+app.add_typer(dsa_cli.app, name="dsa")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Building valid encoded events for integration tests."""
+"""Building valid, sealed feed messages for integration tests."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from hub.codec import SchemaStore
-from hub.feeds.synthetic import synth_fields
+from hub.config import Settings
+from hub.crypto import Keyring, agency_owner, seal_batch
+from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
+from hub.ingest import SEAL_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = SchemaStore.load(ROOT / "schemas")
@@ -18,29 +21,52 @@ READING_LSOA = "E01016353"
 WOKINGHAM_LSOA = "E01016611"
 OXFORDSHIRE_LSOA = "E01028422"
 
+Message = tuple[bytes, list[tuple[str, bytes]]]
+
 
 def record(
     event_type: str, agency_id: str, lsoa: str, seed: int, **envelope: Any
 ) -> dict[str, Any]:
-    """A valid record of ``event_type`` with deterministic content."""
+    """A valid record of ``event_type`` with deterministic content (key id to be set)."""
     rng = random.Random(seed)
     occurred = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=seed)
+    area_only = STORE.subject_rule(event_type) == "forbidden"
     env: dict[str, Any] = {
         "event_id": uuid7(occurred, seed=f"{event_type}|{seed}".encode()),
         "agency_id": agency_id,
         "occurred_at": occurred,
         "recorded_at": occurred + timedelta(hours=1),
-        "subject_token": None
-        if STORE.subject_rule(event_type) == "forbidden"
-        else f"lt1:test:{seed:064x}",
+        "subject_token": None if area_only else f"lt1:test:{seed:064x}",
         "lsoa": lsoa,
-        "age": None if STORE.subject_rule(event_type) == "forbidden" else 15,
-        "key_id": "test-key",
+        "age": None if area_only else 15,
+        "key_id": "unset",
     }
     env.update(envelope)
-    return {"envelope": env, **synth_fields(STORE.schema(event_type), rng, occurred)}
+    fields = synth_valid_fields(event_type, STORE.schema(event_type), rng, occurred)
+    return {"envelope": env, **fields}
 
 
-def encoded(event_type: str, agency_id: str, lsoa: str, seed: int, **envelope: Any) -> bytes:
-    """``record(...)`` in single-object encoding."""
-    return STORE.encode(event_type, record(event_type, agency_id, lsoa, seed, **envelope))
+def sealed(
+    settings: Settings, agency_id: str, items: list[tuple[str, dict[str, Any]]]
+) -> list[Message]:
+    """Encode ``(event_type, record)`` items as ``agency_id``, sealed as one batch with its key.
+
+    A record whose envelope has ``key_id == "unset"`` gets the agency's signing key id.
+    """
+    key = Keyring.open(settings.keys_dir).signing_key(agency_owner(agency_id))
+    values = []
+    for event_type, rec in items:
+        envelope = dict(rec["envelope"])
+        if envelope["key_id"] == "unset":
+            envelope["key_id"] = key.key_id
+        values.append(STORE.encode(event_type, {**rec, "envelope": envelope}))
+    seals = seal_batch(values, key, agency_id)
+    return [(v, [(SEAL_HEADER, s.to_bytes())]) for v, s in zip(values, seals, strict=True)]
+
+
+def one(
+    settings: Settings, event_type: str, agency_id: str, lsoa: str, seed: int, **envelope: Any
+) -> Message:
+    """A single sealed event of ``event_type`` from ``agency_id``."""
+    rec = record(event_type, agency_id, lsoa, seed, **envelope)
+    return sealed(settings, agency_id, [(event_type, rec)])[0]

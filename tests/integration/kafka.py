@@ -10,16 +10,18 @@ from aiokafka.structs import ConsumerRecord
 
 from hub.transport import bootstrap_servers
 
+Message = tuple[bytes, list[tuple[str, bytes]]]
+
 
 async def produce(
-    broker_url: str, topic: str, values: list[bytes], key: bytes | None = None
+    broker_url: str, topic: str, messages: list[Message], key: bytes | None = None
 ) -> None:
-    """Send ``values`` to ``topic`` and wait for every acknowledgement."""
+    """Send ``(value, headers)`` messages to ``topic`` and wait for every acknowledgement."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
     await producer.start()
     try:
-        for value in values:
-            await producer.send_and_wait(topic, value, key=key)
+        for value, headers in messages:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 

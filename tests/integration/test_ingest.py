@@ -1,0 +1,119 @@
+"""Ingest on the real broker: every kind of bad input is quarantined with its reason, and the
+worker goes on with the next good event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.config import Settings
+from hub.crypto import SigningKey, seal_batch
+from hub.ingest import SEAL_HEADER
+from hub.process import start_worker, stop_process
+from hub.quarantine import QuarantineRecord
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics
+from tests.integration.events import READING_LSOA, STORE, one, record, sealed
+from tests.integration.kafka import consume, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+async def test_every_rejection_has_its_reason_and_good_events_keep_flowing(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    good_first = one(s, "police.arrest", "police", READING_LSOA, 10)
+    forged_value, _ = one(s, "police.arrest", "police", READING_LSOA, 11)
+    intruder = SigningKey.generate()
+    forged_seal = seal_batch([forged_value], intruder, "police")[0].to_bytes()
+    wrong_agency = one(s, "education.suspension", "education", READING_LSOA, 12)
+    unknown_fp = (b"\xc3\x01" + b"\x00" * 8 + good_first[0][10:], good_first[1])
+    truncated = (good_first[0][:25], good_first[1])
+    bad_age = sealed(
+        s,
+        "police",
+        [("police.arrest", record("police.arrest", "police", READING_LSOA, 13, age=130))],
+    )[0]
+    unsealed = (one(s, "police.arrest", "police", READING_LSOA, 14)[0], [])
+    good_last = one(s, "police.violent_incident", "police", READING_LSOA, 15)
+    feed = s.feed_topic("police")
+    await produce(
+        s.broker_url,
+        feed,
+        [
+            good_first,
+            (forged_value, [(SEAL_HEADER, forged_seal)]),
+            wrong_agency,
+            unknown_fp,
+            truncated,
+            good_first,  # the same event sent again: a duplicate event id
+            bad_age,
+            unsealed,
+            good_last,
+        ],
+        key=b"one-partition",
+    )
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        alerts = await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=40)
+        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=7, timeout_s=15)
+        accepted = await consume(s.broker_url, [s.accepted_topic], until=2, timeout_s=5)
+    finally:
+        assert stop_process(worker) == 0
+    records = sorted(
+        (QuarantineRecord.from_bytes(q.value) for q in quarantined), key=lambda r: r.source.offset
+    )
+    assert [r.reason for r in records] == [
+        "unknown_key",  # a seal by a key the police never registered
+        "agency_mismatch",
+        "unknown_schema",
+        "decode_error",
+        "duplicate_event",
+        "invalid_field",
+        "bad_signature",  # no seal at all
+    ]
+    assert all(r.source.topic == feed for r in records)
+    assert records[3].original == truncated[0]
+    assert [json.loads(a.value)["event_type"] for a in alerts] == [
+        "police.arrest",
+        "police.violent_incident",
+    ]
+    assert {a.key for a in accepted} == {b"lt1:test:" + f"{n:064x}".encode() for n in (10, 15)}
+    assert STORE.decode(accepted[0].value).event_type in {
+        "police.arrest",
+        "police.violent_incident",
+    }
+
+
+async def test_a_forged_signature_by_the_right_key_id_is_bad_signature(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    value, headers = one(s, "police.arrest", "police", READING_LSOA, 20)
+    seal = bytearray(headers[0][1])
+    seal[-1] ^= 0x01  # flip a bit of the signature
+    tampered_event = bytearray(value)
+    tampered_event[-1] ^= 0x01
+    good = one(s, "police.arrest", "police", READING_LSOA, 21)
+    await produce(
+        s.broker_url,
+        s.feed_topic("police"),
+        [(value, [(SEAL_HEADER, bytes(seal))]), (bytes(tampered_event), headers), good],
+        key=b"k",
+    )
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        alerts = await consume(s.broker_url, [s.alert_topic("reading")], until=1, timeout_s=40)
+        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=10)
+    finally:
+        assert stop_process(worker) == 0
+    assert len(alerts) == 1
+    reasons = sorted(QuarantineRecord.from_bytes(q.value).reason for q in quarantined)
+    assert reasons[0] == "bad_signature"
+    assert reasons[1] in {"bad_signature", "invalid_field", "decode_error"}
