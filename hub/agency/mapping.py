@@ -49,7 +49,14 @@ def _spec(raw: Any) -> Any:
     return {"column": raw} if isinstance(raw, str) else raw
 
 
+def _constant(raw: Any) -> Any:
+    return {"value": raw} if isinstance(raw, str) else raw
+
+
 Source = Annotated[Spec, BeforeValidator(_spec)]
+"""A spec; a plain string names a column."""
+EventTypeSource = Annotated[Spec, BeforeValidator(_constant)]
+"""A spec; a plain string is the fixed event type of every row."""
 
 
 class IdentityMap(BaseModel):
@@ -83,7 +90,7 @@ class RowMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal["vru-feed-mapping/v1"] = MAPPING_FORMAT
-    event_type: Source
+    event_type: EventTypeSource
     source_ref: tuple[str, ...] = ()
     timezone: str = "UTC"
     identity: IdentityMap | None = None
@@ -111,7 +118,7 @@ class RowMapping(BaseModel):
         names = {n: n for n in (*_PERSON, "postcode", "nhs_number")}
         return cls.model_validate(
             {
-                "event_type": "event_type",
+                "event_type": {"column": "event_type"},
                 "source_ref": ("source_ref",),
                 "identity": names,
                 "envelope": {n: n for n in ("occurred_at", "lsoa", "recorded_at", "age")},
@@ -158,8 +165,8 @@ class RowMapper:
     def _cell(self, row: Mapping[str, Any], target: str, spec: Spec) -> Any:
         raw = spec.value if spec.column is None else row.get(spec.column)
         if is_empty(raw):
-            raw = spec.default
-        if spec.values is not None and not is_empty(raw):
+            return spec.default
+        if spec.values is not None:
             key = str(raw).strip()
             if key not in spec.values:
                 raise ValidationError(f"{target}: value not in the mapping's value map")
