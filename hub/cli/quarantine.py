@@ -1,0 +1,199 @@
+"""``hub quarantine``: list rejected inputs (never their bytes) and send them back through ingest.
+
+Register with ``app.add_typer(quarantine.app, name="quarantine")``. Both commands read the
+quarantine topic from its start until it has been quiet for ``--wait`` seconds: the embedded
+broker's end offsets can be too low (BROKER.md), so "the end" is not asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.config import Settings, load_settings
+from hub.errors import TransportError
+from hub.quarantine import QuarantineRecord
+from hub.registry import load_registry
+from hub.transport import bootstrap_servers
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+#: Header a redriven message carries: the quarantine position it came from.
+REDRIVE_HEADER = "vru-redrive"
+MAX_READ_S = 120.0
+
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="only this reason code")]
+WaitOption = Annotated[
+    float, typer.Option("--wait", min=0.2, help="stop reading after this many quiet seconds")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A quarantine record and where it sits on the quarantine topic."""
+
+    partition: int
+    offset: int
+    record: QuarantineRecord
+
+    @property
+    def position(self) -> str:
+        """``partition:offset`` on the quarantine topic."""
+        return f"{self.partition}:{self.offset}"
+
+    def summary(self) -> dict[str, Any]:
+        """What the record says, without the rejected bytes, key or headers."""
+        r = self.record
+        return {
+            "position": self.position,
+            "reason": r.reason,
+            "error": r.error,
+            "detail": r.detail,
+            "source": r.source.model_dump(),
+            "quarantined_at": r.quarantined_at.isoformat(),
+            "size": len(r.original),
+        }
+
+
+async def read_quarantine(settings: Settings, quiet_s: float) -> tuple[list[Quarantined], int]:
+    """Every record on the quarantine topic, and how many could not be parsed."""
+    consumer = AIOKafkaConsumer(
+        settings.quarantine_topic,
+        bootstrap_servers=bootstrap_servers(settings.broker_url),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    found: list[Quarantined] = []
+    unreadable = 0
+    try:
+        await consumer.start()
+        started = last = time.monotonic()
+        while time.monotonic() - last < quiet_s and time.monotonic() - started < MAX_READ_S:
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                last = time.monotonic()
+                for message in records:
+                    item = _parse(message.partition, message.offset, message.value or b"")
+                    unreadable += item is None
+                    found += [item] if item else []
+    except KafkaError as exc:
+        raise TransportError(
+            f"cannot read {settings.quarantine_topic}: {type(exc).__name__}"
+        ) from exc
+    finally:
+        await consumer.stop()
+    return sorted(found, key=lambda q: (q.partition, q.offset)), unreadable
+
+
+def _parse(partition: int, offset: int, value: bytes) -> Quarantined | None:
+    try:
+        return Quarantined(partition, offset, QuarantineRecord.from_bytes(value))
+    except PydanticValidationError:
+        return None
+
+
+async def redrive(settings: Settings, items: list[Quarantined]) -> int:
+    """Send each record's original bytes, key and headers back to its source feed topic."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
+    )
+    try:
+        await producer.start()
+        for item in items:
+            record = item.record
+            headers = [h for h in record.original_headers if h[0] != REDRIVE_HEADER]
+            marker = f"{settings.quarantine_topic}:{item.position}".encode()
+            await producer.send_and_wait(
+                record.source.topic,
+                record.original,
+                key=record.key,
+                headers=[*headers, (REDRIVE_HEADER, marker)],
+            )
+    except KafkaError as exc:
+        raise TransportError(f"redrive failed: {type(exc).__name__}") from exc
+    finally:
+        await producer.stop()
+    return len(items)
+
+
+def _read(settings: Settings, reason: str | None, wait: float) -> tuple[list[Quarantined], int]:
+    try:
+        items, unreadable = asyncio.run(read_quarantine(settings, wait))
+    except TransportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    return [q for q in items if reason is None or q.record.reason == reason], unreadable
+
+
+@app.command("list")
+def list_records(
+    reason: ReasonOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per record")] = False,
+    wait: WaitOption = 2.0,
+) -> None:
+    """Show each quarantined input's reason, error, origin and time; never its bytes."""
+    settings = load_settings()
+    items, unreadable = _read(settings, reason, wait)
+    for item in items:
+        if as_json:
+            typer.echo(json.dumps(item.summary(), sort_keys=True))
+            continue
+        r = item.record
+        origin = f"{r.source.topic}[{r.source.partition}]@{r.source.offset}"
+        when = r.quarantined_at.isoformat(timespec="seconds")
+        typer.echo(f"{item.position:>10} {when} {r.reason:<18} {r.error:<22} {origin}  {r.detail}")
+    if not as_json:
+        counts = Counter(q.record.reason for q in items)
+        typer.echo(f"{len(items)} records " + json.dumps(dict(sorted(counts.items()))))
+    if unreadable:
+        typer.echo(
+            f"warning: {unreadable} records on the topic are not quarantine records", err=True
+        )
+
+
+@app.command("redrive")
+def redrive_records(
+    reason: ReasonOption = None,
+    redrive_all: Annotated[
+        bool, typer.Option("--all", help="every record, whatever its reason")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be sent")] = False,
+    wait: WaitOption = 2.0,
+) -> None:
+    """Send quarantined inputs back to their feed topic (after a fix), with key and headers."""
+    if (reason is None) != redrive_all:
+        typer.echo("error: give exactly one of --reason R or --all", err=True)
+        raise typer.Exit(code=1)
+    settings = load_settings()
+    registry = load_registry(settings.deploy_dir / "registry.yaml")
+    feeds = {settings.feed_topic(a.id) for a in registry.agencies}
+    items, _ = _read(settings, reason, wait)
+    chosen = [q for q in items if q.record.source.topic in feeds]
+    sent = 0
+    if not dry_run and chosen:
+        try:
+            sent = asyncio.run(redrive(settings, chosen))
+        except TransportError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
+    summary = {
+        "selected": len(chosen),
+        "redriven": sent,
+        "not_a_feed_topic": len(items) - len(chosen),
+        "by_reason": dict(sorted(Counter(q.record.reason for q in chosen).items())),
+        "dry_run": dry_run,
+    }
+    typer.echo(json.dumps(summary, sort_keys=True))
+
+
+if __name__ == "__main__":
+    app()
