@@ -22,9 +22,10 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from hub.dsa.book import AgreementBook
-from hub.dsa.decision import BASE_FIELDS, Clause, Decision, FlagDecision
+from hub.dsa.decision import BASE_FIELDS, Clause, Decision, Effect, FlagDecision
 from hub.dsa.facts import NO_CONSENT, ConsentRef, ConsentView, EventFacts
 from hub.dsa.index import Coverage, PolicyIndex, build_index
 from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose
@@ -97,7 +98,7 @@ class Evaluator:
         gate = _gate(ask, index)
         if isinstance(gate, Clause):
             return _deny(ask, {_GATE_REASONS[gate.clause]}, [gate])
-        return _conclude(ask, index, [_assess(ask, index, c) for c in gate])
+        return _conclude(ask, index, [_assess(ask, c) for c in gate])
 
     def decide_flag(
         self,
@@ -115,6 +116,7 @@ class Evaluator:
         )
 
 
+_ORDER = {reason: rank for rank, reason in enumerate(DenialReason)}
 _GATE_REASONS = {
     "in_force": DenialReason.NO_AGREEMENT_IN_FORCE,
     "parties": DenialReason.NOT_A_PARTY,
@@ -122,32 +124,35 @@ _GATE_REASONS = {
 }
 
 
+@lru_cache(maxsize=8192)
+def _clause(*, agreement: str, clause: str, effect: Effect, detail: str) -> Clause:
+    # Clauses repeat across events, so they are shared; built without re-validation because
+    # every value comes from validated agreements and facts. Details hold codes, never
+    # identifiers or payloads.
+    return Clause.model_construct(agreement=agreement, clause=clause, effect=effect, detail=detail)
+
+
 def _hub(clause: str, detail: str) -> Clause:
-    return Clause(agreement=_HUB, clause=clause, effect="failed", detail=detail)
+    return _clause(agreement=_HUB, clause=clause, effect="failed", detail=detail)
 
 
 def _gate(ask: Ask, index: PolicyIndex) -> tuple[Coverage, ...] | Clause:
     event = ask.event
-    agreements = index.by_provider.get(event.agency_id, ())
-    if not agreements:
+    if event.agency_id not in index.providers:
         return _hub("in_force", f"no agreement in force has provider {event.agency_id}")
-    if not any(ask.recipient in a.recipient_ids for a in agreements):
+    if (event.agency_id, ask.recipient) not in index.parties:
         return _hub("parties", f"no agreement in force from {event.agency_id} to {ask.recipient}")
-    covering = tuple(
-        c
-        for c in index.coverage.get((event.agency_id, event.event_type), ())
-        if ask.recipient in c.agreement.recipient_ids
-    )
+    covering = index.coverage.get((event.agency_id, event.event_type, ask.recipient), ())
     if not covering:
         return _hub("data_items", f"no agreement between the parties covers {event.event_type}")
     return covering
 
 
-def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
+def _assess(ask: Ask, coverage: Coverage) -> _Assessment:
     agreement, item, event = coverage.agreement, coverage.item, ask.event
     ref = agreement.ref
     clauses = [
-        Clause(
+        _clause(
             agreement=ref,
             clause=f"data_items[{item.event_type}]",
             effect="met",
@@ -156,20 +161,20 @@ def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
     ]
 
     def fail(clause: str, detail: str, reason: DenialReason) -> _Assessment:
-        clauses.append(Clause(agreement=ref, clause=clause, effect="failed", detail=detail))
+        clauses.append(_clause(agreement=ref, clause=clause, effect="failed", detail=detail))
         return _Assessment(coverage, tuple(clauses), reason, None)
 
     if ask.purpose not in agreement.purposes:
         return fail("purposes", f"{ask.purpose} not agreed", DenialReason.PURPOSE_NOT_COVERED)
-    clauses.append(Clause(agreement=ref, clause="purposes", effect="met", detail=str(ask.purpose)))
-    if event.council is None or event.council not in index.area_of(agreement, ask.recipient):
+    clauses.append(_clause(agreement=ref, clause="purposes", effect="met", detail=str(ask.purpose)))
+    if event.council is None or event.council not in coverage.area:
         return fail(
             "geography",
             f"area {event.council} is outside the recipient's",
             DenialReason.OUTSIDE_GEOGRAPHY,
         )
     clauses.append(
-        Clause(agreement=ref, clause="geography", effect="met", detail=str(event.council))
+        _clause(agreement=ref, clause="geography", effect="met", detail=str(event.council))
     )
     scope = item.age_scope or agreement.age_scope
     if scope is not None and not scope.contains(event.age):
@@ -178,7 +183,7 @@ def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
         )
     if scope is not None:
         clauses.append(
-            Clause(
+            _clause(
                 agreement=ref, clause="age_scope", effect="met", detail=f"{scope.min}..{scope.max}"
             )
         )
@@ -187,7 +192,7 @@ def _assess(ask: Ask, index: PolicyIndex, coverage: Coverage) -> _Assessment:
     ref_ = _consent(ask, agreement.consent_purpose or ask.purpose)
     if ref_ is None:
         return fail("consent", "no live consent for this flow", DenialReason.CONSENT_MISSING)
-    clauses.append(Clause(agreement=ref, clause="consent", effect="met", detail=ref_.consent_id))
+    clauses.append(_clause(agreement=ref, clause="consent", effect="met", detail=ref_.consent_id))
     return _Assessment(coverage, tuple(clauses), None, ref_)
 
 
@@ -202,10 +207,9 @@ def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, fro
     clauses: list[Clause] = []
     whole, banned = False, set[str]()
     event = ask.event
-    for agreement, rule in index.prohibitions.get(event.agency_id, ()):
+    for agreement, rule in index.prohibitions.get((event.agency_id, ask.recipient), ()):
         applies = (
-            ask.recipient in agreement.recipient_ids
-            and (not rule.event_types or event.event_type in rule.event_types)
+            (not rule.event_types or event.event_type in rule.event_types)
             and (not rule.recipients or ask.recipient in rule.recipients)
             and (not rule.purposes or ask.purpose in rule.purposes)
             and (rule.age_scope is None or event.age is None or rule.age_scope.contains(event.age))
@@ -216,7 +220,7 @@ def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, fro
         banned.update(rule.fields)
         what = "the disclosure" if rule.whole_flow else ", ".join(rule.fields)
         clauses.append(
-            Clause(
+            _clause(
                 agreement=agreement.ref,
                 clause=f"prohibitions[{rule.id}]",
                 effect="prohibits" if rule.whole_flow else "removes_fields",
@@ -237,10 +241,10 @@ def _conclude(ask: Ask, index: PolicyIndex, assessments: list[_Assessment]) -> D
             reasons.add(DenialReason.PROHIBITED)
         return _deny(ask, reasons, clauses)
     agreement, item = chosen.coverage.agreement, chosen.coverage.item
-    names = set(BASE_FIELDS) | (item.field_names - banned)
+    names = set(BASE_FIELDS) | (chosen.coverage.field_names - banned)
     if item.level is Level.PERSON:
         names.add("subject_token")
-    return Decision(
+    return Decision.model_construct(
         outcome=Outcome.PERMIT,
         event_id=ask.event.event_id,
         recipient=ask.recipient,
@@ -253,16 +257,23 @@ def _conclude(ask: Ask, index: PolicyIndex, assessments: list[_Assessment]) -> D
         consent_id=chosen.consent.consent_id if chosen.consent else None,
         fields=tuple(sorted(names)),
         clauses=tuple(clauses),
+        reasons=(),
     )
 
 
 def _deny(ask: Ask, reasons: set[DenialReason], clauses: list[Clause]) -> Decision:
-    return Decision(
+    return Decision.model_construct(
         outcome=Outcome.DENY,
         event_id=ask.event.event_id,
         recipient=ask.recipient,
         purpose=ask.purpose,
         at=ask.at,
+        agreement_id=None,
+        agreement_version=None,
+        agreement_digest=None,
+        level=None,
+        consent_id=None,
+        fields=(),
         clauses=tuple(clauses),
-        reasons=tuple(r for r in DenialReason if r in reasons),
+        reasons=tuple(sorted(reasons, key=_ORDER.__getitem__)),
     )

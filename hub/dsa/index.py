@@ -17,57 +17,59 @@ from hub.registry import Registry
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """One agreement's data item for one provider and event type."""
+    """One agreement's data item for one provider, event type and recipient."""
 
     agreement: Agreement
     item: DataItem
     digest: str
+    area: frozenset[str]
+    field_names: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyIndex:
-    """Agreements in force, indexed for the questions evaluation asks."""
+    """Agreements in force, indexed by the keys evaluation asks about.
+
+    ``coverage`` is keyed by (provider, event type, recipient); ``prohibitions`` by
+    (provider, recipient): a prohibition binds the flows between the parties of its own
+    agreement, whichever agreement permits them.
+    """
 
     in_force: tuple[Agreement, ...]
-    by_provider: Mapping[str, tuple[Agreement, ...]]
-    coverage: Mapping[tuple[str, str], tuple[Coverage, ...]]
-    prohibitions: Mapping[str, tuple[tuple[Agreement, Prohibition], ...]]
-    areas: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
-    digests: Mapping[str, str] = field(default_factory=dict)
-
-    def area_of(self, agreement: Agreement, recipient: str) -> frozenset[str]:
-        """Councils a recipient may receive under an agreement: its own and its neighbours'."""
-        return self.areas.get((agreement.ref, recipient), frozenset())
+    providers: frozenset[str]
+    parties: frozenset[tuple[str, str]]
+    coverage: Mapping[tuple[str, str, str], tuple[Coverage, ...]]
+    prohibitions: Mapping[tuple[str, str], tuple[tuple[Agreement, Prohibition], ...]] = field(
+        default_factory=dict
+    )
 
 
 def build_index(in_force: tuple[Agreement, ...], registry: Registry) -> PolicyIndex:
     """Index the agreements in force against the registry's geography."""
     councils = {p.id: frozenset(p.councils) for p in registry.partnerships}
-    by_provider: dict[str, list[Agreement]] = {}
-    coverage: dict[tuple[str, str], list[Coverage]] = {}
-    prohibitions: dict[str, list[tuple[Agreement, Prohibition]]] = {}
-    areas: dict[tuple[str, str], frozenset[str]] = {}
-    digests = {a.ref: agreement_digest(a) for a in in_force}
+    coverage: dict[tuple[str, str, str], list[Coverage]] = {}
+    prohibitions: dict[tuple[str, str], list[tuple[Agreement, Prohibition]]] = {}
+    parties: set[tuple[str, str]] = set()
     for agreement in in_force:
-        for provider in sorted(agreement.provider_ids):
-            by_provider.setdefault(provider, []).append(agreement)
-            prohibitions.setdefault(provider, []).extend(
-                (agreement, p) for p in agreement.prohibitions
-            )
-            for item in agreement.data_items:
-                coverage.setdefault((provider, item.event_type), []).append(
-                    Coverage(agreement, item, digests[agreement.ref])
-                )
+        digest = agreement_digest(agreement)
         for recipient in agreement.recipients:
-            parties = (recipient.party, *recipient.neighbours)
-            areas[(agreement.ref, recipient.party)] = frozenset(
-                c for p in parties for c in councils.get(p, ())
+            area = frozenset(
+                c for p in (recipient.party, *recipient.neighbours) for c in councils.get(p, ())
             )
+            for provider in sorted(agreement.provider_ids):
+                key = (provider, recipient.party)
+                parties.add(key)
+                prohibitions.setdefault(key, []).extend(
+                    (agreement, rule) for rule in agreement.prohibitions
+                )
+                for item in agreement.data_items:
+                    coverage.setdefault((provider, item.event_type, recipient.party), []).append(
+                        Coverage(agreement, item, digest, area, item.field_names)
+                    )
     return PolicyIndex(
         in_force=in_force,
-        by_provider={k: tuple(v) for k, v in by_provider.items()},
+        providers=frozenset(p for a in in_force for p in a.provider_ids),
+        parties=frozenset(parties),
         coverage={k: tuple(v) for k, v in coverage.items()},
-        prohibitions={k: tuple(v) for k, v in prohibitions.items()},
-        areas=areas,
-        digests=digests,
+        prohibitions={k: tuple(v) for k, v in prohibitions.items() if v},
     )
