@@ -17,22 +17,12 @@ from pydantic import BaseModel, ConfigDict
 from hub.dsa.catalog import Catalog
 from hub.dsa.conflict import find_contradictions
 from hub.dsa.decision import OPTIONAL_ENVELOPE_FIELDS
-from hub.dsa.document import Agreement, Provider
+from hub.dsa.document import Agreement
+from hub.dsa.lawful import Problem, basis_gaps, consent_gaps
 from hub.dsa.loader import Loaded, load_directory
-from hub.dsa.vocabulary import Article6Basis, Article9Condition, Article10Basis, Sensitivity
 from hub.registry import Registry
 
 Severity = Literal["error", "warning"]
-
-_NEEDS_SCHEDULE_1 = frozenset(
-    {
-        Article9Condition.EMPLOYMENT_SOCIAL_PROTECTION,
-        Article9Condition.SUBSTANTIAL_PUBLIC_INTEREST,
-        Article9Condition.HEALTH_OR_SOCIAL_CARE,
-        Article9Condition.PUBLIC_HEALTH,
-        Article9Condition.ARCHIVING_RESEARCH_STATISTICS,
-    }
-)
 
 
 class Finding(BaseModel):
@@ -122,17 +112,14 @@ def _check_one(
         *_parties(agreement, registry),
         *_data_items(agreement, registry, catalog),
         *_dates(agreement),
-        *_bases(agreement, registry),
-        *_consent(agreement, registry),
+        *basis_gaps(agreement, registry),
+        *consent_gaps(agreement, registry),
     ):
         yield _error(file, path, code, message)
     yield from (_warning(file, p, c, m) for p, c, m in _reminders(agreement, today))
 
 
-_Problem = tuple[str, str, str]
-
-
-def _parties(agreement: Agreement, registry: Registry) -> Iterator[_Problem]:
+def _parties(agreement: Agreement, registry: Registry) -> Iterator[Problem]:
     agencies = {a.id for a in registry.agencies}
     partnerships = {p.id for p in registry.partnerships}
     for i, provider in enumerate(agreement.providers):
@@ -174,7 +161,7 @@ def _parties(agreement: Agreement, registry: Registry) -> Iterator[_Problem]:
 
 def _data_items(
     agreement: Agreement, registry: Registry, catalog: Catalog | None
-) -> Iterator[_Problem]:
+) -> Iterator[Problem]:
     offered = {
         t for a in registry.agencies if a.id in agreement.provider_ids for t in a.event_types
     }
@@ -223,7 +210,7 @@ def _data_items(
                 )
 
 
-def _dates(agreement: Agreement) -> Iterator[_Problem]:
+def _dates(agreement: Agreement) -> Iterator[Problem]:
     start, end = agreement.effective_from, agreement.effective_to
     if end is not None and end < start:
         yield (
@@ -256,73 +243,7 @@ def _dates(agreement: Agreement) -> Iterator[_Problem]:
         yield "change_history", "dates_out_of_order", "change dates do not ascend"
 
 
-def _bases(agreement: Agreement, registry: Registry) -> Iterator[_Problem]:
-    publishes = {a.id: set(a.event_types) for a in registry.agencies}
-    for i, provider in enumerate(agreement.providers):
-        where = f"providers.{i}.lawful_basis"
-        items = [
-            d for d in agreement.data_items if d.event_type in publishes.get(provider.party, ())
-        ]
-        kinds = {f.sensitivity for d in items for f in d.fields}
-        yield from _basis_gaps(where, provider, kinds)
-
-
-def _basis_gaps(where: str, provider: Provider, kinds: set[Sensitivity]) -> Iterator[_Problem]:
-    basis = provider.lawful_basis
-    if Sensitivity.SPECIAL_CATEGORY in kinds:
-        if basis.article_9 is None:
-            yield (
-                f"{where}.article_9",
-                "missing_article_9",
-                f"{provider.party} shares special-category fields without an Art. 9 condition",
-            )
-        elif basis.article_9 in _NEEDS_SCHEDULE_1 and not basis.schedule_1:
-            yield (
-                f"{where}.schedule_1",
-                "missing_schedule_1",
-                f"Art. 9 {basis.article_9} needs a DPA 2018 Schedule 1 condition",
-            )
-    if Sensitivity.CRIMINAL_OFFENCE in kinds and not basis.dpa_2018_part_3:
-        if basis.article_10 is None:
-            yield (
-                f"{where}.article_10",
-                "missing_article_10",
-                f"{provider.party} shares criminal-offence fields without an Art. 10 basis "
-                "or DPA 2018 Part 3",
-            )
-        elif basis.article_10 is Article10Basis.SCHEDULE_1_CONDITION and not basis.schedule_1:
-            yield (
-                f"{where}.schedule_1",
-                "missing_schedule_1",
-                "Art. 10 via Schedule 1 names no Schedule 1 condition",
-            )
-
-
-def _consent(agreement: Agreement, registry: Registry) -> Iterator[_Problem]:
-    consent_items = [i for i, d in enumerate(agreement.data_items) if d.consent_required]
-    if not consent_items:
-        return
-    where = f"data_items.{consent_items[0]}.consent_required"
-    purpose = agreement.consent_purpose
-    if purpose is None or purpose not in agreement.purposes:
-        yield (
-            where,
-            "consent_without_purpose",
-            "a consent flow needs a consent_purpose among purposes",
-        )
-    types = {agreement.data_items[i].event_type for i in consent_items}
-    publishers = {a.id for a in registry.agencies if types & set(a.event_types)}
-    for i, provider in enumerate(agreement.providers):
-        basis = provider.lawful_basis.article_6
-        if provider.party in publishers and basis is not Article6Basis.CONSENT:
-            yield (
-                f"providers.{i}.lawful_basis.article_6",
-                "consent_without_basis",
-                f"a consent flow needs Art. 6(1)(a) consent, not {basis}",
-            )
-
-
-def _reminders(agreement: Agreement, today: date) -> Iterator[_Problem]:
+def _reminders(agreement: Agreement, today: date) -> Iterator[Problem]:
     expired = agreement.effective_to is not None and agreement.effective_to < today
     if agreement.review_date < today and not expired:
         yield "review_date", "review_overdue", f"review was due on {agreement.review_date}"
