@@ -1,0 +1,164 @@
+"""``hub quarantine list`` and ``redrive`` on the real broker: quarantined, fixed, redriven."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.agency import SEAL_HEADER, AgencyClient, EventDraft, FeedMessage, FeedProducer, agency_keys
+from hub.cli import quarantine
+from hub.codec import SchemaStore
+from hub.config import Settings, settings_env
+from hub.crypto import Keyring
+from hub.errors import UnknownAreaError
+from hub.feeds.synthetic import synth_valid_fields
+from hub.process import start_worker, stop_process
+from hub.pseudonym import PersonIdentity
+from hub.quarantine import QuarantineRecord, SourceRef
+from hub.quarantine import quarantine as quarantine_record
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics
+from tests.integration.kafka import consume, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+READING_LSOA = "E01016353"
+OXFORDSHIRE_LSOA = "E01028422"
+WHEN = datetime(2024, 5, 4, 21, 0, tzinfo=UTC)
+
+
+def police_messages(settings: Settings) -> list[FeedMessage]:
+    """Two Reading incidents and one Oxfordshire incident, sealed as one batch."""
+    store = SchemaStore.load(settings.schemas_dir)
+    client = AgencyClient(agency_keys(Keyring.open(settings.keys_dir), "police"), store)
+    schema = store.schema("police.violent_incident")
+    drafts = [
+        EventDraft(
+            "police.violent_incident",
+            WHEN,
+            lsoa,
+            f"inc-{n}",
+            PersonIdentity("Jordan", "Smith", "2008-03-0" + str(n + 1), "RG1 1AA"),
+            synth_valid_fields("police.violent_incident", schema, random.Random(n), WHEN),
+        )
+        for n, lsoa in enumerate((READING_LSOA, READING_LSOA, OXFORDSHIRE_LSOA))
+    ]
+    return client.messages(drafts)
+
+
+async def send(settings: Settings, messages: list[FeedMessage]) -> None:
+    async with FeedProducer(settings.broker_url) as producer:
+        await producer.send(settings.feed_topic("police"), messages)
+
+
+def without_reading(data_dir: Path, into: Path) -> Path:
+    """A copy of the geo lookups lacking the Reading LSOA: its events land in unknown_area."""
+    (into / "geo").mkdir(parents=True)
+    for path in (data_dir / "geo").glob("*.csv"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        (into / "geo" / path.name).write_text(
+            "".join(x for x in lines if READING_LSOA not in x), encoding="utf-8"
+        )
+    return into
+
+
+def cli(settings: Settings, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(quarantine.app, list(args), env=settings_env(settings))
+    return result.exit_code, result.output
+
+
+def test_quarantined_events_are_listed_without_bytes_and_redriven_after_a_fix(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    broken = s.model_copy(update={"data_dir": without_reading(s.data_dir, tmp_path / "broken")})
+    messages = police_messages(s)
+    asyncio.run(send(s, messages))
+    worker = start_worker(broken, tmp_path / "worker-1.log")
+    try:
+        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=45))
+    finally:
+        assert stop_process(worker) == 0
+
+    code, out = cli(s, "list", "--json", "--wait", "1")
+    assert code == 0
+    listed = [json.loads(x) for x in out.splitlines()]
+    assert [x["reason"] for x in listed] == ["unknown_area", "unknown_area"]
+    assert {x["source"]["topic"] for x in listed} == {s.feed_topic("police")}
+    assert all("original_b64" not in x and x["size"] > 0 for x in listed)
+    assert all(m.key.decode() not in out and m.value.hex() not in out for m in messages)
+    code, out = cli(s, "list", "--reason", "decode_error", "--wait", "1")
+    assert (code, out.splitlines()[-1]) == (0, "0 records {}")
+    assert cli(s, "redrive", "--wait", "1")[0] == 1  # neither --reason nor --all
+
+    records = [
+        QuarantineRecord.from_bytes(r.value)
+        for r in asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=5))
+    ]
+    if not all(r.headers for r in records):
+        pytest.skip("ingest does not keep the seal header in quarantine records yet")
+    code, out = cli(s, "redrive", "--reason", "unknown_area", "--wait", "1")
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["redriven"] == 2
+
+    worker = start_worker(s, tmp_path / "worker-2.log")  # the fix: the full area lookup
+    try:
+        alerts = asyncio.run(
+            consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=45)
+        )
+    finally:
+        assert stop_process(worker) == 0
+    assert len(alerts) == 2
+    shutil.rmtree(tmp_path / "broken")
+
+
+def test_redrive_restores_key_and_seal_and_the_worker_accepts_the_events(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    """Records as ingest writes them when it keeps key and headers, redriven with --all."""
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    messages = police_messages(s)[:2]
+    feed = s.feed_topic("police")
+    records = [
+        quarantine_record(
+            m.value,
+            SourceRef(topic=feed, partition=0, offset=n),
+            UnknownAreaError("the event's LSOA is in no partnership's area"),
+            key=m.key,
+            headers=m.headers,
+        )
+        for n, m in enumerate(messages)
+    ]
+    asyncio.run(produce(s.broker_url, s.quarantine_topic, [(r.to_bytes(), []) for r in records]))
+    code, out = cli(s, "redrive", "--all", "--wait", "1")
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["redriven"] == 2
+
+    redriven = asyncio.run(consume(s.broker_url, [feed], until=2, timeout_s=10))
+    assert sorted(r.key for r in redriven) == sorted(m.key for m in messages)
+    for record in redriven:
+        original = next(m for m in messages if m.key == record.key)
+        headers = dict(record.headers)
+        assert record.value == original.value
+        assert headers[SEAL_HEADER] == original.seal
+        assert headers[quarantine.REDRIVE_HEADER].startswith(s.quarantine_topic.encode())
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        alerts = asyncio.run(
+            consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=45)
+        )
+    finally:
+        assert stop_process(worker) == 0
+    assert len(alerts) == 2
