@@ -22,7 +22,9 @@ identifiers, pseudonyms or keys.
     │   └── DuplicateEventError      the event id was already accepted                   (duplicate_event)
     ├── CryptoError                  signatures, encryption, keys
     │   ├── BadSignatureError        signature or proof does not verify                  (bad_signature)
-    │   │   └── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
+    │   │   ├── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
+    │   │   └── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
+    │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
     │   ├── DecryptionError          ciphertext cannot be opened with this key
     │   └── KeyringError             key files missing, malformed or too permissive      (keyring_error)
@@ -32,7 +34,9 @@ identifiers, pseudonyms or keys.
     │   └── ProofError               a Merkle proof does not verify                      (bad_proof)
     │       ├── InclusionProofError  (index, size, problem)
     │       └── ConsistencyProofError (size1, size2, problem)
-    └── TransportError               the broker (retriable)
+    ├── TransportError               the broker (retriable)
+    │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
+    └── WebhookRejectedError         a webhook answered 4xx (not 429) for alert ``seq``: permanent
 """
 
 from __future__ import annotations
@@ -155,6 +159,21 @@ class MalformedSealError(BadSignatureError):
     """An event seal's bytes do not parse: the event is as unauthenticated as a bad signature."""
 
 
+class MalformedAlertError(BadSignatureError):
+    """An alert record's headers are missing, repeated or malformed: it is not authentic."""
+
+
+class MisdirectedAlertError(CryptoError):
+    """An authentic alert addressed to another partnership than the one opening it."""
+
+    reason = "misdirected_alert"
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"alert for partnership {actual!r} read as {expected!r}")
+        self.expected = expected
+        self.actual = actual
+
+
 class DecryptionError(CryptoError):
     """A ciphertext cannot be opened with the key given."""
 
@@ -216,3 +235,25 @@ class TransportError(HubError):
 
     retriable = True
     reason = "transport_error"
+
+
+class WebhookUnavailableError(TransportError):
+    """A partnership webhook could not take an alert now (connection error, 5xx or 429)."""
+
+    reason = "webhook_unavailable"
+
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(f"webhook unavailable for alert seq {seq}: {problem}")
+        self.seq = seq
+        self.problem = problem
+
+
+class WebhookRejectedError(HubError):
+    """A partnership webhook refused an alert for good (a 4xx other than 429): stop, never skip."""
+
+    reason = "webhook_rejected"
+
+    def __init__(self, seq: int, status: int) -> None:
+        super().__init__(f"webhook rejected alert seq {seq} with HTTP {status}")
+        self.seq = seq
+        self.status = status
