@@ -51,7 +51,12 @@ def canary_rows() -> list[dict[str, object]]:
         base | {"source_ref": "c-2", "occurred_at": "2024-06-20T09:00:00+01:00"},
         base | {"source_ref": "c-3", "occurred_at": "2024-06-21T09:00:00+01:00", "postcode": "ZZ"},
         base
-        | {"source_ref": "c-4", "nhs_number": CANARY["nhs_number"], "event_type": "csc.referral"},
+        | {
+            "source_ref": "c-4",
+            "occurred_at": "2024-06-22T09:00:00Z",
+            "nhs_number": CANARY["nhs_number"],
+            "event_type": "csc.referral",
+        },
     ]
 
 
