@@ -148,52 +148,72 @@ def _gate(ask: Ask, index: PolicyIndex) -> tuple[Coverage, ...] | Clause:
     return covering
 
 
-def _assess(ask: Ask, coverage: Coverage) -> _Assessment:
-    agreement, item, event = coverage.agreement, coverage.item, ask.event
-    ref = agreement.ref
-    clauses = [
-        _clause(
-            agreement=ref,
-            clause=f"data_items[{item.event_type}]",
-            effect="met",
-            detail=f"{item.level} level, {len(item.fields)} fields allowed",
-        )
-    ]
+_Check = tuple[str, bool, str, DenialReason]
+"""A clause's name, whether it held, a detail (codes only) and the reason if it did not."""
 
-    def fail(clause: str, detail: str, reason: DenialReason) -> _Assessment:
-        clauses.append(_clause(agreement=ref, clause=clause, effect="failed", detail=detail))
-        return _Assessment(coverage, tuple(clauses), reason, None)
 
-    if ask.purpose not in agreement.purposes:
-        return fail("purposes", f"{ask.purpose} not agreed", DenialReason.PURPOSE_NOT_COVERED)
-    clauses.append(_clause(agreement=ref, clause="purposes", effect="met", detail=str(ask.purpose)))
-    if event.council is None or event.council not in coverage.area:
-        return fail(
-            "geography",
-            f"area {event.council} is outside the recipient's",
-            DenialReason.OUTSIDE_GEOGRAPHY,
-        )
-    clauses.append(
-        _clause(agreement=ref, clause="geography", effect="met", detail=str(event.council))
+def _purpose(ask: Ask, coverage: Coverage) -> _Check | None:
+    held = ask.purpose in coverage.agreement.purposes
+    detail = str(ask.purpose) if held else f"{ask.purpose} not agreed"
+    return "purposes", held, detail, DenialReason.PURPOSE_NOT_COVERED
+
+
+def _geography(ask: Ask, coverage: Coverage) -> _Check | None:
+    council = ask.event.council
+    held = council is not None and council in coverage.area
+    detail = str(council) if held else f"area {council} is outside the recipient's"
+    return "geography", held, detail, DenialReason.OUTSIDE_GEOGRAPHY
+
+
+def _age(ask: Ask, coverage: Coverage) -> _Check | None:
+    scope = coverage.item.age_scope or coverage.agreement.age_scope
+    if scope is None:
+        return None
+    held = scope.contains(ask.event.age)
+    bounds = f"{scope.min}..{scope.max}"
+    return (
+        "age_scope",
+        held,
+        bounds if held else f"age outside {bounds}",
+        (DenialReason.OUTSIDE_AGE_SCOPE),
     )
-    scope = item.age_scope or agreement.age_scope
-    if scope is not None and not scope.contains(event.age):
-        return fail(
-            "age_scope", f"age outside {scope.min}..{scope.max}", DenialReason.OUTSIDE_AGE_SCOPE
-        )
-    if scope is not None:
-        clauses.append(
-            _clause(
-                agreement=ref, clause="age_scope", effect="met", detail=f"{scope.min}..{scope.max}"
-            )
-        )
-    if not item.consent_required:
+
+
+_CHECKS = (_purpose, _geography, _age)
+
+
+def _assess(ask: Ask, coverage: Coverage) -> _Assessment:
+    item, ref = coverage.item, coverage.agreement.ref
+    detail = f"{item.level} level, {len(item.fields)} fields allowed"
+    clauses = [
+        _clause(agreement=ref, clause=f"data_items[{item.event_type}]", effect="met", detail=detail)
+    ]
+    for check in _CHECKS:
+        result = check(ask, coverage)
+        if result is None:
+            continue
+        name, held, detail, reason = result
+        effect: Effect = "met" if held else "failed"
+        clauses.append(_clause(agreement=ref, clause=name, effect=effect, detail=detail))
+        if not held:
+            return _Assessment(coverage, tuple(clauses), reason, None)
+    return _with_consent(ask, coverage, clauses)
+
+
+def _with_consent(ask: Ask, coverage: Coverage, clauses: list[Clause]) -> _Assessment:
+    if not coverage.item.consent_required:
         return _Assessment(coverage, tuple(clauses), None, None)
-    ref_ = _consent(ask, agreement.consent_purpose or ask.purpose)
-    if ref_ is None:
-        return fail("consent", "no live consent for this flow", DenialReason.CONSENT_MISSING)
-    clauses.append(_clause(agreement=ref, clause="consent", effect="met", detail=ref_.consent_id))
-    return _Assessment(coverage, tuple(clauses), None, ref_)
+    found = _consent(ask, coverage.agreement.consent_purpose or ask.purpose)
+    clauses.append(
+        _clause(
+            agreement=coverage.agreement.ref,
+            clause="consent",
+            effect="met" if found else "failed",
+            detail=found.consent_id if found else "no live consent for this flow",
+        )
+    )
+    reason = None if found else DenialReason.CONSENT_MISSING
+    return _Assessment(coverage, tuple(clauses), reason, found)
 
 
 def _consent(ask: Ask, purpose: Purpose) -> ConsentRef | None:

@@ -19,6 +19,7 @@ from hub.dsa import (
     Evaluator,
     EventFacts,
     Purpose,
+    decode_agreement_message,
     encode_agreement_message,
     project,
 )
@@ -365,3 +366,13 @@ def test_evaluation_at_t_is_unchanged_by_any_later_agreement_change(
     )
     after = Evaluator(book, REGISTRY).decide(e, recipient, at, consent, purpose)
     assert after == before
+
+
+@PROPERTY
+@given(agreements("round-trip"), st.integers(1, 2**40), moments)
+def test_agreement_messages_round_trip(agreement: Agreement, sequence: int, at: datetime) -> None:
+    data = encode_agreement_message(agreement, sequence, at)
+    publication = decode_agreement_message(data)
+    assert publication.agreement == agreement
+    assert (publication.sequence, publication.published_at) == (sequence, at)
+    assert encode_agreement_message(publication.agreement, sequence, at) == data
