@@ -1,0 +1,122 @@
+"""Events/s through the pure ingest path on one core; prints figures, asserts nothing.
+
+Run: ``.venv/bin/python -m bench.bench_ingest [--events N]``.
+
+Events are made by the agency SDK (police replay-like drafts over every agency's event types,
+~200 bytes each) and sealed in batches of 1, 64 and 256. Two paths are timed per batch size:
+
+* ``decode+verify+validate``: ``SchemaStore.decode``, ``SealVerifier.verify`` (Ed25519 once
+  per batch, Merkle proof per event), ``validate_event``;
+* ``Ingest.process``: the whole ingest step (adds provenance, area lookup, de-duplication and
+  routing to the accepted and alert topics), as the worker calls it, without Kafka.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hub.agency import AgencyClient, EventDraft, FeedMessage, agency_keys
+from hub.codec import SchemaStore
+from hub.config import load_settings
+from hub.crypto import Keyring, SealVerifier, agency_owner, create_dev_keyring
+from hub.feeds.synthetic import synth_valid_fields
+from hub.geo import AreaLookup
+from hub.ingest import FeedMessage as IngestMessage
+from hub.ingest import Ingest
+from hub.models import validate_event
+from hub.pseudonym import PersonIdentity
+from hub.quarantine import SourceRef
+from hub.registry import Registry, load_registry
+from hub.runtime import load_ingest_context
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH_SIZES = (1, 64, 256)
+AGENCY = "police"
+
+
+def drafts(store: SchemaStore, areas: AreaLookup, registry: Registry, n: int) -> list[EventDraft]:
+    """``n`` police drafts in real LSOAs of every partnership, with invented people."""
+    rng = random.Random(7)  # noqa: S311  # reproducible synthetic data, not security
+    lsoas = [
+        lsoa for p in registry.partnerships for c in p.councils for lsoa in areas.lsoas(c)[:20]
+    ]
+    types = sorted(next(a for a in registry.agencies if a.id == AGENCY).event_types)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        event_type = types[i % len(types)]
+        when = start + timedelta(minutes=i)
+        person = PersonIdentity(f"Given{i % 500}", f"Family{i % 300}", "2008-05-17", "RG1 1AA")
+        fields = synth_valid_fields(event_type, store.schema(event_type), rng, when)
+        out.append(EventDraft(event_type, when, rng.choice(lsoas), f"b{i}", person, fields))
+    return out
+
+
+def rate(label: str, count: int, run: Callable[[], None]) -> None:
+    started = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - started
+    print(f"{label:<48} {elapsed / count * 1e6:8.1f} µs/event {count / elapsed:10,.0f} events/s")
+
+
+def pure_path(store: SchemaStore, verifier: SealVerifier, messages: list[FeedMessage]) -> None:
+    for m in messages:
+        decoded = store.decode(m.value)
+        verifier.verify(m.value, m.seal)
+        validate_event(decoded)
+
+
+def whole_step(ingest: Ingest, topic: str, messages: list[FeedMessage]) -> None:
+    seen: dict[str, str] = {}
+    for offset, m in enumerate(messages):
+        source = SourceRef(topic=topic, partition=0, offset=offset)
+        outcome = ingest.process(IngestMessage(m.value, m.seal, source, AGENCY), seen)
+        if outcome.status != "accepted":
+            raise SystemExit(f"unexpected {outcome.reason} at {offset}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_480)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            deploy_dir=ROOT / "deploy", schemas_dir=ROOT / "schemas", keys_dir=Path(tmp) / "keys"
+        )
+        registry = load_registry(settings.deploy_dir / "registry.yaml")
+        create_dev_keyring(settings.keys_dir, registry, datetime.now(UTC))
+        keyring = Keyring.open(settings.keys_dir)
+        ctx = load_ingest_context(settings)
+        store = ctx.decoder
+        items = drafts(store, ctx.areas, registry, args.events)
+        print(f"{args.events} events, one core, {time.strftime('%Y-%m-%d')}")
+        for size in BATCH_SIZES:
+            client = AgencyClient(agency_keys(keyring, AGENCY), store, batch_size=size)
+            messages = client.messages(items)
+            mean = sum(len(m.value) for m in messages) / len(messages)
+            seal = sum(len(m.seal) for m in messages) / len(messages)
+            print(f"batch={size}: event {mean:.0f} B, seal header {seal:.0f} B")
+            verifier = SealVerifier({AGENCY: keyring.verify_keys(agency_owner(AGENCY))})
+            rate(
+                f"  decode+verify+validate, batch={size}",
+                len(messages),
+                functools.partial(pure_path, store, verifier, messages),
+            )
+            ingest = Ingest(load_ingest_context(settings))
+            topic = settings.feed_topic(AGENCY)
+            rate(
+                f"  Ingest.process (whole step), batch={size}",
+                len(messages),
+                functools.partial(whole_step, ingest, topic, messages),
+            )
+
+
+if __name__ == "__main__":
+    main()
