@@ -16,12 +16,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import FrameType
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
+from hub.crypto import create_dev_keyring
 from hub.feeds.demo import DemoFeed, build_demo_feed
 from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
@@ -50,9 +52,17 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
     try:
         with EmbeddedBroker(log_path=workdir / "broker.log") as broker:
             echo(f"embedded broker on {broker.address} (pid {broker.pid})")
-            feed = build_demo_feed(settings, workdir, echo)
+            keys_dir = workdir / "keys"
+            keyring = create_dev_keyring(keys_dir, load_registry_from(settings), datetime.now(UTC))
+            echo(f"development keyring in {keys_dir} (agency signing keys, linkage key)")
+            feed = build_demo_feed(settings, workdir, echo, keyring)
             live = settings.model_copy(
-                update={"broker_url": broker.url, "data_dir": feed.data_dir, "state_dir": workdir}
+                update={
+                    "broker_url": broker.url,
+                    "data_dir": feed.data_dir,
+                    "state_dir": workdir,
+                    "keys_dir": keys_dir,
+                }
             )
             asyncio.run(create_topics(live.broker_url, plan_topics(live, load_registry_from(live))))
             worker = start_worker(live, workdir / "worker.log")
@@ -130,8 +140,13 @@ async def _drive(
     await consumer.start()
     await producer.start()
     try:
-        for agency_id, value in feed.messages:
-            await producer.send(settings.feed_topic(agency_id), value)
+        for agency_id, message in feed.messages:
+            await producer.send(
+                settings.feed_topic(agency_id),
+                message.value,
+                key=message.key,
+                headers=list(message.headers),
+            )
         await producer.flush()
         echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
         echo(f"  {feed.describe()}")

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.agency import to_record
+from hub.agency import AgencyClient, FeedMessage, agency_keys, draft_of
 from hub.codec import SchemaStore
 from hub.config import Settings
-from hub.crypto.secret import HmacKey
+from hub.crypto.keyring import Keyring
 from hub.feeds.agencies import partner_events
 from hub.feeds.police import police_events
 from hub.feeds.sample import write_sample_data
@@ -18,14 +18,12 @@ from hub.feeds.source import ReplayStats, SourceEvent
 from hub.geo import AreaLookup
 from hub.registry import load_registry
 
-DEMO_KEY_ID = "demo-unsigned"
-
 
 @dataclass(frozen=True)
 class DemoFeed:
-    """Encoded events ready to send, by agency, and where their data came from."""
+    """Sealed feed messages ready to send, by agency, and where their data came from."""
 
-    messages: list[tuple[str, bytes]]
+    messages: list[tuple[str, FeedMessage]]
     data_dir: Path
     by_type: Counter[str]
 
@@ -39,8 +37,14 @@ class DemoFeed:
         return ", ".join(f"{t}={n}" for t, n in sorted(self.by_type.items()))
 
 
-def build_demo_feed(settings: Settings, workdir: Path, echo: Callable[[str], None]) -> DemoFeed:
-    """Police replay from ``settings.data_dir`` (or generated data) plus partner events."""
+def build_demo_feed(
+    settings: Settings, workdir: Path, echo: Callable[[str], None], keyring: Keyring
+) -> DemoFeed:
+    """Police replay from ``settings.data_dir`` (or generated data) plus partner events.
+
+    Every agency's events go through the agency SDK with that agency's keys from ``keyring``:
+    pseudonymised, encoded, validated and sealed in batches.
+    """
     registry = load_registry(settings.deploy_dir / "registry.yaml")
     data_dir = settings.data_dir
     csvs = sorted((data_dir / "police").glob("*.csv"))
@@ -62,9 +66,9 @@ def build_demo_feed(settings: Settings, workdir: Path, echo: Callable[[str], Non
         " deterministically (the open data has no people in it)"
     )
     events: list[SourceEvent] = police + list(partner_events(police, registry, store))
-    linkage = HmacKey.generate()
-    messages = [
-        (e.agency_id, store.encode(e.event_type, to_record(e, linkage, DEMO_KEY_ID)))
-        for e in events
-    ]
+    messages: list[tuple[str, FeedMessage]] = []
+    for agency_id in sorted({e.agency_id for e in events}):
+        client = AgencyClient(agency_keys(keyring, agency_id), store)
+        drafts = [draft_of(e) for e in events if e.agency_id == agency_id]
+        messages += [(agency_id, m) for m in client.messages(drafts)]
     return DemoFeed(messages, data_dir, Counter(e.event_type for e in events))
