@@ -95,10 +95,11 @@ def _require_aware(moment: datetime) -> None:
 class AgreementBook:
     """An immutable, append-only history of agreement publications."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_by_stream", "_entries")
 
     def __init__(self, entries: Iterable[Publication] = ()) -> None:
         self._entries: tuple[Publication, ...] = ()
+        self._by_stream = False
         for entry in entries:
             self._entries = self._appended(entry)._entries
 
@@ -140,9 +141,22 @@ class AgreementBook:
             if new.published_at < last.published_at:
                 raise AgreementError(f"{new.agreement.ref} published before the previous entry")
         self._check_version(new.agreement)
+        return self._with((*self._entries, new), by_stream=self._by_stream)
+
+    def _with(self, entries: tuple[Publication, ...], *, by_stream: bool) -> AgreementBook:
         book = AgreementBook()
-        book._entries = (*self._entries, new)  # a fresh instance, built here
+        book._entries = entries  # a fresh instance, built here from checked entries
+        book._by_stream = by_stream
         return book
+
+    def up_to(self, sequence: int) -> AgreementBook:
+        """The publications with sequence <= ``sequence``, known from that stream point on.
+
+        For workers that switch at a marker in the stream rather than at a time: in the
+        returned book a publication counts from its effective dates whatever its publication
+        time, because the stream position, not the clock, says which publications are known.
+        """
+        return self._with(tuple(e for e in self._entries if e.sequence <= sequence), by_stream=True)
 
     def _check_version(self, new: Agreement) -> None:
         for entry in self._entries:
@@ -157,15 +171,17 @@ class AgreementBook:
     def in_force(self, at: datetime) -> tuple[Agreement, ...]:
         """The governing version of each agreement in force at ``at``, sorted by id.
 
-        For each id, the governing version is the newest one published by ``at`` whose
-        start (effective date and full sign-off) has passed; it is in force until its end.
+        For each id, the governing version is the newest one published by ``at`` (in a book
+        cut with :meth:`up_to`: the newest one known) whose start (effective date and full
+        sign-off) has passed; it is in force until its end.
         """
         _require_aware(at)
         governing: dict[str, tuple[tuple[int, int], Agreement]] = {}
         for entry in self._entries:
             agreement = entry.agreement
             window = agreement.in_force_window()
-            if entry.published_at > at or window is None or window[0] > at:
+            unpublished = entry.published_at > at and not self._by_stream
+            if unpublished or window is None or window[0] > at:
                 continue
             rank = (agreement.version, entry.sequence)
             held = governing.get(agreement.id)
@@ -177,7 +193,8 @@ class AgreementBook:
         """Every instant at which :meth:`in_force` may change, sorted."""
         points: set[datetime] = set()
         for entry in self._entries:
-            points.add(entry.published_at)
+            if not self._by_stream:
+                points.add(entry.published_at)
             window = entry.agreement.in_force_window()
             if window is not None:
                 points.add(window[0])

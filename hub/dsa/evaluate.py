@@ -97,7 +97,7 @@ class Evaluator:
             return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, [_hub("recipient", recipient)])
         gate = _gate(ask, index)
         if isinstance(gate, Clause):
-            return _deny(ask, {_GATE_REASONS[gate.clause]}, [gate])
+            return _conclude(ask, index, [], gate)
         return _conclude(ask, index, [_assess(ask, c) for c in gate])
 
     def decide_flag(
@@ -250,13 +250,19 @@ def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, fro
     return clauses, whole, frozenset(banned)
 
 
-def _conclude(ask: Ask, index: PolicyIndex, assessments: list[_Assessment]) -> Decision:
+def _conclude(
+    ask: Ask, index: PolicyIndex, assessments: list[_Assessment], gate: Clause | None = None
+) -> Decision:
     clauses = [c for a in assessments for c in a.clauses]
+    if gate is not None:
+        clauses.append(gate)
     banned_clauses, whole, banned = _prohibitions(ask, index)
     clauses.extend(banned_clauses)
     chosen = next((a for a in assessments if a.reason is None), None)
     if chosen is None or whole:
         reasons = {a.reason for a in assessments if a.reason is not None}
+        if gate is not None:
+            reasons.add(_GATE_REASONS[gate.clause])
         if whole:
             reasons.add(DenialReason.PROHIBITED)
         return _deny(ask, reasons, clauses)

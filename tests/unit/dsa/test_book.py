@@ -9,6 +9,7 @@ import pytest
 
 from hub.dsa import (
     AgreementBook,
+    DenialReason,
     Evaluator,
     Publication,
     decode_agreement_message,
@@ -145,3 +146,25 @@ def test_shipped_history_replays_2025_under_v1_and_today_under_v2() -> None:
     )
     future = {a.ref for a in book.in_force(datetime(2029, 6, 1, tzinfo=UTC))}
     assert {"tv-police-svd@2", "tv-education-under18@1", "tv-health-ed-assault@1"} <= future
+
+
+def test_a_stream_prefix_counts_what_it_holds_whatever_the_clock() -> None:
+    stricter = agreement(
+        version=2,
+        change_history=HISTORY,
+        prohibitions=[{"id": "stop", "description": "stop everything"}],
+    )
+    book = (
+        AgreementBook()
+        .apply(encode_agreement_message(agreement(), 1, T0))
+        .apply(encode_agreement_message(stricter, 2, NOW + timedelta(hours=1)))
+    )
+    by_time = Evaluator(book, registry()).decide(event(), "reading", NOW)
+    assert by_time.permitted
+    assert by_time.agreement_version == 1
+    switched = Evaluator(book.up_to(2), registry()).decide(event(), "reading", NOW)
+    assert switched.reasons == (DenialReason.PROHIBITED,)
+    before_marker = Evaluator(book.up_to(1), registry()).decide(event(), "reading", NOW)
+    assert before_marker == by_time
+    assert book.up_to(1).last_sequence == 1
+    assert book.up_to(0).in_force(NOW) == ()
