@@ -11,6 +11,7 @@ from hub.dsa import (
     AgreementBook,
     ConsentBook,
     ConsentGrant,
+    Decision,
     DenialReason,
     Evaluator,
     Outcome,
@@ -280,3 +281,14 @@ def test_decision_is_deterministic() -> None:
     again = evaluator(agreement(id="twin"), agreement()).decide(event(), "reading", NOW)
     assert first == again
     assert first.agreement_id == "test-police"
+
+
+def test_decisions_round_trip_through_json_for_the_audit_log() -> None:
+    rule = {"id": "no-offence", "description": "x", "fields": ["offence"]}
+    judge = evaluator(agreement(prohibitions=[rule]))
+    for decision in (
+        judge.decide(event(), "reading", NOW),
+        judge.decide(event(council=OXFORDSHIRE), "reading", NOW),
+    ):
+        assert Decision.model_validate_json(decision.model_dump_json()) == decision
+        assert "tok-1" not in decision.model_dump_json()
