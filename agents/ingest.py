@@ -9,20 +9,20 @@ import faust
 import structlog
 
 from hub.config import Settings
-from hub.ingest import SEAL_HEADER, FeedMessage, Ingest, IngestContext
+from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 
 log = structlog.get_logger("agents.ingest")
 
 
-def header(
-    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None, name: str
-) -> bytes | None:
-    """One header's value from a faust/aiokafka message, whichever shape it has."""
+def header_items(
+    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None,
+) -> tuple[tuple[str, bytes], ...]:
+    """A faust/aiokafka message's headers as ``(name, value)`` pairs, whichever shape they have."""
     if headers is None:
-        return None
+        return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return next((bytes(v) for k, v in items if k == name), None)
+    return tuple((str(k), bytes(v)) for k, v in items)
 
 
 def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:
@@ -49,7 +49,8 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
             ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
             feed_message = FeedMessage(
                 value=event.value,
-                seal=header(message.headers, SEAL_HEADER),
+                key=message.key,
+                headers=header_items(message.headers),
                 source=ref,
                 feed_agency=feeds.get(message.topic, ""),
             )

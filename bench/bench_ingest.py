@@ -77,7 +77,8 @@ def whole_step(ingest: Ingest, topic: str, messages: list[FeedMessage]) -> None:
     seen: dict[str, str] = {}
     for offset, m in enumerate(messages):
         source = SourceRef(topic=topic, partition=0, offset=offset)
-        outcome = ingest.process(IngestMessage(m.value, m.seal, source, AGENCY), seen)
+        message = IngestMessage(m.value, m.key, tuple(m.headers), source, AGENCY)
+        outcome = ingest.process(message, seen)
         if outcome.status != "accepted":
             raise SystemExit(f"unexpected {outcome.reason} at {offset}")
 

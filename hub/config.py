@@ -75,6 +75,21 @@ class Settings(BaseSettings):
         return f"{self.app_id}-__assignor-__leader"
 
     @property
+    def agreements_topic(self) -> str:
+        """Agreement versions as published (one partition: a total order)."""
+        return f"{self.topic_prefix}.agreements"
+
+    @property
+    def outbox_topic(self) -> str:
+        """Alerts awaiting their sequence number, keyed by partnership."""
+        return f"{self.topic_prefix}.outbox"
+
+    @property
+    def decisions_topic(self) -> str:
+        """Every disclosure decision, permit and deny, for the audit ledger."""
+        return f"{self.topic_prefix}.audit.decisions"
+
+    @property
     def accepted_topic(self) -> str:
         """Accepted events, keyed by subject, for correlation."""
         return f"{self.topic_prefix}.accepted"

@@ -40,12 +40,18 @@ Headers = tuple[tuple[str, bytes], ...]
 
 @dataclass(frozen=True, slots=True)
 class FeedMessage:
-    """One message read from an agency feed."""
+    """One message read from an agency feed, with its key and headers as received."""
 
     value: bytes
-    seal: bytes | None
+    key: bytes | None
+    headers: Headers
     source: SourceRef
     feed_agency: str
+
+    @property
+    def seal(self) -> bytes | None:
+        """The agency's batch seal, if the message carries one."""
+        return next((v for k, v in self.headers if k == SEAL_HEADER), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +105,12 @@ class Ingest:
         try:
             return self._accept(message, seen)
         except HubError as exc:
-            record = quarantine(message.value, message.source, exc)
+            error = exc
         except Exception as exc:  # noqa: BLE001  # last line of defence: an input never crashes the hub
             error = HubError(f"unexpected {type(exc).__name__}")
-            record = quarantine(message.value, message.source, error)
+        record = quarantine(
+            message.value, message.source, error, key=message.key, headers=message.headers
+        )
         out = Outbound(self._ctx.settings.quarantine_topic, None, record.to_bytes())
         return Outcome("quarantined", record.reason, None, (out,), record.detail)
 
@@ -133,9 +141,10 @@ class Ingest:
             raise AgencyMismatchError(
                 f"event claims another agency than feed {message.feed_agency!r}"
             )
-        if message.seal is None:
+        raw_seal = message.seal
+        if raw_seal is None:
             raise BadSignatureError(f"no {SEAL_HEADER} header")
-        seal = self._ctx.verifier.verify(message.value, message.seal)
+        seal = self._ctx.verifier.verify(message.value, raw_seal)
         if seal.agency_id != agency_id:
             raise AgencyMismatchError("seal is another agency's")
         if seal.key_id != event.envelope.key_id:
@@ -144,8 +153,9 @@ class Ingest:
     def _accepted(self, event: Event, message: FeedMessage, position: str) -> Outbound:
         key = event.subject_token or f"area:{event.envelope.lsoa}"
         headers: Headers = ((SOURCE_HEADER, position.encode()),)
-        if message.seal is not None:
-            headers = ((SEAL_HEADER, message.seal), *headers)
+        raw_seal = message.seal
+        if raw_seal is not None:
+            headers = ((SEAL_HEADER, raw_seal), *headers)
         return Outbound(self._ctx.settings.accepted_topic, key.encode(), message.value, headers)
 
     def _alert(self, event: Event, council: str, partnership_id: str) -> Outbound:

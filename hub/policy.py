@@ -1,0 +1,92 @@
+"""Which agreement versions govern each point of the stream.
+
+Agreement versions are published to the agreements topic (the source of truth). Then a
+*switch marker* naming the publisher's sequence is written into every partition of the
+accepted-event topic. A worker applies a version to an event only once it has read the
+marker in that event's partition. Every worker therefore switches at the same point of each
+partition, whatever its timing. Each decision records the sequence it used, and a replay that
+applies the same markers decides the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from hub.dsa import AgreementBook
+from hub.errors import AgreementError
+
+SWITCH_KIND = "vru.dsa.switch"
+#: Header that marks a policy-switch record on the accepted topic.
+KIND_HEADER = "vru-kind"
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A marker: from here on, this partition uses publications up to ``sequence``."""
+
+    sequence: int
+
+    def to_bytes(self) -> bytes:
+        """The marker's record value."""
+        return json.dumps({"kind": SWITCH_KIND, "sequence": self.sequence}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Switch:
+        """Parse a marker; AgreementError if it is not one."""
+        try:
+            raw = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AgreementError("switch marker is not JSON") from exc
+        if not isinstance(raw, dict) or raw.get("kind") != SWITCH_KIND:
+            raise AgreementError("not a switch marker")
+        sequence = raw.get("sequence")
+        if not isinstance(sequence, int) or sequence < 0:
+            raise AgreementError("switch marker without a valid sequence")
+        return cls(sequence)
+
+
+class PolicyClock:
+    """The publications a worker has read, and the sequence each partition has switched to."""
+
+    def __init__(self, book: AgreementBook | None = None) -> None:
+        self._book = book or AgreementBook()
+        self._active: dict[int, int] = {}
+        self._prefixes: dict[int, AgreementBook] = {}
+
+    @property
+    def book(self) -> AgreementBook:
+        """Every publication read so far."""
+        return self._book
+
+    def publish(self, message: bytes) -> None:
+        """Fold in one agreements-topic record (redeliveries are no-ops)."""
+        self._book = self._book.apply(message)
+
+    def ready_for(self, switch: Switch) -> bool:
+        """Whether the publications the marker names have been read."""
+        return self._book.last_sequence >= switch.sequence
+
+    def switch(self, partition: int, switch: Switch) -> None:
+        """Apply a marker read on ``partition``; the caller waits for :meth:`ready_for` first."""
+        if not self.ready_for(switch):
+            raise AgreementError(f"marker {switch.sequence} ahead of publications read")
+        self._active[partition] = max(self._active.get(partition, 0), switch.sequence)
+
+    def restore(self, partition: int, sequence: int) -> None:
+        """Set a partition's sequence from persisted state after a restart."""
+        self._active[partition] = sequence
+
+    def sequence(self, partition: int) -> int:
+        """The publisher sequence governing ``partition`` now (0: nothing published)."""
+        return self._active.get(partition, 0)
+
+    def book_for(self, partition: int) -> AgreementBook:
+        """The history that governs ``partition``: publications up to its active sequence."""
+        sequence = self.sequence(partition)
+        cached = self._prefixes.get(sequence)
+        if cached is None:
+            cached = self._book.up_to(sequence)
+            if self._book.last_sequence >= sequence:
+                self._prefixes[sequence] = cached
+        return cached

@@ -1,0 +1,87 @@
+"""Publishing agreement versions and switch markers; reading the agreements topic back.
+
+The agreements topic is written one record per request (send and wait), so its end offset
+is exact even on the embedded broker. That broker reports a wrong "latest" offset when the
+newest batch holds more than one record (BROKER.md), so we never leave such a batch here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.dsa import Agreement, AgreementBook, encode_agreement_message
+from hub.errors import TransportError
+from hub.policy import KIND_HEADER, SWITCH_KIND, Switch
+from hub.transport.admin import bootstrap_servers
+
+
+async def read_agreements(broker_url: str, topic: str) -> AgreementBook:
+    """Every publication on the agreements topic, folded into a book."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
+    )
+    book = AgreementBook()
+    try:
+        await consumer.start()
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        while await consumer.position(partition) < end:
+            batch = await consumer.getmany(partition, timeout_ms=1000)
+            for record in batch.get(partition, []):
+                book = book.apply(record.value or b"")
+    except KafkaError as exc:
+        raise TransportError(f"cannot read agreements: {type(exc).__name__}") from exc
+    finally:
+        await consumer.stop()
+    return book
+
+
+def unpublished(book: AgreementBook, agreements: Iterable[Agreement]) -> list[Agreement]:
+    """The agreement versions not yet in ``book``, in (id, version) order."""
+    known = {(e.agreement.id, e.agreement.version) for e in book.entries}
+    return sorted(
+        (a for a in agreements if (a.id, a.version) not in known), key=lambda a: (a.id, a.version)
+    )
+
+
+async def publish_agreements(
+    broker_url: str,
+    agreements_topic: str,
+    accepted_topic: str,
+    agreements: Iterable[Agreement],
+    now: datetime,
+) -> tuple[list[str], int]:
+    """Publish new versions, then a switch marker into every accepted partition.
+
+    Returns the references published and the sequence the marker names.
+    """
+    book = await read_agreements(broker_url, agreements_topic)
+    fresh = unpublished(book, agreements)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    sequence = book.last_sequence
+    try:
+        await producer.start()
+        for agreement in fresh:
+            sequence += 1
+            value = encode_agreement_message(agreement, sequence, now)
+            await producer.send_and_wait(agreements_topic, value, key=agreement.id.encode())
+        marker = Switch(sequence).to_bytes()
+        for partition in sorted(await producer.partitions_for(accepted_topic)):
+            await producer.send_and_wait(
+                accepted_topic,
+                marker,
+                key=b"__policy__",
+                partition=partition,
+                headers=[(KIND_HEADER, SWITCH_KIND.encode())],
+            )
+    except KafkaError as exc:
+        raise TransportError(f"cannot publish agreements: {type(exc).__name__}") from exc
+    finally:
+        await producer.stop()
+    return [a.ref for a in fresh], sequence
