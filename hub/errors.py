@@ -29,7 +29,9 @@ identifiers, pseudonyms or keys.
     │   ├── DecryptionError          ciphertext cannot be opened with this key
     │   └── KeyringError             key files missing, malformed or too permissive      (keyring_error)
     ├── PolicyError                  agreements and the allow-list
-    │   └── AgreementError           an agreement document is malformed or incoherent
+    │   ├── AgreementError           an agreement document is malformed or incoherent
+    │   └── RuleError                a correlation rule is malformed or incoherent       (rule_error)
+    ├── StateError                   stored stream state (a subject window) cannot be read  (state_error)
     ├── AuditError                   the ledger and its proofs
     │   └── ProofError               a Merkle proof does not verify                      (bad_proof)
     │       ├── InclusionProofError  (index, size, problem)
@@ -196,6 +198,18 @@ class AgreementError(PolicyError):
     """An agreement document is malformed or incoherent."""
 
     reason = "agreement_error"
+
+
+class RuleError(PolicyError):
+    """A correlation rule is malformed, incoherent, or used with a flag it did not raise."""
+
+    reason = "rule_error"
+
+
+class StateError(HubError):
+    """Stored stream state (e.g. a subject window's bytes) cannot be read back."""
+
+    reason = "state_error"
 
 
 class AuditError(HubError):
