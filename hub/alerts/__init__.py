@@ -16,6 +16,7 @@ from hub.alerts.record import (
     OpenedAlert,
     heartbeat,
     open_alert,
+    open_verified,
     seal_alert,
     verify_record,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RuleRef",
     "heartbeat",
     "open_alert",
+    "open_verified",
     "seal_alert",
     "signed_message",
     "verify_record",

@@ -164,6 +164,16 @@ def open_alert(
 ) -> OpenedAlert | Heartbeat:
     """Verify, check the addressee, decrypt and parse one record (in that order)."""
     meta = verify_record(record, hub_verify_keys)
+    return open_verified(record, meta, partnership_id, hpke_private)
+
+
+def open_verified(
+    record: AlertRecord,
+    meta: h.RecordMeta,
+    partnership_id: str,
+    hpke_private: HpkePrivateKey | Iterable[HpkePrivateKey],
+) -> OpenedAlert | Heartbeat:
+    """:func:`open_alert` after :func:`verify_record` returned ``meta`` for this record."""
     _check_addressee(record, meta, partnership_id)
     if meta.is_heartbeat:
         return _heartbeat_of(meta)

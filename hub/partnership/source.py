@@ -1,0 +1,76 @@
+"""Raw records from a partnership's alert topic (aiokafka). KafkaError is translated here only.
+
+The topic has one partition, so a record's offset is its position in the partnership's total
+order. Reading starts at an offset (0 = the start; the embedded broker's "latest" offset is
+wrong, BROKER.md, so the end is never asked for): with ``follow`` it never stops, otherwise
+it stops after ``idle_s`` seconds without a new record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.alerts import AlertRecord
+from hub.config import Settings
+from hub.errors import TransportError
+from hub.transport import bootstrap_servers
+
+FETCH_MS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Positioned:
+    """A record and its offset on the partnership topic."""
+
+    offset: int
+    record: AlertRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """Where to start reading and when to stop."""
+
+    start_offset: int = 0
+    follow: bool = False
+    idle_s: float = 2.0
+
+
+async def read_records(
+    settings: Settings, partnership_id: str, options: ReadOptions
+) -> AsyncGenerator[Positioned, None]:
+    """Every record on the partnership topic from ``options.start_offset``, in order."""
+    topic = settings.alert_topic(partnership_id)
+    partition = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(settings.broker_url),
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    try:
+        await consumer.start()
+        consumer.assign([partition])
+        consumer.seek(partition, options.start_offset)
+        last = time.monotonic()
+        while options.follow or time.monotonic() - last < options.idle_s:
+            batch = await consumer.getmany(partition, timeout_ms=FETCH_MS)
+            for message in batch.get(partition, []):
+                last = time.monotonic()
+                yield Positioned(
+                    message.offset, _record(message.key, message.value, message.headers)
+                )
+    except KafkaError as exc:
+        raise TransportError(f"cannot read {topic}: {type(exc).__name__}") from exc
+    finally:
+        await consumer.stop()
+
+
+def _record(
+    key: bytes | None, value: bytes | None, headers: tuple[tuple[str, bytes], ...] | None
+) -> AlertRecord:
+    return AlertRecord(key or b"", value or b"", tuple(headers or ()))
