@@ -60,6 +60,12 @@ def plan_topics(settings: Settings, registry: Registry) -> list[TopicSpec]:
             purpose="accepted events keyed by subject (linkage token) or area, for correlation",
         ),
         TopicSpec(
+            name=settings.agreements_topic,
+            partitions=1,
+            replication_factor=rf,
+            purpose="agreement versions as published (`hub dsa publish`), in one total order",
+        ),
+        TopicSpec(
             name=settings.quarantine_topic,
             partitions=wide,
             replication_factor=rf,

@@ -6,6 +6,7 @@ TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru-hub-__assignor-__leader --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru-hub-seen-events-changelog --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.accepted --partitions 4 --replication-factor 3
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.agreements --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.bracknell-forest --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.buckinghamshire --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.milton-keynes --partitions 1 --replication-factor 3

@@ -208,3 +208,48 @@ def export(
         target = out / f"{agreement.id}.v{agreement.version}.odrl.jsonld"
         target.write_text(json.dumps(policy, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         typer.echo(f"wrote {target}")
+
+
+@app.command()
+def publish(
+    agreements: AgreementsDir = DEFAULT_AGREEMENTS,
+) -> None:
+    """Publish new agreement versions to the agreements topic and switch every worker to them.
+
+    Versions already on the topic are skipped. After publishing, a switch marker goes into every
+    partition of the accepted-event topic, so each worker changes version at the same point of
+    the stream (docs/agreements.md).
+    """
+    import asyncio  # noqa: PLC0415  # only this command talks to the broker
+
+    from hub.config import load_settings  # noqa: PLC0415
+    from hub.transport.agreements import publish_agreements  # noqa: PLC0415
+
+    settings = load_settings()
+    try:
+        report = check_directory(
+            agreements,
+            _registry(settings.deploy_dir / "registry.yaml"),
+            schema_catalog(settings.schemas_dir),
+            datetime.now(UTC).date(),
+        )
+        if not report.ok:
+            _print_report(report, fields_checked=True)
+            typer.echo("error: refusing to publish agreements that fail `hub dsa check`", err=True)
+            raise typer.Exit(1)
+        loaded = load_directory(agreements)
+        refs, sequence = asyncio.run(
+            publish_agreements(
+                settings.broker_url,
+                settings.agreements_topic,
+                settings.accepted_topic,
+                [a for _, a in loaded.agreements],
+                datetime.now(UTC),
+            )
+        )
+    except HubError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"published {len(refs)} new versions ({', '.join(refs) or 'none'}); switch at {sequence}"
+    )
