@@ -27,7 +27,6 @@ from hub.errors import CryptoError, ValidationError
 from hub.partnership.source import Positioned, ReadOptions, read_records
 from hub.partnership.webhook import Delivery, RetryPolicy, WebhookSender
 
-log = structlog.get_logger(__name__)
 STATE_FORMAT = "vru-forward-state/v1"
 
 
@@ -129,7 +128,9 @@ async def _forward_one(
         stats.heartbeats += 1
         return following
     stats.forwarded += 1
-    log.info("alert_forwarded", seq=meta.seq, offset=positioned.offset, alert_id=meta.id)
+    structlog.get_logger(__name__).info(
+        "alert_forwarded", seq=meta.seq, offset=positioned.offset, alert_id=meta.id
+    )
     return ForwardState(state.partnership, meta.seq or 0, positioned.offset + 1)
 
 
@@ -141,5 +142,5 @@ def _verified(
     except CryptoError as exc:
         error = type(exc).__name__
     stats.rejected += 1
-    log.error("record_rejected", offset=positioned.offset, error=error)
+    structlog.get_logger(__name__).error("record_rejected", offset=positioned.offset, error=error)
     return None

@@ -24,7 +24,6 @@ import structlog
 
 from hub.errors import WebhookRejectedError, WebhookUnavailableError
 
-log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-VRU-Signature"
 _OK = range(200, 300)
 _TOO_MANY = 429
@@ -97,7 +96,7 @@ class WebhookSender:
                 await self.post_once(delivery)
             except WebhookUnavailableError as exc:
                 wait = self._retry.delay(attempt, self._rng)
-                log.warning(
+                structlog.get_logger(__name__).warning(
                     "webhook_retried",
                     seq=delivery.seq,
                     attempt=attempt,
