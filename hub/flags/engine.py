@@ -1,0 +1,63 @@
+"""The flag engine: rules over one subject's window give flag states; expiry trims the window.
+
+Both functions are pure: the same rules, token, window and ``now`` always give the same
+result, whatever order the window's contributions arrived in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.errors import RuleError
+from hub.flags.match import Episode, episodes
+from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
+from hub.flags.window import SubjectWindow
+from hub.rules import Rule, RuleSet
+
+
+def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -> list[FlagState]:
+    """Every flag the window implies, active or expired at ``now``, by rule id then anchor."""
+    if now.tzinfo is None:
+        raise RuleError("evaluation time has no time zone")
+    return [
+        _state(rule, token, episode, now)
+        for rule in rules.rules
+        for episode in episodes(rule, window.contributions, window.floor(rule.id))
+    ]
+
+
+def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:
+    refs = tuple(EventRef.of(c) for c in episode.members)
+    return FlagState(
+        flag_id=flag_id(rule.id, token, episode.anchor),
+        revision=revision(rule.version, episode.severity, frozenset(r.event_id for r in refs)),
+        rule_id=rule.id,
+        rule_version=rule.version,
+        severity=episode.severity,
+        base_severity=rule.severity,
+        status=Status.EXPIRED if now >= episode.end else Status.ACTIVE,
+        window_start=episode.anchor,
+        window_end=episode.end,
+        events=refs,
+    )
+
+
+def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
+    """Drop contributions older than ``now - rules.horizon``, keeping every flag's identity.
+
+    A contribution that old can belong to no active flag. Dropping it could, however, let a
+    later anchor inside an expired flag's window satisfy the rule and look like a new flag;
+    so each rule's floor is raised to the end of its last flag anchored before the cut (and
+    at least to the cut). Flags anchored after the cut are computed exactly as before.
+    """
+    if now.tzinfo is None:
+        raise RuleError("expiry time has no time zone")
+    cut = now - rules.horizon
+    floors = dict(window.floors)
+    for rule in rules.rules:
+        floor = max(cut, window.floor(rule.id) or cut)
+        for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+            if episode.anchor < cut:
+                floor = max(floor, episode.end)
+        floors[rule.id] = floor
+    return window.without_before(cut, floors)

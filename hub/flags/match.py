@@ -1,0 +1,126 @@
+"""Matching one rule against a set of contributions: which qualify, which windows satisfy it.
+
+Semantics (``docs/rules.md``):
+
+- a contribution *qualifies* for a rule when a contributor of its type accepts its fields
+  and, if the rule has an age range, its age lies in it (an unknown age never does);
+- a window starts at a qualifying contribution (its *anchor*) and lasts ``window_days``:
+  ``[anchor, anchor + window)``; its *members* are the qualifying contributions inside;
+- the rule *holds* on a window when the members satisfy every condition;
+- episodes are chosen greedily: the earliest anchor (at or after the rule's floor) on which
+  the rule holds starts a flag; the next flag may only start when that window has ended.
+
+Every step looks at the set, in (occurred_at, event_id) order, never at arrival order.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hub.flags.contribution import Contribution
+from hub.rules import Rule, Severity, rank
+from hub.rules.model import Contributor
+
+Labelled = tuple[Contribution, frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """A window on which a rule holds: its anchor, its members and the severity they earn."""
+
+    anchor: datetime
+    end: datetime
+    members: tuple[Contribution, ...]
+    severity: Severity
+
+
+def labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
+    """The labels under which a contribution qualifies for a rule (empty: it does not)."""
+    age = rule.conditions.age
+    if age is not None and not age.contains(contribution.age):
+        return frozenset()
+    return frozenset(
+        c.name
+        for c in rule.events
+        if c.type == contribution.event_type and _accepts(c, contribution)
+    )
+
+
+def _accepts(contributor: Contributor, contribution: Contribution) -> bool:
+    return all(test.matches(contribution.fields) for test in contributor.where)
+
+
+def qualifying(rule: Rule, contributions: Iterable[Contribution]) -> list[Labelled]:
+    """The contributions that qualify, with their labels, in (occurred_at, event_id) order."""
+    found = [(c, labels(rule, c)) for c in sorted(contributions, key=lambda c: c.key)]
+    return [(c, names) for c, names in found if names]
+
+
+def holds(rule: Rule, members: Sequence[Labelled]) -> bool:
+    """Whether the members of one window satisfy every condition of the rule."""
+    cond = rule.conditions
+    if len(members) < cond.min_events:
+        return False
+    if len({c.agency_id for c, _ in members}) < cond.min_agencies:
+        return False
+    present = frozenset().union(*(names for _, names in members))
+    if not present.issuperset(cond.require):
+        return False
+    return all(
+        _followed(members, s.first, s.then, timedelta(days=s.within_days)) for s in cond.sequence
+    )
+
+
+def _followed(members: Sequence[Labelled], first: str, then: str, within: timedelta) -> bool:
+    """Some ``first`` event is followed by a ``then`` strictly later, at most ``within`` after."""
+    starts = [c.occurred_at for c, names in members if first in names]
+    ends = [c.occurred_at for c, names in members if then in names]
+    return any(timedelta(0) < end - start <= within for start in starts for end in ends)
+
+
+def severity(rule: Rule, members: Sequence[Labelled]) -> Severity:
+    """The rule's severity, raised by every escalation whose threshold the members reach."""
+    events, agencies = len(members), len({c.agency_id for c, _ in members})
+    found = rule.severity
+    for step in rule.escalation:
+        if events >= (step.when.min_events or 0) and agencies >= (step.when.min_agencies or 0):
+            found = max(found, step.severity, key=rank)
+    return found
+
+
+def episodes(
+    rule: Rule, contributions: Iterable[Contribution], floor: datetime | None
+) -> list[Episode]:
+    """Every flag-worthy window of the rule over a set, greedily from the earliest anchor."""
+    ordered = qualifying(rule, contributions)
+    times = [c.occurred_at for c, _ in ordered]
+    width = timedelta(days=rule.window_days)
+    found: list[Episode] = []
+    allowed = floor
+    for i, (anchor, _) in enumerate(ordered):
+        start = anchor.occurred_at
+        if allowed is not None and start < allowed:
+            continue
+        members = ordered[i : bisect_left(times, start + width, lo=i)]
+        if holds(rule, members):
+            found.append(
+                Episode(start, start + width, tuple(c for c, _ in members), severity(rule, members))
+            )
+            allowed = start + width
+    return found
+
+
+def still_holds(rule: Rule, subset: Iterable[Contribution]) -> bool:
+    """Whether the rule holds on a subset of a flag's events (e.g. those a partnership may see).
+
+    The subset must satisfy the rule within one window starting at its earliest qualifying
+    contribution; a partnership that may see too few for the rule receives no flag.
+    """
+    ordered = qualifying(rule, subset)
+    if not ordered:
+        return False
+    end = ordered[0][0].occurred_at + timedelta(days=rule.window_days)
+    return holds(rule, [(c, names) for c, names in ordered if c.occurred_at < end])

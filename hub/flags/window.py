@@ -1,0 +1,80 @@
+"""One subject's window: the set of contributions the rules are evaluated over.
+
+Immutable; ``add`` is idempotent by event id, and the contributions are kept sorted by
+(occurred_at, event_id), so the window, its bytes and every evaluation depend only on the
+SET of contributions, never on the order they arrived in.
+
+``floors`` record, per rule id, the earliest instant a new flag of that rule may be anchored
+at. :func:`hub.flags.engine.expire` sets them when it drops old contributions, so dropping
+can never make an expired flag's events look like a new flag (see ``docs/rules.md``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.errors import StateError
+from hub.flags.contribution import Contribution
+
+
+class SubjectWindow(BaseModel):
+    """The contributions of one linkage token (the token itself is the table key, not here)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contributions: tuple[Contribution, ...] = ()
+    floors: Mapping[str, AwareDatetime] = Field(default_factory=dict)
+
+    @field_validator("contributions")
+    @classmethod
+    def _canonical(cls, value: tuple[Contribution, ...]) -> tuple[Contribution, ...]:
+        """Sorted by (occurred_at, event_id), one per event id, however it was built."""
+        unique: dict[str, Contribution] = {}
+        for contribution in sorted(value, key=lambda c: c.key):
+            unique.setdefault(contribution.event_id, contribution)
+        return tuple(unique.values())
+
+    def __len__(self) -> int:
+        return len(self.contributions)
+
+    def __contains__(self, event_id: object) -> bool:
+        return any(c.event_id == event_id for c in self.contributions)
+
+    def add(self, contribution: Contribution) -> SubjectWindow:
+        """This window with the contribution; the same window when its event id is present.
+
+        An event id is unique at source and ingest refuses an id seen at another position,
+        so a second contribution with a known id is a redelivery of the same event.
+        """
+        if contribution.event_id in self:
+            return self
+        items = self.contributions
+        at = bisect_left([c.key for c in items], contribution.key)
+        return self.model_copy(update={"contributions": (*items[:at], contribution, *items[at:])})
+
+    def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
+        """Drop contributions that occurred before ``cut`` and record the new floors."""
+        kept = tuple(c for c in self.contributions if c.occurred_at >= cut)
+        return SubjectWindow(contributions=kept, floors=dict(sorted(floors.items())))
+
+    def floor(self, rule_id: str) -> datetime | None:
+        """The earliest anchor a new flag of this rule may have, if expiry has set one."""
+        return self.floors.get(rule_id)
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON, for a faust table value."""
+        return self.model_dump_json(exclude_defaults=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SubjectWindow:
+        """Read :meth:`to_bytes` output; StateError (without the bytes) when it is not one."""
+        try:
+            return cls.model_validate_json(data)
+        except PydanticValidationError as exc:
+            # from None: pydantic's error would carry the stored values into logs
+            raise StateError(f"subject window: {exc.error_count()} invalid parts") from None

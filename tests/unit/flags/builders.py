@@ -1,0 +1,91 @@
+"""Shared builders for flag tests: the shipped rules, contributions and their strategies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+from hub.codec import SchemaStore
+from hub.flags import Contribution
+from hub.registry import load_registry
+from hub.rules import FieldSpec, FieldValue, RuleSet, catalog_from_store
+
+ROOT = Path(__file__).resolve().parents[3]
+STORE = SchemaStore.load(ROOT / "schemas")
+CATALOG = catalog_from_store(STORE)
+RULES = RuleSet.load(ROOT / "deploy" / "rules", CATALOG)
+AGENCY = {
+    t: a.id
+    for a in load_registry(ROOT / "deploy" / "registry.yaml").agencies
+    for t in a.event_types
+}
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+TOKEN = "lt1:c3ViamVjdC1vbmUtdG9rZW4"  # noqa: S105  # a made-up linkage token, not a secret
+CONTRIBUTING = sorted({c.type for r in RULES.rules for c in r.events})
+
+# Field values that make each contributor of the shipped rules accept the event.
+QUALIFYING: dict[str, dict[str, FieldValue]] = {
+    "csc.exploitation_screening": {"exploitation_type": "CRIMINAL"},
+    "police.violent_incident": {"subject_role": "SUSPECT"},
+    "police.arrest": {"offence_group": "ROBBERY", "intent_to_supply": False},
+    "police.stop_search": {"outcome": "ARREST"},
+    "youth_justice.out_of_court_disposal": {"offence_group": "VIOLENCE_AGAINST_THE_PERSON"},
+    "youth_justice.court_outcome": {
+        "offence_group": "ROBBERY",
+        "outcome": "REFERRAL_ORDER",
+    },
+}
+
+_counter = iter(range(10**9))
+
+
+def contribution(
+    event_type: str, day: float, *, age: int | None = 15, **fields: FieldValue
+) -> Contribution:
+    """A contribution ``day`` days after T0, qualifying for the shipped rules unless overridden."""
+    values: dict[str, Any] = {**QUALIFYING.get(event_type, {}), **fields}
+    return Contribution(
+        event_id=f"evt-{next(_counter):06d}",
+        event_type=event_type,
+        agency_id=AGENCY[event_type],
+        occurred_at=T0 + timedelta(days=day),
+        council="E06000038",
+        lsoa="E01016389",
+        age=age,
+        fields={k: v for k, v in values.items() if k in RULES.fields_for(event_type)},
+    )
+
+
+def _value(spec: FieldSpec) -> st.SearchStrategy[FieldValue]:
+    if spec.kind == "enum":
+        return st.sampled_from(sorted(spec.symbols))
+    if spec.kind == "boolean":
+        return st.booleans()
+    if spec.kind == "array":
+        return st.lists(st.sampled_from(sorted(spec.symbols)), max_size=3).map(tuple)
+    return st.integers(0, 20)
+
+
+@st.composite
+def contributions(draw: st.DrawFn) -> Contribution:
+    """Any contribution of a contributing type, in a 200-day span, with plausible fields."""
+    event_type = draw(st.sampled_from(CONTRIBUTING))
+    specs = CATALOG[event_type].fields
+    names = sorted(RULES.fields_for(event_type))
+    fields = {n: draw(_value(specs[n])) for n in names}
+    return Contribution(
+        event_id=f"evt-{draw(st.integers(0, 10**6)):07d}",
+        event_type=event_type,
+        agency_id=AGENCY[event_type],
+        occurred_at=T0 + timedelta(minutes=draw(st.integers(0, 200 * 24 * 60))),
+        council="E06000038",
+        lsoa="E01016389",
+        age=draw(st.one_of(st.none(), st.integers(8, 26))),
+        fields=fields,
+    )
+
+
+sets = st.lists(contributions(), min_size=0, max_size=25, unique_by=lambda c: c.event_id)
