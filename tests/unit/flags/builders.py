@@ -71,7 +71,7 @@ def _value(spec: FieldSpec) -> st.SearchStrategy[FieldValue]:
 
 @st.composite
 def contributions(draw: st.DrawFn) -> Contribution:
-    """Any contribution of a contributing type, in a 200-day span, with plausible fields."""
+    """Any contribution of a contributing type, in a 120-day span, mostly of a child's age."""
     event_type = draw(st.sampled_from(CONTRIBUTING))
     specs = CATALOG[event_type].fields
     names = sorted(RULES.fields_for(event_type))
@@ -80,10 +80,10 @@ def contributions(draw: st.DrawFn) -> Contribution:
         event_id=f"evt-{draw(st.integers(0, 10**6)):07d}",
         event_type=event_type,
         agency_id=AGENCY[event_type],
-        occurred_at=T0 + timedelta(minutes=draw(st.integers(0, 200 * 24 * 60))),
+        occurred_at=T0 + timedelta(minutes=draw(st.integers(0, 120 * 24 * 60))),
         council="E06000038",
         lsoa="E01016389",
-        age=draw(st.one_of(st.none(), st.integers(8, 26))),
+        age=draw(st.one_of(st.integers(10, 17), st.sampled_from([None, 8, 19, 24, 30]))),
         fields=fields,
     )
 
