@@ -55,7 +55,9 @@ def _accepts(contributor: Contributor, contribution: Contribution) -> bool:
 
 def qualifying(rule: Rule, contributions: Iterable[Contribution]) -> list[Labelled]:
     """The contributions that qualify, with their labels, in (occurred_at, event_id) order."""
-    found = [(c, labels(rule, c)) for c in sorted(contributions, key=lambda c: c.key)]
+    types = {c.type for c in rule.events}
+    candidates = sorted((c for c in contributions if c.event_type in types), key=lambda c: c.key)
+    found = [(c, labels(rule, c)) for c in candidates]
     return [(c, names) for c, names in found if names]
 
 
