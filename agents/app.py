@@ -6,9 +6,14 @@ from typing import Any
 
 import faust
 
+from agents.correlate import register_correlate
 from agents.ingest import register_ingest
+from agents.policy import register_policy
+from agents.sequence import register_sequencer
 from hub.config import Settings
-from hub.runtime import load_ingest_context
+from hub.crypto import HUB, Keyring
+from hub.policy import PolicyClock
+from hub.runtime import load_correlator, load_ingest_context
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -30,7 +35,14 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_linger_ms=5,
     )
-    register_ingest(app, settings, load_ingest_context(settings))
+    ingest = load_ingest_context(settings)
+    keyring = Keyring.open(settings.keys_dir)
+    clock = PolicyClock()
+    register_ingest(app, settings, ingest)
+    register_policy(app, settings, clock)
+    correlator = load_correlator(settings, ingest.registry, keyring)
+    register_correlate(app, settings, correlator, ingest.registry, clock)
+    register_sequencer(app, settings, ingest.registry, keyring.signing_key(HUB))
     return app
 
 

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
 
 import faust
 import structlog
 
+from agents.headers import header_items
 from hub.config import Settings
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 
 log = structlog.get_logger("agents.ingest")
-
-
-def header_items(
-    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None,
-) -> tuple[tuple[str, bytes], ...]:
-    """A faust/aiokafka message's headers as ``(name, value)`` pairs, whichever shape they have."""
-    if headers is None:
-        return ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple((str(k), bytes(v)) for k, v in items)
 
 
 def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=6.0, ge=6.0)
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     table_store: str = Field(default="memory://", description="memory:// or rocksdb://")
+    tick_interval_s: float = Field(
+        default=30.0, gt=0, description="how often time advances in the stream (flag expiry)"
+    )
+    alert_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="how often each partnership stream gets a heartbeat"
+    )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=1, le=65535)
 

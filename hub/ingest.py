@@ -7,13 +7,10 @@ its deliveries) or quarantined with a reason: nothing raises out of ``process``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Literal
 
-from hub.allowlist import AllowList
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import SealVerifier
@@ -82,7 +79,6 @@ class IngestContext:
     settings: Settings
     registry: Registry
     areas: AreaLookup
-    allowlist: AllowList
     decoder: SchemaStore
     verifier: SealVerifier
 
@@ -119,7 +115,7 @@ class Ingest:
         self._check_provenance(event, message)
         council = self._ctx.areas.council(event.envelope.lsoa)
         partnership = self._ctx.registry.partnership_for_council(council) if council else None
-        if partnership is None or council is None:
+        if partnership is None:
             raise UnknownAreaError("the event's LSOA is in no partnership's area")
         position = f"{message.source.topic}:{message.source.partition}:{message.source.offset}"
         first = seen.get(event.event_id)
@@ -127,11 +123,7 @@ class Ingest:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
         accepted = self._accepted(event, message, position)
-        alerts: tuple[Outbound, ...] = ()
-        if self._ctx.allowlist.allows(event.envelope.agency_id, event.event_type, partnership.id):
-            alerts = (self._alert(event, council, partnership.id),)
-        reason = "delivered" if alerts else "no_recipient"
-        return Outcome("accepted", reason, event.event_id, (accepted, *alerts))
+        return Outcome("accepted", "accepted", event.event_id, (accepted,))
 
     def _check_provenance(self, event: Event, message: FeedMessage) -> None:
         agency_id = event.envelope.agency_id
@@ -157,24 +149,3 @@ class Ingest:
         if raw_seal is not None:
             headers = ((SEAL_HEADER, raw_seal), *headers)
         return Outbound(self._ctx.settings.accepted_topic, key.encode(), message.value, headers)
-
-    def _alert(self, event: Event, council: str, partnership_id: str) -> Outbound:
-        alert = event_alert(event, council)
-        return Outbound(
-            self._ctx.settings.alert_topic(partnership_id),
-            alert["alert_id"].encode(),
-            json.dumps(alert, sort_keys=True).encode(),
-        )
-
-
-def event_alert(event: Event, council: str) -> dict[str, str]:
-    """The minimal alert of the first path: metadata only, no subject, no fields."""
-    key = f"event-alert|{event.event_id}|{council}"
-    return {
-        "alert_id": hashlib.sha256(key.encode()).hexdigest()[:32],
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "agency_id": event.envelope.agency_id,
-        "council": council,
-        "occurred_at": event.envelope.occurred_at.isoformat(),
-    }

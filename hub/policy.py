@@ -17,6 +17,8 @@ from hub.dsa import AgreementBook
 from hub.errors import AgreementError
 
 SWITCH_KIND = "vru.dsa.switch"
+#: Clock ticks on the accepted topic: time passes for flags in stream order.
+TICK_KIND = "vru.tick"
 #: Header that marks a policy-switch record on the accepted topic.
 KIND_HEADER = "vru-kind"
 
@@ -44,6 +46,11 @@ class Switch:
         if not isinstance(sequence, int) or sequence < 0:
             raise AgreementError("switch marker without a valid sequence")
         return cls(sequence)
+
+
+def tick_marker() -> bytes:
+    """The value of a clock-tick record (its time is the record's timestamp)."""
+    return json.dumps({"kind": TICK_KIND}).encode()
 
 
 class PolicyClock:

@@ -15,7 +15,7 @@ from hub.config import Settings
 from hub.registry import Registry
 
 #: The worker's faust tables; each has a changelog topic co-partitioned with its source.
-WORKER_TABLES = ("seen-events",)
+WORKER_TABLES = ("seen-events", "subjects")
 
 
 class TopicSpec(BaseModel):
@@ -66,6 +66,18 @@ def plan_topics(settings: Settings, registry: Registry) -> list[TopicSpec]:
             purpose="agreement versions as published (`hub dsa publish`), in one total order",
         ),
         TopicSpec(
+            name=settings.outbox_topic,
+            partitions=wide,
+            replication_factor=rf,
+            purpose="encrypted alerts awaiting their sequence number, keyed by partnership",
+        ),
+        TopicSpec(
+            name=settings.decisions_topic,
+            partitions=1,
+            replication_factor=rf,
+            purpose="every disclosure decision, permit and deny (the audit ledger's input)",
+        ),
+        TopicSpec(
             name=settings.quarantine_topic,
             partitions=wide,
             replication_factor=rf,
@@ -77,7 +89,7 @@ def plan_topics(settings: Settings, registry: Registry) -> list[TopicSpec]:
             name=settings.changelog_topic(table),
             partitions=wide,
             replication_factor=rf,
-            purpose=f"changelog of the worker's {table} table (co-partitioned with feeds)",
+            purpose=f"changelog of the worker's {table} table (co-partitioned with its source)",
         )
         for table in WORKER_TABLES
     ]

@@ -5,6 +5,7 @@ BOOTSTRAP="${BOOTSTRAP:-kafka-1:19092,kafka-2:19092,kafka-3:19092}"
 TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru-hub-__assignor-__leader --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru-hub-seen-events-changelog --partitions 4 --replication-factor 3
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru-hub-subjects-changelog --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.accepted --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.agreements --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.bracknell-forest --partitions 1 --replication-factor 3
@@ -16,6 +17,7 @@ TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.west-berkshire --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.windsor-maidenhead --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.wokingham --partitions 1 --replication-factor 3
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.audit.decisions --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.childrens-social-care --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.community-safety --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.education --partitions 4 --replication-factor 3
@@ -24,4 +26,5 @@ TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.probation --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.voluntary-sector --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.youth-justice --partitions 4 --replication-factor 3
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.outbox --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.quarantine --partitions 4 --replication-factor 3

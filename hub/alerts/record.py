@@ -100,6 +100,39 @@ def _signed(
     return AlertRecord(key, value, (*headers, (h.SIGNATURE, h.encode_signature(signature))))
 
 
+@dataclass(frozen=True, slots=True)
+class Unnumbered:
+    """An alert encrypted to its partnership, waiting for its sequence number and signature."""
+
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+def encrypt_alert(body: AlertBody, partnership_id: str, recipient: HpkePublicKey) -> Unnumbered:
+    """Encrypt ``body`` to the partnership, with every header but the number and signature."""
+    value = recipient.seal(body.to_bytes(), alert_info(partnership_id, body.alert_id))
+    headers = (
+        (h.CE_SPECVERSION, h.SPEC_VERSION.encode()),
+        (h.CE_ID, body.alert_id.encode()),
+        (h.CE_TYPE, (h.TYPE_PREFIX + body.kind.value).encode()),
+        (h.CE_SOURCE, h.source_of(partnership_id).encode()),
+        (h.CE_TIME, utc_text(body.decided_at).encode()),
+        (h.CONTENT_TYPE_HEADER, h.CONTENT_TYPE.encode()),
+        (h.PARTNERSHIP, partnership_id.encode()),
+        (h.RECIPIENT_KEY, recipient.key_id.encode()),
+    )
+    return Unnumbered(body.alert_id.encode(), value, headers)
+
+
+def number_alert(alert: Unnumbered, seq: int, hub_key: SigningKey) -> AlertRecord:
+    """Give an encrypted alert its sequence number and the hub's signature."""
+    if not 1 <= seq <= h.MAX_SEQ:
+        raise ValidationError("alert sequence numbers start at 1 and fit 63 bits")
+    headers = [*alert.headers, (h.SEQ, str(seq).encode()), (h.HUB_KEY, hub_key.key_id.encode())]
+    return _signed(alert.key, headers, alert.value, hub_key)
+
+
 def seal_alert(
     body: AlertBody,
     seq: int,
@@ -108,22 +141,7 @@ def seal_alert(
     hub_key: SigningKey,
 ) -> AlertRecord:
     """Encrypt ``body`` to the partnership, number it ``seq`` and sign the record."""
-    if not 1 <= seq <= h.MAX_SEQ:
-        raise ValidationError("alert sequence numbers start at 1 and fit 63 bits")
-    value = recipient.seal(body.to_bytes(), alert_info(partnership_id, body.alert_id))
-    headers = [
-        (h.CE_SPECVERSION, h.SPEC_VERSION.encode()),
-        (h.CE_ID, body.alert_id.encode()),
-        (h.CE_TYPE, (h.TYPE_PREFIX + body.kind.value).encode()),
-        (h.CE_SOURCE, h.source_of(partnership_id).encode()),
-        (h.CE_TIME, utc_text(body.decided_at).encode()),
-        (h.CONTENT_TYPE_HEADER, h.CONTENT_TYPE.encode()),
-        (h.SEQ, str(seq).encode()),
-        (h.PARTNERSHIP, partnership_id.encode()),
-        (h.RECIPIENT_KEY, recipient.key_id.encode()),
-        (h.HUB_KEY, hub_key.key_id.encode()),
-    ]
-    return _signed(body.alert_id.encode(), headers, value, hub_key)
+    return number_alert(encrypt_alert(body, partnership_id, recipient), seq, hub_key)
 
 
 def heartbeat(partnership_id: str, last_seq: int, at: datetime, hub_key: SigningKey) -> AlertRecord:

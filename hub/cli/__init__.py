@@ -13,10 +13,12 @@ from typing import Annotated
 import typer
 
 from hub.broker import EmbeddedBroker
+from hub.cli import alerts as alerts_cli
 from hub.cli import dsa as dsa_cli
 from hub.cli import feed as feed_cli
 from hub.cli import keys as keys_cli
 from hub.cli import quarantine as quarantine_cli
+from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
 from hub.config import load_settings
 from hub.log import configure_logging
@@ -31,6 +33,8 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(dsa_cli.app, name="dsa")
 app.add_typer(feed_cli.app, name="feed")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(rules_cli.app, name="rules")
 app.add_typer(quarantine_cli.app, name="quarantine")
 
 

@@ -10,8 +10,8 @@ UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 LSOA = r"^[EW]0\d{7}$"
 AGENCY_ID = r"^[a-z0-9][a-z0-9-]*$"
 EVENT_TYPE = r"^[a-z_]+\.[a-z_]+$"
-LINKAGE = r"^[\x21-\x7e]{8,256}$"
-"""A linkage token: 8 to 256 printable ASCII characters, no spaces (e.g. ``lt1:<base64>``)."""
+LINKAGE = r"^lt1:[0-9a-f]{16}:[a-z2-7]{52}$"
+"""A linkage token in its text form, ``lt1:<key id>:<base32 HMAC>`` (``hub.pseudonym``)."""
 KEY_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 MAX_AGE = 120
 

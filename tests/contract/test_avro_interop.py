@@ -14,6 +14,8 @@ import pytest
 
 from hub.codec import SchemaStore, fingerprint
 
+TOKEN = "lt1:0123456789abcdef:" + "a" * 52  # a well-formed linkage token
+
 STORE = SchemaStore.load(Path("schemas"))
 
 
@@ -37,7 +39,7 @@ def incident(version: int) -> dict[str, Any]:
             "event_type": "police.violent_incident",
             "occurred_at": datetime(2018, 6, 14, 23, 5, 12, 345000, tzinfo=UTC),
             "recorded_at": datetime(2018, 6, 15, 1, 0, tzinfo=UTC),
-            "subject_token": "lt1:YXBhY2hlLWF2cm8tdG9rZW4",
+            "subject_token": TOKEN,
             "lsoa": "E01016012",
             "age": 17,
             "schema_version": version,

@@ -9,10 +9,11 @@ from typing import Any
 
 from hub.codec import SchemaStore
 from hub.config import Settings
-from hub.crypto import Keyring, agency_owner, seal_batch
+from hub.crypto import HmacKey, Keyring, agency_owner, seal_batch
 from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
 from hub.ingest import SEAL_HEADER
+from hub.pseudonym import NationalIdentity, linkage_token
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = SchemaStore.load(ROOT / "schemas")
@@ -22,6 +23,14 @@ WOKINGHAM_LSOA = "E01016611"
 OXFORDSHIRE_LSOA = "E01028422"
 
 Message = tuple[bytes, list[tuple[str, bytes]]]
+
+
+TEST_LINKAGE_KEY = HmacKey(b"\x07" * 32)
+
+
+def token_for(seed: int) -> str:
+    """A well-formed linkage token for test subject number ``seed``."""
+    return linkage_token(NationalIdentity("test", str(seed)), TEST_LINKAGE_KEY).text
 
 
 def record(
@@ -36,7 +45,7 @@ def record(
         "agency_id": agency_id,
         "occurred_at": occurred,
         "recorded_at": occurred + timedelta(hours=1),
-        "subject_token": None if area_only else f"lt1:test:{seed:064x}",
+        "subject_token": None if area_only else token_for(seed),
         "lsoa": lsoa,
         "age": None if area_only else 15,
         "key_id": "unset",
@@ -70,3 +79,19 @@ def one(
     """A single sealed event of ``event_type`` from ``agency_id``."""
     rec = record(event_type, agency_id, lsoa, seed, **envelope)
     return sealed(settings, agency_id, [(event_type, rec)])[0]
+
+
+def accepted_types(records: list[Any]) -> list[str]:
+    """Event types of records read from the accepted topic (markers left out)."""
+    return [
+        STORE.decode(r.value).event_type for r in records if not dict(r.headers).get("vru-kind")
+    ]
+
+
+def accepted_ids(records: list[Any]) -> list[str]:
+    """Event ids of records read from the accepted topic (markers left out)."""
+    return [
+        STORE.decode(r.value).record["envelope"]["event_id"]
+        for r in records
+        if not dict(r.headers).get("vru-kind")
+    ]

@@ -30,6 +30,7 @@ from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import bootstrap_servers, create_topics
+from tests.integration.events import accepted_ids
 from tests.integration.kafka import consume
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -111,11 +112,9 @@ def test_apache_avro_bytes_sealed_and_sent_by_librdkafka_reach_the_partnership(
 
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        alerts = asyncio.run(
-            consume(s.broker_url, [s.alert_topic("reading")], until=1, timeout_s=45)
-        )
+        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=1, timeout_s=45))
         quarantined = asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=2))
     finally:
         assert stop_process(worker) == 0
-    assert [json.loads(a.value)["event_id"] for a in alerts] == [record["envelope"]["event_id"]]
+    assert accepted_ids(accepted) == [record["envelope"]["event_id"]]
     assert quarantined == []

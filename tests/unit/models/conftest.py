@@ -11,6 +11,8 @@ import pytest
 
 from hub.codec import DecodedEvent, SchemaStore
 
+TOKEN = "lt1:0123456789abcdef:" + "a" * 52  # a well-formed linkage token
+
 OCCURRED = datetime(2024, 5, 1, 21, 30, tzinfo=UTC)
 
 #: One realistic record body per event type (the envelope is added by ``decoded``).
@@ -89,7 +91,7 @@ def envelope_for(event_type: str, **overrides: Any) -> dict[str, Any]:
         "agency_id": agency.get(family, family.replace("_", "-")),
         "occurred_at": OCCURRED,
         "recorded_at": OCCURRED + timedelta(days=1),
-        "subject_token": None if event_type == "health.ed_assault" else "lt1:Zm9vYmFyYmF6cXV4",
+        "subject_token": None if event_type == "health.ed_assault" else TOKEN,
         "lsoa": "E01016000",
         "age": None if event_type == "health.ed_assault" else 15,
         "key_id": "agency-2024-01",

@@ -15,6 +15,8 @@ from hub.models import Event, validate_event
 
 from .conftest import BODIES, OCCURRED, Decoder, envelope_for
 
+TOKEN = "lt1:0123456789abcdef:" + "a" * 52  # a well-formed linkage token
+
 FIXTURES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -77,7 +79,7 @@ def test_times_must_be_utc() -> None:
         "event_type": "police.arrest",
         "occurred_at": datetime(2024, 5, 1, tzinfo=timezone(timedelta(hours=1))),
         "recorded_at": datetime(2024, 5, 2, tzinfo=UTC),
-        "subject_token": "lt1:Zm9vYmFyYmF6cXV4",
+        "subject_token": TOKEN,
         "lsoa": "W01000001",
         "age": 17,
         "schema_version": 1,
@@ -95,7 +97,10 @@ def test_subject_types_need_a_token(decoded: Decoder) -> None:
 
 
 def test_area_only_types_refuse_a_token(decoded: Decoder) -> None:
-    event = decoded("health.ed_assault", envelope={"subject_token": "lt1:Zm9vYmFyYmF6cXV4"})
+    event = decoded(
+        "health.ed_assault",
+        envelope={"subject_token": TOKEN},
+    )
     with pytest.raises(ValidationError, match="subject_token: must be null"):
         validate_event(event)
 

@@ -1,0 +1,129 @@
+"""The sequencer agent: outbox in, numbered and signed alerts out, plus heartbeats.
+
+The outbox is keyed by partnership, so one worker numbers each partnership's alerts. The
+sequencer writes each alert with its own request (so the topic's end offset stays exact),
+and rebuilds what it knows from the partnership's topic whenever its partition assignment
+changes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import faust
+import structlog
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import ConsumerRecord
+
+from agents.headers import raw_topic
+from hub.alerts import AlertRecord, Unnumbered, heartbeat, number_alert
+from hub.config import Settings
+from hub.crypto import SigningKey
+from hub.registry import Registry
+from hub.sequencer import PartnershipLog, Pending
+from hub.transport.topiclog import read_partition
+
+log = structlog.get_logger("agents.sequence")
+
+
+class Sequencer:
+    """The worker's view of the partnership topics it numbers."""
+
+    def __init__(self, app: faust.App, settings: Settings, hub_key: SigningKey) -> None:
+        self.app = app
+        self.settings = settings
+        self.hub_key = hub_key
+        self.logs: dict[str, PartnershipLog] = {}
+        self.assignment: frozenset[int] = frozenset()
+
+    async def send(self, partnership_id: str, record: AlertRecord) -> None:
+        """Write one record and wait for it: the only writer, one record per request."""
+        await self.app.producer.send_and_wait(
+            self.settings.alert_topic(partnership_id),
+            record.key,
+            record.value,
+            None,
+            None,
+            list(record.headers),
+        )
+
+    async def log_of(self, partnership_id: str) -> PartnershipLog:
+        """What the partnership's topic holds, read back once per assignment."""
+        found = self.logs.get(partnership_id)
+        if found is None:
+            found = PartnershipLog()
+
+            def observe(record: ConsumerRecord[bytes, bytes]) -> None:
+                found.observe(list(record.headers))
+
+            await read_partition(
+                self.settings.broker_url, self.settings.alert_topic(partnership_id), observe
+            )
+            self.logs[partnership_id] = found
+            log.info("partnership_log_rebuilt", partnership=partnership_id, last_seq=found.last_seq)
+        return found
+
+    def reassigned(self, assignment: frozenset[int]) -> None:
+        """Forget every log when the outbox assignment changes: another worker may have written."""
+        if assignment != self.assignment:
+            self.logs.clear()
+            self.assignment = assignment
+
+    async def number(self, pending: Pending) -> int | None:
+        """Send one pending alert with the next number; None if it was sent before."""
+        partnership_log = await self.log_of(pending.partnership_id)
+        seq = partnership_log.assign(pending.alert_id)
+        if seq is None:
+            return None
+        unnumbered = Unnumbered(pending.alert_id.encode(), pending.value, pending.headers)
+        await self.send(pending.partnership_id, number_alert(unnumbered, seq, self.hub_key))
+        partnership_log.sent(pending.alert_id, seq)
+        return seq
+
+    async def beat(self, partnership_id: str) -> None:
+        """Send a heartbeat carrying the last number sent to ``partnership_id``."""
+        partnership_log = await self.log_of(partnership_id)
+        record = heartbeat(
+            partnership_id, partnership_log.last_seq, datetime.now(UTC), self.hub_key
+        )
+        await self.send(partnership_id, record)
+
+
+def register_sequencer(
+    app: faust.App, settings: Settings, registry: Registry, hub_key: SigningKey
+) -> None:
+    """Attach the sequencer agent and the heartbeat timer to ``app``."""
+    sequencer = Sequencer(app, settings, hub_key)
+    outbox = raw_topic(app, settings.outbox_topic)
+    partitioner = DefaultPartitioner()
+    partitions = list(range(settings.partitions))
+
+    def assigned() -> frozenset[int]:
+        return frozenset(
+            tp.partition for tp in app.consumer.assignment() if tp.topic == settings.outbox_topic
+        )
+
+    async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            sequencer.reassigned(assigned())
+            pending = Pending.from_bytes(event.value)
+            seq = await sequencer.number(pending)
+            log.info(
+                "alert_sequenced" if seq else "alert_duplicate_dropped",
+                partnership=pending.partnership_id,
+                alert_id=pending.alert_id,
+                seq=seq,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+
+    async def heartbeats() -> None:
+        owned = assigned()
+        sequencer.reassigned(owned)
+        for partnership in registry.partnerships:
+            if partitioner(partnership.id.encode(), partitions, partitions) in owned:
+                await sequencer.beat(partnership.id)
+
+    app.agent(outbox, name="sequence")(sequence_agent)
+    app.timer(interval=settings.alert_heartbeat_s)(heartbeats)

@@ -1,0 +1,310 @@
+"""Dispatch: from a subject's flags to what each partnership may be told, and the record of why.
+
+For every flag of a subject and every partnership, the agreements decide each contributing
+event. The rule is re-checked on the events that partnership may see, so a partnership that
+may see too few receives no flag. What it may see becomes an alert:
+- minimised to the allowed fields;
+- about its own pseudonym of the subject;
+- encrypted to it, and queued for numbering (:mod:`hub.sequencer`).
+
+A flag already sent is sent again only when what that partnership sees changes (``updated``).
+It is ``retracted`` when it stops holding for the partnership (consent withdrawn, agreement
+ended) and ``expired`` when its window closes. Every decision, permit and deny, becomes a
+:class:`DecisionRecord` for the audit ledger. The record holds ids and digests, never values.
+Everything here is deterministic: the same state, events, agreements and time give the same
+alert ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
+from hub.alerts.body import Scalar
+from hub.crypto import HmacKey, HpkePublicKey
+from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
+from hub.flags import Contribution, FlagState, Status, SubjectWindow, evaluate, still_holds
+from hub.pseudonym import parse_token, pseudonym
+from hub.rules import FieldValue, RuleSet
+from hub.sequencer import Pending
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A partnership's public encryption key and its pseudonym key."""
+
+    partnership_id: str
+    hpke: HpkePublicKey
+    pseudonym_key: HmacKey = field(repr=False)
+
+
+class SubjectState(BaseModel):
+    """One subject's window and, per flag, the alert revision each partnership last got."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window: SubjectWindow = Field(default_factory=SubjectWindow)
+    sent: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON for the state table."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | None) -> SubjectState:
+        """The state stored in the table (an empty one for a new subject)."""
+        return cls() if not data else cls.model_validate_json(data)
+
+
+class DecisionRecord(BaseModel):
+    """One disclosure decision for the audit ledger: ids, versions, names and digests only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    decided_at: datetime
+    recipient: str
+    flag_id: str
+    rule_id: str
+    rule_version: int
+    policy_sequence: int
+    outcome: str
+    events: tuple[str, ...]
+    inputs_digest: str
+    decisions: tuple[Decision, ...]
+    alert_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one dispatch produced: the new state, alerts to number, decisions to record."""
+
+    state: SubjectState
+    pending: tuple[Pending, ...]
+    decisions: tuple[DecisionRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When and under what a dispatch decides: time, agreements, their sequence, consent."""
+
+    at: datetime
+    policy: Evaluator
+    policy_sequence: int
+    consent: ConsentView = NO_CONSENT
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatcher:
+    """The fixed inputs of dispatch: rules and recipients."""
+
+    rules: RuleSet
+    recipients: tuple[Recipient, ...]
+
+    def dispatch(self, token: str, state: SubjectState, moment: Moment) -> Step:
+        """Re-evaluate a subject at ``moment`` and say what changes for whom."""
+        run = _Round(self, token, state.window, moment, {k: dict(v) for k, v in state.sent.items()})
+        active = {
+            f.flag_id: f
+            for f in evaluate(self.rules, token, state.window, moment.at)
+            if f.status is Status.ACTIVE
+        }
+        for flag in active.values():
+            for recipient in self.recipients:
+                run.offer(flag, recipient)
+        for flag_id in sorted(set(run.sent) - set(active)):
+            for partnership_id in sorted(run.sent.pop(flag_id)):
+                run.close(flag_id, partnership_id)
+        sent = {k: v for k, v in run.sent.items() if v}
+        return Step(
+            SubjectState(window=state.window, sent=sent), tuple(run.pending), tuple(run.records)
+        )
+
+
+@dataclass
+class _Round:
+    """One dispatch of one subject: its inputs and what it has produced so far."""
+
+    dispatcher: Dispatcher
+    token: str
+    window: SubjectWindow
+    moment: Moment
+    sent: dict[str, dict[str, str]]
+    pending: list[Pending] = field(default_factory=list)
+    records: list[DecisionRecord] = field(default_factory=list)
+
+    def offer(self, flag: FlagState, recipient: Recipient) -> None:
+        """Decide the flag's events for one partnership; alert if what it sees changed."""
+        pid = recipient.partnership_id
+        members = [c for c in self.window.contributions if c.event_id in flag.event_ids]
+        decisions = [
+            self.moment.policy.decide(self._facts(c), pid, self.moment.at, self.moment.consent)
+            for c in members
+        ]
+        visible = [c for c, d in zip(members, decisions, strict=True) if d.permitted]
+        rule = self.dispatcher.rules.get(flag.rule_id)
+        holds = bool(visible) and still_holds(rule, visible)
+        previous = self.sent.get(flag.flag_id, {}).get(pid)
+        revision = _digest(
+            "alert-revision", flag.revision, pid, *sorted(c.event_id for c in visible)
+        )
+        alert_id: str | None = None
+        if holds and previous != revision:
+            kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
+            alert_id = self._alert(kind, flag, recipient, visible, decisions)
+            self.sent.setdefault(flag.flag_id, {})[pid] = revision
+        elif not holds and previous is not None:
+            self.sent[flag.flag_id].pop(pid)
+            alert_id = self._bare(AlertKind.RETRACTED, flag.flag_id, recipient, flag)
+        if alert_id is not None or previous is None:
+            outcome = "permit" if holds else "deny"
+            self._record(
+                flag, pid, members=members, decisions=decisions, outcome=outcome, alert_id=alert_id
+            )
+
+    def close(self, flag_id: str, partnership_id: str) -> None:
+        """Tell a partnership that a flag it holds has expired."""
+        recipient = next(
+            r for r in self.dispatcher.recipients if r.partnership_id == partnership_id
+        )
+        self._bare(AlertKind.EXPIRED, flag_id, recipient, None)
+
+    def _facts(self, c: Contribution) -> EventFacts:
+        return EventFacts(
+            event_id=c.event_id,
+            agency_id=c.agency_id,
+            event_type=c.event_type,
+            occurred_at=c.occurred_at,
+            council=c.council,
+            age=c.age,
+            subject_token=self.token,
+            lsoa=c.lsoa,
+            fields=c.fields,
+        )
+
+    def _alert(
+        self,
+        kind: AlertKind,
+        flag: FlagState,
+        recipient: Recipient,
+        visible: Sequence[Contribution],
+        decisions: Sequence[Decision],
+    ) -> str:
+        allowed = {d.event_id: set(d.fields) for d in decisions if d.permitted}
+        rule = self.dispatcher.rules.get(flag.rule_id)
+        events = tuple(
+            ContributingEvent(
+                type=c.event_type,
+                agency=c.agency_id,
+                date=c.occurred_at.date(),
+                fields={n: _scalar(v) for n, v in c.fields.items() if n in allowed[c.event_id]},
+            )
+            for c in sorted(visible, key=lambda c: c.key)
+        )
+        body = AlertBody(
+            alert_id=_digest(
+                "alert",
+                flag.flag_id,
+                recipient.partnership_id,
+                kind,
+                *sorted(c.event_id for c in visible),
+                flag.revision,
+            ),
+            kind=kind,
+            flag_id=flag.flag_id,
+            rule=RuleRef(rule.id, rule.version, rule.title, " ".join(rule.explanation.split())),
+            severity=str(flag.severity),
+            subject=self._pseudonym(recipient),
+            window_start=flag.window_start.date(),
+            window_end=flag.window_end.date(),
+            events=events,
+            ask=tuple(sorted({c.agency_id for c in visible})),
+            agreements=tuple(
+                sorted(
+                    {f"{d.agreement_id}@{d.agreement_version}" for d in decisions if d.permitted}
+                )
+            ),
+            decided_at=self.moment.at,
+        )
+        return self._queue(body, recipient)
+
+    def _bare(
+        self, kind: AlertKind, flag_id: str, recipient: Recipient, flag: FlagState | None
+    ) -> str:
+        """A retraction or expiry: names the flag, carries no events."""
+        day = self.moment.at.date()
+        body = AlertBody(
+            alert_id=_digest(
+                "alert", flag_id, recipient.partnership_id, kind, self.moment.at.isoformat()
+            ),
+            kind=kind,
+            flag_id=flag_id,
+            rule=RuleRef(flag.rule_id, flag.rule_version, "", "")
+            if flag
+            else RuleRef("", 0, "", ""),
+            severity=str(flag.severity) if flag else "none",
+            subject=self._pseudonym(recipient),
+            window_start=flag.window_start.date() if flag else day,
+            window_end=flag.window_end.date() if flag else day,
+            events=(),
+            ask=(),
+            agreements=(),
+            decided_at=self.moment.at,
+        )
+        return self._queue(body, recipient)
+
+    def _queue(self, body: AlertBody, recipient: Recipient) -> str:
+        unnumbered = encrypt_alert(body, recipient.partnership_id, recipient.hpke)
+        self.pending.append(
+            Pending(recipient.partnership_id, body.alert_id, unnumbered.value, unnumbered.headers)
+        )
+        return body.alert_id
+
+    def _pseudonym(self, recipient: Recipient) -> str:
+        return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
+
+    def _record(
+        self,
+        flag: FlagState,
+        partnership_id: str,
+        *,
+        members: Sequence[Contribution],
+        decisions: Sequence[Decision],
+        outcome: str,
+        alert_id: str | None,
+    ) -> None:
+        events = tuple(c.event_id for c in members)
+        inputs = _digest(
+            "inputs", flag.flag_id, flag.revision, *events, str(self.moment.policy_sequence)
+        )
+        self.records.append(
+            DecisionRecord(
+                decision_id=_digest("decision", inputs, partnership_id, self.moment.at.isoformat()),
+                decided_at=self.moment.at,
+                recipient=partnership_id,
+                flag_id=flag.flag_id,
+                rule_id=flag.rule_id,
+                rule_version=flag.rule_version,
+                policy_sequence=self.moment.policy_sequence,
+                outcome=outcome,
+                events=events,
+                inputs_digest=inputs,
+                decisions=tuple(decisions),
+                alert_id=alert_id,
+            )
+        )
+
+
+def _scalar(value: FieldValue) -> Scalar:
+    """Array values become one comma-separated string for the alert body."""
+    return ",".join(value) if isinstance(value, tuple) else value
+
+
+def _digest(domain: str, *parts: str) -> str:
+    text = "\x00".join(parts)
+    return hashlib.sha256(f"vru-hub/{domain}/v1\x00{text}".encode()).hexdigest()[:32]

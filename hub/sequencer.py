@@ -1,0 +1,93 @@
+"""Gap-free numbering of each partnership's alerts, and de-duplication by alert id.
+
+The sequencer is the only writer of the partnership topics. It writes one record per request,
+so the topic's end offset is exact, and the topic itself is its state. After a restart or a
+rebalance it rebuilds a :class:`PartnershipLog` by reading the partnership's topic from the
+start. An alert id already on the topic is never numbered twice. So a delivery that reaches
+the sequencer twice (at-least-once upstream) reaches the partnership once, and the numbers
+stay 1, 2, 3, … with no holes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from hub.alerts.headers import CE_ID, SEQ
+from hub.errors import DecodeError
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An encrypted, not yet numbered alert on its way to one partnership (an outbox record)."""
+
+    partnership_id: str
+    alert_id: str
+    value: bytes
+    headers: Headers
+
+    def to_bytes(self) -> bytes:
+        """JSON for the outbox topic (the value stays encrypted to the partnership)."""
+        return json.dumps(
+            {
+                "partnership": self.partnership_id,
+                "alert_id": self.alert_id,
+                "value_b64": base64.b64encode(self.value).decode(),
+                "headers": [[k, v.decode("ascii")] for k, v in self.headers],
+            },
+            sort_keys=True,
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Pending:
+        """Parse an outbox record; DecodeError if it is not one."""
+        try:
+            doc = json.loads(data)
+            return cls(
+                partnership_id=str(doc["partnership"]),
+                alert_id=str(doc["alert_id"]),
+                value=base64.b64decode(doc["value_b64"], validate=True),
+                headers=tuple((str(k), str(v).encode("ascii")) for k, v in doc["headers"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DecodeError(f"outbox record does not parse ({type(exc).__name__})") from exc
+
+
+@dataclass
+class PartnershipLog:
+    """What one partnership's topic already holds: the last number and every alert id."""
+
+    last_seq: int = 0
+    alert_ids: set[str] = field(default_factory=set)
+
+    @classmethod
+    def rebuild(cls, records: Iterable[Sequence[tuple[str, bytes]]]) -> PartnershipLog:
+        """Fold the headers of every record on the topic, in offset order."""
+        log = cls()
+        for headers in records:
+            log.observe(headers)
+        return log
+
+    def observe(self, headers: Sequence[tuple[str, bytes]]) -> None:
+        """Account for one record read back from the topic (heartbeats carry no number)."""
+        found = dict(headers)
+        seq, alert_id = found.get(SEQ), found.get(CE_ID)
+        if seq is None or alert_id is None:
+            return
+        self.last_seq = max(self.last_seq, int(seq))
+        self.alert_ids.add(alert_id.decode("ascii"))
+
+    def assign(self, alert_id: str) -> int | None:
+        """The next number for a new alert, or None if the alert was numbered before."""
+        if alert_id in self.alert_ids:
+            return None
+        return self.last_seq + 1
+
+    def sent(self, alert_id: str, seq: int) -> None:
+        """Record that ``alert_id`` went out as ``seq``."""
+        self.last_seq = seq
+        self.alert_ids.add(alert_id)

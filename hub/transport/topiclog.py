@@ -1,0 +1,74 @@
+"""Reading a single-partition topic written by the hub, from the start to its true end.
+
+The embedded broker's "latest" offset is too low when the newest batch holds several records
+(BROKER.md). The topics read here are written one record per request, so the reported end is
+exact. We still read on past it until the partition stays quiet, so that a short end can
+never hide a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from hub.errors import TransportError
+from hub.transport.admin import bootstrap_servers
+
+QUIET_MS = 300
+
+
+async def read_partition(
+    broker_url: str, topic: str, visit: Callable[[ConsumerRecord[bytes, bytes]], None]
+) -> int:
+    """Call ``visit`` on every record of partition 0 of ``topic``; return how many there were."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
+    )
+    partition = TopicPartition(topic, 0)
+    count = 0
+    try:
+        await consumer.start()
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        while True:
+            batch = await consumer.getmany(partition, timeout_ms=QUIET_MS)
+            records = batch.get(partition, [])
+            for record in records:
+                visit(record)
+            count += len(records)
+            if not records and await consumer.position(partition) >= end:
+                return count
+    except KafkaError as exc:
+        raise TransportError(f"cannot read {topic}: {type(exc).__name__}") from exc
+    finally:
+        await consumer.stop()
+
+
+async def follow_partition(
+    broker_url: str, topic: str, visit: Callable[[ConsumerRecord[bytes, bytes]], None]
+) -> None:
+    """Call ``visit`` on every record of partition 0 of ``topic``, from the start, forever.
+
+    Every caller reads the whole topic itself (no consumer group), which is what a worker
+    needs for data every worker must hold, such as the agreements.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
+    )
+    partition = TopicPartition(topic, 0)
+    try:
+        await consumer.start()
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        while True:
+            batch = await consumer.getmany(partition, timeout_ms=1000)
+            for record in batch.get(partition, []):
+                visit(record)
+    except KafkaError as exc:
+        raise TransportError(f"cannot follow {topic}: {type(exc).__name__}") from exc
+    finally:
+        await consumer.stop()

@@ -1,0 +1,90 @@
+"""A running hub for integration tests: topics, agreements, a worker, and alert reading."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka.structs import ConsumerRecord
+
+from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
+from hub.config import Settings
+from hub.crypto import HUB, Keyring, partnership_owner
+from hub.dsa import load_directory
+from hub.process import start_worker
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics
+from hub.transport.agreements import publish_agreements
+from tests.integration.events import Message, record, sealed, token_for
+
+#: One young person's events from three agencies in Reading: a missing episode and an
+#: exploitation screening (children's social care), weapon possession (police) and a
+#: suspension (education). They raise child-exploitation and weapon-and-exclusion.
+SCENARIO = (
+    ("csc.missing_episode", "childrens-social-care", {}),
+    ("csc.exploitation_screening", "childrens-social-care", {"exploitation_type": "CRIMINAL"}),
+    ("police.weapon_possession", "police", {}),
+    ("education.suspension", "education", {}),
+)
+
+
+async def prepare(settings: Settings) -> None:
+    """Create every topic and publish the shipped agreements (with switch markers)."""
+    registry = load_registry(settings.deploy_dir / "registry.yaml")
+    await create_topics(settings.broker_url, plan_topics(settings, registry))
+    agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
+    await publish_agreements(
+        settings.broker_url,
+        settings.agreements_topic,
+        settings.accepted_topic,
+        agreements,
+        datetime.now(UTC),
+    )
+
+
+def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Message]]:
+    """The scenario's events for subject ``subject`` in ``lsoa``, as (agency, sealed message)."""
+    now = datetime.now(UTC)
+    out = []
+    for n, (event_type, agency, fields) in enumerate(SCENARIO):
+        rec = record(
+            event_type,
+            agency,
+            lsoa,
+            subject * 100 + n,
+            occurred=now - timedelta(days=10 - n),
+            subject_token=token_for(subject),
+        )
+        rec.update(fields)
+        out.append((agency, sealed(settings, agency, [(event_type, rec)])[0]))
+    return out
+
+
+def open_records(
+    settings: Settings, partnership: str, records: list[ConsumerRecord[bytes, bytes]]
+) -> list[OpenedAlert]:
+    """Verify and decrypt a partnership's records with its dev key; heartbeats left out."""
+    keyring = Keyring.open(settings.keys_dir)
+    opened = []
+    for r in records:
+        alert = open_alert(
+            AlertRecord(r.key or b"", r.value or b"", tuple(r.headers)),
+            partnership,
+            keyring.hpke_key(partnership_owner(partnership)),
+            keyring.verify_keys(HUB),
+        )
+        if not isinstance(alert, Heartbeat):
+            opened.append(alert)
+    return opened
+
+
+def alerts_only(records: list[ConsumerRecord[bytes, bytes]]) -> list[ConsumerRecord[bytes, bytes]]:
+    """Records that are not heartbeats."""
+    return [r for r in records if dict(r.headers).get("ce_type") != b"vru.heartbeat"]
+
+
+def worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``hub worker`` for ``settings``."""
+    return start_worker(settings, log)
