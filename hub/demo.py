@@ -20,16 +20,20 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
+from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
-from hub.crypto import create_dev_keyring
+from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
+from hub.dsa import load_directory
 from hub.feeds.demo import DemoFeed, build_demo_feed
 from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_registry_from
 from hub.topics import plan_topics
 from hub.transport import bootstrap_servers, create_topics
+from hub.transport.agreements import publish_agreements
 
 QUIET_S = 8.0
 SHOWN_PER_PARTNERSHIP = 3
@@ -65,6 +69,8 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
                 }
             )
             asyncio.run(create_topics(live.broker_url, plan_topics(live, load_registry_from(live))))
+            refs = asyncio.run(_publish_agreements(live))
+            echo(f"published {len(refs)} agreement versions: {', '.join(refs)}")
             worker = start_worker(live, workdir / "worker.log")
             echo(f"hub worker started (pid {worker.pid}); log: {workdir / 'worker.log'}")
             try:
@@ -81,39 +87,71 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
     return 0
 
 
+async def _publish_agreements(settings: Settings) -> list[str]:
+    agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
+    refs, _ = await publish_agreements(
+        settings.broker_url,
+        settings.agreements_topic,
+        settings.accepted_topic,
+        agreements,
+        datetime.now(UTC),
+    )
+    return refs
+
+
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 class Tally:
-    """What the demo has seen on the alert and quarantine topics."""
+    """What the demo has seen on the partnership and quarantine topics."""
 
-    def __init__(self, alert_topics: dict[str, str], quarantine_topic: str, echo: Echo) -> None:
+    def __init__(self, settings: Settings, alert_topics: dict[str, str], echo: Echo) -> None:
         self.alert_topics = alert_topics
-        self.quarantine_topic = quarantine_topic
+        self.keyring = Keyring.open(settings.keys_dir)
         self.delivered: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
         self.quarantined: Counter[str] = Counter()
         self._echo = echo
 
-    def see(self, topic: str, value: bytes) -> None:
-        """Count one record, and print the first few alerts of each partnership."""
-        partnership = self.alert_topics.get(topic)
+    def see(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Count one record and print the first alerts of each partnership; False for heartbeats."""
+        partnership = self.alert_topics.get(record.topic)
         if partnership is None:
-            self.quarantined[QuarantineRecord.from_bytes(value).reason] += 1
-            return
+            self.quarantined[QuarantineRecord.from_bytes(record.value or b"").reason] += 1
+            return True
+        opened = open_alert(
+            AlertRecord(record.key or b"", record.value or b"", tuple(record.headers)),
+            partnership,
+            self.keyring.hpke_key(partnership_owner(partnership)),
+            self.keyring.verify_keys(HUB),
+        )
+        if isinstance(opened, Heartbeat):
+            return False
         self.delivered[partnership] += 1
+        self.kinds[opened.body.kind.value] += 1
         if self.delivered[partnership] <= SHOWN_PER_PARTNERSHIP:
-            alert = json.loads(value)
-            self._echo(
-                f"  [{partnership}] {alert['event_type']} from {alert['agency_id']}"
-                f" at {alert['occurred_at']} (alert {alert['alert_id'][:12]})"
-            )
+            self._show(partnership, opened)
+        return True
+
+    def _show(self, partnership: str, alert: OpenedAlert) -> None:
+        body = alert.body
+        self._echo(
+            f"  [{partnership}] #{alert.seq} {body.kind.value}: {body.rule.title}"
+            f" ({body.severity}), subject …{body.subject[-10:]}"
+        )
+        for event in body.events:
+            fields = ", ".join(f"{k}={v}" for k, v in event.fields.items())
+            self._echo(f"      {event.date} {event.type} from {event.agency} {fields}".rstrip())
+        self._echo(f"      ask: {', '.join(body.ask)}; under {', '.join(body.agreements)}")
 
     def report(self) -> None:
         """Totals per partnership and quarantine reasons."""
-        self._echo("alerts per partnership:")
-        for partnership, count in sorted(self.delivered.items()):
-            self._echo(f"  {partnership:20} {count:6}")
+        self._echo("alerts per partnership (decrypted with each partnership's own key):")
+        for partnership in sorted(set(self.alert_topics.values())):
+            self._echo(f"  {partnership:20} {self.delivered[partnership]:6}")
+        kinds = ", ".join(f"{k}={n}" for k, n in sorted(self.kinds.items()))
+        self._echo(f"by kind: {kinds or 'none'}")
         if self.quarantined:
             reasons = ", ".join(f"{r}={n}" for r, n in sorted(self.quarantined.items()))
             self._echo(f"quarantined: {reasons}")
@@ -123,11 +161,7 @@ async def _drive(
     settings: Settings, feed: DemoFeed, deadline: float, echo: Echo
 ) -> dict[str, object]:
     registry = load_registry_from(settings)
-    tally = Tally(
-        {settings.alert_topic(p.id): p.id for p in registry.partnerships},
-        settings.quarantine_topic,
-        echo,
-    )
+    tally = Tally(settings, {settings.alert_topic(p.id): p.id for p in registry.partnerships}, echo)
     bootstrap = bootstrap_servers(settings.broker_url)
     consumer = AIOKafkaConsumer(
         *tally.alert_topics,
@@ -150,13 +184,15 @@ async def _drive(
         await producer.flush()
         echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
         echo(f"  {feed.describe()}")
-        last_seen = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last_seen < QUIET_S:
+        last_seen: float | None = None  # quiet time counts only once alerts have started
+        while time.monotonic() < deadline and (
+            last_seen is None or time.monotonic() - last_seen < QUIET_S
+        ):
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
-                last_seen = time.monotonic()
                 for record in records:
-                    tally.see(record.topic, record.value or b"")
+                    if tally.see(record):
+                        last_seen = time.monotonic()
     finally:
         await producer.stop()
         await consumer.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hub.agency import AgencyClient, FeedMessage, agency_keys, draft_of
@@ -17,6 +18,9 @@ from hub.feeds.sample import write_sample_data
 from hub.feeds.source import ReplayStats, SourceEvent
 from hub.geo import AreaLookup
 from hub.registry import load_registry
+
+#: The replayed month starts this long before the demo runs (future synthetic events are dropped).
+REPLAY_MONTH_AGO = timedelta(days=37)
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,16 @@ def build_demo_feed(
     areas = AreaLookup.from_data_dir(data_dir)
     stats = ReplayStats()
     store = SchemaStore.load(settings.schemas_dir)
-    police = list(police_events(csvs[0], areas, store, stats))
+    now = datetime.now(UTC)
+    police = list(police_events(csvs[0], areas, store, stats, rebase_to=now - REPLAY_MONTH_AGO))
     echo(
         f"police replay of {csvs[0].name}: {stats.rows} rows, {stats.events} events"
         f" (skipped: {dict(stats.skipped)}); subjects are invented and attached"
-        " deterministically (the open data has no people in it)"
+        " deterministically (the open data has no people in it); the month is replayed as if"
+        f" it began {REPLAY_MONTH_AGO.days} days ago"
     )
-    events: list[SourceEvent] = police + list(partner_events(police, registry, store))
+    partners = [e for e in partner_events(police, registry, store) if e.occurred_at < now]
+    events: list[SourceEvent] = police + partners
     messages: list[tuple[str, FeedMessage]] = []
     for agency_id in sorted({e.agency_id for e in events}):
         client = AgencyClient(agency_keys(keyring, agency_id), store)

@@ -34,21 +34,34 @@ PEOPLE_PER_COUNCIL = 60
 
 
 def police_events(
-    csv_path: Path, areas: AreaLookup, schemas: SchemaStore, stats: ReplayStats | None = None
+    csv_path: Path,
+    areas: AreaLookup,
+    schemas: SchemaStore,
+    stats: ReplayStats | None = None,
+    rebase_to: datetime | None = None,
 ) -> Iterator[SourceEvent]:
-    """Events from one police.uk street-level CSV, in file order."""
+    """Events from one police.uk street-level CSV, in file order.
+
+    ``rebase_to`` replays the month as if it had started at that instant (the demo replays
+    2018 as last month, so that flags are live and agreements in force); None keeps the
+    published dates.
+    """
     stats = stats if stats is not None else ReplayStats()
     with csv_path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             stats.rows += 1
-            event = _event(row, areas, schemas, stats)
+            event = _event(row, areas, schemas, stats, rebase_to)
             if event is not None:
                 stats.events += 1
                 yield event
 
 
 def _event(
-    row: dict[str, str], areas: AreaLookup, schemas: SchemaStore, stats: ReplayStats
+    row: dict[str, str],
+    areas: AreaLookup,
+    schemas: SchemaStore,
+    stats: ReplayStats,
+    rebase_to: datetime | None,
 ) -> SourceEvent | None:
     mapping = CRIME_TYPES.get(row.get("Crime type", ""))
     lsoa = row.get("LSOA code", "")
@@ -62,7 +75,7 @@ def _event(
         return None
     event_type, fixed = mapping
     rng = random.Random(hashlib.sha256(crime_id.encode()).digest())  # noqa: S311  # reproducible synthetic detail, not security
-    occurred = _moment_in_month(row["Month"], rng)
+    occurred = _moment_in_month(row["Month"], rng, rebase_to)
     fields: dict[str, Any] = (
         synth_valid_fields(event_type, schemas.schema(event_type), rng, occurred) | fixed
     )
@@ -72,6 +85,6 @@ def _event(
     return SourceEvent("police", event_type, occurred, lsoa, subject, fields, crime_id)
 
 
-def _moment_in_month(month: str, rng: random.Random) -> datetime:
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+def _moment_in_month(month: str, rng: random.Random, rebase_to: datetime | None) -> datetime:
+    start = rebase_to or datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     return start + timedelta(days=rng.randint(0, 27), minutes=rng.randint(0, 24 * 60 - 1))
