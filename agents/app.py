@@ -10,6 +10,7 @@ from agents.correlate import register_correlate
 from agents.ingest import register_ingest
 from agents.policy import register_policy
 from agents.sequence import register_sequencer
+from agents.transport import HubApp
 from hub.config import Settings
 from hub.crypto import HUB, Keyring
 from hub.policy import PolicyClock
@@ -18,7 +19,7 @@ from hub.runtime import load_correlator, load_ingest_context
 
 def create_app(settings: Settings) -> faust.App:
     """Build the hub's faust app with every agent registered."""
-    app = faust.App(
+    app = HubApp(
         settings.app_id,
         broker=settings.broker_url,
         store=settings.table_store,

@@ -110,7 +110,8 @@ class CorrelateAgent:
             return "not_contributing"
         self.subjects[folded.token] = folded.step.state.to_bytes()
         await self.emit(folded.step)
-        return f"alerts:{len(folded.step.pending)}"
+        ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
+        return f"alerts:{len(folded.step.pending)}:{ids}"
 
     async def rescan(self, partition: int, at: datetime, *, flagged_only: bool) -> int:
         """Re-decide the partition's subjects (all of them, or those holding flags)."""

@@ -8,7 +8,7 @@ nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hub.codec import SchemaStore
 from hub.dispatch import Dispatcher, Moment, Step, SubjectState
@@ -42,17 +42,24 @@ class Correlator:
         contribution = contribution_of(event, council, self.dispatcher.rules)
         if token is None or contribution is None:
             return None
-        if contribution.event_id in state.window:
-            window = state.window  # a redelivery: the dispatch below is idempotent too
-        else:
-            window = state.window.add(contribution)
+        redelivered = contribution.event_id in state.window
+        window = state.window if redelivered else state.window.add(contribution)
         return Folded(
             token,
             event.event_id,
-            self.rescan(token, state.model_copy(update={"window": window}), moment),
+            self.rescan(
+                token, state.model_copy(update={"window": window}), moment, resend=redelivered
+            ),
         )
 
-    def rescan(self, token: str, state: SubjectState, moment: Moment) -> Step:
-        """Re-decide a subject: after new events, an agreement switch, or as time passes."""
-        window = expire(self.dispatcher.rules, state.window, moment.at)
-        return self.dispatcher.dispatch(token, state.model_copy(update={"window": window}), moment)
+    def rescan(
+        self, token: str, state: SubjectState, moment: Moment, *, resend: bool = False
+    ) -> Step:
+        """Re-decide a subject: after new events, an agreement switch, or as time passes.
+
+        ``resend`` (a redelivered event) re-emits current alerts: the sequencer drops those
+        already numbered, and restores any the first attempt lost.
+        """
+        step = self.dispatcher.dispatch(token, state, moment, resend=resend)
+        window = expire(self.dispatcher.rules, step.state.window, moment.at)
+        return replace(step, state=step.state.model_copy(update={"window": window}))

@@ -106,20 +106,26 @@ class Dispatcher:
     rules: RuleSet
     recipients: tuple[Recipient, ...]
 
-    def dispatch(self, token: str, state: SubjectState, moment: Moment) -> Step:
-        """Re-evaluate a subject at ``moment`` and say what changes for whom."""
+    def dispatch(
+        self, token: str, state: SubjectState, moment: Moment, *, resend: bool = False
+    ) -> Step:
+        """Re-evaluate a subject at ``moment`` and say what changes for whom.
+
+        ``resend`` re-emits every current alert even when the state says it was sent: after a
+        redelivery, the first attempt's outbox records may never have left. The sequencer drops
+        the ones that did (same alert ids).
+        """
         run = _Round(self, token, state.window, moment, {k: dict(v) for k, v in state.sent.items()})
-        active = {
-            f.flag_id: f
-            for f in evaluate(self.rules, token, state.window, moment.at)
-            if f.status is Status.ACTIVE
-        }
+        run.resend = resend
+        evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
+        active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
         for flag in active.values():
             for recipient in self.recipients:
                 run.offer(flag, recipient)
         for flag_id in sorted(set(run.sent) - set(active)):
-            for partnership_id in sorted(run.sent.pop(flag_id)):
-                run.close(flag_id, partnership_id)
+            kind = AlertKind.EXPIRED if flag_id in evaluated else AlertKind.RETRACTED
+            for partnership_id, previous in sorted(run.sent.pop(flag_id).items()):
+                run.close(flag_id, partnership_id, kind, previous)
         sent = {k: v for k, v in run.sent.items() if v}
         return Step(
             SubjectState(window=state.window, sent=sent), tuple(run.pending), tuple(run.records)
@@ -137,6 +143,7 @@ class _Round:
     sent: dict[str, dict[str, str]]
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
+    resend: bool = False
 
     def offer(self, flag: FlagState, recipient: Recipient) -> None:
         """Decide the flag's events for one partnership; alert if what it sees changed."""
@@ -154,25 +161,37 @@ class _Round:
             "alert-revision", flag.revision, pid, *sorted(c.event_id for c in visible)
         )
         alert_id: str | None = None
-        if holds and previous != revision:
+        if holds and (previous is None or _revision_of(previous) != revision):
             kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
-            alert_id = self._alert(kind, flag, recipient, visible, decisions)
-            self.sent.setdefault(flag.flag_id, {})[pid] = revision
+            alert_id = self._alert(
+                kind, flag, recipient, seen=(visible, decisions), revision=revision
+            )
+            self.sent.setdefault(flag.flag_id, {})[pid] = f"{kind.value}|{revision}"
+        elif holds and self.resend and previous is not None:
+            kind = AlertKind(_kind_of(previous))
+            self._alert(kind, flag, recipient, seen=(visible, decisions), revision=revision)
         elif not holds and previous is not None:
             self.sent[flag.flag_id].pop(pid)
-            alert_id = self._bare(AlertKind.RETRACTED, flag.flag_id, recipient, flag)
+            alert_id = self.close(flag.flag_id, pid, AlertKind.RETRACTED, previous, flag)
         if alert_id is not None or previous is None:
             outcome = "permit" if holds else "deny"
             self._record(
                 flag, pid, members=members, decisions=decisions, outcome=outcome, alert_id=alert_id
             )
 
-    def close(self, flag_id: str, partnership_id: str) -> None:
-        """Tell a partnership that a flag it holds has expired."""
+    def close(
+        self,
+        flag_id: str,
+        partnership_id: str,
+        kind: AlertKind,
+        previous: str,
+        flag: FlagState | None = None,
+    ) -> str:
+        """Tell a partnership that a flag it holds was retracted or has expired."""
         recipient = next(
             r for r in self.dispatcher.recipients if r.partnership_id == partnership_id
         )
-        self._bare(AlertKind.EXPIRED, flag_id, recipient, None)
+        return self._bare(kind, flag_id, recipient, flag, _revision_of(previous))
 
     def _facts(self, c: Contribution) -> EventFacts:
         return EventFacts(
@@ -192,9 +211,11 @@ class _Round:
         kind: AlertKind,
         flag: FlagState,
         recipient: Recipient,
-        visible: Sequence[Contribution],
-        decisions: Sequence[Decision],
+        *,
+        seen: tuple[Sequence[Contribution], Sequence[Decision]],
+        revision: str,
     ) -> str:
+        visible, decisions = seen
         allowed = {d.event_id: set(d.fields) for d in decisions if d.permitted}
         rule = self.dispatcher.rules.get(flag.rule_id)
         events = tuple(
@@ -207,14 +228,7 @@ class _Round:
             for c in sorted(visible, key=lambda c: c.key)
         )
         body = AlertBody(
-            alert_id=_digest(
-                "alert",
-                flag.flag_id,
-                recipient.partnership_id,
-                kind,
-                *sorted(c.event_id for c in visible),
-                flag.revision,
-            ),
+            alert_id=_digest("alert", flag.flag_id, revision),
             kind=kind,
             flag_id=flag.flag_id,
             rule=RuleRef(rule.id, rule.version, rule.title, " ".join(rule.explanation.split())),
@@ -234,14 +248,17 @@ class _Round:
         return self._queue(body, recipient)
 
     def _bare(
-        self, kind: AlertKind, flag_id: str, recipient: Recipient, flag: FlagState | None
+        self,
+        kind: AlertKind,
+        flag_id: str,
+        recipient: Recipient,
+        flag: FlagState | None,
+        last_revision: str,
     ) -> str:
-        """A retraction or expiry: names the flag, carries no events."""
+        """A retraction or expiry of the revision last sent: names the flag, carries no events."""
         day = self.moment.at.date()
         body = AlertBody(
-            alert_id=_digest(
-                "alert", flag_id, recipient.partnership_id, kind, self.moment.at.isoformat()
-            ),
+            alert_id=_digest("alert-closed", flag_id, kind, last_revision),
             kind=kind,
             flag_id=flag_id,
             rule=RuleRef(flag.rule_id, flag.rule_version, "", "")
@@ -298,6 +315,16 @@ class _Round:
                 alert_id=alert_id,
             )
         )
+
+
+def _revision_of(sent: str) -> str:
+    """The alert revision recorded in a ``sent`` entry (``<kind>|<revision>``)."""
+    return sent.rpartition("|")[2]
+
+
+def _kind_of(sent: str) -> str:
+    """The alert kind recorded in a ``sent`` entry."""
+    return sent.partition("|")[0]
 
 
 def _scalar(value: FieldValue) -> Scalar:

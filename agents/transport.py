@@ -1,0 +1,60 @@
+"""A faust transport whose recovery reads changelogs to their true end.
+
+faust decides where table recovery stops from the consumer's highwater (ListOffsets
+"latest"). On the embedded broker that is too low when the newest batch holds several records,
+so recovery dropped the last updates (docs/state-recovery.md). Here the consumer thread
+corrects the highwaters with a probe read. Against Apache Kafka the probe finds nothing
+beyond the reported end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+import structlog
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from hub.transport.probe import true_ends
+
+log = structlog.get_logger("agents.transport")
+
+
+class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The aiokafka consumer thread, with highwaters corrected by a probe read."""
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        reported: Mapping[Any, int] = await super()._highwaters(partitions)
+        if self.consumer.in_transaction or not reported:
+            return reported
+        brokers = ";".join(str(url) for url in self.consumer.app.conf.broker_consumer)
+        corrected = await true_ends(brokers, reported)
+        short = {
+            f"{tp.topic}:{tp.partition}": corrected[tp] - n
+            for tp, n in reported.items()
+            if corrected[tp] != n
+        }
+        if short:
+            log.info("highwaters_corrected", short_by=short)
+        return corrected
+
+
+class TrueEndConsumer(faust_aiokafka.Consumer):
+    """faust's aiokafka consumer using :class:`TrueEndConsumerThread`."""
+
+    def _new_consumer_thread(self) -> TrueEndConsumerThread:
+        return TrueEndConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class HubTransport(faust_aiokafka.Transport):
+    """faust's aiokafka transport with the true-end consumer."""
+
+    Consumer = TrueEndConsumer
+
+
+class HubApp(faust.App):
+    """The hub's faust app: faust with a recovery that reaches the true end of changelogs."""
+
+    def _new_transport(self) -> HubTransport:
+        return HubTransport(self.conf.broker_consumer, self)

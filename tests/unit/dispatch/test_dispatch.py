@@ -1,0 +1,198 @@
+"""Dispatch: what each partnership is told about a subject's flags, deterministically."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
+from hub.codec import SchemaStore
+from hub.config import Settings
+from hub.correlate import Correlator
+from hub.crypto import HUB, HmacKey, Keyring, create_dev_keyring, partnership_owner
+from hub.dispatch import Moment, SubjectState
+from hub.dsa import AgreementBook, Evaluator, load_directory
+from hub.feeds.synthetic import synth_valid_fields
+from hub.ids import uuid7
+from hub.pseudonym import NationalIdentity, linkage_token
+from hub.registry import load_registry
+from hub.runtime import load_correlator
+from hub.sequencer import Pending
+
+ROOT = Path(__file__).resolve().parents[3]
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+READING = "E01016353"
+TOKEN = linkage_token(NationalIdentity("test", "1"), HmacKey(b"\x07" * 32)).text
+SCENARIO = (
+    ("csc.missing_episode", "childrens-social-care", {}),
+    ("csc.exploitation_screening", "childrens-social-care", {"exploitation_type": "CRIMINAL"}),
+    ("police.weapon_possession", "police", {}),
+    ("education.suspension", "education", {}),
+)
+
+
+World = tuple[Correlator, Keyring, AgreementBook]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    registry = load_registry(ROOT / "deploy" / "registry.yaml")
+    keys = tmp_path_factory.mktemp("keys")
+    create_dev_keyring(keys, registry, NOW)
+    settings = Settings(
+        deploy_dir=ROOT / "deploy",
+        schemas_dir=ROOT / "schemas",
+        keys_dir=keys,
+        data_dir=ROOT.parent / "shared" / "data",
+    )
+    keyring = Keyring.open(keys)
+    agreements = [a for _, a in load_directory(ROOT / "deploy" / "agreements").agreements]
+    return (
+        load_correlator(settings, registry, keyring),
+        keyring,
+        AgreementBook.from_agreements(agreements).up_to(len(agreements)),
+    )
+
+
+def events(store: SchemaStore, key_id: str = "k") -> list[bytes]:
+    out = []
+    for n, (event_type, agency, fields) in enumerate(SCENARIO):
+        when = NOW - timedelta(days=10 - n)
+        envelope = {
+            "event_id": uuid7(when, seed=f"{n}".encode()),
+            "agency_id": agency,
+            "occurred_at": when,
+            "recorded_at": when + timedelta(hours=1),
+            "subject_token": TOKEN,
+            "lsoa": READING,
+            "age": 15,
+            "key_id": key_id,
+        }
+        body = synth_valid_fields(event_type, store.schema(event_type), random.Random(n), when)
+        out.append(store.encode(event_type, {"envelope": envelope, **body, **fields}))
+    return out
+
+
+def moment(
+    world: World,
+    at: datetime = NOW,
+    book: AgreementBook | None = None,
+) -> Moment:
+    full = world[2]
+    registry = load_registry(ROOT / "deploy" / "registry.yaml")
+    chosen = full if book is None else book
+    return Moment(at=at, policy=Evaluator(chosen, registry), policy_sequence=chosen.last_sequence)
+
+
+def fold_all(world: World, values: list[bytes]) -> tuple[SubjectState, list[Pending]]:
+    correlator = world[0]
+    state = SubjectState()
+    pending: list[Pending] = []
+    for value in values:
+        folded = correlator.fold(value, state, moment(world))
+        assert folded is not None
+        state = folded.step.state
+        pending += folded.step.pending
+    return state, pending
+
+
+def test_the_scenario_raises_two_flags_at_reading_only(world: World) -> None:
+    state, pending = fold_all(world, events(world[0].store))
+    assert {p.partnership_id for p in pending} == {"reading"}
+    keyring = world[1]
+    kinds = Counter()
+    for p in pending:
+        record = number_alert(
+            Unnumbered(p.alert_id.encode(), p.value, p.headers), 1, keyring.signing_key(HUB)
+        )
+        opened = open_alert(
+            record,
+            "reading",
+            keyring.hpke_key(partnership_owner("reading")),
+            keyring.verify_keys(HUB),
+        )
+        kinds[(opened.body.rule.id, opened.body.kind)] += 1
+        assert opened.body.subject.startswith("ps1:")
+        assert TOKEN not in opened.body.to_bytes().decode()
+    assert kinds == {
+        ("child-exploitation", AlertKind.RAISED): 1,
+        ("weapon-and-exclusion", AlertKind.RAISED): 1,
+    }
+    assert len(state.sent) == 2
+
+
+def test_reprocessing_the_same_events_in_any_order_gives_the_same_alert_ids(world: World) -> None:
+    values = events(world[0].store)
+    first, pending = fold_all(world, values)
+    second, again = fold_all(world, list(reversed(values)))
+    assert first.sent == second.sent
+    final_ids = {p.alert_id for p in pending} & {p.alert_id for p in again}
+    assert final_ids  # the flags' final revisions are addressed by the same ids
+
+
+def test_a_redelivered_event_resends_the_current_alerts_with_their_ids(world: World) -> None:
+    values = events(world[0].store)
+    state, pending = fold_all(world, values)
+    resent = world[0].fold(values[-1], state, moment(world))
+    assert resent is not None
+    assert resent.step.state.sent == state.sent
+    assert {p.alert_id for p in resent.step.pending} <= {p.alert_id for p in pending}
+    assert len(resent.step.pending) == 2
+
+
+def test_flags_expire_at_the_end_of_their_window(world: World) -> None:
+    state, _ = fold_all(world, events(world[0].store))
+    later = world[0].rescan(TOKEN, state, moment(world, NOW + timedelta(days=120)))
+    assert later.state.sent == {}
+    assert len(later.pending) == 2
+    kinds = set()
+    keyring = world[1]
+    for p in later.pending:
+        record = number_alert(
+            Unnumbered(p.alert_id.encode(), p.value, p.headers), 1, keyring.signing_key(HUB)
+        )
+        kinds.add(
+            open_alert(
+                record,
+                "reading",
+                keyring.hpke_key(partnership_owner("reading")),
+                keyring.verify_keys(HUB),
+            ).body.kind
+        )
+    assert kinds == {AlertKind.EXPIRED}
+
+
+def test_an_agreement_that_ends_retracts_the_flag(world: World) -> None:
+    state, _ = fold_all(world, events(world[0].store))
+    without_police = AgreementBook(
+        [e for e in world[2].entries if not e.agreement.id.startswith("tv-police")]
+    ).up_to(10**6)
+    step = world[0].rescan(TOKEN, state, moment(world, book=without_police))
+    assert step.state.sent == {}
+    assert len(step.pending) == 2  # both flags rest on a police event
+    assert {d.outcome for d in step.decisions} == {"deny"}
+
+
+def test_every_decision_is_recorded_without_tokens_or_values(world: World) -> None:
+    correlator = world[0]
+    values = events(correlator.store)
+    state = SubjectState()
+    records = []
+    for value in values:
+        folded = correlator.fold(value, state, moment(world))
+        assert folded is not None
+        state = folded.step.state
+        records += folded.step.decisions
+    assert {r.recipient for r in records} == {
+        p.id for p in load_registry(ROOT / "deploy" / "registry.yaml").partnerships
+    }
+    text = "".join(r.model_dump_json() for r in records)
+    assert TOKEN not in text
+    assert "CRIMINAL" not in text
+    permits = [r for r in records if r.outcome == "permit"]
+    assert {r.recipient for r in permits} == {"reading"}
+    assert all(r.alert_id for r in permits)
