@@ -163,11 +163,16 @@ def register_correlate(
             message = event.message
             try:
                 outcome = await agent.handle(event)
-            except HubError as exc:
+            except Exception as exc:  # noqa: BLE001  # an escaping error would ack the record: quarantine it instead
+                error = (
+                    exc
+                    if isinstance(exc, HubError)
+                    else HubError(f"unexpected {type(exc).__name__}")
+                )
                 source = SourceRef(
                     topic=message.topic, partition=message.partition, offset=message.offset
                 )
-                record = quarantine(event.value, source, exc, key=message.key)
+                record = quarantine(event.value, source, error, key=message.key)
                 await agent.quarantine.send(value=record.to_bytes())
                 outcome = f"quarantined:{record.reason}"
             log.info(

@@ -8,6 +8,7 @@ changes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -20,11 +21,15 @@ from agents.headers import raw_topic
 from hub.alerts import AlertRecord, Unnumbered, heartbeat, number_alert
 from hub.config import Settings
 from hub.crypto import SigningKey
+from hub.errors import DecodeError
+from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.sequencer import PartnershipLog, Pending
 from hub.transport.topiclog import read_partition
 
 log = structlog.get_logger("agents.sequence")
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
 
 
 class Sequencer:
@@ -96,6 +101,7 @@ def register_sequencer(
     """Attach the sequencer agent and the heartbeat timer to ``app``."""
     sequencer = Sequencer(app, settings, hub_key)
     outbox = raw_topic(app, settings.outbox_topic)
+    quarantine_topic = raw_topic(app, settings.quarantine_topic)
     partitioner = DefaultPartitioner()
     partitions = list(range(settings.partitions))
 
@@ -104,12 +110,40 @@ def register_sequencer(
             tp.partition for tp in app.consumer.assignment() if tp.topic == settings.outbox_topic
         )
 
+    async def number_until_sent(pending: Pending) -> int | None:
+        """Never drop an alert: retry (loudly, with backoff) until it is numbered and sent."""
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                return await sequencer.number(pending)
+            except Exception as exc:  # noqa: BLE001  # an escaping error would ack the record and lose the alert
+                log.warning(
+                    "alert_send_failed",
+                    partnership=pending.partnership_id,
+                    alert_id=pending.alert_id,
+                    error=type(exc).__name__,
+                    retry_in_s=delay,
+                )
+                sequencer.logs.pop(
+                    pending.partnership_id, None
+                )  # re-read the topic: the send may have landed
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
     async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             started = time.perf_counter()
             sequencer.reassigned(assigned())
-            pending = Pending.from_bytes(event.value)
-            seq = await sequencer.number(pending)
+            try:
+                pending = Pending.from_bytes(event.value)
+            except DecodeError as exc:
+                message = event.message
+                source = SourceRef(
+                    topic=message.topic, partition=message.partition, offset=message.offset
+                )
+                await quarantine_topic.send(value=quarantine(event.value, source, exc).to_bytes())
+                continue
+            seq = await number_until_sent(pending)
             log.info(
                 "alert_sequenced" if seq else "alert_duplicate_dropped",
                 partnership=pending.partnership_id,
