@@ -25,8 +25,8 @@ demo: $(STAMP) ## run the embedded broker and the hub, replay agency feeds, show
 	$(BIN)/hub demo --seconds $(DEMO_SECONDS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check hub agents tests bench
+	$(BIN)/ruff format --check hub agents tests bench
 
 types: $(STAMP) ## mypy --strict on hub/ and agents/
 	$(BIN)/mypy hub agents

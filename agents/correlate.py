@@ -180,6 +180,7 @@ def register_correlate(
                 partition=message.partition,
                 offset=message.offset,
                 outcome=outcome,
+                policy=clock.sequence(message.partition),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
 
