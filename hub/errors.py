@@ -30,12 +30,16 @@ identifiers, pseudonyms or keys.
     │   └── KeyringError             key files missing, malformed or too permissive      (keyring_error)
     ├── PolicyError                  agreements and the allow-list
     │   ├── AgreementError           an agreement document is malformed or incoherent
+    │   ├── ConsentError             a consent event cannot be folded                    (consent_error)
     │   └── RuleError                a correlation rule is malformed or incoherent       (rule_error)
     ├── StateError                   stored stream state (a subject window) cannot be read  (state_error)
     ├── AuditError                   the ledger and its proofs
-    │   └── ProofError               a Merkle proof does not verify                      (bad_proof)
-    │       ├── InclusionProofError  (index, size, problem)
-    │       └── ConsistencyProofError (size1, size2, problem)
+    │   ├── ProofError               a Merkle proof does not verify                      (bad_proof)
+    │   │   ├── InclusionProofError  (index, size, problem)
+    │   │   └── ConsistencyProofError (size1, size2, problem)
+    │   ├── LedgerEntryError         (index, decision_id, problem): an entry was altered  (ledger_entry)
+    │   ├── HeadSignatureError       (head, key_id): a tree head is not the hub's         (bad_head_signature)
+    │   └── HeadChainError           (head, problem): the chain of tree heads is broken   (head_chain)
     ├── TransportError               the broker (retriable)
     │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
     └── WebhookRejectedError         a webhook answered 4xx (not 429) for alert ``seq``: permanent
@@ -242,6 +246,46 @@ class ConsistencyProofError(ProofError):
         self.size1 = size1
         self.size2 = size2
         self.problem = problem
+
+
+class LedgerEntryError(AuditError):
+    """The ledger entry at ``index`` (decision ``decision_id``, None if absent) fails a check."""
+
+    reason = "ledger_entry"
+
+    def __init__(self, index: int, decision_id: str | None, problem: str) -> None:
+        super().__init__(f"ledger entry {index} (decision {decision_id}): {problem}")
+        self.index = index
+        self.decision_id = decision_id
+        self.problem = problem
+
+
+class HeadSignatureError(AuditError):
+    """Tree head number ``head`` is not signed by a known hub key (``key_id`` it names)."""
+
+    reason = "bad_head_signature"
+
+    def __init__(self, head: int, key_id: str) -> None:
+        super().__init__(f"tree head {head}: no valid signature by a hub key (names {key_id})")
+        self.head = head
+        self.key_id = key_id
+
+
+class HeadChainError(AuditError):
+    """Tree head number ``head`` does not follow from the heads before it."""
+
+    reason = "head_chain"
+
+    def __init__(self, head: int, problem: str) -> None:
+        super().__init__(f"tree head {head}: {problem}")
+        self.head = head
+        self.problem = problem
+
+
+class ConsentError(PolicyError):
+    """A consent event cannot be folded into the consent state (names ids, never tokens)."""
+
+    reason = "consent_error"
 
 
 class TransportError(HubError):
