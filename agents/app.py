@@ -8,6 +8,7 @@ import faust
 
 from agents.correlate import register_correlate
 from agents.ingest import register_ingest
+from agents.ledger import register_ledger
 from agents.policy import register_policy
 from agents.sequence import register_sequencer
 from agents.transport import HubApp
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> faust.App:
     correlator = load_correlator(settings, ingest.registry, keyring)
     register_correlate(app, settings, correlator, ingest.registry, clock)
     register_sequencer(app, settings, ingest.registry, keyring.signing_key(HUB))
+    register_ledger(app, settings, keyring.signing_key(HUB))
     return app
 
 

@@ -56,18 +56,28 @@ class CorrelateAgent:
             "subjects", default=None, key_type=str, value_type=bytes, partitions=settings.partitions
         )
         self._evaluators: dict[int, Evaluator] = {}
-        self._restored: set[int] = set()
         self._partitioner = DefaultPartitioner()
         self._partitions = list(range(settings.partitions))
 
     def moment(self, partition: int, at: datetime) -> Moment:
-        """Time and the agreements governing ``partition`` now."""
+        """Time and the agreements governing ``partition`` now (see :meth:`policy_ready`)."""
         sequence = self.clock.sequence(partition)
         evaluator = self._evaluators.get(sequence)
         if evaluator is None:
             evaluator = Evaluator(self.clock.book_for(partition), self.registry)
             self._evaluators[sequence] = evaluator
         return Moment(at=at, policy=evaluator, policy_sequence=sequence)
+
+    async def policy_ready(self, partition: int) -> None:
+        """Wait until every publication the partition's sequence names has been read.
+
+        After a restart the sequence comes back from the table before this worker has read
+        the agreements topic; deciding then would deny everything, silently.
+        """
+        sequence = self.clock.sequence(partition)
+        while not self.clock.ready_for(Switch(sequence)):
+            log.info("agreements_awaited", partition=partition, sequence=sequence)
+            await asyncio.sleep(SWITCH_WAIT_S)
 
     async def emit(self, step: Step) -> None:
         """Queue the step's alerts for numbering and its decisions for the ledger."""
@@ -78,12 +88,10 @@ class CorrelateAgent:
             await self.decisions.send(key=record.recipient.encode(), value=value)
 
     def restore(self, partition: int) -> None:
-        """After a (re)start, resume the partition's agreement sequence from the table."""
-        if partition not in self._restored:
-            stored = self.subjects.get(POLICY_KEY.format(partition=partition))
-            if stored:
-                self.clock.restore(partition, int(stored))
-            self._restored.add(partition)
+        """Resume the partition's agreement sequence from the table (after a restart or a move)."""
+        stored = self.subjects.get(POLICY_KEY.format(partition=partition))
+        if stored and int(stored) > self.clock.sequence(partition):
+            self.clock.restore(partition, int(stored))
 
     async def handle(self, event: Any) -> str:
         """Process one accepted-topic record; returns its outcome for the log line."""
@@ -95,6 +103,7 @@ class CorrelateAgent:
         if kind == SWITCH_KIND:
             await self.switch(partition, event.value, at)
             return "switched"
+        await self.policy_ready(partition)
         if kind == TICK_KIND:
             return f"ticked:{await self.rescan(partition, at, flagged_only=True)}"
         return await self.fold(message.key, event.value, partition, at)

@@ -17,7 +17,7 @@ from tests.unit.flags.builders import RULES, T0, contribution
 def _event(
     event_type: str,
     fields: dict[str, Any],
-    token: str | None = "lt1:Zm9vYmFyYmF6cXV4",  # noqa: S107  # a made-up linkage token
+    token: str | None = "lt1:0123456789abcdef:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  # noqa: S107  # a made-up linkage token
 ) -> Event:
     envelope = Envelope(
         event_id="01890a5d-ac96-774b-bcce-b302099a8057",
@@ -69,7 +69,13 @@ def test_array_fields_become_tuples_and_can_be_tested() -> None:
     assert dict(made.fields) == {"factors": ("GANGS", "CHILD_CRIMINAL_EXPLOITATION")}
     assert SubjectWindow.from_bytes(SubjectWindow().add(made).to_bytes()).contributions == (made,)
     assert [
-        f.rule_id for f in evaluate(rules, "lt1:Zm9vYmFyYmF6cXV4", SubjectWindow().add(made), T0)
+        f.rule_id
+        for f in evaluate(
+            rules,
+            "lt1:0123456789abcdef:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            SubjectWindow().add(made),
+            T0,
+        )
     ] == ["cce-referral"]
 
 

@@ -1,0 +1,130 @@
+"""The decision ledger on the real broker: a worker's decisions get signed heads, `hub audit
+verify` accepts them, and each tamper probe on a copy of the real ledger is named."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.audit import decode_head, sign_head
+from hub.config import Settings, settings_env
+from hub.crypto import SigningKey
+from hub.process import stop_process
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics
+from tests.integration.events import READING_LSOA
+from tests.integration.flows import prepare, scenario, worker
+from tests.integration.kafka import consume, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(170)]
+
+
+def audit_cli(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run ``hub audit verify --json`` for ``settings``; its exit code and JSON result."""
+    env = {**os.environ, **settings_env(settings)}
+    done = subprocess.run(  # fixed argument list: this interpreter, our module
+        [sys.executable, "-m", "hub.cli", "audit", "verify", "--json", *args],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+
+async def values(settings: Settings, topic: str, until: int = 10_000) -> list[bytes]:
+    records = await consume(settings.broker_url, [topic], until=until, timeout_s=2)
+    return [r.value or b"" for r in records]
+
+
+async def wait_for_heads(settings: Settings, timeout_s: float) -> tuple[list[bytes], list[bytes]]:
+    """Decisions and heads once the newest head covers every decision."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        decisions = await values(settings, settings.decisions_topic)
+        heads = await values(settings, settings.heads_topic)
+        ids = {json.loads(v)["decision_id"] for v in decisions}
+        if decisions and heads and decode_head(heads[-1], 0).size == len(ids):
+            return decisions, heads
+        await asyncio.sleep(1)
+    raise AssertionError("no head covering every decision")
+
+
+async def copy_to(settings: Settings, decisions: list[bytes], heads: list[bytes]) -> None:
+    await create_topics(
+        settings.broker_url,
+        [
+            s
+            for s in plan_topics(settings, load_registry(settings.deploy_dir / "registry.yaml"))
+            if s.name in (settings.decisions_topic, settings.heads_topic)
+        ],
+    )
+    await produce(settings.broker_url, settings.decisions_topic, [(v, []) for v in decisions])
+    await produce(settings.broker_url, settings.heads_topic, [(v, []) for v in heads])
+
+
+def forged_head(heads: list[bytes], position: int) -> bytes:
+    """The head at ``position`` re-signed by a key that is not the hub's."""
+    head = decode_head(heads[position], position)
+    other = SigningKey.from_raw(bytes(range(32)))
+    proofs = (head.consistency, head.leaves)
+    return sign_head(other, head.checkpoint, head.timestamp, head.previous, proofs).to_bytes()
+
+
+async def test_worker_decisions_verify_and_every_tamper_probe_is_named(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings.model_copy(update={"head_interval_s": 1.0})
+    await prepare(s)
+    proc = worker(s, tmp_path / "worker.log")
+    try:
+        for subject in (1, 2, 3):
+            for agency, message in scenario(s, subject=subject, lsoa=READING_LSOA):
+                await produce(s.broker_url, s.feed_topic(agency), [message])
+        decisions, heads = await wait_for_heads(s, timeout_s=90)
+    finally:
+        assert stop_process(proc) == 0
+    code, result = audit_cli(s)
+    assert (code, result["ok"]) == (0, True), result
+    assert result["entries"] >= 9
+    assert result["unsealed"] == 0
+
+    ids = [json.loads(v)["decision_id"] for v in decisions]
+    n = len(decisions)
+    assert n >= 6
+    flipped = decisions[2].replace(b'"recipient":"', b'"recipient":"x', 1)
+    probes: dict[str, tuple[list[bytes], list[bytes], dict[str, Any]]] = {
+        "changed_byte": ([*decisions[:2], flipped, *decisions[3:]], heads, {"index": 2}),
+        "dropped": ([*decisions[:3], *decisions[4:]], heads, {"index": 3, "decision_id": ids[4]}),
+        "inserted": (
+            [*decisions[:1], flipped.replace(ids[2].encode(), b"f" * 32), *decisions[1:]],
+            heads,
+            {"index": 1},
+        ),
+        "swapped": (
+            [decisions[1], decisions[0], *decisions[2:]],
+            heads,
+            {"index": 0, "decision_id": ids[1]},
+        ),
+        "truncated": (decisions[: n - 2], heads, {"index": len(set(ids[: n - 2]))}),
+        "other_key": (
+            decisions,
+            [*heads[:-1], forged_head(heads, len(heads) - 1)],
+            {"head": len(heads) - 1},
+        ),
+    }
+    for number, (name, (tampered, tampered_heads, expected)) in enumerate(probes.items()):
+        copy = s.model_copy(update={"topic_prefix": f"{s.topic_prefix}p{number}"})
+        await copy_to(copy, tampered, tampered_heads)
+        code, result = audit_cli(copy)
+        assert code == 1, (name, result)
+        assert {k: result.get(k) for k in expected} == expected, (name, result)
