@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     alert_heartbeat_s: float = Field(
         default=15.0, gt=0, description="how often each partnership stream gets a heartbeat"
     )
+    head_interval_s: float = Field(
+        default=10.0, gt=0, description="how often the ledger agent publishes a signed tree head"
+    )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=1, le=65535)
 
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
     def decisions_topic(self) -> str:
         """Every disclosure decision, permit and deny, for the audit ledger."""
         return f"{self.topic_prefix}.audit.decisions"
+
+    @property
+    def heads_topic(self) -> str:
+        """Signed tree heads over the decisions ledger (one partition: one chain)."""
+        return f"{self.topic_prefix}.audit.heads"
 
     @property
     def accepted_topic(self) -> str:

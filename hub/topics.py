@@ -78,6 +78,12 @@ def plan_topics(settings: Settings, registry: Registry) -> list[TopicSpec]:
             purpose="every disclosure decision, permit and deny (the audit ledger's input)",
         ),
         TopicSpec(
+            name=settings.heads_topic,
+            partitions=1,
+            replication_factor=rf,
+            purpose="signed tree heads over the decisions ledger, in one chain (ledger agent)",
+        ),
+        TopicSpec(
             name=settings.quarantine_topic,
             partitions=wide,
             replication_factor=rf,

@@ -18,6 +18,7 @@ TOPICS="${KAFKA_TOPICS:-/opt/kafka/bin/kafka-topics.sh}"
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.windsor-maidenhead --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.alerts.wokingham --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.audit.decisions --partitions 1 --replication-factor 3
+"$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.audit.heads --partitions 1 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.childrens-social-care --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.community-safety --partitions 4 --replication-factor 3
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic vru.feed.education --partitions 4 --replication-factor 3
