@@ -13,6 +13,9 @@ from hub.codec import SchemaStore, encode_with
 from hub.errors import DecodeError, SchemaError, UnknownSchemaError, ValidationError
 
 REGISTRY_TYPES = {
+    "consent.given",
+    "consent.withdrawn",
+    "consent.expired",
     "police.violent_incident",
     "police.weapon_possession",
     "police.stop_search",
@@ -178,11 +181,12 @@ def test_health_is_area_only_and_others_need_a_subject(store: SchemaStore) -> No
 
 
 def test_every_type_but_attendance_has_a_sensitive_field(store: SchemaStore) -> None:
-    """Attendance figures are ordinary personal data; every other type holds Art. 9/10 data."""
+    """Attendance figures and consent records are ordinary personal data; the rest is Art. 9/10."""
     unmarked = [
         t for t in ALL_TYPES if all(f.sensitivity == "normal" for f in store.fields(t).values())
     ]
-    assert unmarked == ["education.persistent_absence"]
+    consent = ["consent.expired", "consent.given", "consent.withdrawn"]
+    assert unmarked == [*consent, "education.persistent_absence"]
 
 
 @FIXTURE_SETTINGS
