@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hub.codec import SchemaStore
+from hub.consent import is_consent_event
 from hub.dispatch import Dispatcher, Moment, Step, SubjectState
 from hub.flags import contribution_of, expire
 from hub.geo import AreaLookup
@@ -38,6 +39,11 @@ class Correlator:
         """Add one accepted event to its subject; None when it can contribute to no flag."""
         event = validate_event(self.store.decode(value))
         token = event.subject_token
+        if token is not None and is_consent_event(event.event_type):
+            consent = state.consent.apply(event, moment.at)
+            updated = state.model_copy(update={"consent": consent})
+            step = self.rescan(token, updated, moment, resend=consent == state.consent)
+            return Folded(token, event.event_id, step)
         council = self.areas.council(event.envelope.lsoa)
         contribution = contribution_of(event, council, self.dispatcher.rules)
         if token is None or contribution is None:
@@ -60,6 +66,7 @@ class Correlator:
         ``resend`` (a redelivered event) re-emits current alerts: the sequencer drops those
         already numbered, and restores any the first attempt lost.
         """
+        moment = replace(moment, consent=state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend)
         window = expire(self.dispatcher.rules, step.state.window, moment.at)
         return replace(step, state=step.state.model_copy(update={"window": window}))

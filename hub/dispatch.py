@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
 from hub.alerts.body import Scalar
+from hub.consent import ConsentLedger
 from hub.crypto import HmacKey, HpkePublicKey
 from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
 from hub.flags import Contribution, FlagState, Status, SubjectWindow, evaluate, still_holds
@@ -50,6 +51,7 @@ class SubjectState(BaseModel):
 
     window: SubjectWindow = Field(default_factory=SubjectWindow)
     sent: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
+    consent: ConsentLedger = Field(default_factory=ConsentLedger)
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table."""
@@ -127,9 +129,8 @@ class Dispatcher:
             for partnership_id, previous in sorted(run.sent.pop(flag_id).items()):
                 run.close(flag_id, partnership_id, kind, previous)
         sent = {k: v for k, v in run.sent.items() if v}
-        return Step(
-            SubjectState(window=state.window, sent=sent), tuple(run.pending), tuple(run.records)
-        )
+        new_state = SubjectState(window=state.window, sent=sent, consent=state.consent)
+        return Step(new_state, tuple(run.pending), tuple(run.records))
 
 
 @dataclass
