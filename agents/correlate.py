@@ -25,6 +25,7 @@ from hub.correlate import Correlator
 from hub.dispatch import Moment, Step, SubjectState
 from hub.dsa import Evaluator
 from hub.errors import HubError
+from hub.metrics import DECISIONS
 from hub.policy import KIND_HEADER, SWITCH_KIND, TICK_KIND, PolicyClock, Switch, tick_marker
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
@@ -84,6 +85,7 @@ class CorrelateAgent:
         for pending in step.pending:
             await self.outbox.send(key=pending.partnership_id.encode(), value=pending.to_bytes())
         for record in step.decisions:
+            DECISIONS.labels(partnership=record.recipient, outcome=record.outcome).inc()
             value = record.model_dump_json().encode()
             await self.decisions.send(key=record.recipient.encode(), value=value)
 

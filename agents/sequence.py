@@ -22,6 +22,7 @@ from hub.alerts import AlertRecord, Unnumbered, heartbeat, number_alert
 from hub.config import Settings
 from hub.crypto import SigningKey
 from hub.errors import DecodeError
+from hub.metrics import ALERT_DUPLICATES, ALERTS
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.sequencer import PartnershipLog, Pending
@@ -144,6 +145,8 @@ def register_sequencer(
                 await quarantine_topic.send(value=quarantine(event.value, source, exc).to_bytes())
                 continue
             seq = await number_until_sent(pending)
+            counter = ALERTS if seq else ALERT_DUPLICATES
+            counter.labels(partnership=pending.partnership_id).inc()
             log.info(
                 "alert_sequenced" if seq else "alert_duplicate_dropped",
                 partnership=pending.partnership_id,

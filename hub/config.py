@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     head_interval_s: float = Field(
         default=10.0, gt=0, description="how often the ledger agent publishes a signed tree head"
     )
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Prometheus /metrics port of the worker; 0 is off"
+    )
+    metrics_host: str = "127.0.0.1"
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=1, le=65535)
 

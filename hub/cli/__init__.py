@@ -23,6 +23,7 @@ from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
 from hub.config import load_settings
 from hub.log import configure_logging
+from hub.metrics import serve as serve_metrics
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, create_topics
@@ -76,6 +77,7 @@ def worker() -> None:
     from agents.app import create_app, worker_options  # noqa: PLC0415
 
     faust_app = create_app(settings)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     faust.Worker(faust_app, **worker_options(settings)).execute_from_commandline()
 
 

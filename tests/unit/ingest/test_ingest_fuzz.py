@@ -1,0 +1,131 @@
+"""The whole ingest step never raises and classifies every input, whatever the bytes.
+
+Over 100,000 inputs: arbitrary byte strings with and without a seal header, and sealed valid
+events with the event, the seal, or both mutated. Every one ends accepted (only an untouched
+valid event can be) or quarantined with a reason from the closed list, and no input is an
+``internal_error``: every failure is one the hub understands.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.agency import AgencyClient, agency_keys, draft_of
+from hub.codec import SchemaStore
+from hub.config import Settings
+from hub.crypto import Keyring, create_dev_keyring
+from hub.feeds.agencies import partner_events
+from hub.feeds.police import police_events
+from hub.feeds.sample import write_sample_data
+from hub.geo import AreaLookup
+from hub.ingest import SEAL_HEADER, FeedMessage, Ingest
+from hub.quarantine import REASONS, SourceRef
+from hub.registry import load_registry
+from hub.runtime import load_ingest_context
+
+ROOT = Path(__file__).resolve().parents[3]
+BATCH = 20
+ARBITRARY = 2_500
+MUTATED = 2_600
+FUZZ = settings(
+    deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
+
+WORK = Path(tempfile.mkdtemp(prefix="ingest-fuzz-"))
+REGISTRY = load_registry(ROOT / "deploy" / "registry.yaml")
+create_dev_keyring(WORK / "keys", REGISTRY, datetime.now(UTC))
+DATA = write_sample_data(WORK / "data", REGISTRY, rows=300)
+SETTINGS = Settings(
+    deploy_dir=ROOT / "deploy", schemas_dir=ROOT / "schemas", keys_dir=WORK / "keys", data_dir=DATA
+)
+STORE = SchemaStore.load(SETTINGS.schemas_dir)
+INGEST = Ingest(load_ingest_context(SETTINGS))
+COUNTS: Counter[str] = Counter()
+
+
+def _valid_messages() -> list[tuple[str, bytes, bytes]]:
+    """(agency, event bytes, seal bytes) for sealed valid events of several agencies."""
+    areas = AreaLookup.from_data_dir(DATA)
+    police = list(police_events(next((DATA / "police").glob("*.csv")), areas, STORE))[:40]
+    events = police + list(partner_events(police, REGISTRY, STORE))
+    keyring = Keyring.open(SETTINGS.keys_dir)
+    out = []
+    for agency in sorted({e.agency_id for e in events}):
+        client = AgencyClient(agency_keys(keyring, agency), STORE)
+        messages = client.messages([draft_of(e) for e in events if e.agency_id == agency])
+        out += [(agency, m.value, dict(m.headers)[SEAL_HEADER]) for m in messages]
+    return out
+
+
+VALID = _valid_messages()
+
+
+def run(agency: str, value: bytes, seal: bytes | None, offset: int) -> str:
+    """Ingest one input on a fresh de-duplication table; returns its reason."""
+    headers = () if seal is None else ((SEAL_HEADER, seal),)
+    source = SourceRef(topic=SETTINGS.feed_topic(agency), partition=0, offset=offset)
+    outcome = INGEST.process(FeedMessage(value, None, headers, source, agency), {})
+    assert outcome.status in {"accepted", "quarantined"}
+    assert outcome.status == "accepted" or outcome.reason in REASONS - {"internal_error"}
+    COUNTS[outcome.reason] += 1
+    return outcome.reason
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(max(len(out), 1))
+        kind = rng.choice(("flip", "truncate", "insert", "delete"))
+        if kind == "flip" and out:
+            out[at] ^= 1 << rng.randrange(8)
+        elif kind == "truncate":
+            del out[at:]
+        elif kind == "insert":
+            out[at:at] = rng.randbytes(rng.randint(1, 8))
+        else:
+            del out[at : at + rng.randint(1, 6)]
+    return bytes(out)
+
+
+def test_valid_events_are_accepted() -> None:
+    assert len({a for a, _, _ in VALID}) >= 3
+    assert {run(a, v, s, n) for n, (a, v, s) in enumerate(VALID)} == {"accepted"}
+
+
+@settings(FUZZ, max_examples=ARBITRARY)
+@given(
+    data=st.binary(max_size=400),
+    seal=st.none() | st.binary(max_size=400),
+    seed=st.integers(0, 2**32),
+)
+def test_arbitrary_inputs(data: bytes, seal: bytes | None, seed: int) -> None:
+    rng = random.Random(seed)
+    run("police", data, seal, 0)
+    for n in range(BATCH - 1):
+        run("police", b"\xc3\x01" + rng.randbytes(rng.randint(0, 300)), seal, n)
+
+
+@settings(FUZZ, max_examples=MUTATED)
+@given(index=st.integers(0, len(VALID) - 1), seed=st.integers(0, 2**32))
+def test_mutated_sealed_events(index: int, seed: int) -> None:
+    rng = random.Random(seed)
+    agency, value, seal = VALID[index]
+    for n in range(BATCH):
+        which = rng.choice(("event", "seal", "both"))
+        event = mutate(value, rng) if which != "seal" else value
+        sealed = mutate(seal, rng) if which != "event" else seal
+        reason = run(agency, event, sealed, n)
+        assert reason != "accepted" or (event, sealed) == (value, seal) or event == value
+
+
+def test_every_input_was_classified() -> None:
+    """Runs after the property tests (file order)."""
+    assert sum(COUNTS.values()) >= (ARBITRARY + MUTATED) * BATCH >= 100_000
+    assert {"decode_error", "bad_signature"} <= set(COUNTS)
