@@ -116,3 +116,29 @@ async def test_a_forged_signature_by_the_right_key_id_is_bad_signature(
     reasons = sorted(QuarantineRecord.from_bytes(q.value).reason for q in quarantined)
     assert reasons[0] == "bad_signature"
     assert reasons[1] in {"bad_signature", "invalid_field", "decode_error"}
+
+
+async def test_a_good_event_of_every_type_from_its_agency_is_accepted(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    await create_topics(s.broker_url, plan_topics(s, registry))
+    owners = {t: a.id for a in registry.agencies for t in a.event_types}
+    consent_types = {t for t in owners if t.startswith("consent.")}
+    sent = {}
+    for n, event_type in enumerate(sorted(set(owners) - consent_types)):
+        value, headers = one(s, event_type, owners[event_type], READING_LSOA, 100 + n)
+        await produce(s.broker_url, s.feed_topic(owners[event_type]), [(value, headers)])
+        sent[event_type] = value
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        accepted = await consume(
+            s.broker_url, [s.accepted_topic], until=len(sent) + 2, timeout_s=40
+        )
+        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=2)
+    finally:
+        assert stop_process(worker) == 0
+    assert sorted(accepted_types(accepted)) == sorted(sent)
+    assert {owners[t] for t in sent} == {a.id for a in registry.agencies}
+    assert quarantined == []

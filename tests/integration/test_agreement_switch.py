@@ -1,0 +1,61 @@
+"""A new agreement version reaches every worker through the agreements topic and takes effect
+at its switch marker, without a restart; decisions record the version they used."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.config import Settings
+from hub.dsa import load_directory
+from hub.process import stop_process
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics
+from hub.transport.agreements import publish_agreements
+from tests.integration.events import READING_LSOA
+from tests.integration.flows import alerts_only, open_records, scenario, worker
+from tests.integration.kafka import consume, produce
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+
+async def test_police_agreement_published_later_switches_flags_on_without_restart(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
+    without_police = [a for a in every if not a.id.startswith("tv-police")]
+    _, first = await publish_agreements(
+        s.broker_url, s.agreements_topic, s.accepted_topic, without_police, datetime.now(UTC)
+    )
+    proc = worker(s, tmp_path / "worker.log")
+    try:
+        for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
+            await produce(s.broker_url, s.feed_topic(agency), [message])
+        decisions = await consume(s.broker_url, [s.decisions_topic], until=18, timeout_s=40)
+        before = alerts_only(
+            await consume(s.broker_url, [s.alert_topic("reading")], until=1, timeout_s=2)
+        )
+        refs, second = await publish_agreements(
+            s.broker_url, s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
+        )
+        after = alerts_only(
+            await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=40)
+        )
+        decisions = await consume(s.broker_url, [s.decisions_topic], until=100, timeout_s=3)
+    finally:
+        assert stop_process(proc) == 0
+    assert before == []
+    assert sorted(refs) == sorted(a.ref for a in every if a.id.startswith("tv-police"))
+    opened = open_records(s, "reading", after)
+    assert sorted(a.body.rule.id for a in opened) == ["child-exploitation", "weapon-and-exclusion"]
+    records = [json.loads(d.value) for d in decisions]
+    reading = [r for r in records if r["recipient"] == "reading"]
+    assert {r["policy_sequence"] for r in reading} == {first, second}
+    assert {r["outcome"] for r in reading if r["policy_sequence"] == first} == {"deny"}
+    assert {r["outcome"] for r in reading if r["policy_sequence"] == second} == {"permit"}
