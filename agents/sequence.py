@@ -42,6 +42,8 @@ class Sequencer:
         self.hub_key = hub_key
         self.logs: dict[str, PartnershipLog] = {}
         self.assignment: frozenset[int] = frozenset()
+        self.unswept: frozenset[int] = frozenset()
+        self.lock = asyncio.Lock()
 
     async def send(self, partnership_id: str, record: AlertRecord) -> None:
         """Write one record and wait for it: the only writer, one record per request."""
@@ -71,13 +73,42 @@ class Sequencer:
         return found
 
     def reassigned(self, assignment: frozenset[int]) -> None:
-        """Forget every log when the outbox assignment changes: another worker may have written."""
+        """Forget every log when the outbox assignment changes: another worker may have written.
+
+        The newly held outbox partitions are also swept (:meth:`sweep`): a record the
+        consumer skipped around a rebalance must still be numbered.
+        """
         if assignment != self.assignment:
             self.logs.clear()
+            self.unswept = assignment
             self.assignment = assignment
+
+    async def sweep(self) -> int:
+        """Number every record of the held outbox partitions that is not on its topic yet."""
+        found: list[Pending] = []
+        for partition in sorted(self.unswept):
+
+            def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+                try:
+                    found.append(Pending.from_bytes(record.value or b""))
+                except DecodeError:
+                    return  # the stream quarantines it when it reads it
+
+            await read_partition(
+                self.settings.broker_url, self.settings.outbox_topic, keep, partition
+            )
+        self.unswept = frozenset()
+        sent = [p for p in found if await self.number(p) is not None]
+        if sent:
+            log.warning("outbox_sweep_numbered", alerts=len(sent))
+        return len(sent)
 
     async def number(self, pending: Pending) -> int | None:
         """Send one pending alert with the next number; None if it was sent before."""
+        async with self.lock:
+            return await self._number(pending)
+
+    async def _number(self, pending: Pending) -> int | None:
         partnership_log = await self.log_of(pending.partnership_id)
         seq = partnership_log.assign(pending.alert_id)
         if seq is None:
@@ -89,6 +120,10 @@ class Sequencer:
 
     async def beat(self, partnership_id: str) -> None:
         """Send a heartbeat carrying the last number sent to ``partnership_id``."""
+        async with self.lock:
+            await self._beat(partnership_id)
+
+    async def _beat(self, partnership_id: str) -> None:
         partnership_log = await self.log_of(partnership_id)
         record = heartbeat(
             partnership_id, partnership_log.last_seq, datetime.now(UTC), self.hub_key
@@ -131,10 +166,20 @@ def register_sequencer(
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
+    async def sweep_quietly() -> None:
+        """Sweep if due; a failed sweep is retried at the next record or heartbeat."""
+        if not sequencer.unswept:
+            return
+        try:
+            await sequencer.sweep()
+        except Exception as exc:  # noqa: BLE001  # an escaping error would ack the current record
+            log.warning("outbox_sweep_failed", error=type(exc).__name__)
+
     async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             started = time.perf_counter()
             sequencer.reassigned(assigned())
+            await sweep_quietly()
             try:
                 pending = Pending.from_bytes(event.value)
             except DecodeError as exc:
@@ -158,6 +203,7 @@ def register_sequencer(
     async def heartbeats() -> None:
         owned = assigned()
         sequencer.reassigned(owned)
+        await sweep_quietly()
         for partnership in registry.partnerships:
             if partitioner(partnership.id.encode(), partitions, partitions) in owned:
                 await sequencer.beat(partnership.id)

@@ -21,13 +21,16 @@ QUIET_MS = 300
 
 
 async def read_partition(
-    broker_url: str, topic: str, visit: Callable[[ConsumerRecord[bytes, bytes]], None]
+    broker_url: str,
+    topic: str,
+    visit: Callable[[ConsumerRecord[bytes, bytes]], None],
+    number: int = 0,
 ) -> int:
-    """Call ``visit`` on every record of partition 0 of ``topic``; return how many there were."""
+    """Call ``visit`` on every record of one partition of ``topic``; return how many there were."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
     )
-    partition = TopicPartition(topic, 0)
+    partition = TopicPartition(topic, number)
     count = 0
     try:
         await consumer.start()
