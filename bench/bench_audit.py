@@ -52,8 +52,9 @@ def _record(n: int) -> bytes:
     )
 
 
-def main(count: int) -> None:
-    """Build a ledger of ``count`` decisions with a head every HEAD_EVERY, then verify it."""
+def main() -> None:
+    """Build a ledger of N decisions (argument, default 100,000) with heads, then verify it."""
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     key = SigningKey.generate()
     values = [_record(n) for n in range(count)]
     size = sum(len(v) for v in values) / count
@@ -76,4 +77,4 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    main()
