@@ -8,8 +8,6 @@ in its own session and stopped by the PID we started, never by name.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,6 +16,7 @@ from types import TracebackType
 from typing import IO
 
 from hub.errors import ConfigError, TransportError
+from hub.process import stop_process
 
 LOOPBACK = "127.0.0.1"
 
@@ -108,15 +107,8 @@ class EmbeddedBroker:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the process we started (SIGTERM, then SIGKILL), by its PID."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout_s)
+        if proc is not None:
+            stop_process(proc, timeout_s)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -21,7 +21,7 @@ from hub.agency.draft import EventDraft, draft_of
 from hub.agency.mapping import MAPPING_FORMAT, RowMapper, RowMapping
 from hub.agency.message import SEAL_HEADER, FeedMessage
 from hub.agency.producer import FeedProducer
-from hub.agency.record import build_record, to_record
+from hub.agency.record import build_record
 from hub.agency.rows import guess_format, read_rows
 from hub.agency.send import (
     FileBatch,
@@ -57,5 +57,4 @@ __all__ = [
     "read_rows",
     "send_drafts",
     "send_feed",
-    "to_record",
 ]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from hub.agency.draft import EventDraft, age_at, draft_of
+from hub.agency.draft import EventDraft, age_at
 from hub.crypto.secret import HmacKey
-from hub.feeds.source import SourceEvent
 from hub.ids import uuid7
 from hub.pseudonym import PersonIdentity, linkage_token, normalise_date_of_birth
 
@@ -39,25 +38,3 @@ def _age(draft: EventDraft) -> int | None:
         return draft.age
     born = date.fromisoformat(normalise_date_of_birth(draft.identity.date_of_birth))
     return age_at(born, draft.occurred_at.date())
-
-
-def to_record(
-    event: SourceEvent,
-    linkage_key: HmacKey,
-    signing_key_id: str,
-    recorded_at: datetime | None = None,
-) -> dict[str, Any]:
-    """``build_record`` for a replayed source event (kept for the demo feed builder)."""
-    draft = draft_of(event)
-    if recorded_at is not None:
-        draft = EventDraft(
-            draft.event_type,
-            draft.occurred_at,
-            draft.lsoa,
-            draft.source_ref,
-            draft.identity,
-            draft.fields,
-            draft.age,
-            recorded_at,
-        )
-    return build_record(draft, event.agency_id, linkage_key, signing_key_id)

@@ -10,35 +10,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from hub.dsa import Agreement, AgreementBook, encode_agreement_message
 from hub.errors import TransportError
 from hub.policy import KIND_HEADER, SWITCH_KIND, Switch
 from hub.transport.admin import bootstrap_servers
+from hub.transport.topiclog import read_partition
 
 
 async def read_agreements(broker_url: str, topic: str) -> AgreementBook:
     """Every publication on the agreements topic, folded into a book."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
-    )
     book = AgreementBook()
-    try:
-        await consumer.start()
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            for record in batch.get(partition, []):
-                book = book.apply(record.value or b"")
-    except KafkaError as exc:
-        raise TransportError(f"cannot read agreements: {type(exc).__name__}") from exc
-    finally:
-        await consumer.stop()
+
+    def fold(record: ConsumerRecord[bytes, bytes]) -> None:
+        nonlocal book
+        book = book.apply(record.value or b"")
+
+    await read_partition(broker_url, topic, fold)
     return book
 
 
