@@ -41,10 +41,34 @@ class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class TrueEndConsumer(faust_aiokafka.Consumer):
-    """faust's aiokafka consumer using :class:`TrueEndConsumerThread`."""
+    """faust's aiokafka consumer using :class:`TrueEndConsumerThread`, whose seek to the
+    committed offsets also rewinds partitions that have none.
+    """
 
     def _new_consumer_thread(self) -> TrueEndConsumerThread:
         return TrueEndConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek every assigned partition to its committed offset, or to its start if none.
+
+        faust calls this after a rebalance and whenever it dropped fetched records because
+        its flow was suspended ("seek back to committed offsets"). aiokafka leaves a partition
+        with no committed offset where its fetch position happens to be, so records fetched
+        and then dropped there were skipped until the next restart (docs/state-recovery.md).
+        Rewinding such a partition to its start re-reads at most what was never committed;
+        everything downstream is idempotent.
+        """
+        committed: Mapping[Any, int] = await super().seek_to_committed()
+        uncommitted = [tp for tp, offset in committed.items() if not offset and _is_stream(tp)]
+        if uncommitted:
+            await self._thread.seek_to_beginning(*uncommitted)
+            log.info("uncommitted_partitions_rewound", partitions=len(uncommitted))
+        return committed
+
+
+def _is_stream(tp: Any) -> bool:
+    """True for a partition of a stream topic; changelogs are positioned by table recovery."""
+    return not str(tp.topic).endswith("-changelog")
 
 
 class HubTransport(faust_aiokafka.Transport):
