@@ -20,12 +20,12 @@ import structlog
 from aiokafka.partitioner import DefaultPartitioner
 
 from agents.headers import header_items, raw_topic
+from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.dispatch import Moment, Step, SubjectState
 from hub.dsa import Evaluator
 from hub.errors import HubError
-from hub.metrics import DECISIONS
 from hub.policy import KIND_HEADER, SWITCH_KIND, TICK_KIND, PolicyClock, Switch, tick_marker
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
@@ -59,6 +59,7 @@ class CorrelateAgent:
         self._evaluators: dict[int, Evaluator] = {}
         self._partitioner = DefaultPartitioner()
         self._partitions = list(range(settings.partitions))
+        self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
 
     def moment(self, partition: int, at: datetime) -> Moment:
         """Time and the agreements governing ``partition`` now (see :meth:`policy_ready`)."""
@@ -83,9 +84,13 @@ class CorrelateAgent:
     async def emit(self, step: Step) -> None:
         """Queue the step's alerts for numbering and its decisions for the ledger."""
         for pending in step.pending:
-            await self.outbox.send(key=pending.partnership_id.encode(), value=pending.to_bytes())
+            await self.outbox.send(
+                key=pending.partnership_id.encode(),
+                value=pending.to_bytes(),
+                headers=list(self.origin),
+            )
         for record in step.decisions:
-            DECISIONS.labels(partnership=record.recipient, outcome=record.outcome).inc()
+            metrics.count_decision(record)
             value = record.model_dump_json().encode()
             await self.decisions.send(key=record.recipient.encode(), value=value)
 
@@ -100,6 +105,7 @@ class CorrelateAgent:
         message = event.message
         partition = message.partition
         self.restore(partition)
+        self.origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         at = datetime.fromtimestamp(message.timestamp, UTC)
         kind = dict(header_items(message.headers)).get(KIND_HEADER, b"").decode()
         if kind == SWITCH_KIND:
@@ -186,6 +192,7 @@ def register_correlate(
                 record = quarantine(event.value, source, error, key=message.key)
                 await agent.quarantine.send(value=record.to_bytes())
                 outcome = f"quarantined:{record.reason}"
+                metrics.count_quarantine("correlate", record.reason)
             log.info(
                 "accepted_processed",
                 partition=message.partition,

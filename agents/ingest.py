@@ -8,9 +8,9 @@ import faust
 import structlog
 
 from agents.headers import header_items
+from hub import metrics
 from hub.config import Settings
 from hub.ingest import FeedMessage, Ingest, IngestContext
-from hub.metrics import EVENTS
 from hub.quarantine import SourceRef
 
 log = structlog.get_logger("agents.ingest")
@@ -46,10 +46,12 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
                 feed_agency=feeds.get(message.topic, ""),
             )
             outcome = ingest.process(feed_message, seen)
-            EVENTS.labels(agency=feed_message.feed_agency, outcome=outcome.reason).inc()
+            metrics.count_ingest(feed_message.feed_agency, outcome.status, outcome.reason)
             for out in outcome.messages:
                 await output(out.topic).send(
-                    key=out.key, value=out.value, headers=list(out.headers)
+                    key=out.key,
+                    value=out.value,
+                    headers=metrics.origin_headers(message.timestamp, out.headers),
                 )
             log.info(
                 "event_processed",

@@ -17,6 +17,7 @@ import faust
 import structlog
 from aiokafka.structs import ConsumerRecord
 
+from hub import metrics
 from hub.audit import Ledger, TreeHead, decode_head
 from hub.config import Settings
 from hub.crypto import SigningKey
@@ -45,6 +46,7 @@ class LedgerWriter:
                 "decision_refused", offset=record.offset, error=type(exc).__name__, detail=str(exc)
             )
             return
+        metrics.LEDGER_ENTRIES.set(len(self.ledger))
         if appended.repeat:
             log.info("decision_repeated", offset=record.offset, index=appended.index)
 
@@ -68,6 +70,7 @@ class LedgerWriter:
     async def publish(self, now: datetime) -> str:
         """Publish heads up to the ledger's size; returns the outcome for the log line."""
         last = await self.last_head()
+        metrics.tree_head_seen(last)
         if last is not None and last.size >= len(self.ledger):
             return "up_to_date" if last.size == len(self.ledger) else "catching_up"
         heads = self.ledger.heads_since(last, self.hub_key, now)
@@ -75,6 +78,7 @@ class LedgerWriter:
             await self.app.producer.send_and_wait(
                 self.settings.heads_topic, b"head", head.to_bytes(), None, None, []
             )
+        metrics.tree_head_seen(heads[-1] if heads else None)
         return f"published:{len(heads)}"
 
 

@@ -17,12 +17,12 @@ import structlog
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
-from agents.headers import raw_topic
+from agents.headers import header_items, raw_topic
+from hub import metrics
 from hub.alerts import AlertRecord, Unnumbered, heartbeat, number_alert
 from hub.config import Settings
 from hub.crypto import SigningKey
 from hub.errors import DecodeError
-from hub.metrics import ALERT_DUPLICATES, ALERTS
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.sequencer import PartnershipLog, Pending
@@ -44,6 +44,7 @@ class Sequencer:
         self.assignment: frozenset[int] = frozenset()
         self.unswept: frozenset[int] = frozenset()
         self.lock = asyncio.Lock()
+        self.origins = metrics.OriginBook()
 
     async def send(self, partnership_id: str, record: AlertRecord) -> None:
         """Write one record and wait for it: the only writer, one record per request."""
@@ -69,6 +70,7 @@ class Sequencer:
                 self.settings.broker_url, self.settings.alert_topic(partnership_id), observe
             )
             self.logs[partnership_id] = found
+            metrics.stream_read(partnership_id, found.last_seq)
             log.info("partnership_log_rebuilt", partnership=partnership_id, last_seq=found.last_seq)
         return found
 
@@ -93,6 +95,7 @@ class Sequencer:
                     found.append(Pending.from_bytes(record.value or b""))
                 except DecodeError:
                     return  # the stream quarantines it when it reads it
+                self.origins.note(found[-1].alert_id, list(record.headers))
 
             await read_partition(
                 self.settings.broker_url, self.settings.outbox_topic, keep, partition
@@ -110,12 +113,16 @@ class Sequencer:
 
     async def _number(self, pending: Pending) -> int | None:
         partnership_log = await self.log_of(pending.partnership_id)
+        origin = self.origins.take(pending.alert_id)
         seq = partnership_log.assign(pending.alert_id)
         if seq is None:
             return None
         unnumbered = Unnumbered(pending.alert_id.encode(), pending.value, pending.headers)
         await self.send(pending.partnership_id, number_alert(unnumbered, seq, self.hub_key))
         partnership_log.sent(pending.alert_id, seq)
+        metrics.alert_published(
+            pending.partnership_id, seq, pending.headers, datetime.now(UTC), origin
+        )
         return seq
 
     async def beat(self, partnership_id: str) -> None:
@@ -125,10 +132,10 @@ class Sequencer:
 
     async def _beat(self, partnership_id: str) -> None:
         partnership_log = await self.log_of(partnership_id)
-        record = heartbeat(
-            partnership_id, partnership_log.last_seq, datetime.now(UTC), self.hub_key
-        )
+        now = datetime.now(UTC)
+        record = heartbeat(partnership_id, partnership_log.last_seq, now, self.hub_key)
         await self.send(partnership_id, record)
+        metrics.heartbeat_sent(partnership_id, partnership_log.last_seq, now)
 
 
 def register_sequencer(
@@ -188,10 +195,11 @@ def register_sequencer(
                     topic=message.topic, partition=message.partition, offset=message.offset
                 )
                 await quarantine_topic.send(value=quarantine(event.value, source, exc).to_bytes())
+                metrics.count_quarantine("sequence", exc.reason)
                 continue
+            sequencer.origins.note(pending.alert_id, header_items(event.message.headers))
             seq = await number_until_sent(pending)
-            counter = ALERTS if seq else ALERT_DUPLICATES
-            counter.labels(partnership=pending.partnership_id).inc()
+            metrics.count_stream_record(pending.partnership_id, seq)
             log.info(
                 "alert_sequenced" if seq else "alert_duplicate_dropped",
                 partnership=pending.partnership_id,

@@ -23,7 +23,6 @@ from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
 from hub.config import load_settings
 from hub.log import configure_logging
-from hub.metrics import serve as serve_metrics
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, create_topics
@@ -75,10 +74,13 @@ def worker() -> None:
     import faust  # noqa: PLC0415
 
     from agents.app import create_app, worker_options  # noqa: PLC0415
+    from agents.health import monitoring_service  # noqa: PLC0415
 
     faust_app = create_app(settings)
-    serve_metrics(settings.metrics_port, settings.metrics_host)
-    faust.Worker(faust_app, **worker_options(settings)).execute_from_commandline()
+    # /metrics, /healthz and /readyz start before the app, so probes answer during recovery.
+    monitor = monitoring_service(faust_app, settings)
+    services = [monitor] if monitor is not None else []
+    faust.Worker(faust_app, *services, **worker_options(settings)).execute_from_commandline()
 
 
 @topics_app.command("create")
