@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -250,6 +250,32 @@ async def test_the_dashboard_shows_the_ledger_suppressed_in_a_real_browser(
         assert empty == "Nothing in this period."
     finally:
         assert stop_process(dashboard) == 0
+    report = run_report(s, tmp_path / "report.html")
+    assert report["flows"]["rows"] == sorted({a for a, _ in expected.flows})
+    shown = {
+        (row, column): cell["text"]
+        for row, cells in zip(report["flows"]["rows"], report["flows"]["cells"], strict=True)
+        for column, cell in zip(report["flows"]["columns"], cells, strict=True)
+    }
+    assert shown == grid(expected.flows)
+    assert report["verification"]["outcome"] == "verified"
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly.js is inlined
+
+
+def run_report(settings: Settings, out: Path) -> dict[str, Any]:
+    """``hub audit report --out OUT --json`` on the same topics; its JSON."""
+    env = {**os.environ, **settings_env(settings)}
+    code = "import typer; from hub.cli.board import report; typer.run(report)"
+    done = subprocess.run(  # fixed argument list: this interpreter, our module
+        [sys.executable, "-c", code, "--out", str(out), "--json"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def shown_total(values: list[int]) -> str:
