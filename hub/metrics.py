@@ -213,10 +213,19 @@ def alert_published(
     LAST_SEQ.labels(partnership=partnership).set(seq)
     if origin is not None:
         LATENCY.labels(partnership=partnership).observe(max(now.timestamp() - origin, 0.0))
-    created = dict(headers).get(CE_TIME)
+    created = _time_of(dict(headers).get(CE_TIME))
     if created is not None:
-        at = datetime.fromisoformat(created.decode("ascii").replace("Z", "+00:00"))
-        DELIVERY_LAG.labels(partnership=partnership).set((now - at).total_seconds())
+        DELIVERY_LAG.labels(partnership=partnership).set((now - created).total_seconds())
+
+
+def _time_of(text: bytes | None) -> datetime | None:
+    """An RFC 3339 header value as an aware time; None if absent or malformed (never raise:
+    a metric must not fail a publication)."""
+    try:
+        at = datetime.fromisoformat((text or b"").decode("ascii").replace("Z", "+00:00"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def count_stream_record(partnership: str, seq: int | None) -> None:

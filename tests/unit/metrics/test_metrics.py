@@ -98,10 +98,13 @@ def test_publication_sets_sequence_and_delivery_lag_and_observes_latency() -> No
     assert value("vru_alert_last_seq", partnership="unit-p") == 7
     assert value("vru_alert_delivery_lag_seconds", partnership="unit-p") == 2.5
     metrics.alert_published("unit-p", 8, headers, NOW, origins.take("a2"))
+    for bad in (b"yesterday", b"2026-11-24T11:59:59", b"\xff"):  # malformed or naive: no lag
+        metrics.alert_published("unit-p", 9, [(CE_TIME, bad)], NOW)
+    assert value("vru_alert_delivery_lag_seconds", partnership="unit-p") == 2.5
     assert origins.take("a1") is None  # taken once
     metrics.count_stream_record("unit-p", None)
     metrics.count_stream_record("unit-p", 9)
-    assert value("vru_alerts_sequenced_total", partnership="unit-p") == 2
+    assert value("vru_alerts_sequenced_total", partnership="unit-p") == 5
     assert value("vru_alerts_duplicate_dropped_total", partnership="unit-p") == 1
     assert value("vru_alert_latency_seconds_count", partnership="unit-p") == 1
     assert value("vru_alert_latency_seconds_sum", partnership="unit-p") == 4.0
