@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import faust
 import structlog
@@ -44,6 +45,7 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
                 headers=header_items(message.headers),
                 source=ref,
                 feed_agency=feeds.get(message.topic, ""),
+                received_at=datetime.fromtimestamp(message.timestamp, UTC),
             )
             outcome = ingest.process(feed_message, seen)
             metrics.count_ingest(feed_message.feed_agency, outcome.status, outcome.reason)

@@ -26,6 +26,9 @@ identifiers, pseudonyms or keys.
     │   │   └── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
     │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
+    │   ├── KeyWindowError           a known key used outside its validity window
+    │   │   ├── KeyExpiredError      received after the key's not-after                  (key_expired)
+    │   │   └── KeyNotYetValidError  received before the key's not-before                (key_not_yet_valid)
     │   ├── DecryptionError          ciphertext cannot be opened with this key
     │   └── KeyringError             key files missing, malformed or too permissive      (keyring_error)
     ├── PolicyError                  agreements and the allow-list
@@ -39,6 +42,8 @@ identifiers, pseudonyms or keys.
     │   │   └── ConsistencyProofError (size1, size2, problem)
     │   ├── LedgerEntryError         (index, decision_id, problem): an entry was altered  (ledger_entry)
     │   ├── HeadSignatureError       (head, key_id): a tree head is not the hub's         (bad_head_signature)
+    │   │   └── HeadKeyError         (head, key_id, problem): a hub key the chain never attested
+    │   │                            or already retired                                  (head_key)
     │   └── HeadChainError           (head, problem): the chain of tree heads is broken   (head_chain)
     ├── TransportError               the broker (retriable)
     │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
@@ -161,6 +166,30 @@ class UnknownKeyError(CryptoError):
         self.key_id = key_id
 
 
+class KeyWindowError(CryptoError):
+    """A known key was used outside its validity window (``not_before`` .. ``not_after``)."""
+
+    reason = "key_window"
+
+    def __init__(self, key_id: str, bound: str, problem: str) -> None:
+        super().__init__(f"key {key_id} {problem} (bound {bound})")
+        self.key_id = key_id
+        self.bound = bound
+        self.problem = problem
+
+
+class KeyExpiredError(KeyWindowError):
+    """Material received after its key's not-after: the rotation overlap window has closed."""
+
+    reason = "key_expired"
+
+
+class KeyNotYetValidError(KeyWindowError):
+    """Material received before its key's not-before."""
+
+    reason = "key_not_yet_valid"
+
+
 class MalformedSealError(BadSignatureError):
     """An event seal's bytes do not parse: the event is as unauthenticated as a bad signature."""
 
@@ -269,6 +298,21 @@ class HeadSignatureError(AuditError):
         super().__init__(f"tree head {head}: no valid signature by a hub key (names {key_id})")
         self.head = head
         self.key_id = key_id
+
+
+class HeadKeyError(HeadSignatureError):
+    """Tree head ``head`` is signed by hub key ``key_id`` the chain does not accept there.
+
+    Either no rotation signed by a key already in the chain names it (``problem`` says
+    ``not attested``), or the key was retired by a rotation and the head is past its window.
+    """
+
+    reason = "head_key"
+
+    def __init__(self, head: int, key_id: str, problem: str) -> None:
+        super().__init__(head, key_id)
+        self.args = (f"tree head {head}: hub key {key_id} {problem}",)
+        self.problem = problem
 
 
 class HeadChainError(AuditError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from hub.codec import SchemaStore
@@ -44,6 +45,8 @@ class FeedMessage:
     headers: Headers
     source: SourceRef
     feed_agency: str
+    received_at: datetime | None = None
+    """When the hub received the message: the feed record's timestamp (``docs/keys.md``)."""
 
     @property
     def seal(self) -> bytes | None:
@@ -136,7 +139,7 @@ class Ingest:
         raw_seal = message.seal
         if raw_seal is None:
             raise BadSignatureError(f"no {SEAL_HEADER} header")
-        seal = self._ctx.verifier.verify(message.value, raw_seal)
+        seal = self._ctx.verifier.verify(message.value, raw_seal, message.received_at)
         if seal.agency_id != agency_id:
             raise AgencyMismatchError("seal is another agency's")
         if seal.key_id != event.envelope.key_id:

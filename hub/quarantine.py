@@ -23,6 +23,8 @@ REASONS = frozenset(
         "unknown_schema",
         "bad_signature",
         "unknown_key",
+        "key_expired",
+        "key_not_yet_valid",
         "unknown_agency",
         "agency_mismatch",
         "invalid_field",

@@ -1,12 +1,23 @@
-"""The registry of onboarded agencies and partnerships (``deploy/registry.yaml``)."""
+"""The registry of onboarded agencies and partnerships (``deploy/registry.yaml``).
+
+:func:`load_registry` reads it; :func:`add_entry` onboards one agency or partnership by
+rewriting the file with its comments and layout kept (``hub registry add-*``), after checking
+the whole result, plus :func:`check_known` against the schemas and the area lookup.
+"""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RoundTripYAMLError
 
 from hub.errors import ConfigError
 
@@ -110,10 +121,85 @@ def load_registry(path: Path) -> Registry:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read registry: {exc}") from exc
+    return _validated(path, raw)
+
+
+def _validated(path: Path, raw: Any) -> Registry:
     try:
         return Registry.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+        raise ConfigError(f"{path}: {validation_problems(exc)}") from exc
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A pydantic error as ``where: what`` pairs (never the offending values)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def check_known(
+    registry: Registry, *, councils: Collection[str], event_types: Collection[str]
+) -> None:
+    """ConfigError unless every council is in the area lookup and every event type has a schema."""
+    unknown_councils = sorted({c for p in registry.partnerships for c in p.councils} - {*councils})
+    unknown_types = sorted(registry.event_types - {*event_types})
+    problems = []
+    if unknown_councils:
+        problems.append(f"councils not in the area lookup: {unknown_councils}")
+    if unknown_types:
+        problems.append(f"event types without a schema: {unknown_types}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+EntryKind = Literal["agencies", "partnerships"]
+
+
+def add_entry(path: Path, kind: EntryKind, entry: Agency | Partnership) -> Registry:
+    """Append ``entry`` to the registry file, keeping its comments; returns the new registry.
+
+    The whole file is validated (unique ids, councils claimed once, well-formed codes) before
+    it is replaced atomically; on any problem the file is left as it was.
+    """
+    round_trip = YAML()
+    round_trip.preserve_quotes = True
+    round_trip.width = 4096  # never re-wrap existing lines
+    round_trip.indent(mapping=2, sequence=4, offset=2)
+    try:
+        doc = round_trip.load(path.read_text(encoding="utf-8"))
+    except (OSError, RoundTripYAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read registry: {exc}") from exc
+    if not isinstance(doc, CommentedMap) or not isinstance(doc.get(kind), CommentedSeq):
+        raise ConfigError(f"{path}: no {kind} list to add to")
+    doc[kind].append(_entry_map(entry, flow=kind == "partnerships"))
+    registry = _validated(path, yaml.safe_load(_dump(round_trip, doc)))
+    _replace(path, _dump(round_trip, doc))
+    return registry
+
+
+def _entry_map(entry: Agency | Partnership, *, flow: bool) -> CommentedMap:
+    data = entry.model_dump(mode="json")
+    node = CommentedMap()
+    for name, value in data.items():
+        if isinstance(value, list):
+            seq = CommentedSeq(value)
+            seq.fa.set_flow_style()
+            node[name] = seq
+        else:
+            node[name] = value
+    if flow:
+        node.fa.set_flow_style()
+    return node
+
+
+def _dump(round_trip: YAML, doc: CommentedMap) -> str:
+    out = io.StringIO()
+    round_trip.dump(doc, out)
+    return out.getvalue()
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.crypto import KeyKind, Keyring, SealVerifier, agency_owner, partnership_owner
+from hub.crypto import KeyKind, Keyring, SealVerifier, agency_key_source, partnership_owner
 from hub.dispatch import Dispatcher, Recipient
 from hub.geo import AreaLookup
 from hub.ingest import IngestContext
@@ -38,9 +38,8 @@ def load_correlator(settings: Settings, registry: Registry, keyring: Keyring) ->
 def load_ingest_context(settings: Settings) -> IngestContext:
     """Registry, area lookup, allow-list and schemas for the ingest step."""
     registry = load_registry_from(settings)
-    keyring = Keyring.open(settings.keys_dir)
-    verifier = SealVerifier(
-        {a.id: keyring.verify_keys(agency_owner(a.id)) for a in registry.agencies}
+    verifier = SealVerifier.from_source(
+        agency_key_source(settings.keys_dir, (a.id for a in registry.agencies))
     )
     return IngestContext(
         settings=settings,

@@ -10,6 +10,15 @@ the exact entry that was altered. The signature input is domain-separated::
 
 On the heads topic a head is canonical JSON (``format`` ``vru-hub/tree-head/v1``; hashes in
 hex, the leaf hashes concatenated in base64, the signature in base64).
+
+**Hub key rotation.** A *rotation head* restates the newest checkpoint (its ``previous`` is its
+own checkpoint: it adds no leaf), is signed by the current hub key, and names the next key::
+
+    statement ‖ "rotation" ‖ next public key (32) ‖ u64 retire_at (ms)
+
+From it on, verifiers accept heads signed by the next key, and heads signed by the old key
+only up to ``retire_at`` (the overlap, while workers still holding the old key are rolled).
+A head signed by any other key, even one the verifier was handed, is refused.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.audit.entry import canonical_json
-from hub.crypto import SigningKey
+from hub.crypto import SigningKey, VerifyKey
 from hub.errors import HeadChainError
 from hub.merkle import EMPTY_ROOT, HASH_SIZE
 
@@ -44,6 +53,28 @@ class Checkpoint:
 
 
 GENESIS = Checkpoint(0, EMPTY_ROOT)
+ROTATION_DOMAIN = b"rotation"
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """What a rotation head says: the next hub key, and when the signing key retires."""
+
+    next_key: VerifyKey
+    retire_at: datetime
+
+    def statement(self) -> bytes:
+        """The bytes appended to the head's statement."""
+        millis = int(self.retire_at.timestamp() * 1000)
+        return ROTATION_DOMAIN + self.next_key.raw + _U64.pack(millis)
+
+    def to_json(self) -> dict[str, str]:
+        """JSON-ready form (the public key in base64, its id for readers)."""
+        return {
+            "next_key": base64.b64encode(self.next_key.raw).decode("ascii"),
+            "next_key_id": self.next_key.key_id,
+            "retire_at": self.retire_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +89,7 @@ class TreeHead:
     consistency: tuple[bytes, ...] = field(repr=False)
     leaves: tuple[bytes, ...] = field(repr=False)
     signature: bytes = field(repr=False, default=b"")
+    rotation: Rotation | None = None
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -76,13 +108,16 @@ class TreeHead:
                 bytes.fromhex(self.key_id),
                 _U64.pack(self.previous.size),
                 self.previous.root,
+                self.rotation.statement() if self.rotation is not None else b"",
             )
         )
 
     def to_bytes(self) -> bytes:
         """The head's record value on the heads topic (canonical JSON)."""
+        extra = {} if self.rotation is None else {"rotation": self.rotation.to_json()}
         return canonical_json(
             {
+                **extra,
                 "format": HEAD_FORMAT,
                 "size": self.size,
                 "root": self.root.hex(),
@@ -108,6 +143,20 @@ def sign_head(
     consistency, leaves = proofs
     unsigned = TreeHead(
         checkpoint.size, checkpoint.root, moment, key.key_id, previous, consistency, leaves
+    )
+    return replace(unsigned, signature=key.sign(unsigned.statement()))
+
+
+def rotation_head(
+    last: TreeHead | None, key: SigningKey, at: datetime, rotation: Rotation
+) -> TreeHead:
+    """A head restating ``last``'s checkpoint (or the empty tree), naming the next hub key."""
+    checkpoint = last.checkpoint if last is not None else GENESIS
+    moment = datetime.fromtimestamp(int(at.timestamp() * 1000) / 1000, UTC)
+    retire_at = datetime.fromtimestamp(int(rotation.retire_at.timestamp() * 1000) / 1000, UTC)
+    rotation = Rotation(rotation.next_key, retire_at)
+    unsigned = TreeHead(
+        checkpoint.size, checkpoint.root, moment, key.key_id, checkpoint, (), (), b"", rotation
     )
     return replace(unsigned, signature=key.sign(unsigned.statement()))
 
@@ -142,7 +191,21 @@ def _head(raw: dict[str, Any]) -> TreeHead:
         consistency=tuple(_hash(h) for h in raw["consistency"]),
         leaves=tuple(leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)),
         signature=base64.b64decode(raw["signature"], validate=True),
+        rotation=_rotation(raw["rotation"]) if "rotation" in raw else None,
     )
+
+
+def _rotation(raw: dict[str, Any]) -> Rotation:
+    public = base64.b64decode(raw["next_key"], validate=True)
+    if len(public) != len(bytes(32)):
+        raise ValueError("rotation key is not 32 bytes")
+    key = VerifyKey(public)
+    if raw.get("next_key_id") != key.key_id:
+        raise ValueError("rotation key id does not match its key")
+    retire_at = datetime.fromisoformat(raw["retire_at"])
+    if retire_at.tzinfo is None:
+        raise ValueError("retire_at without a time zone")
+    return Rotation(key, retire_at)
 
 
 def _hash(text: str) -> bytes:

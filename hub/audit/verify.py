@@ -2,12 +2,19 @@
 
 Order of checks (the first failure raises, naming what is wrong):
 
-1. every head: a valid Ed25519 signature by a known hub key (:class:`HeadSignatureError`);
-2. the chain: each head names the previous head's size and root, time never goes back, the
-   RFC 9162 consistency proof from the previous head holds, and its leaf hashes, appended to
-   those already authenticated, give its signed root (:class:`HeadChainError`). A head that
-   repeats a checkpoint already authenticated (two writers, or a redelivery) is harmless and
-   counted as ``redundant``;
+1. every head: a valid Ed25519 signature by a hub key the chain accepts at that point
+   (:class:`HeadSignatureError`). The first head must be signed by one of the keys the
+   verifier was given (its trust anchors); after it, only by the key that signed the chain so
+   far, or by a key a *rotation head* signed by that key named (the new public key travels in
+   the rotation head, so an auditor holding only the first key can follow every rotation). A
+   rotated-out key is accepted until the ``retire_at`` its rotation named. A head signed by
+   any other key, even one the verifier was handed, raises :class:`HeadKeyError`;
+2. the chain: each head names an authenticated checkpoint as its previous one (the newest, or
+   an earlier one when two writers raced: the leaves it repeats must then be the authenticated
+   ones), time never goes back, the RFC 9162 consistency proof from the previous checkpoint
+   holds, and its leaf hashes, appended to those already authenticated, give its signed root
+   (:class:`HeadChainError`). A head that repeats a checkpoint already authenticated (two
+   writers, a redelivery, a rotation head) is harmless and counted as ``redundant``;
 3. the entries: folded like the writer folds them (:class:`~hub.audit.ledger.Ledger`), each
    leaf must equal the authenticated leaf at its index, and every signed index must be present
    (:class:`LedgerEntryError` naming the first bad index and the decision id found there);
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hub.audit.head import GENESIS, Checkpoint, TreeHead, decode_head
 from hub.audit.ledger import Appended, Ledger
@@ -28,6 +36,7 @@ from hub.errors import (
     BadSignatureError,
     ConsistencyProofError,
     HeadChainError,
+    HeadKeyError,
     HeadSignatureError,
     InclusionProofError,
     LedgerEntryError,
@@ -46,16 +55,26 @@ class Verified:
     redundant_heads: int
     signed: Checkpoint
     unsealed: int
+    rotations: int = 0
+    """Hub key rotations the chain attested."""
+    hub_keys: tuple[str, ...] = ()
+    """Every hub key id that signed or was named in the chain, in order of acceptance."""
 
 
 @dataclass(slots=True)
 class HeadChain:
-    """The heads accepted so far and the leaf hashes they authenticate."""
+    """The heads accepted so far, the leaf hashes they authenticate, and the hub keys in use.
+
+    ``keys`` maps each accepted key id to its key and the time it retires (None: current).
+    """
 
     last: TreeHead | None = None
     leaves: MerkleTree = field(default_factory=MerkleTree)
     accepted: int = 0
     redundant: int = 0
+    rotations: int = 0
+    keys: dict[str, tuple[VerifyKey, datetime | None]] = field(default_factory=dict)
+    successors: dict[str, str] = field(default_factory=dict)
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -63,47 +82,99 @@ class HeadChain:
 
 
 def verify_heads(heads: Iterable[bytes], keys: Iterable[VerifyKey]) -> HeadChain:
-    """Check signatures and the chain of heads; returns the authenticated leaf hashes."""
-    by_id = {k.key_id: k for k in keys}
+    """Check signatures and the chain of heads; returns the authenticated leaf hashes.
+
+    ``keys`` are the trust anchors: the first head must be signed by one of them.
+    """
+    anchors = {k.key_id: k for k in keys}
     chain = HeadChain()
     for position, value in enumerate(heads):
         head = decode_head(value, position)
-        key = by_id.get(head.key_id)
-        if key is None:
-            raise HeadSignatureError(position, head.key_id)
+        key = _signer(chain, anchors, head, position)
         try:
             key.verify(head.signature, head.statement())
         except BadSignatureError as exc:
             raise HeadSignatureError(position, head.key_id) from exc
         _chain_one(chain, head, position)
+        chain.keys.setdefault(head.key_id, (key, None))
+        if head.rotation is not None:
+            _rotate(chain, head, position)
     return chain
+
+
+def _signer(
+    chain: HeadChain, anchors: dict[str, VerifyKey], head: TreeHead, position: int
+) -> VerifyKey:
+    """The key that may sign ``head`` here, or the error naming why none may."""
+    if not chain.keys:
+        anchor = anchors.get(head.key_id)
+        if anchor is None:
+            raise HeadSignatureError(position, head.key_id)
+        return anchor
+    accepted = chain.keys.get(head.key_id)
+    if accepted is None:
+        if head.key_id in anchors:
+            raise HeadKeyError(position, head.key_id, "is not attested by a rotation in the chain")
+        raise HeadSignatureError(position, head.key_id)
+    key, retire_at = accepted
+    if retire_at is not None and head.timestamp > retire_at:
+        raise HeadKeyError(position, head.key_id, f"was retired at {retire_at.isoformat()}")
+    return key
+
+
+def _rotate(chain: HeadChain, head: TreeHead, position: int) -> None:
+    """Accept the key a rotation head names; its signer retires at the time it gives."""
+    rotation = head.rotation
+    assert rotation is not None  # noqa: S101  # the caller checked; narrows the type
+    signer = chain.keys[head.key_id][0]
+    named = chain.successors.get(head.key_id)
+    if named is not None:
+        if named != rotation.next_key.key_id:
+            raise HeadKeyError(position, head.key_id, "already rotated out; cannot rotate again")
+        return  # the same rotation published again (a retried command): keep the first one
+    chain.keys[head.key_id] = (signer, rotation.retire_at)
+    chain.keys.setdefault(rotation.next_key.key_id, (rotation.next_key, None))
+    chain.successors[head.key_id] = rotation.next_key.key_id
+    chain.rotations += 1
 
 
 def _chain_one(chain: HeadChain, head: TreeHead, position: int) -> None:
     leaves = chain.leaves
     last = chain.checkpoint
     if head.size <= last.size:
-        if head.size == 0 or leaves.root(head.size) != head.root:
+        if leaves.root(head.size) != head.root or (head.size == 0 and head.rotation is None):
             raise HeadChainError(position, f"size {head.size} disagrees with the signed ledger")
         chain.redundant += 1
         return
-    if head.previous != last:
-        raise HeadChainError(position, f"chains from {head.previous}, not from {last}")
+    previous = _previous(chain, head, position)
     if chain.last is not None and head.timestamp < chain.last.timestamp:
         raise HeadChainError(position, "time goes back")
-    if last.size:
+    if previous.size:
         try:
-            verify_consistency(last.size, head.size, head.consistency, last.root, head.root)
+            verify_consistency(previous.size, head.size, head.consistency, previous.root, head.root)
         except ConsistencyProofError as exc:
             raise HeadChainError(position, f"consistency proof: {exc.problem}") from exc
-    if len(head.leaves) != head.size - last.size:
+    if len(head.leaves) != head.size - previous.size:
         raise HeadChainError(position, "carries the wrong number of leaf hashes")
-    for leaf in head.leaves:
+    repeated = last.size - previous.size
+    if any(leaves.leaf_hash(previous.size + i) != h for i, h in enumerate(head.leaves[:repeated])):
+        raise HeadChainError(position, "repeats leaf hashes that differ from the signed ones")
+    for leaf in head.leaves[repeated:]:
         leaves.append_hash(leaf)
     if leaves.root() != head.root:
         raise HeadChainError(position, "leaf hashes do not give the signed root")
     chain.last = head
     chain.accepted += 1
+
+
+def _previous(chain: HeadChain, head: TreeHead, position: int) -> Checkpoint:
+    """The checkpoint ``head`` chains from: the newest, or an earlier authenticated one."""
+    last, previous = chain.checkpoint, head.previous
+    if previous == last:
+        return last
+    if previous.size < last.size and chain.leaves.root(previous.size) == previous.root:
+        return previous
+    raise HeadChainError(position, f"chains from {head.previous}, not from {last}")
 
 
 def verify_ledger(
@@ -129,6 +200,8 @@ def verify_ledger(
         redundant_heads=chain.redundant,
         signed=chain.checkpoint,
         unsealed=len(ledger) - chain.checkpoint.size,
+        rotations=chain.rotations,
+        hub_keys=tuple(chain.keys),
     )
 
 

@@ -1,18 +1,39 @@
-"""``hub keys``: create a development keyring and list what a keyring holds (never secrets)."""
+"""``hub keys``: create a development keyring, list what it holds (never secrets), rotate keys.
+
+``rotate`` adds a new key and retires the current one at the end of an overlap window
+(``docs/keys.md``, ``docs/operations.md``):
+- ``--agency ID``: the agency's feed signing key. Workers re-read the keyring (no restart);
+  seals under the old key are accepted while the hub receives them before its not-after.
+- ``--partnership ID``: the partnership's HPKE key pair. Workers seal to the new key once
+  rolled; the partnership reads with both keys during the overlap.
+- ``--hub``: the hub's signing key. A rotation head signed by the current key, naming the new
+  one, goes to the heads topic first, so the chain of tree heads crosses the change.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
-from hub.crypto.keyring import Keyring
+from hub.audit.head import Rotation, TreeHead, decode_head, rotation_head
+from hub.config import Settings, load_settings
+from hub.crypto import HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
+from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
-from hub.errors import ConfigError, KeyringError
+from hub.errors import ConfigError, HubError, KeyringError, TransportError
 from hub.registry import load_registry
+from hub.transport.admin import bootstrap_servers
+from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -57,7 +78,7 @@ def list_keys(
             "kind": info.kind.value,
             "key_id": info.key_id,
             "status": info.status.value,
-            "age": _age(info.age(now)),
+            "age": age_text(info.age(now)),
             "created_at": info.created_at.isoformat(timespec="seconds"),
             "not_after": info.not_after.isoformat(timespec="seconds") if info.not_after else None,
         }
@@ -70,7 +91,7 @@ def list_keys(
             )
 
 
-def _age(age: timedelta) -> str:
+def age_text(age: timedelta) -> str:
     """A short human age: ``3d 4h``, ``5h 2m`` or ``42s``."""
     seconds = int(age.total_seconds())
     days, rest = divmod(seconds, 86_400)
@@ -81,3 +102,117 @@ def _age(age: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+_DURATION = re.compile(r"(\d+)([dhms])")
+_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+DEFAULT_OVERLAP = "7d"
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``90s`` or a sum like ``1d12h``; BadParameter otherwise."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise typer.BadParameter(f"{text!r} is not a duration like 7d, 12h, 30m or 90s")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+@app.command("rotate")
+def rotate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="the keyring directory; default HUB_KEYS_DIR")
+    ] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="rotate this agency's key")] = None,
+    partnership: Annotated[
+        str | None, typer.Option("--partnership", help="rotate this partnership's HPKE key")
+    ] = None,
+    hub: Annotated[bool, typer.Option("--hub", help="rotate the hub's signing key")] = False,
+    overlap: Annotated[
+        str, typer.Option("--overlap", help="how long the old key stays acceptable")
+    ] = DEFAULT_OVERLAP,
+) -> None:
+    """Add a new key and retire the current one at the end of the overlap window."""
+    chosen = [x for x in (agency, partnership, hub or None) if x]
+    if len(chosen) != 1:
+        raise typer.BadParameter("name exactly one of --agency, --partnership, --hub")
+    window = parse_duration(overlap)
+    settings = load_settings()
+    root = directory or settings.keys_dir
+    now = datetime.now(UTC)
+    try:
+        keyring = Keyring.open(root)
+        if hub:
+            new, old = asyncio.run(rotate_hub_key(settings, keyring, now, window))
+        else:
+            owner, kind = (
+                (agency_owner(agency), KeyKind.SIGNING)
+                if agency
+                else (partnership_owner(str(partnership)), KeyKind.HPKE)
+            )
+            _require_owner(keyring, owner, kind)
+            info, retired = keyring.rotate(owner, kind, now, window)
+            new, old = info.key_id, ",".join(r.key_id for r in retired) or "none"
+    except HubError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    until = (now + window).isoformat(timespec="seconds")
+    typer.echo(f"new key {new}; retired {old}, accepted until {until}")
+
+
+def _require_owner(keyring: Keyring, owner: str, kind: KeyKind) -> None:
+    if not keyring.infos_of(owner, kind):
+        raise KeyringError(f"{owner} has no {kind.value} key to rotate (is it onboarded?)")
+
+
+async def rotate_hub_key(
+    settings: Settings, keyring: Keyring, now: datetime, overlap: timedelta
+) -> tuple[str, str]:
+    """Rotate the hub signing key so the chain of tree heads crosses the change.
+
+    1. the new key is stored as ``pending`` (a retry after a failure reuses it);
+    2. a rotation head signed by the current key, naming the new one, goes to the heads topic;
+    3. the new key becomes active and the old one retires at ``now + overlap``.
+
+    Workers sign with the new key once restarted one by one; until then their heads, signed by
+    the old key, stay acceptable up to its retirement. Returns (new key id, old key id).
+    """
+    old = keyring.signing_key(HUB)
+    pending = [i for i in keyring.infos_of(HUB, KeyKind.SIGNING) if i.status is KeyStatus.PENDING]
+    if pending:
+        new = keyring.signing_key(HUB, pending[-1].key_id)
+        info = pending[-1]
+    else:
+        new = SigningKey.generate()
+        info = KeyInfo(HUB, KeyKind.SIGNING, new.key_id, now, KeyStatus.PENDING,
+                       public=new.verify_key.raw, not_before=now)  # fmt: skip
+        keyring.add(info, new.raw())
+    last = await _last_head(settings)
+    at = max(now, last.timestamp) if last is not None else now
+    head = rotation_head(last, old, at, Rotation(new.verify_key, at + overlap))
+    await _send(settings, head.to_bytes())
+    keyring.add(replace(info, status=KeyStatus.ACTIVE), new.raw())
+    keyring.retire(HUB, KeyKind.SIGNING, old.key_id, at + overlap)
+    return new.key_id, old.key_id
+
+
+async def _last_head(settings: Settings) -> TreeHead | None:
+    values: list[bytes] = []
+
+    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+        values.append(record.value or b"")
+
+    count = await read_partition(settings.broker_url, settings.heads_topic, keep)
+    return decode_head(values[-1], count - 1) if values else None
+
+
+async def _send(settings: Settings, value: bytes) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
+    )
+    try:
+        await producer.start()
+        await producer.send_and_wait(settings.heads_topic, value, key=b"head")
+    except KafkaError as exc:
+        raise TransportError(f"cannot publish the rotation head: {type(exc).__name__}") from exc
+    finally:
+        await producer.stop()

@@ -8,10 +8,24 @@
 * :class:`Keyring` and :func:`create_dev_keyring`: keys on disk (``keyring``, ``provision``).
 """
 
-from hub.crypto.batch import BatchHead, SealVerifier, batch_statement, seal_batch, verify_seal
+from hub.crypto.batch import (
+    AgencyKeySet,
+    BatchHead,
+    SealVerifier,
+    batch_statement,
+    seal_batch,
+    verify_seal,
+)
 from hub.crypto.hpke import HpkePrivateKey, HpkePublicKey, alert_info
 from hub.crypto.keyfile import KeyInfo, KeyKind, KeyStatus
-from hub.crypto.keyring import AGENCIES, HUB, Keyring, agency_owner, partnership_owner
+from hub.crypto.keyring import (
+    AGENCIES,
+    HUB,
+    Keyring,
+    agency_key_source,
+    agency_owner,
+    partnership_owner,
+)
 from hub.crypto.provision import create_dev_keyring
 from hub.crypto.sealcodec import EventSeal, decode_seal
 from hub.crypto.secret import HmacKey
@@ -20,6 +34,7 @@ from hub.crypto.signing import SigningKey, VerifyKey, key_id_of
 __all__ = [
     "AGENCIES",
     "HUB",
+    "AgencyKeySet",
     "BatchHead",
     "EventSeal",
     "HmacKey",
@@ -32,6 +47,7 @@ __all__ = [
     "SealVerifier",
     "SigningKey",
     "VerifyKey",
+    "agency_key_source",
     "agency_owner",
     "alert_info",
     "batch_statement",

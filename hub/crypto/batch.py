@@ -17,20 +17,34 @@ bounded LRU.
 from __future__ import annotations
 
 import secrets
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
+import structlog
+
+from hub.crypto.keyfile import KeyInfo
 from hub.crypto.sealcodec import BATCH_ID_SIZE, MAX_BATCH, EventSeal, decode_seal
 from hub.crypto.signing import SigningKey, VerifyKey
-from hub.errors import BadSignatureError, InclusionProofError, UnknownKeyError
+from hub.errors import (
+    BadSignatureError,
+    InclusionProofError,
+    KeyExpiredError,
+    KeyNotYetValidError,
+    KeyringError,
+    UnknownKeyError,
+)
 from hub.merkle import MerkleTree, hash_leaf, root_from_inclusion
 
 FEED_DOMAIN = b"vru-hub/feed-batch/v1"
+log = structlog.get_logger("hub.crypto")
 
 __all__ = [
     "FEED_DOMAIN",
     "MAX_BATCH",
+    "AgencyKeySet",
     "BatchHead",
     "EventSeal",
     "SealVerifier",
@@ -107,33 +121,113 @@ def verify_seal(event: bytes, seal: EventSeal, key: VerifyKey) -> None:
     key.verify(seal.signature, batch_statement(_head_of(event, seal)))
 
 
+@dataclass(frozen=True, slots=True)
+class AgencyKeySet:
+    """Every agency's verify keys and, by key id, their validity windows (KeyInfo)."""
+
+    keys: Mapping[str, Sequence[VerifyKey]]
+    windows: Mapping[str, KeyInfo] = field(default_factory=dict)
+
+
+KeySource = Callable[[], AgencyKeySet]
+#: Re-read the key source at most this often when a seal names an unknown key (seconds).
+UNKNOWN_KEY_REFRESH_S = 1.0
+#: Re-read the key source this often anyway, to see retirements and new windows (seconds).
+REFRESH_S = 10.0
+
+
 class SealVerifier:
     """Verifies sealed events against each agency's public keys, one Ed25519 check per batch.
 
     ``keys`` maps an agency id to the verify keys it may sign with (several during a rotation
-    overlap). A seal naming a key that is not its agency's raises UnknownKeyError.
+    overlap). A seal naming a key that is not its agency's raises UnknownKeyError. With
+    ``windows`` (KeyInfo by key id) and a receive time, a key used outside its window raises
+    KeyExpiredError or KeyNotYetValidError. With a ``source``, the keys are re-read when a seal
+    names an unknown key (at most once a second) and every ten seconds, so a rotation needs
+    no restart.
     """
 
-    def __init__(self, keys: Mapping[str, Iterable[VerifyKey]], cache_size: int = 4096) -> None:
-        self._keys = {(agency_id, key.key_id): key for agency_id, ks in keys.items() for key in ks}
+    def __init__(
+        self,
+        keys: Mapping[str, Iterable[VerifyKey]],
+        cache_size: int = 4096,
+        *,
+        windows: Mapping[str, KeyInfo] | None = None,
+        source: KeySource | None = None,
+    ) -> None:
+        self._install(AgencyKeySet({a: tuple(ks) for a, ks in keys.items()}, windows or {}))
         self._verified: OrderedDict[tuple[BatchHead, bytes], None] = OrderedDict()
         self._cache_size = cache_size
+        self._source = source
+        self._loaded_at = time.monotonic()
         self.signature_checks = 0
+        self.refreshes = 0
 
-    def verify(self, event: bytes, seal: EventSeal | bytes) -> EventSeal:
-        """Check one event against its seal (parsed or raw header bytes); returns the seal."""
-        if not isinstance(seal, EventSeal):
-            seal = decode_seal(seal)
+    @classmethod
+    def from_source(cls, source: KeySource, cache_size: int = 4096) -> SealVerifier:
+        """A verifier that loads its keys from ``source`` now and refreshes from it."""
+        keys = source()
+        return cls(keys.keys, cache_size, windows=keys.windows, source=source)
+
+    def _install(self, keys: AgencyKeySet) -> None:
+        self._keys = {
+            (agency_id, key.key_id): key for agency_id, ks in keys.keys.items() for key in ks
+        }
+        self._windows = dict(keys.windows)
+
+    def _refresh(self, min_age_s: float) -> None:
+        now = time.monotonic()
+        if self._source is None or now - self._loaded_at < min_age_s:
+            return
+        self._loaded_at = now
+        try:
+            self._install(self._source())
+        except KeyringError as exc:  # keep verifying with the keys we have; say so loudly
+            log.warning("agency_keys_reload_failed", error=type(exc).__name__, detail=str(exc))
+            return
+        self.refreshes += 1
+
+    def _key(self, seal: EventSeal) -> VerifyKey:
+        self._refresh(REFRESH_S)
         key = self._keys.get((seal.agency_id, seal.key_id))
         if key is None:
+            self._refresh(UNKNOWN_KEY_REFRESH_S)
+            key = self._keys.get((seal.agency_id, seal.key_id))
+        if key is None:
             raise UnknownKeyError(seal.key_id)
+        return key
+
+    def check_window(self, key_id: str, at: datetime) -> None:
+        """Raise if the key's window (if it has one) does not contain ``at``."""
+        info = self._windows.get(key_id)
+        problem = None if info is None else info.window_problem(at)
+        if info is None or problem is None:
+            return
+        if problem == "expired":
+            bound = info.not_after.isoformat() if info.not_after else ""
+            raise KeyExpiredError(key_id, bound, "received after its not-after")
+        bound = info.not_before.isoformat() if info.not_before else ""
+        raise KeyNotYetValidError(key_id, bound, "received before its not-before")
+
+    def verify(
+        self, event: bytes, seal: EventSeal | bytes, received_at: datetime | None = None
+    ) -> EventSeal:
+        """Check one event against its seal (parsed or raw header bytes); returns the seal.
+
+        ``received_at`` (when the hub received the event) is checked against the key's window.
+        """
+        if not isinstance(seal, EventSeal):
+            seal = decode_seal(seal)
+        key = self._key(seal)
         entry = (_head_of(event, seal), seal.signature)
         if entry in self._verified:
             self._verified.move_to_end(entry)
-            return seal
-        self.signature_checks += 1
-        key.verify(seal.signature, batch_statement(entry[0]))
-        self._verified[entry] = None
-        if len(self._verified) > self._cache_size:
-            self._verified.popitem(last=False)
+        else:
+            self.signature_checks += 1
+            key.verify(seal.signature, batch_statement(entry[0]))
+            self._verified[entry] = None
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        if received_at is not None:
+            self.check_window(seal.key_id, received_at)
         return seal

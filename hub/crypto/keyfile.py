@@ -35,10 +35,15 @@ class KeyKind(StrEnum):
 
 
 class KeyStatus(StrEnum):
-    """``active`` keys do new work; ``retiring`` ones are only accepted until not-after."""
+    """``active`` keys do new work; ``retiring`` ones are only accepted until not-after.
+
+    A ``pending`` key is stored but not used yet: the hub's next signing key waits as pending
+    until the rotation naming it has been published (``hub keys rotate --hub``).
+    """
 
     ACTIVE = "active"
     RETIRING = "retiring"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +57,15 @@ class KeyInfo:
     status: KeyStatus = KeyStatus.ACTIVE
     not_after: datetime | None = None
     public: bytes | None = None
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         if _OWNER.fullmatch(self.owner) is None:
             raise KeyringError(f"malformed key owner {self.owner!r}")
         if _KEY_ID.fullmatch(self.key_id) is None:
             raise KeyringError("malformed key id")
-        if self.created_at.tzinfo is None:
+        times = (self.created_at, self.not_before, self.not_after)
+        if any(t is not None and t.tzinfo is None for t in times):
             raise KeyringError("key times must be timezone-aware")
 
     def age(self, now: datetime) -> timedelta:
@@ -66,8 +73,16 @@ class KeyInfo:
         return now - self.created_at
 
     def accepted_at(self, when: datetime) -> bool:
-        """Whether material made with this key at ``when`` is still acceptable."""
-        return self.not_after is None or when <= self.not_after
+        """Whether material made with this key at ``when`` is acceptable (inside its window)."""
+        return self.window_problem(when) is None
+
+    def window_problem(self, when: datetime) -> str | None:
+        """``"not_yet_valid"`` before not-before, ``"expired"`` after not-after, else None."""
+        if self.not_before is not None and when < self.not_before:
+            return "not_yet_valid"
+        if self.not_after is not None and when > self.not_after:
+            return "expired"
+        return None
 
 
 def key_path(root: Path, info: KeyInfo) -> Path:
@@ -116,6 +131,7 @@ def _document(info: KeyInfo, secret: bytes) -> dict[str, Any]:
         "key_id": info.key_id,
         "created_at": info.created_at.isoformat(),
         "status": info.status.value,
+        "not_before": info.not_before.isoformat() if info.not_before else None,
         "not_after": info.not_after.isoformat() if info.not_after else None,
         "public": _b64(info.public) if info.public is not None else None,
         "secret": _b64(secret),
@@ -126,6 +142,7 @@ def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes]:
     if doc["format"] != FORMAT:
         raise KeyringError(f"unknown key file format {doc['format']!r}")
     not_after, public = doc["not_after"], doc["public"]
+    not_before = doc.get("not_before")
     info = KeyInfo(
         owner=doc["owner"],
         kind=KeyKind(doc["kind"]),
@@ -134,6 +151,7 @@ def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes]:
         status=KeyStatus(doc["status"]),
         not_after=datetime.fromisoformat(not_after) if not_after else None,
         public=base64.b64decode(public, validate=True) if public else None,
+        not_before=datetime.fromisoformat(not_before) if not_before else None,
     )
     return info, base64.b64decode(doc["secret"], validate=True)
 

@@ -10,11 +10,13 @@ and ``retiring`` ones stay acceptable until their not-after time.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.crypto.batch import AgencyKeySet, KeySource
 from hub.crypto.hpke import HpkePrivateKey, HpkePublicKey
 from hub.crypto.keyfile import KeyInfo, KeyKind, KeyStatus, make_private_dir, read_key, write_key
 from hub.crypto.secret import HmacKey
@@ -71,10 +73,16 @@ class Keyring:
         entries.append((info, secret))
         entries.sort(key=lambda e: e[0].created_at)
 
-    def generate(self, owner: str, kind: KeyKind, now: datetime) -> KeyInfo:
+    def generate(
+        self, owner: str, kind: KeyKind, now: datetime, *, not_before: datetime | None = None
+    ) -> KeyInfo:
         """Create, store and return a new active key for ``owner``."""
         key_id, secret, public = _generate(kind)
-        info = KeyInfo(owner, kind, key_id, now, public=public)
+        info = KeyInfo(owner, kind, key_id, now, public=public, not_before=not_before)
+        return self.add(info, secret)
+
+    def add(self, info: KeyInfo, secret: bytes) -> KeyInfo:
+        """Store a key made elsewhere (e.g. signed for before it is written); returns it."""
         make_private_dir(self.root, stop=self.root)
         write_key(self.root, info, secret)
         self._remember(info, secret)
@@ -83,18 +91,26 @@ class Keyring:
     def retire(self, owner: str, kind: KeyKind, key_id: str, not_after: datetime) -> KeyInfo:
         """Mark a key as retiring: still accepted until ``not_after``, no longer used."""
         old, secret = self._entry(owner, kind, key_id)
-        info = KeyInfo(
-            old.owner,
-            old.kind,
-            old.key_id,
-            old.created_at,
-            KeyStatus.RETIRING,
-            not_after,
-            old.public,
-        )
-        write_key(self.root, info, secret)
-        self._remember(info, secret)
-        return info
+        return self.add(replace(old, status=KeyStatus.RETIRING, not_after=not_after), secret)
+
+    def rotate(
+        self, owner: str, kind: KeyKind, now: datetime, overlap: timedelta
+    ) -> tuple[KeyInfo, tuple[KeyInfo, ...]]:
+        """A new active key valid from ``now``; every active one retires at ``now + overlap``.
+
+        Returns the new key and the keys it retired. Material made with a retired key stays
+        acceptable until its not-after (the overlap window), then is refused.
+        """
+        if overlap < timedelta(0):
+            raise KeyringError("the overlap window cannot be negative")
+        active = [i for i in self.infos_of(owner, kind) if i.status is KeyStatus.ACTIVE]
+        new = self.generate(owner, kind, now, not_before=now)
+        retired = tuple(self.retire(owner, kind, i.key_id, now + overlap) for i in active)
+        return new, retired
+
+    def infos_of(self, owner: str, kind: KeyKind) -> tuple[KeyInfo, ...]:
+        """Metadata of ``owner``'s keys of ``kind``, oldest first."""
+        return tuple(info for info, _ in self._keys.get((owner, kind), []))
 
     def infos(self) -> Iterator[KeyInfo]:
         """Metadata of every key, by owner and kind, oldest first. No secrets."""
@@ -126,6 +142,16 @@ class Keyring:
             if info.public is not None and (at is None or info.accepted_at(at))
         ]
 
+    def agency_key_set(self, agency_ids: Iterable[str]) -> AgencyKeySet:
+        """Every signing key of these agencies, with their windows, for a SealVerifier."""
+        keys: dict[str, list[VerifyKey]] = {}
+        windows: dict[str, KeyInfo] = {}
+        for agency_id in agency_ids:
+            infos = self.infos_of(agency_owner(agency_id), KeyKind.SIGNING)
+            keys[agency_id] = [VerifyKey(i.public) for i in infos if i.public is not None]
+            windows.update((i.key_id, i) for i in infos)
+        return AgencyKeySet(keys, windows)
+
     def hmac_key(self, owner: str, kind: KeyKind, key_id: str | None = None) -> HmacKey:
         """The linkage key (owner ``agencies``) or a partnership's pseudonym key."""
         if kind not in (KeyKind.LINKAGE, KeyKind.PSEUDONYM):
@@ -151,6 +177,7 @@ class Keyring:
                     "key_id": info.key_id,
                     "created_at": info.created_at.isoformat(),
                     "status": info.status.value,
+                    "not_before": info.not_before.isoformat() if info.not_before else None,
                     "not_after": info.not_after.isoformat() if info.not_after else None,
                     "public": base64.b64encode(info.public).decode("ascii"),
                 }
@@ -158,3 +185,13 @@ class Keyring:
                 if info.public is not None
             ],
         }
+
+
+def agency_key_source(root: Path, agency_ids: Iterable[str]) -> KeySource:
+    """A key source that re-reads the keyring under ``root`` each time it is called."""
+    ids = tuple(agency_ids)
+
+    def load() -> AgencyKeySet:
+        return Keyring.open(root).agency_key_set(ids)
+
+    return load

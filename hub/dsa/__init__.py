@@ -17,6 +17,7 @@ from hub.dsa.book import (
     Publication,
     agreement_digest,
     decode_agreement_message,
+    decode_record,
     encode_agreement_message,
 )
 from hub.dsa.catalog import Catalog, CatalogField, FieldLike, catalog_of
@@ -46,10 +47,12 @@ from hub.dsa.facts import (
 )
 from hub.dsa.loader import Loaded, ParseProblem, load_agreement, load_directory, parse_agreement
 from hub.dsa.odrl import to_odrl
+from hub.dsa.suspension import Action, Party, Suspension, encode_suspension_message
 from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose, Sensitivity
 
 __all__ = [
     "NO_CONSENT",
+    "Action",
     "AgeScope",
     "Agreement",
     "AgreementBook",
@@ -76,6 +79,7 @@ __all__ = [
     "Loaded",
     "Outcome",
     "ParseProblem",
+    "Party",
     "Prohibition",
     "Provider",
     "Publication",
@@ -83,12 +87,15 @@ __all__ = [
     "Recipient",
     "Sensitivity",
     "Signatory",
+    "Suspension",
     "agreement_digest",
     "catalog_of",
     "check_directory",
     "check_loaded",
     "decode_agreement_message",
+    "decode_record",
     "encode_agreement_message",
+    "encode_suspension_message",
     "facts_from_record",
     "load_agreement",
     "load_directory",

@@ -19,6 +19,13 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.dsa.document import Agreement
+from hub.dsa.suspension import (
+    Party,
+    Suspension,
+    decode_suspension_message,
+    is_suspension_message,
+    suspended_parties,
+)
 from hub.errors import AgreementError
 
 MESSAGE_KIND = "vru.dsa.agreement"
@@ -62,12 +69,27 @@ def encode_agreement_message(agreement: Agreement, sequence: int, published_at: 
     )
 
 
-def decode_agreement_message(data: bytes) -> Publication:
-    """Parse and verify a message; AgreementError says what is wrong, never the content."""
+def decode_record(data: bytes) -> Publication | Suspension:
+    """Any agreements-topic record: an agreement version or a suspension; else AgreementError."""
+    raw = _parse(data)
+    if is_suspension_message(raw):
+        return decode_suspension_message(raw)
+    return _publication(raw)
+
+
+def _parse(data: bytes) -> object:
     try:
-        raw = json.loads(data)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AgreementError("agreement message is not JSON") from exc
+
+
+def decode_agreement_message(data: bytes) -> Publication:
+    """Parse and verify a message; AgreementError says what is wrong, never the content."""
+    return _publication(_parse(data))
+
+
+def _publication(raw: object) -> Publication:
     if not isinstance(raw, dict) or raw.get("kind") != MESSAGE_KIND:
         raise AgreementError("not an agreement message")
     if raw.get("format") != MESSAGE_FORMAT:
@@ -92,13 +114,21 @@ def _require_aware(moment: datetime) -> None:
         raise AgreementError("publication time has no time zone")
 
 
-class AgreementBook:
-    """An immutable, append-only history of agreement publications."""
+Record = Publication | Suspension
+"""Anything the agreements topic carries: an agreement version or a suspension."""
 
-    __slots__ = ("_by_stream", "_entries")
+
+class AgreementBook:
+    """An immutable, append-only history of agreement publications and suspensions.
+
+    Both share the publisher's sequence, so a switch marker naming a sequence covers both.
+    """
+
+    __slots__ = ("_by_stream", "_entries", "_suspensions")
 
     def __init__(self, entries: Iterable[Publication] = ()) -> None:
         self._entries: tuple[Publication, ...] = ()
+        self._suspensions: tuple[Suspension, ...] = ()
         self._by_stream = False
         for entry in entries:
             self._entries = self._appended(entry)._entries
@@ -120,34 +150,56 @@ class AgreementBook:
         return self._entries
 
     @property
+    def suspensions(self) -> tuple[Suspension, ...]:
+        """Every suspend and resume record, in the order applied."""
+        return self._suspensions
+
+    @property
     def last_sequence(self) -> int:
-        """The publisher sequence of the newest publication (0 when empty)."""
-        return self._entries[-1].sequence if self._entries else 0
+        """The publisher sequence of the newest record (0 when empty)."""
+        last = self._last()
+        return last.sequence if last is not None else 0
 
-    def apply(self, message: bytes | Publication) -> AgreementBook:
-        """A new book with the message's publication; a redelivered duplicate is a no-op."""
-        publication = (
-            message if isinstance(message, Publication) else (decode_agreement_message(message))
-        )
-        if publication in self._entries:
+    def _last(self) -> Record | None:
+        records: list[Record] = [*self._entries[-1:], *self._suspensions[-1:]]
+        return max(records, key=lambda r: r.sequence, default=None)
+
+    def apply(self, message: bytes | Record) -> AgreementBook:
+        """A new book with the message's record; a redelivered duplicate is a no-op."""
+        record = message if not isinstance(message, bytes) else decode_record(message)
+        if record in self._entries or record in self._suspensions:
             return self
-        return self._appended(publication)
+        return self._appended(record)
 
-    def _appended(self, new: Publication) -> AgreementBook:
-        if self._entries:
-            last = self._entries[-1]
+    def _appended(self, new: Record) -> AgreementBook:
+        last = self._last()
+        if last is not None:
             if new.sequence <= last.sequence:
                 raise AgreementError(f"sequence {new.sequence} after {last.sequence}")
             if new.published_at < last.published_at:
-                raise AgreementError(f"{new.agreement.ref} published before the previous entry")
+                raise AgreementError(f"sequence {new.sequence} published before the previous entry")
+        if isinstance(new, Suspension):
+            return self._with(self._entries, (*self._suspensions, new), by_stream=self._by_stream)
         self._check_version(new.agreement)
-        return self._with((*self._entries, new), by_stream=self._by_stream)
+        return self._with((*self._entries, new), self._suspensions, by_stream=self._by_stream)
 
-    def _with(self, entries: tuple[Publication, ...], *, by_stream: bool) -> AgreementBook:
+    def _with(
+        self,
+        entries: tuple[Publication, ...],
+        suspensions: tuple[Suspension, ...],
+        *,
+        by_stream: bool,
+    ) -> AgreementBook:
         book = AgreementBook()
         book._entries = entries  # a fresh instance, built here from checked entries
+        book._suspensions = suspensions
         book._by_stream = by_stream
         return book
+
+    def suspended(self, at: datetime) -> frozenset[tuple[Party, str]]:
+        """The parties suspended at ``at`` (in a book cut with :meth:`up_to`: every one known)."""
+        _require_aware(at)
+        return suspended_parties(self._suspensions, None if self._by_stream else at)
 
     def up_to(self, sequence: int) -> AgreementBook:
         """The publications with sequence <= ``sequence``, known from that stream point on.
@@ -156,7 +208,11 @@ class AgreementBook:
         returned book a publication counts from its effective dates whatever its publication
         time, because the stream position, not the clock, says which publications are known.
         """
-        return self._with(tuple(e for e in self._entries if e.sequence <= sequence), by_stream=True)
+        return self._with(
+            tuple(e for e in self._entries if e.sequence <= sequence),
+            tuple(s for s in self._suspensions if s.sequence <= sequence),
+            by_stream=True,
+        )
 
     def _check_version(self, new: Agreement) -> None:
         for entry in self._entries:
@@ -192,6 +248,8 @@ class AgreementBook:
     def breakpoints(self) -> tuple[datetime, ...]:
         """Every instant at which :meth:`in_force` may change, sorted."""
         points: set[datetime] = set()
+        if not self._by_stream:
+            points.update(s.published_at for s in self._suspensions)
         for entry in self._entries:
             if not self._by_stream:
                 points.add(entry.published_at)

@@ -7,6 +7,8 @@ the index of the agreements in force per interval of the book's breakpoints.
 The order of questions, and the reason given when one fails:
 
 1. is the recipient a known partnership?                  ``unknown_recipient``
+   is the recipient, or the event's agency, suspended?   ``recipient_suspended``,
+                                                          ``agency_suspended`` (both if both)
 2. is any agreement in force with the event's agency?     ``no_agreement_in_force``
 3. does one also name the recipient?                      ``not_a_party``
 4. does one of those cover the event type?                ``event_type_not_covered``
@@ -28,6 +30,7 @@ from hub.dsa.book import AgreementBook
 from hub.dsa.decision import BASE_FIELDS, Clause, Decision, Effect, FlagDecision
 from hub.dsa.facts import NO_CONSENT, ConsentRef, ConsentView, EventFacts
 from hub.dsa.index import Coverage, PolicyIndex, build_index
+from hub.dsa.suspension import Party
 from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose
 from hub.errors import PolicyError
 from hub.registry import Registry
@@ -57,7 +60,7 @@ class _Assessment:
 class Evaluator:
     """Decides disclosures against an agreement book and the registry's geography."""
 
-    __slots__ = ("_book", "_breakpoints", "_cache", "_partnerships", "_registry")
+    __slots__ = ("_barred", "_book", "_breakpoints", "_cache", "_partnerships", "_registry")
 
     def __init__(self, book: AgreementBook, registry: Registry) -> None:
         self._book = book
@@ -65,6 +68,7 @@ class Evaluator:
         self._breakpoints = book.breakpoints()
         self._partnerships = frozenset(p.id for p in registry.partnerships)
         self._cache: dict[int, PolicyIndex] = {}
+        self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
 
     @property
     def book(self) -> AgreementBook:
@@ -82,6 +86,15 @@ class Evaluator:
             self._cache[slot] = index
         return index
 
+    def suspended_at(self, at: datetime) -> frozenset[tuple[Party, str]]:
+        """The parties suspended at ``at`` (memoised per interval)."""
+        slot = bisect_right(self._breakpoints, at)
+        barred = self._barred.get(slot)
+        if barred is None:
+            barred = self._book.suspended(at)
+            self._barred[slot] = barred
+        return barred
+
     def decide(
         self,
         event: EventFacts,
@@ -95,6 +108,11 @@ class Evaluator:
         index = self.index_at(at)
         if recipient not in self._partnerships:
             return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, [_hub("recipient", recipient)])
+        barred = self.suspended_at(at)
+        if barred:
+            suspension = _suspension(ask, barred)
+            if suspension is not None:
+                return _deny(ask, *suspension)
         gate = _gate(ask, index)
         if isinstance(gate, Clause):
             return _conclude(ask, index, [], gate)
@@ -134,6 +152,20 @@ def _clause(*, agreement: str, clause: str, effect: Effect, detail: str) -> Clau
 
 def _hub(clause: str, detail: str) -> Clause:
     return _clause(agreement=_HUB, clause=clause, effect="failed", detail=detail)
+
+
+def _suspension(
+    ask: Ask, barred: frozenset[tuple[Party, str]]
+) -> tuple[set[DenialReason], list[Clause]] | None:
+    reasons: set[DenialReason] = set()
+    clauses: list[Clause] = []
+    if (Party.PARTNERSHIP, ask.recipient) in barred:
+        reasons.add(DenialReason.RECIPIENT_SUSPENDED)
+        clauses.append(_hub("suspension", f"partnership {ask.recipient} is suspended"))
+    if (Party.AGENCY, ask.event.agency_id) in barred:
+        reasons.add(DenialReason.AGENCY_SUSPENDED)
+        clauses.append(_hub("suspension", f"agency {ask.event.agency_id} is suspended"))
+    return (reasons, clauses) if reasons else None
 
 
 def _gate(ask: Ask, index: PolicyIndex) -> tuple[Coverage, ...] | Clause:

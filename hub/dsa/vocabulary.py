@@ -136,3 +136,5 @@ class DenialReason(StrEnum):
     OUTSIDE_AGE_SCOPE = "outside_age_scope"
     CONSENT_MISSING = "consent_missing"
     PROHIBITED = "prohibited"
+    RECIPIENT_SUSPENDED = "recipient_suspended"
+    AGENCY_SUSPENDED = "agency_suspended"

@@ -39,25 +39,35 @@ class PartnershipKeys:
     @classmethod
     def from_keyring(cls, keyring: Keyring, partnership_id: str) -> PartnershipKeys:
         """Every HPKE key of the partnership and every hub verify key in ``keyring``."""
-        owner = partnership_owner(partnership_id)
-        ids = [i.key_id for i in keyring.infos() if i.owner == owner and i.kind is KeyKind.HPKE]
-        hpke = tuple(keyring.hpke_key(owner, key_id) for key_id in ids)
+        hpke = _hpke_in(keyring, partnership_id)
         return cls(partnership_id, hpke, tuple(keyring.verify_keys(HUB)))
 
 
+def _hpke_in(keyring: Keyring, partnership_id: str) -> tuple[HpkePrivateKey, ...]:
+    owner = partnership_owner(partnership_id)
+    ids = [i.key_id for i in keyring.infos_of(owner, KeyKind.HPKE)]
+    return tuple(keyring.hpke_key(owner, key_id) for key_id in ids)
+
+
 def load_hpke_keys(paths: Iterable[Path], partnership_id: str) -> tuple[HpkePrivateKey, ...]:
-    """The partnership's HPKE private keys from key files and/or keyring directories."""
-    keys: list[HpkePrivateKey] = []
+    """The partnership's HPKE private keys from key files and/or directories of them.
+
+    A directory is read whole (a keyring, or just ``partnership/<id>/x25519-hpke/``), so during
+    a rotation the partnership points at one directory and holds the old and the new key.
+    Duplicates (the same key given twice) are dropped.
+    """
+    keys: dict[str, HpkePrivateKey] = {}
     owner = partnership_owner(partnership_id)
     for path in paths:
         if path.is_dir():
-            keys += PartnershipKeys.from_keyring(Keyring.open(path), partnership_id).hpke
+            keys.update((k.key_id, k) for k in _hpke_in(Keyring.open(path), partnership_id))
             continue
         info, secret = read_key(path)
         if info.owner != owner or info.kind is not KeyKind.HPKE:
             raise KeyringError(f"{path}: not an HPKE key of {owner}")
-        keys.append(HpkePrivateKey.from_raw(secret))
-    return tuple(keys)
+        key = HpkePrivateKey.from_raw(secret)
+        keys[key.key_id] = key
+    return tuple(keys.values())
 
 
 def load_hub_keys(path: Path) -> tuple[VerifyKey, ...]:

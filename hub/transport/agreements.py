@@ -1,4 +1,4 @@
-"""Publishing agreement versions and switch markers; reading the agreements topic back.
+"""Publishing agreement versions, suspensions and switch markers; reading the topic back.
 
 The agreements topic is written one record per request (send and wait), so its end offset
 is exact even on the embedded broker. That broker reports a wrong "latest" offset when the
@@ -14,7 +14,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from hub.dsa import Agreement, AgreementBook, encode_agreement_message
+from hub.dsa import (
+    Action,
+    Agreement,
+    AgreementBook,
+    Party,
+    Suspension,
+    encode_agreement_message,
+    encode_suspension_message,
+)
 from hub.errors import TransportError
 from hub.policy import KIND_HEADER, SWITCH_KIND, Switch
 from hub.transport.admin import bootstrap_servers
@@ -62,17 +70,66 @@ async def publish_agreements(
             sequence += 1
             value = encode_agreement_message(agreement, sequence, now)
             await producer.send_and_wait(agreements_topic, value, key=agreement.id.encode())
-        marker = Switch(sequence).to_bytes()
-        for partition in sorted(await producer.partitions_for(accepted_topic)):
-            await producer.send_and_wait(
-                accepted_topic,
-                marker,
-                key=b"__policy__",
-                partition=partition,
-                headers=[(KIND_HEADER, SWITCH_KIND.encode())],
-            )
+        await _mark(producer, accepted_topic, sequence)
     except KafkaError as exc:
         raise TransportError(f"cannot publish agreements: {type(exc).__name__}") from exc
     finally:
         await producer.stop()
     return [a.ref for a in fresh], sequence
+
+
+async def _mark(producer: AIOKafkaProducer, accepted_topic: str, sequence: int) -> None:
+    """A switch marker naming ``sequence`` in every partition of the accepted topic."""
+    marker = Switch(sequence).to_bytes()
+    for partition in sorted(await producer.partitions_for(accepted_topic)):
+        await producer.send_and_wait(
+            accepted_topic,
+            marker,
+            key=b"__policy__",
+            partition=partition,
+            headers=[(KIND_HEADER, SWITCH_KIND.encode())],
+        )
+
+
+async def publish_suspension(
+    broker_url: str,
+    topics: tuple[str, str],
+    target: tuple[Party, str],
+    change: tuple[Action, str],
+    now: datetime,
+) -> Suspension:
+    """Suspend or resume a party: one record on the agreements topic, then switch markers.
+
+    ``topics`` is (agreements topic, accepted topic); ``change`` is (action, reason code).
+    Workers apply it at the markers, without a restart (``hub.dsa.suspension``).
+    """
+    agreements_topic, accepted_topic = topics
+    book = await read_agreements(broker_url, agreements_topic)
+    party, party_id = target
+    action, reason = change
+    record = Suspension(
+        party=party,
+        party_id=party_id,
+        action=action,
+        reason=reason,
+        sequence=book.last_sequence + 1,
+        published_at=max(now, _last_time(book) or now),
+    )
+    book.apply(record)  # the same checks a worker makes, before anything is sent
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    try:
+        await producer.start()
+        value = encode_suspension_message(record)
+        await producer.send_and_wait(agreements_topic, value, key=party_id.encode())
+        await _mark(producer, accepted_topic, record.sequence)
+    except KafkaError as exc:
+        raise TransportError(f"cannot publish the suspension: {type(exc).__name__}") from exc
+    finally:
+        await producer.stop()
+    return record
+
+
+def _last_time(book: AgreementBook) -> datetime | None:
+    times = [e.published_at for e in book.entries[-1:]]
+    times += [s.published_at for s in book.suspensions[-1:]]
+    return max(times, default=None)

@@ -1,0 +1,116 @@
+"""Agency and partnership key rotation: windows in key metadata, verifiers that reload."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.crypto import (
+    HUB,
+    KeyKind,
+    Keyring,
+    KeyStatus,
+    SealVerifier,
+    agency_key_source,
+    agency_owner,
+    create_dev_keyring,
+    partnership_owner,
+    seal_batch,
+)
+from hub.errors import KeyExpiredError, KeyNotYetValidError, UnknownKeyError
+from hub.partnership import load_hpke_keys
+from hub.registry import load_registry
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+OVERLAP = timedelta(days=7)
+POLICE = agency_owner("police")
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> Keyring:
+    return create_dev_keyring(tmp_path / "keys", load_registry(Path("deploy/registry.yaml")), NOW)
+
+
+def test_rotate_adds_an_active_key_and_retires_the_old_one_at_the_overlap_end(
+    keyring: Keyring,
+) -> None:
+    old = keyring.signing_key(POLICE)
+    new, retired = keyring.rotate(POLICE, KeyKind.SIGNING, NOW, OVERLAP)
+    assert [r.key_id for r in retired] == [old.key_id]
+    assert retired[0].status is KeyStatus.RETIRING
+    assert retired[0].not_after == NOW + OVERLAP
+    assert new.not_before == NOW
+    assert keyring.signing_key(POLICE).key_id == new.key_id
+    reopened = Keyring.open(keyring.root)
+    windows = {
+        i.key_id: (i.not_before, i.not_after) for i in reopened.infos_of(POLICE, KeyKind.SIGNING)
+    }
+    assert windows == {old.key_id: (None, NOW + OVERLAP), new.key_id: (NOW, None)}
+
+
+def _verifier(keyring: Keyring) -> SealVerifier:
+    return SealVerifier.from_source(agency_key_source(keyring.root, ["police"]))
+
+
+def test_old_key_accepted_inside_the_overlap_and_refused_after(keyring: Keyring) -> None:
+    old = keyring.signing_key(POLICE)
+    keyring.rotate(POLICE, KeyKind.SIGNING, NOW, OVERLAP)
+    new = keyring.signing_key(POLICE)
+    verifier = _verifier(keyring)
+    event = b"an encoded event"
+    old_seal = seal_batch([event], old, "police")[0]
+    new_seal = seal_batch([event], new, "police")[0]
+    verifier.verify(event, old_seal, NOW + OVERLAP)  # the last instant of the window
+    verifier.verify(event, new_seal, NOW + OVERLAP + timedelta(days=30))
+    with pytest.raises(KeyExpiredError) as info:
+        verifier.verify(event, old_seal, NOW + OVERLAP + timedelta(seconds=1))
+    assert info.value.reason == "key_expired"
+    assert info.value.key_id == old.key_id
+    with pytest.raises(KeyNotYetValidError) as early:
+        verifier.verify(event, new_seal, NOW - timedelta(seconds=1))
+    assert early.value.reason == "key_not_yet_valid"
+
+
+def test_window_is_checked_for_every_event_of_a_cached_batch(keyring: Keyring) -> None:
+    old = keyring.signing_key(POLICE)
+    keyring.rotate(POLICE, KeyKind.SIGNING, NOW, OVERLAP)
+    verifier = _verifier(keyring)
+    events = [b"one", b"two"]
+    seals = seal_batch(events, old, "police")
+    verifier.verify(events[0], seals[0], NOW)
+    with pytest.raises(KeyExpiredError):
+        verifier.verify(events[1], seals[1], NOW + OVERLAP * 2)
+    assert verifier.signature_checks == 1
+
+
+def test_verifier_reloads_the_keyring_when_a_seal_names_a_new_key(keyring: Keyring) -> None:
+    verifier = _verifier(keyring)
+    verifier._loaded_at -= 5  # as if loaded five seconds ago
+    keyring.rotate(POLICE, KeyKind.SIGNING, NOW, OVERLAP)
+    seal = seal_batch([b"e"], keyring.signing_key(POLICE), "police")[0]
+    verifier.verify(b"e", seal, NOW)
+    assert verifier.refreshes == 1
+
+
+def test_unknown_key_still_refused_after_a_reload(keyring: Keyring) -> None:
+    verifier = _verifier(keyring)
+    verifier._loaded_at -= 5  # as if loaded five seconds ago
+    stranger = keyring.signing_key(HUB)
+    with pytest.raises(UnknownKeyError):
+        verifier.verify(b"e", seal_batch([b"e"], stranger, "police")[0], NOW)
+    assert verifier.refreshes == 1
+
+
+def test_partnership_reads_with_every_key_in_its_directory(keyring: Keyring) -> None:
+    owner = partnership_owner("reading")
+    first = keyring.hpke_key(owner)
+    keyring.rotate(owner, KeyKind.HPKE, NOW, OVERLAP)
+    second = keyring.hpke_key(owner)
+    assert second.key_id != first.key_id
+    assert keyring.hpke_public_key(owner).key_id == second.key_id
+    directory = keyring.root / owner / KeyKind.HPKE.value
+    from_dir = {k.key_id for k in load_hpke_keys([directory], "reading")}
+    from_files = {k.key_id for k in load_hpke_keys(sorted(directory.glob("*.json")), "reading")}
+    assert from_dir == from_files == {first.key_id, second.key_id}
