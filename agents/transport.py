@@ -36,7 +36,7 @@ class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             if corrected[tp] != n
         }
         if short:
-            log.info("highwaters_corrected", short_by=short)
+            log.debug("highwaters_corrected", short_by=short)
         return corrected
 
 

@@ -15,6 +15,7 @@ import typer
 from hub.broker import EmbeddedBroker
 from hub.cli import alerts as alerts_cli
 from hub.cli import audit as audit_cli
+from hub.cli import board as board_cli
 from hub.cli import dsa as dsa_cli
 from hub.cli import feed as feed_cli
 from hub.cli import keys as keys_cli
@@ -38,6 +39,8 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(audit_cli.app, name="audit")
+audit_cli.app.command("report")(board_cli.report)
+app.command("dashboard")(board_cli.dashboard)
 
 
 @app.command()
