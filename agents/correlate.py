@@ -23,7 +23,7 @@ from agents.headers import header_items, raw_topic
 from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.dispatch import Moment, Step, SubjectState
+from hub.dispatch import Moment, Position, Step, SubjectState
 from hub.dsa import Evaluator
 from hub.errors import HubError
 from hub.policy import KIND_HEADER, SWITCH_KIND, TICK_KIND, PolicyClock, Switch, tick_marker
@@ -61,14 +61,15 @@ class CorrelateAgent:
         self._partitions = list(range(settings.partitions))
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
 
-    def moment(self, partition: int, at: datetime) -> Moment:
-        """Time and the agreements governing ``partition`` now (see :meth:`policy_ready`)."""
+    def moment(self, partition: int, at: datetime, offset: int) -> Moment:
+        """Time, position and the agreements governing ``partition`` (:meth:`policy_ready`)."""
         sequence = self.clock.sequence(partition)
         evaluator = self._evaluators.get(sequence)
         if evaluator is None:
             evaluator = Evaluator(self.clock.book_for(partition), self.registry)
             self._evaluators[sequence] = evaluator
-        return Moment(at=at, policy=evaluator, policy_sequence=sequence)
+        position = Position(partition=partition, offset=offset)
+        return Moment(at=at, policy=evaluator, policy_sequence=sequence, position=position)
 
     async def policy_ready(self, partition: int) -> None:
         """Wait until every publication the partition's sequence names has been read.
@@ -109,20 +110,22 @@ class CorrelateAgent:
         at = datetime.fromtimestamp(message.timestamp, UTC)
         kind = dict(header_items(message.headers)).get(KIND_HEADER, b"").decode()
         if kind == SWITCH_KIND:
-            await self.switch(partition, event.value, at)
+            await self.switch(partition, event.value, at, message.offset)
             return "switched"
         await self.policy_ready(partition)
         if kind == TICK_KIND:
-            return f"ticked:{await self.rescan(partition, at, flagged_only=True)}"
-        return await self.fold(message.key, event.value, partition, at)
+            return f"ticked:{await self.rescan(partition, at, message.offset, flagged_only=True)}"
+        return await self.fold(message.key, event.value, partition, (at, message.offset))
 
-    async def fold(self, key: bytes | None, value: bytes, partition: int, at: datetime) -> str:
-        """Add one event to its subject and dispatch."""
+    async def fold(
+        self, key: bytes | None, value: bytes, partition: int, when: tuple[datetime, int]
+    ) -> str:
+        """Add one event to its subject and dispatch; ``when`` is its (time, offset)."""
         token = (key or b"").decode()
         if not token or token.startswith("area:"):
             return "area_level"
         state = SubjectState.from_bytes(self.subjects.get(token))
-        folded = self.correlator.fold(value, state, self.moment(partition, at))
+        folded = self.correlator.fold(value, state, self.moment(partition, *when))
         if folded is None:
             return "not_contributing"
         self.subjects[folded.token] = folded.step.state.to_bytes()
@@ -130,7 +133,7 @@ class CorrelateAgent:
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
 
-    async def rescan(self, partition: int, at: datetime, *, flagged_only: bool) -> int:
+    async def rescan(self, partition: int, at: datetime, offset: int, *, flagged_only: bool) -> int:
         """Re-decide the partition's subjects (all of them, or those holding flags)."""
         changed = 0
         for token, stored in list(self.subjects.items()):
@@ -139,14 +142,14 @@ class CorrelateAgent:
             state = SubjectState.from_bytes(stored)
             if flagged_only and not state.sent:
                 continue
-            step = self.correlator.rescan(token, state, self.moment(partition, at))
+            step = self.correlator.rescan(token, state, self.moment(partition, at, offset))
             if step.pending or step.state != state:
                 self.subjects[token] = step.state.to_bytes()
                 await self.emit(step)
                 changed += 1
         return changed
 
-    async def switch(self, partition: int, value: bytes, at: datetime) -> None:
+    async def switch(self, partition: int, value: bytes, at: datetime, offset: int) -> None:
         """Apply an agreement switch marker once its publications have been read."""
         marker = Switch.from_bytes(value)
         while not self.clock.ready_for(marker):
@@ -154,7 +157,7 @@ class CorrelateAgent:
             await asyncio.sleep(SWITCH_WAIT_S)
         self.clock.switch(partition, marker)
         self.subjects[POLICY_KEY.format(partition=partition)] = str(marker.sequence).encode()
-        changed = await self.rescan(partition, at, flagged_only=False)
+        changed = await self.rescan(partition, at, offset, flagged_only=False)
         log.info(
             "agreements_switched", partition=partition, sequence=marker.sequence, subjects=changed
         )

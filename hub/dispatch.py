@@ -10,15 +10,17 @@ may see too few receives no flag. What it may see becomes an alert:
 A flag already sent is sent again only when what that partnership sees changes (``updated``).
 It is ``retracted`` when it stops holding for the partnership (consent withdrawn, agreement
 ended) and ``expired`` when its window closes. Every decision, permit and deny, becomes a
-:class:`DecisionRecord` for the audit ledger. The record holds ids and digests, never values.
-Everything here is deterministic: the same state, events, agreements and time give the same
-alert ids.
+:class:`DecisionRecord` for the audit ledger. The record holds ids and digests, never values:
+the accepted-topic position it was taken at, the events (by id), the agreement versions, and
+the consent records consulted (by id, with their state), so that ``hub audit replay`` can take
+the decision again from those inputs alone (:mod:`hub.audit.replay`). Everything here is
+deterministic: the same state, events, agreements and time give the same alert ids.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,8 +65,36 @@ class SubjectState(BaseModel):
         return cls() if not data else cls.model_validate_json(data)
 
 
+class Position(BaseModel):
+    """Where in the accepted topic a decision was taken: the record being processed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partition: int
+    offset: int
+
+
+class ConsentConsulted(BaseModel):
+    """A consent record the agreements consulted for a decision: its id and state, no token."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consent_id: str
+    provider: str
+    purpose: str
+    status: str
+    given_event: str
+    ended_event: str | None = None
+
+
 class DecisionRecord(BaseModel):
-    """One disclosure decision for the audit ledger: ids, versions, names and digests only."""
+    """One disclosure decision for the audit ledger: ids, versions, names and digests only.
+
+    ``position`` (absent in records written before replay existed) is the accepted-topic
+    record the decision was taken at; ``consents`` lists the subject's consent records from
+    each provider whose events needed consent, with their state at ``decided_at``: a denial
+    after a withdrawal names the withdrawal's event.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -80,6 +110,8 @@ class DecisionRecord(BaseModel):
     inputs_digest: str
     decisions: tuple[Decision, ...]
     alert_id: str | None = None
+    position: Position | None = None
+    consents: tuple[ConsentConsulted, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +125,16 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """When and under what a dispatch decides: time, agreements, their sequence, consent."""
+    """When and under what a dispatch decides: time, agreements, their sequence, consent.
+
+    ``position`` is the accepted-topic record being processed, recorded with each decision.
+    """
 
     at: datetime
     policy: Evaluator
     policy_sequence: int
     consent: ConsentView = NO_CONSENT
+    position: Position | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +155,7 @@ class Dispatcher:
         """
         run = _Round(self, token, state.window, moment, {k: dict(v) for k, v in state.sent.items()})
         run.resend = resend
+        run.consent = state.consent
         evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
         active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
         for flag in active.values():
@@ -145,6 +182,7 @@ class _Round:
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
     resend: bool = False
+    consent: ConsentLedger = field(default_factory=ConsentLedger)
 
     def offer(self, flag: FlagState, recipient: Recipient) -> None:
         """Decide the flag's events for one partnership; alert if what it sees changed."""
@@ -158,9 +196,7 @@ class _Round:
         rule = self.dispatcher.rules.get(flag.rule_id)
         holds = bool(visible) and still_holds(rule, visible)
         previous = self.sent.get(flag.flag_id, {}).get(pid)
-        revision = _digest(
-            "alert-revision", flag.revision, pid, *sorted(c.event_id for c in visible)
-        )
+        revision = alert_revision(flag.revision, pid, (c.event_id for c in visible))
         alert_id: str | None = None
         if holds and (previous is None or _revision_of(previous) != revision):
             kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
@@ -229,7 +265,7 @@ class _Round:
             for c in sorted(visible, key=lambda c: c.key)
         )
         body = AlertBody(
-            alert_id=_digest("alert", flag.flag_id, revision),
+            alert_id=alert_id_of(flag.flag_id, revision),
             kind=kind,
             flag_id=flag.flag_id,
             rule=RuleRef(rule.id, rule.version, rule.title, " ".join(rule.explanation.split())),
@@ -259,7 +295,7 @@ class _Round:
         """A retraction or expiry of the revision last sent: names the flag, carries no events."""
         day = self.moment.at.date()
         body = AlertBody(
-            alert_id=_digest("alert-closed", flag_id, kind, last_revision),
+            alert_id=closed_alert_id(flag_id, kind, last_revision),
             kind=kind,
             flag_id=flag_id,
             rule=RuleRef(flag.rule_id, flag.rule_version, "", "")
@@ -297,12 +333,10 @@ class _Round:
         alert_id: str | None,
     ) -> None:
         events = tuple(c.event_id for c in members)
-        inputs = _digest(
-            "inputs", flag.flag_id, flag.revision, *events, str(self.moment.policy_sequence)
-        )
+        ids = decision_ids((flag.flag_id, flag.revision), events, partnership_id, self.moment)
         self.records.append(
             DecisionRecord(
-                decision_id=_digest("decision", inputs, partnership_id, self.moment.at.isoformat()),
+                decision_id=ids[0],
                 decided_at=self.moment.at,
                 recipient=partnership_id,
                 flag_id=flag.flag_id,
@@ -311,11 +345,86 @@ class _Round:
                 policy_sequence=self.moment.policy_sequence,
                 outcome=outcome,
                 events=events,
-                inputs_digest=inputs,
+                inputs_digest=ids[1],
                 decisions=tuple(decisions),
                 alert_id=alert_id,
+                position=self.moment.position,
+                consents=consents_consulted(
+                    self.consent, self.token, self.moment.at, members, decisions
+                ),
             )
         )
+
+
+def decision_ids(
+    flag: tuple[str, str], events: tuple[str, ...], partnership_id: str, moment: Moment
+) -> tuple[str, str]:
+    """The decision id and the inputs digest of one flag's decision for one partnership.
+
+    ``flag`` is the flag's (id, revision).
+
+    Both derive from the decision's inputs only (flag revision, events, agreement sequence,
+    time, stream position), so a redelivery reproduces them and a replay can recompute them.
+    """
+    inputs = _digest("inputs", *flag, *events, str(moment.policy_sequence))
+    where = (
+        ()
+        if moment.position is None
+        else (f"{moment.position.partition}:{moment.position.offset}",)
+    )
+    decision_id = _digest("decision", inputs, partnership_id, moment.at.isoformat(), *where)
+    return decision_id, inputs
+
+
+def consents_consulted(
+    ledger: ConsentLedger,
+    token: str,
+    at: datetime,
+    members: Sequence[Contribution],
+    decisions: Sequence[Decision],
+) -> tuple[ConsentConsulted, ...]:
+    """The subject's consent records from each provider whose events needed consent, at ``at``."""
+    providers = {
+        c.agency_id
+        for c, d in zip(members, decisions, strict=True)
+        if any(clause.clause == "consent" for clause in d.clauses)
+    }
+    if not providers:
+        return ()
+    found = []
+    for record in ledger.for_subject(token):
+        status = record.status_at(at)
+        if record.provider not in providers or status is None:
+            continue
+        ended = (
+            record.end_event_id if record.ended_at is not None and at >= record.ended_at else None
+        )
+        found.append(
+            ConsentConsulted(
+                consent_id=record.consent_id,
+                provider=record.provider,
+                purpose=str(record.purpose),
+                status=str(status),
+                given_event=record.event_id,
+                ended_event=ended,
+            )
+        )
+    return tuple(found)
+
+
+def alert_revision(flag_revision: str, partnership_id: str, visible: Iterable[str]) -> str:
+    """The revision of the alert a partnership gets: the flag's, and the events it may see."""
+    return _digest("alert-revision", flag_revision, partnership_id, *sorted(visible))
+
+
+def alert_id_of(flag_id: str, revision: str) -> str:
+    """The id of a raised or updated alert."""
+    return _digest("alert", flag_id, revision)
+
+
+def closed_alert_id(flag_id: str, kind: AlertKind, last_revision: str) -> str:
+    """The id of a retraction or expiry of the revision last sent."""
+    return _digest("alert-closed", flag_id, kind, last_revision)
 
 
 def _revision_of(sent: str) -> str:

@@ -8,9 +8,14 @@
     heads = ledger.heads_since(last_head, hub_signing_key, now)   # the ledger agent publishes these
     verified = verify_ledger(decisions_topic, heads_topic, hub_verify_keys)   # `hub audit verify`
 
+    history = History(store, agreements_topic)        # then history.add(StreamRecord(...))
+    report = Replayer(history, rules, registry, areas).replay(decisions_topic)  # `hub audit replay`
+    view = subject_at(history, token, at, partition)  # `hub audit at`
+
 Pure domain logic: no I/O, no faust. See ``docs/audit.md``.
 """
 
+from hub.audit.at import subject_at
 from hub.audit.entry import Entry, canonical_json, entry_of
 from hub.audit.head import (
     GENESIS,
@@ -21,7 +26,11 @@ from hub.audit.head import (
     decode_head,
     sign_head,
 )
+from hub.audit.history import History, Located, StreamRecord
 from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
+from hub.audit.rederive import Derived, Rederiver, UnreplayableError
+from hub.audit.replay import Mismatch, Replayer, ReplayReport, Window, differences
+from hub.audit.tally import Tally
 from hub.audit.verify import Verified, verify_heads, verify_ledger
 
 __all__ = [
@@ -31,14 +40,27 @@ __all__ = [
     "MAX_LEAVES_PER_HEAD",
     "Appended",
     "Checkpoint",
+    "Derived",
     "Entry",
+    "History",
     "Ledger",
+    "Located",
+    "Mismatch",
+    "Rederiver",
+    "ReplayReport",
+    "Replayer",
+    "StreamRecord",
+    "Tally",
     "TreeHead",
+    "UnreplayableError",
     "Verified",
+    "Window",
     "canonical_json",
     "decode_head",
+    "differences",
     "entry_of",
     "sign_head",
+    "subject_at",
     "verify_heads",
     "verify_ledger",
 ]

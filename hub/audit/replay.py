@@ -1,0 +1,254 @@
+"""Replay: take every ledger decision again from its own inputs, and say where it differs.
+
+For each entry the replayer uses only what the entry references and the streams it was taken
+from (:class:`~hub.audit.history.History`), never the recorded outcome:
+
+1. its ``position`` gives the accepted record it was taken at: the decision time is that
+   record's timestamp, the agreement sequence is the one the partition's switch markers had
+   reached there, and the subject's consent state is its consent events folded up to there;
+2. its event ids give the accepted events (each must precede the position, in the same
+   partition, about one subject); the correlation rules give their contributions, and the
+   flag's id and revision are derived from them (the rule must hold on them);
+3. the agreements in force at that sequence (:class:`~hub.dsa.Evaluator`) decide each event
+   for the recipient under that consent state; the rule is re-checked on the events allowed;
+4. the ids (inputs digest, decision id, alert id) and the consent records consulted are
+   derived again. A retraction's alert id needs the revision last sent to the partnership,
+   which replay tracks from the permits it re-derived earlier in ledger order.
+
+The re-derived record is compared field by field with the recorded one; every difference is
+a :class:`Mismatch` (decision id, field, recorded, re-derived).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from hub.audit.history import History, Located
+from hub.audit.rederive import Derived, Rederiver, UnreplayableError
+from hub.audit.tally import Tally
+from hub.dispatch import DecisionRecord
+from hub.dsa import Decision
+from hub.geo import AreaLookup
+from hub.registry import Registry
+from hub.rules import RuleSet
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One field where the recorded decision and the re-derived one differ."""
+
+    decision_id: str
+    field: str
+    recorded: Any
+    derived: Any
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "decision_id": self.decision_id,
+            "field": self.field,
+            "recorded": self.recorded,
+            "derived": self.derived,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The decision times to report on (inclusive bounds; None: open)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def before(self, at: datetime) -> bool:
+        """Whether ``at`` is before the window."""
+        return self.start is not None and at < self.start
+
+    def after(self, at: datetime) -> bool:
+        """Whether ``at`` is after the window."""
+        return self.end is not None and at > self.end
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    """What a replay found: counts, every mismatch, the summary, explanations asked for."""
+
+    entries: int = 0
+    repeats: int = 0
+    outside: int = 0
+    mismatched: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    explanations: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every entry re-derived exactly as recorded."""
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "repeats": self.repeats,
+            "outside_window": self.outside,
+            "mismatched_entries": self.mismatched,
+            "mismatches": [m.to_json() for m in self.mismatches],
+            "summary": self.tally.to_json(),
+            "explanations": self.explanations,
+        }
+
+
+class Replayer:
+    """Replays a decisions topic: every entry re-derived (:class:`Rederiver`) and compared."""
+
+    def __init__(
+        self, history: History, rules: RuleSet, registry: Registry, areas: AreaLookup
+    ) -> None:
+        self._rederiver = Rederiver(history, rules, registry, areas)
+        self._history = history
+
+    def replay(
+        self,
+        values: Iterable[bytes],
+        window: Window | None = None,
+        explain: Collection[str] = (),
+        advance: Callable[[], None] | None = None,
+    ) -> ReplayReport:
+        """Re-decide every entry (decisions-topic values, in order; repeats skipped)."""
+        window = window or Window()
+        report, seen = ReplayReport(), set[str]()
+        for value in values:
+            if advance is not None:
+                advance()
+            self._one(value, window, explain, (report, seen))
+        return report
+
+    def _one(
+        self,
+        value: bytes,
+        window: Window,
+        explain: Collection[str],
+        into: tuple[ReplayReport, set[str]],
+    ) -> None:
+        report, seen = into
+        try:
+            recorded = DecisionRecord.model_validate_json(value)
+        except PydanticValidationError:
+            report.entries += 1
+            report.mismatched += 1
+            report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+            return
+        if recorded.decision_id in seen:
+            report.repeats += 1
+            return
+        seen.add(recorded.decision_id)
+        if window.after(recorded.decided_at):
+            report.outside += 1
+            return
+        found = self._compare(recorded)
+        if window.before(recorded.decided_at):
+            report.outside += 1
+            return
+        report.entries += 1
+        if isinstance(found, list):
+            report.mismatched += 1
+            report.mismatches.extend(found)
+            return
+        mismatches = differences(recorded, found.record)
+        if mismatches:
+            report.mismatched += 1
+            report.mismatches.extend(mismatches)
+        report.tally.add(found.record, tuple(e.event.envelope.agency_id for e in found.events))
+        if recorded.decision_id in explain:
+            report.explanations.append(self._explanation(recorded, found))
+
+    def _compare(self, recorded: DecisionRecord) -> Derived | list[Mismatch]:
+        try:
+            return self._rederiver.rederive(recorded)
+        except UnreplayableError as exc:
+            recorded_value = recorded.model_dump(mode="json").get(exc.field_name)
+            return [Mismatch(recorded.decision_id, exc.field_name, recorded_value, exc.reason)]
+
+    def _explanation(self, recorded: DecisionRecord, found: Derived) -> dict[str, Any]:
+        derived = found.record
+        return {
+            "decision_id": recorded.decision_id,
+            "outcome": derived.outcome,
+            "retraction": derived.outcome == "deny" and derived.alert_id is not None,
+            "decided_at": derived.decided_at.isoformat(),
+            "policy_sequence": derived.policy_sequence,
+            "events": [
+                _explain_event(e, d) for e, d in zip(found.events, derived.decisions, strict=True)
+            ],
+            "consents": [
+                self._explain_consent(c.model_dump(mode="json")) for c in derived.consents
+            ],
+        }
+
+    def _explain_consent(self, consulted: dict[str, Any]) -> dict[str, Any]:
+        ended = consulted.get("ended_event")
+        located = self._history.event(ended) if ended else None
+        if located is not None:
+            consulted["ended_by"] = located.event.event_type
+            consulted["ended_in_stream_at"] = located.at.isoformat()
+            consulted["ended_position"] = {"partition": located.partition, "offset": located.offset}
+        return consulted
+
+
+def _explain_event(located: Located, decision: Decision) -> dict[str, Any]:
+    return {
+        "event_id": located.event.event_id,
+        "event_type": located.event.event_type,
+        "agency": located.event.envelope.agency_id,
+        "outcome": str(decision.outcome),
+        "agreement": f"{decision.agreement_id}@{decision.agreement_version}"
+        if decision.permitted
+        else None,
+        "reasons": [str(r) for r in decision.reasons],
+        "failed_clauses": [
+            f"{c.agreement}:{c.clause}: {c.detail}"
+            for c in decision.clauses
+            if c.effect == "failed"
+        ],
+    }
+
+
+def _id_of(value: bytes) -> str:
+    """The decision id of an unreadable record, if it has one."""
+    try:
+        raw = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    return str(raw.get("decision_id", "")) if isinstance(raw, dict) else ""
+
+
+def differences(recorded: DecisionRecord, derived: DecisionRecord) -> list[Mismatch]:
+    """Every field that differs between two records (per event decision for ``decisions``)."""
+    left, right = recorded.model_dump(mode="json"), derived.model_dump(mode="json")
+    found = []
+    for name in sorted(left.keys() | right.keys()):
+        if name == "decisions":
+            found += _decision_differences(recorded.decision_id, left[name], right[name])
+        elif left.get(name) != right.get(name):
+            found.append(Mismatch(recorded.decision_id, name, left.get(name), right.get(name)))
+    return found
+
+
+def _decision_differences(
+    decision_id: str, left: list[dict[str, Any]], right: list[dict[str, Any]]
+) -> list[Mismatch]:
+    if len(left) != len(right):
+        return [Mismatch(decision_id, "decisions", len(left), len(right))]
+    return [
+        Mismatch(decision_id, f"decisions[{n}].{name}", one.get(name), other.get(name))
+        for n, (one, other) in enumerate(zip(left, right, strict=True))
+        for name in sorted(one.keys() | other.keys())
+        if one.get(name) != other.get(name)
+    ]

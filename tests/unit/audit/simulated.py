@@ -1,0 +1,283 @@
+"""A hub run in-process for replay tests and the replay benchmark: no Kafka, real hub code.
+
+:class:`Simulator` plays the correlate agent's loop (``agents/correlate.py``) over an
+in-memory accepted stream of several partitions: switch markers change the agreement sequence
+of their partition and re-decide its subjects; ticks re-decide flagged subjects; events and
+consent events fold into their subject's state through the real :class:`Correlator`. Every
+decision record goes to an in-memory decisions topic exactly as the agent writes it. The
+accepted records and agreement messages are kept, so a replay can read what the hub read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.audit import StreamRecord
+from hub.codec import SchemaStore
+from hub.config import Settings
+from hub.correlate import Correlator
+from hub.crypto import HmacKey, create_dev_keyring
+from hub.dispatch import Moment, Position, Step, SubjectState
+from hub.dsa import (
+    Action,
+    Agreement,
+    AgreementBook,
+    Evaluator,
+    Party,
+    Suspension,
+    encode_agreement_message,
+    encode_suspension_message,
+    load_directory,
+)
+from hub.feeds.synthetic import synth_valid_fields
+from hub.ids import uuid7
+from hub.policy import SWITCH_KIND, TICK_KIND, Switch, tick_marker
+from hub.pseudonym import NationalIdentity, linkage_token
+from hub.registry import Registry, load_registry
+from hub.runtime import load_correlator
+from hub.sequencer import Pending
+
+ROOT = Path(__file__).resolve().parents[3]
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+LSOAS = ("E01016353", "E01016611", "E01028422")  # Reading, Wokingham, Oxfordshire
+KEY = HmacKey(b"\x07" * 32)
+EVENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("police.weapon_possession", "police", {}),
+    ("police.violent_incident", "police", {"subject_role": "SUSPECT"}),
+    ("police.arrest", "police", {"offence_group": "ROBBERY"}),
+    ("voluntary.engagement", "voluntary-sector", {"stage": "DISENGAGED"}),
+    ("voluntary.engagement", "voluntary-sector", {"stage": "CLOSED_OTHER"}),
+    ("csc.missing_episode", "childrens-social-care", {}),
+    ("csc.exploitation_screening", "childrens-social-care", {"exploitation_type": "CRIMINAL"}),
+    ("education.suspension", "education", {}),
+)
+
+
+def token(n: int) -> str:
+    """A well-formed linkage token for subject ``n``."""
+    return linkage_token(NationalIdentity("sim", str(n)), KEY).text
+
+
+def world(keys: Path) -> tuple[Correlator, Registry, list[Agreement]]:
+    """The shipped rules, registry and agreements, with a dev keyring under ``keys``."""
+    registry = load_registry(ROOT / "deploy" / "registry.yaml")
+    keyring = create_dev_keyring(keys, registry, T0)
+    settings = Settings(
+        deploy_dir=ROOT / "deploy",
+        schemas_dir=ROOT / "schemas",
+        keys_dir=keys,
+        data_dir=ROOT.parent / "shared" / "data",
+    )
+    agreements = [a for _, a in load_directory(ROOT / "deploy" / "agreements").agreements]
+    return load_correlator(settings, registry, keyring), registry, agreements
+
+
+@dataclass
+class Simulator:
+    """The correlate agent's loop over in-memory partitions."""
+
+    correlator: Correlator
+    registry: Registry
+    partitions: int = 4
+    step_ms: int = 20_000
+    agreements: list[bytes] = field(default_factory=list)
+    accepted: list[StreamRecord] = field(default_factory=list)
+    decisions: list[bytes] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    states: dict[str, SubjectState] = field(default_factory=dict)
+    book: AgreementBook = field(default_factory=AgreementBook)
+    clock_ms: int = int(T0.timestamp() * 1000)
+
+    def __post_init__(self) -> None:
+        self._offsets = [0] * self.partitions
+        self._sequences = [0] * self.partitions
+        self._evaluators: dict[int, Evaluator] = {}
+
+    @property
+    def store(self) -> SchemaStore:
+        """The schemas events are encoded with."""
+        return self.correlator.store
+
+    def partition_of(self, subject: str) -> int:
+        """The subject's partition (any fixed function of the key will do here)."""
+        return int.from_bytes(hashlib.sha256(subject.encode()).digest()[:4]) % self.partitions
+
+    def publish(self, agreements: list[Agreement]) -> None:
+        """Publish new versions on the agreements topic, then a marker in every partition."""
+        published_at = datetime.fromtimestamp(self.clock_ms / 1000, UTC)
+        for agreement in agreements:
+            value = encode_agreement_message(agreement, self.book.last_sequence + 1, published_at)
+            self.book = self.book.apply(value)
+            self.agreements.append(value)
+        self._switch_all()
+
+    def _switch_all(self) -> None:
+        marker = Switch(self.book.last_sequence)
+        for partition in range(self.partitions):
+            record = self._append(partition, SWITCH_KIND, b"__policy__", marker.to_bytes())
+            self._sequences[partition] = max(self._sequences[partition], marker.sequence)
+            self._rescan(record, flagged_only=False)
+
+    def suspend(self, party: Party, party_id: str, action: Action) -> None:
+        """Publish a suspend or resume record, then a marker in every partition."""
+        published_at = datetime.fromtimestamp(self.clock_ms / 1000, UTC)
+        record = Suspension(
+            party=party,
+            party_id=party_id,
+            action=action,
+            reason="breach_investigation",
+            sequence=self.book.last_sequence + 1,
+            published_at=published_at,
+        )
+        value = encode_suspension_message(record)
+        self.book = self.book.apply(value)
+        self.agreements.append(value)
+        self._switch_all()
+
+    def tick(self, partition: int) -> None:
+        """A clock tick: flagged subjects of the partition are re-decided."""
+        self._rescan(self._append(partition, TICK_KIND, b"__tick__", tick_marker()), True)
+
+    def send(self, subject: str, value: bytes) -> None:
+        """An accepted event (or consent event) about ``subject``, folded like the agent does."""
+        record = self._append(self.partition_of(subject), "", subject.encode(), value)
+        state = self.states.get(subject, SubjectState())
+        folded = self.correlator.fold(value, state, self._moment(record))
+        if folded is not None:
+            self.states[folded.token] = folded.step.state
+            self._emit(folded.step)
+
+    def _append(self, partition: int, kind: str, key: bytes, value: bytes) -> StreamRecord:
+        self.clock_ms += self.step_ms
+        record = StreamRecord(partition, self._offsets[partition], self.clock_ms, kind, key, value)
+        self._offsets[partition] += 1
+        self.accepted.append(record)
+        return record
+
+    def _moment(self, record: StreamRecord) -> Moment:
+        sequence = self._sequences[record.partition]
+        evaluator = self._evaluators.get(sequence)
+        if evaluator is None:
+            evaluator = Evaluator(self.book.up_to(sequence), self.registry)
+            self._evaluators[sequence] = evaluator
+        position = Position(partition=record.partition, offset=record.offset)
+        return Moment(record.at, evaluator, sequence, position=position)
+
+    def _rescan(self, record: StreamRecord, flagged_only: bool) -> None:
+        for subject, state in list(self.states.items()):
+            if self.partition_of(subject) != record.partition or (flagged_only and not state.sent):
+                continue
+            step = self.correlator.rescan(subject, state, self._moment(record))
+            if step.pending or step.state != state:  # as agents/correlate.py emits
+                self.states[subject] = step.state
+                self._emit(step)
+
+    def _emit(self, step: Step) -> None:
+        self.decisions += [r.model_dump_json().encode() for r in step.decisions]
+        self.pending += step.pending
+
+    @property
+    def at(self) -> datetime:
+        """The stream's clock."""
+        return datetime.fromtimestamp(self.clock_ms / 1000, UTC)
+
+
+def event(store: SchemaStore, subject: str, kind: int, at: datetime, seed: int) -> bytes:
+    """Encoded accepted event number ``seed`` of type ``EVENTS[kind]`` about ``subject``."""
+    event_type, agency, fields = EVENTS[kind]
+    rng = random.Random(seed)  # reproducible synthetic data, not a secret
+    occurred = at - timedelta(days=rng.randrange(0, 12), minutes=rng.randrange(1, 600))
+    envelope = {
+        "event_id": uuid7(occurred, seed=f"sim|{seed}".encode()),
+        "agency_id": agency,
+        "occurred_at": occurred,
+        "recorded_at": occurred + timedelta(minutes=5),
+        "subject_token": subject,
+        "lsoa": LSOAS[seed % len(LSOAS)] if seed % 5 else LSOAS[0],
+        "age": 12 + seed % 6,
+        "key_id": "k",
+    }
+    body = synth_valid_fields(event_type, store.schema(event_type), rng, occurred)
+    return store.encode(event_type, {"envelope": envelope, **body, **fields})
+
+
+def consent(
+    store: SchemaStore, subject: str, consent_id: str, at: datetime, *, given: bool
+) -> bytes:
+    """An encoded consent.given or consent.withdrawn from the voluntary sector."""
+    event_type = "consent.given" if given else "consent.withdrawn"
+    envelope = {
+        "event_id": uuid7(at, seed=f"{event_type}|{consent_id}".encode()),
+        "agency_id": "voluntary-sector",
+        "occurred_at": at - timedelta(minutes=1),
+        "recorded_at": at - timedelta(minutes=1),
+        "subject_token": subject,
+        "lsoa": LSOAS[0],
+        "age": 15,
+        "key_id": "k",
+    }
+    body: dict[str, Any] = {"consent_id": consent_id, "recorded_by": "keyworker-17"}
+    if given:
+        body |= {
+            "purpose": "EARLY_INTERVENTION",
+            "provider": "voluntary-sector",
+            "recipients": [],
+            "given_by": "YOUNG_PERSON",
+            "method": "WRITTEN",
+            "notice": "vcs-notice-2026-03",
+            "expires_at": None,
+        }
+    else:
+        body["withdrawn_by"] = "YOUNG_PERSON"
+    return store.encode(event_type, {"envelope": envelope, **body})
+
+
+def generate(sim: Simulator, agreements: list[Agreement], decisions: int, seed: int = 7) -> None:
+    """Run ``sim`` until it has recorded ``decisions`` decisions.
+
+    Subjects come and go (eight events each); about one in three gives consent to the
+    voluntary sector early, and many withdraw it later. Police's current agreement version is
+    published a quarter of the way through, with switch markers in every partition; the
+    Reading partnership is suspended at 60% and resumed at 70%.
+    """
+    rng = random.Random(seed)  # reproducible synthetic data, not a secret
+    held_back = [a for a in agreements if a.ref == "tv-police-svd@2"]
+    sim.publish([a for a in agreements if a not in held_back])
+    live: dict[str, tuple[int, str | None, int]] = {}  # subject -> (events, consent, number)
+    serial = 0
+    done: set[Action] = set()
+    while len(sim.decisions) < decisions:
+        serial += 1
+        if held_back and len(sim.decisions) >= decisions // 4:
+            sim.publish(held_back)
+            held_back = []
+        for share, action in ((0.6, Action.SUSPEND), (0.7, Action.RESUME)):
+            if len(sim.decisions) >= decisions * share and action not in done:
+                sim.suspend(Party.PARTNERSHIP, "reading", action)
+                done.add(action)
+        if len(live) < 40:
+            number = serial
+            live[token(number)] = (0, None, number)
+        subject = rng.choice(sorted(live))
+        count, given, number = live[subject]
+        roll = rng.random()
+        if given is None and number % 3 == 0 and roll < 0.5:
+            given = f"c-{number}-{serial}"
+            sim.send(subject, consent(sim.store, subject, given, sim.at, given=True))
+        elif given is not None and count >= 3 and roll < 0.2:
+            sim.send(subject, consent(sim.store, subject, given, sim.at, given=False))
+            given = None
+        elif roll < 0.15:
+            sim.tick(sim.partition_of(subject))
+        else:
+            kind = rng.randrange(len(EVENTS))
+            sim.send(subject, event(sim.store, subject, kind, sim.at, serial))
+            count += 1
+        live[subject] = (count, given, number)
+        if count >= 8:
+            del live[subject]

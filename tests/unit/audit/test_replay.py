@@ -1,0 +1,200 @@
+"""Replay re-derives every decision of an in-process hub run, and names each corrupted field."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.audit import History, Replayer, ReplayReport, Window
+from hub.dispatch import DecisionRecord
+from tests.unit.audit.simulated import Simulator, generate, world
+
+SMALL = 4_000
+
+
+def replay(sim: Simulator, values: list[bytes] | None = None, **options: Any) -> ReplayReport:
+    history = History(sim.store, sim.agreements)
+    for record in sim.accepted:
+        history.add(record)
+    replayer = Replayer(
+        history, sim.correlator.dispatcher.rules, sim.registry, sim.correlator.areas
+    )
+    return replayer.replay(sim.decisions if values is None else values, **options)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
+    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
+    sim = Simulator(correlator, registry)
+    generate(sim, agreements, SMALL)
+    return sim
+
+
+def records(sim: Simulator) -> list[dict[str, Any]]:
+    return [json.loads(v) for v in sim.decisions]
+
+
+def test_the_small_history_has_what_the_acceptance_asks_for(small: Simulator) -> None:
+    found = records(small)
+    # police v2 published a quarter of the way in, Reading suspended then resumed
+    assert {r["policy_sequence"] for r in found} == {10, 11, 12, 13}
+    withdrawn = [c for r in found for c in r["consents"] if c["status"] == "withdrawn"]
+    active = [c for r in found for c in r["consents"] if c["status"] == "active"]
+    assert withdrawn
+    assert active
+    assert Counter(r["outcome"] for r in found).keys() == {"permit", "deny"}
+    assert any(r["outcome"] == "deny" and r["alert_id"] for r in found)  # retractions
+
+
+def test_every_decision_of_the_small_history_re_derives(small: Simulator) -> None:
+    report = replay(small)
+    assert report.mismatches == []
+    assert report.entries == len({r["decision_id"] for r in records(small)})
+    summary = report.tally.to_json()
+    assert summary["by_outcome"]["permit"] > 0
+    assert "tv-police-svd@2" in summary["by_agreement"]
+    assert "tv-voluntary-consent@1" in summary["by_agreement"]
+    assert summary["by_denial_reason"]["consent_missing"] > 0
+    assert summary["by_denial_reason"]["no_agreement_in_force"] > 0
+    assert summary["by_denial_reason"]["recipient_suspended"] > 0
+    assert set(summary["by_agency"]) >= {"police", "voluntary-sector"}
+
+
+def corrupt(sim: Simulator, pick: str, change: dict[str, Any]) -> tuple[list[bytes], str]:
+    """The decisions with one record (the first matching ``pick``) changed."""
+    values = list(sim.decisions)
+    for n, value in enumerate(values):
+        raw = json.loads(value)
+        if _matches(raw, pick):
+            for path, new in change.items():
+                _set(raw, path, new)
+            values[n] = json.dumps(raw).encode()
+            return values, raw["decision_id"]
+    raise AssertionError(f"no record matches {pick}")
+
+
+def _matches(raw: dict[str, Any], pick: str) -> bool:
+    return {
+        "permit": raw["outcome"] == "permit",
+        "retraction": raw["outcome"] == "deny" and raw["alert_id"] is not None,
+        "withdrawn": any(c["status"] == "withdrawn" for c in raw["consents"]),
+        "any": True,
+    }[pick]
+
+
+def _set(raw: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target: Any = raw
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+
+
+PROBES = {
+    "outcome flipped": ("permit", {"outcome": "deny"}, {"outcome"}),
+    "agreement version": (
+        "permit",
+        {"decisions.0.agreement_version": 1},
+        {"decisions[0].agreement_version"},
+    ),
+    "policy sequence": ("any", {"policy_sequence": 3}, {"policy_sequence"}),
+    "withdrawal hidden": ("withdrawn", {"consents": []}, {"consents"}),
+    "retraction dropped": ("retraction", {"alert_id": None}, {"alert_id"}),
+    "time moved": ("any", {"decided_at": "2026-10-02T00:00:00Z"}, {"decided_at"}),
+}
+
+
+@pytest.mark.parametrize("probe", sorted(PROBES))
+def test_a_corrupted_decision_is_named_with_the_field_that_differs(
+    small: Simulator, probe: str
+) -> None:
+    pick, change, fields = PROBES[probe]
+    values, decision_id = corrupt(small, pick, change)
+    report = replay(small, values)
+    assert report.mismatched == 1
+    assert {m.decision_id for m in report.mismatches} == {decision_id}
+    assert {m.field for m in report.mismatches} == fields
+
+
+def test_an_entry_pointing_at_another_position_is_reported(small: Simulator) -> None:
+    values, decision_id = corrupt(small, "permit", {"position.offset": 0})
+    report = replay(small, values)
+    assert [m.decision_id for m in report.mismatches][:1] == [decision_id]
+    assert report.mismatches[0].field in {"events", "flag_id", "decided_at"}
+
+
+def test_an_entry_without_a_position_cannot_be_replayed(small: Simulator) -> None:
+    values, decision_id = corrupt(small, "any", {"position": None})
+    report = replay(small, values)
+    assert [(m.decision_id, m.field) for m in report.mismatches] == [(decision_id, "position")]
+
+
+def test_an_unreadable_record_is_a_mismatch(small: Simulator) -> None:
+    report = replay(small, [b"not json", *small.decisions])
+    assert [(m.decision_id, m.field) for m in report.mismatches] == [("", "record")]
+
+
+def test_repeated_records_are_skipped_like_the_ledger_does(small: Simulator) -> None:
+    report = replay(small, [*small.decisions, small.decisions[0]])
+    assert report.ok
+    assert report.repeats >= 1
+
+
+def test_a_time_window_reports_only_the_decisions_inside_it(small: Simulator) -> None:
+    found = records(small)
+    times = sorted(DecisionRecord.model_validate(r).decided_at for r in found)
+    middle = times[len(times) // 2]
+    window = Window(middle, middle + timedelta(hours=6))
+    report = replay(small, window=window)
+    inside = len(
+        {
+            r["decision_id"]
+            for r in found
+            if middle <= DecisionRecord.model_validate(r).decided_at <= middle + timedelta(hours=6)
+        }
+    )
+    assert report.ok
+    assert report.entries == inside
+    assert 0 < inside < len(found)
+
+
+def test_a_retraction_is_explained_by_the_withdrawal_it_follows(small: Simulator) -> None:
+    retraction = next(
+        r
+        for r in records(small)
+        if r["outcome"] == "deny"
+        and r["alert_id"]
+        and any(c["status"] == "withdrawn" for c in r["consents"])
+    )
+    report = replay(small, explain={retraction["decision_id"]})
+    [explained] = report.explanations
+    assert explained["retraction"] is True
+    assert any("consent_missing" in e["reasons"] for e in explained["events"])
+    ended = [c for c in explained["consents"] if c["status"] == "withdrawn"]
+    assert ended
+    assert {c["ended_by"] for c in ended} == {"consent.withdrawn"}
+    assert max(c["ended_in_stream_at"] for c in ended) <= explained["decided_at"]
+    assert not [c for c in explained["consents"] if c["status"] == "active"]
+
+
+@pytest.mark.timeout(600)
+def test_replay_agrees_with_a_history_of_100k_decisions(tmp_path: Path) -> None:
+    correlator, registry, agreements = world(tmp_path / "keys")
+    sim = Simulator(correlator, registry)
+    generate(sim, agreements, 100_000)
+    found = records(sim)
+    assert len({r["decision_id"] for r in found}) >= 100_000
+    assert {r["policy_sequence"] for r in found} == {10, 11, 12, 13}
+    assert any(c["status"] == "withdrawn" for r in found for c in r["consents"])
+    # One replay proves both: every other decision agrees, the corrupted one is named.
+    values, decision_id = corrupt(sim, "permit", {"decisions.0.outcome": "deny"})
+    report = replay(sim, values)
+    assert report.entries >= 100_000
+    assert report.mismatched == 1
+    assert {m.decision_id for m in report.mismatches} == {decision_id}
+    assert "decisions[0].outcome" in {m.field for m in report.mismatches}
