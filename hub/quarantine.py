@@ -4,17 +4,27 @@ Reason codes are a closed list (``docs/topics.md``); a consumer can redrive a re
 sending ``original`` back to ``source.topic`` with its original ``key`` and ``headers`` (the
 ``vru-seal`` header among them), as ``hub quarantine redrive`` does. Records written before
 ``key_b64``/``headers`` existed parse with neither.
+
+An input whose bytes, key and headers together exceed :data:`MAX_KEPT_BYTES` is recorded
+without them (``original_omitted``), with its size and SHA-256: kept whole, its base64 would
+make a quarantine record larger than the producer's request limit (1 MB), the send would fail
+and the input would be lost from quarantine (``docs/reliability.md``). Its bytes stay at
+``source`` on the feed topic for as long as the feed's retention keeps them.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from hub.errors import HubError
+
+#: Inputs larger than this (value, key and headers) are quarantined without their bytes.
+MAX_KEPT_BYTES = 256 * 1024
 
 #: Every reason a record can be quarantined for.
 REASONS = frozenset(
@@ -28,6 +38,8 @@ REASONS = frozenset(
         "unknown_agency",
         "agency_mismatch",
         "invalid_field",
+        "event_in_future",
+        "event_too_old",
         "duplicate_event",
         "unknown_area",
         "internal_error",
@@ -59,6 +71,11 @@ class QuarantineRecord(BaseModel):
     key_b64: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     """The original Kafka headers, each ``(name, base64 value)``."""
+    original_omitted: bool = False
+    """True when the input was too large to keep: ``original`` is then empty."""
+    original_size: int | None = None
+    """Length of the rejected value (None in records written before it existed)."""
+    original_sha256: str | None = None
 
     @property
     def original(self) -> bytes:
@@ -95,6 +112,11 @@ def quarantine(
 ) -> QuarantineRecord:
     """Build the quarantine record for ``raw`` rejected with ``error`` (key and headers kept)."""
     reason = error.reason if error.reason in REASONS else "internal_error"
+    digest = hashlib.sha256(raw).hexdigest()
+    original_size = len(raw)
+    omitted = original_size + len(key or b"") + sum(len(v) for _, v in headers) > MAX_KEPT_BYTES
+    if omitted:
+        raw, key, headers = b"", None, ()
     return QuarantineRecord(
         reason=reason,
         error=type(error).__name__,
@@ -104,4 +126,7 @@ def quarantine(
         original_b64=base64.b64encode(raw).decode(),
         key_b64=None if key is None else base64.b64encode(key).decode(),
         headers=tuple((name, base64.b64encode(value).decode()) for name, value in headers),
+        original_omitted=omitted,
+        original_size=original_size,
+        original_sha256=digest,
     )

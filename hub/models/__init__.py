@@ -6,6 +6,24 @@
 """
 
 from hub.models.envelope import Envelope
-from hub.models.event import Event, validate_event
+from hub.models.event import Clock, Event, validate_event, wall_clock
+from hub.models.timing import (
+    MAX_CLOCK_SKEW,
+    MAX_EVENT_AGE,
+    EventInFutureError,
+    EventTooOldError,
+    check_timeliness,
+)
 
-__all__ = ["Envelope", "Event", "validate_event"]
+__all__ = [
+    "MAX_CLOCK_SKEW",
+    "MAX_EVENT_AGE",
+    "Clock",
+    "Envelope",
+    "Event",
+    "EventInFutureError",
+    "EventTooOldError",
+    "check_timeliness",
+    "validate_event",
+    "wall_clock",
+]

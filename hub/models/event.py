@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +13,14 @@ from hub.codec import DecodedEvent
 from hub.errors import ValidationError
 from hub.models.envelope import Envelope
 from hub.models.rules import check_fields
+from hub.models.timing import check_timeliness
+
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    """The hub's clock, in UTC."""
+    return datetime.now(UTC)
 
 
 class Event(BaseModel):
@@ -39,10 +48,16 @@ class Event(BaseModel):
         return self.envelope.subject_token
 
 
-def validate_event(decoded: DecodedEvent) -> Event:
-    """Validate a decoded record; ValidationError names the field and the rule, never the value."""
+def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -> Event:
+    """Validate a decoded record; ValidationError names the field and the rule, never the value.
+
+    ``clock`` gives the hub's time for the timeliness bounds (``hub.models.timing``); a step
+    that re-validates an event the hub already accepted passes ``clock=None`` to skip them.
+    """
     raw_envelope = decoded.record["envelope"]
     envelope = _envelope(raw_envelope)
+    if clock is not None:
+        check_timeliness(envelope, clock())
     if envelope.event_type != decoded.event_type:
         raise ValidationError("envelope.event_type: does not match the writer schema")
     _check_subject(decoded, envelope)

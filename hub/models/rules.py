@@ -19,6 +19,10 @@ ODS_SITE = re.compile(r"^[A-Z0-9]{3,6}$")
 MAX_TEXT = 500
 MAX_GRAVITY = 5
 MAX_ORDER_MONTHS = 480
+#: Bounds for every string and array of every type, whatever its own rules say: a well-formed
+#: event cannot grow without limit (``docs/reliability.md``, oversized messages).
+MAX_STRING = 2_000
+MAX_ITEMS = 100
 
 
 def _not_before(field: str, earlier: str) -> Rule:
@@ -105,11 +109,22 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 }
 
 
+def _bounded(fields: Mapping[str, Any], _: Mapping[str, Any]) -> Problem | None:
+    """No string longer than MAX_STRING characters, no array longer than MAX_ITEMS."""
+    for name, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        if len(values) > MAX_ITEMS:
+            return name, f"must have at most {MAX_ITEMS} items"
+        if any(isinstance(v, str) and len(v) > MAX_STRING for v in values):
+            return name, f"must be at most {MAX_STRING} characters"
+    return None
+
+
 def check_fields(
     event_type: str, fields: Mapping[str, Any], envelope: Mapping[str, Any]
 ) -> Problem | None:
     """The first rule the record breaks, or None."""
-    for rule in RULES.get(event_type, ()):
+    for rule in (_bounded, *RULES.get(event_type, ())):
         problem = rule(fields, envelope)
         if problem is not None:
             return problem
