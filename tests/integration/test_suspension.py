@@ -82,6 +82,10 @@ async def test_suspended_partnership_gets_nothing_new_and_receives_it_on_resume(
         await _send(s, subject=7)
         await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
         suspended = await _change(s, Party.PARTNERSHIP, "reading", Action.SUSPEND)
+        listed = await asyncio.to_thread(
+            CliRunner().invoke, registry_app, ["list", "--suspensions", "--json"],
+            env=settings_env(s),
+        )  # fmt: skip
         # Stream order: subject 8's events follow the suspension's marker in their partition,
         # and the resume's marker follows them, so they are decided while suspended.
         await _accepted(s, await _send(s, subject=8))
@@ -92,6 +96,8 @@ async def test_suspended_partnership_gets_nothing_new_and_receives_it_on_resume(
         decisions = await _decisions(s)
     finally:
         assert stop_process(proc) == 0
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [r["id"] for r in rows if r["suspended"]] == ["reading"]
     opened = open_records(s, "reading", records)
     seven = opened[0].body.subject  # subject 7's pseudonym at Reading
     kinds = [(a.body.kind, a.body.subject == seven) for a in opened]

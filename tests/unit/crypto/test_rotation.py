@@ -114,3 +114,33 @@ def test_partnership_reads_with_every_key_in_its_directory(keyring: Keyring) -> 
     from_dir = {k.key_id for k in load_hpke_keys([directory], "reading")}
     from_files = {k.key_id for k in load_hpke_keys(sorted(directory.glob("*.json")), "reading")}
     assert from_dir == from_files == {first.key_id, second.key_id}
+
+
+def test_keys_rotate_command_rotates_one_party_and_refuses_ambiguity(
+    keyring: Keyring, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415  # only this test drives the CLI
+
+    from hub.cli.keys import app  # noqa: PLC0415
+
+    runner = CliRunner()
+    env = {"HUB_KEYS_DIR": str(keyring.root)}
+    old = keyring.signing_key(POLICE).key_id
+    done = runner.invoke(app, ["rotate", "--agency", "police", "--overlap", "1d12h"], env=env)
+    assert done.exit_code == 0, done.output
+    reopened = Keyring.open(keyring.root)
+    (retired,) = [i for i in reopened.infos_of(POLICE, KeyKind.SIGNING) if i.key_id == old]
+    assert retired.status is KeyStatus.RETIRING
+    (new,) = [i for i in reopened.infos_of(POLICE, KeyKind.SIGNING) if i.key_id != old]
+    assert new.not_before is not None
+    assert retired.not_after == new.not_before + timedelta(hours=36)
+    assert new.key_id in done.output
+    both = runner.invoke(app, ["rotate", "--agency", "police", "--hub"], env=env)
+    assert both.exit_code != 0
+    assert "exactly one" in both.output
+    bad = runner.invoke(app, ["rotate", "--partnership", "reading", "--overlap", "1w"], env=env)
+    assert bad.exit_code != 0
+    assert "not a duration" in bad.output
+    missing = runner.invoke(app, ["rotate", "--partnership", "atlantis"], env=env)
+    assert missing.exit_code == 1
+    assert "no x25519-hpke key to rotate" in missing.output
