@@ -37,7 +37,7 @@ class Correlator:
 
     def fold(self, value: bytes, state: SubjectState, moment: Moment) -> Folded | None:
         """Add one accepted event to its subject; None when it can contribute to no flag."""
-        event = validate_event(self.store.decode(value))
+        event = validate_event(self.store.decode(value), clock=None)  # accepted already
         token = event.subject_token
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)
