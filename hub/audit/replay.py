@@ -85,6 +85,7 @@ class ReplayReport:
     mismatches: list[Mismatch] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
     explanations: list[dict[str, Any]] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,6 +103,7 @@ class ReplayReport:
             "mismatches": [m.to_json() for m in self.mismatches],
             "summary": self.tally.to_json(),
             "explanations": self.explanations,
+            "unexplained": self.unexplained,
         }
 
 
@@ -128,6 +130,8 @@ class Replayer:
             if advance is not None:
                 advance()
             self._one(value, window, explain, (report, seen))
+        explained = {e["decision_id"] for e in report.explanations}
+        report.unexplained = sorted(set(explain) - explained)  # unknown, or outside the window
         return report
 
     def _one(

@@ -171,7 +171,8 @@ def test_a_retraction_is_explained_by_the_withdrawal_it_follows(small: Simulator
         and r["alert_id"]
         and any(c["status"] == "withdrawn" for c in r["consents"])
     )
-    report = replay(small, explain={retraction["decision_id"]})
+    report = replay(small, explain={retraction["decision_id"], "no-such-decision"})
+    assert report.unexplained == ["no-such-decision"]
     [explained] = report.explanations
     assert explained["retraction"] is True
     assert any("consent_missing" in e["reasons"] for e in explained["events"])
