@@ -1,30 +1,41 @@
-"""No raw identifier given to the SDK appears in any topic of the plan or in the worker's log.
+"""No raw identifier given to the SDK appears in any topic, log, metric or report.
 
 A demo-like flow (police replay with partner events through ``hub feed police``) plus rows
-about a canary person sent with ``hub feed send``; then every topic the hub uses is read from
-offset 0 and searched, with the worker log, for every form of the canary's identifiers.
+about a canary person sent with ``hub feed send``. Then every form of the canary's
+identifiers is searched for in:
+
+* every topic the hub uses, read from offset 0 (keys, values and headers);
+* the worker's log and the output of every command run;
+* the worker's Prometheus endpoint (``HUB_METRICS_PORT``), names, labels and values;
+* the reports: ``hub audit export`` (every file), ``hub audit report`` (HTML and JSON),
+  ``hub quarantine list --json``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+import urllib.request
 from itertools import islice
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from hub.broker import free_port
+from hub.cli import app as hub_app
 from hub.cli import feed
 from hub.config import Settings, settings_env
 from hub.process import start_worker, stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
-from tests.integration.kafka import consume
+from tests.integration.events import READING_LSOA
+from tests.integration.flows import prepare, scenario
+from tests.integration.kafka import consume, produce
 from tests.unit.agency.conftest import CANARY, leaks
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
 
 POLICE_CSV = (
     Path(__file__).resolve().parents[3] / "shared/data/police/2018-06-thames-valley-street.csv"
@@ -60,18 +71,59 @@ def canary_rows() -> list[dict[str, object]]:
     ]
 
 
+#: Everything the commands printed, searched at the end.
+OUTPUTS: list[str] = []
+
+
 def invoke(settings: Settings, *args: str) -> dict[str, object]:
     result = CliRunner().invoke(feed.app, list(args), env=settings_env(settings))
     assert result.exit_code in (0, feed.EXIT_REJECTS), result.output
+    OUTPUTS.append(result.output)
     return json.loads(result.output.splitlines()[-1])
 
 
-def test_no_raw_identifier_reaches_any_topic_or_the_worker_log(
+def hub(settings: Settings, *args: str) -> str:
+    """Run ``hub ARGS``; its output (stdout and stderr)."""
+    result = CliRunner().invoke(hub_app, list(args), env=settings_env(settings))
+    assert result.exit_code == 0, result.output
+    OUTPUTS.append(result.output)
+    return result.output
+
+
+def scrape(port: int) -> str:
+    """The worker's /metrics, once it counts ingest outcomes."""
+    deadline, text = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and "vru_ingest_events_total{" not in text:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            time.sleep(0.5)
+    return text
+
+
+def reports(settings: Settings, tmp_path: Path) -> dict[str, bytes]:
+    """Every report the hub's tools make about this flow, by name."""
+    export = tmp_path / "export"
+    hub(settings, "audit", "export", "--out", str(export))
+    found = {f"export/{f.name}": f.read_bytes() for f in sorted(export.rglob("*")) if f.is_file()}
+    html = tmp_path / "report.html"
+    found["audit report --json"] = hub(settings, "audit", "report", "--json", "--out", str(html))
+    found["audit report html"] = html.read_bytes()
+    found["quarantine list"] = hub(settings, "quarantine", "list", "--json", "--wait", "1")
+    # Paths the tools echo are the test's own; a temp dir's name must not look like a leak.
+    return {
+        name: (blob.encode() if isinstance(blob, str) else blob).replace(bytes(tmp_path), b"TMP")
+        for name, blob in found.items()
+    }
+
+
+def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
-    s = hub_settings
+    s = hub_settings.model_copy(update={"metrics_port": free_port(), "head_interval_s": 1.0})
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    asyncio.run(prepare(s))  # topics and agreements: decisions get made and audited
     head = tmp_path / "police.csv"
     with POLICE_CSV.open(encoding="utf-8") as source:
         head.write_text("".join(islice(source, 300)), encoding="utf-8")
@@ -82,15 +134,25 @@ def test_no_raw_identifier_reaches_any_topic_or_the_worker_log(
     assert (sent["sent"], sent["rejected"]) == (2, 2)  # bad postcode; csc.referral not education's
     agencies = replay["agencies"]
     assert isinstance(agencies, dict)
-    total = 2 + sum(r["sent"] for r in agencies.values())
+    flagged = scenario(s, 77, READING_LSOA)  # a subject whose events raise flags: decisions
+    for agency, message in flagged:
+        asyncio.run(produce(s.broker_url, s.feed_topic(agency), [message]))
+    total = 2 + len(flagged) + sum(r["sent"] for r in agencies.values())
 
     log = tmp_path / "worker.log"
     worker = start_worker(s, log)
     try:
-        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=total, timeout_s=60))
+        markers = s.partitions  # one agreement switch marker per accepted partition
+        accepted = asyncio.run(
+            consume(s.broker_url, [s.accepted_topic], until=total + markers, timeout_s=60)
+        )
+        metrics = scrape(s.metrics_port)
+        asyncio.run(consume(s.broker_url, [s.heads_topic], until=1, timeout_s=60))
     finally:
         assert stop_process(worker) == 0
-    assert len(accepted) == total
+    assert len([r for r in accepted if not dict(r.headers).get("vru-kind")]) == total
+    assert 'vru_ingest_events_total{agency="education",outcome="accepted"}' in metrics
+    assert leaks(metrics) == []
 
     topics = [t.name for t in plan_topics(s, registry)]
     records = asyncio.run(consume(s.broker_url, topics, until=10**6, timeout_s=8))
@@ -101,3 +163,10 @@ def test_no_raw_identifier_reaches_any_topic_or_the_worker_log(
         assert [leaks(b) for b in blobs] == [[]] * len(blobs), record.topic
     assert leaks(log.read_bytes()) == []
     assert "event_processed" in log.read_text()
+
+    made = reports(s, tmp_path)
+    assert any(name.startswith("export/") for name in made)
+    empty = [name for name, blob in made.items() if not blob]
+    assert empty == ["quarantine list"], "every report but the quarantine's has content"
+    assert {name: leaks(blob) for name, blob in made.items()} == {name: [] for name in made}
+    assert [leaks(output) for output in OUTPUTS] == [[]] * len(OUTPUTS)
