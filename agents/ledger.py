@@ -21,7 +21,7 @@ from hub import metrics
 from hub.audit import Ledger, TreeHead, decode_head
 from hub.config import Settings
 from hub.crypto import SigningKey
-from hub.errors import AuditError
+from hub.errors import AuditError, TransportError
 from hub.transport.topiclog import follow_partition, read_partition
 
 log = structlog.get_logger("agents.ledger")
@@ -96,6 +96,9 @@ def register_ledger(app: faust.App, settings: Settings, hub_key: SigningKey) -> 
             outcome = await writer.publish(datetime.now(UTC))
         except AuditError as exc:
             log.exception("tree_head_refused", error=type(exc).__name__, detail=str(exc))
+            return
+        except TransportError as exc:  # retriable: the next tick tries again
+            log.warning("tree_head_deferred", error=type(exc).__name__, detail=str(exc))
             return
         log.info("tree_head_checked", outcome=outcome, size=len(writer.ledger))
 

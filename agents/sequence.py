@@ -22,7 +22,7 @@ from hub import metrics
 from hub.alerts import AlertRecord, Unnumbered, heartbeat, number_alert
 from hub.config import Settings
 from hub.crypto import SigningKey
-from hub.errors import DecodeError
+from hub.errors import DecodeError, TransportError
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.sequencer import PartnershipLog, Pending
@@ -126,9 +126,16 @@ class Sequencer:
         return seq
 
     async def beat(self, partnership_id: str) -> None:
-        """Send a heartbeat carrying the last number sent to ``partnership_id``."""
+        """Send a heartbeat carrying the last number sent to ``partnership_id``.
+
+        A broker that cannot be reached defers the heartbeat to the next tick: an error
+        escaping the timer would crash the worker.
+        """
         async with self.lock:
-            await self._beat(partnership_id)
+            try:
+                await self._beat(partnership_id)
+            except TransportError as exc:
+                log.warning("heartbeat_deferred", error=type(exc).__name__, detail=str(exc))
 
     async def _beat(self, partnership_id: str) -> None:
         partnership_log = await self.log_of(partnership_id)
