@@ -112,6 +112,7 @@ class DecisionRecord(BaseModel):
     alert_id: str | None = None
     position: Position | None = None
     consents: tuple[ConsentConsulted, ...] = ()
+    severity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +353,7 @@ class _Round:
                 consents=consents_consulted(
                     self.consent, self.token, self.moment.at, members, decisions
                 ),
+                severity=flag.severity,
             )
         )
 

@@ -65,6 +65,7 @@ class Basis:
     rule: Rule
     flag: tuple[str, str]
     consent: ConsentLedger
+    severity: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ class Rederiver:
             alert_id=self._alert(basis.flag, pid, [c.event_id for c in visible], permit=permit),
             position=basis.position,
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
+            severity=basis.severity,
         )
         return Derived(record, basis.located)
 
@@ -139,10 +141,8 @@ class Rederiver:
         if len(labelled) != len(members) or not holds(rule, labelled):
             raise UnreplayableError("flag_id", "the rule does not hold on the entry's events")
         ids = frozenset(c.event_id for c in members)
-        flag = (
-            flag_id(rule.id, token, members[0].occurred_at),
-            revision(rule.version, severity(rule, labelled), ids),
-        )
+        level = severity(rule, labelled)
+        flag = (flag_id(rule.id, token, members[0].occurred_at), revision(rule.version, level, ids))
         by_id = {e.event.event_id: e for e in located}
         basis = Basis(
             at=at,
@@ -154,6 +154,7 @@ class Rederiver:
             rule=rule,
             flag=flag,
             consent=self.history.consent_at(token, position.partition, position.offset),
+            severity=level,
         )
         self._last = (key, basis)
         return basis
