@@ -132,10 +132,15 @@ def restart_round(
     started = time.monotonic()
     asyncio.run(run_with_kills(settings, tmp_path, messages, kills, expected))
     delivered, dropped, gaps = asyncio.run(delivered_flags(settings))
+    resent = sum(
+        log.read_text(errors="replace").count('"alert_duplicate_dropped"')
+        for log in tmp_path.glob("worker-*.log")
+    )
     print(  # noqa: T201  # figures for the issue note
         f"restart round: {kills} SIGKILLs, {len(messages)} events, {len(expected)} flags expected,"
-        f" {len(delivered)} delivered, {dropped} duplicates dropped by the consumer,"
-        f" {len(gaps)} gaps, {time.monotonic() - started:.0f}s"
+        f" {len(delivered)} delivered, {resent} alerts re-sent after restarts and dropped by the"
+        f" sequencer, {dropped} duplicates dropped by the consumer, {len(gaps)} gaps,"
+        f" {time.monotonic() - started:.0f}s"
     )
     assert expected, "the scenario must imply flags"
     assert delivered == expected
