@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import subprocess
 import time
@@ -39,7 +40,7 @@ from hub.process import stop_process
 from tests.integration.events import READING_LSOA
 from tests.integration.flows import prepare, scenario, worker
 from tests.integration.kafka import produce
-from tests.integration.proxy import broker_behind_proxy
+from tests.integration.proxy import CutProxy, broker_behind_proxy
 from tests.integration.test_restart import (
     LSOAS,
     delivered_flags,
@@ -50,7 +51,7 @@ from tests.integration.test_restart import (
 pytestmark = pytest.mark.integration
 
 SETTLE_S = 120.0
-#: Longer than the 6 s session timeout: the group forgets the worker while it is cut off.
+#: Longer than the 6 s session timeout: the group may forget the worker while it is cut off.
 REFUSE_S = 9.0
 
 Feed = list[tuple[str, tuple[bytes, list[tuple[str, bytes]]]]]
@@ -91,47 +92,53 @@ def log_lines(path: Path, event: str) -> list[dict[str, object]]:
 # -- connection loss -------------------------------------------------------------------------
 
 
-async def cut_and_restore(settings: Settings, tmp_path: Path, cuts: int, proxy: object) -> None:
+async def cut_and_restore(
+    settings: Settings, tmp_path: Path, proxy: CutProxy, refused_s: list[float]
+) -> None:
+    """Send a batch, then for each cut: send the next batch and cut while it is processed."""
+    cuts = len(refused_s)
     chunks = [events(settings, range(6 * n, 6 * n + 6)) for n in range(cuts + 1)]
     feed = [m for chunk in chunks for m in chunk]
     expected = flags_of(settings, feed)
+    rng = random.Random()
     proc = worker(settings, tmp_path / "worker.log")
     try:
         await send(settings, chunks[0])
         await first_alert(settings)
-        for chunk in chunks[1:]:
-            proxy.cut()  # type: ignore[attr-defined]  # CutProxy
-            await asyncio.sleep(REFUSE_S)
-            assert proc.poll() is None, "the worker died while cut off"
-            proxy.restore()  # type: ignore[attr-defined]  # CutProxy
+        for chunk, refused in zip(chunks[1:], refused_s, strict=True):
             await send(settings, chunk)
+            await asyncio.sleep(rng.uniform(0.0, 0.3))  # the batch is in flight: ingest onwards
+            proxy.cut()
+            await asyncio.sleep(refused)
+            assert proc.poll() is None, "the worker died while cut off"
+            proxy.restore()
         await settle(settings, expected)
         assert proc.poll() is None, "the worker died after the connection came back"
     finally:
         stop_process(proc)
     delivered, dropped, gaps = await delivered_flags(settings)
     print(  # noqa: T201  # figures for docs/reliability.md
-        f"connection loss: {cuts} cuts of {REFUSE_S:.0f}s, {len(feed)} events, "
-        f"{len(expected)} flags expected, {len(delivered)} delivered, {dropped} duplicates "
-        f"dropped, {len(gaps)} gaps, {proxy.connections} connections relayed"  # type: ignore[attr-defined]  # CutProxy
+        f"connection loss: {cuts} cuts refusing {', '.join(f'{r:.0f}' for r in refused_s)} s, "
+        f"{len(feed)} events, {len(expected)} flags expected, {len(delivered)} delivered, "
+        f"{dropped} duplicates dropped, {len(gaps)} gaps, {proxy.connections} connections relayed"
     )
     assert expected, "the scenario must imply flags"
     assert delivered == expected
     assert gaps == []
 
 
-def connection_loss(hub_settings: Settings, tmp_path: Path, cuts: int) -> None:
+def connection_loss(hub_settings: Settings, tmp_path: Path, refused_s: list[float]) -> None:
     with broker_behind_proxy(tmp_path / "broker.log") as (url, proxy):
         settings = hub_settings.model_copy(update={"broker_url": url})
         asyncio.run(prepare(settings))
-        asyncio.run(cut_and_restore(settings, tmp_path, cuts, proxy))
+        asyncio.run(cut_and_restore(settings, tmp_path, proxy, refused_s))
 
 
 @pytest.mark.timeout(300)
 def test_worker_recovers_by_itself_after_a_connection_cut(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
-    connection_loss(hub_settings, tmp_path, cuts=1)
+    connection_loss(hub_settings, tmp_path, [REFUSE_S])
 
 
 @pytest.mark.soak
@@ -139,7 +146,8 @@ def test_worker_recovers_by_itself_after_a_connection_cut(
 def test_worker_recovers_after_repeated_connection_cuts(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
-    connection_loss(hub_settings, tmp_path, cuts=5)
+    rng = random.Random()
+    connection_loss(hub_settings, tmp_path, [rng.uniform(1.0, 15.0) for _ in range(8)])
 
 
 # -- two workers, one killed -----------------------------------------------------------------
