@@ -167,3 +167,32 @@ async def test_suspended_agency_events_stay_accepted_undisclosed_until_resume(
     assert {d["outcome"] for d in refused} == {"deny"}
     assert all("agency_suspended" in _reasons(d) for d in refused)
     assert any(d["policy_sequence"] == resumed and d["outcome"] == "permit" for d in decisions)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "hub/dispatch.py: a flag retracted at the suspension and holding again at the resume "
+        "with the same events gets the alert id of its first raise, which the sequencer drops "
+        "as already sent, so the partnership's last word on it stays 'retracted'"
+    ),
+)
+async def test_flags_retracted_by_a_suspension_are_raised_again_on_resume(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    await prepare(s)
+    proc = worker(s, tmp_path / "worker.log")
+    try:
+        await _send(s, subject=7)
+        await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        await _change(s, Party.PARTNERSHIP, "reading", Action.SUSPEND)
+        await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=60)
+        await _change(s, Party.PARTNERSHIP, "reading", Action.RESUME)
+        records = alerts_only(
+            await consume(s.broker_url, [s.alert_topic("reading")], until=6, timeout_s=20)
+        )
+    finally:
+        assert stop_process(proc) == 0
+    kinds = [a.body.kind for a in open_records(s, "reading", records)]
+    assert kinds[4:] == [AlertKind.RAISED] * 2
