@@ -20,6 +20,7 @@ from hub.cli import dsa as dsa_cli
 from hub.cli import feed as feed_cli
 from hub.cli import keys as keys_cli
 from hub.cli import quarantine as quarantine_cli
+from hub.cli import registry as registry_cli
 from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
 from hub.config import load_settings
@@ -37,6 +38,7 @@ app.add_typer(dsa_cli.app, name="dsa")
 app.add_typer(feed_cli.app, name="feed")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(rules_cli.app, name="rules")
+app.add_typer(registry_cli.app, name="registry")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(audit_cli.app, name="audit")
 audit_cli.app.command("report")(board_cli.report)
