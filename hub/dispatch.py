@@ -47,13 +47,18 @@ class Recipient:
 
 
 class SubjectState(BaseModel):
-    """One subject's window and, per flag, the alert revision each partnership last got."""
+    """One subject's window and, per flag, the alert revision each partnership last got.
+
+    ``closed`` counts, per flag and partnership, the retractions and expiries sent: a flag
+    raised again after a retraction gets new alert ids, never the ids of its first life.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     window: SubjectWindow = Field(default_factory=SubjectWindow)
     sent: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
     consent: ConsentLedger = Field(default_factory=ConsentLedger)
+    closed: Mapping[str, Mapping[str, int]] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table."""
@@ -157,6 +162,7 @@ class Dispatcher:
         run = _Round(self, token, state.window, moment, {k: dict(v) for k, v in state.sent.items()})
         run.resend = resend
         run.consent = state.consent
+        run.closed = {k: dict(v) for k, v in state.closed.items()}
         evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
         active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
         for flag in active.values():
@@ -167,7 +173,11 @@ class Dispatcher:
             for partnership_id, previous in sorted(run.sent.pop(flag_id).items()):
                 run.close(flag_id, partnership_id, kind, previous)
         sent = {k: v for k, v in run.sent.items() if v}
-        new_state = SubjectState(window=state.window, sent=sent, consent=state.consent)
+        # A flag no longer evaluated has left the window for good: its count can go.
+        closed = {k: v for k, v in run.closed.items() if k in evaluated}
+        new_state = SubjectState(
+            window=state.window, sent=sent, consent=state.consent, closed=closed
+        )
         return Step(new_state, tuple(run.pending), tuple(run.records))
 
 
@@ -184,6 +194,7 @@ class _Round:
     records: list[DecisionRecord] = field(default_factory=list)
     resend: bool = False
     consent: ConsentLedger = field(default_factory=ConsentLedger)
+    closed: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def offer(self, flag: FlagState, recipient: Recipient) -> None:
         """Decide the flag's events for one partnership; alert if what it sees changed."""
@@ -197,7 +208,8 @@ class _Round:
         rule = self.dispatcher.rules.get(flag.rule_id)
         holds = bool(visible) and still_holds(rule, visible)
         previous = self.sent.get(flag.flag_id, {}).get(pid)
-        revision = alert_revision(flag.revision, pid, (c.event_id for c in visible))
+        reopened = self.closed.get(flag.flag_id, {}).get(pid, 0)
+        revision = alert_revision(flag.revision, pid, (c.event_id for c in visible), reopened)
         alert_id: str | None = None
         if holds and (previous is None or _revision_of(previous) != revision):
             kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
@@ -226,6 +238,8 @@ class _Round:
         flag: FlagState | None = None,
     ) -> str:
         """Tell a partnership that a flag it holds was retracted or has expired."""
+        counts = self.closed.setdefault(flag_id, {})
+        counts[partnership_id] = counts.get(partnership_id, 0) + 1
         recipient = next(
             r for r in self.dispatcher.recipients if r.partnership_id == partnership_id
         )
@@ -414,9 +428,18 @@ def consents_consulted(
     return tuple(found)
 
 
-def alert_revision(flag_revision: str, partnership_id: str, visible: Iterable[str]) -> str:
-    """The revision of the alert a partnership gets: the flag's, and the events it may see."""
-    return _digest("alert-revision", flag_revision, partnership_id, *sorted(visible))
+def alert_revision(
+    flag_revision: str, partnership_id: str, visible: Iterable[str], reopened: int = 0
+) -> str:
+    """The revision of the alert a partnership gets: the flag's, and the events it may see.
+
+    ``reopened`` is how many times the flag was already closed for this partnership: a flag
+    raised again after a retraction is a new alert, not a repeat of its first one.
+    """
+    parts = (flag_revision, partnership_id, *sorted(visible))
+    if reopened:
+        parts = (*parts, f"reopened:{reopened}")
+    return _digest("alert-revision", *parts)
 
 
 def alert_id_of(flag_id: str, revision: str) -> str:

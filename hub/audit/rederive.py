@@ -88,6 +88,7 @@ class Rederiver:
         self._areas = areas
         self._evaluators: dict[int, Evaluator] = {}
         self._sent: dict[tuple[str, str], str] = {}
+        self._closed: dict[tuple[str, str], int] = {}
         self._last: tuple[tuple[Any, ...], Basis] | None = None
 
     def rederive(self, recorded: DecisionRecord) -> Derived:
@@ -209,8 +210,11 @@ class Rederiver:
         key = (flag[0], pid)
         if not permit:
             last = self._sent.pop(key, None)
-            return None if last is None else closed_alert_id(flag[0], AlertKind.RETRACTED, last)
-        sent = alert_revision(flag[1], pid, visible)
+            if last is None:
+                return None
+            self._closed[key] = self._closed.get(key, 0) + 1
+            return closed_alert_id(flag[0], AlertKind.RETRACTED, last)
+        sent = alert_revision(flag[1], pid, visible, self._closed.get(key, 0))
         self._sent[key] = sent
         return alert_id_of(flag[0], sent)
 

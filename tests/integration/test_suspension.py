@@ -61,6 +61,18 @@ async def _accepted(settings: Settings, ids: set[str]) -> None:
     pytest.fail("the events were not accepted in time")
 
 
+async def _alerts(settings: Settings, count: int, timeout_s: float) -> list[Any]:
+    """Reading's records, heartbeats left out, once ``count`` alerts arrived or time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = alerts_only(
+            await consume(settings.broker_url, [settings.alert_topic("reading")], until=10**6,
+                          timeout_s=2)
+        )  # fmt: skip
+        if len(records) >= count or time.monotonic() > deadline:
+            return records
+
+
 async def _decisions(settings: Settings) -> list[dict[str, Any]]:
     records = await consume(
         settings.broker_url, [settings.decisions_topic], until=100_000, timeout_s=5
@@ -90,9 +102,7 @@ async def test_suspended_partnership_gets_nothing_new_and_receives_it_on_resume(
         # and the resume's marker follows them, so they are decided while suspended.
         await _accepted(s, await _send(s, subject=8))
         resumed = await _change(s, Party.PARTNERSHIP, "reading", Action.RESUME)
-        records = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=6, timeout_s=90)
-        )
+        records = await _alerts(s, 8, timeout_s=90)
         decisions = await _decisions(s)
     finally:
         assert stop_process(proc) == 0
@@ -102,15 +112,16 @@ async def test_suspended_partnership_gets_nothing_new_and_receives_it_on_resume(
     seven = opened[0].body.subject  # subject 7's pseudonym at Reading
     kinds = [(a.body.kind, a.body.subject == seven) for a in opened]
     # Raised for 7; at the suspension 7's flags are retracted (ids only, no event data);
-    # nothing about 8 until the resume raises both of its flags.
-    assert (
-        kinds
-        == [(AlertKind.RAISED, True)] * 2
-        + [(AlertKind.RETRACTED, True)] * 2
-        + [(AlertKind.RAISED, False)] * 2
+    # nothing about 8 until the resume, which raises 8's flags and 7's again.
+    assert kinds[:4] == [(AlertKind.RAISED, True)] * 2 + [(AlertKind.RETRACTED, True)] * 2
+    # At the resume the retracted flags are raised again (new alert ids) with the new ones.
+    assert sorted(kinds[4:], key=str) == sorted(
+        [(AlertKind.RAISED, True)] * 2 + [(AlertKind.RAISED, False)] * 2, key=str
     )
     assert sorted(a.body.rule.id for a in opened[4:]) == [
         "child-exploitation",
+        "child-exploitation",
+        "weapon-and-exclusion",
         "weapon-and-exclusion",
     ]
     refused = [
@@ -138,9 +149,7 @@ async def test_suspended_agency_events_stay_accepted_undisclosed_until_resume(
         nine = await _send(s, subject=9)
         await _accepted(s, nine)  # queued: accepted, while the police are suspended
         resumed = await _change(s, Party.AGENCY, "police", Action.RESUME)
-        records = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=6, timeout_s=90)
-        )
+        records = await _alerts(s, 8, timeout_s=90)
         quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=1)
         decisions = await _decisions(s)
     finally:
@@ -149,16 +158,17 @@ async def test_suspended_agency_events_stay_accepted_undisclosed_until_resume(
     opened = open_records(s, "reading", records)
     five = opened[0].body.subject  # subject 5's pseudonym at Reading
     # Both rules need the police event: 5's flags are retracted at the suspension and nothing
-    # about 9 is raised until the resume re-decides it, police event included.
+    # about 9 is raised until the resume re-decides both subjects, police events included.
     kinds = [(a.body.kind, a.body.subject == five) for a in opened]
-    assert (
-        kinds
-        == [(AlertKind.RAISED, True)] * 2
-        + [(AlertKind.RETRACTED, True)] * 2
-        + [(AlertKind.RAISED, False)] * 2
+    assert kinds[:4] == [(AlertKind.RAISED, True)] * 2 + [(AlertKind.RETRACTED, True)] * 2
+    # At the resume the retracted flags are raised again (new alert ids) with the new ones.
+    assert sorted(kinds[4:], key=str) == sorted(
+        [(AlertKind.RAISED, True)] * 2 + [(AlertKind.RAISED, False)] * 2, key=str
     )
     assert sorted(a.body.rule.id for a in opened[4:]) == [
         "child-exploitation",
+        "child-exploitation",
+        "weapon-and-exclusion",
         "weapon-and-exclusion",
     ]
     assert all("police" in {e.agency for e in a.body.events} for a in opened[4:])
@@ -169,14 +179,6 @@ async def test_suspended_agency_events_stay_accepted_undisclosed_until_resume(
     assert any(d["policy_sequence"] == resumed and d["outcome"] == "permit" for d in decisions)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "hub/dispatch.py: a flag retracted at the suspension and holding again at the resume "
-        "with the same events gets the alert id of its first raise, which the sequencer drops "
-        "as already sent, so the partnership's last word on it stays 'retracted'"
-    ),
-)
 async def test_flags_retracted_by_a_suspension_are_raised_again_on_resume(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
@@ -189,9 +191,7 @@ async def test_flags_retracted_by_a_suspension_are_raised_again_on_resume(
         await _change(s, Party.PARTNERSHIP, "reading", Action.SUSPEND)
         await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=60)
         await _change(s, Party.PARTNERSHIP, "reading", Action.RESUME)
-        records = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=6, timeout_s=20)
-        )
+        records = await _alerts(s, 6, timeout_s=60)
     finally:
         assert stop_process(proc) == 0
     kinds = [a.body.kind for a in open_records(s, "reading", records)]
