@@ -30,6 +30,7 @@ VALUES: dict[str, list[object]] = {
     "offence_group": ["ROBBERY", "VIOLENCE_AGAINST_THE_PERSON", "DRUG_OFFENCES"],
     "intent_to_supply": [True, False],
     "outcome": ["ARREST", "NOTHING_FOUND", "REFERRAL_ORDER"],
+    "stage": ["ENGAGED", "DISENGAGED", "CLOSED_OTHER"],
 }
 
 

@@ -1,0 +1,270 @@
+"""The whole hub under load against the ceiling of the same broker; prints figures, asserts nothing.
+
+Run: ``.venv/bin/python -m bench.bench_pipeline`` (``make bench`` runs it with the others).
+One fresh embedded broker, then, each phase on its own topics and consumer group:
+
+1. ``passthrough``: a plain aiokafka consume-and-produce copy of the load (the ceiling);
+2. ``pipeline-1``: the full hub on one worker (ingest with seal checks, agreements,
+   correlation, encryption, sequencing and delivery, audit ledger);
+3. ``pipeline-2``: the same with two workers in one consumer group;
+4. ``latency``: one worker, the load offered at a fixed rate, agency send to partnership
+   receipt measured on alerts (``bench.latency``);
+5. ``profile`` (only with ``BENCH_PROFILE=1``): pipeline-1 again under py-spy.
+
+Sizes come from environment variables (defaults in brackets): ``BENCH_EVENTS`` [20000]
+and ``BENCH_SUBJECTS`` [5000] for the throughput phases, ``BENCH_WARMUP`` [400] events sent
+before timing, ``BENCH_RATES`` [1000,200] events/s for ``BENCH_LATENCY_S`` [10] s each with
+``BENCH_EVENTS_PER_SUBJECT`` [10], ``BENCH_PHASES`` (comma-separated, default all but
+``profile``), ``BENCH_PROFILE`` [0], ``BENCH_LOG_LEVEL`` [the worker's default, INFO],
+``BENCH_TIMEOUT_S`` [300]. Results go to ``bench/results/`` (``pipeline.json``,
+``pipeline.md``; the profile to ``profile-raw.txt`` and ``profile-top.md``); worker and
+broker logs stay in ``.hub/bench/`` until the next run. See ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import profile, report
+from bench.latency import build_probe, paced_send, percentile, receive_alerts
+from bench.loadgen import Generator, Load, data_for
+from bench.progress import read_outputs, wait_done, wait_heartbeats
+from bench.stack import (
+    Phase,
+    group_members,
+    prepare_phase,
+    producer,
+    send_all,
+    start_workers,
+    stop_workers,
+)
+from hub.broker import EmbeddedBroker
+from hub.codec import SchemaStore
+from hub.config import Settings, load_settings
+from hub.crypto import Keyring, create_dev_keyring
+from hub.runtime import load_registry_from
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+JOIN_TIMEOUT_S = 90.0
+PHASES = ("passthrough", "pipeline-1", "pipeline-2", "latency", "profile")
+
+
+def _env(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+class Bench:
+    """The shared broker, keys and load, and the figures gathered phase by phase."""
+
+    def __init__(self, base: Settings, workdir: Path, generator: Generator) -> None:
+        events, warmup = _env("BENCH_EVENTS", 20_000), _env("BENCH_WARMUP", 400)
+        started = time.perf_counter()
+        whole = generator.build(events + warmup, _env("BENCH_SUBJECTS", 5000))
+        timed = whole.messages[warmup:]
+        mix = Counter(s.agency_id for s in timed)
+        self.load = Load(timed, whole.data_dir, whole.source, whole.subjects, mix)
+        self.warmup = whole.messages[:warmup]
+        took = time.perf_counter() - started
+        _echo(f"load: {self.load.describe()} (+{warmup} warm-up), sealed in {took:.1f} s")
+        self.base = base
+        self.workdir = workdir
+        self.generator = generator
+        self.registry = generator.registry
+        self.keyring = generator.keyring
+        self.timeout_s = float(_env("BENCH_TIMEOUT_S", 300))
+        self.figures: dict[str, Any] = {}
+
+    async def passthrough(self) -> None:
+        """The ceiling: the same messages copied by a bare consumer-producer process."""
+        phase = await prepare_phase(self.base, "passthrough", self.workdir)
+        feeds = [phase.settings.feed_topic(a.id) for a in self.registry.agencies]
+        args = [phase.bootstrap, phase.group, phase.settings.accepted_topic]
+        args += [str(len(self.warmup)), str(len(self.load.messages)), *feeds]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.passthrough", *args, stdout=subprocess.PIPE, cwd=ROOT
+        )
+        assert proc.stdout is not None  # noqa: S101  # stdout=PIPE above
+        async with producer(phase.bootstrap) as out:
+            await send_all(phase.settings, out, self.warmup)
+            await asyncio.wait_for(proc.stdout.readline(), self.timeout_s)
+            started = time.time()
+            await send_all(phase.settings, out, self.load.messages)
+            line = await asyncio.wait_for(proc.stdout.readline(), self.timeout_s)
+        await proc.wait()
+        finished = float(report.parse_json(line)["finished"])
+        self._throughput("passthrough", started, finished, {})
+
+    async def pipeline(
+        self, name: str, workers: int, hook: Callable[[Phase], Any] | None = None
+    ) -> None:
+        """The whole hub on ``workers`` workers, the load sent as fast as it is taken."""
+        phase = await self._started(name, workers)
+        try:
+            handle = hook(phase) if hook else None
+            async with producer(phase.bootstrap) as out:
+                started = time.time()
+                sent = await send_all(phase.settings, out, self.load.messages)
+            await wait_done(phase.settings, sent, self.timeout_s)
+            if handle is not None:
+                profile.stop(handle)
+        finally:
+            stop_workers(phase)
+        outputs = await read_outputs(phase.settings, self.registry, started)
+        extra = {
+            "workers": workers,
+            "peak_rss_mib": [round(k / 1024, 1) for k in phase.peak_rss_kib.values()],
+            "outputs": dict(sorted(outputs.counts.items())),
+        }
+        self._throughput(name, started, outputs.last_write, extra)
+
+    async def latency(self, rate: int, seconds: int) -> None:
+        """Alerts' send-to-receipt latency with the load offered at ``rate`` events/s.
+
+        Its own load, denser in subjects (``BENCH_EVENTS_PER_SUBJECT``, default 10) so that
+        enough alerts are raised to give percentiles.
+        """
+        count = rate * seconds
+        subjects = max(10, count // _env("BENCH_EVENTS_PER_SUBJECT", 10))
+        load = self.generator.build(count, subjects, tag=f"latency{rate}-")
+        messages = load.messages
+        probe = build_probe(messages, self.keyring, self.registry)
+        phase = await self._started(f"latency-{rate}", 1)
+        stop = asyncio.Event()
+        try:
+            reader = asyncio.create_task(
+                receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
+            )
+            async with producer(phase.bootstrap) as out:
+                sent = await paced_send(phase.settings, out, messages, rate, probe)
+            await wait_done(phase.settings, sent, self.timeout_s)
+            await asyncio.sleep(2.0)  # the last alerts' fetches
+            stop.set()
+            receipts = await reader
+        finally:
+            stop_workers(phase)
+        lat = receipts.latencies_ms
+        key = f"latency@{rate}"
+        self.figures[key] = {
+            "offered_events_per_s": rate,
+            "events": len(messages),
+            "subjects": load.subjects,
+            "alerts_measured": len(lat),
+            "alerts_unmatched": receipts.unmatched,
+            "p50_ms": round(percentile(lat, 0.50), 1),
+            "p95_ms": round(percentile(lat, 0.95), 1),
+            "p99_ms": round(percentile(lat, 0.99), 1),
+            "max_ms": round(max(lat, default=float("nan")), 1),
+            "peak_rss_mib": [round(k / 1024, 1) for k in phase.peak_rss_kib.values()],
+        }
+        _echo(f"latency: {report.latency_line(self.figures[key])}")
+
+    async def _started(self, name: str, workers: int) -> Phase:
+        """A phase with its workers joined and warmed up (every warm-up event processed)."""
+        phase = await prepare_phase(self.base, name, self.workdir)
+        start_workers(phase, workers)
+        try:
+            await _joined(phase, workers)
+            joined = time.time()
+            async with producer(phase.bootstrap) as out:
+                sent = await send_all(phase.settings, out, self.warmup)
+            await wait_done(phase.settings, sent, JOIN_TIMEOUT_S + self.timeout_s)
+            await wait_heartbeats(phase.settings, self.registry, joined, JOIN_TIMEOUT_S)
+        except BaseException:
+            stop_workers(phase)
+            raise
+        return phase
+
+    def _throughput(
+        self, name: str, started: float, finished: float, extra: dict[str, Any]
+    ) -> None:
+        events = len(self.load.messages)
+        elapsed = finished - started
+        self.figures[name] = {"events": events, "seconds": round(elapsed, 3)} | extra
+        self.figures[name]["events_per_s"] = round(events / elapsed)
+        _echo(f"{name}: {events} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s")
+
+
+async def _joined(phase: Phase, workers: int) -> None:
+    deadline = time.monotonic() + JOIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if await group_members(phase.bootstrap, phase.group) >= workers:
+            return
+        await asyncio.sleep(0.5)
+    _echo(f"note: could not see {workers} members in {phase.group}; continuing")
+
+
+async def _run(bench: Bench, phases: set[str]) -> None:
+    if "passthrough" in phases:
+        await bench.passthrough()
+    if "pipeline-1" in phases:
+        await bench.pipeline("pipeline-1", 1)
+    if "pipeline-2" in phases:
+        await bench.pipeline("pipeline-2", 2)
+    if "latency" in phases:
+        for rate in (int(r) for r in os.environ.get("BENCH_RATES", "1000,200").split(",")):
+            await bench.latency(rate, _env("BENCH_LATENCY_S", 10))
+    if "profile" in phases:
+        await bench.pipeline("profile", 1, hook=lambda phase: profile.start(phase, RESULTS))
+
+
+def _phases() -> set[str]:
+    """``BENCH_PHASES`` (comma-separated) or every phase; ``BENCH_PROFILE=1`` adds the profile."""
+    chosen = os.environ.get("BENCH_PHASES")
+    phases = set(chosen.split(",")) if chosen else set(PHASES) - {"profile"}
+    if _env("BENCH_PROFILE", 0):
+        phases.add("profile")
+    unknown = phases - set(PHASES)
+    if unknown:
+        raise SystemExit(
+            f"unknown BENCH_PHASES: {', '.join(sorted(unknown))}; known: {', '.join(PHASES)}"
+        )
+    return phases
+
+
+def main() -> None:
+    """Build the load, run every phase on one fresh broker, write the results."""
+    workdir = ROOT / ".hub" / "bench"  # worker logs stay here for inspection until the next run
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    with EmbeddedBroker(log_path=workdir / "broker.log") as broker:
+        base = load_settings(deploy_dir=ROOT / "deploy", schemas_dir=ROOT / "schemas")
+        registry = load_registry_from(base)
+        data_dir, source = data_for(base.data_dir, workdir, registry, _echo)
+        base = base.model_copy(
+            update={
+                "broker_url": broker.url,
+                "keys_dir": workdir / "keys",
+                "data_dir": data_dir.resolve(),
+                "log_format": "json",
+                "log_level": os.environ.get("BENCH_LOG_LEVEL", base.log_level),
+            }
+        )
+        create_dev_keyring(base.keys_dir, registry, datetime.now(UTC))
+        store = SchemaStore.load(base.schemas_dir)
+        keyring = Keyring.open(base.keys_dir)
+        bench = Bench(base, workdir, Generator(data_dir, source, store, registry, keyring))
+        asyncio.run(_run(bench, _phases()))
+    figures = report.finish(
+        bench.figures, bench.load, broker_note=f"embedded broker on {broker.address}"
+    )
+    report.replay_figure(figures, _echo)
+    report.write(RESULTS, figures, _echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""End-to-end latency, agency send to partnership receipt, measured on alerts.
+
+Nothing in the hub is changed to measure it. The generator keeps its own record of every
+send: wall-clock time, subject linkage token (the feed message key), event type, agency and
+day. A partnership receives its own pseudonym of the subject, which the bench (holding the
+development keyring) maps back to the token. The alert lists the events behind it (type,
+agency, day); the newest send of that subject matching one of them, before the receipt, is
+the event that raised or updated the flag. Latency is receipt time minus that send time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.loadgen import Sent
+from hub.alerts import AlertKind, AlertRecord, Heartbeat, OpenedAlert, open_alert
+from hub.config import Settings
+from hub.crypto import HUB, KeyKind, Keyring, partnership_owner
+from hub.pseudonym import parse_token, pseudonym
+from hub.registry import Registry
+
+TICK_S = 0.005
+TRIGGERED = (AlertKind.RAISED, AlertKind.UPDATED)
+
+Stamp = tuple[float, str, str, date]
+
+
+@dataclass
+class Probe:
+    """The generator's own record of what it sent, to match alerts back to sends."""
+
+    tokens: dict[tuple[str, str], str]
+    sends: dict[str, list[Stamp]] = field(default_factory=lambda: defaultdict(list))
+
+    def trigger(self, partnership: str, alert: OpenedAlert, received: float) -> float | None:
+        """Send time of the event that produced ``alert``, or None if it is not ours."""
+        token = self.tokens.get((partnership, alert.body.subject))
+        if token is None:
+            return None
+        listed = {(e.type, e.agency, e.date) for e in alert.body.events}
+        times = [t for t, *what in self.sends[token] if tuple(what) in listed and t <= received]
+        return max(times, default=None)
+
+
+def build_probe(messages: Sequence[Sent], keyring: Keyring, registry: Registry) -> Probe:
+    """Map every partnership's pseudonym of every subject in ``messages`` to its token."""
+    keys = {
+        p.id: keyring.hmac_key(partnership_owner(p.id), KeyKind.PSEUDONYM)
+        for p in registry.partnerships
+    }
+    tokens: dict[tuple[str, str], str] = {}
+    for text in {s.message.key.decode() for s in messages}:
+        if not text.startswith("lt1:"):
+            continue  # area-level events (keyed by LSOA) have no subject
+        token = parse_token(text)
+        for partnership, key in keys.items():
+            tokens[(partnership, pseudonym(token, key).text)] = text
+    return Probe(tokens)
+
+
+async def paced_send(
+    settings: Settings,
+    producer: AIOKafkaProducer,
+    messages: Sequence[Sent],
+    rate: float,
+    probe: Probe,
+) -> dict[tuple[str, int], int]:
+    """Send at ``rate`` events/s (a few per 5 ms tick); stamp each send in ``probe``."""
+    started = time.monotonic()
+    futures = []
+    for index, sent in enumerate(messages):
+        due = started + index / rate
+        if (wait := due - time.monotonic()) > TICK_S:
+            await asyncio.sleep(wait)
+        key = sent.message.key.decode()
+        probe.sends[key].append((time.time(), sent.event_type, sent.agency_id, sent.day))
+        futures.append(
+            await producer.send(
+                settings.feed_topic(sent.agency_id),
+                sent.message.value,
+                key=sent.message.key,
+                headers=list(sent.message.headers),
+            )
+        )
+    ends: dict[tuple[str, int], int] = {}
+    for meta in await asyncio.gather(*futures):
+        tp = (meta.topic, meta.partition)
+        ends[tp] = max(ends.get(tp, 0), meta.offset + 1)
+    return ends
+
+
+@dataclass
+class Receipts:
+    """Latencies of matched alerts, and counts of what could not be matched."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    unmatched: int = 0
+    other_kinds: int = 0
+
+
+async def receive_alerts(
+    settings: Settings,
+    registry: Registry,
+    keyring: Keyring,
+    probe: Probe,
+    stop: asyncio.Event,
+) -> Receipts:
+    """Read every partnership's alerts as a partnership would, until ``stop`` is set."""
+    topics = {settings.alert_topic(p.id): p.id for p in registry.partnerships}
+    hpke = {p: keyring.hpke_key(partnership_owner(p)) for p in topics.values()}
+    hub_keys = keyring.verify_keys(HUB)
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.broker_url.removeprefix("kafka://"),
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+    )
+    receipts = Receipts()
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=50)
+            received = time.time()
+            for tp, records in batch.items():
+                partnership = topics[tp.topic]
+                for r in records:
+                    record = AlertRecord(r.key or b"", r.value or b"", tuple(r.headers))
+                    opened = open_alert(record, partnership, hpke[partnership], hub_keys)
+                    _count(receipts, probe, partnership, opened, received)
+    finally:
+        await consumer.stop()
+    return receipts
+
+
+def _count(
+    receipts: Receipts,
+    probe: Probe,
+    partnership: str,
+    opened: OpenedAlert | Heartbeat,
+    received: float,
+) -> None:
+    if isinstance(opened, Heartbeat):
+        return
+    if opened.body.kind not in TRIGGERED:
+        receipts.other_kinds += 1
+        return
+    sent = probe.trigger(partnership, opened, received)
+    if sent is None:
+        receipts.unmatched += 1
+    else:
+        receipts.latencies_ms.append((received - sent) * 1000)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (``share`` in 0..1) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
+    return ordered[rank]
