@@ -208,24 +208,21 @@ def test_survivor_takes_over_soak(hub_settings: Settings, tmp_path: Path, round_
 P = "reading"
 
 
-async def read(settings: Settings, keys: PartnershipKeys, reader: AlertReader) -> list[object]:
+async def read(reader: AlertReader) -> list[object]:
+    """Everything the reader yields until the topic stays quiet."""
     async with aclosing(reader.__aiter__()) as items:  # type: ignore[type-var]  # async generator
         return [item async for item in items]
 
 
-async def wait_for_seq(settings: Settings, flags: int, keys: PartnershipKeys) -> int:
-    """Poll until the partnership's alerts cover ``flags`` flags; the highest seq seen."""
+async def wait_for_flags(settings: Settings, flags: int, keys: PartnershipKeys) -> None:
+    """Poll until the partnership's alerts cover ``flags`` distinct flags (or SETTLE_S passes)."""
     deadline = time.monotonic() + SETTLE_S
     seen: set[str] = set()
-    last = 0
     while time.monotonic() < deadline and len(seen) < flags:
         reader = AlertReader(settings, keys, options=ReadOptions(idle_s=1.0))
-        for item in await read(settings, keys, reader):
-            if isinstance(item, OpenedAlert):
-                seen.add(item.body.flag_id)
-                last = max(last, item.seq)
+        items = await read(reader)
+        seen = {i.body.flag_id for i in items if isinstance(i, OpenedAlert)}
         await asyncio.sleep(1)
-    return last
 
 
 async def consumer_down(settings: Settings, tmp_path: Path, rounds: int) -> tuple[int, list[int]]:
@@ -236,10 +233,10 @@ async def consumer_down(settings: Settings, tmp_path: Path, rounds: int) -> tupl
     try:
         await send(settings, batches[0])
         first = {f for p, f in flags_of(settings, batches[0]) if p == P}
-        await wait_for_seq(settings, len(first), keys)
+        await wait_for_flags(settings, len(first), keys)
         # The partnership reads what is there, then goes away.
         reader = AlertReader(settings, keys, options=ReadOptions(idle_s=2.0))
-        seen = await read(settings, keys, reader)
+        seen = await read(reader)
         opened = [i for i in seen if isinstance(i, OpenedAlert)]
         got = {a.body.flag_id for a in opened}
         last_seq, next_offset = max(a.seq for a in opened), reader.stats.next_offset
@@ -248,14 +245,14 @@ async def consumer_down(settings: Settings, tmp_path: Path, rounds: int) -> tupl
             await send(settings, batches[n])  # alerts pile up while the consumer is down
         everything = [m for batch in batches for m in batch]
         all_flags = {f for p, f in flags_of(settings, everything) if p == P}
-        await wait_for_seq(settings, len(all_flags), keys)
+        await wait_for_flags(settings, len(all_flags), keys)
     finally:
         stop_process(proc)
     # Back again: resume from the last sequence number it had.
     resumed = AlertReader(
         settings, keys, from_seq=missed_from, options=ReadOptions(next_offset, idle_s=2.0)
     )
-    items = await read(settings, keys, resumed)
+    items = await read(resumed)
     alerts = [i for i in items if isinstance(i, OpenedAlert)]
     seqs = [a.seq for a in alerts]
     print(  # noqa: T201  # figures for docs/reliability.md
