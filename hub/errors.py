@@ -15,6 +15,8 @@ identifiers, pseudonyms or keys.
     │   └── IncompatibleSchemaError  a schema change is not backward compatible
     ├── ValidationError              a decoded record breaks a field rule                (invalid_field)
     │   ├── UnknownAreaError         the LSOA is in no partnership's area                (unknown_area)
+    │   ├── EventInFutureError       recorded beyond the allowed clock skew (models/timing) (event_in_future)
+    │   ├── EventTooOldError         occurred too long ago (hub/models/timing.py)        (event_too_old)
     │   └── IdentifierError          an identifier or token cannot be normalised         (invalid_identifier)
     ├── ProvenanceError              who sent it, and whether it was seen before
     │   ├── UnknownAgencyError       the agency is not onboarded                         (unknown_agency)

@@ -1,5 +1,9 @@
 """``hub quarantine``: list rejected inputs (never their bytes) and send them back through ingest.
 
+A record quarantined without its bytes (too large to keep, ``original_omitted``) is redriven
+from its feed position instead, once its SHA-256 matches; if the feed no longer holds it, the
+summary counts it under ``original_unavailable`` and nothing is sent for it.
+
 Register with ``app.add_typer(quarantine.app, name="quarantine")``. Both commands read the
 quarantine topic from its start until it has been quiet for ``--wait`` seconds: the embedded
 broker's end offsets can be too low (BROKER.md), so "the end" is not asked for.
@@ -8,6 +12,7 @@ broker's end offsets can be too low (BROKER.md), so "the end" is not asked for.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections import Counter
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError as PydanticValidationError
 
@@ -59,7 +64,8 @@ class Quarantined:
             "detail": r.detail,
             "source": r.source.model_dump(),
             "quarantined_at": r.quarantined_at.isoformat(),
-            "size": len(r.original),
+            "size": len(r.original) if r.original_size is None else r.original_size,
+            "original_omitted": r.original_omitted,
         }
 
 
@@ -101,28 +107,67 @@ def _parse(partition: int, offset: int, value: bytes) -> Quarantined | None:
         return None
 
 
-async def redrive(settings: Settings, items: list[Quarantined]) -> int:
-    """Send each record's original bytes, key and headers back to its source feed topic."""
+Original = tuple[bytes, bytes | None, list[tuple[str, bytes]]]
+
+
+async def redrive(settings: Settings, items: list[Quarantined]) -> tuple[int, int]:
+    """Send each record's original bytes, key and headers back to its source feed topic.
+
+    Returns how many were sent, and how many omitted originals the feed no longer holds.
+    """
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
     )
+    sent = unavailable = 0
     try:
         await producer.start()
         for item in items:
-            record = item.record
-            headers = [h for h in record.original_headers if h[0] != REDRIVE_HEADER]
+            original = await _original(settings, item.record)
+            if original is None:
+                unavailable += 1
+                continue
+            value, key, headers = original
             marker = f"{settings.quarantine_topic}:{item.position}".encode()
             await producer.send_and_wait(
-                record.source.topic,
-                record.original,
-                key=record.key,
-                headers=[*headers, (REDRIVE_HEADER, marker)],
+                item.record.source.topic,
+                value,
+                key=key,
+                headers=[*[h for h in headers if h[0] != REDRIVE_HEADER], (REDRIVE_HEADER, marker)],
             )
+            sent += 1
     except KafkaError as exc:
         raise TransportError(f"redrive failed: {type(exc).__name__}") from exc
     finally:
         await producer.stop()
-    return len(items)
+    return sent, unavailable
+
+
+async def _original(settings: Settings, record: QuarantineRecord) -> Original | None:
+    """The rejected input: kept in the record, or read back from its feed position."""
+    if not record.original_omitted:
+        return record.original, record.key, record.original_headers
+    source = record.source
+    tp = TopicPartition(source.topic, source.partition)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(settings.broker_url),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    try:
+        await consumer.start()
+        consumer.assign([tp])
+        consumer.seek(tp, source.offset)
+        batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+    finally:
+        await consumer.stop()
+    found = [r for r in batch.get(tp, []) if r.offset == source.offset]
+    if not found or found[0].value is None:
+        return None
+    value = found[0].value
+    if hashlib.sha256(value).hexdigest() != record.original_sha256:
+        return None
+    return value, found[0].key, [(k, bytes(v)) for k, v in found[0].headers]
 
 
 def _read(settings: Settings, reason: str | None, wait: float) -> tuple[list[Quarantined], int]:
@@ -178,16 +223,17 @@ def redrive_records(
     feeds = {settings.feed_topic(a.id) for a in registry.agencies}
     items, _ = _read(settings, reason, wait)
     chosen = [q for q in items if q.record.source.topic in feeds]
-    sent = 0
+    sent = unavailable = 0
     if not dry_run and chosen:
         try:
-            sent = asyncio.run(redrive(settings, chosen))
+            sent, unavailable = asyncio.run(redrive(settings, chosen))
         except TransportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from exc
     summary = {
         "selected": len(chosen),
         "redriven": sent,
+        "original_unavailable": unavailable,
         "not_a_feed_topic": len(items) - len(chosen),
         "by_reason": dict(sorted(Counter(q.record.reason for q in chosen).items())),
         "dry_run": dry_run,

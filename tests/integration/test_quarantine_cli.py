@@ -158,3 +158,40 @@ def test_redrive_restores_key_and_seal_and_the_worker_accepts_the_events(
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == 2
+
+
+def test_an_input_too_large_to_keep_is_redriven_from_its_feed_position(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    oversized = random.Random(7).randbytes(300 * 1024)  # not Avro: decode_error, too large to keep
+    asyncio.run(produce(s.broker_url, s.feed_topic("police"), [(oversized, [])], key=b"k"))
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=45))
+    finally:
+        assert stop_process(worker) == 0
+
+    code, out = cli(s, "list", "--json", "--wait", "1")
+    assert code == 0
+    [listed] = [json.loads(x) for x in out.splitlines()]
+    assert (listed["reason"], listed["original_omitted"]) == ("decode_error", True)
+    assert listed["size"] == len(oversized)
+    # A forged record pointing at the same position with another digest is not redriven.
+    kept = QuarantineRecord.from_bytes(
+        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=5))[0].value
+        or b""
+    )
+    forged = kept.model_copy(update={"original_sha256": "0" * 64})
+    asyncio.run(produce(s.broker_url, s.quarantine_topic, [(forged.to_bytes(), [])]))
+
+    code, out = cli(s, "redrive", "--reason", "decode_error", "--wait", "1")
+    assert code == 0
+    summary = json.loads(out.splitlines()[-1])
+    assert (summary["redriven"], summary["original_unavailable"]) == (1, 1)
+    feed = asyncio.run(consume(s.broker_url, [s.feed_topic("police")], until=2, timeout_s=10))
+    assert [r.value for r in feed] == [oversized, oversized]
+    assert [r.key for r in feed] == [b"k", b"k"]
+    assert "vru-redrive" in dict(feed[1].headers)
