@@ -1,11 +1,17 @@
-"""``hub worker`` with one consumer setting changed, to measure a proposed fix before it is made.
+"""``hub worker`` with a proposed change applied in its own process, to measure it first.
 
-Not a production path: the benchmark starts this instead of ``hub worker`` only when
-``BENCH_FETCH_WAIT_MS`` is set. faust creates its consumer with ``fetch_max_wait_ms=1500``
-hard-coded, and the embedded broker answers a fetch only when that wait has run out, even
-when records arrive meanwhile (``docs/benchmarks.md``), so every hop between two agents waits
-up to 1.5 s. This launcher lowers that wait in the worker's process, then runs the worker
-exactly as ``hub worker`` does.
+Not a production path: the benchmark starts this instead of ``hub worker`` only when one of
+these is set (``docs/benchmarks.md``):
+
+* ``BENCH_FETCH_WAIT_MS``: faust creates its consumer with ``fetch_max_wait_ms=1500``
+  hard-coded, and the embedded broker answers a fetch only when that wait has run out, even
+  when records arrive meanwhile, so every hop between two agents waits up to 1.5 s. This
+  lowers that wait.
+* ``BENCH_SEQUENCER_LINGER_MS``: the sequencer sends each alert with ``send_and_wait`` on the
+  app's producer (5 ms linger). This gives it a producer of its own with this linger,
+  still one record per request and waiting for each.
+
+Then it runs the worker exactly as ``hub worker`` does.
 """
 
 from __future__ import annotations
@@ -31,9 +37,36 @@ def _patch_fetch_wait(wait_ms: int) -> None:
     aiokafka.AIOKafkaConsumer.__init__ = init
 
 
+def _patch_sequencer(linger_ms: int) -> None:
+    from agents import sequence  # noqa: PLC0415  # only in this experiment's process
+    from hub.transport import bootstrap_servers  # noqa: PLC0415
+
+    own: dict[str, aiokafka.AIOKafkaProducer] = {}
+
+    async def send(self: Any, partnership_id: str, record: Any) -> None:
+        if "producer" not in own:
+            own["producer"] = aiokafka.AIOKafkaProducer(
+                bootstrap_servers=bootstrap_servers(self.settings.broker_url),
+                acks="all",
+                linger_ms=linger_ms,
+            )
+            await own["producer"].start()
+        await own["producer"].send_and_wait(
+            self.settings.alert_topic(partnership_id),
+            record.value,
+            key=record.key,
+            headers=list(record.headers),
+        )
+
+    sequence.Sequencer.send = send  # type: ignore[method-assign]  # this process only
+
+
 def main() -> None:
     """Patch, then hand over to ``hub worker``."""
-    _patch_fetch_wait(int(os.environ["BENCH_FETCH_WAIT_MS"]))
+    if os.environ.get("BENCH_FETCH_WAIT_MS"):
+        _patch_fetch_wait(int(os.environ["BENCH_FETCH_WAIT_MS"]))
+    if os.environ.get("BENCH_SEQUENCER_LINGER_MS"):
+        _patch_sequencer(int(os.environ["BENCH_SEQUENCER_LINGER_MS"]))
     from hub.cli import main as hub_main  # noqa: PLC0415  # after the patch, as the worker would
 
     hub_main()

@@ -125,7 +125,9 @@ def replay_figure(figures: dict[str, Any], echo: Callable[[str], None]) -> None:
         check=False,
     )
     rates = [m.group(0) for m in RATE.finditer(done.stdout)]
-    figures["phases"]["audit_replay"] = rates[-1] if rates else f"exit {done.returncode}, no rate"
+    last = (done.stderr.strip().splitlines() or [""])[-1][:200]
+    failed = f"bench_replay failed (exit {done.returncode}): {last}"
+    figures["phases"]["audit_replay"] = rates[-1] if rates else failed
     echo(f"audit replay: {figures['phases']['audit_replay']}")
 
 

@@ -78,13 +78,14 @@ async def prepare_phase(base: Settings, name: str, workdir: Path) -> Phase:
 def start_workers(phase: Phase, count: int) -> None:
     """Start ``count`` workers in the phase's group, each with its own state directory.
 
-    ``hub worker`` itself, as the demo starts it; with ``BENCH_FETCH_WAIT_MS`` set, the
-    ``bench.experiment`` launcher instead (a proposed consumer setting, measured).
+    ``hub worker`` itself, as the demo starts it; with ``BENCH_FETCH_WAIT_MS`` or
+    ``BENCH_SEQUENCER_LINGER_MS`` set, the ``bench.experiment`` launcher instead (a proposed
+    change, measured).
     """
     for n in range(count):
         own = phase.settings.model_copy(update={"state_dir": phase.workdir / f"worker{n}"})
         log = phase.workdir / f"worker{n}.log"
-        if os.environ.get("BENCH_FETCH_WAIT_MS"):
+        if os.environ.get("BENCH_FETCH_WAIT_MS") or os.environ.get("BENCH_SEQUENCER_LINGER_MS"):
             phase.workers.append(_start_experiment(own, log))
         else:
             phase.workers.append(start_worker(own, log))
