@@ -75,16 +75,18 @@ def _event(
         return None
     event_type, fixed = mapping
     rng = random.Random(hashlib.sha256(crime_id.encode()).digest())  # noqa: S311  # reproducible synthetic detail, not security
-    occurred = _moment_in_month(row["Month"], rng, rebase_to)
+    month_start = _month_start(row["Month"], rebase_to)
+    occurred = month_start + timedelta(days=rng.randint(0, 27), minutes=rng.randint(0, 24 * 60 - 1))
     fields: dict[str, Any] = (
         synth_valid_fields(event_type, schemas.schema(event_type), rng, occurred) | fixed
     )
     if event_type == "police.violent_incident" and "offence" not in fixed:
         fields["offence"] = rng.choice(VIOLENCE_OFFENCES)
-    subject = person(council, pick(crime_id, PEOPLE_PER_COUNCIL), occurred.date())
+    # One reference day for the whole month: a person keeps one date of birth, hence one
+    # linkage token, whichever day of the month the event falls on.
+    subject = person(council, pick(crime_id, PEOPLE_PER_COUNCIL), month_start.date())
     return SourceEvent("police", event_type, occurred, lsoa, subject, fields, crime_id)
 
 
-def _moment_in_month(month: str, rng: random.Random, rebase_to: datetime | None) -> datetime:
-    start = rebase_to or datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    return start + timedelta(days=rng.randint(0, 27), minutes=rng.randint(0, 24 * 60 - 1))
+def _month_start(month: str, rebase_to: datetime | None) -> datetime:
+    return rebase_to or datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)

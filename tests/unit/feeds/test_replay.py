@@ -87,3 +87,18 @@ def test_feed_send_refuses_a_csv_without_a_mapping(tmp_path: Path) -> None:
     result = CliRunner().invoke(feed.app, ["send", "--agency", "education", "--file", str(rows)])
     assert result.exit_code == 1
     assert "--mapping" in result.output
+
+
+def test_an_invented_person_keeps_one_identity_across_the_days_of_the_month(head: Path) -> None:
+    store = SchemaStore.load(ROOT / "schemas")
+    events = list(police_events(head, AreaLookup.from_data_dir(SHARED), store))
+    by_name: dict[tuple[str, str, str], set[object]] = {}
+    days: dict[tuple[str, str, str], set[object]] = {}
+    for e in events:
+        assert e.person is not None
+        name = (e.person.given_name, e.person.family_name, e.person.postcode)
+        by_name.setdefault(name, set()).add(e.person.date_of_birth)
+        days.setdefault(name, set()).add(e.occurred_at.date())
+    recurring = [name for name, seen in days.items() if len(seen) > 1]
+    assert recurring, "the sample must hold a person seen on several days"
+    assert all(len(by_name[name]) == 1 for name in recurring)
