@@ -35,8 +35,9 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        producer_linger_ms=5,
+        producer_linger_ms=settings.producer_linger_ms,
     )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     ingest = load_ingest_context(settings)
     keyring = Keyring.open(settings.keys_dir)
     clock = PolicyClock()

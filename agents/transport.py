@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import aiokafka
 import faust
 import structlog
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -22,7 +23,17 @@ log = structlog.get_logger("agents.transport")
 
 
 class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """The aiokafka consumer thread, with highwaters corrected by a probe read."""
+    """The aiokafka consumer thread, with highwaters corrected by a probe read and the
+    fetch wait taken from settings (faust fixes it at 1.5 s).
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = getattr(self.consumer.app, "fetch_max_wait_ms", None)
+        if wait_ms is not None:
+            # Read by the consumer when it starts and builds its fetcher; not started yet here.
+            consumer._fetch_max_wait_ms = wait_ms
+        return consumer
 
     async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
         reported: Mapping[Any, int] = await super()._highwaters(partitions)
@@ -79,6 +90,9 @@ class HubTransport(faust_aiokafka.Transport):
 
 class HubApp(faust.App):
     """The hub's faust app: faust with a recovery that reaches the true end of changelogs."""
+
+    #: The worker consumer's fetch wait (``Settings.fetch_max_wait_ms``); None keeps faust's.
+    fetch_max_wait_ms: int | None = None
 
     def _new_transport(self) -> HubTransport:
         return HubTransport(self.conf.broker_consumer, self)
