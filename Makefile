@@ -38,7 +38,7 @@ integration: $(STAMP) ## integration tests on the embedded broker
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 test: lint types $(STAMP) ## lint, types and the whole test suite (integration included)
-	$(BIN)/pytest -m 'not soak' $(PYTEST_ARGS)
+	$(BIN)/pytest -m 'not soak' --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP) ## run the benchmarks in bench/ and print their figures
 	$(BIN)/python -m bench
