@@ -63,6 +63,25 @@ def token(n: int) -> str:
     return linkage_token(NationalIdentity("sim", str(n)), KEY).text
 
 
+#: The simulator's three LSOAs and their councils (ONS UTLA codes), for a clone without
+#: ``../shared/data``: the real lookup is used when it is there.
+LSOA_COUNCILS = (("E01016353", "E06000038"), ("E01016611", "E06000041"), ("E01028422", "E10000025"))
+
+
+def _data_dir(scratch: Path) -> Path:
+    shared = ROOT.parent / "shared" / "data"
+    if (shared / "geo").is_dir():
+        return shared
+    geo = scratch / "sim-data" / "geo"
+    geo.mkdir(parents=True, exist_ok=True)
+    rows = ["LSOA21CD,LSOA21NM,LADCD_ACTIVE,LADNM_ACTIVE,UTLACD,UTLANM"]
+    rows += [
+        f"{lsoa},{lsoa},{council},{council},{council},{council}" for lsoa, council in LSOA_COUNCILS
+    ]
+    (geo / "sim_lookup.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return geo.parent
+
+
 def world(keys: Path) -> tuple[Correlator, Registry, list[Agreement]]:
     """The shipped rules, registry and agreements, with a dev keyring under ``keys``."""
     registry = load_registry(ROOT / "deploy" / "registry.yaml")
@@ -71,7 +90,7 @@ def world(keys: Path) -> tuple[Correlator, Registry, list[Agreement]]:
         deploy_dir=ROOT / "deploy",
         schemas_dir=ROOT / "schemas",
         keys_dir=keys,
-        data_dir=ROOT.parent / "shared" / "data",
+        data_dir=_data_dir(keys.parent),
     )
     agreements = [a for _, a in load_directory(ROOT / "deploy" / "agreements").agreements]
     return load_correlator(settings, registry, keyring), registry, agreements
