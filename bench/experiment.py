@@ -3,10 +3,11 @@
 Not a production path: the benchmark starts this instead of ``hub worker`` only when one of
 these is set (``docs/benchmarks.md``):
 
-* ``BENCH_FETCH_WAIT_MS``: faust creates its consumer with ``fetch_max_wait_ms=1500``
-  hard-coded, and the embedded broker answers a fetch only when that wait has run out, even
-  when records arrive meanwhile, so every hop between two agents waits up to 1.5 s. This
-  lowers that wait.
+* ``BENCH_FETCH_WAIT_MS``: the worker consumer's fetch wait. The embedded broker answers a
+  fetch only when that wait has run out, even when records arrive meanwhile, so every hop
+  between two agents can wait that long. The worker now reads it from
+  ``HUB_FETCH_MAX_WAIT_MS`` (100 ms by default; faust's own is 1500 ms), so this only sets
+  that variable.
 * ``BENCH_SEQUENCER_LINGER_MS``: the sequencer sends each alert with ``send_and_wait`` on the
   app's producer (5 ms linger). This gives it a producer of its own with this linger,
   still one record per request and waiting for each.
@@ -16,25 +17,10 @@ Then it runs the worker exactly as ``hub worker`` does.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
 import aiokafka
-
-FAUST_FETCH_WAIT_MS = 1500
-
-
-def _patch_fetch_wait(wait_ms: int) -> None:
-    original = aiokafka.AIOKafkaConsumer.__init__
-
-    @functools.wraps(original)
-    def init(self: Any, *topics: Any, **kwargs: Any) -> None:
-        if kwargs.get("fetch_max_wait_ms") == FAUST_FETCH_WAIT_MS:
-            kwargs["fetch_max_wait_ms"] = wait_ms
-        original(self, *topics, **kwargs)
-
-    aiokafka.AIOKafkaConsumer.__init__ = init
 
 
 def _patch_sequencer(linger_ms: int) -> None:
@@ -64,7 +50,7 @@ def _patch_sequencer(linger_ms: int) -> None:
 def main() -> None:
     """Patch, then hand over to ``hub worker``."""
     if os.environ.get("BENCH_FETCH_WAIT_MS"):
-        _patch_fetch_wait(int(os.environ["BENCH_FETCH_WAIT_MS"]))
+        os.environ["HUB_FETCH_MAX_WAIT_MS"] = os.environ["BENCH_FETCH_WAIT_MS"]
     if os.environ.get("BENCH_SEQUENCER_LINGER_MS"):
         _patch_sequencer(int(os.environ["BENCH_SEQUENCER_LINGER_MS"]))
     from hub.cli import main as hub_main  # noqa: PLC0415  # after the patch, as the worker would
