@@ -100,8 +100,10 @@ class Sequencer:
             await read_partition(
                 self.settings.broker_url, self.settings.outbox_topic, keep, partition
             )
-        self.unswept = frozenset()
         sent = [p for p in found if await self.number(p) is not None]
+        # Only now: a sweep cut short (an error, or the agent cancelled by a rebalance) must run
+        # again, or the records it had found but not numbered would wait for the next restart.
+        self.unswept = frozenset()
         if sent:
             log.warning("outbox_sweep_numbered", alerts=len(sent))
         return len(sent)
