@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hub.agency import AgencyClient, FeedMessage, agency_keys, draft_of
+from hub.agency.draft import RECORDING_DELAY
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto.keyring import Keyring
@@ -71,7 +72,11 @@ def build_demo_feed(
         " deterministically (the open data has no people in it); the month is replayed as if"
         f" it began {REPLAY_MONTH_AGO.days} days ago"
     )
-    partners = [e for e in partner_events(police, registry, store) if e.occurred_at < now]
+    # Only what the agencies' systems have recorded by now: the SDK refuses an event recorded
+    # in the future (event_in_future), as ingest would.
+    partners = [
+        e for e in partner_events(police, registry, store) if e.occurred_at + RECORDING_DELAY <= now
+    ]
     events: list[SourceEvent] = police + partners
     messages: list[tuple[str, FeedMessage]] = []
     for agency_id in sorted({e.agency_id for e in events}):
