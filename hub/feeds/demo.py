@@ -43,12 +43,17 @@ class DemoFeed:
 
 
 def build_demo_feed(
-    settings: Settings, workdir: Path, echo: Callable[[str], None], keyring: Keyring
+    settings: Settings,
+    workdir: Path,
+    echo: Callable[[str], None],
+    keyring: Keyring,
+    now: datetime | None = None,
 ) -> DemoFeed:
     """Police replay from ``settings.data_dir`` (or generated data) plus partner events.
 
     Every agency's events go through the agency SDK with that agency's keys from ``keyring``:
-    pseudonymised, encoded, validated and sealed in batches.
+    pseudonymised, encoded, validated and sealed in batches. ``now`` (default: the clock) is
+    when the demo runs: the month is replayed relative to it.
     """
     registry = load_registry(settings.deploy_dir / "registry.yaml")
     data_dir = settings.data_dir
@@ -64,7 +69,7 @@ def build_demo_feed(
     areas = AreaLookup.from_data_dir(data_dir)
     stats = ReplayStats()
     store = SchemaStore.load(settings.schemas_dir)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     police = list(police_events(csvs[0], areas, store, stats, rebase_to=now - REPLAY_MONTH_AGO))
     echo(
         f"police replay of {csvs[0].name}: {stats.rows} rows, {stats.events} events"
