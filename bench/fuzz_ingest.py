@@ -53,11 +53,11 @@ from hub.ingest import SEAL_HEADER, FeedMessage, Ingest
 from hub.quarantine import REASONS, QuarantineRecord, SourceRef
 from hub.registry import load_registry
 from hub.runtime import load_ingest_context
+from tests.fuzzing import mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 #: faust's default producer_max_request_size: a larger quarantine record could not be sent.
 MAX_RECORD_BYTES = 1_000_000
-OVERWRITES = (b"\xff" * 9, b"\x80" * 10, b"\x01", b"\x7f", b"\xfe\xff\xff\xff\x0f", b"\x00" * 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,26 +124,6 @@ class Corpus:
         key = self.keyring.signing_key(agency_owner(agency))
         value = self.store.encode(event_type, record)
         return value, seal_batch([value], key, agency)[0].to_bytes()
-
-
-def mutate(data: bytes, rng: random.Random) -> bytes:
-    """One to four random mutations."""
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        at = rng.randrange(max(len(out), 1))
-        kind = rng.choice(("flip", "truncate", "insert", "delete", "overwrite"))
-        if kind == "flip" and out:
-            out[at] ^= 1 << rng.randrange(8)
-        elif kind == "truncate":
-            del out[at:]
-        elif kind == "insert":
-            out[at:at] = rng.randbytes(rng.randint(1, 12))
-        elif kind == "delete":
-            del out[at : at + rng.randint(1, 8)]
-        else:
-            chunk = rng.choice(OVERWRITES)
-            out[at : at + len(chunk)] = chunk
-    return bytes(out)
 
 
 def _arbitrary(c: Corpus, rng: random.Random) -> Input:

@@ -201,7 +201,9 @@ class _Round:
         pid = recipient.partnership_id
         members = [c for c in self.window.contributions if c.event_id in flag.event_ids]
         decisions = [
-            self.moment.policy.decide(self._facts(c), pid, self.moment.at, self.moment.consent)
+            self.moment.policy.decide(
+                event_facts(c, self.token), pid, self.moment.at, self.moment.consent
+            )
             for c in members
         ]
         visible = [c for c, d in zip(members, decisions, strict=True) if d.permitted]
@@ -244,19 +246,6 @@ class _Round:
             r for r in self.dispatcher.recipients if r.partnership_id == partnership_id
         )
         return self._bare(kind, flag_id, recipient, flag, _revision_of(previous))
-
-    def _facts(self, c: Contribution) -> EventFacts:
-        return EventFacts(
-            event_id=c.event_id,
-            agency_id=c.agency_id,
-            event_type=c.event_type,
-            occurred_at=c.occurred_at,
-            council=c.council,
-            age=c.age,
-            subject_token=self.token,
-            lsoa=c.lsoa,
-            fields=c.fields,
-        )
 
     def _alert(
         self,
@@ -370,6 +359,21 @@ class _Round:
                 severity=flag.severity,
             )
         )
+
+
+def event_facts(c: Contribution, token: str) -> EventFacts:
+    """What the agreements engine decides on for one contributing event of a subject."""
+    return EventFacts(
+        event_id=c.event_id,
+        agency_id=c.agency_id,
+        event_type=c.event_type,
+        occurred_at=c.occurred_at,
+        council=c.council,
+        age=c.age,
+        subject_token=token,
+        lsoa=c.lsoa,
+        fields=c.fields,
+    )
 
 
 def decision_ids(

@@ -25,8 +25,9 @@ from hub.dispatch import (
     closed_alert_id,
     consents_consulted,
     decision_ids,
+    event_facts,
 )
-from hub.dsa import Evaluator, EventFacts
+from hub.dsa import Evaluator
 from hub.errors import RuleError
 from hub.flags import (
     Contribution,
@@ -97,7 +98,8 @@ class Rederiver:
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
         decisions = [
-            evaluator.decide(_facts(c, basis.token), pid, at, basis.consent) for c in basis.members
+            evaluator.decide(event_facts(c, basis.token), pid, at, basis.consent)
+            for c in basis.members
         ]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
@@ -217,17 +219,3 @@ class Rederiver:
         sent = alert_revision(flag[1], pid, visible, self._closed.get(key, 0))
         self._sent[key] = sent
         return alert_id_of(flag[0], sent)
-
-
-def _facts(c: Contribution, token: str) -> EventFacts:
-    return EventFacts(
-        event_id=c.event_id,
-        agency_id=c.agency_id,
-        event_type=c.event_type,
-        occurred_at=c.occurred_at,
-        council=c.council,
-        age=c.age,
-        subject_token=token,
-        lsoa=c.lsoa,
-        fields=c.fields,
-    )

@@ -24,6 +24,7 @@ from hub.process import stop_process
 from tests.integration.events import READING_LSOA, Message, accepted_ids, record, sealed, token_for
 from tests.integration.flows import alerts_only, open_records, prepare, worker
 from tests.integration.kafka import consume, produce
+from tests.unit.consent.builders import consent_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 SUBJECT = 61
@@ -40,19 +41,7 @@ def consent_message(settings: Settings, consent_id: str, *, given: bool) -> tupl
     )
     now = datetime.now(UTC) - timedelta(minutes=2)
     rec["envelope"] |= {"occurred_at": now, "recorded_at": now}
-    body: dict[str, Any] = {"consent_id": consent_id, "recorded_by": "keyworker-17"}
-    if given:
-        body |= {
-            "purpose": "EARLY_INTERVENTION",
-            "provider": "voluntary-sector",
-            "recipients": [],
-            "given_by": "YOUNG_PERSON",
-            "method": "WRITTEN",
-            "notice": "vcs-notice-2026-03",
-            "expires_at": None,
-        }
-    else:
-        body["withdrawn_by"] = "YOUNG_PERSON"
+    body = consent_body(event_type, consent_id)
     message = {"envelope": rec["envelope"], **body}
     return sealed(settings, "voluntary-sector", [(event_type, message)])[0], rec["envelope"][
         "event_id"

@@ -41,6 +41,7 @@ from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import Registry, load_registry
 from hub.runtime import load_correlator
 from hub.sequencer import Pending
+from tests.unit.consent.builders import consent_body
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -240,19 +241,7 @@ def consent(
         "age": 15,
         "key_id": "k",
     }
-    body: dict[str, Any] = {"consent_id": consent_id, "recorded_by": "keyworker-17"}
-    if given:
-        body |= {
-            "purpose": "EARLY_INTERVENTION",
-            "provider": "voluntary-sector",
-            "recipients": [],
-            "given_by": "YOUNG_PERSON",
-            "method": "WRITTEN",
-            "notice": "vcs-notice-2026-03",
-            "expires_at": None,
-        }
-    else:
-        body["withdrawn_by"] = "YOUNG_PERSON"
+    body = consent_body(event_type, consent_id)
     return store.encode(event_type, {"envelope": envelope, **body})
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hub.codec import SchemaStore
 from hub.errors import DecodeError, UnknownSchemaError
+from tests.fuzzing import mutate
 
 from .conftest import sample
 
@@ -22,7 +23,6 @@ STORE = SchemaStore.load(Path("schemas"))
 BATCH = 20
 ARBITRARY_EXAMPLES = 4_500
 MUTATED_EXAMPLES = 6_000
-OVERWRITES = (b"\xff" * 9, b"\x80" * 10, b"\x01", b"\x7f", b"\xfe\xff\xff\xff\x0f", b"\x00" * 4)
 MANY = settings(
     max_examples=ARBITRARY_EXAMPLES,
     deadline=None,
@@ -58,26 +58,6 @@ def classify(data: bytes) -> str:
     except UnknownSchemaError:
         return "unknown_schema"
     return "decoded"
-
-
-def mutate(message: bytes, rng: random.Random) -> bytes:
-    """One to four random mutations of a valid message."""
-    out = bytearray(message)
-    for _ in range(rng.randint(1, 4)):
-        at = rng.randrange(max(len(out), 1))
-        kind = rng.choice(("flip", "truncate", "insert", "delete", "overwrite"))
-        if kind == "flip" and out:
-            out[at] ^= 1 << rng.randrange(8)
-        elif kind == "truncate":
-            del out[at:]
-        elif kind == "insert":
-            out[at:at] = rng.randbytes(rng.randint(1, 12))
-        elif kind == "delete":
-            del out[at : at + rng.randint(1, 8)]
-        else:
-            chunk = rng.choice(OVERWRITES)
-            out[at : at + len(chunk)] = chunk
-    return bytes(out)
 
 
 def test_seed_messages_decode() -> None:

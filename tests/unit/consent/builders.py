@@ -22,21 +22,8 @@ def token(n: int) -> str:
     return linkage_token(NationalIdentity("test", str(n)), KEY).text
 
 
-def consent_event(
-    event_type: str, consent_id: str, subject: int = 1, *, minute: int = 0, **fields: Any
-) -> Event:
-    """A validated consent event from the voluntary sector."""
-    occurred = T0 + timedelta(minutes=minute)
-    envelope = {
-        "event_id": uuid7(occurred, seed=f"{event_type}|{consent_id}|{minute}".encode()),
-        "agency_id": fields.pop("agency_id", "voluntary-sector"),
-        "occurred_at": occurred,
-        "recorded_at": occurred,
-        "subject_token": token(subject),
-        "lsoa": "E01016353",
-        "age": 15,
-        "key_id": "k1",
-    }
+def consent_body(event_type: str, consent_id: str) -> dict[str, Any]:
+    """The fields of a consent event after its envelope: given, withdrawn or expired."""
     body: dict[str, Any] = {"consent_id": consent_id, "recorded_by": "keyworker-17"}
     if event_type == "consent.given":
         body |= {
@@ -52,6 +39,24 @@ def consent_event(
         body["withdrawn_by"] = "YOUNG_PERSON"
     else:
         body["reason"] = "TERM_ENDED"
-    body |= fields
+    return body
+
+
+def consent_event(
+    event_type: str, consent_id: str, subject: int = 1, *, minute: int = 0, **fields: Any
+) -> Event:
+    """A validated consent event from the voluntary sector."""
+    occurred = T0 + timedelta(minutes=minute)
+    envelope = {
+        "event_id": uuid7(occurred, seed=f"{event_type}|{consent_id}|{minute}".encode()),
+        "agency_id": fields.pop("agency_id", "voluntary-sector"),
+        "occurred_at": occurred,
+        "recorded_at": occurred,
+        "subject_token": token(subject),
+        "lsoa": "E01016353",
+        "age": 15,
+        "key_id": "k1",
+    }
+    body = consent_body(event_type, consent_id) | fields
     encoded = STORE.encode(event_type, {"envelope": envelope, **body})
     return validate_event(STORE.decode(encoded))
