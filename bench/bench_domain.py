@@ -1,0 +1,270 @@
+"""The worker's per-event domain work, in process on one core: ingest, then correlate.
+
+Run: ``.venv/bin/python -m bench.bench_domain [--events N] [--subjects S] [--profile]``.
+Prints figures; asserts nothing.
+
+The load is the pipeline benchmark's (``bench.loadgen``), built once and kept with its keys
+under ``.hub/bench-domain/`` so that every run sees the same bytes (delete the directory for
+a fresh one). Each feed message goes through :meth:`hub.ingest.Ingest.process` (plain dicts
+stand in for the faust tables), then each accepted record through
+:meth:`hub.correlate.Correlator.fold`, with the subject state read from and written to a
+dict and a :class:`hub.dispatch.Moment` built as ``agents.correlate`` builds it, every
+agreement published and switched to. Decision times are fixed (the load's build time plus
+one millisecond per record), so a run is reproducible.
+
+The digest is SHA-256 over every output: ingest's out-bound records, each alert for the
+outbox with its encrypted value replaced by the decrypted body (HPKE encryption is
+randomised; the body is what it says), each decision record's JSON and the final subject
+states. Equal digests before and after a change prove it changed no output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import pickle
+import pstats
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from bench.loadgen import Generator, Sent, data_for
+from hub.alerts.record import alert_info
+from hub.codec import SchemaStore
+from hub.config import Settings, load_settings
+from hub.correlate import Correlator
+from hub.crypto import Keyring, create_dev_keyring, partnership_owner
+from hub.dispatch import Moment, Position, Step, SubjectState
+from hub.dsa import Evaluator, encode_agreement_message
+from hub.dsa.loader import load_directory
+from hub.ingest import FeedMessage, Ingest, Outbound
+from hub.policy import PolicyClock, Switch
+from hub.quarantine import SourceRef
+from hub.runtime import load_correlator, load_ingest_context, load_registry_from
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKDIR = ROOT / ".hub" / "bench-domain"
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A built load and the moment it was built (the decision clock starts there)."""
+
+    messages: list[Sent]
+    built_at: datetime
+    describe: str
+
+
+@dataclass
+class Outputs:
+    """Everything the domain produced, kept to digest after the timed run."""
+
+    accepted: list[Outbound] = field(default_factory=list)
+    ingest: list[bytes] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+def _settings() -> Settings:
+    base = load_settings(deploy_dir=ROOT / "deploy", schemas_dir=ROOT / "schemas")
+    registry = load_registry_from(base)
+    data_dir, _ = data_for(base.data_dir, WORKDIR, registry, print)
+    keys = WORKDIR / "keys"
+    if not keys.exists():
+        create_dev_keyring(keys, registry, datetime.now(UTC))
+    return base.model_copy(update={"keys_dir": keys, "data_dir": data_dir.resolve()})
+
+
+def _load(settings: Settings, events: int, subjects: int) -> Cached:
+    path = WORKDIR / f"load-{events}-{subjects}.pickle"
+    if path.exists():
+        with path.open("rb") as handle:
+            cached: Cached = pickle.load(handle)  # noqa: S301  # our own file, written below
+        return cached
+    registry = load_registry_from(settings)
+    _, source = data_for(settings.data_dir, WORKDIR, registry, print)
+    store = SchemaStore.load(settings.schemas_dir)
+    keyring = Keyring.open(settings.keys_dir)
+    built_at = datetime.now(UTC).replace(microsecond=0)
+    load = Generator(settings.data_dir, source, store, registry, keyring).build(events, subjects)
+    cached = Cached(load.messages, built_at, load.describe())
+    with path.open("wb") as handle:
+        pickle.dump(cached, handle)
+    return cached
+
+
+def _clock(settings: Settings, published_at: datetime) -> PolicyClock:
+    """Every shipped agreement published, and every partition switched to the last one."""
+    clock = PolicyClock()
+    agreements = sorted(
+        (a for _, a in load_directory(settings.deploy_dir / "agreements").agreements),
+        key=lambda a: (a.id, a.version),
+    )
+    for sequence, agreement in enumerate(agreements, start=1):
+        clock.publish(encode_agreement_message(agreement, sequence, published_at))
+    for partition in range(settings.partitions):
+        clock.switch(partition, Switch(len(agreements)))
+    return clock
+
+
+class Domain:
+    """What one worker does per event, with dicts for its tables."""
+
+    def __init__(self, settings: Settings, built_at: datetime) -> None:
+        ctx = load_ingest_context(settings)
+        self.settings = settings
+        self.ingest = Ingest(ctx)
+        self.correlator: Correlator = load_correlator(
+            settings, ctx.registry, Keyring.open(settings.keys_dir)
+        )
+        self.registry = ctx.registry
+        self.clock = _clock(settings, built_at - timedelta(minutes=1))
+        self.evaluators: dict[int, Evaluator] = {}
+        self.seen: dict[str, str] = {}
+        self.subjects: dict[str, bytes] = {}
+        self.feed_offsets: dict[str, int] = {}
+        self.offsets: dict[int, int] = {}
+        self.partitioner = DefaultPartitioner()
+        self.partitions = list(range(settings.partitions))
+        self.partition_of: dict[str, int] = {}
+        self.built_at = built_at
+
+    def feed(self, sent: Sent, n: int) -> FeedMessage:
+        """The feed message the ingest agent would build for the n-th record."""
+        topic = self.settings.feed_topic(sent.agency_id)
+        offset = self.feed_offsets.get(topic, 0)
+        self.feed_offsets[topic] = offset + 1
+        return FeedMessage(
+            value=sent.message.value,
+            key=sent.message.key,
+            headers=tuple(sent.message.headers),
+            source=SourceRef(topic=topic, partition=0, offset=offset),
+            feed_agency=sent.agency_id,
+            received_at=self.at(n),
+        )
+
+    def at(self, n: int) -> datetime:
+        """The fixed clock: the load's build time plus a millisecond per record."""
+        return self.built_at + timedelta(milliseconds=n)
+
+    def moment(self, partition: int, at: datetime, offset: int) -> Moment:
+        """As ``agents.correlate.CorrelateAgent.moment``."""
+        sequence = self.clock.sequence(partition)
+        evaluator = self.evaluators.get(sequence)
+        if evaluator is None:
+            evaluator = Evaluator(self.clock.book_for(partition), self.registry)
+            self.evaluators[sequence] = evaluator
+        return Moment(
+            at=at,
+            policy=evaluator,
+            policy_sequence=sequence,
+            position=Position(partition=partition, offset=offset),
+        )
+
+    def correlate(self, accepted: Outbound, n: int) -> Step | None:
+        """As ``agents.correlate.CorrelateAgent.fold``; the step, when something folded."""
+        token = (accepted.key or b"").decode()
+        if not token or token.startswith("area:"):
+            return None
+        partition = self.partition_of.get(token)
+        if partition is None:  # the partitioner's murmur2 is the broker client's cost: once
+            partition = int(self.partitioner(accepted.key, self.partitions, self.partitions))
+            self.partition_of[token] = partition
+        offset = self.offsets.get(partition, 0)
+        self.offsets[partition] = offset + 1
+        state = SubjectState.from_bytes(self.subjects.get(token))
+        folded = self.correlator.fold(
+            accepted.value, state, self.moment(partition, self.at(n), offset)
+        )
+        if folded is None:
+            return None
+        self.subjects[folded.token] = folded.step.state.to_bytes()
+        return folded.step
+
+
+def _ingest_all(domain: Domain, messages: list[Sent], out: Outputs) -> None:
+    for n, sent in enumerate(messages):
+        outcome = domain.ingest.process(domain.feed(sent, n), domain.seen)
+        for message in outcome.messages:
+            out.ingest.append(message.value)
+            if message.topic == domain.settings.accepted_topic:
+                out.accepted.append(message)
+
+
+def _correlate_all(domain: Domain, out: Outputs) -> None:
+    for n, accepted in enumerate(out.accepted):
+        step = domain.correlate(accepted, n)
+        if step is not None:
+            out.steps.append(step)
+
+
+def _digest(domain: Domain, out: Outputs) -> tuple[str, dict[str, int]]:
+    keyring = Keyring.open(domain.settings.keys_dir)
+    keys = {
+        r.partnership_id: keyring.hpke_key(partnership_owner(r.partnership_id))
+        for r in domain.correlator.dispatcher.recipients
+    }
+    counts = {"ingest_out": 0, "accepted": len(out.accepted), "pending": 0, "decisions": 0}
+    digest = hashlib.sha256()
+    for value in out.ingest:
+        digest.update(b"in\x00" + value)
+        counts["ingest_out"] += 1
+    for step in out.steps:
+        for pending in step.pending:
+            body = keys[pending.partnership_id].open(
+                pending.value, alert_info(pending.partnership_id, pending.alert_id)
+            )
+            digest.update(b"alert\x00" + replace(pending, value=body).to_bytes())
+            counts["pending"] += 1
+        for record in step.decisions:
+            digest.update(b"decision\x00" + record.model_dump_json().encode())
+            counts["decisions"] += 1
+    for token, value in sorted(domain.subjects.items()):
+        digest.update(b"state\x00" + token.encode() + b"\x00" + value)
+    return digest.hexdigest(), counts | {"subjects": len(domain.subjects)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--subjects", type=int, default=5_000)
+    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
+    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
+    args = parser.parse_args()
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    settings = _settings()
+    cached = _load(settings, args.events, args.subjects)
+    print(f"load: {cached.describe}")
+    domain = Domain(settings, cached.built_at)
+    out = Outputs()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    started = time.process_time()
+    _ingest_all(domain, cached.messages, out)
+    ingested = time.process_time()
+    _correlate_all(domain, out)
+    finished = time.process_time()
+    if profiler is not None:
+        profiler.disable()
+    events = len(cached.messages)
+    ingest_s, correlate_s = ingested - started, finished - ingested
+    print(f"ingest    {events:>7} events {ingest_s:7.2f} s CPU {events / ingest_s:10,.0f} events/s")
+    print(
+        f"correlate {len(out.accepted):>7} events {correlate_s:7.2f} s CPU"
+        f" {len(out.accepted) / correlate_s:10,.0f} events/s"
+    )
+    both = ingest_s + correlate_s
+    print(f"both      {events:>7} events {both:7.2f} s CPU {events / both:10,.0f} events/s")
+    digest, counts = _digest(domain, out)
+    print("outputs:", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    print(f"digest: {digest}")
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
