@@ -18,8 +18,8 @@ from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context
 
 
-def create_app(settings: Settings) -> faust.App:
-    """Build the hub's faust app with every agent registered."""
+def bare_app(settings: Settings) -> HubApp:
+    """The hub's faust app with its broker, store and consumer settings, and no agents."""
     app = HubApp(
         settings.app_id,
         broker=settings.broker_url,
@@ -38,6 +38,12 @@ def create_app(settings: Settings) -> faust.App:
         producer_linger_ms=settings.producer_linger_ms,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    return app
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the hub's faust app with every agent registered."""
+    app = bare_app(settings)
     ingest = load_ingest_context(settings)
     keyring = Keyring.open(settings.keys_dir)
     clock = PolicyClock()

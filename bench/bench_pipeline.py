@@ -4,12 +4,16 @@ Run: ``.venv/bin/python -m bench.bench_pipeline`` (``make bench`` runs it with t
 One fresh embedded broker, then, each phase on its own topics and consumer group:
 
 1. ``passthrough``: a plain aiokafka consume-and-produce copy of the load (the ceiling);
-2. ``pipeline-1``: the full hub on one worker (ingest with seal checks, agreements,
-   correlation, encryption, sequencing and delivery, audit ledger);
-3. ``pipeline-2``: the same with two workers in one consumer group;
-4. ``latency``: one worker, the load offered at a fixed rate, agency send to partnership
+2. ``faust-hop`` and ``faust-topology``: faust with the worker's settings and no domain work,
+   one copying hop, then the hub's hops and table writes (``bench.faust_floor``): what the
+   stream framework costs before the hub does anything;
+3. ``pipeline-1``: the full hub on one worker (ingest with seal checks, agreements,
+   correlation, encryption, sequencing and delivery, audit ledger). Its outputs are counted
+   and checked: every event accepted, none quarantined, else the phase is marked invalid;
+4. ``pipeline-2``: the same with two workers in one consumer group;
+5. ``latency``: one worker, the load offered at a fixed rate, agency send to partnership
    receipt measured on alerts (``bench.latency``);
-5. ``profile`` (only with ``BENCH_PROFILE=1``): pipeline-1 again under py-spy.
+6. ``profile`` (only with ``BENCH_PROFILE=1``): pipeline-1 again under py-spy.
 
 Sizes come from environment variables (defaults in brackets): ``BENCH_EVENTS`` [20000]
 and ``BENCH_SUBJECTS`` [5000] for the throughput phases, ``BENCH_WARMUP`` [400] events sent
@@ -24,6 +28,7 @@ broker logs stay in ``.hub/bench/`` until the next run. See ``docs/benchmarks.md
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -50,14 +55,22 @@ from bench.stack import (
 )
 from hub.broker import EmbeddedBroker
 from hub.codec import SchemaStore
-from hub.config import Settings, load_settings
+from hub.config import Settings, load_settings, settings_env
 from hub.crypto import Keyring, create_dev_keyring
 from hub.runtime import load_registry_from
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 JOIN_TIMEOUT_S = 90.0
-PHASES = ("passthrough", "pipeline-1", "pipeline-2", "latency", "profile")
+PHASES = (
+    "passthrough",
+    "faust-hop",
+    "faust-topology",
+    "pipeline-1",
+    "pipeline-2",
+    "latency",
+    "profile",
+)
 
 
 def _env(name: str, default: int) -> int:
@@ -95,19 +108,49 @@ class Bench:
         feeds = [phase.settings.feed_topic(a.id) for a in self.registry.agencies]
         args = [phase.bootstrap, phase.group, phase.settings.accepted_topic]
         args += [str(len(self.warmup)), str(len(self.load.messages)), *feeds]
+        await self._copier("passthrough", phase, ["bench.passthrough", *args], {})
+
+    async def floor(self, shape: str) -> None:
+        """faust with the worker's settings and no domain work (``bench.faust_floor``)."""
+        name = f"faust-{shape}"
+        phase = await prepare_phase(self.base, name, self.workdir)
+        args = ["bench.faust_floor", shape, str(len(self.warmup)), str(len(self.load.messages))]
+        await self._copier(name, phase, args, settings_env(phase.settings))
+
+    async def _copier(self, name: str, phase: Phase, argv: list[str], env: dict[str, str]) -> None:
+        """Run a copying process, feed it the warm-up then the load, time it to its last copy."""
+        log = (phase.workdir / "copier.log").open("ab")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.passthrough", *args, stdout=subprocess.PIPE, cwd=ROOT
+            sys.executable,
+            "-m",
+            *argv,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=ROOT,
+            env={**os.environ, **env},
         )
-        assert proc.stdout is not None  # noqa: S101  # stdout=PIPE above
-        async with producer(phase.bootstrap) as out:
-            await send_all(phase.settings, out, self.warmup)
-            await asyncio.wait_for(proc.stdout.readline(), self.timeout_s)
-            started = time.time()
-            await send_all(phase.settings, out, self.load.messages)
+        try:
+            async with producer(phase.bootstrap) as out:
+                await send_all(phase.settings, out, self.warmup)
+                await self._line_with(proc, b"warm")
+                started = time.time()
+                await send_all(phase.settings, out, self.load.messages)
+                line = await self._line_with(proc, b"{")
+        finally:
+            await _stop(proc)
+            log.close()
+        finished = float(report.parse_json(line[line.index(b"{") :])["finished"])
+        self._throughput(name, started, finished, {})
+
+    async def _line_with(self, proc: asyncio.subprocess.Process, marker: bytes) -> bytes:
+        """The first line the process prints containing ``marker`` (faust adds terminal codes)."""
+        assert proc.stdout is not None  # noqa: S101  # stdout=PIPE
+        while True:
             line = await asyncio.wait_for(proc.stdout.readline(), self.timeout_s)
-        await proc.wait()
-        finished = float(report.parse_json(line)["finished"])
-        self._throughput("passthrough", started, finished, {})
+            if not line:
+                raise RuntimeError(f"the copier exited (code {proc.returncode}) before {marker!r}")
+            if marker in line:
+                return line
 
     async def pipeline(
         self, name: str, workers: int, hook: Callable[[Phase], Any] | None = None
@@ -130,6 +173,10 @@ class Bench:
             "peak_rss_mib": [round(k / 1024, 1) for k in phase.peak_rss_kib.values()],
             "outputs": dict(sorted(outputs.counts.items())),
         }
+        problems = report.output_problems(outputs.counts, len(self.load.messages))
+        if problems:
+            extra["invalid"] = problems
+            _echo(f"{name}: INVALID RUN: {'; '.join(problems)} (worker log in {phase.workdir})")
         self._throughput(name, started, outputs.last_write, extra)
 
     async def latency(self, rate: int, seconds: int) -> None:
@@ -199,6 +246,19 @@ class Bench:
         _echo(f"{name}: {events} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s")
 
 
+async def _stop(proc: asyncio.subprocess.Process, timeout_s: float = 15.0) -> None:
+    """Stop a child by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+
 async def _joined(phase: Phase, workers: int) -> None:
     deadline = time.monotonic() + JOIN_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -211,6 +271,9 @@ async def _joined(phase: Phase, workers: int) -> None:
 async def _run(bench: Bench, phases: set[str]) -> None:
     if "passthrough" in phases:
         await bench.passthrough()
+    for shape in ("hop", "topology"):
+        if f"faust-{shape}" in phases:
+            await bench.floor(shape)
     if "pipeline-1" in phases:
         await bench.pipeline("pipeline-1", 1)
     if "pipeline-2" in phases:

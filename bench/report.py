@@ -9,13 +9,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bench.loadgen import Load
 
 ROOT = Path(__file__).resolve().parent.parent
+THROUGHPUT_PHASES = ("passthrough", "faust-hop", "faust-topology", "pipeline-1", "pipeline-2")
 TARGETS = {"pipeline_events_per_s": 20_000, "ratio_to_ceiling": 0.5, "p99_ms": 250}
 REPLAY_MODULE = ROOT / "bench" / "bench_replay.py"
 RATE = re.compile(r"([\d,]+(?:\.\d+)?)\s*(?:decisions|entries)/s")
@@ -35,6 +36,19 @@ def latency_line(f: dict[str, Any]) -> str:
         f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, p99 {f['p99_ms']} ms (max {f['max_ms']} ms)"
         f" over {f['alerts_measured']} alerts at {f['offered_events_per_s']} events/s"
     )
+
+
+def output_problems(counts: Mapping[str, int], events: int) -> list[str]:
+    """Why a pipeline phase's figure cannot be trusted: events not accepted, or quarantined.
+
+    A hub that quarantines everything is fast; its events/s would measure nothing.
+    """
+    problems = []
+    if counts.get("accepted", 0) < events:
+        problems.append(f"{counts.get('accepted', 0)} of {events} events accepted")
+    if counts.get("quarantined", 0):
+        problems.append(f"{counts['quarantined']} records quarantined")
+    return problems
 
 
 def _machine() -> dict[str, Any]:
@@ -65,6 +79,9 @@ def finish(figures: dict[str, Any], load: Load, broker_note: str) -> dict[str, A
         derived["ratio_to_ceiling"] = round(one / ceiling, 3)
     if one and two:
         derived["two_workers_speedup"] = round(two / one, 2)
+    floor = figures.get("faust-topology", {}).get("events_per_s")
+    if floor and one:
+        derived["ratio_to_faust_floor"] = round(one / floor, 3)
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": _machine(),
@@ -86,16 +103,19 @@ def table(figures: dict[str, Any]) -> str:
     """A Markdown table of the headline figures."""
     phases, derived = figures["phases"], figures["derived"]
     rows = [("figure", "value", "target")]
-    for name in ("passthrough", "pipeline-1", "pipeline-2"):
+    for name in THROUGHPUT_PHASES:
         if name in phases:
             p = phases[name]
             rss = f", worker peak RSS {max(p['peak_rss_mib'])} MiB" if p.get("peak_rss_mib") else ""
+            bad = f" INVALID: {'; '.join(p['invalid'])}" if p.get("invalid") else ""
             target = f">= {TARGETS['pipeline_events_per_s']:,}" if name == "pipeline-1" else ""
             rows.append(
-                (f"{name} events/s", f"{p['events_per_s']:,} ({p['seconds']} s{rss})", target)
+                (f"{name} events/s", f"{p['events_per_s']:,} ({p['seconds']} s{rss}){bad}", target)
             )
     if "ratio_to_ceiling" in derived:
         rows.append(("pipeline-1 / passthrough", f"{derived['ratio_to_ceiling']}", ">= 0.5"))
+    if "ratio_to_faust_floor" in derived:
+        rows.append(("pipeline-1 / faust-topology", f"{derived['ratio_to_faust_floor']}", ""))
     if "two_workers_speedup" in derived:
         rows.append(("pipeline-2 / pipeline-1", f"{derived['two_workers_speedup']}", ""))
     for name in sorted(n for n in phases if n.startswith("latency@")):
