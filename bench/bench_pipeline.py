@@ -119,6 +119,7 @@ class Bench:
 
     async def _copier(self, name: str, phase: Phase, argv: list[str], env: dict[str, str]) -> None:
         """Run a copying process, feed it the warm-up then the load, time it to its last copy."""
+        phase.workdir.mkdir(parents=True, exist_ok=True)
         log = (phase.workdir / "copier.log").open("ab")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
