@@ -33,11 +33,10 @@ from pathlib import Path
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.loadgen import Generator, Sent, data_for
-from hub.alerts.record import alert_info
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.correlate import Correlator
-from hub.crypto import Keyring, create_dev_keyring, partnership_owner
+from hub.crypto import Keyring, alert_info, create_dev_keyring, partnership_owner
 from hub.dispatch import Moment, Position, Step, SubjectState
 from hub.dsa import Evaluator, encode_agreement_message
 from hub.dsa.loader import load_directory

@@ -53,11 +53,15 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     if now.tzinfo is None:
         raise RuleError("expiry time has no time zone")
     cut = now - rules.horizon
+    # Every anchor is a contribution's time: with none before the cut, no episode is anchored
+    # before it, and each floor is just raised to the cut (the episodes need not be computed).
+    anchored_before = any(c.occurred_at < cut for c in window.contributions)
     floors = dict(window.floors)
     for rule in rules.rules:
         floor = max(cut, window.floor(rule.id) or cut)
-        for episode in episodes(rule, window.contributions, window.floor(rule.id)):
-            if episode.anchor < cut:
-                floor = max(floor, episode.end)
+        if anchored_before:
+            for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+                if episode.anchor < cut:
+                    floor = max(floor, episode.end)
         floors[rule.id] = floor
     return window.without_before(cut, floors)

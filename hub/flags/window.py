@@ -60,7 +60,12 @@ class SubjectWindow(BaseModel):
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
         kept = tuple(c for c in self.contributions if c.occurred_at >= cut)
-        return SubjectWindow(contributions=kept, floors=dict(sorted(floors.items())))
+        ordered = dict(sorted(floors.items()))
+        if len(kept) == len(self.contributions) and all(_aware(f) for f in ordered.values()):
+            # Nothing dropped: the contributions are canonical already and the floors are
+            # aware, so validation would return exactly these values; skip it.
+            return SubjectWindow.model_construct(contributions=self.contributions, floors=ordered)
+        return SubjectWindow(contributions=kept, floors=ordered)
 
     def floor(self, rule_id: str) -> datetime | None:
         """The earliest anchor a new flag of this rule may have, if expiry has set one."""
@@ -78,3 +83,8 @@ class SubjectWindow(BaseModel):
         except PydanticValidationError as exc:
             # from None: pydantic's error would carry the stored values into logs
             raise StateError(f"subject window: {exc.error_count()} invalid parts") from None
+
+
+def _aware(moment: object) -> bool:
+    """Whether pydantic's AwareDatetime would accept the value as it is."""
+    return isinstance(moment, datetime) and moment.utcoffset() is not None

@@ -1,0 +1,69 @@
+"""The engine's fast paths give exactly what the full computations give (hypothesis).
+
+Each reference below is the straightforward computation the fast path replaced, kept here so
+that the two can be compared over random windows: equal values and equal stored bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.flags import Contribution, SubjectWindow, expire
+from hub.flags.match import episodes
+from hub.rules import RuleSet
+from tests.unit.flags.builders import RULES, T0, sets
+
+_moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
+
+
+def _full_expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
+    """Expiry computing every rule's episodes and validating the new window in full."""
+    cut = now - rules.horizon
+    floors = dict(window.floors)
+    for rule in rules.rules:
+        floor = max(cut, window.floor(rule.id) or cut)
+        for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+            if episode.anchor < cut:
+                floor = max(floor, episode.end)
+        floors[rule.id] = floor
+    kept = tuple(c for c in window.contributions if c.occurred_at >= cut)
+    return SubjectWindow(contributions=kept, floors=dict(sorted(floors.items())))
+
+
+def _built(items: list[Contribution]) -> SubjectWindow:
+    window = SubjectWindow()
+    for item in items:
+        window = window.add(item)
+    return window
+
+
+@settings(max_examples=400)
+@given(sets, st.lists(_moments, min_size=1, max_size=4))
+def test_expire_equals_the_full_computation(
+    items: list[Contribution], moments: list[datetime]
+) -> None:
+    """Over successive expiries (so floors are set too), with and without old contributions."""
+    window = _built(items)
+    for now in sorted(moments):
+        fast, full = expire(RULES, window, now), _full_expire(RULES, window, now)
+        assert fast == full
+        assert fast.to_bytes() == full.to_bytes()
+        assert SubjectWindow.from_bytes(fast.to_bytes()) == fast
+        window = fast
+
+
+@given(sets)
+def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
+    items: list[Contribution],
+) -> None:
+    """The path that skips the episodes: nothing dropped, every rule's floor at the cut."""
+    window = _built(items)
+    first = min((c.occurred_at for c in items), default=T0)
+    now = first + RULES.horizon  # the cut falls exactly on the oldest contribution
+    expired = expire(RULES, window, now)
+    assert expired.contributions == window.contributions
+    assert dict(expired.floors) == {r.id: first for r in RULES.rules}
+    assert list(expired.floors) == sorted(expired.floors)
