@@ -81,8 +81,8 @@ def _load(settings: Settings, events: int, subjects: int) -> Cached:
     path = WORKDIR / f"load-{events}-{subjects}.pickle"
     if path.exists():
         with path.open("rb") as handle:
-            cached: Cached = pickle.load(handle)  # noqa: S301  # our own file, written below
-        return cached
+            messages, built_at, describe = pickle.load(handle)  # noqa: S301  # our own file
+        return Cached(messages, built_at, describe)
     registry = load_registry_from(settings)
     _, source = data_for(settings.data_dir, WORKDIR, registry, print)
     store = SchemaStore.load(settings.schemas_dir)
@@ -91,7 +91,7 @@ def _load(settings: Settings, events: int, subjects: int) -> Cached:
     load = Generator(settings.data_dir, source, store, registry, keyring).build(events, subjects)
     cached = Cached(load.messages, built_at, load.describe())
     with path.open("wb") as handle:
-        pickle.dump(cached, handle)
+        pickle.dump((cached.messages, cached.built_at, cached.describe), handle)
     return cached
 
 

@@ -16,13 +16,14 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from hub.flags.contribution import Contribution
 from hub.rules import Rule, Severity, rank
-from hub.rules.model import Contributor
+from hub.rules.model import AgeRange, Contributor
 
 Labelled = tuple[Contribution, frozenset[str]]
 
@@ -37,16 +38,50 @@ class Episode:
     severity: Severity
 
 
+@dataclass(frozen=True, slots=True)
+class _Contributors:
+    """A rule's contributors indexed by event type: what matching asks of it per event."""
+
+    types: frozenset[str]
+    by_type: Mapping[str, tuple[Contributor, ...]]
+    age: AgeRange | None
+
+    def labels(self, contribution: Contribution) -> frozenset[str]:
+        if self.age is not None and not self.age.contains(contribution.age):
+            return _NONE
+        return frozenset(
+            c.name
+            for c in self.by_type.get(contribution.event_type, ())
+            if _accepts(c, contribution)
+        )
+
+
+_NONE: frozenset[str] = frozenset()
+_INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
+_INDEXED_MAX = 1024
+_key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
+
+
+def _contributors(rule: Rule) -> _Contributors:
+    """The rule's contributors by type, built once per rule object (rules are frozen)."""
+    found = _INDEXED.get(id(rule))
+    if found is not None and found[0] is rule:
+        return found[1]
+    by_type: dict[str, list[Contributor]] = {}
+    for contributor in rule.events:
+        by_type.setdefault(contributor.type, []).append(contributor)
+    indexed = _Contributors(
+        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age
+    )
+    if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
+        _INDEXED.clear()
+    _INDEXED[id(rule)] = (rule, indexed)  # holding the rule keeps its id from being reused
+    return indexed
+
+
 def labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
     """The labels under which a contribution qualifies for a rule (empty: it does not)."""
-    age = rule.conditions.age
-    if age is not None and not age.contains(contribution.age):
-        return frozenset()
-    return frozenset(
-        c.name
-        for c in rule.events
-        if c.type == contribution.event_type and _accepts(c, contribution)
-    )
+    return _contributors(rule).labels(contribution)
 
 
 def _accepts(contributor: Contributor, contribution: Contribution) -> bool:
@@ -55,9 +90,11 @@ def _accepts(contributor: Contributor, contribution: Contribution) -> bool:
 
 def qualifying(rule: Rule, contributions: Iterable[Contribution]) -> list[Labelled]:
     """The contributions that qualify, with their labels, in (occurred_at, event_id) order."""
-    types = {c.type for c in rule.events}
-    candidates = sorted((c for c in contributions if c.event_type in types), key=lambda c: c.key)
-    found = [(c, labels(rule, c)) for c in candidates]
+    indexed = _contributors(rule)
+    types = indexed.types
+    candidates = [c for c in contributions if c.event_type in types]
+    candidates.sort(key=_key)
+    found = [(c, indexed.labels(c)) for c in candidates]
     return [(c, names) for c, names in found if names]
 
 

@@ -7,13 +7,14 @@ that the two can be compared over random windows: equal values and equal stored 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from random import Random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.flags import Contribution, SubjectWindow, expire
-from hub.flags.match import episodes
-from hub.rules import RuleSet
+from hub.flags.match import episodes, labels, qualifying
+from hub.rules import Rule, RuleSet
 from tests.unit.flags.builders import RULES, T0, sets
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
@@ -67,3 +68,35 @@ def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
     assert expired.contributions == window.contributions
     assert dict(expired.floors) == {r.id: first for r in RULES.rules}
     assert list(expired.floors) == sorted(expired.floors)
+
+
+def _full_labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
+    """Labels by walking every contributor of the rule."""
+    age = rule.conditions.age
+    if age is not None and not age.contains(contribution.age):
+        return frozenset()
+    return frozenset(
+        c.name
+        for c in rule.events
+        if c.type == contribution.event_type
+        and all(test.matches(contribution.fields) for test in c.where)
+    )
+
+
+@given(sets, st.randoms(use_true_random=False))
+def test_qualifying_and_labels_equal_the_full_computation(
+    items: list[Contribution], rng: Random
+) -> None:
+    """Whatever order the contributions come in (a window's, or any other)."""
+    shuffled = list(items)
+    rng.shuffle(shuffled)
+    for rule in RULES.rules:
+        full = [(c, _full_labels(rule, c)) for c in sorted(shuffled, key=lambda c: c.key)]
+        expected = [(c, names) for c, names in full if names and c.event_type in _types(rule)]
+        assert qualifying(rule, shuffled) == expected
+        assert qualifying(rule, _built(items).contributions) == expected
+        assert all(labels(rule, c) == _full_labels(rule, c) for c in items)
+
+
+def _types(rule: Rule) -> set[str]:
+    return {c.type for c in rule.events}
