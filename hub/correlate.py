@@ -15,7 +15,7 @@ from hub.consent import is_consent_event
 from hub.dispatch import Dispatcher, Moment, Step, SubjectState
 from hub.flags import contribution_of, expire
 from hub.geo import AreaLookup
-from hub.models import validate_event
+from hub.models import read_accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class Correlator:
 
     def fold(self, value: bytes, state: SubjectState, moment: Moment) -> Folded | None:
         """Add one accepted event to its subject; None when it can contribute to no flag."""
-        event = validate_event(self.store.decode(value), clock=None)  # accepted already
+        event = read_accepted(self.store, value)
         token = event.subject_token
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)

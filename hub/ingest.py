@@ -24,7 +24,7 @@ from hub.errors import (
     UnknownAreaError,
 )
 from hub.geo import AreaLookup
-from hub.models import Event, validate_event
+from hub.models import Event, remember, validate_event
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 
@@ -125,6 +125,7 @@ class Ingest:
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
+        remember(self._ctx.decoder, message.value, event)  # correlation reads these bytes next
         accepted = self._accepted(event, message, position)
         return Outcome("accepted", "accepted", event.event_id, (accepted,))
 

@@ -11,6 +11,8 @@ is the wire format's statement of what the bytes are, and the two must not contr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,8 @@ class SchemaStore:
             self._by_fingerprint[version.writer.fingerprint] = version
             self._versions.setdefault(file.event_type, {})[file.version] = version
         self._current = {t: v[max(v)] for t, v in self._versions.items()}
+        self.identity = _identity(files)
+        """A digest of every schema version: stores with equal identities decode alike."""
         self._fields = {
             t: describe_fields(v.writer.json)  # type: ignore[arg-type]  # event schemas are records
             for t, v in self._current.items()
@@ -146,6 +150,11 @@ class SchemaStore:
         if version not in versions:
             raise SchemaError(f"{event_type} has no schema version {version}")
         return versions[version]
+
+
+def _identity(files: list[SchemaFile]) -> bytes:
+    described = sorted((f.event_type, f.version, f.subject, f.schema) for f in files)
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).digest()
 
 
 def _stamped(record: Mapping[str, Any], version: _Version) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     event = validate_event(store.decode(data))   # hub.errors.ValidationError names the field
 """
 
+from hub.models.accepted import read_accepted, remember
 from hub.models.envelope import Envelope
 from hub.models.event import Clock, Event, validate_event, wall_clock
 from hub.models.timing import (
@@ -24,6 +25,8 @@ __all__ = [
     "EventInFutureError",
     "EventTooOldError",
     "check_timeliness",
+    "read_accepted",
+    "remember",
     "validate_event",
     "wall_clock",
 ]
