@@ -159,10 +159,18 @@ class Dispatcher:
         redelivery, the first attempt's outbox records may never have left. The sequencer drops
         the ones that did (same alert ids).
         """
-        run = _Round(self, token, state.window, moment, {k: dict(v) for k, v in state.sent.items()})
-        run.resend = resend
-        run.consent = state.consent
-        run.closed = {k: dict(v) for k, v in state.closed.items()}
+        # Every field given: a default ConsentLedger would be built (deep-copying its
+        # defaults) only to be replaced.
+        run = _Round(
+            self,
+            token,
+            state.window,
+            moment,
+            {k: dict(v) for k, v in state.sent.items()},
+            resend=resend,
+            consent=state.consent,
+            closed={k: dict(v) for k, v in state.closed.items()},
+        )
         evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
         active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
         for flag in active.values():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.errors import RuleError
-from hub.flags.match import Episode, episodes
+from hub.flags.match import Episode, contributing_types, episodes
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
 from hub.rules import Rule, RuleSet
@@ -19,9 +19,11 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
     """Every flag the window implies, active or expired at ``now``, by rule id then anchor."""
     if now.tzinfo is None:
         raise RuleError("evaluation time has no time zone")
+    present = {c.event_type for c in window.contributions}
     return [
         _state(rule, token, episode, now)
         for rule in rules.rules
+        if not contributing_types(rule).isdisjoint(present)  # else no episode: skip the work
         for episode in episodes(rule, window.contributions, window.floor(rule.id))
     ]
 

@@ -79,6 +79,11 @@ def _contributors(rule: Rule) -> _Contributors:
     return indexed
 
 
+def contributing_types(rule: Rule) -> frozenset[str]:
+    """The event types a rule's contributors name: no other contribution can qualify."""
+    return _contributors(rule).types
+
+
 def labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
     """The labels under which a contribution qualifies for a rule (empty: it does not)."""
     return _contributors(rule).labels(contribution)

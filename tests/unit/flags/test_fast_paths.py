@@ -12,10 +12,11 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.flags import Contribution, SubjectWindow, expire
+from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
+from hub.flags.engine import _state
 from hub.flags.match import episodes, labels, qualifying
 from hub.rules import Rule, RuleSet
-from tests.unit.flags.builders import RULES, T0, sets
+from tests.unit.flags.builders import RULES, T0, TOKEN, sets
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
@@ -100,3 +101,20 @@ def test_qualifying_and_labels_equal_the_full_computation(
 
 def _types(rule: Rule) -> set[str]:
     return {c.type for c in rule.events}
+
+
+def _full_evaluate(rules: RuleSet, window: SubjectWindow, now: datetime) -> list[FlagState]:
+    """Evaluation asking every rule, whether or not the window holds any of its types."""
+    return [
+        _state(rule, TOKEN, episode, now)
+        for rule in rules.rules
+        for episode in episodes(rule, window.contributions, window.floor(rule.id))
+    ]
+
+
+@given(sets, _moments)
+def test_evaluate_equals_asking_every_rule(items: list[Contribution], now: datetime) -> None:
+    window = _built(items)
+    assert evaluate(RULES, TOKEN, window, now) == _full_evaluate(RULES, window, now)
+    expired = expire(RULES, window, now)
+    assert evaluate(RULES, TOKEN, expired, now) == _full_evaluate(RULES, expired, now)
