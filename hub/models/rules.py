@@ -112,10 +112,12 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 def _bounded(fields: Mapping[str, Any], _: Mapping[str, Any]) -> Problem | None:
     """No string longer than MAX_STRING characters, no array longer than MAX_ITEMS."""
     for name, value in fields.items():
-        values = value if isinstance(value, list) else [value]
-        if len(values) > MAX_ITEMS:
-            return name, f"must have at most {MAX_ITEMS} items"
-        if any(isinstance(v, str) and len(v) > MAX_STRING for v in values):
+        if isinstance(value, list):  # no list built per scalar: this runs on every field
+            if len(value) > MAX_ITEMS:
+                return name, f"must have at most {MAX_ITEMS} items"
+            if any(isinstance(v, str) and len(v) > MAX_STRING for v in value):
+                return name, f"must be at most {MAX_STRING} characters"
+        elif isinstance(value, str) and len(value) > MAX_STRING:
             return name, f"must be at most {MAX_STRING} characters"
     return None
 
