@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 
 from hub.flags.contribution import Contribution
+from hub.flags.predicate import Predicate, compiled
 from hub.rules import Rule, Severity, rank
-from hub.rules.model import AgeRange, Contributor
+from hub.rules.model import AgeRange
 
 Labelled = tuple[Contribution, frozenset[str]]
 
@@ -43,16 +44,18 @@ class _Contributors:
     """A rule's contributors indexed by event type: what matching asks of it per event."""
 
     types: frozenset[str]
-    by_type: Mapping[str, tuple[Contributor, ...]]
+    by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
+    """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
         if self.age is not None and not self.age.contains(contribution.age):
             return _NONE
+        fields = contribution.fields
         return frozenset(
-            c.name
-            for c in self.by_type.get(contribution.event_type, ())
-            if _accepts(c, contribution)
+            name
+            for name, tests in self.by_type.get(contribution.event_type, ())
+            if all(test(fields) for test in tests)
         )
 
 
@@ -67,9 +70,10 @@ def _contributors(rule: Rule) -> _Contributors:
     found = _INDEXED.get(id(rule))
     if found is not None and found[0] is rule:
         return found[1]
-    by_type: dict[str, list[Contributor]] = {}
+    by_type: dict[str, list[tuple[str, tuple[Predicate, ...]]]] = {}
     for contributor in rule.events:
-        by_type.setdefault(contributor.type, []).append(contributor)
+        tests = tuple(compiled(test) for test in contributor.where)
+        by_type.setdefault(contributor.type, []).append((contributor.name, tests))
     indexed = _Contributors(
         frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age
     )
@@ -87,10 +91,6 @@ def contributing_types(rule: Rule) -> frozenset[str]:
 def labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
     """The labels under which a contribution qualifies for a rule (empty: it does not)."""
     return _contributors(rule).labels(contribution)
-
-
-def _accepts(contributor: Contributor, contribution: Contribution) -> bool:
-    return all(test.matches(contribution.fields) for test in contributor.where)
 
 
 def qualifying(rule: Rule, contributions: Iterable[Contribution]) -> list[Labelled]:
