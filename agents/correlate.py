@@ -166,6 +166,13 @@ class CorrelateAgent:
         return int(self._partitioner(token.encode(), self._partitions, self._partitions))
 
 
+def _notable(outcome: str) -> bool:
+    """A quarantine, or an event that queued alerts: logged at INFO, the rest at DEBUG."""
+    return outcome.startswith("quarantined") or (
+        outcome.startswith("alerts:") and not outcome.startswith("alerts:0:")
+    )
+
+
 def register_correlate(
     app: faust.App,
     settings: Settings,
@@ -196,7 +203,8 @@ def register_correlate(
                 await agent.quarantine.send(value=record.to_bytes())
                 outcome = f"quarantined:{record.reason}"
                 metrics.count_quarantine("correlate", record.reason)
-            log.info(
+            line = log.info if _notable(outcome) else log.debug  # see agents/ingest.py
+            line(
                 "accepted_processed",
                 partition=message.partition,
                 offset=message.offset,

@@ -55,7 +55,10 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
                     value=out.value,
                     headers=metrics.origin_headers(message.timestamp, out.headers),
                 )
-            log.info(
+            # One line per event only at DEBUG: at a thousand events a second, INFO carries
+            # quarantines alone (counts are on /metrics, decisions in the audit ledger).
+            line = log.info if outcome.status == "quarantined" else log.debug
+            line(
                 "event_processed",
                 topic=ref.topic,
                 partition=ref.partition,

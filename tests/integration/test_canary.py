@@ -121,7 +121,10 @@ def reports(settings: Settings, tmp_path: Path) -> dict[str, bytes]:
 def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
-    s = hub_settings.model_copy(update={"metrics_port": free_port(), "head_interval_s": 1.0})
+    s = hub_settings.model_copy(
+        # DEBUG: the per-event log lines are checked for leaks too
+        update={"metrics_port": free_port(), "head_interval_s": 1.0, "log_level": "DEBUG"}
+    )
     registry = load_registry(s.deploy_dir / "registry.yaml")
     asyncio.run(prepare(s))  # topics and agreements: decisions get made and audited
     head = tmp_path / "police.csv"

@@ -19,6 +19,7 @@ flags are counted after the partnership side's de-duplication. Short forms run i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -86,7 +87,12 @@ async def first_alert(settings: Settings) -> None:
 def log_lines(path: Path, event: str) -> list[dict[str, object]]:
     """The worker's JSON log lines for ``event``."""
     lines = path.read_text(errors="replace").splitlines()
-    return [json.loads(line) for line in lines if line.startswith("{") and f'"{event}"' in line]
+    found = []
+    for line in lines:
+        if line.startswith("{") and f'"{event}"' in line:
+            with contextlib.suppress(json.JSONDecodeError):  # a SIGKILLed worker's last line
+                found.append(json.loads(line))
+    return found
 
 
 # -- connection loss -------------------------------------------------------------------------
@@ -157,7 +163,8 @@ async def kill_one_of_two(settings: Settings, tmp_path: Path, subjects: int) -> 
     feed = events(settings, range(subjects))
     expected = flags_of(settings, feed)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    procs: list[subprocess.Popen[bytes]] = [worker(settings, log) for log in logs]
+    chatty = settings.model_copy(update={"log_level": "DEBUG"})  # one line per event
+    procs: list[subprocess.Popen[bytes]] = [worker(chatty, log) for log in logs]
     feeding = asyncio.create_task(feed_slowly(settings, feed, spread_s=30))
     try:
         deadline = time.monotonic() + 60
