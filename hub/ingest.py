@@ -125,7 +125,8 @@ class Ingest:
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
-        remember(self._ctx.decoder, message.value, event)  # correlation reads these bytes next
+        if event.subject_token is not None:  # correlation reads these bytes next (not area ones)
+            remember(self._ctx.decoder, message.value, event)
         accepted = self._accepted(event, message, position)
         return Outcome("accepted", "accepted", event.event_id, (accepted,))
 

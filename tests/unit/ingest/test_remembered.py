@@ -1,0 +1,40 @@
+"""Ingest remembers each accepted event about a person for correlation, and nothing else."""
+
+from __future__ import annotations
+
+from hub.ingest import SEAL_HEADER, FeedMessage
+from hub.models import read_accepted, validate_event
+from hub.models.accepted import _recent
+from hub.quarantine import SourceRef
+from tests.unit.ingest.test_ingest_fuzz import INGEST, SETTINGS, STORE, VALID
+
+
+def _ingest(agency: str, value: bytes, seal: bytes, offset: int) -> str:
+    source = SourceRef(topic=SETTINGS.feed_topic(agency), partition=0, offset=offset)
+    message = FeedMessage(value, None, ((SEAL_HEADER, seal),), source, agency)
+    return INGEST.process(message, {}).status
+
+
+def test_accepted_events_about_a_person_are_remembered_area_ones_are_not() -> None:
+    about_person = area_level = 0
+    for offset, (agency, value, seal) in enumerate(VALID):
+        _recent.clear()
+        assert _ingest(agency, value, seal, offset) == "accepted"
+        event = validate_event(STORE.decode(value), clock=None)
+        if event.subject_token is None:
+            area_level += 1
+            assert not _recent
+        else:
+            about_person += 1
+            assert list(_recent) == [(STORE.identity, value)]
+            assert read_accepted(STORE, value) == event
+            assert not _recent  # read once
+    assert about_person
+    assert area_level
+
+
+def test_a_quarantined_event_is_not_remembered() -> None:
+    agency, value, seal = next(v for v in VALID if v[0] != "health")
+    _recent.clear()
+    assert _ingest(agency, value, seal[:-1] + bytes([seal[-1] ^ 1]), 0) == "quarantined"
+    assert not _recent
