@@ -23,10 +23,17 @@ from agents.headers import header_items, raw_topic
 from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.dispatch import Moment, Position, Step, SubjectState
-from hub.dsa import Evaluator
+from hub.dispatch import Moment, Step, SubjectState
 from hub.errors import HubError
-from hub.policy import KIND_HEADER, SWITCH_KIND, TICK_KIND, PolicyClock, Switch, tick_marker
+from hub.policy import (
+    KIND_HEADER,
+    SWITCH_KIND,
+    TICK_KIND,
+    Moments,
+    PolicyClock,
+    Switch,
+    tick_marker,
+)
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 
@@ -56,20 +63,14 @@ class CorrelateAgent:
         self.subjects = app.Table(
             "subjects", default=None, key_type=str, value_type=bytes, partitions=settings.partitions
         )
-        self._evaluators: dict[int, Evaluator] = {}
+        self.moments = Moments(clock, registry)
         self._partitioner = DefaultPartitioner()
         self._partitions = list(range(settings.partitions))
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
 
     def moment(self, partition: int, at: datetime, offset: int) -> Moment:
         """Time, position and the agreements governing ``partition`` (:meth:`policy_ready`)."""
-        sequence = self.clock.sequence(partition)
-        evaluator = self._evaluators.get(sequence)
-        if evaluator is None:
-            evaluator = Evaluator(self.clock.book_for(partition), self.registry)
-            self._evaluators[sequence] = evaluator
-        position = Position(partition=partition, offset=offset)
-        return Moment(at=at, policy=evaluator, policy_sequence=sequence, position=position)
+        return self.moments.at(partition, at, offset)
 
     async def policy_ready(self, partition: int) -> None:
         """Wait until every publication the partition's sequence names has been read.

@@ -37,11 +37,11 @@ from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.correlate import Correlator
 from hub.crypto import Keyring, alert_info, create_dev_keyring, partnership_owner
-from hub.dispatch import Moment, Position, Step, SubjectState
-from hub.dsa import Evaluator, encode_agreement_message
+from hub.dispatch import Step, SubjectState
+from hub.dsa import encode_agreement_message
 from hub.dsa.loader import load_directory
 from hub.ingest import FeedMessage, Ingest, Outbound
-from hub.policy import PolicyClock, Switch
+from hub.policy import Moments, PolicyClock, Switch
 from hub.quarantine import SourceRef
 from hub.runtime import load_correlator, load_ingest_context, load_registry_from
 from hub.sequencer import Pending
@@ -127,7 +127,7 @@ class Domain:
         )
         self.registry = ctx.registry
         self.clock = _clock(settings, built_at - timedelta(minutes=1))
-        self.evaluators: dict[int, Evaluator] = {}
+        self.moments = Moments(self.clock, self.registry)
         self.seen: dict[str, str] = {}
         self.subjects: dict[str, bytes] = {}
         self.feed_offsets: dict[str, int] = {}
@@ -155,20 +155,6 @@ class Domain:
         """The fixed clock: the load's build time plus a millisecond per record."""
         return self.built_at + timedelta(milliseconds=n)
 
-    def moment(self, partition: int, at: datetime, offset: int) -> Moment:
-        """As ``agents.correlate.CorrelateAgent.moment``."""
-        sequence = self.clock.sequence(partition)
-        evaluator = self.evaluators.get(sequence)
-        if evaluator is None:
-            evaluator = Evaluator(self.clock.book_for(partition), self.registry)
-            self.evaluators[sequence] = evaluator
-        return Moment(
-            at=at,
-            policy=evaluator,
-            policy_sequence=sequence,
-            position=Position(partition=partition, offset=offset),
-        )
-
     def correlate(self, accepted: Outbound, n: int) -> Step | None:
         """As ``agents.correlate.CorrelateAgent.fold``; the step, when something folded."""
         token = (accepted.key or b"").decode()
@@ -182,7 +168,7 @@ class Domain:
         self.offsets[partition] = offset + 1
         state = SubjectState.from_bytes(self.subjects.get(token))
         folded = self.correlator.fold(
-            accepted.value, state, self.moment(partition, self.at(n), offset)
+            accepted.value, state, self.moments.at(partition, self.at(n), offset)
         )
         if folded is None:
             return None

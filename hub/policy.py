@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
-from hub.dsa import AgreementBook
+from hub.dispatch import Moment, Position
+from hub.dsa import AgreementBook, Evaluator
 from hub.errors import AgreementError
+from hub.registry import Registry
 
 SWITCH_KIND = "vru.dsa.switch"
 #: Clock ticks on the accepted topic: time passes for flags in stream order.
@@ -97,3 +100,28 @@ class PolicyClock:
             if self._book.last_sequence >= sequence:
                 self._prefixes[sequence] = cached
         return cached
+
+
+class Moments:
+    """When, where and under what a record of the accepted topic is decided.
+
+    The record's time and position, and the agreements governing its partition
+    (:meth:`PolicyClock.book_for`), with one evaluator per agreement sequence, built when
+    first needed. The caller makes sure the partition's publications have all been read
+    (:meth:`PolicyClock.ready_for`) before asking.
+    """
+
+    def __init__(self, clock: PolicyClock, registry: Registry) -> None:
+        self.clock = clock
+        self._registry = registry
+        self._evaluators: dict[int, Evaluator] = {}
+
+    def at(self, partition: int, at: datetime, offset: int) -> Moment:
+        """The moment for the record at ``offset`` of ``partition``, decided at ``at``."""
+        sequence = self.clock.sequence(partition)
+        evaluator = self._evaluators.get(sequence)
+        if evaluator is None:
+            evaluator = Evaluator(self.clock.book_for(partition), self._registry)
+            self._evaluators[sequence] = evaluator
+        position = Position(partition=partition, offset=offset)
+        return Moment(at=at, policy=evaluator, policy_sequence=sequence, position=position)

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from hub.codec import SchemaStore
-from hub.flags import Contribution
+from hub.flags import Contribution, SubjectWindow
 from hub.registry import load_registry
 from hub.rules import FieldSpec, FieldValue, RuleSet, catalog_from_store
 
@@ -89,3 +89,11 @@ def contributions(draw: st.DrawFn) -> Contribution:
 
 
 sets = st.lists(contributions(), min_size=0, max_size=25, unique_by=lambda c: c.event_id)
+
+
+def built(items: list[Contribution]) -> SubjectWindow:
+    """A window with ``items`` added one at a time, in the order given."""
+    window = SubjectWindow()
+    for item in items:
+        window = window.add(item)
+    return window

@@ -16,7 +16,7 @@ from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
 from hub.flags.engine import _state
 from hub.flags.match import episodes, labels, qualifying
 from hub.rules import Rule, RuleSet
-from tests.unit.flags.builders import RULES, T0, TOKEN, sets
+from tests.unit.flags.builders import RULES, T0, TOKEN, built, sets
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
@@ -35,20 +35,13 @@ def _full_expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> Subjec
     return SubjectWindow(contributions=kept, floors=dict(sorted(floors.items())))
 
 
-def _built(items: list[Contribution]) -> SubjectWindow:
-    window = SubjectWindow()
-    for item in items:
-        window = window.add(item)
-    return window
-
-
 @settings(max_examples=400)
 @given(sets, st.lists(_moments, min_size=1, max_size=4))
 def test_expire_equals_the_full_computation(
     items: list[Contribution], moments: list[datetime]
 ) -> None:
     """Over successive expiries (so floors are set too), with and without old contributions."""
-    window = _built(items)
+    window = built(items)
     for now in sorted(moments):
         fast, full = expire(RULES, window, now), _full_expire(RULES, window, now)
         assert fast == full
@@ -62,7 +55,7 @@ def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
     items: list[Contribution],
 ) -> None:
     """The path that skips the episodes: nothing dropped, every rule's floor at the cut."""
-    window = _built(items)
+    window = built(items)
     first = min((c.occurred_at for c in items), default=T0)
     now = first + RULES.horizon  # the cut falls exactly on the oldest contribution
     expired = expire(RULES, window, now)
@@ -95,7 +88,7 @@ def test_qualifying_and_labels_equal_the_full_computation(
         full = [(c, _full_labels(rule, c)) for c in sorted(shuffled, key=lambda c: c.key)]
         expected = [(c, names) for c, names in full if names and c.event_type in _types(rule)]
         assert qualifying(rule, shuffled) == expected
-        assert qualifying(rule, _built(items).contributions) == expected
+        assert qualifying(rule, built(items).contributions) == expected
         assert all(labels(rule, c) == _full_labels(rule, c) for c in items)
 
 
@@ -114,7 +107,7 @@ def _full_evaluate(rules: RuleSet, window: SubjectWindow, now: datetime) -> list
 
 @given(sets, _moments)
 def test_evaluate_equals_asking_every_rule(items: list[Contribution], now: datetime) -> None:
-    window = _built(items)
+    window = built(items)
     assert evaluate(RULES, TOKEN, window, now) == _full_evaluate(RULES, window, now)
     expired = expire(RULES, window, now)
     assert evaluate(RULES, TOKEN, expired, now) == _full_evaluate(RULES, expired, now)

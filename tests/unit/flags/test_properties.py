@@ -18,25 +18,18 @@ from hub.flags import (
     qualifying,
     still_holds,
 )
-from tests.unit.flags.builders import RULES, T0, TOKEN, contributions, sets
+from tests.unit.flags.builders import RULES, T0, TOKEN, built, contributions, sets
 
 NOW = T0 + timedelta(days=120)
 _SEARCH = settings(max_examples=2000, phases=[Phase.generate], database=None)  # no shrinking
 _moments = st.integers(0, 320).map(lambda d: T0 + timedelta(days=d))
 
 
-def _built(items: list[Contribution]) -> SubjectWindow:
-    window = SubjectWindow()
-    for item in items:
-        window = window.add(item)
-    return window
-
-
 @settings(max_examples=150)
 @given(st.data(), sets)
 def test_order_of_arrival_does_not_matter(data: st.DataObject, items: list[Contribution]) -> None:
     shuffled = data.draw(st.permutations(items))
-    a, b = _built(items), _built(shuffled)
+    a, b = built(items), built(shuffled)
     assert a.to_bytes() == b.to_bytes()
     assert evaluate(RULES, TOKEN, a, NOW) == evaluate(RULES, TOKEN, b, NOW)
 
@@ -45,16 +38,16 @@ def test_order_of_arrival_does_not_matter(data: st.DataObject, items: list[Contr
 def test_adding_a_contribution_again_changes_nothing(
     items: list[Contribution], data: st.DataObject
 ) -> None:
-    window = _built(items)
+    window = built(items)
     again = data.draw(st.lists(st.sampled_from(items), max_size=5)) if items else []
-    assert _built([*items, *again]) == window
+    assert built([*items, *again]) == window
     assert SubjectWindow.from_bytes(window.to_bytes()) == window
 
 
 @given(sets)
 def test_reprocessing_reproduces_every_flag_id_and_revision(items: list[Contribution]) -> None:
-    first = evaluate(RULES, TOKEN, _built(items), NOW)
-    replayed = evaluate(RULES, TOKEN, _built([*items, *reversed(items)]), NOW)
+    first = evaluate(RULES, TOKEN, built(items), NOW)
+    replayed = evaluate(RULES, TOKEN, built([*items, *reversed(items)]), NOW)
     assert first == replayed
     assert len({f.flag_id for f in first}) == len(first)
 
@@ -65,7 +58,7 @@ def test_contributing_events_lie_in_the_window_and_satisfy_the_rule(
     items: list[Contribution],
 ) -> None:
     by_id = {c.event_id: c for c in items}
-    for flag in evaluate(RULES, TOKEN, _built(items), NOW):
+    for flag in evaluate(RULES, TOKEN, built(items), NOW):
         rule = RULES.get(flag.rule_id)
         members = [by_id[e.event_id] for e in flag.events]
         assert all(flag.window_start <= c.occurred_at < flag.window_end for c in members)
@@ -83,7 +76,7 @@ def test_contributing_events_lie_in_the_window_and_satisfy_the_rule(
 def test_status_is_expired_exactly_when_now_is_past_the_window(
     items: list[Contribution], now: datetime
 ) -> None:
-    for flag in evaluate(RULES, TOKEN, _built(items), now):
+    for flag in evaluate(RULES, TOKEN, built(items), now):
         assert (flag.status is Status.EXPIRED) == (now >= flag.window_end)
 
 
@@ -92,7 +85,7 @@ def test_status_is_expired_exactly_when_now_is_past_the_window(
 def test_expiry_keeps_every_active_flag_and_invents_none(
     items: list[Contribution], moments: list[datetime]
 ) -> None:
-    window = _built(items)
+    window = built(items)
     for now in sorted(moments):
         active = [f for f in evaluate(RULES, TOKEN, window, now) if f.status is Status.ACTIVE]
         window = expire(RULES, window, now)
@@ -105,7 +98,7 @@ def test_expiry_keeps_every_active_flag_and_invents_none(
 def test_explanation_shows_only_visible_events_and_allowed_fields(
     items: list[Contribution], data: st.DataObject
 ) -> None:
-    for flag in evaluate(RULES, TOKEN, _built(items), NOW):
+    for flag in evaluate(RULES, TOKEN, built(items), NOW):
         members = [c for c in items if c.event_id in flag.event_ids]
         visible = data.draw(st.lists(st.sampled_from(members), unique_by=lambda c: c.event_id))
         names = sorted({n for c in items for n in c.fields} | {"age", "lsoa"})
@@ -133,8 +126,8 @@ def test_the_generated_sets_reach_every_shipped_rule() -> None:
     # Guards the properties above against passing vacuously on sets that never flag.
     for rule in RULES.rules:
         found = find(sets, partial(_raises, rule_id=rule.id), settings=_SEARCH)
-        assert any(f.rule_id == rule.id for f in evaluate(RULES, TOKEN, _built(found), NOW))
+        assert any(f.rule_id == rule.id for f in evaluate(RULES, TOKEN, built(found), NOW))
 
 
 def _raises(items: list[Contribution], rule_id: str) -> bool:
-    return any(f.rule_id == rule_id for f in evaluate(RULES, TOKEN, _built(items), NOW))
+    return any(f.rule_id == rule_id for f in evaluate(RULES, TOKEN, built(items), NOW))
