@@ -31,6 +31,7 @@ from agents.app import bare_app, worker_options
 from agents.headers import raw_topic
 from hub.config import Settings, load_settings
 from hub.log import configure_logging
+from hub.runtime import load_registry_from
 
 SHAPES = ("hop", "topology")
 
@@ -53,7 +54,9 @@ def counter(total: int, warmup: int) -> Callable[[], None]:
 def floor_app(settings: Settings, shape: str, count: Callable[[], None]) -> faust.App:
     """The worker's faust app with agents that do no domain work (see the module docstring)."""
     app = bare_app(settings)
-    feeds = raw_topic(app, *(settings.feed_topic(a) for a in _agencies(settings)))
+    feeds = raw_topic(
+        app, *(settings.feed_topic(a.id) for a in load_registry_from(settings).agencies)
+    )
     accepted = raw_topic(app, settings.accepted_topic)
     n = settings.partitions
     seen = app.Table("seen-events", default=None, key_type=str, value_type=str, partitions=n)
@@ -77,12 +80,6 @@ def floor_app(settings: Settings, shape: str, count: Callable[[], None]) -> faus
     if shape == "topology":
         app.agent(accepted, name="correlate")(fold)
     return app
-
-
-def _agencies(settings: Settings) -> list[str]:
-    from hub.runtime import load_registry_from  # noqa: PLC0415  # keeps start-up light
-
-    return [a.id for a in load_registry_from(settings).agencies]
 
 
 def main() -> None:

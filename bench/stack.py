@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,13 +19,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.loadgen import Sent
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.dsa import load_directory
 from hub.process import start_worker, stop_process
 from hub.runtime import load_registry_from
 from hub.topics import plan_topics
 from hub.transport import bootstrap_servers, create_topics
 from hub.transport.agreements import publish_agreements
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Producer settings of the load generator: what the agency SDK's ``FeedProducer`` uses.
 LINGER_MS = 5
@@ -86,24 +87,9 @@ def start_workers(phase: Phase, count: int) -> None:
         own = phase.settings.model_copy(update={"state_dir": phase.workdir / f"worker{n}"})
         log = phase.workdir / f"worker{n}.log"
         if os.environ.get("BENCH_FETCH_WAIT_MS") or os.environ.get("BENCH_SEQUENCER_LINGER_MS"):
-            phase.workers.append(_start_experiment(own, log))
+            phase.workers.append(start_worker(own, log, "bench.experiment", ROOT))
         else:
             phase.workers.append(start_worker(own, log))
-
-
-def _start_experiment(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **settings_env(settings)}
-    with log_path.open("ab") as log:
-        return subprocess.Popen(  # fixed argument list: this interpreter, our module
-            [sys.executable, "-m", "bench.experiment", "worker"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
 
 
 def peak_rss_kib(pid: int) -> int:

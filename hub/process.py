@@ -12,18 +12,25 @@ from pathlib import Path
 from hub.config import Settings, settings_env
 
 
-def start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``hub worker`` in its own session, with ``settings`` passed by environment."""
+def start_worker(
+    settings: Settings, log_path: Path, module: str = "hub.cli", cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``hub worker`` in its own session, with ``settings`` passed by environment.
+
+    ``module`` is the Python module run with ``worker`` (the benchmark's launcher of a
+    proposed change, ``bench.experiment``, runs from ``cwd``, the repository).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **settings_env(settings)}
     with log_path.open("ab") as log:
-        return subprocess.Popen(  # fixed argument list: this interpreter, our module
-            [sys.executable, "-m", "hub.cli", "worker"],
+        return subprocess.Popen(  # noqa: S603  # this interpreter, a module of ours, "worker"
+            [sys.executable, "-m", module, "worker"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            cwd=cwd,
         )
 
 
