@@ -25,7 +25,10 @@ identifiers, pseudonyms or keys.
     ├── CryptoError                  signatures, encryption, keys
     │   ├── BadSignatureError        signature or proof does not verify                  (bad_signature)
     │   │   ├── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
-    │   │   └── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
+    │   │   ├── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
+    │   │   └── MalformedRecordError an internal record's bytes are not well formed      (malformed_record)
+    │   ├── UnexpectedKindError      an authentic-looking record of a kind this reader never takes (unexpected_kind)
+    │   ├── StaleValueError          a table value older than the one held (a replayed changelog record) (stale_value)
     │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
     │   ├── KeyWindowError           a known key used outside its validity window
@@ -198,6 +201,34 @@ class MalformedSealError(BadSignatureError):
 
 class MalformedAlertError(BadSignatureError):
     """An alert record's headers are missing, repeated or malformed: it is not authentic."""
+
+
+class MalformedRecordError(BadSignatureError):
+    """An internal record (``hub.crypto.record``) or table value whose bytes do not parse."""
+
+    reason = "malformed_record"
+
+
+class UnexpectedKindError(CryptoError):
+    """A record of a kind the topic it was read from never carries (checked before its tag)."""
+
+    reason = "unexpected_kind"
+
+    def __init__(self, kind: str, topic: str) -> None:
+        super().__init__(f"a {kind} record has no place on {topic}")
+        self.kind = kind
+        self.topic = topic
+
+
+class StaleValueError(CryptoError):
+    """A genuine table value older than the one held: a changelog record replayed out of place."""
+
+    reason = "stale_value"
+
+    def __init__(self, version: int, held: int) -> None:
+        super().__init__(f"value version {version} is older than the held {held}")
+        self.version = version
+        self.held = held
 
 
 class MisdirectedAlertError(CryptoError):

@@ -129,6 +129,13 @@ HEAD_TIME = Gauge(
     "Timestamp of the newest signed tree head on the heads topic (seen by the head writer).",
     registry=REGISTRY,
 )
+REFUSED = Counter(
+    "vru_records_refused_total",
+    "Records the hub read and refused (not authentic, misplaced, stale or unusable), by topic "
+    "and reason code: every one is a security event (docs/threat-model.md).",
+    ["topic", "reason"],
+    registry=REGISTRY,
+)
 READY = Gauge(
     "vru_worker_ready",
     "1 when the worker is ready (tables recovered, partitions assigned, not rebalancing).",
@@ -146,6 +153,11 @@ def count_ingest(agency: str, status: str, reason: str) -> None:
 def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY) -> None:
     """One record quarantined by ``step`` for ``reason`` (a closed code)."""
     QUARANTINED.labels(step=step, agency=agency or NO_AGENCY, reason=reason).inc()
+
+
+def count_refusal(topic: str, reason: str) -> None:
+    """One record refused on ``topic`` for ``reason`` (a closed code)."""
+    REFUSED.labels(topic=topic, reason=reason).inc()
 
 
 def count_decision(record: DecisionRecord) -> None:
