@@ -9,22 +9,25 @@ import faust
 import structlog
 
 from agents.headers import header_items
+from agents.tables import SealedRows, verified_table
 from hub import metrics
 from hub.config import Settings
+from hub.crypto.trust import RecordVerifier
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 
 log = structlog.get_logger("agents.ingest")
 
 
-def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:
+def register_ingest(
+    app: faust.App, settings: Settings, ctx: IngestContext, verifier: RecordVerifier
+) -> None:
     """Attach the ingest agent and its table of accepted event ids to ``app``."""
     ingest = Ingest(ctx)
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
-    seen = app.Table(
-        "seen-events", default=None, key_type=str, value_type=str, partitions=settings.partitions
-    )
+    table = verified_table(app, "seen-events", verifier, settings.partitions)
+    seen = SealedRows(table, ctx.internal_key)
     outputs: dict[str, faust.TopicT] = {}
 
     def output(name: str) -> faust.TopicT:
@@ -53,6 +56,7 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
                 await output(out.topic).send(
                     key=out.key,
                     value=out.value,
+                    partition=out.partition,
                     headers=metrics.origin_headers(message.timestamp, out.headers),
                 )
             # One line per event only at DEBUG: at a thousand events a second, INFO carries

@@ -61,6 +61,7 @@ class PolicyClock:
 
     def __init__(self, book: AgreementBook | None = None) -> None:
         self._book = book or AgreementBook()
+        self._heard = 0
         self._active: dict[int, int] = {}
         self._prefixes: dict[int, AgreementBook] = {}
 
@@ -73,9 +74,17 @@ class PolicyClock:
         """Fold in one agreements-topic record (redeliveries are no-ops)."""
         self._book = self._book.apply(message)
 
+    def heard(self, sequence: int) -> None:
+        """Note an authenticated record's sequence, even one the book refused as invalid.
+
+        A marker naming it must not wait for ever: the book up to that sequence simply lacks
+        the refused record. Unauthenticated records never reach here (``agents.policy``).
+        """
+        self._heard = max(self._heard, sequence)
+
     def ready_for(self, switch: Switch) -> bool:
         """Whether the publications the marker names have been read."""
-        return self._book.last_sequence >= switch.sequence
+        return max(self._book.last_sequence, self._heard) >= switch.sequence
 
     def switch(self, partition: int, switch: Switch) -> None:
         """Apply a marker read on ``partition``; the caller waits for :meth:`ready_for` first."""
@@ -97,7 +106,7 @@ class PolicyClock:
         cached = self._prefixes.get(sequence)
         if cached is None:
             cached = self._book.up_to(sequence)
-            if self._book.last_sequence >= sequence:
+            if self.ready_for(Switch(sequence)):
                 self._prefixes[sequence] = cached
         return cached
 
