@@ -8,6 +8,10 @@
   rolled; the partnership reads with both keys during the overlap.
 - ``--hub``: the hub's signing key. A rotation head signed by the current key, naming the new
   one, goes to the heads topic first, so the chain of tree heads crosses the change.
+- ``--internal``: the hub's internal MAC key (accepted, outbox, table values). Workers re-read
+  the keyring when a record names a key they do not know; roll them within the overlap.
+- ``--governance``: information governance's signing key (agreements, suspensions, switch
+  markers). Its public key must reach every worker's keyring before governance signs with it.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from hub.audit.head import Rotation, TreeHead, decode_head, rotation_head
+from hub.audit.head import Rotation, TreeHead, rotation_head
+from hub.audit.verify import verify_heads
 from hub.config import Settings, load_settings
-from hub.crypto import HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
+from hub.crypto import GOVERNANCE, HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
 from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
 from hub.errors import ConfigError, HubError, KeyringError, TransportError
@@ -118,23 +123,32 @@ def parse_duration(text: str) -> timedelta:
 
 
 @app.command("rotate")
-def rotate(
+def rotate(  # typer maps each keyword-only parameter to one option
     directory: Annotated[
         Path | None, typer.Argument(help="the keyring directory; default HUB_KEYS_DIR")
     ] = None,
+    *,
     agency: Annotated[str | None, typer.Option("--agency", help="rotate this agency's key")] = None,
     partnership: Annotated[
         str | None, typer.Option("--partnership", help="rotate this partnership's HPKE key")
     ] = None,
     hub: Annotated[bool, typer.Option("--hub", help="rotate the hub's signing key")] = False,
+    internal: Annotated[
+        bool, typer.Option("--internal", help="rotate the hub's internal MAC key")
+    ] = False,
+    governance: Annotated[
+        bool, typer.Option("--governance", help="rotate information governance's signing key")
+    ] = False,
     overlap: Annotated[
         str, typer.Option("--overlap", help="how long the old key stays acceptable")
     ] = DEFAULT_OVERLAP,
 ) -> None:
     """Add a new key and retire the current one at the end of the overlap window."""
-    chosen = [x for x in (agency, partnership, hub or None) if x]
+    chosen = [x for x in (agency, partnership, hub, internal, governance) if x]
     if len(chosen) != 1:
-        raise typer.BadParameter("name exactly one of --agency, --partnership, --hub")
+        raise typer.BadParameter(
+            "name exactly one of --agency, --partnership, --hub, --internal, --governance"
+        )
     window = parse_duration(overlap)
     settings = load_settings()
     root = directory or settings.keys_dir
@@ -144,11 +158,7 @@ def rotate(
         if hub:
             new, old = asyncio.run(rotate_hub_key(settings, keyring, now, window))
         else:
-            owner, kind = (
-                (agency_owner(agency), KeyKind.SIGNING)
-                if agency
-                else (partnership_owner(str(partnership)), KeyKind.HPKE)
-            )
+            owner, kind = _owner_kind(agency, partnership, internal=internal)
             _require_owner(keyring, owner, kind)
             info, retired = keyring.rotate(owner, kind, now, window)
             new, old = info.key_id, ",".join(r.key_id for r in retired) or "none"
@@ -157,6 +167,19 @@ def rotate(
         raise typer.Exit(code=1) from exc
     until = (now + window).isoformat(timespec="seconds")
     typer.echo(f"new key {new}; retired {old}, accepted until {until}")
+
+
+def _owner_kind(
+    agency: str | None, partnership: str | None, *, internal: bool
+) -> tuple[str, KeyKind]:
+    """The key a non-hub-signing rotation names (governance when nothing else is named)."""
+    if agency:
+        return agency_owner(agency), KeyKind.SIGNING
+    if partnership:
+        return partnership_owner(partnership), KeyKind.HPKE
+    if internal:
+        return HUB, KeyKind.INTERNAL
+    return GOVERNANCE, KeyKind.SIGNING
 
 
 def _require_owner(keyring: Keyring, owner: str, kind: KeyKind) -> None:
@@ -186,7 +209,7 @@ async def rotate_hub_key(
         info = KeyInfo(HUB, KeyKind.SIGNING, new.key_id, now, KeyStatus.PENDING,
                        public=new.verify_key.raw, not_before=now)  # fmt: skip
         keyring.add(info, new.raw())
-    last = await _last_head(settings)
+    last = await _last_head(settings, keyring)
     at = max(now, last.timestamp) if last is not None else now
     head = rotation_head(last, old, at, Rotation(new.verify_key, at + overlap))
     await _send(settings, head.to_bytes())
@@ -195,14 +218,15 @@ async def rotate_hub_key(
     return new.key_id, old.key_id
 
 
-async def _last_head(settings: Settings) -> TreeHead | None:
+async def _last_head(settings: Settings, keyring: Keyring) -> TreeHead | None:
+    """The newest genuine head of the chain (forged heads on the topic are skipped)."""
     values: list[bytes] = []
 
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    count = await read_partition(settings.broker_url, settings.heads_topic, keep)
-    return decode_head(values[-1], count - 1) if values else None
+    await read_partition(settings.broker_url, settings.heads_topic, keep)
+    return verify_heads(values, keyring.verify_keys(HUB)).last
 
 
 async def _send(settings: Settings, value: bytes) -> None:
