@@ -12,6 +12,7 @@ from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.config import Settings
 from hub.crypto import HUB, Keyring, partnership_owner
 from hub.dsa import load_directory
+from hub.governance import Governance
 from hub.process import start_worker
 from hub.registry import load_registry
 from hub.topics import plan_topics
@@ -41,7 +42,13 @@ async def prepare(settings: Settings) -> None:
         settings.accepted_topic,
         agreements,
         datetime.now(UTC),
+        governance=governance(settings),
     )
+
+
+def governance(settings: Settings) -> Governance:
+    """Information governance's signing key and trusted keys, from the test's keyring."""
+    return Governance.from_keyring(Keyring.open(settings.keys_dir))
 
 
 def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Message]]:

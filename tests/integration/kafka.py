@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
@@ -49,3 +50,20 @@ async def consume(
     finally:
         await consumer.stop()
     return records
+
+
+async def read_until(
+    broker_url: str,
+    topics: list[str],
+    enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout_s: float,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``topics`` from the start, again and again, until ``enough`` says so or time is up.
+
+    Returns the last read either way: the caller asserts on it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = await consume(broker_url, topics, until=10**9, timeout_s=1.5)
+        if enough(records) or time.monotonic() > deadline:
+            return records

@@ -21,7 +21,15 @@ from aiokafka.structs import ConsumerRecord
 from hub.alerts import AlertKind
 from hub.config import Settings, settings_env
 from hub.process import stop_process
-from tests.integration.events import READING_LSOA, Message, accepted_ids, record, sealed, token_for
+from tests.integration.events import (
+    READING_LSOA,
+    Message,
+    accepted_ids,
+    decisions_of,
+    record,
+    sealed,
+    token_for,
+)
 from tests.integration.flows import alerts_only, open_records, prepare, worker
 from tests.integration.kafka import consume, produce
 from tests.unit.consent.builders import consent_body
@@ -95,7 +103,7 @@ def cli(settings: Settings, *args: str, stdin: str = "") -> subprocess.Completed
 
 
 def decisions_for(records: Records, event_id: str) -> list[dict[str, Any]]:
-    found = [json.loads(r.value or b"{}") for r in records]
+    found = decisions_of(records)
     return [d for d in found if d["recipient"] == "reading" and event_id in d["events"]]
 
 
@@ -140,7 +148,7 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
         alerts = await consume(s.broker_url, [reading], until=100, timeout_s=3)
     finally:
         assert stop_process(proc) == 0
-    found = [json.loads(r.value or b"{}") for r in decisions]
+    found = decisions_of(decisions)
     return Run(found, alerts, withdrawn_id, closed_id, between)
 
 

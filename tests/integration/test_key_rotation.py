@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,19 +21,18 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from hub.audit import decode_head, verify_ledger
+from hub.audit import decode_head, verify_topics
 from hub.cli.keys import rotate_hub_key
 from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
-from hub.errors import HeadKeyError
 from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke_keys
 from hub.partnership.reader import Rejected
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
 from hub.transport import bootstrap_servers
-from tests.integration.events import READING_LSOA, STORE, accepted_ids, one
+from tests.integration.events import READING_LSOA, STORE, accepted_ids, decisions_of, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
-from tests.integration.kafka import Message, consume, produce
+from tests.integration.kafka import Message, consume, produce, read_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -178,7 +176,9 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
             await produce(s.broker_url, s.feed_topic(agency), [message])
-        decisions = await consume(s.broker_url, [s.decisions_topic], until=18, timeout_s=60)
+        decisions = await read_until(
+            s.broker_url, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=60
+        )
         await _heads_until(s, old.key_id, 1, timeout_s=30)
         new_id, old_id = await rotate_hub_key(s, keyring, datetime.now(UTC), timedelta(hours=1))
         assert old_id == old.key_id
@@ -186,10 +186,14 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
         assert stop_process(first) == 0
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
             await produce(s.broker_url, s.feed_topic(agency), [message])
-        decisions = await consume(
-            s.broker_url, [s.decisions_topic], until=len(decisions) + 18, timeout_s=90
+        before = len(decisions_of(decisions))
+        decisions = await read_until(
+            s.broker_url,
+            [s.decisions_topic],
+            lambda r: len(decisions_of(r)) >= before + 18,
+            timeout_s=90,
         )
-        ids = {json.loads(d.value or b"{}")["decision_id"] for d in decisions}
+        ids = {d["decision_id"] for d in decisions_of(decisions)}
         heads = await _heads_until(s, new_id, len(ids), timeout_s=60)
         alerts = alerts_only(
             await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=10)
@@ -199,7 +203,11 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
         if second is not None:
             assert stop_process(second) == 0
     values = [d.value or b"" for d in decisions]
-    verified = verify_ledger(values, heads, [old.verify_key])  # the old key alone suffices
+    # The old key alone suffices: decisions signed by either key verify, the new one attested
+    # by the rotation head.
+    verified = verify_topics(values, heads, [old.verify_key], s.decisions_topic)
+    assert verified.ok
+    assert verified.uncovered == ()
     assert verified.rotations == 1
     assert verified.hub_keys == (old.key_id, new_id)
     assert verified.signed.size == len(ids)
@@ -208,7 +216,10 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     rotation = next(n for n, v in enumerate(heads) if decode_head(v, n).rotation is not None)
     everyone = Keyring.open(s.keys_dir).verify_keys(HUB)
     assert {k.key_id for k in everyone} == {old.key_id, new_id}
-    with pytest.raises(HeadKeyError) as info:
-        verify_ledger(values, heads[:rotation] + heads[rotation + 1 :], everyone)
-    assert info.value.key_id == new_id
+    unattested = verify_topics(
+        values, heads[:rotation] + heads[rotation + 1 :], everyone, s.decisions_topic
+    )
+    assert not unattested.ok
+    assert {(f.key_id, f.error) for f in unattested.forged_heads} == {(new_id, "HeadKeyError")}
+    assert unattested.uncovered  # decisions signed by the unattested key are not entries
     assert {dict(a.headers)["vru-hub-key"].decode() for a in alerts} == {old.key_id, new_id}
