@@ -25,7 +25,11 @@ from hub.refusal import Position, refused
 
 
 class VerifiedTable(faust.Table[str, bytes]):
-    """A table that applies only authentic, current changelog records."""
+    """A table that applies only authentic, current changelog records.
+
+    Rows are text keys (faust writes them to the changelog as JSON strings); a value is
+    bound to its row's text, so a key that does not decode to text cannot verify.
+    """
 
     verifier: RecordVerifier | None = None
 
@@ -48,8 +52,8 @@ class VerifiedTable(faust.Table[str, bytes]):
     def _checked(self, event: EventT[bytes], held: int | None) -> int:
         """The version of a changelog record that verifies and is not older than ``held``."""
         assert self.verifier is not None  # noqa: S101  # set by verified_table()
-        message = event.message
-        found = verify_value(self.verifier.internal_key, self.name, message.key, message.value)
+        row = event.key.encode() if isinstance(event.key, str) else None  # as the agents seal it
+        found = verify_value(self.verifier.internal_key, self.name, row, event.message.value)
         held = self._held_version(event.key) if held is None else held
         if held is not None and found.version < held:
             raise StaleValueError(found.version, held)

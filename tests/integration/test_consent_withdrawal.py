@@ -21,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 from hub.alerts import AlertKind
 from hub.config import Settings, settings_env
 from hub.process import stop_process
+from tests.integration.attack import dated
 from tests.integration.events import (
     READING_LSOA,
     Message,
@@ -59,16 +60,9 @@ def consent_message(settings: Settings, consent_id: str, *, given: bool) -> tupl
 def subject_event(
     settings: Settings, event_type: str, agency: str, seed: int, days_ago: int, **fields: Any
 ) -> tuple[Message, str]:
-    rec = record(
-        event_type,
-        agency,
-        READING_LSOA,
-        seed,
-        subject_token=token_for(SUBJECT),
-        occurred=datetime.now(UTC) - timedelta(days=days_ago),
-    )
-    rec.update(fields)
-    return sealed(settings, agency, [(event_type, rec)])[0], rec["envelope"]["event_id"]
+    """An event about the subject ``days_ago`` days before now (dated from the clock: the
+    rule's 30-day window must hold whatever the date the test runs)."""
+    return dated(settings, event_type, agency, (SUBJECT, seed), days_ago=days_ago, **fields)
 
 
 async def wait_until(
