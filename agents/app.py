@@ -16,6 +16,7 @@ from hub.config import Settings
 from hub.crypto import Keyring
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context, load_worker_keys
+from hub.transport.lenient import tolerate_unreadable_batches
 
 
 def bare_app(settings: Settings) -> HubApp:
@@ -43,6 +44,7 @@ def bare_app(settings: Settings) -> HubApp:
 
 def create_app(settings: Settings) -> faust.App:
     """Build the hub's faust app with every agent registered."""
+    tolerate_unreadable_batches()  # no record may stop the worker's consumers
     app = bare_app(settings)
     ingest = load_ingest_context(settings)
     keyring = Keyring.open(settings.keys_dir)

@@ -29,7 +29,7 @@ from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.crypto.record import Kind, Place
-from hub.crypto.tablevalue import seal_value, value_of
+from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
 from hub.errors import CryptoError, HubError
@@ -109,19 +109,20 @@ class CorrelateAgent:
 
     def load(self, row: str) -> tuple[bytes | None, int]:
         """A row of the subject table: its value (None if absent) and its version."""
-        stored = self.subjects.get(row)
+        stored = self.subjects.get(row.encode())
         if stored is None:
             return None, 0
         held = value_of(stored)
         return held.value, held.version
 
-    def store(self, row: str, value: bytes, version: int) -> None:
-        """Write a row, sealed for it, at ``version`` (never below the version it holds)."""
+    def store(self, row: str, value: bytes, position: tuple[int, int]) -> None:
+        """Write a row sealed for it and for the partition being processed (faust writes the
+        changelog there), versioned by the offset of ``position`` (partition, offset) and never
+        below the version it holds."""
+        partition, offset = position
         _, held = self.load(row)
-        sealed = seal_value(
-            self.keys.internal, self.subjects.name, row.encode(), max(held, version), value
-        )
-        self.subjects[row] = sealed
+        place = Row(self.subjects.name, partition, row.encode())
+        self.subjects[place.key] = seal_value(self.keys.internal, place, max(held, offset), value)
 
     def restore(self, partition: int) -> None:
         """Resume the partition's agreement sequence from the table (after a restart or a move)."""
@@ -166,7 +167,7 @@ class CorrelateAgent:
         folded = self.correlator.fold_event(event, state, self.moment(partition, *when))
         if folded is None:
             return "not_contributing"
-        self.store(folded.token, folded.step.state.to_bytes(), when[1])
+        self.store(folded.token, folded.step.state.to_bytes(), (partition, when[1]))
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
@@ -174,7 +175,8 @@ class CorrelateAgent:
     async def rescan(self, partition: int, at: datetime, offset: int, *, flagged_only: bool) -> int:
         """Re-decide the partition's subjects (all of them, or those holding flags)."""
         changed = 0
-        for token, stored in list(self.subjects.items()):
+        for key, stored in list(self.subjects.items()):
+            token = key.decode()  # only rows the hub wrote are held: text
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
             state = SubjectState.from_bytes(value_of(stored).value)
@@ -182,7 +184,7 @@ class CorrelateAgent:
                 continue
             step = self.correlator.rescan(token, state, self.moment(partition, at, offset))
             if step.pending or step.state != state:
-                self.store(token, step.state.to_bytes(), offset)
+                self.store(token, step.state.to_bytes(), (partition, offset))
                 await self.emit(step)
                 changed += 1
         return changed
@@ -198,7 +200,8 @@ class CorrelateAgent:
             log.info("switch_waiting", partition=partition, sequence=marker.sequence)
             await asyncio.sleep(SWITCH_WAIT_S)
         self.clock.switch(partition, marker)
-        self.store(POLICY_KEY.format(partition=partition), str(marker.sequence).encode(), offset)
+        row = POLICY_KEY.format(partition=partition)
+        self.store(row, str(marker.sequence).encode(), (partition, offset))
         changed = await self.rescan(partition, at, offset, flagged_only=False)
         log.info(
             "agreements_switched", partition=partition, sequence=marker.sequence, subjects=changed

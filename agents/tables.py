@@ -18,17 +18,19 @@ import faust
 from faust.types import EventT
 
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import seal_value, value_of, verify_value
+from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
 from hub.crypto.trust import RecordVerifier
 from hub.errors import StaleValueError
 from hub.refusal import Position, refused
 
 
-class VerifiedTable(faust.Table[str, bytes]):
+class VerifiedTable(faust.Table[bytes, bytes]):
     """A table that applies only authentic, current changelog records.
 
-    Rows are text keys (faust writes them to the changelog as JSON strings); a value is
-    bound to its row's text, so a key that does not decode to text cannot verify.
+    Keys and values are raw bytes: faust never fails to decode a changelog record of such a
+    table, so every record reaches :meth:`apply_changelog_batch` (a record faust dropped as
+    undecodable would never count towards the end of recovery, and the last one in a
+    partition would keep the worker recovering for ever).
     """
 
     verifier: RecordVerifier | None = None
@@ -52,8 +54,11 @@ class VerifiedTable(faust.Table[str, bytes]):
     def _checked(self, event: EventT[bytes], held: int | None) -> int:
         """The version of a changelog record that verifies and is not older than ``held``."""
         assert self.verifier is not None  # noqa: S101  # set by verified_table()
-        row = event.key.encode() if isinstance(event.key, str) else None  # as the agents seal it
-        found = verify_value(self.verifier.internal_key, self.name, row, event.message.value)
+        message = event.message
+        row = (  # as the agents seal it: the row's key, on the partition it was written to
+            Row(self.name, message.partition, event.key) if isinstance(event.key, bytes) else None
+        )
+        found = verify_value(self.verifier.internal_key, row, message.value)
         held = self._held_version(event.key) if held is None else held
         if held is not None and found.version < held:
             raise StaleValueError(found.version, held)
@@ -67,14 +72,14 @@ class VerifiedTable(faust.Table[str, bytes]):
 def verified_table(
     app: faust.App, name: str, verifier: RecordVerifier, partitions: int
 ) -> VerifiedTable:
-    """A :class:`VerifiedTable` of str keys and sealed bytes values, registered on ``app``."""
+    """A :class:`VerifiedTable` of bytes keys and sealed bytes values, registered on ``app``."""
     table = VerifiedTable(
         app,
         name=name,
         default=None,
         beacon=app.tables.beacon,
         partitions=partitions,
-        key_type=str,
+        key_type=bytes,
         value_type=bytes,
     )
     table.verifier = verifier
@@ -85,27 +90,31 @@ def verified_table(
 class SealedRows(MutableMapping[str, str]):
     """A table of text values seen through its seals (the ingest de-duplication table).
 
-    Values never change once written, so every write has version 0.
+    Values never change once written, so every write has version 0. ``partition`` is the
+    partition of the record being processed (faust writes the changelog there): the agent
+    sets it before each record.
     """
 
     def __init__(self, table: VerifiedTable, key: HmacKey) -> None:
         self._table = table
         self._key = key
+        self.partition = 0
 
     def __getitem__(self, row: str) -> str:
-        stored = self._table.get(row)
+        stored = self._table.get(row.encode())
         if stored is None:
             raise KeyError(row)
         return value_of(stored).value.decode()
 
     def __setitem__(self, row: str, value: str) -> None:
-        self._table[row] = seal_value(self._key, self._table.name, row.encode(), 0, value.encode())
+        place = Row(self._table.name, self.partition, row.encode())
+        self._table[place.key] = seal_value(self._key, place, 0, value.encode())
 
     def __delitem__(self, row: str) -> None:
         raise NotImplementedError("the hub never deletes table rows")
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._table.keys())
+        return (key.decode() for key in self._table)
 
     def __len__(self) -> int:
         return len(self._table)

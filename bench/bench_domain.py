@@ -47,7 +47,7 @@ from hub.crypto import (
     partnership_owner,
 )
 from hub.crypto.record import Kind, Place
-from hub.crypto.tablevalue import seal_value, value_of
+from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.crypto.trust import RecordVerifier, TrustedKeys, seal_record
 from hub.dispatch import Step, SubjectState
 from hub.dsa import encode_agreement_message
@@ -192,7 +192,8 @@ class Domain:
         if folded is None:
             return None
         value = folded.step.state.to_bytes()
-        self.subjects[token] = seal_value(self.internal, "subjects", token.encode(), offset, value)
+        row = Row("subjects", partition, token.encode())
+        self.subjects[token] = seal_value(self.internal, row, offset, value)
         return folded.step
 
     def sealed(self, step: Step) -> list[bytes]:

@@ -50,6 +50,7 @@ identifiers, pseudonyms or keys.
     │   │   └── HeadKeyError         (head, key_id, problem): a hub key the chain never attested
     │   │                            or already retired                                  (head_key)
     │   └── HeadChainError           (head, problem): the chain of tree heads is broken   (head_chain)
+    ├── UnreadableBatchError         a record batch no Kafka client can decode (skipped)       (unreadable_batch)
     ├── TransportError               the broker (retriable)
     │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
     └── WebhookRejectedError         a webhook answered 4xx (not 429) for alert ``seq``: permanent
@@ -363,6 +364,17 @@ class ConsentError(PolicyError):
     """A consent event cannot be folded into the consent state (names ids, never tokens)."""
 
     reason = "consent_error"
+
+
+class UnreadableBatchError(HubError):
+    """Records the client library cannot decode (a header name that is not UTF-8): skipped."""
+
+    reason = "unreadable_batch"
+
+    def __init__(self, first: int, end: int, cause: str) -> None:
+        super().__init__(f"records {first} to {end - 1} cannot be decoded ({cause}); skipped")
+        self.first = first
+        self.end = end
 
 
 class TransportError(HubError):

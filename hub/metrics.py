@@ -183,10 +183,18 @@ def origin_headers(timestamp_s: float | None, headers: Headers = ()) -> list[tup
     return [*kept, (ORIGIN_HEADER, str(round(timestamp_s * 1000)).encode())]
 
 
+ORIGIN_DIGITS = 16
+"""Milliseconds since the epoch fit 13 digits for millennia: a longer value is not a time."""
+
+
 def origin_of(headers: Headers) -> float | None:
-    """The origin time (seconds since the epoch) a record carries, if any."""
+    """The origin time (seconds since the epoch) a record carries, if any.
+
+    The header is not authenticated (a latency metric only): a value that is not a plain
+    number of at most 16 digits is ignored, never raised on.
+    """
     for name, value in headers:
-        if name == ORIGIN_HEADER and value.isdigit():
+        if name == ORIGIN_HEADER and value.isdigit() and len(value) <= ORIGIN_DIGITS:
             return int(value) / 1000
     return None
 

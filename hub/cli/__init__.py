@@ -28,6 +28,7 @@ from hub.log import configure_logging
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, create_topics
+from hub.transport.lenient import tolerate_unreadable_batches
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
@@ -138,6 +139,7 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
+    tolerate_unreadable_batches()  # no record may stop a reader (docs/threat-model.md)
     app()
 
 

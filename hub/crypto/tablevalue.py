@@ -7,11 +7,12 @@ who can reach the broker can append to that topic, so every value the hub stores
 
 with the MAC (the hub's internal key) over::
 
-    "vru-hub/table-value/v1" 0x00 ‖ u16 len ‖ table ‖ u32 len ‖ row key ‖ body
+    "vru-hub/table-value/v1" 0x00 ‖ u16 len ‖ table ‖ u32 partition ‖ u32 len ‖ row key ‖ body
 
-bound to the table and the row it was written for: a value moved to another row or table
-does not verify. The version rises with every write of a row (the stream offset it was
-written at), so a genuine old value appended again is refused as stale on recovery: a
+bound to the table, the changelog partition and the row it was written for: a value moved to
+another row, partition or table does not verify. The version rises with every write of a row
+(the stream offset it was written at), so a genuine old value appended again is refused as
+stale on recovery: a
 changelog is state, last write wins, and a replayed old value would roll a row back (a
 consent withdrawal, a suspension's agreement sequence). The recovering table keeps, per row,
 the newest verified version (``agents.tables``).
@@ -31,7 +32,7 @@ MAGIC = b"VRT1"
 DOMAIN = b"vru-hub/table-value/v1\x00"
 MAC_SIZE = 32
 _HEAD = struct.Struct(">4s8sQ")
-_BIND = struct.Struct(">H")
+_BIND = struct.Struct(">HI")
 _ROW = struct.Struct(">I")
 
 
@@ -43,10 +44,19 @@ class TableValue:
     value: bytes
 
 
-def seal_value(key: HmacKey, table: str, row: bytes, version: int, value: bytes) -> bytes:
-    """The stored form of ``value`` for ``row`` of ``table``."""
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Where a value lives: its table, the changelog partition it is written to, its key."""
+
+    table: str
+    partition: int
+    key: bytes
+
+
+def seal_value(key: HmacKey, row: Row, version: int, value: bytes) -> bytes:
+    """The stored form of ``value`` for ``row``."""
     body = _HEAD.pack(MAGIC, bytes.fromhex(key.key_id), version) + value
-    return body + key.mac(_statement(table, row, body))
+    return body + key.mac(_statement(row, body))
 
 
 def value_of(stored: bytes) -> TableValue:
@@ -58,9 +68,9 @@ def value_of(stored: bytes) -> TableValue:
 
 
 def verify_value(
-    keys: Callable[[str], HmacKey | None], table: str, row: bytes | None, stored: bytes | None
+    keys: Callable[[str], HmacKey | None], row: Row | None, stored: bytes | None
 ) -> TableValue:
-    """Unwrap a value read from a changelog once its MAC verifies for ``row`` of ``table``.
+    """Unwrap a value read from a changelog once its MAC verifies for ``row``.
 
     ``keys`` finds the hub's internal key by id (None when not trusted).
     """
@@ -71,12 +81,13 @@ def verify_value(
     key = keys(key_id)
     if key is None:
         raise UnknownKeyError(key_id)
-    expected = key.mac(_statement(table, row, stored[:-MAC_SIZE]))
+    expected = key.mac(_statement(row, stored[:-MAC_SIZE]))
     if not hmac.compare_digest(expected, stored[-MAC_SIZE:]):
         raise BadSignatureError(f"table value MAC does not verify under key {key_id}")
     return unwrapped
 
 
-def _statement(table: str, row: bytes, body: bytes) -> bytes:
-    name = table.encode("utf-8")
-    return DOMAIN + _BIND.pack(len(name)) + name + _ROW.pack(len(row)) + row + body
+def _statement(row: Row, body: bytes) -> bytes:
+    name = row.table.encode("utf-8")
+    bind = _BIND.pack(len(name), row.partition)
+    return DOMAIN + bind[:2] + name + bind[2:] + _ROW.pack(len(row.key)) + row.key + body

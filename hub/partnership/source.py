@@ -19,6 +19,7 @@ from hub.alerts import AlertRecord
 from hub.config import Settings
 from hub.errors import TransportError
 from hub.transport import bootstrap_servers
+from hub.transport.lenient import tolerate_unreadable_batches
 
 FETCH_MS = 200
 
@@ -44,6 +45,7 @@ async def read_records(
     settings: Settings, partnership_id: str, options: ReadOptions
 ) -> AsyncGenerator[Positioned, None]:
     """Every record on the partnership topic from ``options.start_offset``, in order."""
+    tolerate_unreadable_batches()  # a record no client can decode must not stop the reader
     topic = settings.alert_topic(partnership_id)
     partition = TopicPartition(topic, 0)
     consumer = AIOKafkaConsumer(

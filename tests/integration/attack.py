@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -265,3 +267,37 @@ def prepared_hub(broker: EmbeddedBroker, root: Path) -> RunningHub:
     settings = attack_settings(broker, root)
     asyncio.run(prepare(settings))
     return RunningHub(settings, root / "worker.log")
+
+
+_BAD_NAMES = """
+import asyncio, os, sys
+from aiokafka import AIOKafkaProducer
+
+class Undecodable(str):
+    def encode(self, *args, **kwargs):  # a header name no client can decode
+        return b"\\xff\\xfe" + super().encode()
+
+async def main(url, topic, count):
+    producer = AIOKafkaProducer(bootstrap_servers=url)
+    await producer.start()
+    for n in range(count):
+        await producer.send_and_wait(topic, b"v%d" % n, key=b"k", partition=0,
+                                     headers=[(Undecodable("vru-seq"), b"1")])
+    await producer.stop()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+def produce_undecodable(broker_url: str, topic: str, count: int = 1) -> None:
+    """Records whose header name is not UTF-8, to partition 0 of ``topic``.
+
+    A plain aiokafka producer writes them once its pure-Python record builder is used (the
+    compiled one refuses such a name); the broker accepts them.
+    """
+    subprocess.run(  # fixed argument list: this interpreter and a script of ours
+        [sys.executable, "-c", _BAD_NAMES, bootstrap_servers(broker_url), topic, str(count)],
+        env={**os.environ, "AIOKAFKA_NO_EXTENSIONS": "1"},
+        check=True,
+        timeout=60,
+    )

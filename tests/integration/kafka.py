@@ -10,6 +10,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from hub.transport import bootstrap_servers
+from hub.transport.lenient import tolerate_unreadable_batches
+
+tolerate_unreadable_batches()  # the tests' own readers meet the fuzz tests' records too
 
 Message = tuple[bytes, list[tuple[str, bytes]]]
 

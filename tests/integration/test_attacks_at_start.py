@@ -9,7 +9,6 @@ comes back from a replayed or forged table value, no crash loop from ``vru-seq: 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,8 +75,8 @@ async def _changelog(s: Settings, table: str, row: str, count: int) -> list[Any]
 
 
 def _key(row: str) -> bytes:
-    """A table row's key as faust writes it to the changelog (JSON text)."""
-    return json.dumps(row).encode()
+    """A table row's key as the worker writes it to the changelog (its raw bytes)."""
+    return row.encode()
 
 
 async def _genuine_history(hub: RunningHub) -> dict[str, Any]:
