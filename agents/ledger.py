@@ -93,9 +93,8 @@ class LedgerWriter:
                 self.chain = HeadChain()
                 raise
             if head is None:
-                forged = self.chain.forged[-1]
-                where = Position(self.settings.heads_topic, 0, forged.head)
-                refused(where, HeadSignatureError(forged.head, forged.key_id or "none"))
+                error = self.chain.errors[-1]
+                refused(Position(self.settings.heads_topic, 0, error.head), error)
         return self.chain.last
 
     async def publish(self, now: datetime) -> str:

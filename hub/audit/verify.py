@@ -119,6 +119,8 @@ class HeadChain:
     successors: dict[str, str] = field(default_factory=dict)
     anchors: dict[str, VerifyKey] = field(default_factory=dict)
     forged: list[ForgedHead] = field(default_factory=list)
+    errors: list[HeadSignatureError | HeadChainError] = field(default_factory=list)
+    """The error of each forged head, in the order of ``forged``."""
     position: int = 0
     _skipped: list[tuple[HeadSignatureError | HeadChainError, Checkpoint | None]] = field(
         default_factory=list
@@ -171,6 +173,7 @@ class HeadChain:
         problem = getattr(error, "problem", None) or str(error)
         key_id = head.key_id if head is not None else None
         self.forged.append(ForgedHead(error.head, key_id, type(error).__name__, problem))
+        self.errors.append(error)
         self._skipped.append((error, head.checkpoint if head is not None else None))
         if cause is not None:
             error.__cause__ = cause
