@@ -2,7 +2,8 @@
 
 Agreement versions are published to the agreements topic (the source of truth). Then a
 *switch marker* naming the publisher's sequence is written into every partition of the
-accepted-event topic. A worker applies a version to an event only once it has read the
+accepted-event topic, signed by information governance like the publications
+(``hub.governance``). A worker applies a version to an event only once it has read the
 marker in that event's partition. Every worker therefore switches at the same point of each
 partition, whatever its timing. Each decision records the sequence it used, and a replay that
 applies the same markers decides the same way.
@@ -20,10 +21,7 @@ from hub.errors import AgreementError
 from hub.registry import Registry
 
 SWITCH_KIND = "vru.dsa.switch"
-#: Clock ticks on the accepted topic: time passes for flags in stream order.
-TICK_KIND = "vru.tick"
-#: Header that marks a policy-switch record on the accepted topic.
-KIND_HEADER = "vru-kind"
+"""The ``kind`` of a switch marker's JSON (the item of a governance-signed ``switch`` record)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +47,6 @@ class Switch:
         if not isinstance(sequence, int) or sequence < 0:
             raise AgreementError("switch marker without a valid sequence")
         return cls(sequence)
-
-
-def tick_marker() -> bytes:
-    """The value of a clock-tick record (its time is the record's timestamp)."""
-    return json.dumps({"kind": TICK_KIND}).encode()
 
 
 class PolicyClock:
