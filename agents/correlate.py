@@ -115,12 +115,15 @@ class CorrelateAgent:
         held = value_of(stored)
         return held.value, held.version
 
-    def store(self, row: str, value: bytes, position: tuple[int, int]) -> None:
+    def store(
+        self, row: str, value: bytes, position: tuple[int, int], held: int | None = None
+    ) -> None:
         """Write a row sealed for it and for the partition being processed (faust writes the
         changelog there), versioned by the offset of ``position`` (partition, offset) and never
-        below the version it holds."""
+        below the version it holds (``held``, when the caller has just read it)."""
         partition, offset = position
-        _, held = self.load(row)
+        if held is None:
+            _, held = self.load(row)
         place = Row(self.subjects.name, partition, row.encode())
         self.subjects[place.key] = seal_value(self.keys.internal, place, max(held, offset), value)
 
@@ -162,12 +165,12 @@ class CorrelateAgent:
         token = event.subject_token
         if token is None:
             return "area_level"
-        stored, _ = self.load(token)
+        stored, held = self.load(token)
         state = SubjectState.from_bytes(stored)
         folded = self.correlator.fold_event(event, state, self.moment(partition, *when))
         if folded is None:
             return "not_contributing"
-        self.store(folded.token, folded.step.state.to_bytes(), (partition, when[1]))
+        self.store(folded.token, folded.step.state.to_bytes(), (partition, when[1]), held)
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
@@ -179,12 +182,13 @@ class CorrelateAgent:
             token = key.decode()  # only rows the hub wrote are held: text
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
-            state = SubjectState.from_bytes(value_of(stored).value)
+            held = value_of(stored)
+            state = SubjectState.from_bytes(held.value)
             if flagged_only and not state.sent:
                 continue
             step = self.correlator.rescan(token, state, self.moment(partition, at, offset))
             if step.pending or step.state != state:
-                self.store(token, step.state.to_bytes(), (partition, offset))
+                self.store(token, step.state.to_bytes(), (partition, offset), held.version)
                 await self.emit(step)
                 changed += 1
         return changed
