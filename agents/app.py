@@ -11,18 +11,21 @@ from agents.ingest import register_ingest
 from agents.ledger import register_ledger
 from agents.policy import register_policy
 from agents.sequence import register_sequencer
-from agents.transport import HubApp
+from agents.transport import HubApp, broker_credentials
 from hub.config import Settings
 from hub.crypto import HUB, Keyring
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context
+from hub.transport import kafka_endpoint
 
 
 def bare_app(settings: Settings) -> HubApp:
     """The hub's faust app with its broker, store and consumer settings, and no agents."""
+    endpoint = kafka_endpoint(settings)
     app = HubApp(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=broker_credentials(endpoint),
         store=settings.table_store,
         datadir=str(settings.state_dir),
         autodiscover=False,
@@ -38,6 +41,7 @@ def bare_app(settings: Settings) -> HubApp:
         producer_linger_ms=settings.producer_linger_ms,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.kafka_endpoint = endpoint
     return app
 
 

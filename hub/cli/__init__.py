@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
 from hub.broker import EmbeddedBroker
@@ -23,11 +24,12 @@ from hub.cli import quarantine as quarantine_cli
 from hub.cli import registry as registry_cli
 from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
-from hub.config import load_settings
+from hub.config import Settings, load_settings
+from hub.errors import HubError
 from hub.log import configure_logging
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import bootstrap_servers, check_reachable, create_topics, kafka_endpoint
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
@@ -75,6 +77,7 @@ def worker() -> None:
     """Run the hub's stream agents (a faust worker) against HUB_BROKER_URL."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    _check_broker(settings)
     # The worker is the one command that needs faust; hub/ never imports it at module level.
     import faust  # noqa: PLC0415
 
@@ -88,12 +91,33 @@ def worker() -> None:
     faust.Worker(faust_app, *services, **worker_options(settings)).execute_from_commandline()
 
 
+def _check_broker(settings: Settings) -> None:
+    """Exit at once with the cause when the broker refuses our TLS or SASL (retrying cannot
+    help) or the settings are incomplete; a broker that is only down is left to faust's retries.
+    """
+    log = structlog.get_logger("hub.worker")
+    try:
+        endpoint = kafka_endpoint(settings)
+        asyncio.run(check_reachable(endpoint))
+    except HubError as exc:
+        if exc.retriable:
+            log.warning("broker_unreachable_at_start", error=type(exc).__name__, detail=str(exc))
+            return
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    log.info("broker_reached", endpoint=endpoint.describe())
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic the hub uses (partitions and replication from settings)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
-    created = asyncio.run(create_topics(settings.broker_url, specs))
+    try:
+        created = asyncio.run(create_topics(kafka_endpoint(settings), specs))
+    except HubError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
     typer.echo(f"{len(created)} created, {len(specs) - len(created)} already present")
 
 

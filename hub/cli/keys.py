@@ -21,18 +21,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord
 
 from hub.audit.head import Rotation, TreeHead, decode_head, rotation_head
 from hub.config import Settings, load_settings
 from hub.crypto import HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
 from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
-from hub.errors import ConfigError, HubError, KeyringError, TransportError
+from hub.errors import ConfigError, HubError, KeyringError
 from hub.registry import load_registry
-from hub.transport.admin import bootstrap_servers
+from hub.transport import ConsumerRecord, kafka_endpoint, new_producer, translated
 from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -201,18 +198,16 @@ async def _last_head(settings: Settings) -> TreeHead | None:
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    count = await read_partition(settings.broker_url, settings.heads_topic, keep)
+    count = await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)
     return decode_head(values[-1], count - 1) if values else None
 
 
 async def _send(settings: Settings, value: bytes) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
-    )
+    endpoint = kafka_endpoint(settings)
+    producer = new_producer(endpoint, acks="all")
     try:
-        await producer.start()
-        await producer.send_and_wait(settings.heads_topic, value, key=b"head")
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish the rotation head: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish the rotation head"):
+            await producer.start()
+            await producer.send_and_wait(settings.heads_topic, value, key=b"head")
     finally:
         await producer.stop()

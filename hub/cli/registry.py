@@ -38,6 +38,7 @@ from hub.registry import (
     load_registry,
     validation_problems,
 )
+from hub.transport import kafka_endpoint
 from hub.transport.agreements import publish_suspension, read_agreements
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -203,7 +204,7 @@ def list_onboarded(
         keyring = Keyring.open(keys or settings.keys_dir)
         barred: frozenset[tuple[Party, str]] = frozenset()
         if suspensions:
-            book = asyncio.run(read_agreements(settings.broker_url, settings.agreements_topic))
+            book = asyncio.run(read_agreements(kafka_endpoint(settings), settings.agreements_topic))
             barred = book.up_to(book.last_sequence).suspended(datetime.now(UTC))
     except HubError as exc:
         raise _fail(exc) from exc
@@ -230,7 +231,7 @@ def _change(action: Action, agency: str | None, partnership: str | None, reason:
             target = (Party.PARTNERSHIP, registry.partnership(str(partnership)).id)
         record = asyncio.run(
             publish_suspension(
-                settings.broker_url,
+                kafka_endpoint(settings),
                 (settings.agreements_topic, settings.accepted_topic),
                 target,
                 (action, reason),

@@ -23,7 +23,7 @@ from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.conftest import ROOT
 from tests.integration.events import OXFORDSHIRE_LSOA
 from tests.integration.flows import alerts_only, prepare, scenario, worker
@@ -52,8 +52,8 @@ async def test_onboarded_partnership_receives_its_alerts_and_nothing_is_lost(
     second = None
     try:
         for agency, message in scenario(s, subject=11, lsoa=OXFORDSHIRE_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        before = await consume(s.broker_url, [s.quarantine_topic], until=4, timeout_s=60)
+            await produce(s, s.feed_topic(agency), [message])
+        before = await consume(s, [s.quarantine_topic], until=4, timeout_s=60)
         result = CliRunner().invoke(
             registry_app,
             ["add-partnership", "--id", "oxfordshire", "--name", "Oxfordshire",
@@ -62,14 +62,14 @@ async def test_onboarded_partnership_receives_its_alerts_and_nothing_is_lost(
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         registry = load_registry(s.deploy_dir / "registry.yaml")
-        await create_topics(s.broker_url, plan_topics(s, registry))
+        await create_topics(kafka_endpoint(s), plan_topics(s, registry))
         second = worker(s, tmp_path / "second.log")  # reads the new registry and keys
         assert stop_process(first) == 0
         items, unreadable = await read_quarantine(s, quiet_s=1.0)
         assert unreadable == 0
         assert await redrive(s, items) == (4, 0)  # sent, and none unavailable
         alerts = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("oxfordshire")], until=2, timeout_s=90)
+            await consume(s, [s.alert_topic("oxfordshire")], until=2, timeout_s=90)
         )
     finally:
         stop_process(first)
