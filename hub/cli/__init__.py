@@ -17,6 +17,7 @@ from hub.broker import EmbeddedBroker
 from hub.cli import alerts as alerts_cli
 from hub.cli import audit as audit_cli
 from hub.cli import board as board_cli
+from hub.cli import custody as custody_cli
 from hub.cli import dsa as dsa_cli
 from hub.cli import feed as feed_cli
 from hub.cli import keys as keys_cli
@@ -35,6 +36,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(keys_cli.app, name="keys")
+keys_cli.app.add_typer(custody_cli.agency_app, name="agency")
+keys_cli.app.add_typer(custody_cli.partnership_app, name="partnership")
+keys_cli.app.add_typer(custody_cli.linkage_app, name="linkage")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(dsa_cli.app, name="dsa")
 app.add_typer(feed_cli.app, name="feed")
