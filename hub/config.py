@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="vru", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     partitions: int = Field(default=4, ge=1, description="partitions of feed and stream topics")
     replication_factor: int = Field(default=1, ge=1)
+    transit_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="how long feed and outbox topics keep records (docs/topics.md)",
+    )
 
     # Broker security (docs/deploy.md), turned into every client's options by
     # hub.transport.kafka_endpoint. Secrets come from a file (*_FILE, preferred) or the

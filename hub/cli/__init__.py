@@ -28,6 +28,7 @@ from hub.cli import schemas as schemas_cli
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 from hub.log import configure_logging
+from hub.retention import describe as describe_retention
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, check_reachable, create_topics, kafka_endpoint
@@ -129,14 +130,15 @@ def topics_create() -> None:
 def topics_list(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """List every topic the hub uses, with partitions and purpose."""
+    """List every topic the hub uses: partitions, retention and purpose (--json: every config)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
     if as_json:
         typer.echo(json.dumps([s.model_dump() for s in specs], indent=2))
         return
     for spec in specs:
-        typer.echo(f"{spec.name:40} {spec.partitions:>3}  {spec.purpose}")
+        kept = describe_retention(spec.config)
+        typer.echo(f"{spec.name:40} {spec.partitions:>3}  {kept:<20} {spec.purpose}")
 
 
 @topics_app.command("script")
