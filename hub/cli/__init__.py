@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import Annotated
 import structlog
 import typer
 
+from hub.acls import kafka_acls_script, plan_acls
 from hub.broker import EmbeddedBroker
 from hub.cli import alerts as alerts_cli
 from hub.cli import audit as audit_cli
@@ -25,6 +27,7 @@ from hub.cli import quarantine as quarantine_cli
 from hub.cli import registry as registry_cli
 from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
+from hub.cli import tls as tls_cli
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 from hub.log import configure_logging
@@ -36,6 +39,8 @@ from hub.transport import bootstrap_servers, check_reachable, create_topics, kaf
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
 app.add_typer(topics_app, name="topics")
+acls_app = typer.Typer(no_args_is_help=True, help="The least-privilege ACL plan (docs/deploy.md).")
+app.add_typer(acls_app, name="acls")
 app.add_typer(keys_cli.app, name="keys")
 keys_cli.app.add_typer(custody_cli.agency_app, name="agency")
 keys_cli.app.add_typer(custody_cli.partnership_app, name="partnership")
@@ -48,6 +53,7 @@ app.add_typer(rules_cli.app, name="rules")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(tls_cli.app, name="tls")
 audit_cli.app.command("report")(board_cli.report)
 app.command("dashboard")(board_cli.dashboard)
 
@@ -148,7 +154,36 @@ def topics_script(
     """Print a kafka-topics.sh script creating every topic (used by docker-compose)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
-    script = kafka_topics_script(specs, bootstrap_servers(settings.broker_url))
+    _write_script(kafka_topics_script(specs, bootstrap_servers(settings.broker_url)), out)
+
+
+@acls_app.command("list")
+def acls_list(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Every principal with its role and what it may read and write."""
+    settings = load_settings()
+    principals = plan_acls(settings, load_registry_from(settings))
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(p) for p in principals], indent=2))
+        return
+    for principal in principals:
+        typer.echo(f"User:{principal.name}  ({principal.role})")
+        for grant in principal.grants:
+            typer.echo(f"    {grant.operation:<5} {grant.resource:<5} {', '.join(grant.names)}")
+
+
+@acls_app.command("script")
+def acls_script(
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print a kafka-acls.sh script granting every principal its least privilege."""
+    settings = load_settings()
+    principals = plan_acls(settings, load_registry_from(settings))
+    _write_script(kafka_acls_script(principals, bootstrap_servers(settings.broker_url)), out)
+
+
+def _write_script(script: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(script)
     else:
