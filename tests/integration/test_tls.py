@@ -17,9 +17,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from random import Random
 
 import pytest
 from typer.testing import CliRunner
@@ -31,12 +33,14 @@ from hub.config import Settings, settings_env
 from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
 from hub.crypto.custody import init_party_keys, party_secrets, read_public_key
 from hub.errors import BrokerAuthError, CryptoError
+from hub.feeds.synthetic import synth_valid_fields
 from hub.process import start_worker, stop_process
 from hub.registry import load_registry
 from hub.transport import ConsumerRecord, kafka_endpoint
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
+    STORE,
     record,
     sealed,
     token_for,
@@ -91,14 +95,20 @@ def split_custody(root: Path) -> Path:
 def events_of(
     agencies: dict[str, Settings], subject: int, lsoa: str
 ) -> list[tuple[str, FeedMessage]]:
-    """The flows' scenario for one subject, each event sealed by its agency's own key."""
+    """The flows' scenario for one subject, each event sealed by its agency's own key.
+
+    Times are relative to now, fields included (``record`` dates its fields from a fixed day),
+    so the flags' windows hold whatever the date.
+    """
     now = datetime.now(UTC)
     out = []
     for n, (event_type, agency, fields) in enumerate(SCENARIO):
+        seed, occurred = subject * 100 + n, now - timedelta(days=10 - n)
         rec = record(
-            event_type, agency, lsoa, subject * 100 + n,
-            occurred=now - timedelta(days=10 - n), subject_token=token_for(subject),
+            event_type, agency, lsoa, seed, subject_token=token_for(subject),
+            occurred_at=occurred, recorded_at=occurred + timedelta(hours=1),
         )  # fmt: skip
+        rec.update(synth_valid_fields(event_type, STORE.schema(event_type), Random(seed), occurred))
         rec.update(fields)
         ((value, headers),) = sealed(agencies[agency], agency, [(event_type, rec)])
         out.append((agency, FeedMessage(token_for(subject).encode(), value, tuple(headers))))
@@ -128,10 +138,21 @@ async def drive(
     delivered = {}
     for partnership in ("reading", "oxfordshire"):
         reader = party(partnership_owner(partnership))
-        records = await consume(reader, [hub.alert_topic(partnership)], until=2, timeout_s=90)
-        delivered[partnership] = alerts_only(records)
+        delivered[partnership] = await alerts_of(reader, hub.alert_topic(partnership), 2)
     await wait_for_heads(auditor, timeout_s=60)
     return delivered
+
+
+async def alerts_of(
+    reader: Settings, topic: str, count: int, timeout_s: float = 90
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The alerts on ``topic`` (heartbeats left out) once there are ``count``, read as
+    ``reader``; what there is at the deadline otherwise."""
+    deadline = time.monotonic() + timeout_s
+    alerts: list[ConsumerRecord[bytes, bytes]] = []
+    while len(alerts) < count and time.monotonic() < deadline:
+        alerts = alerts_only(await consume(reader, [topic], until=10_000, timeout_s=1.5))
+    return alerts
 
 
 def test_a_hub_holding_only_public_keys_runs_the_flow_over_mutual_tls(
