@@ -314,6 +314,7 @@ def main() -> None:
         base = base.model_copy(
             update={
                 "broker_url": broker.url,
+                "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
                 "keys_dir": workdir / "keys",
                 "data_dir": data_dir.resolve(),
                 "log_format": "json",

@@ -67,6 +67,7 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
             live = settings.model_copy(
                 update={
                     "broker_url": broker.url,
+                    "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
                     "data_dir": feed.data_dir,
                     "state_dir": workdir,
                     "keys_dir": keys_dir,
