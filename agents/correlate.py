@@ -38,7 +38,7 @@ from hub.quarantine import SourceRef, quarantine
 from hub.refusal import Position, refused
 from hub.registry import Registry
 from hub.runtime import WorkerKeys
-from hub.transport.partition import partition_for
+from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("agents.correlate")
 POLICY_KEY = "__policy__:{partition}"

@@ -32,6 +32,7 @@ from hub.dsa import AgreementBook
 from hub.governance import FoldedBook
 from hub.health import Verdict, WorkerSnapshot, liveness, readiness
 from hub.runtime import load_registry_from
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.health")
@@ -143,7 +144,9 @@ class MonitoringService(Service):
             folded.add(record.value or b"", record.offset, verifier, place)
             self.book = folded.book
 
-        await follow_partition(self.settings.broker_url, self.settings.agreements_topic, publish)
+        await follow_partition(
+            kafka_endpoint(self.settings), self.settings.agreements_topic, publish
+        )
 
 
 def monitoring_service(app: faust.App, settings: Settings) -> MonitoringService | None:

@@ -29,6 +29,7 @@ from hub.crypto.record import Place
 from hub.errors import AuditError, CryptoError, HeadChainError, HeadSignatureError, TransportError
 from hub.refusal import Position, refused
 from hub.runtime import WorkerKeys
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition, read_partition
 
 log = structlog.get_logger("agents.ledger")
@@ -84,7 +85,7 @@ class LedgerWriter:
         def keep(record: ConsumerRecord[bytes, bytes]) -> None:
             values.append(record.value or b"")
 
-        await read_partition(self.settings.broker_url, self.settings.heads_topic, keep)
+        await read_partition(kafka_endpoint(self.settings), self.settings.heads_topic, keep)
         self.chain.anchors = {k.key_id: k for k, _ in self.keys.verifier.keys.hub.values()}
         for value in values[self.chain.position :]:
             try:
@@ -118,7 +119,7 @@ def register_ledger(app: faust.App, settings: Settings, keys: WorkerKeys) -> Non
     writer = LedgerWriter(app, settings, keys)
 
     async def follow_decisions() -> None:
-        await follow_partition(settings.broker_url, settings.decisions_topic, writer.observe)
+        await follow_partition(kafka_endpoint(settings), settings.decisions_topic, writer.observe)
 
     async def publish_heads() -> None:
         try:

@@ -22,6 +22,7 @@ from hub.errors import AgreementError, CryptoError
 from hub.governance import AGREEMENTS_KINDS, claimed_kind, sequence_of
 from hub.policy import PolicyClock
 from hub.refusal import Position, refused
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.policy")
@@ -62,6 +63,6 @@ def register_policy(
     publish = agreements_reader(settings.agreements_topic, clock, verifier)
 
     async def follow_agreements() -> None:
-        await follow_partition(settings.broker_url, settings.agreements_topic, publish)
+        await follow_partition(kafka_endpoint(settings), settings.agreements_topic, publish)
 
     app.task(follow_agreements)

@@ -32,7 +32,8 @@ from hub.refusal import Position, refused
 from hub.registry import Registry
 from hub.runtime import WorkerKeys
 from hub.sequencer import PartnershipLog, Pending, verified_meta
-from hub.transport.partition import partition_for
+from hub.transport import kafka_endpoint
+from hub.transport.partitioner import partition_for
 from hub.transport.topiclog import read_partition
 
 log = structlog.get_logger("agents.sequence")
@@ -83,7 +84,7 @@ class Sequencer:
                 found.observe(meta)
 
             await read_partition(
-                self.settings.broker_url, self.settings.alert_topic(partnership_id), observe
+                kafka_endpoint(self.settings), self.settings.alert_topic(partnership_id), observe
             )
             self.logs[partnership_id] = found
             metrics.stream_read(partnership_id, found.last_seq)
@@ -116,7 +117,7 @@ class Sequencer:
                 found.extend(pendings)
 
             await read_partition(
-                self.settings.broker_url, self.settings.outbox_topic, keep, partition
+                kafka_endpoint(self.settings), self.settings.outbox_topic, keep, partition
             )
         sent = [p for p in found if await self.number(p) is not None]
         # Only now: a sweep cut short (an error, or the agent cancelled by a rebalance) must run

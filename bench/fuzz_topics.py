@@ -34,13 +34,13 @@ from tests.integration.kafka import consume
 
 
 async def _fuzz(s: Settings, topics: list[str], count: int, rng: random.Random) -> int:
-    records = await consume(s.broker_url, topics, until=10**6, timeout_s=2)
+    records = await consume(s, topics, until=10**6, timeout_s=2)
     genuine = [(r.key, r.value, list(r.headers), r.partition) for r in records]
     single = len(topics) > 1 or topics[0] in {s.agreements_topic, s.decisions_topic,
                                               s.heads_topic, s.assignor_topic}  # fmt: skip
     hostile = hostile_records(genuine, [], rng, count, 1 if single else s.partitions)
     for n, topic in enumerate(topics):
-        await produce_raw(s.broker_url, topic, hostile[n :: len(topics)])
+        await produce_raw(s, topic, hostile[n :: len(topics)])
     return len(hostile)
 
 

@@ -29,7 +29,7 @@ from hub.geo import AreaLookup
 from hub.models import Clock, Event, remember, validate_event, wall_clock
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
-from hub.transport.partition import partition_for
+from hub.transport.partitioner import partition_for
 
 #: Kafka header carrying the agency's batch seal (``hub.crypto.sealcodec``).
 SEAL_HEADER = "vru-seal"

@@ -46,7 +46,7 @@ from hub.partnership import load_hub_keys
 from hub.pseudonym import parse_token
 from hub.rules import RuleSet, catalog_from_store
 from hub.runtime import load_registry_from
-from hub.transport.partition import partition_for
+from hub.transport.partitioner import partition_for
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 EXIT_TAMPERED = 1

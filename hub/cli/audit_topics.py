@@ -20,12 +20,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka.structs import ConsumerRecord
-
 from hub.audit import StreamRecord
 from hub.config import Settings
 from hub.crypto.record import parse
 from hub.errors import AuditError, MalformedRecordError
+from hub.transport import ConsumerRecord, kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 EXPORT_FORMAT = "vru-hub/audit-export/v2"
@@ -68,7 +67,7 @@ async def _read(settings: Settings, topic: str) -> list[bytes]:
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    await read_partition(settings.broker_url, topic, keep)
+    await read_partition(kafka_endpoint(settings), topic, keep)
     return values
 
 
@@ -190,7 +189,7 @@ async def _read_accepted(settings: Settings) -> list[StreamRecord]:
         )
 
     for number in range(settings.partitions):
-        await read_partition(settings.broker_url, settings.accepted_topic, keep, number)
+        await read_partition(kafka_endpoint(settings), settings.accepted_topic, keep, number)
     return records
 
 

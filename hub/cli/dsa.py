@@ -225,6 +225,7 @@ def publish(
     from hub.config import load_settings  # noqa: PLC0415
     from hub.crypto import Keyring  # noqa: PLC0415
     from hub.governance import Governance  # noqa: PLC0415
+    from hub.transport import kafka_endpoint  # noqa: PLC0415
     from hub.transport.agreements import publish_agreements  # noqa: PLC0415
 
     settings = load_settings()
@@ -242,7 +243,7 @@ def publish(
         loaded = load_directory(agreements)
         refs, sequence = asyncio.run(
             publish_agreements(
-                settings.broker_url,
+                kafka_endpoint(settings),
                 settings.agreements_topic,
                 settings.accepted_topic,
                 [a for _, a in loaded.agreements],

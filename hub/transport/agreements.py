@@ -15,13 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from hub.crypto.record import Place
 from hub.crypto.trust import RecordVerifier
 from hub.dsa import Action, Agreement, AgreementBook, Party, Suspension
-from hub.errors import TransportError
 from hub.governance import (
     FoldedBook,
     Governance,
@@ -30,11 +28,15 @@ from hub.governance import (
     switch_record,
 )
 from hub.policy import Switch
-from hub.transport.admin import bootstrap_servers
+from hub.transport.clients import new_producer
+from hub.transport.endpoint import KafkaEndpoint
+from hub.transport.failure import translated
 from hub.transport.topiclog import read_partition
 
 
-async def read_agreements(broker_url: str, topic: str, verifier: RecordVerifier) -> FoldedBook:
+async def read_agreements(
+    endpoint: KafkaEndpoint, topic: str, verifier: RecordVerifier
+) -> FoldedBook:
     """Every record of the agreements topic, folded: what verified, and what was refused."""
     folded = FoldedBook()
     place = Place(topic, 0)
@@ -42,7 +44,7 @@ async def read_agreements(broker_url: str, topic: str, verifier: RecordVerifier)
     def fold(record: ConsumerRecord[bytes, bytes]) -> None:
         folded.add(record.value or b"", record.offset, verifier, place)
 
-    await read_partition(broker_url, topic, fold)
+    await read_partition(endpoint, topic, fold)
     return folded
 
 
@@ -55,7 +57,7 @@ def unpublished(book: AgreementBook, agreements: Iterable[Agreement]) -> list[Ag
 
 
 async def publish_agreements(
-    broker_url: str,
+    endpoint: KafkaEndpoint,
     agreements_topic: str,
     accepted_topic: str,
     agreements: Iterable[Agreement],
@@ -68,22 +70,21 @@ async def publish_agreements(
 
     Returns the references published and the sequence the marker names.
     """
-    folded = await read_agreements(broker_url, agreements_topic, governance.verifier)
+    folded = await read_agreements(endpoint, agreements_topic, governance.verifier)
     fresh = unpublished(folded.book, agreements)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(endpoint, acks="all")
     sequence = max(folded.book.last_sequence, folded.authenticated_sequence)
     place = Place(agreements_topic, 0)
     try:
-        await producer.start()
-        for agreement in fresh:
-            sequence += 1
-            value = publication_record(agreement, sequence, now, place, governance.key)
-            await producer.send_and_wait(
-                agreements_topic, value, key=agreement.id.encode(), partition=0
-            )
-        await _mark(producer, accepted_topic, Switch(sequence), (now, governance))
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish agreements: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish agreements"):
+            await producer.start()
+            for agreement in fresh:
+                sequence += 1
+                value = publication_record(agreement, sequence, now, place, governance.key)
+                await producer.send_and_wait(
+                    agreements_topic, value, key=agreement.id.encode(), partition=0
+                )
+            await _mark(producer, accepted_topic, Switch(sequence), (now, governance))
     finally:
         await producer.stop()
     return [a.ref for a in fresh], sequence
@@ -103,7 +104,7 @@ async def _mark(
 
 
 async def publish_suspension(
-    broker_url: str,
+    endpoint: KafkaEndpoint,
     topics: tuple[str, str],
     target: tuple[Party, str],
     change: tuple[Action, str],
@@ -117,7 +118,7 @@ async def publish_suspension(
     Workers apply it at the markers, without a restart (``hub.dsa.suspension``).
     """
     agreements_topic, accepted_topic = topics
-    folded = await read_agreements(broker_url, agreements_topic, governance.verifier)
+    folded = await read_agreements(endpoint, agreements_topic, governance.verifier)
     book = folded.book
     party, party_id = target
     action, reason = change
@@ -130,16 +131,17 @@ async def publish_suspension(
         published_at=max(now, _last_time(book) or now),
     )
     book.apply(record)  # the same checks a worker makes, before anything is sent
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(endpoint, acks="all")
     try:
-        await producer.start()
-        value = suspension_record(record, Place(agreements_topic, 0), governance.key)
-        await producer.send_and_wait(agreements_topic, value, key=party_id.encode(), partition=0)
-        await _mark(
-            producer, accepted_topic, Switch(record.sequence), (record.published_at, governance)
-        )
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish the suspension: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish the suspension"):
+            await producer.start()
+            value = suspension_record(record, Place(agreements_topic, 0), governance.key)
+            await producer.send_and_wait(
+                agreements_topic, value, key=party_id.encode(), partition=0
+            )
+            await _mark(
+                producer, accepted_topic, Switch(record.sequence), (record.published_at, governance)
+            )
     finally:
         await producer.stop()
     return record

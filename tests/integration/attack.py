@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -40,7 +39,7 @@ from hub.ids import uuid7
 from hub.process import start_worker, stop_process
 from hub.pseudonym import parse_token, pseudonym
 from hub.registry import load_registry
-from hub.transport import bootstrap_servers
+from hub.transport import bootstrap_servers, kafka_endpoint, new_producer
 from tests.integration.events import READING_LSOA, STORE, Message, sealed, token_for
 from tests.integration.flows import SCENARIO, prepare
 from tests.integration.kafka import consume, produce
@@ -157,13 +156,10 @@ def wait_for(check: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out: {what}")
 
 
-async def produce_raw(broker_url: str, topic: str, records: Iterable[Raw]) -> None:
+async def produce_raw(settings: Settings, topic: str, records: Iterable[Raw]) -> None:
     """Write (key, value, headers, partition) records as they are, with one plain producer."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(broker_url),
-        acks="all",
-        linger_ms=5,
-        max_request_size=1_048_000,
+    producer = new_producer(
+        kafka_endpoint(settings), acks="all", linger_ms=5, max_request_size=1_048_000
     )
     await producer.start()
     try:
@@ -193,7 +189,7 @@ async def alerts_about(
     deadline = time.monotonic() + timeout_s
     while True:
         records = await consume(
-            settings.broker_url, [settings.alert_topic(partnership)], until=10**6, timeout_s=1.5
+            settings, [settings.alert_topic(partnership)], until=10**6, timeout_s=1.5
         )
         mine = [a for a in opened(settings, partnership, records) if a.body.subject == who]
         if len(mine) >= count or time.monotonic() > deadline:
@@ -257,7 +253,7 @@ async def genuine_flow(settings: Settings, subject: int, lsoa: str = READING_LSO
         message, event_id = dated(
             settings, event_type, agency, seeds, days_ago=10 - n, lsoa=lsoa, **fields
         )
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
         ids.append(event_id)
     return ids
 
@@ -271,7 +267,6 @@ def prepared_hub(broker: EmbeddedBroker, root: Path) -> RunningHub:
 
 _BAD_NAMES = """
 import asyncio, os, sys
-from aiokafka import AIOKafkaProducer
 
 class Undecodable(str):
     def encode(self, *args, **kwargs):  # a header name no client can decode
@@ -289,12 +284,14 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-def produce_undecodable(broker_url: str, topic: str, count: int = 1) -> None:
+def produce_undecodable(settings: Settings, topic: str, count: int = 1) -> None:
     """Records whose header name is not UTF-8, to partition 0 of ``topic``.
 
     A plain aiokafka producer writes them once its pure-Python record builder is used (the
-    compiled one refuses such a name); the broker accepts them.
+    compiled one refuses such a name); the broker accepts them. PLAINTEXT only (the test
+    brokers).
     """
+    broker_url = settings.broker_url
     subprocess.run(  # fixed argument list: this interpreter and a script of ours
         [sys.executable, "-c", _BAD_NAMES, bootstrap_servers(broker_url), topic, str(count)],
         env={**os.environ, "AIOKAFKA_NO_EXTENSIONS": "1"},

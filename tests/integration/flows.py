@@ -16,7 +16,7 @@ from hub.governance import Governance
 from hub.process import start_worker
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import Message, record, sealed, token_for
 
@@ -31,18 +31,20 @@ SCENARIO = (
 )
 
 
-async def prepare(settings: Settings) -> None:
-    """Create every topic and publish the shipped agreements (with switch markers)."""
+async def prepare(settings: Settings, publisher: Settings | None = None) -> None:
+    """Create every topic and publish the shipped agreements (with switch markers), signed by
+    information governance: as ``publisher`` (its broker login and keyring) when given."""
     registry = load_registry(settings.deploy_dir / "registry.yaml")
-    await create_topics(settings.broker_url, plan_topics(settings, registry))
+    await create_topics(kafka_endpoint(settings), plan_topics(settings, registry))
     agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
+    publisher = publisher or settings
     await publish_agreements(
-        settings.broker_url,
+        kafka_endpoint(publisher),
         settings.agreements_topic,
         settings.accepted_topic,
         agreements,
         datetime.now(UTC),
-        governance=governance(settings),
+        governance=governance(publisher),
     )
 
 

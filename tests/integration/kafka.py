@@ -1,4 +1,7 @@
-"""Small real-Kafka helpers for integration tests (aiokafka, no mocks)."""
+"""Small real-Kafka helpers for integration tests (aiokafka through the transport seam, no mocks).
+
+Both take the test's settings, so a test over TLS reads and writes with its own credentials.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-
-from hub.transport import bootstrap_servers
+from hub.config import Settings
+from hub.transport import ConsumerRecord, kafka_endpoint, new_consumer, new_producer
 from hub.transport.lenient import tolerate_unreadable_batches
 
 tolerate_unreadable_batches()  # the tests' own readers meet the fuzz tests' records too
@@ -18,10 +19,10 @@ Message = tuple[bytes, list[tuple[str, bytes]]]
 
 
 async def produce(
-    broker_url: str, topic: str, messages: list[Message], key: bytes | None = None
+    settings: Settings, topic: str, messages: list[Message], key: bytes | None = None
 ) -> None:
     """Send ``(value, headers)`` messages to ``topic`` and wait for every acknowledgement."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(kafka_endpoint(settings), acks="all")
     await producer.start()
     try:
         for value, headers in messages:
@@ -31,12 +32,12 @@ async def produce(
 
 
 async def consume(
-    broker_url: str, topics: list[str], *, until: int, timeout_s: float
+    settings: Settings, topics: list[str], *, until: int, timeout_s: float
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read from the start of ``topics`` until ``until`` records arrived or the time is up."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         *topics,
-        bootstrap_servers=bootstrap_servers(broker_url),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -56,7 +57,7 @@ async def consume(
 
 
 async def read_until(
-    broker_url: str,
+    settings: Settings,
     topics: list[str],
     enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout_s: float,
@@ -67,6 +68,6 @@ async def read_until(
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        records = await consume(broker_url, topics, until=10**9, timeout_s=1.5)
+        records = await consume(settings, topics, until=10**9, timeout_s=1.5)
         if enough(records) or time.monotonic() > deadline:
             return records

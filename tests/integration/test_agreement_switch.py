@@ -13,7 +13,7 @@ from hub.dsa import load_directory
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import READING_LSOA, decisions_of
 from tests.integration.flows import alerts_only, governance, open_records, scenario, worker
@@ -26,11 +26,13 @@ async def test_police_agreement_published_later_switches_flags_on_without_restar
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
     without_police = [a for a in every if not a.id.startswith("tv-police")]
     _, first = await publish_agreements(
-        s.broker_url,
+        kafka_endpoint(s),
         s.agreements_topic,
         s.accepted_topic,
         without_police,
@@ -40,25 +42,19 @@ async def test_police_agreement_published_later_switches_flags_on_without_restar
     proc = worker(s, tmp_path / "worker.log")
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        await read_until(
-            s.broker_url, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=40
-        )
-        before = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=1, timeout_s=2)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        await read_until(s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=40)
+        before = alerts_only(await consume(s, [s.alert_topic("reading")], until=1, timeout_s=2))
         refs, second = await publish_agreements(
-            s.broker_url,
+            kafka_endpoint(s),
             s.agreements_topic,
             s.accepted_topic,
             every,
             datetime.now(UTC),
             governance=governance(s),
         )
-        after = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=40)
-        )
-        decisions = await consume(s.broker_url, [s.decisions_topic], until=100, timeout_s=3)
+        after = alerts_only(await consume(s, [s.alert_topic("reading")], until=2, timeout_s=40))
+        decisions = await consume(s, [s.decisions_topic], until=100, timeout_s=3)
     finally:
         assert stop_process(proc) == 0
     assert before == []

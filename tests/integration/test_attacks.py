@@ -30,7 +30,7 @@ from hub.dsa import Agreement
 from hub.dsa.book import agreement_digest, canonical_json
 from hub.errors import HeadChainError
 from hub.sequencer import Pending
-from hub.transport.partition import partition_for
+from hub.transport.partitioner import partition_for
 from tests.integration.attack import (
     RunningHub,
     alerts_about,
@@ -74,7 +74,7 @@ def _alive(hub: RunningHub) -> None:
 
 async def _decisions_about(s: Settings, event_id: str, timeout_s: float) -> list[dict[str, Any]]:
     records = await read_until(
-        s.broker_url,
+        s,
         [s.decisions_topic],
         lambda r: any(event_id in d["events"] for d in decisions_of(r)),
         timeout_s=timeout_s,
@@ -86,7 +86,7 @@ async def _relaxed_consent_copy(s: Settings) -> tuple[bytes, int]:
     """The published consent agreement, relaxed (no consent required), as its next version:
     the JSON the attacker would have governance sign, and the sequence it claims."""
     records = await read_until(
-        s.broker_url,
+        s,
         [s.agreements_topic],
         lambda r: any(b"tv-voluntary-consent" in v for v in items_of(r, Kind.AGREEMENT)),
         timeout_s=20,
@@ -114,7 +114,7 @@ async def test_a_forged_agreement_and_markers_disclose_nothing_without_consent(
     now = datetime.now(UTC)
     agreements = Place(s.agreements_topic, 0)
     await produce_raw(
-        s.broker_url,
+        s,
         s.agreements_topic,
         [
             (b"tv-voluntary-consent", relaxed, [], 0),  # the old, unsigned format
@@ -130,14 +130,14 @@ async def test_a_forged_agreement_and_markers_disclose_nothing_without_consent(
             (b"__policy__", marker, [("vru-kind", b"vru.dsa.switch")], partition),
             (b"__policy__", signed, [], partition),
         ]
-    await produce_raw(s.broker_url, s.accepted_topic, markers)
+    await produce_raw(s, s.accepted_topic, markers)
     # Then a young person who never consented: the voluntary sector's and the police's events.
     disengaged, voluntary_id = dated(
         s, "voluntary.engagement", "voluntary-sector", (41, 4101), stage="DISENGAGED"
     )
     weapon, police_id = dated(s, "police.weapon_possession", "police", (41, 4102))
-    await produce(s.broker_url, s.feed_topic("voluntary-sector"), [disengaged])
-    await produce(s.broker_url, s.feed_topic("police"), [weapon])
+    await produce(s, s.feed_topic("voluntary-sector"), [disengaged])
+    await produce(s, s.feed_topic("police"), [weapon])
     decided = await _decisions_about(s, police_id, timeout_s=60)
     wait_for(lambda: hub.refused(s.accepted_topic) >= 2 * s.partitions, 20, "markers refused")
     wait_for(lambda: hub.refused(s.agreements_topic) >= 2, 20, "agreements refused")
@@ -173,14 +173,14 @@ async def test_unsealed_events_written_to_accepted_raise_no_flag(hub: RunningHub
         place = Place(s.accepted_topic, partition_for(key, s.partitions))
         macked = seal_record(Kind.EVENTS, datetime.now(UTC), (value,), place, MALLORY_MAC)
         forged += [(key, value, [], None), (key, macked, [], place.partition)]
-    await produce_raw(s.broker_url, s.accepted_topic, forged)
+    await produce_raw(s, s.accepted_topic, forged)
     wait_for(lambda: hub.refused(s.accepted_topic) >= before + len(forged), 30, "events refused")
 
     await genuine_flow(s, 43)  # the next genuine records: flags as ever
     genuine = await alerts_about(s, "reading", 43, count=2, timeout_s=60)
     assert sorted(a.body.rule.id for a in genuine) == ["child-exploitation", "weapon-and-exclusion"]
     assert await alerts_about(s, "reading", 42, count=1, timeout_s=2) == []
-    records = await consume(s.broker_url, [s.decisions_topic], until=10**6, timeout_s=2)
+    records = await consume(s, [s.decisions_topic], until=10**6, timeout_s=2)
     assert [d for d in decisions_of(records) if set(ids) & set(d["events"])] == []
     refusals = [line for line in hub.lines("record_refused") if line["topic"] == s.accepted_topic]
     assert {"partition", "offset", "reason", "level"} <= set(refusals[-1])
@@ -215,14 +215,14 @@ async def _sealed_heads(s: Settings, entries: int, timeout_s: float) -> list[byt
                 return True
         return False
 
-    records = await read_until(s.broker_url, [s.heads_topic], covered, timeout_s=timeout_s)
+    records = await read_until(s, [s.heads_topic], covered, timeout_s=timeout_s)
     return [r.value or b"" for r in records]
 
 
 async def _offsets_of(s: Settings, topic: str, values: list[bytes]) -> list[int]:
     """Where ``values`` landed on ``topic`` (read back, not guessed)."""
     records = await read_until(
-        s.broker_url,
+        s,
         [topic],
         lambda found: all(v in {r.value for r in found} for v in values),
         timeout_s=20,
@@ -236,19 +236,17 @@ async def test_a_forged_decision_with_a_fresh_id_is_never_sealed_and_verify_name
     s = hub.settings
     await genuine_flow(s, 44)
     await alerts_about(s, "reading", 44, count=2, timeout_s=60)
-    records = await consume(s.broker_url, [s.decisions_topic], until=10**6, timeout_s=2)
+    records = await consume(s, [s.decisions_topic], until=10**6, timeout_s=2)
     genuine = decisions_of(records)
     permit = dict(genuine[0], decision_id=uuid.uuid4().hex, outcome="permit", recipient="reading")
     forged = json.dumps(permit).encode()
     place = Place(s.decisions_topic, 0)
     signed = seal_record(Kind.DECISIONS, datetime.now(UTC), (forged,), place, MALLORY)
-    await produce_raw(
-        s.broker_url, s.decisions_topic, [(b"reading", forged, [], 0), (None, signed, [], 0)]
-    )
+    await produce_raw(s, s.decisions_topic, [(b"reading", forged, [], 0), (None, signed, [], 0)])
     offset, signed_offset = await _offsets_of(s, s.decisions_topic, [forged, signed])
     await genuine_flow(s, 45)  # the next genuine decisions are sealed
     await alerts_about(s, "reading", 45, count=2, timeout_s=60)
-    after = decisions_of(await consume(s.broker_url, [s.decisions_topic], until=10**6, timeout_s=2))
+    after = decisions_of(await consume(s, [s.decisions_topic], until=10**6, timeout_s=2))
     entries = len({d["decision_id"] for d in after})
     await _sealed_heads(s, entries, timeout_s=30)
 
@@ -262,7 +260,7 @@ async def test_a_forged_decision_with_a_fresh_id_is_never_sealed_and_verify_name
     assert permit["decision_id"] in uncovered[offset]["decision_ids"]
     assert permit["decision_id"] in uncovered[signed_offset]["decision_ids"]
     ledger = [d["decision_id"] for d in decisions_of(await consume(
-        s.broker_url, [s.decisions_topic], until=10**6, timeout_s=1))]  # fmt: skip
+        s, [s.decisions_topic], until=10**6, timeout_s=1))]  # fmt: skip
     assert ledger.count(permit["decision_id"]) == 1  # in the forged record only: never an entry
     assert hub.refused(s.decisions_topic) >= 2
     _alive(hub)
@@ -281,14 +279,14 @@ async def test_the_head_chain_keeps_growing_after_a_forged_head(hub: RunningHub)
     )
     garbage = b'{"format": "vru-hub/tree-head/v1"}'
     await produce_raw(
-        s.broker_url,
+        s,
         s.heads_topic,
         [(b"head", claimed.to_bytes(), [], 0), (b"head", garbage, [], 0)],
     )
     offset, garbage_offset = await _offsets_of(s, s.heads_topic, [claimed.to_bytes(), garbage])
     await genuine_flow(s, 46)
     await alerts_about(s, "reading", 46, count=2, timeout_s=60)
-    after = decisions_of(await consume(s.broker_url, [s.decisions_topic], until=10**6, timeout_s=2))
+    after = decisions_of(await consume(s, [s.decisions_topic], until=10**6, timeout_s=2))
     grown = await _sealed_heads(s, len({d["decision_id"] for d in after}), timeout_s=30)
     assert len(grown) > garbage_offset + 1  # genuine heads were published after the forged ones
     newest = decode_head(grown[-1], len(grown) - 1)
@@ -315,7 +313,7 @@ async def test_forged_outbox_records_and_a_forged_suspension_change_nothing(
     body = parse(macked)
     lying = encode_body(body.kind, body.at, "0" * 16, body.items) + body.tag
     await produce_raw(
-        s.broker_url,
+        s,
         s.outbox_topic,
         [(key, pending.to_bytes(), [], place.partition), (key, macked, [], place.partition),
          (key, lying, [], place.partition)],
@@ -329,16 +327,14 @@ async def test_forged_outbox_records_and_a_forged_suspension_change_nothing(
     signed = seal_record(
         Kind.SUSPENSION, datetime.now(UTC), (unsigned,), Place(s.agreements_topic, 0), MALLORY
     )
-    await produce_raw(
-        s.broker_url, s.agreements_topic, [(b"reading", unsigned, [], 0), (None, signed, [], 0)]
-    )
+    await produce_raw(s, s.agreements_topic, [(b"reading", unsigned, [], 0), (None, signed, [], 0)])
     wait_for(lambda: len(hub.lines("suspension_refused")) >= 1, 20, "the suspension alarmed")
     wait_for(lambda: hub.refused(s.outbox_topic) >= 3, 20, "outbox records refused")
 
     await genuine_flow(s, 47)  # Reading is not suspended: it gets its flags
     genuine = await alerts_about(s, "reading", 47, count=2, timeout_s=60)
     assert sorted(a.body.rule.id for a in genuine) == ["child-exploitation", "weapon-and-exclusion"]
-    stream = await consume(s.broker_url, [s.alert_topic("reading")], until=10**6, timeout_s=2)
+    stream = await consume(s, [s.alert_topic("reading")], until=10**6, timeout_s=2)
     assert all(r.key != b"f" * 32 for r in stream)
     seqs = [int(dict(r.headers)["vru-seq"]) for r in stream if dict(r.headers).get("vru-seq")]
     assert seqs == list(range(1, len(seqs) + 1))

@@ -17,7 +17,7 @@ import pytest
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
 from hub.crypto.tablevalue import value_of
-from hub.transport.partition import partition_for
+from hub.transport.partitioner import partition_for
 from tests.integration.attack import (
     RunningHub,
     alerts_about,
@@ -58,7 +58,7 @@ async def _consent(s: Settings, subject: int, event_type: str, seed: int) -> str
         days_ago=0,  # given now: the events that follow are decided under it
         **consent_body(event_type, f"c-{subject}"),
     )
-    await produce(s.broker_url, s.feed_topic("voluntary-sector"), [message])
+    await produce(s, s.feed_topic("voluntary-sector"), [message])
     return event_id
 
 
@@ -66,7 +66,7 @@ async def _changelog(s: Settings, table: str, row: str, count: int) -> list[Any]
     """The table's changelog records of ``row``, once ``count`` are there."""
     topic = s.changelog_topic(table)
     records = await read_until(
-        s.broker_url,
+        s,
         [topic],
         lambda r: sum(x.key == _key(row) for x in r) >= count,
         timeout_s=60,
@@ -85,7 +85,7 @@ async def _genuine_history(hub: RunningHub) -> dict[str, Any]:
     hub.start()
     await _consent(s, WITHDRAWN, "consent.given", 6100)
     given_id = await _consent(s, CONSENTING, "consent.given", 6200)
-    await read_until(s.broker_url, [s.accepted_topic], lambda r: given_id in accepted_ids(r), 60)
+    await read_until(s, [s.accepted_topic], lambda r: given_id in accepted_ids(r), 60)
     await _consent(s, WITHDRAWN, "consent.withdrawn", 6101)
     await genuine_flow(s, 64, WOKINGHAM_LSOA)
     wokingham = await alerts_about(s, "wokingham", 64, count=2, timeout_s=60)
@@ -98,19 +98,19 @@ async def _genuine_history(hub: RunningHub) -> dict[str, Any]:
 async def _forge_alert_topics(s: Settings) -> None:
     """A number 1000 on Wokingham's stream (its signature left as it was, or none at all), and
     a number that is not a number on Bracknell Forest's."""
-    stream = await consume(s.broker_url, [s.alert_topic("wokingham")], until=10**6, timeout_s=2)
+    stream = await consume(s, [s.alert_topic("wokingham")], until=10**6, timeout_s=2)
     genuine = next(r for r in stream if dict(r.headers).get("vru-seq"))
     renumbered = [(n, b"1000" if n == "vru-seq" else v) for n, v in genuine.headers]
     bare: list[tuple[str, bytes | None]] = [("vru-seq", b"1000"), ("ce_id", b"forged")]
     await produce_raw(
-        s.broker_url,
+        s,
         s.alert_topic("wokingham"),
         [(b"forged", genuine.value, renumbered, 0), (b"forged", b"", bare, 0)],
     )
     crash = [("ce_specversion", b"1.0"), ("vru-seq", b"x"), ("ce_id", b"x"), ("vru-hub-key", None)]
     odd = [("vru-seq", b"\xff\xfe"), ("vru-seq", b"2"), ("ce_type", b"\x00" * 5000)]
     await produce_raw(
-        s.broker_url,
+        s,
         s.alert_topic("bracknell-forest"),
         [(b"x", b"x", crash, 0), (b"odd", None, odd, 0)],
     )
@@ -125,7 +125,7 @@ async def _forge_changelogs(s: Settings, history: dict[str, Any]) -> None:
     partition = withdrawn[0].partition
     unsealed = value_of(consenting[-1].value).value  # a consenting state, without its MAC
     await produce_raw(
-        s.broker_url,
+        s,
         s.changelog_topic("subjects"),
         [
             (row, withdrawn[0].value, [], partition),  # replayed: stale
@@ -137,7 +137,7 @@ async def _forge_changelogs(s: Settings, history: dict[str, Any]) -> None:
     _, late_id = _late(s)
     seen = f"{s.feed_topic('police')}:0:0".encode()
     await produce_raw(
-        s.broker_url,
+        s,
         s.changelog_topic("seen-events"),
         [(_key(late_id), seen, [], partition_for(token_for(LATE).encode(), s.partitions))],
     )
@@ -161,7 +161,7 @@ async def _beats(s: Settings, partnership: str, done: Any) -> list[int]:
         ]
 
     records = await read_until(
-        s.broker_url, [s.alert_topic(partnership)], lambda r: done(last_seqs(r)), timeout_s=30
+        s, [s.alert_topic(partnership)], lambda r: done(last_seqs(r)), timeout_s=30
     )
     return last_seqs(records)
 
@@ -200,12 +200,12 @@ async def test_forged_stream_and_table_records_change_nothing_after_a_restart(
             stage="DISENGAGED",
         )  # fmt: skip
         weapon, _ = dated(s, "police.weapon_possession", "police", (subject, seed + 1), days_ago=1)
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [disengaged])
-        await produce(s.broker_url, s.feed_topic("police"), [weapon])
+        await produce(s, s.feed_topic("voluntary-sector"), [disengaged])
+        await produce(s, s.feed_topic("police"), [weapon])
     consented = await alerts_about(s, "reading", CONSENTING, count=1, timeout_s=60)
     assert RULE in {a.body.rule.id for a in consented}
     decided = await read_until(
-        s.broker_url, [s.decisions_topic], lambda r: _reading(r, WITHDRAWN) != [], timeout_s=30
+        s, [s.decisions_topic], lambda r: _reading(r, WITHDRAWN) != [], timeout_s=30
     )
     withdrawn = _reading(decided, WITHDRAWN)
     assert {d["outcome"] for d in withdrawn} == {"deny"}
@@ -217,11 +217,11 @@ async def test_forged_stream_and_table_records_change_nothing_after_a_restart(
     key = token_for(LATE).encode()
     value, headers = late
     await produce_raw(
-        s.broker_url,
+        s,
         s.feed_topic("police"),
         [(key, value, headers, partition_for(key, s.partitions))],
     )
-    await read_until(s.broker_url, [s.accepted_topic], lambda r: late_id in accepted_ids(r), 30)
+    await read_until(s, [s.accepted_topic], lambda r: late_id in accepted_ids(r), 30)
     await _numbering_is_intact(hub)
 
 

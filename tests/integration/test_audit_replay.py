@@ -23,7 +23,7 @@ from hub.dsa import load_directory
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import READING_LSOA, decisions_of
 from tests.integration.flows import governance, scenario, worker
@@ -133,11 +133,13 @@ async def test_replay_re_derives_a_real_ledger_and_names_a_corrupted_decision(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
     first = [a for a in every if not a.id.startswith("tv-police")]
     await publish_agreements(
-        s.broker_url,
+        kafka_endpoint(s),
         s.agreements_topic,
         s.accepted_topic,
         first,
@@ -148,20 +150,18 @@ async def test_replay_re_derives_a_real_ledger_and_names_a_corrupted_decision(
     try:
         for subject in (11, 12):
             for agency, message in scenario(s, subject=subject, lsoa=READING_LSOA):
-                await produce(s.broker_url, s.feed_topic(agency), [message])
-        await read_until(
-            s.broker_url, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 36, timeout_s=60
-        )
+                await produce(s, s.feed_topic(agency), [message])
+        await read_until(s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 36, timeout_s=60)
         await publish_agreements(
-            s.broker_url,
+            kafka_endpoint(s),
             s.agreements_topic,
             s.accepted_topic,
             every,
             datetime.now(UTC),
             governance=governance(s),
         )
-        await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=60)
-        decisions = await consume(s.broker_url, [s.decisions_topic], until=10_000, timeout_s=3)
+        await consume(s, [s.alert_topic("reading")], until=4, timeout_s=60)
+        decisions = await consume(s, [s.decisions_topic], until=10_000, timeout_s=3)
     finally:
         assert stop_process(proc) == 0
     found = decisions_of(decisions)

@@ -139,7 +139,7 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     assert isinstance(agencies, dict)
     flagged = scenario(s, 77, READING_LSOA)  # a subject whose events raise flags: decisions
     for agency, message in flagged:
-        asyncio.run(produce(s.broker_url, s.feed_topic(agency), [message]))
+        asyncio.run(produce(s, s.feed_topic(agency), [message]))
     total = 2 + len(flagged) + sum(r["sent"] for r in agencies.values())
 
     log = tmp_path / "worker.log"
@@ -147,14 +147,14 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     try:
         accepted = asyncio.run(
             read_until(
-                s.broker_url,
+                s,
                 [s.accepted_topic],
                 lambda records: len(accepted_ids(records)) >= total,
                 timeout_s=60,
             )
         )
         metrics = scrape(s.metrics_port)
-        asyncio.run(consume(s.broker_url, [s.heads_topic], until=1, timeout_s=60))
+        asyncio.run(consume(s, [s.heads_topic], until=1, timeout_s=60))
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == total
@@ -162,7 +162,7 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     assert leaks(metrics) == []
 
     topics = [t.name for t in plan_topics(s, registry)]
-    records = asyncio.run(consume(s.broker_url, topics, until=10**6, timeout_s=8))
+    records = asyncio.run(consume(s, topics, until=10**6, timeout_s=8))
     assert len(records) > total
     for record in records:
         blobs = [record.key or b"", record.value or b""]

@@ -71,7 +71,7 @@ async def wait_until(
     """Read ``topic`` from the start until ``done`` holds for what was read."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        records = await consume(settings.broker_url, [topic], until=100_000, timeout_s=1.5)
+        records = await consume(settings, [topic], until=100_000, timeout_s=1.5)
         if done(records):
             return records
         await asyncio.sleep(0.5)
@@ -127,19 +127,19 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
     reading = s.alert_topic("reading")
     proc = worker(s, log)
     try:
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [given])
+        await produce(s, s.feed_topic("voluntary-sector"), [given])
         await wait_until(s, s.accepted_topic, lambda r: given_id in accepted_ids(r))
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [disengaged])
-        await produce(s.broker_url, s.feed_topic("police"), [weapon])
+        await produce(s, s.feed_topic("voluntary-sector"), [disengaged])
+        await produce(s, s.feed_topic("police"), [weapon])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RAISED) in reading_kinds(s, r))
         between = datetime.now(UTC)
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [withdrawn])
+        await produce(s, s.feed_topic("voluntary-sector"), [withdrawn])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RETRACTED) in reading_kinds(s, r))
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [closed])
+        await produce(s, s.feed_topic("voluntary-sector"), [closed])
         decisions = await wait_until(
             s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id))
         )
-        alerts = await consume(s.broker_url, [reading], until=100, timeout_s=3)
+        alerts = await consume(s, [reading], until=100, timeout_s=3)
     finally:
         assert stop_process(proc) == 0
     found = decisions_of(decisions)

@@ -68,7 +68,7 @@ def flags_of(settings: Settings, feed: Feed) -> set[tuple[str, str]]:
 
 async def send(settings: Settings, feed: Feed) -> None:
     for agency, message in feed:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
 
 
 async def settle(settings: Settings, expected: set[tuple[str, str]]) -> None:

@@ -21,7 +21,7 @@ async def send(
     settings: Settings, messages: list[tuple[str, tuple[bytes, list[tuple[str, bytes]]]]]
 ) -> None:
     for agency, message in messages:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
 
 
 async def test_three_agencies_raise_the_expected_flags_at_the_right_partnership(
@@ -34,17 +34,15 @@ async def test_three_agencies_raise_the_expected_flags_at_the_right_partnership(
     proc = worker(s, tmp_path / "worker.log")
     try:
         await send(s, events)
-        reading = await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        reading = await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         first_flag_s = time.monotonic() - started
         await send(s, events)  # the same events again: duplicates, never a second flag
         await asyncio.sleep(3)
-        reading = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=10, timeout_s=3)
-        )
+        reading = alerts_only(await consume(s, [s.alert_topic("reading")], until=10, timeout_s=3))
         others = [
             s.alert_topic(p) for p in ("wokingham", "oxfordshire", "slough", "west-berkshire")
         ]
-        elsewhere = alerts_only(await consume(s.broker_url, others, until=1, timeout_s=2))
+        elsewhere = alerts_only(await consume(s, others, until=1, timeout_s=2))
     finally:
         assert stop_process(proc) == 0
     print(f"worker start to first flag delivered: {first_flag_s:.2f}s")  # noqa: T201  # figure for the note

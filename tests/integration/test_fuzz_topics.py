@@ -52,7 +52,7 @@ def hub(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 async def _genuine(s: Settings, topics: list[str]) -> list[Raw]:
-    records = await consume(s.broker_url, topics, until=10**6, timeout_s=2)
+    records = await consume(s, topics, until=10**6, timeout_s=2)
     return [(r.key, r.value, list(r.headers), r.partition) for r in records]
 
 
@@ -71,7 +71,7 @@ async def _fuzz(
         by_topic.setdefault(topic, []).append(raw)
         hostile[topic] = hostile.get(topic, 0) + ((raw[1], raw[3]) not in replays)
     for topic, raws in by_topic.items():
-        await produce_raw(s.broker_url, topic, raws)
+        await produce_raw(s, topic, raws)
     return hostile
 
 
@@ -94,7 +94,7 @@ async def _flags_delivered(hub: RunningHub, subject: int) -> None:
     await genuine_flow(s, subject)
     alerts = await alerts_about(s, "reading", subject, count=2, timeout_s=90)
     assert sorted(a.body.rule.id for a in alerts) == ["child-exploitation", "weapon-and-exclusion"]
-    stream = await consume(s.broker_url, [s.alert_topic("reading")], until=10**6, timeout_s=2)
+    stream = await consume(s, [s.alert_topic("reading")], until=10**6, timeout_s=2)
     seqs = sorted(a.seq for a in opened(s, "reading", stream))
     assert seqs == list(range(1, len(seqs) + 1))
 
@@ -109,7 +109,7 @@ async def test_fuzzing_every_stream_topic_neither_stops_nor_fools_the_worker(
     feeds = [s.feed_topic(a.id) for a in REGISTRY.agencies]
     elsewhere = [v for _, v, _, _ in await _genuine(s, [s.accepted_topic, s.outbox_topic])]
     elsewhere += items_of(
-        await consume(s.broker_url, [s.decisions_topic], until=10**6, timeout_s=1), Kind.DECISIONS
+        await consume(s, [s.decisions_topic], until=10**6, timeout_s=1), Kind.DECISIONS
     )
     quarantined = _quarantined(hub)
     hostile: dict[str, int] = {}
@@ -124,7 +124,7 @@ async def test_fuzzing_every_stream_topic_neither_stops_nor_fools_the_worker(
     ):
         hostile |= await _fuzz(s, topics, elsewhere, rng)
     for topic in (s.accepted_topic, s.feed_topic("police"), s.decisions_topic):
-        produce_undecodable(s.broker_url, topic)
+        produce_undecodable(s, topic)
 
     expect = {t: hostile[t] for t in (s.accepted_topic, s.agreements_topic, s.outbox_topic,
                                       s.decisions_topic)}  # fmt: skip
@@ -150,8 +150,8 @@ async def test_fuzzed_alert_topics_and_changelogs_are_survived_by_a_restart(
     hostile |= await _fuzz(s, alerts, [], rng)
     for table in ("subjects", "seen-events"):
         hostile |= await _fuzz(s, [s.changelog_topic(table)], [], rng)
-    produce_undecodable(s.broker_url, s.alert_topic("reading"))
-    produce_undecodable(s.broker_url, s.changelog_topic("subjects"))
+    produce_undecodable(s, s.alert_topic("reading"))
+    produce_undecodable(s, s.changelog_topic("subjects"))
     assert hub.stop() == 0, hub.tail()
 
     hub.start()  # rebuilds numbering and recovers both tables through every hostile record

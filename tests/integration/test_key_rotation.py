@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from hub.audit import decode_head, verify_topics
 from hub.cli.keys import rotate_hub_key
@@ -29,7 +28,7 @@ from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke
 from hub.partnership.reader import Rejected
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
-from hub.transport import bootstrap_servers
+from hub.transport import kafka_endpoint, new_producer
 from tests.integration.events import READING_LSOA, STORE, accepted_ids, decisions_of, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
 from tests.integration.kafka import Message, consume, produce, read_until
@@ -39,7 +38,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 async def produce_at(settings: Settings, topic: str, message: Message, at: datetime) -> None:
     """Send one message whose record timestamp (the hub's receive time) is ``at``."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(settings.broker_url))
+    producer = new_producer(kafka_endpoint(settings))
     await producer.start()
     try:
         value, headers = message
@@ -63,9 +62,9 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
     warm, inside, late = (one(s, "police.arrest", "police", READING_LSOA, n) for n in (1, 2, 3))
     proc = worker(s, tmp_path / "worker.log")
     try:
-        await produce(s.broker_url, feed, [warm])
+        await produce(s, feed, [warm])
         assert _event_id(warm) in accepted_ids(
-            await consume(s.broker_url, [s.accepted_topic], until=3, timeout_s=60)
+            await consume(s, [s.accepted_topic], until=3, timeout_s=60)
         )
         keyring = Keyring.open(s.keys_dir)
         rotated_at = datetime.now(UTC) - timedelta(hours=2)
@@ -74,14 +73,12 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
         )
         assert old.not_after == rotated_at + timedelta(hours=1)
         fresh = one(s, "police.arrest", "police", READING_LSOA, 4)  # the new key
-        await produce(s.broker_url, feed, [fresh])
+        await produce(s, feed, [fresh])
         # Received inside the window (an old backlog replayed now), and after it.
         await produce_at(s, feed, inside, rotated_at + timedelta(minutes=59))
         await produce_at(s, feed, late, rotated_at + timedelta(minutes=61))
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=40)
-        accepted = accepted_ids(
-            await consume(s.broker_url, [s.accepted_topic], until=5, timeout_s=20)
-        )
+        quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=40)
+        accepted = accepted_ids(await consume(s, [s.accepted_topic], until=5, timeout_s=20))
     finally:
         assert stop_process(proc) == 0
     assert {_event_id(m) for m in (warm, fresh, inside)} <= set(accepted)
@@ -112,20 +109,16 @@ async def test_partnership_key_rotates_with_a_rolling_restart_and_sdk_reads_both
     second = None
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        before = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        before = alerts_only(await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60))
         keyring = Keyring.open(s.keys_dir)
         old_key = keyring.hpke_key(owner)
         new_info, _ = keyring.rotate(owner, KeyKind.HPKE, datetime.now(UTC), timedelta(days=7))
         second = worker(s, tmp_path / "second.log")  # loads the new public key
         assert stop_process(first) == 0  # the new worker takes over every partition
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        after = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=90)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        after = alerts_only(await consume(s, [s.alert_topic("reading")], until=4, timeout_s=90))
     finally:
         stop_process(first)
         if second is not None:
@@ -152,9 +145,7 @@ async def _heads_until(settings: Settings, key_id: str, size: int, timeout_s: fl
     """The heads topic, read until a head signed by ``key_id`` covers ``size`` entries."""
     deadline = time.monotonic() + timeout_s
     while True:
-        records = await consume(
-            settings.broker_url, [settings.heads_topic], until=10_000, timeout_s=1
-        )
+        records = await consume(settings, [settings.heads_topic], until=10_000, timeout_s=1)
         values = [r.value or b"" for r in records]
         heads = [decode_head(v, n) for n, v in enumerate(values)]
         if any(h.key_id == key_id and h.size >= size for h in heads):
@@ -175,9 +166,9 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     second = None
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
+            await produce(s, s.feed_topic(agency), [message])
         decisions = await read_until(
-            s.broker_url, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=60
+            s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=60
         )
         await _heads_until(s, old.key_id, 1, timeout_s=30)
         new_id, old_id = await rotate_hub_key(s, keyring, datetime.now(UTC), timedelta(hours=1))
@@ -185,19 +176,17 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
         second = worker(s, tmp_path / "second.log")
         assert stop_process(first) == 0
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
+            await produce(s, s.feed_topic(agency), [message])
         before = len(decisions_of(decisions))
         decisions = await read_until(
-            s.broker_url,
+            s,
             [s.decisions_topic],
             lambda r: len(decisions_of(r)) >= before + 18,
             timeout_s=90,
         )
         ids = {d["decision_id"] for d in decisions_of(decisions)}
         heads = await _heads_until(s, new_id, len(ids), timeout_s=60)
-        alerts = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=10)
-        )
+        alerts = alerts_only(await consume(s, [s.alert_topic("reading")], until=4, timeout_s=10))
     finally:
         stop_process(first)
         if second is not None:

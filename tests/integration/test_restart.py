@@ -68,7 +68,7 @@ async def feed_slowly(
 ) -> None:
     """Send ``messages`` one by one over about ``spread_s`` seconds: events keep flowing."""
     for agency, message in messages:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
         await asyncio.sleep(spread_s / len(messages))
 
 
@@ -106,9 +106,7 @@ async def delivered_flags(settings: Settings) -> tuple[set[tuple[str, str]], int
     dropped = 0
     gaps: list[Gap] = []
     for pid in PARTNERSHIPS:
-        records = await consume(
-            settings.broker_url, [settings.alert_topic(pid)], until=10_000, timeout_s=1
-        )
+        records = await consume(settings, [settings.alert_topic(pid)], until=10_000, timeout_s=1)
         tracker = StreamTracker()
         for alert in open_records(settings, pid, alerts_only(records)):
             for outcome in tracker.observe(alert.seq, alert.alert_id):
