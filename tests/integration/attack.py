@@ -268,6 +268,8 @@ def prepared_hub(broker: EmbeddedBroker, root: Path) -> RunningHub:
 _BAD_NAMES = """
 import asyncio, os, sys
 
+from aiokafka import AIOKafkaProducer
+
 class Undecodable(str):
     def encode(self, *args, **kwargs):  # a header name no client can decode
         return b"\\xff\\xfe" + super().encode()
