@@ -56,10 +56,10 @@ def subject_event(
         agency,
         READING_LSOA,
         seed,
-        subject_token=token_for(SUBJECT),
         occurred=datetime.now(UTC) - timedelta(days=days_ago),
+        fields=fields,
+        subject_token=token_for(SUBJECT),
     )
-    rec.update(fields)
     return sealed(settings, agency, [(event_type, rec)])[0], rec["envelope"]["event_id"]
 
 

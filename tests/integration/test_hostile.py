@@ -124,9 +124,16 @@ def backwards(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Me
     for n, (event_type, agency, fields) in reversed(list(enumerate(SCENARIO))):
         occurred = now - timedelta(days=10 - n)
         recorded = now - timedelta(hours=1 + (len(SCENARIO) - n))
-        rec = record(event_type, agency, lsoa, subject * 100 + n, occurred_at=occurred,
-                     recorded_at=recorded, subject_token=token_for(subject))  # fmt: skip
-        rec.update(fields)
+        rec = record(
+            event_type,
+            agency,
+            lsoa,
+            subject * 100 + n,
+            occurred=occurred,
+            fields=fields,
+            recorded_at=recorded,
+            subject_token=token_for(subject),
+        )
         out.append((agency, sealed(settings, agency, [(event_type, rec)])[0]))
     return out
 
