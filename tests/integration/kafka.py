@@ -1,14 +1,21 @@
-"""Small real-Kafka helpers for integration tests (aiokafka, no mocks)."""
+"""Small real-Kafka helpers for integration tests (aiokafka, no mocks).
+
+Two ways to read: :func:`consume` waits for a number of records the test knows will come
+(or for a condition, polled); :func:`read_to_end` reads every partition to the end it has
+when the call starts. Neither ends on "the topic went quiet": on a loaded machine a quiet
+second proves nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from hub.transport import bootstrap_servers
+from hub.transport.probe import true_ends
 
 Message = tuple[bytes, list[tuple[str, bytes]]]
 
@@ -46,6 +53,49 @@ async def consume(
             for tp_records in batch.values():
                 records.extend(tp_records)
             await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def read_to_end(
+    broker_url: str, topics: list[str], timeout_s: float = 60
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topics`` from the start to each partition's end as of now.
+
+    The ends are ListOffsets raised to the true end (the embedded broker reports the newest
+    batch's base offset + 1: ``hub.transport.probe``). Records written after the call may or
+    may not be included. Raises ``AssertionError`` if the known ends are not reached within
+    ``timeout_s`` (a generous bound: it only matters when something is wrong).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(broker_url),
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        await consumer.topics()  # metadata, so that partitions_for_topic knows every topic
+        partitions = [
+            TopicPartition(topic, n)
+            for topic in topics
+            for n in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        reported = await consumer.end_offsets(partitions)
+        ends = await true_ends(broker_url, reported)
+        deadline = time.monotonic() + timeout_s
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topics} not read to {ends} in {timeout_s:.0f} s")
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(
+                    r for r in tp_records if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                )
     finally:
         await consumer.stop()
     return records
