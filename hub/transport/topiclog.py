@@ -17,7 +17,12 @@ from aiokafka.structs import ConsumerRecord
 from hub.errors import TransportError
 from hub.transport.admin import bootstrap_servers
 
-QUIET_MS = 300
+#: How long a caught-up poll waits before the read ends (the reported end is exact here, so
+#: this only guards it), and the fetch wait: the embedded broker holds a fetch for its whole
+#: wait, and aiokafka's default of 500 ms made rebuilding one partnership's log take about a
+#: second even for an empty topic (paid per partnership at every worker start).
+QUIET_MS = 100
+FETCH_WAIT_MS = 50
 
 
 async def read_partition(
@@ -28,7 +33,10 @@ async def read_partition(
 ) -> int:
     """Call ``visit`` on every record of one partition of ``topic``; return how many there were."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers(broker_url),
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=FETCH_WAIT_MS,
     )
     partition = TopicPartition(topic, number)
     count = 0
