@@ -58,9 +58,9 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
     fetched before a seek move the read offset past records the seek is to re-read.
     """
 
-    #: Seeks to the committed offsets so far, and whether one is under way (:meth:`getmany`).
-    _seeks = 0
-    _seeking = False
+    #: Seeks to the committed offsets started and finished so far (:meth:`getmany`).
+    _seeks_started = 0
+    _seeks_done = 0
     #: Where the last seek put each partition's read offset (None: read from the fetch start).
     _seek_positions: Mapping[Any, int | None] = {}
 
@@ -77,7 +77,7 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
         Rewinding such a partition to its start re-reads at most what was never committed;
         everything downstream is idempotent.
         """
-        self._seeking = True
+        self._seeks_started += 1
         try:
             committed: Mapping[Any, int] = await super().seek_to_committed()
             uncommitted = [tp for tp, offset in committed.items() if not offset and _is_stream(tp)]
@@ -89,8 +89,7 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
                 for tp, offset in committed.items()
             }
         finally:
-            self._seeks += 1
-            self._seeking = False
+            self._seeks_done += 1
         return committed
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109  # faust's signature
@@ -105,18 +104,22 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
         that was being handled while a seek ran puts the read offset back where the seek left
         it. Changelog records are left alone: table recovery positions those.
         """
-        seeks: int | None = None
+        started: int | None = None
         dropped = 0
         fetched = cast(AsyncGenerator[tuple[Any, Any], None], super().getmany(timeout))
         async with aclosing(fetched) as batch:  # faust's getmany is an async generator
             async for tp, message in batch:
-                if seeks is None:
-                    seeks = self._seeks  # fetched just now: nothing awaited since
-                if _is_stream(tp) and (self._seeking or self._seeks != seeks):
-                    dropped += 1
+                if started is None:
+                    started = self._seeks_started  # fetched just now: nothing awaited since
+                stream = _is_stream(tp)
+                if stream and self._seeks_started != started:
+                    dropped += 1  # a seek began after this batch was fetched
                     continue
+                done = self._seeks_done
                 yield tp, message
-                if _is_stream(tp) and not self._seeking and self._seeks != seeks:
+                if stream and self._seeks_done != done:
+                    # A seek ended while this record was handled, after faust had reset the
+                    # read offsets: the record's own offset must not stand in their place.
                     self._read_offset[tp] = self._seek_positions.get(tp)
         if dropped:
             log.info("records_dropped_after_seek", records=dropped)

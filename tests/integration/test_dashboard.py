@@ -133,12 +133,13 @@ def start_dashboard(settings: Settings, log: Path) -> tuple[subprocess.Popen[byt
     """``hub dashboard --port 0`` for ``settings``; the process and its URL."""
     env = {**os.environ, **settings_env(settings)}
     code = "import typer; from hub.cli.board import dashboard; typer.run(dashboard)"
-    proc = subprocess.Popen(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-c", code, "--port", "0", "--refresh", "3600"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log.open("wb"),
-    )
+    with log.open("wb") as errors:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(  # fixed argument list: this interpreter, our module
+            [sys.executable, "-c", code, "--port", "0", "--refresh", "3600"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     found = re.search(r"http://127\.0\.0\.1:\d+/", line)
@@ -250,6 +251,8 @@ async def test_the_dashboard_shows_the_ledger_suppressed_in_a_real_browser(
         assert empty == "Nothing in this period."
     finally:
         assert stop_process(dashboard) == 0
+        if dashboard.stdout is not None:
+            dashboard.stdout.close()
     report = run_report(s, tmp_path / "report.html")
     assert report["flows"]["rows"] == sorted({a for a, _ in expected.flows})
     shown = {
