@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -99,3 +100,20 @@ async def read_to_end(
     finally:
         await consumer.stop()
     return records
+
+
+async def wait_for(
+    broker_url: str,
+    topics: list[str],
+    done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout_s: float = 90,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``topics`` to their ends, again and again, until ``done`` holds for what was read."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = await read_to_end(broker_url, topics)
+        if done(records):
+            return records
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{topics}: condition not met in {timeout_s:.0f} s")
+        await asyncio.sleep(0.5)

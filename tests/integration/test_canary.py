@@ -32,7 +32,7 @@ from hub.registry import load_registry
 from hub.topics import plan_topics
 from tests.integration.events import READING_LSOA
 from tests.integration.flows import prepare, scenario
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import consume, produce, read_to_end
 from tests.recent import police_head
 from tests.unit.agency.conftest import CANARY, leaks
 
@@ -162,7 +162,7 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     assert leaks(metrics) == []
 
     topics = [t.name for t in plan_topics(s, registry)]
-    records = asyncio.run(consume(s.broker_url, topics, until=10**6, timeout_s=8))
+    records = asyncio.run(read_to_end(s.broker_url, topics))  # final: the worker stopped
     assert len(records) > total
     for record in records:
         blobs = [record.key or b"", record.value or b""]

@@ -32,7 +32,7 @@ from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
 from tests.integration.events import READING_LSOA, STORE, WOKINGHAM_LSOA
 from tests.integration.flows import prepare, scenario, worker
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import consume, produce, read_to_end
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -79,7 +79,7 @@ async def wait_for_ledger(settings: Settings, timeout_s: float) -> list[bytes]:
 
 
 async def _all(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    return await consume(settings.broker_url, [topic], until=100_000, timeout_s=2)
+    return await read_to_end(settings.broker_url, [topic])
 
 
 def expected_panels(

@@ -37,7 +37,7 @@ from hub.quarantine import QuarantineRecord
 from hub.transport import bootstrap_servers
 from tests.integration.events import READING_LSOA, STORE, accepted_ids, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
-from tests.integration.kafka import Message, consume, produce
+from tests.integration.kafka import Message, consume, produce, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -83,9 +83,12 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
         # Received inside the window (an old backlog replayed now), and after it.
         await produce_at(s, feed, inside, rotated_at + timedelta(minutes=59))
         await produce_at(s, feed, late, rotated_at + timedelta(minutes=61))
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=40)
-        accepted = accepted_ids(
-            await consume(s.broker_url, [s.accepted_topic], until=5, timeout_s=20)
+        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=90)
+        wanted = {_event_id(m) for m in (warm, fresh, inside)}
+        accepted = accepted_ids(  # the three are on different partitions: wait for each
+            await wait_for(
+                s.broker_url, [s.accepted_topic], lambda r: wanted <= set(accepted_ids(r))
+            )
         )
     finally:
         assert stop_process(proc) == 0
