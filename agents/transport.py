@@ -9,9 +9,9 @@ beyond the reported end.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
-from typing import Any, cast
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 import aiokafka
 import faust
@@ -52,17 +52,40 @@ class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return corrected
 
 
-class TrueEndConsumer(faust_aiokafka.Consumer):
-    """faust's aiokafka consumer using :class:`TrueEndConsumerThread`, whose seek to the
-    committed offsets also rewinds partitions that have none, and which never lets a batch
-    fetched before a seek move the read offset past records the seek is to re-read.
+class StreamReadOffsets(defaultdict[Any, int | None]):
+    """faust's read offsets, kept for changelog partitions only (None for stream partitions).
+
+    faust's fetch loop (``Consumer._drain_messages``) hands each record on, then marks its offset
+    as read; a record at or below the read offset is dropped as "already read", and a jump past
+    it is recorded as a gap that the offset commit may skip. After a seek, a batch fetched
+    before the seek can still be handed on and move the read offset past records the seek had
+    just rewound to: the re-read then dropped them, and faust committed past them. A feed
+    record was lost for good that way (docs/state-recovery.md, 2026-12-05). With no read
+    offset, every stream record fetched is handed on: a record fetched twice is processed
+    twice, which everything downstream absorbs (ingest's dedupe, subject state keyed by event
+    id, alert ids, the sequencer's dedupe), and a commit never passes a record not handed on.
     """
 
-    #: Seeks to the committed offsets started and finished so far (:meth:`getmany`).
-    _seeks_started = 0
-    _seeks_done = 0
-    #: Where the last seek put each partition's read offset (None: read from the fetch start).
-    _seek_positions: Mapping[Any, int | None] = {}
+    def __init__(self) -> None:
+        super().__init__(lambda: None)
+
+    def __setitem__(self, tp: Any, offset: int | None) -> None:
+        super().__setitem__(tp, None if _is_stream(tp) else offset)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # faust's perform_seek uses update
+        for tp, offset in dict(*args, **kwargs).items():
+            self[tp] = offset
+
+
+class TrueEndConsumer(faust_aiokafka.Consumer):
+    """faust's aiokafka consumer using :class:`TrueEndConsumerThread`, whose seek to the
+    committed offsets also rewinds partitions that have none, and which keeps no read offset
+    for stream partitions (:class:`StreamReadOffsets`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_offset = StreamReadOffsets()
 
     def _new_consumer_thread(self) -> TrueEndConsumerThread:
         return TrueEndConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -77,52 +100,12 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
         Rewinding such a partition to its start re-reads at most what was never committed;
         everything downstream is idempotent.
         """
-        self._seeks_started += 1
-        try:
-            committed: Mapping[Any, int] = await super().seek_to_committed()
-            uncommitted = [tp for tp, offset in committed.items() if not offset and _is_stream(tp)]
-            if uncommitted:
-                await self._thread.seek_to_beginning(*uncommitted)
-                log.info("uncommitted_partitions_rewound", partitions=len(uncommitted))
-            self._seek_positions = {
-                tp: offset if offset is not None and offset >= 0 else None
-                for tp, offset in committed.items()
-            }
-        finally:
-            self._seeks_done += 1
+        committed: Mapping[Any, int] = await super().seek_to_committed()
+        uncommitted = [tp for tp, offset in committed.items() if not offset and _is_stream(tp)]
+        if uncommitted:
+            await self._thread.seek_to_beginning(*uncommitted)
+            log.info("uncommitted_partitions_rewound", partitions=len(uncommitted))
         return committed
-
-    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109  # faust's signature
-        """faust's batches, less the stream records of a batch that a seek overtook.
-
-        faust's fetch loop marks each record it hands on as read, and drops records at or
-        below the read offset when they come again. A batch fetched before a seek but handed
-        on after it therefore moved the read offset past records the seek had just rewound
-        to, so the re-read skipped them, faust counted them as a gap and committed past them:
-        a feed record lost for good (docs/reliability.md, two workers, one killed). Here such
-        records are dropped instead (they come again from the new position), and a record
-        that was being handled while a seek ran puts the read offset back where the seek left
-        it. Changelog records are left alone: table recovery positions those.
-        """
-        started: int | None = None
-        dropped = 0
-        fetched = cast(AsyncGenerator[tuple[Any, Any], None], super().getmany(timeout))
-        async with aclosing(fetched) as batch:  # faust's getmany is an async generator
-            async for tp, message in batch:
-                if started is None:
-                    started = self._seeks_started  # fetched just now: nothing awaited since
-                stream = _is_stream(tp)
-                if stream and self._seeks_started != started:
-                    dropped += 1  # a seek began after this batch was fetched
-                    continue
-                done = self._seeks_done
-                yield tp, message
-                if stream and self._seeks_done != done:
-                    # A seek ended while this record was handled, after faust had reset the
-                    # read offsets: the record's own offset must not stand in their place.
-                    self._read_offset[tp] = self._seek_positions.get(tp)
-        if dropped:
-            log.info("records_dropped_after_seek", records=dropped)
 
 
 def _is_stream(tp: Any) -> bool:
