@@ -53,7 +53,7 @@ test-all: lint types $(STAMP) ## lint, types and every test, the slow and soak o
 
 test-load: $(STAMP) ## make test's tests while stress-ng hogs every core: the suite must pass under load
 	@command -v stress-ng >/dev/null || { echo "make test-load needs stress-ng (apt-get install stress-ng)" >&2; exit 2; }
-	stress-ng --cpu $(LOAD_CPUS) --quiet & hog=$$!; status=0; \
+	stress-ng --cpu $(LOAD_CPUS) --timeout 3600s --quiet & hog=$$!; status=0; \
 	$(BIN)/pytest $(XDIST) -m 'not slow' --durations=15 $(PYTEST_ARGS) || status=$$?; \
 	kill $$hog; wait $$hog; exit $$status
 
