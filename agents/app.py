@@ -5,24 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+import structlog
 
 from agents.correlate import register_correlate
 from agents.ingest import register_ingest
 from agents.ledger import register_ledger
 from agents.policy import register_policy
 from agents.sequence import register_sequencer
-from agents.transport import HubApp
+from agents.transport import HubApp, broker_credentials
 from hub.config import Settings
 from hub.crypto import HUB, Keyring
+from hub.crypto.custody import party_secrets
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context
+from hub.transport import kafka_endpoint
 
 
 def bare_app(settings: Settings) -> HubApp:
     """The hub's faust app with its broker, store and consumer settings, and no agents."""
+    endpoint = kafka_endpoint(settings)
     app = HubApp(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=broker_credentials(endpoint),
         store=settings.table_store,
         datadir=str(settings.state_dir),
         autodiscover=False,
@@ -38,6 +43,7 @@ def bare_app(settings: Settings) -> HubApp:
         producer_linger_ms=settings.producer_linger_ms,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.kafka_endpoint = endpoint
     return app
 
 
@@ -46,6 +52,7 @@ def create_app(settings: Settings) -> faust.App:
     app = bare_app(settings)
     ingest = load_ingest_context(settings)
     keyring = Keyring.open(settings.keys_dir)
+    _warn_of_party_secrets(keyring)
     clock = PolicyClock()
     register_ingest(app, settings, ingest)
     register_policy(app, settings, clock)
@@ -54,6 +61,22 @@ def create_app(settings: Settings) -> faust.App:
     register_sequencer(app, settings, ingest.registry, keyring.signing_key(HUB))
     register_ledger(app, settings, keyring.signing_key(HUB))
     return app
+
+
+def _warn_of_party_secrets(keyring: Keyring) -> None:
+    """A WARNING when the keyring holds a secret that belongs to an agency or a partnership.
+
+    The worker needs their public keys only; the development keyring keeps every secret in one
+    place for the demo, which production must not (docs/keys.md, docs/deploy.md).
+    """
+    found = party_secrets(keyring)
+    if found:
+        structlog.get_logger("agents.app").warning(
+            "party_secret_keys_found",
+            owners=sorted({i.owner for i in found}),
+            keys=len(found),
+            advice="a party's secret belongs with the party: give the hub public keys only",
+        )
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:

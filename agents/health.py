@@ -30,6 +30,7 @@ from hub.dsa import AgreementBook
 from hub.errors import AgreementError
 from hub.health import Verdict, WorkerSnapshot, liveness, readiness
 from hub.runtime import load_registry_from
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.health")
@@ -138,7 +139,9 @@ class MonitoringService(Service):
             except AgreementError:
                 return  # the policy agent logs rejected publications
 
-        await follow_partition(self.settings.broker_url, self.settings.agreements_topic, publish)
+        await follow_partition(
+            kafka_endpoint(self.settings), self.settings.agreements_topic, publish
+        )
 
 
 def monitoring_service(app: faust.App, settings: Settings) -> MonitoringService | None:

@@ -22,6 +22,7 @@ from hub.audit import Ledger, TreeHead, decode_head
 from hub.config import Settings
 from hub.crypto import SigningKey
 from hub.errors import AuditError, TransportError
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition, read_partition
 
 log = structlog.get_logger("agents.ledger")
@@ -64,7 +65,7 @@ class LedgerWriter:
         def keep(record: ConsumerRecord[bytes, bytes]) -> None:
             values.append(record.value or b"")
 
-        count = await read_partition(self.settings.broker_url, self.settings.heads_topic, keep)
+        count = await read_partition(kafka_endpoint(self.settings), self.settings.heads_topic, keep)
         return decode_head(values[-1], count - 1) if values else None
 
     async def publish(self, now: datetime) -> str:
@@ -87,7 +88,7 @@ def register_ledger(app: faust.App, settings: Settings, hub_key: SigningKey) -> 
     writer = LedgerWriter(app, settings, hub_key)
 
     async def follow_decisions() -> None:
-        await follow_partition(settings.broker_url, settings.decisions_topic, writer.observe)
+        await follow_partition(kafka_endpoint(settings), settings.decisions_topic, writer.observe)
 
     async def publish_heads() -> None:
         if not writer.is_writer():

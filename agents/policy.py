@@ -9,6 +9,7 @@ from aiokafka.structs import ConsumerRecord
 from hub.config import Settings
 from hub.errors import AgreementError
 from hub.policy import PolicyClock
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.policy")
@@ -26,6 +27,6 @@ def register_policy(app: faust.App, settings: Settings, clock: PolicyClock) -> N
         log.info("agreement_read", offset=record.offset, sequence=clock.book.last_sequence)
 
     async def follow_agreements() -> None:
-        await follow_partition(settings.broker_url, settings.agreements_topic, publish)
+        await follow_partition(kafka_endpoint(settings), settings.agreements_topic, publish)
 
     app.task(follow_agreements)

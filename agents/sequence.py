@@ -26,6 +26,7 @@ from hub.errors import DecodeError, TransportError
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.sequencer import PartnershipLog, Pending
+from hub.transport import kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 log = structlog.get_logger("agents.sequence")
@@ -67,7 +68,7 @@ class Sequencer:
                 found.observe(list(record.headers))
 
             await read_partition(
-                self.settings.broker_url, self.settings.alert_topic(partnership_id), observe
+                kafka_endpoint(self.settings), self.settings.alert_topic(partnership_id), observe
             )
             self.logs[partnership_id] = found
             metrics.stream_read(partnership_id, found.last_seq)
@@ -98,7 +99,7 @@ class Sequencer:
                 self.origins.note(found[-1].alert_id, list(record.headers))
 
             await read_partition(
-                self.settings.broker_url, self.settings.outbox_topic, keep, partition
+                kafka_endpoint(self.settings), self.settings.outbox_topic, keep, partition
             )
         sent = [p for p in found if await self.number(p) is not None]
         # Only now: a sweep cut short (an error, or the agent cancelled by a rebalance) must run

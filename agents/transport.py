@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
 import structlog
+from faust.auth import SASLCredentials, SSLCredentials
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from hub.transport import KafkaEndpoint, client_options
 from hub.transport.probe import true_ends
 
 log = structlog.get_logger("agents.transport")
@@ -40,8 +42,8 @@ class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         reported: Mapping[Any, int] = await super()._highwaters(partitions)
         if self.consumer.in_transaction or not reported:
             return reported
-        brokers = ";".join(str(url) for url in self.consumer.app.conf.broker_consumer)
-        corrected = await true_ends(brokers, reported)
+        app = cast("HubApp", self.consumer.app)
+        corrected = await true_ends(app.kafka_endpoint, reported)
         short = {
             f"{tp.topic}:{tp.partition}": corrected[tp] - n
             for tp, n in reported.items()
@@ -124,6 +126,27 @@ class HubApp(faust.App):
 
     #: The worker consumer's fetch wait (``Settings.fetch_max_wait_ms``); None keeps faust's.
     fetch_max_wait_ms: int | None = None
+    #: The brokers and their security, for the probe reads beside faust's own clients.
+    kafka_endpoint: KafkaEndpoint
 
     def _new_transport(self) -> HubTransport:
         return HubTransport(self.conf.broker_consumer, self)
+
+
+def broker_credentials(endpoint: KafkaEndpoint) -> faust.types.auth.CredentialsT | None:
+    """faust's ``broker_credentials`` for ``endpoint``, built from the same client options as
+    every other Kafka client of the hub (``hub.transport.client_options``); faust hands them
+    to each aiokafka client it makes (consumer, producer, admin). None for PLAINTEXT.
+    """
+    options = client_options(endpoint)
+    protocol = options["security_protocol"]
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return SSLCredentials(options["ssl_context"])
+    return SASLCredentials(
+        username=options["sasl_plain_username"],
+        password=options["sasl_plain_password"],
+        ssl_context=options.get("ssl_context"),
+        mechanism=options["sasl_mechanism"],
+    )

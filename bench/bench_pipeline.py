@@ -106,9 +106,11 @@ class Bench:
         """The ceiling: the same messages copied by a bare consumer-producer process."""
         phase = await prepare_phase(self.base, "passthrough", self.workdir)
         feeds = [phase.settings.feed_topic(a.id) for a in self.registry.agencies]
-        args = [phase.bootstrap, phase.group, phase.settings.accepted_topic]
+        args = [phase.group, phase.settings.accepted_topic]
         args += [str(len(self.warmup)), str(len(self.load.messages)), *feeds]
-        await self._copier("passthrough", phase, ["bench.passthrough", *args], {})
+        # The broker and its security reach the copier through HUB_* variables, never argv.
+        env = settings_env(phase.settings)
+        await self._copier("passthrough", phase, ["bench.passthrough", *args], env)
 
     async def floor(self, shape: str) -> None:
         """faust with the worker's settings and no domain work (``bench.faust_floor``)."""
@@ -131,7 +133,7 @@ class Bench:
             env={**os.environ, **env},
         )
         try:
-            async with producer(phase.bootstrap) as out:
+            async with producer(phase.endpoint) as out:
                 await send_all(phase.settings, out, self.warmup)
                 await self._line_with(proc, b"warm")
                 started = time.time()
@@ -160,7 +162,7 @@ class Bench:
         phase = await self._started(name, workers)
         try:
             handle = hook(phase) if hook else None
-            async with producer(phase.bootstrap) as out:
+            async with producer(phase.endpoint) as out:
                 started = time.time()
                 sent = await send_all(phase.settings, out, self.load.messages)
             await wait_done(phase.settings, sent, self.timeout_s)
@@ -197,7 +199,7 @@ class Bench:
             reader = asyncio.create_task(
                 receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
             )
-            async with producer(phase.bootstrap) as out:
+            async with producer(phase.endpoint) as out:
                 sent = await paced_send(phase.settings, out, messages, rate, probe)
             await wait_done(phase.settings, sent, self.timeout_s)
             await asyncio.sleep(2.0)  # the last alerts' fetches
@@ -228,7 +230,7 @@ class Bench:
         try:
             await _joined(phase, workers)
             joined = time.time()
-            async with producer(phase.bootstrap) as out:
+            async with producer(phase.endpoint) as out:
                 sent = await send_all(phase.settings, out, self.warmup)
             await wait_done(phase.settings, sent, JOIN_TIMEOUT_S + self.timeout_s)
             await wait_heartbeats(phase.settings, self.registry, joined, JOIN_TIMEOUT_S)
@@ -263,7 +265,7 @@ async def _stop(proc: asyncio.subprocess.Process, timeout_s: float = 15.0) -> No
 async def _joined(phase: Phase, workers: int) -> None:
     deadline = time.monotonic() + JOIN_TIMEOUT_S
     while time.monotonic() < deadline:
-        if await group_members(phase.bootstrap, phase.group) >= workers:
+        if await group_members(phase.endpoint, phase.group) >= workers:
             return
         await asyncio.sleep(0.5)
     _echo(f"note: could not see {workers} members in {phase.group}; continuing")
@@ -312,6 +314,7 @@ def main() -> None:
         base = base.model_copy(
             update={
                 "broker_url": broker.url,
+                "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
                 "keys_dir": workdir / "keys",
                 "data_dir": data_dir.resolve(),
                 "log_format": "json",

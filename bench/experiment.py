@@ -25,14 +25,14 @@ import aiokafka
 
 def _patch_sequencer(linger_ms: int) -> None:
     from agents import sequence  # noqa: PLC0415  # only in this experiment's process
-    from hub.transport import bootstrap_servers  # noqa: PLC0415
+    from hub.transport import kafka_endpoint, new_producer  # noqa: PLC0415
 
     own: dict[str, aiokafka.AIOKafkaProducer] = {}
 
     async def send(self: Any, partnership_id: str, record: Any) -> None:
         if "producer" not in own:
-            own["producer"] = aiokafka.AIOKafkaProducer(
-                bootstrap_servers=bootstrap_servers(self.settings.broker_url),
+            own["producer"] = new_producer(
+                kafka_endpoint(self.settings),
                 acks="all",
                 linger_ms=linger_ms,
             )

@@ -17,8 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from typing import TYPE_CHECKING
 
 from bench.loadgen import Sent
 from hub.alerts import AlertKind, AlertRecord, Heartbeat, OpenedAlert, open_alert
@@ -26,6 +25,10 @@ from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring, partnership_owner
 from hub.pseudonym import parse_token, pseudonym
 from hub.registry import Registry
+from hub.transport import kafka_endpoint, new_consumer
+
+if TYPE_CHECKING:  # the client itself comes from hub.transport.new_producer
+    from aiokafka import AIOKafkaProducer
 
 TICK_S = 0.005
 TRIGGERED = (AlertKind.RAISED, AlertKind.UPDATED)
@@ -117,9 +120,9 @@ async def receive_alerts(
     topics = {settings.alert_topic(p.id): p.id for p in registry.partnerships}
     hpke = {p: keyring.hpke_key(partnership_owner(p)) for p in topics.values()}
     hub_keys = keyring.verify_keys(HUB)
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         *topics,
-        bootstrap_servers=settings.broker_url.removeprefix("kafka://"),
         group_id=None,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=10,

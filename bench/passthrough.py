@@ -1,7 +1,8 @@
 """The ceiling: consume the feed topics and produce every message unchanged, nothing else.
 
 Run by ``bench_pipeline`` as its own process, as a worker would be:
-``python -m bench.passthrough BOOTSTRAP GROUP OUT_TOPIC WARMUP COUNT FEED_TOPIC...``.
+``python -m bench.passthrough GROUP OUT_TOPIC WARMUP COUNT FEED_TOPIC...``, with the broker and
+its security in ``HUB_*`` variables (``hub.config.settings_env``).
 One consumer group over the same feed topics (same partitions) as the hub, one output topic
 shaped like the accepted topic, the producer settings of the hub's worker (acks from all
 replicas, 5 ms linger) and default consumer settings. It prints ``warm`` once the first
@@ -16,25 +17,26 @@ import json
 import sys
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from hub.config import load_settings
+from hub.transport import KafkaEndpoint, kafka_endpoint, new_consumer, new_producer
 
 SESSION_TIMEOUT_MS = 6000  # as the hub's worker: the embedded broker holds a join for half of it
 HEARTBEAT_MS = 1000
 
 
 async def passthrough(
-    bootstrap: str, group: str, out: str, warmup: int, count: int, *feeds: str
+    endpoint: KafkaEndpoint, group: str, out: str, warmup: int, count: int, *feeds: str
 ) -> None:
     """Copy ``warmup + count`` records from ``feeds`` to ``out``; report when it finished."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        endpoint,
         *feeds,
-        bootstrap_servers=bootstrap,
         group_id=group,
         auto_offset_reset="earliest",
         session_timeout_ms=SESSION_TIMEOUT_MS,
         heartbeat_interval_ms=HEARTBEAT_MS,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = new_producer(endpoint, acks="all", linger_ms=5)
     await consumer.start()
     await producer.start()
     copied, pending, warm = 0, [], False
@@ -62,8 +64,9 @@ async def passthrough(
 
 def main() -> None:
     """Command-line entry (see the module docstring)."""
-    bootstrap, group, out, warmup, count, *feeds = sys.argv[1:]
-    asyncio.run(passthrough(bootstrap, group, out, int(warmup), int(count), *feeds))
+    group, out, warmup, count, *feeds = sys.argv[1:]
+    endpoint = kafka_endpoint(load_settings())
+    asyncio.run(passthrough(endpoint, group, out, int(warmup), int(count), *feeds))
 
 
 if __name__ == "__main__":

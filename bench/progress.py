@@ -16,14 +16,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from hub.alerts.headers import CE_TYPE, HEARTBEAT_TYPE
 from hub.config import Settings
 from hub.registry import Registry
 from hub.topics import WORKER_TABLES
+from hub.transport import KafkaEndpoint, kafka_endpoint, new_admin, new_consumer
 
 POLL_S = 0.25
 QUIET_MS = 400
@@ -31,10 +31,10 @@ TICK_KEY = b"__tick__"  # the key agents/correlate.py gives clock ticks
 
 
 async def committed(
-    bootstrap: str, group: str, partitions: list[TopicPartition]
+    endpoint: KafkaEndpoint, group: str, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
     """The group's committed offsets on ``partitions`` (the broker cannot list them all)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(endpoint)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
@@ -44,9 +44,9 @@ async def committed(
 
 
 async def _nothing_after(
-    bootstrap: str, partitions: list[TopicPartition], done: dict[TopicPartition, int]
+    endpoint: KafkaEndpoint, partitions: list[TopicPartition], done: dict[TopicPartition, int]
 ) -> bool:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = new_consumer(endpoint, group_id=None)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -62,7 +62,7 @@ async def wait_done(
     settings: Settings, sent: dict[tuple[str, int], int], timeout_s: float
 ) -> float:
     """Wait until the group has processed everything; return when that was noticed."""
-    bootstrap = settings.broker_url.removeprefix("kafka://")
+    endpoint = kafka_endpoint(settings)
     internal = [
         TopicPartition(topic, p)
         for topic in (settings.accepted_topic, settings.outbox_topic)
@@ -71,9 +71,9 @@ async def wait_done(
     watched = internal + [TopicPartition(t, p) for t, p in sent]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        done = await committed(bootstrap, settings.app_id, watched)
+        done = await committed(endpoint, settings.app_id, watched)
         fed = all(done.get(TopicPartition(t, p), 0) >= n for (t, p), n in sent.items())
-        if fed and await _nothing_after(bootstrap, internal, done):
+        if fed and await _nothing_after(endpoint, internal, done):
             return time.time()
         await asyncio.sleep(POLL_S)
     raise TimeoutError(f"the hub did not finish within {timeout_s:.0f}s")
@@ -90,9 +90,9 @@ async def wait_heartbeats(
     """
     topics = {settings.alert_topic(p.id) for p in registry.partnerships}
     waiting = set(topics)
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         *topics,
-        bootstrap_servers=settings.broker_url.removeprefix("kafka://"),
         group_id=None,
         auto_offset_reset="earliest",
     )
@@ -142,11 +142,10 @@ def _periodic(record: ConsumerRecord[bytes, bytes]) -> bool:
 
 async def read_outputs(settings: Settings, registry: Registry, since: float) -> Outputs:
     """Read every output topic to its quiet end; count records written at or after ``since``."""
-    bootstrap = settings.broker_url.removeprefix("kafka://")
     labels = output_topics(settings, registry)
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         *labels,
-        bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,

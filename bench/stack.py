@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from typing import TYPE_CHECKING
 
 from bench.loadgen import Sent
 from hub.config import Settings
@@ -24,8 +22,11 @@ from hub.dsa import load_directory
 from hub.process import start_worker, stop_process
 from hub.runtime import load_registry_from
 from hub.topics import plan_topics
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import KafkaEndpoint, create_topics, kafka_endpoint, new_admin, new_producer
 from hub.transport.agreements import publish_agreements
+
+if TYPE_CHECKING:  # the client itself comes from hub.transport.new_producer
+    from aiokafka import AIOKafkaProducer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,9 +46,9 @@ class Phase:
     peak_rss_kib: dict[int, int] = field(default_factory=dict)
 
     @property
-    def bootstrap(self) -> str:
-        """``host:port`` of the broker."""
-        return bootstrap_servers(self.settings.broker_url)
+    def endpoint(self) -> KafkaEndpoint:
+        """The broker and its security, from the phase's settings."""
+        return kafka_endpoint(self.settings)
 
     @property
     def group(self) -> str:
@@ -64,10 +65,11 @@ async def prepare_phase(base: Settings, name: str, workdir: Path) -> Phase:
             "state_dir": workdir / name,
         }
     )
-    await create_topics(settings.broker_url, plan_topics(settings, load_registry_from(settings)))
+    endpoint = kafka_endpoint(settings)
+    await create_topics(endpoint, plan_topics(settings, load_registry_from(settings)))
     agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
     await publish_agreements(
-        settings.broker_url,
+        endpoint,
         settings.agreements_topic,
         settings.accepted_topic,
         agreements,
@@ -112,10 +114,10 @@ def stop_workers(phase: Phase) -> None:
     phase.workers.clear()
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
+def producer(endpoint: KafkaEndpoint) -> AIOKafkaProducer:
     """The load generator's producer (acks from every replica, as the SDK asks)."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+    return new_producer(
+        endpoint,
         acks="all",
         linger_ms=LINGER_MS,
         max_batch_size=MAX_BATCH_BYTES,
@@ -143,9 +145,9 @@ async def send_all(
     return ends
 
 
-async def group_members(bootstrap: str, group: str) -> int:
+async def group_members(endpoint: KafkaEndpoint, group: str) -> int:
     """How many members the consumer group has now (0 when the broker cannot say)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(endpoint)
     await admin.start()
     try:
         described = await admin.describe_consumer_groups([group])

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogFormat = Literal["auto", "json", "console"]
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,30 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="vru", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     partitions: int = Field(default=4, ge=1, description="partitions of feed and stream topics")
     replication_factor: int = Field(default=1, ge=1)
+    transit_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="how long feed and outbox topics keep records (docs/topics.md)",
+    )
+
+    # Broker security (docs/deploy.md), turned into every client's options by
+    # hub.transport.kafka_endpoint. Secrets come from a file (*_FILE, preferred) or the
+    # environment, never from the command line, and are SecretStr: never logged or repr'd.
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle (PEM) to verify the brokers; default: the system's"
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="client certificate (PEM, with its chain) for mutual TLS"
+    )
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="its private key (PEM)")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_key_password_file: Path | None = None
+    kafka_ssl_check_hostname: bool = True
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: Path | None = None
 
     # Where things live
     deploy_dir: Path = Path("deploy")
@@ -127,8 +153,18 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """``HUB_*`` variables that rebuild ``settings`` in a child process."""
+    """``HUB_*`` variables that rebuild ``settings`` in a child process.
+
+    Unset (None) settings are left out. A secret given in the environment is passed on in the
+    environment (never on a command line); one given as a file is passed on as the file's path.
+    """
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
-        env[f"HUB_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            text = value.get_secret_value()
+        else:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"HUB_{name.upper()}"] = text
     return env

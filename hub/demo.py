@@ -19,9 +19,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-
 from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
@@ -32,7 +29,14 @@ from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_registry_from
 from hub.topics import plan_topics
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import (
+    ConsumerRecord,
+    create_topics,
+    kafka_endpoint,
+    new_consumer,
+    new_producer,
+    translated,
+)
 from hub.transport.agreements import publish_agreements
 
 QUIET_S = 8.0
@@ -63,12 +67,14 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
             live = settings.model_copy(
                 update={
                     "broker_url": broker.url,
+                    "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
                     "data_dir": feed.data_dir,
                     "state_dir": workdir,
                     "keys_dir": keys_dir,
                 }
             )
-            asyncio.run(create_topics(live.broker_url, plan_topics(live, load_registry_from(live))))
+            topics = plan_topics(live, load_registry_from(live))
+            asyncio.run(create_topics(kafka_endpoint(live), topics))
             refs = asyncio.run(_publish_agreements(live))
             echo(f"published {len(refs)} agreement versions: {', '.join(refs)}")
             worker = start_worker(live, workdir / "worker.log")
@@ -90,7 +96,7 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
 async def _publish_agreements(settings: Settings) -> list[str]:
     agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
     refs, _ = await publish_agreements(
-        settings.broker_url,
+        kafka_endpoint(settings),
         settings.agreements_topic,
         settings.accepted_topic,
         agreements,
@@ -162,37 +168,38 @@ async def _drive(
 ) -> dict[str, object]:
     registry = load_registry_from(settings)
     tally = Tally(settings, {settings.alert_topic(p.id): p.id for p in registry.partnerships}, echo)
-    bootstrap = bootstrap_servers(settings.broker_url)
-    consumer = AIOKafkaConsumer(
+    endpoint = kafka_endpoint(settings)
+    consumer = new_consumer(
+        endpoint,
         *tally.alert_topics,
         settings.quarantine_topic,
-        bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         group_id=None,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
-    await consumer.start()
-    await producer.start()
+    producer = new_producer(endpoint, linger_ms=5, acks="all")
     try:
-        for agency_id, message in feed.messages:
-            await producer.send(
-                settings.feed_topic(agency_id),
-                message.value,
-                key=message.key,
-                headers=list(message.headers),
-            )
-        await producer.flush()
-        echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
-        echo(f"  {feed.describe()}")
-        last_seen: float | None = None  # quiet time counts only once alerts have started
-        while time.monotonic() < deadline and (
-            last_seen is None or time.monotonic() - last_seen < QUIET_S
-        ):
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    if tally.see(record):
-                        last_seen = time.monotonic()
+        async with translated(endpoint, "replay the demo feeds"):
+            await consumer.start()
+            await producer.start()
+            for agency_id, message in feed.messages:
+                await producer.send(
+                    settings.feed_topic(agency_id),
+                    message.value,
+                    key=message.key,
+                    headers=list(message.headers),
+                )
+            await producer.flush()
+            echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
+            echo(f"  {feed.describe()}")
+            last_seen: float | None = None  # quiet time counts only once alerts have started
+            while time.monotonic() < deadline and (
+                last_seen is None or time.monotonic() - last_seen < QUIET_S
+            ):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        if tally.see(record):
+                            last_seen = time.monotonic()
     finally:
         await producer.stop()
         await consumer.stop()

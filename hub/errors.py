@@ -48,6 +48,8 @@ identifiers, pseudonyms or keys.
     │   │                            or already retired                                  (head_key)
     │   └── HeadChainError           (head, problem): the chain of tree heads is broken   (head_chain)
     ├── TransportError               the broker (retriable)
+    │   ├── BrokerAuthError          (address, problem): TLS or SASL failed; not retriable   (broker_auth)
+    │   ├── BrokerAccessDeniedError  (doing, error): an ACL denies this principal; not retriable (broker_access_denied)
     │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
     └── WebhookRejectedError         a webhook answered 4xx (not 429) for alert ``seq``: permanent
 """
@@ -339,6 +341,39 @@ class TransportError(HubError):
 
     retriable = True
     reason = "transport_error"
+
+
+class BrokerAuthError(TransportError):
+    """The connection to the broker at ``address`` failed its TLS or SASL step: ``problem``
+    says which side refused what (a missing client certificate, an unknown CA, a bad login).
+
+    Not retriable: the same credentials will be refused again.
+    """
+
+    retriable = False
+    reason = "broker_auth"
+
+    def __init__(self, address: str, problem: str) -> None:
+        super().__init__(f"the broker at {address} refused the connection: {problem}")
+        self.address = address
+        self.problem = problem
+
+
+class BrokerAccessDeniedError(TransportError):
+    """The broker authenticated us but an ACL denies what we tried (``doing``); ``error`` is
+    the broker's error name. Not retriable until the ACLs change (``hub acls script``).
+    """
+
+    retriable = False
+    reason = "broker_access_denied"
+
+    def __init__(self, doing: str, error: str) -> None:
+        super().__init__(
+            f"cannot {doing}: {error}: the broker's ACLs deny this principal "
+            "(docs/deploy.md, `hub acls script`)"
+        )
+        self.doing = doing
+        self.error = error
 
 
 class WebhookUnavailableError(TransportError):

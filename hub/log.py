@@ -42,6 +42,10 @@ SENSITIVE_KEYS = frozenset(
         "key",
         "secret",
         "private_key",
+        "password",
+        "sasl_plain_password",
+        "key_password",
+        "credentials",
         "signature",
         "plaintext",
     }

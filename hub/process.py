@@ -17,6 +17,8 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     """Start ``hub worker`` in its own session, with ``settings`` passed by environment.
 
+    Its command line is fixed (no setting, path or credential on it, so none shows in a process
+    list): a password reaches it as a file path or in the environment (``settings_env``).
     ``module`` is the Python module run with ``worker`` (the benchmark's launcher of a
     proposed change, ``bench.experiment``, runs from ``cwd``, the repository).
     """

@@ -12,7 +12,7 @@ them and waits for the broker's acks. ``docs/feeds.md`` describes the wire contr
 
     keys = agency_keys(Keyring.open(settings.keys_dir), "education")
     client = AgencyClient(keys, SchemaStore.load(settings.schemas_dir))
-    async with FeedProducer(settings.broker_url) as producer:
+    async with FeedProducer(kafka_endpoint(settings)) as producer:
         await producer.send(settings.feed_topic("education"), client.messages(drafts))
 """
 

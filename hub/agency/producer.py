@@ -1,7 +1,7 @@
-"""Sends sealed feed messages to the broker (aiokafka) and waits for every acknowledgement.
+"""Sends sealed feed messages to the broker and waits for every acknowledgement.
 
-The one place in the SDK where aiokafka's ``KafkaError`` becomes
-:class:`~hub.errors.TransportError` (retriable).
+The client comes from the transport seam (``hub.transport``), with the agency's TLS or SASL
+settings; its errors become :class:`~hub.errors.TransportError` there.
 """
 
 from __future__ import annotations
@@ -10,12 +10,8 @@ import asyncio
 from collections.abc import Sequence
 from types import TracebackType
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-
 from hub.agency.message import FeedMessage
-from hub.errors import TransportError
-from hub.transport import bootstrap_servers
+from hub.transport import KafkaEndpoint, new_producer, translated
 
 LINGER_MS = 5
 MAX_BATCH_BYTES = 1_000_000
@@ -26,24 +22,23 @@ class FeedProducer:
 
     ::
 
-        async with FeedProducer(settings.broker_url) as producer:
+        async with FeedProducer(kafka_endpoint(settings)) as producer:
             await producer.send(settings.feed_topic("police"), batch.messages)
     """
 
-    def __init__(self, broker_url: str) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers(broker_url),
-            acks="all",
-            linger_ms=LINGER_MS,
-            max_batch_size=MAX_BATCH_BYTES,
+    def __init__(self, endpoint: KafkaEndpoint) -> None:
+        self._endpoint = endpoint
+        self._producer = new_producer(
+            endpoint, acks="all", linger_ms=LINGER_MS, max_batch_size=MAX_BATCH_BYTES
         )
 
     async def __aenter__(self) -> FeedProducer:
         try:
-            await self._producer.start()
-        except KafkaError as exc:
+            async with translated(self._endpoint, "reach the broker"):
+                await self._producer.start()
+        except BaseException:
             await self._producer.stop()
-            raise TransportError(f"cannot reach the broker: {type(exc).__name__}") from exc
+            raise
         return self
 
     async def __aexit__(
@@ -56,12 +51,10 @@ class FeedProducer:
 
     async def send(self, topic: str, messages: Sequence[FeedMessage]) -> int:
         """Send ``messages`` in order and wait until the broker acknowledged all of them."""
-        try:
+        async with translated(self._endpoint, f"send to {topic}"):
             futures = [
                 await self._producer.send(topic, m.value, key=m.key, headers=list(m.headers))
                 for m in messages
             ]
             await asyncio.gather(*futures)
-        except KafkaError as exc:
-            raise TransportError(f"send to {topic} failed: {type(exc).__name__}") from exc
         return len(messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -10,12 +11,15 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
+from hub.acls import kafka_acls_script, plan_acls
 from hub.broker import EmbeddedBroker
 from hub.cli import alerts as alerts_cli
 from hub.cli import audit as audit_cli
 from hub.cli import board as board_cli
+from hub.cli import custody as custody_cli
 from hub.cli import dsa as dsa_cli
 from hub.cli import feed as feed_cli
 from hub.cli import keys as keys_cli
@@ -23,16 +27,24 @@ from hub.cli import quarantine as quarantine_cli
 from hub.cli import registry as registry_cli
 from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
-from hub.config import load_settings
+from hub.cli import tls as tls_cli
+from hub.config import Settings, load_settings
+from hub.errors import HubError
 from hub.log import configure_logging
+from hub.retention import describe as describe_retention
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import bootstrap_servers, check_reachable, create_topics, kafka_endpoint
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
 app.add_typer(topics_app, name="topics")
+acls_app = typer.Typer(no_args_is_help=True, help="The least-privilege ACL plan (docs/deploy.md).")
+app.add_typer(acls_app, name="acls")
 app.add_typer(keys_cli.app, name="keys")
+keys_cli.app.add_typer(custody_cli.agency_app, name="agency")
+keys_cli.app.add_typer(custody_cli.partnership_app, name="partnership")
+keys_cli.app.add_typer(custody_cli.linkage_app, name="linkage")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(dsa_cli.app, name="dsa")
 app.add_typer(feed_cli.app, name="feed")
@@ -41,6 +53,7 @@ app.add_typer(rules_cli.app, name="rules")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(tls_cli.app, name="tls")
 audit_cli.app.command("report")(board_cli.report)
 app.command("dashboard")(board_cli.dashboard)
 
@@ -75,6 +88,7 @@ def worker() -> None:
     """Run the hub's stream agents (a faust worker) against HUB_BROKER_URL."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    _check_broker(settings)
     # The worker is the one command that needs faust; hub/ never imports it at module level.
     import faust  # noqa: PLC0415
 
@@ -88,12 +102,33 @@ def worker() -> None:
     faust.Worker(faust_app, *services, **worker_options(settings)).execute_from_commandline()
 
 
+def _check_broker(settings: Settings) -> None:
+    """Exit at once with the cause when the broker refuses our TLS or SASL (retrying cannot
+    help) or the settings are incomplete; a broker that is only down is left to faust's retries.
+    """
+    log = structlog.get_logger("hub.worker")
+    try:
+        endpoint = kafka_endpoint(settings)
+        asyncio.run(check_reachable(endpoint))
+    except HubError as exc:
+        if exc.retriable:
+            log.warning("broker_unreachable_at_start", error=type(exc).__name__, detail=str(exc))
+            return
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    log.info("broker_reached", endpoint=endpoint.describe())
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic the hub uses (partitions and replication from settings)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
-    created = asyncio.run(create_topics(settings.broker_url, specs))
+    try:
+        created = asyncio.run(create_topics(kafka_endpoint(settings), specs))
+    except HubError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
     typer.echo(f"{len(created)} created, {len(specs) - len(created)} already present")
 
 
@@ -101,14 +136,15 @@ def topics_create() -> None:
 def topics_list(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """List every topic the hub uses, with partitions and purpose."""
+    """List every topic the hub uses: partitions, retention and purpose (--json: every config)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
     if as_json:
         typer.echo(json.dumps([s.model_dump() for s in specs], indent=2))
         return
     for spec in specs:
-        typer.echo(f"{spec.name:40} {spec.partitions:>3}  {spec.purpose}")
+        kept = describe_retention(spec.config)
+        typer.echo(f"{spec.name:40} {spec.partitions:>3}  {kept:<20} {spec.purpose}")
 
 
 @topics_app.command("script")
@@ -118,7 +154,36 @@ def topics_script(
     """Print a kafka-topics.sh script creating every topic (used by docker-compose)."""
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
-    script = kafka_topics_script(specs, bootstrap_servers(settings.broker_url))
+    _write_script(kafka_topics_script(specs, bootstrap_servers(settings.broker_url)), out)
+
+
+@acls_app.command("list")
+def acls_list(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Every principal with its role and what it may read and write."""
+    settings = load_settings()
+    principals = plan_acls(settings, load_registry_from(settings))
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(p) for p in principals], indent=2))
+        return
+    for principal in principals:
+        typer.echo(f"User:{principal.name}  ({principal.role})")
+        for grant in principal.grants:
+            typer.echo(f"    {grant.operation:<5} {grant.resource:<5} {', '.join(grant.names)}")
+
+
+@acls_app.command("script")
+def acls_script(
+    out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """Print a kafka-acls.sh script granting every principal its least privilege."""
+    settings = load_settings()
+    principals = plan_acls(settings, load_registry_from(settings))
+    _write_script(kafka_acls_script(principals, bootstrap_servers(settings.broker_url)), out)
+
+
+def _write_script(script: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(script)
     else:

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.structs import ConsumerRecord
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -46,6 +44,8 @@ from hub.policy import KIND_HEADER
 from hub.pseudonym import parse_token
 from hub.rules import RuleSet, catalog_from_store
 from hub.runtime import load_registry_from
+from hub.transport import ConsumerRecord, kafka_endpoint
+from hub.transport.partitioner import partition_for
 from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -83,7 +83,7 @@ async def _read(settings: Settings, topic: str) -> list[bytes]:
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    await read_partition(settings.broker_url, topic, keep)
+    await read_partition(kafka_endpoint(settings), topic, keep)
     return values
 
 
@@ -272,8 +272,9 @@ async def _read_accepted(settings: Settings) -> list[StreamRecord]:
             )
         )
 
+    endpoint = kafka_endpoint(settings)
     for number in range(settings.partitions):
-        await read_partition(settings.broker_url, settings.accepted_topic, keep, number)
+        await read_partition(endpoint, settings.accepted_topic, keep, number)
     return records
 
 
@@ -408,7 +409,6 @@ def at(
         raise _unreadable(exc) from exc
     partition = history.partition_of(text)
     if partition is None:
-        everyone = list(range(settings.partitions))
-        partition = int(DefaultPartitioner()(text.encode(), everyone, everyone))
+        partition = partition_for(text.encode(), settings.partitions)
     assert moment is not None  # noqa: S101  # --time is required, so it was parsed
     typer.echo(json.dumps(subject_at(history, text, moment, partition), indent=2))

@@ -20,9 +20,6 @@ from typing import Annotated
 
 import typer
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord
 
 from hub.board import (
     Board,
@@ -38,11 +35,17 @@ from hub.board.page import plotly_js
 from hub.cli.audit import FromDirOption, HubKeysOption, load_topics
 from hub.config import Settings, load_settings
 from hub.crypto import VerifyKey
-from hub.errors import HubError, TransportError
+from hub.errors import HubError
 from hub.partnership import load_hub_keys
 from hub.registry import Registry, load_registry
 from hub.rules import Rule, RuleSet
-from hub.transport import bootstrap_servers
+from hub.transport import (
+    ConsumerRecord,
+    KafkaEndpoint,
+    kafka_endpoint,
+    new_consumer,
+    translated,
+)
 from hub.transport.topiclog import read_partition
 
 DEFAULT_PRESET = "30d"
@@ -61,31 +64,28 @@ _HEADERS = {
 }
 
 
-async def _values(settings: Settings, topic: str, number: int = 0) -> list[bytes]:
+async def _values(endpoint: KafkaEndpoint, topic: str, number: int = 0) -> list[bytes]:
     found: list[bytes] = []
 
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         found.append(record.value or b"")
 
-    await read_partition(settings.broker_url, topic, keep, number)
+    await read_partition(endpoint, topic, keep, number)
     return found
 
 
-async def _every_partition(settings: Settings, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), enable_auto_commit=False
-    )
+async def _every_partition(endpoint: KafkaEndpoint, topic: str) -> list[bytes]:
+    consumer = new_consumer(endpoint, enable_auto_commit=False)
     try:
-        await consumer.start()
-        await consumer.topics()
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
-    except KafkaError as exc:
-        raise TransportError(f"cannot read {topic}: {type(exc).__name__}") from exc
+        async with translated(endpoint, f"read {topic}"):
+            await consumer.start()
+            await consumer.topics()
+            partitions = sorted(consumer.partitions_for_topic(topic) or ())
     finally:
         await consumer.stop()
     found: list[bytes] = []
     for number in partitions:
-        found += await _values(settings, topic, number)
+        found += await _values(endpoint, topic, number)
     return found
 
 
@@ -127,14 +127,15 @@ def _context(settings: Settings, hub_keys: Path | None) -> _Context:
 
 
 async def _read_inputs(settings: Settings, context: _Context) -> Inputs:
+    endpoint = kafka_endpoint(settings)
     return Inputs(
-        decisions=await _values(settings, settings.decisions_topic),
-        heads=await _values(settings, settings.heads_topic),
-        agreements=await _values(settings, settings.agreements_topic),
+        decisions=await _values(endpoint, settings.decisions_topic),
+        heads=await _values(endpoint, settings.heads_topic),
+        agreements=await _values(endpoint, settings.agreements_topic),
         registry=context.registry,
         topic_prefix=settings.topic_prefix,
         keys=context.keys,
-        quarantine=await _every_partition(settings, settings.quarantine_topic),
+        quarantine=await _every_partition(endpoint, settings.quarantine_topic),
         rules=context.rules,
     )
 

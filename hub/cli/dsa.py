@@ -223,6 +223,7 @@ def publish(
     import asyncio  # noqa: PLC0415  # only this command talks to the broker
 
     from hub.config import load_settings  # noqa: PLC0415
+    from hub.transport import kafka_endpoint  # noqa: PLC0415
     from hub.transport.agreements import publish_agreements  # noqa: PLC0415
 
     settings = load_settings()
@@ -240,7 +241,7 @@ def publish(
         loaded = load_directory(agreements)
         refs, sequence = asyncio.run(
             publish_agreements(
-                settings.broker_url,
+                kafka_endpoint(settings),
                 settings.agreements_topic,
                 settings.accepted_topic,
                 [a for _, a in loaded.agreements],

@@ -46,6 +46,7 @@ from hub.feeds.police import police_events
 from hub.feeds.source import ReplayStats
 from hub.geo import AreaLookup
 from hub.registry import Registry, load_registry
+from hub.transport import kafka_endpoint
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 EXIT_REJECTS = 2
@@ -170,7 +171,7 @@ async def _send_file(
             sink.write(item)
             progress.advance(task, item.batch.lines)
 
-        async with FeedProducer(settings.broker_url) as producer:
+        async with FeedProducer(kafka_endpoint(settings)) as producer:
             return await send_feed(feed, read_rows(file, fmt), producer, topic, on_batch)
 
 
@@ -242,7 +243,7 @@ async def _send_replay(
     drafts: dict[str, list[EventDraft]],
 ) -> dict[str, SendReport]:
     reports: dict[str, SendReport] = {}
-    async with FeedProducer(settings.broker_url) as producer:
+    async with FeedProducer(kafka_endpoint(settings)) as producer:
         for agency_id, items in sorted(drafts.items()):
             topic = settings.feed_topic(agency_id)
             reports[agency_id] = await send_drafts(clients[agency_id], items, producer, topic)

@@ -6,6 +6,12 @@
   seals under the old key are accepted while the hub receives them before its not-after.
 - ``--partnership ID``: the partnership's HPKE key pair. Workers seal to the new key once
   rolled; the partnership reads with both keys during the overlap.
+- with ``--public-key FILE`` (agency or partnership), the hub takes the new key its owner made
+  and handed over; without it, the key is generated in DIR, and when DIR is the party's own
+  keyring its public key file to hand over is written under DIR/public/.
+
+``agency init``, ``partnership init`` and ``linkage init`` make a party's own keyring on its
+own machine (``hub.cli.custody``): the hub only ever receives public key files.
 - ``--hub``: the hub's signing key. A rotation head signed by the current key, naming the new
   one, goes to the heads topic first, so the chain of tree heads crosses the change.
 """
@@ -21,18 +27,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
-from aiokafka.structs import ConsumerRecord
 
 from hub.audit.head import Rotation, TreeHead, decode_head, rotation_head
 from hub.config import Settings, load_settings
 from hub.crypto import HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
+from hub.crypto.custody import PUBLIC_DIR, is_party_owner, read_public_key, write_public_key
 from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
-from hub.errors import ConfigError, HubError, KeyringError, TransportError
+from hub.errors import ConfigError, HubError, KeyringError
 from hub.registry import load_registry
-from hub.transport.admin import bootstrap_servers
+from hub.transport import ConsumerRecord, kafka_endpoint, new_producer, translated
 from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -72,6 +76,7 @@ def list_keys(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     now = datetime.now(UTC)
+    held = {(i.owner, i.kind, i.key_id) for i in keyring.secret_infos()}
     for info in keyring.infos():
         row = {
             "owner": info.owner,
@@ -81,13 +86,14 @@ def list_keys(
             "age": age_text(info.age(now)),
             "created_at": info.created_at.isoformat(timespec="seconds"),
             "not_after": info.not_after.isoformat(timespec="seconds") if info.not_after else None,
+            "holds": "secret" if (info.owner, info.kind, info.key_id) in held else "public",
         }
         if as_json:
             typer.echo(json.dumps(row))
         else:
             typer.echo(
                 f"{row['owner']:<32} {row['kind']:<16} {row['key_id']} {row['status']:<8} "
-                f"{row['age']}"
+                f"{row['holds']:<6} {row['age']}"
             )
 
 
@@ -122,6 +128,7 @@ def rotate(
     directory: Annotated[
         Path | None, typer.Argument(help="the keyring directory; default HUB_KEYS_DIR")
     ] = None,
+    *,
     agency: Annotated[str | None, typer.Option("--agency", help="rotate this agency's key")] = None,
     partnership: Annotated[
         str | None, typer.Option("--partnership", help="rotate this partnership's HPKE key")
@@ -130,11 +137,17 @@ def rotate(
     overlap: Annotated[
         str, typer.Option("--overlap", help="how long the old key stays acceptable")
     ] = DEFAULT_OVERLAP,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="the new public key file the agency or partnership sent"),
+    ] = None,
 ) -> None:
     """Add a new key and retire the current one at the end of the overlap window."""
     chosen = [x for x in (agency, partnership, hub or None) if x]
     if len(chosen) != 1:
         raise typer.BadParameter("name exactly one of --agency, --partnership, --hub")
+    if hub and public_key is not None:
+        raise typer.BadParameter("--public-key is for an agency's or a partnership's key")
     window = parse_duration(overlap)
     settings = load_settings()
     root = directory or settings.keys_dir
@@ -150,8 +163,12 @@ def rotate(
                 else (partnership_owner(str(partnership)), KeyKind.HPKE)
             )
             _require_owner(keyring, owner, kind)
-            info, retired = keyring.rotate(owner, kind, now, window)
+            given = read_public_key(public_key, owner, kind) if public_key else None
+            info, retired = keyring.rotate(owner, kind, now, window, public=given)
             new, old = info.key_id, ",".join(r.key_id for r in retired) or "none"
+            if given is None and is_party_owner(owner):
+                handed = write_public_key(root / PUBLIC_DIR, info)
+                typer.echo(f"public key to hand to the hub: {handed}")
     except HubError as exc:
         typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(code=1) from exc
@@ -201,18 +218,16 @@ async def _last_head(settings: Settings) -> TreeHead | None:
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    count = await read_partition(settings.broker_url, settings.heads_topic, keep)
+    count = await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)
     return decode_head(values[-1], count - 1) if values else None
 
 
 async def _send(settings: Settings, value: bytes) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
-    )
+    endpoint = kafka_endpoint(settings)
+    producer = new_producer(endpoint, acks="all")
     try:
-        await producer.start()
-        await producer.send_and_wait(settings.heads_topic, value, key=b"head")
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish the rotation head: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish the rotation head"):
+            await producer.start()
+            await producer.send_and_wait(settings.heads_topic, value, key=b"head")
     finally:
         await producer.stop()

@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.config import Settings, load_settings
-from hub.errors import TransportError
+from hub.errors import HubError
 from hub.quarantine import QuarantineRecord
 from hub.registry import load_registry
-from hub.transport import bootstrap_servers
+from hub.transport import TopicPartition, kafka_endpoint, new_consumer, new_producer, translated
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 #: Header a redriven message carries: the quarantine position it came from.
@@ -71,9 +69,10 @@ class Quarantined:
 
 async def read_quarantine(settings: Settings, quiet_s: float) -> tuple[list[Quarantined], int]:
     """Every record on the quarantine topic, and how many could not be parsed."""
-    consumer = AIOKafkaConsumer(
+    endpoint = kafka_endpoint(settings)
+    consumer = new_consumer(
+        endpoint,
         settings.quarantine_topic,
-        bootstrap_servers=bootstrap_servers(settings.broker_url),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -81,20 +80,17 @@ async def read_quarantine(settings: Settings, quiet_s: float) -> tuple[list[Quar
     found: list[Quarantined] = []
     unreadable = 0
     try:
-        await consumer.start()
-        started = last = time.monotonic()
-        while time.monotonic() - last < quiet_s and time.monotonic() - started < MAX_READ_S:
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                last = time.monotonic()
-                for message in records:
-                    item = _parse(message.partition, message.offset, message.value or b"")
-                    unreadable += item is None
-                    found += [item] if item else []
-    except KafkaError as exc:
-        raise TransportError(
-            f"cannot read {settings.quarantine_topic}: {type(exc).__name__}"
-        ) from exc
+        async with translated(endpoint, f"read {settings.quarantine_topic}"):
+            await consumer.start()
+            started = last = time.monotonic()
+            while time.monotonic() - last < quiet_s and time.monotonic() - started < MAX_READ_S:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    last = time.monotonic()
+                    for message in records:
+                        item = _parse(message.partition, message.offset, message.value or b"")
+                        unreadable += item is None
+                        found += [item] if item else []
     finally:
         await consumer.stop()
     return sorted(found, key=lambda q: (q.partition, q.offset)), unreadable
@@ -115,28 +111,27 @@ async def redrive(settings: Settings, items: list[Quarantined]) -> tuple[int, in
 
     Returns how many were sent, and how many omitted originals the feed no longer holds.
     """
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
-    )
+    endpoint = kafka_endpoint(settings)
+    producer = new_producer(endpoint, acks="all")
     sent = unavailable = 0
     try:
-        await producer.start()
-        for item in items:
-            original = await _original(settings, item.record)
-            if original is None:
-                unavailable += 1
-                continue
-            value, key, headers = original
-            marker = f"{settings.quarantine_topic}:{item.position}".encode()
-            await producer.send_and_wait(
-                item.record.source.topic,
-                value,
-                key=key,
-                headers=[*[h for h in headers if h[0] != REDRIVE_HEADER], (REDRIVE_HEADER, marker)],
-            )
-            sent += 1
-    except KafkaError as exc:
-        raise TransportError(f"redrive failed: {type(exc).__name__}") from exc
+        async with translated(endpoint, "redrive"):
+            await producer.start()
+            for item in items:
+                original = await _original(settings, item.record)
+                if original is None:
+                    unavailable += 1
+                    continue
+                value, key, headers = original
+                marker = f"{settings.quarantine_topic}:{item.position}".encode()
+                kept = [h for h in headers if h[0] != REDRIVE_HEADER]
+                await producer.send_and_wait(
+                    item.record.source.topic,
+                    value,
+                    key=key,
+                    headers=[*kept, (REDRIVE_HEADER, marker)],
+                )
+                sent += 1
     finally:
         await producer.stop()
     return sent, unavailable
@@ -148,17 +143,19 @@ async def _original(settings: Settings, record: QuarantineRecord) -> Original | 
         return record.original, record.key, record.original_headers
     source = record.source
     tp = TopicPartition(source.topic, source.partition)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url),
+    endpoint = kafka_endpoint(settings)
+    consumer = new_consumer(
+        endpoint,
         enable_auto_commit=False,
         group_id=None,
         max_partition_fetch_bytes=16 * 1024 * 1024,
     )
     try:
-        await consumer.start()
-        consumer.assign([tp])
-        consumer.seek(tp, source.offset)
-        batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+        async with translated(endpoint, f"read {source.topic}"):
+            await consumer.start()
+            consumer.assign([tp])
+            consumer.seek(tp, source.offset)
+            batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
     finally:
         await consumer.stop()
     found = [r for r in batch.get(tp, []) if r.offset == source.offset]
@@ -173,8 +170,8 @@ async def _original(settings: Settings, record: QuarantineRecord) -> Original | 
 def _read(settings: Settings, reason: str | None, wait: float) -> tuple[list[Quarantined], int]:
     try:
         items, unreadable = asyncio.run(read_quarantine(settings, wait))
-    except TransportError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except HubError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     return [q for q in items if reason is None or q.record.reason == reason], unreadable
 
@@ -227,8 +224,8 @@ def redrive_records(
     if not dry_run and chosen:
         try:
             sent, unavailable = asyncio.run(redrive(settings, chosen))
-        except TransportError as exc:
-            typer.echo(f"error: {exc}", err=True)
+        except HubError as exc:
+            typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(code=1) from exc
     summary = {
         "selected": len(chosen),

@@ -2,8 +2,10 @@
 
 - ``add-agency`` / ``add-partnership`` append the entry to the registry (comments kept), after
   checking ids, council codes against the area lookup and event types against the schemas,
-  and generate the key material in the keyring: an agency's Ed25519 signing key; a
-  partnership's X25519 HPKE key pair and pseudonym key.
+  and add the party's **public** key (``--public-key FILE``, made by the party with ``hub keys
+  agency|partnership init``) to the hub's keyring: an agency's Ed25519 verify key, a
+  partnership's X25519 HPKE public key. The hub never receives a party's secret; for a
+  partnership it generates the pseudonym key, which the hub holds (docs/keys.md).
 - ``list`` shows who is onboarded, with key ids, status and ages (``--suspensions`` also reads
   the agreements topic for who is suspended now).
 - ``suspend`` / ``resume`` publish a record on the agreements topic and switch markers: every
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +28,7 @@ from hub.cli.keys import age_text
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.crypto import KeyInfo, KeyKind, Keyring, agency_owner, partnership_owner
+from hub.crypto.custody import read_public_key
 from hub.crypto.keyfile import make_private_dir
 from hub.dsa import Action, Party
 from hub.errors import ConfigError, HubError
@@ -38,6 +42,7 @@ from hub.registry import (
     load_registry,
     validation_problems,
 )
+from hub.transport import kafka_endpoint
 from hub.transport.agreements import publish_suspension, read_agreements
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -48,6 +53,13 @@ RegistryOption = Annotated[
 ]
 KeysOption = Annotated[
     Path | None, typer.Option("--keys", help="keyring directory; default HUB_KEYS_DIR")
+]
+PublicKeyOption = Annotated[
+    Path,
+    typer.Option(
+        "--public-key",
+        help="the public key file the party made with `hub keys agency|partnership init`",
+    ),
 ]
 
 
@@ -76,9 +88,9 @@ def _open_keyring(root: Path) -> Keyring:
 
 
 def _onboard(
-    settings: Settings, path: Path, entry: Agency | Partnership, keys: Path
+    settings: Settings, path: Path, entry: Agency | Partnership, keys: Path, public_key: Path
 ) -> list[KeyInfo]:
-    """Check, write the registry entry, then generate the entry's keys."""
+    """Check the entry and the party's public key, write the entry, then add the keys."""
     current = load_registry(path)
     is_agency = isinstance(entry, Agency)
     owner = agency_owner(entry.id) if is_agency else partnership_owner(entry.id)
@@ -87,13 +99,16 @@ def _onboard(
     else:
         proposed = current.model_copy(update={"partnerships": (*current.partnerships, entry)})
     _check(settings, Registry.model_validate(proposed.model_dump()))
+    handed = read_public_key(public_key, owner, KeyKind.SIGNING if is_agency else KeyKind.HPKE)
     keyring = _open_keyring(keys)
     if any(i.owner == owner for i in keyring.infos()):
         raise ConfigError(f"the keyring already holds keys for {owner}")
     add_entry(path, "agencies" if is_agency else "partnerships", entry)
     now = datetime.now(UTC)
-    kinds = (KeyKind.SIGNING,) if is_agency else (KeyKind.HPKE, KeyKind.PSEUDONYM)
-    return [keyring.generate(owner, kind, now, not_before=now) for kind in kinds]
+    infos = [keyring.add(replace(handed, created_at=now, not_before=now), None)]
+    if not is_agency:  # the hub makes each partnership's pseudonyms, so it holds that key
+        infos.append(keyring.generate(owner, KeyKind.PSEUDONYM, now, not_before=now))
+    return infos
 
 
 def _report(kind: str, entry_id: str, infos: list[KeyInfo]) -> None:
@@ -114,16 +129,16 @@ def add_agency(
     event_types: Annotated[
         list[str], typer.Option("--event-type", help="an event type it publishes; repeat")
     ],
+    public_key: PublicKeyOption,
     registry: RegistryOption = None,
     keys: KeysOption = None,
 ) -> None:
-    """Add an agency to the registry and generate its feed signing key."""
+    """Add an agency to the registry and its feed verify key (public) to the keyring."""
     settings = load_settings()
     try:
         entry = Agency(id=agency_id, name=name, sector=sector, event_types=tuple(event_types))
-        infos = _onboard(
-            settings, _registry_path(settings, registry), entry, keys or settings.keys_dir
-        )
+        path = _registry_path(settings, registry)
+        infos = _onboard(settings, path, entry, keys or settings.keys_dir, public_key)
     except HubError as exc:
         raise _fail(exc) from exc
     except ValidationError as exc:
@@ -139,15 +154,17 @@ def add_partnership(
     councils: Annotated[
         list[str], typer.Option("--council", help="an ONS upper-tier council code; repeat")
     ],
+    public_key: PublicKeyOption,
     registry: RegistryOption = None,
     keys: KeysOption = None,
 ) -> None:
-    """Add a partnership to the registry and generate its HPKE key pair and pseudonym key."""
+    """Add a partnership to the registry, its HPKE public key to the keyring, and a pseudonym
+    key the hub makes and holds."""
     settings = load_settings()
     try:
         entry = Partnership(id=partnership_id, name=name, councils=tuple(councils))
         path = _registry_path(settings, registry)
-        infos = _onboard(settings, path, entry, keys or settings.keys_dir)
+        infos = _onboard(settings, path, entry, keys or settings.keys_dir, public_key)
     except HubError as exc:
         raise _fail(exc) from exc
     except ValidationError as exc:
@@ -203,7 +220,7 @@ def list_onboarded(
         keyring = Keyring.open(keys or settings.keys_dir)
         barred: frozenset[tuple[Party, str]] = frozenset()
         if suspensions:
-            book = asyncio.run(read_agreements(settings.broker_url, settings.agreements_topic))
+            book = asyncio.run(read_agreements(kafka_endpoint(settings), settings.agreements_topic))
             barred = book.up_to(book.last_sequence).suspended(datetime.now(UTC))
     except HubError as exc:
         raise _fail(exc) from exc
@@ -230,7 +247,7 @@ def _change(action: Action, agency: str | None, partnership: str | None, reason:
             target = (Party.PARTNERSHIP, registry.partnership(str(partnership)).id)
         record = asyncio.run(
             publish_suspension(
-                settings.broker_url,
+                kafka_endpoint(settings),
                 (settings.agreements_topic, settings.accepted_topic),
                 target,
                 (action, reason),

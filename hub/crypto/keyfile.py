@@ -3,6 +3,9 @@
 A key file is a JSON document, ``<owner>/<kind>/<key_id>.json`` under the keyring directory,
 written atomically with mode 0600 in directories of mode 0700. Files that group or others can
 read are refused on load, as ssh refuses a private key with loose permissions.
+
+A file may hold only the public part of a key pair (``"secret": null``): that is how the hub
+holds every agency's and partnership's key, whose secret stays with its owner (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -90,8 +93,11 @@ def key_path(root: Path, info: KeyInfo) -> Path:
     return root / info.owner / info.kind.value / f"{info.key_id}.json"
 
 
-def write_key(root: Path, info: KeyInfo, secret: bytes) -> Path:
-    """Write a key file atomically with mode 0600, creating 0700 directories."""
+def write_key(root: Path, info: KeyInfo, secret: bytes | None) -> Path:
+    """Write a key file atomically with mode 0600, creating 0700 directories.
+
+    ``secret`` None writes the public part only (a key pair whose secret is held elsewhere).
+    """
     path = key_path(root, info)
     make_private_dir(path.parent, stop=root)
     tmp = path.with_suffix(".tmp")
@@ -111,8 +117,9 @@ def make_private_dir(path: Path, stop: Path) -> None:
         full.chmod(0o700)
 
 
-def read_key(path: Path) -> tuple[KeyInfo, bytes]:
-    """Load one key file; KeyringError if it is malformed or readable by others."""
+def read_key(path: Path) -> tuple[KeyInfo, bytes | None]:
+    """Load one key file (secret None if it holds the public part only); KeyringError if it is
+    malformed or readable by others."""
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -123,7 +130,20 @@ def read_key(path: Path) -> tuple[KeyInfo, bytes]:
         raise KeyringError(f"{path}: unreadable key file ({type(exc).__name__})") from exc
 
 
-def _document(info: KeyInfo, secret: bytes) -> dict[str, Any]:
+def key_document(info: KeyInfo, secret: bytes | None) -> dict[str, Any]:
+    """The JSON document of a key file (``secret`` None: public part only)."""
+    return _document(info, secret)
+
+
+def parse_key_document(doc: dict[str, Any]) -> tuple[KeyInfo, bytes | None]:
+    """A key file's document, parsed and checked; KeyringError if it is not one."""
+    try:
+        return _parse(doc)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KeyringError(f"not a key file ({type(exc).__name__})") from exc
+
+
+def _document(info: KeyInfo, secret: bytes | None) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "owner": info.owner,
@@ -134,11 +154,11 @@ def _document(info: KeyInfo, secret: bytes) -> dict[str, Any]:
         "not_before": info.not_before.isoformat() if info.not_before else None,
         "not_after": info.not_after.isoformat() if info.not_after else None,
         "public": _b64(info.public) if info.public is not None else None,
-        "secret": _b64(secret),
+        "secret": _b64(secret) if secret is not None else None,
     }
 
 
-def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes]:
+def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes | None]:
     if doc["format"] != FORMAT:
         raise KeyringError(f"unknown key file format {doc['format']!r}")
     not_after, public = doc["not_after"], doc["public"]
@@ -153,7 +173,12 @@ def _parse(doc: dict[str, Any]) -> tuple[KeyInfo, bytes]:
         public=base64.b64decode(public, validate=True) if public else None,
         not_before=datetime.fromisoformat(not_before) if not_before else None,
     )
-    return info, base64.b64decode(doc["secret"], validate=True)
+    secret = doc["secret"]
+    if secret is None and info.public is None:
+        raise KeyringError(
+            f"{info.kind.value} key {info.key_id} has neither secret nor public part"
+        )
+    return info, base64.b64decode(secret, validate=True) if secret is not None else None
 
 
 def _b64(data: bytes) -> str:

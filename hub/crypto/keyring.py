@@ -5,6 +5,10 @@ linkage key the agencies share), ``agency/<id>`` (an agency's feed signing keys)
 ``partnership/<id>`` (a partnership's HPKE key pair and pseudonym key). An owner may hold
 several keys of one kind during a rotation: the newest ``active`` one is used for new work,
 and ``retiring`` ones stay acceptable until their not-after time.
+
+A keyring may hold only the public part of a key pair: the hub's holds agencies' signing keys
+and partnerships' HPKE keys that way, their secrets staying with their owners
+(:mod:`hub.crypto.custody`). Asking for a secret that is not held is a KeyringError.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from hub.errors import KeyringError, UnknownKeyError
 
 HUB = "hub"
 AGENCIES = "agencies"
+#: Public key files written for handing over; they sit beside a keyring but are not in it.
+PUBLIC_SUFFIX = ".public.json"
 
 
 def agency_owner(agency_id: str) -> str:
@@ -54,20 +60,23 @@ class Keyring:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._keys: dict[tuple[str, KeyKind], list[tuple[KeyInfo, bytes]]] = {}
+        self._keys: dict[tuple[str, KeyKind], list[tuple[KeyInfo, bytes | None]]] = {}
 
     @classmethod
     def open(cls, root: Path) -> Keyring:
-        """Load every key file under ``root``."""
+        """Load every key file under ``root`` (not the ``*.public.json`` copies made to hand
+        over: :mod:`hub.crypto.custody`)."""
         if not root.is_dir():
             raise KeyringError(f"{root}: no keyring directory")
         keyring = cls(root)
         for path in sorted(root.rglob("*.json")):
+            if path.name.endswith(PUBLIC_SUFFIX):
+                continue
             info, secret = read_key(path)
             keyring._remember(info, secret)
         return keyring
 
-    def _remember(self, info: KeyInfo, secret: bytes) -> None:
+    def _remember(self, info: KeyInfo, secret: bytes | None) -> None:
         entries = self._keys.setdefault((info.owner, info.kind), [])
         entries[:] = [e for e in entries if e[0].key_id != info.key_id]
         entries.append((info, secret))
@@ -81,8 +90,15 @@ class Keyring:
         info = KeyInfo(owner, kind, key_id, now, public=public, not_before=not_before)
         return self.add(info, secret)
 
-    def add(self, info: KeyInfo, secret: bytes) -> KeyInfo:
-        """Store a key made elsewhere (e.g. signed for before it is written); returns it."""
+    def add(self, info: KeyInfo, secret: bytes | None) -> KeyInfo:
+        """Store a key made elsewhere (e.g. signed for before it is written); returns it.
+
+        ``secret`` None stores the public part only (``info.public`` must be set).
+        """
+        if secret is None and info.public is None:
+            raise KeyringError(
+                f"{info.owner} {info.kind.value}: a key needs a secret or a public part"
+            )
         make_private_dir(self.root, stop=self.root)
         write_key(self.root, info, secret)
         self._remember(info, secret)
@@ -94,17 +110,32 @@ class Keyring:
         return self.add(replace(old, status=KeyStatus.RETIRING, not_after=not_after), secret)
 
     def rotate(
-        self, owner: str, kind: KeyKind, now: datetime, overlap: timedelta
+        self,
+        owner: str,
+        kind: KeyKind,
+        now: datetime,
+        overlap: timedelta,
+        *,
+        public: KeyInfo | None = None,
     ) -> tuple[KeyInfo, tuple[KeyInfo, ...]]:
         """A new active key valid from ``now``; every active one retires at ``now + overlap``.
 
-        Returns the new key and the keys it retired. Material made with a retired key stays
-        acceptable until its not-after (the overlap window), then is refused.
+        The new key is generated here, or is ``public``: the public part of a key its owner
+        generated (``hub keys rotate --public-key``). Returns the new key and the keys it
+        retired. Material made with a retired key stays acceptable until its not-after (the
+        overlap window), then is refused.
         """
         if overlap < timedelta(0):
             raise KeyringError("the overlap window cannot be negative")
         active = [i for i in self.infos_of(owner, kind) if i.status is KeyStatus.ACTIVE]
-        new = self.generate(owner, kind, now, not_before=now)
+        if public is None:
+            new = self.generate(owner, kind, now, not_before=now)
+        else:
+            if (public.owner, public.kind) != (owner, kind):
+                raise KeyringError(f"the public key given is not a {kind.value} key of {owner}")
+            if public.key_id in {i.key_id for i in self.infos_of(owner, kind)}:
+                raise KeyringError(f"{owner} already holds key {public.key_id}")
+            new = self.add(replace(public, created_at=now, not_before=now), None)
         retired = tuple(self.retire(owner, kind, i.key_id, now + overlap) for i in active)
         return new, retired
 
@@ -117,7 +148,22 @@ class Keyring:
         for owner, kind in sorted(self._keys):
             yield from (info for info, _ in self._keys[owner, kind])
 
-    def _entry(self, owner: str, kind: KeyKind, key_id: str | None) -> tuple[KeyInfo, bytes]:
+    def secret_infos(self) -> Iterator[KeyInfo]:
+        """Metadata of every key whose secret this keyring holds. No secrets."""
+        for owner, kind in sorted(self._keys):
+            yield from (info for info, secret in self._keys[owner, kind] if secret is not None)
+
+    def _secret(self, owner: str, kind: KeyKind, key_id: str | None) -> bytes:
+        """The secret of a key (by id, or the newest active); KeyringError if not held here."""
+        info, secret = self._entry(owner, kind, key_id)
+        if secret is None:
+            raise KeyringError(
+                f"this keyring holds only the public part of {owner}'s {kind.value} key "
+                f"{info.key_id}: its secret stays with its owner (docs/keys.md)"
+            )
+        return secret
+
+    def _entry(self, owner: str, kind: KeyKind, key_id: str | None) -> tuple[KeyInfo, bytes | None]:
         """A key by id, or the newest active one when ``key_id`` is None."""
         entries = self._keys.get((owner, kind), [])
         if key_id is None:
@@ -132,7 +178,7 @@ class Keyring:
 
     def signing_key(self, owner: str, key_id: str | None = None) -> SigningKey:
         """An Ed25519 signing key of ``owner`` (default: its current one)."""
-        return SigningKey.from_raw(self._entry(owner, KeyKind.SIGNING, key_id)[1])
+        return SigningKey.from_raw(self._secret(owner, KeyKind.SIGNING, key_id))
 
     def verify_keys(self, owner: str, at: datetime | None = None) -> list[VerifyKey]:
         """Every verify key of ``owner`` acceptable at ``at`` (default: all of them)."""
@@ -156,15 +202,21 @@ class Keyring:
         """The linkage key (owner ``agencies``) or a partnership's pseudonym key."""
         if kind not in (KeyKind.LINKAGE, KeyKind.PSEUDONYM):
             raise KeyringError(f"{kind.value} is not an HMAC key kind")
-        return HmacKey(self._entry(owner, kind, key_id)[1])
+        return HmacKey(self._secret(owner, kind, key_id))
 
     def hpke_key(self, owner: str, key_id: str | None = None) -> HpkePrivateKey:
         """A partnership's HPKE private key (default: its current one)."""
-        return HpkePrivateKey.from_raw(self._entry(owner, KeyKind.HPKE, key_id)[1])
+        return HpkePrivateKey.from_raw(self._secret(owner, KeyKind.HPKE, key_id))
 
     def hpke_public_key(self, owner: str) -> HpkePublicKey:
-        """The public key alerts to ``owner`` are sealed to now."""
-        return self.hpke_key(owner).public_key
+        """The public key alerts to ``owner`` are sealed to now (its newest active HPKE key).
+
+        Needs only the public part: the hub never holds a partnership's private key.
+        """
+        info = self._entry(owner, KeyKind.HPKE, None)[0]
+        if info.public is None:
+            raise KeyringError(f"{owner}'s HPKE key {info.key_id} has no public part")
+        return HpkePublicKey(info.public)
 
     def public_bundle(self) -> dict[str, Any]:
         """Every public key with its metadata, as JSON-ready data to hand to verifiers."""

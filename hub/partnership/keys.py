@@ -65,6 +65,8 @@ def load_hpke_keys(paths: Iterable[Path], partnership_id: str) -> tuple[HpkePriv
         info, secret = read_key(path)
         if info.owner != owner or info.kind is not KeyKind.HPKE:
             raise KeyringError(f"{path}: not an HPKE key of {owner}")
+        if secret is None:
+            raise KeyringError(f"{path}: a public key only; opening alerts needs the private key")
         key = HpkePrivateKey.from_raw(secret)
         keys[key.key_id] = key
     return tuple(keys.values())

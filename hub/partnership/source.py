@@ -1,4 +1,4 @@
-"""Raw records from a partnership's alert topic (aiokafka). KafkaError is translated here only.
+"""Raw records from a partnership's alert topic, read with the partnership's own credentials.
 
 The topic has one partition, so a record's offset is its position in the partnership's total
 order. Reading starts at an offset (0 = the start; the embedded broker's "latest" offset is
@@ -12,13 +12,9 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
 from hub.alerts import AlertRecord
 from hub.config import Settings
-from hub.errors import TransportError
-from hub.transport import bootstrap_servers
+from hub.transport import TopicPartition, kafka_endpoint, new_consumer, translated
 
 FETCH_MS = 200
 
@@ -46,26 +42,23 @@ async def read_records(
     """Every record on the partnership topic from ``options.start_offset``, in order."""
     topic = settings.alert_topic(partnership_id)
     partition = TopicPartition(topic, 0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url),
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
+    endpoint = kafka_endpoint(settings)
+    consumer = new_consumer(
+        endpoint, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
     try:
-        await consumer.start()
-        consumer.assign([partition])
-        consumer.seek(partition, options.start_offset)
-        last = time.monotonic()
-        while options.follow or time.monotonic() - last < options.idle_s:
-            batch = await consumer.getmany(partition, timeout_ms=FETCH_MS)
-            for message in batch.get(partition, []):
-                last = time.monotonic()
-                yield Positioned(
-                    message.offset, _record(message.key, message.value, message.headers)
-                )
-    except KafkaError as exc:
-        raise TransportError(f"cannot read {topic}: {type(exc).__name__}") from exc
+        async with translated(endpoint, f"read {topic}"):
+            await consumer.start()
+            consumer.assign([partition])
+            consumer.seek(partition, options.start_offset)
+            last = time.monotonic()
+            while options.follow or time.monotonic() - last < options.idle_s:
+                batch = await consumer.getmany(partition, timeout_ms=FETCH_MS)
+                for message in batch.get(partition, []):
+                    last = time.monotonic()
+                    yield Positioned(
+                        message.offset, _record(message.key, message.value, message.headers)
+                    )
     finally:
         await consumer.stop()
 

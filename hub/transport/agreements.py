@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from hub.dsa import (
@@ -23,13 +22,14 @@ from hub.dsa import (
     encode_agreement_message,
     encode_suspension_message,
 )
-from hub.errors import TransportError
 from hub.policy import KIND_HEADER, SWITCH_KIND, Switch
-from hub.transport.admin import bootstrap_servers
+from hub.transport.clients import new_producer
+from hub.transport.endpoint import KafkaEndpoint
+from hub.transport.failure import translated
 from hub.transport.topiclog import read_partition
 
 
-async def read_agreements(broker_url: str, topic: str) -> AgreementBook:
+async def read_agreements(endpoint: KafkaEndpoint, topic: str) -> AgreementBook:
     """Every publication on the agreements topic, folded into a book."""
     book = AgreementBook()
 
@@ -37,7 +37,7 @@ async def read_agreements(broker_url: str, topic: str) -> AgreementBook:
         nonlocal book
         book = book.apply(record.value or b"")
 
-    await read_partition(broker_url, topic, fold)
+    await read_partition(endpoint, topic, fold)
     return book
 
 
@@ -50,7 +50,7 @@ def unpublished(book: AgreementBook, agreements: Iterable[Agreement]) -> list[Ag
 
 
 async def publish_agreements(
-    broker_url: str,
+    endpoint: KafkaEndpoint,
     agreements_topic: str,
     accepted_topic: str,
     agreements: Iterable[Agreement],
@@ -60,19 +60,18 @@ async def publish_agreements(
 
     Returns the references published and the sequence the marker names.
     """
-    book = await read_agreements(broker_url, agreements_topic)
+    book = await read_agreements(endpoint, agreements_topic)
     fresh = unpublished(book, agreements)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(endpoint, acks="all")
     sequence = book.last_sequence
     try:
-        await producer.start()
-        for agreement in fresh:
-            sequence += 1
-            value = encode_agreement_message(agreement, sequence, now)
-            await producer.send_and_wait(agreements_topic, value, key=agreement.id.encode())
-        await _mark(producer, accepted_topic, sequence)
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish agreements: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish agreements"):
+            await producer.start()
+            for agreement in fresh:
+                sequence += 1
+                value = encode_agreement_message(agreement, sequence, now)
+                await producer.send_and_wait(agreements_topic, value, key=agreement.id.encode())
+            await _mark(producer, accepted_topic, sequence)
     finally:
         await producer.stop()
     return [a.ref for a in fresh], sequence
@@ -92,7 +91,7 @@ async def _mark(producer: AIOKafkaProducer, accepted_topic: str, sequence: int) 
 
 
 async def publish_suspension(
-    broker_url: str,
+    endpoint: KafkaEndpoint,
     topics: tuple[str, str],
     target: tuple[Party, str],
     change: tuple[Action, str],
@@ -104,7 +103,7 @@ async def publish_suspension(
     Workers apply it at the markers, without a restart (``hub.dsa.suspension``).
     """
     agreements_topic, accepted_topic = topics
-    book = await read_agreements(broker_url, agreements_topic)
+    book = await read_agreements(endpoint, agreements_topic)
     party, party_id = target
     action, reason = change
     record = Suspension(
@@ -116,14 +115,13 @@ async def publish_suspension(
         published_at=max(now, _last_time(book) or now),
     )
     book.apply(record)  # the same checks a worker makes, before anything is sent
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(endpoint, acks="all")
     try:
-        await producer.start()
-        value = encode_suspension_message(record)
-        await producer.send_and_wait(agreements_topic, value, key=party_id.encode())
-        await _mark(producer, accepted_topic, record.sequence)
-    except KafkaError as exc:
-        raise TransportError(f"cannot publish the suspension: {type(exc).__name__}") from exc
+        async with translated(endpoint, "publish the suspension"):
+            await producer.start()
+            value = encode_suspension_message(record)
+            await producer.send_and_wait(agreements_topic, value, key=party_id.encode())
+            await _mark(producer, accepted_topic, record.sequence)
     finally:
         await producer.stop()
     return record

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
-from hub.errors import TransportError
-from hub.transport.admin import bootstrap_servers
+from hub.transport.clients import new_consumer
+from hub.transport.endpoint import KafkaEndpoint
+from hub.transport.failure import translated
 
 EMPTY_POLLS = 3
 POLL_MS = 100
@@ -24,32 +24,36 @@ POLL_MS = 100
 TP = TypeVar("TP", bound=tuple[str, int])
 
 
-async def true_ends(broker_url: str, reported: Mapping[TP, int]) -> dict[TP, int]:
+async def true_ends(endpoint: KafkaEndpoint, reported: Mapping[TP, int]) -> dict[TP, int]:
     """``reported`` end offsets, raised to one past the last record actually present."""
     wanted = {TopicPartition(tp[0], tp[1]): tp for tp in reported if reported[tp] > 0}
     ends = dict(reported)
     if not wanted:
         return ends
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url),
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=20,
-    )
+    consumer = new_consumer(endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=20)
     try:
-        await consumer.start()
-        consumer.assign(list(wanted))
-        for tp, original in wanted.items():
-            consumer.seek(tp, max(reported[original] - 1, 0))
-        empty = 0
-        while empty < EMPTY_POLLS:
-            batch = await consumer.getmany(timeout_ms=POLL_MS)
-            empty = 0 if batch else empty + 1
-            for tp, records in batch.items():
-                original = wanted[tp]
-                ends[original] = max(ends[original], records[-1].offset + 1)
-    except KafkaError as exc:
-        raise TransportError(f"cannot probe partition ends: {type(exc).__name__}") from exc
+        async with translated(endpoint, "probe partition ends"):
+            await _read_on(consumer, wanted, reported, ends)
     finally:
         await consumer.stop()
     return ends
+
+
+async def _read_on(
+    consumer: AIOKafkaConsumer,
+    wanted: dict[TopicPartition, TP],
+    reported: Mapping[TP, int],
+    ends: dict[TP, int],
+) -> None:
+    """Read from just before each reported end until the partitions stay quiet."""
+    await consumer.start()
+    consumer.assign(list(wanted))
+    for tp, original in wanted.items():
+        consumer.seek(tp, max(reported[original] - 1, 0))
+    empty = 0
+    while empty < EMPTY_POLLS:
+        batch = await consumer.getmany(timeout_ms=POLL_MS)
+        empty = 0 if batch else empty + 1
+        for tp, records in batch.items():
+            original = wanted[tp]
+            ends[original] = max(ends[original], records[-1].offset + 1)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from hub.errors import TransportError
-from hub.transport.admin import bootstrap_servers
+from hub.transport.clients import new_consumer
+from hub.transport.endpoint import KafkaEndpoint
+from hub.transport.failure import translated
 
 #: How long a caught-up poll waits before the read ends (the reported end is exact here, so
 #: this only guards it), and the fetch wait: the embedded broker holds a fetch for its whole
@@ -26,60 +26,53 @@ FETCH_WAIT_MS = 50
 
 
 async def read_partition(
-    broker_url: str,
+    endpoint: KafkaEndpoint,
     topic: str,
     visit: Callable[[ConsumerRecord[bytes, bytes]], None],
     number: int = 0,
 ) -> int:
     """Call ``visit`` on every record of one partition of ``topic``; return how many there were."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url),
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=FETCH_WAIT_MS,
+    consumer = new_consumer(
+        endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=FETCH_WAIT_MS
     )
     partition = TopicPartition(topic, number)
     count = 0
     try:
-        await consumer.start()
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        while True:
-            batch = await consumer.getmany(partition, timeout_ms=QUIET_MS)
-            records = batch.get(partition, [])
-            for record in records:
-                visit(record)
-            count += len(records)
-            if not records and await consumer.position(partition) >= end:
-                return count
-    except KafkaError as exc:
-        raise TransportError(f"cannot read {topic}: {type(exc).__name__}") from exc
+        async with translated(endpoint, f"read {topic}"):
+            await consumer.start()
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            end = (await consumer.end_offsets([partition]))[partition]
+            while True:
+                batch = await consumer.getmany(partition, timeout_ms=QUIET_MS)
+                records = batch.get(partition, [])
+                for record in records:
+                    visit(record)
+                count += len(records)
+                if not records and await consumer.position(partition) >= end:
+                    return count
     finally:
         await consumer.stop()
 
 
 async def follow_partition(
-    broker_url: str, topic: str, visit: Callable[[ConsumerRecord[bytes, bytes]], None]
+    endpoint: KafkaEndpoint, topic: str, visit: Callable[[ConsumerRecord[bytes, bytes]], None]
 ) -> None:
     """Call ``visit`` on every record of partition 0 of ``topic``, from the start, forever.
 
     Every caller reads the whole topic itself (no consumer group), which is what a worker
     needs for data every worker must hold, such as the agreements.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url), enable_auto_commit=False, group_id=None
-    )
+    consumer = new_consumer(endpoint, enable_auto_commit=False, group_id=None)
     partition = TopicPartition(topic, 0)
     try:
-        await consumer.start()
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        while True:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            for record in batch.get(partition, []):
-                visit(record)
-    except KafkaError as exc:
-        raise TransportError(f"cannot follow {topic}: {type(exc).__name__}") from exc
+        async with translated(endpoint, f"follow {topic}"):
+            await consumer.start()
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            while True:
+                batch = await consumer.getmany(partition, timeout_ms=1000)
+                for record in batch.get(partition, []):
+                    visit(record)
     finally:
         await consumer.stop()

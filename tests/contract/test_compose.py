@@ -12,12 +12,15 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from hub import metrics
-from hub.config import Settings
+from hub.acls import kafka_acls_script, plan_acls
+from hub.cli import app as hub_app
+from hub.config import Settings, settings_env
 from hub.registry import load_registry
-from hub.topics import kafka_topics_script, plan_topics
-from hub.transport import bootstrap_servers
+from hub.topics import COMMAND_CONFIG, kafka_topics_script, plan_topics
+from hub.transport import bootstrap_servers, kafka_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_SPEC = ROOT.parent / "shared" / "vectors" / "compose" / "compose-spec.json"
@@ -31,8 +34,18 @@ def compose() -> dict[str, Any]:
 
 def _worker_settings(compose: dict[str, Any]) -> Settings:
     env = compose["services"]["hub-worker"]["environment"]
-    keys = ("HUB_BROKER_URL", "HUB_TOPIC_PREFIX", "HUB_PARTITIONS", "HUB_REPLICATION_FACTOR")
+    keys = [k for k in env if k.startswith(("HUB_KAFKA_", "HUB_BROKER_", "HUB_TOPIC_"))]
+    keys += ["HUB_PARTITIONS", "HUB_REPLICATION_FACTOR"]
     return Settings.model_validate({k.removeprefix("HUB_").lower(): env[k] for k in keys})
+
+
+def _kafka_nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in compose["services"].items() if n.startswith("kafka-")}
+
+
+def _interpolated(value: str) -> str:
+    """What compose makes of a value with no variables: ``$$`` is a literal ``$``."""
+    return value.replace("$$", "$")
 
 
 @pytest.mark.skipif(not COMPOSE_SPEC.exists(), reason="needs ../shared/vectors/compose")
@@ -73,12 +86,17 @@ def test_worker_points_at_the_compose_brokers(compose: dict[str, Any]) -> None:
     assert settings.replication_factor == 3
 
 
+def _script_of(service: dict[str, Any]) -> tuple[Path, str]:
+    """The script a one-shot service runs (host path) and where it is mounted."""
+    host, mounted, _ = service["volumes"][0].split(":")
+    assert service["entrypoint"][-1] == mounted
+    return ROOT / host, mounted
+
+
 def test_topic_service_creates_exactly_the_topics_hub_would(compose: dict[str, Any]) -> None:
     service = compose["services"]["topics"]
-    mount = service["volumes"][0].split(":")
-    script_path = ROOT / mount[0]
-    assert service["entrypoint"][-1] == mount[1]
-    settings = _worker_settings(compose)
+    script_path, _ = _script_of(service)
+    settings = _worker_settings(compose).model_copy(update={"deploy_dir": ROOT / "deploy"})
     specs = plan_topics(settings, load_registry(ROOT / "deploy" / "registry.yaml"))
     expected = kafka_topics_script(specs, bootstrap_servers(settings.broker_url))
     assert script_path.read_text() == expected, "regenerate with `hub topics script --out ...`"
@@ -89,6 +107,123 @@ def test_topic_service_creates_exactly_the_topics_hub_would(compose: dict[str, A
     assert set(service["environment"]["BOOTSTRAP"].split(",")) == set(
         bootstrap_servers(settings.broker_url).split(",")
     )
+
+
+def test_acl_service_grants_exactly_the_plan_of_hub_acls_script(compose: dict[str, Any]) -> None:
+    service = compose["services"]["acls"]
+    script_path, _ = _script_of(service)
+    settings = _worker_settings(compose)
+    principals = plan_acls(settings, load_registry(ROOT / "deploy" / "registry.yaml"))
+    expected = kafka_acls_script(principals, bootstrap_servers(settings.broker_url))
+    assert script_path.read_text() == expected, "regenerate with `hub acls script --out ...`"
+    assert set(service["environment"]["BOOTSTRAP"].split(",")) == set(
+        bootstrap_servers(settings.broker_url).split(",")
+    )
+    assert set(service["depends_on"]) == set(_kafka_nodes(compose))
+    assert all(d["condition"] == "service_healthy" for d in service["depends_on"].values())
+    needed = compose["services"]["hub-worker"]["depends_on"]
+    assert needed["acls"] == {"condition": "service_completed_successfully"}
+    assert needed["topics"] == {"condition": "service_completed_successfully"}
+
+
+def test_kafka_listens_only_over_mutual_tls_and_denies_what_is_not_granted(
+    compose: dict[str, Any],
+) -> None:
+    nodes = _kafka_nodes(compose)
+    for name, service in nodes.items():
+        env = service["environment"]
+        protocols = dict(
+            p.split(":") for p in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+        )
+        assert set(protocols.values()) == {"SSL"}, name
+        listeners = {x.split("://")[0] for x in env["KAFKA_LISTENERS"].split(",")}
+        assert listeners == set(protocols)
+        # The image's start script wants JKS files for a listener named SSL: ours are PEM.
+        assert "SSL://" not in env["KAFKA_ADVERTISED_LISTENERS"]
+        assert env["KAFKA_SSL_CLIENT_AUTH"] == "required"
+        assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith(".StandardAuthorizer")
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        supers = set(env["KAFKA_SUPER_USERS"].split(";"))
+        assert supers == {f"User:{n}" for n in nodes} | {"User:admin"}
+        mounted = {f"/run/secrets/{x}" for x in service["secrets"]}
+        assert env["KAFKA_SSL_KEYSTORE_LOCATION"] in mounted
+        assert env["KAFKA_SSL_TRUSTSTORE_LOCATION"] in mounted
+        assert env["KAFKA_SSL_KEYSTORE_TYPE"] == env["KAFKA_SSL_TRUSTSTORE_TYPE"] == "PEM"
+
+
+def mapped_principal(rules: str, subject: str) -> str:
+    """Apply the first matching ``RULE:pattern/replacement/`` of a Kafka mapping to a DN."""
+    for rule in rules.split("/,"):
+        if rule.startswith("RULE:"):
+            pattern, replacement = rule.removeprefix("RULE:").split("/")[:2]
+            found = re.fullmatch(pattern, subject)
+            if found:
+                return found.expand(re.sub(r"\$(\d)", r"\\\1", replacement))
+    return subject
+
+
+def test_a_certificate_s_common_name_is_the_acl_principal(compose: dict[str, Any]) -> None:
+    env = compose["services"]["kafka-1"]["environment"]
+    rules = _interpolated(env["KAFKA_SSL_PRINCIPAL_MAPPING_RULES"])
+    assert rules.endswith(",DEFAULT")
+    assert mapped_principal(rules, "CN=hub") == "hub"
+    assert mapped_principal(rules, "CN=agency-police,OU=VRU,O=Thames Valley") == "agency-police"
+    settings = _worker_settings(compose)
+    named = {p.name for p in plan_acls(settings, load_registry(ROOT / "deploy" / "registry.yaml"))}
+    assert {"hub", "governance", "auditor"} <= named
+
+
+def test_the_worker_reaches_kafka_over_mutual_tls_as_the_hub_principal(
+    compose: dict[str, Any],
+) -> None:
+    service = compose["services"]["hub-worker"]
+    settings = _worker_settings(compose)
+    endpoint = kafka_endpoint(settings)
+    assert endpoint.protocol == "SSL"
+    assert endpoint.tls is not None
+    assert endpoint.tls.mutual
+    mounted = {f"/run/secrets/{x}" for x in service["secrets"]}
+    files = (endpoint.tls.cafile, endpoint.tls.certfile, endpoint.tls.keyfile)
+    assert {str(f) for f in files} <= mounted
+    cert_secret = str(endpoint.tls.certfile).removeprefix("/run/secrets/")
+    assert Path(compose["secrets"][cert_secret]["file"]).stem == "hub"  # CN=hub: User:hub
+    plan = plan_acls(settings, load_registry(ROOT / "deploy" / "registry.yaml"))
+    assert any(p.name == "hub" and p.grants for p in plan)
+
+
+def test_one_shot_services_connect_as_the_admin_super_user(compose: dict[str, Any]) -> None:
+    for name in ("topics", "acls"):
+        service = compose["services"][name]
+        mounts = dict(v.split(":")[:2] for v in service["volumes"])
+        host = next(h for h, inside in mounts.items() if inside == COMMAND_CONFIG)
+        properties = dict(
+            line.split("=", 1)
+            for line in (ROOT / host).read_text().splitlines()
+            if line and not line.startswith("#")
+        )
+        assert properties["security.protocol"] == "SSL"
+        secrets = {f"/run/secrets/{x}" for x in service["secrets"]}
+        assert {
+            properties["ssl.keystore.location"],
+            properties["ssl.truststore.location"],
+        } <= secrets
+        keystore = properties["ssl.keystore.location"].removeprefix("/run/secrets/")
+        assert Path(compose["secrets"][keystore]["file"]).stem == "admin"
+
+
+def test_every_secret_is_a_file_hub_tls_init_writes(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    settings = _worker_settings(compose).model_copy(update={"deploy_dir": ROOT / "deploy"})
+    result = CliRunner().invoke(
+        hub_app, ["tls", "init", str(tmp_path / "tls")], env=settings_env(settings)
+    )
+    assert result.exit_code == 0, result.output
+    for name, secret in compose["secrets"].items():
+        assert secret["file"].startswith("${HUB_TLS:-./.hub/tls}/"), name
+        assert (tmp_path / "tls" / Path(secret["file"]).name).is_file(), name
+    used = {x for s in compose["services"].values() for x in s.get("secrets", [])}
+    assert used == set(compose["secrets"])
 
 
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"

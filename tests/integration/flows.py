@@ -15,7 +15,7 @@ from hub.dsa import load_directory
 from hub.process import start_worker
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import Message, record, sealed, token_for
 
@@ -33,10 +33,10 @@ SCENARIO = (
 async def prepare(settings: Settings) -> None:
     """Create every topic and publish the shipped agreements (with switch markers)."""
     registry = load_registry(settings.deploy_dir / "registry.yaml")
-    await create_topics(settings.broker_url, plan_topics(settings, registry))
+    await create_topics(kafka_endpoint(settings), plan_topics(settings, registry))
     agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
     await publish_agreements(
-        settings.broker_url,
+        kafka_endpoint(settings),
         settings.agreements_topic,
         settings.accepted_topic,
         agreements,

@@ -1,5 +1,6 @@
-"""Small real-Kafka helpers for integration tests (aiokafka, no mocks).
+"""Small real-Kafka helpers for integration tests (aiokafka through the transport seam, no mocks).
 
+Each takes the test's settings, so a test over TLS reads and writes with its own credentials.
 Two ways to read: :func:`consume` waits for a number of records the test knows will come
 (or for a condition, polled); :func:`read_to_end` reads every partition to the end it has
 when the call starts. Neither ends on "the topic went quiet": on a loaded machine a quiet
@@ -12,20 +13,20 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import TopicPartition
 
-from hub.transport import bootstrap_servers
+from hub.config import Settings
+from hub.transport import ConsumerRecord, kafka_endpoint, new_consumer, new_producer
 from hub.transport.probe import true_ends
 
 Message = tuple[bytes, list[tuple[str, bytes]]]
 
 
 async def produce(
-    broker_url: str, topic: str, messages: list[Message], key: bytes | None = None
+    settings: Settings, topic: str, messages: list[Message], key: bytes | None = None
 ) -> None:
     """Send ``(value, headers)`` messages to ``topic`` and wait for every acknowledgement."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(broker_url), acks="all")
+    producer = new_producer(kafka_endpoint(settings), acks="all")
     await producer.start()
     try:
         for value, headers in messages:
@@ -35,12 +36,12 @@ async def produce(
 
 
 async def consume(
-    broker_url: str, topics: list[str], *, until: int, timeout_s: float
+    settings: Settings, topics: list[str], *, until: int, timeout_s: float
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read from the start of ``topics`` until ``until`` records arrived or the time is up."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         *topics,
-        bootstrap_servers=bootstrap_servers(broker_url),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -60,7 +61,7 @@ async def consume(
 
 
 async def read_to_end(
-    broker_url: str, topics: list[str], timeout_s: float = 60
+    settings: Settings, topics: list[str], timeout_s: float = 60
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topics`` from the start to each partition's end as of now.
 
@@ -69,12 +70,8 @@ async def read_to_end(
     may not be included. Raises ``AssertionError`` if the known ends are not reached within
     ``timeout_s`` (a generous bound: it only matters when something is wrong).
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(broker_url),
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=50,
-    )
+    endpoint = kafka_endpoint(settings)
+    consumer = new_consumer(endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=50)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -87,7 +84,7 @@ async def read_to_end(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         reported = await consumer.end_offsets(partitions)
-        ends = await true_ends(broker_url, reported)
+        ends = await true_ends(endpoint, reported)
         deadline = time.monotonic() + timeout_s
         while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
             if time.monotonic() > deadline:
@@ -103,7 +100,7 @@ async def read_to_end(
 
 
 async def wait_for(
-    broker_url: str,
+    settings: Settings,
     topics: list[str],
     done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout_s: float = 90,
@@ -111,7 +108,7 @@ async def wait_for(
     """Read ``topics`` to their ends, again and again, until ``done`` holds for what was read."""
     deadline = time.monotonic() + timeout_s
     while True:
-        records = await read_to_end(broker_url, topics)
+        records = await read_to_end(settings, topics)
         if done(records):
             return records
         if time.monotonic() > deadline:

@@ -14,7 +14,7 @@ from hub.dsa import load_directory
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import READING_LSOA
 from tests.integration.flows import alerts_only, open_records, scenario, worker
@@ -27,29 +27,27 @@ async def test_police_agreement_published_later_switches_flags_on_without_restar
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
     without_police = [a for a in every if not a.id.startswith("tv-police")]
     _, first = await publish_agreements(
-        s.broker_url, s.agreements_topic, s.accepted_topic, without_police, datetime.now(UTC)
+        kafka_endpoint(s), s.agreements_topic, s.accepted_topic, without_police, datetime.now(UTC)
     )
     proc = worker(s, tmp_path / "worker.log")
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        decisions = await consume(s.broker_url, [s.decisions_topic], until=18, timeout_s=40)
-        before = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=1, timeout_s=2)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        decisions = await consume(s, [s.decisions_topic], until=18, timeout_s=40)
+        before = alerts_only(await consume(s, [s.alert_topic("reading")], until=1, timeout_s=2))
         refs, second = await publish_agreements(
-            s.broker_url, s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
+            kafka_endpoint(s), s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
         )
-        after = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=40)
-        )
+        after = alerts_only(await consume(s, [s.alert_topic("reading")], until=2, timeout_s=40))
     finally:
         assert stop_process(proc) == 0
-    decisions = await read_to_end(s.broker_url, [s.decisions_topic])  # final: the worker stopped
+    decisions = await read_to_end(s, [s.decisions_topic])  # final: the worker stopped
     assert before == []
     assert sorted(refs) == sorted(a.ref for a in every if a.id.startswith("tv-police"))
     opened = open_records(s, "reading", after)

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from hub.alerts import AlertRecord, heartbeat, seal_alert
@@ -24,7 +23,7 @@ from hub.partnership import (
     Rejected,
 )
 from hub.topics import TopicSpec
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import create_topics, kafka_endpoint, new_producer
 from tests.unit.alerts.builders import sample_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -49,12 +48,10 @@ async def publish(settings: Settings, records: list[AlertRecord]) -> None:
     """Create the partnership topic (one partition) and send each record on its own."""
     topic = settings.alert_topic(P)
     await create_topics(
-        settings.broker_url,
+        kafka_endpoint(settings),
         [TopicSpec(name=topic, partitions=1, replication_factor=1, purpose="test")],
     )
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all"
-    )
+    producer = new_producer(kafka_endpoint(settings), acks="all")
     await producer.start()
     try:
         for record in records:

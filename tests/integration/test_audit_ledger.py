@@ -20,7 +20,7 @@ from hub.crypto import SigningKey
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import READING_LSOA
 from tests.integration.flows import prepare, scenario, worker
 from tests.integration.kafka import consume, produce
@@ -42,7 +42,7 @@ def audit_cli(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 async def values(settings: Settings, topic: str, until: int = 10_000) -> list[bytes]:
-    records = await consume(settings.broker_url, [topic], until=until, timeout_s=2)
+    records = await consume(settings, [topic], until=until, timeout_s=2)
     return [r.value or b"" for r in records]
 
 
@@ -61,15 +61,15 @@ async def wait_for_heads(settings: Settings, timeout_s: float) -> tuple[list[byt
 
 async def copy_to(settings: Settings, decisions: list[bytes], heads: list[bytes]) -> None:
     await create_topics(
-        settings.broker_url,
+        kafka_endpoint(settings),
         [
             s
             for s in plan_topics(settings, load_registry(settings.deploy_dir / "registry.yaml"))
             if s.name in (settings.decisions_topic, settings.heads_topic)
         ],
     )
-    await produce(settings.broker_url, settings.decisions_topic, [(v, []) for v in decisions])
-    await produce(settings.broker_url, settings.heads_topic, [(v, []) for v in heads])
+    await produce(settings, settings.decisions_topic, [(v, []) for v in decisions])
+    await produce(settings, settings.heads_topic, [(v, []) for v in heads])
 
 
 def forged_head(heads: list[bytes], position: int) -> bytes:
@@ -89,7 +89,7 @@ async def test_worker_decisions_verify_and_every_tamper_probe_is_named(
     try:
         for subject in (1, 2, 3):
             for agency, message in scenario(s, subject=subject, lsoa=READING_LSOA):
-                await produce(s.broker_url, s.feed_topic(agency), [message])
+                await produce(s, s.feed_topic(agency), [message])
         decisions, heads = await wait_for_heads(s, timeout_s=90)
     finally:
         assert stop_process(proc) == 0

@@ -19,7 +19,7 @@ from hub.dsa import load_directory
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
 from tests.integration.events import READING_LSOA
 from tests.integration.flows import scenario, worker
@@ -63,25 +63,27 @@ async def test_replay_re_derives_a_real_ledger_and_names_a_corrupted_decision(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
     first = [a for a in every if not a.id.startswith("tv-police")]
     await publish_agreements(
-        s.broker_url, s.agreements_topic, s.accepted_topic, first, datetime.now(UTC)
+        kafka_endpoint(s), s.agreements_topic, s.accepted_topic, first, datetime.now(UTC)
     )
     proc = worker(s, tmp_path / "worker.log")
     try:
         for subject in (11, 12):
             for agency, message in scenario(s, subject=subject, lsoa=READING_LSOA):
-                await produce(s.broker_url, s.feed_topic(agency), [message])
-        await consume(s.broker_url, [s.decisions_topic], until=36, timeout_s=60)
+                await produce(s, s.feed_topic(agency), [message])
+        await consume(s, [s.decisions_topic], until=36, timeout_s=60)
         await publish_agreements(
-            s.broker_url, s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
+            kafka_endpoint(s), s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
         )
-        await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=60)
+        await consume(s, [s.alert_topic("reading")], until=4, timeout_s=60)
     finally:
         assert stop_process(proc) == 0
-    decisions = await read_to_end(s.broker_url, [s.decisions_topic])  # final: the worker stopped
+    decisions = await read_to_end(s, [s.decisions_topic])  # final: the worker stopped
     found = [json.loads(r.value or b"{}") for r in decisions]
     assert len({d["policy_sequence"] for d in found}) == 2
     assert {d["outcome"] for d in found} == {"permit", "deny"}

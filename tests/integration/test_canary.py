@@ -143,18 +143,16 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     assert isinstance(agencies, dict)
     flagged = scenario(s, 77, READING_LSOA)  # a subject whose events raise flags: decisions
     for agency, message in flagged:
-        asyncio.run(produce(s.broker_url, s.feed_topic(agency), [message]))
+        asyncio.run(produce(s, s.feed_topic(agency), [message]))
     total = 2 + len(flagged) + sum(r["sent"] for r in agencies.values())
 
     log = tmp_path / "worker.log"
     worker = start_worker(s, log)
     try:
         markers = s.partitions  # one agreement switch marker per accepted partition
-        accepted = asyncio.run(
-            consume(s.broker_url, [s.accepted_topic], until=total + markers, timeout_s=60)
-        )
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=total + markers, timeout_s=60))
         metrics = scrape(s.metrics_port)
-        asyncio.run(consume(s.broker_url, [s.heads_topic], until=1, timeout_s=60))
+        asyncio.run(consume(s, [s.heads_topic], until=1, timeout_s=60))
     finally:
         assert stop_process(worker) == 0
     assert len([r for r in accepted if not dict(r.headers).get("vru-kind")]) == total
@@ -162,7 +160,7 @@ def test_no_raw_identifier_reaches_any_topic_log_metric_or_report(
     assert leaks(metrics) == []
 
     topics = [t.name for t in plan_topics(s, registry)]
-    records = asyncio.run(read_to_end(s.broker_url, topics))  # final: the worker stopped
+    records = asyncio.run(read_to_end(s, topics))  # final: the worker stopped
     assert len(records) > total
     for record in records:
         blobs = [record.key or b"", record.value or b""]

@@ -65,7 +65,7 @@ async def wait_until(
     settings: Settings, topic: str, done: Callable[[Records], bool], timeout_s: float = 90
 ) -> Records:
     """Read ``topic`` to its end, again and again, until ``done`` holds for what was read."""
-    return await wait_for(settings.broker_url, [topic], done, timeout_s)
+    return await wait_for(settings, [topic], done, timeout_s)
 
 
 def reading_kinds(settings: Settings, records: Records) -> list[tuple[str, AlertKind]]:
@@ -117,21 +117,21 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
     reading = s.alert_topic("reading")
     proc = worker(s, log)
     try:
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [given])
+        await produce(s, s.feed_topic("voluntary-sector"), [given])
         await wait_until(s, s.accepted_topic, lambda r: given_id in accepted_ids(r))
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [disengaged])
-        await produce(s.broker_url, s.feed_topic("police"), [weapon])
+        await produce(s, s.feed_topic("voluntary-sector"), [disengaged])
+        await produce(s, s.feed_topic("police"), [weapon])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RAISED) in reading_kinds(s, r))
         between = datetime.now(UTC)
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [withdrawn])
+        await produce(s, s.feed_topic("voluntary-sector"), [withdrawn])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RETRACTED) in reading_kinds(s, r))
-        await produce(s.broker_url, s.feed_topic("voluntary-sector"), [closed])
+        await produce(s, s.feed_topic("voluntary-sector"), [closed])
         await wait_until(s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id)))
     finally:
         assert stop_process(proc) == 0
     # The worker has stopped: the topics are final, read to their ends.
-    decisions = await read_to_end(s.broker_url, [s.decisions_topic])
-    alerts = await read_to_end(s.broker_url, [reading])
+    decisions = await read_to_end(s, [s.decisions_topic])
+    alerts = await read_to_end(s, [reading])
     found = [json.loads(r.value or b"{}") for r in decisions]
     return Run(found, alerts, withdrawn_id, closed_id, between)
 

@@ -79,7 +79,7 @@ async def wait_for_ledger(settings: Settings, timeout_s: float) -> list[bytes]:
 
 
 async def _all(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    return await read_to_end(settings.broker_url, [topic])
+    return await read_to_end(settings, [topic])
 
 
 def expected_panels(
@@ -175,12 +175,12 @@ async def run_hub(s: Settings, tmp_path: Path) -> Expected:
             for agency, message in scenario(s, subject=subject, lsoa=lsoa):
                 event_id = STORE.decode(message[0]).record["envelope"]["event_id"]
                 agency_of_event[event_id] = agency
-                await produce(s.broker_url, s.feed_topic(agency), [message])
+                await produce(s, s.feed_topic(agency), [message])
         for agency, count in JUNK.items():
             junk = [(f"junk {n}".encode(), []) for n in range(count)]
-            await produce(s.broker_url, s.feed_topic(agency), junk)
+            await produce(s, s.feed_topic(agency), junk)
         decisions = await wait_for_ledger(s, timeout_s=150)
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=8, timeout_s=30)
+        quarantined = await consume(s, [s.quarantine_topic], until=8, timeout_s=30)
     finally:
         assert stop_process(proc) == 0
     flows, denials = expected_panels(decisions, agency_of_event)

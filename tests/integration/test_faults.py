@@ -68,7 +68,7 @@ def flags_of(settings: Settings, feed: Feed) -> set[tuple[str, str]]:
 
 async def send(settings: Settings, feed: Feed) -> None:
     for agency, message in feed:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
 
 
 async def settle(settings: Settings, expected: set[tuple[str, str]]) -> None:
@@ -201,7 +201,7 @@ async def kill_one_of_two(settings: Settings, tmp_path: Path, subjects: int) -> 
 
 async def unaccepted(settings: Settings, feed: Feed) -> list[str]:
     """Event ids of ``feed`` absent from the accepted topic, read to its end."""
-    accepted = set(accepted_ids(await read_to_end(settings.broker_url, [settings.accepted_topic])))
+    accepted = set(accepted_ids(await read_to_end(settings, [settings.accepted_topic])))
     sent = [str(STORE.decode(message[0]).record["envelope"]["event_id"]) for _, message in feed]
     return [event_id for event_id in sent if event_id not in accepted]
 

@@ -16,7 +16,7 @@ from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import accepted_ids, accepted_types
 from tests.integration.kafka import consume
 from tests.recent import police_head
@@ -36,7 +36,7 @@ def run_feed(settings: Settings, *args: str) -> tuple[int, dict[str, object]]:
 
 def setup_topics(settings: Settings) -> None:
     registry = load_registry(settings.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(settings.broker_url, plan_topics(settings, registry)))
+    asyncio.run(create_topics(kafka_endpoint(settings), plan_topics(settings, registry)))
 
 
 def test_feed_send_csv_with_mapping_reaches_the_partnership_and_a_resend_is_caught(
@@ -59,10 +59,8 @@ def test_feed_send_csv_with_mapping_reaches_the_partnership_and_a_resend_is_caug
 
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=2, timeout_s=45))
-        quarantined = asyncio.run(
-            consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=20)
-        )
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=2, timeout_s=45))
+        quarantined = asyncio.run(consume(s, [s.quarantine_topic], until=2, timeout_s=20))
     finally:
         assert stop_process(worker) == 0
     assert accepted_types(accepted) == ["education.suspension"] * 2
@@ -90,12 +88,8 @@ def test_police_replay_with_partner_events_is_accepted_without_quarantine(
     total = sum(sent.values())
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        quarantined = asyncio.run(
-            consume(s.broker_url, [s.quarantine_topic], until=total, timeout_s=60)
-        )
-        accepted = asyncio.run(
-            consume(s.broker_url, [s.accepted_topic], until=total + 1, timeout_s=5)
-        )
+        quarantined = asyncio.run(consume(s, [s.quarantine_topic], until=total, timeout_s=60))
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=total + 1, timeout_s=5))
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == total  # the second replay's events are all duplicates

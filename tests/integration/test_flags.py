@@ -21,7 +21,7 @@ async def send(
     settings: Settings, messages: list[tuple[str, tuple[bytes, list[tuple[str, bytes]]]]]
 ) -> None:
     for agency, message in messages:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
 
 
 async def test_three_agencies_raise_the_expected_flags_at_the_right_partnership(
@@ -34,16 +34,16 @@ async def test_three_agencies_raise_the_expected_flags_at_the_right_partnership(
     proc = worker(s, tmp_path / "worker.log")
     try:
         await send(s, events)
-        reading = await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        reading = await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         first_flag_s = time.monotonic() - started
         await send(s, events)  # the same events again: duplicates, never a second flag
         # Ingest turns each duplicate away (a known end): nothing more can reach correlation.
-        refused = await consume(s.broker_url, [s.quarantine_topic], until=len(events), timeout_s=90)
-        reading = alerts_only(await read_to_end(s.broker_url, [s.alert_topic("reading")]))
+        refused = await consume(s, [s.quarantine_topic], until=len(events), timeout_s=90)
+        reading = alerts_only(await read_to_end(s, [s.alert_topic("reading")]))
         others = [
             s.alert_topic(p) for p in ("wokingham", "oxfordshire", "slough", "west-berkshire")
         ]
-        elsewhere = alerts_only(await read_to_end(s.broker_url, others))
+        elsewhere = alerts_only(await read_to_end(s, others))
     finally:
         assert stop_process(proc) == 0
     print(f"worker start to first flag delivered: {first_flag_s:.2f}s")  # noqa: T201  # figure for the note

@@ -21,13 +21,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from hub.config import Settings
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
-from hub.transport import bootstrap_servers
+from hub.transport import kafka_endpoint, new_consumer, new_producer
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
@@ -84,14 +83,14 @@ async def test_oversized_and_untimely_inputs_are_quarantined_and_the_worker_carr
                occurred_at=datetime(1990, 1, 1, tzinfo=UTC),
                recorded_at=datetime(1990, 1, 2, tzinfo=UTC))  # fmt: skip
     good = one(s, "police.arrest", "police", READING_LSOA, 13)
-    await produce(s.broker_url, s.feed_topic("police"), [garbage(BIG, 1), future, past])
-    await produce(s.broker_url, s.feed_topic("voluntary-sector"), [oversized_valid(s, 14)])
-    await produce(s.broker_url, s.feed_topic("police"), [good])
+    await produce(s, s.feed_topic("police"), [garbage(BIG, 1), future, past])
+    await produce(s, s.feed_topic("voluntary-sector"), [oversized_valid(s, 14)])
+    await produce(s, s.feed_topic("police"), [good])
     proc = worker(s, tmp_path / "worker.log")
     try:
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=4, timeout_s=60)
+        quarantined = await consume(s, [s.quarantine_topic], until=4, timeout_s=60)
         # The four bad inputs are quarantined (a known end), so the good one is all that can come.
-        accepted = await wait_for(s.broker_url, [s.accepted_topic], lambda r: bool(events_only(r)))
+        accepted = await wait_for(s, [s.accepted_topic], lambda r: bool(events_only(r)))
         assert proc.poll() is None
     finally:
         assert stop_process(proc) == 0
@@ -152,7 +151,7 @@ async def test_a_clock_going_backwards_loses_no_flag(
     time_order = expected_flags(s, [(a, m[0]) for a, m in reversed(feed)])
     assert sent_order == time_order, "flags must not depend on arrival order"
     for agency, message in feed:
-        await produce(s.broker_url, s.feed_topic(agency), [message])
+        await produce(s, s.feed_topic(agency), [message])
     proc = worker(s, tmp_path / "worker.log")
     try:
         deadline = time.monotonic() + 90
@@ -161,7 +160,7 @@ async def test_a_clock_going_backwards_loses_no_flag(
     finally:
         assert stop_process(proc) == 0
     delivered, _, gaps = await delivered_flags(s)
-    quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=2)
+    quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=2)
     assert time_order
     assert (delivered, gaps, quarantined) == (time_order, [], [])
 
@@ -186,9 +185,7 @@ def flood(settings: Settings, kind: str) -> list[Message]:
 
 
 async def send_fast(settings: Settings, topic: str, messages: list[Message]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings.broker_url), acks="all", linger_ms=5
-    )
+    producer = new_producer(kafka_endpoint(settings), acks="all", linger_ms=5)
     await producer.start()
     try:
         for value, headers in messages:
@@ -200,10 +197,10 @@ async def send_fast(settings: Settings, topic: str, messages: list[Message]) -> 
 
 async def arrivals(settings: Settings, seen: dict[str, float], stop: asyncio.Event) -> None:
     """Record when each accepted event id, or each quarantine record, shows up."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
+        kafka_endpoint(settings),
         settings.accepted_topic,
         settings.quarantine_topic,
-        bootstrap_servers=bootstrap_servers(settings.broker_url),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         fetch_max_wait_ms=20,
@@ -229,7 +226,7 @@ async def probe(settings: Settings, seed: int, seen: dict[str, float]) -> float:
     message = one(settings, "education.suspension", "education", OXFORDSHIRE_LSOA, seed)
     event_id = STORE.decode(message[0]).record["envelope"]["event_id"]
     started = time.monotonic()
-    await produce(settings.broker_url, settings.feed_topic("education"), [message])
+    await produce(settings, settings.feed_topic("education"), [message])
     while event_id not in seen:  # noqa: ASYNC110  # set by the arrivals task
         await asyncio.sleep(0.005)
     return seen[event_id] - started
@@ -275,7 +272,7 @@ async def test_a_flood_from_one_agency_is_all_handled_and_others_get_through(
         stop.set()
         await watcher
         assert stop_process(proc) == 0
-    quarantined = await consume(s.broker_url, [s.quarantine_topic], until=FLOOD, timeout_s=5)
+    quarantined = await consume(s, [s.quarantine_topic], until=FLOOD, timeout_s=5)
     print(  # noqa: T201  # figures for docs/reliability.md
         f"flood ({kind}): {FLOOD} police messages handled in {drained:.1f}s "
         f"({FLOOD / drained:.0f}/s); education latency idle: {ms(idle)}; "

@@ -14,7 +14,7 @@ from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import (
     READING_LSOA,
     accepted_ids,
@@ -33,7 +33,9 @@ async def test_every_rejection_has_its_reason_and_good_events_keep_flowing(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     good_first = one(s, "police.arrest", "police", READING_LSOA, 10)
     forged_value, _ = one(s, "police.arrest", "police", READING_LSOA, 11)
     intruder = SigningKey.generate()
@@ -50,7 +52,7 @@ async def test_every_rejection_has_its_reason_and_good_events_keep_flowing(
     good_last = one(s, "police.violent_incident", "police", READING_LSOA, 15)
     feed = s.feed_topic("police")
     await produce(
-        s.broker_url,
+        s,
         feed,
         [
             good_first,
@@ -67,8 +69,8 @@ async def test_every_rejection_has_its_reason_and_good_events_keep_flowing(
     )
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = await consume(s.broker_url, [s.accepted_topic], until=2, timeout_s=40)
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=7, timeout_s=15)
+        accepted = await consume(s, [s.accepted_topic], until=2, timeout_s=40)
+        quarantined = await consume(s, [s.quarantine_topic], until=7, timeout_s=15)
     finally:
         assert stop_process(worker) == 0
     records = sorted(
@@ -93,7 +95,9 @@ async def test_a_forged_signature_by_the_right_key_id_is_bad_signature(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
     s = hub_settings
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     value, headers = one(s, "police.arrest", "police", READING_LSOA, 20)
     seal = bytearray(headers[0][1])
     seal[-1] ^= 0x01  # flip a bit of the signature
@@ -101,15 +105,15 @@ async def test_a_forged_signature_by_the_right_key_id_is_bad_signature(
     tampered_event[-1] ^= 0x01
     good = one(s, "police.arrest", "police", READING_LSOA, 21)
     await produce(
-        s.broker_url,
+        s,
         s.feed_topic("police"),
         [(value, [(SEAL_HEADER, bytes(seal))]), (bytes(tampered_event), headers), good],
         key=b"k",
     )
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = await consume(s.broker_url, [s.accepted_topic], until=1, timeout_s=40)
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=10)
+        accepted = await consume(s, [s.accepted_topic], until=1, timeout_s=40)
+        quarantined = await consume(s, [s.quarantine_topic], until=2, timeout_s=10)
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == 1
@@ -123,25 +127,23 @@ async def test_a_good_event_of_every_type_from_its_agency_is_accepted(
 ) -> None:
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    await create_topics(s.broker_url, plan_topics(s, registry))
+    await create_topics(kafka_endpoint(s), plan_topics(s, registry))
     owners = {t: a.id for a in registry.agencies for t in a.event_types}
     consent_types = {t for t in owners if t.startswith("consent.")}
     sent = {}
     for n, event_type in enumerate(sorted(set(owners) - consent_types)):
         value, headers = one(s, event_type, owners[event_type], READING_LSOA, 100 + n)
-        await produce(s.broker_url, s.feed_topic(owners[event_type]), [(value, headers)])
+        await produce(s, s.feed_topic(owners[event_type]), [(value, headers)])
         sent[event_type] = value
     worker = start_worker(s, tmp_path / "worker.log")
     try:
         # No agreements were published, so no switch markers: the sent events are all there
         # is (it waited for two markers more, so until the first clock tick, 30 s in).
-        await wait_for(
-            s.broker_url, [s.accepted_topic], lambda r: len(accepted_types(r)) >= len(sent)
-        )
+        await wait_for(s, [s.accepted_topic], lambda r: len(accepted_types(r)) >= len(sent))
     finally:
         assert stop_process(worker) == 0
-    accepted = await read_to_end(s.broker_url, [s.accepted_topic])  # final: the worker stopped
-    quarantined = await read_to_end(s.broker_url, [s.quarantine_topic])
+    accepted = await read_to_end(s, [s.accepted_topic])  # final: the worker stopped
+    quarantined = await read_to_end(s, [s.quarantine_topic])
     assert sorted(accepted_types(accepted)) == sorted(sent)
     assert {owners[t] for t in sent} == {a.id for a in registry.agencies}
     assert quarantined == []

@@ -29,7 +29,7 @@ from hub.process import start_worker, stop_process
 from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import bootstrap_servers, create_topics
+from hub.transport import bootstrap_servers, create_topics, kafka_endpoint
 from tests.integration.events import accepted_ids
 from tests.integration.kafka import consume
 
@@ -98,7 +98,7 @@ def test_apache_avro_bytes_sealed_and_sent_by_librdkafka_reach_the_partnership(
 ) -> None:
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     store = SchemaStore.load(s.schemas_dir)
     keyring = Keyring.open(s.keys_dir)
     signing = keyring.signing_key(agency_owner("police"))
@@ -112,8 +112,8 @@ def test_apache_avro_bytes_sealed_and_sent_by_librdkafka_reach_the_partnership(
 
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=1, timeout_s=45))
-        quarantined = asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=2))
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=1, timeout_s=45))
+        quarantined = asyncio.run(consume(s, [s.quarantine_topic], until=1, timeout_s=2))
     finally:
         assert stop_process(worker) == 0
     assert accepted_ids(accepted) == [record["envelope"]["event_id"]]

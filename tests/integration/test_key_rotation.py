@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from hub.alerts.headers import CE_ID
@@ -34,7 +33,7 @@ from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke
 from hub.partnership.reader import Rejected
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
-from hub.transport import bootstrap_servers
+from hub.transport import kafka_endpoint, new_producer
 from tests.integration.events import READING_LSOA, STORE, accepted_ids, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
 from tests.integration.kafka import Message, consume, produce, wait_for
@@ -44,7 +43,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 async def produce_at(settings: Settings, topic: str, message: Message, at: datetime) -> None:
     """Send one message whose record timestamp (the hub's receive time) is ``at``."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(settings.broker_url))
+    producer = new_producer(kafka_endpoint(settings))
     await producer.start()
     try:
         value, headers = message
@@ -68,9 +67,9 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
     warm, inside, late = (one(s, "police.arrest", "police", READING_LSOA, n) for n in (1, 2, 3))
     proc = worker(s, tmp_path / "worker.log")
     try:
-        await produce(s.broker_url, feed, [warm])
+        await produce(s, feed, [warm])
         assert _event_id(warm) in accepted_ids(
-            await consume(s.broker_url, [s.accepted_topic], until=3, timeout_s=60)
+            await consume(s, [s.accepted_topic], until=3, timeout_s=60)
         )
         keyring = Keyring.open(s.keys_dir)
         rotated_at = datetime.now(UTC) - timedelta(hours=2)
@@ -79,16 +78,14 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
         )
         assert old.not_after == rotated_at + timedelta(hours=1)
         fresh = one(s, "police.arrest", "police", READING_LSOA, 4)  # the new key
-        await produce(s.broker_url, feed, [fresh])
+        await produce(s, feed, [fresh])
         # Received inside the window (an old backlog replayed now), and after it.
         await produce_at(s, feed, inside, rotated_at + timedelta(minutes=59))
         await produce_at(s, feed, late, rotated_at + timedelta(minutes=61))
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=90)
+        quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=90)
         wanted = {_event_id(m) for m in (warm, fresh, inside)}
         accepted = accepted_ids(  # the three are on different partitions: wait for each
-            await wait_for(
-                s.broker_url, [s.accepted_topic], lambda r: wanted <= set(accepted_ids(r))
-            )
+            await wait_for(s, [s.accepted_topic], lambda r: wanted <= set(accepted_ids(r)))
         )
     finally:
         assert stop_process(proc) == 0
@@ -120,20 +117,16 @@ async def test_partnership_key_rotates_with_a_rolling_restart_and_sdk_reads_both
     second = None
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        before = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        before = alerts_only(await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60))
         keyring = Keyring.open(s.keys_dir)
         old_key = keyring.hpke_key(owner)
         new_info, _ = keyring.rotate(owner, KeyKind.HPKE, datetime.now(UTC), timedelta(days=7))
         second = worker(s, tmp_path / "second.log")  # loads the new public key
         assert stop_process(first) == 0  # the new worker takes over every partition
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        after = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=90)
-        )
+            await produce(s, s.feed_topic(agency), [message])
+        after = alerts_only(await consume(s, [s.alert_topic("reading")], until=4, timeout_s=90))
     finally:
         stop_process(first)
         if second is not None:
@@ -177,15 +170,11 @@ async def _signed_through(
     while True:
         heads = [
             r.value or b""
-            for r in await consume(
-                settings.broker_url, [settings.heads_topic], until=10_000, timeout_s=1
-            )
+            for r in await consume(settings, [settings.heads_topic], until=10_000, timeout_s=1)
         ]
         decoded = [decode_head(v, n) for n, v in enumerate(heads)]
         signed = max((h.size for h in decoded), default=0)
-        records = await consume(
-            settings.broker_url, [settings.decisions_topic], until=10_000, timeout_s=1
-        )
+        records = await consume(settings, [settings.decisions_topic], until=10_000, timeout_s=1)
         ledger = Ledger()
         where: dict[str, int] = {}
         for record in records:
@@ -221,16 +210,16 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     reading = s.alert_topic("reading")
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        before = alerts_only(await consume(s.broker_url, [reading], until=2, timeout_s=90))
+            await produce(s, s.feed_topic(agency), [message])
+        before = alerts_only(await consume(s, [reading], until=2, timeout_s=90))
         await _signed_through(s, old.key_id, _alert_ids(before), timeout_s=60)
         new_id, old_id = await rotate_hub_key(s, keyring, datetime.now(UTC), timedelta(hours=1))
         assert old_id == old.key_id
         second = worker(s, tmp_path / "second.log")
         assert stop_process(first) == 0
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        alerts = alerts_only(await consume(s.broker_url, [reading], until=4, timeout_s=90))
+            await produce(s, s.feed_topic(agency), [message])
+        alerts = alerts_only(await consume(s, [reading], until=4, timeout_s=90))
         assert len(alerts) == 4
         signed = await _signed_through(s, new_id, _alert_ids(alerts), timeout_s=90)
     finally:

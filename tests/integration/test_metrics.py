@@ -23,7 +23,7 @@ from hub.dsa import AgreementBook, load_directory
 from hub.process import start_worker, stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import READING_LSOA, STORE, one, token_for
 from tests.integration.flows import alerts_only, open_records, prepare, scenario
 from tests.integration.kafka import consume, produce
@@ -95,9 +95,11 @@ async def test_ingest_outcomes_are_counted_by_agency_and_quarantine_by_reason(
 ) -> None:
     port = free_port()
     s = hub_settings.model_copy(update={"metrics_port": port})
-    await create_topics(s.broker_url, plan_topics(s, load_registry(s.deploy_dir / "registry.yaml")))
+    await create_topics(
+        kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
+    )
     good = one(s, "police.arrest", "police", READING_LSOA, 31)
-    await produce(s.broker_url, s.feed_topic("police"), [good, (b"\xc3\x01junk", []), good])
+    await produce(s, s.feed_topic("police"), [good, (b"\xc3\x01junk", []), good])
     worker = start_worker(s, tmp_path / "worker.log")
     key = ("vru_quarantined_total", "police", "duplicate_event")
     try:
@@ -142,9 +144,9 @@ async def test_a_three_agency_flow_shows_in_every_series_without_personal_values
         readiness = await probe_until_ready(port, timeout_s=60)
         live = get(port, "/healthz")
         for agency, message in events:
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        await produce(s.broker_url, s.feed_topic("police"), [(b"\xc3\x01junk", [])])
-        reading = await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+            await produce(s, s.feed_topic(agency), [message])
+        await produce(s, s.feed_topic("police"), [(b"\xc3\x01junk", [])])
+        reading = await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         found = await scrape_until(port, flowed, timeout_s=40)
         text = get(port, "/metrics")[1]
     finally:

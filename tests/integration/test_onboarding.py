@@ -1,9 +1,10 @@
 """Onboarding a partnership on the real broker: the runbook's procedure end to end.
 
 A hub runs without Oxfordshire; Oxfordshire's events are quarantined as ``unknown_area``.
-``hub registry add-partnership`` writes the entry and the keys, the topics are created, the
-workers roll, the quarantined events are re-driven, and Oxfordshire reads its alerts with the
-key pair made for it. Nothing was lost on the way.
+Oxfordshire makes its own key pair (``hub keys partnership init``) and hands over the public
+key; ``hub registry add-partnership --public-key`` writes the entry and the public key, the
+topics are created, the workers roll, the quarantined events are re-driven, and Oxfordshire
+reads its alerts with the secret that never left its own directory. Nothing was lost.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hub.cli import app as hub_app
 from hub.cli.quarantine import read_quarantine, redrive
 from hub.cli.registry import app as registry_app
 from hub.config import Settings, settings_env
@@ -23,7 +25,7 @@ from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.conftest import ROOT
 from tests.integration.events import OXFORDSHIRE_LSOA
 from tests.integration.flows import alerts_only, prepare, scenario, worker
@@ -52,24 +54,30 @@ async def test_onboarded_partnership_receives_its_alerts_and_nothing_is_lost(
     second = None
     try:
         for agency, message in scenario(s, subject=11, lsoa=OXFORDSHIRE_LSOA):
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        before = await consume(s.broker_url, [s.quarantine_topic], until=4, timeout_s=60)
+            await produce(s, s.feed_topic(agency), [message])
+        before = await consume(s, [s.quarantine_topic], until=4, timeout_s=60)
+        at_oxfordshire = tmp_path / "at-oxfordshire"  # the partnership's own machine
+        made = CliRunner().invoke(
+            hub_app, ["keys", "partnership", "init", str(at_oxfordshire), "--id", "oxfordshire"]
+        )
+        assert made.exit_code == 0, made.output
+        (public,) = (at_oxfordshire / "public").glob("*.public.json")
         result = CliRunner().invoke(
             registry_app,
             ["add-partnership", "--id", "oxfordshire", "--name", "Oxfordshire",
-             "--council", "E10000025"],
+             "--council", "E10000025", "--public-key", str(public)],
             env=settings_env(s),
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         registry = load_registry(s.deploy_dir / "registry.yaml")
-        await create_topics(s.broker_url, plan_topics(s, registry))
+        await create_topics(kafka_endpoint(s), plan_topics(s, registry))
         second = worker(s, tmp_path / "second.log")  # reads the new registry and keys
         assert stop_process(first) == 0
         items, unreadable = await read_quarantine(s, quiet_s=1.0)
         assert unreadable == 0
         assert await redrive(s, items) == (4, 0)  # sent, and none unavailable
         alerts = alerts_only(
-            await consume(s.broker_url, [s.alert_topic("oxfordshire")], until=2, timeout_s=90)
+            await consume(s, [s.alert_topic("oxfordshire")], until=2, timeout_s=90)
         )
     finally:
         stop_process(first)
@@ -80,9 +88,11 @@ async def test_onboarded_partnership_receives_its_alerts_and_nothing_is_lost(
     assert len(alerts) == 2
     owner = partnership_owner("oxfordshire")
     keyring = Keyring.open(s.keys_dir)
-    directory = s.keys_dir / owner / KeyKind.HPKE.value
+    assert not [i for i in keyring.secret_infos() if i.owner == owner and i.kind is KeyKind.HPKE]
     keys = PartnershipKeys(
-        "oxfordshire", load_hpke_keys([directory], "oxfordshire"), tuple(keyring.verify_keys(HUB))
+        "oxfordshire",
+        load_hpke_keys([at_oxfordshire], "oxfordshire"),
+        tuple(keyring.verify_keys(HUB)),
     )
     reader = AlertReader(s, keys, options=ReadOptions(0, follow=False, idle_s=2.0))
     async for _ in reader:

@@ -25,7 +25,7 @@ from hub.quarantine import QuarantineRecord, SourceRef
 from hub.quarantine import quarantine as quarantine_record
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics
+from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import accepted_ids
 from tests.integration.kafka import consume, produce
 
@@ -57,7 +57,7 @@ def police_messages(settings: Settings) -> list[FeedMessage]:
 
 
 async def send(settings: Settings, messages: list[FeedMessage]) -> None:
-    async with FeedProducer(settings.broker_url) as producer:
+    async with FeedProducer(kafka_endpoint(settings)) as producer:
         await producer.send(settings.feed_topic("police"), messages)
 
 
@@ -82,13 +82,13 @@ def test_quarantined_events_are_listed_without_bytes_and_redriven_after_a_fix(
 ) -> None:
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     broken = s.model_copy(update={"data_dir": without_reading(s.data_dir, tmp_path / "broken")})
     messages = police_messages(s)
     asyncio.run(send(s, messages))
     worker = start_worker(broken, tmp_path / "worker-1.log")
     try:
-        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=45))
+        asyncio.run(consume(s, [s.quarantine_topic], until=2, timeout_s=45))
     finally:
         assert stop_process(worker) == 0
 
@@ -105,7 +105,7 @@ def test_quarantined_events_are_listed_without_bytes_and_redriven_after_a_fix(
 
     records = [
         QuarantineRecord.from_bytes(r.value)
-        for r in asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=2, timeout_s=5))
+        for r in asyncio.run(consume(s, [s.quarantine_topic], until=2, timeout_s=5))
     ]
     assert all(dict(r.headers).get("vru-seal") and r.key_b64 for r in records)
     code, out = cli(s, "redrive", "--reason", "unknown_area", "--wait", "1")
@@ -114,7 +114,7 @@ def test_quarantined_events_are_listed_without_bytes_and_redriven_after_a_fix(
 
     worker = start_worker(s, tmp_path / "worker-2.log")  # the fix: the full area lookup
     try:
-        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=3, timeout_s=45))
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=3, timeout_s=45))
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == 3  # the Oxfordshire event, then both redriven
@@ -127,7 +127,7 @@ def test_redrive_restores_key_and_seal_and_the_worker_accepts_the_events(
     """Records as ingest writes them when it keeps key and headers, redriven with --all."""
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     messages = police_messages(s)[:2]
     feed = s.feed_topic("police")
     records = [
@@ -140,12 +140,12 @@ def test_redrive_restores_key_and_seal_and_the_worker_accepts_the_events(
         )
         for n, m in enumerate(messages)
     ]
-    asyncio.run(produce(s.broker_url, s.quarantine_topic, [(r.to_bytes(), []) for r in records]))
+    asyncio.run(produce(s, s.quarantine_topic, [(r.to_bytes(), []) for r in records]))
     code, out = cli(s, "redrive", "--all", "--wait", "1")
     assert code == 0
     assert json.loads(out.splitlines()[-1])["redriven"] == 2
 
-    redriven = asyncio.run(consume(s.broker_url, [feed], until=2, timeout_s=10))
+    redriven = asyncio.run(consume(s, [feed], until=2, timeout_s=10))
     assert sorted(r.key for r in redriven) == sorted(m.key for m in messages)
     for record in redriven:
         original = next(m for m in messages if m.key == record.key)
@@ -155,7 +155,7 @@ def test_redrive_restores_key_and_seal_and_the_worker_accepts_the_events(
         assert headers[quarantine.REDRIVE_HEADER].startswith(s.quarantine_topic.encode())
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = asyncio.run(consume(s.broker_url, [s.accepted_topic], until=2, timeout_s=45))
+        accepted = asyncio.run(consume(s, [s.accepted_topic], until=2, timeout_s=45))
     finally:
         assert stop_process(worker) == 0
     assert len(accepted_ids(accepted)) == 2
@@ -166,12 +166,12 @@ def test_an_input_too_large_to_keep_is_redriven_from_its_feed_position(
 ) -> None:
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
-    asyncio.run(create_topics(s.broker_url, plan_topics(s, registry)))
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     oversized = random.Random(7).randbytes(300 * 1024)  # not Avro: decode_error, too large to keep
-    asyncio.run(produce(s.broker_url, s.feed_topic("police"), [(oversized, [])], key=b"k"))
+    asyncio.run(produce(s, s.feed_topic("police"), [(oversized, [])], key=b"k"))
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=45))
+        asyncio.run(consume(s, [s.quarantine_topic], until=1, timeout_s=45))
     finally:
         assert stop_process(worker) == 0
 
@@ -182,17 +182,16 @@ def test_an_input_too_large_to_keep_is_redriven_from_its_feed_position(
     assert listed["size"] == len(oversized)
     # A forged record pointing at the same position with another digest is not redriven.
     kept = QuarantineRecord.from_bytes(
-        asyncio.run(consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=5))[0].value
-        or b""
+        asyncio.run(consume(s, [s.quarantine_topic], until=1, timeout_s=5))[0].value or b""
     )
     forged = kept.model_copy(update={"original_sha256": "0" * 64})
-    asyncio.run(produce(s.broker_url, s.quarantine_topic, [(forged.to_bytes(), [])]))
+    asyncio.run(produce(s, s.quarantine_topic, [(forged.to_bytes(), [])]))
 
     code, out = cli(s, "redrive", "--reason", "decode_error", "--wait", "1")
     assert code == 0
     summary = json.loads(out.splitlines()[-1])
     assert (summary["redriven"], summary["original_unavailable"]) == (1, 1)
-    feed = asyncio.run(consume(s.broker_url, [s.feed_topic("police")], until=2, timeout_s=10))
+    feed = asyncio.run(consume(s, [s.feed_topic("police")], until=2, timeout_s=10))
     assert [r.value for r in feed] == [oversized, oversized]
     assert [r.key for r in feed] == [b"k", b"k"]
     assert "vru-redrive" in dict(feed[1].headers)

@@ -68,7 +68,7 @@ async def feed_slowly(
 ) -> None:
     """Send ``messages`` one by one over about ``spread_s`` seconds: events keep flowing."""
     for agency, message in messages:
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
         await asyncio.sleep(spread_s / len(messages))
 
 
@@ -106,7 +106,7 @@ async def delivered_flags(settings: Settings) -> tuple[set[tuple[str, str]], int
     dropped = 0
     gaps: list[Gap] = []
     topics = {settings.alert_topic(pid): pid for pid in PARTNERSHIPS}
-    read = await read_to_end(settings.broker_url, list(topics))
+    read = await read_to_end(settings, list(topics))
     for pid in PARTNERSHIPS:
         records = [r for r in read if topics[r.topic] == pid]  # in offset order: one partition
         tracker = StreamTracker()

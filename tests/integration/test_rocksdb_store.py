@@ -34,9 +34,9 @@ async def test_rocksdb_store_keeps_contributions_across_a_restart(
     proc = worker(s, tmp_path / "worker-1.log")
     try:
         for agency, message in first:
-            await produce(s.broker_url, s.feed_topic(agency), [message])
+            await produce(s, s.feed_topic(agency), [message])
         # No rule is complete yet: wait until both events are folded into the subject's state.
-        folded = await consume(s.broker_url, [s.changelog_topic("subjects")], until=2, timeout_s=60)
+        folded = await consume(s, [s.changelog_topic("subjects")], until=2, timeout_s=60)
         assert len(folded) >= 2
     finally:
         assert stop_process(proc) == 0
@@ -47,8 +47,8 @@ async def test_rocksdb_store_keeps_contributions_across_a_restart(
     proc = worker(s, tmp_path / "worker-2.log")
     try:
         for agency, message in second:
-            await produce(s.broker_url, s.feed_topic(agency), [message])
-        records = await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+            await produce(s, s.feed_topic(agency), [message])
+        records = await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
     finally:
         assert stop_process(proc) == 0
     opened = open_records(s, "reading", alerts_only(records))

@@ -44,22 +44,20 @@ async def _send(settings: Settings, subject: int) -> set[str]:
     """Send the scenario for ``subject``; returns its event ids."""
     ids = set()
     for agency, message in scenario(settings, subject=subject, lsoa=READING_LSOA):
-        await produce(settings.broker_url, settings.feed_topic(agency), [message])
+        await produce(settings, settings.feed_topic(agency), [message])
         ids.add(str(STORE.decode(message[0]).record["envelope"]["event_id"]))
     return ids
 
 
 async def _accepted(settings: Settings, ids: set[str]) -> None:
     """Wait until ``ids`` are on the accepted topic: a marker published next comes after them."""
-    await wait_for(
-        settings.broker_url, [settings.accepted_topic], lambda r: ids <= set(accepted_ids(r))
-    )
+    await wait_for(settings, [settings.accepted_topic], lambda r: ids <= set(accepted_ids(r)))
 
 
 async def _alerts(settings: Settings, count: int, timeout_s: float) -> list[Any]:
     """Reading's records, heartbeats left out, once ``count`` alerts arrived."""
     records = await wait_for(
-        settings.broker_url,
+        settings,
         [settings.alert_topic("reading")],
         lambda r: len(alerts_only(r)) >= count,
         timeout_s,
@@ -68,7 +66,7 @@ async def _alerts(settings: Settings, count: int, timeout_s: float) -> list[Any]
 
 
 async def _decisions(settings: Settings) -> list[dict[str, Any]]:
-    records = await read_to_end(settings.broker_url, [settings.decisions_topic])
+    records = await read_to_end(settings, [settings.decisions_topic])
     return [json.loads(r.value or b"{}") for r in records]
 
 
@@ -84,7 +82,7 @@ async def test_suspended_partnership_gets_nothing_new_and_receives_it_on_resume(
     proc = worker(s, tmp_path / "worker.log")
     try:
         await _send(s, subject=7)
-        await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         suspended = await _change(s, Party.PARTNERSHIP, "reading", Action.SUSPEND)
         listed = await asyncio.to_thread(
             CliRunner().invoke, registry_app, ["list", "--suspensions", "--json"],
@@ -136,13 +134,13 @@ async def test_suspended_agency_events_stay_accepted_undisclosed_until_resume(
     proc = worker(s, tmp_path / "worker.log")
     try:
         await _send(s, subject=5)
-        await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         suspended = await _change(s, Party.AGENCY, "police", Action.SUSPEND)
         nine = await _send(s, subject=9)
         await _accepted(s, nine)  # queued: accepted, while the police are suspended
         resumed = await _change(s, Party.AGENCY, "police", Action.RESUME)
         records = await _alerts(s, 8, timeout_s=90)
-        quarantined = await consume(s.broker_url, [s.quarantine_topic], until=1, timeout_s=1)
+        quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=1)
         decisions = await _decisions(s)
     finally:
         assert stop_process(proc) == 0
@@ -179,9 +177,9 @@ async def test_flags_retracted_by_a_suspension_are_raised_again_on_resume(
     proc = worker(s, tmp_path / "worker.log")
     try:
         await _send(s, subject=7)
-        await consume(s.broker_url, [s.alert_topic("reading")], until=2, timeout_s=60)
+        await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         await _change(s, Party.PARTNERSHIP, "reading", Action.SUSPEND)
-        await consume(s.broker_url, [s.alert_topic("reading")], until=4, timeout_s=60)
+        await consume(s, [s.alert_topic("reading")], until=4, timeout_s=60)
         await _change(s, Party.PARTNERSHIP, "reading", Action.RESUME)
         records = await _alerts(s, 6, timeout_s=60)
     finally:

@@ -1,0 +1,58 @@
+"""aiokafka's errors become the hub's in one place, each with what it means for the operator."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka import errors as kafka_errors
+
+from hub.broker import free_port
+from hub.errors import BrokerAccessDeniedError, BrokerAuthError, TransportError
+from hub.transport import KafkaEndpoint, translated
+
+
+def endpoint() -> KafkaEndpoint:
+    """Nothing listens there: a connection error finds no TLS cause to name."""
+    return KafkaEndpoint((f"127.0.0.1:{free_port()}",))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        kafka_errors.TopicAuthorizationFailedError,
+        kafka_errors.GroupAuthorizationFailedError,
+        kafka_errors.ClusterAuthorizationFailedError,
+    ],
+)
+async def test_an_acl_denial_names_what_was_tried_and_is_not_retried(
+    error: type[kafka_errors.KafkaError],
+) -> None:
+    with pytest.raises(BrokerAccessDeniedError) as caught:
+        async with translated(endpoint(), "read vru.audit.heads"):
+            raise error
+    assert not caught.value.retriable
+    assert caught.value.reason == "broker_access_denied"
+    assert "cannot read vru.audit.heads" in str(caught.value)
+    assert caught.value.error == error.__name__
+    assert isinstance(caught.value.__cause__, error)
+
+
+async def test_a_sasl_failure_is_an_authentication_error() -> None:
+    with pytest.raises(BrokerAuthError, match="SASL authentication failed") as caught:
+        async with translated(endpoint(), "connect to the broker"):
+            raise kafka_errors.AuthenticationFailedError
+    assert not caught.value.retriable
+
+
+async def test_a_broker_that_is_only_down_stays_retriable() -> None:
+    with pytest.raises(TransportError) as caught:
+        async with translated(endpoint(), "read vru.agreements"):
+            raise kafka_errors.KafkaConnectionError("Unable to bootstrap")
+    assert type(caught.value) is TransportError
+    assert caught.value.retriable
+    assert str(caught.value) == "cannot read vru.agreements: KafkaConnectionError"
+
+
+async def test_other_errors_keep_their_name_and_cause() -> None:
+    with pytest.raises(TransportError, match="cannot send to t: RequestTimedOutError"):
+        async with translated(endpoint(), "send to t"):
+            raise kafka_errors.RequestTimedOutError

@@ -1,0 +1,95 @@
+"""One seam to Kafka: no module builds an aiokafka client, or catches aiokafka's errors, outside
+``hub/transport/``. The check reads every module's syntax tree (imports inside functions too)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+SEAM = ROOT / "hub" / "transport"
+CLIENTS = frozenset({"AIOKafkaConsumer", "AIOKafkaProducer", "AIOKafkaAdminClient"})
+#: Where aiokafka's error classes may be imported: the seam, and the unit tests of its translation.
+ERRORS_ALLOWED = (SEAM, ROOT / "tests" / "unit" / "transport")
+
+
+def violations(source: str, errors_allowed: bool = False) -> list[str]:
+    """Every client constructor call or import, and every aiokafka error import, in ``source``.
+
+    Imports under ``if TYPE_CHECKING:`` are annotations only and cannot build anything.
+    """
+    tree = ast.parse(source)
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in CLIENTS:
+                found.append(f"line {node.lineno}: builds {name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aiokafka"):
+            names = {alias.name for alias in node.names}
+            if names & CLIENTS:
+                found.append(f"line {node.lineno}: imports {sorted(names & CLIENTS)}")
+            if not errors_allowed and (node.module == "aiokafka.errors" or "errors" in names):
+                found.append(f"line {node.lineno}: imports aiokafka's errors")
+        elif isinstance(node, ast.Import) and not errors_allowed:
+            found += [
+                f"line {node.lineno}: imports aiokafka's errors"
+                for alias in node.names
+                if alias.name == "aiokafka.errors"
+            ]
+    return found
+
+
+def modules() -> Iterator[Path]:
+    for top in ("hub", "agents", "bench", "tests"):
+        yield from sorted((ROOT / top).rglob("*.py"))
+
+
+def test_the_checker_sees_every_way_of_building_a_client() -> None:
+    samples = {
+        "import aiokafka\nc = aiokafka.AIOKafkaConsumer('t')\n": 1,
+        "from aiokafka import AIOKafkaProducer as P\n": 1,
+        "def f():\n    from aiokafka.admin import AIOKafkaAdminClient\n": 1,
+        "from aiokafka.errors import KafkaError\n": 1,
+        "from aiokafka import errors\n": 1,
+        "import aiokafka.errors\n": 1,
+        "from aiokafka import TopicPartition\n": 0,
+        "if TYPE_CHECKING:\n    from aiokafka import AIOKafkaProducer\n": 0,
+    }
+    for source, count in samples.items():
+        assert len(violations(source)) == count, source
+
+
+def test_no_module_outside_the_transport_seam_builds_a_kafka_client() -> None:
+    checked = 0
+    problems: dict[str, list[str]] = {}
+    for path in modules():
+        if path.is_relative_to(SEAM) or path == Path(__file__):
+            continue
+        allowed = any(path.is_relative_to(p) for p in ERRORS_ALLOWED)
+        found = violations(path.read_text(encoding="utf-8"), errors_allowed=allowed)
+        if found:
+            problems[str(path.relative_to(ROOT))] = found
+        checked += 1
+    assert checked > 150
+    assert problems == {}
+
+
+def test_the_seam_builds_its_clients_in_one_module() -> None:
+    builders = [
+        path.name
+        for path in sorted(SEAM.glob("*.py"))
+        if any("builds" in v for v in violations(path.read_text(), errors_allowed=True))
+    ]
+    assert builders == ["clients.py"]
