@@ -3,12 +3,10 @@ the next event is not disclosed, and `hub audit replay` explains both from the r
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,7 @@ from hub.config import Settings, settings_env
 from hub.process import stop_process
 from tests.integration.events import READING_LSOA, Message, accepted_ids, record, sealed, token_for
 from tests.integration.flows import alerts_only, open_records, prepare, worker
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import produce, read_to_end, wait_for
 from tests.unit.consent.builders import consent_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -56,24 +54,18 @@ def subject_event(
         agency,
         READING_LSOA,
         seed,
-        subject_token=token_for(SUBJECT),
         occurred=datetime.now(UTC) - timedelta(days=days_ago),
+        fields=fields,
+        subject_token=token_for(SUBJECT),
     )
-    rec.update(fields)
     return sealed(settings, agency, [(event_type, rec)])[0], rec["envelope"]["event_id"]
 
 
 async def wait_until(
-    settings: Settings, topic: str, done: Callable[[Records], bool], timeout_s: float = 60
+    settings: Settings, topic: str, done: Callable[[Records], bool], timeout_s: float = 90
 ) -> Records:
-    """Read ``topic`` from the start until ``done`` holds for what was read."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        records = await consume(settings, [topic], until=100_000, timeout_s=1.5)
-        if done(records):
-            return records
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting on {topic}")
+    """Read ``topic`` to its end, again and again, until ``done`` holds for what was read."""
+    return await wait_for(settings, [topic], done, timeout_s)
 
 
 def reading_kinds(settings: Settings, records: Records) -> list[tuple[str, AlertKind]]:
@@ -134,12 +126,12 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
         await produce(s, s.feed_topic("voluntary-sector"), [withdrawn])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RETRACTED) in reading_kinds(s, r))
         await produce(s, s.feed_topic("voluntary-sector"), [closed])
-        decisions = await wait_until(
-            s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id))
-        )
-        alerts = await consume(s, [reading], until=100, timeout_s=3)
+        await wait_until(s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id)))
     finally:
         assert stop_process(proc) == 0
+    # The worker has stopped: the topics are final, read to their ends.
+    decisions = await read_to_end(s, [s.decisions_topic])
+    alerts = await read_to_end(s, [reading])
     found = [json.loads(r.value or b"{}") for r in decisions]
     return Run(found, alerts, withdrawn_id, closed_id, between)
 
