@@ -9,6 +9,7 @@ beyond the reported end.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -53,10 +54,40 @@ class TrueEndConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return corrected
 
 
+class StreamReadOffsets(defaultdict[Any, int | None]):
+    """faust's read offsets, kept for changelog partitions only (None for stream partitions).
+
+    faust's fetch loop (``Consumer._drain_messages``) hands each record on, then marks its offset
+    as read; a record at or below the read offset is dropped as "already read", and a jump past
+    it is recorded as a gap that the offset commit may skip. After a seek, a batch fetched
+    before the seek can still be handed on and move the read offset past records the seek had
+    just rewound to: the re-read then dropped them, and faust committed past them. A feed
+    record was lost for good that way (docs/state-recovery.md, 2026-12-05). With no read
+    offset, every stream record fetched is handed on: a record fetched twice is processed
+    twice, which everything downstream absorbs (ingest's dedupe, subject state keyed by event
+    id, alert ids, the sequencer's dedupe), and a commit never passes a record not handed on.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lambda: None)
+
+    def __setitem__(self, tp: Any, offset: int | None) -> None:
+        super().__setitem__(tp, None if _is_stream(tp) else offset)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # faust's perform_seek uses update
+        for tp, offset in dict(*args, **kwargs).items():
+            self[tp] = offset
+
+
 class TrueEndConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer using :class:`TrueEndConsumerThread`, whose seek to the
-    committed offsets also rewinds partitions that have none.
+    committed offsets also rewinds partitions that have none, and which keeps no read offset
+    for stream partitions (:class:`StreamReadOffsets`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_offset = StreamReadOffsets()
 
     def _new_consumer_thread(self) -> TrueEndConsumerThread:
         return TrueEndConsumerThread(self, loop=self.loop, beacon=self.beacon)

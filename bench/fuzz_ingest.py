@@ -108,7 +108,11 @@ class Corpus:
 
     def _valid(self, data: Path, registry: Any) -> list[Valid]:
         areas = AreaLookup.from_data_dir(data)
-        police = list(police_events(next((data / "police").glob("*.csv")), areas, self.store))
+        # The sample month replayed 100 days ago, whatever the date: a valid event must stay
+        # younger than ingest's ten-year bound, and partner events follow up to 60 days later.
+        month = datetime.now(UTC) - timedelta(days=100)
+        csv = next((data / "police").glob("*.csv"))
+        police = list(police_events(csv, areas, self.store, rebase_to=month))
         events = police[:60] + list(partner_events(police[:60], registry, self.store))
         out = []
         for agency in sorted({e.agency_id for e in events}):

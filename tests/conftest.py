@@ -1,4 +1,8 @@
-"""Shared fixtures: the embedded broker (one per session) and per-test unique settings."""
+"""Shared fixtures: the embedded broker (one per session) and per-test unique settings.
+
+``make test`` runs the suite with pytest-xdist: each xdist worker is its own pytest session,
+so it starts its own broker, and every test gets its own topic prefix and consumer group.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,21 @@ from hub.registry import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests with a ``timeout`` mark first, the longest-bounded first.
+
+    Those are the integration tests and the slow ones; a test's mark is the bound its author
+    gave it, a fair guess at its length. Under xdist a worker takes the next test when it is
+    free, so the long tests start at once and the many short unit tests fill the gaps.
+    """
+
+    def bound(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("timeout")
+        return float(mark.args[0]) if mark is not None and mark.args else 0.0
+
+    items.sort(key=bound, reverse=True)
 
 
 @pytest.fixture(scope="session")

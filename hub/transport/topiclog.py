@@ -21,7 +21,12 @@ from hub.transport.clients import new_consumer
 from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
 
-QUIET_MS = 300
+#: How long a caught-up poll waits before the read ends (the reported end is exact here, so
+#: this only guards it), and the fetch wait: the embedded broker holds a fetch for its whole
+#: wait, and aiokafka's default of 500 ms made rebuilding one partnership's log take about a
+#: second even for an empty topic (paid per partnership at every worker start).
+QUIET_MS = 100
+FETCH_WAIT_MS = 50
 
 
 async def read_partition(
@@ -31,7 +36,9 @@ async def read_partition(
     number: int = 0,
 ) -> int:
     """Call ``visit`` on every record of one partition of ``topic``; return how many there were."""
-    consumer = new_consumer(endpoint, enable_auto_commit=False, group_id=None)
+    consumer = new_consumer(
+        endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=FETCH_WAIT_MS
+    )
     partition = TopicPartition(topic, number)
     count = 0
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
 from hub.ingest import SEAL_HEADER
 from hub.pseudonym import NationalIdentity, linkage_token
+from tests.overrides import known_only
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = SchemaStore.load(ROOT / "schemas")
@@ -36,12 +38,41 @@ def token_for(seed: int) -> str:
     return linkage_token(NationalIdentity("test", str(seed)), TEST_LINKAGE_KEY).text
 
 
+#: Envelope names a test may set (the codec stamps ``event_type`` and ``schema_version`` when
+#: they are absent).
+ENVELOPE_KEYS = frozenset(
+    name.removeprefix("envelope.")
+    for name in STORE.fields("police.arrest")
+    if name.startswith("envelope.")
+)
+
+#: Where a default event's time starts: midnight UTC fourteen days before the run, never a
+#: calendar date, so a rule's window (14 days and up, judged against the hub's clock) cannot
+#: close on a test's events as the calendar moves on. Seeds add minutes: the largest seeds in
+#: use (about 16,000) still land days before the run.
+RECENT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=14)
+
+
 def record(
-    event_type: str, agency_id: str, lsoa: str, seed: int, **envelope: Any
+    event_type: str,
+    agency_id: str,
+    lsoa: str,
+    seed: int,
+    *,
+    occurred: datetime | None = None,
+    fields: Mapping[str, Any] | None = None,
+    **envelope: Any,
 ) -> dict[str, Any]:
-    """A valid record of ``event_type`` with deterministic content (key id to be set)."""
+    """A valid record of ``event_type`` with deterministic content (key id to be set).
+
+    ``occurred`` sets when the event happened (``occurred_at``; ``recorded_at`` an hour
+    later, as for every default event); by default it is :data:`RECENT` plus ``seed``
+    minutes. ``fields`` replaces body fields and ``envelope`` names replace envelope fields;
+    a name the schema does not have is a ``TypeError`` (not a field the writer leaves out).
+    """
+    known_only(envelope, ENVELOPE_KEYS, "record")
     rng = random.Random(seed)
-    occurred = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=seed)
+    occurred = occurred or RECENT + timedelta(minutes=seed)
     area_only = STORE.subject_rule(event_type) == "forbidden"
     env: dict[str, Any] = {
         "event_id": uuid7(occurred, seed=f"{event_type}|{seed}".encode()),
@@ -54,8 +85,18 @@ def record(
         "key_id": "unset",
     }
     env.update(envelope)
-    fields = synth_valid_fields(event_type, STORE.schema(event_type), rng, occurred)
-    return {"envelope": env, **fields}
+    body = synth_valid_fields(event_type, STORE.schema(event_type), rng, occurred)
+    return with_fields(event_type, {"envelope": env, **body}, fields or {})
+
+
+def with_fields(event_type: str, rec: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``rec`` with body ``fields`` replaced; a name ``event_type`` does not have is refused."""
+    known_only(fields, _body_names(event_type), f"with_fields[{event_type}]")
+    return {**rec, **fields}
+
+
+def _body_names(event_type: str) -> list[str]:
+    return [f["name"] for f in STORE.schema(event_type)["fields"] if f["name"] != "envelope"]
 
 
 def sealed(
@@ -63,11 +104,14 @@ def sealed(
 ) -> list[Message]:
     """Encode ``(event_type, record)`` items as ``agency_id``, sealed as one batch with its key.
 
-    A record whose envelope has ``key_id == "unset"`` gets the agency's signing key id.
+    A record whose envelope has ``key_id == "unset"`` gets the agency's signing key id. A name
+    the schema does not have is refused (the Avro writer would silently leave it out).
     """
     key = Keyring.open(settings.keys_dir).signing_key(agency_owner(agency_id))
     values = []
     for event_type, rec in items:
+        known_only(rec, ["envelope", *_body_names(event_type)], f"sealed[{event_type}]")
+        known_only(rec["envelope"], ENVELOPE_KEYS, f"sealed[{event_type}].envelope")
         envelope = dict(rec["envelope"])
         if envelope["key_id"] == "unset":
             envelope["key_id"] = key.key_id
@@ -77,10 +121,17 @@ def sealed(
 
 
 def one(
-    settings: Settings, event_type: str, agency_id: str, lsoa: str, seed: int, **envelope: Any
+    settings: Settings,
+    event_type: str,
+    agency_id: str,
+    lsoa: str,
+    seed: int,
+    *,
+    occurred: datetime | None = None,
+    **envelope: Any,
 ) -> Message:
-    """A single sealed event of ``event_type`` from ``agency_id``."""
-    rec = record(event_type, agency_id, lsoa, seed, **envelope)
+    """A single sealed event of ``event_type`` from ``agency_id`` (names as for :func:`record`)."""
+    rec = record(event_type, agency_id, lsoa, seed, occurred=occurred, **envelope)
     return sealed(settings, agency_id, [(event_type, rec)])[0]
 
 

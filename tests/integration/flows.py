@@ -64,9 +64,9 @@ def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Mes
             lsoa,
             subject * 100 + n,
             occurred=now - timedelta(days=10 - n),
+            fields=fields,
             subject_token=token_for(subject),
         )
-        rec.update(fields)
         out.append((agency, sealed(settings, agency, [(event_type, rec)])[0]))
     return out
 

@@ -50,10 +50,12 @@ class CutProxy:
         self._call(self._listen())
 
     def stop(self) -> None:
-        """Cut everything and end the loop thread."""
+        """Cut everything, end the loop thread and close its loop."""
         self._call(self._cut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def _call(self, coro: object) -> None:
         future: Future[None] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]  # a coroutine

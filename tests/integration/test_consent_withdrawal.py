@@ -3,12 +3,10 @@ the next event is not disclosed, and `hub audit replay` explains both from the r
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,6 @@ from aiokafka.structs import ConsumerRecord
 from hub.alerts import AlertKind
 from hub.config import Settings, settings_env
 from hub.process import stop_process
-from tests.integration.attack import dated
 from tests.integration.events import (
     READING_LSOA,
     Message,
@@ -32,7 +29,7 @@ from tests.integration.events import (
     token_for,
 )
 from tests.integration.flows import alerts_only, open_records, prepare, worker
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import produce, read_to_end, wait_for
 from tests.unit.consent.builders import consent_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -60,22 +57,23 @@ def consent_message(settings: Settings, consent_id: str, *, given: bool) -> tupl
 def subject_event(
     settings: Settings, event_type: str, agency: str, seed: int, days_ago: int, **fields: Any
 ) -> tuple[Message, str]:
-    """An event about the subject ``days_ago`` days before now (dated from the clock: the
-    rule's 30-day window must hold whatever the date the test runs)."""
-    return dated(settings, event_type, agency, (SUBJECT, seed), days_ago=days_ago, **fields)
+    rec = record(
+        event_type,
+        agency,
+        READING_LSOA,
+        seed,
+        occurred=datetime.now(UTC) - timedelta(days=days_ago),
+        fields=fields,
+        subject_token=token_for(SUBJECT),
+    )
+    return sealed(settings, agency, [(event_type, rec)])[0], rec["envelope"]["event_id"]
 
 
 async def wait_until(
-    settings: Settings, topic: str, done: Callable[[Records], bool], timeout_s: float = 60
+    settings: Settings, topic: str, done: Callable[[Records], bool], timeout_s: float = 90
 ) -> Records:
-    """Read ``topic`` from the start until ``done`` holds for what was read."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        records = await consume(settings, [topic], until=100_000, timeout_s=1.5)
-        if done(records):
-            return records
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting on {topic}")
+    """Read ``topic`` to its end, again and again, until ``done`` holds for what was read."""
+    return await wait_for(settings, [topic], done, timeout_s)
 
 
 def reading_kinds(settings: Settings, records: Records) -> list[tuple[str, AlertKind]]:
@@ -136,12 +134,12 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
         await produce(s, s.feed_topic("voluntary-sector"), [withdrawn])
         await wait_until(s, reading, lambda r: (RULE, AlertKind.RETRACTED) in reading_kinds(s, r))
         await produce(s, s.feed_topic("voluntary-sector"), [closed])
-        decisions = await wait_until(
-            s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id))
-        )
-        alerts = await consume(s, [reading], until=100, timeout_s=3)
+        await wait_until(s, s.decisions_topic, lambda r: bool(decisions_for(r, closed_id)))
     finally:
         assert stop_process(proc) == 0
+    # The worker has stopped: the topics are final, read to their ends.
+    decisions = await read_to_end(s, [s.decisions_topic])
+    alerts = await read_to_end(s, [reading])
     found = decisions_of(decisions)
     return Run(found, alerts, withdrawn_id, closed_id, between)
 

@@ -33,7 +33,7 @@ from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
 from tests.integration.events import READING_LSOA, STORE, WOKINGHAM_LSOA, items_of
 from tests.integration.flows import prepare, scenario, worker
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import consume, produce, read_to_end
 
 if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
@@ -80,7 +80,7 @@ async def wait_for_ledger(settings: Settings, timeout_s: float) -> list[bytes]:
 
 
 async def _all(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    return await consume(settings, [topic], until=100_000, timeout_s=2)
+    return await read_to_end(settings, [topic])
 
 
 def expected_panels(
@@ -134,12 +134,13 @@ def start_dashboard(settings: Settings, log: Path) -> tuple[subprocess.Popen[byt
     """``hub dashboard --port 0`` for ``settings``; the process and its URL."""
     env = {**os.environ, **settings_env(settings)}
     code = "import typer; from hub.cli.board import dashboard; typer.run(dashboard)"
-    proc = subprocess.Popen(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-c", code, "--port", "0", "--refresh", "3600"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log.open("wb"),
-    )
+    with log.open("wb") as errors:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(  # fixed argument list: this interpreter, our module
+            [sys.executable, "-c", code, "--port", "0", "--refresh", "3600"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     found = re.search(r"http://127\.0\.0\.1:\d+/", line)
@@ -251,6 +252,8 @@ async def test_the_dashboard_shows_the_ledger_suppressed_in_a_real_browser(
         assert empty == "Nothing in this period."
     finally:
         assert stop_process(dashboard) == 0
+        if dashboard.stdout is not None:
+            dashboard.stdout.close()
     report = run_report(s, tmp_path / "report.html")
     assert report["flows"]["rows"] == sorted({a for a, _ in expected.flows})
     shown = {

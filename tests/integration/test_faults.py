@@ -38,9 +38,9 @@ from hub.config import Settings, settings_env
 from hub.crypto import Keyring
 from hub.partnership import AlertReader, Gap, OpenedAlert, PartnershipKeys, ReadOptions, Rejected
 from hub.process import stop_process
-from tests.integration.events import READING_LSOA
+from tests.integration.events import READING_LSOA, STORE, accepted_ids
 from tests.integration.flows import prepare, scenario, worker
-from tests.integration.kafka import produce
+from tests.integration.kafka import produce, read_to_end
 from tests.integration.proxy import CutProxy, broker_behind_proxy
 from tests.integration.test_restart import (
     LSOAS,
@@ -123,12 +123,14 @@ async def cut_and_restore(
     finally:
         stop_process(proc)
     delivered, dropped, gaps = await delivered_flags(settings)
+    lost = await unaccepted(settings, feed)
     print(  # noqa: T201  # figures for docs/reliability.md
         f"connection loss: {cuts} cuts refusing {', '.join(f'{r:.0f}' for r in refused_s)} s, "
         f"{len(feed)} events, {len(expected)} flags expected, {len(delivered)} delivered, "
         f"{dropped} duplicates dropped, {len(gaps)} gaps, {proxy.connections} connections relayed"
     )
     assert expected, "the scenario must imply flags"
+    assert lost == [], f"feed events that never reached the accepted topic: {lost}"
     assert delivered == expected
     assert gaps == []
 
@@ -148,6 +150,7 @@ def test_worker_recovers_by_itself_after_a_connection_cut(
 
 
 @pytest.mark.soak
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_worker_recovers_after_repeated_connection_cuts(
     hub_settings: Settings, tmp_path: Path
@@ -183,6 +186,7 @@ async def kill_one_of_two(settings: Settings, tmp_path: Path, subjects: int) -> 
         for proc in procs:
             stop_process(proc)
     delivered, dropped, gaps = await delivered_flags(settings)
+    lost = await unaccepted(settings, feed)
     survivor = {(r["topic"], r["partition"]) for r in log_lines(logs[1], "event_processed")}
     print(  # noqa: T201  # figures for docs/reliability.md
         f"two workers, one SIGKILLed: {len(feed)} events, {len(expected)} flags expected, "
@@ -190,8 +194,16 @@ async def kill_one_of_two(settings: Settings, tmp_path: Path, subjects: int) -> 
         f"processed feed partitions {sorted(survivor)}"
     )
     assert expected, "the scenario must imply flags"
+    assert lost == [], f"feed events that never reached the accepted topic: {lost}"
     assert delivered == expected, f"missing {sorted(expected - delivered)}"
     assert gaps == []
+
+
+async def unaccepted(settings: Settings, feed: Feed) -> list[str]:
+    """Event ids of ``feed`` absent from the accepted topic, read to its end."""
+    accepted = set(accepted_ids(await read_to_end(settings, [settings.accepted_topic])))
+    sent = [str(STORE.decode(message[0]).record["envelope"]["event_id"]) for _, message in feed]
+    return [event_id for event_id in sent if event_id not in accepted]
 
 
 @pytest.mark.timeout(300)
@@ -203,6 +215,7 @@ def test_survivor_takes_over_when_one_of_two_workers_is_killed(
 
 
 @pytest.mark.soak
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("round_", range(5))
 def test_survivor_takes_over_soak(hub_settings: Settings, tmp_path: Path, round_: int) -> None:
@@ -297,6 +310,7 @@ def test_partnership_consumer_resumes_from_its_last_seq_gap_free(
 
 
 @pytest.mark.soak
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_partnership_consumer_down_for_many_rounds(hub_settings: Settings, tmp_path: Path) -> None:
     asyncio.run(prepare(hub_settings))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
-from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,11 @@ from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import accepted_ids, accepted_types
 from tests.integration.kafka import consume
+from tests.recent import police_head
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "agency" / "data"
-POLICE_CSV = (
-    Path(__file__).resolve().parents[3] / "shared/data/police/2018-06-thames-valley-street.csv"
-)
 
 
 def run_feed(settings: Settings, *args: str) -> tuple[int, dict[str, object]]:
@@ -76,9 +73,7 @@ def test_police_replay_with_partner_events_is_accepted_without_quarantine(
 ) -> None:
     s = hub_settings
     setup_topics(s)
-    head = tmp_path / "police-head.csv"
-    with POLICE_CSV.open(encoding="utf-8") as source:
-        head.write_text("".join(islice(source, 400)), encoding="utf-8")
+    head = police_head(tmp_path / "police-head.csv", 400)  # the month moved to 4 months ago
     code, summary = run_feed(s, "police", "--file", str(head), "--partners", "--batch-size", "64")
     assert code == 0
     agencies = summary["agencies"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +47,14 @@ def apache_single_object(store: SchemaStore, record: dict[str, Any]) -> bytes:
 
 
 def incident(store: SchemaStore, token: str, key_id: str) -> dict[str, Any]:
-    occurred = datetime(2024, 3, 9, 22, 41, tzinfo=UTC)
+    occurred = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
     return {
         "envelope": {
             "event_id": uuid7(occurred, seed=b"interop|1"),
             "agency_id": "police",
             "event_type": EVENT_TYPE,
             "occurred_at": occurred,
-            "recorded_at": datetime(2024, 3, 10, 1, 5, tzinfo=UTC),
+            "recorded_at": occurred + timedelta(hours=2, minutes=24),
             "subject_token": token,
             "lsoa": READING_LSOA,
             "age": 16,

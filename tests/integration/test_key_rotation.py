@@ -14,24 +14,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
-from hub.audit import decode_head, verify_topics
+from hub.alerts.headers import CE_ID
+from hub.audit import Ledger, decode_head, verify_topics
 from hub.cli.keys import rotate_hub_key
 from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
+from hub.crypto.record import Kind
 from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke_keys
 from hub.partnership.reader import Rejected
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
 from hub.transport import kafka_endpoint, new_producer
-from tests.integration.events import READING_LSOA, STORE, accepted_ids, decisions_of, one
+from tests.integration.events import READING_LSOA, STORE, accepted_ids, items_of, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
-from tests.integration.kafka import Message, consume, produce, read_until
+from tests.integration.kafka import Message, consume, produce, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -77,8 +82,11 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
         # Received inside the window (an old backlog replayed now), and after it.
         await produce_at(s, feed, inside, rotated_at + timedelta(minutes=59))
         await produce_at(s, feed, late, rotated_at + timedelta(minutes=61))
-        quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=40)
-        accepted = accepted_ids(await consume(s, [s.accepted_topic], until=5, timeout_s=20))
+        quarantined = await consume(s, [s.quarantine_topic], until=1, timeout_s=90)
+        wanted = {_event_id(m) for m in (warm, fresh, inside)}
+        accepted = accepted_ids(  # the three are on different partitions: wait for each
+            await wait_for(s, [s.accepted_topic], lambda r: wanted <= set(accepted_ids(r)))
+        )
     finally:
         assert stop_process(proc) == 0
     assert {_event_id(m) for m in (warm, fresh, inside)} <= set(accepted)
@@ -141,17 +149,52 @@ async def test_partnership_key_rotates_with_a_rolling_restart_and_sdk_reads_both
     assert reader.stats.delivered == 2
 
 
-async def _heads_until(settings: Settings, key_id: str, size: int, timeout_s: float) -> list[bytes]:
-    """The heads topic, read until a head signed by ``key_id`` covers ``size`` entries."""
+@dataclass
+class Signed:
+    """The heads topic and the decisions topic read up to the last head's size (a known end)."""
+
+    heads: list[bytes]
+    decisions: list[bytes]
+    ledger: Ledger
+
+
+async def _signed_through(
+    settings: Settings, key_id: str, alert_ids: set[str], timeout_s: float
+) -> Signed:
+    """Poll until a head signed by ``key_id`` covers the decision behind every alert named.
+
+    Heads are read first, then the decisions up to the newest head's size: the hub keeps
+    deciding (and signing) meanwhile, so a fixed count read earlier would end short of it.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
-        records = await consume(settings, [settings.heads_topic], until=10_000, timeout_s=1)
-        values = [r.value or b"" for r in records]
-        heads = [decode_head(v, n) for n, v in enumerate(values)]
-        if any(h.key_id == key_id and h.size >= size for h in heads):
-            return values
+        heads = [
+            r.value or b""
+            for r in await consume(settings, [settings.heads_topic], until=10_000, timeout_s=1)
+        ]
+        decoded = [decode_head(v, n) for n, v in enumerate(heads)]
+        signed = max((h.size for h in decoded), default=0)
+        records = await consume(settings, [settings.decisions_topic], until=10_000, timeout_s=1)
+        ledger = Ledger()
+        where: dict[str, int] = {}
+        for item in items_of(records, Kind.DECISIONS):  # each record: one step's decisions
+            appended = ledger.append(item)
+            alert_id = json.loads(item).get("alert_id")
+            if alert_id in alert_ids:
+                where.setdefault(alert_id, appended.index)
+        newest = max((h.size for h in decoded if h.key_id == key_id), default=0)
+        if (
+            len(ledger) >= signed
+            and set(where) == alert_ids
+            and newest > max(where.values(), default=0)
+        ):
+            return Signed(heads, [r.value or b"" for r in records], ledger)
         if time.monotonic() > deadline:
-            return values
+            raise AssertionError(
+                f"no head by {key_id} over the alerts' decisions in {timeout_s:.0f} s: read"
+                f" {len(ledger)} entries of {signed} signed, found {len(where)} of"
+                f" {len(alert_ids)} alerts' decisions, newest {key_id} head {newest}"
+            )
         await asyncio.sleep(0.5)
 
 
@@ -164,34 +207,26 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     old = keyring.signing_key(HUB)
     first = worker(s, tmp_path / "first.log")
     second = None
+    reading = s.alert_topic("reading")
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
             await produce(s, s.feed_topic(agency), [message])
-        decisions = await read_until(
-            s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=60
-        )
-        await _heads_until(s, old.key_id, 1, timeout_s=30)
+        before = alerts_only(await consume(s, [reading], until=2, timeout_s=90))
+        await _signed_through(s, old.key_id, _alert_ids(before), timeout_s=60)
         new_id, old_id = await rotate_hub_key(s, keyring, datetime.now(UTC), timedelta(hours=1))
         assert old_id == old.key_id
         second = worker(s, tmp_path / "second.log")
         assert stop_process(first) == 0
         for agency, message in scenario(s, subject=8, lsoa=READING_LSOA):
             await produce(s, s.feed_topic(agency), [message])
-        before = len(decisions_of(decisions))
-        decisions = await read_until(
-            s,
-            [s.decisions_topic],
-            lambda r: len(decisions_of(r)) >= before + 18,
-            timeout_s=90,
-        )
-        ids = {d["decision_id"] for d in decisions_of(decisions)}
-        heads = await _heads_until(s, new_id, len(ids), timeout_s=60)
-        alerts = alerts_only(await consume(s, [s.alert_topic("reading")], until=4, timeout_s=10))
+        alerts = alerts_only(await consume(s, [reading], until=4, timeout_s=90))
+        assert len(alerts) == 4
+        signed = await _signed_through(s, new_id, _alert_ids(alerts), timeout_s=90)
     finally:
         stop_process(first)
         if second is not None:
             assert stop_process(second) == 0
-    values = [d.value or b"" for d in decisions]
+    values, heads = signed.decisions, signed.heads
     # The old key alone suffices: decisions signed by either key verify, the new one attested
     # by the rotation head.
     verified = verify_topics(values, heads, [old.verify_key], s.decisions_topic)
@@ -199,7 +234,8 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     assert verified.uncovered == ()
     assert verified.rotations == 1
     assert verified.hub_keys == (old.key_id, new_id)
-    assert verified.signed.size == len(ids)
+    assert verified.signed.size == max(decode_head(v, n).size for n, v in enumerate(heads))
+    assert verified.entries == len(signed.ledger)
     signers = [decode_head(v, n).key_id for n, v in enumerate(heads)]
     assert signers[-1] == new_id
     rotation = next(n for n, v in enumerate(heads) if decode_head(v, n).rotation is not None)
@@ -212,3 +248,7 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     assert {(f.key_id, f.error) for f in unattested.forged_heads} == {(new_id, "HeadKeyError")}
     assert unattested.uncovered  # decisions signed by the unattested key are not entries
     assert {dict(a.headers)["vru-hub-key"].decode() for a in alerts} == {old.key_id, new_id}
+
+
+def _alert_ids(alerts: list[ConsumerRecord[bytes, bytes]]) -> set[str]:
+    return {dict(a.headers)[CE_ID].decode() for a in alerts}

@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 READING_LSOA = "E01016353"
 OXFORDSHIRE_LSOA = "E01028422"
-WHEN = datetime(2024, 5, 4, 21, 0, tzinfo=UTC)
+#: Thirty days before the run at 21:00 (never a calendar date the suite will pass by).
+WHEN = datetime.now(UTC).replace(hour=21, minute=0, second=0, microsecond=0) - timedelta(days=30)
 
 
 def police_messages(settings: Settings) -> list[FeedMessage]:
@@ -47,7 +48,7 @@ def police_messages(settings: Settings) -> list[FeedMessage]:
             WHEN,
             lsoa,
             f"inc-{n}",
-            PersonIdentity("Jordan", "Smith", "2008-03-0" + str(n + 1), "RG1 1AA"),
+            PersonIdentity("Jordan", "Smith", f"{WHEN.year - 16}-03-0{n + 1}", "RG1 1AA"),
             synth_valid_fields("police.violent_incident", schema, random.Random(n), WHEN),
         )
         for n, lsoa in enumerate((READING_LSOA, READING_LSOA, OXFORDSHIRE_LSOA))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from hub.dsa import Action, Party
 from hub.process import stop_process
 from tests.integration.events import READING_LSOA, STORE, accepted_ids, decisions_of
 from tests.integration.flows import alerts_only, open_records, prepare, scenario, worker
-from tests.integration.kafka import consume, produce
+from tests.integration.kafka import consume, produce, read_to_end, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
 
@@ -52,29 +51,22 @@ async def _send(settings: Settings, subject: int) -> set[str]:
 
 async def _accepted(settings: Settings, ids: set[str]) -> None:
     """Wait until ``ids`` are on the accepted topic: a marker published next comes after them."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        records = await consume(settings, [settings.accepted_topic], until=10_000,
-                                timeout_s=1)  # fmt: skip
-        if ids <= set(accepted_ids(records)):
-            return
-    pytest.fail("the events were not accepted in time")
+    await wait_for(settings, [settings.accepted_topic], lambda r: ids <= set(accepted_ids(r)))
 
 
 async def _alerts(settings: Settings, count: int, timeout_s: float) -> list[Any]:
-    """Reading's records, heartbeats left out, once ``count`` alerts arrived or time is up."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        records = alerts_only(
-            await consume(settings, [settings.alert_topic("reading")], until=10**6,
-                          timeout_s=2)
-        )  # fmt: skip
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
+    """Reading's records, heartbeats left out, once ``count`` alerts arrived."""
+    records = await wait_for(
+        settings,
+        [settings.alert_topic("reading")],
+        lambda r: len(alerts_only(r)) >= count,
+        timeout_s,
+    )
+    return alerts_only(records)
 
 
 async def _decisions(settings: Settings) -> list[dict[str, Any]]:
-    records = await consume(settings, [settings.decisions_topic], until=100_000, timeout_s=5)
+    records = await read_to_end(settings, [settings.decisions_topic])
     return decisions_of(records)
 
 

@@ -181,6 +181,7 @@ def test_a_retraction_is_explained_by_the_withdrawal_it_follows(small: Simulator
     assert not [c for c in explained["consents"] if c["status"] == "active"]
 
 
+@pytest.mark.slow  # about a minute: `make test-all` runs it
 @pytest.mark.timeout(600)
 def test_replay_agrees_with_a_history_of_100k_decisions(tmp_path: Path) -> None:
     correlator, registry, agreements = world(tmp_path / "keys")

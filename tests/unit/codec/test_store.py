@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from hub.codec import SchemaStore, encode_with
 from hub.errors import DecodeError, SchemaError, UnknownSchemaError, ValidationError
+from tests.overrides import known_only
 
 REGISTRY_TYPES = {
     "consent.given",
@@ -50,6 +51,7 @@ def incident(**envelope: Any) -> dict[str, Any]:
         "age": 16,
         "key_id": "police-2024-01",
     }
+    known_only(envelope, [*base, "event_type", "schema_version"], "incident")
     return {
         "envelope": {**base, **envelope},
         "offence": "VIOLENCE_WITH_INJURY",

@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.dsa import Agreement, EventFacts, catalog_of
 from hub.registry import Registry, load_registry
+from tests.overrides import known_only
 
 REGISTRY_PATH = Path("deploy/registry.yaml")
 SHIPPED = Path("deploy/agreements")
@@ -95,6 +96,7 @@ def agreement_dict(**overrides: Any) -> dict[str, Any]:
         "dpia_reference": "DPIA-1",
         "change_history": [{"version": 1, "changed_on": "2025-11-01", "summary": "first"}],
     }
+    known_only(overrides, Agreement.model_fields, "agreement_dict")
     doc.update(copy.deepcopy(overrides))
     return doc
 

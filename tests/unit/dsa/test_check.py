@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,18 @@ import yaml
 from typer.testing import CliRunner
 
 from hub.cli.dsa import app, schema_catalog
-from hub.dsa import check_directory, load_directory
+from hub.dsa import AgreementBook, check_directory, load_directory
 from hub.dsa.loader import load_agreement, parse_agreement
 from hub.errors import AgreementError
-from tests.unit.dsa.builders import BROKEN, CATALOG, SHIPPED, TODAY, agreement_dict, registry
+from tests.unit.dsa.builders import (
+    BROKEN,
+    CATALOG,
+    NOW,
+    SHIPPED,
+    TODAY,
+    agreement_dict,
+    registry,
+)
 
 runner = CliRunner()
 
@@ -97,6 +106,17 @@ def test_review_overdue_is_only_a_warning(tmp_path: Path) -> None:
     report = check_directory(tmp_path, registry(), CATALOG, TODAY)
     assert report.ok
     assert [f.code for f in report.findings] == ["review_overdue"]
+
+
+def test_the_shipped_set_still_checks_and_flows_years_from_now() -> None:
+    """As the years pass, overdue reviews are warnings and the current agreements stay in force."""
+    later = date(TODAY.year + 15, 1, 1)
+    report = check_directory(SHIPPED, registry(), _schemas(), later)  # type: ignore[arg-type]  # as above
+    assert report.ok, [str(f) for f in report.errors]
+    assert {f.code for f in report.findings} == {"review_overdue", "awaiting_signoff"}
+    book = AgreementBook.from_agreements(a for _, a in load_directory(SHIPPED).agreements)
+    then = {a.id for a in book.in_force(datetime.combine(later, time(12), tzinfo=UTC))}
+    assert then == {a.id for a in book.in_force(NOW)}
 
 
 def test_fields_are_checked_with_a_plain_catalog(tmp_path: Path) -> None:

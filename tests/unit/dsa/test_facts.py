@@ -10,6 +10,7 @@ import pytest
 
 from hub.dsa import ConsentBook, ConsentGrant, Purpose, facts_from_record, load_directory
 from hub.errors import AgreementError, PolicyError
+from tests.overrides import known_only
 
 AT = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
@@ -27,6 +28,7 @@ def record(**envelope: Any) -> dict[str, Any]:
         "schema_version": 1,
         "key_id": "health-1",
     }
+    known_only(envelope, values, "record")
     values.update(envelope)
     return {"envelope": values, "assault_method": "BLUNT_OBJECT", "ed_site_code": "RHW01"}
 

@@ -11,12 +11,18 @@ from hub.alerts.headers import CE_TIME
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision, Outcome, Purpose, load_directory
 from tests.conftest import ROOT
+from tests.overrides import known_only
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def value(name: str, **labels: str) -> float:
+    """The sample's value, 0 when not recorded yet; label names the series lacks are refused."""
     found = metrics.REGISTRY.get_sample_value(name, labels)
+    if found is None:
+        series = [s.labels for m in metrics.REGISTRY.collect() for s in m.samples if s.name == name]
+        for known in series:
+            known_only(labels, known, f"value[{name}]")
     return 0.0 if found is None else found
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hub.codec import DecodedEvent, SchemaStore
+from tests.overrides import known_only
 
 TOKEN = "lt1:0123456789abcdef:" + "a" * 52  # a well-formed linkage token
 
@@ -96,6 +97,7 @@ def envelope_for(event_type: str, **overrides: Any) -> dict[str, Any]:
         "age": None if event_type == "health.ed_assault" else 15,
         "key_id": "agency-2024-01",
     }
+    known_only(overrides, [*base, "event_type", "schema_version"], "envelope_for")
     return {**base, **overrides}
 
 
@@ -106,6 +108,7 @@ def decoded(store: SchemaStore) -> Decoder:
     def build(
         event_type: str, envelope: dict[str, Any] | None = None, **fields: Any
     ) -> DecodedEvent:
+        known_only(fields, [f["name"] for f in store.schema(event_type)["fields"]], "decoded")
         record = {
             "envelope": envelope_for(event_type, **(envelope or {})),
             **BODIES[event_type],
