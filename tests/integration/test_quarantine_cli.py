@@ -115,11 +115,13 @@ def test_quarantined_events_are_listed_without_bytes_and_redriven_after_a_fix(
     worker = start_worker(s, tmp_path / "worker-2.log")  # the fix: the full area lookup
     try:
         accepted = asyncio.run(
-            read_until(s, [s.accepted_topic], lambda r: len(accepted_ids(r)) >= 3, 45)
+            read_until(s, [s.accepted_topic], lambda r: len(set(accepted_ids(r))) >= 3, 45)
         )  # markers and ticks are records too: wait for the events themselves
     finally:
         assert stop_process(worker) == 0
-    assert len(accepted_ids(accepted)) == 3  # the Oxfordshire event, then both redriven
+    # The Oxfordshire event, then both redriven. Ids, not records: a record read again after
+    # the worker's start-up rewind is accepted again (a redelivery, at the same feed position).
+    assert len(set(accepted_ids(accepted))) == 3
     shutil.rmtree(tmp_path / "broken")
 
 
