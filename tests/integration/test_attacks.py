@@ -268,6 +268,8 @@ async def test_a_forged_decision_with_a_fresh_id_is_never_sealed_and_verify_name
 
 async def test_the_head_chain_keeps_growing_after_a_forged_head(hub: RunningHub) -> None:
     s = hub.settings
+    await genuine_flow(s, 48)  # decisions of its own: the test may run first, or alone
+    await alerts_about(s, "reading", 48, count=2, timeout_s=60)
     heads = await _sealed_heads(s, 1, timeout_s=60)
     last = decode_head(heads[-1], len(heads) - 1)
     claimed = sign_head(
