@@ -14,11 +14,12 @@ from agents.policy import register_policy
 from agents.sequence import register_sequencer
 from agents.transport import HubApp, broker_credentials
 from hub.config import Settings
-from hub.crypto import HUB, Keyring
+from hub.crypto import Keyring
 from hub.crypto.custody import party_secrets
 from hub.policy import PolicyClock
-from hub.runtime import load_correlator, load_ingest_context
+from hub.runtime import load_correlator, load_ingest_context, load_worker_keys
 from hub.transport import kafka_endpoint
+from hub.transport.lenient import tolerate_unreadable_batches
 
 
 def bare_app(settings: Settings) -> HubApp:
@@ -49,17 +50,19 @@ def bare_app(settings: Settings) -> HubApp:
 
 def create_app(settings: Settings) -> faust.App:
     """Build the hub's faust app with every agent registered."""
+    tolerate_unreadable_batches()  # no record may stop the worker's consumers
     app = bare_app(settings)
     ingest = load_ingest_context(settings)
     keyring = Keyring.open(settings.keys_dir)
     _warn_of_party_secrets(keyring)
+    keys = load_worker_keys(settings, keyring)
     clock = PolicyClock()
-    register_ingest(app, settings, ingest)
-    register_policy(app, settings, clock)
+    register_ingest(app, settings, ingest, keys.verifier)
+    register_policy(app, settings, clock, keys.verifier)
     correlator = load_correlator(settings, ingest.registry, keyring)
-    register_correlate(app, settings, correlator, ingest.registry, clock)
-    register_sequencer(app, settings, ingest.registry, keyring.signing_key(HUB))
-    register_ledger(app, settings, keyring.signing_key(HUB))
+    register_correlate(app, settings, correlator, ingest.registry, (clock, keys))
+    register_sequencer(app, settings, ingest.registry, keys)
+    register_ledger(app, settings, keys)
     return app
 
 

@@ -6,6 +6,11 @@ Besides events, the accepted topic carries two kinds of marker, told apart by a 
 - clock ticks, which let flags expire as time passes.
 
 Both are handled in stream order, so every worker and every replay sees the same sequence.
+
+Every record is an internal record (``hub.crypto.record``) verified for the partition it was
+read from before anything else: events and ticks MACed by the hub, switch markers signed by
+information governance. Anything else is refused and counted (``hub.refusal``) and changes
+nothing. The decision time is the record's authenticated time, never the broker's timestamp.
 """
 
 from __future__ import annotations
@@ -17,29 +22,29 @@ from typing import Any
 
 import faust
 import structlog
-from aiokafka.partitioner import DefaultPartitioner
 
 from agents.headers import header_items, raw_topic
+from agents.tables import verified_table
 from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
+from hub.crypto.record import Kind, Place
+from hub.crypto.tablevalue import Row, seal_value, value_of
+from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
-from hub.errors import HubError
-from hub.policy import (
-    KIND_HEADER,
-    SWITCH_KIND,
-    TICK_KIND,
-    Moments,
-    PolicyClock,
-    Switch,
-    tick_marker,
-)
+from hub.errors import CryptoError, HubError
+from hub.policy import Moments, PolicyClock, Switch
 from hub.quarantine import SourceRef, quarantine
+from hub.refusal import Position, refused
 from hub.registry import Registry
+from hub.runtime import WorkerKeys
+from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("agents.correlate")
 POLICY_KEY = "__policy__:{partition}"
 SWITCH_WAIT_S = 0.2
+#: What the accepted topic carries: events (ingest), ticks (this agent), markers (governance).
+ACCEPTED_KINDS = frozenset({Kind.EVENTS, Kind.TICK, Kind.SWITCH})
 
 
 class CorrelateAgent:
@@ -50,26 +55,23 @@ class CorrelateAgent:
         app: faust.App,
         settings: Settings,
         correlator: Correlator,
-        registry: Registry,
         clock: PolicyClock,
+        keys: WorkerKeys,
     ) -> None:
         self.settings = settings
         self.correlator = correlator
-        self.registry = registry
         self.clock = clock
+        self.keys = keys
         self.outbox = raw_topic(app, settings.outbox_topic)
         self.decisions = raw_topic(app, settings.decisions_topic)
         self.quarantine = raw_topic(app, settings.quarantine_topic)
-        self.subjects = app.Table(
-            "subjects", default=None, key_type=str, value_type=bytes, partitions=settings.partitions
-        )
-        self.moments = Moments(clock, registry)
-        self._partitioner = DefaultPartitioner()
-        self._partitions = list(range(settings.partitions))
+        self.subjects = verified_table(app, "subjects", keys.verifier, settings.partitions)
+        self.moments: Moments | None = None
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
 
     def moment(self, partition: int, at: datetime, offset: int) -> Moment:
         """Time, position and the agreements governing ``partition`` (:meth:`policy_ready`)."""
+        assert self.moments is not None  # noqa: S101  # set by register_correlate
         return self.moments.at(partition, at, offset)
 
     async def policy_ready(self, partition: int) -> None:
@@ -84,52 +86,91 @@ class CorrelateAgent:
             await asyncio.sleep(SWITCH_WAIT_S)
 
     async def emit(self, step: Step) -> None:
-        """Queue the step's alerts for numbering and its decisions for the ledger."""
+        """Queue the step's alerts for numbering and its decisions for the ledger.
+
+        Each outbox record is MACed for the partition it goes to; the step's decisions go
+        as one record signed by the hub (auditors verify it with the public key alone).
+        """
+        now = datetime.now(UTC)
         for pending in step.pending:
+            key = pending.partnership_id.encode()
+            place = Place(self.settings.outbox_topic, partition_for(key, self.settings.partitions))
+            value = seal_record(Kind.ALERTS, now, (pending.to_bytes(),), place, self.keys.internal)
             await self.outbox.send(
-                key=pending.partnership_id.encode(),
-                value=pending.to_bytes(),
-                headers=list(self.origin),
+                key=key, value=value, partition=place.partition, headers=list(self.origin)
             )
-        for record in step.decisions:
-            metrics.count_decision(record)
-            value = record.model_dump_json().encode()
-            await self.decisions.send(key=record.recipient.encode(), value=value)
+        if step.decisions:
+            for record in step.decisions:
+                metrics.count_decision(record)
+            items = tuple(record.model_dump_json().encode() for record in step.decisions)
+            place = Place(self.settings.decisions_topic, 0)
+            value = seal_record(Kind.DECISIONS, now, items, place, self.keys.hub)
+            await self.decisions.send(key=b"decisions", value=value, partition=0)
+
+    def load(self, row: str) -> tuple[bytes | None, int]:
+        """A row of the subject table: its value (None if absent) and its version."""
+        stored = self.subjects.get(row.encode())
+        if stored is None:
+            return None, 0
+        held = value_of(stored)
+        return held.value, held.version
+
+    def store(
+        self, row: str, value: bytes, position: tuple[int, int], held: int | None = None
+    ) -> None:
+        """Write a row sealed for it and for the partition being processed (faust writes the
+        changelog there), versioned by the offset of ``position`` (partition, offset) and never
+        below the version it holds (``held``, when the caller has just read it)."""
+        partition, offset = position
+        if held is None:
+            _, held = self.load(row)
+        place = Row(self.subjects.name, partition, row.encode())
+        self.subjects[place.key] = seal_value(self.keys.internal, place, max(held, offset), value)
 
     def restore(self, partition: int) -> None:
         """Resume the partition's agreement sequence from the table (after a restart or a move)."""
-        stored = self.subjects.get(POLICY_KEY.format(partition=partition))
-        if stored and int(stored) > self.clock.sequence(partition):
-            self.clock.restore(partition, int(stored))
+        stored, _ = self.load(POLICY_KEY.format(partition=partition))
+        sequence = int(stored) if stored and stored.isdigit() else 0
+        if sequence > self.clock.sequence(partition):
+            self.clock.restore(partition, sequence)
 
     async def handle(self, event: Any) -> str:
         """Process one accepted-topic record; returns its outcome for the log line."""
         message = event.message
         partition = message.partition
+        try:
+            record = self.keys.verifier.open(
+                event.value or b"", Place(message.topic, partition), ACCEPTED_KINDS
+            )
+        except CryptoError as exc:
+            return f"refused:{refused(Position(message.topic, partition, message.offset), exc)}"
         self.restore(partition)
         self.origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
-        at = datetime.fromtimestamp(message.timestamp, UTC)
-        kind = dict(header_items(message.headers)).get(KIND_HEADER, b"").decode()
-        if kind == SWITCH_KIND:
-            await self.switch(partition, event.value, at, message.offset)
+        at = record.at
+        if record.kind is Kind.SWITCH:
+            await self.switch(partition, record.items, at, message.offset)
             return "switched"
         await self.policy_ready(partition)
-        if kind == TICK_KIND:
+        if record.kind is Kind.TICK:
             return f"ticked:{await self.rescan(partition, at, message.offset, flagged_only=True)}"
-        return await self.fold(message.key, event.value, partition, (at, message.offset))
+        outcomes = [await self.fold(item, partition, (at, message.offset)) for item in record.items]
+        return ";".join(outcomes)
 
-    async def fold(
-        self, key: bytes | None, value: bytes, partition: int, when: tuple[datetime, int]
-    ) -> str:
-        """Add one event to its subject and dispatch; ``when`` is its (time, offset)."""
-        token = (key or b"").decode()
-        if not token or token.startswith("area:"):
+    async def fold(self, item: bytes, partition: int, when: tuple[datetime, int]) -> str:
+        """Add one event to its subject and dispatch; ``when`` is its (time, offset).
+
+        The subject comes from the authenticated event itself, never from the record's key.
+        """
+        event = self.correlator.read(item)
+        token = event.subject_token
+        if token is None:
             return "area_level"
-        state = SubjectState.from_bytes(self.subjects.get(token))
-        folded = self.correlator.fold(value, state, self.moment(partition, *when))
+        stored, held = self.load(token)
+        state = SubjectState.from_bytes(stored)
+        folded = self.correlator.fold_event(event, state, self.moment(partition, *when))
         if folded is None:
             return "not_contributing"
-        self.subjects[folded.token] = folded.step.state.to_bytes()
+        self.store(folded.token, folded.step.state.to_bytes(), (partition, when[1]), held)
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
@@ -137,34 +178,41 @@ class CorrelateAgent:
     async def rescan(self, partition: int, at: datetime, offset: int, *, flagged_only: bool) -> int:
         """Re-decide the partition's subjects (all of them, or those holding flags)."""
         changed = 0
-        for token, stored in list(self.subjects.items()):
+        for key, stored in list(self.subjects.items()):
+            token = key.decode()  # only rows the hub wrote are held: text
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
-            state = SubjectState.from_bytes(stored)
+            held = value_of(stored)
+            state = SubjectState.from_bytes(held.value)
             if flagged_only and not state.sent:
                 continue
             step = self.correlator.rescan(token, state, self.moment(partition, at, offset))
             if step.pending or step.state != state:
-                self.subjects[token] = step.state.to_bytes()
+                self.store(token, step.state.to_bytes(), (partition, offset), held.version)
                 await self.emit(step)
                 changed += 1
         return changed
 
-    async def switch(self, partition: int, value: bytes, at: datetime, offset: int) -> None:
+    async def switch(
+        self, partition: int, items: tuple[bytes, ...], at: datetime, offset: int
+    ) -> None:
         """Apply an agreement switch marker once its publications have been read."""
-        marker = Switch.from_bytes(value)
+        if len(items) != 1:
+            raise HubError(f"a switch marker carries one item, not {len(items)}")
+        marker = Switch.from_bytes(items[0])
         while not self.clock.ready_for(marker):
             log.info("switch_waiting", partition=partition, sequence=marker.sequence)
             await asyncio.sleep(SWITCH_WAIT_S)
         self.clock.switch(partition, marker)
-        self.subjects[POLICY_KEY.format(partition=partition)] = str(marker.sequence).encode()
+        row = POLICY_KEY.format(partition=partition)
+        self.store(row, str(marker.sequence).encode(), (partition, offset))
         changed = await self.rescan(partition, at, offset, flagged_only=False)
         log.info(
             "agreements_switched", partition=partition, sequence=marker.sequence, subjects=changed
         )
 
     def _partition_of(self, token: str) -> int:
-        return int(self._partitioner(token.encode(), self._partitions, self._partitions))
+        return partition_for(token.encode(), self.settings.partitions)
 
 
 def _notable(outcome: str) -> bool:
@@ -179,10 +227,15 @@ def register_correlate(
     settings: Settings,
     correlator: Correlator,
     registry: Registry,
-    clock: PolicyClock,
+    wiring: tuple[PolicyClock, WorkerKeys],
 ) -> None:
-    """Attach the correlation agent, its subject table and the clock-tick timer to ``app``."""
-    agent = CorrelateAgent(app, settings, correlator, registry, clock)
+    """Attach the correlation agent, its subject table and the clock-tick timer to ``app``.
+
+    ``wiring`` is the worker's policy clock and keys.
+    """
+    clock, keys = wiring
+    agent = CorrelateAgent(app, settings, correlator, clock, keys)
+    agent.moments = Moments(clock, registry)
     accepted = raw_topic(app, settings.accepted_topic)
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:
@@ -200,7 +253,7 @@ def register_correlate(
                 source = SourceRef(
                     topic=message.topic, partition=message.partition, offset=message.offset
                 )
-                record = quarantine(event.value, source, error, key=message.key)
+                record = quarantine(event.value or b"", source, error, key=message.key)
                 await agent.quarantine.send(value=record.to_bytes())
                 outcome = f"quarantined:{record.reason}"
                 metrics.count_quarantine("correlate", record.reason)
@@ -215,14 +268,16 @@ def register_correlate(
             )
 
     async def tick() -> None:
-        for tp in app.consumer.assignment():
-            if tp.topic == settings.accepted_topic:
-                await accepted.send(
-                    key=b"__tick__",
-                    value=tick_marker(),
-                    partition=tp.partition,
-                    headers=[(KIND_HEADER, TICK_KIND.encode())],
-                )
+        """A MACed clock tick into every held accepted partition (a failed one waits a tick)."""
+        now = datetime.now(UTC)
+        try:
+            for tp in app.consumer.assignment():
+                if tp.topic == settings.accepted_topic:
+                    place = Place(settings.accepted_topic, tp.partition)
+                    value = seal_record(Kind.TICK, now, (), place, keys.internal)
+                    await accepted.send(key=b"__tick__", value=value, partition=tp.partition)
+        except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker
+            log.warning("tick_deferred", error=type(exc).__name__)
 
     app.agent(accepted, name="correlate")(correlate_agent)
     app.timer(interval=settings.tick_interval_s)(tick)

@@ -8,13 +8,17 @@ import faust
 
 
 def header_items(
-    headers: Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None,
+    headers: Mapping[str, bytes | None] | Iterable[tuple[str, bytes | None]] | None,
 ) -> tuple[tuple[str, bytes], ...]:
-    """A faust/aiokafka message's headers as ``(name, value)`` pairs, whichever shape they have."""
+    """A faust/aiokafka message's headers as ``(name, value)`` pairs, whichever shape they have.
+
+    Kafka allows a header without a value (null): it comes out as empty bytes, so no header a
+    producer can write makes a reader fail.
+    """
     if headers is None:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple((str(k), bytes(v)) for k, v in items)
+    return tuple((str(k), bytes(v) if v is not None else b"") for k, v in items)
 
 
 def raw_topic(app: faust.App, *names: str) -> faust.TopicT:

@@ -26,8 +26,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import metrics
 from hub.config import Settings
+from hub.crypto.record import Place
+from hub.crypto.trust import RecordVerifier, keyring_source
 from hub.dsa import AgreementBook
-from hub.errors import AgreementError
+from hub.governance import FoldedBook
 from hub.health import Verdict, WorkerSnapshot, liveness, readiness
 from hub.runtime import load_registry_from
 from hub.transport import kafka_endpoint
@@ -133,11 +135,14 @@ class MonitoringService(Service):
         )
 
     async def _follow_agreements(self) -> None:
+        folded = FoldedBook()
+        place = Place(self.settings.agreements_topic, 0)
+        verifier = RecordVerifier.from_source(keyring_source(self.settings.keys_dir))
+
         def publish(record: ConsumerRecord[bytes, bytes]) -> None:
-            try:
-                self.book = self.book.apply(record.value or b"")
-            except AgreementError:
-                return  # the policy agent logs rejected publications
+            # Only what verifies; the policy agent logs and counts what is refused.
+            folded.add(record.value or b"", record.offset, verifier, place)
+            self.book = folded.book
 
         await follow_partition(
             kafka_endpoint(self.settings), self.settings.agreements_topic, publish

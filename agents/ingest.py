@@ -9,22 +9,38 @@ import faust
 import structlog
 
 from agents.headers import header_items
+from agents.tables import SealedRows, verified_table
 from hub import metrics
 from hub.config import Settings
+from hub.crypto.trust import RecordVerifier
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
+from hub.refusal import Position, refused
 
 log = structlog.get_logger("agents.ingest")
 
 
-def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> None:
+def received_at(timestamp: float | None) -> datetime:
+    """When the hub received a feed message: its record timestamp, or now if it has none usable.
+
+    The timestamp is the producer's (or the broker's, with LogAppendTime): one that no clock
+    can hold must not stop the agent, and now is the stricter choice for the key window check.
+    """
+    try:
+        return datetime.fromtimestamp(float(timestamp), UTC)  # type: ignore[arg-type]  # None is caught
+    except (OverflowError, OSError, ValueError, TypeError):
+        return datetime.now(UTC)
+
+
+def register_ingest(
+    app: faust.App, settings: Settings, ctx: IngestContext, verifier: RecordVerifier
+) -> None:
     """Attach the ingest agent and its table of accepted event ids to ``app``."""
     ingest = Ingest(ctx)
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
-    seen = app.Table(
-        "seen-events", default=None, key_type=str, value_type=str, partitions=settings.partitions
-    )
+    table = verified_table(app, "seen-events", verifier, settings.partitions)
+    seen = SealedRows(table, ctx.internal_key)
     outputs: dict[str, faust.TopicT] = {}
 
     def output(name: str) -> faust.TopicT:
@@ -36,39 +52,49 @@ def register_ingest(app: faust.App, settings: Settings, ctx: IngestContext) -> N
 
     async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            started = time.perf_counter()
-            message = event.message
-            ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
-            feed_message = FeedMessage(
-                value=event.value,
-                key=message.key,
-                headers=header_items(message.headers),
-                source=ref,
-                feed_agency=feeds.get(message.topic, ""),
-                received_at=datetime.fromtimestamp(message.timestamp, UTC),
+            try:
+                await handle(event)
+            except Exception as exc:  # noqa: BLE001  # no record may stop the agent: refuse it
+                message = event.message
+                refused(Position(message.topic, message.partition, message.offset), exc)
+
+    async def handle(event: faust.EventT[bytes]) -> None:
+        """Ingest one feed message: accepted, or quarantined with its reason."""
+        started = time.perf_counter()
+        message = event.message
+        ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
+        feed_message = FeedMessage(
+            value=event.value or b"",
+            key=message.key,
+            headers=header_items(message.headers),
+            source=ref,
+            feed_agency=feeds.get(message.topic, ""),
+            received_at=received_at(message.timestamp),
+        )
+        seen.partition = message.partition
+        outcome = ingest.process(feed_message, seen)
+        metrics.count_ingest(feed_message.feed_agency, outcome.status, outcome.reason)
+        for out in outcome.messages:
+            await output(out.topic).send(
+                key=out.key,
+                value=out.value,
+                partition=out.partition,
+                headers=metrics.origin_headers(message.timestamp, out.headers),
             )
-            outcome = ingest.process(feed_message, seen)
-            metrics.count_ingest(feed_message.feed_agency, outcome.status, outcome.reason)
-            for out in outcome.messages:
-                await output(out.topic).send(
-                    key=out.key,
-                    value=out.value,
-                    headers=metrics.origin_headers(message.timestamp, out.headers),
-                )
-            # One line per event only at DEBUG: at a thousand events a second, INFO carries
-            # quarantines alone (counts are on /metrics, decisions in the audit ledger).
-            line = log.info if outcome.status == "quarantined" else log.debug
-            line(
-                "event_processed",
-                topic=ref.topic,
-                partition=ref.partition,
-                offset=ref.offset,
-                event_id=outcome.event_id,
-                outcome=outcome.status,
-                reason=outcome.reason,
-                error=outcome.error,
-                deliveries=len(outcome.messages),
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+        # One line per event only at DEBUG: at a thousand events a second, INFO carries
+        # quarantines alone (counts are on /metrics, decisions in the audit ledger).
+        line = log.info if outcome.status == "quarantined" else log.debug
+        line(
+            "event_processed",
+            topic=ref.topic,
+            partition=ref.partition,
+            offset=ref.offset,
+            event_id=outcome.event_id,
+            outcome=outcome.status,
+            reason=outcome.reason,
+            error=outcome.error,
+            deliveries=len(outcome.messages),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
     app.agent(source, name="ingest")(ingest_agent)

@@ -7,6 +7,11 @@ its true end and chains from the last head there, so a worker that takes over af
 rebalance continues the same chain. If two workers briefly both believe they own the
 partition, the worst case is a head repeating a checkpoint already signed, which verifiers
 count as redundant (same size and root): publication is idempotent by size.
+
+Trust: only records that verify as hub-signed decisions (``hub.audit.sealed``) enter the
+ledger, and the writer extends only the chain of heads it can verify (``HeadChain``): a head
+that is not the hub's is skipped, refused and counted, and sealing goes on from the newest
+genuine head. ``hub audit verify`` still names the skipped head and every uncovered record.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import structlog
 from aiokafka.structs import ConsumerRecord
 
 from hub import metrics
-from hub.audit import Ledger, TreeHead, decode_head
+from hub.audit import DECISIONS_KINDS, HeadChain, Ledger, TreeHead
 from hub.config import Settings
-from hub.crypto import SigningKey
-from hub.errors import AuditError, TransportError
+from hub.crypto.record import Place
+from hub.errors import AuditError, CryptoError, HeadChainError, HeadSignatureError, TransportError
+from hub.refusal import Position, refused
+from hub.runtime import WorkerKeys
 from hub.transport import kafka_endpoint
 from hub.transport.topiclog import follow_partition, read_partition
 
@@ -32,24 +39,32 @@ DESIGNATED_PARTITION = 0
 class LedgerWriter:
     """One worker's ledger, and the publication of heads when this worker is the writer."""
 
-    def __init__(self, app: faust.App, settings: Settings, hub_key: SigningKey) -> None:
+    def __init__(self, app: faust.App, settings: Settings, keys: WorkerKeys) -> None:
         self.app = app
         self.settings = settings
-        self.hub_key = hub_key
+        self.keys = keys
+        self.hub_key = keys.hub
         self.ledger = Ledger()
+        self.chain = HeadChain()
 
     def observe(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Fold one decisions-topic record into the ledger; refusals are logged loudly."""
+        """Fold one decisions-topic record into the ledger if it is the hub's; else refuse it."""
+        position = Position(record.topic, record.partition, record.offset)
+        place = Place(record.topic, record.partition)
         try:
-            appended = self.ledger.append(record.value or b"")
-        except AuditError as exc:
-            log.exception(
-                "decision_refused", offset=record.offset, error=type(exc).__name__, detail=str(exc)
-            )
+            opened = self.keys.verifier.open(record.value or b"", place, DECISIONS_KINDS)
+        except CryptoError as exc:
+            refused(position, exc)
             return
+        for item in opened.items:
+            try:
+                appended = self.ledger.append(item)
+            except AuditError as exc:
+                refused(position, exc)
+                continue
+            if appended.repeat:
+                log.info("decision_repeated", offset=record.offset, index=appended.index)
         metrics.LEDGER_ENTRIES.set(len(self.ledger))
-        if appended.repeat:
-            log.info("decision_repeated", offset=record.offset, index=appended.index)
 
     def is_writer(self) -> bool:
         """Whether this worker owns the designated partition of the accepted topic."""
@@ -59,14 +74,29 @@ class LedgerWriter:
         )
 
     async def last_head(self) -> TreeHead | None:
-        """The newest head on the heads topic, read to its true end."""
+        """The newest genuine head of the chain on the heads topic, read to its true end.
+
+        Heads already folded are not checked again; a new one that is not the hub's is
+        skipped, refused and counted. A genuine head that breaks the chain raises (only the
+        holder of a hub key can write one), and the chain is read afresh next time.
+        """
         values: list[bytes] = []
 
         def keep(record: ConsumerRecord[bytes, bytes]) -> None:
             values.append(record.value or b"")
 
-        count = await read_partition(kafka_endpoint(self.settings), self.settings.heads_topic, keep)
-        return decode_head(values[-1], count - 1) if values else None
+        await read_partition(kafka_endpoint(self.settings), self.settings.heads_topic, keep)
+        self.chain.anchors = {k.key_id: k for k, _ in self.keys.verifier.keys.hub.values()}
+        for value in values[self.chain.position :]:
+            try:
+                head = self.chain.add(value)
+            except (HeadChainError, HeadSignatureError):
+                self.chain = HeadChain()
+                raise
+            if head is None:
+                error = self.chain.errors[-1]
+                refused(Position(self.settings.heads_topic, 0, error.head), error)
+        return self.chain.last
 
     async def publish(self, now: datetime) -> str:
         """Publish heads up to the ledger's size; returns the outcome for the log line."""
@@ -74,32 +104,36 @@ class LedgerWriter:
         metrics.tree_head_seen(last)
         if last is not None and last.size >= len(self.ledger):
             return "up_to_date" if last.size == len(self.ledger) else "catching_up"
-        heads = self.ledger.heads_since(last, self.hub_key, now)
+        at = max(now, last.timestamp) if last is not None else now
+        heads = self.ledger.heads_since(last, self.hub_key, at)
         for head in heads:
             await self.app.producer.send_and_wait(
-                self.settings.heads_topic, b"head", head.to_bytes(), None, None, []
+                self.settings.heads_topic, b"head", head.to_bytes(), 0, None, []
             )
         metrics.tree_head_seen(heads[-1] if heads else None)
         return f"published:{len(heads)}"
 
 
-def register_ledger(app: faust.App, settings: Settings, hub_key: SigningKey) -> None:
+def register_ledger(app: faust.App, settings: Settings, keys: WorkerKeys) -> None:
     """Attach the decisions follower and the tree-head timer to ``app``."""
-    writer = LedgerWriter(app, settings, hub_key)
+    writer = LedgerWriter(app, settings, keys)
 
     async def follow_decisions() -> None:
         await follow_partition(kafka_endpoint(settings), settings.decisions_topic, writer.observe)
 
     async def publish_heads() -> None:
-        if not writer.is_writer():
-            return
         try:
+            if not writer.is_writer():
+                return
             outcome = await writer.publish(datetime.now(UTC))
         except AuditError as exc:
-            log.exception("tree_head_refused", error=type(exc).__name__, detail=str(exc))
+            log.error("tree_head_refused", error=type(exc).__name__, detail=str(exc))  # noqa: TRY400  # an alarm, not a crash: no traceback to show
             return
         except TransportError as exc:  # retriable: the next tick tries again
             log.warning("tree_head_deferred", error=type(exc).__name__, detail=str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker
+            log.warning("tree_head_deferred", error=type(exc).__name__)
             return
         log.info("tree_head_checked", outcome=outcome, size=len(writer.ledger))
 

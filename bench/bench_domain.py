@@ -6,11 +6,14 @@ Prints figures; asserts nothing.
 The load is the pipeline benchmark's (``bench.loadgen``), built once and kept with its keys
 under ``.hub/bench-domain/`` so that every run sees the same bytes (delete the directory for
 a fresh one). Each feed message goes through :meth:`hub.ingest.Ingest.process` (plain dicts
-stand in for the faust tables), then each accepted record through
-:meth:`hub.correlate.Correlator.fold`, with the subject state read from and written to a
-dict and a :class:`hub.dispatch.Moment` built as ``agents.correlate`` builds it, every
-agreement published and switched to. Decision times are fixed (the load's build time plus
-one millisecond per record), so a run is reproducible.
+stand in for the faust tables), then each accepted record as ``agents.correlate`` takes it:
+its MAC verified for its partition, its event folded (:meth:`hub.correlate.Correlator.
+fold_event`) with the subject state read from and written to a dict as a sealed table value
+(``hub.crypto.tablevalue``), a :class:`hub.dispatch.Moment` built as the agent builds it,
+every agreement published and switched to; each outbox record is MACed and each step's
+decisions signed as one record, as the agent sends them. Decision times are fixed (the
+load's build time plus one millisecond per feed record, the time ingest puts in the accepted
+record), so a run is reproducible.
 
 The digest is SHA-256 over every output: ingest's out-bound records, each alert for the
 outbox with its encrypted value replaced by the decrypted body (HPKE encryption is
@@ -30,13 +33,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiokafka.partitioner import DefaultPartitioner
-
 from bench.loadgen import Generator, Sent, data_for
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.correlate import Correlator
-from hub.crypto import Keyring, alert_info, create_dev_keyring, partnership_owner
+from hub.crypto import (
+    GOVERNANCE,
+    HUB,
+    KeyKind,
+    Keyring,
+    alert_info,
+    create_dev_keyring,
+    partnership_owner,
+)
+from hub.crypto.record import Kind, Place
+from hub.crypto.tablevalue import Row, seal_value, value_of
+from hub.crypto.trust import RecordVerifier, TrustedKeys, seal_record
 from hub.dispatch import Step, SubjectState
 from hub.dsa import encode_agreement_message
 from hub.dsa.loader import load_directory
@@ -80,6 +92,11 @@ def _settings() -> Settings:
     keys = WORKDIR / "keys"
     if not keys.exists():
         create_dev_keyring(keys, registry, datetime.now(UTC))
+    keyring = Keyring.open(keys)  # a keyring made before the internal and governance keys
+    if not keyring.infos_of(HUB, KeyKind.INTERNAL):
+        keyring.generate(HUB, KeyKind.INTERNAL, datetime.now(UTC))
+    if not keyring.infos_of(GOVERNANCE, KeyKind.SIGNING):
+        keyring.generate(GOVERNANCE, KeyKind.SIGNING, datetime.now(UTC))
     return base.model_copy(update={"keys_dir": keys, "data_dir": data_dir.resolve()})
 
 
@@ -119,12 +136,15 @@ class Domain:
     """What one worker does per event, with dicts for its tables."""
 
     def __init__(self, settings: Settings, built_at: datetime) -> None:
-        ctx = load_ingest_context(settings)
+        self.now = built_at
+        ctx = replace(load_ingest_context(settings), clock=lambda: self.now)
         self.settings = settings
         self.ingest = Ingest(ctx)
-        self.correlator: Correlator = load_correlator(
-            settings, ctx.registry, Keyring.open(settings.keys_dir)
-        )
+        keyring = Keyring.open(settings.keys_dir)
+        self.correlator: Correlator = load_correlator(settings, ctx.registry, keyring)
+        self.verifier = RecordVerifier(TrustedKeys.from_keyring(keyring))
+        self.internal = ctx.internal_key
+        self.hub_key = keyring.signing_key(HUB)
         self.registry = ctx.registry
         self.clock = _clock(settings, built_at - timedelta(minutes=1))
         self.moments = Moments(self.clock, self.registry)
@@ -132,13 +152,11 @@ class Domain:
         self.subjects: dict[str, bytes] = {}
         self.feed_offsets: dict[str, int] = {}
         self.offsets: dict[int, int] = {}
-        self.partitioner = DefaultPartitioner()
-        self.partitions = list(range(settings.partitions))
-        self.partition_of: dict[str, int] = {}
         self.built_at = built_at
 
     def feed(self, sent: Sent, n: int) -> FeedMessage:
         """The feed message the ingest agent would build for the n-th record."""
+        self.now = self.at(n)
         topic = self.settings.feed_topic(sent.agency_id)
         offset = self.feed_offsets.get(topic, 0)
         self.feed_offsets[topic] = offset + 1
@@ -155,25 +173,41 @@ class Domain:
         """The fixed clock: the load's build time plus a millisecond per record."""
         return self.built_at + timedelta(milliseconds=n)
 
-    def correlate(self, accepted: Outbound, n: int) -> Step | None:
+    def correlate(self, accepted: Outbound) -> Step | None:
         """As ``agents.correlate.CorrelateAgent.fold``; the step, when something folded."""
-        token = (accepted.key or b"").decode()
-        if not token or token.startswith("area:"):
-            return None
-        partition = self.partition_of.get(token)
-        if partition is None:  # the partitioner's murmur2 is the broker client's cost: once
-            partition = int(self.partitioner(accepted.key, self.partitions, self.partitions))
-            self.partition_of[token] = partition
+        partition = accepted.partition or 0
+        place = Place(accepted.topic, partition)
+        record = self.verifier.open(accepted.value, place, (Kind.EVENTS,))
         offset = self.offsets.get(partition, 0)
         self.offsets[partition] = offset + 1
-        state = SubjectState.from_bytes(self.subjects.get(token))
-        folded = self.correlator.fold(
-            accepted.value, state, self.moments.at(partition, self.at(n), offset)
-        )
+        (item,) = record.items
+        event = self.correlator.read(item)
+        token = event.subject_token
+        if token is None:
+            return None
+        stored = self.subjects.get(token)
+        state = SubjectState.from_bytes(None if stored is None else value_of(stored).value)
+        moment = self.moments.at(partition, record.at, offset)
+        folded = self.correlator.fold_event(event, state, moment)
         if folded is None:
             return None
-        self.subjects[folded.token] = folded.step.state.to_bytes()
+        value = folded.step.state.to_bytes()
+        row = Row("subjects", partition, token.encode())
+        self.subjects[token] = seal_value(self.internal, row, offset, value)
         return folded.step
+
+    def sealed(self, step: Step) -> list[bytes]:
+        """The step's outbox records (MACed) and its decisions record (signed), as sent."""
+        outbox = Place(self.settings.outbox_topic, 0)
+        found = [
+            seal_record(Kind.ALERTS, self.now, (p.to_bytes(),), outbox, self.internal)
+            for p in step.pending
+        ]
+        if step.decisions:
+            items = tuple(r.model_dump_json().encode() for r in step.decisions)
+            place = Place(self.settings.decisions_topic, 0)
+            found.append(seal_record(Kind.DECISIONS, self.now, items, place, self.hub_key))
+        return found
 
 
 def _ingest(domain: Domain, messages: list[Sent], first: int, out: Outputs) -> None:
@@ -187,8 +221,9 @@ def _ingest(domain: Domain, messages: list[Sent], first: int, out: Outputs) -> N
 
 def _correlate(domain: Domain, out: Outputs, first: int) -> None:
     for n in range(first, len(out.accepted)):
-        step = domain.correlate(out.accepted[n], n)
+        step = domain.correlate(out.accepted[n])
         if step is not None:
+            domain.sealed(step)  # timed like the agent's sends; the digest reads the contents
             out.emitted += [b"P" + pending.to_bytes() for pending in step.pending]
             out.emitted += [b"D" + r.model_dump_json().encode() for r in step.decisions]
 
@@ -233,7 +268,7 @@ def _digest(domain: Domain, out: Outputs) -> tuple[str, dict[str, int]]:
             digest.update(b"decision\x00" + emitted[1:])
             counts["decisions"] += 1
     for token, value in sorted(domain.subjects.items()):
-        digest.update(b"state\x00" + token.encode() + b"\x00" + value)
+        digest.update(b"state\x00" + token.encode() + b"\x00" + value_of(value).value)
     return digest.hexdigest(), counts | {"subjects": len(domain.subjects)}
 
 

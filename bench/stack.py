@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from bench.loadgen import Sent
 from hub.config import Settings
+from hub.crypto import Keyring
 from hub.dsa import load_directory
+from hub.governance import Governance
 from hub.process import start_worker, stop_process
 from hub.runtime import load_registry_from
 from hub.topics import plan_topics
@@ -74,6 +76,7 @@ async def prepare_phase(base: Settings, name: str, workdir: Path) -> Phase:
         settings.accepted_topic,
         agreements,
         datetime.now(UTC),
+        governance=Governance.from_keyring(Keyring.open(settings.keys_dir)),
     )
     return Phase(settings, workdir / name)
 

@@ -1,9 +1,9 @@
 """Correlation: fold an accepted event into its subject's window, then dispatch.
 
 Pure: the faust adapter supplies the subject's stored state, the agreements governing the
-event's partition (:mod:`hub.policy`) and the decision time (the accepted record's timestamp,
-so a replay decides at the same moment). Area-level events and events no rule uses change
-nothing and produce nothing.
+event's partition (:mod:`hub.policy`) and the decision time (the accepted record's
+authenticated time, so a replay decides at the same moment). Area-level events and events no
+rule uses change nothing and produce nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hub.consent import is_consent_event
 from hub.dispatch import Dispatcher, Moment, Step, SubjectState
 from hub.flags import contribution_of, expire
 from hub.geo import AreaLookup
-from hub.models import read_accepted
+from hub.models import Event, read_accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,16 @@ class Correlator:
     areas: AreaLookup
     dispatcher: Dispatcher
 
+    def read(self, value: bytes) -> Event:
+        """The event an accepted item holds (validated at ingest; remembered when it can be)."""
+        return read_accepted(self.store, value)
+
     def fold(self, value: bytes, state: SubjectState, moment: Moment) -> Folded | None:
         """Add one accepted event to its subject; None when it can contribute to no flag."""
-        event = read_accepted(self.store, value)
+        return self.fold_event(self.read(value), state, moment)
+
+    def fold_event(self, event: Event, state: SubjectState, moment: Moment) -> Folded | None:
+        """:meth:`fold` for an event already read (its subject's state chosen by its token)."""
         token = event.subject_token
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)

@@ -25,6 +25,7 @@ from hub.config import Settings
 from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
 from hub.dsa import load_directory
 from hub.feeds.demo import DemoFeed, build_demo_feed
+from hub.governance import Governance
 from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_registry_from
@@ -101,6 +102,7 @@ async def _publish_agreements(settings: Settings) -> list[str]:
         settings.accepted_topic,
         agreements,
         datetime.now(UTC),
+        governance=Governance.from_keyring(Keyring.open(settings.keys_dir)),
     )
     return refs
 

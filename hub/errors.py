@@ -25,7 +25,10 @@ identifiers, pseudonyms or keys.
     ├── CryptoError                  signatures, encryption, keys
     │   ├── BadSignatureError        signature or proof does not verify                  (bad_signature)
     │   │   ├── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
-    │   │   └── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
+    │   │   ├── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
+    │   │   └── MalformedRecordError an internal record's bytes are not well formed      (malformed_record)
+    │   ├── UnexpectedKindError      an authentic-looking record of a kind this reader never takes (unexpected_kind)
+    │   ├── StaleValueError          a table value older than the one held (a replayed changelog record) (stale_value)
     │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
     │   ├── KeyWindowError           a known key used outside its validity window
@@ -47,6 +50,7 @@ identifiers, pseudonyms or keys.
     │   │   └── HeadKeyError         (head, key_id, problem): a hub key the chain never attested
     │   │                            or already retired                                  (head_key)
     │   └── HeadChainError           (head, problem): the chain of tree heads is broken   (head_chain)
+    ├── UnreadableBatchError         a record batch no Kafka client can decode (skipped)       (unreadable_batch)
     ├── TransportError               the broker (retriable)
     │   ├── BrokerAuthError          (address, problem): TLS or SASL failed; not retriable   (broker_auth)
     │   ├── BrokerAccessDeniedError  (doing, error): an ACL denies this principal; not retriable (broker_access_denied)
@@ -202,6 +206,34 @@ class MalformedAlertError(BadSignatureError):
     """An alert record's headers are missing, repeated or malformed: it is not authentic."""
 
 
+class MalformedRecordError(BadSignatureError):
+    """An internal record (``hub.crypto.record``) or table value whose bytes do not parse."""
+
+    reason = "malformed_record"
+
+
+class UnexpectedKindError(CryptoError):
+    """A record of a kind the topic it was read from never carries (checked before its tag)."""
+
+    reason = "unexpected_kind"
+
+    def __init__(self, kind: str, topic: str) -> None:
+        super().__init__(f"a {kind} record has no place on {topic}")
+        self.kind = kind
+        self.topic = topic
+
+
+class StaleValueError(CryptoError):
+    """A genuine table value older than the one held: a changelog record replayed out of place."""
+
+    reason = "stale_value"
+
+    def __init__(self, version: int, held: int) -> None:
+        super().__init__(f"value version {version} is older than the held {held}")
+        self.version = version
+        self.held = held
+
+
 class MisdirectedAlertError(CryptoError):
     """An authentic alert addressed to another partnership than the one opening it."""
 
@@ -334,6 +366,17 @@ class ConsentError(PolicyError):
     """A consent event cannot be folded into the consent state (names ids, never tokens)."""
 
     reason = "consent_error"
+
+
+class UnreadableBatchError(HubError):
+    """Records the client library cannot decode (a header name that is not UTF-8): skipped."""
+
+    reason = "unreadable_batch"
+
+    def __init__(self, first: int, end: int, cause: str) -> None:
+        super().__init__(f"records {first} to {end - 1} cannot be decoded ({cause}); skipped")
+        self.first = first
+        self.end = end
 
 
 class TransportError(HubError):

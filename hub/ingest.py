@@ -14,7 +14,9 @@ from typing import Literal
 
 from hub.codec import SchemaStore
 from hub.config import Settings
-from hub.crypto import SealVerifier
+from hub.crypto import HmacKey, SealVerifier
+from hub.crypto.record import Kind, Place
+from hub.crypto.trust import seal_record
 from hub.errors import (
     AgencyMismatchError,
     BadSignatureError,
@@ -24,9 +26,10 @@ from hub.errors import (
     UnknownAreaError,
 )
 from hub.geo import AreaLookup
-from hub.models import Event, remember, validate_event
+from hub.models import Clock, Event, remember, validate_event, wall_clock
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
+from hub.transport.partitioner import partition_for
 
 #: Kafka header carrying the agency's batch seal (``hub.crypto.sealcodec``).
 SEAL_HEADER = "vru-seal"
@@ -62,6 +65,8 @@ class Outbound:
     key: bytes | None
     value: bytes
     headers: Headers = ()
+    partition: int | None = None
+    """The partition an authenticated record was sealed for (None: the producer chooses)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,10 @@ class IngestContext:
     areas: AreaLookup
     decoder: SchemaStore
     verifier: SealVerifier
+    internal_key: HmacKey
+    """The hub's internal MAC key: accepted records are authenticated for correlation."""
+    clock: Clock = wall_clock
+    """The decision time an accepted record carries (authenticated with it)."""
 
 
 class Ingest:
@@ -148,9 +157,19 @@ class Ingest:
             raise BadSignatureError("envelope key id differs from the seal's")
 
     def _accepted(self, event: Event, message: FeedMessage, position: str) -> Outbound:
-        key = event.subject_token or f"area:{event.envelope.lsoa}"
+        """The accepted record: the event in an internal record MACed for its partition.
+
+        Its time, the decision time correlation uses, is the hub's clock now. The seal and
+        feed position travel as headers for people reading the topic; no reader uses them.
+        """
+        key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
+        topic = self._ctx.settings.accepted_topic
+        place = Place(topic, partition_for(key, self._ctx.settings.partitions))
+        value = seal_record(
+            Kind.EVENTS, self._ctx.clock(), (message.value,), place, self._ctx.internal_key
+        )
         headers: Headers = ((SOURCE_HEADER, position.encode()),)
         raw_seal = message.seal
         if raw_seal is not None:
             headers = ((SEAL_HEADER, raw_seal), *headers)
-        return Outbound(self._ctx.settings.accepted_topic, key.encode(), message.value, headers)
+        return Outbound(topic, key, value, headers, place.partition)

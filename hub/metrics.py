@@ -129,6 +129,13 @@ HEAD_TIME = Gauge(
     "Timestamp of the newest signed tree head on the heads topic (seen by the head writer).",
     registry=REGISTRY,
 )
+REFUSED = Counter(
+    "vru_records_refused_total",
+    "Records the hub read and refused (not authentic, misplaced, stale or unusable), by topic "
+    "and reason code: every one is a security event (docs/threat-model.md).",
+    ["topic", "reason"],
+    registry=REGISTRY,
+)
 READY = Gauge(
     "vru_worker_ready",
     "1 when the worker is ready (tables recovered, partitions assigned, not rebalancing).",
@@ -146,6 +153,11 @@ def count_ingest(agency: str, status: str, reason: str) -> None:
 def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY) -> None:
     """One record quarantined by ``step`` for ``reason`` (a closed code)."""
     QUARANTINED.labels(step=step, agency=agency or NO_AGENCY, reason=reason).inc()
+
+
+def count_refusal(topic: str, reason: str) -> None:
+    """One record refused on ``topic`` for ``reason`` (a closed code)."""
+    REFUSED.labels(topic=topic, reason=reason).inc()
 
 
 def count_decision(record: DecisionRecord) -> None:
@@ -171,10 +183,18 @@ def origin_headers(timestamp_s: float | None, headers: Headers = ()) -> list[tup
     return [*kept, (ORIGIN_HEADER, str(round(timestamp_s * 1000)).encode())]
 
 
+ORIGIN_DIGITS = 16
+"""Milliseconds since the epoch fit 13 digits for millennia: a longer value is not a time."""
+
+
 def origin_of(headers: Headers) -> float | None:
-    """The origin time (seconds since the epoch) a record carries, if any."""
+    """The origin time (seconds since the epoch) a record carries, if any.
+
+    The header is not authenticated (a latency metric only): a value that is not a plain
+    number of at most 16 digits is ignored, never raised on.
+    """
     for name, value in headers:
-        if name == ORIGIN_HEADER and value.isdigit():
+        if name == ORIGIN_HEADER and value.isdigit() and len(value) <= ORIGIN_DIGITS:
             return int(value) / 1000
     return None
 

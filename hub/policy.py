@@ -2,7 +2,8 @@
 
 Agreement versions are published to the agreements topic (the source of truth). Then a
 *switch marker* naming the publisher's sequence is written into every partition of the
-accepted-event topic. A worker applies a version to an event only once it has read the
+accepted-event topic, signed by information governance like the publications
+(``hub.governance``). A worker applies a version to an event only once it has read the
 marker in that event's partition. Every worker therefore switches at the same point of each
 partition, whatever its timing. Each decision records the sequence it used, and a replay that
 applies the same markers decides the same way.
@@ -20,10 +21,7 @@ from hub.errors import AgreementError
 from hub.registry import Registry
 
 SWITCH_KIND = "vru.dsa.switch"
-#: Clock ticks on the accepted topic: time passes for flags in stream order.
-TICK_KIND = "vru.tick"
-#: Header that marks a policy-switch record on the accepted topic.
-KIND_HEADER = "vru-kind"
+"""The ``kind`` of a switch marker's JSON (the item of a governance-signed ``switch`` record)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +49,12 @@ class Switch:
         return cls(sequence)
 
 
-def tick_marker() -> bytes:
-    """The value of a clock-tick record (its time is the record's timestamp)."""
-    return json.dumps({"kind": TICK_KIND}).encode()
-
-
 class PolicyClock:
     """The publications a worker has read, and the sequence each partition has switched to."""
 
     def __init__(self, book: AgreementBook | None = None) -> None:
         self._book = book or AgreementBook()
+        self._heard = 0
         self._active: dict[int, int] = {}
         self._prefixes: dict[int, AgreementBook] = {}
 
@@ -73,9 +67,17 @@ class PolicyClock:
         """Fold in one agreements-topic record (redeliveries are no-ops)."""
         self._book = self._book.apply(message)
 
+    def heard(self, sequence: int) -> None:
+        """Note an authenticated record's sequence, even one the book refused as invalid.
+
+        A marker naming it must not wait for ever: the book up to that sequence simply lacks
+        the refused record. Unauthenticated records never reach here (``agents.policy``).
+        """
+        self._heard = max(self._heard, sequence)
+
     def ready_for(self, switch: Switch) -> bool:
         """Whether the publications the marker names have been read."""
-        return self._book.last_sequence >= switch.sequence
+        return max(self._book.last_sequence, self._heard) >= switch.sequence
 
     def switch(self, partition: int, switch: Switch) -> None:
         """Apply a marker read on ``partition``; the caller waits for :meth:`ready_for` first."""
@@ -97,7 +99,7 @@ class PolicyClock:
         cached = self._prefixes.get(sequence)
         if cached is None:
             cached = self._book.up_to(sequence)
-            if self._book.last_sequence >= sequence:
+            if self.ready_for(Switch(sequence)):
                 self._prefixes[sequence] = cached
         return cached
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.crypto import KeyKind, Keyring, SealVerifier, agency_key_source, partnership_owner
+from hub.crypto import (
+    HUB,
+    HmacKey,
+    KeyKind,
+    Keyring,
+    SealVerifier,
+    SigningKey,
+    agency_key_source,
+    partnership_owner,
+)
+from hub.crypto.trust import RecordVerifier, keyring_source
 from hub.dispatch import Dispatcher, Recipient
 from hub.geo import AreaLookup
 from hub.ingest import IngestContext
@@ -47,4 +59,26 @@ def load_ingest_context(settings: Settings) -> IngestContext:
         areas=AreaLookup.from_data_dir(settings.data_dir),
         decoder=SchemaStore.load(settings.schemas_dir),
         verifier=verifier,
+        internal_key=Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerKeys:
+    """The keys a worker writes and reads its internal records with (``hub.crypto.record``)."""
+
+    internal: HmacKey
+    """The hub's current internal MAC key: accepted, outbox and table values."""
+    hub: SigningKey
+    """The hub's current signing key: decisions (and alerts, tree heads)."""
+    verifier: RecordVerifier
+    """Every key the worker trusts, re-read from the keyring when a record names a new one."""
+
+
+def load_worker_keys(settings: Settings, keyring: Keyring) -> WorkerKeys:
+    """The worker's keys from its keyring (KeyringError when one is missing)."""
+    return WorkerKeys(
+        internal=keyring.hmac_key(HUB, KeyKind.INTERNAL),
+        hub=keyring.signing_key(HUB),
+        verifier=RecordVerifier.from_source(keyring_source(settings.keys_dir)),
     )

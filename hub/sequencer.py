@@ -3,7 +3,10 @@
 The sequencer is the only writer of the partnership topics. It writes one record per request,
 so the topic's end offset is exact, and the topic itself is its state. After a restart or a
 rebalance it rebuilds a :class:`PartnershipLog` by reading the partnership's topic from the
-start. An alert id already on the topic is never numbered twice. So a delivery that reaches
+start, **from records that verify as the hub's alerts for that partnership only**
+(:func:`verified_meta`): anyone can write to the topic, and a forged number must change
+neither the numbering nor the heartbeats. An alert id already on the topic is never numbered
+twice. So a delivery that reaches
 the sequencer twice (at-least-once upstream) reaches the partnership once, and the numbers
 stay 1, 2, 3, … with no holes.
 """
@@ -12,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from hub.alerts.headers import CE_ID, SEQ
-from hub.errors import DecodeError
+from hub.alerts.headers import RecordMeta, parse_meta
+from hub.alerts.record import AlertRecord, verify_record
+from hub.crypto import VerifyKey
+from hub.errors import DecodeError, MisdirectedAlertError, UnknownKeyError
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -57,6 +62,26 @@ class Pending:
             raise DecodeError(f"outbox record does not parse ({type(exc).__name__})") from exc
 
 
+def verified_meta(
+    record: AlertRecord, partnership_id: str, hub_key: Callable[[str], VerifyKey | None]
+) -> RecordMeta:
+    """The headers of a record that verifies as the hub's, for ``partnership_id``; else raise.
+
+    ``hub_key`` finds a hub verify key by id (None when not trusted). Raises a CryptoError
+    (bad or missing signature, unknown key, another partnership's record) or DecodeError.
+    """
+    meta = parse_meta(record.headers)
+    key = hub_key(meta.hub_key)
+    if key is None:
+        raise UnknownKeyError(meta.hub_key)
+    verified = verify_record(record, (key,))
+    if verified.partnership != partnership_id:
+        raise MisdirectedAlertError(partnership_id, verified.partnership)
+    if record.key != verified.id.encode():
+        raise DecodeError("record key is not the ce_id")
+    return verified
+
+
 @dataclass
 class PartnershipLog:
     """What one partnership's topic already holds: the last number and every alert id."""
@@ -65,21 +90,19 @@ class PartnershipLog:
     alert_ids: set[str] = field(default_factory=set)
 
     @classmethod
-    def rebuild(cls, records: Iterable[Sequence[tuple[str, bytes]]]) -> PartnershipLog:
-        """Fold the headers of every record on the topic, in offset order."""
+    def rebuild(cls, records: Iterable[RecordMeta]) -> PartnershipLog:
+        """Fold every verified record of the topic, in offset order."""
         log = cls()
-        for headers in records:
-            log.observe(headers)
+        for meta in records:
+            log.observe(meta)
         return log
 
-    def observe(self, headers: Sequence[tuple[str, bytes]]) -> None:
-        """Account for one record read back from the topic (heartbeats carry no number)."""
-        found = dict(headers)
-        seq, alert_id = found.get(SEQ), found.get(CE_ID)
-        if seq is None or alert_id is None:
+    def observe(self, meta: RecordMeta) -> None:
+        """Account for one verified record read back (heartbeats carry no number)."""
+        if meta.is_heartbeat or meta.seq is None:
             return
-        self.last_seq = max(self.last_seq, int(seq))
-        self.alert_ids.add(alert_id.decode("ascii"))
+        self.last_seq = max(self.last_seq, meta.seq)
+        self.alert_ids.add(meta.id)
 
     def assign(self, alert_id: str) -> int | None:
         """The next number for a new alert, or None if the alert was numbered before."""

@@ -2,11 +2,13 @@
 
 ::
 
+    opened = open_decisions(decisions_topic, verifier, topic)   # hub-signed records only
     ledger = Ledger()
-    for value in decisions_topic:           # in offset order
-        ledger.append(value)                # de-duplicates by decision id (first occurrence)
+    for entry in opened.entries:            # in offset order
+        ledger.append(entry)                # de-duplicates by decision id (first occurrence)
     heads = ledger.heads_since(last_head, hub_signing_key, now)   # the ledger agent publishes these
-    verified = verify_ledger(decisions_topic, heads_topic, hub_verify_keys)   # `hub audit verify`
+    verified = verify_topics(decisions_topic, heads_topic, hub_keys, topic)  # `hub audit verify`
+    verified.ok, verified.forged_heads, verified.uncovered   # what is there but not the hub's
 
     history = History(store, agreements_topic)        # then history.add(StreamRecord(...))
     report = Replayer(history, rules, registry, areas).replay(decisions_topic)  # `hub audit replay`
@@ -30,10 +32,19 @@ from hub.audit.history import History, Located, StreamRecord
 from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.replay import Mismatch, Replayer, ReplayReport, Window, differences
+from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
 from hub.audit.tally import Tally
-from hub.audit.verify import Verified, verify_heads, verify_ledger
+from hub.audit.verify import (
+    ForgedHead,
+    HeadChain,
+    Verified,
+    verify_heads,
+    verify_ledger,
+    verify_topics,
+)
 
 __all__ = [
+    "DECISIONS_KINDS",
     "GENESIS",
     "HEAD_DOMAIN",
     "HEAD_FORMAT",
@@ -42,16 +53,20 @@ __all__ = [
     "Checkpoint",
     "Derived",
     "Entry",
+    "ForgedHead",
+    "HeadChain",
     "History",
     "Ledger",
     "Located",
     "Mismatch",
+    "OpenedDecisions",
     "Rederiver",
     "ReplayReport",
     "Replayer",
     "StreamRecord",
     "Tally",
     "TreeHead",
+    "Uncovered",
     "UnreplayableError",
     "Verified",
     "Window",
@@ -59,8 +74,10 @@ __all__ = [
     "decode_head",
     "differences",
     "entry_of",
+    "open_decisions",
     "sign_head",
     "subject_at",
     "verify_heads",
     "verify_ledger",
+    "verify_topics",
 ]

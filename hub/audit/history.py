@@ -9,6 +9,17 @@ A :class:`History` holds what the hub decided from, rebuilt from those topics al
 - per subject, its consent events in stream order, so its consent state at any position or
   time can be folded again exactly as the correlator folded it.
 
+Only what a trusted key authenticates is used (``docs/threat-model.md``):
+
+- agreement publications and suspensions, and switch markers, must verify under a
+  governance key the reader trusts (public keys suffice); anything else is refused and counted;
+- events and ticks carry the hub's internal MAC. An auditor holding public keys only cannot
+  check it: those records are read as written (``counts.unverified``), and the decisions
+  themselves are authenticated by the hub's signature and the ledger. A reader holding the
+  internal key (the hub's operators) checks it too, and refuses what does not verify.
+
+Every time used is the record's authenticated time, never the broker's record timestamp.
+
 Pure: records come in as :class:`StreamRecord` values; reading Kafka is the caller's job.
 """
 
@@ -18,19 +29,34 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hub.codec import SchemaStore
 from hub.consent import ConsentLedger, is_consent_event
-from hub.dsa import AgreementBook
-from hub.errors import AgreementError, ConsentError, HubError
+from hub.crypto.record import InternalRecord, Kind, Place, moment_of, parse
+from hub.crypto.trust import RecordVerifier
+from hub.errors import (
+    AgreementError,
+    ConsentError,
+    CryptoError,
+    HubError,
+    UnexpectedKindError,
+)
+from hub.governance import fold_book
 from hub.models import Event, validate_event
-from hub.policy import SWITCH_KIND, TICK_KIND, Switch
+from hub.policy import Switch
+
+#: What the accepted topic carries.
+ACCEPTED_KINDS = frozenset({Kind.EVENTS, Kind.TICK, Kind.SWITCH})
 
 
 @dataclass(frozen=True, slots=True)
 class StreamRecord:
-    """One accepted-topic record: where it is, its time, its kind header, key and value."""
+    """One accepted-topic record as read: where it is, its key and value.
+
+    ``timestamp_ms`` is the broker's record timestamp and ``kind`` the kind the value claims:
+    both are kept for exports and people, and neither is trusted here.
+    """
 
     partition: int
     offset: int
@@ -39,10 +65,14 @@ class StreamRecord:
     key: bytes | None = field(repr=False)
     value: bytes = field(repr=False)
 
-    @property
-    def at(self) -> datetime:
-        """Its time as the worker reads it (faust: milliseconds / 1000.0)."""
-        return datetime.fromtimestamp(self.timestamp_ms / 1000.0, UTC)
+
+@dataclass(frozen=True, slots=True)
+class StreamTrust:
+    """How a history authenticates what it reads: the keys, and the topics records are bound to."""
+
+    verifier: RecordVerifier
+    agreements_topic: str
+    accepted_topic: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +93,10 @@ class _Markers:
     times: list[int] = field(default_factory=list)
     sequences: list[int] = field(default_factory=list)
 
-    def add(self, record: StreamRecord, sequence: int) -> None:
+    def add(self, offset: int, millis: int, sequence: int) -> None:
         in_force = max(sequence, self.sequences[-1] if self.sequences else 0)
-        self.offsets.append(record.offset)
-        self.times.append(record.timestamp_ms)
+        self.offsets.append(offset)
+        self.times.append(millis)
         self.sequences.append(in_force)
 
     def at_offset(self, offset: int) -> int:
@@ -116,21 +146,22 @@ class Counts:
     undecodable: int = 0
     rejected_agreements: int = 0
     bad_markers: int = 0
+    refused: int = 0
+    """Accepted-topic records that did not verify: never used."""
+    unverified: int = 0
+    """Events and ticks read without checking their MAC (no internal key: an auditor)."""
 
 
 class History:
     """Agreements and the accepted stream, indexed for positions and times."""
 
-    def __init__(self, store: SchemaStore, agreements: Iterable[bytes]) -> None:
+    def __init__(self, store: SchemaStore, agreements: Iterable[bytes], trust: StreamTrust) -> None:
         self._store = store
+        self._trust = trust
         self.counts = Counts()
-        book = AgreementBook()
-        for value in agreements:
-            try:
-                book = book.apply(value)
-            except AgreementError:
-                self.counts.rejected_agreements += 1  # the worker logs and skips it too
-        self.book = book
+        folded = fold_book(agreements, trust.verifier, trust.agreements_topic)
+        self.counts.rejected_agreements = len(folded.refused)  # the worker refuses them too
+        self.book = folded.book
         self._times: dict[tuple[int, int], int] = {}
         self._markers: dict[int, _Markers] = {}
         self._raw: dict[str, tuple[int, int, int, bytes]] = {}
@@ -142,39 +173,57 @@ class History:
     def add(self, record: StreamRecord) -> None:
         """Index one accepted-topic record (records of a partition in offset order)."""
         self.records += 1
-        self._times[(record.partition, record.offset)] = record.timestamp_ms
-        if record.kind == SWITCH_KIND:
-            self._switch(record)
-        elif record.kind != TICK_KIND:
-            self._event(record)
-
-    def _switch(self, record: StreamRecord) -> None:
         try:
-            sequence = Switch.from_bytes(record.value).sequence
-        except AgreementError:
+            opened = self._open(record)
+        except CryptoError:
+            self.counts.refused += 1  # the worker refused it too: it decided nothing there
+            return
+        self._times[(record.partition, record.offset)] = opened.millis
+        if opened.kind is Kind.SWITCH:
+            self._switch(record, opened)
+        elif opened.kind is Kind.EVENTS:
+            for item in opened.items:
+                self._event(record, opened.millis, item)
+
+    def _open(self, record: StreamRecord) -> InternalRecord:
+        """The record, authenticated as far as the keys held allow (see the module doc)."""
+        place = Place(self._trust.accepted_topic, record.partition)
+        verifier = self._trust.verifier
+        parsed = parse(record.value)
+        if parsed.kind is Kind.SWITCH or verifier.keys.can_mac:
+            return verifier.open(record.value, place, ACCEPTED_KINDS)
+        if parsed.kind not in ACCEPTED_KINDS:
+            raise UnexpectedKindError(parsed.kind.value, self._trust.accepted_topic)
+        self.counts.unverified += 1
+        return parsed
+
+    def _switch(self, record: StreamRecord, opened: InternalRecord) -> None:
+        try:
+            (item,) = opened.items
+            sequence = Switch.from_bytes(item).sequence
+        except (AgreementError, ValueError):
             self.counts.bad_markers += 1
             return
-        self._markers.setdefault(record.partition, _Markers()).add(record, sequence)
+        markers = self._markers.setdefault(record.partition, _Markers())
+        markers.add(record.offset, opened.millis, sequence)
 
-    def _event(self, record: StreamRecord) -> None:
+    def _event(self, record: StreamRecord, millis: int, item: bytes) -> None:
         try:
-            decoded = self._store.decode(record.value)
+            decoded = self._store.decode(item)
             event_id = str(decoded.record["envelope"]["event_id"])
-        except (HubError, KeyError, TypeError):
+            token = decoded.record["envelope"].get("subject_token")
+        except (HubError, KeyError, TypeError, AttributeError):
             self.counts.undecodable += 1
             return
-        if record.key and not record.key.startswith(b"area:"):
-            self._partitions.setdefault(record.key.decode(errors="replace"), record.partition)
+        if isinstance(token, str):
+            self._partitions.setdefault(token, record.partition)
         if is_consent_event(decoded.event_type):
-            self._consent(record)
+            self._consent(record, millis, item)
         if event_id not in self._raw:  # a redelivered event: the first one is the one folded
-            raw = (record.partition, record.offset, record.timestamp_ms, record.value)
-            self._raw[event_id] = raw
+            self._raw[event_id] = (record.partition, record.offset, millis, item)
 
-    def _consent(self, record: StreamRecord) -> None:
-        located = self._validated(
-            record.partition, record.offset, record.timestamp_ms, record.value
-        )
+    def _consent(self, record: StreamRecord, millis: int, item: bytes) -> None:
+        located = self._validated(record.partition, record.offset, millis, item)
         if located is None or located.event.subject_token is None:
             return
         token = located.event.subject_token
@@ -188,12 +237,12 @@ class History:
         except HubError:
             self.counts.undecodable += 1
             return None
-        return Located(partition, offset, datetime.fromtimestamp(millis / 1000.0, UTC), event)
+        return Located(partition, offset, moment_of(millis), event)
 
     def timestamp(self, partition: int, offset: int) -> datetime | None:
-        """The time of the record at a position, or None when there is no such record."""
+        """The authenticated time of the record at a position, or None when there is none."""
         millis = self._times.get((partition, offset))
-        return None if millis is None else datetime.fromtimestamp(millis / 1000.0, UTC)
+        return None if millis is None else moment_of(millis)
 
     def sequence_at(self, partition: int, offset: int) -> int:
         """The agreement sequence in force at a position (markers at or before it)."""

@@ -21,6 +21,16 @@ Order of checks (the first failure raises, naming what is wrong):
 4. inclusion: every entry's RFC 9162 audit path leads to the last head's root.
 
 Entries after the last head are reported as ``unsealed``: not yet covered by a signature.
+
+**Forged heads and records** (anyone can write to the topics). A head that does not parse or
+whose signature no key the chain accepts there verifies is *forged*: it is skipped, named in
+the result (``forged_heads``), and the chain goes on from the genuine heads, as the head
+writer does. If the next genuine head cannot chain because a skipped head was the one it
+chains from (a genuine head altered, not a forged one added), that head's signature error is
+raised, as before. :func:`verify_topics` also opens the decisions topic's records with the
+hub keys the chain attests (``hub.audit.sealed``): a record that is not an authentic hub
+record never becomes an entry and is named in ``uncovered``. A result with forged heads or
+uncovered records is not :attr:`Verified.ok`.
 """
 
 from __future__ import annotations
@@ -31,7 +41,9 @@ from datetime import datetime
 
 from hub.audit.head import GENESIS, Checkpoint, TreeHead, decode_head
 from hub.audit.ledger import Appended, Ledger
+from hub.audit.sealed import Uncovered, open_decisions
 from hub.crypto import VerifyKey
+from hub.crypto.trust import RecordVerifier, TrustedKeys, Window
 from hub.errors import (
     BadSignatureError,
     ConsistencyProofError,
@@ -59,6 +71,36 @@ class Verified:
     """Hub key rotations the chain attested."""
     hub_keys: tuple[str, ...] = ()
     """Every hub key id that signed or was named in the chain, in order of acceptance."""
+    forged_heads: tuple[ForgedHead, ...] = ()
+    """Heads skipped because they are not the hub's (position, key id, problem)."""
+    uncovered: tuple[Uncovered, ...] = ()
+    """Decisions-topic records that are not authentic hub records: never in the ledger."""
+    last_head_at: datetime | None = None
+    """The timestamp of the newest genuine head (None: no head yet)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing forged was found beside the verified ledger."""
+        return not self.forged_heads and not self.uncovered
+
+
+@dataclass(frozen=True, slots=True)
+class ForgedHead:
+    """A heads-topic record that is not a head of the hub's chain: skipped, and named."""
+
+    head: int
+    key_id: str | None
+    error: str
+    problem: str
+
+    def to_json(self) -> dict[str, object]:
+        """Plain JSON data."""
+        return {
+            "head": self.head,
+            "key_id": self.key_id,
+            "error": self.error,
+            "problem": self.problem,
+        }
 
 
 @dataclass(slots=True)
@@ -75,30 +117,86 @@ class HeadChain:
     rotations: int = 0
     keys: dict[str, tuple[VerifyKey, datetime | None]] = field(default_factory=dict)
     successors: dict[str, str] = field(default_factory=dict)
+    anchors: dict[str, VerifyKey] = field(default_factory=dict)
+    forged: list[ForgedHead] = field(default_factory=list)
+    errors: list[HeadSignatureError | HeadChainError] = field(default_factory=list)
+    """The error of each forged head, in the order of ``forged``."""
+    position: int = 0
+    _skipped: list[tuple[HeadSignatureError | HeadChainError, Checkpoint | None]] = field(
+        default_factory=list
+    )
 
     @property
     def checkpoint(self) -> Checkpoint:
         return self.last.checkpoint if self.last is not None else GENESIS
 
+    def add(self, value: bytes) -> TreeHead | None:
+        """Fold the next head of the topic in; None when it was skipped as forged.
+
+        Raises :class:`HeadChainError` (or the signature error of the skipped head it chains
+        from) when a genuine head breaks the chain.
+        """
+        position = self.position
+        self.position += 1
+        try:
+            head = decode_head(value, position)
+        except HeadChainError as exc:
+            self._skip(exc, None, None)
+            return None
+        try:
+            key = _signer(self, self.anchors, head, position)
+            key.verify(head.signature, head.statement())
+        except BadSignatureError as exc:
+            self._skip(HeadSignatureError(position, head.key_id), head, exc)
+            return None
+        except HeadSignatureError as exc:
+            self._skip(exc, head, None)
+            return None
+        try:
+            _chain_one(self, head, position)
+        except HeadChainError:
+            if self._skipped:
+                raise self._skipped[0][0] from None
+            raise
+        self._skipped.clear()
+        self.keys.setdefault(head.key_id, (key, None))
+        if head.rotation is not None:
+            _rotate(self, head, position)
+        return head
+
+    def _skip(
+        self,
+        error: HeadSignatureError | HeadChainError,
+        head: TreeHead | None,
+        cause: Exception | None,
+    ) -> None:
+        problem = getattr(error, "problem", None) or str(error)
+        key_id = head.key_id if head is not None else None
+        self.forged.append(ForgedHead(error.head, key_id, type(error).__name__, problem))
+        self.errors.append(error)
+        self._skipped.append((error, head.checkpoint if head is not None else None))
+        if cause is not None:
+            error.__cause__ = cause
+
+    def trusted(self) -> TrustedKeys:
+        """The hub keys records may be signed with: those the chain accepted (each until its
+        retirement), or the anchors while there is no head yet."""
+        if not self.keys:
+            return TrustedKeys.public([(k, Window()) for k in self.anchors.values()], [])
+        return TrustedKeys.public(
+            [(key, Window(None, retire_at)) for key, retire_at in self.keys.values()], []
+        )
+
 
 def verify_heads(heads: Iterable[bytes], keys: Iterable[VerifyKey]) -> HeadChain:
     """Check signatures and the chain of heads; returns the authenticated leaf hashes.
 
-    ``keys`` are the trust anchors: the first head must be signed by one of them.
+    ``keys`` are the trust anchors: the first head must be signed by one of them. Forged
+    heads are skipped and listed in ``forged``.
     """
-    anchors = {k.key_id: k for k in keys}
-    chain = HeadChain()
-    for position, value in enumerate(heads):
-        head = decode_head(value, position)
-        key = _signer(chain, anchors, head, position)
-        try:
-            key.verify(head.signature, head.statement())
-        except BadSignatureError as exc:
-            raise HeadSignatureError(position, head.key_id) from exc
-        _chain_one(chain, head, position)
-        chain.keys.setdefault(head.key_id, (key, None))
-        if head.rotation is not None:
-            _rotate(chain, head, position)
+    chain = HeadChain(anchors={k.key_id: k for k in keys})
+    for value in heads:
+        chain.add(value)
     return chain
 
 
@@ -177,11 +275,29 @@ def _previous(chain: HeadChain, head: TreeHead, position: int) -> Checkpoint:
     raise HeadChainError(position, f"chains from {head.previous}, not from {last}")
 
 
-def verify_ledger(
-    records: Iterable[bytes], heads: Iterable[bytes], keys: Iterable[VerifyKey]
+def verify_topics(
+    records: Iterable[bytes], heads: Iterable[bytes], keys: Iterable[VerifyKey], topic: str
 ) -> Verified:
-    """Verify a decisions topic (records in offset order) against its heads topic."""
+    """Verify the decisions topic's records (offset order) against its heads topic.
+
+    Records are opened with the hub keys the chain attests; ``topic`` is the decisions topic's
+    name, which every record's signature is bound to.
+    """
     chain = verify_heads(heads, keys)
+    opened = open_decisions(records, RecordVerifier(chain.trusted()), topic)
+    return _verify(opened.entries, chain, opened.uncovered)
+
+
+def verify_ledger(
+    entries: Iterable[bytes], heads: Iterable[bytes], keys: Iterable[VerifyKey]
+) -> Verified:
+    """Verify decision entries (their JSON, in ledger order) against the heads topic."""
+    return _verify(entries, verify_heads(heads, keys), ())
+
+
+def _verify(
+    records: Iterable[bytes], chain: HeadChain, uncovered: tuple[Uncovered, ...]
+) -> Verified:
     signed = chain.leaves
     ledger, count, repeats = Ledger(), 0, 0
     for value in records:
@@ -202,6 +318,9 @@ def verify_ledger(
         unsealed=len(ledger) - chain.checkpoint.size,
         rotations=chain.rotations,
         hub_keys=tuple(chain.keys),
+        forged_heads=tuple(chain.forged),
+        uncovered=uncovered,
+        last_head_at=chain.last.timestamp if chain.last is not None else None,
     )
 
 

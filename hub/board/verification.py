@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.audit import decode_head, verify_ledger
+from hub.audit import verify_topics
 from hub.crypto import VerifyKey
 from hub.errors import AuditError
 
@@ -53,16 +53,30 @@ class Verification:
 
 
 def verify(
-    decisions: Iterable[bytes], heads: Sequence[bytes], keys: Sequence[VerifyKey], now: datetime
+    topics: tuple[Iterable[bytes], Sequence[bytes]],
+    keys: Sequence[VerifyKey],
+    now: datetime,
+    decisions_topic: str,
 ) -> Verification:
-    """Verify the whole ledger from the start (:func:`hub.audit.verify_ledger`)."""
+    """Verify the whole ledger from the start (:func:`hub.audit.verify_topics`).
+
+    ``topics`` is (decisions records, heads). Forged heads or records that are not the hub's
+    fail the verification, as ``hub audit verify`` fails.
+    """
     if not keys:
         return Verification("not checked", now, detail="no hub verify key available")
+    decisions, heads = topics
     try:
-        result = verify_ledger(decisions, heads, keys)
+        result = verify_topics(decisions, heads, keys, decisions_topic)
     except AuditError as exc:
         return Verification("failed", now, error=type(exc).__name__, detail=str(exc))
-    last = decode_head(heads[-1], len(heads) - 1).timestamp if heads else None
+    if not result.ok:
+        detail = (
+            f"{len(result.forged_heads)} forged heads, "
+            f"{len(result.uncovered)} decisions-topic records not the hub's"
+        )
+        return Verification("failed", now, error="ForgedRecordsFound", detail=detail)
+    last = result.last_head_at
     return Verification(
         "verified",
         now,

@@ -35,6 +35,7 @@ from hub.retention import describe as describe_retention
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, check_reachable, create_topics, kafka_endpoint
+from hub.transport.lenient import tolerate_unreadable_batches
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
@@ -45,6 +46,7 @@ app.add_typer(keys_cli.app, name="keys")
 keys_cli.app.add_typer(custody_cli.agency_app, name="agency")
 keys_cli.app.add_typer(custody_cli.partnership_app, name="partnership")
 keys_cli.app.add_typer(custody_cli.linkage_app, name="linkage")
+keys_cli.app.add_typer(custody_cli.governance_app, name="governance")
 app.add_typer(schemas_cli.app, name="schemas")
 app.add_typer(dsa_cli.app, name="dsa")
 app.add_typer(feed_cli.app, name="feed")
@@ -203,6 +205,7 @@ def demo(
 
 def main() -> None:
     """Console-script entry point."""
+    tolerate_unreadable_batches()  # no record may stop a reader (docs/threat-model.md)
     app()
 
 

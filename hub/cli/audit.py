@@ -3,20 +3,17 @@ decision, look back in time at one subject.
 
 Register with ``app.add_typer(audit.app, name="audit")``. Topics are read from their start in
 ``HUB_BROKER_URL`` (to their true end: see ``hub.transport.topiclog``), or from files exported
-with ``hub audit export`` (``--from-dir``): ``decisions.jsonl``, ``heads.jsonl`` and
-``agreements.jsonl``, one record value per line, and ``accepted.jsonl``, one accepted-topic
-record per line (partition, offset, timestamp, kind, key and value in base64). See
-``docs/audit.md``.
+with ``hub audit export`` (``--from-dir``; the format is in ``hub.cli.audit_topics``). Only
+records that verify under the keys given (``--hub-keys``: the hub's and information
+governance's public keys) are used; see ``docs/audit.md`` and ``docs/threat-model.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,93 +25,53 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hub.audit import (
     History,
     Ledger,
+    OpenedDecisions,
     Replayer,
-    StreamRecord,
+    Verified,
     Window,
     entry_of,
+    open_decisions,
     subject_at,
-    verify_ledger,
+    verify_topics,
 )
+from hub.audit.history import StreamTrust
+from hub.cli.audit_topics import Topics, load_topics, read_accepted, read_all, write_export
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
+from hub.crypto.bundle import load_trusted_keys
+from hub.crypto.trust import RecordVerifier, TrustedKeys
 from hub.errors import AuditError, HubError, IdentifierError
 from hub.geo import AreaLookup
 from hub.partnership import load_hub_keys
-from hub.policy import KIND_HEADER
 from hub.pseudonym import parse_token
 from hub.rules import RuleSet, catalog_from_store
 from hub.runtime import load_registry_from
-from hub.transport import ConsumerRecord, kafka_endpoint
 from hub.transport.partitioner import partition_for
-from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 EXIT_TAMPERED = 1
 EXIT_UNREADABLE = 2
 STDIN = "-"
-FILES = {
-    "decisions": "decisions.jsonl",
-    "heads": "heads.jsonl",
-    "agreements": "agreements.jsonl",
-    "accepted": "accepted.jsonl",
-}
 
 FromDirOption = Annotated[
     Path | None, typer.Option("--from-dir", help="read exported JSONL files instead of the broker")
 ]
 HubKeysOption = Annotated[
     Path | None,
-    typer.Option("--hub-keys", help="hub public key bundle or keyring dir; default HUB_KEYS_DIR"),
+    typer.Option(
+        "--hub-keys",
+        help="public key bundle or keyring dir (hub and governance keys); default HUB_KEYS_DIR",
+    ),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    """The record values of the audit topics, in offset order."""
-
-    decisions: list[bytes]
-    heads: list[bytes]
-    agreements: list[bytes]
-
-
-async def _read(settings: Settings, topic: str) -> list[bytes]:
-    values: list[bytes] = []
-
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
-        values.append(record.value or b"")
-
-    await read_partition(kafka_endpoint(settings), topic, keep)
-    return values
-
-
-async def _read_all(settings: Settings) -> Topics:
-    return Topics(
-        await _read(settings, settings.decisions_topic),
-        await _read(settings, settings.heads_topic),
-        await _read(settings, settings.agreements_topic),
-    )
-
-
-def _lines(path: Path) -> list[bytes]:
-    if not path.exists():
-        return []
-    return [line.encode() for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def load_topics(settings: Settings, from_dir: Path | None) -> Topics:
-    """The audit topics from the broker, or from an export directory."""
-    if from_dir is None:
-        return asyncio.run(_read_all(settings))
-    if not from_dir.is_dir():
-        raise typer.BadParameter(f"{from_dir} is not a directory", param_hint="--from-dir")
-    return Topics(
-        *(_lines(from_dir / FILES[name]) for name in ("decisions", "heads", "agreements"))
-    )
 
 
 def _unreadable(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
     return typer.Exit(code=EXIT_UNREADABLE)
+
+
+def _trusted(settings: Settings, hub_keys: Path | None) -> TrustedKeys:
+    return load_trusted_keys(hub_keys or settings.keys_dir)
 
 
 @app.command()
@@ -125,8 +82,9 @@ def verify(
 ) -> None:
     """Check every tree head, the chain between them, and every ledger entry from the start.
 
-    Exits 0 when the ledger verifies, 1 naming the first bad head or entry, 2 when the topics
-    or keys cannot be read.
+    Exits 0 when the ledger verifies and nothing forged is on the topics, 1 naming the first
+    bad head or entry, or every forged head and every record that is not the hub's, 2 when
+    the topics or keys cannot be read.
     """
     settings = load_settings()
     try:
@@ -135,13 +93,24 @@ def verify(
     except HubError as exc:
         raise _unreadable(exc) from exc
     try:
-        verified = verify_ledger(topics.decisions, topics.heads, keys)
+        verified = verify_topics(topics.decisions, topics.heads, keys, topics.names.decisions)
     except AuditError as exc:
         failure = {"ok": False, "error": type(exc).__name__, "detail": str(exc), **_where(exc)}
         typer.echo(json.dumps(failure) if as_json else f"FAIL {type(exc).__name__}: {exc}")
         raise typer.Exit(code=EXIT_TAMPERED) from exc
-    result = {
-        "ok": True,
+    result = verified_json(verified)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print_verified(verified)
+    if not verified.ok:
+        raise typer.Exit(code=EXIT_TAMPERED)
+
+
+def verified_json(verified: Verified) -> dict[str, object]:
+    """The result of a verification as JSON data (``ok`` false when anything forged is found)."""
+    return {
+        "ok": verified.ok,
         "records": verified.records,
         "entries": verified.entries,
         "repeats": verified.repeats,
@@ -150,15 +119,28 @@ def verify(
         "signed_size": verified.signed.size,
         "signed_root": verified.signed.root.hex(),
         "unsealed": verified.unsealed,
+        "forged_heads": [f.to_json() for f in verified.forged_heads],
+        "uncovered": [u.to_json() for u in verified.uncovered],
     }
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
+
+
+def _print_verified(verified: Verified) -> None:
+    for forged in verified.forged_heads:
+        typer.echo(
+            f"FORGED head at offset {forged.head} (key {forged.key_id}): {forged.error}: "
+            f"{forged.problem}"
+        )
+    for record in verified.uncovered:
+        ids = ", ".join(record.decision_ids) or "no decision id"
+        typer.echo(f"UNCOVERED record at offset {record.offset} ({record.reason}): {ids}")
+    verdict = "OK" if verified.ok else "FAIL"
     typer.echo(
-        f"OK {verified.entries} entries ({verified.repeats} repeated records skipped), "
+        f"{verdict} {verified.entries} entries ({verified.repeats} repeated records skipped), "
         f"{verified.heads} signed heads ({verified.redundant_heads} redundant); "
         f"signed size {verified.signed.size} root {verified.signed.root.hex()}; "
-        f"{verified.unsealed} entries not yet under a signed head"
+        f"{verified.unsealed} entries not yet under a signed head; "
+        f"{len(verified.forged_heads)} forged heads, "
+        f"{len(verified.uncovered)} records not the hub's"
     )
 
 
@@ -175,39 +157,37 @@ def export(out: Annotated[Path, typer.Option("--out", help="directory to write")
     """
     settings = load_settings()
     try:
-        topics = asyncio.run(_read_all(settings))
+        topics = asyncio.run(read_all(settings))
+        accepted = read_accepted(settings)
     except HubError as exc:
         raise _unreadable(exc) from exc
-    out.mkdir(parents=True, exist_ok=True)
-    for name, values in (
-        ("decisions", topics.decisions),
-        ("heads", topics.heads),
-        ("agreements", topics.agreements),
-    ):
-        text = "".join(v.decode() + "\n" for v in values)
-        (out / FILES[name]).write_text(text, encoding="utf-8")
-    accepted = read_accepted(settings)
-    with (out / FILES["accepted"]).open("w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(stream_json(r)) + "\n" for r in accepted)
+    write_export(out, topics, accepted)
     typer.echo(
-        f"{len(topics.decisions)} decisions, {len(topics.heads)} heads, "
+        f"{len(topics.decisions)} decision records, {len(topics.heads)} heads, "
         f"{len(accepted)} accepted records to {out}"
     )
+
+
+def opened_decisions(topics: Topics, trusted: TrustedKeys) -> OpenedDecisions:
+    """The decisions of the hub-signed records on the decisions topic (the ledger's entries)."""
+    return open_decisions(topics.decisions, RecordVerifier(trusted), topics.names.decisions)
 
 
 @app.command()
 def proof(
     decision: Annotated[str, typer.Option("--decision", help="decision id")],
     from_dir: FromDirOption = None,
+    hub_keys: HubKeysOption = None,
 ) -> None:
     """Print an RFC 9162 inclusion proof of one decision in the newest head (JSON)."""
     settings = load_settings()
     try:
         topics = load_topics(settings, from_dir)
+        entries = opened_decisions(topics, _trusted(settings, hub_keys)).entries
     except HubError as exc:
         raise _unreadable(exc) from exc
     ledger = Ledger()
-    for value in topics.decisions:
+    for value in entries:
         ledger.append(value)
     if not topics.heads:
         raise _unreadable(AuditError("no signed tree head yet"))
@@ -215,7 +195,7 @@ def proof(
     index, size = ledger.index_of(decision), int(head["size"])
     if index is None or index >= size:
         raise _unreadable(AuditError("decision not under the newest signed head"))
-    entry = entry_of(topics.decisions[_first_offset(topics.decisions, decision)], index)
+    entry = entry_of(entries[_first_offset(entries, decision)], index)
     path = ledger.tree.inclusion_proof(index, size)
     typer.echo(
         json.dumps(
@@ -231,67 +211,18 @@ def proof(
     )
 
 
-def _first_offset(values: list[bytes], decision_id: str) -> int:
-    """The position of a decision's first record (its leaf) among the topic's values."""
+def _first_offset(values: tuple[bytes, ...], decision_id: str) -> int:
+    """The position of a decision's first entry (its leaf) among the entries."""
     return next(n for n, v in enumerate(values) if json.loads(v).get("decision_id") == decision_id)
 
 
-def stream_json(record: StreamRecord) -> dict[str, object]:
-    """One accepted-topic record as a line of ``accepted.jsonl``."""
-    return {
-        "partition": record.partition,
-        "offset": record.offset,
-        "timestamp": record.timestamp_ms,
-        "kind": record.kind,
-        "key": base64.b64encode(record.key or b"").decode("ascii"),
-        "value": base64.b64encode(record.value).decode("ascii"),
-    }
-
-
-def _stream_record(line: bytes) -> StreamRecord:
-    raw = json.loads(line)
-    return StreamRecord(
-        partition=int(raw["partition"]),
-        offset=int(raw["offset"]),
-        timestamp_ms=int(raw["timestamp"]),
-        kind=str(raw["kind"]),
-        key=base64.b64decode(raw["key"]) or None,
-        value=base64.b64decode(raw["value"]),
-    )
-
-
-async def _read_accepted(settings: Settings) -> list[StreamRecord]:
-    records: list[StreamRecord] = []
-
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
-        kind = next((v for k, v in record.headers if k == KIND_HEADER), b"")
-        value = record.value or b""
-        records.append(
-            StreamRecord(
-                record.partition, record.offset, record.timestamp, kind.decode(), record.key, value
-            )
-        )
-
-    endpoint = kafka_endpoint(settings)
-    for number in range(settings.partitions):
-        await read_partition(endpoint, settings.accepted_topic, keep, number)
-    return records
-
-
-def read_accepted(settings: Settings, from_dir: Path | None = None) -> list[StreamRecord]:
-    """Every accepted-topic record, partition by partition in offset order."""
-    if from_dir is None:
-        return asyncio.run(_read_accepted(settings))
-    try:
-        return [_stream_record(line) for line in _lines(from_dir / FILES["accepted"])]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise AuditError(f"{FILES['accepted']} is not an accepted-topic export") from exc
-
-
-def load_history(settings: Settings, from_dir: Path | None) -> tuple[History, Topics]:
+def load_history(
+    settings: Settings, from_dir: Path | None, trusted: TrustedKeys
+) -> tuple[History, Topics]:
     """The agreements and accepted streams indexed for replay, and the audit topics."""
     topics = load_topics(settings, from_dir)
-    history = History(SchemaStore.load(settings.schemas_dir), topics.agreements)
+    trust = StreamTrust(RecordVerifier(trusted), topics.names.agreements, topics.names.accepted)
+    history = History(SchemaStore.load(settings.schemas_dir), topics.agreements, trust)
     for record in read_accepted(settings, from_dir):
         history.add(record)
     return history, topics
@@ -322,7 +253,8 @@ def _progress(total: int, enabled: bool) -> Progress:
 
 
 @app.command()
-def replay(
+def replay(  # typer maps each keyword-only parameter to one option
+    *,
     start: Annotated[
         str | None, typer.Option("--from", help="first decision time (ISO 8601; UTC if no zone)")
     ] = None,
@@ -332,16 +264,21 @@ def replay(
         list[str] | None, typer.Option("--explain", help="decision id to explain (repeatable)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result")] = False,
+    hub_keys: HubKeysOption = None,
 ) -> None:
     """Re-decide every ledger entry from the agreements and accepted topics; report mismatches.
 
-    Exits 0 when every decision re-derives exactly as recorded, 1 listing each mismatch
-    (decision id, field, recorded, re-derived), 2 when the topics cannot be read.
+    Only hub-signed decisions are entries; any other record on the decisions topic is listed
+    as uncovered. Exits 0 when every decision re-derives exactly as recorded and nothing is
+    uncovered, 1 listing each mismatch (decision id, field, recorded, re-derived) and each
+    uncovered record, 2 when the topics cannot be read.
     """
     settings = load_settings()
     window = Window(_instant(start, "--from"), _instant(end, "--to"))
     try:
-        history, topics = load_history(settings, from_dir)
+        trusted = _trusted(settings, hub_keys)
+        history, topics = load_history(settings, from_dir, trusted)
+        opened = opened_decisions(topics, trusted)
         store = SchemaStore.load(settings.schemas_dir)
         rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
         replayer = Replayer(
@@ -352,21 +289,28 @@ def replay(
         )
     except HubError as exc:
         raise _unreadable(exc) from exc
-    with _progress(len(topics.decisions), not as_json) as progress:
-        task = progress.add_task("replay", total=len(topics.decisions))
+    with _progress(len(opened.entries), not as_json) as progress:
+        task = progress.add_task("replay", total=len(opened.entries))
         report = replayer.replay(
-            topics.decisions, window, frozenset(explain or ()), lambda: progress.advance(task)
+            opened.entries, window, frozenset(explain or ()), lambda: progress.advance(task)
         )
-    result = report.to_json() | {"history": asdict(history.counts) | {"records": history.records}}
+    result = report.to_json() | {
+        "history": asdict(history.counts) | {"records": history.records},
+        "uncovered": [u.to_json() for u in opened.uncovered],
+    }
+    result["ok"] = report.ok and not opened.uncovered
     if as_json:
         typer.echo(json.dumps(result))
     else:
         _print_replay(result)
-    if not report.ok:
+    if not result["ok"]:
         raise typer.Exit(code=EXIT_TAMPERED)
 
 
 def _print_replay(result: dict[str, Any]) -> None:
+    for u in result["uncovered"]:
+        ids = ", ".join(u["decision_ids"]) or "no decision id"
+        typer.echo(f"UNCOVERED record at offset {u['offset']} ({u['reason']}): {ids}")
     for m in result["mismatches"]:
         typer.echo(
             f"MISMATCH {m['decision_id']} {m['field']}: recorded {json.dumps(m['recorded'])}"
@@ -391,6 +335,7 @@ def at(
         str, typer.Option("--token", help="the subject's linkage token, or - to read it from stdin")
     ],
     from_dir: FromDirOption = None,
+    hub_keys: HubKeysOption = None,
 ) -> None:
     """The consent state and the agreements in force for one subject at a time (JSON).
 
@@ -404,7 +349,7 @@ def at(
     except IdentifierError as exc:
         raise typer.BadParameter("not a linkage token", param_hint="--token") from exc
     try:
-        history, _ = load_history(settings, from_dir)
+        history, _ = load_history(settings, from_dir, _trusted(settings, hub_keys))
     except HubError as exc:
         raise _unreadable(exc) from exc
     partition = history.partition_of(text)

@@ -32,9 +32,12 @@ from hub.board import (
     sources_of,
 )
 from hub.board.page import plotly_js
-from hub.cli.audit import FromDirOption, HubKeysOption, load_topics
+from hub.cli.audit import FromDirOption, HubKeysOption
+from hub.cli.audit_topics import load_topics
 from hub.config import Settings, load_settings
 from hub.crypto import VerifyKey
+from hub.crypto.bundle import load_trusted_keys
+from hub.crypto.trust import TrustedKeys
 from hub.errors import HubError
 from hub.partnership import load_hub_keys
 from hub.registry import Registry, load_registry
@@ -97,6 +100,14 @@ def _keys(settings: Settings, hub_keys: Path | None) -> tuple[VerifyKey, ...]:
         return ()
 
 
+def _trusted(settings: Settings, hub_keys: Path | None) -> TrustedKeys:
+    try:
+        return load_trusted_keys(hub_keys or settings.keys_dir)
+    except HubError as exc:
+        typer.echo(f"warning: no public keys ({exc}); nothing can be counted", err=True)
+        return TrustedKeys()
+
+
 def _rules(settings: Settings) -> tuple[Rule, ...]:
     try:
         return RuleSet.load(settings.deploy_dir / "rules").rules
@@ -120,10 +131,16 @@ class _Context:
     registry: Registry
     keys: tuple[VerifyKey, ...]
     rules: tuple[Rule, ...]
+    trusted: TrustedKeys
 
 
 def _context(settings: Settings, hub_keys: Path | None) -> _Context:
-    return _Context(_registry(settings), _keys(settings, hub_keys), _rules(settings))
+    return _Context(
+        _registry(settings),
+        _keys(settings, hub_keys),
+        _rules(settings),
+        _trusted(settings, hub_keys),
+    )
 
 
 async def _read_inputs(settings: Settings, context: _Context) -> Inputs:
@@ -137,6 +154,9 @@ async def _read_inputs(settings: Settings, context: _Context) -> Inputs:
         keys=context.keys,
         quarantine=await _every_partition(endpoint, settings.quarantine_topic),
         rules=context.rules,
+        trusted=context.trusted,
+        decisions_topic=settings.decisions_topic,
+        agreements_topic=settings.agreements_topic,
     )
 
 
@@ -190,6 +210,9 @@ def _inputs_for_report(settings: Settings, context: _Context, from_dir: Path | N
         settings.topic_prefix,
         context.keys,
         rules=context.rules,
+        trusted=context.trusted,
+        decisions_topic=topics.names.decisions,
+        agreements_topic=topics.names.agreements,
     )
 
 

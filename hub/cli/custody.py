@@ -1,4 +1,5 @@
-"""``hub keys agency|partnership|linkage init DIR``: a party's own keys, made on its own machine.
+"""``hub keys agency|partnership|linkage|governance init DIR``: a party's own keys, made on its
+own machine; ``hub keys governance trust FILE``: the hub's keyring takes governance's public key.
 
 Each writes a keyring directory (0700, one 0600 file per key) that never leaves the party,
 and, for a key pair, a public key file under ``DIR/public/`` to send the hub, which onboards
@@ -15,8 +16,17 @@ from typing import Annotated
 
 import typer
 
-from hub.crypto import AGENCIES, KeyInfo, KeyKind, agency_owner, partnership_owner
-from hub.crypto.custody import init_party_keys
+from hub.config import load_settings
+from hub.crypto import (
+    AGENCIES,
+    GOVERNANCE,
+    KeyInfo,
+    KeyKind,
+    Keyring,
+    agency_owner,
+    partnership_owner,
+)
+from hub.crypto.custody import init_party_keys, read_public_key
 from hub.errors import HubError
 
 agency_app = typer.Typer(no_args_is_help=True, help="An agency's own keys (run at the agency).")
@@ -25,6 +35,10 @@ partnership_app = typer.Typer(
 )
 linkage_app = typer.Typer(
     no_args_is_help=True, help="The agencies' shared linkage key (run by its custodian)."
+)
+governance_app = typer.Typer(
+    no_args_is_help=True,
+    help="Information governance's signing key (agreements, suspensions, switch markers).",
 )
 
 DirArgument = Annotated[Path, typer.Argument(help="the party's own keyring directory")]
@@ -64,3 +78,31 @@ def linkage_init(directory: DirArgument) -> None:
     """Make the agencies' linkage key (HMAC-SHA256). The hub never holds it: its custodian
     copies the key file into each agency's keyring under the agreement's secure channel."""
     _init(directory, AGENCIES, (KeyKind.LINKAGE,))
+
+
+@governance_app.command("init")
+def governance_init(directory: DirArgument) -> None:
+    """Make information governance's signing key pair (Ed25519), kept by governance; write its
+    public key file for every worker's keyring (``hub keys governance trust``)."""
+    _init(directory, GOVERNANCE, (KeyKind.SIGNING,))
+
+
+@governance_app.command("trust")
+def governance_trust(
+    public_key: Annotated[Path, typer.Argument(help="governance's public key file")],
+    keyring_dir: Annotated[
+        Path | None, typer.Option("--keyring", help="the hub's keyring; default HUB_KEYS_DIR")
+    ] = None,
+) -> None:
+    """Add governance's public key to the hub's keyring: workers then apply what it signs.
+
+    Compare the key id printed here with the one governance reports, over another channel.
+    """
+    root = keyring_dir or load_settings().keys_dir
+    try:
+        info = read_public_key(public_key, GOVERNANCE, KeyKind.SIGNING)
+        Keyring.open(root).add(info, None)
+    except HubError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"{_describe(info)} trusted in {root}")

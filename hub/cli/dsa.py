@@ -223,6 +223,8 @@ def publish(
     import asyncio  # noqa: PLC0415  # only this command talks to the broker
 
     from hub.config import load_settings  # noqa: PLC0415
+    from hub.crypto import Keyring  # noqa: PLC0415
+    from hub.governance import Governance  # noqa: PLC0415
     from hub.transport import kafka_endpoint  # noqa: PLC0415
     from hub.transport.agreements import publish_agreements  # noqa: PLC0415
 
@@ -246,6 +248,7 @@ def publish(
                 settings.accepted_topic,
                 [a for _, a in loaded.agreements],
                 datetime.now(UTC),
+                governance=Governance.from_keyring(Keyring.open(settings.keys_dir)),
             )
         )
     except HubError as exc:

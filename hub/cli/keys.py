@@ -14,6 +14,10 @@
 own machine (``hub.cli.custody``): the hub only ever receives public key files.
 - ``--hub``: the hub's signing key. A rotation head signed by the current key, naming the new
   one, goes to the heads topic first, so the chain of tree heads crosses the change.
+- ``--internal``: the hub's internal MAC key (accepted, outbox, table values). Workers re-read
+  the keyring when a record names a key they do not know; roll them within the overlap.
+- ``--governance``: information governance's signing key (agreements, suspensions, switch
+  markers). Its public key must reach every worker's keyring before governance signs with it.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from typing import Annotated
 
 import typer
 
-from hub.audit.head import Rotation, TreeHead, decode_head, rotation_head
+from hub.audit.head import Rotation, TreeHead, rotation_head
+from hub.audit.verify import verify_heads
 from hub.config import Settings, load_settings
-from hub.crypto import HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
+from hub.crypto import GOVERNANCE, HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
 from hub.crypto.custody import PUBLIC_DIR, is_party_owner, read_public_key, write_public_key
 from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
@@ -124,7 +129,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 @app.command("rotate")
-def rotate(
+def rotate(  # typer maps each keyword-only parameter to one option
     directory: Annotated[
         Path | None, typer.Argument(help="the keyring directory; default HUB_KEYS_DIR")
     ] = None,
@@ -134,6 +139,12 @@ def rotate(
         str | None, typer.Option("--partnership", help="rotate this partnership's HPKE key")
     ] = None,
     hub: Annotated[bool, typer.Option("--hub", help="rotate the hub's signing key")] = False,
+    internal: Annotated[
+        bool, typer.Option("--internal", help="rotate the hub's internal MAC key")
+    ] = False,
+    governance: Annotated[
+        bool, typer.Option("--governance", help="rotate information governance's signing key")
+    ] = False,
     overlap: Annotated[
         str, typer.Option("--overlap", help="how long the old key stays acceptable")
     ] = DEFAULT_OVERLAP,
@@ -143,11 +154,15 @@ def rotate(
     ] = None,
 ) -> None:
     """Add a new key and retire the current one at the end of the overlap window."""
-    chosen = [x for x in (agency, partnership, hub or None) if x]
+    chosen = [x for x in (agency, partnership, hub, internal, governance) if x]
     if len(chosen) != 1:
-        raise typer.BadParameter("name exactly one of --agency, --partnership, --hub")
-    if hub and public_key is not None:
-        raise typer.BadParameter("--public-key is for an agency's or a partnership's key")
+        raise typer.BadParameter(
+            "name exactly one of --agency, --partnership, --hub, --internal, --governance"
+        )
+    if (hub or internal) and public_key is not None:
+        raise typer.BadParameter(
+            "--public-key is for an agency's, a partnership's or governance's key"
+        )
     window = parse_duration(overlap)
     settings = load_settings()
     root = directory or settings.keys_dir
@@ -157,11 +172,7 @@ def rotate(
         if hub:
             new, old = asyncio.run(rotate_hub_key(settings, keyring, now, window))
         else:
-            owner, kind = (
-                (agency_owner(agency), KeyKind.SIGNING)
-                if agency
-                else (partnership_owner(str(partnership)), KeyKind.HPKE)
-            )
+            owner, kind = _owner_kind(agency, partnership, internal=internal)
             _require_owner(keyring, owner, kind)
             given = read_public_key(public_key, owner, kind) if public_key else None
             info, retired = keyring.rotate(owner, kind, now, window, public=given)
@@ -174,6 +185,19 @@ def rotate(
         raise typer.Exit(code=1) from exc
     until = (now + window).isoformat(timespec="seconds")
     typer.echo(f"new key {new}; retired {old}, accepted until {until}")
+
+
+def _owner_kind(
+    agency: str | None, partnership: str | None, *, internal: bool
+) -> tuple[str, KeyKind]:
+    """The key a non-hub-signing rotation names (governance when nothing else is named)."""
+    if agency:
+        return agency_owner(agency), KeyKind.SIGNING
+    if partnership:
+        return partnership_owner(partnership), KeyKind.HPKE
+    if internal:
+        return HUB, KeyKind.INTERNAL
+    return GOVERNANCE, KeyKind.SIGNING
 
 
 def _require_owner(keyring: Keyring, owner: str, kind: KeyKind) -> None:
@@ -203,7 +227,7 @@ async def rotate_hub_key(
         info = KeyInfo(HUB, KeyKind.SIGNING, new.key_id, now, KeyStatus.PENDING,
                        public=new.verify_key.raw, not_before=now)  # fmt: skip
         keyring.add(info, new.raw())
-    last = await _last_head(settings)
+    last = await _last_head(settings, keyring)
     at = max(now, last.timestamp) if last is not None else now
     head = rotation_head(last, old, at, Rotation(new.verify_key, at + overlap))
     await _send(settings, head.to_bytes())
@@ -212,14 +236,15 @@ async def rotate_hub_key(
     return new.key_id, old.key_id
 
 
-async def _last_head(settings: Settings) -> TreeHead | None:
+async def _last_head(settings: Settings, keyring: Keyring) -> TreeHead | None:
+    """The newest genuine head of the chain (forged heads on the topic are skipped)."""
     values: list[bytes] = []
 
     def keep(record: ConsumerRecord[bytes, bytes]) -> None:
         values.append(record.value or b"")
 
-    count = await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)
-    return decode_head(values[-1], count - 1) if values else None
+    await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)
+    return verify_heads(values, keyring.verify_keys(HUB)).last
 
 
 async def _send(settings: Settings, value: bytes) -> None:

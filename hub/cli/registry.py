@@ -30,9 +30,11 @@ from hub.config import Settings, load_settings
 from hub.crypto import KeyInfo, KeyKind, Keyring, agency_owner, partnership_owner
 from hub.crypto.custody import read_public_key
 from hub.crypto.keyfile import make_private_dir
+from hub.crypto.trust import RecordVerifier, TrustedKeys
 from hub.dsa import Action, Party
 from hub.errors import ConfigError, HubError
 from hub.geo import AreaLookup
+from hub.governance import Governance
 from hub.registry import (
     Agency,
     Partnership,
@@ -220,7 +222,11 @@ def list_onboarded(
         keyring = Keyring.open(keys or settings.keys_dir)
         barred: frozenset[tuple[Party, str]] = frozenset()
         if suspensions:
-            book = asyncio.run(read_agreements(kafka_endpoint(settings), settings.agreements_topic))
+            verifier = RecordVerifier(TrustedKeys.from_keyring(keyring))
+            folded = asyncio.run(
+                read_agreements(kafka_endpoint(settings), settings.agreements_topic, verifier)
+            )
+            book = folded.book
             barred = book.up_to(book.last_sequence).suspended(datetime.now(UTC))
     except HubError as exc:
         raise _fail(exc) from exc
@@ -252,6 +258,7 @@ def _change(action: Action, agency: str | None, partnership: str | None, reason:
                 target,
                 (action, reason),
                 datetime.now(UTC),
+                governance=Governance.from_keyring(Keyring.open(settings.keys_dir)),
             )
         )
     except HubError as exc:

@@ -20,6 +20,7 @@ from hub.crypto.hpke import HpkePrivateKey, HpkePublicKey, alert_info
 from hub.crypto.keyfile import KeyInfo, KeyKind, KeyStatus
 from hub.crypto.keyring import (
     AGENCIES,
+    GOVERNANCE,
     HUB,
     Keyring,
     agency_key_source,
@@ -33,6 +34,7 @@ from hub.crypto.signing import SigningKey, VerifyKey, key_id_of
 
 __all__ = [
     "AGENCIES",
+    "GOVERNANCE",
     "HUB",
     "AgencyKeySet",
     "BatchHead",

@@ -29,13 +29,14 @@ from hub.crypto.keyfile import (
     make_private_dir,
     parse_key_document,
 )
-from hub.crypto.keyring import AGENCIES, PUBLIC_SUFFIX, Keyring
+from hub.crypto.keyring import AGENCIES, GOVERNANCE, PUBLIC_SUFFIX, Keyring
 from hub.crypto.signing import key_id_of
 from hub.errors import KeyringError
 
-#: Owners whose keys belong to a party (an agency, the agencies together, a partnership).
+#: Owners whose keys belong to a party (an agency, the agencies together, a partnership, the
+#: VRU's information governance, whose key signs agreements: docs/threat-model.md).
 PARTY_OWNER_PREFIXES = ("agency/", "partnership/")
-PARTY_OWNERS = frozenset({AGENCIES})
+PARTY_OWNERS = frozenset({AGENCIES, GOVERNANCE})
 #: Kinds the hub holds on a party's behalf: never a party secret.
 HELD_BY_HUB = frozenset({KeyKind.PSEUDONYM})
 #: Where :func:`init_party_keys` writes the public key files to hand over.
@@ -44,7 +45,8 @@ MAX_PUBLIC_FILE = 64 * 1024
 
 
 def is_party_owner(owner: str) -> bool:
-    """Whether keys of ``owner`` belong to an agency or a partnership rather than the hub."""
+    """Whether keys of ``owner`` belong to a party (an agency, a partnership, governance)
+    rather than the hub."""
     return owner in PARTY_OWNERS or owner.startswith(PARTY_OWNER_PREFIXES)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from hub.errors import KeyringError
 
 FORMAT = "vru-hub-key/v1"
-_OWNER = re.compile(r"hub|agencies|(agency|partnership)/[a-z0-9][a-z0-9-]*")
+_OWNER = re.compile(r"hub|agencies|governance|(agency|partnership)/[a-z0-9][a-z0-9-]*")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -35,6 +35,8 @@ class KeyKind(StrEnum):
     LINKAGE = "linkage-hmac"
     PSEUDONYM = "pseudonym-hmac"
     HPKE = "x25519-hpke"
+    INTERNAL = "internal-hmac"
+    """The hub's own MAC key for records only its workers read (``hub.crypto.record``)."""
 
 
 class KeyStatus(StrEnum):

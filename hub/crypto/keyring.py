@@ -1,8 +1,10 @@
 """The keyring: every key a deployment holds, one file each, with rotation metadata.
 
-Owners are path-like: ``hub`` (the hub's tree-head and alert signing key), ``agencies`` (the
-linkage key the agencies share), ``agency/<id>`` (an agency's feed signing keys) and
-``partnership/<id>`` (a partnership's HPKE key pair and pseudonym key). An owner may hold
+Owners are path-like: ``hub`` (the hub's signing key for alerts, decisions and tree heads, and
+its internal MAC key), ``agencies`` (the linkage key the agencies share), ``governance`` (the
+information governance signing key for agreements, suspensions and switch markers),
+``agency/<id>`` (an agency's feed signing keys) and ``partnership/<id>`` (a partnership's HPKE
+key pair and pseudonym key). An owner may hold
 several keys of one kind during a rotation: the newest ``active`` one is used for new work,
 and ``retiring`` ones stay acceptable until their not-after time.
 
@@ -29,6 +31,8 @@ from hub.errors import KeyringError, UnknownKeyError
 
 HUB = "hub"
 AGENCIES = "agencies"
+GOVERNANCE = "governance"
+"""The VRU's information governance: signs agreement publications, suspensions and markers."""
 #: Public key files written for handing over; they sit beside a keyring but are not in it.
 PUBLIC_SUFFIX = ".public.json"
 
@@ -199,8 +203,8 @@ class Keyring:
         return AgencyKeySet(keys, windows)
 
     def hmac_key(self, owner: str, kind: KeyKind, key_id: str | None = None) -> HmacKey:
-        """The linkage key (owner ``agencies``) or a partnership's pseudonym key."""
-        if kind not in (KeyKind.LINKAGE, KeyKind.PSEUDONYM):
+        """The linkage key (owner ``agencies``), a pseudonym key or the hub's internal key."""
+        if kind not in (KeyKind.LINKAGE, KeyKind.PSEUDONYM, KeyKind.INTERNAL):
             raise KeyringError(f"{kind.value} is not an HMAC key kind")
         return HmacKey(self._secret(owner, kind, key_id))
 

@@ -10,7 +10,14 @@ from datetime import datetime
 from pathlib import Path
 
 from hub.crypto.keyfile import KeyKind, make_private_dir
-from hub.crypto.keyring import AGENCIES, HUB, Keyring, agency_owner, partnership_owner
+from hub.crypto.keyring import (
+    AGENCIES,
+    GOVERNANCE,
+    HUB,
+    Keyring,
+    agency_owner,
+    partnership_owner,
+)
 from hub.errors import KeyringError
 from hub.registry import Registry
 
@@ -22,7 +29,9 @@ plain files. That is fine for a laptop, a demo or CI, and wrong for real data.
 
 | path | key | algorithm |
 |---|---|---|
-| `hub/ed25519-signing/` | the hub's signing key (alerts, tree heads) | Ed25519 |
+| `hub/ed25519-signing/` | the hub's signing key (alerts, decisions, tree heads) | Ed25519 |
+| `hub/internal-hmac/` | the hub's internal MAC key (records only its workers read) | HMAC-SHA256 |
+| `governance/ed25519-signing/` | governance's key (agreements, suspensions, markers) | Ed25519 |
 | `agencies/linkage-hmac/` | the linkage key shared by the agencies | HMAC-SHA256 |
 | `agency/<id>/ed25519-signing/` | each agency's feed signing key | Ed25519 |
 | `partnership/<id>/x25519-hpke/` | each partnership's alert encryption key pair | X25519 HPKE |
@@ -37,8 +46,10 @@ Each key is a JSON file (mode 0600, directories 0700) with its key id, creation 
   HPKE key pair and gives the hub only the public key. Nobody holds every key, as here.
 - **The linkage key is held by the agencies only.** The hub never sees it: tokens are made at
   source. Distribute it under the data-sharing agreement, sealed to each agency's IT team.
-- **Pseudonym keys and the hub signing key live in a KMS/HSM** used by the hub's service
-  identity; they are never written to a developer's disk.
+- **Pseudonym keys, the hub signing key and the hub's internal MAC key live in a KMS/HSM** used
+  by the hub's service identity; they are never written to a developer's disk.
+- **The governance signing key is held by the VRU's information governance**, never by the
+  hub's operators: the hub holds its public key only (`docs/keys.md`).
 - **Rotation is scheduled** with overlap windows (`docs/keys.md`), and every change is recorded.
 - Backups of secret keys are encrypted and access-logged; this directory has neither.
 """
@@ -60,6 +71,8 @@ def create_dev_keyring(
     make_private_dir(root, stop=root.parent)
     keyring = Keyring(root)
     keyring.generate(HUB, KeyKind.SIGNING, now)
+    keyring.generate(HUB, KeyKind.INTERNAL, now)
+    keyring.generate(GOVERNANCE, KeyKind.SIGNING, now)
     keyring.generate(AGENCIES, KeyKind.LINKAGE, now)
     for agency in registry.agencies:
         keyring.generate(agency_owner(agency.id), KeyKind.SIGNING, now)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from hub.alerts import AlertRecord
 from hub.config import Settings
 from hub.transport import TopicPartition, kafka_endpoint, new_consumer, translated
+from hub.transport.lenient import tolerate_unreadable_batches
 
 FETCH_MS = 200
 
@@ -40,6 +41,7 @@ async def read_records(
     settings: Settings, partnership_id: str, options: ReadOptions
 ) -> AsyncGenerator[Positioned, None]:
     """Every record on the partnership topic from ``options.start_offset``, in order."""
+    tolerate_unreadable_batches()  # a record no client can decode must not stop the reader
     topic = settings.alert_topic(partnership_id)
     partition = TopicPartition(topic, 0)
     endpoint = kafka_endpoint(settings)
@@ -64,6 +66,10 @@ async def read_records(
 
 
 def _record(
-    key: bytes | None, value: bytes | None, headers: tuple[tuple[str, bytes], ...] | None
+    key: bytes | None,
+    value: bytes | None,
+    headers: tuple[tuple[str, bytes | None], ...] | None,
 ) -> AlertRecord:
-    return AlertRecord(key or b"", value or b"", tuple(headers or ()))
+    """A record as read, a header without a value (Kafka allows it) as an empty one."""
+    found = tuple((name, v if v is not None else b"") for name, v in headers or ())
+    return AlertRecord(key or b"", value or b"", found)

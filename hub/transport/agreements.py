@@ -1,5 +1,9 @@
 """Publishing agreement versions, suspensions and switch markers; reading the topic back.
 
+Every record written here is signed by information governance (``hub.governance``): the
+publisher needs the governance signing key, and reads the topic back with the keys it trusts,
+so a forged record on the topic changes neither the next sequence nor what is published.
+
 The agreements topic is written one record per request (send and wait), so its end offset
 is exact even on the embedded broker. That broker reports a wrong "latest" offset when the
 newest batch holds more than one record (BROKER.md), so we never leave such a batch here.
@@ -13,32 +17,35 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from hub.dsa import (
-    Action,
-    Agreement,
-    AgreementBook,
-    Party,
-    Suspension,
-    encode_agreement_message,
-    encode_suspension_message,
+from hub.crypto.record import Place
+from hub.crypto.trust import RecordVerifier
+from hub.dsa import Action, Agreement, AgreementBook, Party, Suspension
+from hub.governance import (
+    FoldedBook,
+    Governance,
+    publication_record,
+    suspension_record,
+    switch_record,
 )
-from hub.policy import KIND_HEADER, SWITCH_KIND, Switch
+from hub.policy import Switch
 from hub.transport.clients import new_producer
 from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
 from hub.transport.topiclog import read_partition
 
 
-async def read_agreements(endpoint: KafkaEndpoint, topic: str) -> AgreementBook:
-    """Every publication on the agreements topic, folded into a book."""
-    book = AgreementBook()
+async def read_agreements(
+    endpoint: KafkaEndpoint, topic: str, verifier: RecordVerifier
+) -> FoldedBook:
+    """Every record of the agreements topic, folded: what verified, and what was refused."""
+    folded = FoldedBook()
+    place = Place(topic, 0)
 
     def fold(record: ConsumerRecord[bytes, bytes]) -> None:
-        nonlocal book
-        book = book.apply(record.value or b"")
+        folded.add(record.value or b"", record.offset, verifier, place)
 
     await read_partition(endpoint, topic, fold)
-    return book
+    return folded
 
 
 def unpublished(book: AgreementBook, agreements: Iterable[Agreement]) -> list[Agreement]:
@@ -55,39 +62,45 @@ async def publish_agreements(
     accepted_topic: str,
     agreements: Iterable[Agreement],
     now: datetime,
+    *,
+    governance: Governance,
 ) -> tuple[list[str], int]:
-    """Publish new versions, then a switch marker into every accepted partition.
+    """Publish new versions, then a switch marker into every accepted partition, all signed
+    with the governance key.
 
     Returns the references published and the sequence the marker names.
     """
-    book = await read_agreements(endpoint, agreements_topic)
-    fresh = unpublished(book, agreements)
+    folded = await read_agreements(endpoint, agreements_topic, governance.verifier)
+    fresh = unpublished(folded.book, agreements)
     producer = new_producer(endpoint, acks="all")
-    sequence = book.last_sequence
+    sequence = max(folded.book.last_sequence, folded.authenticated_sequence)
+    place = Place(agreements_topic, 0)
     try:
         async with translated(endpoint, "publish agreements"):
             await producer.start()
             for agreement in fresh:
                 sequence += 1
-                value = encode_agreement_message(agreement, sequence, now)
-                await producer.send_and_wait(agreements_topic, value, key=agreement.id.encode())
-            await _mark(producer, accepted_topic, sequence)
+                value = publication_record(agreement, sequence, now, place, governance.key)
+                await producer.send_and_wait(
+                    agreements_topic, value, key=agreement.id.encode(), partition=0
+                )
+            await _mark(producer, accepted_topic, Switch(sequence), (now, governance))
     finally:
         await producer.stop()
     return [a.ref for a in fresh], sequence
 
 
-async def _mark(producer: AIOKafkaProducer, accepted_topic: str, sequence: int) -> None:
-    """A switch marker naming ``sequence`` in every partition of the accepted topic."""
-    marker = Switch(sequence).to_bytes()
+async def _mark(
+    producer: AIOKafkaProducer,
+    accepted_topic: str,
+    switch: Switch,
+    signer: tuple[datetime, Governance],
+) -> None:
+    """A switch marker naming ``switch.sequence`` in every partition of the accepted topic."""
+    at, governance = signer
     for partition in sorted(await producer.partitions_for(accepted_topic)):
-        await producer.send_and_wait(
-            accepted_topic,
-            marker,
-            key=b"__policy__",
-            partition=partition,
-            headers=[(KIND_HEADER, SWITCH_KIND.encode())],
-        )
+        value = switch_record(switch, at, Place(accepted_topic, partition), governance.key)
+        await producer.send_and_wait(accepted_topic, value, key=b"__policy__", partition=partition)
 
 
 async def publish_suspension(
@@ -96,14 +109,17 @@ async def publish_suspension(
     target: tuple[Party, str],
     change: tuple[Action, str],
     now: datetime,
+    *,
+    governance: Governance,
 ) -> Suspension:
-    """Suspend or resume a party: one record on the agreements topic, then switch markers.
+    """Suspend or resume a party: one signed record on the agreements topic, then markers.
 
     ``topics`` is (agreements topic, accepted topic); ``change`` is (action, reason code).
     Workers apply it at the markers, without a restart (``hub.dsa.suspension``).
     """
     agreements_topic, accepted_topic = topics
-    book = await read_agreements(endpoint, agreements_topic)
+    folded = await read_agreements(endpoint, agreements_topic, governance.verifier)
+    book = folded.book
     party, party_id = target
     action, reason = change
     record = Suspension(
@@ -111,7 +127,7 @@ async def publish_suspension(
         party_id=party_id,
         action=action,
         reason=reason,
-        sequence=book.last_sequence + 1,
+        sequence=max(book.last_sequence, folded.authenticated_sequence) + 1,
         published_at=max(now, _last_time(book) or now),
     )
     book.apply(record)  # the same checks a worker makes, before anything is sent
@@ -119,9 +135,13 @@ async def publish_suspension(
     try:
         async with translated(endpoint, "publish the suspension"):
             await producer.start()
-            value = encode_suspension_message(record)
-            await producer.send_and_wait(agreements_topic, value, key=party_id.encode())
-            await _mark(producer, accepted_topic, record.sequence)
+            value = suspension_record(record, Place(agreements_topic, 0), governance.key)
+            await producer.send_and_wait(
+                agreements_topic, value, key=party_id.encode(), partition=0
+            )
+            await _mark(
+                producer, accepted_topic, Switch(record.sequence), (record.published_at, governance)
+            )
     finally:
         await producer.stop()
     return record

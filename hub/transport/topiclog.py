@@ -4,6 +4,9 @@ The embedded broker's "latest" offset is too low when the newest batch holds sev
 (BROKER.md). The topics read here are written one record per request, so the reported end is
 exact. We still read on past it until the partition stays quiet, so that a short end can
 never hide a record.
+
+No record stops a reader: ``visit`` is expected to refuse what it cannot use itself, and any
+error it lets escape is logged and counted here (``hub.refusal``) and the reader moves on.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from hub.refusal import Position, refused
 from hub.transport.clients import new_consumer
 from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
@@ -47,7 +51,7 @@ async def read_partition(
                 batch = await consumer.getmany(partition, timeout_ms=QUIET_MS)
                 records = batch.get(partition, [])
                 for record in records:
-                    visit(record)
+                    _visit_safely(visit, record)
                 count += len(records)
                 if not records and await consumer.position(partition) >= end:
                     return count
@@ -73,6 +77,16 @@ async def follow_partition(
             while True:
                 batch = await consumer.getmany(partition, timeout_ms=1000)
                 for record in batch.get(partition, []):
-                    visit(record)
+                    _visit_safely(visit, record)
     finally:
         await consumer.stop()
+
+
+def _visit_safely(
+    visit: Callable[[ConsumerRecord[bytes, bytes]], None], record: ConsumerRecord[bytes, bytes]
+) -> None:
+    """Call ``visit``; an error it lets escape refuses the record instead of ending the read."""
+    try:
+        visit(record)
+    except Exception as exc:  # noqa: BLE001  # no record may stop a reader (docs/threat-model.md)
+        refused(Position(record.topic, record.partition, record.offset), exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,8 @@ from typing import Any
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import HmacKey, Keyring, agency_owner, seal_batch
+from hub.crypto.record import Kind, parse
+from hub.errors import MalformedRecordError
 from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
 from hub.ingest import SEAL_HEADER
@@ -132,17 +135,32 @@ def one(
     return sealed(settings, agency_id, [(event_type, rec)])[0]
 
 
+def items_of(records: list[Any], kind: Kind) -> list[bytes]:
+    """The items of the internal records of ``kind`` among ``records`` (others left out).
+
+    Read without verifying: a test's own reading of what the hub wrote.
+    """
+    found: list[bytes] = []
+    for r in records:
+        try:
+            parsed = parse(r.value or b"")
+        except MalformedRecordError:
+            continue
+        if parsed.kind is kind:
+            found.extend(parsed.items)
+    return found
+
+
 def accepted_types(records: list[Any]) -> list[str]:
-    """Event types of records read from the accepted topic (markers left out)."""
-    return [
-        STORE.decode(r.value).event_type for r in records if not dict(r.headers).get("vru-kind")
-    ]
+    """Event types of records read from the accepted topic (markers and ticks left out)."""
+    return [STORE.decode(v).event_type for v in items_of(records, Kind.EVENTS)]
 
 
 def accepted_ids(records: list[Any]) -> list[str]:
-    """Event ids of records read from the accepted topic (markers left out)."""
-    return [
-        STORE.decode(r.value).record["envelope"]["event_id"]
-        for r in records
-        if not dict(r.headers).get("vru-kind")
-    ]
+    """Event ids of records read from the accepted topic (markers and ticks left out)."""
+    return [STORE.decode(v).record["envelope"]["event_id"] for v in items_of(records, Kind.EVENTS)]
+
+
+def decisions_of(records: list[Any]) -> list[dict[str, Any]]:
+    """The decision records the decisions topic's records carry, in order."""
+    return [json.loads(v) for v in items_of(records, Kind.DECISIONS)]

@@ -12,6 +12,7 @@ from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.config import Settings
 from hub.crypto import HUB, Keyring, partnership_owner
 from hub.dsa import load_directory
+from hub.governance import Governance
 from hub.process import start_worker
 from hub.registry import load_registry
 from hub.topics import plan_topics
@@ -30,18 +31,26 @@ SCENARIO = (
 )
 
 
-async def prepare(settings: Settings) -> None:
-    """Create every topic and publish the shipped agreements (with switch markers)."""
+async def prepare(settings: Settings, publisher: Settings | None = None) -> None:
+    """Create every topic and publish the shipped agreements (with switch markers), signed by
+    information governance: as ``publisher`` (its broker login and keyring) when given."""
     registry = load_registry(settings.deploy_dir / "registry.yaml")
     await create_topics(kafka_endpoint(settings), plan_topics(settings, registry))
     agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
+    publisher = publisher or settings
     await publish_agreements(
-        kafka_endpoint(settings),
+        kafka_endpoint(publisher),
         settings.agreements_topic,
         settings.accepted_topic,
         agreements,
         datetime.now(UTC),
+        governance=governance(publisher),
     )
+
+
+def governance(settings: Settings) -> Governance:
+    """Information governance's signing key and trusted keys, from the test's keyring."""
+    return Governance.from_keyring(Keyring.open(settings.keys_dir))
 
 
 def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Message]]:

@@ -3,7 +3,6 @@ at its switch marker, without a restart; decisions record the version they used.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,9 +15,9 @@ from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
-from tests.integration.events import READING_LSOA
-from tests.integration.flows import alerts_only, open_records, scenario, worker
-from tests.integration.kafka import consume, produce, read_to_end
+from tests.integration.events import READING_LSOA, decisions_of
+from tests.integration.flows import alerts_only, governance, open_records, scenario, worker
+from tests.integration.kafka import consume, produce, read_to_end, read_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
@@ -33,16 +32,26 @@ async def test_police_agreement_published_later_switches_flags_on_without_restar
     every = [a for _, a in load_directory(s.deploy_dir / "agreements").agreements]
     without_police = [a for a in every if not a.id.startswith("tv-police")]
     _, first = await publish_agreements(
-        kafka_endpoint(s), s.agreements_topic, s.accepted_topic, without_police, datetime.now(UTC)
+        kafka_endpoint(s),
+        s.agreements_topic,
+        s.accepted_topic,
+        without_police,
+        datetime.now(UTC),
+        governance=governance(s),
     )
     proc = worker(s, tmp_path / "worker.log")
     try:
         for agency, message in scenario(s, subject=7, lsoa=READING_LSOA):
             await produce(s, s.feed_topic(agency), [message])
-        decisions = await consume(s, [s.decisions_topic], until=18, timeout_s=40)
+        await read_until(s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 18, timeout_s=40)
         before = alerts_only(await consume(s, [s.alert_topic("reading")], until=1, timeout_s=2))
         refs, second = await publish_agreements(
-            kafka_endpoint(s), s.agreements_topic, s.accepted_topic, every, datetime.now(UTC)
+            kafka_endpoint(s),
+            s.agreements_topic,
+            s.accepted_topic,
+            every,
+            datetime.now(UTC),
+            governance=governance(s),
         )
         after = alerts_only(await consume(s, [s.alert_topic("reading")], until=2, timeout_s=40))
     finally:
@@ -52,7 +61,7 @@ async def test_police_agreement_published_later_switches_flags_on_without_restar
     assert sorted(refs) == sorted(a.ref for a in every if a.id.startswith("tv-police"))
     opened = open_records(s, "reading", after)
     assert sorted(a.body.rule.id for a in opened) == ["child-exploitation", "weapon-and-exclusion"]
-    records = [json.loads(d.value) for d in decisions]
+    records = decisions_of(decisions)
     reading = [r for r in records if r["recipient"] == "reading"]
     assert {r["policy_sequence"] for r in reading} == {first, second}
     assert {r["outcome"] for r in reading if r["policy_sequence"] == first} == {"deny"}

@@ -19,7 +19,15 @@ from aiokafka.structs import ConsumerRecord
 from hub.alerts import AlertKind
 from hub.config import Settings, settings_env
 from hub.process import stop_process
-from tests.integration.events import READING_LSOA, Message, accepted_ids, record, sealed, token_for
+from tests.integration.events import (
+    READING_LSOA,
+    Message,
+    accepted_ids,
+    decisions_of,
+    record,
+    sealed,
+    token_for,
+)
 from tests.integration.flows import alerts_only, open_records, prepare, worker
 from tests.integration.kafka import produce, read_to_end, wait_for
 from tests.unit.consent.builders import consent_body
@@ -87,7 +95,7 @@ def cli(settings: Settings, *args: str, stdin: str = "") -> subprocess.Completed
 
 
 def decisions_for(records: Records, event_id: str) -> list[dict[str, Any]]:
-    found = [json.loads(r.value or b"{}") for r in records]
+    found = decisions_of(records)
     return [d for d in found if d["recipient"] == "reading" and event_id in d["events"]]
 
 
@@ -132,7 +140,7 @@ async def run_withdrawal(s: Settings, log: Path) -> Run:
     # The worker has stopped: the topics are final, read to their ends.
     decisions = await read_to_end(s, [s.decisions_topic])
     alerts = await read_to_end(s, [reading])
-    found = [json.loads(r.value or b"{}") for r in decisions]
+    found = decisions_of(decisions)
     return Run(found, alerts, withdrawn_id, closed_id, between)
 
 

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hub.config import Settings, settings_env
+from hub.crypto.record import Kind
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
-from tests.integration.events import READING_LSOA, STORE, WOKINGHAM_LSOA
+from tests.integration.events import READING_LSOA, STORE, WOKINGHAM_LSOA, items_of
 from tests.integration.flows import prepare, scenario, worker
 from tests.integration.kafka import consume, produce, read_to_end
 
@@ -68,7 +69,7 @@ async def wait_for_ledger(settings: Settings, timeout_s: float) -> list[bytes]:
     """The decisions once they stop growing and the newest head covers them all."""
     deadline, last = time.monotonic() + timeout_s, -1
     while time.monotonic() < deadline:
-        decisions = [r.value or b"" for r in await _all(settings, settings.decisions_topic)]
+        decisions = items_of(await _all(settings, settings.decisions_topic), Kind.DECISIONS)
         heads = [r.value or b"" for r in await _all(settings, settings.heads_topic)]
         ids = {json.loads(v)["decision_id"] for v in decisions}
         if ids and heads and json.loads(heads[-1])["size"] == len(ids) == last:

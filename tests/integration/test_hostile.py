@@ -32,6 +32,7 @@ from tests.integration.events import (
     READING_LSOA,
     STORE,
     Message,
+    accepted_ids,
     one,
     record,
     sealed,
@@ -49,11 +50,6 @@ Records = list[ConsumerRecord[bytes, bytes]]
 
 def reasons(records: Records) -> Counter[str]:
     return Counter(QuarantineRecord.from_bytes(r.value or b"").reason for r in records)
-
-
-def events_only(records: Records) -> Records:
-    """Accepted-topic records that are events (switch markers and ticks left out)."""
-    return [r for r in records if not dict(r.headers).get("vru-kind")]
 
 
 def oversized_valid(settings: Settings, seed: int) -> Message:
@@ -90,7 +86,7 @@ async def test_oversized_and_untimely_inputs_are_quarantined_and_the_worker_carr
     try:
         quarantined = await consume(s, [s.quarantine_topic], until=4, timeout_s=60)
         # The four bad inputs are quarantined (a known end), so the good one is all that can come.
-        accepted = await wait_for(s, [s.accepted_topic], lambda r: bool(events_only(r)))
+        accepted = await wait_for(s, [s.accepted_topic], lambda r: bool(accepted_ids(r)))
         assert proc.poll() is None
     finally:
         assert stop_process(proc) == 0
@@ -106,7 +102,7 @@ async def test_oversized_and_untimely_inputs_are_quarantined_and_the_worker_carr
     assert "consent_reference" in records["invalid_field"].detail
     assert not records["event_in_future"].original_omitted
     assert max(len(q.value or b"") for q in quarantined) < 1_000_000
-    assert len(events_only(accepted)) == 1
+    assert len(accepted_ids(accepted)) == 1
     assert "Crashed" not in (tmp_path / "worker.log").read_text(errors="replace")
 
 
@@ -214,8 +210,7 @@ async def arrivals(settings: Settings, seen: dict[str, float], stop: asyncio.Eve
                 if tp.topic == settings.quarantine_topic:
                     seen.update({f"quarantined:{r.partition}:{r.offset}": now for r in records})
                     continue
-                for r in events_only(records):
-                    event_id = STORE.decode(r.value or b"").record["envelope"]["event_id"]
+                for event_id in accepted_ids(records):
                     seen.setdefault(event_id, now)
     finally:
         await consumer.stop()

@@ -24,17 +24,17 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from hub.alerts.headers import CE_ID
-from hub.audit import Ledger, decode_head, verify_ledger
+from hub.audit import Ledger, decode_head, verify_topics
 from hub.cli.keys import rotate_hub_key
 from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
-from hub.errors import HeadKeyError
+from hub.crypto.record import Kind
 from hub.partnership import AlertReader, PartnershipKeys, ReadOptions, load_hpke_keys
 from hub.partnership.reader import Rejected
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
 from hub.transport import kafka_endpoint, new_producer
-from tests.integration.events import READING_LSOA, STORE, accepted_ids, one
+from tests.integration.events import READING_LSOA, STORE, accepted_ids, items_of, one
 from tests.integration.flows import alerts_only, prepare, scenario, worker
 from tests.integration.kafka import Message, consume, produce, wait_for
 
@@ -177,9 +177,9 @@ async def _signed_through(
         records = await consume(settings, [settings.decisions_topic], until=10_000, timeout_s=1)
         ledger = Ledger()
         where: dict[str, int] = {}
-        for record in records:
-            appended = ledger.append(record.value or b"")
-            alert_id = json.loads(record.value or b"{}").get("alert_id")
+        for item in items_of(records, Kind.DECISIONS):  # each record: one step's decisions
+            appended = ledger.append(item)
+            alert_id = json.loads(item).get("alert_id")
             if alert_id in alert_ids:
                 where.setdefault(alert_id, appended.index)
         newest = max((h.size for h in decoded if h.key_id == key_id), default=0)
@@ -227,7 +227,11 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
         if second is not None:
             assert stop_process(second) == 0
     values, heads = signed.decisions, signed.heads
-    verified = verify_ledger(values, heads, [old.verify_key])  # the old key alone suffices
+    # The old key alone suffices: decisions signed by either key verify, the new one attested
+    # by the rotation head.
+    verified = verify_topics(values, heads, [old.verify_key], s.decisions_topic)
+    assert verified.ok
+    assert verified.uncovered == ()
     assert verified.rotations == 1
     assert verified.hub_keys == (old.key_id, new_id)
     assert verified.signed.size == max(decode_head(v, n).size for n, v in enumerate(heads))
@@ -237,9 +241,12 @@ async def test_hub_key_rotation_chains_tree_heads_across_the_change(
     rotation = next(n for n, v in enumerate(heads) if decode_head(v, n).rotation is not None)
     everyone = Keyring.open(s.keys_dir).verify_keys(HUB)
     assert {k.key_id for k in everyone} == {old.key_id, new_id}
-    with pytest.raises(HeadKeyError) as info:
-        verify_ledger(values, heads[:rotation] + heads[rotation + 1 :], everyone)
-    assert info.value.key_id == new_id
+    unattested = verify_topics(
+        values, heads[:rotation] + heads[rotation + 1 :], everyone, s.decisions_topic
+    )
+    assert not unattested.ok
+    assert {(f.key_id, f.error) for f in unattested.forged_heads} == {(new_id, "HeadKeyError")}
+    assert unattested.uncovered  # decisions signed by the unattested key are not entries
     assert {dict(a.headers)["vru-hub-key"].decode() for a in alerts} == {old.key_id, new_id}
 
 

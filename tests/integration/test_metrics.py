@@ -126,6 +126,7 @@ def flowed(f: Samples) -> bool:
         and (sample(f, "vru_audit_tree_head_size") or 0) > 0
         and any(name == "vru_consumer_lag" for name, _ in f)
         and sample(f, "vru_worker_ready") == 1
+        and any(name == "vru_records_refused_total" for name, _ in f)
     )
 
 
@@ -146,6 +147,7 @@ async def test_a_three_agency_flow_shows_in_every_series_without_personal_values
         for agency, message in events:
             await produce(s, s.feed_topic(agency), [message])
         await produce(s, s.feed_topic("police"), [(b"\xc3\x01junk", [])])
+        await produce(s, s.accepted_topic, [(b"forged", [])])  # refused, counted
         reading = await consume(s, [s.alert_topic("reading")], until=2, timeout_s=60)
         found = await scrape_until(port, flowed, timeout_s=40)
         text = get(port, "/metrics")[1]
@@ -186,6 +188,8 @@ def check_counts(s: Settings, found: Samples) -> None:
         assert sample(found, "vru_ingest_events_total", agency=agency, outcome="accepted") == count
     junk = {"step": "ingest", "agency": "police", "reason": "decode_error"}
     assert sample(found, "vru_quarantined_total", **junk) == 1
+    forged = {"topic": s.accepted_topic, "reason": "malformed_record"}
+    assert sample(found, "vru_records_refused_total", **forged) == 1
     for rule in ("child-exploitation", "weapon-and-exclusion"):
         assert sample(found, "vru_flags_total", rule=rule, partnership="reading") == 1
     permits = labelled(found, "vru_decisions_total", partnership="reading", outcome="permit")

@@ -19,7 +19,7 @@ from hub.cli.registry import app as registry_app
 from hub.config import Settings, settings_env
 from hub.dsa import Action, Party
 from hub.process import stop_process
-from tests.integration.events import READING_LSOA, STORE, accepted_ids
+from tests.integration.events import READING_LSOA, STORE, accepted_ids, decisions_of
 from tests.integration.flows import alerts_only, open_records, prepare, scenario, worker
 from tests.integration.kafka import consume, produce, read_to_end, wait_for
 
@@ -67,7 +67,7 @@ async def _alerts(settings: Settings, count: int, timeout_s: float) -> list[Any]
 
 async def _decisions(settings: Settings) -> list[dict[str, Any]]:
     records = await read_to_end(settings, [settings.decisions_topic])
-    return [json.loads(r.value or b"{}") for r in records]
+    return decisions_of(records)
 
 
 def _reasons(record: dict[str, Any]) -> set[str]:

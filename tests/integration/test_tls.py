@@ -30,7 +30,7 @@ from hub.agency import FeedMessage, FeedProducer
 from hub.alerts import AlertRecord, open_alert
 from hub.cli import app as hub_app
 from hub.config import Settings, settings_env
-from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
+from hub.crypto import GOVERNANCE, HUB, KeyKind, Keyring, agency_owner, partnership_owner
 from hub.crypto.custody import init_party_keys, party_secrets, read_public_key
 from hub.errors import BrokerAuthError, CryptoError
 from hub.feeds.synthetic import synth_valid_fields
@@ -75,14 +75,17 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
 def split_custody(root: Path) -> Path:
     """Each party's own keyring under ``root/<owner>``; the hub's keyring from public files.
 
-    Returns the hub's keyring directory: the hub's signing key, every agency's verify key and
-    partnership's HPKE public key, and the pseudonym keys the hub holds.
+    Returns the hub's keyring directory: the hub's signing and internal keys, every agency's
+    verify key, every partnership's HPKE public key, information governance's verify key, and
+    the pseudonym keys the hub holds.
     """
     now = datetime.now(UTC)
     hub = Keyring(root / "hub")
     (root / "hub").mkdir(mode=0o700, parents=True)
     hub.generate(HUB, KeyKind.SIGNING, now)
-    parties = [(agency_owner(a.id), KeyKind.SIGNING) for a in REGISTRY.agencies]
+    hub.generate(HUB, KeyKind.INTERNAL, now)
+    parties = [(GOVERNANCE, KeyKind.SIGNING)]
+    parties += [(agency_owner(a.id), KeyKind.SIGNING) for a in REGISTRY.agencies]
     parties += [(partnership_owner(p.id), KeyKind.HPKE) for p in REGISTRY.partnerships]
     for owner, kind in parties:
         _, (public,) = init_party_keys(root / owner.replace("/", "-"), owner, (kind,), now)
@@ -128,7 +131,7 @@ async def drive(
     """Topics and agreements, then each agency's events with its own certificate and key;
     waits for each partnership's two alerts and for a tree head over every decision."""
     agencies = {a.id: party(agency_owner(a.id)) for a in REGISTRY.agencies}
-    await prepare(hub)  # topics by the hub, agreements as published over TLS
+    await prepare(hub, publisher=party(GOVERNANCE))  # topics by the hub; agreements by governance
     for agency, message in [
         *events_of(agencies, 1, READING_LSOA),
         *events_of(agencies, 2, OXFORDSHIRE_LSOA),

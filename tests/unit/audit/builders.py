@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hub.audit import Ledger, TreeHead
 from hub.crypto import SigningKey
+from hub.crypto.record import Kind, Place
+from hub.crypto.trust import seal_record
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision, Outcome, Purpose
 
@@ -13,6 +18,7 @@ HUB = SigningKey.from_raw(bytes(range(32)))
 OTHER_HUB = SigningKey.from_raw(bytes(range(1, 33)))
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 RECIPIENTS = ("reading", "slough", "oxfordshire")
+DECISIONS_TOPIC = "vru.audit.decisions"
 
 
 def decision_record(n: int, *, outcome: str = "permit") -> DecisionRecord:
@@ -65,3 +71,28 @@ def publish(values: list[bytes], sizes: list[int], key: SigningKey = HUB) -> lis
         heads += [h.to_bytes() for h in new]
         last = new[-1] if new else last
     return heads
+
+
+def signed(
+    entries: list[bytes], key: SigningKey = HUB, topic: str = DECISIONS_TOPIC
+) -> list[bytes]:
+    """Decisions-topic records as the correlate agent writes them: one signed record each."""
+    place = Place(topic, 0)
+    return [seal_record(Kind.DECISIONS, START, (entry,), place, key) for entry in entries]
+
+
+def write_export(folder: Path, decisions: list[bytes], heads: list[bytes]) -> None:
+    """An audit export (``hub.cli.audit_topics``) of these decisions-topic and heads values."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, values in (("decisions", decisions), ("heads", heads)):
+        lines = (
+            json.dumps({"offset": n, "value_b64": base64.b64encode(v).decode()}) + "\n"
+            for n, v in enumerate(values)
+        )
+        (folder / f"{name}.jsonl").write_text("".join(lines), encoding="utf-8")
+    topics = {
+        "decisions": DECISIONS_TOPIC,
+        "agreements": "vru.agreements",
+        "accepted": "vru.accepted",
+    }
+    (folder / "export.json").write_text(json.dumps({"topics": topics}), encoding="utf-8")

@@ -5,7 +5,9 @@ in-memory accepted stream of several partitions: switch markers change the agree
 of their partition and re-decide its subjects; ticks re-decide flagged subjects; events and
 consent events fold into their subject's state through the real :class:`Correlator`. Every
 decision record goes to an in-memory decisions topic exactly as the agent writes it. The
-accepted records and agreement messages are kept, so a replay can read what the hub read.
+accepted records and agreement messages are kept, so a replay can read what the hub read:
+internal records (``hub.crypto.record``) MACed or signed as the hub and governance write them,
+with the simulator's own keys (:func:`Simulator.history` trusts them).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.audit import StreamRecord
+from hub.audit import History, StreamRecord
+from hub.audit.history import StreamTrust
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.crypto import HmacKey, create_dev_keyring
+from hub.crypto import HmacKey, SigningKey, create_dev_keyring
+from hub.crypto.record import Kind, Place, moment_of, parse
+from hub.crypto.trust import RecordVerifier, TrustedKeys, Window, seal_record
 from hub.dispatch import Moment, Position, Step, SubjectState
 from hub.dsa import (
     Action,
@@ -30,13 +35,12 @@ from hub.dsa import (
     Evaluator,
     Party,
     Suspension,
-    encode_agreement_message,
-    encode_suspension_message,
     load_directory,
 )
 from hub.feeds.synthetic import synth_valid_fields
+from hub.governance import publication_record, suspension_record, switch_record
 from hub.ids import uuid7
-from hub.policy import SWITCH_KIND, TICK_KIND, Switch, tick_marker
+from hub.policy import Switch
 from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import Registry, load_registry
 from hub.runtime import load_correlator
@@ -47,6 +51,21 @@ ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 LSOAS = ("E01016353", "E01016611", "E01028422")  # Reading, Wokingham, Oxfordshire
 KEY = HmacKey(b"\x07" * 32)
+GOVERNANCE_KEY = SigningKey.from_raw(b"\x09" * 32)
+INTERNAL_KEY = HmacKey(b"\x0a" * 32)
+AGREEMENTS_TOPIC = "sim.agreements"
+ACCEPTED_TOPIC = "sim.accepted"
+
+
+def trusted() -> TrustedKeys:
+    """The keys a replay of the simulator's streams trusts (public and internal)."""
+    governance = GOVERNANCE_KEY.verify_key
+    return TrustedKeys(
+        internal={INTERNAL_KEY.key_id: (INTERNAL_KEY, Window())},
+        governance={governance.key_id: (governance, Window())},
+    )
+
+
 EVENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("police.weapon_possession", "police", {}),
     ("police.violent_incident", "police", {"subject_role": "SUSPECT"}),
@@ -127,19 +146,29 @@ class Simulator:
         """The subject's partition (any fixed function of the key will do here)."""
         return int.from_bytes(hashlib.sha256(subject.encode()).digest()[:4]) % self.partitions
 
+    def history(self) -> History:
+        """A replay's index of what the simulated hub read (every record verified)."""
+        trust = StreamTrust(RecordVerifier(trusted()), AGREEMENTS_TOPIC, ACCEPTED_TOPIC)
+        history = History(self.store, self.agreements, trust)
+        for record in self.accepted:
+            history.add(record)
+        return history
+
     def publish(self, agreements: list[Agreement]) -> None:
         """Publish new versions on the agreements topic, then a marker in every partition."""
         published_at = datetime.fromtimestamp(self.clock_ms / 1000, UTC)
+        place = Place(AGREEMENTS_TOPIC, 0)
         for agreement in agreements:
-            value = encode_agreement_message(agreement, self.book.last_sequence + 1, published_at)
-            self.book = self.book.apply(value)
+            sequence = self.book.last_sequence + 1
+            value = publication_record(agreement, sequence, published_at, place, GOVERNANCE_KEY)
+            self.book = self.book.apply(parse(value).items[0])
             self.agreements.append(value)
         self._switch_all()
 
     def _switch_all(self) -> None:
         marker = Switch(self.book.last_sequence)
         for partition in range(self.partitions):
-            record = self._append(partition, SWITCH_KIND, b"__policy__", marker.to_bytes())
+            record = self._append(partition, Kind.SWITCH, b"__policy__", (marker.to_bytes(),))
             self._sequences[partition] = max(self._sequences[partition], marker.sequence)
             self._rescan(record, flagged_only=False)
 
@@ -154,27 +183,38 @@ class Simulator:
             sequence=self.book.last_sequence + 1,
             published_at=published_at,
         )
-        value = encode_suspension_message(record)
-        self.book = self.book.apply(value)
+        value = suspension_record(record, Place(AGREEMENTS_TOPIC, 0), GOVERNANCE_KEY)
+        self.book = self.book.apply(record)
         self.agreements.append(value)
         self._switch_all()
 
     def tick(self, partition: int) -> None:
         """A clock tick: flagged subjects of the partition are re-decided."""
-        self._rescan(self._append(partition, TICK_KIND, b"__tick__", tick_marker()), True)
+        self._rescan(self._append(partition, Kind.TICK, b"__tick__", ()), True)
 
     def send(self, subject: str, value: bytes) -> None:
         """An accepted event (or consent event) about ``subject``, folded like the agent does."""
-        record = self._append(self.partition_of(subject), "", subject.encode(), value)
+        record = self._append(self.partition_of(subject), Kind.EVENTS, subject.encode(), (value,))
         state = self.states.get(subject, SubjectState())
         folded = self.correlator.fold(value, state, self._moment(record))
         if folded is not None:
             self.states[folded.token] = folded.step.state
             self._emit(folded.step)
 
-    def _append(self, partition: int, kind: str, key: bytes, value: bytes) -> StreamRecord:
+    def _append(
+        self, partition: int, kind: Kind, key: bytes, items: tuple[bytes, ...]
+    ) -> StreamRecord:
+        """One accepted record, authenticated as the hub (or governance, for a marker) does."""
         self.clock_ms += self.step_ms
-        record = StreamRecord(partition, self._offsets[partition], self.clock_ms, kind, key, value)
+        place = Place(ACCEPTED_TOPIC, partition)
+        at = moment_of(self.clock_ms)
+        value = (
+            switch_record(Switch.from_bytes(items[0]), at, place, GOVERNANCE_KEY)
+            if kind is Kind.SWITCH
+            else seal_record(kind, at, items, place, INTERNAL_KEY)
+        )
+        offset = self._offsets[partition]
+        record = StreamRecord(partition, offset, self.clock_ms, kind.value, key, value)
         self._offsets[partition] += 1
         self.accepted.append(record)
         return record
@@ -186,7 +226,7 @@ class Simulator:
             evaluator = Evaluator(self.book.up_to(sequence), self.registry)
             self._evaluators[sequence] = evaluator
         position = Position(partition=record.partition, offset=record.offset)
-        return Moment(record.at, evaluator, sequence, position=position)
+        return Moment(moment_of(record.timestamp_ms), evaluator, sequence, position=position)
 
     def _rescan(self, record: StreamRecord, flagged_only: bool) -> None:
         for subject, state in list(self.states.items()):

@@ -19,7 +19,7 @@ from hub.audit import (
     verify_ledger,
 )
 from hub.audit import ledger as ledger_module
-from hub.errors import HeadChainError, LedgerEntryError
+from hub.errors import LedgerEntryError
 from hub.merkle import hash_leaf, root_of
 from tests.unit.audit.builders import HUB, START, publish, records
 
@@ -88,10 +88,12 @@ def test_writer_refuses_a_published_head_its_ledger_does_not_extend() -> None:
         other.heads_since(head, HUB, START)
 
 
-def test_a_malformed_head_is_a_chain_error_at_its_position() -> None:
-    with pytest.raises(HeadChainError) as info:
-        verify_ledger(VALUES[:3], [b"{}"], [HUB.verify_key])
-    assert info.value.head == 0
+def test_a_malformed_head_is_named_as_forged_at_its_position() -> None:
+    verified = verify_ledger(VALUES[:3], [b"{}"], [HUB.verify_key])
+    (forged,) = verified.forged_heads
+    assert (forged.head, forged.key_id, forged.error) == (0, None, "HeadChainError")
+    assert not verified.ok
+    assert (verified.signed.size, verified.unsealed) == (0, 3)
 
 
 @settings(max_examples=60, deadline=None)

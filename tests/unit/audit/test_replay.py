@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hub.audit import History, Replayer, ReplayReport, Window
+from hub.audit import Replayer, ReplayReport, Window
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import Simulator, generate, world
 
@@ -18,9 +18,7 @@ SMALL = 4_000
 
 
 def replay(sim: Simulator, values: list[bytes] | None = None, **options: Any) -> ReplayReport:
-    history = History(sim.store, sim.agreements)
-    for record in sim.accepted:
-        history.add(record)
+    history = sim.history()
     replayer = Replayer(
         history, sim.correlator.dispatcher.rules, sim.registry, sim.correlator.areas
     )

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
-from hub.audit import History, Replayer, subject_at
+from hub.audit import Replayer, subject_at
 from hub.crypto import HUB, Keyring, partnership_owner
+from hub.crypto.record import parse
 from hub.dispatch import alert_id_of, alert_revision, closed_alert_id
 from hub.flags import revision
 from tests.unit.audit.simulated import Simulator, consent, event, token, world
@@ -108,7 +109,8 @@ def test_withdrawal_retracts_the_flag_and_the_decision_cites_the_withdrawal(run:
     assert retraction["alert_id"] != permit["alert_id"]
     [cited] = retraction["consents"]
     assert cited["status"] == "withdrawn"
-    withdrawal = sim.store.decode(marks["withdrawal"].value).record["envelope"]["event_id"]
+    (item,) = parse(marks["withdrawal"].value).items
+    withdrawal = sim.store.decode(item).record["envelope"]["event_id"]
     assert cited["ended_event"] == withdrawal
     reasons = {r for d in retraction["decisions"] for r in d["reasons"]}
     assert "consent_missing" in reasons
@@ -139,9 +141,7 @@ def test_an_event_after_withdrawal_is_not_disclosed(run: Any) -> None:
 
 def test_replay_re_derives_the_permit_the_retraction_and_the_denial(run: Any) -> None:
     sim, _, marks = run
-    history = History(sim.store, sim.agreements)
-    for record in sim.accepted:
-        history.add(record)
+    history = sim.history()
     replayer = Replayer(
         history, sim.correlator.dispatcher.rules, sim.registry, sim.correlator.areas
     )
@@ -158,9 +158,7 @@ def test_replay_re_derives_the_permit_the_retraction_and_the_denial(run: Any) ->
 
 def test_audit_at_shows_consent_and_agreements_before_during_and_after(run: Any) -> None:
     sim, _, marks = run
-    history = History(sim.store, sim.agreements)
-    for record in sim.accepted:
-        history.add(record)
+    history = sim.history()
     subject = marks["subject"]
     partition = sim.partition_of(subject)
     before = subject_at(history, subject, marks["given_at"] - timedelta(seconds=1), partition)

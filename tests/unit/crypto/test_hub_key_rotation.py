@@ -10,7 +10,7 @@ import pytest
 from hub.audit import Ledger, TreeHead, decode_head, verify_ledger
 from hub.audit.head import Rotation, rotation_head
 from hub.crypto import SigningKey
-from hub.errors import HeadChainError, HeadKeyError, HeadSignatureError
+from hub.errors import HeadChainError, HeadKeyError
 from tests.unit.audit.builders import HUB, OTHER_HUB, START, records
 
 NEW_HUB = SigningKey.from_raw(bytes(range(2, 34)))
@@ -53,10 +53,12 @@ def test_new_key_without_the_rotation_head_is_refused_even_if_trusted() -> None:
     values = records(30)
     heads, _ = _chain(values, [(10, HUB), (10, None), (20, NEW_HUB)])
     without_rotation = [heads[0], heads[2]]
-    with pytest.raises(HeadKeyError) as info:
-        verify_ledger(values, without_rotation, [HUB.verify_key, NEW_HUB.verify_key])
-    assert (info.value.head, info.value.key_id) == (1, NEW_HUB.key_id)
-    assert "not attested" in info.value.problem
+    verified = verify_ledger(values, without_rotation, [HUB.verify_key, NEW_HUB.verify_key])
+    (forged,) = verified.forged_heads  # skipped and named, as the head writer skips it
+    assert (forged.head, forged.key_id, forged.error) == (1, NEW_HUB.key_id, "HeadKeyError")
+    assert "not attested" in forged.problem
+    assert not verified.ok
+    assert verified.signed.size == 10
 
 
 def test_old_key_keeps_signing_during_the_overlap_then_is_refused() -> None:
@@ -67,10 +69,11 @@ def test_old_key_keeps_signing_during_the_overlap_then_is_refused() -> None:
     for value in values[:20]:
         ledger.append(value)
     late = ledger.heads_since(decode_head(inside[1], 1), HUB, START + OVERLAP * 2)
-    with pytest.raises(HeadKeyError) as info:
-        verify_ledger(values[:20], [*inside[:2], late[0].to_bytes()], [HUB.verify_key])
-    assert info.value.head == 2
-    assert "retired" in info.value.problem
+    verified = verify_ledger(values[:20], [*inside[:2], late[0].to_bytes()], [HUB.verify_key])
+    (forged,) = verified.forged_heads
+    assert (forged.head, forged.error) == (2, "HeadKeyError")
+    assert "retired" in forged.problem
+    assert not verified.ok
 
 
 def test_rotation_signed_by_an_unknown_key_is_refused() -> None:
@@ -79,9 +82,11 @@ def test_rotation_signed_by_an_unknown_key_is_refused() -> None:
     forged = rotation_head(
         decode_head(heads[0], 0), OTHER_HUB, START, Rotation(NEW_HUB.verify_key, START)
     )
-    with pytest.raises(HeadSignatureError) as info:
-        verify_ledger(values, [heads[0], forged.to_bytes()], [HUB.verify_key])
-    assert (info.value.head, info.value.key_id) == (1, OTHER_HUB.key_id)
+    verified = verify_ledger(values, [heads[0], forged.to_bytes()], [HUB.verify_key])
+    (named,) = verified.forged_heads
+    assert (named.head, named.key_id, named.error) == (1, OTHER_HUB.key_id, "HeadSignatureError")
+    assert not verified.ok
+    assert verified.rotations == 0  # the forged rotation named no key
 
 
 def test_a_rotated_out_key_cannot_name_another_successor() -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from hub.cli.keys import app
 from hub.crypto import (
     AGENCIES,
+    GOVERNANCE,
     HUB,
     KeyKind,
     Keyring,
@@ -49,13 +50,15 @@ def test_dev_keyring_covers_every_agency_and_partnership(
     keyring = Keyring.open(root)
     owners = {(info.owner, info.kind) for info in keyring.infos()}
     assert (HUB, KeyKind.SIGNING) in owners
+    assert (HUB, KeyKind.INTERNAL) in owners
+    assert (GOVERNANCE, KeyKind.SIGNING) in owners
     assert (AGENCIES, KeyKind.LINKAGE) in owners
     for agency in registry.agencies:
         assert (agency_owner(agency.id), KeyKind.SIGNING) in owners
     for partnership in registry.partnerships:
         assert (partnership_owner(partnership.id), KeyKind.HPKE) in owners
         assert (partnership_owner(partnership.id), KeyKind.PSEUDONYM) in owners
-    assert len(owners) == 2 + len(registry.agencies) + 2 * len(registry.partnerships)
+    assert len(owners) == 4 + len(registry.agencies) + 2 * len(registry.partnerships)
     assert "NOT for production" in (root / "README.md").read_text(encoding="utf-8")
 
 

@@ -8,17 +8,22 @@ from pathlib import Path
 import pytest
 
 from hub.crypto import (
+    GOVERNANCE,
     HUB,
+    HmacKey,
     KeyKind,
     Keyring,
     KeyStatus,
     SealVerifier,
+    SigningKey,
     agency_key_source,
     agency_owner,
     create_dev_keyring,
     partnership_owner,
     seal_batch,
 )
+from hub.crypto.record import Kind, Place
+from hub.crypto.trust import RecordVerifier, TrustedKeys, seal_record
 from hub.errors import KeyExpiredError, KeyNotYetValidError, UnknownKeyError
 from hub.partnership import load_hpke_keys
 from hub.registry import load_registry
@@ -144,3 +149,50 @@ def test_keys_rotate_command_rotates_one_party_and_refuses_ambiguity(
     missing = runner.invoke(app, ["rotate", "--partnership", "atlantis"], env=env)
     assert missing.exit_code == 1
     assert "no x25519-hpke key to rotate" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("option", "owner", "kind"),
+    [("--governance", GOVERNANCE, KeyKind.SIGNING), ("--internal", HUB, KeyKind.INTERNAL)],
+)
+def test_governance_and_internal_keys_rotate_and_verifiers_accept_both_in_the_overlap(
+    keyring: Keyring, option: str, owner: str, kind: KeyKind
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415  # only these tests drive the CLI
+
+    from hub.cli.keys import app  # noqa: PLC0415
+
+    old = keyring.infos_of(owner, kind)[-1]
+    env = {"HUB_KEYS_DIR": str(keyring.root)}
+    done = CliRunner().invoke(app, ["rotate", option, "--overlap", "1h"], env=env)
+    assert done.exit_code == 0, done.output
+    reopened = Keyring.open(keyring.root)
+    infos = {i.key_id: i for i in reopened.infos_of(owner, kind)}
+    new = next(i for i in infos.values() if i.key_id != old.key_id)
+    assert (infos[old.key_id].status, new.status) == (KeyStatus.RETIRING, KeyStatus.ACTIVE)
+    assert new.not_before is not None
+    verifier = RecordVerifier(TrustedKeys.from_keyring(reopened))
+    place = Place("vru.accepted", 0)
+    record_kind = Kind.SWITCH if kind is KeyKind.SIGNING else Kind.TICK
+
+    def record(key_id: str, at: datetime) -> bytes:
+        key: HmacKey | SigningKey = (
+            reopened.signing_key(owner, key_id)
+            if kind is KeyKind.SIGNING
+            else reopened.hmac_key(owner, kind, key_id)
+        )
+        return seal_record(
+            record_kind, at, (b"{}",) if record_kind is Kind.SWITCH else (), place, key
+        )
+
+    inside = new.not_before + timedelta(minutes=30)
+    for key_id in (old.key_id, new.key_id):
+        assert verifier.open(record(key_id, inside), place, (record_kind,)).key_id == key_id
+    with pytest.raises(KeyExpiredError):
+        verifier.open(
+            record(old.key_id, new.not_before + timedelta(hours=2)), place, (record_kind,)
+        )
+    with pytest.raises(KeyNotYetValidError):
+        verifier.open(
+            record(new.key_id, new.not_before - timedelta(hours=1)), place, (record_kind,)
+        )

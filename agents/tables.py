@@ -1,0 +1,120 @@
+"""faust tables whose changelog records are verified before recovery applies them.
+
+faust rebuilds a table by reading its changelog topic, which anyone who can reach the broker
+can append to. Every value the hub stores carries a MAC bound to the table and the row and a
+version (``hub.crypto.tablevalue``). On recovery (and on standby replicas) a changelog record
+is applied only when its MAC verifies under the hub's internal key and its version is not
+older than the row's newest one: a forged value, a deletion (the hub never deletes), a value
+moved to another row or an old value appended again is refused, logged and counted
+(``hub.refusal``), and the row keeps its newest genuine value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from hub.crypto import HmacKey
+from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
+from hub.crypto.trust import RecordVerifier
+from hub.errors import StaleValueError
+from hub.refusal import Position, refused
+
+
+class VerifiedTable(faust.Table[bytes, bytes]):
+    """A table that applies only authentic, current changelog records.
+
+    Keys and values are raw bytes: faust never fails to decode a changelog record of such a
+    table, so every record reaches :meth:`apply_changelog_batch` (a record faust dropped as
+    undecodable would never count towards the end of recovery, and the last one in a
+    partition would keep the worker recovering for ever).
+    """
+
+    verifier: RecordVerifier | None = None
+
+    def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
+        """Apply the records that verify; refuse the rest (never raises for a record)."""
+        newest: dict[Any, int] = {}
+        kept = [event for event in batch if self._admit(event, newest)]
+        super().apply_changelog_batch(kept)
+
+    def _admit(self, event: EventT[bytes], newest: dict[Any, int]) -> bool:
+        message = event.message
+        try:
+            version = self._checked(event, newest.get(event.key))
+        except Exception as exc:  # noqa: BLE001  # a changelog record must never stop recovery
+            refused(Position(message.topic, message.partition, message.offset), exc)
+            return False
+        newest[event.key] = version
+        return True
+
+    def _checked(self, event: EventT[bytes], held: int | None) -> int:
+        """The version of a changelog record that verifies and is not older than ``held``."""
+        assert self.verifier is not None  # noqa: S101  # set by verified_table()
+        message = event.message
+        row = (  # as the agents seal it: the row's key, on the partition it was written to
+            Row(self.name, message.partition, event.key) if isinstance(event.key, bytes) else None
+        )
+        found = verify_value(self.verifier.internal_key, row, message.value)
+        held = self._held_version(event.key) if held is None else held
+        if held is not None and found.version < held:
+            raise StaleValueError(found.version, held)
+        return found.version
+
+    def _held_version(self, key: Any) -> int | None:
+        stored = self.data.get(key)
+        return None if stored is None else value_of(stored).version
+
+
+def verified_table(
+    app: faust.App, name: str, verifier: RecordVerifier, partitions: int
+) -> VerifiedTable:
+    """A :class:`VerifiedTable` of bytes keys and sealed bytes values, registered on ``app``."""
+    table = VerifiedTable(
+        app,
+        name=name,
+        default=None,
+        beacon=app.tables.beacon,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+    )
+    table.verifier = verifier
+    app.tables.add(table)
+    return table
+
+
+class SealedRows(MutableMapping[str, str]):
+    """A table of text values seen through its seals (the ingest de-duplication table).
+
+    Values never change once written, so every write has version 0. ``partition`` is the
+    partition of the record being processed (faust writes the changelog there): the agent
+    sets it before each record.
+    """
+
+    def __init__(self, table: VerifiedTable, key: HmacKey) -> None:
+        self._table = table
+        self._key = key
+        self.partition = 0
+
+    def __getitem__(self, row: str) -> str:
+        stored = self._table.get(row.encode())
+        if stored is None:
+            raise KeyError(row)
+        return value_of(stored).value.decode()
+
+    def __setitem__(self, row: str, value: str) -> None:
+        place = Row(self._table.name, self.partition, row.encode())
+        self._table[place.key] = seal_value(self._key, place, 0, value.encode())
+
+    def __delitem__(self, row: str) -> None:
+        raise NotImplementedError("the hub never deletes table rows")
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.decode() for key in self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)

@@ -1,0 +1,93 @@
+"""Table values that carry their own MAC: what the worker writes to its tables' changelogs.
+
+faust keeps each table in a changelog topic and reads it back when a worker recovers. Anyone
+who can reach the broker can append to that topic, so every value the hub stores is::
+
+    "VRT1" ‖ key id (8 bytes) ‖ u64 version ‖ value ‖ HMAC-SHA256 (32)
+
+with the MAC (the hub's internal key) over::
+
+    "vru-hub/table-value/v1" 0x00 ‖ u16 len ‖ table ‖ u32 partition ‖ u32 len ‖ row key ‖ body
+
+bound to the table, the changelog partition and the row it was written for: a value moved to
+another row, partition or table does not verify. The version rises with every write of a row
+(the stream offset it was written at), so a genuine old value appended again is refused as
+stale on recovery: a
+changelog is state, last write wins, and a replayed old value would roll a row back (a
+consent withdrawal, a suspension's agreement sequence). The recovering table keeps, per row,
+the newest verified version (``agents.tables``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hub.crypto.secret import HmacKey
+from hub.errors import BadSignatureError, MalformedRecordError, UnknownKeyError
+
+MAGIC = b"VRT1"
+DOMAIN = b"vru-hub/table-value/v1\x00"
+MAC_SIZE = 32
+_HEAD = struct.Struct(">4s8sQ")
+_BIND = struct.Struct(">HI")
+_ROW = struct.Struct(">I")
+
+
+@dataclass(frozen=True, slots=True)
+class TableValue:
+    """A stored value, unwrapped: the version it was written at and its bytes."""
+
+    version: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Where a value lives: its table, the changelog partition it is written to, its key."""
+
+    table: str
+    partition: int
+    key: bytes
+
+
+def seal_value(key: HmacKey, row: Row, version: int, value: bytes) -> bytes:
+    """The stored form of ``value`` for ``row``."""
+    body = _HEAD.pack(MAGIC, bytes.fromhex(key.key_id), version) + value
+    return body + key.mac(_statement(row, body))
+
+
+def value_of(stored: bytes) -> TableValue:
+    """Unwrap a value this worker holds (verified when it entered the table); no MAC check."""
+    if len(stored) < _HEAD.size + MAC_SIZE or stored[:4] != MAGIC:
+        raise MalformedRecordError("not a hub table value")
+    _, _, version = _HEAD.unpack_from(stored)
+    return TableValue(version, stored[_HEAD.size : -MAC_SIZE])
+
+
+def verify_value(
+    keys: Callable[[str], HmacKey | None], row: Row | None, stored: bytes | None
+) -> TableValue:
+    """Unwrap a value read from a changelog once its MAC verifies for ``row``.
+
+    ``keys`` finds the hub's internal key by id (None when not trusted).
+    """
+    if stored is None or row is None:
+        raise MalformedRecordError("a deletion or a row without a key: the hub writes neither")
+    unwrapped = value_of(stored)
+    key_id = stored[4:12].hex()
+    key = keys(key_id)
+    if key is None:
+        raise UnknownKeyError(key_id)
+    expected = key.mac(_statement(row, stored[:-MAC_SIZE]))
+    if not hmac.compare_digest(expected, stored[-MAC_SIZE:]):
+        raise BadSignatureError(f"table value MAC does not verify under key {key_id}")
+    return unwrapped
+
+
+def _statement(row: Row, body: bytes) -> bytes:
+    name = row.table.encode("utf-8")
+    bind = _BIND.pack(len(name), row.partition)
+    return DOMAIN + bind[:2] + name + bind[2:] + _ROW.pack(len(row.key)) + row.key + body

@@ -1,0 +1,56 @@
+"""Table values carry a MAC bound to their table and row, and a version (tamper probes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.crypto import HmacKey
+from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
+from hub.errors import BadSignatureError, MalformedRecordError, UnknownKeyError
+
+KEY = HmacKey(b"\x51" * 32)
+OTHER = HmacKey(b"\x52" * 32)
+
+
+def keys(key_id: str) -> HmacKey | None:
+    return KEY if key_id == KEY.key_id else None
+
+
+ROW = Row("subjects", 1, b"lt1:row")
+STORED = seal_value(KEY, ROW, 41, b"state bytes")
+
+
+def test_a_value_round_trips_with_its_version() -> None:
+    found = verify_value(keys, ROW, STORED)
+    assert (found.version, found.value) == (41, b"state bytes")
+    assert value_of(STORED) == found
+
+
+def test_a_value_moved_to_another_row_partition_or_table_does_not_verify() -> None:
+    for elsewhere in (
+        Row("subjects", 1, b"lt1:other"),
+        Row("subjects", 0, b"lt1:row"),
+        Row("seen-events", 1, b"lt1:row"),
+    ):
+        with pytest.raises(BadSignatureError):
+            verify_value(keys, elsewhere, STORED)
+
+
+def test_every_flipped_byte_is_refused() -> None:
+    for position in range(len(STORED)):
+        tampered = bytearray(STORED)
+        tampered[position] ^= 0x04
+        with pytest.raises((BadSignatureError, MalformedRecordError, UnknownKeyError)):
+            verify_value(keys, ROW, bytes(tampered))
+
+
+def test_deletions_missing_keys_unknown_keys_and_garbage_are_refused() -> None:
+    with pytest.raises(MalformedRecordError):
+        verify_value(keys, ROW, None)  # a tombstone: the hub never deletes
+    with pytest.raises(MalformedRecordError):
+        verify_value(keys, None, STORED)
+    with pytest.raises(UnknownKeyError):
+        verify_value(keys, ROW, seal_value(OTHER, ROW, 1, b"x"))
+    for garbage in (b"", b"VRT1", b"x" * 60, STORED[:-1][:44]):
+        with pytest.raises(MalformedRecordError):
+            verify_value(keys, ROW, garbage)
