@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import socket
 import ssl
 import struct
 from collections.abc import AsyncIterator
@@ -87,61 +89,64 @@ async def broker_error(
 
 
 async def diagnose(endpoint: KafkaEndpoint) -> str | None:
-    """Why the first broker refuses our TLS, if it does; None when TLS is not the problem."""
+    """Why the first broker refuses our TLS, if it does; None when TLS is not the problem.
+
+    The probe runs on blocking sockets in a thread, each closed by its ``with`` whatever
+    happens: an asyncio connection cancelled mid-handshake, or closed without waiting, can
+    leave its socket to the garbage collector once the loop is gone.
+    """
     host, _, port = endpoint.servers[0].rpartition(":")
     if endpoint.tls is None:
-        return await _speaks_tls(host, int(port))
+        probe = functools.partial(_speaks_tls, host, int(port))
+    else:
+        probe = functools.partial(_handshake, host, int(port), ssl_context(endpoint.tls))
     try:
-        return await asyncio.wait_for(
-            _handshake(host, int(port), ssl_context(endpoint.tls)), PROBE_TIMEOUT_S * 3
-        )
+        return await asyncio.wait_for(asyncio.to_thread(probe), PROBE_TIMEOUT_S * 4)
     except TimeoutError:
         return None
 
 
-async def _handshake(host: str, port: int, context: ssl.SSLContext) -> str | None:
-    writer = None
+def _handshake(host: str, port: int, context: ssl.SSLContext) -> str | None:
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=context, server_hostname=host),
-            PROBE_TIMEOUT_S,
-        )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reader.read(4), ALERT_WAIT_S)
-            return "it closed the connection right after the TLS handshake"
-        writer.write(_api_versions_request())
-        await writer.drain()
-        await asyncio.wait_for(reader.read(4), PROBE_TIMEOUT_S)
+        with (
+            socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            tls.settimeout(ALERT_WAIT_S)
+            with contextlib.suppress(TimeoutError):
+                tls.recv(4)
+                return "it closed the connection right after the TLS handshake"
+            tls.settimeout(PROBE_TIMEOUT_S)
+            tls.sendall(_api_versions_request())
+            tls.recv(4)
     except ssl.SSLCertVerificationError as exc:
         return (
             f"its certificate does not verify against HUB_KAFKA_SSL_CAFILE ({exc.verify_message})"
         )
     except ssl.SSLError as exc:
         return _TLS_REASONS.get(str(exc.reason), f"TLS failed ({exc.reason})")
-    except (OSError, TimeoutError):
+    except OSError:  # TimeoutError included
         return None
-    finally:
-        if writer is not None:
-            writer.close()
     return None
 
 
-async def _speaks_tls(host: str, port: int) -> str | None:
+def _speaks_tls(host: str, port: int) -> str | None:
     """A PLAINTEXT client at a TLS port: say so (the handshake starts, so the port is TLS)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=context), PROBE_TIMEOUT_S
-        )
+        with (
+            socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S) as raw,
+            context.wrap_socket(raw),
+        ):
+            pass
     except ssl.SSLError as exc:
         if str(exc.reason) == "WRONG_VERSION_NUMBER":
             return None  # not TLS: plaintext was right
         return _plaintext_at_tls()
-    except (OSError, TimeoutError):
+    except OSError:
         return None
-    writer.close()
     return _plaintext_at_tls()
 
 

@@ -33,6 +33,7 @@ class CutProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._relays: set[asyncio.Task[None]] = set()
 
     def start(self) -> CutProxy:
         """Start the loop thread and listen."""
@@ -74,17 +75,31 @@ class CutProxy:
         for writer in list(self._writers):
             writer.transport.abort()  # a reset, as a dropped network would give
         self._writers.clear()
+        # A relay still connecting to the broker holds sockets no writer set knows yet: end
+        # it here, so no socket outlives the loop (an unclosed one is a ResourceWarning).
+        relays = list(self._relays)
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
+        relay = asyncio.current_task()
+        assert relay is not None  # a server callback runs in a task
+        self._relays.add(relay)
+        broker_w: asyncio.StreamWriter | None = None
         try:
             broker_r, broker_w = await asyncio.open_connection(LOOPBACK, self.target_port)
+            self._writers |= {client_w, broker_w}
+            await asyncio.gather(_pipe(client_r, broker_w), _pipe(broker_r, client_w))
         except OSError:
-            client_w.transport.abort()
-            return
-        self._writers |= {client_w, broker_w}
-        await asyncio.gather(_pipe(client_r, broker_w), _pipe(broker_r, client_w))
-        self._writers -= {client_w, broker_w}
+            pass  # the broker is unreachable: the client sees its connection reset
+        finally:
+            for writer in (client_w, broker_w):
+                if writer is not None:
+                    writer.transport.abort()
+                    self._writers.discard(writer)
+            self._relays.discard(relay)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
