@@ -239,3 +239,50 @@ def test_a_hidden_event_moves_the_hub_flag_but_not_readings(world: World) -> Non
     [flag] = evaluate(world.correlator.dispatcher.rules, TOKEN, window, START + timedelta(days=13))
     assert flag.window_start == START + timedelta(days=5)  # the hidden event's
     assert flag.severity == "high"  # three events reach the escalation
+
+
+def leaves(doc: Any, path: str = "") -> set[tuple[str, str]]:
+    """Every (path, value) of a JSON document, list positions dropped."""
+    if isinstance(doc, dict):
+        return {leaf for key, value in doc.items() for leaf in leaves(value, f"{path}.{key}")}
+    if isinstance(doc, list):
+        return {leaf for value in doc for leaf in leaves(value, path)}
+    return {(path, str(doc))}
+
+
+#: Where a body holds public vocabulary or a date its partnership may see.
+PUBLIC = (
+    ".format",
+    ".kind",
+    ".rule.",
+    ".severity",
+    ".window.",
+    ".events.",
+    ".ask",
+    ".agreements",
+    ".decided_at",
+)
+
+
+def test_two_partnerships_told_of_one_subject_share_no_identifier(world: World) -> None:
+    history = [
+        Item(0, 2, READING, timedelta(days=10), timedelta(days=10)),
+        Item(1, 3, READING, timedelta(days=12), timedelta(days=12)),
+        Item(2, 2, OXFORDSHIRE, timedelta(days=11), timedelta(days=14)),
+        Item(3, 3, OXFORDSHIRE, timedelta(days=13), timedelta(days=15)),
+    ]
+    reading = [AlertBody.from_bytes(b).to_json() for b in stream(world, history, "reading")]
+    oxfordshire = [AlertBody.from_bytes(b).to_json() for b in stream(world, history, "oxfordshire")]
+    assert reading
+    assert oxfordshire
+    ours = {v for d in reading for p, v in leaves(d) if not p.startswith(PUBLIC)}
+    theirs = {v for d in oxfordshire for p, v in leaves(d) if not p.startswith(PUBLIC)}
+    assert ours.isdisjoint(theirs)
+    for docs in (reading, oxfordshire):  # identifiers are what remains, and there are some
+        assert {p for d in docs for p, _ in leaves(d) if not p.startswith(PUBLIC)} == {
+            ".alert_id",
+            ".flag_id",
+            ".subject",
+        }
+    everything = {v for d in reading for _, v in leaves(d)}
+    assert everything.isdisjoint(theirs)  # not even under another name
