@@ -342,8 +342,10 @@ class _Round:
         pid = recipient.partnership_id
         members = [c for c in seen.visible if c.event_id in flag.event_ids]
         revision = alert_revision(flag.revision, pid, flag.event_ids)
-        if previous is not None and previous.revision == revision and not self.resend:
-            return
+        if previous is not None:
+            same = previous.revision == revision
+            if (same and not self.resend) or (not same and not material(previous, flag, members)):
+                return  # nothing a duty team acts on changed: a later update will carry it
         if previous is None:
             counts = self.closed.get(pid, {})
             anchor = flag.window_start
@@ -366,6 +368,7 @@ class _Round:
             events=tuple(sorted(flag.event_ids)),
             revision=revision,
             kind=kind.value,
+            ask=tuple(sorted({c.agency_id for c in members})),
         )
         if previous is None or previous.revision != revision:
             self._record(pid, flag.rule_id, members, seen, ("permit", own_id, alert_id))
@@ -568,6 +571,22 @@ def hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[s
         flag_revision(rule.version, level, ids),
         str(level),
     )
+
+
+def material(previous: Held, flag: FlagState, members: Sequence[Contribution]) -> bool:
+    """Whether a held flag changed in a way its partnership's duty team acts on.
+
+    Its severity, its window (a late event moved the start), the agencies to ask, or an event
+    it was told of that no longer counts. Another event from an agency already named, at the
+    same severity, waits for the next material change (or is seen in the flag's next update).
+    """
+    if str(flag.severity) != previous.severity:
+        return True
+    if flag.window_start != previous.start or flag.window_end != previous.end:
+        return True
+    if not flag.event_ids.issuperset(previous.events):
+        return True
+    return {c.agency_id for c in members} != set(previous.ask)
 
 
 def anchor_key(rule_id: str, anchor: datetime) -> str:

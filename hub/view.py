@@ -34,7 +34,8 @@ class Held(BaseModel):
     """A flag a partnership holds: its own id and what it was last told about it.
 
     ``anchor`` is the window start the id was derived from when the flag was first raised;
-    ``start`` is the window start last sent (a late event may have moved it since).
+    ``start`` is the window start last sent (a late event may have moved it since); ``ask``
+    the agencies it named.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,6 +49,7 @@ class Held(BaseModel):
     events: tuple[str, ...]
     revision: str
     kind: str
+    ask: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,3 +286,31 @@ def test_two_partnerships_told_of_one_subject_share_no_identifier(world: World) 
         }
     everything = {v for d in reading for _, v in leaves(d)}
     assert everything.isdisjoint(theirs)  # not even under another name
+
+
+def test_a_late_event_that_moves_the_window_is_an_update_of_the_same_flag(world: World) -> None:
+    history = [
+        Item(0, 2, READING, timedelta(days=10), timedelta(days=10)),
+        Item(1, 3, READING, timedelta(days=12), timedelta(days=12)),
+        Item(2, 2, READING, timedelta(days=8), timedelta(days=14)),  # late, and earliest
+    ]
+    bodies = [AlertBody.from_bytes(b) for b in stream(world, history, "reading")]
+    assert [b.kind for b in bodies] == [AlertKind.RAISED, AlertKind.UPDATED, AlertKind.EXPIRED]
+    assert len({b.flag_id for b in bodies}) == 1
+    assert bodies[1].window_start == (START + timedelta(days=8)).date()
+    assert len(bodies[1].events) == 3
+
+
+def test_an_event_that_changes_nothing_a_duty_team_acts_on_sends_nothing(world: World) -> None:
+    history = [
+        Item(0, 2, READING, timedelta(days=10), timedelta(days=10)),
+        Item(1, 3, READING, timedelta(days=12), timedelta(days=12)),
+        Item(2, 2, READING, timedelta(days=14), timedelta(days=14)),  # third: escalates
+        Item(3, 3, READING, timedelta(days=16), timedelta(days=16)),  # same agencies, same level
+    ]
+    bodies = [AlertBody.from_bytes(b) for b in stream(world, history, "reading")]
+    assert [(b.kind, b.severity, len(b.events)) for b in bodies] == [
+        (AlertKind.RAISED, "medium", 2),
+        (AlertKind.UPDATED, "high", 3),
+        (AlertKind.EXPIRED, "high", 0),
+    ]
