@@ -166,13 +166,29 @@ class _Round:
     def decide(self, recipient: Recipient, active: Sequence[FlagState], trigger: Trigger) -> None:
         """Decide the subject for one partnership: denials for the ledger, then its view."""
         pid = recipient.partnership_id
-        seen = see(self.state.window, _decider(pid, self.token, self.moment, self.moment.consent))
+        decide = _decider(pid, self.token, self.moment, self.moment.consent)
         known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
-        if self.resend or self._concerns(pid, seen, trigger):
-            self._view(recipient, seen)
+        if not self.resend and self._hidden_trigger(decide, trigger):
+            # Not this partnership's business: only the ledger's denials, which need the
+            # active flags' events alone (the cost of dispatch before per-partnership views).
+            members = frozenset().union(*(f.event_ids for f in active))
+            seen = see(self.state.window, decide, members)
+        else:
+            seen = see(self.state.window, decide)
+            if self.resend or self._concerns(pid, seen, trigger):
+                self._view(recipient, seen)
         for flag in active:
             if flag.event_ids not in known:  # else the partnership's own flag answers for it
                 self._deny_unseen(flag, pid, seen)
+
+    def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
+        """Whether the trigger is an event the partnership may not see (one decision)."""
+        if trigger.event_id is None:
+            return False
+        found = next(
+            (c for c in self.state.window.contributions if c.event_id == trigger.event_id), None
+        )
+        return found is not None and not decide(found).permitted
 
     def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
         """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""

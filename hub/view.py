@@ -69,10 +69,11 @@ class Seen:
         return SubjectWindow.model_construct(contributions=self.visible, floors=dict(floors))
 
 
-def see(window: SubjectWindow, decide: Decide) -> Seen:
-    """Decide every event of the window for one partnership."""
-    decisions = {c.event_id: decide(c) for c in window.contributions}
-    visible = tuple(c for c in window.contributions if decisions[c.event_id].permitted)
+def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
+    """Decide every event of the window for one partnership (or only the ids in ``only``)."""
+    events = [c for c in window.contributions if only is None or c.event_id in only]
+    decisions = {c.event_id: decide(c) for c in events}
+    visible = tuple(c for c in events if decisions[c.event_id].permitted)
     return Seen(decisions, visible)
 
 
