@@ -31,9 +31,7 @@ def main() -> None:
     history = sim.history()  # verifies every MAC and governance signature, as replay does
     indexed = time.perf_counter() - started
     dispatcher = correlator.dispatcher
-    replayer = Replayer(
-        history, dispatcher.rules, registry, correlator.areas, dispatcher.id_keys()
-    )
+    replayer = Replayer(history, dispatcher.rules, registry, correlator.areas, dispatcher.id_keys())
     started = time.perf_counter()
     report = replayer.replay(sim.decisions)
     replayed = time.perf_counter() - started
