@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.loadgen import Generator, Sent, data_for
+from hub.alerts import AlertBody
+from hub.alerts.perflag import PerFlag
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.correlate import Correlator
@@ -245,7 +247,7 @@ def _run(domain: Domain, messages: list[Sent], lag: int, out: Outputs) -> tuple[
     return ingest_s, correlate_s
 
 
-def _digest(domain: Domain, out: Outputs) -> tuple[str, dict[str, int]]:
+def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[str, int]]:
     keyring = Keyring.open(domain.settings.keys_dir)
     keys = {
         r.partnership_id: keyring.hpke_key(partnership_owner(r.partnership_id))
@@ -264,6 +266,8 @@ def _digest(domain: Domain, out: Outputs) -> tuple[str, dict[str, int]]:
             )
             digest.update(b"alert\x00" + replace(pending, value=body).to_bytes())
             counts["pending"] += 1
+            opened = AlertBody.from_bytes(body)
+            per_flag.add(pending.partnership_id, opened.flag_id, opened.kind)
         else:
             digest.update(b"decision\x00" + emitted[1:])
             counts["decisions"] += 1
@@ -302,8 +306,11 @@ def main() -> None:
     )
     both = ingest_s + correlate_s
     print(f"both      {events:>7} events {both:7.2f} s CPU {events / both:10,.0f} events/s")
-    digest, counts = _digest(domain, out)
+    per_flag = PerFlag()
+    digest, counts = _digest(domain, out, per_flag)
     print("outputs:", ", ".join(f"{k}={v}" for k, v in counts.items()))
+    print("alerts per flag (outbox records; the sequencer drops repeated alert ids):")
+    print("\n".join(per_flag.lines()))
     print(f"digest: {digest}")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)

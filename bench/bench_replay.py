@@ -30,7 +30,8 @@ def main() -> None:
     started = time.perf_counter()
     history = sim.history()  # verifies every MAC and governance signature, as replay does
     indexed = time.perf_counter() - started
-    replayer = Replayer(history, correlator.dispatcher.rules, registry, correlator.areas)
+    dispatcher = correlator.dispatcher
+    replayer = Replayer(history, dispatcher.rules, registry, correlator.areas, dispatcher.id_keys())
     started = time.perf_counter()
     report = replayer.replay(sim.decisions)
     replayed = time.perf_counter() - started

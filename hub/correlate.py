@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
-from hub.dispatch import Dispatcher, Moment, Step, SubjectState
-from hub.flags import contribution_of, expire
+from hub.dispatch import EVERYONE, Dispatcher, Moment, Step, SubjectState, Trigger
+from hub.flags import contribution_of
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
 
@@ -49,7 +49,10 @@ class Correlator:
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)
             updated = state.model_copy(update={"consent": consent})
-            step = self.rescan(token, updated, moment, resend=consent == state.consent)
+            trigger = Trigger(consent_before=state.consent)
+            step = self.rescan(
+                token, updated, moment, resend=consent == state.consent, trigger=trigger
+            )
             return Folded(token, event.event_id, step)
         council = self.areas.council(event.envelope.lsoa)
         contribution = contribution_of(event, council, self.dispatcher.rules)
@@ -61,19 +64,29 @@ class Correlator:
             token,
             event.event_id,
             self.rescan(
-                token, state.model_copy(update={"window": window}), moment, resend=redelivered
+                token,
+                state.model_copy(update={"window": window}),
+                moment,
+                resend=redelivered,
+                trigger=Trigger(event_id=contribution.event_id),
             ),
         )
 
     def rescan(
-        self, token: str, state: SubjectState, moment: Moment, *, resend: bool = False
+        self,
+        token: str,
+        state: SubjectState,
+        moment: Moment,
+        *,
+        resend: bool = False,
+        trigger: Trigger = EVERYONE,
     ) -> Step:
         """Re-decide a subject: after new events, an agreement switch, or as time passes.
 
         ``resend`` (a redelivered event) re-emits current alerts: the sequencer drops those
-        already numbered, and restores any the first attempt lost.
+        already numbered, and restores any the first attempt lost. ``trigger`` says which
+        partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
         """
         moment = replace(moment, consent=state.consent)
-        step = self.dispatcher.dispatch(token, state, moment, resend=resend)
-        window = expire(self.dispatcher.rules, step.state.window, moment.at)
-        return replace(step, state=step.state.model_copy(update={"window": window}))
+        step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
+        return replace(step, state=self.dispatcher.trim(token, step.state, moment))

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
+from hub.alerts.perflag import PerFlag
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
 from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
@@ -119,6 +120,7 @@ class Tally:
         self.keyring = Keyring.open(settings.keys_dir)
         self.delivered: Counter[str] = Counter()
         self.kinds: Counter[str] = Counter()
+        self.per_flag = PerFlag()
         self.quarantined: Counter[str] = Counter()
         self._echo = echo
 
@@ -138,6 +140,7 @@ class Tally:
             return False
         self.delivered[partnership] += 1
         self.kinds[opened.body.kind.value] += 1
+        self.per_flag.add(partnership, opened.body.flag_id, opened.body.kind)
         if self.delivered[partnership] <= SHOWN_PER_PARTNERSHIP:
             self._show(partnership, opened)
         return True
@@ -160,6 +163,9 @@ class Tally:
             self._echo(f"  {partnership:20} {self.delivered[partnership]:6}")
         kinds = ", ".join(f"{k}={n}" for k, n in sorted(self.kinds.items()))
         self._echo(f"by kind: {kinds or 'none'}")
+        self._echo("alerts per flag (each partnership counts the flags it was told of):")
+        for line in self.per_flag.lines():
+            self._echo(line)
         if self.quarantined:
             reasons = ", ".join(f"{r}={n}" for r, n in sorted(self.quarantined.items()))
             self._echo(f"quarantined: {reasons}")

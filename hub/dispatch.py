@@ -1,146 +1,81 @@
-"""Dispatch: from a subject's flags to what each partnership may be told, and the record of why.
+"""Dispatch: from a subject's events to what each partnership may be told, and the record of why.
 
-For every flag of a subject and every partnership, the agreements decide each contributing
-event. The rule is re-checked on the events that partnership may see, so a partnership that
-may see too few receives no flag. What it may see becomes an alert:
+Each partnership P gets **its own view** of the subject (:mod:`hub.view`): every event is
+decided for P by the agreements, and the rules are evaluated over the events P may see, with
+P's own expiry floors. What P is told (windows, severity, events, explanation, and whether a
+flag is raised, updated, expired or retracted) is computed from that view alone, so nothing
+in P's stream depends on an event P may not see. An alert is:
 - minimised to the allowed fields;
-- about its own pseudonym of the subject;
-- encrypted to it, and queued for numbering (:mod:`hub.sequencer`).
+- about P's own pseudonym of the subject, with flag and alert ids keyed with P's own key
+  (:mod:`hub.idkey`), so two partnerships' streams share no identifier;
+- encrypted to P, and queued for numbering (:mod:`hub.sequencer`).
 
-A flag already sent is sent again only when what that partnership sees changes (``updated``).
-It is ``retracted`` when it stops holding for the partnership (consent withdrawn, agreement
-ended) and ``expired`` when its window closes. Every decision, permit and deny, becomes a
-:class:`DecisionRecord` for the audit ledger. The record holds ids and digests, never values:
-the accepted-topic position it was taken at, the events (by id), the agreement versions, and
-the consent records consulted (by id, with their state), so that ``hub audit replay`` can take
-the decision again from those inputs alone (:mod:`hub.audit.replay`). Everything here is
-deterministic: the same state, events, agreements and time give the same alert ids.
+**When** P is decided is also a function of what P may see: a dispatch caused by an event
+(:class:`Trigger`) decides P only if P may see that event, or, for a consent event, if it
+changes what P may see; clock ticks and agreement switches decide everyone. So an event P may
+not see never makes P's stream move, not even earlier.
+
+A held flag is ``updated`` only when what P sees of it changes, including a late event that
+moves its window (the same flag, :func:`hub.view.match`); ``retracted`` when it stops holding
+on what P may see (consent withdrawn, agreement ended); ``expired`` when its window closes.
+Every decision becomes a :class:`DecisionRecord` for the audit ledger: permits and
+retractions name P's flag and alert ids beside the hub's flag id; denials name the hub's flag
+P may not see. The record holds ids and digests, never values, so that ``hub audit replay``
+can take the decision again (:mod:`hub.audit.replay`). Everything here is deterministic.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
 from hub.alerts.body import Scalar
-from hub.consent import ConsentLedger
-from hub.crypto import HmacKey, HpkePublicKey
-from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
-from hub.flags import Contribution, FlagState, Status, SubjectWindow, evaluate, still_holds
+from hub.disclosure import (
+    EVERYONE,
+    ConsentConsulted,
+    DecisionRecord,
+    Moment,
+    Position,
+    Recipient,
+    Step,
+    SubjectState,
+    Trigger,
+    alert_revision,
+    anchor_key,
+    consents_consulted,
+    decision_ids,
+    event_facts,
+    hub_flag,
+    material,
+)
+from hub.dsa import ConsentView, Decision
+from hub.flags import Contribution, FlagState, Status, evaluate, expire, still_holds
+from hub.idkey import IdKey
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, RuleSet
 from hub.sequencer import Pending
+from hub.view import Held, Seen, match, see
 
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """A partnership's public encryption key and its pseudonym key."""
-
-    partnership_id: str
-    hpke: HpkePublicKey
-    pseudonym_key: HmacKey = field(repr=False)
-
-
-class SubjectState(BaseModel):
-    """One subject's window and, per flag, the alert revision each partnership last got.
-
-    ``closed`` counts, per flag and partnership, the retractions and expiries sent: a flag
-    raised again after a retraction gets new alert ids, never the ids of its first life.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    window: SubjectWindow = Field(default_factory=SubjectWindow)
-    sent: Mapping[str, Mapping[str, str]] = Field(default_factory=dict)
-    consent: ConsentLedger = Field(default_factory=ConsentLedger)
-    closed: Mapping[str, Mapping[str, int]] = Field(default_factory=dict)
-
-    def to_bytes(self) -> bytes:
-        """Compact JSON for the state table."""
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, data: bytes | None) -> SubjectState:
-        """The state stored in the table (an empty one for a new subject)."""
-        return cls() if not data else cls.model_validate_json(data)
-
-
-class Position(BaseModel):
-    """Where in the accepted topic a decision was taken: the record being processed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    partition: int
-    offset: int
-
-
-class ConsentConsulted(BaseModel):
-    """A consent record the agreements consulted for a decision: its id and state, no token."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    consent_id: str
-    provider: str
-    purpose: str
-    status: str
-    given_event: str
-    ended_event: str | None = None
-
-
-class DecisionRecord(BaseModel):
-    """One disclosure decision for the audit ledger: ids, versions, names and digests only.
-
-    ``position`` (absent in records written before replay existed) is the accepted-topic
-    record the decision was taken at; ``consents`` lists the subject's consent records from
-    each provider whose events needed consent, with their state at ``decided_at``: a denial
-    after a withdrawal names the withdrawal's event.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    decision_id: str
-    decided_at: datetime
-    recipient: str
-    flag_id: str
-    rule_id: str
-    rule_version: int
-    policy_sequence: int
-    outcome: str
-    events: tuple[str, ...]
-    inputs_digest: str
-    decisions: tuple[Decision, ...]
-    alert_id: str | None = None
-    position: Position | None = None
-    consents: tuple[ConsentConsulted, ...] = ()
-    severity: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one dispatch produced: the new state, alerts to number, decisions to record."""
-
-    state: SubjectState
-    pending: tuple[Pending, ...]
-    decisions: tuple[DecisionRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """When and under what a dispatch decides: time, agreements, their sequence, consent.
-
-    ``position`` is the accepted-topic record being processed, recorded with each decision.
-    """
-
-    at: datetime
-    policy: Evaluator
-    policy_sequence: int
-    consent: ConsentView = NO_CONSENT
-    position: Position | None = None
+__all__ = [
+    "EVERYONE",
+    "ConsentConsulted",
+    "DecisionRecord",
+    "Dispatcher",
+    "Moment",
+    "Position",
+    "Recipient",
+    "Step",
+    "SubjectState",
+    "Trigger",
+    "alert_revision",
+    "anchor_key",
+    "consents_consulted",
+    "decision_ids",
+    "event_facts",
+    "hub_flag",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +86,13 @@ class Dispatcher:
     recipients: tuple[Recipient, ...]
 
     def dispatch(
-        self, token: str, state: SubjectState, moment: Moment, *, resend: bool = False
+        self,
+        token: str,
+        state: SubjectState,
+        moment: Moment,
+        *,
+        resend: bool = False,
+        trigger: Trigger = EVERYONE,
     ) -> Step:
         """Re-evaluate a subject at ``moment`` and say what changes for whom.
 
@@ -159,34 +100,49 @@ class Dispatcher:
         redelivery, the first attempt's outbox records may never have left. The sequencer drops
         the ones that did (same alert ids).
         """
-        # Every field given: a default ConsentLedger would be built (deep-copying its
-        # defaults) only to be replaced.
-        run = _Round(
-            self,
-            token,
-            state.window,
-            moment,
-            {k: dict(v) for k, v in state.sent.items()},
-            resend=resend,
-            consent=state.consent,
-            closed={k: dict(v) for k, v in state.closed.items()},
-        )
-        evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
-        active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
-        for flag in active.values():
-            for recipient in self.recipients:
-                run.offer(flag, recipient)
-        for flag_id in sorted(set(run.sent) - set(active)):
-            kind = AlertKind.EXPIRED if flag_id in evaluated else AlertKind.RETRACTED
-            for partnership_id, previous in sorted(run.sent.pop(flag_id).items()):
-                run.close(flag_id, partnership_id, kind, previous)
-        sent = {k: v for k, v in run.sent.items() if v}
-        # A flag no longer evaluated has left the window for good: its count can go.
-        closed = {k: v for k, v in run.closed.items() if k in evaluated}
-        new_state = SubjectState(
-            window=state.window, sent=sent, consent=state.consent, closed=closed
-        )
+        run = _Round(self, token, state, moment, resend=resend)
+        evaluated = evaluate(self.rules, token, state.window, moment.at)
+        if not evaluated and not state.sent:
+            return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        for recipient in self.recipients:
+            run.decide(recipient, [f for f in evaluated if f.status is Status.ACTIVE], trigger)
+        held = {pid: flags for pid, flags in run.held.items() if flags}
+        closed = {pid: counts for pid, counts in run.closed.items() if counts}
+        new_state = state.model_copy(update={"held": held, "closed": closed})
         return Step(new_state, tuple(run.pending), tuple(run.records))
+
+    def id_keys(self) -> dict[str, IdKey]:
+        """Every recipient's id key, by partnership: what an auditor maps ids with."""
+        return {r.partnership_id: r.ids for r in self.recipients}
+
+    def trim(self, token: str, state: SubjectState, moment: Moment) -> SubjectState:
+        """Drop what no flag can need any more, keeping every partnership's flags the same.
+
+        The window loses contributions older than the rules' horizon; each partnership's
+        floors are computed over its own view (:func:`hub.flags.expire`), so what is dropped
+        can never look like a new flag to it.
+        """
+        window = expire(self.rules, state.window, moment.at)
+        if len(window) == len(state.window):
+            return state.model_copy(update={"window": window})
+        floors: dict[str, Mapping[str, datetime]] = {}
+        for recipient in self.recipients:
+            pid = recipient.partnership_id
+            seen = see(state.window, _decider(pid, token, moment, moment.consent))
+            own = expire(self.rules, seen.window(state.floors.get(pid, {})), moment.at)
+            floors[pid] = dict(own.floors)
+        return state.model_copy(update={"window": window, "floors": floors})
+
+
+def _decider(
+    partnership_id: str, token: str, moment: Moment, consent: ConsentView
+) -> Callable[[Contribution], Decision]:
+    """One partnership's agreements decision on a contribution, at ``moment``."""
+
+    def decide(c: Contribution) -> Decision:
+        return moment.policy.decide(event_facts(c, token), partnership_id, moment.at, consent)
+
+    return decide
 
 
 @dataclass
@@ -195,91 +151,148 @@ class _Round:
 
     dispatcher: Dispatcher
     token: str
-    window: SubjectWindow
+    state: SubjectState
     moment: Moment
-    sent: dict[str, dict[str, str]]
+    resend: bool = False
+    held: dict[str, dict[str, Held]] = field(default_factory=dict)
+    closed: dict[str, dict[str, int]] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
-    resend: bool = False
-    consent: ConsentLedger = field(default_factory=ConsentLedger)
-    closed: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def offer(self, flag: FlagState, recipient: Recipient) -> None:
-        """Decide the flag's events for one partnership; alert if what it sees changed."""
+    def __post_init__(self) -> None:
+        self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
+        self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
+
+    def decide(self, recipient: Recipient, active: Sequence[FlagState], trigger: Trigger) -> None:
+        """Decide the subject for one partnership: denials for the ledger, then its view."""
         pid = recipient.partnership_id
-        members = [c for c in self.window.contributions if c.event_id in flag.event_ids]
-        decisions = [
-            self.moment.policy.decide(
-                event_facts(c, self.token), pid, self.moment.at, self.moment.consent
-            )
-            for c in members
-        ]
-        visible = [c for c, d in zip(members, decisions, strict=True) if d.permitted]
-        rule = self.dispatcher.rules.get(flag.rule_id)
-        holds = bool(visible) and still_holds(rule, visible)
-        previous = self.sent.get(flag.flag_id, {}).get(pid)
-        reopened = self.closed.get(flag.flag_id, {}).get(pid, 0)
-        revision = alert_revision(flag.revision, pid, (c.event_id for c in visible), reopened)
-        alert_id: str | None = None
-        if holds and (previous is None or _revision_of(previous) != revision):
-            kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
-            alert_id = self._alert(
-                kind, flag, recipient, seen=(visible, decisions), revision=revision
-            )
-            self.sent.setdefault(flag.flag_id, {})[pid] = f"{kind.value}|{revision}"
-        elif holds and self.resend and previous is not None:
-            kind = AlertKind(_kind_of(previous))
-            self._alert(kind, flag, recipient, seen=(visible, decisions), revision=revision)
-        elif not holds and previous is not None:
-            self.sent[flag.flag_id].pop(pid)
-            alert_id = self.close(flag.flag_id, pid, AlertKind.RETRACTED, previous, flag)
-        if alert_id is not None or previous is None:
-            outcome = "permit" if holds else "deny"
-            self._record(
-                flag, pid, members=members, decisions=decisions, outcome=outcome, alert_id=alert_id
-            )
+        decide = _decider(pid, self.token, self.moment, self.moment.consent)
+        known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
+        if not self.resend and self._hidden_trigger(decide, trigger):
+            # Not this partnership's business: only the ledger's denials, which need the
+            # active flags' events alone (the cost of dispatch before per-partnership views).
+            members = frozenset().union(*(f.event_ids for f in active))
+            seen = see(self.state.window, decide, members)
+        else:
+            seen = see(self.state.window, decide)
+            if self.resend or self._concerns(pid, seen, trigger):
+                self._view(recipient, seen)
+        for flag in active:
+            if flag.event_ids not in known:  # else the partnership's own flag answers for it
+                self._deny_unseen(flag, pid, seen)
 
-    def close(
-        self,
-        flag_id: str,
-        partnership_id: str,
-        kind: AlertKind,
-        previous: str,
-        flag: FlagState | None = None,
-    ) -> str:
-        """Tell a partnership that a flag it holds was retracted or has expired."""
-        counts = self.closed.setdefault(flag_id, {})
-        counts[partnership_id] = counts.get(partnership_id, 0) + 1
-        recipient = next(
-            r for r in self.dispatcher.recipients if r.partnership_id == partnership_id
+    def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
+        """Whether the trigger is an event the partnership may not see (one decision)."""
+        if trigger.event_id is None:
+            return False
+        found = next(
+            (c for c in self.state.window.contributions if c.event_id == trigger.event_id), None
         )
-        return self._bare(kind, flag_id, recipient, flag, _revision_of(previous))
+        return found is not None and not decide(found).permitted
+
+    def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
+        """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""
+        if trigger.event_id is not None:
+            return trigger.event_id in seen.ids
+        if trigger.consent_before is not None:
+            before = _decider(pid, self.token, self.moment, trigger.consent_before)
+            return see(self.state.window, before).ids != seen.ids
+        return True
+
+    def _deny_unseen(self, flag: FlagState, pid: str, seen: Seen) -> None:
+        """Record that the partnership may not be told of a hub flag (its visible part fails)."""
+        members = [c for c in self.state.window.contributions if c.event_id in flag.event_ids]
+        visible = [c for c in members if c.event_id in seen.ids]
+        rule = self.dispatcher.rules.get(flag.rule_id)
+        if visible and still_holds(rule, visible):
+            return
+        self._record(pid, flag.rule_id, members, seen, ("deny", None, None))
+
+    def _view(self, recipient: Recipient, seen: Seen) -> None:
+        """Raise, update, expire or retract the partnership's flags from its own view."""
+        pid = recipient.partnership_id
+        rules, at = self.dispatcher.rules, self.moment.at
+        own = evaluate(rules, self.token, seen.window(self.state.floors.get(pid, {})), at)
+        held = self.held.setdefault(pid, {})
+        pairs, gone = match(own, tuple(held.values()))
+        for flag, previous in pairs:
+            if flag.status is Status.EXPIRED:
+                if previous is not None:
+                    self._close(recipient, held.pop(previous.flag_id), AlertKind.EXPIRED)
+                continue
+            self._offer(recipient, flag, previous, seen)
+        for previous in gone:
+            kind = AlertKind.EXPIRED if at >= previous.end else AlertKind.RETRACTED
+            alert_id = self._close(recipient, held.pop(previous.flag_id), kind)
+            if kind is AlertKind.RETRACTED:
+                members = [
+                    c for c in self.state.window.contributions if c.event_id in previous.events
+                ]
+                ids = (previous.flag_id, alert_id)
+                self._record(pid, previous.rule_id, members, seen, ("deny", *ids))
+
+    def _offer(
+        self, recipient: Recipient, flag: FlagState, previous: Held | None, seen: Seen
+    ) -> None:
+        """Tell the partnership of a flag of its own view, if it is new or what it sees changed."""
+        pid = recipient.partnership_id
+        members = [c for c in seen.visible if c.event_id in flag.event_ids]
+        revision = alert_revision(flag.revision, pid, flag.event_ids)
+        if previous is not None:
+            same = previous.revision == revision
+            if (same and not self.resend) or (not same and not material(previous, flag, members)):
+                return  # nothing a duty team acts on changed: a later update will carry it
+        if previous is None:
+            counts = self.closed.get(pid, {})
+            anchor = flag.window_start
+            reopened = counts.get(anchor_key(flag.rule_id, anchor), 0)
+            own_id = recipient.ids.flag_id(flag.rule_id, self.token, anchor, reopened)
+            kind = AlertKind.RAISED
+        else:
+            own_id, anchor = previous.flag_id, previous.anchor
+            changed = previous.revision != revision
+            kind = AlertKind.UPDATED if changed else AlertKind(previous.kind)
+        alert_id = recipient.ids.alert_id(own_id, revision)
+        self._alert(recipient, kind, (flag, own_id, alert_id), members, seen)
+        self.held[pid][own_id] = Held(
+            flag_id=own_id,
+            rule_id=flag.rule_id,
+            anchor=anchor,
+            start=flag.window_start,
+            end=flag.window_end,
+            severity=str(flag.severity),
+            events=tuple(sorted(flag.event_ids)),
+            revision=revision,
+            kind=kind.value,
+            ask=tuple(sorted({c.agency_id for c in members})),
+        )
+        if previous is None or previous.revision != revision:
+            self._record(pid, flag.rule_id, members, seen, ("permit", own_id, alert_id))
 
     def _alert(
         self,
-        kind: AlertKind,
-        flag: FlagState,
         recipient: Recipient,
-        *,
-        seen: tuple[Sequence[Contribution], Sequence[Decision]],
-        revision: str,
-    ) -> str:
-        visible, decisions = seen
-        allowed = {d.event_id: set(d.fields) for d in decisions if d.permitted}
+        kind: AlertKind,
+        ids: tuple[FlagState, str, str],
+        visible: Sequence[Contribution],
+        seen: Seen,
+    ) -> None:
+        flag, own_id, alert_id = ids
+        decisions = [seen.decisions[c.event_id] for c in visible]
         rule = self.dispatcher.rules.get(flag.rule_id)
         events = tuple(
             ContributingEvent(
                 type=c.event_type,
                 agency=c.agency_id,
                 date=c.occurred_at.date(),
-                fields={n: _scalar(v) for n, v in c.fields.items() if n in allowed[c.event_id]},
+                fields={n: _scalar(v) for n, v in c.fields.items() if n in d.fields},
             )
-            for c in sorted(visible, key=lambda c: c.key)
+            for c, d in zip(visible, decisions, strict=True)
         )
         body = AlertBody(
-            alert_id=alert_id_of(flag.flag_id, revision),
+            alert_id=alert_id,
             kind=kind,
-            flag_id=flag.flag_id,
+            flag_id=own_id,
             rule=RuleRef(rule.id, rule.version, rule.title, " ".join(rule.explanation.split())),
             severity=str(flag.severity),
             subject=self._pseudonym(recipient),
@@ -288,197 +301,86 @@ class _Round:
             events=events,
             ask=tuple(sorted({c.agency_id for c in visible})),
             agreements=tuple(
-                sorted(
-                    {f"{d.agreement_id}@{d.agreement_version}" for d in decisions if d.permitted}
-                )
+                sorted({f"{d.agreement_id}@{d.agreement_version}" for d in decisions})
             ),
             decided_at=self.moment.at,
         )
-        return self._queue(body, recipient)
+        self._queue(body, recipient)
 
-    def _bare(
-        self,
-        kind: AlertKind,
-        flag_id: str,
-        recipient: Recipient,
-        flag: FlagState | None,
-        last_revision: str,
-    ) -> str:
-        """A retraction or expiry of the revision last sent: names the flag, carries no events."""
-        day = self.moment.at.date()
+    def _close(self, recipient: Recipient, previous: Held, kind: AlertKind) -> str:
+        """Tell the partnership that a flag it holds was retracted or has expired."""
+        pid = recipient.partnership_id
+        if kind is AlertKind.RETRACTED:
+            counts = self.closed.setdefault(pid, {})
+            key = anchor_key(previous.rule_id, previous.anchor)
+            counts[key] = counts.get(key, 0) + 1
+        rule = self.dispatcher.rules.get(previous.rule_id)
+        alert_id = recipient.ids.closed_id(previous.flag_id, kind.value, previous.revision)
         body = AlertBody(
-            alert_id=closed_alert_id(flag_id, kind, last_revision),
+            alert_id=alert_id,
             kind=kind,
-            flag_id=flag_id,
-            rule=RuleRef(flag.rule_id, flag.rule_version, "", "")
-            if flag
-            else RuleRef("", 0, "", ""),
-            severity=str(flag.severity) if flag else "none",
+            flag_id=previous.flag_id,
+            rule=RuleRef(rule.id, rule.version, "", ""),
+            severity=previous.severity,
             subject=self._pseudonym(recipient),
-            window_start=flag.window_start.date() if flag else day,
-            window_end=flag.window_end.date() if flag else day,
+            window_start=previous.start.date(),
+            window_end=previous.end.date(),
             events=(),
             ask=(),
             agreements=(),
             decided_at=self.moment.at,
         )
-        return self._queue(body, recipient)
+        self._queue(body, recipient)
+        return alert_id
 
-    def _queue(self, body: AlertBody, recipient: Recipient) -> str:
+    def _queue(self, body: AlertBody, recipient: Recipient) -> None:
         unnumbered = encrypt_alert(body, recipient.partnership_id, recipient.hpke)
         self.pending.append(
             Pending(recipient.partnership_id, body.alert_id, unnumbered.value, unnumbered.headers)
         )
-        return body.alert_id
 
     def _pseudonym(self, recipient: Recipient) -> str:
         return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
 
     def _record(
         self,
-        flag: FlagState,
         partnership_id: str,
-        *,
+        rule_id: str,
         members: Sequence[Contribution],
-        decisions: Sequence[Decision],
-        outcome: str,
-        alert_id: str | None,
+        seen: Seen,
+        outcome: tuple[str, str | None, str | None],
     ) -> None:
+        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``."""
+        verdict, own_id, alert_id = outcome
+        rule = self.dispatcher.rules.get(rule_id)
+        decisions = [seen.decisions[c.event_id] for c in members]
         events = tuple(c.event_id for c in members)
-        ids = decision_ids((flag.flag_id, flag.revision), events, partnership_id, self.moment)
+        flag, revision, level = hub_flag(rule, self.token, members)
+        ids = decision_ids((flag, revision), events, partnership_id, self.moment)
         self.records.append(
             DecisionRecord(
                 decision_id=ids[0],
                 decided_at=self.moment.at,
                 recipient=partnership_id,
-                flag_id=flag.flag_id,
-                rule_id=flag.rule_id,
-                rule_version=flag.rule_version,
+                flag_id=flag,
+                rule_id=rule.id,
+                rule_version=rule.version,
                 policy_sequence=self.moment.policy_sequence,
-                outcome=outcome,
+                outcome=verdict,
                 events=events,
                 inputs_digest=ids[1],
                 decisions=tuple(decisions),
                 alert_id=alert_id,
                 position=self.moment.position,
                 consents=consents_consulted(
-                    self.consent, self.token, self.moment.at, members, decisions
+                    self.state.consent, self.token, self.moment.at, members, decisions
                 ),
-                severity=flag.severity,
+                severity=level,
+                recipient_flag_id=own_id,
             )
         )
-
-
-def event_facts(c: Contribution, token: str) -> EventFacts:
-    """What the agreements engine decides on for one contributing event of a subject."""
-    return EventFacts(
-        event_id=c.event_id,
-        agency_id=c.agency_id,
-        event_type=c.event_type,
-        occurred_at=c.occurred_at,
-        council=c.council,
-        age=c.age,
-        subject_token=token,
-        lsoa=c.lsoa,
-        fields=c.fields,
-    )
-
-
-def decision_ids(
-    flag: tuple[str, str], events: tuple[str, ...], partnership_id: str, moment: Moment
-) -> tuple[str, str]:
-    """The decision id and the inputs digest of one flag's decision for one partnership.
-
-    ``flag`` is the flag's (id, revision).
-
-    Both derive from the decision's inputs only (flag revision, events, agreement sequence,
-    time, stream position), so a redelivery reproduces them and a replay can recompute them.
-    """
-    inputs = _digest("inputs", *flag, *events, str(moment.policy_sequence))
-    where = (
-        ()
-        if moment.position is None
-        else (f"{moment.position.partition}:{moment.position.offset}",)
-    )
-    decision_id = _digest("decision", inputs, partnership_id, moment.at.isoformat(), *where)
-    return decision_id, inputs
-
-
-def consents_consulted(
-    ledger: ConsentLedger,
-    token: str,
-    at: datetime,
-    members: Sequence[Contribution],
-    decisions: Sequence[Decision],
-) -> tuple[ConsentConsulted, ...]:
-    """The subject's consent records from each provider whose events needed consent, at ``at``."""
-    providers = {
-        c.agency_id
-        for c, d in zip(members, decisions, strict=True)
-        if any(clause.clause == "consent" for clause in d.clauses)
-    }
-    if not providers:
-        return ()
-    found = []
-    for record in ledger.for_subject(token):
-        status = record.status_at(at)
-        if record.provider not in providers or status is None:
-            continue
-        ended = (
-            record.end_event_id if record.ended_at is not None and at >= record.ended_at else None
-        )
-        found.append(
-            ConsentConsulted(
-                consent_id=record.consent_id,
-                provider=record.provider,
-                purpose=str(record.purpose),
-                status=str(status),
-                given_event=record.event_id,
-                ended_event=ended,
-            )
-        )
-    return tuple(found)
-
-
-def alert_revision(
-    flag_revision: str, partnership_id: str, visible: Iterable[str], reopened: int = 0
-) -> str:
-    """The revision of the alert a partnership gets: the flag's, and the events it may see.
-
-    ``reopened`` is how many times the flag was already closed for this partnership: a flag
-    raised again after a retraction is a new alert, not a repeat of its first one.
-    """
-    parts = (flag_revision, partnership_id, *sorted(visible))
-    if reopened:
-        parts = (*parts, f"reopened:{reopened}")
-    return _digest("alert-revision", *parts)
-
-
-def alert_id_of(flag_id: str, revision: str) -> str:
-    """The id of a raised or updated alert."""
-    return _digest("alert", flag_id, revision)
-
-
-def closed_alert_id(flag_id: str, kind: AlertKind, last_revision: str) -> str:
-    """The id of a retraction or expiry of the revision last sent."""
-    return _digest("alert-closed", flag_id, kind, last_revision)
-
-
-def _revision_of(sent: str) -> str:
-    """The alert revision recorded in a ``sent`` entry (``<kind>|<revision>``)."""
-    return sent.rpartition("|")[2]
-
-
-def _kind_of(sent: str) -> str:
-    """The alert kind recorded in a ``sent`` entry."""
-    return sent.partition("|")[0]
 
 
 def _scalar(value: FieldValue) -> Scalar:
     """Array values become one comma-separated string for the alert body."""
     return ",".join(value) if isinstance(value, tuple) else value
-
-
-def _digest(domain: str, *parts: str) -> str:
-    text = "\x00".join(parts)
-    return hashlib.sha256(f"vru-hub/{domain}/v1\x00{text}".encode()).hexdigest()[:32]

@@ -9,7 +9,8 @@ sequence, consent state) are derived once (:class:`Basis`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +21,8 @@ from hub.dispatch import (
     DecisionRecord,
     Moment,
     Position,
-    alert_id_of,
     alert_revision,
-    closed_alert_id,
+    anchor_key,
     consents_consulted,
     decision_ids,
     event_facts,
@@ -40,8 +40,10 @@ from hub.flags import (
 )
 from hub.flags.match import severity
 from hub.geo import AreaLookup
+from hub.idkey import IdKey
 from hub.registry import Registry
 from hub.rules import Rule, RuleSet
+from hub.view import continued
 
 
 class UnreplayableError(Exception):
@@ -77,19 +79,80 @@ class Derived:
     events: tuple[Located, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Live:
+    """A partnership's flag as replay's own permits left it: events, start, anchor, revision."""
+
+    events: frozenset[str]
+    start: datetime
+    anchor: datetime
+    revision: str
+
+
+@dataclass
+class _Held:
+    """The flags each partnership holds per (partnership, subject, rule), from re-derived permits.
+
+    Partnership ids are keyed (:mod:`hub.idkey`): replay derives them with the id keys it is
+    given, and a partnership without one gets ``None`` (a mismatch if the entry has an id).
+    """
+
+    keys: Mapping[str, IdKey]
+    live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
+    closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def permit(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
+        key = self.keys.get(pid)
+        if key is None:
+            return None, None
+        members = frozenset(c.event_id for c in basis.members)
+        revision = alert_revision(basis.flag[1], pid, members)
+        live = self.live.setdefault((pid, basis.token, basis.rule.id), {})
+        own = continued(members, {i: (f.events, f.start) for i, f in live.items()})
+        start = basis.members[0].occurred_at
+        if own is None:
+            reopened = self.closed.get((pid, basis.token, anchor_key(basis.rule.id, start)), 0)
+            own, anchor = key.flag_id(basis.rule.id, basis.token, start, reopened), start
+        else:
+            anchor = live[own].anchor
+        live[own] = _Live(members, start, anchor, revision)
+        return own, key.alert_id(own, revision)
+
+    def deny(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
+        """A retraction's ids when the entry's events are a flag the partnership held."""
+        key = self.keys.get(pid)
+        live = self.live.get((pid, basis.token, basis.rule.id), {})
+        members = frozenset(c.event_id for c in basis.members)
+        own = next((i for i, f in live.items() if f.events == members), None)
+        if key is None or own is None:
+            return None, None
+        gone = live.pop(own)
+        closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
+        self.closed[closed] = self.closed.get(closed, 0) + 1
+        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision)
+
+
 class Rederiver:
-    """Re-decides ledger entries against a :class:`History`, the rules and the registry."""
+    """Re-decides ledger entries against a :class:`History`, the rules and the registry.
+
+    ``id_keys`` (partnership -> :class:`IdKey`) re-derive the partnerships' own flag and
+    alert ids; the auditor derives them from the hub's keyring (``hub audit replay``).
+    """
 
     def __init__(
-        self, history: History, rules: RuleSet, registry: Registry, areas: AreaLookup
+        self,
+        history: History,
+        rules: RuleSet,
+        registry: Registry,
+        areas: AreaLookup,
+        id_keys: Mapping[str, IdKey] | None = None,
     ) -> None:
         self.history = history
         self._rules = rules
         self._registry = registry
         self._areas = areas
         self._evaluators: dict[int, Evaluator] = {}
-        self._sent: dict[tuple[str, str], str] = {}
-        self._closed: dict[tuple[str, str], int] = {}
+        self._held = _Held(id_keys or {})
         self._last: tuple[tuple[Any, ...], Basis] | None = None
 
     def rederive(self, recorded: DecisionRecord) -> Derived:
@@ -106,6 +169,7 @@ class Rederiver:
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
         events = tuple(c.event_id for c in basis.members)
         decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
+        own, alert_id = self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
         record = DecisionRecord(
             decision_id=decision_id,
             decided_at=at,
@@ -118,10 +182,11 @@ class Rederiver:
             events=events,
             inputs_digest=inputs,
             decisions=tuple(decisions),
-            alert_id=self._alert(basis.flag, pid, [c.event_id for c in visible], permit=permit),
+            alert_id=alert_id,
             position=basis.position,
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
             severity=basis.severity,
+            recipient_flag_id=own,
         )
         return Derived(record, basis.located)
 
@@ -204,18 +269,3 @@ class Rederiver:
             evaluator = Evaluator(self.history.book.up_to(sequence), self._registry)
             self._evaluators[sequence] = evaluator
         return evaluator
-
-    def _alert(
-        self, flag: tuple[str, str], pid: str, visible: list[str], *, permit: bool
-    ) -> str | None:
-        """A permit's alert id; a deny's retraction id if the partnership held the flag."""
-        key = (flag[0], pid)
-        if not permit:
-            last = self._sent.pop(key, None)
-            if last is None:
-                return None
-            self._closed[key] = self._closed.get(key, 0) + 1
-            return closed_alert_id(flag[0], AlertKind.RETRACTED, last)
-        sent = alert_revision(flag[1], pid, visible, self._closed.get(key, 0))
-        self._sent[key] = sent
-        return alert_id_of(flag[0], sent)

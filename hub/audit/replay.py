@@ -22,7 +22,7 @@ a :class:`Mismatch` (decision id, field, recorded, re-derived).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from hub.audit.tally import Tally
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 from hub.geo import AreaLookup
+from hub.idkey import IdKey
 from hub.registry import Registry
 from hub.rules import RuleSet
 
@@ -111,9 +112,14 @@ class Replayer:
     """Replays a decisions topic: every entry re-derived (:class:`Rederiver`) and compared."""
 
     def __init__(
-        self, history: History, rules: RuleSet, registry: Registry, areas: AreaLookup
+        self,
+        history: History,
+        rules: RuleSet,
+        registry: Registry,
+        areas: AreaLookup,
+        id_keys: Mapping[str, IdKey] | None = None,
     ) -> None:
-        self._rederiver = Rederiver(history, rules, registry, areas)
+        self._rederiver = Rederiver(history, rules, registry, areas, id_keys)
         self._history = history
 
     def replay(

@@ -38,12 +38,15 @@ from hub.audit.history import StreamTrust
 from hub.cli.audit_topics import Topics, load_topics, read_accepted, read_all, write_export
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
+from hub.crypto import KeyKind, Keyring, partnership_owner
 from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.trust import RecordVerifier, TrustedKeys
 from hub.errors import AuditError, HubError, IdentifierError
 from hub.geo import AreaLookup
+from hub.idkey import IdKey
 from hub.partnership import load_hub_keys
 from hub.pseudonym import parse_token
+from hub.registry import Registry
 from hub.rules import RuleSet, catalog_from_store
 from hub.runtime import load_registry_from
 from hub.transport.partitioner import partition_for
@@ -68,6 +71,26 @@ HubKeysOption = Annotated[
 def _unreadable(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
     return typer.Exit(code=EXIT_UNREADABLE)
+
+
+def recipient_id_keys(keys_dir: Path, registry: Registry) -> dict[str, IdKey]:
+    """The partnerships' id keys from the hub's keyring, for those it holds (replay's mapping).
+
+    Partnerships see only ids keyed per partnership; the auditor re-derives them with these.
+    A partnership whose key is not in the keyring is left out: replay then reports its ids.
+    """
+    found: dict[str, IdKey] = {}
+    try:
+        keyring = Keyring.open(keys_dir)
+    except HubError:
+        return found
+    for partnership in registry.partnerships:
+        try:
+            pseudonym_key = keyring.hmac_key(partnership_owner(partnership.id), KeyKind.PSEUDONYM)
+        except HubError:
+            continue
+        found[partnership.id] = IdKey.of(pseudonym_key)
+    return found
 
 
 def _trusted(settings: Settings, hub_keys: Path | None) -> TrustedKeys:
@@ -281,11 +304,13 @@ def replay(  # typer maps each keyword-only parameter to one option
         opened = opened_decisions(topics, trusted)
         store = SchemaStore.load(settings.schemas_dir)
         rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
+        registry = load_registry_from(settings)
         replayer = Replayer(
             history,
             rules,
-            load_registry_from(settings),
+            registry,
             AreaLookup.from_data_dir(settings.data_dir),
+            recipient_id_keys(settings.keys_dir, registry),
         )
     except HubError as exc:
         raise _unreadable(exc) from exc

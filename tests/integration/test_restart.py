@@ -57,7 +57,7 @@ def expected_flags(settings: Settings, messages: list[tuple[str, bytes]]) -> set
         if folded is not None:
             states[token] = folded.step.state
     for state in states.values():
-        flags |= {(pid, flag) for flag, sent in state.sent.items() for pid in sent}
+        flags |= {(pid, flag) for pid, held in state.held.items() for flag in held}
     return flags
 
 

@@ -19,8 +19,9 @@ SMALL = 4_000
 
 def replay(sim: Simulator, values: list[bytes] | None = None, **options: Any) -> ReplayReport:
     history = sim.history()
+    dispatcher = sim.correlator.dispatcher
     replayer = Replayer(
-        history, sim.correlator.dispatcher.rules, sim.registry, sim.correlator.areas
+        history, dispatcher.rules, sim.registry, sim.correlator.areas, dispatcher.id_keys()
     )
     return replayer.replay(sim.decisions if values is None else values, **options)
 

@@ -13,7 +13,7 @@ from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
 from hub.audit import Replayer, subject_at
 from hub.crypto import HUB, Keyring, partnership_owner
 from hub.crypto.record import parse
-from hub.dispatch import alert_id_of, alert_revision, closed_alert_id
+from hub.dispatch import alert_revision
 from hub.flags import revision
 from tests.unit.audit.simulated import Simulator, consent, event, token, world
 
@@ -88,12 +88,13 @@ def test_with_consent_the_flag_is_raised_at_reading_citing_the_live_consent(run:
     assert kinds(sim, keyring, 0, pending) == [AlertKind.RAISED]
 
 
-def sent_revision(permit: dict[str, Any]) -> str:
+def sent_revision(permit: dict[str, Any], sim: Simulator) -> str:
     """The alert revision the permit sent: its id must be derived from it."""
     flag_revision = revision(1, "medium", frozenset(permit["events"]))
     visible = [d["event_id"] for d in permit["decisions"] if d["outcome"] == "permit"]
     sent = alert_revision(flag_revision, "reading", visible)
-    assert alert_id_of(permit["flag_id"], sent) == permit["alert_id"]
+    ids = sim.correlator.dispatcher.id_keys()["reading"]
+    assert ids.alert_id(permit["recipient_flag_id"], sent) == permit["alert_id"]
     return sent
 
 
@@ -105,6 +106,7 @@ def test_withdrawal_retracts_the_flag_and_the_decision_cites_the_withdrawal(run:
     assert retraction["outcome"] == "deny"
     [permit] = [r for r in reading(sim.decisions[:start]) if r["outcome"] == "permit"]
     assert retraction["flag_id"] == permit["flag_id"]
+    assert retraction["recipient_flag_id"] == permit["recipient_flag_id"]
     assert retraction["alert_id"] is not None
     assert retraction["alert_id"] != permit["alert_id"]
     [cited] = retraction["consents"]
@@ -115,7 +117,9 @@ def test_withdrawal_retracts_the_flag_and_the_decision_cites_the_withdrawal(run:
     reasons = {r for d in retraction["decisions"] for r in d["reasons"]}
     assert "consent_missing" in reasons
     assert kinds(sim, keyring, pending_start, pending_end) == [AlertKind.RETRACTED]
-    closed = closed_alert_id(permit["flag_id"], AlertKind.RETRACTED, sent_revision(permit))
+    ids = sim.correlator.dispatcher.id_keys()["reading"]
+    own = permit["recipient_flag_id"]
+    closed = ids.closed_id(own, AlertKind.RETRACTED.value, sent_revision(permit, sim))
     assert retraction["alert_id"] == closed
 
 
@@ -142,8 +146,9 @@ def test_an_event_after_withdrawal_is_not_disclosed(run: Any) -> None:
 def test_replay_re_derives_the_permit_the_retraction_and_the_denial(run: Any) -> None:
     sim, _, marks = run
     history = sim.history()
+    dispatcher = sim.correlator.dispatcher
     replayer = Replayer(
-        history, sim.correlator.dispatcher.rules, sim.registry, sim.correlator.areas
+        history, dispatcher.rules, sim.registry, sim.correlator.areas, dispatcher.id_keys()
     )
     ids = [r["decision_id"] for r in reading(sim.decisions)]
     report = replayer.replay(sim.decisions, explain=set(ids))

@@ -1,0 +1,281 @@
+"""What dispatch decides with and what it produces: state, moments, records, derived ids.
+
+The values :mod:`hub.dispatch` passes around (a subject's :class:`SubjectState`, the
+:class:`Moment` of a decision, the :class:`DecisionRecord` the ledger keeps) and the pure
+derivations replay shares with it (decision ids, alert revisions, the hub's flag id of a
+window, the consents consulted). Everything here is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hub.consent import ConsentLedger
+from hub.crypto import HmacKey, HpkePublicKey
+from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
+from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifying
+from hub.flags.match import severity
+from hub.flags.state import revision as flag_revision
+from hub.idkey import IdKey
+from hub.rules import Rule
+from hub.sequencer import Pending
+from hub.view import Held
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A partnership's public encryption key, its pseudonym key and its id key."""
+
+    partnership_id: str
+    hpke: HpkePublicKey
+    pseudonym_key: HmacKey = field(repr=False)
+
+    @property
+    def ids(self) -> IdKey:
+        """The key the partnership's flag and alert ids are derived with."""
+        return IdKey.of(self.pseudonym_key)
+
+
+class SubjectState(BaseModel):
+    """One subject's window and, per partnership, the flags it holds and its expiry floors.
+
+    ``held`` maps partnership -> its flag id -> :class:`Held`. ``floors`` maps partnership
+    -> rule id -> the earliest start a new flag of P's may have (its own expiry floors, see
+    :func:`hub.flags.expire`). ``closed`` counts, per partnership and (rule, first window
+    start), the retractions sent: a flag raised again after a retraction gets a new id.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    window: SubjectWindow = Field(default_factory=SubjectWindow)
+    held: Mapping[str, Mapping[str, Held]] = Field(default_factory=dict)
+    consent: ConsentLedger = Field(default_factory=ConsentLedger)
+    floors: Mapping[str, Mapping[str, AwareDatetime]] = Field(default_factory=dict)
+    closed: Mapping[str, Mapping[str, int]] = Field(default_factory=dict)
+
+    @property
+    def sent(self) -> bool:
+        """Whether any partnership holds a flag about the subject."""
+        return any(self.held.values())
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON for the state table."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | None) -> SubjectState:
+        """The state stored in the table (an empty one for a new subject)."""
+        return cls() if not data else cls.model_validate_json(data)
+
+
+class Position(BaseModel):
+    """Where in the accepted topic a decision was taken: the record being processed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partition: int
+    offset: int
+
+
+class ConsentConsulted(BaseModel):
+    """A consent record the agreements consulted for a decision: its id and state, no token."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consent_id: str
+    provider: str
+    purpose: str
+    status: str
+    given_event: str
+    ended_event: str | None = None
+
+
+class DecisionRecord(BaseModel):
+    """One disclosure decision for the audit ledger: ids, versions, names and digests only.
+
+    ``position`` (absent in records written before replay existed) is the accepted-topic
+    record the decision was taken at; ``consents`` lists the subject's consent records from
+    each provider whose events needed consent, with their state at ``decided_at``: a denial
+    after a withdrawal names the withdrawal's event. ``flag_id`` is the hub's id of the flag
+    decided (over the entry's events); ``recipient_flag_id`` and ``alert_id`` are the ids the
+    partnership sees (keyed with its own key): the ledger is the only place that maps one to
+    the other.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    decided_at: datetime
+    recipient: str
+    flag_id: str
+    rule_id: str
+    rule_version: int
+    policy_sequence: int
+    outcome: str
+    events: tuple[str, ...]
+    inputs_digest: str
+    decisions: tuple[Decision, ...]
+    alert_id: str | None = None
+    position: Position | None = None
+    consents: tuple[ConsentConsulted, ...] = ()
+    severity: str | None = None
+    recipient_flag_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one dispatch produced: the new state, alerts to number, decisions to record."""
+
+    state: SubjectState
+    pending: tuple[Pending, ...]
+    decisions: tuple[DecisionRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When and under what a dispatch decides: time, agreements, their sequence, consent.
+
+    ``position`` is the accepted-topic record being processed, recorded with each decision.
+    """
+
+    at: datetime
+    policy: Evaluator
+    policy_sequence: int
+    consent: ConsentView = NO_CONSENT
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What caused a dispatch, to say which partnerships it decides.
+
+    ``event_id``: a new (or redelivered) contributing event; only partnerships that may see it
+    are decided. ``consent_before``: the consent ledger before a consent event; only
+    partnerships whose visible events it changes are decided. Neither (a clock tick, an
+    agreement switch): every partnership is decided.
+    """
+
+    event_id: str | None = None
+    consent_before: ConsentLedger | None = None
+
+
+EVERYONE = Trigger()
+
+
+def event_facts(c: Contribution, token: str) -> EventFacts:
+    """What the agreements engine decides on for one contributing event of a subject."""
+    return EventFacts(
+        event_id=c.event_id,
+        agency_id=c.agency_id,
+        event_type=c.event_type,
+        occurred_at=c.occurred_at,
+        council=c.council,
+        age=c.age,
+        subject_token=token,
+        lsoa=c.lsoa,
+        fields=c.fields,
+    )
+
+
+def decision_ids(
+    flag: tuple[str, str], events: tuple[str, ...], partnership_id: str, moment: Moment
+) -> tuple[str, str]:
+    """The decision id and the inputs digest of one flag's decision for one partnership.
+
+    ``flag`` is the flag's (id, revision).
+
+    Both derive from the decision's inputs only (flag revision, events, agreement sequence,
+    time, stream position), so a redelivery reproduces them and a replay can recompute them.
+    """
+    inputs = _digest("inputs", *flag, *events, str(moment.policy_sequence))
+    where = (
+        ()
+        if moment.position is None
+        else (f"{moment.position.partition}:{moment.position.offset}",)
+    )
+    decision_id = _digest("decision", inputs, partnership_id, moment.at.isoformat(), *where)
+    return decision_id, inputs
+
+
+def consents_consulted(
+    ledger: ConsentLedger,
+    token: str,
+    at: datetime,
+    members: Sequence[Contribution],
+    decisions: Sequence[Decision],
+) -> tuple[ConsentConsulted, ...]:
+    """The subject's consent records from each provider whose events needed consent, at ``at``."""
+    providers = {
+        c.agency_id
+        for c, d in zip(members, decisions, strict=True)
+        if any(clause.clause == "consent" for clause in d.clauses)
+    }
+    if not providers:
+        return ()
+    found = []
+    for record in ledger.for_subject(token):
+        status = record.status_at(at)
+        if record.provider not in providers or status is None:
+            continue
+        ended = (
+            record.end_event_id if record.ended_at is not None and at >= record.ended_at else None
+        )
+        found.append(
+            ConsentConsulted(
+                consent_id=record.consent_id,
+                provider=record.provider,
+                purpose=str(record.purpose),
+                status=str(status),
+                given_event=record.event_id,
+                ended_event=ended,
+            )
+        )
+    return tuple(found)
+
+
+def alert_revision(flag_revision: str, partnership_id: str, visible: Iterable[str]) -> str:
+    """The revision of what a partnership is told of a flag: the flag's, and its events."""
+    return _digest("alert-revision", flag_revision, partnership_id, *sorted(visible))
+
+
+def hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[str, str, str]:
+    """The hub's (flag id, revision, severity) of a rule over one window's members."""
+    labelled = qualifying(rule, members)
+    level = severity(rule, labelled)
+    ids = frozenset(c.event_id for c in members)
+    return (
+        flag_id(rule.id, token, members[0].occurred_at),
+        flag_revision(rule.version, level, ids),
+        str(level),
+    )
+
+
+def material(previous: Held, flag: FlagState, members: Sequence[Contribution]) -> bool:
+    """Whether a held flag changed in a way its partnership's duty team acts on.
+
+    Its severity, its window (a late event moved the start), the agencies to ask, or an event
+    it was told of that no longer counts. Another event from an agency already named, at the
+    same severity, waits for the next material change (or is seen in the flag's next update).
+    """
+    if str(flag.severity) != previous.severity:
+        return True
+    if flag.window_start != previous.start or flag.window_end != previous.end:
+        return True
+    if not flag.event_ids.issuperset(previous.events):
+        return True
+    return {c.agency_id for c in members} != set(previous.ask)
+
+
+def anchor_key(rule_id: str, anchor: datetime) -> str:
+    """The key of :attr:`SubjectState.closed` for a flag first raised at ``anchor``."""
+    return f"{rule_id}|{round(anchor.timestamp() * 1000)}"
+
+
+def _digest(domain: str, *parts: str) -> str:
+    text = "\x00".join(parts)
+    return hashlib.sha256(f"vru-hub/{domain}/v1\x00{text}".encode()).hexdigest()[:32]

@@ -1,0 +1,122 @@
+"""A partnership's view of one subject: flags computed from what it may see, and nothing else.
+
+::
+
+    seen = see(window, decide)                         # every event decided for partnership P
+    flags = evaluate(rules, token, seen.window(floors), at)   # P's own episodes
+    pairs, gone = match(flags, held)                   # continue the flags P already holds
+
+The flags a partnership is told about are the rules evaluated over **the events its agreements
+let it see at that moment**, with its own expiry floors: their windows, severities, members
+and the decision to raise, update, expire or retract depend on nothing it may not see. An
+event denied to P can neither start, move, escalate nor extend a flag of P's.
+
+A flag P already holds (:class:`Held`) continues as long as one of P's new episodes shares an
+event with it, so a late event that moves a window's start is an update of the same flag,
+never a retraction and a new flag. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from hub.dsa import Decision
+from hub.flags import Contribution, FlagState, SubjectWindow
+
+Decide = Callable[[Contribution], Decision]
+
+
+class Held(BaseModel):
+    """A flag a partnership holds: its own id and what it was last told about it.
+
+    ``anchor`` is the window start the id was derived from when the flag was first raised;
+    ``start`` is the window start last sent (a late event may have moved it since); ``ask``
+    the agencies it named.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    flag_id: str
+    rule_id: str
+    anchor: AwareDatetime
+    start: AwareDatetime
+    end: AwareDatetime
+    severity: str
+    events: tuple[str, ...]
+    revision: str
+    kind: str
+    ask: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One partnership's decisions on a subject's events, and the events they permit."""
+
+    decisions: Mapping[str, Decision]
+    visible: tuple[Contribution, ...]
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """The ids of the events the partnership may see."""
+        return frozenset(c.event_id for c in self.visible)
+
+    def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
+        """The partnership's own window: its visible events (already canonical) and floors."""
+        return SubjectWindow.model_construct(contributions=self.visible, floors=dict(floors))
+
+
+def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
+    """Decide every event of the window for one partnership (or only the ids in ``only``)."""
+    events = [c for c in window.contributions if only is None or c.event_id in only]
+    decisions = {c.event_id: decide(c) for c in events}
+    visible = tuple(c for c in events if decisions[c.event_id].permitted)
+    return Seen(decisions, visible)
+
+
+def match(
+    flags: Sequence[FlagState], held: Sequence[Held]
+) -> tuple[list[tuple[FlagState, Held | None]], list[Held]]:
+    """Pair each flag with the held flag of its rule it shares most events with.
+
+    Ties go to the earlier held window, then the smaller id, so the pairing is a function of
+    the two sets. Returns the pairs (None: a new flag) and the held flags left unpaired.
+    """
+    free = list(held)
+    pairs: list[tuple[FlagState, Held | None]] = []
+    for flag in flags:
+        members = flag.event_ids
+        best: Held | None = None
+        best_key: tuple[int, datetime, str] | None = None
+        for candidate in free:
+            if candidate.rule_id != flag.rule_id:
+                continue
+            shared = len(members.intersection(candidate.events))
+            if shared == 0:
+                continue
+            key = (-shared, candidate.start, candidate.flag_id)
+            if best_key is None or key < best_key:
+                best, best_key = candidate, key
+        if best is not None:
+            free.remove(best)
+        pairs.append((flag, best))
+    return pairs, free
+
+
+def continued(
+    members: frozenset[str], live: Mapping[str, tuple[frozenset[str], datetime]]
+) -> str | None:
+    """The live flag (id -> events, start) a permit continues, by :func:`match`'s rule.
+
+    For replay, which tracks live flags from the permits it re-derived; the caller passes
+    only the live flags of the permit's rule.
+    """
+    best: tuple[int, datetime, str] | None = None
+    for flag_id, (events, start) in live.items():
+        shared = len(members & events)
+        if shared and (best is None or (-shared, start, flag_id) < best):
+            best = (-shared, start, flag_id)
+    return None if best is None else best[2]
