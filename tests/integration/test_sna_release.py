@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -33,8 +35,13 @@ from tests.integration.events import (
 )
 from tests.integration.flows import prepare, worker
 from tests.integration.kafka import produce, read_to_end, wait_for
+from tests.integration.test_dashboard import _severe, browser
 from tests.unit.sna.test_disclosure import recoverable
 
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+__all__ = ["browser"]  # the dashboard test's Chromium fixture
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 #: (event type, agency, LSOA, how many): Reading's ED count (3) and Wokingham's police count
@@ -106,7 +113,7 @@ def _as_protected(table: dict[str, Any]) -> Protected:
 
 
 async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_and_replays(
-    hub_settings: Settings, tmp_path: Path
+    hub_settings: Settings, tmp_path: Path, browser: WebDriver
 ) -> None:
     s = hub_settings
     await prepare(s)
@@ -133,6 +140,76 @@ async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_a
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["counted"] == total
     document = json.loads(out.read_text())
+    equals_the_direct_count_and_hides_small_numbers(document, direct)
+
+    code, stdout, stderr = hub(s, "sna", "verify", str(out))
+    assert code == 0, stderr
+    assert json.loads(stdout)["release_id"] == document["release_id"]
+    tampered = json.loads(out.read_text())
+    tampered["figures"]["tables"]["area"]["total"] = (
+        tampered["figures"]["tables"]["area"]["total"] or 0
+    ) + 1
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(tampered))
+    assert hub(s, "sna", "verify", str(forged))[0] == 1
+
+    code, stdout, stderr = hub(s, "audit", "replay", "--json")
+    replayed = json.loads(stdout.strip().splitlines()[-1])
+    assert code == 0, replayed["mismatches"]
+    assert replayed["entries"] >= 1
+
+    report = tmp_path / "report.html"
+    code, stdout, stderr = hub(
+        s, "sna", "export", "--from", start, "--to", end, "--format", "html", "--out", str(report)
+    )
+    assert code == 0, stderr  # the same period and level again: a revision, allowed
+    shows_the_report(browser, report, document, tmp_path)
+
+    later = (RECENT + timedelta(days=5)).date().isoformat()
+    code, _, stderr = hub(s, "sna", "export", "--from", start, "--to", later, "--out", str(out))
+    assert code == 1
+    assert "differencing_risk" in stderr
+
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "bench" / "results" / "sna-report.png"
+
+
+def shows_the_report(
+    driver: WebDriver, report: Path, document: dict[str, Any], tmp_path: Path
+) -> None:
+    """The HTML report opens offline in Chromium, draws its charts, and shows the release's
+    figures (suppressed ones as [c]), with nothing loaded from a network."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415  # only with a browser
+
+    html = report.read_text()
+    assert 'src="http' not in html  # plotly.js is inlined: the file opens offline
+    assert "<link" not in html
+    driver.get(report.as_uri())
+    charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+    assert len(charts) == 4  # trend, agency, event type, age profile: plotly drew each
+    area = document["figures"]["tables"]["area"]
+    rows = driver.find_elements(By.CSS_SELECTOR, "section table tr")
+    shown = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
+             for r in rows[1:]}  # fmt: skip
+    expected = {
+        name: "[c]" if total is None else str(total)
+        for name, total in zip(area["rows"], area["row_totals"], strict=True)
+    }
+    assert shown == expected
+    assert not _severe(driver)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, int(height) + 40)
+    time.sleep(1)  # let plotly's responsive charts redraw at the new size (not an assertion)
+    assert driver.save_screenshot(str(tmp_path / "sna-report.png"))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "sna-report.png", SCREENSHOT)
+
+
+def equals_the_direct_count_and_hides_small_numbers(
+    document: dict[str, Any], direct: Counter[tuple[str, str]]
+) -> None:
+    """Every shown area cell is the direct count; no figure of any table is from 1 to 4; the
+    attacker of the unit tests recovers no hidden cell from the whole release."""
     area = document["figures"]["tables"]["area"]
     for row, figures in zip(area["rows"], area["cells"], strict=True):
         for month, figure in zip(area["columns"], figures, strict=True):
@@ -147,21 +224,3 @@ async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_a
         assert not [v for v in shown if v is not None and 0 < v < 5]
     tables = {n: _as_protected(t) for n, t in document["figures"]["tables"].items()}
     assert recoverable(tables) == set()
-
-    code, stdout, stderr = hub(s, "sna", "verify", str(out))
-    assert code == 0, stderr
-    assert json.loads(stdout)["release_id"] == document["release_id"]
-    document["figures"]["tables"]["area"]["total"] = (area["total"] or 0) + 1
-    forged = tmp_path / "forged.json"
-    forged.write_text(json.dumps(document))
-    assert hub(s, "sna", "verify", str(forged))[0] == 1
-
-    code, stdout, stderr = hub(s, "audit", "replay", "--json")
-    replayed = json.loads(stdout.strip().splitlines()[-1])
-    assert code == 0, replayed["mismatches"]
-    assert replayed["entries"] >= 1
-
-    later = (RECENT + timedelta(days=5)).date().isoformat()
-    code, _, stderr = hub(s, "sna", "export", "--from", start, "--to", later, "--out", str(out))
-    assert code == 1
-    assert "differencing_risk" in stderr
