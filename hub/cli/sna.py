@@ -95,7 +95,7 @@ def context_of(settings: Settings, history: History) -> CountContext:
     )
 
 
-async def _record(settings: Settings, keyring: Keyring, record: Mapping[str, Any]) -> None:
+async def record_release(settings: Settings, keyring: Keyring, record: Mapping[str, Any]) -> None:
     """The release's ledger record, hub-signed, onto the decisions topic (as the agent does)."""
     item = json.dumps(record).encode()
     place = Place(settings.decisions_topic, 0)
@@ -192,7 +192,7 @@ def export(  # typer maps each keyword-only parameter to one option
     try:
         keyring = Keyring.open(settings.keys_dir)
         release = make_release(settings, (period, by), keyring)
-        asyncio.run(_record(settings, keyring, release.record))
+        asyncio.run(record_release(settings, keyring, release.record))
     except HubError as exc:
         typer.echo(f"hub sna export: {exc} ({exc.reason})", err=True)
         code = (
