@@ -22,7 +22,7 @@ from types import FrameType
 
 from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.broker import EmbeddedBroker
-from hub.cli.sna import make_release, record_release, write_release
+from hub.cli.sna import council_names, make_release, record_release, write_release
 from hub.cli.sna import summary as summary_of
 from hub.config import Settings
 from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
@@ -124,7 +124,7 @@ def _release(settings: Settings, workdir: Path, echo: Echo) -> dict[str, object]
     release = make_release(settings, (Period(start, today), "council"), keyring)
     asyncio.run(record_release(settings, keyring, release.record))
     report = workdir / "sna-report.html"
-    write_release(release, report, "html")
+    write_release(release, report, "html", council_names(load_registry_from(settings)))
     headline = summary_of(release)
     echo(
         f"SNA release {release.release_id[:12]} ({start} to {today}, by council):"

@@ -3,9 +3,13 @@
 Area-level events (no subject) are keyed by ``area:<LSOA>`` on the accepted topic, so one
 LSOA's events meet in one partition and its :class:`AreaState` lives in one table row. Per
 LSOA the state holds daily counts per event type over the longest baseline any area rule
-needs, the event ids folded (a redelivered event changes nothing), and the episode each rule
-last alerted for. Time is the data's: a rule is judged over the window ending on the latest
-event's day, so a replay of the same events judges the same way whatever the clock.
+needs, the first day it saw each type, the event ids folded (a redelivered event changes
+nothing), and the episode each rule last alerted for. A rule judges an LSOA only once its
+baseline period has been observed whole (the area's first event of the rule's types is at
+least the baseline's length before the window): a feed that has just started, or an area
+with too little history, raises nothing rather than "hot spots" against an empty baseline.
+Time is the data's: a rule is judged over the window ending on the latest event's day, so a
+replay of the same events judges the same way whatever the clock.
 
 When a rule starts to hold, the partnership of the LSOA's council gets one ``area.raised``
 alert, if the agreements in force let the triggering event go to it (the ISTV agreement
@@ -45,6 +49,8 @@ class AreaState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     days: dict[str, dict[str, int]] = Field(default_factory=dict)
+    since: dict[str, str] = Field(default_factory=dict)
+    """Per event type, the earliest day folded (never pruned): how long the area is observed."""
     seen: dict[str, str] = Field(default_factory=dict)
     raised: dict[str, str] = Field(default_factory=dict)
 
@@ -97,7 +103,8 @@ def fold_area(
     ).isoformat()
     days = {t: {d: n for d, n in c.items() if d > keep} for t, c in days.items()}
     seen = {i: d for i, d in seen.items() if d > keep}
-    updated = AreaState(days=days, seen=seen, raised=dict(state.raised))
+    since = {**state.since, event.event_type: min(day, state.since.get(event.event_type, day))}
+    updated = AreaState(days=days, since=since, seen=seen, raised=dict(state.raised))
     return _judge(updated, relevant, event.envelope.lsoa, date.fromisoformat(latest))
 
 
@@ -113,6 +120,9 @@ def _judge(
             rule.event_types, before - timedelta(days=rule.baseline_days - 1), before
         )
         hotspot = Hotspot(rule, lsoa, last, current, baseline)
+        observed = min((state.since[t] for t in rule.event_types if t in state.since), default="")
+        if observed > (before - timedelta(days=rule.baseline_days - 1)).isoformat():
+            continue  # a baseline not yet observed whole says nothing: judge nothing yet
         holds = current >= rule.min_events and current >= rule.min_ratio * hotspot.expected
         if holds and rule.id not in raised:
             raised[rule.id] = last.isoformat()

@@ -137,8 +137,11 @@ def _csv(figure: int | None) -> str:
     return SUPPRESSED if figure is None else str(figure)
 
 
-def write_release(release: Release, out: Path, fmt: str) -> list[Path]:
-    """The signed JSON document, and the CSV or HTML rendering asked for, next to it."""
+def write_release(
+    release: Release, out: Path, fmt: str, names: Mapping[str, str] | None = None
+) -> list[Path]:
+    """The signed JSON document, and the CSV or HTML rendering asked for, next to it
+    (``names``: labels of area codes for the report)."""
     document = release.document
     signed = out if fmt == "json" else out.with_suffix(".release.json")
     signed.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
@@ -147,7 +150,7 @@ def write_release(release: Release, out: Path, fmt: str) -> list[Path]:
         out.write_text(csv_text(document), encoding="utf-8")
         written.append(out)
     elif fmt == "html":
-        out.write_text(render_report(document), encoding="utf-8")
+        out.write_text(render_report(document, names), encoding="utf-8")
         written.append(out)
     return written
 
@@ -202,8 +205,13 @@ def export(  # typer maps each keyword-only parameter to one option
         )
         raise typer.Exit(code=code) from exc
     target = out or Path(f"sna-{release.release_id[:12]}.{fmt}")
-    written = write_release(release, target, fmt)
+    written = write_release(release, target, fmt, council_names(load_registry_from(settings)))
     typer.echo(json.dumps(summary(release) | {"files": [str(p) for p in written]}))
+
+
+def council_names(registry: Registry) -> dict[str, str]:
+    """Each council code's partnership name, to label a report."""
+    return {c: p.name for p in registry.partnerships for c in p.councils}
 
 
 def summary(release: Release) -> dict[str, Any]:

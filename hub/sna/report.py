@@ -82,7 +82,7 @@ def _embed(figure: go.Figure, name: str) -> Markup:
     return Markup(html)  # noqa: S704  # plotly's own output from released figures
 
 
-def _trend(table: Mapping[str, Any], threshold: int) -> go.Figure:
+def _trend(table: Mapping[str, Any], threshold: int, names: Mapping[str, str]) -> go.Figure:
     figure = go.Figure()
     ranked = _ranked(table)[:TOP_AREAS]
     for name in ranked:
@@ -91,13 +91,13 @@ def _trend(table: Mapping[str, Any], threshold: int) -> go.Figure:
             go.Scatter(
                 x=table["columns"],
                 y=row,
-                name=name,
+                name=names.get(name, name),
                 mode="lines+markers",
                 hovertext=[_text(v, threshold) for v in row],
                 connectgaps=False,
             )
         )
-    figure.update_layout(yaxis_title="events", legend_title="area")
+    figure.update_layout(yaxis_title="events", legend_title="area", xaxis_type="category")
     return figure
 
 
@@ -120,17 +120,22 @@ def _ranked(table: Mapping[str, Any]) -> list[str]:
     return [name for name, _ in sorted(pairs, key=lambda p: (-(p[1] or -1), p[0]))]
 
 
-def render_report(document: Mapping[str, Any]) -> str:
-    """The release document (``hub sna export --format json``) as a self-contained page."""
+def render_report(document: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """The release document (``hub sna export --format json``) as a self-contained page;
+    ``names`` labels area codes (a council's partnership name), codes stay in the figures."""
+    names = names or {}
     figures = document["figures"]
     tables, query, control = figures["tables"], figures["query"], figures["control"]
     threshold = int(control["threshold"])
     area = tables["area"]
-    charts = {"trend": _embed(_trend(area, threshold), "trend")}
+    charts = {"trend": _embed(_trend(area, threshold, names), "trend")}
     for name in ("agency", "event_type", "age_band"):
         charts[name] = _embed(_bars(tables[name], threshold), name)
     totals = dict(zip(area["rows"], area["row_totals"], strict=True))
-    top = [(n, _text(totals[n], threshold)) for n in _ranked(area)[:TOP_AREAS]]
+    top = [
+        (f"{names[n]} ({n})" if n in names else n, _text(totals[n], threshold))
+        for n in _ranked(area)[:TOP_AREAS]
+    ]
     env = Environment(autoescape=True)
     return env.from_string(_PAGE).render(
         plotly=Markup(plotly_js()),  # noqa: S704  # the shipped library
