@@ -20,7 +20,9 @@ import pytest
 
 from hub.config import Settings, settings_env
 from hub.crypto.record import Kind
+from hub.cli.sna import council_names
 from hub.geo import AreaLookup
+from hub.registry import load_registry
 from hub.process import stop_process
 from hub.sna import TOTAL, Protected
 from tests.integration.events import (
@@ -191,9 +193,12 @@ def shows_the_report(
     rows = driver.find_elements(By.CSS_SELECTOR, "section table tr")
     shown = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
              for r in rows[1:]}  # fmt: skip
+    names = council_names(
+        load_registry(Path(__file__).resolve().parents[2] / "deploy" / "registry.yaml")
+    )
     expected = {
-        name: "[c]" if total is None else str(total)
-        for name, total in zip(area["rows"], area["row_totals"], strict=True)
+        f"{names[code]} ({code})": "[c]" if total is None else str(total)
+        for code, total in zip(area["rows"], area["row_totals"], strict=True)
     }
     assert shown == expected
     assert not _severe(driver)
