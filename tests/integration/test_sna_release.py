@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from hub.cli.sna import council_names
 from hub.config import Settings, settings_env
 from hub.crypto.record import Kind
-from hub.cli.sna import council_names
 from hub.geo import AreaLookup
-from hub.registry import load_registry
 from hub.process import stop_process
+from hub.registry import load_registry
 from hub.sna import TOTAL, Protected
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
