@@ -61,7 +61,8 @@ def check(
             typer.echo(f"error: {problem}")
         verdict = "OK" if ok else "FAILED"
         errors = len(report.findings) + len(area_problems)
-        typer.echo(f"{verdict}: {report.rules} rules, {area_count} area rules, {errors} errors")
+        areas = f"{area_count} area rules, " if area_count else ""
+        typer.echo(f"{verdict}: {report.rules} rules, {areas}{errors} errors")
     raise typer.Exit(0 if ok else 1)
 
 
