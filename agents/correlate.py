@@ -33,15 +33,20 @@ from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
 from hub.errors import CryptoError, HubError
+from hub.hotspot import AreaState, AreaWatch, fold_area
+from hub.models import Event
 from hub.policy import Moments, PolicyClock, Switch
 from hub.quarantine import SourceRef, quarantine
 from hub.refusal import Position, refused
 from hub.registry import Registry
+from hub.rules.area import load_area_rules
 from hub.runtime import WorkerKeys
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("agents.correlate")
 POLICY_KEY = "__policy__:{partition}"
+AREA_KEY = "__area__:{lsoa}"
+"""The subject-table row of an LSOA's counts for place-based alerts (``hub.hotspot``)."""
 SWITCH_WAIT_S = 0.2
 #: What the accepted topic carries: events (ingest), ticks (this agent), markers (governance).
 ACCEPTED_KINDS = frozenset({Kind.EVENTS, Kind.TICK, Kind.SWITCH})
@@ -67,6 +72,7 @@ class CorrelateAgent:
         self.quarantine = raw_topic(app, settings.quarantine_topic)
         self.subjects = verified_table(app, "subjects", keys.verifier, settings.partitions)
         self.moments: Moments | None = None
+        self.watch: AreaWatch | None = None
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
 
     def moment(self, partition: int, at: datetime, offset: int) -> Moment:
@@ -164,7 +170,7 @@ class CorrelateAgent:
         event = self.correlator.read(item)
         token = event.subject_token
         if token is None:
-            return "area_level"
+            return await self.area(event, partition, when)
         stored, held = self.load(token)
         state = SubjectState.from_bytes(stored)
         folded = self.correlator.fold_event(event, state, self.moment(partition, *when))
@@ -174,6 +180,26 @@ class CorrelateAgent:
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
+
+    async def area(self, event: Event, partition: int, when: tuple[datetime, int]) -> str:
+        """Fold an area-level event into its LSOA's counts; raise place-based alerts.
+
+        The alerts go to the outbox before the state is stored: a redelivery after a crash
+        between the two raises the same alert ids again, which the sequencer drops.
+        """
+        if self.watch is None or not self.watch.rules:
+            return "area_level"
+        row = AREA_KEY.format(lsoa=event.envelope.lsoa)
+        stored, held = self.load(row)
+        state = AreaState.from_bytes(stored)
+        updated, hotspots = fold_area(state, event, self.watch.rules)
+        if updated == state:
+            return "area_level"
+        moment = self.moment(partition, *when)
+        pending = [p for h in hotspots if (p := self.watch.alert(h, event, moment)) is not None]
+        await self.emit(Step(state=SubjectState(), pending=tuple(pending), decisions=()))
+        self.store(row, updated.to_bytes(), (partition, when[1]), held)
+        return f"area_alerts:{len(pending)}"
 
     async def rescan(self, partition: int, at: datetime, offset: int, *, flagged_only: bool) -> int:
         """Re-decide the partition's subjects (all of them, or those holding flags)."""
@@ -236,6 +262,12 @@ def register_correlate(
     clock, keys = wiring
     agent = CorrelateAgent(app, settings, correlator, clock, keys)
     agent.moments = Moments(clock, registry)
+    agent.watch = AreaWatch(
+        load_area_rules(settings.deploy_dir / "rules"),
+        correlator.areas,
+        registry,
+        correlator.dispatcher.recipients,
+    )
     accepted = raw_topic(app, settings.accepted_topic)
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:

@@ -16,20 +16,25 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.alerts.perflag import PerFlag
 from hub.broker import EmbeddedBroker
+from hub.cli.sna import council_names, make_release, record_release, write_release
+from hub.cli.sna import summary as summary_of
 from hub.config import Settings
 from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
 from hub.dsa import load_directory
+from hub.errors import HubError
 from hub.feeds.demo import DemoFeed, build_demo_feed
 from hub.governance import Governance
 from hub.process import start_worker, stop_process
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_registry_from
+from hub.sna import Period
 from hub.topics import plan_topics
 from hub.transport import (
     ConsumerRecord,
@@ -83,6 +88,10 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
             echo(f"hub worker started (pid {worker.pid}); log: {workdir / 'worker.log'}")
             try:
                 summary = asyncio.run(_drive(live, feed, time.monotonic() + seconds, echo))
+                try:
+                    summary["sna_release"] = _release(live, workdir, echo)
+                except HubError as exc:
+                    echo(f"SNA release not made: {exc}")
             except KeyboardInterrupt:
                 echo("interrupted: stopping the worker and the broker")
             finally:
@@ -106,6 +115,28 @@ async def _publish_agreements(settings: Settings) -> list[str]:
         governance=Governance.from_keyring(Keyring.open(settings.keys_dir)),
     )
     return refs
+
+
+def _release(settings: Settings, workdir: Path, echo: Echo) -> dict[str, object]:
+    """The strategic needs assessment for last month to today: its headline and report."""
+    today = datetime.now(UTC).date()
+    start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    keyring = Keyring.open(settings.keys_dir)
+    release = make_release(settings, (Period(start, today), "council"), keyring)
+    asyncio.run(record_release(settings, keyring, release.record))
+    report = workdir / "sna-report.html"
+    write_release(release, report, "html", council_names(load_registry_from(settings)))
+    headline = summary_of(release)
+    echo(
+        f"SNA release {release.release_id[:12]} ({start} to {today}, by council):"
+        f" {headline['counted']} events from every agency counted under the agreements,"
+        f" {headline['suppressed']} figures suppressed; signed and in the ledger as"
+        f" {headline['ledger_id'][:16]}"
+    )
+    echo(f"  report: {report}")
+    return {k: headline[k] for k in ("release_id", "counted", "suppressed")} | {
+        "report": str(report)
+    }
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:

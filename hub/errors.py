@@ -39,7 +39,9 @@ identifiers, pseudonyms or keys.
     ├── PolicyError                  agreements and the allow-list
     │   ├── AgreementError           an agreement document is malformed or incoherent
     │   ├── ConsentError             a consent event cannot be folded                    (consent_error)
-    │   └── RuleError                a correlation rule is malformed or incoherent       (rule_error)
+    │   ├── RuleError                a correlation rule is malformed or incoherent       (rule_error)
+    │   └── ReleaseRefusedError      an SNA release the agreements or earlier releases forbid
+    │                                (area_too_fine, unknown_level, differencing_risk)
     ├── StateError                   stored stream state (a subject window) cannot be read  (state_error)
     ├── AuditError                   the ledger and its proofs
     │   ├── ProofError               a Merkle proof does not verify                      (bad_proof)
@@ -267,6 +269,21 @@ class AgreementError(PolicyError):
     """An agreement document is malformed or incoherent."""
 
     reason = "agreement_error"
+
+
+class ReleaseRefusedError(PolicyError):
+    """An aggregate release the agreements, or the releases already made, do not allow.
+
+    ``reason`` says which: ``area_too_fine`` (an agreement names a coarser area),
+    ``unknown_level``, or ``differencing_risk`` (its period overlaps an earlier release's
+    without equalling it, so subtracting one from the other would expose small counts).
+    """
+
+    reason = "release_refused"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"release refused ({reason}): {detail}")
+        self.reason = reason
 
 
 class RuleError(PolicyError):

@@ -25,6 +25,7 @@ BODY_FORMAT = "vru-alert/v1"
 Scalar = str | int | float | bool | None
 _AGREEMENT = re.compile(r"[a-z0-9][a-z0-9._-]*@[0-9][0-9A-Za-z.-]*")
 _WORD = re.compile(r"[a-z][a-z0-9_-]*")
+_AREA = re.compile(r"area:[EW]0[0-9]{7}")
 
 
 class AlertKind(StrEnum):
@@ -34,6 +35,8 @@ class AlertKind(StrEnum):
     UPDATED = "flag.updated"
     RETRACTED = "flag.retracted"
     EXPIRED = "flag.expired"
+    AREA_RAISED = "area.raised"
+    """A place-based alert (``hub.hotspot``): its subject is an area (``area:<LSOA>``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,11 @@ class AlertBody:
     decided_at: datetime
 
     def __post_init__(self) -> None:
-        _check_subject(self.subject)
+        if self.kind is AlertKind.AREA_RAISED:
+            if _AREA.fullmatch(self.subject) is None:
+                raise ValidationError("subject: an area alert names an area (area:<LSOA>)")
+        else:
+            _check_subject(self.subject)
         if _WORD.fullmatch(self.severity) is None:
             raise ValidationError("severity: not a lowercase word")
         if self.window_end < self.window_start:

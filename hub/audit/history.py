@@ -263,6 +263,13 @@ class History:
         self._events[event_id] = located
         return located
 
+    def located(self) -> Iterable[Located]:
+        """Every accepted event (its first occurrence) that validates, in reading order."""
+        for event_id in list(self._raw):
+            found = self.event(event_id)
+            if found is not None:
+                yield found
+
     def partition_of(self, token: str) -> int | None:
         """The partition a subject's records were read in, if any was."""
         return self._partitions.get(token)

@@ -31,6 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hub.audit.history import History, Located
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
+from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.tally import Tally
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
@@ -121,6 +122,7 @@ class Replayer:
     ) -> None:
         self._rederiver = Rederiver(history, rules, registry, areas, id_keys)
         self._history = history
+        self._releases = ReleaseReplayer(history, registry, areas)
 
     def replay(
         self,
@@ -148,6 +150,17 @@ class Replayer:
         into: tuple[ReplayReport, set[str]],
     ) -> None:
         report, seen = into
+        release = release_record(value)
+        if release is not None:
+            if release["decision_id"] not in seen:
+                seen.add(release["decision_id"])
+                report.entries += 1
+                differing = self._releases.compare(release)
+                report.mismatched += 1 if differing else 0
+                report.mismatches.extend(differing)
+            else:
+                report.repeats += 1
+            return
         try:
             recorded = DecisionRecord.model_validate_json(value)
         except PydanticValidationError:

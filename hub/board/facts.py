@@ -83,6 +83,8 @@ def read_ledger(
     for value in values:
         try:
             raw = json.loads(value)
+            if isinstance(raw, dict) and raw.get("kind") == "sna.release":
+                continue  # an aggregate release, not a disclosure to a partnership
             record = DecisionRecord.model_validate(raw)
         except (UnicodeDecodeError, ValueError, ValidationError):
             facts.unreadable += 1

@@ -27,6 +27,7 @@ from hub.cli import quarantine as quarantine_cli
 from hub.cli import registry as registry_cli
 from hub.cli import rules as rules_cli
 from hub.cli import schemas as schemas_cli
+from hub.cli import sna as sna_cli
 from hub.cli import tls as tls_cli
 from hub.config import Settings, load_settings
 from hub.errors import HubError
@@ -56,6 +57,7 @@ app.add_typer(registry_cli.app, name="registry")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(tls_cli.app, name="tls")
+app.add_typer(sna_cli.app, name="sna")
 audit_cli.app.command("report")(board_cli.report)
 app.command("dashboard")(board_cli.dashboard)
 

@@ -12,6 +12,7 @@ from hub.codec import SchemaStore
 from hub.errors import HubError
 from hub.registry import Registry, load_registry
 from hub.rules import RuleCatalog, RuleReport, catalog_from_store, check_rules
+from hub.rules.area import AREA_DIR, check_area_rules
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -34,22 +35,35 @@ def check(
         Path | None, typer.Option(help="registry, to check min_agencies; omit to skip")
     ] = Path("deploy/registry.yaml"),
 ) -> None:
-    """Exit 0 only when every rule parses, is coherent and names real types and fields."""
+    """Exit 0 only when every rule parses, is coherent and names real types and fields.
+
+    Area rules (``DIRECTORY/area/``) are checked too: they parse, and count area-level event
+    types only."""
     try:
         catalog = _catalog(schemas)
         parties = _registry(registry)
         report = check_rules(directory, catalog, parties)
+        store = SchemaStore.load(schemas)
+        area_types = frozenset(t for t in store.event_types if store.subject_rule(t) == "forbidden")
+        area_problems = check_area_rules(directory, area_types)
+        area_count = len(list((directory / AREA_DIR).glob("*.y*ml")))
     except HubError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    ok = report.ok and not area_problems
     if as_json:
-        typer.echo(json.dumps(_report_json(report), indent=2))
+        area = {"area_rules": area_count, "area_findings": area_problems}
+        typer.echo(json.dumps(_report_json(report) | area | {"ok": ok}, indent=2))
     else:
         for finding in report.findings:
             typer.echo(str(finding))
-        verdict = "OK" if report.ok else "FAILED"
-        typer.echo(f"{verdict}: {report.rules} rules, {len(report.findings)} errors")
-    raise typer.Exit(0 if report.ok else 1)
+        for problem in area_problems:
+            typer.echo(f"error: {problem}")
+        verdict = "OK" if ok else "FAILED"
+        errors = len(report.findings) + len(area_problems)
+        areas = f"{area_count} area rules, " if area_count else ""
+        typer.echo(f"{verdict}: {report.rules} rules, {areas}{errors} errors")
+    raise typer.Exit(0 if ok else 1)
 
 
 def _catalog(schemas: Path) -> RuleCatalog:

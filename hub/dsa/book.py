@@ -50,7 +50,7 @@ def canonical_json(value: Any) -> bytes:
 
 def agreement_digest(agreement: Agreement) -> str:
     """``sha256:<hex>`` of the agreement's canonical JSON, recorded with each decision."""
-    body = canonical_json(agreement.model_dump(mode="json"))
+    body = canonical_json(agreement_json(agreement))
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -64,9 +64,18 @@ def encode_agreement_message(agreement: Agreement, sequence: int, published_at: 
             "sequence": sequence,
             "published_at": published_at.astimezone(UTC).isoformat(),
             "digest": agreement_digest(agreement),
-            "agreement": agreement.model_dump(mode="json"),
+            "agreement": agreement_json(agreement),
         }
     )
+
+
+def agreement_json(agreement: Agreement) -> dict[str, Any]:
+    """The agreement as JSON data; an absent ``disclosure`` block is left out, so agreements
+    written before it existed keep their digests."""
+    data = agreement.model_dump(mode="json")
+    if data.get("disclosure") is None:
+        data.pop("disclosure", None)
+    return data
 
 
 def decode_record(data: bytes) -> Publication | Suspension:

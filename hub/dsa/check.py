@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.dsa.catalog import Catalog
 from hub.dsa.conflict import find_contradictions
 from hub.dsa.decision import OPTIONAL_ENVELOPE_FIELDS
+from hub.dsa.depersonalised import sna_gaps
 from hub.dsa.document import Agreement
 from hub.dsa.lawful import Problem, basis_gaps, consent_gaps
 from hub.dsa.loader import Loaded, load_directory
@@ -114,6 +115,7 @@ def _check_one(
         *_dates(agreement),
         *basis_gaps(agreement, registry),
         *consent_gaps(agreement, registry),
+        *sna_gaps(agreement),
     ):
         yield _error(file, path, code, message)
     yield from (_warning(file, p, c, m) for p, c, m in _reminders(agreement, today))

@@ -10,6 +10,7 @@ so that a check can report every defect rather than the first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -160,6 +161,18 @@ class Operations(_Frozen):
     breach_handling: str = "report to all parties' DPOs within 24 hours"
 
 
+class Disclosure(_Frozen):
+    """How aggregate releases made under the agreement are protected (``hub sna export``).
+
+    ``threshold``: the smallest count shown (never below 5); ``rounding``: every shown figure
+    rounded to a multiple of it (1: exact); ``finest_area``: the finest geography released.
+    """
+
+    threshold: int = Field(default=5, ge=5, le=100)
+    rounding: int = Field(default=1, ge=1, le=100)
+    finest_area: Literal["lsoa", "council"] = "lsoa"
+
+
 class Agreement(_Frozen):
     """One version of a data-sharing agreement."""
 
@@ -183,6 +196,7 @@ class Agreement(_Frozen):
     dpia_reference: str = Field(min_length=1)
     change_history: tuple[Change, ...] = Field(min_length=1)
     operations: Operations = Operations()
+    disclosure: Disclosure | None = None
 
     @property
     def ref(self) -> str:

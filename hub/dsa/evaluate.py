@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from hub.dsa.book import AgreementBook
 from hub.dsa.decision import BASE_FIELDS, Clause, Decision, Effect, FlagDecision
+from hub.dsa.depersonalised import is_depersonalised
 from hub.dsa.facts import NO_CONSENT, ConsentRef, ConsentView, EventFacts
 from hub.dsa.index import Coverage, PolicyIndex, build_index
 from hub.dsa.suspension import Party
@@ -67,7 +68,7 @@ class Evaluator:
         self._registry = registry
         self._breakpoints = book.breakpoints()
         self._partnerships = frozenset(p.id for p in registry.partnerships)
-        self._cache: dict[int, PolicyIndex] = {}
+        self._cache: dict[tuple[int, bool], PolicyIndex] = {}
         self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
 
     @property
@@ -75,15 +76,23 @@ class Evaluator:
         """The agreement history decisions are taken against."""
         return self._book
 
-    def index_at(self, at: datetime) -> PolicyIndex:
-        """The index of agreements in force at ``at`` (memoised per interval)."""
+    def index_at(self, at: datetime, *, aggregate: bool = False) -> PolicyIndex:
+        """The index of agreements in force at ``at`` (memoised per interval).
+
+        Depersonalised (s17A aggregate) agreements bear only on aggregate asks (``aggregate``,
+        the purpose ``strategic_needs_assessment``): they never take part in, nor change the
+        reasons of, a decision about a disclosure of records.
+        """
         if at.tzinfo is None:
             raise PolicyError("decision time has no time zone")
         slot = bisect_right(self._breakpoints, at)
-        index = self._cache.get(slot)
+        index = self._cache.get((slot, aggregate))
         if index is None:
-            index = build_index(self._book.in_force(at), self._registry)
-            self._cache[slot] = index
+            agreements = self._book.in_force(at)
+            if not aggregate:
+                agreements = tuple(a for a in agreements if not is_depersonalised(a))
+            index = build_index(agreements, self._registry)
+            self._cache[(slot, aggregate)] = index
         return index
 
     def suspended_at(self, at: datetime) -> frozenset[tuple[Party, str]]:
@@ -105,7 +114,7 @@ class Evaluator:
     ) -> Decision:
         """Permit or deny one event to one recipient at ``at``."""
         ask = Ask(event, recipient, at, purpose, consent)
-        index = self.index_at(at)
+        index = self.index_at(at, aggregate=purpose is Purpose.STRATEGIC_NEEDS_ASSESSMENT)
         if recipient not in self._partnerships:
             return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, [_hub("recipient", recipient)])
         barred = self.suspended_at(at)

@@ -67,7 +67,13 @@ def test_every_broken_file_gives_exactly_its_expected_finding() -> None:
 def test_cli_check_exit_codes_and_json() -> None:
     ok = runner.invoke(app, ["check", str(SHIPPED), "--json"])
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output) == {"ok": True, "rules": 6, "findings": []}
+    assert json.loads(ok.output) == {
+        "ok": True,
+        "rules": 6,
+        "findings": [],
+        "area_rules": 1,
+        "area_findings": [],
+    }
     bad = runner.invoke(app, ["check", str(BROKEN), "--json"])
     assert bad.exit_code == 1
     assert {Path(f["file"]).name for f in json.loads(bad.output)["findings"]} == set(EXPECTED)

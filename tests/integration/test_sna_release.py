@@ -1,0 +1,231 @@
+"""`hub sna export` on the real broker: police and emergency-department events through a worker,
+then a release whose shown figures equal a direct count of what was accepted, with no count
+from 1 to 4 visible and no suppressed one recoverable; it verifies and `hub audit replay`
+re-derives it. A second, overlapping release of another period is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from hub.cli.sna import council_names
+from hub.config import Settings, settings_env
+from hub.crypto.record import Kind
+from hub.geo import AreaLookup
+from hub.process import stop_process
+from hub.registry import load_registry
+from hub.sna import TOTAL, Protected
+from tests.integration.events import (
+    OXFORDSHIRE_LSOA,
+    READING_LSOA,
+    RECENT,
+    STORE,
+    WOKINGHAM_LSOA,
+    items_of,
+    record,
+    sealed,
+)
+from tests.integration.flows import prepare, worker
+from tests.integration.kafka import produce, read_to_end, wait_for
+from tests.integration.test_dashboard import _severe, browser
+from tests.unit.sna.test_disclosure import recoverable
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+__all__ = ["browser"]  # the dashboard test's Chromium fixture
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+#: (event type, agency, LSOA, how many): Reading's ED count (3) and Wokingham's police count
+#: (2) are small and must be hidden, with complements.
+PLAN = (
+    ("police.violent_incident", "police", READING_LSOA, 12),
+    ("police.violent_incident", "police", WOKINGHAM_LSOA, 2),
+    ("police.violent_incident", "police", OXFORDSHIRE_LSOA, 9),
+    ("health.ed_assault", "health", READING_LSOA, 3),
+    ("health.ed_assault", "health", OXFORDSHIRE_LSOA, 7),
+)
+
+
+def hub(settings: Settings, *args: str) -> tuple[int, str, str]:
+    """Run ``hub ARGS``: exit code, stdout, stderr."""
+    done = subprocess.run(  # fixed argument list: this interpreter, our module
+        [sys.executable, "-m", "hub.cli", *args],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _messages(settings: Settings) -> dict[str, list[tuple[bytes, list[tuple[str, bytes]]]]]:
+    by_agency: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    seed = 0
+    for event_type, agency, lsoa, n in PLAN:
+        for _ in range(n):
+            seed += 1
+            rec = record(
+                event_type, agency, lsoa, 5000 + seed, occurred=RECENT + timedelta(hours=seed)
+            )
+            by_agency.setdefault(agency, []).append((event_type, rec))
+    return {agency: sealed(settings, agency, items) for agency, items in by_agency.items()}
+
+
+def _direct_count(settings: Settings, records: list[Any]) -> Counter[tuple[str, str]]:
+    """Accepted events by (council, month), counted straight from the accepted topic."""
+    areas = AreaLookup.from_data_dir(settings.data_dir)
+    found: Counter[tuple[str, str]] = Counter()
+    seen: set[str] = set()
+    for item in items_of(records, Kind.EVENTS):
+        envelope = STORE.decode(item).record["envelope"]
+        if envelope["event_id"] in seen:
+            continue
+        seen.add(envelope["event_id"])
+        council = areas.council(envelope["lsoa"])
+        assert council is not None
+        found[(council, envelope["occurred_at"].strftime("%Y-%m"))] += 1
+    return found
+
+
+def _as_protected(table: dict[str, Any]) -> Protected:
+    """A released table as the attacker sees it: shown figures, suppressed cells unknown."""
+    rows, columns = tuple(table["rows"]), tuple(table["columns"])
+    released = [
+        *((r, c, v) for r, line in zip(rows, table["cells"], strict=True)
+          for c, v in zip(columns, line, strict=True)),
+        *((r, TOTAL, v) for r, v in zip(rows, table["row_totals"], strict=True)),
+        *((TOTAL, c, v) for c, v in zip(columns, table["column_totals"], strict=True)),
+        (TOTAL, TOTAL, table["total"]),
+    ]  # fmt: skip
+    shown = {(r, c): v for r, c, v in released if v is not None}
+    hidden = frozenset((r, c) for r, c, v in released if v is None)
+    return Protected(rows, columns, shown, hidden)
+
+
+async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_and_replays(
+    hub_settings: Settings, tmp_path: Path, browser: WebDriver
+) -> None:
+    s = hub_settings
+    await prepare(s)
+    messages = _messages(s)
+    total = sum(n for *_, n in PLAN)
+    proc = worker(s, tmp_path / "worker.log")
+    try:
+        for agency, batch in messages.items():
+            await produce(s, s.feed_topic(agency), batch)
+        await wait_for(
+            s, [s.accepted_topic], lambda rs: len(items_of(rs, Kind.EVENTS)) >= total, 120
+        )
+    finally:
+        assert stop_process(proc) == 0
+    accepted = await read_to_end(s, [s.accepted_topic])
+    direct = _direct_count(s, accepted)
+    assert sum(direct.values()) == total
+    start = RECENT.date().isoformat()
+    end = (RECENT + timedelta(days=3)).date().isoformat()
+    out = tmp_path / "release.json"
+
+    code, stdout, stderr = hub(s, "sna", "export", "--from", start, "--to", end, "--out", str(out))
+    assert code == 0, stderr
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["counted"] == total
+    document = json.loads(out.read_text())
+    equals_the_direct_count_and_hides_small_numbers(document, direct)
+
+    code, stdout, stderr = hub(s, "sna", "verify", str(out))
+    assert code == 0, stderr
+    assert json.loads(stdout)["release_id"] == document["release_id"]
+    tampered = json.loads(out.read_text())
+    tampered["figures"]["tables"]["area"]["total"] = (
+        tampered["figures"]["tables"]["area"]["total"] or 0
+    ) + 1
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(tampered))
+    assert hub(s, "sna", "verify", str(forged))[0] == 1
+
+    code, stdout, stderr = hub(s, "audit", "replay", "--json")
+    replayed = json.loads(stdout.strip().splitlines()[-1])
+    assert code == 0, replayed["mismatches"]
+    assert replayed["entries"] >= 1
+
+    report = tmp_path / "report.html"
+    code, stdout, stderr = hub(
+        s, "sna", "export", "--from", start, "--to", end, "--format", "html", "--out", str(report)
+    )
+    assert code == 0, stderr  # the same period and level again: a revision, allowed
+    shows_the_report(browser, report, document, tmp_path)
+
+    later = (RECENT + timedelta(days=5)).date().isoformat()
+    code, _, stderr = hub(s, "sna", "export", "--from", start, "--to", later, "--out", str(out))
+    assert code == 1
+    assert "differencing_risk" in stderr
+
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "bench" / "results" / "sna-report.png"
+
+
+def shows_the_report(
+    driver: WebDriver, report: Path, document: dict[str, Any], tmp_path: Path
+) -> None:
+    """The HTML report opens offline in Chromium, draws its charts, and shows the release's
+    figures (suppressed ones as [c]), with nothing loaded from a network."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415  # only with a browser
+
+    html = report.read_text()
+    assert 'src="http' not in html  # plotly.js is inlined: the file opens offline
+    assert "<link" not in html
+    driver.get(report.as_uri())
+    charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+    assert len(charts) == 4  # trend, agency, event type, age profile: plotly drew each
+    area = document["figures"]["tables"]["area"]
+    rows = driver.find_elements(By.CSS_SELECTOR, "section table tr")
+    shown = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
+             for r in rows[1:]}  # fmt: skip
+    names = council_names(
+        load_registry(Path(__file__).resolve().parents[2] / "deploy" / "registry.yaml")
+    )
+    expected = {
+        f"{names[code]} ({code})": "[c]" if total is None else str(total)
+        for code, total in zip(area["rows"], area["row_totals"], strict=True)
+    }
+    assert shown == expected
+    assert not _severe(driver)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, int(height) + 40)
+    time.sleep(1)  # let plotly's responsive charts redraw at the new size (not an assertion)
+    assert driver.save_screenshot(str(tmp_path / "sna-report.png"))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "sna-report.png", SCREENSHOT)
+
+
+def equals_the_direct_count_and_hides_small_numbers(
+    document: dict[str, Any], direct: Counter[tuple[str, str]]
+) -> None:
+    """Every shown area cell is the direct count; no figure of any table is from 1 to 4; the
+    attacker of the unit tests recovers no hidden cell from the whole release."""
+    area = document["figures"]["tables"]["area"]
+    for row, figures in zip(area["rows"], area["cells"], strict=True):
+        for month, figure in zip(area["columns"], figures, strict=True):
+            truth = direct[(row, month)]
+            assert figure == truth if figure is not None else truth >= 0
+            assert figure is None or not 0 < figure < 5
+            if 0 < truth < 5:
+                assert figure is None
+    for table in document["figures"]["tables"].values():
+        shown = [v for line in table["cells"] for v in line] + table["row_totals"]
+        shown += [*table["column_totals"], table["total"]]
+        assert not [v for v in shown if v is not None and 0 < v < 5]
+    tables = {n: _as_protected(t) for n, t in document["figures"]["tables"].items()}
+    assert recoverable(tables) == set()
