@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
@@ -20,6 +21,16 @@ from hub.registry import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+# Property tests are independent of the machine's load: no per-example deadline, no health
+# check on generation speed (a loaded 2-core machine is slow, not wrong). Example counts are
+# each test's own; the profile changes only time limits.
+settings.register_profile(
+    "load-independent",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("load-independent")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
