@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def backlog(s: Settings) -> list[Message]:
     Valid, so that ingest does its full work on each (decode, validate, verify the seal, accept):
     the backlog delays the withdrawal as a real one would.
     """
+    now = datetime.now(UTC)
     items = [
         (
             ENGAGEMENT,
@@ -58,6 +60,7 @@ def backlog(s: Settings) -> list[Message]:
                 "voluntary-sector",
                 READING_LSOA,
                 100_000 + n,
+                occurred=now - timedelta(days=1, seconds=n),
                 fields={"stage": "ENGAGED"},
             ),
         )
