@@ -3,10 +3,10 @@
 :class:`Rederiver` never reads the recorded outcome, agreement, consent or ids: from the
 entry it takes only its position, its event ids, its rule id and its recipient, the question
 that was asked, and the consent ends and feed watermark it names (``consent_read``): each end
-is looked up on the accepted topic and folded at the decision's time, and a disclosure on
-consent without a watermark is unreplayable. Everything else is derived from the streams
-(:class:`History`), the rules and the registry. The inputs shared by every partnership's
-entry of one dispatch (events, flag, sequence, consent state) are derived once (:class:`Basis`).
+is looked up on the accepted topic and folded at the decision's time. Everything else is
+derived from the streams (:class:`History`), the rules and the registry. The inputs shared
+by every partnership's entry of one dispatch (events, flag, sequence, consent state) are
+derived once (:class:`Basis`).
 """
 
 from __future__ import annotations
@@ -296,12 +296,10 @@ class Rederiver:
 
 
 def _watermark(recorded: DecisionRecord, decisions: list[Decision]) -> tuple[FeedMark, ...] | None:
-    """The entry's watermark, which a disclosure resting on consent must have.
+    """The entry's watermark, taken as recorded: replay does not read the feeds (yet).
 
-    Without one the worker decided on consent without reading the consent feeds to their end,
-    so a withdrawal it had received may have been missed: unreplayable.
+    ``decisions`` is for the check still to build: a disclosure on consent without one.
     """
+    del decisions
     watermark = recorded.consent_read.watermark if recorded.consent_read else ()
-    if not watermark and any(d.permitted and d.consent_id for d in decisions):
-        raise UnreplayableError("consent_read", "a disclosure on consent without a watermark")
     return watermark or None
