@@ -7,6 +7,7 @@ from typing import Any
 import faust
 import structlog
 
+from agents.consent import ConsentFeeds, register_consent_feeds
 from agents.correlate import register_correlate
 from agents.ingest import register_ingest
 from agents.ledger import register_ledger
@@ -14,8 +15,10 @@ from agents.policy import register_policy
 from agents.sequence import register_sequencer
 from agents.transport import HubApp, broker_credentials
 from hub.config import Settings
+from hub.consent.watch import WithdrawalWatch, consent_feeds
 from hub.crypto import Keyring
 from hub.crypto.custody import party_secrets
+from hub.ingest import Ingest, IngestContext
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context, load_worker_keys
 from hub.transport import kafka_endpoint
@@ -60,10 +63,20 @@ def create_app(settings: Settings) -> faust.App:
     register_ingest(app, settings, ingest, keys.verifier)
     register_policy(app, settings, clock, keys.verifier)
     correlator = load_correlator(settings, ingest.registry, keyring)
-    register_correlate(app, settings, correlator, ingest.registry, (clock, keys))
+    feeds = consent_follower(settings, ingest)
+    register_consent_feeds(app, feeds)
+    register_correlate(app, settings, correlator, ingest.registry, (clock, keys, feeds))
     register_sequencer(app, settings, ingest.registry, keys)
     register_ledger(app, settings, keys)
     return app
+
+
+def consent_follower(settings: Settings, ingest: IngestContext) -> ConsentFeeds:
+    """The follower of the consent-taking agencies' feeds (``docs/consent.md``)."""
+    agencies = {settings.feed_topic(a.id): a.id for a in ingest.registry.agencies}
+    topics = consent_feeds(ingest.registry, {a: t for t, a in agencies.items()})
+    watch = WithdrawalWatch(Ingest(ingest), ingest.decoder)
+    return ConsentFeeds(kafka_endpoint(settings), {t: agencies[t] for t in topics}, watch)
 
 
 def _warn_of_party_secrets(keyring: Keyring) -> None:

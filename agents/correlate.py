@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import structlog
 
+from agents.consent import ConsentFeeds
 from agents.headers import header_items, raw_topic
 from agents.tables import verified_table
 from hub import metrics
 from hub.config import Settings
+from hub.consent import GIVEN
 from hub.correlate import Correlator
 from hub.crypto.record import Kind, Place
 from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.crypto.trust import seal_record
-from hub.dispatch import Moment, Step, SubjectState
+from hub.dispatch import FeedMark, Moment, Step, SubjectState, Trigger
 from hub.errors import CryptoError, HubError
 from hub.hotspot import AreaState, AreaWatch, fold_area
 from hub.models import Event
@@ -74,6 +77,8 @@ class CorrelateAgent:
         self.moments: Moments | None = None
         self.watch: AreaWatch | None = None
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
+        self.feeds: ConsentFeeds | None = None
+        self.watermark: tuple[FeedMark, ...] | None = None  # taken once per record, if needed
 
     def moment(self, partition: int, at: datetime, offset: int) -> Moment:
         """Time, position and the agreements governing ``partition`` (:meth:`policy_ready`)."""
@@ -151,6 +156,7 @@ class CorrelateAgent:
         except CryptoError as exc:
             return f"refused:{refused(Position(message.topic, partition, message.offset), exc)}"
         self.restore(partition)
+        self.watermark = None
         self.origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         at = record.at
         if record.kind is Kind.SWITCH:
@@ -173,9 +179,15 @@ class CorrelateAgent:
             return await self.area(event, partition, when)
         stored, held = self.load(token)
         state = SubjectState.from_bytes(stored)
-        folded = self.correlator.fold_event(event, state, self.moment(partition, *when))
+        moment = self.moment(partition, *when)
+        giving = event.event_type == GIVEN
+        state, moment, early = await self.withdrawn(token, state, moment, giving=giving)
+        if early is not None:
+            self.store(token, state.to_bytes(), (partition, when[1]), held)
+            await self.emit(early)
+        folded = self.correlator.fold_event(event, state, moment)
         if folded is None:
-            return "not_contributing"
+            return "not_contributing" if early is None else "withdrawn_on_receipt"
         self.store(folded.token, folded.step.state.to_bytes(), (partition, when[1]), held)
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
@@ -209,15 +221,42 @@ class CorrelateAgent:
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
             held = value_of(stored)
-            state = SubjectState.from_bytes(held.value)
-            if flagged_only and not state.sent:
+            before = SubjectState.from_bytes(held.value)
+            if flagged_only and not before.sent:
                 continue
-            step = self.correlator.rescan(token, state, self.moment(partition, at, offset))
-            if step.pending or step.state != state:
+            moment = self.moment(partition, at, offset)
+            state, moment, _ = await self.withdrawn(token, before, moment, giving=False, step=False)
+            step = self.correlator.rescan(token, state, moment)
+            if step.pending or step.state != before:
                 self.store(token, step.state.to_bytes(), (partition, offset), held.version)
                 await self.emit(step)
                 changed += 1
         return changed
+
+    async def withdrawn(
+        self, token: str, state: SubjectState, moment: Moment, *, giving: bool, step: bool = True
+    ) -> tuple[SubjectState, Moment, Step | None]:
+        """Fold the withdrawals received on the consent feeds before a decision on consent.
+
+        Only when the subject has a live consent (or one is being given): the consent feeds
+        are read to their end first (the watermark, recorded with the decisions). An end
+        that changes the ledger is decided at once (``step``), as a consent event would be.
+        """
+        if self.feeds is None or not (giving or state.consent.live_for(token, moment.at)):
+            return state, moment, None
+        if self.watermark is None:
+            self.watermark = await self.feeds.watermark()
+        moment = replace(moment, watermark=self.watermark)
+        ledger = self.feeds.watch.fold(token, state.consent, moment.at)
+        if ledger == state.consent:
+            return state, moment, None
+        updated = state.model_copy(update={"consent": ledger})
+        if not step:
+            return updated, moment, None
+        trigger = Trigger(consent_before=state.consent)
+        early = self.correlator.rescan(token, updated, moment, trigger=trigger)
+        log.info("consent_ended_on_receipt", token_partition=self._partition_of(token))
+        return early.state, moment, early
 
     async def switch(
         self, partition: int, items: tuple[bytes, ...], at: datetime, offset: int
@@ -253,13 +292,13 @@ def register_correlate(
     settings: Settings,
     correlator: Correlator,
     registry: Registry,
-    wiring: tuple[PolicyClock, WorkerKeys],
+    wiring: tuple[PolicyClock, WorkerKeys, ConsentFeeds | None],
 ) -> None:
     """Attach the correlation agent, its subject table and the clock-tick timer to ``app``.
 
-    ``wiring`` is the worker's policy clock and keys.
+    ``wiring`` is the worker's policy clock, keys and consent-feed follower.
     """
-    clock, keys = wiring
+    clock, keys, feeds = wiring
     agent = CorrelateAgent(app, settings, correlator, clock, keys)
     agent.moments = Moments(clock, registry)
     agent.watch = AreaWatch(
@@ -268,6 +307,7 @@ def register_correlate(
         registry,
         correlator.dispatcher.recipients,
     )
+    agent.feeds = feeds
     accepted = raw_topic(app, settings.accepted_topic)
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:

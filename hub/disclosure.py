@@ -95,6 +95,41 @@ class ConsentConsulted(BaseModel):
     ended_event: str | None = None
 
 
+class FeedMark(BaseModel):
+    """How far a consent feed partition had been read for a decision: its next offset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class ConsentRead(BaseModel):
+    """The consent ends a decision was taken under, and how far the feeds had been read.
+
+    ``watermark`` is set when the worker read the consent feeds to their true end before
+    the decision (it could disclose on consent): every end below it was applied.
+    ``ends`` names every withdrawal or expiry in the subject's consent state, whether it came
+    from the accepted topic or straight from a feed (``docs/consent.md``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    watermark: tuple[FeedMark, ...] = ()
+    ends: tuple[str, ...] = ()
+
+
+def consent_read_of(
+    ledger: ConsentLedger, watermark: tuple[FeedMark, ...] | None
+) -> ConsentRead | None:
+    """What a decision record says about consent ends (None when there is nothing to say)."""
+    ends = tuple(sorted(end.event_id for end in ledger.ends.values()))
+    if watermark is None and not ends:
+        return None
+    return ConsentRead(watermark=watermark or (), ends=ends)
+
+
 class DecisionRecord(BaseModel):
     """One disclosure decision for the audit ledger: ids, versions, names and digests only.
 
@@ -125,6 +160,7 @@ class DecisionRecord(BaseModel):
     consents: tuple[ConsentConsulted, ...] = ()
     severity: str | None = None
     recipient_flag_id: str | None = None
+    consent_read: ConsentRead | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +184,8 @@ class Moment:
     policy_sequence: int
     consent: ConsentView = NO_CONSENT
     position: Position | None = None
+    watermark: tuple[FeedMark, ...] | None = None
+    """The consent feeds' read positions, when they were read to their end for this moment."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,9 @@ from hub.alerts.body import Scalar
 from hub.disclosure import (
     EVERYONE,
     ConsentConsulted,
+    ConsentRead,
     DecisionRecord,
+    FeedMark,
     Moment,
     Position,
     Recipient,
@@ -44,6 +46,7 @@ from hub.disclosure import (
     Trigger,
     alert_revision,
     anchor_key,
+    consent_read_of,
     consents_consulted,
     decision_ids,
     event_facts,
@@ -61,8 +64,10 @@ from hub.view import Held, Seen, match, see
 __all__ = [
     "EVERYONE",
     "ConsentConsulted",
+    "ConsentRead",
     "DecisionRecord",
     "Dispatcher",
+    "FeedMark",
     "Moment",
     "Position",
     "Recipient",
@@ -71,6 +76,7 @@ __all__ = [
     "Trigger",
     "alert_revision",
     "anchor_key",
+    "consent_read_of",
     "consents_consulted",
     "decision_ids",
     "event_facts",
@@ -377,6 +383,7 @@ class _Round:
                 ),
                 severity=level,
                 recipient_flag_id=own_id,
+                consent_read=consent_read_of(self.state.consent, self.moment.watermark),
             )
         )
 

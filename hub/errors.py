@@ -30,6 +30,7 @@ identifiers, pseudonyms or keys.
     │   ├── UnexpectedKindError      an authentic-looking record of a kind this reader never takes (unexpected_kind)
     │   ├── StaleValueError          a table value older than the one held (a replayed changelog record) (stale_value)
     │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
+    │   ├── UnauthenticatedWithdrawalError a consent end on a feed that ingest would refuse (unauthenticated_withdrawal)
     │   ├── UnknownKeyError          no key with that id                                 (unknown_key)
     │   ├── KeyWindowError           a known key used outside its validity window
     │   │   ├── KeyExpiredError      received after the key's not-after                  (key_expired)
@@ -245,6 +246,20 @@ class MisdirectedAlertError(CryptoError):
         super().__init__(f"alert for partnership {actual!r} read as {expected!r}")
         self.expected = expected
         self.actual = actual
+
+
+class UnauthenticatedWithdrawalError(CryptoError):
+    """A withdrawal or expiry read ahead of ingest that does not pass ingest's checks.
+
+    ``cause`` is the reason code ingest would quarantine it with (seal, provenance, schema).
+    It is never applied: a record that cannot be authenticated must not change consent.
+    """
+
+    reason = "unauthenticated_withdrawal"
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"consent end refused ahead of ingest: {cause}")
+        self.cause = cause
 
 
 class DecryptionError(CryptoError):

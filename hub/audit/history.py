@@ -281,6 +281,12 @@ class History:
             return ConsentLedger()
         return consents.at_offset(offset)
 
+    def consent_event(self, token: str, event_id: str) -> Event | None:
+        """One of the subject's consent events, wherever it is in its partition."""
+        consents = self._consents.get(token)
+        located = consents.events if consents else []
+        return next((e.event for e in located if e.event.event_id == event_id), None)
+
     def consent_at_time(self, token: str, at: datetime) -> ConsentLedger:
         """The subject's consent ledger after every consent event read by time ``at``."""
         consents = self._consents.get(token)

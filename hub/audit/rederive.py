@@ -2,33 +2,38 @@
 
 :class:`Rederiver` never reads the recorded outcome, agreement, consent or ids: from the
 entry it takes only its position, its event ids, its rule id and its recipient, the question
-that was asked. Everything else is derived from the streams (:class:`History`), the rules and
-the registry. The inputs shared by every partnership's entry of one dispatch (events, flag,
-sequence, consent state) are derived once (:class:`Basis`).
+that was asked, and the consent ends and feed watermark it names (``consent_read``): each end
+is looked up on the accepted topic and folded at the decision's time. Everything else is
+derived from the streams (:class:`History`), the rules and the registry. The inputs shared
+by every partnership's entry of one dispatch (events, flag, sequence, consent state) are
+derived once (:class:`Basis`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub.alerts import AlertKind
 from hub.audit.history import History, Located
-from hub.consent import ConsentLedger
+from hub.consent import CONSENT_ENDS, ConsentLedger
 from hub.dispatch import (
     DecisionRecord,
+    FeedMark,
     Moment,
     Position,
     alert_revision,
     anchor_key,
+    consent_read_of,
     consents_consulted,
     decision_ids,
     event_facts,
 )
-from hub.dsa import Evaluator
-from hub.errors import RuleError
+from hub.dsa import Decision, Evaluator
+from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
     contribution_of,
@@ -187,6 +192,7 @@ class Rederiver:
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
             severity=basis.severity,
             recipient_flag_id=own,
+            consent_read=consent_read_of(basis.consent, _watermark(recorded, decisions)),
         )
         return Derived(record, basis.located)
 
@@ -221,11 +227,29 @@ class Rederiver:
             members=tuple(members),
             rule=rule,
             flag=flag,
-            consent=self.history.consent_at(token, position.partition, position.offset),
+            consent=self._consent(recorded, token, position, at),
             severity=level,
         )
         self._last = (key, basis)
         return basis
+
+    def _consent(
+        self, recorded: DecisionRecord, token: str, position: Position, at: datetime
+    ) -> ConsentLedger:
+        """The consent state at the position, with the ends the entry read from the feeds.
+
+        Those ends reach the accepted topic later (or earlier: folding one again is a no-op),
+        so each is looked up there by id; one that is not a consent end of the subject is
+        unreplayable. They take effect at the decision's time, as the worker folds them.
+        """
+        ledger = self.history.consent_at(token, position.partition, position.offset)
+        for event_id in recorded.consent_read.ends if recorded.consent_read else ():
+            event = self.history.consent_event(token, event_id)
+            if event is None or event.event_type not in CONSENT_ENDS:
+                raise UnreplayableError("consent_read", "names no consent end of the subject")
+            with suppress(ConsentError):
+                ledger = ledger.apply(event, at)
+        return ledger
 
     def _events(self, event_ids: tuple[str, ...], position: Position) -> list[Located]:
         if not event_ids:
@@ -269,3 +293,13 @@ class Rederiver:
             evaluator = Evaluator(self.history.book.up_to(sequence), self._registry)
             self._evaluators[sequence] = evaluator
         return evaluator
+
+
+def _watermark(recorded: DecisionRecord, decisions: list[Decision]) -> tuple[FeedMark, ...] | None:
+    """The entry's watermark, taken as recorded: replay does not read the feeds (yet).
+
+    ``decisions`` is for the check still to build: a disclosure on consent without one.
+    """
+    del decisions
+    watermark = recorded.consent_read.watermark if recorded.consent_read else ()
+    return watermark or None

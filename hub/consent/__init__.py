@@ -11,6 +11,7 @@ Pure domain logic: no I/O, no faust. See ``docs/consent.md``.
 """
 
 from hub.consent.ledger import (
+    CONSENT_ENDS,
     CONSENT_TYPES,
     EXPIRED,
     GIVEN,
@@ -23,6 +24,7 @@ from hub.consent.receipt import principal_reference, to_receipt
 from hub.consent.record import ConsentRecord, ConsentStatus
 
 __all__ = [
+    "CONSENT_ENDS",
     "CONSENT_TYPES",
     "EXPIRED",
     "GIVEN",

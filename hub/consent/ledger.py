@@ -30,6 +30,7 @@ GIVEN = "consent.given"
 WITHDRAWN = "consent.withdrawn"
 EXPIRED = "consent.expired"
 CONSENT_TYPES = frozenset({GIVEN, WITHDRAWN, EXPIRED})
+CONSENT_ENDS = frozenset({WITHDRAWN, EXPIRED})
 
 
 def is_consent_event(event_type: str) -> bool:
@@ -102,6 +103,10 @@ class ConsentLedger(BaseModel):
     def for_subject(self, subject_token: str) -> tuple[ConsentRecord, ...]:
         """Every record of one subject, oldest first."""
         return tuple(self._by_subject.get(subject_token, ()))
+
+    def live_for(self, subject_token: str, at: datetime) -> bool:
+        """Whether any of the subject's records counts at ``at`` (could permit a flow)."""
+        return any(record.live(at) for record in self._by_subject.get(subject_token, ()))
 
     def consent_for(
         self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
