@@ -121,7 +121,7 @@ class ConsentFeeds:
             refused(Position(record.topic, record.partition, record.offset), exc)
 
     async def watermark(self) -> tuple[FeedMark, ...]:
-        """Read the consent feeds to their end as of now; returns the positions reached.
+        """Read the consent feeds to their end as of now; returns the positions the follower read.
 
         Every withdrawal the broker acknowledged before this call is then in the watch. The
         end offsets come from one ListOffsets. The embedded broker answers it with the newest
@@ -149,7 +149,12 @@ class ConsentFeeds:
                 log.warning("consent_feeds_awaited", behind=len(ends))
                 started = time.monotonic()
             await asyncio.sleep(REACH_POLL_S)
-        return tuple(FeedMark(topic=t, partition=p, offset=o) for (t, p), o in sorted(ends.items()))
+        # The positions the follower had actually read: at or past the ends, and the truth for
+        # the auditor where the embedded broker's ends are short.
+        reached = {tp: max(end, self.watch.positions.get(tp, 0)) for tp, end in ends.items()}
+        return tuple(
+            FeedMark(topic=t, partition=p, offset=o) for (t, p), o in sorted(reached.items())
+        )
 
 
 def register_consent_feeds(app: faust.App, feeds: ConsentFeeds) -> None:
