@@ -44,6 +44,9 @@ from hub.refusal import Position, refused
 from hub.registry import Registry
 from hub.rules.area import load_area_rules
 from hub.runtime import WorkerKeys
+from hub.sna import CountContext, Seen
+from hub.sna.stream import TABLE as SNA_TABLE
+from hub.sna.stream import Mark, tally
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("agents.correlate")
@@ -51,6 +54,8 @@ POLICY_KEY = "__policy__:{partition}"
 AREA_KEY = "__area__:{lsoa}"
 """The subject-table row of an LSOA's counts for place-based alerts (``hub.hotspot``)."""
 SWITCH_WAIT_S = 0.2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
 #: What the accepted topic carries: events (ingest), ticks (this agent), markers (governance).
 ACCEPTED_KINDS = frozenset({Kind.EVENTS, Kind.TICK, Kind.SWITCH})
 
@@ -74,6 +79,8 @@ class CorrelateAgent:
         self.decisions = raw_topic(app, settings.decisions_topic)
         self.quarantine = raw_topic(app, settings.quarantine_topic)
         self.subjects = verified_table(app, "subjects", keys.verifier, settings.partitions)
+        self.sna = verified_table(app, SNA_TABLE, keys.verifier, settings.partitions)
+        self.sna_context: CountContext | None = None
         self.moments: Moments | None = None
         self.watch: AreaWatch | None = None
         self.origin: list[tuple[str, bytes]] = []  # the current record's, for its outbox records
@@ -165,15 +172,24 @@ class CorrelateAgent:
         await self.policy_ready(partition)
         if record.kind is Kind.TICK:
             return f"ticked:{await self.rescan(partition, at, message.offset, flagged_only=True)}"
-        outcomes = [await self.fold(item, partition, (at, message.offset)) for item in record.items]
+        size = len(record.items)
+        outcomes = [
+            await self.fold(item, partition, (at, message.offset), Mark(message.offset, i, size))
+            for i, item in enumerate(record.items)
+        ]
         return ";".join(outcomes)
 
-    async def fold(self, item: bytes, partition: int, when: tuple[datetime, int]) -> str:
+    async def fold(
+        self, item: bytes, partition: int, when: tuple[datetime, int], mark: Mark | None = None
+    ) -> str:
         """Add one event to its subject and dispatch; ``when`` is its (time, offset).
 
         The subject comes from the authenticated event itself, never from the record's key.
+        Every event is counted for the SNA first (``mark``: its place in the record).
         """
         event = self.correlator.read(item)
+        if mark is not None:
+            self.count_sna(Seen(partition, when[1], when[0], event), mark)
         token = event.subject_token
         if token is None:
             return await self.area(event, partition, when)
@@ -192,6 +208,19 @@ class CorrelateAgent:
         await self.emit(folded.step)
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
+
+    def count_sna(self, seen: Seen, mark: Mark) -> None:
+        """Add an event to its SNA count (``hub.sna.stream``), unless it was counted already."""
+        assert self.sna_context is not None  # noqa: S101  # set by register_correlate
+        counted = tally(seen, mark, self.sna_context, self._sna_body)
+        if counted is not None:
+            key, value = counted
+            place = Row(SNA_TABLE, seen.partition, key)
+            self.sna[key] = seal_value(self.keys.internal, place, mark.offset, value.to_bytes())
+
+    def _sna_body(self, key: bytes) -> bytes | None:
+        stored = self.sna.get(key)
+        return None if stored is None else value_of(stored).value
 
     async def area(self, event: Event, partition: int, when: tuple[datetime, int]) -> str:
         """Fold an area-level event into its LSOA's counts; raise place-based alerts.
@@ -301,6 +330,9 @@ def register_correlate(
     clock, keys, feeds = wiring
     agent = CorrelateAgent(app, settings, correlator, clock, keys)
     agent.moments = Moments(clock, registry)
+    agent.sna_context = CountContext(
+        correlator.areas, registry, lambda p, o: agent.moment(p, _EPOCH, o).policy
+    )
     agent.watch = AreaWatch(
         load_area_rules(settings.deploy_dir / "rules"),
         correlator.areas,

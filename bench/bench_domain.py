@@ -59,6 +59,9 @@ from hub.policy import Moments, PolicyClock, Switch
 from hub.quarantine import SourceRef
 from hub.runtime import load_correlator, load_ingest_context, load_registry_from
 from hub.sequencer import Pending
+from hub.sna import CountContext, Seen
+from hub.sna.stream import TABLE as SNA_TABLE
+from hub.sna.stream import Mark, tally
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / ".hub" / "bench-domain"
@@ -152,6 +155,12 @@ class Domain:
         self.moments = Moments(self.clock, self.registry)
         self.seen: dict[str, str] = {}
         self.subjects: dict[str, bytes] = {}
+        self.sna: dict[bytes, bytes] = {}
+        self.sna_context = CountContext(
+            self.correlator.areas,
+            self.registry,
+            lambda p, o: self.moments.at(p, self.now, o).policy,
+        )
         self.feed_offsets: dict[str, int] = {}
         self.offsets: dict[int, int] = {}
         self.built_at = built_at
@@ -184,6 +193,7 @@ class Domain:
         self.offsets[partition] = offset + 1
         (item,) = record.items
         event = self.correlator.read(item)
+        self.count_sna(Seen(partition, offset, record.at, event), Mark(offset, 0, 1))
         token = event.subject_token
         if token is None:
             return None
@@ -197,6 +207,18 @@ class Domain:
         row = Row("subjects", partition, token.encode())
         self.subjects[token] = seal_value(self.internal, row, offset, value)
         return folded.step
+
+    def count_sna(self, seen: Seen, mark: Mark) -> None:
+        """As ``agents.correlate.CorrelateAgent.count_sna``."""
+        counted = tally(seen, mark, self.sna_context, self._sna_body)
+        if counted is not None:
+            key, value = counted
+            row = Row(SNA_TABLE, seen.partition, key)
+            self.sna[key] = seal_value(self.internal, row, mark.offset, value.to_bytes())
+
+    def _sna_body(self, key: bytes) -> bytes | None:
+        stored = self.sna.get(key)
+        return None if stored is None else value_of(stored).value
 
     def sealed(self, step: Step) -> list[bytes]:
         """The step's outbox records (MACed) and its decisions record (signed), as sent."""

@@ -20,7 +20,7 @@ from hub.registry import Registry
 from hub.retention import FOREVER, Retention, compacted, kept_for, retention_from
 
 #: The worker's faust tables; each has a changelog topic co-partitioned with its source.
-WORKER_TABLES = ("seen-events", "subjects")
+WORKER_TABLES = ("seen-events", "subjects", "sna-counts")
 
 
 class TopicSpec(BaseModel):

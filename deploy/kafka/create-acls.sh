@@ -9,6 +9,7 @@ COMMAND_CONFIG="${COMMAND_CONFIG:-/etc/kafka/admin/client.properties}"
 "$ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --add --allow-principal User:hub --operation Read --resource-pattern-type literal \
     --topic vru-hub-__assignor-__leader \
     --topic vru-hub-seen-events-changelog \
+    --topic vru-hub-sna-counts-changelog \
     --topic vru-hub-subjects-changelog \
     --topic vru.accepted \
     --topic vru.agreements \
@@ -35,6 +36,7 @@ COMMAND_CONFIG="${COMMAND_CONFIG:-/etc/kafka/admin/client.properties}"
 "$ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --add --allow-principal User:hub --operation Write --resource-pattern-type literal \
     --topic vru-hub-__assignor-__leader \
     --topic vru-hub-seen-events-changelog \
+    --topic vru-hub-sna-counts-changelog \
     --topic vru-hub-subjects-changelog \
     --topic vru.accepted \
     --topic vru.alerts.bracknell-forest \

@@ -1,9 +1,11 @@
 """``hub sna``: strategic needs assessment releases (export, verify).
 
-``export`` counts the accepted topic, read to its end and authenticated as the audit reader
-does, under the agreements in force where each event was accepted; protects the figures;
-signs the release with the hub's key; and records it in the decision ledger (one
-hub-signed record on the decisions topic), so ``hub audit replay`` re-derives it.
+``export`` reads the counts the workers keep in the stream (the ``sna-counts`` changelog, read
+to its end, every value authenticated: ``hub.sna.changelog``), takes those of the period below
+the cut-off they cover, protects the figures, signs the release with the hub's key, and
+records it in the decision ledger (one hub-signed record on the decisions topic, naming the
+cut-off per accepted partition), so ``hub audit replay`` counts again from the accepted topic
+and must find the same figures.
 """
 
 from __future__ import annotations
@@ -12,39 +14,35 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from hub.audit import History, StreamRecord
+from hub.audit import History
 from hub.audit.history import StreamTrust
 from hub.cli.audit import HubKeysOption, opened_decisions
-from hub.cli.audit_topics import load_topics, read_accepted
+from hub.cli.audit_topics import load_topics
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.crypto import Keyring, VerifyKey
 from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.record import Kind, Place
 from hub.crypto.trust import RecordVerifier, seal_record
-from hub.dsa import Evaluator
 from hub.errors import HubError
-from hub.geo import AreaLookup
 from hub.registry import Registry
 from hub.runtime import load_registry_from
 from hub.sna import (
-    CountContext,
     Period,
     Query,
     Release,
-    Seen,
     build_release,
-    count,
     guard_differencing,
     verify_release,
 )
+from hub.sna.changelog import read_counts
 from hub.sna.report import SUPPRESSED, render_report
 from hub.transport import kafka_endpoint, new_producer, translated
 
@@ -59,40 +57,6 @@ def _day(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise typer.BadParameter("not an ISO 8601 date (YYYY-MM-DD)", param_hint=option) from exc
-
-
-def evaluators(history: History, registry: Registry) -> Any:
-    """The evaluator for the agreements in force at (partition, offset), one per sequence."""
-    built: dict[int, Evaluator] = {}
-
-    def at(partition: int, offset: int) -> Evaluator:
-        sequence = history.sequence_at(partition, offset)
-        if sequence not in built:
-            built[sequence] = Evaluator(history.book.up_to(sequence), registry)
-        return built[sequence]
-
-    return at
-
-
-def seen_events(history: History) -> Iterable[Seen]:
-    """The history's accepted events as the counter reads them."""
-    return (Seen(e.partition, e.offset, e.at, e.event) for e in history.located())
-
-
-def cutoff_of(records: Iterable[StreamRecord]) -> dict[int, int]:
-    """Per partition, the offset after the last record read."""
-    ends: dict[int, int] = {}
-    for record in records:
-        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
-    return ends
-
-
-def context_of(settings: Settings, history: History) -> CountContext:
-    """What counting needs besides the events."""
-    registry = load_registry_from(settings)
-    return CountContext(
-        AreaLookup.from_data_dir(settings.data_dir), registry, evaluators(history, registry)
-    )
 
 
 async def record_release(settings: Settings, keyring: Keyring, record: Mapping[str, Any]) -> None:
@@ -156,19 +120,21 @@ def write_release(
 
 
 def make_release(settings: Settings, query: tuple[Period, str], keyring: Keyring) -> Release:
-    """Read the topics, count, guard against differencing, and build the signed release."""
+    """Read the stream's counts and the agreements, guard against differencing, and build
+    the signed release."""
     period, by = query
     trusted = load_trusted_keys(settings.keys_dir)
     topics = load_topics(settings, None)
-    trust = StreamTrust(RecordVerifier(trusted), topics.names.agreements, topics.names.accepted)
+    verifier = RecordVerifier(trusted)
+    trust = StreamTrust(verifier, topics.names.agreements, topics.names.accepted)
     history = History(SchemaStore.load(settings.schemas_dir), topics.agreements, trust)
-    records = read_accepted(settings)
-    for record in records:
-        history.add(record)
-    asked = Query(period, by, cutoff_of(records))
+    read = asyncio.run(read_counts(settings, verifier.internal_key))
+    if read.refused:
+        typer.echo(f"hub sna export: {read.refused} count record(s) refused", err=True)
+    asked = Query(period, by, read.snapshot.cutoff())
     earlier = [json.loads(v) for v in opened_decisions(topics, trusted).entries]
     guard_differencing(asked, earlier)
-    counted = count(seen_events(history), period, asked.cutoff, context_of(settings, history))
+    counted = read.snapshot.counted(period, dict(asked.cutoff))
     return build_release(
         counted, asked, history.book, (keyring.signing_key("hub"), datetime.now(UTC))
     )

@@ -124,21 +124,31 @@ def count(
         seen.add(item.event.event_id)
         if not period.contains(item.event.envelope.occurred_at):
             continue
-        _count_one(item, counter, counted)
+        add(counted, classify(item, counter))
     return counted
 
 
-def _count_one(item: Seen, counter: CountContext, counted: Counted) -> None:
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one event adds: a cell under an agreement, or a reason it was left out."""
+
+    day: str
+    cell: Cell | None = None
+    agreement: str = ""
+    excluded: str = ""
+
+
+def classify(item: Seen, counter: CountContext) -> Verdict:
+    """The SNA decision for one accepted event (the stream and the auditor share it)."""
     event = item.event
+    day = event.envelope.occurred_at.date().isoformat()
     if is_consent_event(event.event_type):
-        counted.excluded["consent_record"] += 1
-        return
+        return Verdict(day, excluded="consent_record")
     lsoa = event.envelope.lsoa
     council = counter.areas.council(lsoa)
     partnership = None if council is None else counter.registry.partnership_for_council(council)
     if council is None or partnership is None:
-        counted.excluded["outside_area"] += 1
-        return
+        return Verdict(day, excluded="outside_area")
     facts = EventFacts(
         event_id=event.event_id,
         agency_id=event.envelope.agency_id,
@@ -156,17 +166,22 @@ def _count_one(item: Seen, counter: CountContext, counted: Counted) -> None:
     )
     if not decision.permitted:
         reason = str(decision.reasons[0]) if decision.reasons else "denied"
-        counted.excluded[reason] += 1
+        return Verdict(day, excluded=reason)
+    cell = Cell(
+        council,
+        lsoa,
+        day[:7],
+        event.event_type,
+        event.envelope.agency_id,
+        age_band(event.envelope.age),
+    )
+    return Verdict(day, cell, f"{decision.agreement_id}@{decision.agreement_version}")
+
+
+def add(counted: Counted, verdict: Verdict, n: int = 1) -> None:
+    """Add ``n`` events of one verdict to ``counted``."""
+    if verdict.cell is None:
+        counted.excluded[verdict.excluded] += n
         return
-    counted.agreements.add(f"{decision.agreement_id}@{decision.agreement_version}")
-    month = event.envelope.occurred_at.strftime("%Y-%m")
-    counted.cells[
-        Cell(
-            council,
-            lsoa,
-            month,
-            event.event_type,
-            event.envelope.agency_id,
-            age_band(event.envelope.age),
-        )
-    ] += 1
+    counted.agreements.add(verdict.agreement)
+    counted.cells[verdict.cell] += n

@@ -1,10 +1,13 @@
 """`hub sna export` on the real broker: police and emergency-department events through a worker,
-then a release whose shown figures equal a direct count of what was accepted, with no count
-from 1 to 4 visible and no suppressed one recoverable; it verifies and `hub audit replay`
-re-derives it. A second, overlapping release of another period is refused."""
+which counts them in its ``sna-counts`` table; then a release built from that table's
+changelog whose shown figures equal a direct count of what was accepted, with no count from 1
+to 4 visible and no suppressed one recoverable, and whose cut-off covers every accepted event;
+it verifies and `hub audit replay` counts again from the accepted topic to that cut-off and
+agrees. A second, overlapping release of another period is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,11 +23,14 @@ import pytest
 
 from hub.cli.sna import council_names
 from hub.config import Settings, settings_env
+from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.record import Kind
+from hub.crypto.trust import RecordVerifier
 from hub.geo import AreaLookup
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.sna import TOTAL, Protected
+from hub.sna.changelog import read_counts
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
@@ -99,6 +105,29 @@ def _direct_count(settings: Settings, records: list[Any]) -> Counter[tuple[str, 
     return found
 
 
+def _event_ends(records: list[Any]) -> dict[int, int]:
+    """Per accepted partition, the offset after its last record holding events."""
+    ends: dict[int, int] = {}
+    for r in records:
+        if items_of([r], Kind.EVENTS):
+            ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+    return ends
+
+
+async def _counted_to(settings: Settings, ends: dict[int, int], deadline_s: float) -> None:
+    """Poll the counts changelog until its cut-off covers ``ends`` (the worker has counted)."""
+    keys = RecordVerifier(load_trusted_keys(settings.keys_dir)).internal_key
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        read = await read_counts(settings, keys)
+        assert read.refused == 0
+        cutoff = read.snapshot.cutoff()
+        if all(cutoff.get(p, 0) >= end for p, end in ends.items()):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the worker did not count to {ends} in {deadline_s} s")
+
+
 def _as_protected(table: dict[str, Any]) -> Protected:
     """A released table as the attacker sees it: shown figures, suppressed cells unknown."""
     rows, columns = tuple(table["rows"]), tuple(table["columns"])
@@ -125,12 +154,15 @@ async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_a
     try:
         for agency, batch in messages.items():
             await produce(s, s.feed_topic(agency), batch)
-        await wait_for(
+        accepted = await wait_for(
             s, [s.accepted_topic], lambda rs: len(items_of(rs, Kind.EVENTS)) >= total, 120
         )
+        ends = _event_ends(accepted)
+        await _counted_to(s, ends, deadline_s=120)
     finally:
         assert stop_process(proc) == 0
     accepted = await read_to_end(s, [s.accepted_topic])
+    assert _event_ends(accepted) == ends  # nothing more was accepted after the wait
     direct = _direct_count(s, accepted)
     assert sum(direct.values()) == total
     start = RECENT.date().isoformat()
@@ -142,6 +174,8 @@ async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_a
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["counted"] == total
     document = json.loads(out.read_text())
+    cutoff = {int(p): o for p, o in document["figures"]["query"]["cutoff"].items()}
+    assert all(cutoff.get(p, 0) >= end for p, end in ends.items())
     equals_the_direct_count_and_hides_small_numbers(document, direct)
 
     code, stdout, stderr = hub(s, "sna", "verify", str(out))
