@@ -61,47 +61,13 @@ class SubjectState(BaseModel):
     closed: Mapping[str, Mapping[str, int]] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """Compact JSON for the state table (remembered: the next read of it needs no parse)."""
-        data = self.model_dump_json().encode()
-        _DECODED.put(data, self)
-        return data
+        """Compact JSON for the state table."""
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> SubjectState:
-        """The state stored in the table (an empty one for a new subject).
-
-        A state written or read recently is returned as it was, not parsed again: the state is
-        frozen, and equal bytes are the same state.
-        """
-        if not data:
-            return cls()
-        found = _DECODED.get(data)
-        if found is None:
-            found = cls.model_validate_json(data)
-            _DECODED.put(data, found)
-        return found
-
-
-class _Decoded:
-    """A bounded map from a state's bytes to the state: kept decoded between events."""
-
-    __slots__ = ("_items", "_limit")
-
-    def __init__(self, limit: int) -> None:
-        self._items: dict[bytes, SubjectState] = {}
-        self._limit = limit
-
-    def get(self, data: bytes) -> SubjectState | None:
-        return self._items.get(data)
-
-    def put(self, data: bytes, state: SubjectState) -> None:
-        if len(self._items) >= self._limit:  # drop the oldest quarter, in insertion order
-            for key in list(self._items)[: self._limit // 4]:
-                del self._items[key]
-        self._items[data] = state
-
-
-_DECODED = _Decoded(8192)
+        """The state stored in the table (an empty one for a new subject)."""
+        return cls() if not data else cls.model_validate_json(data)
 
 
 class Position(BaseModel):

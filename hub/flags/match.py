@@ -47,21 +47,8 @@ class _Contributors:
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
-    memo: dict[int, tuple[Contribution, frozenset[str]]]
-    """Labels per contribution object (held, so its id is not reused): windows kept decoded
-    between events present the same contributions again."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
-        found = self.memo.get(id(contribution))
-        if found is not None and found[0] is contribution:
-            return found[1]
-        names = self._labels(contribution)
-        if len(self.memo) >= _MEMO_MAX:
-            self.memo.clear()
-        self.memo[id(contribution)] = (contribution, names)
-        return names
-
-    def _labels(self, contribution: Contribution) -> frozenset[str]:
         if self.age is not None and not self.age.contains(contribution.age):
             return _NONE
         fields = contribution.fields
@@ -75,7 +62,6 @@ class _Contributors:
 _NONE: frozenset[str] = frozenset()
 _INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
 _INDEXED_MAX = 1024
-_MEMO_MAX = 65536
 _key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 
 
@@ -89,10 +75,7 @@ def _contributors(rule: Rule) -> _Contributors:
         tests = tuple(compiled(test) for test in contributor.where)
         by_type.setdefault(contributor.type, []).append((contributor.name, tests))
     indexed = _Contributors(
-        frozenset(by_type),
-        {t: tuple(cs) for t, cs in by_type.items()},
-        rule.conditions.age,
-        {},
+        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
         _INDEXED.clear()
