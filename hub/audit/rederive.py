@@ -27,7 +27,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Evaluator
+from hub.dsa import Evaluator, EventFacts
 from hub.errors import RuleError
 from hub.flags import (
     Contribution,
@@ -67,6 +67,8 @@ class Basis:
     flag: tuple[str, str]
     consent: ConsentLedger
     severity: str
+    facts: tuple[EventFacts, ...]
+    """The members as the agreements see them (shared by every recipient's entry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +99,7 @@ class Rederiver:
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
-        decisions = [
-            evaluator.decide(event_facts(c, basis.token), pid, at, basis.consent)
-            for c in basis.members
-        ]
+        decisions = [evaluator.decide(f, pid, at, basis.consent) for f in basis.facts]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
@@ -158,6 +157,7 @@ class Rederiver:
             flag=flag,
             consent=self.history.consent_at(token, position.partition, position.offset),
             severity=level,
+            facts=tuple(event_facts(c, token) for c in members),
         )
         self._last = (key, basis)
         return basis
