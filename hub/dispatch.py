@@ -174,8 +174,9 @@ class Dispatcher:
         evaluated = {f.flag_id: f for f in evaluate(self.rules, token, state.window, moment.at)}
         active = {k: f for k, f in evaluated.items() if f.status is Status.ACTIVE}
         for flag in active.values():
+            found = run.members(flag)  # the same for every partnership
             for recipient in self.recipients:
-                run.offer(flag, recipient)
+                run.offer(flag, recipient, found)
         for flag_id in sorted(set(run.sent) - set(active)):
             kind = AlertKind.EXPIRED if flag_id in evaluated else AlertKind.RETRACTED
             for partnership_id, previous in sorted(run.sent.pop(flag_id).items()):
@@ -204,30 +205,46 @@ class _Round:
     consent: ConsentLedger = field(default_factory=ConsentLedger)
     closed: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def offer(self, flag: FlagState, recipient: Recipient) -> None:
-        """Decide the flag's events for one partnership; alert if what it sees changed."""
+    def members(self, flag: FlagState) -> tuple[list[Contribution], list[EventFacts]]:
+        """The flag's contributions, and their facts as the agreements see them."""
+        ids = flag.event_ids
+        members = [c for c in self.window.contributions if c.event_id in ids]
+        return members, [event_facts(c, self.token) for c in members]
+
+    def offer(
+        self,
+        flag: FlagState,
+        recipient: Recipient,
+        found: tuple[list[Contribution], list[EventFacts]] | None = None,
+    ) -> None:
+        """Decide the flag's events for one partnership; alert if what it sees changed.
+
+        ``found`` is :meth:`members` of the flag, when the caller has it already.
+        """
         pid = recipient.partnership_id
-        members = [c for c in self.window.contributions if c.event_id in flag.event_ids]
-        decisions = [
-            self.moment.policy.decide(
-                event_facts(c, self.token), pid, self.moment.at, self.moment.consent
-            )
-            for c in members
-        ]
-        visible = [c for c, d in zip(members, decisions, strict=True) if d.permitted]
+        members, facts = found or self.members(flag)
+        at, consent, policy = self.moment.at, self.moment.consent, self.moment.policy
+        # Outcomes first (cheap); the decisions themselves only when they are sent or recorded.
+        outcomes = [policy.outcome(f, pid, at, consent) for f in facts]
+        visible = [c for c, d in zip(members, outcomes, strict=True) if d.permitted]
         rule = self.dispatcher.rules.get(flag.rule_id)
         holds = bool(visible) and still_holds(rule, visible)
         previous = self.sent.get(flag.flag_id, {}).get(pid)
         reopened = self.closed.get(flag.flag_id, {}).get(pid, 0)
         revision = alert_revision(flag.revision, pid, (c.event_id for c in visible), reopened)
         alert_id: str | None = None
-        if holds and (previous is None or _revision_of(previous) != revision):
+        resent = holds and self.resend and previous is not None
+        changed = holds and (previous is None or _revision_of(previous) != revision)
+        if not (changed or resent or previous is None or not holds):
+            return  # nothing to send and nothing to record
+        decisions = [policy.decide(f, pid, at, consent) for f in facts]
+        if changed:
             kind = AlertKind.RAISED if previous is None else AlertKind.UPDATED
             alert_id = self._alert(
                 kind, flag, recipient, seen=(visible, decisions), revision=revision
             )
             self.sent.setdefault(flag.flag_id, {})[pid] = f"{kind.value}|{revision}"
-        elif holds and self.resend and previous is not None:
+        elif resent and previous is not None:
             kind = AlertKind(_kind_of(previous))
             self._alert(kind, flag, recipient, seen=(visible, decisions), revision=revision)
         elif not holds and previous is not None:

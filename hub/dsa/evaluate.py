@@ -118,6 +118,21 @@ class Evaluator:
         interval of ``at``), the event's agency, type, council and age, the recipient and the
         purpose: it is remembered per those, and given again with the event's id and time.
         """
+        found = self.outcome(event, recipient, at, consent, purpose)
+        if found.event_id == event.event_id and found.at is at:
+            return found
+        return found.restamped(event.event_id, at)
+
+    def outcome(
+        self,
+        event: EventFacts,
+        recipient: str,
+        at: datetime,
+        consent: ConsentView = NO_CONSENT,
+        purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
+    ) -> Decision:
+        """:meth:`decide`'s decision in all but ``event_id`` and ``at``, which may be another
+        event's: for a caller that needs only the outcome, fields and clauses (cheaper)."""
         index = self.index_at(at)
         key = (
             bisect_right(self._breakpoints, at),
@@ -130,7 +145,7 @@ class Evaluator:
         )
         known = self._decided.get(key)
         if known is not None:
-            return known.model_copy(update={"event_id": event.event_id, "at": at})
+            return known
         decision, consulted = self._decide(Ask(event, recipient, at, purpose, consent), index)
         if not consulted:
             if len(self._decided) >= _DECIDED_MAX:
