@@ -1,7 +1,9 @@
 """Writing a backtest report: ``backtest.json`` and a self-contained ``backtest.html``.
 
-The page draws its charts as inline SVG (no script, no network); a suppressed or ranged
-total is drawn as a gap labelled with its text, never as a bar that would give it away.
+The page draws its charts as inline SVG (no script, no network) from shown figures only: an
+exact figure is a bar; a range (a total over suppressed cells, e.g. ``76-127`` as shown) is a solid
+bar to its low bound and a pale one to its high bound, the two bounds its text already gives;
+a ``<5`` cell is a solid bar to 1 and a pale one to 4. Each bar is labelled with its text.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ _BAR_W, _GAP, _HEIGHT, _PAD = 26, 6, 160, 24
 
 
 def bars_svg(title: str, values: dict[str, Figure]) -> Markup:
-    """A bar per label; exact figures only are drawn, others are shown as their text."""
-    exact = [f.value for f in values.values() if f.value is not None]
-    top = max(exact, default=0) or 1
-    width = _PAD * 2 + len(values) * (_BAR_W + _GAP)
+    """A bar per label, drawn from what each figure shows (its bounds), labelled with its text."""
+    top = max((f.high for f in values.values()), default=0) or 1
+    width = max(_PAD * 2 + len(values) * (_BAR_W + _GAP), 480)
+    base = _HEIGHT + 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{_HEIGHT + 70}"'
         f' role="img" aria-label="{_esc(title)}">',
@@ -31,16 +33,22 @@ def bars_svg(title: str, values: dict[str, Figure]) -> Markup:
     ]
     for i, (label, figure) in enumerate(values.items()):
         x = _PAD + i * (_BAR_W + _GAP)
-        base = _HEIGHT + 20
-        if figure.value is not None and figure.value > 0:
-            h = round(figure.value / top * (_HEIGHT - 10))
+        low = round(figure.low / top * (_HEIGHT - 10))
+        high = round(figure.high / top * (_HEIGHT - 10))
+        tip = f"<title>{_esc(label)}: {_esc(figure.text)}</title>"
+        if high > low:
             parts.append(
-                f'<rect x="{x}" y="{base - h}" width="{_BAR_W}" height="{h}" fill="#3b6ea8">'
-                f"<title>{_esc(label)}: {_esc(figure.text)}</title></rect>"
+                f'<rect x="{x}" y="{base - high}" width="{_BAR_W}" height="{high - low}"'
+                f' fill="#b9cde5">{tip}</rect>'
+            )
+        if low > 0:
+            parts.append(
+                f'<rect x="{x}" y="{base - low}" width="{_BAR_W}" height="{low}"'
+                f' fill="#3b6ea8">{tip}</rect>'
             )
         parts.append(
-            f'<text x="{x + _BAR_W / 2}" y="{base - 4}"'
-            f' font-size="9" text-anchor="middle">{_esc(figure.text)}</text>'
+            f'<text x="{x + _BAR_W / 2}" y="{base - high - 3}" font-size="9"'
+            f' text-anchor="middle">{_esc(figure.text)}</text>'
         )
         parts.append(
             f'<text x="{x + _BAR_W / 2}" y="{base + 12}" font-size="9" text-anchor="end"'
