@@ -1,8 +1,8 @@
 """Writing a backtest report: ``backtest.json`` and a self-contained ``backtest.html``.
 
 The page draws its charts as inline SVG (no script, no network) from shown figures only: an
-exact figure is a bar; a range (a total over suppressed cells, e.g. ``76-127`` as shown) is a solid
-bar to its low bound and a pale one to its high bound, the two bounds its text already gives;
+exact figure is a bar; a range (a total over suppressed cells, shown as ``76-127``) is a
+solid bar to its low bound and a pale one to its high bound, the two bounds its text gives;
 a ``<5`` cell is a solid bar to 1 and a pale one to 4. Each bar is labelled with its text.
 """
 
