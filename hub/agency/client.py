@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from hub.agency.draft import EventDraft
 from hub.agency.message import SEAL_HEADER, FeedMessage
@@ -41,6 +42,7 @@ class Prepared:
     key: bytes
     value: bytes
     event_id: str
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class Batch:
     messages: tuple[FeedMessage, ...]
     rejects: tuple[Reject, ...]
     lines: int
+    occurred: tuple[datetime, ...] = ()
+    """When each sealed event occurred (where known): what the rules' windows are judged on."""
 
 
 Numbered = tuple[int, "EventDraft | HubError"]
@@ -102,7 +106,7 @@ class AgencyClient:
         value = self._store.encode(draft.event_type, record)
         event = validate_event(self._store.decode(value))
         key = event.subject_token or event.envelope.lsoa
-        return Prepared(key.encode("ascii"), value, event.event_id)
+        return Prepared(key.encode("ascii"), value, event.event_id, event.envelope.occurred_at)
 
     def _try_prepare(self, draft: EventDraft) -> Prepared | HubError:
         try:
@@ -140,7 +144,12 @@ class AgencyClient:
             else:
                 pending.append(outcome)
             if len(pending) >= self.batch_size:
-                yield Batch(tuple(self.seal(pending)), tuple(rejects), lines)
+                yield self._batch(pending, rejects, lines)
                 pending, rejects, lines = [], [], 0
         if pending or rejects or lines:
-            yield Batch(tuple(self.seal(pending)) if pending else (), tuple(rejects), lines)
+            yield self._batch(pending, rejects, lines)
+
+    def _batch(self, pending: list[Prepared], rejects: list[Reject], lines: int) -> Batch:
+        sealed = tuple(self.seal(pending)) if pending else ()
+        occurred = tuple(p.occurred_at for p in pending if p.occurred_at is not None)
+        return Batch(sealed, tuple(rejects), lines, occurred)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from hub.agency.client import AgencyClient, AgencyKeys, Batch, Numbered, Reject
@@ -48,22 +49,43 @@ class FileBatch:
 
 @dataclass
 class SendReport:
-    """What a send did: rows read, events sent, rows rejected by reason, batches signed."""
+    """What a send did: rows read, events sent, rows rejected by reason, batches signed.
+
+    ``outside_every_window`` counts the events sent that occurred before ``cutoff`` (the
+    hub's clock less the longest rule window, when the sender gives it): the hub accepts
+    them, but they can raise no flag. A historical replay says so instead of being silent.
+    """
 
     rows: int = 0
     sent: int = 0
     batches: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    cutoff: datetime | None = None
+    outside_every_window: int = 0
+
+    def add(self, batch: Batch, sent: int) -> None:
+        """Count one batch whose ``sent`` messages the broker acknowledged."""
+        self.rows += batch.lines
+        self.rejected.update(r.reason for r in batch.rejects)
+        if not sent:
+            return
+        self.sent += sent
+        self.batches += 1
+        if self.cutoff is not None:
+            self.outside_every_window += sum(1 for t in batch.occurred if t < self.cutoff)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts (no row content)."""
-        return {
+        found = {
             "rows": self.rows,
             "sent": self.sent,
             "rejected": sum(self.rejected.values()),
             "rejected_by_reason": dict(sorted(self.rejected.items())),
             "batches": self.batches,
         }
+        if self.cutoff is not None:
+            found["outside_every_window"] = self.outside_every_window
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,30 +124,34 @@ async def send_feed(
     rows: Iterable[Row],
     producer: FeedProducer,
     topic: str,
+    *,
     on_batch: Callable[[FileBatch], None] | None = None,
+    cutoff: datetime | None = None,
 ) -> SendReport:
-    """Send every sealed batch of ``rows`` to ``topic``; ``on_batch`` sees each after its acks."""
-    report = SendReport()
+    """Send every sealed batch of ``rows`` to ``topic``; ``on_batch`` sees each after its acks.
+
+    With ``cutoff``, the report counts the events sent that occurred before it.
+    """
+    report = SendReport(cutoff=cutoff)
     for item in feed.batches(rows):
-        report.rows += item.batch.lines
-        if item.batch.messages:
-            report.sent += await producer.send(topic, item.batch.messages)
-            report.batches += 1
-        report.rejected.update(r.reject.reason for r in item.rejected)
+        sent = await producer.send(topic, item.batch.messages) if item.batch.messages else 0
+        report.add(item.batch, sent)
         if on_batch is not None:
             on_batch(item)
     return report
 
 
 async def send_drafts(
-    client: AgencyClient, drafts: Iterable[EventDraft], producer: FeedProducer, topic: str
+    client: AgencyClient,
+    drafts: Iterable[EventDraft],
+    producer: FeedProducer,
+    topic: str,
+    *,
+    cutoff: datetime | None = None,
 ) -> SendReport:
     """Send replayed drafts (police replay, synthetic partner events) in sealed batches."""
-    report = SendReport()
+    report = SendReport(cutoff=cutoff)
     for batch in client.batches(enumerate(drafts, start=1)):
-        report.rows += batch.lines
-        if batch.messages:
-            report.sent += await producer.send(topic, batch.messages)
-            report.batches += 1
-        report.rejected.update(r.reason for r in batch.rejects)
+        sent = await producer.send(topic, batch.messages) if batch.messages else 0
+        report.add(batch, sent)
     return report

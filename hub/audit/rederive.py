@@ -32,7 +32,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Decision, Evaluator
+from hub.dsa import Decision, Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
@@ -74,6 +74,8 @@ class Basis:
     flag: tuple[str, str]
     consent: ConsentLedger
     severity: str
+    facts: tuple[EventFacts, ...]
+    """The members as the agreements see them (shared by every recipient's entry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +167,7 @@ class Rederiver:
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
-        decisions = [
-            evaluator.decide(event_facts(c, basis.token), pid, at, basis.consent)
-            for c in basis.members
-        ]
+        decisions = [evaluator.decide(f, pid, at, basis.consent) for f in basis.facts]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
@@ -229,6 +228,7 @@ class Rederiver:
             flag=flag,
             consent=self._consent(recorded, token, position, at),
             severity=level,
+            facts=tuple(event_facts(c, token) for c in members),
         )
         self._last = (key, basis)
         return basis

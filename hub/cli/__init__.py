@@ -18,6 +18,7 @@ from hub.acls import kafka_acls_script, plan_acls
 from hub.broker import EmbeddedBroker
 from hub.cli import alerts as alerts_cli
 from hub.cli import audit as audit_cli
+from hub.cli import backtest as backtest_cli
 from hub.cli import board as board_cli
 from hub.cli import custody as custody_cli
 from hub.cli import dsa as dsa_cli
@@ -60,6 +61,7 @@ app.add_typer(tls_cli.app, name="tls")
 app.add_typer(sna_cli.app, name="sna")
 audit_cli.app.command("report")(board_cli.report)
 app.command("dashboard")(board_cli.dashboard)
+app.command("backtest")(backtest_cli.backtest)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -46,6 +47,7 @@ from hub.feeds.police import police_events
 from hub.feeds.source import ReplayStats
 from hub.geo import AreaLookup
 from hub.registry import Registry, load_registry
+from hub.rules import RuleSet, catalog_from_store
 from hub.transport import kafka_endpoint
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -117,6 +119,7 @@ def send(
     finally:
         sink.close()
     summary = {"agency": agency, **report.as_dict()}
+    warn_outside_windows(report.outside_every_window, report.sent, settings)
     if sink.count:
         summary["rejects_file"] = str(sink.path)
     typer.echo(json.dumps(summary, sort_keys=True))
@@ -172,7 +175,9 @@ async def _send_file(
             progress.advance(task, item.batch.lines)
 
         async with FeedProducer(kafka_endpoint(settings)) as producer:
-            return await send_feed(feed, read_rows(file, fmt), producer, topic, on_batch)
+            rows = read_rows(file, fmt)
+            cutoff = window_cutoff(settings)
+            return await send_feed(feed, rows, producer, topic, on_batch=on_batch, cutoff=cutoff)
 
 
 def _count_rows(file: Path, fmt: FileFormat) -> int:
@@ -227,7 +232,29 @@ def police(
         "skipped": dict(sorted(stats.skipped.items())),
         "agencies": {a: r.as_dict() for a, r in sorted(reports.items())},
     }
+    outside = sum(r.outside_every_window for r in reports.values())
+    warn_outside_windows(outside, sum(r.sent for r in reports.values()), settings)
     typer.echo(json.dumps(summary, sort_keys=True))
+
+
+def window_cutoff(settings: Settings) -> datetime:
+    """The hub's clock now less the longest rule window: an event before it raises no flag."""
+    store = SchemaStore.load(settings.schemas_dir)
+    rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
+    return datetime.now(UTC) - rules.horizon
+
+
+def warn_outside_windows(outside: int, sent: int, settings: Settings) -> None:
+    """Say on stderr how many events sent are already outside every rule's window."""
+    if not outside:
+        return
+    days = (datetime.now(UTC) - window_cutoff(settings)).days
+    typer.echo(
+        f"warning: {outside} of the {sent} events sent occurred more than {days} days ago,"
+        " outside every rule's window: the hub accepts them but they can raise no flag."
+        " To see what they would have raised, run `hub backtest` (docs/backtest.md).",
+        err=True,
+    )
 
 
 def _default_police_csv(settings: Settings) -> Path:
@@ -246,7 +273,8 @@ async def _send_replay(
     async with FeedProducer(kafka_endpoint(settings)) as producer:
         for agency_id, items in sorted(drafts.items()):
             topic = settings.feed_topic(agency_id)
-            reports[agency_id] = await send_drafts(clients[agency_id], items, producer, topic)
+            client, cutoff = clients[agency_id], window_cutoff(settings)
+            reports[agency_id] = await send_drafts(client, items, producer, topic, cutoff=cutoff)
     return reports
 
 

@@ -74,18 +74,23 @@ class EventSeal:
         )
 
 
-def _problem(seal: EventSeal) -> str | None:
-    """What is wrong with a seal's fields, if anything."""
-    checks = (
-        (_AGENCY.fullmatch(seal.agency_id) is None, "agency id"),
-        (_KEY_ID.fullmatch(seal.key_id) is None, "key id"),
-        (len(seal.batch_id) != BATCH_ID_SIZE, "batch id"),
-        (not 0 < seal.size <= MAX_BATCH, "size"),
-        (not 0 <= seal.index < seal.size, "index"),
-        (len(seal.proof) > MAX_PROOF or any(len(p) != HASH_SIZE for p in seal.proof), "proof"),
-        (len(seal.signature) != SIGNATURE_SIZE, "signature"),
-    )
-    return next((name for failed, name in checks if failed), None)
+def _problem(seal: EventSeal) -> str | None:  # noqa: PLR0911  # one return per field, in order
+    """What is wrong with a seal's fields, if anything (the first problem, in field order)."""
+    if _AGENCY.fullmatch(seal.agency_id) is None:
+        return "agency id"
+    if _KEY_ID.fullmatch(seal.key_id) is None:
+        return "key id"
+    if len(seal.batch_id) != BATCH_ID_SIZE:
+        return "batch id"
+    if not 0 < seal.size <= MAX_BATCH:
+        return "size"
+    if not 0 <= seal.index < seal.size:
+        return "index"
+    if len(seal.proof) > MAX_PROOF or any(len(p) != HASH_SIZE for p in seal.proof):
+        return "proof"
+    if len(seal.signature) != SIGNATURE_SIZE:
+        return "signature"
+    return None
 
 
 _FIXED = struct.Struct(f">{KEY_ID_SIZE}s{BATCH_ID_SIZE}sIIB")  # key id, batch id, size, index, k

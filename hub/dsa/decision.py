@@ -65,6 +65,24 @@ class Decision(BaseModel):
         """Whether the disclosure may happen."""
         return self.outcome is Outcome.PERMIT
 
+    def restamped(self, event_id: str, at: datetime) -> Decision:
+        """This decision for another event and time (every other field validated already).
+
+        ``model_copy(update=...)`` without its generic deep-copy machinery: dispatch restamps
+        a remembered decision for every event and partnership it records. Built as pydantic 2
+        builds a model without validation (``model_construct``); the unit tests compare it
+        with a fresh decision, field by field and as JSON.
+        """
+        fields = self.__dict__.copy()
+        fields["event_id"] = event_id
+        fields["at"] = at
+        new = Decision.__new__(Decision)
+        object.__setattr__(new, "__dict__", fields)
+        object.__setattr__(new, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        object.__setattr__(new, "__pydantic_extra__", None)
+        object.__setattr__(new, "__pydantic_private__", None)
+        return new
+
 
 class FlagDecision(BaseModel):
     """A decision over the set of events behind one flag: permit only if each one is."""

@@ -61,7 +61,15 @@ class _Assessment:
 class Evaluator:
     """Decides disclosures against an agreement book and the registry's geography."""
 
-    __slots__ = ("_barred", "_book", "_breakpoints", "_cache", "_partnerships", "_registry")
+    __slots__ = (
+        "_barred",
+        "_book",
+        "_breakpoints",
+        "_cache",
+        "_decided",
+        "_partnerships",
+        "_registry",
+    )
 
     def __init__(self, book: AgreementBook, registry: Registry) -> None:
         self._book = book
@@ -70,6 +78,7 @@ class Evaluator:
         self._partnerships = frozenset(p.id for p in registry.partnerships)
         self._cache: dict[tuple[int, bool], PolicyIndex] = {}
         self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
+        self._decided: dict[_Key, Decision] = {}
 
     @property
     def book(self) -> AgreementBook:
@@ -112,20 +121,63 @@ class Evaluator:
         consent: ConsentView = NO_CONSENT,
         purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
     ) -> Decision:
-        """Permit or deny one event to one recipient at ``at``."""
-        ask = Ask(event, recipient, at, purpose, consent)
+        """Permit or deny one event to one recipient at ``at``.
+
+        A decision that consulted no consent depends only on the agreements in force (the
+        interval of ``at``), the event's agency, type, council and age, the recipient and the
+        purpose: it is remembered per those, and given again with the event's id and time.
+        """
+        found = self.outcome(event, recipient, at, consent, purpose)
+        if found.event_id == event.event_id and found.at is at:
+            return found
+        return found.restamped(event.event_id, at)
+
+    def outcome(
+        self,
+        event: EventFacts,
+        recipient: str,
+        at: datetime,
+        consent: ConsentView = NO_CONSENT,
+        purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
+    ) -> Decision:
+        """:meth:`decide`'s decision in all but ``event_id`` and ``at``, which may be another
+        event's: for a caller that needs only the outcome, fields and clauses (cheaper)."""
         index = self.index_at(at, aggregate=purpose is Purpose.STRATEGIC_NEEDS_ASSESSMENT)
+        key = (
+            bisect_right(self._breakpoints, at),
+            event.agency_id,
+            event.event_type,
+            event.council,
+            event.age,
+            recipient,
+            purpose,
+        )
+        known = self._decided.get(key)
+        if known is not None:
+            return known
+        decision, consulted = self._decide(Ask(event, recipient, at, purpose, consent), index)
+        if not consulted:
+            if len(self._decided) >= _DECIDED_MAX:
+                self._decided.clear()
+            self._decided[key] = decision
+        return decision
+
+    def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
+        """The decision, and whether a consent record may have been consulted for it."""
+        recipient = ask.recipient
         if recipient not in self._partnerships:
-            return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, [_hub("recipient", recipient)])
-        barred = self.suspended_at(at)
+            unknown = [_hub("recipient", recipient)]
+            return _deny(ask, {DenialReason.UNKNOWN_RECIPIENT}, unknown), False
+        barred = self.suspended_at(ask.at)
         if barred:
             suspension = _suspension(ask, barred)
             if suspension is not None:
-                return _deny(ask, *suspension)
+                return _deny(ask, *suspension), False
         gate = _gate(ask, index)
         if isinstance(gate, Clause):
-            return _conclude(ask, index, [], gate)
-        return _conclude(ask, index, [_assess(ask, c) for c in gate])
+            return _conclude(ask, index, [], gate), False
+        consulted = any(c.item.consent_required for c in gate)
+        return _conclude(ask, index, [_assess(ask, c) for c in gate]), consulted
 
     def decide_flag(
         self,
@@ -143,6 +195,8 @@ class Evaluator:
         )
 
 
+_Key = tuple[int, str, str, str | None, int | None, str, Purpose]
+_DECIDED_MAX = 16384
 _ORDER = {reason: rank for rank, reason in enumerate(DenialReason)}
 _GATE_REASONS = {
     "in_force": DenialReason.NO_AGREEMENT_IN_FORCE,

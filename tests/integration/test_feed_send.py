@@ -6,6 +6,7 @@ import asyncio
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 DATA = Path(__file__).resolve().parents[1] / "unit" / "agency" / "data"
 
 
-def run_feed(settings: Settings, *args: str) -> tuple[int, dict[str, object]]:
+def run_feed(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
     """Invoke ``hub feed ...`` with the settings in the environment; exit code and summary."""
     result = CliRunner().invoke(feed.app, list(args), env=settings_env(settings))
     lines = [x for x in result.output.splitlines() if x.startswith("{")]
@@ -82,6 +83,9 @@ def test_police_replay_with_partner_events_is_accepted_without_quarantine(
     assert sent["police"] > 50
     assert len(sent) > 2
     assert all(r["rejected"] == 0 for r in agencies.values())
+    # The police month is four months back: every one of its events is already outside every
+    # rule's window (90 days at most), and the command says so.
+    assert agencies["police"]["outside_every_window"] == sent["police"]
     _, again = run_feed(s, "police", "--file", str(head), "--partners", "--batch-size", "64")
     assert again["agencies"] == agencies  # deterministic: same rows, same events
 

@@ -292,3 +292,35 @@ def test_decisions_round_trip_through_json_for_the_audit_log() -> None:
     ):
         assert Decision.model_validate_json(decision.model_dump_json()) == decision
         assert "tok-1" not in decision.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {"event_id": "ev-2"}),  # permit, remembered, given again for another event
+        ({"council": OXFORDSHIRE}, {"council": OXFORDSHIRE, "event_id": "ev-3"}),  # deny
+        ({}, {"council": OXFORDSHIRE, "event_id": "ev-4"}),  # another council: not the same
+        ({}, {"age": 30, "event_id": "ev-5"}),  # another age: not the same
+    ],
+)
+def test_a_remembered_decision_equals_a_fresh_one(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    rule = {"id": "no-offence", "description": "x", "fields": ["offence"]}
+    judge = evaluator(agreement(prohibitions=[rule]))
+    judge.decide(event(**first), "reading", NOW)
+    later = NOW + timedelta(minutes=5)
+    again = judge.decide(event(**second), "reading", later)
+    fresh = evaluator(agreement(prohibitions=[rule])).decide(event(**second), "reading", later)
+    assert again == fresh
+    assert again.model_dump_json() == fresh.model_dump_json()
+    assert (again.event_id, again.at) == (second["event_id"], later)
+
+
+def test_a_consent_flow_is_decided_again_each_time() -> None:
+    withdrawn_at = NOW - timedelta(seconds=1)
+    judge = evaluator(_consent_agreement())
+    consent = ConsentBook([_grant()])
+    assert judge.decide(event(), "reading", NOW, consent).permitted
+    withdrawn = consent.with_grant(_grant(withdrawn_at=withdrawn_at))
+    assert not judge.decide(event(event_id="ev-2"), "reading", NOW, withdrawn).permitted

@@ -1,0 +1,201 @@
+"""The backtest runner: ingest and correlation in event time, nothing delivered.
+
+Messages are taken in the order of their events' ``recorded_at`` (then event id), and the
+clock is that time: ingest's timeliness checks, the decision time and every window are
+judged against it. Once per event-time day the subjects holding flags are re-decided (the
+live hub's clock ticks), so flags expire when their windows close. Agency keys are checked
+for their signatures but not for their validity windows: a key made this year seals last
+year's events in a backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from hub.agency import FeedMessage as SealedMessage
+from hub.alerts import AlertBody
+from hub.backtest.period import Period, month_of
+from hub.backtest.tally import Report, Tally
+from hub.config import Settings
+from hub.correlate import Correlator
+from hub.crypto import HmacKey, HpkePrivateKey, Keyring, alert_info
+from hub.dispatch import Dispatcher, Moment, Position, Recipient, Step, SubjectState
+from hub.dsa import AgreementBook, Evaluator
+from hub.dsa.document import Agreement
+from hub.dsa.loader import load_directory
+from hub.errors import HubError
+from hub.ingest import FeedMessage, Ingest, IngestContext
+from hub.quarantine import SourceRef
+from hub.runtime import load_correlator, load_ingest_context
+
+Sealed = tuple[str, SealedMessage]
+"""An agency id and one sealed message of its feed, as ``hub feed`` would send it."""
+
+
+class Policy(StrEnum):
+    """Which agreements decide: as they were dated, or today's as if always in force."""
+
+    DATED = "dated"
+    CURRENT = "current"
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSetup:
+    """The domain objects a run uses: ingest, correlation with run-only keys, agreements."""
+
+    ingest: IngestContext
+    correlator: Correlator
+    openers: Mapping[str, HpkePrivateKey]
+    evaluator: Evaluator
+    sequence: int
+    policy: Policy
+
+    @classmethod
+    def load(
+        cls, settings: Settings, policy: Policy, period: Period, now: datetime
+    ) -> BacktestSetup:
+        """Everything from the settings' deploy directory; ``now`` picks today's agreements."""
+        ingest = load_ingest_context(settings)
+        live = load_correlator(settings, ingest.registry, Keyring.open(settings.keys_dir))
+        openers = {p.id: HpkePrivateKey.generate() for p in ingest.registry.partnerships}
+        recipients = tuple(
+            Recipient(pid, key.public_key, HmacKey.generate()) for pid, key in openers.items()
+        )
+        correlator = replace(live, dispatcher=Dispatcher(live.dispatcher.rules, recipients))
+        agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
+        book = _book(agreements, policy, period, now)
+        evaluator = Evaluator(book, ingest.registry)
+        return cls(ingest, correlator, openers, evaluator, book.last_sequence, policy)
+
+
+def _book(
+    agreements: list[Agreement], policy: Policy, period: Period, now: datetime
+) -> AgreementBook:
+    book = AgreementBook.from_agreements(agreements)
+    if policy is Policy.DATED:
+        return book
+    return AgreementBook.from_agreements(_backdated(a, period.first) for a in book.in_force(now))
+
+
+def _backdated(agreement: Agreement, first: date) -> Agreement:
+    """The agreement as if signed and in force from ``first`` (and still in force)."""
+    signatories = tuple(
+        s.model_copy(update={"signed_on": min(s.signed_on or first, first)})
+        for s in agreement.signatories
+    )
+    start = min(agreement.effective_from, first)
+    return agreement.model_copy(
+        update={"effective_from": start, "effective_to": None, "signatories": signatories}
+    )
+
+
+class Backtest:
+    """One run: feed it chunks of sealed messages, then take its report."""
+
+    def __init__(self, setup: BacktestSetup, period: Period) -> None:
+        self._setup = setup
+        self._period = period
+        self._now = period.start
+        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now))
+        self._seen: dict[str, str] = {}
+        self._states: dict[str, SubjectState] = {}
+        self._flagged: set[str] = set()
+        self._known: set[str] = set()
+        self._rule_of: dict[str, str] = {}
+        self._offset = 0
+        self._day: date | None = None
+        self.read = 0
+        self.tally = Tally()
+
+    def feed(self, messages: Iterable[Sealed]) -> None:
+        """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
+        timed: list[tuple[datetime, str, int, Sealed]] = []
+        for n, item in enumerate(messages):
+            self.read += 1
+            try:
+                decoded = self._setup.ingest.decoder.decode(item[1].value)
+                envelope = decoded.record["envelope"]
+                at, event_id = envelope["recorded_at"], str(envelope["event_id"])
+            except (HubError, KeyError, TypeError):
+                self._process(item)  # ingest quarantines it and says why
+                continue
+            if not isinstance(at, datetime) or not self._period.contains(at):
+                self.tally.outside += 1
+                continue
+            timed.append((at, event_id, n, item))
+        timed.sort(key=lambda t: t[:3])
+        for at, _, _, item in timed:
+            if self._day != at.date():
+                self._tick(datetime.combine(at.date(), datetime.min.time(), UTC))
+                self._day = at.date()
+            self._now = at
+            self._process(item)
+
+    def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
+        """The report of everything fed so far."""
+        described = {
+            "period": {"from": self._period.first.isoformat(), "to": self._period.last.isoformat()},
+            "agreements": self._setup.policy.value,
+            "delivered": 0,
+            "read": self.read,
+            **(meta or {}),
+        }
+        return self.tally.report(described)
+
+    def _process(self, item: Sealed) -> None:
+        agency, sealed = item
+        self._offset += 1
+        source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
+        message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
+        outcome = self._ingest.process(message, self._seen)
+        if outcome.status != "accepted":
+            self.tally.quarantined[outcome.reason] += 1
+            return
+        event = self._setup.correlator.read(sealed.value)
+        month = month_of(self._now)
+        self.tally.events[month] += 1
+        token = event.subject_token
+        if token is None:
+            return
+        self.tally.about_subjects[month] += 1
+        if token in self._known:
+            self.tally.linked[month] += 1
+        self._known.add(token)
+        state = self._states.get(token) or SubjectState()
+        folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
+        if folded is not None:
+            self._apply(token, folded.step)
+
+    def _tick(self, at: datetime) -> None:
+        """Re-decide every subject holding a flag at ``at`` (as the live clock tick does)."""
+        moment = self._moment(at)
+        for token in sorted(self._flagged):
+            state = self._states[token]
+            step = self._setup.correlator.rescan(token, state, moment)
+            if step.pending or step.state != state:
+                self._apply(token, step, at)
+
+    def _moment(self, at: datetime) -> Moment:
+        position = Position(partition=0, offset=self._offset)
+        return Moment(at, self._setup.evaluator, self._setup.sequence, position=position)
+
+    def _apply(self, token: str, step: Step, at: datetime | None = None) -> None:
+        self._states[token] = step.state
+        if step.state.sent:
+            self._flagged.add(token)
+        else:
+            self._flagged.discard(token)
+        month = month_of(at or self._now)
+        for record in step.decisions:
+            self.tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
+        for pending in step.pending:
+            pid = pending.partnership_id
+            plain = self._setup.openers[pid].open(pending.value, alert_info(pid, pending.alert_id))
+            body = AlertBody.from_bytes(plain)
+            rule = body.rule.id or self._rule_of.get(body.flag_id, "")
+            self._rule_of.setdefault(body.flag_id, rule)
+            self.tally.alert((rule, pid, month), body.kind.value, token)
