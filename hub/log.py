@@ -52,6 +52,14 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+#: Third-party loggers that print record keys and values (pseudonyms, payloads) at DEBUG:
+#: aiokafka's producer ("Sending (key=... value=...)") and fetcher, faust's and mode's
+#: consumer and agents. They are held at INFO or above whatever the hub's level: the hub's own
+#: DEBUG lines (one per event, ids only) stay available.
+THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "kafka")
+THIRD_PARTY_FLOOR = logging.INFO
+
+
 def redact(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: blank every sensitive key, at any nesting depth of dicts."""
     return _redact_mapping(event_dict)
@@ -88,3 +96,14 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    cap_third_party_loggers(numeric)
+
+
+def cap_third_party_loggers(level: int) -> None:
+    """Hold :data:`THIRD_PARTY_LOGGERS` at ``level``, but never below INFO.
+
+    The faust worker configures the stdlib root logger again at the hub's level
+    (``faust.Worker(loglevel=...)``) without touching these named loggers, so the cap holds.
+    """
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, THIRD_PARTY_FLOOR))
