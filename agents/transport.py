@@ -95,16 +95,16 @@ class StreamGate:
     def __init__(self) -> None:
         self._open = asyncio.Event()
         self._open.set()
+        self._held = 0
 
     def close(self) -> None:
         self._open.clear()
 
-    def open(self) -> None:
+    def open(self) -> int:
+        """Let held records through; return how many were held since the gate closed."""
         self._open.set()
-
-    @property
-    def is_open(self) -> bool:
-        return self._open.is_set()
+        held, self._held = self._held, 0
+        return held
 
     def wrap(self, callback: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
         """``callback`` (faust's hand-on of one fetched record), waiting while the gate is shut.
@@ -114,6 +114,7 @@ class StreamGate:
 
         async def gated(message: Any) -> None:
             if not self._open.is_set() and _is_stream(message.tp):
+                self._held += 1
                 await self._open.wait()
             await callback(message)
 
@@ -147,7 +148,9 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
     def resume_flow(self) -> None:
         """Resume the flow and let stream records through (after faust cleared the queues)."""
         super().resume_flow()
-        self._gate.open()
+        held = self._gate.open()
+        if held:
+            log.info("stream_records_held", records=held)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         """Seek every assigned partition to its committed offset, or to its start if none.
