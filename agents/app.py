@@ -19,6 +19,7 @@ from hub.consent.watch import WithdrawalWatch, consent_feeds
 from hub.crypto import Keyring
 from hub.crypto.custody import party_secrets
 from hub.ingest import Ingest, IngestContext
+from hub.log import third_party_logging_config
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_ingest_context, load_worker_keys
 from hub.transport import kafka_endpoint
@@ -97,4 +98,10 @@ def _warn_of_party_secrets(keyring: Keyring) -> None:
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Options for ``faust.Worker`` matching the hub's logging settings."""
-    return {"loglevel": settings.log_level.lower(), "quiet": True, "redirect_stdouts": False}
+    return {
+        "loglevel": settings.log_level.lower(),
+        "quiet": True,
+        "redirect_stdouts": False,
+        # aiokafka's DEBUG lines carry record keys and values: the libraries never go below INFO
+        "logging_config": third_party_logging_config(settings.log_level),
+    }

@@ -9,8 +9,9 @@ beyond the reported end.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import aiokafka
@@ -79,18 +80,77 @@ class StreamReadOffsets(defaultdict[Any, int | None]):
             self[tp] = offset
 
 
+class StreamGate:
+    """Holds stream records from a seek to the committed offsets until the flow resumes.
+
+    After a rebalance faust resumes the stream partitions, seeks them to their committed
+    offsets, then resumes flow control, which clears every agent's queue (``clear_on_resume``),
+    and only then the consumer's flow (``Recovery.on_recovery_completed`` and
+    ``_resume_streams`` in faust/tables/recovery.py). The fetcher runs all along: a record
+    handed to an agent's queue between the seek and that clear was dropped unprocessed, and
+    nothing fetched it again, the fetch position being past it already (docs/state-recovery.md,
+    2026-12-06). Held here instead, such a record reaches its agent after the clear.
+    """
+
+    def __init__(self) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+        self._held = 0
+
+    def close(self) -> None:
+        self._open.clear()
+
+    def open(self) -> int:
+        """Let held records through; return how many were held since the gate closed."""
+        self._open.set()
+        held, self._held = self._held, 0
+        return held
+
+    def wrap(self, callback: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+        """``callback`` (faust's hand-on of one fetched record), waiting while the gate is shut.
+
+        Only stream records wait: table recovery reads changelogs with the flow resumed.
+        """
+
+        async def gated(message: Any) -> None:
+            if not self._open.is_set() and _is_stream(message.tp):
+                self._held += 1
+                await self._open.wait()
+            await callback(message)
+
+        return gated
+
+
 class TrueEndConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer using :class:`TrueEndConsumerThread`, whose seek to the
-    committed offsets also rewinds partitions that have none, and which keeps no read offset
-    for stream partitions (:class:`StreamReadOffsets`).
+    committed offsets also rewinds partitions that have none, which keeps no read offset
+    for stream partitions (:class:`StreamReadOffsets`), holds stream records from a seek to
+    the flow's resumption (:class:`StreamGate`), and never commits a stream partition that
+    has no committed offset past a record it did not process.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = StreamReadOffsets()
+        self._gate = StreamGate()
+        self.callback = self._gate.wrap(self.callback)
+        #: Where each stream partition with no committed offset was rewound to (its start).
+        self._stream_start: dict[Any, int] = {}
 
     def _new_consumer_thread(self) -> TrueEndConsumerThread:
         return TrueEndConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets with stream records held until :meth:`resume_flow`."""
+        self._gate.close()
+        await super().perform_seek()
+
+    def resume_flow(self) -> None:
+        """Resume the flow and let stream records through (after faust cleared the queues)."""
+        super().resume_flow()
+        held = self._gate.open()
+        if held:
+            log.info("stream_records_held", records=held)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         """Seek every assigned partition to its committed offset, or to its start if none.
@@ -106,8 +166,27 @@ class TrueEndConsumer(faust_aiokafka.Consumer):
         uncommitted = [tp for tp, offset in committed.items() if not offset and _is_stream(tp)]
         if uncommitted:
             await self._thread.seek_to_beginning(*uncommitted)
+            self._stream_start = dict(await self._thread.earliest_offsets(*uncommitted))
             log.info("uncommitted_partitions_rewound", partitions=len(uncommitted))
+        else:
+            self._stream_start = {}
         return committed
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """The offset to commit for ``tp``: faust's, but none past an unprocessed start.
+
+        faust commits the run of acknowledged offsets that begins at the lowest one, and
+        checks that run against the committed offset only when there is one. A partition with
+        none was rewound to its start (:meth:`seek_to_committed`): a record acknowledged
+        before the start was processed must not carry the commit past it.
+        """
+        acked = self._acked.get(tp)
+        start = self._stream_start.get(tp)
+        uncommitted = self._committed_offset[tp] is None
+        if acked and start is not None and uncommitted and min(acked) > start:
+            return None
+        offset: int | None = super()._new_offset(tp)
+        return offset
 
 
 def _is_stream(tp: Any) -> bool:

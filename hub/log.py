@@ -52,6 +52,14 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+#: Third-party loggers that print record keys and values (pseudonyms, payloads) at DEBUG:
+#: aiokafka's producer ("Sending (key=... value=...)") and fetcher, faust's and mode's
+#: consumer and agents. They are never below INFO, whatever the hub's level: the hub's own
+#: DEBUG lines (one per event, ids only) stay available.
+THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "kafka")
+THIRD_PARTY_FLOOR = logging.INFO
+
+
 def redact(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: blank every sensitive key, at any nesting depth of dicts."""
     return _redact_mapping(event_dict)
@@ -88,3 +96,31 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    cap_third_party_loggers(max(numeric, logging.WARNING))
+
+
+def third_party_level(level: str | int) -> int:
+    """The level for :data:`THIRD_PARTY_LOGGERS` when the hub logs at ``level``: never DEBUG."""
+    numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
+    return max(numeric, THIRD_PARTY_FLOOR)
+
+
+def cap_third_party_loggers(level: str | int) -> None:
+    """Hold :data:`THIRD_PARTY_LOGGERS` at :func:`third_party_level` of ``level``.
+
+    The commands log the libraries at WARNING, like the root logger. The faust worker sets
+    the root logger to the hub's level and these loggers to ``third_party_level`` of it
+    (``agents.app.worker_options``); its logging setup leaves other named loggers alone.
+    """
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(third_party_level(level))
+
+
+def third_party_logging_config(level: str | int) -> dict[str, object]:
+    """A ``logging_config`` that ``faust.Worker`` merges into its own: the libraries capped."""
+    named = logging.getLevelName(third_party_level(level))
+    return {
+        "version": 1,
+        "merge": True,
+        "loggers": {name: {"level": named} for name in THIRD_PARTY_LOGGERS},
+    }

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from aiokafka import TopicPartition
 
+from hub.alerts.headers import HEARTBEAT_TYPE
 from hub.config import Settings
 from hub.transport import ConsumerRecord, kafka_endpoint, new_consumer, new_producer
 from hub.transport.lenient import tolerate_unreadable_batches
@@ -41,7 +42,11 @@ async def produce(
 async def consume(
     settings: Settings, topics: list[str], *, until: int, timeout_s: float
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read from the start of ``topics`` until ``until`` records arrived or the time is up."""
+    """Read from the start of ``topics`` until ``until`` records arrived or the time is up.
+
+    Heartbeats (on alert topics, sent on a timer) are returned but not counted: a test
+    waiting for two alerts must not stop at an alert and a heartbeat.
+    """
     consumer = new_consumer(
         kafka_endpoint(settings),
         *topics,
@@ -51,16 +56,23 @@ async def consume(
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
+    counted = 0
     deadline = time.monotonic() + timeout_s
     try:
-        while len(records) < until and time.monotonic() < deadline:
+        while counted < until and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=200)
             for tp_records in batch.values():
                 records.extend(tp_records)
+                counted += sum(1 for r in tp_records if not is_heartbeat(r))
             await asyncio.sleep(0)
     finally:
         await consumer.stop()
     return records
+
+
+def is_heartbeat(record: ConsumerRecord[bytes, bytes]) -> bool:
+    """True for an alert topic's heartbeat record (its ``ce_type`` header)."""
+    return dict(record.headers).get("ce_type") == HEARTBEAT_TYPE.encode()
 
 
 async def read_until(

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+import logging
+
+import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from hub.log import REDACTED, SENSITIVE_KEYS, redact
+from agents.app import worker_options
+from hub.config import Settings
+from hub.log import (
+    REDACTED,
+    SENSITIVE_KEYS,
+    THIRD_PARTY_LOGGERS,
+    configure_logging,
+    redact,
+    third_party_level,
+)
 
 
 def test_redactor_blanks_every_sensitive_key_at_any_depth() -> None:
@@ -22,3 +34,29 @@ def test_a_payload_logged_by_mistake_never_reaches_the_output() -> None:
         structlog.get_logger().info("event_processed", payload=b"\x00raw", subject_token="lt1:abc")
     assert logs[0]["payload"] == REDACTED
     assert logs[0]["subject_token"] == REDACTED
+
+
+def test_third_party_loggers_never_print_at_debug_even_when_the_hub_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aiokafka logs ``Sending (key=... value=...)`` at DEBUG: pseudonyms and payloads."""
+    root = logging.getLogger()
+    for logger in [root, *(logging.getLogger(n) for n in THIRD_PARTY_LOGGERS)]:  # restored after
+        monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    # Only the levels are under test: structlog and the root handlers stay as they are.
+    monkeypatch.setattr(structlog, "configure", lambda **_: None)
+    monkeypatch.setattr(logging, "basicConfig", lambda **_: None)
+    producer = logging.getLogger("aiokafka.producer.producer")
+
+    configure_logging("json", "DEBUG")  # a command: the libraries at WARNING, as the root
+    assert not producer.isEnabledFor(logging.INFO)
+    assert producer.isEnabledFor(logging.WARNING)
+
+    # The worker: faust.Worker sets the root logger to the hub's level and merges this config
+    # (mode.utils.logging.setup_logging, whose dictConfig would close the test's handlers).
+    config = worker_options(Settings(log_level="DEBUG"))["logging_config"]
+    assert config["merge"] is True
+    assert config["loggers"] == {name: {"level": "INFO"} for name in THIRD_PARTY_LOGGERS}
+    assert third_party_level("DEBUG") == logging.INFO  # rebalances and retries stay visible
+    assert third_party_level("WARNING") == logging.WARNING  # a stricter hub level holds too
