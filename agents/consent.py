@@ -15,7 +15,6 @@ import time
 
 import faust
 import structlog
-from aiokafka import AIOKafkaConsumer
 
 from agents.headers import header_items
 from agents.ingest import received_at
@@ -25,7 +24,13 @@ from hub.errors import HubError
 from hub.ingest import FeedMessage
 from hub.quarantine import SourceRef
 from hub.refusal import Position, refused
-from hub.transport import ConsumerRecord, KafkaEndpoint, TopicPartition, new_consumer
+from hub.transport import (
+    ConsumerRecord,
+    KafkaConsumer,
+    KafkaEndpoint,
+    TopicPartition,
+    new_consumer,
+)
 from hub.transport.failure import translated
 
 log = structlog.get_logger("agents.consent")
@@ -50,7 +55,7 @@ class ConsentFeeds:
         """Feed topic -> agency id, for the consent-taking agencies."""
         self.watch = watch
         self._partitions: list[TopicPartition] = []
-        self._offsets: AIOKafkaConsumer | None = None
+        self._offsets: KafkaConsumer | None = None
         self._started = asyncio.Event()
 
     async def follow(self) -> None:

@@ -19,7 +19,7 @@
         await consumer.start()
 """
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from hub.transport.admin import check_reachable, create_topics, topic_configs
@@ -35,8 +35,12 @@ from hub.transport.endpoint import (
 from hub.transport.failure import broker_error, diagnose, translated
 from hub.transport.options import client_options, ssl_context
 
+#: The type of :func:`new_consumer`'s clients, for annotations outside the seam.
+KafkaConsumer = AIOKafkaConsumer
+
 __all__ = [
     "ConsumerRecord",
+    "KafkaConsumer",
     "KafkaEndpoint",
     "SaslLogin",
     "Tls",

@@ -79,6 +79,10 @@ async def test_agency_key_rotates_without_restart_and_old_key_expires_by_receive
         assert old.not_after == rotated_at + timedelta(hours=1)
         fresh = one(s, "police.arrest", "police", READING_LSOA, 4)  # the new key
         await produce(s, feed, [fresh])
+        # Its acceptance proves the worker re-read the keyring (a seal naming an unknown key
+        # makes it): only then does the old key's window bind. The events below go to other
+        # partitions, which the worker may take in any order.
+        await wait_for(s, [s.accepted_topic], lambda r: _event_id(fresh) in accepted_ids(r))
         # Received inside the window (an old backlog replayed now), and after it.
         await produce_at(s, feed, inside, rotated_at + timedelta(minutes=59))
         await produce_at(s, feed, late, rotated_at + timedelta(minutes=61))
