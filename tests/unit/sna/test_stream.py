@@ -150,23 +150,28 @@ records_st = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(
     records_st,
-    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12)), max_size=3),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 12), st.integers(0, 3)), max_size=3),
     st.integers(0, 13),
 )
 def test_counts_equal_the_recount_under_crashes_redelivery_and_events_accepted_twice(
-    records: list[list[int]], crashes: list[tuple[int, int]], switch: int
+    records: list[list[int]], crashes: list[tuple[int, int, int]], switch: int
 ) -> None:
-    """Each crash stops the worker after some events; the table is rebuilt from the
-    changelog (last write wins) and processing resumes from an earlier committed offset.
-    The same event may occur in several records; the agreements change at ``switch``."""
+    """Each crash stops the worker after some events and loses its last few table writes
+    (never sent); the table is rebuilt from the changelog (last write wins) and processing
+    resumes from an earlier committed offset, at or before the first write lost. The same
+    event may occur in several records; the agreements change at ``switch``."""
     counter = context(switch)
     log: Changelog = []
     table: dict[bytes, bytes] = {}
     resume = 0
-    for stop, back in crashes:
+    for stop, back, lost in crashes:
         reached = process(records, table, log, counter, stop=stop, start=resume)
+        committed = max(0, reached - back)
+        if lost and len(log) >= lost:
+            committed = min(committed, value_of(log[-lost][2]).version)
+            del log[-lost:]
         table = {key: value_of(value).value for _, key, value in log}  # recovery: last wins
-        resume = max(0, reached - back)  # the committed offset is at or before it
+        resume = committed
     process(records, table, log, counter, stop=10**6, start=resume)
     snapshot = read(log)
     assert snapshot.cutoff().get(0, 0) == len(records)
