@@ -3,7 +3,8 @@
 - :mod:`hub.sna.count`: which accepted events count (the agreements decide, for the purpose
   ``strategic_needs_assessment``), by council, LSOA, month, event type, agency and age band;
 - :mod:`hub.sna.stream`: those counts kept by the correlate agent, one table row per accepted
-  partition and tally, idempotent under redelivery;
+  partition, day and cell, counting distinct event ids (idempotent under redelivery, and an
+  event accepted twice counts once);
 - :mod:`hub.sna.snapshot` and :mod:`hub.sna.changelog`: the rows read back from the table's
   changelog, authenticated, with the cut-off they cover (what a release is built from);
 - :mod:`hub.sna.disclosure`: primary and secondary suppression, and rounding;

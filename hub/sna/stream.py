@@ -1,34 +1,62 @@
-"""SNA counts kept in the stream: one row per (accepted partition, tally), rebuilt on restart.
+"""SNA counts kept in the stream: one row per (accepted partition, day, cell), rebuilt on restart.
 
-The correlate agent classifies every accepted event (:func:`hub.sna.count.classify`) and adds
-it to one row of its ``sna-counts`` table, keyed by the accepted partition and the tally (the
-event's occurrence day and either its cell and permitting agreement, or the reason it was
-left out). A row holds::
+The correlate agent adds every accepted event to one row of its ``sna-counts`` table, keyed by
+the accepted partition and what the event itself says: its occurrence day, council (empty
+when its LSOA lies in none), LSOA, event type, agency and age band (:func:`place_of`). The
+row holds the events it has counted, each as a short digest of its event id with the outcome
+:func:`hub.sna.count.classify` gave it (counted under an agreement, or left out and why)::
 
-    count ‖ offset ‖ item ‖ size ‖ before        (u64, u64, u32, u32, u64)
+    offset ‖ item ‖ size ‖ before ‖ n      (u64, u32, u32, u32, u16)
+    then n outcomes, each u16 length ‖ UTF-8
+    then the entries, each u16 outcome index ‖ 16-byte digest
 
-the count, the position of the last event added (the accepted offset, the item's index in
-that record and the record's number of items), and the count before that record's first
-event was added. Positions rise within a partition, which is processed in order, so an event
-redelivered at or below the row's position was counted already and is skipped
-(:func:`advance`): at-least-once delivery and a crash leave every count exact.
+``offset``, ``item`` and ``size`` are the position of the last event the row saw (the
+accepted offset, the item's index in that record, the record's number of items) and
+``before`` the number of entries before that record. A row counts **distinct events**:
+
+- an event at or below the row's position was seen already (a partition is processed in
+  order, so this is a redelivery after a crash) and is skipped;
+- an event whose digest the row holds is the same event accepted again at a later offset
+  (ingest writes a redelivered feed record to the accepted topic again, under the same event
+  id and key, so on the same partition, with the same content, so in the same row): it moves
+  the row's position on and counts nothing; its outcome is the first occurrence's, whatever
+  the agreements in force at the copy would say;
+- anything else is classified and added.
+
+So a count is the number of distinct event ids of its first occurrences, which is what the
+auditor counts again (:func:`hub.sna.count.count`), and the row needs no position to stay
+exact: a lost write is redone on redelivery.
 
 A release reads the rows back from the table's changelog (:mod:`hub.sna.snapshot`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.errors import MalformedRecordError
-from hub.sna.count import Cell, CountContext, Seen, Verdict, classify
+from hub.models import Event
+from hub.sna.count import Cell, CountContext, Seen, Verdict, age_band, classify
 
 TABLE = "sna-counts"
 """The worker's table (and, with the app id, its changelog topic's name)."""
-_VALUE = struct.Struct(">QQIIQ")
+DIGEST_SIZE = 16
+"""Bytes of an event id's digest: collisions cannot be found by trying (2^64 work)."""
+_HEAD = struct.Struct(">QIIIH")
+_LEN = struct.Struct(">H")
+_ENTRY = struct.Struct(f">H{DIGEST_SIZE}s")
+_COUNTED, _LEFT_OUT = "c:", "x:"
+_MAX_OUTCOMES = 0xFFFF
+
+
+def digest_of(event_id: str) -> bytes:
+    """The short digest a row keeps of an event id."""
+    return hashlib.blake2b(event_id.encode(), digest_size=DIGEST_SIZE).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,83 +74,156 @@ class Mark:
 
 
 @dataclass(frozen=True, slots=True)
-class Tallied:
-    """A row's value: its count, the mark of the last event added, the count before its record."""
+class Place:
+    """A row: the accepted partition and what the event says (day, area, type, agency, band)."""
 
-    count: int
+    partition: int
+    day: str
+    council: str
+    lsoa: str
+    event_type: str
+    agency: str
+    age_band: str
+
+    def key(self) -> bytes:
+        """The row's key in the table."""
+        parts = [self.partition, self.day, self.council, self.lsoa, self.event_type]
+        return json.dumps([*parts, self.agency, self.age_band], separators=(",", ":")).encode()
+
+    @classmethod
+    def from_key(cls, key: bytes) -> Place:
+        """Parse :meth:`key` (MalformedRecordError if unreadable)."""
+        try:
+            parts = json.loads(key)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+            raise MalformedRecordError("not an SNA count row") from exc
+        match parts:
+            case [int(p), str(day), str(council), str(lsoa), str(kind), str(agency), str(band)]:
+                return cls(p, day, council, lsoa, kind, agency, band)
+        raise MalformedRecordError("not an SNA count row")
+
+    def verdict(self, outcome: str) -> Verdict:
+        """The verdict an entry of this row with ``outcome`` stands for."""
+        if outcome.startswith(_COUNTED) and self.council:
+            cell = Cell(
+                self.council, self.lsoa, self.day[:7], self.event_type, self.agency, self.age_band
+            )
+            return Verdict(self.day, cell, outcome[len(_COUNTED) :])
+        if outcome.startswith(_LEFT_OUT):
+            return Verdict(self.day, excluded=outcome[len(_LEFT_OUT) :])
+        raise MalformedRecordError("not an SNA count outcome")
+
+
+def place_of(partition: int, event: Event, council: str | None) -> Place:
+    """The row an event is counted in (``council``: its LSOA's, None when in none)."""
+    envelope = event.envelope
+    return Place(
+        partition,
+        envelope.occurred_at.date().isoformat(),
+        council or "",
+        envelope.lsoa,
+        event.event_type,
+        envelope.agency_id,
+        age_band(envelope.age),
+    )
+
+
+def outcome_of(verdict: Verdict) -> str:
+    """How a row records a verdict: ``c:<agreement>`` or ``x:<reason>``."""
+    return _LEFT_OUT + verdict.excluded if verdict.cell is None else _COUNTED + verdict.agreement
+
+
+@dataclass(frozen=True, slots=True)
+class Tallied:
+    """A row's value: the mark of the last event seen, the entries before its record, the
+    outcomes named, and the entries (outcome index and event id digest, in the order added)."""
+
     mark: Mark
     before: int
+    outcomes: tuple[str, ...]
+    entries: bytes = b""
+
+    @property
+    def count(self) -> int:
+        """Distinct events counted in the row."""
+        return len(self.entries) // _ENTRY.size
+
+    def holds(self, digest: bytes) -> bool:
+        """Whether the row has counted the event with this id digest."""
+        size, entries = _ENTRY.size, self.entries
+        return any(entries[i + 2 : i + size] == digest for i in range(0, len(entries), size))
 
     def to_bytes(self) -> bytes:
         """The row's stored body (sealed by the caller)."""
         m = self.mark
-        return _VALUE.pack(self.count, m.offset, m.item, m.size, self.before)
+        parts = [_HEAD.pack(m.offset, m.item, m.size, self.before, len(self.outcomes))]
+        for outcome in self.outcomes:
+            raw = outcome.encode()
+            parts += [_LEN.pack(len(raw)), raw]
+        parts.append(self.entries)
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Tallied:
         """Parse :meth:`to_bytes` (MalformedRecordError when it is not one)."""
-        if len(raw) != _VALUE.size:
+        try:
+            offset, item, size, before, n = _HEAD.unpack_from(raw)
+            at, outcomes = _HEAD.size, []
+            for _ in range(n):
+                (length,) = _LEN.unpack_from(raw, at)
+                outcomes.append(raw[at + 2 : at + 2 + length].decode())
+                at += 2 + length
+        except (struct.error, UnicodeDecodeError) as exc:
+            raise MalformedRecordError("not an SNA count") from exc
+        entries = raw[at:]
+        if at > len(raw) or len(entries) % _ENTRY.size or before * _ENTRY.size > len(entries):
             raise MalformedRecordError("not an SNA count")
-        count, offset, item, size, before = _VALUE.unpack(raw)
-        return cls(count, Mark(offset, item, size), before)
+        if any(i >= n for i, _ in _ENTRY.iter_unpack(entries)):
+            raise MalformedRecordError("an SNA count entry names no outcome")
+        return cls(Mark(offset, item, size), before, tuple(outcomes), entries)
 
-    def below(self, cutoff: int) -> int:
-        """The count over the records below offset ``cutoff`` (this row's own or the one before)."""
-        return self.count if self.mark.offset < cutoff else self.before
+    def below(self, cutoff: int) -> Counter[str]:
+        """Events by outcome over the records below offset ``cutoff`` (this row's last record
+        included, or only the entries before it)."""
+        entries = self.entries
+        if self.mark.offset >= cutoff:
+            entries = entries[: self.before * _ENTRY.size]
+        return Counter(self.outcomes[i] for i, _ in _ENTRY.iter_unpack(entries))
 
 
-def advance(held: Tallied | None, mark: Mark) -> Tallied | None:
-    """The row once the event at ``mark`` is added; None when it was counted already."""
+def advance(
+    held: Tallied | None, mark: Mark, digest: bytes, outcome: Callable[[], str]
+) -> Tallied | None:
+    """The row once the event at ``mark`` with id ``digest`` is seen; None when it was seen
+    at this position already. ``outcome`` classifies the event (asked only when it is new)."""
     if held is None:
-        return Tallied(1, mark, 0)
+        return Tallied(mark, 0, (outcome(),), _ENTRY.pack(0, digest))
     if (mark.offset, mark.item) <= (held.mark.offset, held.mark.item):
         return None
     before = held.before if held.mark.offset == mark.offset else held.count
-    return Tallied(held.count + 1, mark, before)
-
-
-def row_key(partition: int, verdict: Verdict) -> bytes:
-    """The row an event with ``verdict`` adds to, in accepted partition ``partition``."""
-    if verdict.cell is None:
-        parts = ["x", verdict.day, verdict.excluded]
-    else:
-        c = verdict.cell
-        parts = ["c", verdict.day, c.council, c.lsoa, c.event_type, c.agency, c.age_band]
-        parts.append(verdict.agreement)
-    return json.dumps([partition, *parts], separators=(",", ":")).encode()
-
-
-def verdict_of(key: bytes) -> tuple[int, Verdict]:
-    """The accepted partition and verdict a row counts (MalformedRecordError if unreadable)."""
-    try:
-        parts = json.loads(key)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise MalformedRecordError("not an SNA count row") from exc
-    match parts:
-        case [int(partition), "x", str(day), str(reason)]:
-            return partition, Verdict(day, excluded=reason)
-        case [
-            int(partition),
-            "c",
-            str(day),
-            str(council),
-            str(lsoa),
-            str(kind),
-            str(agency),
-            str(band),
-            str(agreement),
-        ]:
-            cell = Cell(council, lsoa, day[:7], kind, agency, band)
-            return partition, Verdict(day, cell, agreement)
-    raise MalformedRecordError("not an SNA count row")
+    if held.holds(digest):
+        return Tallied(mark, before, held.outcomes, held.entries)
+    said, outcomes = outcome(), held.outcomes
+    if said not in outcomes:
+        if len(outcomes) >= _MAX_OUTCOMES:
+            raise MalformedRecordError("an SNA count row with too many outcomes")
+        outcomes = (*outcomes, said)
+    entry = _ENTRY.pack(outcomes.index(said), digest)
+    return Tallied(mark, before, outcomes, held.entries + entry)
 
 
 def tally(
     seen: Seen, mark: Mark, counter: CountContext, load: Callable[[bytes], bytes | None]
 ) -> tuple[bytes, Tallied] | None:
     """Count one accepted event read at ``mark``: its row and the row's new value, or None when
-    it was counted already. ``load`` gives a row's current body (None: no such row)."""
-    key = row_key(seen.partition, classify(seen, counter))
+    it was seen at this position already. ``load`` gives a row's current body (None: no row)."""
+    event = seen.event
+    key = place_of(seen.partition, event, counter.areas.council(event.envelope.lsoa)).key()
     held = load(key)
-    updated = advance(None if held is None else Tallied.from_bytes(held), mark)
+    updated = advance(
+        None if held is None else Tallied.from_bytes(held),
+        mark,
+        digest_of(event.event_id),
+        lambda: outcome_of(classify(seen, counter)),
+    )
     return None if updated is None else (key, updated)
