@@ -118,7 +118,7 @@ class ConsentFeeds:
             headers=header_items(record.headers),
             source=SourceRef(topic=record.topic, partition=record.partition, offset=record.offset),
             feed_agency=self.topics.get(record.topic, ""),
-            received_at=received_at(record.timestamp),
+            received_at=received_at(record.timestamp / 1000),  # aiokafka's timestamps are in ms
         )
         try:
             self.watch.read(message)

@@ -270,13 +270,15 @@ class CorrelateAgent:
         Only when the subject has a live consent (or one is being given): the consent feeds
         are read to their end first (the watermark, recorded with the decisions). An end
         that changes the ledger is decided at once (``step``), as a consent event would be.
+        Only ends read below the watermark are folded: the follower reads on while one
+        barrier serves the whole record, and the record must say what the auditor can check.
         """
         if self.feeds is None or not (giving or state.consent.live_for(token, moment.at)):
             return state, moment, None
         if self.watermark is None:
             self.watermark = await self.feeds.watermark()
         moment = replace(moment, watermark=self.watermark)
-        ledger = self.feeds.watch.fold(token, state.consent, moment.at)
+        ledger = self.feeds.watch.fold(token, state.consent, moment.at, below=self.watermark)
         if ledger == state.consent:
             return state, moment, None
         updated = state.model_copy(update={"consent": ledger})

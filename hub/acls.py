@@ -14,7 +14,8 @@ principal                    may
 ``governance``               ``hub dsa publish``, ``hub registry suspend|resume``: read and write
                              the agreements topic, write switch markers into the accepted topic
 ``auditor``                  ``hub audit verify|proof|export|replay|at``: read decisions, heads,
-                             agreements, and the accepted stream that replay re-decides from
+                             agreements, the accepted stream that replay re-decides from, and
+                             the consent-taking agencies' feeds it checks watermarks against
 ``agency-<id>``              write its own feed topic, nothing else
 ``partnership-<id>``         read its own alert topic, with its own consumer group
                              ``<prefix>.partnership.<id>``
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hub.config import Settings
+from hub.consent.watch import consent_feeds
 from hub.registry import Registry
 from hub.topics import COMMAND_CONFIG, WORKER_TABLES
 
@@ -77,6 +79,7 @@ def plan_acls(settings: Settings, registry: Registry) -> list[Principal]:
     """Every principal of the deployment with its grants, hub roles first."""
     s = settings
     feeds = tuple(s.feed_topic(a.id) for a in registry.agencies)
+    consent = consent_feeds(registry, {a.id: s.feed_topic(a.id) for a in registry.agencies})
     alerts = tuple(s.alert_topic(p.id) for p in registry.partnerships)
     changelogs = tuple(s.changelog_topic(t) for t in WORKER_TABLES)
     audit = (s.decisions_topic, s.heads_topic, s.agreements_topic)
@@ -104,7 +107,7 @@ def plan_acls(settings: Settings, registry: Registry) -> list[Principal]:
         _principal(
             "auditor",
             "hub audit verify|proof|export|replay|at",
-            read=(*audit, s.accepted_topic),
+            read=(*audit, s.accepted_topic, *consent),
         ),
     ]
     principals += [

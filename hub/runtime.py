@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from hub.codec import SchemaStore
@@ -60,6 +61,27 @@ def load_ingest_context(settings: Settings) -> IngestContext:
         decoder=SchemaStore.load(settings.schemas_dir),
         verifier=verifier,
         internal_key=Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL),
+    )
+
+
+def audit_ingest_context(settings: Settings) -> IngestContext:
+    """The ingest checks as an auditor runs them on the consent feeds (``hub audit replay``).
+
+    Everything the worker checks a feed record with comes from public keys. The internal key
+    only authenticates the accepted record ingest would write, which replay never writes, so
+    a fresh random one stands in: the auditor need not hold the hub's.
+    """
+    registry = load_registry_from(settings)
+    verifier = SealVerifier.from_source(
+        agency_key_source(settings.keys_dir, (a.id for a in registry.agencies))
+    )
+    return IngestContext(
+        settings=settings,
+        registry=registry,
+        areas=AreaLookup.from_data_dir(settings.data_dir),
+        decoder=SchemaStore.load(settings.schemas_dir),
+        verifier=verifier,
+        internal_key=HmacKey(secrets.token_bytes(32)),
     )
 
 

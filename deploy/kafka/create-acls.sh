@@ -89,7 +89,8 @@ COMMAND_CONFIG="${COMMAND_CONFIG:-/etc/kafka/admin/client.properties}"
     --topic vru.accepted \
     --topic vru.agreements \
     --topic vru.audit.decisions \
-    --topic vru.audit.heads
+    --topic vru.audit.heads \
+    --topic vru.feed.voluntary-sector
 # agency-police: Thames Valley Police: its own feed only
 "$ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG" --add --allow-principal User:agency-police --operation Write --resource-pattern-type literal \
     --topic vru.feed.police

@@ -30,8 +30,9 @@ from hub.audit.head import (
 )
 from hub.audit.history import History, Located, StreamRecord
 from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
+from hub.audit.mismatch import Mismatch
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
-from hub.audit.replay import Mismatch, Replayer, ReplayReport, Window, differences
+from hub.audit.replay import Replayer, ReplayReport, Window, differences
 from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
 from hub.audit.tally import Tally
 from hub.audit.verify import (

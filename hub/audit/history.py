@@ -283,9 +283,14 @@ class History:
 
     def consent_event(self, token: str, event_id: str) -> Event | None:
         """One of the subject's consent events, wherever it is in its partition."""
+        found = self.consent_located(token, event_id)
+        return None if found is None else found.event
+
+    def consent_located(self, token: str, event_id: str) -> Located | None:
+        """One of the subject's consent events and where it is in the accepted topic."""
         consents = self._consents.get(token)
         located = consents.events if consents else []
-        return next((e.event for e in located if e.event.event_id == event_id), None)
+        return next((e for e in located if e.event.event_id == event_id), None)
 
     def consent_at_time(self, token: str, at: datetime) -> ConsentLedger:
         """The subject's consent ledger after every consent event read by time ``at``."""

@@ -32,7 +32,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Decision, Evaluator, EventFacts
+from hub.dsa import Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
@@ -191,7 +191,7 @@ class Rederiver:
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
             severity=basis.severity,
             recipient_flag_id=own,
-            consent_read=consent_read_of(basis.consent, _watermark(recorded, decisions)),
+            consent_read=consent_read_of(basis.consent, _watermark(recorded)),
         )
         return Derived(record, basis.located)
 
@@ -295,11 +295,7 @@ class Rederiver:
         return evaluator
 
 
-def _watermark(recorded: DecisionRecord, decisions: list[Decision]) -> tuple[FeedMark, ...] | None:
-    """The entry's watermark, taken as recorded: replay does not read the feeds (yet).
-
-    ``decisions`` is for the check still to build: a disclosure on consent without one.
-    """
-    del decisions
+def _watermark(recorded: DecisionRecord) -> tuple[FeedMark, ...] | None:
+    """The entry's watermark as recorded: :mod:`hub.audit.watermark` checks it on the feeds."""
     watermark = recorded.consent_read.watermark if recorded.consent_read else ()
     return watermark or None

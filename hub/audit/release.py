@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.audit.history import History
+from hub.audit.mismatch import Mismatch
 from hub.dsa import Evaluator
 from hub.geo import AreaLookup
 from hub.registry import Registry
@@ -44,10 +45,8 @@ class ReleaseReplayer:
             self._built[sequence] = Evaluator(self._history.book.up_to(sequence), self._registry)
         return self._built[sequence]
 
-    def compare(self, recorded: Mapping[str, Any]) -> list[Any]:
+    def compare(self, recorded: Mapping[str, Any]) -> list[Mismatch]:
         """Every difference between the recorded release and the one counted again."""
-        from hub.audit.replay import Mismatch  # noqa: PLC0415  # replay imports this module
-
         decision_id = str(recorded["decision_id"])
         try:
             query = Query.from_json(recorded["query"])

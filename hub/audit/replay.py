@@ -16,7 +16,9 @@ from (:class:`~hub.audit.history.History`), never the recorded outcome:
    which replay tracks from the permits it re-derived earlier in ledger order.
 
 The re-derived record is compared field by field with the recorded one; every difference is
-a :class:`Mismatch` (decision id, field, recorded, re-derived).
+a :class:`Mismatch` (decision id, field, recorded, re-derived). Given the consent feeds
+(:class:`~hub.audit.watermark.WatermarkCheck`), each entry's consent watermark is checked
+against them too; without them it is taken as recorded.
 """
 
 from __future__ import annotations
@@ -30,34 +32,17 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.audit.history import History, Located
+from hub.audit.mismatch import Mismatch
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.tally import Tally
+from hub.audit.watermark import WatermarkCheck
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 from hub.geo import AreaLookup
 from hub.idkey import IdKey
 from hub.registry import Registry
 from hub.rules import RuleSet
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """One field where the recorded decision and the re-derived one differ."""
-
-    decision_id: str
-    field: str
-    recorded: Any
-    derived: Any
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON data."""
-        return {
-            "decision_id": self.decision_id,
-            "field": self.field,
-            "recorded": self.recorded,
-            "derived": self.derived,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +73,8 @@ class ReplayReport:
     tally: Tally = field(default_factory=Tally)
     explanations: list[dict[str, Any]] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)
+    watermark: dict[str, Any] | None = None
+    """The watermark check against the consent feeds, or None when none were given."""
 
     @property
     def ok(self) -> bool:
@@ -106,6 +93,7 @@ class ReplayReport:
             "summary": self.tally.to_json(),
             "explanations": self.explanations,
             "unexplained": self.unexplained,
+            "watermark": self.watermark,
         }
 
 
@@ -119,9 +107,12 @@ class Replayer:
         registry: Registry,
         areas: AreaLookup,
         id_keys: Mapping[str, IdKey] | None = None,
+        *,
+        feeds: WatermarkCheck | None = None,
     ) -> None:
         self._rederiver = Rederiver(history, rules, registry, areas, id_keys)
         self._history = history
+        self._feeds = feeds
         self._releases = ReleaseReplayer(history, registry, areas)
 
     def replay(
@@ -140,6 +131,7 @@ class Replayer:
             self._one(value, window, explain, (report, seen))
         explained = {e["decision_id"] for e in report.explanations}
         report.unexplained = sorted(set(explain) - explained)  # unknown, or outside the window
+        report.watermark = self._feeds.to_json() if self._feeds is not None else None
         return report
 
     def _one(
@@ -187,6 +179,9 @@ class Replayer:
         # The ledger holds what the live path wrote: the same bytes mean no field differs.
         same = found.record.model_dump_json().encode() == value
         mismatches = [] if same else differences(recorded, found.record)
+        if self._feeds is not None:
+            token = found.events[0].event.subject_token or ""
+            mismatches += self._feeds.check(recorded, found.record, token, self._history)
         if mismatches:
             report.mismatched += 1
             report.mismatches.extend(mismatches)

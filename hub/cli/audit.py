@@ -35,6 +35,7 @@ from hub.audit import (
     verify_topics,
 )
 from hub.audit.history import StreamTrust
+from hub.cli.audit_feeds import read_feeds, watermark_check, write_feeds
 from hub.cli.audit_topics import Topics, load_topics, read_accepted, read_all, write_export
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
@@ -182,12 +183,14 @@ def export(out: Annotated[Path, typer.Option("--out", help="directory to write")
     try:
         topics = asyncio.run(read_all(settings))
         accepted = read_accepted(settings)
+        feeds = read_feeds(settings, load_registry_from(settings)) or []
     except HubError as exc:
         raise _unreadable(exc) from exc
     write_export(out, topics, accepted)
+    write_feeds(out, feeds)
     typer.echo(
         f"{len(topics.decisions)} decision records, {len(topics.heads)} heads, "
-        f"{len(accepted)} accepted records to {out}"
+        f"{len(accepted)} accepted records, {len(feeds)} consent feed records to {out}"
     )
 
 
@@ -305,12 +308,14 @@ def replay(  # typer maps each keyword-only parameter to one option
         store = SchemaStore.load(settings.schemas_dir)
         rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
         registry = load_registry_from(settings)
+        feeds = read_feeds(settings, registry, from_dir)
         replayer = Replayer(
             history,
             rules,
             registry,
             AreaLookup.from_data_dir(settings.data_dir),
             recipient_id_keys(settings.keys_dir, registry),
+            feeds=None if feeds is None else watermark_check(settings, feeds),
         )
     except HubError as exc:
         raise _unreadable(exc) from exc
@@ -349,6 +354,11 @@ def _print_replay(result: dict[str, Any]) -> None:
     )
     for name, counts in result["summary"].items():
         typer.echo(f"{name}: {json.dumps(counts)}")
+    checked = result["watermark"]
+    if checked is None:
+        typer.echo("watermark: not checked (the export holds no consent feeds)")
+    else:
+        typer.echo(f"watermark: {json.dumps(checked)}")
     for explanation in result["explanations"]:
         typer.echo(json.dumps(explanation, indent=2))
 

@@ -10,7 +10,7 @@ folds the subject's ends into its consent ledger (``docs/consent.md``)::
     watch = WithdrawalWatch(ingest, store)
     watch.read(feed_message)            # for every feed record, in offset order
     watch.reached(ends)                 # read up to the watermark?
-    ledger = watch.fold(token, ledger, at)
+    ledger = watch.fold(token, ledger, at, below=watermark)
 
 Every end is checked exactly as ingest checks it (schema, provenance, the agency's seal)
 before it is kept: one that fails raises :class:`UnauthenticatedWithdrawalError` (the reader
@@ -20,12 +20,13 @@ forged record can therefore never *enable* disclosure: the watch only ever ends 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from datetime import datetime
 
 from hub.codec import SchemaStore
 from hub.consent.ledger import CONSENT_ENDS, ConsentLedger
+from hub.disclosure import FeedMark
 from hub.errors import ConsentError, HubError, UnauthenticatedWithdrawalError
 from hub.ingest import FeedMessage, Ingest
 from hub.models import Event, validate_event
@@ -52,6 +53,7 @@ class WithdrawalWatch:
         self._ingest = ingest
         self._store = store
         self._ends: dict[str, dict[str, Event]] = {}
+        self._where: dict[str, tuple[FeedPartition, int]] = {}
         self.positions: dict[FeedPartition, int] = {}
         """The next offset to read, per feed partition."""
 
@@ -77,6 +79,7 @@ class WithdrawalWatch:
         if token is None:
             raise UnauthenticatedWithdrawalError("no_subject")
         self._ends.setdefault(token, {})[event.event_id] = event
+        self._where.setdefault(event.event_id, ((source.topic, source.partition), source.offset))
         return event
 
     def reached(self, ends: Mapping[FeedPartition, int]) -> bool:
@@ -88,13 +91,34 @@ class WithdrawalWatch:
         found = self._ends.get(token, {}).values()
         return tuple(sorted(found, key=lambda e: (e.envelope.occurred_at, e.event_id)))
 
-    def fold(self, token: str, ledger: ConsentLedger, at: datetime) -> ConsentLedger:
+    def where(self, event_id: str) -> tuple[FeedPartition, int] | None:
+        """The feed partition and offset an end was first read at, if it was read."""
+        return self._where.get(event_id)
+
+    def below(self, event_id: str, watermark: Mapping[FeedPartition, int]) -> bool:
+        """Whether an end was read at a feed position below ``watermark`` (exclusive)."""
+        found = self._where.get(event_id)
+        return found is not None and found[1] < watermark.get(found[0], 0)
+
+    def fold(
+        self,
+        token: str,
+        ledger: ConsentLedger,
+        at: datetime,
+        below: Iterable[FeedMark] | None = None,
+    ) -> ConsentLedger:
         """``ledger`` with every end read for the subject, in effect from ``at``.
 
-        An end the ledger already holds (by consent id) is a no-op; one it cannot fold is
-        left out, as the correlator leaves it out when it reaches the accepted topic.
+        ``below`` (the decision's watermark) keeps out ends the follower read after it, so a
+        decision record's ends are exactly those the auditor finds below its watermark
+        (``hub audit replay``). An end the ledger already holds (by consent id) is a no-op;
+        one it cannot fold is left out, as the correlator leaves it out when it reaches the
+        accepted topic.
         """
+        bound = None if below is None else {(m.topic, m.partition): m.offset for m in below}
         for event in self.ends_for(token):
+            if bound is not None and not self.below(event.event_id, bound):
+                continue
             with suppress(ConsentError):
                 ledger = ledger.apply(event, at)
         return ledger

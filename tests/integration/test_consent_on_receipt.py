@@ -4,7 +4,8 @@ A withdrawal is appended behind 10,000 records on the voluntary-sector feed; 100
 broker acknowledged it, a police event that would complete a flag resting on the consent is
 sent. Ingest reaches the police event long before the withdrawal, yet Reading must never
 receive the flag: the worker deciding it reads the consent feed to its true end first. The
-same with two workers, and `hub audit replay` re-derives every decision with its watermark.
+same with two workers, and `hub audit replay` re-derives every decision and checks its
+watermark against the feed itself.
 """
 
 from __future__ import annotations
@@ -141,7 +142,15 @@ async def run_on_receipt(s: Settings, logs: list[Path]) -> None:
     assert mark["offset"] > offset, "the watermark must reach past the withdrawal"
     replayed = cli(s, "replay", "--json")
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert json.loads(replayed.stdout)["ok"] is True
+    report = json.loads(replayed.stdout)
+    assert report["ok"] is True
+    # Replay read the voluntary-sector feed itself: the backlog, the consent, the withdrawal
+    # (every end authenticated), and checked each watermark against it, none trimmed.
+    checked = report["watermark"]
+    assert checked["feed_records"] == BACKLOG + 3
+    assert checked["refused_ends"] == 0
+    assert checked["checked"] >= 1
+    assert checked["not_checkable"] == 0
 
 
 async def test_withdrawal_behind_a_backlog_stops_disclosure_at_once(

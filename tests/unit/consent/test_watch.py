@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from hub.config import Settings
+from hub.consent import ConsentLedger
 from hub.consent.watch import WithdrawalWatch
 from hub.crypto import create_dev_keyring
+from hub.dispatch import FeedMark
 from hub.errors import UnauthenticatedWithdrawalError
 from hub.ingest import FeedMessage, Ingest
 from hub.quarantine import SourceRef
@@ -103,3 +105,18 @@ def test_other_records_are_left_to_ingest(settings: Settings) -> None:
     assert watch.read(_feed(settings, (b"\x00not avro", []), offset=1)) is None
     assert watch.ends_for(token_for(SUBJECT)) == ()
     assert watch.positions == {(settings.feed_topic(AGENCY), 0): 2}
+
+
+def test_fold_keeps_out_ends_read_at_or_beyond_the_watermark(settings: Settings) -> None:
+    watch = _watch(settings)
+    withdrawal, event_id = consent_message(settings, "c-1", given=False)
+    watch.read(_feed(settings, withdrawal, offset=5))
+    topic = settings.feed_topic(AGENCY)
+    assert watch.where(event_id) == ((topic, 0), 5)
+    at = datetime.now(UTC)
+    token = token_for(SUBJECT)
+    short = (FeedMark(topic=topic, partition=0, offset=5),)
+    assert watch.fold(token, ConsentLedger(), at, below=short) == ConsentLedger()
+    past = (FeedMark(topic=topic, partition=0, offset=6),)
+    assert watch.fold(token, ConsentLedger(), at, below=past).ends
+    assert watch.fold(token, ConsentLedger(), at).ends  # no watermark: every end read
