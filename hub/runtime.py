@@ -50,17 +50,8 @@ def load_correlator(settings: Settings, registry: Registry, keyring: Keyring) ->
 
 def load_ingest_context(settings: Settings) -> IngestContext:
     """Registry, area lookup, allow-list and schemas for the ingest step."""
-    registry = load_registry_from(settings)
-    verifier = SealVerifier.from_source(
-        agency_key_source(settings.keys_dir, (a.id for a in registry.agencies))
-    )
-    return IngestContext(
-        settings=settings,
-        registry=registry,
-        areas=AreaLookup.from_data_dir(settings.data_dir),
-        decoder=SchemaStore.load(settings.schemas_dir),
-        verifier=verifier,
-        internal_key=Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL),
+    return _ingest_context(
+        settings, Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL)
     )
 
 
@@ -71,6 +62,10 @@ def audit_ingest_context(settings: Settings) -> IngestContext:
     only authenticates the accepted record ingest would write, which replay never writes, so
     a fresh random one stands in: the auditor need not hold the hub's.
     """
+    return _ingest_context(settings, HmacKey(secrets.token_bytes(32)))
+
+
+def _ingest_context(settings: Settings, internal_key: HmacKey) -> IngestContext:
     registry = load_registry_from(settings)
     verifier = SealVerifier.from_source(
         agency_key_source(settings.keys_dir, (a.id for a in registry.agencies))
@@ -81,7 +76,7 @@ def audit_ingest_context(settings: Settings) -> IngestContext:
         areas=AreaLookup.from_data_dir(settings.data_dir),
         decoder=SchemaStore.load(settings.schemas_dir),
         verifier=verifier,
-        internal_key=HmacKey(secrets.token_bytes(32)),
+        internal_key=internal_key,
     )
 
 
