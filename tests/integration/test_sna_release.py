@@ -244,13 +244,19 @@ def shows_the_report(
     """The HTML report opens offline in Chromium, draws its charts, and shows the release's
     figures (suppressed ones as [c]), with nothing loaded from a network."""
     from selenium.webdriver.common.by import By  # noqa: PLC0415  # only with a browser
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
     html = report.read_text()
     assert 'src="http' not in html  # plotly.js is inlined: the file opens offline
     assert "<link" not in html
     driver.get(report.as_uri())
+    # Plotly draws after the page has loaded, later still on a loaded machine: wait for it.
+    # Trend, agency, event type, age profile: plotly drew each.
+    WebDriverWait(driver, 60).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) >= 4
+    )
     charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
-    assert len(charts) == 4  # trend, agency, event type, age profile: plotly drew each
+    assert len(charts) == 4
     area = document["figures"]["tables"]["area"]
     rows = driver.find_elements(By.CSS_SELECTOR, "section table tr")
     shown = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
