@@ -44,7 +44,7 @@ from hub.refusal import Position, refused
 from hub.registry import Registry
 from hub.rules.area import load_area_rules
 from hub.runtime import WorkerKeys
-from hub.sna import CountContext, Seen
+from hub.sna import CountContext, Located
 from hub.sna.stream import TABLE as SNA_TABLE
 from hub.sna.stream import Mark, tally
 from hub.transport.partitioner import partition_for
@@ -189,7 +189,7 @@ class CorrelateAgent:
         """
         event = self.correlator.read(item)
         if mark is not None:
-            self.count_sna(Seen(partition, when[1], when[0], event), mark)
+            self.count_sna(Located(partition, when[1], when[0], event), mark)
         token = event.subject_token
         if token is None:
             return await self.area(event, partition, when)
@@ -209,7 +209,7 @@ class CorrelateAgent:
         ids = ",".join(f"{p.partnership_id}/{p.alert_id[:8]}" for p in folded.step.pending)
         return f"alerts:{len(folded.step.pending)}:{ids}"
 
-    def count_sna(self, seen: Seen, mark: Mark) -> None:
+    def count_sna(self, seen: Located, mark: Mark) -> None:
         """Add an event to its SNA count (``hub.sna.stream``), unless it was counted already."""
         assert self.sna_context is not None  # noqa: S101  # set by register_correlate
         counted = tally(seen, mark, self.sna_context, self._sna_body)

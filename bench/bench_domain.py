@@ -59,7 +59,7 @@ from hub.policy import Moments, PolicyClock, Switch
 from hub.quarantine import SourceRef
 from hub.runtime import load_correlator, load_ingest_context, load_registry_from
 from hub.sequencer import Pending
-from hub.sna import CountContext, Seen
+from hub.sna import CountContext, Located
 from hub.sna.stream import TABLE as SNA_TABLE
 from hub.sna.stream import Mark, tally
 
@@ -193,7 +193,7 @@ class Domain:
         self.offsets[partition] = offset + 1
         (item,) = record.items
         event = self.correlator.read(item)
-        self.count_sna(Seen(partition, offset, record.at, event), Mark(offset, 0, 1))
+        self.count_sna(Located(partition, offset, record.at, event), Mark(offset, 0, 1))
         token = event.subject_token
         if token is None:
             return None
@@ -208,7 +208,7 @@ class Domain:
         self.subjects[token] = seal_value(self.internal, row, offset, value)
         return folded.step
 
-    def count_sna(self, seen: Seen, mark: Mark) -> None:
+    def count_sna(self, seen: Located, mark: Mark) -> None:
         """As ``agents.correlate.CorrelateAgent.count_sna``."""
         counted = tally(seen, mark, self.sna_context, self._sna_body)
         if counted is not None:

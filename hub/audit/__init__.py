@@ -28,7 +28,7 @@ from hub.audit.head import (
     decode_head,
     sign_head,
 )
-from hub.audit.history import History, Located, StreamRecord
+from hub.audit.history import History, StreamRecord
 from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
 from hub.audit.mismatch import Mismatch
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
@@ -43,6 +43,7 @@ from hub.audit.verify import (
     verify_ledger,
     verify_topics,
 )
+from hub.models.accepted import Located
 
 __all__ = [
     "DECISIONS_KINDS",

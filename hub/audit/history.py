@@ -44,6 +44,7 @@ from hub.errors import (
 )
 from hub.governance import fold_book
 from hub.models import Event, validate_event
+from hub.models.accepted import Located
 from hub.policy import Switch
 
 #: What the accepted topic carries.
@@ -73,16 +74,6 @@ class StreamTrust:
     verifier: RecordVerifier
     agreements_topic: str
     accepted_topic: str
-
-
-@dataclass(frozen=True, slots=True)
-class Located:
-    """An accepted event and where it was read."""
-
-    partition: int
-    offset: int
-    at: datetime
-    event: Event
 
 
 @dataclass(slots=True)

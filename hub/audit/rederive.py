@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.alerts import AlertKind
-from hub.audit.history import History, Located
+from hub.audit.history import History
 from hub.consent import CONSENT_ENDS, ConsentLedger
 from hub.dispatch import (
     DecisionRecord,
@@ -46,6 +46,7 @@ from hub.flags import (
 from hub.flags.match import severity
 from hub.geo import AreaLookup
 from hub.idkey import IdKey
+from hub.models.accepted import Located
 from hub.registry import Registry
 from hub.rules import Rule, RuleSet
 from hub.view import continued

@@ -18,7 +18,7 @@ from hub.audit.mismatch import Mismatch
 from hub.dsa import Evaluator
 from hub.geo import AreaLookup
 from hub.registry import Registry
-from hub.sna import CountContext, Query, Seen, count, is_release_record, rederive
+from hub.sna import CountContext, Query, count, is_release_record, rederive
 
 
 def release_record(value: bytes) -> dict[str, Any] | None:
@@ -52,7 +52,7 @@ class ReleaseReplayer:
             query = Query.from_json(recorded["query"])
         except (KeyError, TypeError, ValueError):
             return [Mismatch(decision_id, "query", recorded.get("query"), "a readable query")]
-        events = (Seen(e.partition, e.offset, e.at, e.event) for e in self._history.located())
+        events = self._history.located()
         counted = count(events, query.period, query.cutoff, self._context)
         derived = rederive(recorded, counted, self._history.book)
         return [

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from hub.audit.history import History, Located
+from hub.audit.history import History
 from hub.audit.mismatch import Mismatch
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
@@ -41,6 +41,7 @@ from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 from hub.geo import AreaLookup
 from hub.idkey import IdKey
+from hub.models.accepted import Located
 from hub.registry import Registry
 from hub.rules import RuleSet
 

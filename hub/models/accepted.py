@@ -12,6 +12,8 @@ the schemas and the bytes, and the timeliness check ingest adds can only refuse 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 
 from hub.codec import SchemaStore
 from hub.models.event import Event, validate_event
@@ -34,3 +36,13 @@ def read_accepted(store: SchemaStore, value: bytes) -> Event:
     if event is not None:
         return event
     return validate_event(store.decode(value), clock=None)  # no timeliness: accepted already
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An accepted event and where it was read: partition, offset and the record's time."""
+
+    partition: int
+    offset: int
+    at: datetime
+    event: Event

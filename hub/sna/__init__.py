@@ -13,7 +13,8 @@
 - :mod:`hub.sna.report`: the HTML report, from released figures only.
 """
 
-from hub.sna.count import AGE_BANDS, Cell, CountContext, Counted, Period, Seen, age_band, count
+from hub.models.accepted import Located
+from hub.sna.count import AGE_BANDS, Cell, CountContext, Counted, Period, age_band, count
 from hub.sna.disclosure import THRESHOLD, TOTAL, Protected, protect
 from hub.sna.release import (
     RECORD_KIND,
@@ -36,11 +37,11 @@ __all__ = [
     "Control",
     "CountContext",
     "Counted",
+    "Located",
     "Period",
     "Protected",
     "Query",
     "Release",
-    "Seen",
     "age_band",
     "build_release",
     "count",

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from hub.consent import is_consent_event
 from hub.dsa import Evaluator, EventFacts, Purpose
 from hub.geo import AreaLookup
-from hub.models import Event
+from hub.models.accepted import Located
 from hub.registry import Registry
 
 UNKNOWN = "unknown"
@@ -79,16 +79,6 @@ class Period:
         return tuple(found)
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One accepted event as the counter needs it: where it was read, when, and the event."""
-
-    partition: int
-    offset: int
-    at: datetime
-    event: Event
-
-
 @dataclass(slots=True)
 class Counted:
     """The counts by cell, what was left out and why, and the agreements that permitted."""
@@ -114,7 +104,7 @@ class CountContext:
 
 
 def count(
-    events: Iterable[Seen], period: Period, cutoff: Mapping[int, int], counter: CountContext
+    events: Iterable[Located], period: Period, cutoff: Mapping[int, int], counter: CountContext
 ) -> Counted:
     """Count the events of ``period`` read below ``cutoff`` that the agreements permit."""
     counted, seen = Counted(), set[str]()
@@ -138,7 +128,7 @@ class Verdict:
     excluded: str = ""
 
 
-def classify(item: Seen, counter: CountContext) -> Verdict:
+def classify(item: Located, counter: CountContext) -> Verdict:
     """The SNA decision for one accepted event (the stream and the auditor share it)."""
     event = item.event
     day = event.envelope.occurred_at.date().isoformat()

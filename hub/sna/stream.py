@@ -41,7 +41,8 @@ from dataclasses import dataclass
 
 from hub.errors import MalformedRecordError
 from hub.models import Event
-from hub.sna.count import Cell, CountContext, Seen, Verdict, age_band, classify
+from hub.models.accepted import Located
+from hub.sna.count import Cell, CountContext, Verdict, age_band, classify
 
 TABLE = "sna-counts"
 """The worker's table (and, with the app id, its changelog topic's name)."""
@@ -213,7 +214,7 @@ def advance(
 
 
 def tally(
-    seen: Seen, mark: Mark, counter: CountContext, load: Callable[[bytes], bytes | None]
+    seen: Located, mark: Mark, counter: CountContext, load: Callable[[bytes], bytes | None]
 ) -> tuple[bytes, Tallied] | None:
     """Count one accepted event read at ``mark``: its row and the row's new value, or None when
     it was seen at this position already. ``load`` gives a row's current body (None: no row)."""

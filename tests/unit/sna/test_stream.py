@@ -29,7 +29,7 @@ from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.errors import HubError
 from hub.geo import AreaLookup
 from hub.models import Event, validate_event
-from hub.sna import CountContext, Counted, Period, Seen, count
+from hub.sna import CountContext, Counted, Located, Period, count
 from hub.sna.snapshot import Snapshot
 from hub.sna.stream import TABLE, Mark, Place, Tallied, digest_of, tally
 from tests.integration.events import (
@@ -105,7 +105,7 @@ def process(
             if done == stop:
                 return offset
             done += 1
-            seen = Seen(partition, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
+            seen = Located(partition, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
             counted = tally(seen, Mark(offset, i, len(items)), counter, table.get)
             if counted is not None:
                 key, updated = counted
@@ -117,10 +117,10 @@ def process(
 
 def recount(records: list[list[int]], cutoff: int, counter: CountContext) -> Counted:
     """What the auditor counts: each event id's first occurrence, below the cut-off."""
-    first: dict[str, Seen] = {}
+    first: dict[str, Located] = {}
     for offset, items in enumerate(records):
         for e in items:
-            seen = Seen(0, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
+            seen = Located(0, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
             first.setdefault(EVENTS[e].event_id, seen)
     return count(first.values(), PERIOD, {0: cutoff}, counter)
 
