@@ -6,9 +6,7 @@ so it starts its own broker, and every test gets its own topic prefix and consum
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,11 +14,7 @@ from hypothesis import HealthCheck, settings
 
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
-from hub.crypto import create_dev_keyring
-from hub.registry import load_registry
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+from tests.settings import unique_settings
 
 # Property tests are independent of the machine's load: no per-example deadline, no health
 # check on generation speed (a loaded 2-core machine is slow, not wrong). Example counts are
@@ -59,18 +53,4 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 @pytest.fixture
 def hub_settings(broker: EmbeddedBroker, tmp_path: Path) -> Settings:
     """Settings with a unique topic prefix and consumer group, pointing at the test broker."""
-    unique = uuid.uuid4().hex[:10]
-    registry = load_registry(ROOT / "deploy" / "registry.yaml")
-    create_dev_keyring(tmp_path / "keys", registry, datetime.now(UTC))
-    return Settings(
-        broker_url=broker.url,
-        topic_prefix=f"t{unique}",
-        app_id=f"hub-test-{unique}",
-        partitions=2,
-        deploy_dir=ROOT / "deploy",
-        schemas_dir=ROOT / "schemas",
-        data_dir=SHARED / "data",
-        keys_dir=tmp_path / "keys",
-        state_dir=tmp_path / "state",
-        log_format="json",
-    )
+    return unique_settings(broker.url, tmp_path)

@@ -18,7 +18,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,44 +31,26 @@ from agents.headers import header_items
 from hub.alerts import AlertRecord, OpenedAlert, open_alert
 from hub.broker import EmbeddedBroker, free_port
 from hub.config import Settings
-from hub.crypto import HUB, KeyKind, Keyring, create_dev_keyring, partnership_owner
+from hub.crypto import HUB, KeyKind, Keyring, partnership_owner
 from hub.errors import HubError
 from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
 from hub.process import start_worker, stop_process
 from hub.pseudonym import parse_token, pseudonym
-from hub.registry import load_registry
 from hub.transport import bootstrap_servers, kafka_endpoint, new_producer
 from tests.integration.events import READING_LSOA, STORE, Message, sealed, token_for
 from tests.integration.flows import SCENARIO, prepare
 from tests.integration.kafka import consume, produce
+from tests.settings import unique_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 #: Headers, keys and partitions as a producer chooses them (None: the producer's default).
 Raw = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int | None]
 
 
 def attack_settings(broker: EmbeddedBroker, root: Path) -> Settings:
     """Unique topics and group, a dev keyring, metrics on, fast heads and heartbeats."""
-    unique = uuid.uuid4().hex[:10]
-    create_dev_keyring(
-        root / "keys", load_registry(ROOT / "deploy" / "registry.yaml"), datetime.now(UTC)
-    )
-    return Settings(
-        broker_url=broker.url,
-        topic_prefix=f"t{unique}",
-        app_id=f"hub-test-{unique}",
-        partitions=2,
-        deploy_dir=ROOT / "deploy",
-        schemas_dir=ROOT / "schemas",
-        data_dir=SHARED / "data",
-        keys_dir=root / "keys",
-        state_dir=root / "state",
-        log_format="json",
-        metrics_port=free_port(),
-        head_interval_s=1.0,
-        alert_heartbeat_s=1.0,
+    return unique_settings(broker.url, root).model_copy(
+        update={"metrics_port": free_port(), "head_interval_s": 1.0, "alert_heartbeat_s": 1.0}
     )
 
 

@@ -26,10 +26,10 @@ from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
-from tests.conftest import ROOT
 from tests.integration.events import OXFORDSHIRE_LSOA
 from tests.integration.flows import alerts_only, prepare, scenario, worker
 from tests.integration.kafka import consume, produce, read_until
+from tests.settings import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
 
