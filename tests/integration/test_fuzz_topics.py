@@ -23,7 +23,6 @@ from hub.crypto.record import Kind
 from hub.registry import load_registry
 from tests.fuzzing import Raw, hostile_records
 from tests.integration.attack import (
-    ROOT,
     RunningHub,
     alerts_about,
     genuine_flow,
@@ -35,6 +34,7 @@ from tests.integration.attack import (
 )
 from tests.integration.events import items_of
 from tests.integration.kafka import consume
+from tests.settings import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 COUNT = 2000

@@ -10,8 +10,8 @@ from hub import metrics
 from hub.alerts.headers import CE_TIME
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision, Outcome, Purpose, load_directory
-from tests.conftest import ROOT
 from tests.overrides import known_only
+from tests.settings import ROOT
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
