@@ -166,7 +166,7 @@ class Correlation:
         return Result(
             outcome,
             outbox=emission.outbox(self.sealer, now),
-            decisions=emission.ledger(self.sealer, now) if emission.decisions else (),
+            decisions=emission.ledger(self.sealer, now),
             decided=tuple(emission.decisions),
             rows=batch.rows.writes() + sna,
         )
