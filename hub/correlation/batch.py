@@ -17,7 +17,7 @@ from hub.correlation.rows import Rows, Where
 from hub.correlation.values import ConsentBarrier, Received, SealedTable
 from hub.crypto.record import Kind
 from hub.crypto.tablevalue import value_of
-from hub.dispatch import Step
+from hub.dispatch import Moment, Step
 from hub.policy import PolicyClock
 from hub.registry import Registry
 from hub.runtime import WorkerKeys
@@ -65,6 +65,7 @@ class Batch:
         self.emission = Emission()
         self.withdrawals = Withdrawals(wiring.consent, wiring.correlator)
         self.counts: dict[str, int] = {}
+        self.moment: Moment | None = None
 
     def note(self, name: str, n: int = 1) -> None:
         """Add to one of the outcome's counts."""

@@ -185,8 +185,12 @@ class Correlation:
             clock.restore(partition, sequence)
 
     def _moment(self, batch: Batch) -> Moment:
-        received = batch.received
-        return self.moments.at(received.partition, received.at, received.offset)
+        """The record's moment, made once: its partition's sequence is settled by then (the
+        policy row restored, a switch applied) and stays so for the rest of the record."""
+        if batch.moment is None:
+            received = batch.received
+            batch.moment = self.moments.at(received.partition, received.at, received.offset)
+        return batch.moment
 
     async def _events(self, batch: Batch) -> None:
         """Fold each event of the record, in order; every event is counted for the SNA first."""
