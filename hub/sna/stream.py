@@ -27,6 +27,9 @@ So a count is the number of distinct event ids of its first occurrences, which i
 auditor counts again (:func:`hub.sna.count.count`), and the row needs no position to stay
 exact: a lost write is redone on redelivery.
 
+An accepted record may carry a batch of events: :class:`Counting` counts them in item order
+with each row read and written once per record (what :func:`tally` does per event).
+
 A release reads the rows back from the table's changelog (:mod:`hub.sna.snapshot`).
 """
 
