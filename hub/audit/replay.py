@@ -80,6 +80,9 @@ class ReplayReport:
     unexplained: list[str] = field(default_factory=list)
     watermark: dict[str, Any] | None = None
     """The watermark check against the consent feeds, or None when none were given."""
+    validated: int = 0
+    """Entries read as whole records: not of the record's shape, or not equal to the
+    re-derived one on the fast path (or every entry, with the consent feeds)."""
 
     @property
     def ok(self) -> bool:
@@ -99,6 +102,7 @@ class ReplayReport:
             "explanations": self.explanations,
             "unexplained": self.unexplained,
             "watermark": self.watermark,
+            "validated_whole": self.validated,
         }
 
 
@@ -187,6 +191,7 @@ class Replayer:
     ) -> None:
         """An entry validated as a whole record before anything is re-derived."""
         report, seen = into
+        report.validated += 1
         try:
             recorded = DecisionRecord.model_validate_json(value)
         except PydanticValidationError:
@@ -225,7 +230,11 @@ class Replayer:
             report.mismatched += 1
             report.mismatches.extend(found)
             return
-        mismatches = self._differences(value, known, found)
+        if isinstance(known, dict) and self._forms.json_form(found.answer) == known:
+            mismatches = []
+        else:
+            report.validated += 0 if isinstance(known, DecisionRecord) else 1
+            mismatches = self._differences(value, known, found)
         if self._feeds is not None and isinstance(known, DecisionRecord):
             token = found.events[0].event.subject_token or ""
             mismatches += self._feeds.check(known, found.record, token, self._history)
@@ -241,11 +250,10 @@ class Replayer:
     ) -> list[Mismatch]:
         """Nothing when the entry is the re-derived record; else every field that differs.
 
-        Parsed JSON equal to the re-derived record's form is the same record; anything else
-        is validated whole and compared as models, so each difference is named as before.
+        ``known`` is the entry's record, or its parsed JSON when that differs from the
+        re-derived record's form: it is then validated whole and compared as models, so
+        each difference is named as before.
         """
-        if isinstance(known, dict) and self._forms.json_form(found.answer) == known:
-            return []
         recorded = known if isinstance(known, DecisionRecord) else _validate(value)
         if recorded is None:
             return [Mismatch(found.answer.decision_id, "record", "unreadable", "a record")]
