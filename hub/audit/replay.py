@@ -166,10 +166,20 @@ class Replayer:
             return
         report, seen = into
         if question.decision_id in seen:
-            report.repeats += 1
+            self._repeat(value, report)
             return
         seen.add(question.decision_id)
         self._decide(value, (raw, question, at), window, explain, into)
+
+    @staticmethod
+    def _repeat(value: bytes, report: ReplayReport) -> None:
+        """A repeated decision id: skipped as the ledger skips it, if it is a record at all."""
+        if _validate(value) is not None:
+            report.repeats += 1
+            return
+        report.entries += 1
+        report.mismatched += 1
+        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
 
     def _release(self, release: dict[str, Any], into: tuple[ReplayReport, set[str]]) -> None:
         report, seen = into
@@ -219,11 +229,11 @@ class Replayer:
         report, _ = into
         known, question, at = reading
         if at is not None and window.after(at):
-            report.outside += 1
+            self._outside(value, known, report)
             return
         found = self._compare(question, value)
         if at is not None and window.before(at):
-            report.outside += 1
+            self._outside(value, known, report)
             return
         report.entries += 1
         if isinstance(found, list):
@@ -244,6 +254,18 @@ class Replayer:
         report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
+
+    @staticmethod
+    def _outside(
+        value: bytes, known: DecisionRecord | dict[str, Any], report: ReplayReport
+    ) -> None:
+        """An entry outside the window: counted, unless it is not a record at all."""
+        if isinstance(known, DecisionRecord) or _validate(value) is not None:
+            report.outside += 1
+            return
+        report.entries += 1
+        report.mismatched += 1
+        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
 
     def _differences(
         self, value: bytes, known: DecisionRecord | dict[str, Any], found: Derived
