@@ -31,6 +31,7 @@ from hub.audit.head import (
 from hub.audit.history import History, StreamRecord
 from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
 from hub.audit.mismatch import Mismatch
+from hub.audit.question import Question, question_of
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.replay import Replayer, ReplayReport, Window, differences
 from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
@@ -62,6 +63,7 @@ __all__ = [
     "Located",
     "Mismatch",
     "OpenedDecisions",
+    "Question",
     "Rederiver",
     "ReplayReport",
     "Replayer",
@@ -77,6 +79,7 @@ __all__ = [
     "differences",
     "entry_of",
     "open_decisions",
+    "question_of",
     "sign_head",
     "subject_at",
     "verify_heads",

@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from hub.alerts import AlertKind
+from hub.audit.answer import Answer
 from hub.audit.history import History
+from hub.audit.question import Question
 from hub.consent import CONSENT_ENDS, ConsentLedger
 from hub.dispatch import (
     DecisionRecord,
-    FeedMark,
     Moment,
     Position,
     alert_revision,
@@ -80,11 +81,36 @@ class Basis:
 
 
 @dataclass(frozen=True, slots=True)
+class _Flagged:
+    """What an entry's events make under its rule, whatever the position it was decided at."""
+
+    located: tuple[Located, ...]
+    token: str
+    members: tuple[Contribution, ...]
+    rule: Rule
+    flag: tuple[str, str]
+    severity: str
+    facts: tuple[EventFacts, ...]
+
+    def precede(self, position: Position) -> bool:
+        """Whether every event was accepted at or before ``position``, in its partition."""
+        return all(_precedes(e, position) for e in self.located)
+
+
+@dataclass(slots=True)
 class Derived:
     """A re-derived decision and the events it rests on (in the entry's order)."""
 
-    record: DecisionRecord
+    answer: Answer
     events: tuple[Located, ...]
+    _record: DecisionRecord | None = None
+
+    @property
+    def record(self) -> DecisionRecord:
+        """The re-derived record as a model (built on first use)."""
+        if self._record is None:
+            self._record = self.answer.record()
+        return self._record
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +188,12 @@ class Rederiver:
         self._evaluators: dict[int, Evaluator] = {}
         self._held = _Held(id_keys or {})
         self._last: tuple[tuple[Any, ...], Basis] | None = None
+        self._contributed: dict[str, Contribution | None] = {}
+        self._seen_facts: dict[str, EventFacts] = {}
+        self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
 
-    def rederive(self, recorded: DecisionRecord) -> Derived:
-        """The decision taken again from the entry's inputs; UnreplayableError if it cannot be."""
+    def rederive(self, recorded: Question) -> Derived:
+        """The decision taken again from the entry's question; UnreplayableError if it cannot be."""
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
@@ -175,7 +204,7 @@ class Rederiver:
         events = tuple(c.event_id for c in basis.members)
         decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
         own, alert_id = self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
-        record = DecisionRecord(
+        answer = Answer(
             decision_id=decision_id,
             decided_at=at,
             recipient=pid,
@@ -192,25 +221,63 @@ class Rederiver:
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
             severity=basis.severity,
             recipient_flag_id=own,
-            consent_read=consent_read_of(basis.consent, _watermark(recorded)),
+            consent_read=consent_read_of(basis.consent, recorded.watermark),
         )
-        return Derived(record, basis.located)
+        return Derived(answer, basis.located)
 
-    def basis(self, recorded: DecisionRecord) -> Basis:
+    def basis(self, recorded: Question) -> Basis:
         """The inputs of the entry's dispatch (cached for consecutive entries of one dispatch)."""
-        key = (recorded.position, recorded.events, recorded.rule_id)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
         position = recorded.position
         if position is None:
             raise UnreplayableError("position", "the entry names no stream position")
+        place = (position.partition, position.offset)
+        key = (*place, recorded.events, recorded.rule_id, recorded.ends)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         at = self.history.timestamp(position.partition, position.offset)
         if at is None:
             raise UnreplayableError("position", "no accepted record at that position")
-        located = self._events(recorded.events, position)
+        flagged = self._flagged(recorded.events, recorded.rule_id)
+        if flagged is None or not flagged.precede(position):
+            flagged = self._flag_of(recorded.events, recorded.rule_id, position)
+        basis = Basis(
+            at=at,
+            position=position,
+            sequence=self.history.sequence_at(position.partition, position.offset),
+            located=flagged.located,
+            token=flagged.token,
+            members=flagged.members,
+            rule=flagged.rule,
+            flag=flagged.flag,
+            consent=self._consent(recorded, flagged.token, position, at),
+            severity=flagged.severity,
+            facts=flagged.facts,
+        )
+        self._last = (key, basis)
+        return basis
+
+    def _flagged(self, events: tuple[str, ...], rule_id: str) -> _Flagged | None:
+        """The flag an entry's events make under its rule, wherever it was decided.
+
+        The same flag is decided again at many positions (ticks, switches, consent), so it is
+        derived once; None when it cannot be, and :meth:`_flag_of` then says why.
+        """
+        key = (events, rule_id)
+        if key not in self._flags:
+            try:
+                self._flags[key] = self._flag_of(events, rule_id, None)
+            except UnreplayableError:
+                self._flags[key] = None
+        return self._flags[key]
+
+    def _flag_of(
+        self, event_ids: tuple[str, ...], rule_id: str, position: Position | None
+    ) -> _Flagged:
+        """The flag, its events checked to precede ``position`` (when given)."""
+        located = self._events(event_ids, position)
         token = located[0].event.subject_token or ""
         members = self._contributions(located)
-        rule = self._rule(recorded.rule_id)
+        rule = self._rule(rule_id)
         labelled = qualifying(rule, members)
         if len(labelled) != len(members) or not holds(rule, labelled):
             raise UnreplayableError("flag_id", "the rule does not hold on the entry's events")
@@ -218,24 +285,18 @@ class Rederiver:
         level = severity(rule, labelled)
         flag = (flag_id(rule.id, token, members[0].occurred_at), revision(rule.version, level, ids))
         by_id = {e.event.event_id: e for e in located}
-        basis = Basis(
-            at=at,
-            position=position,
-            sequence=self.history.sequence_at(position.partition, position.offset),
+        return _Flagged(
             located=tuple(by_id[c.event_id] for c in members),
             token=token,
             members=tuple(members),
             rule=rule,
             flag=flag,
-            consent=self._consent(recorded, token, position, at),
             severity=level,
-            facts=tuple(event_facts(c, token) for c in members),
+            facts=tuple(self._facts(c, token) for c in members),
         )
-        self._last = (key, basis)
-        return basis
 
     def _consent(
-        self, recorded: DecisionRecord, token: str, position: Position, at: datetime
+        self, recorded: Question, token: str, position: Position, at: datetime
     ) -> ConsentLedger:
         """The consent state at the position, with the ends the entry read from the feeds.
 
@@ -244,7 +305,7 @@ class Rederiver:
         unreplayable. They take effect at the decision's time, as the worker folds them.
         """
         ledger = self.history.consent_at(token, position.partition, position.offset)
-        for event_id in recorded.consent_read.ends if recorded.consent_read else ():
+        for event_id in recorded.ends:
             event = self.history.consent_event(token, event_id)
             if event is None or event.event_type not in CONSENT_ENDS:
                 raise UnreplayableError("consent_read", "names no consent end of the subject")
@@ -252,7 +313,7 @@ class Rederiver:
                 ledger = ledger.apply(event, at)
         return ledger
 
-    def _events(self, event_ids: tuple[str, ...], position: Position) -> list[Located]:
+    def _events(self, event_ids: tuple[str, ...], position: Position | None) -> list[Located]:
         if not event_ids:
             raise UnreplayableError("events", "the entry names no event")
         located = []
@@ -260,9 +321,7 @@ class Rederiver:
             found = self.history.event(event_id)
             if found is None:
                 raise UnreplayableError("events", f"event {event_id} is not in the accepted topic")
-            if (found.partition, found.offset) > (position.partition, position.offset) or (
-                found.partition != position.partition
-            ):
+            if position is not None and not _precedes(found, position):
                 raise UnreplayableError("events", f"event {event_id} is not before the decision")
             located.append(found)
         if (
@@ -275,12 +334,25 @@ class Rederiver:
     def _contributions(self, located: list[Located]) -> list[Contribution]:
         members = []
         for item in located:
-            council = self._areas.council(item.event.envelope.lsoa)
-            contribution = contribution_of(item.event, council, self._rules)
+            event_id = item.event.event_id
+            if event_id in self._contributed:
+                contribution = self._contributed[event_id]
+            else:
+                council = self._areas.council(item.event.envelope.lsoa)
+                contribution = contribution_of(item.event, council, self._rules)
+                self._contributed[event_id] = contribution
             if contribution is None:
-                raise UnreplayableError("events", f"event {item.event.event_id} feeds no rule")
+                raise UnreplayableError("events", f"event {event_id} feeds no rule")
             members.append(contribution)
         return sorted(members, key=lambda c: c.key)
+
+    def _facts(self, contribution: Contribution, token: str) -> EventFacts:
+        """An event as the agreements see it (one per event: the history does not change)."""
+        found = self._seen_facts.get(contribution.event_id)
+        if found is None or found.subject_token != token:
+            found = event_facts(contribution, token)
+            self._seen_facts[contribution.event_id] = found
+        return found
 
     def _rule(self, rule_id: str) -> Rule:
         try:
@@ -296,7 +368,6 @@ class Rederiver:
         return evaluator
 
 
-def _watermark(recorded: DecisionRecord) -> tuple[FeedMark, ...] | None:
-    """The entry's watermark as recorded: :mod:`hub.audit.watermark` checks it on the feeds."""
-    watermark = recorded.consent_read.watermark if recorded.consent_read else ()
-    return watermark or None
+def _precedes(located: Located, position: Position) -> bool:
+    """Whether an event was accepted at or before ``position``, in its partition."""
+    return located.partition == position.partition and located.offset <= position.offset

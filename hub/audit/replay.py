@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError as PydanticValidationError
 
+from hub.audit.answer import Forms
 from hub.audit.history import History
 from hub.audit.mismatch import Mismatch
+from hub.audit.question import Question, question_of
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.tally import Tally
@@ -44,6 +47,7 @@ from hub.idkey import IdKey
 from hub.models.accepted import Located
 from hub.registry import Registry
 from hub.rules import RuleSet
+from hub.sna import is_release_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,9 @@ class ReplayReport:
     unexplained: list[str] = field(default_factory=list)
     watermark: dict[str, Any] | None = None
     """The watermark check against the consent feeds, or None when none were given."""
+    validated: int = 0
+    """Entries read as whole records: not of the record's shape, or not equal to the
+    re-derived one on the fast path (or every entry, with the consent feeds)."""
 
     @property
     def ok(self) -> bool:
@@ -95,6 +102,7 @@ class ReplayReport:
             "explanations": self.explanations,
             "unexplained": self.unexplained,
             "watermark": self.watermark,
+            "validated_whole": self.validated,
         }
 
 
@@ -115,6 +123,7 @@ class Replayer:
         self._history = history
         self._feeds = feeds
         self._releases = ReleaseReplayer(history, registry, areas)
+        self._forms = Forms()
 
     def replay(
         self,
@@ -142,18 +151,57 @@ class Replayer:
         explain: Collection[str],
         into: tuple[ReplayReport, set[str]],
     ) -> None:
-        report, seen = into
-        release = release_record(value)
+        """One entry: its question read from the JSON (:func:`question_of`), or the record
+        validated whole when the JSON does not have the record's shape."""
+        raw = _parsed(value)
+        release = release_record(value) if raw is None else _release_of(raw)
         if release is not None:
-            if release["decision_id"] not in seen:
-                seen.add(release["decision_id"])
-                report.entries += 1
-                differing = self._releases.compare(release)
-                report.mismatched += 1 if differing else 0
-                report.mismatches.extend(differing)
-            else:
-                report.repeats += 1
+            self._release(release, into)
             return
+        question = question_of(raw) if raw is not None else None
+        bounded = window.start is not None or window.end is not None
+        at = _time(raw.get("decided_at")) if raw is not None and bounded else None
+        if raw is None or question is None or (bounded and at is None) or self._feeds is not None:
+            self._validated(value, window, explain, into)
+            return
+        report, seen = into
+        if question.decision_id in seen:
+            self._repeat(value, report)
+            return
+        seen.add(question.decision_id)
+        self._decide(value, (raw, question, at), window, explain, into)
+
+    @staticmethod
+    def _repeat(value: bytes, report: ReplayReport) -> None:
+        """A repeated decision id: skipped as the ledger skips it, if it is a record at all."""
+        if _validate(value) is not None:
+            report.repeats += 1
+            return
+        report.entries += 1
+        report.mismatched += 1
+        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+
+    def _release(self, release: dict[str, Any], into: tuple[ReplayReport, set[str]]) -> None:
+        report, seen = into
+        if release["decision_id"] in seen:
+            report.repeats += 1
+            return
+        seen.add(release["decision_id"])
+        report.entries += 1
+        differing = self._releases.compare(release)
+        report.mismatched += 1 if differing else 0
+        report.mismatches.extend(differing)
+
+    def _validated(
+        self,
+        value: bytes,
+        window: Window,
+        explain: Collection[str],
+        into: tuple[ReplayReport, set[str]],
+    ) -> None:
+        """An entry validated as a whole record before anything is re-derived."""
+        report, seen = into
+        report.validated += 1
         try:
             recorded = DecisionRecord.model_validate_json(value)
         except PydanticValidationError:
@@ -165,42 +213,91 @@ class Replayer:
             report.repeats += 1
             return
         seen.add(recorded.decision_id)
-        if window.after(recorded.decided_at):
-            report.outside += 1
+        reading = (recorded, Question.of(recorded), recorded.decided_at)
+        self._decide(value, reading, window, explain, into)
+
+    def _decide(
+        self,
+        value: bytes,
+        reading: tuple[DecisionRecord | dict[str, Any], Question, datetime | None],
+        window: Window,
+        explain: Collection[str],
+        into: tuple[ReplayReport, set[str]],
+    ) -> None:
+        """Re-derive an entry and compare. ``reading`` is the entry as its record or its parsed
+        JSON, its question, and its decision time when a window needs it."""
+        report, _ = into
+        known, question, at = reading
+        if at is not None and window.after(at):
+            self._outside(value, known, report)
             return
-        found = self._compare(recorded)
-        if window.before(recorded.decided_at):
-            report.outside += 1
+        found = self._compare(question, value)
+        if at is not None and window.before(at):
+            self._outside(value, known, report)
             return
         report.entries += 1
         if isinstance(found, list):
             report.mismatched += 1
             report.mismatches.extend(found)
             return
-        # The ledger holds what the live path wrote: the same bytes mean no field differs.
-        same = found.record.model_dump_json().encode() == value
-        mismatches = [] if same else differences(recorded, found.record)
-        if self._feeds is not None:
+        if isinstance(known, dict) and self._forms.json_form(found.answer) == known:
+            mismatches = []
+        else:
+            report.validated += 0 if isinstance(known, DecisionRecord) else 1
+            mismatches = self._differences(value, known, found)
+        if self._feeds is not None and isinstance(known, DecisionRecord):
             token = found.events[0].event.subject_token or ""
-            mismatches += self._feeds.check(recorded, found.record, token, self._history)
+            mismatches += self._feeds.check(known, found.record, token, self._history)
         if mismatches:
             report.mismatched += 1
             report.mismatches.extend(mismatches)
-        report.tally.add(found.record, tuple(e.event.envelope.agency_id for e in found.events))
-        if recorded.decision_id in explain:
-            report.explanations.append(self._explanation(recorded, found))
+        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        if question.decision_id in explain:
+            report.explanations.append(self._explanation(question.decision_id, found))
 
-    def _compare(self, recorded: DecisionRecord) -> Derived | list[Mismatch]:
+    @staticmethod
+    def _outside(
+        value: bytes, known: DecisionRecord | dict[str, Any], report: ReplayReport
+    ) -> None:
+        """An entry outside the window: counted, unless it is not a record at all."""
+        if isinstance(known, DecisionRecord) or _validate(value) is not None:
+            report.outside += 1
+            return
+        report.entries += 1
+        report.mismatched += 1
+        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+
+    def _differences(
+        self, value: bytes, known: DecisionRecord | dict[str, Any], found: Derived
+    ) -> list[Mismatch]:
+        """Nothing when the entry is the re-derived record; else every field that differs.
+
+        ``known`` is the entry's record, or its parsed JSON when that differs from the
+        re-derived record's form: it is then validated whole and compared as models, so
+        each difference is named as before.
+        """
+        recorded = known if isinstance(known, DecisionRecord) else _validate(value)
+        if recorded is None:
+            return [Mismatch(found.answer.decision_id, "record", "unreadable", "a record")]
+        # The ledger holds what the live path wrote: the same bytes mean no field differs.
+        if found.record.model_dump_json().encode() == value:
+            return []
+        return differences(recorded, found.record)
+
+    def _compare(self, question: Question, value: bytes) -> Derived | list[Mismatch]:
         try:
-            return self._rederiver.rederive(recorded)
+            return self._rederiver.rederive(question)
         except UnreplayableError as exc:
+            recorded = _validate(value)
+            if recorded is None:
+                return [Mismatch(question.decision_id, "record", "unreadable", "a record")]
             recorded_value = recorded.model_dump(mode="json").get(exc.field_name)
-            return [Mismatch(recorded.decision_id, exc.field_name, recorded_value, exc.reason)]
+            return [Mismatch(question.decision_id, exc.field_name, recorded_value, exc.reason)]
 
-    def _explanation(self, recorded: DecisionRecord, found: Derived) -> dict[str, Any]:
+    def _explanation(self, decision_id: str, found: Derived) -> dict[str, Any]:
         derived = found.record
         return {
-            "decision_id": recorded.decision_id,
+            "decision_id": decision_id,
             "outcome": derived.outcome,
             "retraction": derived.outcome == "deny" and derived.alert_id is not None,
             "decided_at": derived.decided_at.isoformat(),
@@ -239,6 +336,39 @@ def _explain_event(located: Located, decision: Decision) -> dict[str, Any]:
             if c.effect == "failed"
         ],
     }
+
+
+def _release_of(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The release record an entry's JSON is, or None when it is a decision."""
+    return raw if is_release_record(raw) and isinstance(raw.get("decision_id"), str) else None
+
+
+def _parsed(value: bytes) -> dict[str, Any] | None:
+    """The entry's JSON object, or None when it is not one."""
+    try:
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _time(value: object) -> datetime | None:
+    """A recorded time read without the model (None when it needs the model to read it)."""
+    if type(value) is not str:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def _validate(value: bytes) -> DecisionRecord | None:
+    """The entry validated as a record, or None when it is not one."""
+    try:
+        return DecisionRecord.model_validate_json(value)
+    except PydanticValidationError:
+        return None
 
 
 def _id_of(value: bytes) -> str:

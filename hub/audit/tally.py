@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.audit.answer import Answer
 from hub.dispatch import DecisionRecord
 
 
@@ -27,7 +28,7 @@ class Tally:
     by_reason: Counter[str] = field(default_factory=Counter)
     retractions: int = 0
 
-    def add(self, record: DecisionRecord, agencies: tuple[str, ...]) -> None:
+    def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""
         self.by_outcome[record.outcome] += 1
         self.by_partnership[record.recipient][record.outcome] += 1

@@ -2,8 +2,9 @@
 
 Register with ``app.command("backtest")(backtest.backtest)``. Sources (any mix): ``--demo``
 (the demo's generator, its police month replayed as every month of the period), ``--police
-FILE`` (a data.police.uk street CSV at its published dates) and ``--file FILE --agency ID``
-(an agency export with ``--mapping``, as ``hub feed send``). Writes ``backtest.json`` and
+FILE`` (a data.police.uk street CSV at its published dates), ``--file FILE --agency ID``
+(an agency export with ``--mapping``, as ``hub feed send``) and ``--topics all|ID,ID``
+(the agencies' feed topics on the broker, read to their end). Writes ``backtest.json`` and
 ``backtest.html`` under ``--out``; delivers nothing (docs/backtest.md).
 """
 
@@ -28,6 +29,7 @@ from hub.backtest.sources import (
     first_police_csv,
     police_file,
 )
+from hub.backtest.topics import feed_topics
 from hub.config import Settings, load_settings
 from hub.crypto import Keyring
 from hub.errors import HubError
@@ -53,6 +55,10 @@ def backtest(  # one option per source kind; typer needs them as parameters
     file: Annotated[Path | None, typer.Option("--file", help="an agency's CSV or JSONL")] = None,
     agency: Annotated[str | None, typer.Option("--agency", help="the agency of --file")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping YAML")] = None,
+    topics: Annotated[
+        str | None,
+        typer.Option("--topics", help="feed topics on the broker: all, or agency ids a,b"),
+    ] = None,
     agreements: Annotated[
         Policy, typer.Option("--agreements", help="current: today's agreements throughout")
     ] = Policy.CURRENT,
@@ -62,15 +68,15 @@ def backtest(  # one option per source kind; typer needs them as parameters
     settings = load_settings()
     try:
         period = Period.parse(start, end)
-        if not (demo or police or file):
-            raise _fail("give a source: --demo, --police FILE or --file FILE --agency ID")
+        if not (demo or police or file or topics):
+            raise _fail("give a source: --demo, --police FILE, --file FILE --agency ID or --topics")
         if file is not None and agency is None:
             raise _fail("--file needs --agency")
         settings = _with_data(settings, out, demo=demo)
         sealer = Sealer(settings, _keyring(settings))
         setup = BacktestSetup.load(settings, agreements, period, datetime.now(UTC))
         runner = Backtest(setup, period)
-        sources = _Sources(demo, police, partners, file, agency, mapping)
+        sources = _Sources(demo, police, partners, file, agency, mapping, _agencies(topics))
         for chunk in sources.chunks(settings, sealer, period):
             runner.feed(chunk)
         report = runner.finish({"refused_at_source": dict(sorted(sealer.refused.items()))})
@@ -79,6 +85,14 @@ def backtest(  # one option per source kind; typer needs them as parameters
         raise _fail(f"{type(exc).__name__}: {exc}") from exc
     summary = {"read": runner.read, "json": str(data), "html": str(page), "rows": len(report.rows)}
     typer.echo(json.dumps(summary, sort_keys=True))
+
+
+def _agencies(topics: str | None) -> tuple[str, ...] | None:
+    """The agencies whose feed topics to read: () for all, None when no topic is read."""
+    if topics is None:
+        return None
+    named = tuple(a.strip() for a in topics.split(",") if a.strip())
+    return () if named in {(), ("all",)} else named
 
 
 def _keyring(settings: Settings) -> Keyring:
@@ -103,6 +117,8 @@ class _Sources:
     file: Path | None
     agency: str | None
     mapping: Path | None
+    topics: tuple[str, ...] | None
+    """Agencies whose feed topics to read (empty: every agency's), or None."""
 
     def chunks(self, settings: Settings, sealer: Sealer, period: Period) -> Chunks:
         if self.demo:
@@ -115,3 +131,5 @@ class _Sources:
             except HubError as exc:
                 raise _fail(str(exc)) from exc
             yield from agency_file(sealer, self.agency, self.file, self.mapping, fmt)
+        if self.topics is not None:
+            yield from feed_topics(settings, self.topics or None)

@@ -212,3 +212,88 @@ def test_events_older_than_ingest_accepts_still_replay(tmp_path: Path) -> None:
     report = replay(sim)
     assert report.entries >= 300
     assert report.mismatches == []
+
+
+def test_every_entry_of_the_small_history_takes_the_fast_path(small: Simulator) -> None:
+    report = replay(small)
+    assert report.ok
+    assert report.validated == 0  # no entry needed its whole record read
+
+
+def _other(sim: Simulator, name: str, raw: dict[str, Any]) -> Any:
+    """Another value of a field that some other entry of the history has."""
+    return next(r[name] for r in records(sim) if r[name] != raw[name])
+
+
+def _first(sim: Simulator, pick: str) -> dict[str, Any]:
+    return next(r for r in records(sim) if _matches(r, pick))
+
+
+#: Each field of the question, changed in one entry: (entry picked, field, new value given
+#: the entry and the history). Replay takes these as given, so each must still be caught.
+QUESTION_PROBES = {
+    "recipient": ("permit", "recipient", lambda sim, raw: _other(sim, "recipient", raw)),
+    "rule": ("permit", "rule_id", lambda sim, raw: _other(sim, "rule_id", raw)),
+    "an event dropped": ("permit", "events", lambda sim, raw: raw["events"][1:] or ["x"]),
+    "events of another entry": ("permit", "events", lambda sim, raw: _other(sim, "events", raw)),
+    "partition": (
+        "permit",
+        "position.partition",
+        lambda sim, raw: 1 - raw["position"]["partition"],
+    ),
+    "offset": ("permit", "position.offset", lambda sim, raw: raw["position"]["offset"] + 1),
+    "a consent end added": (
+        "permit",
+        "consent_read",
+        lambda sim, raw: {"watermark": [], "ends": [*_ends(raw), raw["events"][0]]},
+    ),
+    "consent ends hidden": ("withdrawn", "consent_read", lambda sim, raw: None),
+}
+
+
+def _partition(raw: dict[str, Any]) -> int:
+    return int(raw["position"]["partition"])
+
+
+def _ends(raw: dict[str, Any]) -> list[str]:
+    return list((raw.get("consent_read") or {}).get("ends", []))
+
+
+@pytest.mark.parametrize("probe", sorted(QUESTION_PROBES))
+def test_a_changed_question_is_caught_on_the_fast_path(small: Simulator, probe: str) -> None:
+    pick, path, new = QUESTION_PROBES[probe]
+    raw = _first(small, pick)
+    values, decision_id = corrupt(small, pick, {path: new(small, raw)})
+    report = replay(small, values)
+    assert report.mismatched >= 1
+    assert report.mismatches[0].decision_id == decision_id
+    assert report.validated <= 1  # only the changed entry, if any, was read whole
+
+
+def test_a_changed_outcome_is_caught_on_the_fast_path(small: Simulator) -> None:
+    values, decision_id = corrupt(small, "permit", {"outcome": "deny"})
+    report = replay(small, values)
+    assert [(m.decision_id, m.field) for m in report.mismatches] == [(decision_id, "outcome")]
+    assert report.validated == 1  # read whole to name the field
+
+
+def test_the_same_record_written_otherwise_is_no_mismatch(small: Simulator) -> None:
+    """Other spacing and key order: the same JSON, so the same record (no model needed)."""
+    values = [
+        json.dumps(dict(reversed(json.loads(v).items())), indent=1).encode()
+        for v in small.decisions
+    ]
+    report = replay(small, values)
+    assert report.ok
+    assert report.validated == 0
+
+
+def test_a_value_only_validation_reads_the_same_is_judged_by_validation(
+    small: Simulator,
+) -> None:
+    """A version written as a string differs as JSON; as a record it is the same."""
+    raw = _first(small, "permit")
+    values, _ = corrupt(small, "permit", {"rule_version": str(raw["rule_version"])})
+    report = replay(small, values)
+    assert report.ok
+    assert report.validated == 1

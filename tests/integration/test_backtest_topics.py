@@ -1,0 +1,102 @@
+"""``hub backtest --topics``: a past month sent to the feed topics, backtested from the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.backtest import Backtest, BacktestSetup, Period, Policy, Tally
+from hub.backtest.run import Sealed
+from hub.backtest.sources import Sealer, police_file
+from hub.backtest.topics import feed_topics
+from hub.cli import app
+from hub.config import Settings, settings_env
+from hub.crypto import Keyring
+from hub.registry import load_registry
+from hub.topics import plan_topics
+from hub.transport import create_topics, kafka_endpoint, new_producer
+from tests.recent import MONTHS_BACK, month_start, police_head
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+async def publish(settings: Settings, messages: list[Sealed]) -> None:
+    """Send each sealed message to its agency's feed topic, as ``hub feed`` does."""
+    producer = new_producer(kafka_endpoint(settings), acks="all")
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(
+                settings.feed_topic(agency), m.value, key=m.key, headers=list(m.headers)
+            )
+            for agency, m in messages
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+def run(settings: Settings, period: Period, chunks: Iterable[list[Sealed]]) -> Backtest:
+    runner = Backtest(
+        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)), period
+    )
+    for chunk in chunks:
+        runner.feed(chunk)
+    return runner
+
+
+def alerts(tally: Tally) -> Counter[tuple[str, ...]]:
+    return Counter(
+        {(*key, kind): n for key, kinds in tally.alerts.items() for kind, n in kinds.items() if n}
+    )
+
+
+def test_a_month_backtested_from_the_feed_topics_counts_what_the_file_counts(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
+    head = police_head(tmp_path / "police.csv", 600)
+    [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    asyncio.run(publish(s, month))
+    period = Period(month_start(MONTHS_BACK + 1), datetime.now(UTC).date())
+
+    from_file = run(s, period, [month])
+    from_topics = run(s, period, feed_topics(s))
+
+    assert from_topics.read == from_file.read == len(month)
+    assert from_topics.tally.events == from_file.tally.events
+    assert from_topics.tally.quarantined == from_file.tally.quarantined == Counter()
+    raised = alerts(from_file.tally)
+    assert sum(n for key, n in raised.items() if key[-1] == "flag.raised") > 0
+    assert alerts(from_topics.tally) == raised
+    assert from_topics.tally.decisions == from_file.tally.decisions
+
+
+def test_named_feed_topics_read_only_those_agencies(hub_settings: Settings, tmp_path: Path) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
+    head = police_head(tmp_path / "police.csv", 60)
+    [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    asyncio.run(publish(s, month))
+    [police] = feed_topics(s, ["police"])
+    assert len(police) == sum(1 for agency, _ in month if agency == "police") > 0
+    assert {agency for agency, _ in police} == {"police"}
+
+    first, last = month_start(MONTHS_BACK + 1).isoformat(), datetime.now(UTC).date().isoformat()
+    args = ["backtest", "--from", first, "--to", last, "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--topics", "police"], env=settings_env(s))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[-1])["read"] == len(police)
+    result = CliRunner().invoke(app, [*args, "--topics", "police,nobody"], env=settings_env(s))
+    assert result.exit_code == 1
+    assert "nobody" in result.output
