@@ -213,13 +213,16 @@ async def read_to_end(
 
 
 def record_of(record: ConsumerRecord[bytes, bytes]) -> Record:
-    """aiokafka's record as the hub's (headers as a tuple of pairs)."""
+    """aiokafka's record as the hub's: headers as pairs, a null header value as empty bytes."""
     return Record(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
         key=record.key,
         value=record.value,
-        headers=tuple((name, bytes(value)) for name, value in record.headers),
+        headers=tuple(
+            (str(name), bytes(value) if value is not None else b"")
+            for name, value in record.headers
+        ),
         timestamp_ms=record.timestamp,
     )
