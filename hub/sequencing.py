@@ -43,6 +43,7 @@ from hub.sequencer import PartnershipLog, Pending, verified_meta
 from hub.transport.partitioner import partition_for
 from hub.transport.protocol import Transport
 from hub.transport.record import Record
+from hub.transport.visit import position_of
 
 log = structlog.get_logger("hub.sequencing")
 
@@ -136,7 +137,7 @@ class SequencingService:
         try:
             pendings = self.pending_of(record)
         except CryptoError as exc:
-            refused(record.position, exc)
+            refused(position_of(record), exc)
             return Taken(refused=exc)
         done: list[Sequenced] = []
         for pending in pendings:
@@ -204,7 +205,7 @@ class SequencingService:
             try:
                 meta = verified_meta(alert, partnership_id, hub_key)
             except HubError as exc:
-                refused(record.position, exc)
+                refused(position_of(record), exc)
                 return
             found.observe(meta)
 

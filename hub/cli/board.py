@@ -43,8 +43,8 @@ from hub.partnership import load_hub_keys
 from hub.registry import Registry, load_registry
 from hub.rules import Rule, RuleSet
 from hub.transport import (
-    ConsumerRecord,
     KafkaEndpoint,
+    Record,
     kafka_endpoint,
     new_consumer,
     translated,
@@ -70,7 +70,7 @@ _HEADERS = {
 async def _values(endpoint: KafkaEndpoint, topic: str, number: int = 0) -> list[bytes]:
     found: list[bytes] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         found.append(record.value or b"")
 
     await read_partition(endpoint, topic, keep, number)

@@ -41,7 +41,7 @@ from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
 from hub.errors import ConfigError, HubError, KeyringError
 from hub.registry import load_registry
-from hub.transport import ConsumerRecord, kafka_endpoint, new_producer, translated
+from hub.transport import Record, kafka_endpoint, new_producer, translated
 from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -240,7 +240,7 @@ async def _last_head(settings: Settings, keyring: Keyring) -> TreeHead | None:
     """The newest genuine head of the chain (forged heads on the topic are skipped)."""
     values: list[bytes] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         values.append(record.value or b"")
 
     await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)

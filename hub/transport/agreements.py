@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 
 from hub.crypto.record import Place
 from hub.crypto.trust import RecordVerifier
@@ -31,6 +30,7 @@ from hub.policy import Switch
 from hub.transport.clients import new_producer
 from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
+from hub.transport.record import Record
 from hub.transport.topiclog import read_partition
 
 
@@ -41,7 +41,7 @@ async def read_agreements(
     folded = FoldedBook()
     place = Place(topic, 0)
 
-    def fold(record: ConsumerRecord[bytes, bytes]) -> None:
+    def fold(record: Record) -> None:
         folded.add(record.value or b"", record.offset, verifier, place)
 
     await read_partition(endpoint, topic, fold)

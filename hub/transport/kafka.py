@@ -30,7 +30,8 @@ from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
 from hub.transport.partitioner import partition_for
 from hub.transport.probe import true_ends
-from hub.transport.record import Headers, Record, Visit, Written, visit_safely
+from hub.transport.record import Headers, Record, Visit, Written
+from hub.transport.visit import visit_safely
 
 #: A caught-up poll's wait before a read ends, and the fetch wait (``hub.transport.topiclog``).
 QUIET_MS = 100
@@ -92,16 +93,20 @@ class KafkaTransport:
     async def follow(
         self, topic: str, visit: Visit, *, starts: dict[int, int] | None = None
     ) -> None:
-        """Visit every partition of ``topic`` as records come, until cancelled."""
+        """Visit the partitions of ``starts`` (every partition from 0 when None) as records
+        come, until cancelled."""
         consumer = new_consumer(self.endpoint, enable_auto_commit=False, group_id=None)
         try:
             async with translated(self.endpoint, f"follow {topic}"):
                 await consumer.start()
-                count = _count(await _known(consumer, topic), topic, None)
-                partitions = [TopicPartition(topic, n) for n in range(count)]
-                consumer.assign(partitions)
-                for tp in partitions:
-                    consumer.seek(tp, (starts or {}).get(tp.partition, 0))
+                found = await _known(consumer, topic)
+                count = _count(found, topic, None)
+                wanted = starts if starts is not None else dict.fromkeys(range(count), 0)
+                for partition in wanted:
+                    _count(found, topic, partition)
+                consumer.assign([TopicPartition(topic, n) for n in wanted])
+                for partition, offset in wanted.items():
+                    consumer.seek(TopicPartition(topic, partition), offset)
                 while True:
                     batch = await consumer.getmany(timeout_ms=FOLLOW_POLL_MS)
                     for records in batch.values():

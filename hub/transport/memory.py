@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from hub.errors import TransportError, UnknownTopicError
 from hub.topics import TopicSpec
 from hub.transport.partitioner import partition_for
-from hub.transport.record import Headers, Record, Visit, Written, visit_safely
+from hub.transport.record import Headers, Record, Visit, Written
+from hub.transport.visit import visit_safely
 
 
 class MemoryTransport:
@@ -76,16 +77,20 @@ class MemoryTransport:
     async def follow(
         self, topic: str, visit: Visit, *, starts: dict[int, int] | None = None
     ) -> None:
-        """Visit every partition of ``topic`` as records come, until cancelled."""
+        """Visit the partitions of ``starts`` (every one from 0 when None) as records come,
+        until cancelled."""
         partitions = self._partitions_of(topic, None)
-        positions = {n: (starts or {}).get(n, 0) for n in range(len(partitions))}
+        for partition in starts or {}:
+            self._partitions_of(topic, partition)
+        positions = dict(starts) if starts is not None else dict.fromkeys(range(len(partitions)), 0)
         while True:
-            for n, records in enumerate(partitions):
+            for n in positions:
+                records = partitions[n]
                 while positions[n] < len(records):
                     visit_safely(visit, records[positions[n]])
                     positions[n] += 1
             async with self._arrived:
-                if all(positions[n] >= len(r) for n, r in enumerate(partitions)):
+                if all(positions[n] >= len(partitions[n]) for n in positions):
                     await self._arrived.wait()
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

@@ -46,8 +46,9 @@ class Transport(Protocol):
     async def follow(
         self, topic: str, visit: Visit, *, starts: dict[int, int] | None = None
     ) -> None:
-        """Call ``visit`` on every record of every partition of ``topic``, from ``starts``
-        (partition -> offset; the start by default), as they come, until cancelled."""
+        """Call ``visit`` on every record of the partitions of ``starts`` (partition ->
+        first offset; every partition from its start when None), as they come, until
+        cancelled."""
         ...
 
     async def end_offsets(self, topic: str) -> dict[int, int]:

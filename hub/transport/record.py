@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hub.refusal import Position, refused
-
 Headers = tuple[tuple[str, bytes], ...]
 
 
@@ -26,11 +24,6 @@ class Record:
     headers: Headers = ()
     timestamp_ms: int = 0
 
-    @property
-    def position(self) -> Position:
-        """Where the record was read, for a refusal or a quarantine record."""
-        return Position(self.topic, self.partition, self.offset)
-
 
 @dataclass(frozen=True, slots=True)
 class Written:
@@ -43,11 +36,3 @@ class Written:
 
 #: What a reader does with each record; an error it lets escape refuses that record only.
 Visit = Callable[[Record], None]
-
-
-def visit_safely(visit: Visit, record: Record) -> None:
-    """Call ``visit``; an error it lets escape refuses the record instead of ending the read."""
-    try:
-        visit(record)
-    except Exception as exc:  # noqa: BLE001  # no record may stop a reader (docs/threat-model.md)
-        refused(record.position, exc)

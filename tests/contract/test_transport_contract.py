@@ -170,7 +170,7 @@ async def test_a_partition_the_topic_lacks_is_a_typed_error(transport: Transport
     assert (sent.value.topic, sent.value.partition) == (name, 2)
 
 
-async def test_a_follower_sees_every_partition_from_where_it_starts(transport: Transport) -> None:
+async def test_a_follower_sees_its_partitions_from_where_they_start(transport: Transport) -> None:
     name = await topic(transport, partitions=2)
     await transport.send(name, b"early-0", partition=0)
     await transport.send(name, b"early-1", partition=1)
@@ -182,7 +182,7 @@ async def test_a_follower_sees_every_partition_from_where_it_starts(transport: T
         if len(seen) >= 5:
             five.set()
 
-    follower = asyncio.create_task(transport.follow(name, visit, starts={0: 1}))
+    follower = asyncio.create_task(transport.follow(name, visit, starts={0: 1, 1: 0}))
     try:
         for n in range(4):
             await transport.send(name, f"late-{n}".encode(), partition=n % 2)
@@ -193,3 +193,32 @@ async def test_a_follower_sees_every_partition_from_where_it_starts(transport: T
             await follower
     by_partition = {p: [r.value for r in seen if r.partition == p] for p in (0, 1)}
     assert by_partition == {0: [b"late-0", b"late-2"], 1: [b"early-1", b"late-1", b"late-3"]}
+
+
+async def test_a_follower_without_starts_sees_every_partition_from_the_start(
+    transport: Transport,
+) -> None:
+    name = await topic(transport, partitions=3)
+    for partition in range(3):
+        await transport.send(name, str(partition).encode(), partition=partition)
+    seen: list[Record] = []
+    three = asyncio.Event()
+
+    def visit(record: Record) -> None:
+        seen.append(record)
+        if len(seen) == 3:
+            three.set()
+
+    follower = asyncio.create_task(transport.follow(name, visit))
+    try:
+        await asyncio.wait_for(three.wait(), timeout=30)
+    finally:
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await follower
+    assert sorted((r.partition, r.value) for r in seen) == [(0, b"0"), (1, b"1"), (2, b"2")]
+
+
+async def test_following_a_topic_that_does_not_exist_is_a_typed_error(transport: Transport) -> None:
+    with pytest.raises(UnknownTopicError):
+        await transport.follow(f"contract.missing.{uuid.uuid4().hex[:12]}", lambda _r: None)
