@@ -22,6 +22,7 @@ from hub.transport.memory import MemoryTransport
 from hub.transport.partitioner import partition_for
 from hub.transport.protocol import Transport
 from hub.transport.record import Record
+from hub.transport.topiclog import read_partition
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -222,3 +223,14 @@ async def test_a_follower_without_starts_sees_every_partition_from_the_start(
 async def test_following_a_topic_that_does_not_exist_is_a_typed_error(transport: Transport) -> None:
     with pytest.raises(UnknownTopicError):
         await transport.follow(f"contract.missing.{uuid.uuid4().hex[:12]}", lambda _r: None)
+
+
+@pytest.mark.integration
+async def test_the_tools_reader_takes_a_topic_not_created_yet_as_empty(
+    broker: EmbeddedBroker,
+) -> None:
+    """``read_partition`` (the audit and key tools' reader) keeps its promise over the seam."""
+    missing = f"contract.missing.{uuid.uuid4().hex[:12]}"
+    seen: list[Record] = []
+    assert await read_partition(KafkaEndpoint.plaintext(broker.url), missing, seen.append) == 0
+    assert seen == []
