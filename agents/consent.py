@@ -5,19 +5,23 @@ worker holds every withdrawal, however partitions are spread) into a
 :class:`~hub.consent.watch.WithdrawalWatch`, which keeps the authenticated withdrawals and
 expiries. A claimed end that does not authenticate is refused, counted and alarmed
 (``hub.refusal``), never applied. :meth:`ConsentFeeds.watermark` is the barrier the
-correlate agent takes before a decision that could disclose on consent (``docs/consent.md``).
+correlation service (``hub.correlation``) takes before a decision that could disclose on
+consent (``docs/consent.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
+from datetime import datetime
 
 import faust
 import structlog
 
 from agents.headers import header_items
 from agents.ingest import received_at
+from hub.consent.ledger import ConsentLedger
 from hub.consent.watch import WithdrawalWatch
 from hub.dispatch import FeedMark
 from hub.errors import HubError
@@ -160,6 +164,16 @@ class ConsentFeeds:
         return tuple(
             FeedMark(topic=t, partition=p, offset=o) for (t, p), o in sorted(reached.items())
         )
+
+    def fold(
+        self,
+        token: str,
+        ledger: ConsentLedger,
+        at: datetime,
+        below: Iterable[FeedMark] | None = None,
+    ) -> ConsentLedger:
+        """The subject's ends read so far (below ``below``) folded into ``ledger``."""
+        return self.watch.fold(token, ledger, at, below)
 
 
 def register_consent_feeds(app: faust.App, feeds: ConsentFeeds) -> None:

@@ -66,6 +66,7 @@ PHASES = (
     "passthrough",
     "faust-hop",
     "faust-topology",
+    "peer-floor",
     "pipeline-1",
     "pipeline-2",
     "latency",
@@ -118,6 +119,17 @@ class Bench:
         phase = await prepare_phase(self.base, name, self.workdir)
         args = ["bench.faust_floor", shape, str(len(self.warmup)), str(len(self.load.messages))]
         await self._copier(name, phase, args, settings_env(phase.settings))
+
+    async def peer_floor(self) -> None:
+        """The hub's shape in plain aiokafka, no faust and no domain work (``bench.peer_floor``)."""
+        phase = await prepare_phase(self.base, "peer-floor", self.workdir)
+        args = [
+            "bench.peer_floor",
+            phase.group,
+            str(len(self.warmup)),
+            str(len(self.load.messages)),
+        ]
+        await self._copier("peer-floor", phase, args, settings_env(phase.settings))
 
     async def _copier(self, name: str, phase: Phase, argv: list[str], env: dict[str, str]) -> None:
         """Run a copying process, feed it the warm-up then the load, time it to its last copy."""
@@ -277,6 +289,8 @@ async def _run(bench: Bench, phases: set[str]) -> None:
     for shape in ("hop", "topology"):
         if f"faust-{shape}" in phases:
             await bench.floor(shape)
+    if "peer-floor" in phases:
+        await bench.peer_floor()
     if "pipeline-1" in phases:
         await bench.pipeline("pipeline-1", 1)
     if "pipeline-2" in phases:

@@ -16,7 +16,14 @@ from typing import Any
 from bench.loadgen import Load
 
 ROOT = Path(__file__).resolve().parent.parent
-THROUGHPUT_PHASES = ("passthrough", "faust-hop", "faust-topology", "pipeline-1", "pipeline-2")
+THROUGHPUT_PHASES = (
+    "passthrough",
+    "faust-hop",
+    "faust-topology",
+    "peer-floor",
+    "pipeline-1",
+    "pipeline-2",
+)
 TARGETS = {"pipeline_events_per_s": 20_000, "ratio_to_ceiling": 0.5, "p99_ms": 250}
 REPLAY_MODULE = ROOT / "bench" / "bench_replay.py"
 RATE = re.compile(r"([\d,]+(?:\.\d+)?)\s*(?:decisions|entries)/s")
@@ -82,6 +89,9 @@ def finish(figures: dict[str, Any], load: Load, broker_note: str) -> dict[str, A
     floor = figures.get("faust-topology", {}).get("events_per_s")
     if floor and one:
         derived["ratio_to_faust_floor"] = round(one / floor, 3)
+    peer = figures.get("peer-floor", {}).get("events_per_s")
+    if peer and one:
+        derived["ratio_to_peer_floor"] = round(one / peer, 3)
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": _machine(),
@@ -116,6 +126,8 @@ def table(figures: dict[str, Any]) -> str:
         rows.append(("pipeline-1 / passthrough", f"{derived['ratio_to_ceiling']}", ">= 0.5"))
     if "ratio_to_faust_floor" in derived:
         rows.append(("pipeline-1 / faust-topology", f"{derived['ratio_to_faust_floor']}", ""))
+    if "ratio_to_peer_floor" in derived:
+        rows.append(("pipeline-1 / peer-floor", f"{derived['ratio_to_peer_floor']}", ""))
     if "two_workers_speedup" in derived:
         rows.append(("pipeline-2 / pipeline-1", f"{derived['two_workers_speedup']}", ""))
     for name in sorted(n for n in phases if n.startswith("latency@")):

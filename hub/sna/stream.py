@@ -27,6 +27,9 @@ So a count is the number of distinct event ids of its first occurrences, which i
 auditor counts again (:func:`hub.sna.count.count`), and the row needs no position to stay
 exact: a lost write is redone on redelivery.
 
+An accepted record may carry a batch of events: :class:`Counting` counts them in item order
+with each row read and written once per record (what :func:`tally` does per event).
+
 A release reads the rows back from the table's changelog (:mod:`hub.sna.snapshot`).
 """
 
@@ -228,3 +231,41 @@ def tally(
         lambda: outcome_of(classify(seen, counter)),
     )
     return None if updated is None else (key, updated)
+
+
+class Counting:
+    """The rows one accepted record counts its events in: each read once, written once.
+
+    :func:`tally` for every event of a record, in item order, with the rows kept decoded
+    between the record's events; :meth:`changed` gives each row the record moved, once.
+    """
+
+    def __init__(self, counter: CountContext, load: Callable[[bytes], bytes | None]) -> None:
+        self._counter = counter
+        self._load = load
+        self._rows: dict[bytes, Tallied | None] = {}
+        self._changed: dict[bytes, Tallied] = {}
+
+    def add(self, seen: Located, mark: Mark) -> None:
+        """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
+        event = seen.event
+        council = self._counter.areas.council(event.envelope.lsoa)
+        key = place_of(seen.partition, event, council).key()
+        if key in self._rows:
+            held = self._rows[key]
+        else:
+            raw = self._load(key)
+            held = None if raw is None else Tallied.from_bytes(raw)
+            self._rows[key] = held
+        updated = advance(
+            held,
+            mark,
+            digest_of(event.event_id),
+            lambda: outcome_of(classify(seen, self._counter)),
+        )
+        if updated is not None:
+            self._rows[key] = self._changed[key] = updated
+
+    def changed(self) -> dict[bytes, Tallied]:
+        """Every row the record moved, by key, with its value once the record is counted."""
+        return dict(self._changed)

@@ -1,0 +1,119 @@
+"""The table rows one accepted record reads and writes: each read once, kept decoded, written once.
+
+A record may carry many events (a batch from ingest). Their subjects' states, the areas'
+counts and the partition's policy row are read from the table the first time the record
+needs them, kept decoded while the record's other events use them, and sealed once each when
+the record is done (:meth:`Rows.writes`). Each write is versioned by the record's offset and
+never below the version the row held, so a redelivered record rewrites the same rows at the
+same version and an older value can never replace a newer one (``agents/tables.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.correlation.values import RowWrite, SealedTable
+from hub.crypto import HmacKey
+from hub.crypto.tablevalue import Row, TableValue, seal_value, value_of
+from hub.disclosure import SubjectState
+from hub.hotspot import AreaState
+
+Value = SubjectState | AreaState | bytes
+"""A row's value as the service uses it: a subject's state, an area's counts, or raw bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The table, and the partition and offset of the record being processed."""
+
+    table: str
+    partition: int
+    offset: int
+
+
+class Rows:
+    """The rows of one table that one record touches (one instance per record)."""
+
+    def __init__(self, table: SealedTable, where: Where, key: HmacKey) -> None:
+        self._table = table
+        self._where = where
+        self._key = key
+        self._held: dict[str, int] = {}
+        self._current: dict[str, Value | None] = {}
+        self._dirty: dict[str, None] = {}  # insertion-ordered set: rows written, in order
+
+    def raw(self, row: str) -> bytes | None:
+        """A row's bytes (None if absent), read from the table once per record."""
+        return _raw(self._read(row))
+
+    def subject(self, token: str) -> SubjectState:
+        """A subject's state (empty for a new subject), decoded once per record."""
+        current = self._read(token)
+        if isinstance(current, SubjectState):
+            return current
+        state = SubjectState.from_bytes(_raw(current))
+        self._current[token] = state
+        return state
+
+    def area(self, row: str) -> AreaState:
+        """An area's counts (empty for a new area), decoded once per record."""
+        current = self._read(row)
+        if isinstance(current, AreaState):
+            return current
+        state = AreaState.from_bytes(_raw(current))
+        self._current[row] = state
+        return state
+
+    def seen(self, row: str, stored: bytes) -> SubjectState:
+        """A subject's state from a value the caller read by iterating the table."""
+        if row in self._current:
+            return self.subject(row)
+        held = value_of(stored)
+        self._held[row] = held.version
+        state = SubjectState.from_bytes(held.value)
+        self._current[row] = state
+        return state
+
+    def put(self, row: str, value: Value) -> None:
+        """Set a row's new value: stored once, by :meth:`writes`, whatever the number of puts."""
+        if row not in self._held:
+            self._read(row)
+        self._current[row] = value
+        self._dirty[row] = None
+
+    def forget(self, row: str) -> None:
+        """Drop a row read but left unchanged (a rescan reads every subject; few change)."""
+        if row not in self._dirty:
+            self._current.pop(row, None)
+            self._held.pop(row, None)
+
+    def writes(self) -> tuple[RowWrite, ...]:
+        """The rows written, each sealed once, in the order first written."""
+        where = self._where
+        found = []
+        for row in self._dirty:
+            value = self._current[row]
+            body = _raw(value) or b""
+            place = Row(where.table, where.partition, row.encode())
+            version = max(self._held.get(row, 0), where.offset)
+            found.append(
+                RowWrite(where.table, place.key, seal_value(self._key, place, version, body))
+            )
+        return tuple(found)
+
+    def _read(self, row: str) -> Value | None:
+        if row in self._current:
+            return self._current[row]
+        held = self._load(row)
+        self._held[row] = 0 if held is None else held.version
+        value = None if held is None else held.value
+        self._current[row] = value
+        return value
+
+    def _load(self, row: str) -> TableValue | None:
+        stored = self._table.get(row.encode())
+        return None if stored is None else value_of(stored)
+
+
+def _raw(value: Value | None) -> bytes | None:
+    return value if value is None or isinstance(value, bytes) else value.to_bytes()

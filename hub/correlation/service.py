@@ -1,0 +1,287 @@
+"""The correlation service: one accepted record in, what to send and store out.
+
+Each accepted record is verified for the partition it was read from (events and ticks MACed
+by the hub, switch markers signed by information governance); anything else is refused and
+counted (``hub.refusal``) and changes nothing. The decision time is the record's authenticated
+time, never the broker's timestamp. Then, in stream order:
+
+- the partition's agreement sequence is restored from its table row (after a restart or a
+  move) and, unless the record is a switch, the worker waits until it has read every
+  publication that sequence names (deciding before would deny everything, silently);
+- a **switch marker** waits for the publications it names, switches the partition and
+  re-decides every subject of the partition;
+- a **clock tick** re-decides the subjects holding flags, so flags expire as time passes;
+- an **events** record folds each event, in order, into its subject (or, for an area-level
+  event, its area's counts) and counts it for the SNA.
+
+A record may carry many events: its rows are read and written once each (``rows``), its
+alerts leave as one record per outbox partition and its decisions as one record
+(``emission``). The :class:`~hub.correlation.values.Result` lists the records to send and the
+rows to store; **the adapter sends first and stores after**: a crash between the two redelivers
+the record, whose events are then redelivered events that re-emit the subjects' current alerts
+under the same ids (the sequencer drops those already numbered), and whose area events are
+folded again from the unchanged area rows, raising the same alert ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from hub.consent import GIVEN
+from hub.correlation.batch import (
+    ACCEPTED_KINDS,
+    AREA_KEY,
+    POLICY_KEY,
+    Batch,
+    Tables,
+    Wiring,
+)
+from hub.correlation.emission import Sealer
+from hub.correlation.values import Outcome, Received, Result, RowWrite
+from hub.crypto.record import Kind, Place
+from hub.crypto.tablevalue import Row, seal_value
+from hub.crypto.trust import seal_record
+from hub.dispatch import Moment, Step, SubjectState
+from hub.errors import CryptoError, HubError
+from hub.hotspot import AreaWatch, fold_area
+from hub.models import Event
+from hub.models.accepted import Located
+from hub.policy import Moments, Switch
+from hub.refusal import Position, refused
+from hub.rules.area import load_area_rules
+from hub.sna import CountContext
+from hub.sna.stream import TABLE as SNA_TABLE
+from hub.sna.stream import Mark, Tallied
+from hub.transport.partitioner import partition_for
+
+log = structlog.get_logger("hub.correlation")
+SWITCH_WAIT_S = 0.2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
+
+
+class Correlation:
+    """Accepted records in; outbox and decisions records, table rows and an outcome out."""
+
+    def __init__(
+        self, wiring: Wiring, tables: Tables, now: Callable[[], datetime] | None = None
+    ) -> None:
+        self.wiring = wiring
+        self.tables = tables
+        self._now = now or (lambda: datetime.now(UTC))
+        settings = wiring.settings
+        self.moments = Moments(wiring.clock, wiring.registry)
+        areas = wiring.correlator.areas
+        self.counter = CountContext(
+            areas, wiring.registry, lambda p, o: self.moments.at(p, _EPOCH, o).policy
+        )
+        self.watch = AreaWatch(
+            load_area_rules(settings.deploy_dir / "rules"),
+            areas,
+            wiring.registry,
+            wiring.correlator.dispatcher.recipients,
+        )
+        keys = wiring.keys
+        self.sealer = Sealer(
+            settings.outbox_topic,
+            settings.decisions_topic,
+            settings.partitions,
+            keys.internal,
+            keys.hub,
+        )
+
+    def open(self, value: bytes, place: Place, offset: int) -> Received:
+        """The record read at ``offset`` of ``place``, verified there (CryptoError if not)."""
+        record = self.wiring.keys.verifier.open(value, place, ACCEPTED_KINDS)
+        return Received(record.kind, record.items, record.at, place.partition, offset)
+
+    async def handle(self, value: bytes, place: Place, offset: int) -> Result:
+        """:meth:`open` then :meth:`process`; a record that does not verify changes nothing."""
+        try:
+            received = self.open(value, place, offset)
+        except CryptoError as exc:
+            reason = refused(Position(place.topic, place.partition, offset), exc)
+            policy = self.wiring.clock.sequence(place.partition)
+            return Result(Outcome("refused", policy=policy, reason=reason))
+        return await self.process(received)
+
+    async def process(self, received: Received) -> Result:
+        """Decide one verified record; raises HubError for one that cannot be decided."""
+        batch = Batch(received, self.tables, self.wiring, self.counter)
+        self._restore(batch)
+        if received.kind is Kind.SWITCH:
+            await self._switch(batch)
+            kind = "switch"
+        else:
+            await self.policy_ready(received.partition)
+            if received.kind is Kind.TICK:
+                batch.note("subjects_changed", await self._rescan(batch, flagged_only=True))
+                kind = "tick"
+            else:
+                await self._events(batch)
+                kind = "events"
+        return self._result(batch, kind)
+
+    def tick(self, partition: int, at: datetime) -> bytes:
+        """A clock tick for ``partition`` of the accepted topic, MACed for it."""
+        place = Place(self.wiring.settings.accepted_topic, partition)
+        return seal_record(Kind.TICK, at, (), place, self.wiring.keys.internal)
+
+    async def policy_ready(self, partition: int) -> None:
+        """Wait until every publication the partition's sequence names has been read.
+
+        After a restart the sequence comes back from the table before this worker has read
+        the agreements topic; deciding then would deny everything, silently.
+        """
+        clock = self.wiring.clock
+        sequence = clock.sequence(partition)
+        while not clock.ready_for(Switch(sequence)):
+            log.info("agreements_awaited", partition=partition, sequence=sequence)
+            await asyncio.sleep(SWITCH_WAIT_S)
+
+    def _result(self, batch: Batch, kind: str) -> Result:
+        now = self._now()
+        emission, received = batch.emission, batch.received
+        sna = tuple(
+            RowWrite(
+                SNA_TABLE, key, self._sealed_count(received.partition, received.offset, key, v)
+            )
+            for key, v in batch.counting.changed().items()
+        )
+        counts = batch.counts
+        outcome = Outcome(
+            kind,
+            policy=self.wiring.clock.sequence(received.partition),
+            events=counts.get("events", 0),
+            alerts=counts.get("alerts", 0),
+            area_alerts=counts.get("area_alerts", 0),
+            not_contributing=counts.get("not_contributing", 0),
+            withdrawn_on_receipt=counts.get("withdrawn_on_receipt", 0),
+            subjects_changed=counts.get("subjects_changed", 0),
+        )
+        return Result(
+            outcome,
+            outbox=emission.outbox(self.sealer, now),
+            decisions=emission.ledger(self.sealer, now),
+            decided=tuple(emission.decisions),
+            rows=batch.rows.writes() + sna,
+        )
+
+    def _sealed_count(self, partition: int, offset: int, key: bytes, value: Tallied) -> bytes:
+        place = Row(SNA_TABLE, partition, key)
+        return seal_value(self.wiring.keys.internal, place, offset, value.to_bytes())
+
+    def _restore(self, batch: Batch) -> None:
+        """Resume the partition's agreement sequence from the table (after a restart or a move)."""
+        partition = batch.received.partition
+        stored = batch.rows.raw(POLICY_KEY.format(partition=partition))
+        sequence = int(stored) if stored and stored.isdigit() else 0
+        clock = self.wiring.clock
+        if sequence > clock.sequence(partition):
+            clock.restore(partition, sequence)
+
+    def _moment(self, batch: Batch) -> Moment:
+        """The record's moment, made once: its partition's sequence is settled by then (the
+        policy row restored, a switch applied) and stays so for the rest of the record."""
+        if batch.moment is None:
+            received = batch.received
+            batch.moment = self.moments.at(received.partition, received.at, received.offset)
+        return batch.moment
+
+    async def _events(self, batch: Batch) -> None:
+        """Fold each event of the record, in order; every event is counted for the SNA first."""
+        received = batch.received
+        size = len(received.items)
+        batch.note("events", size)
+        for i, item in enumerate(received.items):
+            event = self.wiring.correlator.read(item)
+            seen = Located(received.partition, received.offset, received.at, event)
+            batch.counting.add(seen, Mark(received.offset, i, size))
+            if event.subject_token is None:
+                self._area(batch, event)
+            else:
+                await self._fold(batch, event, event.subject_token)
+
+    async def _fold(self, batch: Batch, event: Event, token: str) -> None:
+        """Add one event to its subject (named by the authenticated event, never the key)."""
+        state = batch.rows.subject(token)
+        giving = event.event_type == GIVEN
+        state, moment, early = await batch.withdrawals.fold(
+            token, state, self._moment(batch), giving=giving
+        )
+        if early is not None:
+            batch.rows.put(token, state)
+            batch.emit(early)
+        folded = self.wiring.correlator.fold_event(event, state, moment)
+        if folded is None:
+            batch.note("not_contributing" if early is None else "withdrawn_on_receipt")
+            return
+        batch.rows.put(folded.token, folded.step.state)
+        batch.emit(folded.step)
+
+    def _area(self, batch: Batch, event: Event) -> None:
+        """Fold an area-level event into its LSOA's counts; raise place-based alerts."""
+        if not self.watch.rules:
+            return
+        row = AREA_KEY.format(lsoa=event.envelope.lsoa)
+        state = batch.rows.area(row)
+        updated, hotspots = fold_area(state, event, self.watch.rules)
+        if updated == state:
+            return
+        moment = self._moment(batch)
+        pending = [p for h in hotspots if (p := self.watch.alert(h, event, moment)) is not None]
+        batch.emit(Step(state=SubjectState(), pending=tuple(pending), decisions=()), "area_alerts")
+        batch.rows.put(row, updated)
+
+    async def _rescan(self, batch: Batch, *, flagged_only: bool) -> int:
+        """Re-decide the partition's subjects (all of them, or those holding flags)."""
+        partition, changed = batch.received.partition, 0
+        for key, stored in list(self.tables.subjects.items()):
+            token = key.decode()  # only rows the hub wrote are held: text
+            if token.startswith("__") or self._partition_of(token) != partition:
+                continue
+            before = batch.rows.seen(token, stored)
+            if flagged_only and not before.sent:
+                batch.rows.forget(token)
+                continue
+            state, moment, _ = await batch.withdrawals.fold(
+                token, before, self._moment(batch), giving=False, step=False
+            )
+            step = self.wiring.correlator.rescan(token, state, moment)
+            if step.pending or step.state != before:
+                batch.rows.put(token, step.state)
+                batch.emit(step)
+                changed += 1
+            else:
+                batch.rows.forget(token)
+        return changed
+
+    async def _switch(self, batch: Batch) -> None:
+        """Apply an agreement switch marker once its publications have been read."""
+        received = batch.received
+        if len(received.items) != 1:
+            raise HubError(f"a switch marker carries one item, not {len(received.items)}")
+        marker = Switch.from_bytes(received.items[0])
+        clock = self.wiring.clock
+        while not clock.ready_for(marker):
+            log.info("switch_waiting", partition=received.partition, sequence=marker.sequence)
+            await asyncio.sleep(SWITCH_WAIT_S)
+        clock.switch(received.partition, marker)
+        batch.rows.put(
+            POLICY_KEY.format(partition=received.partition), str(marker.sequence).encode()
+        )
+        changed = await self._rescan(batch, flagged_only=False)
+        batch.note("subjects_changed", changed)
+        log.info(
+            "agreements_switched",
+            partition=received.partition,
+            sequence=marker.sequence,
+            subjects=changed,
+        )
+
+    def _partition_of(self, token: str) -> int:
+        return partition_for(token.encode(), self.wiring.settings.partitions)
