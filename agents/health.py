@@ -19,7 +19,6 @@ from typing import Any, cast
 import faust
 import structlog
 from aiohttp import web
-from aiokafka.structs import ConsumerRecord
 from faust.tables.manager import TableManager
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,7 +31,7 @@ from hub.dsa import AgreementBook
 from hub.governance import FoldedBook
 from hub.health import Verdict, WorkerSnapshot, liveness, readiness
 from hub.runtime import load_registry_from
-from hub.transport import kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.health")
@@ -139,7 +138,7 @@ class MonitoringService(Service):
         place = Place(self.settings.agreements_topic, 0)
         verifier = RecordVerifier.from_source(keyring_source(self.settings.keys_dir))
 
-        def publish(record: ConsumerRecord[bytes, bytes]) -> None:
+        def publish(record: Record) -> None:
             # Only what verifies; the policy agent logs and counts what is refused.
             folded.add(record.value or b"", record.offset, verifier, place)
             self.book = folded.book

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 
 import faust
 import structlog
-from aiokafka.structs import ConsumerRecord
 
 from hub import metrics
 from hub.audit import DECISIONS_KINDS, HeadChain, Ledger, TreeHead
@@ -29,7 +28,7 @@ from hub.crypto.record import Place
 from hub.errors import AuditError, CryptoError, HeadChainError, HeadSignatureError, TransportError
 from hub.refusal import Position, refused
 from hub.runtime import WorkerKeys
-from hub.transport import kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import follow_partition, read_partition
 
 log = structlog.get_logger("agents.ledger")
@@ -47,7 +46,7 @@ class LedgerWriter:
         self.ledger = Ledger()
         self.chain = HeadChain()
 
-    def observe(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def observe(self, record: Record) -> None:
         """Fold one decisions-topic record into the ledger if it is the hub's; else refuse it."""
         position = Position(record.topic, record.partition, record.offset)
         place = Place(record.topic, record.partition)
@@ -82,7 +81,7 @@ class LedgerWriter:
         """
         values: list[bytes] = []
 
-        def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+        def keep(record: Record) -> None:
             values.append(record.value or b"")
 
         await read_partition(kafka_endpoint(self.settings), self.settings.heads_topic, keep)

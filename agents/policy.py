@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import faust
 import structlog
-from aiokafka.structs import ConsumerRecord
 
 from hub.config import Settings
 from hub.crypto.record import Kind, Place
@@ -22,7 +21,7 @@ from hub.errors import AgreementError, CryptoError
 from hub.governance import AGREEMENTS_KINDS, claimed_kind, sequence_of
 from hub.policy import PolicyClock
 from hub.refusal import Position, refused
-from hub.transport import kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import follow_partition
 
 log = structlog.get_logger("agents.policy")
@@ -30,11 +29,11 @@ log = structlog.get_logger("agents.policy")
 
 def agreements_reader(
     topic: str, clock: PolicyClock, verifier: RecordVerifier
-) -> Callable[[ConsumerRecord[bytes, bytes]], None]:
+) -> Callable[[Record], None]:
     """The follower's visit: verify one agreements-topic record, then fold it into ``clock``."""
     place = Place(topic, 0)
 
-    def publish(record: ConsumerRecord[bytes, bytes]) -> None:
+    def publish(record: Record) -> None:
         position = Position(topic, record.partition, record.offset)
         value = record.value or b""
         try:

@@ -57,6 +57,7 @@ identifiers, pseudonyms or keys.
     ├── TransportError               the broker (retriable)
     │   ├── BrokerAuthError          (address, problem): TLS or SASL failed; not retriable   (broker_auth)
     │   ├── BrokerAccessDeniedError  (doing, error): an ACL denies this principal; not retriable (broker_access_denied)
+    │   ├── UnknownTopicError        (topic, partition): no such topic or partition (yet); retriable (unknown_topic)
     │   └── WebhookUnavailableError  a webhook refused for now: connection, 5xx, 429 (retriable)
     └── WebhookRejectedError         a webhook answered 4xx (not 429) for alert ``seq``: permanent
 """
@@ -449,6 +450,22 @@ class BrokerAccessDeniedError(TransportError):
         )
         self.doing = doing
         self.error = error
+
+
+class UnknownTopicError(TransportError):
+    """The broker has no topic ``topic`` (or it has no partition ``partition``).
+
+    Retriable: topics are created by ``hub topics create`` or the deployment, possibly after a
+    worker starts; a reader waits for them rather than quarantining what it was given.
+    """
+
+    reason = "unknown_topic"
+
+    def __init__(self, topic: str, partition: int | None = None) -> None:
+        where = topic if partition is None else f"{topic} partition {partition}"
+        super().__init__(f"no such topic or partition: {where}")
+        self.topic = topic
+        self.partition = partition
 
 
 class WebhookUnavailableError(TransportError):

@@ -23,7 +23,7 @@ from hub.ingest import FeedMessage, Ingest
 from hub.quarantine import SourceRef
 from hub.registry import Registry
 from hub.runtime import audit_ingest_context
-from hub.transport import ConsumerRecord, kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 FEEDS_FILE = "feeds.jsonl"
@@ -36,7 +36,7 @@ def feed_topics(settings: Settings, registry: Registry) -> dict[str, str]:
     return {t: a for a, t in agencies.items() if t in topics}
 
 
-def message_of(record: ConsumerRecord[bytes, bytes], agency: str) -> FeedMessage:
+def message_of(record: Record, agency: str) -> FeedMessage:
     """A feed record as the worker's follower sees it."""
     return FeedMessage(
         value=record.value or b"",
@@ -44,7 +44,7 @@ def message_of(record: ConsumerRecord[bytes, bytes], agency: str) -> FeedMessage
         headers=tuple((k, v or b"") for k, v in record.headers or ()),
         source=SourceRef(topic=record.topic, partition=record.partition, offset=record.offset),
         feed_agency=agency,
-        received_at=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        received_at=datetime.fromtimestamp(record.timestamp_ms / 1000, UTC),
     )
 
 
@@ -53,7 +53,7 @@ async def _read_feeds(settings: Settings, topics: dict[str, str]) -> list[FeedMe
     for topic, agency in sorted(topics.items()):
         for number in range(settings.partitions):
 
-            def keep(record: ConsumerRecord[bytes, bytes], agency: str = agency) -> None:
+            def keep(record: Record, agency: str = agency) -> None:
                 messages.append(message_of(record, agency))
 
             await read_partition(kafka_endpoint(settings), topic, keep, number)

@@ -24,7 +24,7 @@ from hub.audit import StreamRecord
 from hub.config import Settings
 from hub.crypto.record import parse
 from hub.errors import AuditError, MalformedRecordError
-from hub.transport import ConsumerRecord, kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 EXPORT_FORMAT = "vru-hub/audit-export/v2"
@@ -64,7 +64,7 @@ class Topics:
 async def _read(settings: Settings, topic: str) -> list[bytes]:
     values: list[bytes] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         values.append(record.value or b"")
 
     await read_partition(kafka_endpoint(settings), topic, keep)
@@ -175,13 +175,13 @@ def claimed_kind(value: bytes) -> str:
 async def _read_accepted(settings: Settings) -> list[StreamRecord]:
     records: list[StreamRecord] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         value = record.value or b""
         records.append(
             StreamRecord(
                 record.partition,
                 record.offset,
-                record.timestamp,
+                record.timestamp_ms,
                 claimed_kind(value),
                 record.key,
                 value,

@@ -38,17 +38,16 @@ from hub.config import Settings, load_settings
 from hub.crypto import VerifyKey
 from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.trust import TrustedKeys
-from hub.errors import HubError
+from hub.errors import HubError, UnknownTopicError
 from hub.partnership import load_hub_keys
 from hub.registry import Registry, load_registry
 from hub.rules import Rule, RuleSet
 from hub.transport import (
-    ConsumerRecord,
     KafkaEndpoint,
+    Record,
     kafka_endpoint,
-    new_consumer,
-    translated,
 )
+from hub.transport.kafka import KafkaTransport
 from hub.transport.topiclog import read_partition
 
 DEFAULT_PRESET = "30d"
@@ -70,7 +69,7 @@ _HEADERS = {
 async def _values(endpoint: KafkaEndpoint, topic: str, number: int = 0) -> list[bytes]:
     found: list[bytes] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         found.append(record.value or b"")
 
     await read_partition(endpoint, topic, keep, number)
@@ -78,17 +77,19 @@ async def _values(endpoint: KafkaEndpoint, topic: str, number: int = 0) -> list[
 
 
 async def _every_partition(endpoint: KafkaEndpoint, topic: str) -> list[bytes]:
-    consumer = new_consumer(endpoint, enable_auto_commit=False)
-    try:
-        async with translated(endpoint, f"read {topic}"):
-            await consumer.start()
-            await consumer.topics()
-            partitions = sorted(consumer.partitions_for_topic(topic) or ())
-    finally:
-        await consumer.stop()
+    """Every partition's values, each read to its end (none when the topic does not exist)."""
     found: list[bytes] = []
-    for number in partitions:
-        found += await _values(endpoint, topic, number)
+
+    def keep(record: Record) -> None:
+        found.append(record.value or b"")
+
+    async with KafkaTransport(endpoint) as transport:
+        try:
+            count = await transport.partitions(topic)
+        except UnknownTopicError:
+            return []
+        for number in range(count):
+            await transport.read(topic, number, keep)
     return found
 
 

@@ -41,7 +41,8 @@ from hub.crypto.keyring import Keyring, agency_owner, partnership_owner
 from hub.crypto.provision import create_dev_keyring
 from hub.errors import ConfigError, HubError, KeyringError
 from hub.registry import load_registry
-from hub.transport import ConsumerRecord, kafka_endpoint, new_producer, translated
+from hub.transport import Record, kafka_endpoint
+from hub.transport.kafka import KafkaTransport
 from hub.transport.topiclog import read_partition
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -240,7 +241,7 @@ async def _last_head(settings: Settings, keyring: Keyring) -> TreeHead | None:
     """The newest genuine head of the chain (forged heads on the topic are skipped)."""
     values: list[bytes] = []
 
-    def keep(record: ConsumerRecord[bytes, bytes]) -> None:
+    def keep(record: Record) -> None:
         values.append(record.value or b"")
 
     await read_partition(kafka_endpoint(settings), settings.heads_topic, keep)
@@ -248,11 +249,5 @@ async def _last_head(settings: Settings, keyring: Keyring) -> TreeHead | None:
 
 
 async def _send(settings: Settings, value: bytes) -> None:
-    endpoint = kafka_endpoint(settings)
-    producer = new_producer(endpoint, acks="all")
-    try:
-        async with translated(endpoint, "publish the rotation head"):
-            await producer.start()
-            await producer.send_and_wait(settings.heads_topic, value, key=b"head")
-    finally:
-        await producer.stop()
+    async with KafkaTransport(kafka_endpoint(settings)) as transport:
+        await transport.send(settings.heads_topic, value, key=b"head")

@@ -26,7 +26,8 @@ from hub.config import Settings, load_settings
 from hub.errors import HubError
 from hub.quarantine import QuarantineRecord
 from hub.registry import load_registry
-from hub.transport import TopicPartition, kafka_endpoint, new_consumer, new_producer, translated
+from hub.transport import TopicPartition, kafka_endpoint, new_consumer, translated
+from hub.transport.kafka import KafkaTransport
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 #: Header a redriven message carries: the quarantine position it came from.
@@ -111,29 +112,23 @@ async def redrive(settings: Settings, items: list[Quarantined]) -> tuple[int, in
 
     Returns how many were sent, and how many omitted originals the feed no longer holds.
     """
-    endpoint = kafka_endpoint(settings)
-    producer = new_producer(endpoint, acks="all")
     sent = unavailable = 0
-    try:
-        async with translated(endpoint, "redrive"):
-            await producer.start()
-            for item in items:
-                original = await _original(settings, item.record)
-                if original is None:
-                    unavailable += 1
-                    continue
-                value, key, headers = original
-                marker = f"{settings.quarantine_topic}:{item.position}".encode()
-                kept = [h for h in headers if h[0] != REDRIVE_HEADER]
-                await producer.send_and_wait(
-                    item.record.source.topic,
-                    value,
-                    key=key,
-                    headers=[*kept, (REDRIVE_HEADER, marker)],
-                )
-                sent += 1
-    finally:
-        await producer.stop()
+    async with KafkaTransport(kafka_endpoint(settings)) as transport:
+        for item in items:
+            original = await _original(settings, item.record)
+            if original is None:
+                unavailable += 1
+                continue
+            value, key, headers = original
+            marker = f"{settings.quarantine_topic}:{item.position}".encode()
+            kept = [h for h in headers if h[0] != REDRIVE_HEADER]
+            await transport.send(
+                item.record.source.topic,
+                value,
+                key=key,
+                headers=(*kept, (REDRIVE_HEADER, marker)),
+            )
+            sent += 1
     return sent, unavailable
 
 

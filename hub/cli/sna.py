@@ -44,7 +44,8 @@ from hub.sna import (
 )
 from hub.sna.changelog import read_counts
 from hub.sna.report import SUPPRESSED, render_report
-from hub.transport import kafka_endpoint, new_producer, translated
+from hub.transport import kafka_endpoint
+from hub.transport.kafka import KafkaTransport
 
 app = typer.Typer(help="strategic needs assessment releases", no_args_is_help=True)
 FORMATS = ("csv", "json", "html")
@@ -66,16 +67,8 @@ async def record_release(settings: Settings, keyring: Keyring, record: Mapping[s
     value = seal_record(
         Kind.DECISIONS, datetime.now(UTC), (item,), place, keyring.signing_key("hub")
     )
-    endpoint = kafka_endpoint(settings)
-    producer = new_producer(endpoint, acks="all")
-    try:
-        async with translated(endpoint, "record the release"):
-            await producer.start()
-            await producer.send_and_wait(
-                settings.decisions_topic, value, key=b"decisions", partition=0
-            )
-    finally:
-        await producer.stop()
+    async with KafkaTransport(kafka_endpoint(settings)) as transport:
+        await transport.send(settings.decisions_topic, value, key=b"decisions", partition=0)
 
 
 def csv_text(document: Mapping[str, Any]) -> str:

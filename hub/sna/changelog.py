@@ -17,7 +17,7 @@ from hub.errors import HubError
 from hub.refusal import Position, refused
 from hub.sna.snapshot import Snapshot
 from hub.sna.stream import TABLE
-from hub.transport import ConsumerRecord, kafka_endpoint
+from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 
@@ -28,7 +28,7 @@ class ReadCounts:
     snapshot: Snapshot
     refused: int = 0
 
-    def visit(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def visit(self, record: Record) -> None:
         """Fold in one changelog record, or refuse it."""
         try:
             self.snapshot.add(record.partition, record.key, record.value)

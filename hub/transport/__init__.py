@@ -8,10 +8,21 @@
   aiokafka clients (``clients``).
 * :func:`translated`: aiokafka's errors become the hub's, naming a TLS or SASL refusal's cause
   (``failure``).
+* :class:`Transport`: what the hub's own code does with Kafka outside faust's streams
+  (produce, read to a known end, follow, end offsets, create topics) as one typed protocol
+  over the hub's :class:`Record` and :class:`Written` (``protocol``, ``record``); its
+  implementations are ``kafka.KafkaTransport`` (aiokafka) and ``memory.MemoryTransport``
+  (lists, for unit tests), held to one contract (``tests/contract/test_transport_contract.py``).
 * Topic administration, partition reads and agreement publication (``admin``, ``topiclog``,
   ``probe``, ``agreements``).
 
 ::
+
+    async with KafkaTransport(kafka_endpoint(settings)) as transport:
+        await transport.send(topic, value, key=key, headers=headers)
+        count = await transport.read(topic, 0, visit)
+
+The raw clients, for what the protocol does not cover (faust's own, the benchmarks)::
 
     endpoint = kafka_endpoint(settings)
     consumer = new_consumer(endpoint, group_id=None)
@@ -34,17 +45,23 @@ from hub.transport.endpoint import (
 )
 from hub.transport.failure import broker_error, diagnose, translated
 from hub.transport.options import client_options, ssl_context
+from hub.transport.protocol import Transport
+from hub.transport.record import Headers, Record, Written
 
 #: The type of :func:`new_consumer`'s clients, for annotations outside the seam.
 KafkaConsumer = AIOKafkaConsumer
 
 __all__ = [
     "ConsumerRecord",
+    "Headers",
     "KafkaConsumer",
     "KafkaEndpoint",
+    "Record",
     "SaslLogin",
     "Tls",
     "TopicPartition",
+    "Transport",
+    "Written",
     "bootstrap_servers",
     "broker_error",
     "check_reachable",

@@ -14,9 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-
 from hub.crypto.record import Place
 from hub.crypto.trust import RecordVerifier
 from hub.dsa import Action, Agreement, AgreementBook, Party, Suspension
@@ -28,9 +25,10 @@ from hub.governance import (
     switch_record,
 )
 from hub.policy import Switch
-from hub.transport.clients import new_producer
 from hub.transport.endpoint import KafkaEndpoint
-from hub.transport.failure import translated
+from hub.transport.kafka import KafkaTransport
+from hub.transport.protocol import Transport
+from hub.transport.record import Record
 from hub.transport.topiclog import read_partition
 
 
@@ -41,7 +39,7 @@ async def read_agreements(
     folded = FoldedBook()
     place = Place(topic, 0)
 
-    def fold(record: ConsumerRecord[bytes, bytes]) -> None:
+    def fold(record: Record) -> None:
         folded.add(record.value or b"", record.offset, verifier, place)
 
     await read_partition(endpoint, topic, fold)
@@ -72,35 +70,28 @@ async def publish_agreements(
     """
     folded = await read_agreements(endpoint, agreements_topic, governance.verifier)
     fresh = unpublished(folded.book, agreements)
-    producer = new_producer(endpoint, acks="all")
     sequence = max(folded.book.last_sequence, folded.authenticated_sequence)
     place = Place(agreements_topic, 0)
-    try:
-        async with translated(endpoint, "publish agreements"):
-            await producer.start()
-            for agreement in fresh:
-                sequence += 1
-                value = publication_record(agreement, sequence, now, place, governance.key)
-                await producer.send_and_wait(
-                    agreements_topic, value, key=agreement.id.encode(), partition=0
-                )
-            await _mark(producer, accepted_topic, Switch(sequence), (now, governance))
-    finally:
-        await producer.stop()
+    async with KafkaTransport(endpoint) as transport:
+        for agreement in fresh:
+            sequence += 1
+            value = publication_record(agreement, sequence, now, place, governance.key)
+            await transport.send(agreements_topic, value, key=agreement.id.encode(), partition=0)
+        await _mark(transport, accepted_topic, Switch(sequence), (now, governance))
     return [a.ref for a in fresh], sequence
 
 
 async def _mark(
-    producer: AIOKafkaProducer,
+    transport: Transport,
     accepted_topic: str,
     switch: Switch,
     signer: tuple[datetime, Governance],
 ) -> None:
     """A switch marker naming ``switch.sequence`` in every partition of the accepted topic."""
     at, governance = signer
-    for partition in sorted(await producer.partitions_for(accepted_topic)):
+    for partition in range(await transport.partitions(accepted_topic)):
         value = switch_record(switch, at, Place(accepted_topic, partition), governance.key)
-        await producer.send_and_wait(accepted_topic, value, key=b"__policy__", partition=partition)
+        await transport.send(accepted_topic, value, key=b"__policy__", partition=partition)
 
 
 async def publish_suspension(
@@ -131,19 +122,11 @@ async def publish_suspension(
         published_at=max(now, _last_time(book) or now),
     )
     book.apply(record)  # the same checks a worker makes, before anything is sent
-    producer = new_producer(endpoint, acks="all")
-    try:
-        async with translated(endpoint, "publish the suspension"):
-            await producer.start()
-            value = suspension_record(record, Place(agreements_topic, 0), governance.key)
-            await producer.send_and_wait(
-                agreements_topic, value, key=party_id.encode(), partition=0
-            )
-            await _mark(
-                producer, accepted_topic, Switch(record.sequence), (record.published_at, governance)
-            )
-    finally:
-        await producer.stop()
+    async with KafkaTransport(endpoint) as transport:
+        value = suspension_record(record, Place(agreements_topic, 0), governance.key)
+        await transport.send(agreements_topic, value, key=party_id.encode(), partition=0)
+        signer = (record.published_at, governance)
+        await _mark(transport, accepted_topic, Switch(record.sequence), signer)
     return record
 
 

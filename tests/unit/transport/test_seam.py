@@ -93,3 +93,37 @@ def test_the_seam_builds_its_clients_in_one_module() -> None:
         if any("builds" in v for v in violations(path.read_text(), errors_allowed=True))
     ]
     assert builders == ["clients.py"]
+
+
+def imports_aiokafka(source: str) -> bool:
+    """Whether ``source`` imports anything from aiokafka (at any level, typing-only included)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "aiokafka":
+            return True
+        if isinstance(node, ast.Import) and any(
+            alias.name.split(".")[0] == "aiokafka" for alias in node.names
+        ):
+            return True
+    return False
+
+
+#: faust's aiokafka driver is subclassed there (the true-end consumer): faust's own seam.
+FAUST_DRIVER = ROOT / "agents" / "transport.py"
+
+
+def test_the_checker_sees_every_aiokafka_import() -> None:
+    assert imports_aiokafka("from aiokafka.structs import ConsumerRecord\n")
+    assert imports_aiokafka("def f():\n    import aiokafka\n")
+    assert not imports_aiokafka("from hub.transport import Record\n")
+
+
+def test_the_hub_and_its_agents_use_aiokafka_through_the_seam_only() -> None:
+    outside = [
+        str(path.relative_to(ROOT))
+        for top in ("hub", "agents")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if not path.is_relative_to(SEAM)
+        and path != FAUST_DRIVER
+        and imports_aiokafka(path.read_text(encoding="utf-8"))
+    ]
+    assert outside == []
