@@ -64,13 +64,30 @@ class SubjectState(BaseModel):
         return any(self.held.values())
 
     def to_bytes(self) -> bytes:
-        """Compact JSON for the state table."""
-        return self.model_dump_json().encode()
+        """Compact JSON for the state table (remembered: the next read is of these bytes)."""
+        data = self.model_dump_json().encode()
+        _decoded[data] = self
+        if len(_decoded) > STATE_CAPACITY:
+            del _decoded[next(iter(_decoded))]
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> SubjectState:
-        """The state stored in the table (an empty one for a new subject)."""
-        return cls() if not data else cls.model_validate_json(data)
+        """The state stored in the table (an empty one for a new subject).
+
+        Bytes this process wrote (:meth:`to_bytes`) give back the state they were written
+        from, without parsing: the state is immutable and its JSON round-trips, so the two
+        are the same value. Any other bytes are parsed and validated.
+        """
+        if not data:
+            return cls()
+        known = _decoded.get(data)
+        return known if known is not None else cls.model_validate_json(data)
+
+
+STATE_CAPACITY = 8192
+"""Subject states remembered by their bytes, the newest kept: a worker's recent subjects."""
+_decoded: dict[bytes, SubjectState] = {}
 
 
 class Position(BaseModel):

@@ -139,7 +139,18 @@ def episodes(
     rule: Rule, contributions: Iterable[Contribution], floor: datetime | None
 ) -> list[Episode]:
     """Every flag-worthy window of the rule over a set, greedily from the earliest anchor."""
-    ordered = qualifying(rule, contributions)
+    indexed = _contributors(rule)
+    types = indexed.types
+    candidates = [
+        c
+        for c in contributions
+        if c.event_type in types and (floor is None or c.occurred_at >= floor)
+    ]
+    if not _enough(rule, candidates):
+        return []  # every window's members are among these: the rule holds on none
+    ordered = qualifying(rule, candidates)
+    if len(ordered) < len(candidates) and not _enough(rule, [c for c, _ in ordered]):
+        return []
     times = [c.occurred_at for c, _ in ordered]
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
@@ -155,6 +166,18 @@ def episodes(
             )
             allowed = start + width
     return found
+
+
+def _enough(rule: Rule, candidates: Sequence[Contribution]) -> bool:
+    """Whether a set could hold the rule's counts: a window's members are a subset of it.
+
+    Only contributions at or after the floor can be members (a window's members start at its
+    anchor), so callers pass those alone.
+    """
+    cond = rule.conditions
+    if len(candidates) < cond.min_events:
+        return False
+    return cond.min_agencies <= 1 or len({c.agency_id for c in candidates}) >= cond.min_agencies
 
 
 def still_holds(rule: Rule, subset: Iterable[Contribution]) -> bool:
