@@ -22,6 +22,7 @@ from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifyin
 from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
 from hub.idkey import IdKey
+from hub.models.built import built
 from hub.rules import Rule
 from hub.sequencer import Pending
 from hub.view import Held
@@ -224,16 +225,20 @@ EVERYONE = Trigger()
 
 def event_facts(c: Contribution, token: str) -> EventFacts:
     """What the agreements engine decides on for one contributing event of a subject."""
-    return EventFacts(
-        event_id=c.event_id,
-        agency_id=c.agency_id,
-        event_type=c.event_type,
-        occurred_at=c.occurred_at,
-        council=c.council,
-        age=c.age,
-        subject_token=token,
-        lsoa=c.lsoa,
-        fields=c.fields,
+    # A contribution's values are validated already; the token is the subject's table key.
+    return built(
+        EventFacts,
+        {
+            "event_id": c.event_id,
+            "agency_id": c.agency_id,
+            "event_type": c.event_type,
+            "occurred_at": c.occurred_at,
+            "council": c.council,
+            "age": c.age,
+            "subject_token": token,
+            "lsoa": c.lsoa,
+            "fields": c.fields,
+        },
     )
 
 

@@ -64,6 +64,7 @@ from hub.flags import (
     still_holds,
 )
 from hub.idkey import IdKey
+from hub.models.built import replaced
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, RuleSet
 from hub.sequencer import Pending
@@ -122,7 +123,7 @@ class Dispatcher:
             run.decide(recipient, [f for f in evaluated if f.status is Status.ACTIVE], trigger)
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
-        new_state = state.model_copy(update={"held": held, "closed": closed})
+        new_state = replaced(state, held=held, closed=closed)
         return Step(new_state, tuple(run.pending), tuple(run.records))
 
     def id_keys(self) -> dict[str, IdKey]:
@@ -138,7 +139,7 @@ class Dispatcher:
         """
         window = expire(self.rules, state.window, moment.at)
         if len(window) == len(state.window):
-            return state.model_copy(update={"window": window})
+            return replaced(state, window=window)
         floors: dict[str, Mapping[str, datetime]] = {}
         facts: dict[str, EventFacts] = {}
         for recipient in self.recipients:
@@ -146,7 +147,7 @@ class Dispatcher:
             seen = see(state.window, _decider(pid, token, moment, moment.consent, facts))
             own = expire(self.rules, seen.window(state.floors.get(pid, {})), moment.at)
             floors[pid] = dict(own.floors)
-        return state.model_copy(update={"window": window, "floors": floors})
+        return replaced(state, window=window, floors=floors)
 
 
 def _decider(

@@ -26,6 +26,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from hub.dsa import Decision
 from hub.flags import Contribution, FlagState, SubjectWindow
+from hub.models.built import built
 
 Decide = Callable[[Contribution], Decision]
 
@@ -66,7 +67,7 @@ class Seen:
 
     def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
         """The partnership's own window: its visible events (already canonical) and floors."""
-        return SubjectWindow.model_construct(contributions=self.visible, floors=dict(floors))
+        return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
 
 
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:

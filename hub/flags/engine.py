@@ -12,6 +12,7 @@ from hub.errors import RuleError
 from hub.flags.match import Episode, contributing_types, episodes
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
+from hub.models.built import built
 from hub.rules import Rule, RuleSet
 
 
@@ -29,18 +30,24 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:
+    # Built from validated contributions and rule: nothing to validate again.
     refs = tuple(EventRef.of(c) for c in episode.members)
-    return FlagState(
-        flag_id=flag_id(rule.id, token, episode.anchor),
-        revision=revision(rule.version, episode.severity, frozenset(r.event_id for r in refs)),
-        rule_id=rule.id,
-        rule_version=rule.version,
-        severity=episode.severity,
-        base_severity=rule.severity,
-        status=Status.EXPIRED if now >= episode.end else Status.ACTIVE,
-        window_start=episode.anchor,
-        window_end=episode.end,
-        events=refs,
+    return built(
+        FlagState,
+        {
+            "flag_id": flag_id(rule.id, token, episode.anchor),
+            "revision": revision(
+                rule.version, episode.severity, frozenset(r.event_id for r in refs)
+            ),
+            "rule_id": rule.id,
+            "rule_version": rule.version,
+            "severity": episode.severity,
+            "base_severity": rule.severity,
+            "status": Status.EXPIRED if now >= episode.end else Status.ACTIVE,
+            "window_start": episode.anchor,
+            "window_end": episode.end,
+            "events": refs,
+        },
     )
 
 

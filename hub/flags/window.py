@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hub.errors import StateError
 from hub.flags.contribution import Contribution
+from hub.models.built import built, replaced
 
 
 class SubjectWindow(BaseModel):
@@ -55,7 +56,7 @@ class SubjectWindow(BaseModel):
             return self
         items = self.contributions
         at = bisect_left([c.key for c in items], contribution.key)
-        return self.model_copy(update={"contributions": (*items[:at], contribution, *items[at:])})
+        return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
@@ -64,7 +65,7 @@ class SubjectWindow(BaseModel):
         if len(kept) == len(self.contributions) and all(_aware(f) for f in ordered.values()):
             # Nothing dropped: the contributions are canonical already and the floors are
             # aware, so validation would return exactly these values; skip it.
-            return SubjectWindow.model_construct(contributions=self.contributions, floors=ordered)
+            return built(SubjectWindow, {"contributions": self.contributions, "floors": ordered})
         return SubjectWindow(contributions=kept, floors=ordered)
 
     def floor(self, rule_id: str) -> datetime | None:
