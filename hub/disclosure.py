@@ -21,6 +21,7 @@ from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
 from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifying
 from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
+from hub.flags.window import window_json
 from hub.idkey import IdKey
 from hub.models.built import built
 from hub.rules import Rule
@@ -66,7 +67,9 @@ class SubjectState(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table (remembered: the next read is of these bytes)."""
-        data = self.model_dump_json().encode()
+        # As model_dump_json(), the window's contributions written once each (window_json).
+        rest = self.model_dump_json(exclude={"window"}).encode()
+        data = b'{"window":' + window_json(self.window) + b"," + rest[1:]
         _decoded[data] = self
         if len(_decoded) > STATE_CAPACITY:
             del _decoded[next(iter(_decoded))]

@@ -119,8 +119,9 @@ class Dispatcher:
         evaluated = run.evaluate(state.window)
         if not evaluated and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         for recipient in self.recipients:
-            run.decide(recipient, [f for f in evaluated if f.status is Status.ACTIVE], trigger)
+            run.decide(recipient, active, trigger)
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
         new_state = replaced(state, held=held, closed=closed)
@@ -188,6 +189,7 @@ class _Round:
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
     facts: dict[str, EventFacts] = field(default_factory=dict)
+    triggered: dict[str, Contribution | None] = field(default_factory=dict)
     flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
         default_factory=dict
     )
@@ -213,31 +215,42 @@ class _Round:
             )
         return found
 
-    def decide(self, recipient: Recipient, active: Sequence[FlagState], trigger: Trigger) -> None:
-        """Decide the subject for one partnership: denials for the ledger, then its view."""
+    def decide(
+        self,
+        recipient: Recipient,
+        active: Sequence[tuple[FlagState, frozenset[str]]],
+        trigger: Trigger,
+    ) -> None:
+        """Decide the subject for one partnership: denials for the ledger, then its view.
+
+        ``active`` holds the hub's active flags, each with its event ids.
+        """
         pid = recipient.partnership_id
         decide = _decider(pid, self.token, self.moment, self.moment.consent, self.facts)
         known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
         if not self.resend and self._hidden_trigger(decide, trigger):
             # Not this partnership's business: only the ledger's denials, which need the
             # active flags' events alone (the cost of dispatch before per-partnership views).
-            members = frozenset().union(*(f.event_ids for f in active))
+            members = frozenset().union(*(ids for _, ids in active))
             seen = see(self.state.window, decide, members)
         else:
             seen = see(self.state.window, decide)
             if self.resend or self._concerns(pid, seen, trigger):
                 self._view(recipient, seen)
-        for flag in active:
-            if flag.event_ids not in known:  # else the partnership's own flag answers for it
-                self._deny_unseen(flag, pid, seen)
+        for flag, ids in active:
+            if ids not in known:  # else the partnership's own flag answers for it
+                self._deny_unseen(flag, ids, pid, seen)
 
     def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
         """Whether the trigger is an event the partnership may not see (one decision)."""
         if trigger.event_id is None:
             return False
-        found = next(
-            (c for c in self.state.window.contributions if c.event_id == trigger.event_id), None
-        )
+        event_id = trigger.event_id
+        if event_id not in self.triggered:  # looked up once per dispatch
+            contributions = self.state.window.contributions
+            found = next((c for c in contributions if c.event_id == event_id), None)
+            self.triggered[event_id] = found
+        found = self.triggered[event_id]
         return found is not None and not decide(found).permitted
 
     def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
@@ -249,9 +262,9 @@ class _Round:
             return see(self.state.window, before).ids != seen.ids
         return True
 
-    def _deny_unseen(self, flag: FlagState, pid: str, seen: Seen) -> None:
+    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
         """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        members = [c for c in self.state.window.contributions if c.event_id in flag.event_ids]
+        members = [c for c in self.state.window.contributions if c.event_id in ids]
         visible = [c for c in members if c.event_id in seen.ids]
         rule = self.dispatcher.rules.get(flag.rule_id)
         if visible and still_holds(rule, visible):

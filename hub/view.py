@@ -59,11 +59,8 @@ class Seen:
 
     decisions: Mapping[str, Decision]
     visible: tuple[Contribution, ...]
-
-    @property
-    def ids(self) -> frozenset[str]:
-        """The ids of the events the partnership may see."""
-        return frozenset(c.event_id for c in self.visible)
+    ids: frozenset[str]
+    """The ids of the events the partnership may see."""
 
     def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
         """The partnership's own window: its visible events (already canonical) and floors."""
@@ -75,7 +72,7 @@ def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = Non
     events = [c for c in window.contributions if only is None or c.event_id in only]
     decisions = {c.event_id: decide(c) for c in events}
     visible = tuple(c for c in events if decisions[c.event_id].permitted)
-    return Seen(decisions, visible)
+    return Seen(decisions, visible, frozenset(c.event_id for c in visible))
 
 
 def match(

@@ -47,8 +47,20 @@ class _Contributors:
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
+    known: dict[int, tuple[Contribution, frozenset[str]]]
+    """Labels already found, by contribution (immutable; held, so its id is not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
+        found = self.known.get(id(contribution))
+        if found is not None and found[0] is contribution:
+            return found[1]
+        names = self._labels(contribution)
+        if len(self.known) >= _KNOWN_MAX:
+            self.known.clear()
+        self.known[id(contribution)] = (contribution, names)
+        return names
+
+    def _labels(self, contribution: Contribution) -> frozenset[str]:
         if self.age is not None and not self.age.contains(contribution.age):
             return _NONE
         fields = contribution.fields
@@ -60,6 +72,7 @@ class _Contributors:
 
 
 _NONE: frozenset[str] = frozenset()
+_KNOWN_MAX = 65536
 _INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
 _INDEXED_MAX = 1024
 _key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
@@ -75,7 +88,7 @@ def _contributors(rule: Rule) -> _Contributors:
         tests = tuple(compiled(test) for test in contributor.where)
         by_type.setdefault(contributor.type, []).append((contributor.name, tests))
     indexed = _Contributors(
-        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age
+        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age, {}
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
         _INDEXED.clear()

@@ -60,9 +60,13 @@ class SubjectWindow(BaseModel):
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
-        kept = tuple(c for c in self.contributions if c.occurred_at >= cut)
+        contributions = self.contributions
+        if not contributions or contributions[0].occurred_at >= cut:
+            kept = contributions  # in time order: none is before the cut
+        else:
+            kept = tuple(c for c in contributions if c.occurred_at >= cut)
         ordered = dict(sorted(floors.items()))
-        if len(kept) == len(self.contributions) and all(_aware(f) for f in ordered.values()):
+        if len(kept) == len(contributions) and all(map(_aware, ordered.values())):
             # Nothing dropped: the contributions are canonical already and the floors are
             # aware, so validation would return exactly these values; skip it.
             return built(SubjectWindow, {"contributions": self.contributions, "floors": ordered})
@@ -84,6 +88,30 @@ class SubjectWindow(BaseModel):
         except PydanticValidationError as exc:
             # from None: pydantic's error would carry the stored values into logs
             raise StateError(f"subject window: {exc.error_count()} invalid parts") from None
+
+
+def window_json(window: SubjectWindow) -> bytes:
+    """``window.model_dump_json()``, with each contribution's JSON written once.
+
+    A contribution is immutable and stays in its subject's window for many events; its JSON
+    is remembered (bounded) and the window's joined around it, byte for byte as pydantic
+    writes the whole.
+    """
+    parts = []
+    for contribution in window.contributions:
+        known = _json.get(id(contribution))
+        if known is None or known[0] is not contribution:
+            known = (contribution, contribution.model_dump_json().encode())
+            if len(_json) >= _JSON_CAPACITY:
+                _json.clear()
+            _json[id(contribution)] = known  # holding it keeps its id from being reused
+        parts.append(known[1])
+    rest = window.model_dump_json(exclude={"contributions"}).encode()  # {"floors":{...}}
+    return b'{"contributions":[' + b",".join(parts) + b"]," + rest[1:]
+
+
+_JSON_CAPACITY = 65536
+_json: dict[int, tuple[Contribution, bytes]] = {}
 
 
 def _aware(moment: object) -> bool:
