@@ -81,16 +81,18 @@ class SubjectState(BaseModel):
 
         Bytes this process wrote (:meth:`to_bytes`) give back the state they were written
         from, without parsing: the state is immutable and its JSON round-trips, so the two
-        are the same value. Any other bytes are parsed and validated.
+        are the same value. Any other bytes are parsed and validated. A state is remembered
+        until it is read (the next one replaces it), so only current states are held.
         """
         if not data:
             return cls()
-        known = _decoded.get(data)
+        known = _decoded.pop(data, None)
         return known if known is not None else cls.model_validate_json(data)
 
 
-STATE_CAPACITY = 8192
-"""Subject states remembered by their bytes, the newest kept: a worker's recent subjects."""
+STATE_CAPACITY = 4096
+"""Subject states remembered by their bytes, the newest kept: a worker's recent subjects
+(a bound on what the garbage collector must walk, too)."""
 _decoded: dict[bytes, SubjectState] = {}
 
 

@@ -119,6 +119,7 @@ class Dispatcher:
         evaluated = run.evaluate(state.window)
         if not evaluated and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         for recipient in self.recipients:
             run.decide(recipient, active, trigger)
@@ -194,7 +195,11 @@ class _Round:
         default_factory=dict
     )
 
-    def __post_init__(self) -> None:
+    def start(self) -> None:
+        """Take the partnerships' flags and counts from the state, to be changed in place.
+
+        Not done for a subject with no flag anywhere: dispatch returns before deciding it.
+        """
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
 

@@ -72,7 +72,7 @@ class _Contributors:
 
 
 _NONE: frozenset[str] = frozenset()
-_KNOWN_MAX = 65536
+_KNOWN_MAX = 16384
 _INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
 _INDEXED_MAX = 1024
 _key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call

@@ -112,7 +112,7 @@ def window_json(window: SubjectWindow) -> bytes:
 
 
 _EVENT_ID = attrgetter("event_id")
-_JSON_CAPACITY = 65536
+_JSON_CAPACITY = 16384
 _json: dict[int, tuple[Contribution, bytes]] = {}
 
 
