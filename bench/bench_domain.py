@@ -220,18 +220,17 @@ class Domain:
         stored = self.sna.get(key)
         return None if stored is None else value_of(stored).value
 
-    def sealed(self, step: Step) -> list[bytes]:
-        """The step's outbox records (MACed) and its decisions record (signed), as sent."""
+    def sealed(self, step: Step) -> tuple[list[bytes], list[bytes]]:
+        """The step's items as the agent writes them (each alert's ``Pending`` bytes, each
+        decision record's JSON), and its outbox records (MACed) and decisions record (signed)."""
         outbox = Place(self.settings.outbox_topic, 0)
-        found = [
-            seal_record(Kind.ALERTS, self.now, (p.to_bytes(),), outbox, self.internal)
-            for p in step.pending
-        ]
-        if step.decisions:
-            items = tuple(r.model_dump_json().encode() for r in step.decisions)
+        alerts = [p.to_bytes() for p in step.pending]
+        found = [seal_record(Kind.ALERTS, self.now, (a,), outbox, self.internal) for a in alerts]
+        items = tuple(r.model_dump_json().encode() for r in step.decisions)
+        if items:
             place = Place(self.settings.decisions_topic, 0)
             found.append(seal_record(Kind.DECISIONS, self.now, items, place, self.hub_key))
-        return found
+        return [*alerts, *items], found
 
 
 def _ingest(domain: Domain, messages: list[Sent], first: int, out: Outputs) -> None:
@@ -247,9 +246,10 @@ def _correlate(domain: Domain, out: Outputs, first: int) -> None:
     for n in range(first, len(out.accepted)):
         step = domain.correlate(out.accepted[n])
         if step is not None:
-            domain.sealed(step)  # timed like the agent's sends; the digest reads the contents
-            out.emitted += [b"P" + pending.to_bytes() for pending in step.pending]
-            out.emitted += [b"D" + r.model_dump_json().encode() for r in step.decisions]
+            items, _ = domain.sealed(step)  # timed like the agent's sends; digested after
+            alerts = len(step.pending)
+            out.emitted += [b"P" + item for item in items[:alerts]]
+            out.emitted += [b"D" + item for item in items[alerts:]]
 
 
 def _run(domain: Domain, messages: list[Sent], lag: int, out: Outputs) -> tuple[float, float]:

@@ -21,7 +21,9 @@ from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
 from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifying
 from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
+from hub.flags.window import window_json
 from hub.idkey import IdKey
+from hub.models.built import built
 from hub.rules import Rule
 from hub.sequencer import Pending
 from hub.view import Held
@@ -64,13 +66,34 @@ class SubjectState(BaseModel):
         return any(self.held.values())
 
     def to_bytes(self) -> bytes:
-        """Compact JSON for the state table."""
-        return self.model_dump_json().encode()
+        """Compact JSON for the state table (remembered: the next read is of these bytes)."""
+        # As model_dump_json(), the window's contributions written once each (window_json).
+        rest = self.model_dump_json(exclude={"window"}).encode()
+        data = b'{"window":' + window_json(self.window) + b"," + rest[1:]
+        _decoded[data] = self
+        if len(_decoded) > STATE_CAPACITY:
+            del _decoded[next(iter(_decoded))]
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> SubjectState:
-        """The state stored in the table (an empty one for a new subject)."""
-        return cls() if not data else cls.model_validate_json(data)
+        """The state stored in the table (an empty one for a new subject).
+
+        Bytes this process wrote (:meth:`to_bytes`) give back the state they were written
+        from, without parsing: the state is immutable and its JSON round-trips, so the two
+        are the same value. Any other bytes are parsed and validated. A state is remembered
+        until it is read (the next one replaces it), so only current states are held.
+        """
+        if not data:
+            return cls()
+        known = _decoded.pop(data, None)
+        return known if known is not None else cls.model_validate_json(data)
+
+
+STATE_CAPACITY = 4096
+"""Subject states remembered by their bytes, the newest kept: a worker's recent subjects
+(a bound on what the garbage collector must walk, too)."""
+_decoded: dict[bytes, SubjectState] = {}
 
 
 class Position(BaseModel):
@@ -207,16 +230,20 @@ EVERYONE = Trigger()
 
 def event_facts(c: Contribution, token: str) -> EventFacts:
     """What the agreements engine decides on for one contributing event of a subject."""
-    return EventFacts(
-        event_id=c.event_id,
-        agency_id=c.agency_id,
-        event_type=c.event_type,
-        occurred_at=c.occurred_at,
-        council=c.council,
-        age=c.age,
-        subject_token=token,
-        lsoa=c.lsoa,
-        fields=c.fields,
+    # A contribution's values are validated already; the token is the subject's table key.
+    return built(
+        EventFacts,
+        {
+            "event_id": c.event_id,
+            "agency_id": c.agency_id,
+            "event_type": c.event_type,
+            "occurred_at": c.occurred_at,
+            "council": c.council,
+            "age": c.age,
+            "subject_token": token,
+            "lsoa": c.lsoa,
+            "fields": c.fields,
+        },
     )
 
 

@@ -53,9 +53,18 @@ from hub.disclosure import (
     hub_flag,
     material,
 )
-from hub.dsa import ConsentView, Decision
-from hub.flags import Contribution, FlagState, Status, evaluate, expire, still_holds
+from hub.dsa import ConsentView, Decision, EventFacts
+from hub.flags import (
+    Contribution,
+    FlagState,
+    Status,
+    SubjectWindow,
+    evaluate,
+    expire,
+    still_holds,
+)
 from hub.idkey import IdKey
+from hub.models.built import replaced
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, RuleSet
 from hub.sequencer import Pending
@@ -107,14 +116,16 @@ class Dispatcher:
         the ones that did (same alert ids).
         """
         run = _Round(self, token, state, moment, resend=resend)
-        evaluated = evaluate(self.rules, token, state.window, moment.at)
+        evaluated = run.evaluate(state.window)
         if not evaluated and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        run.start()
+        active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         for recipient in self.recipients:
-            run.decide(recipient, [f for f in evaluated if f.status is Status.ACTIVE], trigger)
+            run.decide(recipient, active, trigger)
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
-        new_state = state.model_copy(update={"held": held, "closed": closed})
+        new_state = replaced(state, held=held, closed=closed)
         return Step(new_state, tuple(run.pending), tuple(run.records))
 
     def id_keys(self) -> dict[str, IdKey]:
@@ -130,23 +141,37 @@ class Dispatcher:
         """
         window = expire(self.rules, state.window, moment.at)
         if len(window) == len(state.window):
-            return state.model_copy(update={"window": window})
+            return replaced(state, window=window)
         floors: dict[str, Mapping[str, datetime]] = {}
+        facts: dict[str, EventFacts] = {}
         for recipient in self.recipients:
             pid = recipient.partnership_id
-            seen = see(state.window, _decider(pid, token, moment, moment.consent))
+            seen = see(state.window, _decider(pid, token, moment, moment.consent, facts))
             own = expire(self.rules, seen.window(state.floors.get(pid, {})), moment.at)
             floors[pid] = dict(own.floors)
-        return state.model_copy(update={"window": window, "floors": floors})
+        return replaced(state, window=window, floors=floors)
 
 
 def _decider(
-    partnership_id: str, token: str, moment: Moment, consent: ConsentView
+    partnership_id: str,
+    token: str,
+    moment: Moment,
+    consent: ConsentView,
+    facts: dict[str, EventFacts] | None = None,
 ) -> Callable[[Contribution], Decision]:
-    """One partnership's agreements decision on a contribution, at ``moment``."""
+    """One partnership's agreements decision on a contribution, at ``moment``.
+
+    ``facts`` keeps each contribution's facts by event id, built once for every partnership
+    of a dispatch (the contributions of one subject's window, one per event id).
+    """
+    known: dict[str, EventFacts] = {} if facts is None else facts
+    policy, at = moment.policy, moment.at
 
     def decide(c: Contribution) -> Decision:
-        return moment.policy.decide(event_facts(c, token), partnership_id, moment.at, consent)
+        found = known.get(c.event_id)
+        if found is None:
+            found = known[c.event_id] = event_facts(c, token)
+        return policy.decide(found, partnership_id, at, consent)
 
     return decide
 
@@ -164,36 +189,73 @@ class _Round:
     closed: dict[str, dict[str, int]] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
+    facts: dict[str, EventFacts] = field(default_factory=dict)
+    triggered: dict[str, Contribution | None] = field(default_factory=dict)
+    flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
+        default_factory=dict
+    )
 
-    def __post_init__(self) -> None:
+    def start(self) -> None:
+        """Take the partnerships' flags and counts from the state, to be changed in place.
+
+        Not done for a subject with no flag anywhere: dispatch returns before deciding it.
+        """
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
 
-    def decide(self, recipient: Recipient, active: Sequence[FlagState], trigger: Trigger) -> None:
-        """Decide the subject for one partnership: denials for the ledger, then its view."""
+    def evaluate(self, window: SubjectWindow) -> list[FlagState]:
+        """The flags of a window, evaluated once per set of events and floors in a dispatch.
+
+        Partnerships that may see the same events with the same floors (often all of them)
+        share one evaluation: it is a function of the window, the token and the time alone.
+        """
+        key = (
+            tuple(c.event_id for c in window.contributions),
+            tuple(sorted(window.floors.items())),
+        )
+        found = self.flags.get(key)
+        if found is None:
+            found = self.flags[key] = evaluate(
+                self.dispatcher.rules, self.token, window, self.moment.at
+            )
+        return found
+
+    def decide(
+        self,
+        recipient: Recipient,
+        active: Sequence[tuple[FlagState, frozenset[str]]],
+        trigger: Trigger,
+    ) -> None:
+        """Decide the subject for one partnership: denials for the ledger, then its view.
+
+        ``active`` holds the hub's active flags, each with its event ids.
+        """
         pid = recipient.partnership_id
-        decide = _decider(pid, self.token, self.moment, self.moment.consent)
+        decide = _decider(pid, self.token, self.moment, self.moment.consent, self.facts)
         known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
         if not self.resend and self._hidden_trigger(decide, trigger):
             # Not this partnership's business: only the ledger's denials, which need the
             # active flags' events alone (the cost of dispatch before per-partnership views).
-            members = frozenset().union(*(f.event_ids for f in active))
+            members = frozenset().union(*(ids for _, ids in active))
             seen = see(self.state.window, decide, members)
         else:
             seen = see(self.state.window, decide)
             if self.resend or self._concerns(pid, seen, trigger):
                 self._view(recipient, seen)
-        for flag in active:
-            if flag.event_ids not in known:  # else the partnership's own flag answers for it
-                self._deny_unseen(flag, pid, seen)
+        for flag, ids in active:
+            if ids not in known:  # else the partnership's own flag answers for it
+                self._deny_unseen(flag, ids, pid, seen)
 
     def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
         """Whether the trigger is an event the partnership may not see (one decision)."""
         if trigger.event_id is None:
             return False
-        found = next(
-            (c for c in self.state.window.contributions if c.event_id == trigger.event_id), None
-        )
+        event_id = trigger.event_id
+        if event_id not in self.triggered:  # looked up once per dispatch
+            contributions = self.state.window.contributions
+            found = next((c for c in contributions if c.event_id == event_id), None)
+            self.triggered[event_id] = found
+        found = self.triggered[event_id]
         return found is not None and not decide(found).permitted
 
     def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
@@ -201,13 +263,13 @@ class _Round:
         if trigger.event_id is not None:
             return trigger.event_id in seen.ids
         if trigger.consent_before is not None:
-            before = _decider(pid, self.token, self.moment, trigger.consent_before)
+            before = _decider(pid, self.token, self.moment, trigger.consent_before, self.facts)
             return see(self.state.window, before).ids != seen.ids
         return True
 
-    def _deny_unseen(self, flag: FlagState, pid: str, seen: Seen) -> None:
+    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
         """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        members = [c for c in self.state.window.contributions if c.event_id in flag.event_ids]
+        members = [c for c in self.state.window.contributions if c.event_id in ids]
         visible = [c for c in members if c.event_id in seen.ids]
         rule = self.dispatcher.rules.get(flag.rule_id)
         if visible and still_holds(rule, visible):
@@ -217,8 +279,8 @@ class _Round:
     def _view(self, recipient: Recipient, seen: Seen) -> None:
         """Raise, update, expire or retract the partnership's flags from its own view."""
         pid = recipient.partnership_id
-        rules, at = self.dispatcher.rules, self.moment.at
-        own = evaluate(rules, self.token, seen.window(self.state.floors.get(pid, {})), at)
+        at = self.moment.at
+        own = self.evaluate(seen.window(self.state.floors.get(pid, {})))
         held = self.held.setdefault(pid, {})
         pairs, gone = match(own, tuple(held.values()))
         for flag, previous in pairs:

@@ -26,6 +26,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from hub.dsa import Decision
 from hub.flags import Contribution, FlagState, SubjectWindow
+from hub.models.built import built
 
 Decide = Callable[[Contribution], Decision]
 
@@ -58,15 +59,12 @@ class Seen:
 
     decisions: Mapping[str, Decision]
     visible: tuple[Contribution, ...]
-
-    @property
-    def ids(self) -> frozenset[str]:
-        """The ids of the events the partnership may see."""
-        return frozenset(c.event_id for c in self.visible)
+    ids: frozenset[str]
+    """The ids of the events the partnership may see."""
 
     def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
         """The partnership's own window: its visible events (already canonical) and floors."""
-        return SubjectWindow.model_construct(contributions=self.visible, floors=dict(floors))
+        return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
 
 
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
@@ -74,7 +72,7 @@ def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = Non
     events = [c for c in window.contributions if only is None or c.event_id in only]
     decisions = {c.event_id: decide(c) for c in events}
     visible = tuple(c for c in events if decisions[c.event_id].permitted)
-    return Seen(decisions, visible)
+    return Seen(decisions, visible, frozenset(c.event_id for c in visible))
 
 
 def match(

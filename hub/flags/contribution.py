@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.models import Event
+from hub.models.built import built
 from hub.rules import FieldValue, RuleSet
 
 
@@ -45,15 +46,21 @@ def contribution_of(event: Event, council: str | None, rules: RuleSet) -> Contri
         return None
     envelope = event.envelope
     wanted = rules.fields_for(event.event_type)
-    return Contribution(
-        event_id=envelope.event_id,
-        event_type=event.event_type,
-        agency_id=envelope.agency_id,
-        occurred_at=envelope.occurred_at,
-        council=council,
-        lsoa=envelope.lsoa,
-        age=envelope.age,
-        fields={name: _value(event.fields[name]) for name in sorted(wanted & event.fields.keys())},
+    # The envelope's values are validated, and each field value is a FieldValue already.
+    return built(
+        Contribution,
+        {
+            "event_id": envelope.event_id,
+            "event_type": event.event_type,
+            "agency_id": envelope.agency_id,
+            "occurred_at": envelope.occurred_at,
+            "council": council,
+            "lsoa": envelope.lsoa,
+            "age": envelope.age,
+            "fields": {
+                name: _value(event.fields[name]) for name in sorted(wanted & event.fields.keys())
+            },
+        },
     )
 
 

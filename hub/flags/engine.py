@@ -12,6 +12,7 @@ from hub.errors import RuleError
 from hub.flags.match import Episode, contributing_types, episodes
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
+from hub.models.built import built
 from hub.rules import Rule, RuleSet
 
 
@@ -19,28 +20,41 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
     """Every flag the window implies, active or expired at ``now``, by rule id then anchor."""
     if now.tzinfo is None:
         raise RuleError("evaluation time has no time zone")
-    present = {c.event_type for c in window.contributions}
+    contributions = window.contributions
+    if len(contributions) < rules.least_events or (
+        rules.least_agencies > 1
+        and len({c.agency_id for c in contributions}) < rules.least_agencies
+    ):
+        return []  # too few events, or agencies, for any rule: no episode anywhere
+    present = {c.event_type for c in contributions}
+    floors = window.floors
     return [
         _state(rule, token, episode, now)
         for rule in rules.rules
         if not contributing_types(rule).isdisjoint(present)  # else no episode: skip the work
-        for episode in episodes(rule, window.contributions, window.floor(rule.id))
+        for episode in episodes(rule, contributions, floors.get(rule.id))
     ]
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:
+    # Built from validated contributions and rule: nothing to validate again.
     refs = tuple(EventRef.of(c) for c in episode.members)
-    return FlagState(
-        flag_id=flag_id(rule.id, token, episode.anchor),
-        revision=revision(rule.version, episode.severity, frozenset(r.event_id for r in refs)),
-        rule_id=rule.id,
-        rule_version=rule.version,
-        severity=episode.severity,
-        base_severity=rule.severity,
-        status=Status.EXPIRED if now >= episode.end else Status.ACTIVE,
-        window_start=episode.anchor,
-        window_end=episode.end,
-        events=refs,
+    return built(
+        FlagState,
+        {
+            "flag_id": flag_id(rule.id, token, episode.anchor),
+            "revision": revision(
+                rule.version, episode.severity, frozenset(r.event_id for r in refs)
+            ),
+            "rule_id": rule.id,
+            "rule_version": rule.version,
+            "severity": episode.severity,
+            "base_severity": rule.severity,
+            "status": Status.EXPIRED if now >= episode.end else Status.ACTIVE,
+            "window_start": episode.anchor,
+            "window_end": episode.end,
+            "events": refs,
+        },
     )
 
 
@@ -57,10 +71,14 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     cut = now - rules.horizon
     # Every anchor is a contribution's time: with none before the cut, no episode is anchored
     # before it, and each floor is just raised to the cut (the episodes need not be computed).
-    anchored_before = any(c.occurred_at < cut for c in window.contributions)
-    floors = dict(window.floors)
+    # The contributions are kept in time order, so the first is the earliest.
+    contributions = window.contributions
+    anchored_before = bool(contributions) and contributions[0].occurred_at < cut
+    held = window.floors
+    floors = dict(held)
     for rule in rules.rules:
-        floor = max(cut, window.floor(rule.id) or cut)
+        previous = held.get(rule.id)
+        floor = previous if previous is not None and previous > cut else cut
         if anchored_before:
             for episode in episodes(rule, window.contributions, window.floor(rule.id)):
                 if episode.anchor < cut:

@@ -47,8 +47,20 @@ class _Contributors:
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
+    known: dict[int, tuple[Contribution, frozenset[str]]]
+    """Labels already found, by contribution (immutable; held, so its id is not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
+        found = self.known.get(id(contribution))
+        if found is not None and found[0] is contribution:
+            return found[1]
+        names = self._labels(contribution)
+        if len(self.known) >= _KNOWN_MAX:
+            self.known.clear()
+        self.known[id(contribution)] = (contribution, names)
+        return names
+
+    def _labels(self, contribution: Contribution) -> frozenset[str]:
         if self.age is not None and not self.age.contains(contribution.age):
             return _NONE
         fields = contribution.fields
@@ -60,6 +72,7 @@ class _Contributors:
 
 
 _NONE: frozenset[str] = frozenset()
+_KNOWN_MAX = 16384
 _INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
 _INDEXED_MAX = 1024
 _key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
@@ -75,7 +88,7 @@ def _contributors(rule: Rule) -> _Contributors:
         tests = tuple(compiled(test) for test in contributor.where)
         by_type.setdefault(contributor.type, []).append((contributor.name, tests))
     indexed = _Contributors(
-        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age
+        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age, {}
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
         _INDEXED.clear()
@@ -139,7 +152,18 @@ def episodes(
     rule: Rule, contributions: Iterable[Contribution], floor: datetime | None
 ) -> list[Episode]:
     """Every flag-worthy window of the rule over a set, greedily from the earliest anchor."""
-    ordered = qualifying(rule, contributions)
+    indexed = _contributors(rule)
+    types = indexed.types
+    candidates = [
+        c
+        for c in contributions
+        if c.event_type in types and (floor is None or c.occurred_at >= floor)
+    ]
+    if not _enough(rule, candidates):
+        return []  # every window's members are among these: the rule holds on none
+    ordered = qualifying(rule, candidates)
+    if len(ordered) < len(candidates) and not _enough(rule, [c for c, _ in ordered]):
+        return []
     times = [c.occurred_at for c, _ in ordered]
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
@@ -155,6 +179,18 @@ def episodes(
             )
             allowed = start + width
     return found
+
+
+def _enough(rule: Rule, candidates: Sequence[Contribution]) -> bool:
+    """Whether a set could hold the rule's counts: a window's members are a subset of it.
+
+    Only contributions at or after the floor can be members (a window's members start at its
+    anchor), so callers pass those alone.
+    """
+    cond = rule.conditions
+    if len(candidates) < cond.min_events:
+        return False
+    return cond.min_agencies <= 1 or len({c.agency_id for c in candidates}) >= cond.min_agencies
 
 
 def still_holds(rule: Rule, subset: Iterable[Contribution]) -> bool:

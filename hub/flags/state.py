@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from hub.flags.contribution import Contribution
+from hub.models.built import built
 from hub.rules import Severity
 
 _FLAG_DOMAIN = b"vru-hub/flag-id/v1\x00"
@@ -42,11 +43,14 @@ class EventRef(BaseModel):
     @classmethod
     def of(cls, contribution: Contribution) -> EventRef:
         """The reference to a contribution."""
-        return cls(
-            event_id=contribution.event_id,
-            event_type=contribution.event_type,
-            agency_id=contribution.agency_id,
-            occurred_at=contribution.occurred_at,
+        return built(
+            cls,
+            {
+                "event_id": contribution.event_id,
+                "event_type": contribution.event_type,
+                "agency_id": contribution.agency_id,
+                "occurred_at": contribution.occurred_at,
+            },
         )
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import datetime
+from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.errors import StateError
 from hub.flags.contribution import Contribution
+from hub.models.built import built, replaced
 
 
 class SubjectWindow(BaseModel):
@@ -43,7 +45,7 @@ class SubjectWindow(BaseModel):
         return len(self.contributions)
 
     def __contains__(self, event_id: object) -> bool:
-        return any(c.event_id == event_id for c in self.contributions)
+        return event_id in map(_EVENT_ID, self.contributions)  # compared in C, not a genexpr
 
     def add(self, contribution: Contribution) -> SubjectWindow:
         """This window with the contribution; the same window when its event id is present.
@@ -55,16 +57,20 @@ class SubjectWindow(BaseModel):
             return self
         items = self.contributions
         at = bisect_left([c.key for c in items], contribution.key)
-        return self.model_copy(update={"contributions": (*items[:at], contribution, *items[at:])})
+        return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
-        kept = tuple(c for c in self.contributions if c.occurred_at >= cut)
+        contributions = self.contributions
+        if not contributions or contributions[0].occurred_at >= cut:
+            kept = contributions  # in time order: none is before the cut
+        else:
+            kept = tuple(c for c in contributions if c.occurred_at >= cut)
         ordered = dict(sorted(floors.items()))
-        if len(kept) == len(self.contributions) and all(_aware(f) for f in ordered.values()):
+        if len(kept) == len(contributions) and all(map(_aware, ordered.values())):
             # Nothing dropped: the contributions are canonical already and the floors are
             # aware, so validation would return exactly these values; skip it.
-            return SubjectWindow.model_construct(contributions=self.contributions, floors=ordered)
+            return built(SubjectWindow, {"contributions": self.contributions, "floors": ordered})
         return SubjectWindow(contributions=kept, floors=ordered)
 
     def floor(self, rule_id: str) -> datetime | None:
@@ -83,6 +89,31 @@ class SubjectWindow(BaseModel):
         except PydanticValidationError as exc:
             # from None: pydantic's error would carry the stored values into logs
             raise StateError(f"subject window: {exc.error_count()} invalid parts") from None
+
+
+def window_json(window: SubjectWindow) -> bytes:
+    """``window.model_dump_json()``, with each contribution's JSON written once.
+
+    A contribution is immutable and stays in its subject's window for many events; its JSON
+    is remembered (bounded) and the window's joined around it, byte for byte as pydantic
+    writes the whole.
+    """
+    parts = []
+    for contribution in window.contributions:
+        known = _json.get(id(contribution))
+        if known is None or known[0] is not contribution:
+            known = (contribution, contribution.model_dump_json().encode())
+            if len(_json) >= _JSON_CAPACITY:
+                _json.clear()
+            _json[id(contribution)] = known  # holding it keeps its id from being reused
+        parts.append(known[1])
+    rest = window.model_dump_json(exclude={"contributions"}).encode()  # {"floors":{...}}
+    return b'{"contributions":[' + b",".join(parts) + b"]," + rest[1:]
+
+
+_EVENT_ID = attrgetter("event_id")
+_JSON_CAPACITY = 16384
+_json: dict[int, tuple[Contribution, bytes]] = {}
 
 
 def _aware(moment: object) -> bool:

@@ -11,6 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hub.codec import DecodedEvent
 from hub.errors import ValidationError
+from hub.models.built import built
 from hub.models.envelope import Envelope
 from hub.models.rules import check_fields
 from hub.models.timing import check_timeliness
@@ -65,11 +66,16 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
     problem = check_fields(decoded.event_type, fields, raw_envelope)
     if problem is not None:
         raise ValidationError(f"{decoded.event_type} {problem[0]}: {problem[1]}")
-    return Event(
-        event_type=decoded.event_type,
-        writer_version=decoded.writer_version,
-        envelope=envelope,
-        fields=fields,
+    # Every value is valid already (the envelope validated, the fields a fresh dict of the
+    # record's own names): the model is built without validating them again.
+    return built(
+        Event,
+        {
+            "event_type": decoded.event_type,
+            "writer_version": decoded.writer_version,
+            "envelope": envelope,
+            "fields": fields,
+        },
     )
 
 

@@ -18,10 +18,20 @@ class RuleSet:
 
     ``horizon`` is the longest window: a contribution older than that can no longer be part
     of a flag that is still active. ``fields_for(type)`` is what a contribution of that type
-    must keep for the rules' conditions, and nothing more.
+    must keep for the rules' conditions, and nothing more. ``least_events`` and
+    ``least_agencies`` are the fewest events and agencies any rule needs: a window with fewer
+    can raise no flag.
     """
 
-    __slots__ = ("_fields", "_rules", "_types", "horizon")
+    __slots__ = (
+        "_by_id",
+        "_fields",
+        "_rules",
+        "_types",
+        "horizon",
+        "least_agencies",
+        "least_events",
+    )
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self._rules = tuple(sorted(rules, key=lambda r: r.id))
@@ -38,6 +48,9 @@ class RuleSet:
                 names.update(t.field for t in contributor.where)
         self._fields = {t: frozenset(n) for t, n in fields.items()}
         self.horizon = timedelta(days=max(r.window_days for r in self._rules))
+        self.least_events = min(r.conditions.min_events for r in self._rules)
+        self.least_agencies = min(r.conditions.min_agencies for r in self._rules)
+        self._by_id = {r.id: r for r in self._rules}
 
     @classmethod
     def load(cls, directory: Path, catalog: RuleCatalog | None = None) -> RuleSet:
@@ -59,10 +72,10 @@ class RuleSet:
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id; RuleError when there is none."""
-        for rule in self._rules:
-            if rule.id == rule_id:
-                return rule
-        raise RuleError(f"no rule '{rule_id}' in the set")
+        rule = self._by_id.get(rule_id)
+        if rule is None:
+            raise RuleError(f"no rule '{rule_id}' in the set")
+        return rule
 
     def contributes(self, event_type: str) -> bool:
         """Whether events of this type can contribute to any rule."""

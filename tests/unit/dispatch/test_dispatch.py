@@ -196,3 +196,15 @@ def test_every_decision_is_recorded_without_tokens_or_values(world: World) -> No
     permits = [r for r in records if r.outcome == "permit"]
     assert {r.recipient for r in permits} == {"reading"}
     assert all(r.alert_id for r in permits)
+
+
+def test_a_state_is_written_as_pydantic_writes_it_and_read_back_equal(world: World) -> None:
+    # SubjectState.to_bytes joins remembered contribution JSON; the bytes must be the model's.
+    state, _ = fold_all(world, events(world[0].store))
+    expired = world[0].rescan(TOKEN, state, moment(world, NOW + timedelta(days=120))).state
+    for each in (SubjectState(), state, expired):
+        data = each.to_bytes()
+        assert data == each.model_dump_json().encode()
+        assert data == each.to_bytes()  # the second time from remembered contributions
+        assert SubjectState.from_bytes(data) == each
+        assert SubjectState.model_validate_json(data) == each
