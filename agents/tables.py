@@ -11,11 +11,11 @@ moved to another row or an old value appended again is refused, logged and count
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from hub.crypto import HmacKey
 from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
@@ -34,6 +34,14 @@ class VerifiedTable(faust.Table[bytes, bytes]):
     """
 
     verifier: RecordVerifier | None = None
+    on_recovered: list[Callable[[], None]]
+    """Called when recovery completed (after start or a rebalance): the table changed."""
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        """Let readers that index the table know its rows changed under them."""
+        await super().on_recovery_completed(active_tps, standby_tps)
+        for callback in self.on_recovered:
+            callback()
 
     def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
         """Apply the records that verify; refuse the rest (never raises for a record)."""
@@ -83,6 +91,7 @@ def verified_table(
         value_type=bytes,
     )
     table.verifier = verifier
+    table.on_recovered = []
     app.tables.add(table)
     return table
 

@@ -191,6 +191,8 @@ def list_records(
             continue
         r = item.record
         origin = f"{r.source.topic}[{r.source.partition}]@{r.source.offset}"
+        if r.source.index is not None:  # one event of a batch record: its index in the record
+            origin += f"#{r.source.index}"
         when = r.quarantined_at.isoformat(timespec="seconds")
         typer.echo(f"{item.position:>10} {when} {r.reason:<18} {r.error:<22} {origin}  {r.detail}")
     if not as_json:
