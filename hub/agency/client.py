@@ -81,8 +81,8 @@ class Batch:
         return self.messages
 
 
-Numbered = tuple[int, "EventDraft | HubError"]
-"""A source row's line number and its draft, or the error that stopped it becoming one."""
+Numbered = tuple[int, "EventDraft | Prepared | HubError"]
+"""A source row's line number and its draft (or prepared event), or the error that stopped it."""
 
 
 class AgencyClient:
@@ -159,7 +159,7 @@ class AgencyClient:
         lines = 0
         for line, item in rows:
             lines += 1
-            outcome = item if isinstance(item, HubError) else self._try_prepare(item)
+            outcome = item if isinstance(item, HubError | Prepared) else self._try_prepare(item)
             if isinstance(outcome, HubError):
                 rejects.append(Reject.of(line, outcome))
                 continue
@@ -175,6 +175,11 @@ class AgencyClient:
         if rejects or lines:
             yield self._batch([], rejects, lines, None)
 
+    def records(self, prepared: Iterable[Prepared]) -> list[FeedMessage]:
+        """Prepared events as batch records of up to ``batch_size``, one feed partition each."""
+        batches = self.batches(enumerate(prepared, start=1))
+        return [b.record for b in batches if b.record is not None]
+
     def _batch(
         self, pending: list[Prepared], rejects: list[Reject], lines: int, partition: int | None
     ) -> Batch:
@@ -187,19 +192,11 @@ class AgencyClient:
             FeedMessage(p.key, p.value, ((SEAL_HEADER, s.to_bytes()),))
             for p, s in zip(pending, seals, strict=True)
         )
+        if not self.batch_records:
+            return Batch(sealed, tuple(rejects), lines, occurred)
         first = seals[0]
-        record = BatchRecord(
-            keys.agency_id,
-            first.key_id,
-            first.batch_id,
-            tuple(p.value for p in pending),
-            first.signature,
-        )
-        wire = FeedMessage(
-            pending[0].key,
-            record.to_bytes(),
-            (),
-            partition if self.partitions > 1 else None,
-            len(pending),
-        )
-        return Batch(sealed, tuple(rejects), lines, occurred, wire if self.batch_records else None)
+        values = tuple(p.value for p in pending)
+        record = BatchRecord(keys.agency_id, first.key_id, first.batch_id, values, first.signature)
+        at = partition if self.partitions > 1 else None
+        wire = FeedMessage(pending[0].key, record.to_bytes(), (), at, len(pending))
+        return Batch(sealed, tuple(rejects), lines, occurred, wire)
