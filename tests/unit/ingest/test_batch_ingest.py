@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.agency import AgencyClient, EventDraft, agency_keys, draft_of
 from hub.codec import SchemaStore
@@ -26,7 +28,7 @@ from hub.feeds.police import police_events
 from hub.feeds.sample import write_sample_data
 from hub.geo import AreaLookup
 from hub.ingest import SEAL_HEADER, FeedMessage, Ingest, IngestContext, RecordOutcome
-from hub.quarantine import QuarantineRecord, SourceRef
+from hub.quarantine import REASONS, QuarantineRecord, SourceRef
 from hub.registry import load_registry
 from hub.runtime import load_ingest_context
 from hub.seen import SeenEvents
@@ -206,3 +208,32 @@ def test_the_sdk_batch_record_carries_the_same_sealed_batch_as_its_messages() ->
         assert record.events == tuple(m.value for m in b.messages)
         assert {partition_for(m.key, 4) for m in b.messages} == {b.record.partition}
     assert sum(b.lines for b in batches) == len(DRAFTS)
+
+
+GOOD_RECORD = encode_batch_record(VALUES[:6], SIGNING, "police")
+FUZZED = ingest()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_a_mutated_batch_record_never_raises_and_never_is_an_internal_error(
+    data: st.DataObject,
+) -> None:
+    raw = bytearray(GOOD_RECORD)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        kind = data.draw(st.sampled_from(("flip", "truncate", "insert", "delete")))
+        if kind == "flip":
+            raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif kind == "truncate":
+            del raw[at:]
+        elif kind == "insert":
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+        elif raw:
+            del raw[at]
+        if not raw:
+            raw = bytearray(b"VRB1")
+    outcome = FUZZED.process_record(message(bytes(raw)), SeenEvents({}))
+    for one in outcome.outcomes:
+        assert one.status == "accepted" or one.reason in REASONS - {"internal_error"}
+    assert len(outcome.messages) >= 1
