@@ -43,7 +43,7 @@ def register_ingest(
     table = verified_table(app, "seen-events", verifier, settings.partitions)
     rows = SealedRows(table, ctx.internal_key)
     seen = SeenEvents(rows)  # one row per feed record; its index is rebuilt after recovery
-    table.on_recovered.append(lambda: seen.refresh(force=True))
+    table.on_recovered.append(seen.invalidate)
     outputs: dict[str, faust.TopicT] = {}
 
     def output(name: str) -> faust.TopicT:

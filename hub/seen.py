@@ -9,11 +9,13 @@ one *feed record*::
     row key  "topic:partition:offset"            (the record's position)
     value    "event_id index" lines, one per accepted event ("-" for a single-event record)
 
-and the lookup by event id is an in-memory index rebuilt from the rows whenever the table
-changed under it (recovery after a crash or a rebalance fills the table without this class
-seeing the writes). Rows written before this format (key: an event id, value: its position)
-are read too. A row is written once per record by :meth:`SeenEvents.commit`, after the
-record's events were checked.
+and the lookup by event id is an in-memory index built from the rows before the first record
+and again whenever the table changed under it: recovery after a crash or a rebalance fills
+the table without this class seeing the writes, and the adapter says so
+(:meth:`SeenEvents.invalidate`, from the table's recovery-completed hook). Nothing here asks
+the table for its size: a RocksDB table counts its rows by reading them all. Rows written
+before this format (key: an event id, value: its position) are read too. A row is written
+once per record by :meth:`SeenEvents.commit`, after the record's events were checked.
 """
 
 from __future__ import annotations
@@ -35,18 +37,22 @@ class SeenEvents(MutableMapping[str, str]):
         self._rows = rows
         self._index: dict[str, str] = {}
         self._indexed: set[str] = set()
-        self._known = 0
+        self._stale = True
         self._pending: dict[str, list[str]] = {}
         self.rebuilds = 0
 
-    def refresh(self, *, force: bool = False) -> None:
-        """Index the rows this object did not write (after recovery); cheap when none."""
-        if not force and len(self._rows) == self._known:
+    def invalidate(self) -> None:
+        """The rows changed behind this object's back: index them before the next lookup."""
+        self._stale = True
+
+    def refresh(self) -> None:
+        """Index the rows this object did not write, if the table changed; else nothing."""
+        if not self._stale:
             return
+        self._stale = False
         for row in list(self._rows):
             if row not in self._indexed:
                 self._index_row(row, self._rows[row])
-        self._known = len(self._rows)
         self.rebuilds += 1
 
     def _index_row(self, row: str, value: str) -> None:
@@ -69,9 +75,7 @@ class SeenEvents(MutableMapping[str, str]):
     def commit(self) -> None:
         """Store one row per record whose events were accepted since the last commit."""
         for record, lines in self._pending.items():
-            if record not in self._indexed:
-                self._indexed.add(record)
-                self._known += record not in self._rows
+            self._indexed.add(record)
             self._rows[record] = "\n".join(lines)
         self._pending.clear()
 
