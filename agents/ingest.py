@@ -85,8 +85,9 @@ def register_ingest(
                 partition=out.partition,
                 headers=metrics.origin_headers(message.timestamp, out.headers),
             )
-        # Quarantines at INFO, one line each; the record's line only at DEBUG: at thousands
-        # of events a second, counts are on /metrics and decisions in the audit ledger.
+        # Each quarantined event at INFO (with its index in a batch record); one line per feed
+        # record at DEBUG: at thousands of events a second, counts are on /metrics and
+        # decisions in the audit ledger.
         for one in outcome.outcomes:
             if one.status == "quarantined":
                 log.info(
@@ -99,13 +100,16 @@ def register_ingest(
                     reason=one.reason,
                     error=one.error,
                 )
+        accepted = outcome.accepted
         log.debug(
-            "record_processed",
+            "event_processed",
             topic=ref.topic,
             partition=ref.partition,
             offset=ref.offset,
+            event_id=outcome.outcomes[0].event_id if len(outcome.outcomes) == 1 else None,
+            outcome="accepted" if accepted == len(outcome.outcomes) else "quarantined",
             events=len(outcome.outcomes),
-            accepted=outcome.accepted,
+            accepted=accepted,
             deliveries=len(outcome.messages),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
