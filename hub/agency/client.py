@@ -4,7 +4,7 @@
 
     client = AgencyClient(AgencyKeys("education", linkage_key, signing_key), store)
     for batch in client.batches(numbered_drafts):      # one Ed25519 signature per batch
-        ...send batch.messages, record batch.rejects...
+        ...send batch.record (or batch.messages), record batch.rejects...
 """
 
 from __future__ import annotations
