@@ -11,7 +11,7 @@ moved to another row or an old value appended again is refused, logged and count
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
@@ -127,3 +127,25 @@ class SealedRows(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def items(self) -> ItemsView[str, str]:
+        """Every row and its value, read together.
+
+        Not one lookup per key: a RocksDB table looks a key up only in the partition of the
+        record being processed, so ``self[key]`` misses the other partitions' rows.
+        """
+        return _SealedItems(self)
+
+    def scan(self) -> Iterator[tuple[str, str]]:
+        """Every row and its value, straight from the table's stores."""
+        for key, stored in self._table.items():
+            yield key.decode(), value_of(stored).value.decode()
+
+
+class _SealedItems(ItemsView[str, str]):
+    """The rows of a :class:`SealedRows`, read in one pass over the table."""
+
+    _mapping: SealedRows
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return self._mapping.scan()

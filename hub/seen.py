@@ -50,9 +50,9 @@ class SeenEvents(MutableMapping[str, str]):
         if not self._stale:
             return
         self._stale = False
-        for row in list(self._rows):
+        for row, value in list(self._rows.items()):  # one pass: not a lookup per row
             if row not in self._indexed:
-                self._index_row(row, self._rows[row])
+                self._index_row(row, value)
         self.rebuilds += 1
 
     def _index_row(self, row: str, value: str) -> None:
