@@ -44,10 +44,11 @@ def quarantined(records: list[ConsumerRecord[bytes, bytes]]) -> list[QuarantineR
     return [QuarantineRecord.from_bytes(r.value or b"") for r in records]
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_a_batch_record_is_judged_per_event_and_deduplicated_across_a_restart(
-    hub_settings: Settings, tmp_path: Path
+    hub_settings: Settings, tmp_path: Path, store: str
 ) -> None:
-    s = hub_settings
+    s = hub_settings.model_copy(update={"table_store": store, "state_dir": tmp_path / "state"})
     await create_topics(
         kafka_endpoint(s), plan_topics(s, load_registry(s.deploy_dir / "registry.yaml"))
     )
