@@ -16,6 +16,7 @@ from hub.crypto.trust import RecordVerifier
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 from hub.refusal import Position, refused
+from hub.seen import SeenEvents
 
 log = structlog.get_logger("agents.ingest")
 
@@ -40,7 +41,9 @@ def register_ingest(
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
     table = verified_table(app, "seen-events", verifier, settings.partitions)
-    seen = SealedRows(table, ctx.internal_key)
+    rows = SealedRows(table, ctx.internal_key)
+    seen = SeenEvents(rows)  # one row per feed record; its index is rebuilt after recovery
+    table.on_recovered.append(seen.invalidate)
     outputs: dict[str, faust.TopicT] = {}
 
     def output(name: str) -> faust.TopicT:
@@ -59,7 +62,7 @@ def register_ingest(
                 refused(Position(message.topic, message.partition, message.offset), exc)
 
     async def handle(event: faust.EventT[bytes]) -> None:
-        """Ingest one feed message: accepted, or quarantined with its reason."""
+        """Ingest one feed record (an event or a batch): each event accepted or quarantined."""
         started = time.perf_counter()
         message = event.message
         ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
@@ -71,9 +74,10 @@ def register_ingest(
             feed_agency=feeds.get(message.topic, ""),
             received_at=received_at(message.timestamp),
         )
-        seen.partition = message.partition
-        outcome = ingest.process(feed_message, seen)
-        metrics.count_ingest(feed_message.feed_agency, outcome.status, outcome.reason)
+        rows.partition = message.partition
+        outcome = ingest.process_record(feed_message, seen)
+        for one in outcome.outcomes:
+            metrics.count_ingest(feed_message.feed_agency, one.status, one.reason)
         for out in outcome.messages:
             await output(out.topic).send(
                 key=out.key,
@@ -81,18 +85,31 @@ def register_ingest(
                 partition=out.partition,
                 headers=metrics.origin_headers(message.timestamp, out.headers),
             )
-        # One line per event only at DEBUG: at a thousand events a second, INFO carries
-        # quarantines alone (counts are on /metrics, decisions in the audit ledger).
-        line = log.info if outcome.status == "quarantined" else log.debug
-        line(
+        # Each quarantined event at INFO (with its index in a batch record); one line per feed
+        # record at DEBUG: at thousands of events a second, counts are on /metrics and
+        # decisions in the audit ledger.
+        for one in outcome.outcomes:
+            if one.status == "quarantined":
+                log.info(
+                    "event_processed",
+                    topic=ref.topic,
+                    partition=ref.partition,
+                    offset=ref.offset,
+                    index=one.index,
+                    outcome=one.status,
+                    reason=one.reason,
+                    error=one.error,
+                )
+        accepted = outcome.accepted
+        log.debug(
             "event_processed",
             topic=ref.topic,
             partition=ref.partition,
             offset=ref.offset,
-            event_id=outcome.event_id,
-            outcome=outcome.status,
-            reason=outcome.reason,
-            error=outcome.error,
+            event_id=outcome.outcomes[0].event_id if len(outcome.outcomes) == 1 else None,
+            outcome="accepted" if accepted == len(outcome.outcomes) else "quarantined",
+            events=len(outcome.outcomes),
+            accepted=accepted,
             deliveries=len(outcome.messages),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )

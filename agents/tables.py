@@ -11,11 +11,11 @@ moved to another row or an old value appended again is refused, logged and count
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from hub.crypto import HmacKey
 from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
@@ -34,6 +34,14 @@ class VerifiedTable(faust.Table[bytes, bytes]):
     """
 
     verifier: RecordVerifier | None = None
+    on_recovered: list[Callable[[], None]]
+    """Called when recovery completed (after start or a rebalance): the table changed."""
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        """Let readers that index the table know its rows changed under them."""
+        await super().on_recovery_completed(active_tps, standby_tps)
+        for callback in self.on_recovered:
+            callback()
 
     def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
         """Apply the records that verify; refuse the rest (never raises for a record)."""
@@ -83,6 +91,7 @@ def verified_table(
         value_type=bytes,
     )
     table.verifier = verifier
+    table.on_recovered = []
     app.tables.add(table)
     return table
 
@@ -118,3 +127,25 @@ class SealedRows(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def items(self) -> ItemsView[str, str]:
+        """Every row and its value, read together.
+
+        Not one lookup per key: a RocksDB table looks a key up only in the partition of the
+        record being processed, so ``self[key]`` misses the other partitions' rows.
+        """
+        return _SealedItems(self)
+
+    def scan(self) -> Iterator[tuple[str, str]]:
+        """Every row and its value, straight from the table's stores."""
+        for key, stored in self._table.items():
+            yield key.decode(), value_of(stored).value.decode()
+
+
+class _SealedItems(ItemsView[str, str]):
+    """The rows of a :class:`SealedRows`, read in one pass over the table."""
+
+    _mapping: SealedRows
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return self._mapping.scan()

@@ -8,6 +8,11 @@ subjects means more events per person and more flags. Partner agencies' events c
 ``hub.feeds.agencies.partner_events`` in its realistic proportions. Every event then goes
 through the agency SDK (linkage token, Avro, validation, batch seal) *before* any timing
 starts, so the generator is never the bottleneck.
+
+A load holds the same events twice over: ``messages``, one single-event record each (what
+the latency probe and the in-process domain benchmark read), and ``records``, the batch
+records the SDK sends by default (one Kafka record per sealed batch of up to 256 events of
+one feed partition, ``hub.crypto.batchrecord``), which ``bench.stack.send_all`` sends.
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.agency import AgencyClient, FeedMessage, agency_keys, draft_of
+from hub.agency import AgencyClient, FeedMessage, Prepared, agency_keys, draft_of
 from hub.agency.draft import RECORDING_DELAY
 from hub.codec import SchemaStore
 from hub.crypto import Keyring
+from hub.crypto.batchrecord import parse_batch_record
 from hub.feeds.agencies import partner_events
 from hub.feeds.people import person, pick
 from hub.feeds.police import CRIME_TYPES, VIOLENCE_OFFENCES
@@ -50,6 +56,14 @@ class Sent:
     day: date
 
 
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """One pre-sealed batch record and the agency whose feed it goes to."""
+
+    agency_id: str
+    message: FeedMessage
+
+
 @dataclass(frozen=True)
 class Load:
     """Pre-sealed messages in send order, where their data came from, and their mix."""
@@ -59,6 +73,8 @@ class Load:
     source: str
     subjects: int
     by_agency: Counter[str]
+    records: list[SentRecord] = field(default_factory=list)
+    """The same events as batch records, in time order of each batch's first event."""
 
     def describe(self) -> str:
         """One line for a person to read."""
@@ -92,6 +108,8 @@ class Generator:
     store: SchemaStore
     registry: Registry
     keyring: Keyring
+    partitions: int = 4
+    """The feed topics' partitions: each batch record holds one partition's events."""
 
     def build(self, events: int, subjects: int, tag: str = "") -> Load:
         """``events`` sealed messages over ``subjects`` people, interleaved in time order.
@@ -119,18 +137,35 @@ def build_load(gen: Generator, events: int, subjects: int, tag: str = "") -> Loa
         if len(chosen) >= events:
             break
     sealed: list[tuple[datetime, Sent]] = []
+    records: list[tuple[datetime, SentRecord]] = []
     for agency_id in sorted({e.agency_id for e in chosen}):
         mine = sorted((e for e in chosen if e.agency_id == agency_id), key=_when)
-        client = AgencyClient(agency_keys(keyring, agency_id), store)
-        messages = client.messages(draft_of(e) for e in mine)
+        client = AgencyClient(agency_keys(keyring, agency_id), store, partitions=gen.partitions)
+        prepared = [client.prepare(draft_of(e)) for e in mine]
         sealed += [
             (e.occurred_at, Sent(agency_id, m, e.event_type, e.occurred_at.date()))
-            for e, m in zip(mine, messages, strict=True)
+            for e, m in zip(mine, _single_records(client, prepared), strict=True)
+        ]
+        when = {p.value: p.occurred_at or start for p in prepared}
+        records += [
+            (when[parse_batch_record(r.value).events[0]], SentRecord(agency_id, r))
+            for r in client.records(prepared)
         ]
     sealed.sort(key=lambda pair: pair[0])
+    records.sort(key=lambda pair: pair[0])
     ordered = [s for _, s in sealed]
     by_agency = Counter(s.agency_id for s in ordered)
-    return Load(ordered, data_dir, gen.source, per_council * len(councils), by_agency)
+    subjects = per_council * len(councils)
+    batched = [r for _, r in records]
+    return Load(ordered, data_dir, gen.source, subjects, by_agency, batched)
+
+
+def _single_records(client: AgencyClient, prepared: list[Prepared]) -> list[FeedMessage]:
+    """One single-event message per prepared event, in order, sealed in batches."""
+    size = client.batch_size
+    return [
+        m for at in range(0, len(prepared), size) for m in client.seal(prepared[at : at + size])
+    ]
 
 
 def _when(event: SourceEvent) -> datetime:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.loadgen import Sent
+from bench.loadgen import Sent, SentRecord
 from hub.config import Settings
 from hub.crypto import Keyring
 from hub.dsa import load_directory
@@ -129,15 +129,19 @@ def producer(endpoint: KafkaEndpoint) -> AIOKafkaProducer:
 
 
 async def send_all(
-    settings: Settings, out: AIOKafkaProducer, messages: Sequence[Sent]
+    settings: Settings, out: AIOKafkaProducer, messages: Sequence[Sent | SentRecord]
 ) -> dict[tuple[str, int], int]:
-    """Send every message as fast as the producer takes them; return offsets sent per partition."""
+    """Send every message as fast as the producer takes them; return offsets sent per partition.
+
+    ``messages`` are a load's single-event records or its batch records (``Load.records``).
+    """
     futures = [
         await out.send(
             settings.feed_topic(s.agency_id),
             s.message.value,
             key=s.message.key,
             headers=list(s.message.headers),
+            partition=s.message.partition,
         )
         for s in messages
     ]

@@ -220,15 +220,19 @@ async def _drive(
         async with translated(endpoint, "replay the demo feeds"):
             await consumer.start()
             await producer.start()
-            for agency_id, message in feed.messages:
+            for agency_id, message in feed.records:  # one Kafka record per sealed batch
                 await producer.send(
                     settings.feed_topic(agency_id),
                     message.value,
                     key=message.key,
                     headers=list(message.headers),
+                    partition=message.partition,
                 )
             await producer.flush()
-            echo(f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies")
+            echo(
+                f"sent {len(feed.messages)} events from {len(feed.agencies)} agencies"
+                f" in {len(feed.records)} batch records"
+            )
             echo(f"  {feed.describe()}")
             last_seen: float | None = None  # quiet time counts only once alerts have started
             while time.monotonic() < deadline and (

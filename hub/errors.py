@@ -11,6 +11,7 @@ identifiers, pseudonyms or keys.
     ├── ConfigError                  settings, registry or deploy files are wrong
     ├── SchemaError                  Avro contracts and the wire format
     │   ├── DecodeError              bytes are not a well-formed single-object message   (decode_error)
+    │   │   └── MalformedBatchError  (problem, at): a batch feed record does not parse     (decode_error)
     │   ├── UnknownSchemaError       the fingerprint names no known writer schema        (unknown_schema)
     │   └── IncompatibleSchemaError  a schema change is not backward compatible
     ├── ValidationError              a decoded record breaks a field rule                (invalid_field)
@@ -88,6 +89,15 @@ class DecodeError(SchemaError):
     """Bytes that are not a well-formed single-object-encoded message."""
 
     reason = "decode_error"
+
+
+class MalformedBatchError(DecodeError):
+    """A batch feed record (``hub.crypto.batchrecord``) whose container does not parse."""
+
+    def __init__(self, problem: str, at: int) -> None:
+        super().__init__(f"malformed batch record: {problem} at byte {at}")
+        self.problem = problem
+        self.at = at
 
 
 class UnknownSchemaError(SchemaError):

@@ -1,21 +1,33 @@
-"""The ingest step: one raw feed message in, the messages it causes out.
+"""The ingest step: one raw feed record in, the messages it causes out.
 
-Pure: no Kafka here. The faust adapter (``agents/``) reads a feed message, calls
-:meth:`Ingest.process`, and sends what comes back. Every input ends either accepted (with
-its deliveries) or quarantined with a reason: nothing raises out of ``process``.
+Pure: no Kafka here. The faust adapter (``agents/``) reads a feed record, calls
+:meth:`Ingest.process_record`, and sends what comes back. A feed record is one event
+(single-object Avro with its ``vru-seal`` header) or one sealed batch of events
+(``hub.crypto.batchrecord``): a batch's signature is verified once, then every event is
+checked alone. Every event ends either accepted or quarantined with a reason: nothing raises
+out of ``process_record``.
+
+::
+
+    ingest = Ingest(ctx)
+    seen = SeenEvents(rows)                 # hub.seen: one stored row per feed record
+    outcome = ingest.process_record(message, seen)
+    ...send outcome.messages (accepted per partition, then quarantine records)...
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import HmacKey, SealVerifier
+from hub.crypto.batchrecord import BatchRecord, event_seals, is_batch_record, parse_batch_record
 from hub.crypto.record import Kind, Place
+from hub.crypto.sealcodec import EventSeal
 from hub.crypto.trust import seal_record
 from hub.errors import (
     AgencyMismatchError,
@@ -26,9 +38,11 @@ from hub.errors import (
     UnknownAreaError,
 )
 from hub.geo import AreaLookup
+from hub.merkle import MerkleTree
 from hub.models import Clock, Event, remember, validate_event, wall_clock
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
+from hub.seen import SeenEvents
 from hub.transport.partitioner import partition_for
 
 #: Kafka header carrying the agency's batch seal (``hub.crypto.sealcodec``).
@@ -37,6 +51,7 @@ SEAL_HEADER = "vru-seal"
 SOURCE_HEADER = "vru-source"
 
 Headers = tuple[tuple[str, bytes], ...]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,25 @@ class Outcome:
     event_id: str | None
     messages: tuple[Outbound, ...]
     error: str | None = None
+    index: int | None = None
+    """The event's index in its batch record (None: a single-event record, or the whole one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What became of one feed record: each event's outcome and every message to publish.
+
+    ``messages`` holds one accepted record per destination partition (its events in input
+    order), then one quarantine record per refused event (or one for a refused record).
+    """
+
+    outcomes: tuple[Outcome, ...]
+    messages: tuple[Outbound, ...]
+
+    @property
+    def accepted(self) -> int:
+        """How many of the record's events were accepted."""
+        return sum(1 for o in self.outcomes if o.status == "accepted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +132,8 @@ class IngestContext:
 class Ingest:
     """Decode, validate, check provenance and seal, de-duplicate, route.
 
-    ``seen`` maps an accepted event id to the feed position it was accepted from. The same id
+    ``seen`` maps an accepted event id to the feed position it was accepted from
+    (``topic:partition:offset``, with ``:index`` for an event of a batch record). The same id
     at the same position is a redelivery (at-least-once after a crash) and is accepted again,
     harmlessly: everything downstream is keyed by deterministic ids. The same id at another
     position is an agency sending it twice: ``duplicate_event``.
@@ -108,68 +143,164 @@ class Ingest:
         self._ctx = ctx
         self._agencies = frozenset(a.id for a in ctx.registry.agencies)
 
+    def process_record(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
+        """Classify one feed record, a single event or a batch; never raises.
+
+        The record's accepted events are stored in ``seen`` as one row.
+        """
+        seen.refresh()
+        if is_batch_record(message.value):
+            outcome = self._batch(message, seen)
+        else:
+            single = self.process(message, seen)
+            outcome = RecordOutcome((single,), single.messages)
+        seen.commit()
+        return outcome
+
     def process(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
-        """Classify one feed message; never raises."""
-        try:
-            return self._accept(message, seen)
-        except HubError as exc:
-            error = exc
-        except Exception as exc:  # noqa: BLE001  # last line of defence: an input never crashes the hub
-            error = HubError(f"unexpected {type(exc).__name__}")
-        record = quarantine(
-            message.value, message.source, error, key=message.key, headers=message.headers
-        )
+        """Classify one single-event feed message; never raises."""
+        found = _attempt(self._accept, message, seen)
+        return found if isinstance(found, Outcome) else self._refused(message, found)
+
+    def _refused(
+        self,
+        message: FeedMessage,
+        error: HubError,
+        event: tuple[int, bytes, Headers] | None = None,
+    ) -> Outcome:
+        """The quarantine outcome of a record, or of one ``(index, bytes, headers)`` event."""
+        source, raw, headers = message.source, message.value, message.headers
+        index = None
+        if event is not None:
+            index, raw, headers = event
+            source = source.model_copy(update={"index": index})
+        record = quarantine(raw, source, error, key=message.key, headers=headers)
         out = Outbound(self._ctx.settings.quarantine_topic, None, record.to_bytes())
-        return Outcome("quarantined", record.reason, None, (out,), record.detail)
+        return Outcome("quarantined", record.reason, None, (out,), record.detail, index)
 
     def _accept(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
         event = validate_event(self._ctx.decoder.decode(message.value))
         self._check_provenance(event, message)
+        position = message.source.position
+        key, partition = self._admit(event, message.value, seen, position)
+        place = Place(self._ctx.settings.accepted_topic, partition)
+        accepted = self._packed(place, key, (message.value,), message)
+        return Outcome("accepted", "accepted", event.event_id, (accepted,))
+
+    def _check_agency(self, event: Event, feed_agency: str) -> None:
+        agency_id = event.envelope.agency_id
+        if agency_id not in self._agencies:
+            raise UnknownAgencyError("event names an agency that is not onboarded")
+        if agency_id != feed_agency:
+            raise AgencyMismatchError(f"event claims another agency than feed {feed_agency!r}")
+
+    def _check_provenance(self, event: Event, message: FeedMessage) -> None:
+        self._check_agency(event, message.feed_agency)
+        raw_seal = message.seal
+        if raw_seal is None:
+            raise BadSignatureError(f"no {SEAL_HEADER} header")
+        seal = self._ctx.verifier.verify(message.value, raw_seal, message.received_at)
+        if seal.agency_id != event.envelope.agency_id:
+            raise AgencyMismatchError("seal is another agency's")
+        if seal.key_id != event.envelope.key_id:
+            raise BadSignatureError("envelope key id differs from the seal's")
+
+    def _admit(
+        self, event: Event, raw: bytes, seen: MutableMapping[str, str], position: str
+    ) -> tuple[bytes, int]:
+        """Area and de-duplication checks; the accepted key and partition of an event."""
         council = self._ctx.areas.council(event.envelope.lsoa)
         partnership = self._ctx.registry.partnership_for_council(council) if council else None
         if partnership is None:
             raise UnknownAreaError("the event's LSOA is in no partnership's area")
-        position = f"{message.source.topic}:{message.source.partition}:{message.source.offset}"
         first = seen.get(event.event_id)
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
         if event.subject_token is not None:  # correlation reads these bytes next (not area ones)
-            remember(self._ctx.decoder, message.value, event)
-        accepted = self._accepted(event, message, position)
-        return Outcome("accepted", "accepted", event.event_id, (accepted,))
-
-    def _check_provenance(self, event: Event, message: FeedMessage) -> None:
-        agency_id = event.envelope.agency_id
-        if agency_id not in self._agencies:
-            raise UnknownAgencyError("event names an agency that is not onboarded")
-        if agency_id != message.feed_agency:
-            raise AgencyMismatchError(
-                f"event claims another agency than feed {message.feed_agency!r}"
-            )
-        raw_seal = message.seal
-        if raw_seal is None:
-            raise BadSignatureError(f"no {SEAL_HEADER} header")
-        seal = self._ctx.verifier.verify(message.value, raw_seal, message.received_at)
-        if seal.agency_id != agency_id:
-            raise AgencyMismatchError("seal is another agency's")
-        if seal.key_id != event.envelope.key_id:
-            raise BadSignatureError("envelope key id differs from the seal's")
-
-    def _accepted(self, event: Event, message: FeedMessage, position: str) -> Outbound:
-        """The accepted record: the event in an internal record MACed for its partition.
-
-        Its time, the decision time correlation uses, is the hub's clock now. The seal and
-        feed position travel as headers for people reading the topic; no reader uses them.
-        """
+            remember(self._ctx.decoder, raw, event)
         key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
+        return key, partition_for(key, self._ctx.settings.partitions)
+
+    def _batch(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
+        """A batch record: its seal checked once, then each event alone."""
+        parsed = _attempt(self._open_batch, message)
+        if not isinstance(parsed, HubError):
+            return self._batch_events(parsed, message, seen)
+        whole = self._refused(message, parsed)
+        return RecordOutcome((whole,), whole.messages)
+
+    def _open_batch(self, message: FeedMessage) -> tuple[BatchRecord, MerkleTree]:
+        """Parse a batch record and verify its signature over the root of all its events."""
+        record = parse_batch_record(message.value)
+        if record.agency_id not in self._agencies:
+            raise UnknownAgencyError("batch names an agency that is not onboarded")
+        if record.agency_id != message.feed_agency:
+            raise AgencyMismatchError(
+                f"batch is another agency's than feed {message.feed_agency!r}"
+            )
+        tree = record.tree()
+        self._ctx.verifier.verify_head(record.head(tree), record.signature, message.received_at)
+        return record, tree
+
+    def _batch_events(
+        self, opened: tuple[BatchRecord, MerkleTree], message: FeedMessage, seen: SeenEvents
+    ) -> RecordOutcome:
+        record, tree = opened
+        groups: dict[int, tuple[bytes, list[bytes]]] = {}
+        outcomes: list[Outcome] = []
+        seals: list[EventSeal] = []
+        base = message.source.position
+        for index, raw in enumerate(record.events):
+            found = _attempt(self._batch_event, raw, record, seen, f"{base}:{index}")
+            if isinstance(found, HubError):  # quarantined alone, with its derived seal
+                seals = seals or event_seals(record, tree)
+                headers = ((SEAL_HEADER, seals[index].to_bytes()),)
+                outcomes.append(self._refused(message, found, (index, raw, headers)))
+                continue
+            event_id, key, partition = found
+            groups.setdefault(partition, (key, []))[1].append(raw)
+            outcomes.append(Outcome("accepted", "accepted", event_id, (), index=index))
         topic = self._ctx.settings.accepted_topic
-        place = Place(topic, partition_for(key, self._ctx.settings.partitions))
-        value = seal_record(
-            Kind.EVENTS, self._ctx.clock(), (message.value,), place, self._ctx.internal_key
+        accepted = tuple(
+            self._packed(Place(topic, partition), key, tuple(items), message)
+            for partition, (key, items) in groups.items()
         )
-        headers: Headers = ((SOURCE_HEADER, position.encode()),)
+        refused = tuple(m for o in outcomes for m in o.messages)
+        return RecordOutcome(tuple(outcomes), accepted + refused)
+
+    def _batch_event(
+        self, raw: bytes, record: BatchRecord, seen: SeenEvents, position: str
+    ) -> tuple[str, bytes, int]:
+        event = validate_event(self._ctx.decoder.decode(raw))
+        self._check_agency(event, record.agency_id)
+        if event.envelope.key_id != record.key_id:
+            raise BadSignatureError("envelope key id differs from the batch's")
+        key, partition = self._admit(event, raw, seen, position)
+        return event.event_id, key, partition
+
+    def _packed(
+        self, place: Place, key: bytes, items: tuple[bytes, ...], message: FeedMessage
+    ) -> Outbound:
+        """An accepted record: events in an internal record MACed for their partition.
+
+        Its time, the decision time correlation uses, is the hub's clock now. The feed
+        position (and a single event's seal) travel as headers for people reading the
+        topic; no reader uses them.
+        """
+        value = seal_record(Kind.EVENTS, self._ctx.clock(), items, place, self._ctx.internal_key)
+        headers: Headers = ((SOURCE_HEADER, message.source.position.encode()),)
         raw_seal = message.seal
         if raw_seal is not None:
             headers = ((SEAL_HEADER, raw_seal), *headers)
-        return Outbound(topic, key, value, headers, place.partition)
+        return Outbound(place.topic, key, value, headers, place.partition)
+
+
+def _attempt(step: Callable[..., T], *args: Any) -> T | HubError:
+    """``step(*args)``, or the HubError that stopped it (any other exception wrapped)."""
+    try:
+        return step(*args)
+    except HubError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001  # last line of defence: an input never crashes the hub
+        return HubError(f"unexpected {type(exc).__name__}")

@@ -48,13 +48,25 @@ REASONS = frozenset(
 
 
 class SourceRef(BaseModel):
-    """Where a message was read from."""
+    """Where a message was read from: a feed record's position, and an event's index in it.
+
+    ``index`` is set for one event of a batch record (``hub.crypto.batchrecord``): the record
+    is at ``topic``/``partition``/``offset`` and the event is its ``index``-th (from 0). It is
+    None for a single-event record and for a batch record quarantined as one.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     topic: str
     partition: int
     offset: int
+    index: int | None = None
+
+    @property
+    def position(self) -> str:
+        """``topic:partition:offset``, with ``:index`` for an event of a batch record."""
+        at = f"{self.topic}:{self.partition}:{self.offset}"
+        return at if self.index is None else f"{at}:{self.index}"
 
 
 class QuarantineRecord(BaseModel):

@@ -4,7 +4,7 @@
 
     client = AgencyClient(AgencyKeys("education", linkage_key, signing_key), store)
     for batch in client.batches(numbered_drafts):      # one Ed25519 signature per batch
-        ...send batch.messages, record batch.rejects...
+        ...send batch.record (or batch.messages), record batch.rejects...
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from hub.agency.message import SEAL_HEADER, FeedMessage
 from hub.agency.record import build_record
 from hub.codec import SchemaStore
 from hub.crypto.batch import seal_batch
+from hub.crypto.batchrecord import BatchRecord
 from hub.crypto.secret import HmacKey
 from hub.crypto.signing import SigningKey
 from hub.errors import HubError, ValidationError
 from hub.models import validate_event
+from hub.transport.partitioner import partition_for
 
 DEFAULT_BATCH = 256
 
@@ -69,10 +71,18 @@ class Batch:
     lines: int
     occurred: tuple[datetime, ...] = ()
     """When each sealed event occurred (where known): what the rules' windows are judged on."""
+    record: FeedMessage | None = None
+    """The same sealed batch as one batch record (what ``send_feed`` sends by default)."""
+
+    def wire(self, *, batch_records: bool = True) -> tuple[FeedMessage, ...]:
+        """What to send: the batch record, or one single-event message per event."""
+        if batch_records and self.record is not None:
+            return (self.record,)
+        return self.messages
 
 
-Numbered = tuple[int, "EventDraft | HubError"]
-"""A source row's line number and its draft, or the error that stopped it becoming one."""
+Numbered = tuple[int, "EventDraft | Prepared | HubError"]
+"""A source row's line number and its draft (or prepared event), or the error that stopped it."""
 
 
 class AgencyClient:
@@ -84,9 +94,16 @@ class AgencyClient:
         store: SchemaStore,
         event_types: Iterable[str] | None = None,
         batch_size: int = DEFAULT_BATCH,
+        partitions: int = 1,
+        *,
+        batch_records: bool = True,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or partitions < 1:
+            raise ValueError("batch_size and partitions must be at least 1")
+        self.partitions = partitions
+        """The feed topic's partitions: a batch holds events of one partition's keys only."""
+        self.batch_records = batch_records
+        """Whether batches go as batch records (else as single-event messages)."""
         self._keys = keys
         self._store = store
         self._types = frozenset(event_types) if event_types is not None else None
@@ -132,24 +149,54 @@ class AgencyClient:
         return out
 
     def batches(self, rows: Iterable[Numbered]) -> Iterator[Batch]:
-        """Sealed batches of up to ``batch_size`` events; bad rows become rejects, in order."""
-        pending: list[Prepared] = []
+        """Sealed batches of up to ``batch_size`` events; bad rows become rejects, in order.
+
+        Events are batched by the feed partition their key goes to, so one subject's events
+        stay on one partition, in order, whether sent one by one or as batch records.
+        """
+        buckets: dict[int, list[Prepared]] = {}
         rejects: list[Reject] = []
         lines = 0
         for line, item in rows:
             lines += 1
-            outcome = item if isinstance(item, HubError) else self._try_prepare(item)
+            outcome = item if isinstance(item, HubError | Prepared) else self._try_prepare(item)
             if isinstance(outcome, HubError):
                 rejects.append(Reject.of(line, outcome))
-            else:
-                pending.append(outcome)
-            if len(pending) >= self.batch_size:
-                yield self._batch(pending, rejects, lines)
-                pending, rejects, lines = [], [], 0
-        if pending or rejects or lines:
-            yield self._batch(pending, rejects, lines)
+                continue
+            partition = partition_for(outcome.key, self.partitions)
+            bucket = buckets.setdefault(partition, [])
+            bucket.append(outcome)
+            if len(bucket) >= self.batch_size:
+                yield self._batch(buckets.pop(partition), rejects, lines, partition)
+                rejects, lines = [], 0
+        for partition, bucket in buckets.items():
+            yield self._batch(bucket, rejects, lines, partition)
+            rejects, lines = [], 0
+        if rejects or lines:
+            yield self._batch([], rejects, lines, None)
 
-    def _batch(self, pending: list[Prepared], rejects: list[Reject], lines: int) -> Batch:
-        sealed = tuple(self.seal(pending)) if pending else ()
+    def records(self, prepared: Iterable[Prepared]) -> list[FeedMessage]:
+        """Prepared events as batch records of up to ``batch_size``, one feed partition each."""
+        batches = self.batches(enumerate(prepared, start=1))
+        return [b.record for b in batches if b.record is not None]
+
+    def _batch(
+        self, pending: list[Prepared], rejects: list[Reject], lines: int, partition: int | None
+    ) -> Batch:
         occurred = tuple(p.occurred_at for p in pending if p.occurred_at is not None)
-        return Batch(sealed, tuple(rejects), lines, occurred)
+        if not pending:
+            return Batch((), tuple(rejects), lines, occurred)
+        keys = self._keys
+        seals = seal_batch([p.value for p in pending], keys.signing_key, keys.agency_id)
+        sealed = tuple(
+            FeedMessage(p.key, p.value, ((SEAL_HEADER, s.to_bytes()),))
+            for p, s in zip(pending, seals, strict=True)
+        )
+        if not self.batch_records:
+            return Batch(sealed, tuple(rejects), lines, occurred)
+        first = seals[0]
+        values = tuple(p.value for p in pending)
+        record = BatchRecord(keys.agency_id, first.key_id, first.batch_id, values, first.signature)
+        at = partition if self.partitions > 1 else None
+        wire = FeedMessage(pending[0].key, record.to_bytes(), (), at, len(pending))
+        return Batch(sealed, tuple(rejects), lines, occurred, wire)

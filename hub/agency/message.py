@@ -12,7 +12,7 @@ Headers = tuple[tuple[str, bytes], ...]
 
 @dataclass(frozen=True, slots=True)
 class FeedMessage:
-    """One sealed event for an agency's feed topic.
+    """One sealed event, or one sealed batch (``hub.crypto.batchrecord``), for a feed topic.
 
     ``key`` is the subject's linkage token (ASCII) so one subject's events stay in order on one
     partition, or the LSOA code for area-only events. ``value`` is the single-object Avro
@@ -22,6 +22,10 @@ class FeedMessage:
     key: bytes
     value: bytes
     headers: Headers
+    partition: int | None = None
+    """The feed partition to send to (None: the producer's partitioner hashes ``key``)."""
+    events: int = 1
+    """How many events the message carries: more than one for a batch record."""
 
     @property
     def seal(self) -> bytes:

@@ -50,11 +50,13 @@ class FeedProducer:
         await self._producer.stop()
 
     async def send(self, topic: str, messages: Sequence[FeedMessage]) -> int:
-        """Send ``messages`` in order and wait until the broker acknowledged all of them."""
+        """Send ``messages`` in order, wait for every ack; returns the events they carry."""
         async with translated(self._endpoint, f"send to {topic}"):
             futures = [
-                await self._producer.send(topic, m.value, key=m.key, headers=list(m.headers))
+                await self._producer.send(
+                    topic, m.value, key=m.key, headers=list(m.headers), partition=m.partition
+                )
                 for m in messages
             ]
             await asyncio.gather(*futures)
-        return len(messages)
+        return sum(m.events for m in messages)

@@ -127,14 +127,18 @@ async def send_feed(
     *,
     on_batch: Callable[[FileBatch], None] | None = None,
     cutoff: datetime | None = None,
+    batch_records: bool = True,
 ) -> SendReport:
     """Send every sealed batch of ``rows`` to ``topic``; ``on_batch`` sees each after its acks.
 
-    With ``cutoff``, the report counts the events sent that occurred before it.
+    Each batch goes as one batch record, or with ``batch_records=False`` as one single-event
+    message per event. With ``cutoff``, the report counts the events sent that occurred
+    before it.
     """
     report = SendReport(cutoff=cutoff)
     for item in feed.batches(rows):
-        sent = await producer.send(topic, item.batch.messages) if item.batch.messages else 0
+        wire = item.batch.wire(batch_records=batch_records)
+        sent = await producer.send(topic, wire) if wire else 0
         report.add(item.batch, sent)
         if on_batch is not None:
             on_batch(item)
@@ -148,10 +152,12 @@ async def send_drafts(
     topic: str,
     *,
     cutoff: datetime | None = None,
+    batch_records: bool = True,
 ) -> SendReport:
     """Send replayed drafts (police replay, synthetic partner events) in sealed batches."""
     report = SendReport(cutoff=cutoff)
     for batch in client.batches(enumerate(drafts, start=1)):
-        sent = await producer.send(topic, batch.messages) if batch.messages else 0
+        wire = batch.wire(batch_records=batch_records)
+        sent = await producer.send(topic, wire) if wire else 0
         report.add(batch, sent)
     return report

@@ -56,6 +56,12 @@ EXIT_REJECTS = 2
 BatchOption = Annotated[
     int, typer.Option("--batch-size", min=1, help="events per seal (one signature each)")
 ]
+SingleOption = Annotated[
+    bool,
+    typer.Option(
+        "--single-event", help="one Kafka record per event (default: one per sealed batch)"
+    ),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -73,7 +79,9 @@ def _keyring(settings: Settings) -> Keyring:
         ) from exc
 
 
-def _client(settings: Settings, registry: Registry, agency_id: str, batch: int) -> AgencyClient:
+def _client(
+    settings: Settings, registry: Registry, agency_id: str, batch: int, *, single: bool = False
+) -> AgencyClient:
     agency = next((a for a in registry.agencies if a.id == agency_id), None)
     if agency is None:
         raise _fail(f"agency {agency_id!r} is not in the registry")
@@ -83,7 +91,14 @@ def _client(settings: Settings, registry: Registry, agency_id: str, batch: int) 
         message = f"{exc}; `hub keys list {settings.keys_dir}` shows what the keyring holds"
         raise _fail(message) from exc
     store = SchemaStore.load(settings.schemas_dir)
-    return AgencyClient(keys, store, agency.event_types, batch_size=batch)
+    return AgencyClient(
+        keys,
+        store,
+        agency.event_types,
+        batch_size=batch,
+        partitions=settings.partitions,
+        batch_records=not single,
+    )
 
 
 @app.command("send")
@@ -99,6 +114,7 @@ def send(
         Path | None, typer.Option("--rejects", help="rejects file (default FILE.rejects.jsonl)")
     ] = None,
     batch: BatchOption = DEFAULT_BATCH,
+    single: SingleOption = False,
 ) -> None:
     """Send an agency's export file as its feed; exit 2 if some rows were rejected."""
     settings = load_settings()
@@ -109,7 +125,8 @@ def send(
         row_mapping = RowMapping.load(mapping) if mapping else RowMapping.by_name()
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
-    client = _client(settings, load_registry(settings.deploy_dir / "registry.yaml"), agency, batch)
+    registry = load_registry(settings.deploy_dir / "registry.yaml")
+    client = _client(settings, registry, agency, batch, single=single)
     feed = FileFeed(client, RowMapper(row_mapping, SchemaStore.load(settings.schemas_dir)))
     sink = _RejectSink(rejects or file.with_name(file.name + ".rejects.jsonl"))
     try:
@@ -206,6 +223,7 @@ def police(
         bool, typer.Option("--partners", help="also send synthetic partner-agency events")
     ] = False,
     batch: BatchOption = DEFAULT_BATCH,
+    single: SingleOption = False,
 ) -> None:
     """Replay a police.uk CSV as the police feed; subjects are invented, deterministically."""
     settings = load_settings()
@@ -221,7 +239,7 @@ def police(
     if partners:
         for event in partner_events(events, registry, store):
             by_agency[event.agency_id].append(draft_of(event))
-    clients = {a: _client(settings, registry, a, batch) for a in by_agency}
+    clients = {a: _client(settings, registry, a, batch, single=single) for a in by_agency}
     try:
         reports = asyncio.run(_send_replay(settings, clients, by_agency))
     except HubError as exc:

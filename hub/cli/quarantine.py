@@ -23,7 +23,9 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.config import Settings, load_settings
+from hub.crypto.batchrecord import event_seals, parse_batch_record
 from hub.errors import HubError
+from hub.ingest import SEAL_HEADER
 from hub.quarantine import QuarantineRecord
 from hub.registry import load_registry
 from hub.transport import TopicPartition, kafka_endpoint, new_consumer, translated
@@ -156,10 +158,22 @@ async def _original(settings: Settings, record: QuarantineRecord) -> Original | 
     found = [r for r in batch.get(tp, []) if r.offset == source.offset]
     if not found or found[0].value is None:
         return None
-    value = found[0].value
+    value, headers = found[0].value, [(k, bytes(v)) for k, v in found[0].headers]
+    if source.index is not None:  # one event of a batch record: it, with its derived seal
+        value, headers = _event_of(value, source.index)
     if hashlib.sha256(value).hexdigest() != record.original_sha256:
         return None
-    return value, found[0].key, [(k, bytes(v)) for k, v in found[0].headers]
+    return value, found[0].key, headers
+
+
+def _event_of(value: bytes, index: int) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Event ``index`` of a batch record and its single-event seal header (empty if none)."""
+    try:
+        record = parse_batch_record(value)
+        event = record.events[index]
+    except (HubError, IndexError):
+        return b"", []
+    return event, [(SEAL_HEADER, event_seals(record)[index].to_bytes())]
 
 
 def _read(settings: Settings, reason: str | None, wait: float) -> tuple[list[Quarantined], int]:
@@ -186,6 +200,8 @@ def list_records(
             continue
         r = item.record
         origin = f"{r.source.topic}[{r.source.partition}]@{r.source.offset}"
+        if r.source.index is not None:  # one event of a batch record: its index in the record
+            origin += f"#{r.source.index}"
         when = r.quarantined_at.isoformat(timespec="seconds")
         typer.echo(f"{item.position:>10} {when} {r.reason:<18} {r.error:<22} {origin}  {r.detail}")
     if not as_json:

@@ -187,14 +187,14 @@ class SealVerifier:
             return
         self.refreshes += 1
 
-    def _key(self, seal: EventSeal) -> VerifyKey:
+    def _key(self, agency_id: str, key_id: str) -> VerifyKey:
         self._refresh(REFRESH_S)
-        key = self._keys.get((seal.agency_id, seal.key_id))
+        key = self._keys.get((agency_id, key_id))
         if key is None:
             self._refresh(UNKNOWN_KEY_REFRESH_S)
-            key = self._keys.get((seal.agency_id, seal.key_id))
+            key = self._keys.get((agency_id, key_id))
         if key is None:
-            raise UnknownKeyError(seal.key_id)
+            raise UnknownKeyError(key_id)
         return key
 
     def check_window(self, key_id: str, at: datetime) -> None:
@@ -218,16 +218,25 @@ class SealVerifier:
         """
         if not isinstance(seal, EventSeal):
             seal = decode_seal(seal)
-        key = self._key(seal)
-        entry = (_head_of(event, seal), seal.signature)
+        self.verify_head(_head_of(event, seal), seal.signature, received_at)
+        return seal
+
+    def verify_head(
+        self, head: BatchHead, signature: bytes, received_at: datetime | None = None
+    ) -> None:
+        """Check an agency's signature over a batch head (a batch record's, or one event's).
+
+        ``received_at`` (when the hub received the batch) is checked against the key's window.
+        """
+        key = self._key(head.agency_id, head.key_id)
+        entry = (head, signature)
         if entry in self._verified:
             self._verified.move_to_end(entry)
         else:
             self.signature_checks += 1
-            key.verify(seal.signature, batch_statement(entry[0]))
+            key.verify(signature, batch_statement(head))
             self._verified[entry] = None
             if len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
         if received_at is not None:
-            self.check_window(seal.key_id, received_at)
-        return seal
+            self.check_window(head.key_id, received_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,11 +26,16 @@ REPLAY_MONTH_AGO = timedelta(days=37)
 
 @dataclass(frozen=True)
 class DemoFeed:
-    """Sealed feed messages ready to send, by agency, and where their data came from."""
+    """Sealed feed messages ready to send, by agency, and where their data came from.
+
+    ``messages`` holds one single-event message per event; ``records`` the same events as
+    the batch records the demo sends (one Kafka record per sealed batch of one partition).
+    """
 
     messages: list[tuple[str, FeedMessage]]
     data_dir: Path
     by_type: Counter[str]
+    records: list[tuple[str, FeedMessage]] = field(default_factory=list)
 
     @property
     def agencies(self) -> set[str]:
@@ -84,8 +89,13 @@ def build_demo_feed(
     ]
     events: list[SourceEvent] = police + partners
     messages: list[tuple[str, FeedMessage]] = []
+    records: list[tuple[str, FeedMessage]] = []
     for agency_id in sorted({e.agency_id for e in events}):
-        client = AgencyClient(agency_keys(keyring, agency_id), store)
-        drafts = [draft_of(e) for e in events if e.agency_id == agency_id]
-        messages += [(agency_id, m) for m in client.messages(drafts)]
-    return DemoFeed(messages, data_dir, Counter(e.event_type for e in events))
+        keys = agency_keys(keyring, agency_id)
+        client = AgencyClient(keys, store, partitions=settings.partitions)
+        prepared = [client.prepare(draft_of(e)) for e in events if e.agency_id == agency_id]
+        size = client.batch_size
+        for at in range(0, len(prepared), size):
+            messages += [(agency_id, m) for m in client.seal(prepared[at : at + size])]
+        records += [(agency_id, r) for r in client.records(prepared)]
+    return DemoFeed(messages, data_dir, Counter(e.event_type for e in events), records)

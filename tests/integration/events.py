@@ -12,6 +12,7 @@ from typing import Any
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import HmacKey, Keyring, agency_owner, seal_batch
+from hub.crypto.batchrecord import encode_batch_record
 from hub.crypto.record import Kind, parse
 from hub.errors import MalformedRecordError
 from hub.feeds.synthetic import synth_valid_fields
@@ -108,16 +109,29 @@ def sealed(
     the schema does not have is refused (the Avro writer would silently leave it out).
     """
     key = Keyring.open(settings.keys_dir).signing_key(agency_owner(agency_id))
+    values = _encoded(key.key_id, items)
+    seals = seal_batch(values, key, agency_id)
+    return [(v, [(SEAL_HEADER, s.to_bytes())]) for v, s in zip(values, seals, strict=True)]
+
+
+def batch_record(
+    settings: Settings, agency_id: str, items: list[tuple[str, dict[str, Any]]]
+) -> bytes:
+    """Encode ``(event_type, record)`` items as ``agency_id``, sealed as one batch record."""
+    key = Keyring.open(settings.keys_dir).signing_key(agency_owner(agency_id))
+    return encode_batch_record(_encoded(key.key_id, items), key, agency_id)
+
+
+def _encoded(key_id: str, items: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
     values = []
     for event_type, rec in items:
         known_only(rec, ["envelope", *_body_names(event_type)], f"sealed[{event_type}]")
         known_only(rec["envelope"], ENVELOPE_KEYS, f"sealed[{event_type}].envelope")
         envelope = dict(rec["envelope"])
         if envelope["key_id"] == "unset":
-            envelope["key_id"] = key.key_id
+            envelope["key_id"] = key_id
         values.append(STORE.encode(event_type, {**rec, "envelope": envelope}))
-    seals = seal_batch(values, key, agency_id)
-    return [(v, [(SEAL_HEADER, s.to_bytes())]) for v, s in zip(values, seals, strict=True)]
+    return values
 
 
 def one(

@@ -19,7 +19,7 @@ from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
 from tests.integration.events import accepted_ids, accepted_types
-from tests.integration.kafka import consume
+from tests.integration.kafka import consume, wait_for
 from tests.recent import police_head
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
@@ -60,7 +60,9 @@ def test_feed_send_csv_with_mapping_reaches_the_partnership_and_a_resend_is_caug
 
     worker = start_worker(s, tmp_path / "worker.log")
     try:
-        accepted = asyncio.run(consume(s, [s.accepted_topic], until=2, timeout_s=45))
+        accepted = asyncio.run(
+            wait_for(s, [s.accepted_topic], lambda r: len(accepted_ids(r)) >= 2, timeout_s=45)
+        )
         quarantined = asyncio.run(consume(s, [s.quarantine_topic], until=2, timeout_s=20))
     finally:
         assert stop_process(worker) == 0

@@ -16,7 +16,8 @@ from hub.agency import SEAL_HEADER, AgencyClient, EventDraft, FeedMessage, FeedP
 from hub.cli import quarantine
 from hub.codec import SchemaStore
 from hub.config import Settings, settings_env
-from hub.crypto import Keyring
+from hub.crypto import Keyring, SealVerifier, agency_owner
+from hub.crypto.batchrecord import encode_batch_record
 from hub.errors import UnknownAreaError
 from hub.feeds.synthetic import synth_valid_fields
 from hub.process import start_worker, stop_process
@@ -199,3 +200,40 @@ def test_an_input_too_large_to_keep_is_redriven_from_its_feed_position(
     assert [r.value for r in feed] == [oversized, oversized]
     assert [r.key for r in feed] == [b"k", b"k"]
     assert "vru-redrive" in dict(feed[1].headers)
+
+
+def test_an_oversized_event_of_a_batch_record_is_listed_with_its_index_and_redriven_alone(
+    hub_settings: Settings, tmp_path: Path
+) -> None:
+    s = hub_settings
+    registry = load_registry(s.deploy_dir / "registry.yaml")
+    asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
+    good = police_messages(s)[0].value
+    oversized = b"\xc3\x01" + random.Random(8).randbytes(300 * 1024)  # no such schema: refused
+    key = Keyring.open(s.keys_dir).signing_key(agency_owner("police"))
+    batch = encode_batch_record([good, oversized], key, "police")
+    asyncio.run(produce(s, s.feed_topic("police"), [(batch, [])], key=b"k"))
+    worker = start_worker(s, tmp_path / "worker.log")
+    try:
+        asyncio.run(consume(s, [s.quarantine_topic], until=1, timeout_s=45))
+    finally:
+        assert stop_process(worker) == 0
+
+    code, out = cli(s, "list", "--wait", "1")
+    assert code == 0
+    assert "@0#1" in out  # the record's offset and the event's index
+    code, out = cli(s, "list", "--json", "--wait", "1")
+    [listed] = [json.loads(x) for x in out.splitlines()]
+    assert listed["source"]["index"] == 1
+    assert (listed["reason"], listed["original_omitted"]) == ("unknown_schema", True)
+
+    code, out = cli(s, "redrive", "--reason", "unknown_schema", "--wait", "1")
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["redriven"] == 1
+    feed = asyncio.run(consume(s, [s.feed_topic("police")], until=2, timeout_s=10))
+    assert [r.value for r in feed] == [batch, oversized]  # the event alone, with its seal
+    (seal,) = [v for k, v in feed[1].headers if k == SEAL_HEADER]
+    verifier = SealVerifier(
+        {"police": Keyring.open(s.keys_dir).verify_keys(agency_owner("police"))}
+    )
+    assert verifier.verify(oversized, seal).index == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import create_dev_keyring
+from hub.crypto.batchrecord import parse_batch_record
 from hub.feeds.demo import build_demo_feed
 from hub.models import validate_event
 from hub.registry import load_registry
@@ -32,3 +33,7 @@ def test_no_demo_event_is_recorded_after_the_moment_the_demo_runs(tmp_path: Path
     assert len(feed.agencies) == len(registry.agencies)
     assert max(e.envelope.recorded_at for e in events) <= now
     assert min(e.envelope.recorded_at for e in events) < now
+    # The batch records the demo sends carry the same events, each record one partition's.
+    carried = [e for _, r in feed.records for e in parse_batch_record(r.value).events]
+    assert sorted(carried) == sorted(m.value for _, m in feed.messages)
+    assert all(r.partition is not None and r.events > 1 for _, r in feed.records[:1])

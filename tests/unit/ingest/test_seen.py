@@ -1,0 +1,51 @@
+"""The de-duplication table: one row per feed record, an index rebuilt from the rows."""
+
+from __future__ import annotations
+
+from hub.seen import SeenEvents
+
+
+def test_a_record_is_stored_as_one_row_of_its_accepted_events() -> None:
+    rows: dict[str, str] = {}
+    seen = SeenEvents(rows)
+    seen["e1"] = "feed:0:5:0"
+    seen["e2"] = "feed:0:5:3"
+    assert seen["e2"] == "feed:0:5:3"  # visible before the commit: a copy in the same batch
+    assert rows == {}
+    seen.commit()
+    assert rows == {"feed:0:5": "e1 0\ne2 3"}
+    seen["e3"] = "feed:1:9"
+    seen.commit()
+    assert rows["feed:1:9"] == "e3 -"
+
+
+def test_the_index_is_rebuilt_from_rows_written_elsewhere() -> None:
+    rows = {"feed:0:5": "e1 0\ne2 3", "feed:1:9": "e3 -"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    assert dict(seen) == {"e1": "feed:0:5:0", "e2": "feed:0:5:3", "e3": "feed:1:9"}
+    rows["feed:2:1"] = "e4 1"  # recovery after a rebalance adds rows behind its back
+    seen.refresh()
+    assert "e4" not in seen  # nothing said the table changed
+    seen.invalidate()  # the table's recovery-completed hook
+    seen.refresh()
+    assert seen["e4"] == "feed:2:1:1"
+    assert seen.rebuilds == 2
+
+
+def test_its_own_writes_do_not_cost_a_rebuild() -> None:
+    rows: dict[str, str] = {}
+    seen = SeenEvents(rows)
+    for offset in range(50):
+        seen.refresh()
+        seen[f"e{offset}"] = f"feed:0:{offset}:0"
+        seen.commit()
+    assert seen.rebuilds == 1  # the first, before any record
+    assert len(rows) == 50
+
+
+def test_rows_of_the_per_event_format_are_still_read() -> None:
+    rows = {"0190a1b2-0000-7000-8000-000000000001": "feed:3:12"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    assert seen["0190a1b2-0000-7000-8000-000000000001"] == "feed:3:12"
