@@ -24,6 +24,9 @@ from hub.backtest.period import BacktestInputError
 from hub.backtest.run import Sealed
 from hub.backtest.sources import Chunks
 from hub.config import Settings
+from hub.crypto.batchrecord import event_seals, is_batch_record, parse_batch_record
+from hub.errors import MalformedBatchError
+from hub.ingest import SEAL_HEADER
 from hub.registry import load_registry
 from hub.transport import ConsumerRecord, kafka_endpoint
 from hub.transport.topiclog import read_partition
@@ -32,12 +35,25 @@ from hub.transport.topiclog import read_partition
 def feed_items(record: ConsumerRecord[bytes, bytes]) -> list[SealedMessage]:
     """The sealed events one feed record carries, as ingest takes them.
 
-    Today a feed record is one event: its value, with the batch seal in its headers. This is
-    the one place that reads a record's container, so a record carrying a whole sealed batch
-    decodes here into its events, each with its seal.
+    A single-event record is its value, with the event's seal in its headers. A batch record
+    (``hub.crypto.batchrecord``) is its events in order, each with the seal derived from the
+    record's signature, so ingest checks each as it checks a single-event record. A record
+    that claims to be a batch and does not parse is passed on whole: ingest refuses it and the
+    backtest counts it, as live.
     """
     headers = tuple((name, value or b"") for name, value in record.headers)
-    return [SealedMessage(key=record.key or b"", value=record.value or b"", headers=headers)]
+    key, value = record.key or b"", record.value or b""
+    if not is_batch_record(value):
+        return [SealedMessage(key=key, value=value, headers=headers)]
+    try:
+        batch = parse_batch_record(value)
+    except MalformedBatchError:
+        return [SealedMessage(key=key, value=value, headers=headers)]
+    kept = tuple((name, v) for name, v in headers if name != SEAL_HEADER)
+    return [
+        SealedMessage(key=key, value=event, headers=(*kept, (SEAL_HEADER, seal.to_bytes())))
+        for event, seal in zip(batch.events, event_seals(batch), strict=True)
+    ]
 
 
 def feed_topics(settings: Settings, agencies: Sequence[str] | None = None) -> Chunks:

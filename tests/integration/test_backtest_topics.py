@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,8 @@ from hub.backtest.sources import Sealer, police_file
 from hub.backtest.topics import feed_topics
 from hub.cli import app
 from hub.config import Settings, settings_env
-from hub.crypto import Keyring
+from hub.crypto import Keyring, agency_owner
+from hub.crypto.batchrecord import encode_batch_record
 from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint, new_producer
@@ -27,20 +28,41 @@ from tests.recent import MONTHS_BACK, month_start, police_head
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-async def publish(settings: Settings, messages: list[Sealed]) -> None:
-    """Send each sealed message to its agency's feed topic, as ``hub feed`` does."""
+async def publish(settings: Settings, messages: list[Sealed], *, batches: bool) -> None:
+    """Send the messages to their agencies' feed topics, as ``hub feed`` does: each alone with
+    its seal, or (``batches``) as batch records of up to 256 events, one signature each."""
     producer = new_producer(kafka_endpoint(settings), acks="all")
     await producer.start()
     try:
-        sent = [
-            await producer.send(
-                settings.feed_topic(agency), m.value, key=m.key, headers=list(m.headers)
-            )
-            for agency, m in messages
-        ]
+        if batches:
+            sent = [
+                await producer.send(settings.feed_topic(agency), record)
+                for agency, record in batch_records(settings, messages)
+            ]
+        else:
+            sent = [
+                await producer.send(
+                    settings.feed_topic(agency), m.value, key=m.key, headers=list(m.headers)
+                )
+                for agency, m in messages
+            ]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
+
+
+def batch_records(settings: Settings, messages: list[Sealed]) -> list[tuple[str, bytes]]:
+    """Each agency's events, in order, sealed again as batch records with its signing key."""
+    keyring = Keyring.open(settings.keys_dir)
+    by_agency: dict[str, list[bytes]] = defaultdict(list)
+    for agency, m in messages:
+        by_agency[agency].append(m.value)
+    return [
+        (agency, encode_batch_record(values[i : i + 256], key, agency))
+        for agency, values in by_agency.items()
+        for key in [keyring.signing_key(agency_owner(agency))]
+        for i in range(0, len(values), 256)
+    ]
 
 
 def run(settings: Settings, period: Period, chunks: Iterable[list[Sealed]]) -> Backtest:
@@ -58,15 +80,16 @@ def alerts(tally: Tally) -> Counter[tuple[str, ...]]:
     )
 
 
+@pytest.mark.parametrize("batches", [False, True], ids=["single-event", "batch-records"])
 def test_a_month_backtested_from_the_feed_topics_counts_what_the_file_counts(
-    hub_settings: Settings, tmp_path: Path
+    hub_settings: Settings, tmp_path: Path, batches: bool
 ) -> None:
     s = hub_settings
     registry = load_registry(s.deploy_dir / "registry.yaml")
     asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     head = police_head(tmp_path / "police.csv", 600)
     [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
-    asyncio.run(publish(s, month))
+    asyncio.run(publish(s, month, batches=batches))
     period = Period(month_start(MONTHS_BACK + 1), datetime.now(UTC).date())
 
     from_file = run(s, period, [month])
@@ -87,7 +110,7 @@ def test_named_feed_topics_read_only_those_agencies(hub_settings: Settings, tmp_
     asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     head = police_head(tmp_path / "police.csv", 60)
     [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
-    asyncio.run(publish(s, month))
+    asyncio.run(publish(s, month, batches=True))
     [police] = feed_topics(s, ["police"])
     assert len(police) == sum(1 for agency, _ in month if agency == "police") > 0
     assert {agency for agency, _ in police} == {"police"}
