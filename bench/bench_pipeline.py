@@ -34,15 +34,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import profile, report
-from bench.latency import build_probe, paced_send, percentile, receive_alerts
-from bench.loadgen import Generator, Load, data_for
+from bench.latency import build_probe, paced_batches, paced_send, percentile, receive_alerts
+from bench.loadgen import Generator, Sent, SentRecord, data_for
 from bench.progress import read_outputs, wait_done, wait_heartbeats
 from bench.stack import (
     Phase,
@@ -88,11 +87,17 @@ class Bench:
     def __init__(self, base: Settings, workdir: Path, generator: Generator) -> None:
         events, warmup = _env("BENCH_EVENTS", 20_000), _env("BENCH_WARMUP", 400)
         started = time.perf_counter()
-        whole = generator.build(events + warmup, _env("BENCH_SUBJECTS", 5000))
-        timed = whole.messages[warmup:]
-        mix = Counter(s.agency_id for s in timed)
-        self.load = Load(timed, whole.data_dir, whole.source, whole.subjects, mix)
-        self.warmup = whole.messages[:warmup]
+        subjects = _env("BENCH_SUBJECTS", 5000)
+        self.load = generator.build(events, subjects)
+        warm = generator.build(warmup, subjects, tag="warm-")
+        self.warmup = warm.messages
+        # The hub's phases are fed as agencies send: batch records (BENCH_FEED=single: one
+        # event a record). The floors copy records, so they take one event a record.
+        self.batched = batched = os.environ.get("BENCH_FEED", "batch") == "batch"
+        self.feed: Sequence[Sent | SentRecord] = (
+            self.load.records if batched else self.load.messages
+        )
+        self.warm_feed: Sequence[Sent | SentRecord] = warm.records if batched else warm.messages
         took = time.perf_counter() - started
         _echo(f"load: {self.load.describe()} (+{warmup} warm-up), sealed in {took:.1f} s")
         self.base = base
@@ -176,7 +181,7 @@ class Bench:
             handle = hook(phase) if hook else None
             async with producer(phase.endpoint) as out:
                 started = time.time()
-                sent = await send_all(phase.settings, out, self.load.messages)
+                sent = await send_all(phase.settings, out, self.feed)
             await wait_done(phase.settings, sent, self.timeout_s)
             if handle is not None:
                 profile.stop(handle)
@@ -212,7 +217,12 @@ class Bench:
                 receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
             )
             async with producer(phase.endpoint) as out:
-                sent = await paced_send(phase.settings, out, messages, rate, probe)
+                if self.batched:
+                    sent = await paced_batches(
+                        phase.settings, out, messages, rate, probe, keyring=self.keyring
+                    )
+                else:
+                    sent = await paced_send(phase.settings, out, messages, rate, probe)
             await wait_done(phase.settings, sent, self.timeout_s)
             await asyncio.sleep(2.0)  # the last alerts' fetches
             stop.set()
@@ -243,7 +253,7 @@ class Bench:
             await _joined(phase, workers)
             joined = time.time()
             async with producer(phase.endpoint) as out:
-                sent = await send_all(phase.settings, out, self.warmup)
+                sent = await send_all(phase.settings, out, self.warm_feed)
             await wait_done(phase.settings, sent, JOIN_TIMEOUT_S + self.timeout_s)
             await wait_heartbeats(phase.settings, self.registry, joined, JOIN_TIMEOUT_S)
         except BaseException:
@@ -338,7 +348,9 @@ def main() -> None:
         create_dev_keyring(base.keys_dir, registry, datetime.now(UTC))
         store = SchemaStore.load(base.schemas_dir)
         keyring = Keyring.open(base.keys_dir)
-        bench = Bench(base, workdir, Generator(data_dir, source, store, registry, keyring))
+        bench = Bench(
+            base, workdir, Generator(data_dir, source, store, registry, keyring, base.partitions)
+        )
         asyncio.run(_run(bench, _phases()))
     figures = report.finish(
         bench.figures, bench.load, broker_note=f"embedded broker on {broker.address}"

@@ -22,15 +22,19 @@ from typing import TYPE_CHECKING
 from bench.loadgen import Sent
 from hub.alerts import AlertKind, AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.config import Settings
-from hub.crypto import HUB, KeyKind, Keyring, partnership_owner
+from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
+from hub.crypto.batchrecord import encode_batch_record
 from hub.pseudonym import parse_token, pseudonym
 from hub.registry import Registry
 from hub.transport import kafka_endpoint, new_consumer
+from hub.transport.partitioner import partition_for
 
 if TYPE_CHECKING:  # the client itself comes from hub.transport.new_producer
     from aiokafka import AIOKafkaProducer
 
 TICK_S = 0.005
+BATCH_WINDOW_S = 0.05
+"""How often a batching integration sends what it has (``paced_batches``)."""
 TRIGGERED = (AlertKind.RAISED, AlertKind.UPDATED)
 
 Stamp = tuple[float, str, str, date]
@@ -93,6 +97,44 @@ async def paced_send(
                 headers=list(sent.message.headers),
             )
         )
+    ends: dict[tuple[str, int], int] = {}
+    for meta in await asyncio.gather(*futures):
+        tp = (meta.topic, meta.partition)
+        ends[tp] = max(ends.get(tp, 0), meta.offset + 1)
+    return ends
+
+
+async def paced_batches(
+    settings: Settings,
+    producer: AIOKafkaProducer,
+    messages: Sequence[Sent],
+    rate: float,
+    probe: Probe,
+    *,
+    keyring: Keyring,
+    window_s: float = BATCH_WINDOW_S,
+) -> dict[tuple[str, int], int]:
+    """Send at ``rate`` events/s as an agency integration would at that volume: every
+    ``window_s`` the events due are sealed as batch records (one per agency and feed partition,
+    ``hub.crypto.batchrecord``) and sent; each event's send is stamped in ``probe``."""
+    started = time.monotonic()
+    futures = []
+    for first in range(0, len(messages), max(1, round(rate * window_s))):
+        due = started + first / rate + window_s
+        if (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        groups: dict[tuple[str, int], list[Sent]] = defaultdict(list)
+        for sent in messages[first : first + max(1, round(rate * window_s))]:
+            partition = partition_for(sent.message.key, settings.partitions)
+            groups[(sent.agency_id, partition)].append(sent)
+        for (agency, partition), group in groups.items():
+            key = keyring.signing_key(agency_owner(agency))
+            record = encode_batch_record([g.message.value for g in group], key, agency)
+            now = time.time()
+            for g in group:
+                probe.sends[g.message.key.decode()].append((now, g.event_type, agency, g.day))
+            topic = settings.feed_topic(agency)
+            futures.append(await producer.send(topic, record, partition=partition))
     ends: dict[tuple[str, int], int] = {}
     for meta in await asyncio.gather(*futures):
         tp = (meta.topic, meta.partition)

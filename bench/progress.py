@@ -21,6 +21,8 @@ from aiokafka.structs import ConsumerRecord
 
 from hub.alerts.headers import CE_TYPE, HEARTBEAT_TYPE
 from hub.config import Settings
+from hub.crypto.record import parse
+from hub.errors import MalformedRecordError
 from hub.registry import Registry
 from hub.topics import WORKER_TABLES
 from hub.transport import KafkaEndpoint, kafka_endpoint, new_admin, new_consumer
@@ -135,6 +137,18 @@ def output_topics(settings: Settings, registry: Registry) -> dict[str, str]:
     return topics
 
 
+#: Outputs whose records carry many items each (``hub.crypto.record``): counted item by item too.
+ITEMISED = frozenset({"accepted", "outbox", "decisions"})
+
+
+def _items(value: bytes) -> int:
+    """How many items an internal record carries (0 if it is not one)."""
+    try:
+        return len(parse(value).items)
+    except MalformedRecordError:
+        return 0
+
+
 def _periodic(record: ConsumerRecord[bytes, bytes]) -> bool:
     """Clock ticks and heartbeats: written on timers, not because of the load."""
     return record.key == TICK_KEY or _heartbeat(record)
@@ -162,7 +176,10 @@ async def read_outputs(settings: Settings, registry: Registry, since: float) -> 
                 for record in records:
                     at = record.timestamp / 1000
                     if at >= since and not _periodic(record):
-                        counts[labels[tp.topic]] += 1
+                        label = labels[tp.topic]
+                        counts[label] += 1
+                        if label in ITEMISED:
+                            counts[f"{label}_items"] += _items(record.value or b"")
                         last = max(last, at)
     finally:
         await consumer.stop()

@@ -51,8 +51,9 @@ def output_problems(counts: Mapping[str, int], events: int) -> list[str]:
     A hub that quarantines everything is fast; its events/s would measure nothing.
     """
     problems = []
-    if counts.get("accepted", 0) < events:
-        problems.append(f"{counts.get('accepted', 0)} of {events} events accepted")
+    accepted = counts.get("accepted_items", 0)
+    if accepted < events:
+        problems.append(f"{accepted} of {events} events accepted")
     if counts.get("quarantined", 0):
         problems.append(f"{counts['quarantined']} records quarantined")
     return problems
