@@ -18,7 +18,8 @@ time the service seals its outputs at), so a run is reproducible.
 The digest is SHA-256 over what the two services return: the items of each accepted record
 (each event's bytes, in record order), every alert of every outbox record with its encrypted
 value replaced by the decrypted body (HPKE encryption is randomised; the body is what it
-says), each decision's JSON and the final subject states. Equal digests before and after a
+says), each decision's JSON, and the final subject states and SNA count rows as stored
+(sealed values: the MAC is deterministic). Equal digests before and after a
 change prove it changed no output (batch and ``--single`` runs group events differently,
 so their digests differ).
 """
@@ -267,7 +268,9 @@ def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[
             counts["decisions"] += 1
     for token, value in sorted(domain.subjects.items()):
         digest.update(b"state\x00" + token + b"\x00" + value)
-    return digest.hexdigest(), counts | {"subjects": len(domain.subjects)}
+    for key, value in sorted(domain.sna.items()):
+        digest.update(b"sna\x00" + key + b"\x00" + value)
+    return digest.hexdigest(), counts | {"subjects": len(domain.subjects), "sna": len(domain.sna)}
 
 
 def main() -> None:
