@@ -158,8 +158,13 @@ class Tallied:
 
     def holds(self, digest: bytes) -> bool:
         """Whether the row has counted the event with this id digest."""
-        size, entries = _ENTRY.size, self.entries
-        return any(entries[i + 2 : i + size] == digest for i in range(0, len(entries), size))
+        # bytes.find scans in C; a match counts only where an entry's digest starts.
+        size, entries, at = _ENTRY.size, self.entries, 2
+        while (at := entries.find(digest, at)) >= 0:
+            if (at - 2) % size == 0:
+                return True
+            at += 1
+        return False
 
     def to_bytes(self) -> bytes:
         """The row's stored body (sealed by the caller)."""
