@@ -8,7 +8,7 @@ rule uses change nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
@@ -88,10 +88,7 @@ class Correlator:
         already numbered, and restores any the first attempt lost. ``trigger`` says which
         partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
         """
-        # Direct constructors: dataclasses.replace costs more than the copy it makes.
-        moment = Moment(
-            moment.at, moment.policy, moment.policy_sequence, state.consent, moment.position
-        )
+        # dataclasses.replace, not a constructor: a field added to Moment must carry over.
+        moment = replace(moment, consent=state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
-        trimmed = self.dispatcher.trim(token, step.state, moment)
-        return Step(trimmed, step.pending, step.decisions)
+        return replace(step, state=self.dispatcher.trim(token, step.state, moment))
