@@ -16,6 +16,7 @@ from hub.dispatch import EVERYONE, Dispatcher, Moment, Step, SubjectState, Trigg
 from hub.flags import contribution_of
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
+from hub.models.built import replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Correlator:
         token = event.subject_token
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)
-            updated = state.model_copy(update={"consent": consent})
+            updated = replaced(state, consent=consent)
             trigger = Trigger(consent_before=state.consent)
             step = self.rescan(
                 token, updated, moment, resend=consent == state.consent, trigger=trigger
@@ -65,7 +66,7 @@ class Correlator:
             event.event_id,
             self.rescan(
                 token,
-                state.model_copy(update={"window": window}),
+                replaced(state, window=window),
                 moment,
                 resend=redelivered,
                 trigger=Trigger(event_id=contribution.event_id),
@@ -87,6 +88,7 @@ class Correlator:
         already numbered, and restores any the first attempt lost. ``trigger`` says which
         partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
         """
+        # dataclasses.replace, not a constructor: a field added to Moment must carry over.
         moment = replace(moment, consent=state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
         return replace(step, state=self.dispatcher.trim(token, step.state, moment))

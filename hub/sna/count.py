@@ -24,6 +24,7 @@ from hub.consent import is_consent_event
 from hub.dsa import Evaluator, EventFacts, Purpose
 from hub.geo import AreaLookup
 from hub.models.accepted import Located
+from hub.models.built import built
 from hub.registry import Registry
 
 UNKNOWN = "unknown"
@@ -139,16 +140,21 @@ def classify(item: Located, counter: CountContext) -> Verdict:
     partnership = None if council is None else counter.registry.partnership_for_council(council)
     if council is None or partnership is None:
         return Verdict(day, excluded="outside_area")
-    facts = EventFacts(
-        event_id=event.event_id,
-        agency_id=event.envelope.agency_id,
-        event_type=event.event_type,
-        occurred_at=event.envelope.occurred_at,
-        council=council,
-        age=event.envelope.age,
-        subject_token=event.subject_token,
-        lsoa=lsoa,
-        fields=event.fields,
+    # The event's values are validated already (hub.models.event): not validated again.
+    envelope = event.envelope
+    facts = built(
+        EventFacts,
+        {
+            "event_id": event.event_id,
+            "agency_id": envelope.agency_id,
+            "event_type": event.event_type,
+            "occurred_at": envelope.occurred_at,
+            "council": council,
+            "age": envelope.age,
+            "subject_token": event.subject_token,
+            "lsoa": lsoa,
+            "fields": event.fields,
+        },
     )
     evaluator = counter.evaluator_at(item.partition, item.offset)
     decision = evaluator.decide(
