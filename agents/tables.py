@@ -15,13 +15,16 @@ from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapp
 from typing import Any
 
 import faust
+import structlog
 from faust.types import TP, EventT
 
 from hub.crypto import HmacKey
 from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
 from hub.crypto.trust import RecordVerifier
-from hub.errors import StaleValueError
+from hub.errors import HubError, StaleValueError
 from hub.refusal import Position, refused
+
+log = structlog.get_logger("agents.tables")
 
 
 class VerifiedTable(faust.Table[bytes, bytes]):
@@ -138,8 +141,14 @@ class SealedRows(MutableMapping[str, str]):
 
     def scan(self) -> Iterator[tuple[str, str]]:
         """Every row and its value, straight from the table's stores."""
+        unreadable = 0
         for key, stored in self._table.items():
-            yield key.decode(), value_of(stored).value.decode()
+            try:
+                yield key.decode(), value_of(stored).value.decode()
+            except (HubError, UnicodeDecodeError):  # only the local store can hold such a row
+                unreadable += 1
+        if unreadable:
+            log.warning("table_rows_unreadable", table=self._table.name, rows=unreadable)
 
 
 class _SealedItems(ItemsView[str, str]):

@@ -15,7 +15,8 @@ the table without this class seeing the writes, and the adapter says so
 (:meth:`SeenEvents.invalidate`, from the table's recovery-completed hook). Nothing here asks
 the table for its size: a RocksDB table counts its rows by reading them all. Rows written
 before this format (key: an event id, value: its position) are read too. A row is written
-once per record by :meth:`SeenEvents.commit`, after the record's events were checked.
+once per record by :meth:`SeenEvents.commit`, after the record's events were checked, and
+keeps what an earlier delivery of the record stored.
 """
 
 from __future__ import annotations
@@ -76,7 +77,11 @@ class SeenEvents(MutableMapping[str, str]):
         """Store one row per record whose events were accepted since the last commit."""
         for record, lines in self._pending.items():
             self._indexed.add(record)
-            self._rows[record] = "\n".join(lines)
+            stored = self._rows.get(record)
+            # A redelivered record may accept fewer events than the first time (one has grown
+            # too old since): the row keeps every event it ever accepted, so none is forgotten.
+            kept = stored.splitlines() if stored else []
+            self._rows[record] = "\n".join([*kept, *(x for x in lines if x not in kept)])
         self._pending.clear()
 
     def __delitem__(self, event_id: str) -> None:

@@ -49,3 +49,15 @@ def test_rows_of_the_per_event_format_are_still_read() -> None:
     seen = SeenEvents(rows)
     seen.refresh()
     assert seen["0190a1b2-0000-7000-8000-000000000001"] == "feed:3:12"
+
+
+def test_a_redelivery_that_accepts_fewer_events_keeps_the_row_whole() -> None:
+    rows = {"feed:0:5": "e1 0\ne2 3"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    seen["e2"] = "feed:0:5:3"  # the same record again; e1 is refused this time (too old by now)
+    seen.commit()
+    assert rows == {"feed:0:5": "e1 0\ne2 3"}
+    rebuilt = SeenEvents(rows)
+    rebuilt.refresh()
+    assert dict(rebuilt) == {"e1": "feed:0:5:0", "e2": "feed:0:5:3"}
