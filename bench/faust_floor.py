@@ -82,15 +82,23 @@ def floor_app(settings: Settings, shape: str, count: Callable[[], None]) -> faus
     return app
 
 
-def main() -> None:
-    """Command-line entry (see the module docstring)."""
+AppBuilder = Callable[[Settings, str, Callable[[], None]], faust.App]
+
+
+def run_floor(build: AppBuilder, shapes: tuple[str, ...]) -> None:
+    """``SHAPE WARMUP COUNT`` from the command line: build that shape's app and run it."""
     shape, warmup, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    if shape not in SHAPES:
-        raise SystemExit(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+    if shape not in shapes:
+        raise SystemExit(f"unknown shape {shape!r}; known: {', '.join(shapes)}")
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    app = floor_app(settings, shape, counter(warmup + count, warmup))
+    app = build(settings, shape, counter(warmup + count, warmup))
     faust.Worker(app, **worker_options(settings)).execute_from_commandline()
+
+
+def main() -> None:
+    """Command-line entry (see the module docstring)."""
+    run_floor(floor_app, SHAPES)
 
 
 if __name__ == "__main__":

@@ -15,22 +15,19 @@ records are through, then one JSON line with the time the last of ``WARMUP + COU
 
 from __future__ import annotations
 
-import sys
-
 import faust
 
-from agents.app import bare_app, worker_options
+from agents.app import bare_app
 from agents.headers import raw_topic
-from bench.faust_floor import counter
-from hub.config import Settings, load_settings
+from bench.faust_floor import run_floor
+from hub.config import Settings
 from hub.crypto.batchrecord import parse_batch_record
-from hub.log import configure_logging
 from hub.runtime import load_registry_from
 
 SHAPES = ("row-per-event", "row-per-record")
 
 
-def seen_app(settings: Settings, shape: str, count: object) -> faust.App:
+def seen_app(settings: Settings, shape: str, count: Callable[[], None]) -> faust.App:
     """The worker's faust app with the one agent described in the module docstring."""
     app = bare_app(settings)
     feeds = raw_topic(
@@ -51,7 +48,7 @@ def seen_app(settings: Settings, shape: str, count: object) -> faust.App:
             else:
                 seen[position] = "\n".join(f"e{i} {i}" for i in range(len(record.events)))
             await accepted.send(key=message.key, value=event.value)
-            count()  # type: ignore[operator]  # bench.faust_floor.counter's closure
+            count()
 
     app.agent(feeds, name="ingest")(ingest)
     return app
@@ -59,13 +56,7 @@ def seen_app(settings: Settings, shape: str, count: object) -> faust.App:
 
 def main() -> None:
     """Command-line entry (see the module docstring)."""
-    shape, warmup, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    if shape not in SHAPES:
-        raise SystemExit(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
-    settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    app = seen_app(settings, shape, counter(warmup + total, warmup))
-    faust.Worker(app, **worker_options(settings)).execute_from_commandline()
+    run_floor(seen_app, SHAPES)
 
 
 if __name__ == "__main__":
