@@ -15,6 +15,8 @@ records are through, then one JSON line with the time the last of ``WARMUP + COU
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faust
 
 from agents.app import bare_app
