@@ -83,7 +83,8 @@ async def test_one_record_of_many_events_gives_every_flag_once_from_packed_recor
     assert [a.seq for a in opened] == [1, 2, 3, 4, 5, 6]
     assert len({a.body.subject for a in opened}) == 3
     packed = [parse(r.value or b"") for r in outbox]
-    assert [len(p.items) for p in packed if p.kind is Kind.ALERTS] == [6]  # one record for all six
+    # One record for all six (at least once: a redelivered batch writes the same record again).
+    assert {len(p.items) for p in packed if p.kind is Kind.ALERTS} == {6}
     # The batch's decisions are those taken at its position (a tick's are at the tick's).
     at = min(
         (d["position"]["offset"], n)
@@ -92,9 +93,10 @@ async def test_one_record_of_many_events_gives_every_flag_once_from_packed_recor
         if ids & set(d["events"])
     )
     ours = [r for r in decisions if any(d["position"]["offset"] == at[0] for d in _decisions([r]))]
-    assert len(ours) == 1  # the record's decisions, every subject's, in one record
-    flags = {d["flag_id"] for d in _decisions(ours)}
-    assert len(flags) == 6  # two flags for each of three subjects
+    # The record's decisions, every subject's, in one record (again if it was redelivered):
+    # two flags for each of three subjects.
+    assert ours
+    assert all(len({d["flag_id"] for d in _decisions([r])}) == 6 for r in ours)
 
 
 def _decisions(records: Records) -> list[dict[str, Any]]:
