@@ -106,7 +106,6 @@ def register_ingest(
             topic=ref.topic,
             partition=ref.partition,
             offset=ref.offset,
-            event_id=outcome.outcomes[0].event_id if len(outcome.outcomes) == 1 else None,
             outcome="accepted" if accepted == len(outcome.outcomes) else "quarantined",
             events=len(outcome.outcomes),
             accepted=accepted,

@@ -71,7 +71,6 @@ def register_sequencer(
             log.info(
                 "alert_sequenced" if done.seq else "alert_duplicate_dropped",
                 partnership=done.partnership_id,
-                alert_id=done.alert_id,
                 seq=done.seq,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )

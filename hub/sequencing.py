@@ -178,7 +178,6 @@ class SequencingService:
                 log.warning(
                     "alert_send_failed",
                     partnership=pending.partnership_id,
-                    alert_id=pending.alert_id,
                     error=type(exc).__name__,
                     retry_in_s=delay,
                 )
