@@ -46,6 +46,7 @@ from hub.crypto.record import Kind, Place
 from hub.crypto.tablevalue import Row, seal_value
 from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
+from hub.dsa import Evaluator
 from hub.errors import CryptoError, HubError
 from hub.hotspot import AreaWatch, fold_area
 from hub.models import Event
@@ -76,9 +77,8 @@ class Correlation:
         settings = wiring.settings
         self.moments = Moments(wiring.clock, wiring.registry)
         areas = wiring.correlator.areas
-        self.counter = CountContext(
-            areas, wiring.registry, lambda p, o: self.moments.at(p, _EPOCH, o).policy
-        )
+        self._evaluators: dict[int, Evaluator] = {}
+        self.counter = CountContext(areas, wiring.registry, self._evaluator_at)
         self.watch = AreaWatch(
             load_area_rules(settings.deploy_dir / "rules"),
             areas,
@@ -170,6 +170,16 @@ class Correlation:
             decided=tuple(emission.decisions),
             rows=batch.rows.writes() + sna,
         )
+
+    def _evaluator_at(self, partition: int, offset: int) -> Evaluator:
+        """The agreements in force at a position, for the SNA counter: the evaluator of the
+        partition's sequence (one per sequence, as :class:`Moments` keeps them), without
+        building a whole moment per event."""
+        sequence = self.wiring.clock.sequence(partition)
+        found = self._evaluators.get(sequence)
+        if found is None:
+            found = self._evaluators[sequence] = self.moments.at(partition, _EPOCH, offset).policy
+        return found
 
     def _sealed_count(self, partition: int, offset: int, key: bytes, value: Tallied) -> bytes:
         place = Row(SNA_TABLE, partition, key)

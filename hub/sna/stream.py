@@ -247,6 +247,12 @@ class Counting:
 
     :func:`tally` for every event of a record, in item order, with the rows kept decoded
     between the record's events; :meth:`changed` gives each row the record moved, once.
+
+    Within one record the partition, offset and decision time are the same for every event,
+    so the agreements in force are too: an event's outcome is then a function of its type,
+    agency, council and age alone (what :func:`~hub.sna.count.classify` asks the agreements
+    about, with no consent), and is decided once per such cell. Row keys are remembered per
+    (day, council, LSOA, type, agency, age) in the same way.
     """
 
     def __init__(self, counter: CountContext, load: Callable[[bytes], bytes | None]) -> None:
@@ -254,12 +260,15 @@ class Counting:
         self._load = load
         self._rows: dict[bytes, Tallied | None] = {}
         self._changed: dict[bytes, Tallied] = {}
+        self._keys: dict[tuple[object, ...], bytes] = {}
+        self._outcomes: dict[tuple[object, ...], str] = {}
 
     def add(self, seen: Located, mark: Mark) -> None:
         """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
         event = seen.event
-        council = self._counter.areas.council(event.envelope.lsoa)
-        key = place_of(seen.partition, event, council).key()
+        envelope = event.envelope
+        council = self._counter.areas.council(envelope.lsoa)
+        key = self._key(seen, council)
         if key in self._rows:
             held = self._rows[key]
         else:
@@ -267,10 +276,7 @@ class Counting:
             held = None if raw is None else Tallied.from_bytes(raw)
             self._rows[key] = held
         updated = advance(
-            held,
-            mark,
-            digest_of(event.event_id),
-            lambda: outcome_of(classify(seen, self._counter)),
+            held, mark, digest_of(event.event_id), lambda: self._outcome(seen, council)
         )
         if updated is not None:
             self._rows[key] = self._changed[key] = updated
@@ -278,3 +284,40 @@ class Counting:
     def changed(self) -> dict[bytes, Tallied]:
         """Every row the record moved, by key, with its value once the record is counted."""
         return dict(self._changed)
+
+    def _key(self, seen: Located, council: str | None) -> bytes:
+        """:func:`place_of`'s key, built once per distinct row of the record."""
+        event = seen.event
+        envelope = event.envelope
+        cell = (
+            seen.partition,
+            envelope.occurred_at.date(),
+            council,
+            envelope.lsoa,
+            event.event_type,
+            envelope.agency_id,
+            envelope.age,
+        )
+        key = self._keys.get(cell)
+        if key is None:
+            key = self._keys[cell] = place_of(seen.partition, event, council).key()
+        return key
+
+    def _outcome(self, seen: Located, council: str | None) -> str:
+        """:func:`classify`'s outcome, decided once per (type, agency, council, age) and
+        decision position (the same for every event of one record)."""
+        event = seen.event
+        envelope = event.envelope
+        cell = (
+            seen.partition,
+            seen.offset,
+            seen.at,
+            event.event_type,
+            envelope.agency_id,
+            council,
+            envelope.age,
+        )
+        said = self._outcomes.get(cell)
+        if said is None:
+            said = self._outcomes[cell] = outcome_of(classify(seen, self._counter))
+        return said
