@@ -56,7 +56,7 @@ from hub.refusal import Position, refused
 from hub.rules.area import load_area_rules
 from hub.sna import CountContext
 from hub.sna.stream import TABLE as SNA_TABLE
-from hub.sna.stream import Mark, Tallied
+from hub.sna.stream import Mark, Remembered, Tallied
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("hub.correlation")
@@ -79,6 +79,7 @@ class Correlation:
         areas = wiring.correlator.areas
         self._evaluators: dict[int, Evaluator] = {}
         self.counter = CountContext(areas, wiring.registry, self._evaluator_at)
+        self.remembered = Remembered()  # SNA row keys and outcomes, across records
         self.watch = AreaWatch(
             load_area_rules(settings.deploy_dir / "rules"),
             areas,
@@ -111,7 +112,7 @@ class Correlation:
 
     async def process(self, received: Received) -> Result:
         """Decide one verified record; raises HubError for one that cannot be decided."""
-        batch = Batch(received, self.tables, self.wiring, self.counter)
+        batch = Batch(received, self.tables, self.wiring, self.counter, self.remembered)
         self._restore(batch)
         if received.kind is Kind.SWITCH:
             await self._switch(batch)
