@@ -12,6 +12,7 @@ can never make an expired flag's events look like a new flag (see ``docs/rules.m
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -104,7 +105,7 @@ def window_json(window: SubjectWindow) -> bytes:
         if known is None or known[0] is not contribution:
             known = (contribution, contribution.model_dump_json().encode())
             if len(_json) >= _JSON_CAPACITY:
-                _json.clear()
+                _json.popitem(last=False)  # the oldest, not all: those in use stay
             _json[id(contribution)] = known  # holding it keeps its id from being reused
         parts.append(known[1])
     return b'{"contributions":[' + b",".join(parts) + b"]," + _floors_json(window)[1:]
@@ -132,7 +133,7 @@ _EVENT_ID = attrgetter("event_id")
 _JSON_CAPACITY = 16384
 _FLOORS_CAPACITY = 1024
 _floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
-_json: dict[int, tuple[Contribution, bytes]] = {}
+_json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
 
 
 def _aware(moment: object) -> bool:
