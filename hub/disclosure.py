@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,7 +75,7 @@ class SubjectState(BaseModel):
         data = b'{"window":' + window_json(self.window) + b"," + _rest_json(self)[1:]
         _decoded[data] = self
         if len(_decoded) > STATE_CAPACITY:
-            del _decoded[next(iter(_decoded))]
+            _decoded.popitem(last=False)  # the oldest (O(1), unlike a dict's first key)
         return data
 
     @classmethod
@@ -128,7 +129,7 @@ _rest: dict[tuple[int, ...], tuple[tuple[object, ...], bytes]] = {}
 STATE_CAPACITY = 4096
 """Subject states remembered by their bytes, the newest kept: a worker's recent subjects
 (a bound on what the garbage collector must walk, too)."""
-_decoded: dict[bytes, SubjectState] = {}
+_decoded: OrderedDict[bytes, SubjectState] = OrderedDict()
 
 
 class Position(BaseModel):
