@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -57,7 +57,7 @@ class SubjectWindow(BaseModel):
         if contribution.event_id in self:
             return self
         items = self.contributions
-        at = bisect_left([c.key for c in items], contribution.key)
+        at = bisect_left(items, _KEY(contribution), key=_KEY)
         return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
@@ -108,31 +108,13 @@ def window_json(window: SubjectWindow) -> bytes:
                 _json.popitem(last=False)  # the oldest, not all: those in use stay
             _json[id(contribution)] = known  # holding it keeps its id from being reused
         parts.append(known[1])
-    return b'{"contributions":[' + b",".join(parts) + b"]," + _floors_json(window)[1:]
-
-
-def _floors_json(window: SubjectWindow) -> bytes:
-    """``{"floors":{...}}`` as pydantic writes it, once per set of floors.
-
-    Expiry raises every rule's floor to the same cut for each subject it trims at one
-    decision time, so many windows share their floors. Remembered by value, each time with
-    its UTC offset (equal instants in other zones are written otherwise), bounded.
-    """
-    floors = window.floors
-    key = tuple((name, at, at.utcoffset()) for name, at in floors.items())
-    known = _floors.get(key)
-    if known is None:
-        known = window.model_dump_json(exclude={"contributions"}).encode()
-        if len(_floors) >= _FLOORS_CAPACITY:
-            _floors.clear()
-        _floors[key] = known
-    return known
+    rest = window.model_dump_json(exclude={"contributions"}).encode()  # {"floors":{...}}
+    return b'{"contributions":[' + b",".join(parts) + b"]," + rest[1:]
 
 
 _EVENT_ID = attrgetter("event_id")
+_KEY = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 _JSON_CAPACITY = 16384
-_FLOORS_CAPACITY = 1024
-_floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
 _json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
 
 
