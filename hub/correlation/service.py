@@ -79,7 +79,7 @@ class Correlation:
         areas = wiring.correlator.areas
         self._evaluators: dict[int, Evaluator] = {}
         self.counter = CountContext(areas, wiring.registry, self._evaluator_at)
-        self.remembered = Remembered()  # SNA row keys and outcomes, across records
+        self.remembered = Remembered()  # SNA outcomes, across records
         self.watch = AreaWatch(
             load_area_rules(settings.deploy_dir / "rules"),
             areas,
