@@ -59,8 +59,8 @@ class Correlator:
         contribution = contribution_of(event, council, self.dispatcher.rules)
         if token is None or contribution is None:
             return None
-        redelivered = contribution.event_id in state.window
-        window = state.window if redelivered else state.window.add(contribution)
+        window = state.window.add(contribution)
+        redelivered = window is state.window  # add gives the same window for a known event id
         return Folded(
             token,
             event.event_id,

@@ -9,9 +9,12 @@ window, the consents consulted). Everything here is deterministic.
 from __future__ import annotations
 
 import hashlib
+import operator
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -67,12 +70,12 @@ class SubjectState(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table (remembered: the next read is of these bytes)."""
-        # As model_dump_json(), the window's contributions written once each (window_json).
-        rest = self.model_dump_json(exclude={"window"}).encode()
-        data = b'{"window":' + window_json(self.window) + b"," + rest[1:]
+        # As model_dump_json(), the window's contributions written once each (window_json)
+        # and the other fields' JSON once per set of values (_rest_json).
+        data = b'{"window":' + window_json(self.window) + b"," + _rest_json(self)[1:]
         _decoded[data] = self
         if len(_decoded) > STATE_CAPACITY:
-            del _decoded[next(iter(_decoded))]
+            _decoded.popitem(last=False)  # the oldest (O(1), unlike a dict's first key)
         return data
 
     @classmethod
@@ -90,10 +93,43 @@ class SubjectState(BaseModel):
         return known if known is not None else cls.model_validate_json(data)
 
 
+def _rest_json(state: SubjectState) -> bytes:
+    """``state.model_dump_json(exclude={"window"})``, written once per set of values.
+
+    A state's held flags, consent ledger, floors and retraction counts are immutable and
+    mostly carried over unchanged from one state of a subject to the next (only the window
+    moves with each event); their JSON is remembered by the identity of the four values
+    (held, so that their ids are not reused), bounded, as :func:`hub.flags.window.window_json`
+    remembers each contribution's.
+    """
+    consent = state.consent
+    if not (state.held or state.floors or state.closed or consent.records or consent.ends):
+        return _empty_rest()  # most subjects: no flag, no floor, no consent
+    parts = (state.held, consent, state.floors, state.closed)
+    key = tuple(map(id, parts))
+    known = _rest.get(key)
+    if known is not None and all(map(operator.is_, known[0], parts)):
+        return known[1]
+    data = state.model_dump_json(exclude={"window"}).encode()
+    if len(_rest) >= _REST_CAPACITY:
+        _rest.clear()
+    _rest[key] = (parts, data)
+    return data
+
+
+@cache
+def _empty_rest() -> bytes:
+    """The JSON of empty held flags, consent, floors and counts (the same for every state)."""
+    return SubjectState().model_dump_json(exclude={"window"}).encode()
+
+
+_REST_CAPACITY = 16384
+_rest: dict[tuple[int, ...], tuple[tuple[object, ...], bytes]] = {}
+
 STATE_CAPACITY = 4096
 """Subject states remembered by their bytes, the newest kept: a worker's recent subjects
 (a bound on what the garbage collector must walk, too)."""
-_decoded: dict[bytes, SubjectState] = {}
+_decoded: OrderedDict[bytes, SubjectState] = OrderedDict()
 
 
 class Position(BaseModel):

@@ -22,7 +22,7 @@ from hub.policy import PolicyClock
 from hub.registry import Registry
 from hub.runtime import WorkerKeys
 from hub.sna import CountContext
-from hub.sna.stream import Counting
+from hub.sna.stream import Counting, Remembered
 
 SUBJECTS = "subjects"
 """The worker's table of subject states (and area counts, and each partition's policy row)."""
@@ -57,11 +57,18 @@ class Tables:
 class Batch:
     """One record being processed: its rows, SNA counts, steps, consent barrier and counts."""
 
-    def __init__(self, received: Received, tables: Tables, wiring: Wiring, counter: CountContext):
+    def __init__(
+        self,
+        received: Received,
+        tables: Tables,
+        wiring: Wiring,
+        counter: CountContext,
+        remembered: Remembered | None = None,
+    ):
         self.received = received
         where = Where(SUBJECTS, received.partition, received.offset)
         self.rows = Rows(tables.subjects, where, wiring.keys.internal)
-        self.counting = Counting(counter, lambda key: _body(tables.sna, key))
+        self.counting = Counting(counter, lambda key: _body(tables.sna, key), remembered)
         self.emission = Emission()
         self.withdrawals = Withdrawals(wiring.consent, wiring.correlator)
         self.counts: dict[str, int] = {}

@@ -46,6 +46,7 @@ from hub.crypto.record import Kind, Place
 from hub.crypto.tablevalue import Row, seal_value
 from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
+from hub.dsa import Evaluator
 from hub.errors import CryptoError, HubError
 from hub.hotspot import AreaWatch, fold_area
 from hub.models import Event
@@ -55,7 +56,7 @@ from hub.refusal import Position, refused
 from hub.rules.area import load_area_rules
 from hub.sna import CountContext
 from hub.sna.stream import TABLE as SNA_TABLE
-from hub.sna.stream import Mark, Tallied
+from hub.sna.stream import Mark, Remembered, Tallied
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("hub.correlation")
@@ -76,9 +77,9 @@ class Correlation:
         settings = wiring.settings
         self.moments = Moments(wiring.clock, wiring.registry)
         areas = wiring.correlator.areas
-        self.counter = CountContext(
-            areas, wiring.registry, lambda p, o: self.moments.at(p, _EPOCH, o).policy
-        )
+        self._evaluators: dict[int, Evaluator] = {}
+        self.counter = CountContext(areas, wiring.registry, self._evaluator_at)
+        self.remembered = Remembered()  # SNA outcomes, across records
         self.watch = AreaWatch(
             load_area_rules(settings.deploy_dir / "rules"),
             areas,
@@ -111,7 +112,7 @@ class Correlation:
 
     async def process(self, received: Received) -> Result:
         """Decide one verified record; raises HubError for one that cannot be decided."""
-        batch = Batch(received, self.tables, self.wiring, self.counter)
+        batch = Batch(received, self.tables, self.wiring, self.counter, self.remembered)
         self._restore(batch)
         if received.kind is Kind.SWITCH:
             await self._switch(batch)
@@ -170,6 +171,16 @@ class Correlation:
             decided=tuple(emission.decisions),
             rows=batch.rows.writes() + sna,
         )
+
+    def _evaluator_at(self, partition: int, offset: int) -> Evaluator:
+        """The agreements in force at a position, for the SNA counter: the evaluator of the
+        partition's sequence (one per sequence, as :class:`Moments` keeps them), without
+        building a whole moment per event."""
+        sequence = self.wiring.clock.sequence(partition)
+        found = self._evaluators.get(sequence)
+        if found is None:
+            found = self._evaluators[sequence] = self.moments.at(partition, _EPOCH, offset).policy
+        return found
 
     def _sealed_count(self, partition: int, offset: int, key: bytes, value: Tallied) -> bytes:
         place = Row(SNA_TABLE, partition, key)

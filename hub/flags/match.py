@@ -16,6 +16,7 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,7 +48,7 @@ class _Contributors:
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
-    known: dict[int, tuple[Contribution, frozenset[str]]]
+    known: OrderedDict[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
@@ -56,7 +57,8 @@ class _Contributors:
             return found[1]
         names = self._labels(contribution)
         if len(self.known) >= _KNOWN_MAX:
-            self.known.clear()
+            self.known.popitem(last=False)  # the oldest: clearing all would relabel every
+            # contribution of the windows in use at once
         self.known[id(contribution)] = (contribution, names)
         return names
 
@@ -88,7 +90,10 @@ def _contributors(rule: Rule) -> _Contributors:
         tests = tuple(compiled(test) for test in contributor.where)
         by_type.setdefault(contributor.type, []).append((contributor.name, tests))
     indexed = _Contributors(
-        frozenset(by_type), {t: tuple(cs) for t, cs in by_type.items()}, rule.conditions.age, {}
+        frozenset(by_type),
+        {t: tuple(cs) for t, cs in by_type.items()},
+        rule.conditions.age,
+        OrderedDict(),
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
         _INDEXED.clear()

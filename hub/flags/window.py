@@ -12,6 +12,7 @@ can never make an expired flag's events look like a new flag (see ``docs/rules.m
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from operator import attrgetter
@@ -56,7 +57,7 @@ class SubjectWindow(BaseModel):
         if contribution.event_id in self:
             return self
         items = self.contributions
-        at = bisect_left([c.key for c in items], contribution.key)
+        at = bisect_left(items, _KEY(contribution), key=_KEY)
         return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
@@ -104,7 +105,7 @@ def window_json(window: SubjectWindow) -> bytes:
         if known is None or known[0] is not contribution:
             known = (contribution, contribution.model_dump_json().encode())
             if len(_json) >= _JSON_CAPACITY:
-                _json.clear()
+                _json.popitem(last=False)  # the oldest, not all: those in use stay
             _json[id(contribution)] = known  # holding it keeps its id from being reused
         parts.append(known[1])
     rest = window.model_dump_json(exclude={"contributions"}).encode()  # {"floors":{...}}
@@ -112,8 +113,9 @@ def window_json(window: SubjectWindow) -> bytes:
 
 
 _EVENT_ID = attrgetter("event_id")
+_KEY = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 _JSON_CAPACITY = 16384
-_json: dict[int, tuple[Contribution, bytes]] = {}
+_json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
 
 
 def _aware(moment: object) -> bool:

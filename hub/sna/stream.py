@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from hub.dsa import Evaluator
 from hub.errors import MalformedRecordError
 from hub.models import Event
 from hub.models.accepted import Located
@@ -242,23 +245,70 @@ def tally(
     return None if updated is None else (key, updated)
 
 
+class Remembered:
+    """SNA outcomes, remembered across the records one worker counts (bounded).
+
+    An outcome is a function of the event's type, agency, council and age and of the
+    agreements in force where it is decided: :func:`~hub.sna.count.classify` asks the
+    evaluator of the record's position, with no consent, and the evaluator's answer depends
+    on the moment only through the agreements in force then and the parties suspended then
+    (:meth:`~hub.dsa.Evaluator.index_at`, :meth:`~hub.dsa.Evaluator.suspended_at`). So
+    outcomes are kept per (evaluator, agreements in force, suspensions), those three held
+    and compared by identity: an evaluator that built them afresh for each moment would
+    only make every record decide its cells again.
+    """
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self._capacity = capacity
+        self._outcomes: dict[tuple[int, ...], tuple[tuple[object, ...], dict[CellKey, str]]] = {}
+
+    def outcomes(self, evaluator: Evaluator, at: datetime) -> dict[CellKey, str]:
+        """The outcomes decided so far under the agreements ``evaluator`` has in force at
+        ``at``, by (type, agency, council, age); the caller adds those it decides."""
+        parts = (evaluator, evaluator.index_at(at, aggregate=True), evaluator.suspended_at(at))
+        ids = tuple(map(id, parts))
+        known = self._outcomes.get(ids)
+        if known is None or not all(map(operator.is_, known[0], parts)):
+            if len(self._outcomes) >= _POLICIES_MAX:
+                self._outcomes.clear()
+            known = self._outcomes[ids] = (parts, {})
+        if len(known[1]) >= self._capacity:
+            known[1].clear()
+        return known[1]
+
+
+CellKey = tuple[str, str, str | None, int | None]
+"""What an SNA outcome depends on besides the agreements: type, agency, council, age."""
+_POLICIES_MAX = 64
+
+
 class Counting:
     """The rows one accepted record counts its events in: each read once, written once.
 
     :func:`tally` for every event of a record, in item order, with the rows kept decoded
     between the record's events; :meth:`changed` gives each row the record moved, once.
+    Outcomes are decided once per cell under the agreements in force (:class:`Remembered`:
+    the worker's, or the record's own when none is given).
     """
 
-    def __init__(self, counter: CountContext, load: Callable[[bytes], bytes | None]) -> None:
+    def __init__(
+        self,
+        counter: CountContext,
+        load: Callable[[bytes], bytes | None],
+        remembered: Remembered | None = None,
+    ) -> None:
         self._counter = counter
         self._load = load
         self._rows: dict[bytes, Tallied | None] = {}
         self._changed: dict[bytes, Tallied] = {}
+        self._remembered = Remembered() if remembered is None else remembered
+        self._decided: tuple[tuple[int, int, datetime], dict[CellKey, str]] | None = None
 
     def add(self, seen: Located, mark: Mark) -> None:
         """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
         event = seen.event
-        council = self._counter.areas.council(event.envelope.lsoa)
+        envelope = event.envelope
+        council = self._counter.areas.council(envelope.lsoa)
         key = place_of(seen.partition, event, council).key()
         if key in self._rows:
             held = self._rows[key]
@@ -267,10 +317,7 @@ class Counting:
             held = None if raw is None else Tallied.from_bytes(raw)
             self._rows[key] = held
         updated = advance(
-            held,
-            mark,
-            digest_of(event.event_id),
-            lambda: outcome_of(classify(seen, self._counter)),
+            held, mark, digest_of(event.event_id), lambda: self._outcome(seen, council)
         )
         if updated is not None:
             self._rows[key] = self._changed[key] = updated
@@ -278,3 +325,23 @@ class Counting:
     def changed(self) -> dict[bytes, Tallied]:
         """Every row the record moved, by key, with its value once the record is counted."""
         return dict(self._changed)
+
+    def _outcome(self, seen: Located, council: str | None) -> str:
+        """:func:`classify`'s outcome, decided once per cell under the agreements in force."""
+        event = seen.event
+        envelope = event.envelope
+        cell = (event.event_type, envelope.agency_id, council, envelope.age)
+        decided = self._outcomes(seen)
+        said = decided.get(cell)
+        if said is None:
+            said = decided[cell] = outcome_of(classify(seen, self._counter))
+        return said
+
+    def _outcomes(self, seen: Located) -> dict[CellKey, str]:
+        """The outcomes under the agreements at the event's position (asked once a record:
+        its events share their position and time)."""
+        where = (seen.partition, seen.offset, seen.at)
+        if self._decided is None or self._decided[0] != where:
+            evaluator = self._counter.evaluator_at(seen.partition, seen.offset)
+            self._decided = (where, self._remembered.outcomes(evaluator, seen.at))
+        return self._decided[1]

@@ -6,7 +6,7 @@ that the two can be compared over random windows: equal values and equal stored 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from random import Random
 
 from hypothesis import given, settings
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
 from hub.flags.engine import _state
 from hub.flags.match import episodes, labels, qualifying
+from hub.flags.window import window_json
 from hub.rules import Rule, RuleSet
 from tests.unit.flags.builders import RULES, T0, TOKEN, built, sets
 
@@ -111,3 +112,10 @@ def test_evaluate_equals_asking_every_rule(items: list[Contribution], now: datet
     assert evaluate(RULES, TOKEN, window, now) == _full_evaluate(RULES, window, now)
     expired = expire(RULES, window, now)
     assert evaluate(RULES, TOKEN, expired, now) == _full_evaluate(RULES, expired, now)
+
+
+def test_a_window_is_written_as_pydantic_writes_it_whatever_zone_its_floors_are_in() -> None:
+    """Floors' JSON is remembered by value: equal instants in other zones are other bytes."""
+    for zone in (UTC, timezone(timedelta(hours=1)), UTC):
+        window = SubjectWindow(floors={"r1": T0.astimezone(zone), "r2": T0})
+        assert window_json(window) == window.model_dump_json().encode()

@@ -31,7 +31,16 @@ from hub.geo import AreaLookup
 from hub.models import Event, validate_event
 from hub.sna import CountContext, Counted, Located, Period, count
 from hub.sna.snapshot import Snapshot
-from hub.sna.stream import TABLE, Mark, Place, Tallied, digest_of, tally
+from hub.sna.stream import (
+    TABLE,
+    Counting,
+    Mark,
+    Place,
+    Remembered,
+    Tallied,
+    digest_of,
+    tally,
+)
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
@@ -190,6 +199,29 @@ def test_a_release_mid_record_counts_exactly_the_records_below_its_cutoff(
     cutoff = snapshot.cutoff().get(0, 0)
     assert sum(len(r) for r in records[:cutoff]) <= stop
     agree(snapshot, records, counter)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records_st, st.integers(0, 13))
+def test_counting_a_record_at_once_writes_what_tallying_each_event_writes(
+    records: list[list[int]], switch: int
+) -> None:
+    """:class:`Counting` decides each (type, agency, council, age) once under the agreements
+    in force, remembered across records as the worker does; the rows it leaves are those
+    :func:`tally` leaves event by event, whether the record's events share a row, repeat an
+    event, or follow an agreement switch."""
+    counter = context(switch)
+    expected: dict[bytes, bytes] = {}
+    process(records, expected, [], counter, stop=10**6)
+    table: dict[bytes, bytes] = {}
+    remembered = Remembered()
+    for offset, items in enumerate(records):
+        counting = Counting(counter, table.get, remembered)
+        for i, e in enumerate(items):
+            seen = Located(0, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
+            counting.add(seen, Mark(offset, i, len(items)))
+        table |= {key: row.to_bytes() for key, row in counting.changed().items()}
+    assert table == expected
 
 
 def test_an_event_accepted_again_later_is_counted_once_under_its_first_agreements() -> None:
