@@ -1,8 +1,10 @@
 """Deciding a disclosure: default deny, prohibitions win, versions in force at the moment.
 
 :class:`Evaluator` is pure: the same book, registry, event, recipient, moment, purpose and
-consent state always give the same :class:`~hub.dsa.decision.Decision`. It only memoises
-the index of the agreements in force per interval of the book's breakpoints.
+consent state always give the same :class:`~hub.dsa.decision.Decision`. It memoises the
+index of the agreements in force per interval of the book's breakpoints, and decisions (see
+:meth:`Evaluator.outcome`): one that consulted consent is remembered with the consent facts
+it consulted, so a grant or withdrawal between two identical questions is never a stale hit.
 
 The order of questions, and the reason given when one fails:
 
@@ -65,7 +67,9 @@ class Evaluator:
         "_barred",
         "_book",
         "_breakpoints",
+        "_by_consent",
         "_cache",
+        "_consulting",
         "_decided",
         "_partnerships",
         "_registry",
@@ -79,6 +83,8 @@ class Evaluator:
         self._cache: dict[tuple[int, bool], PolicyIndex] = {}
         self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
         self._decided: dict[_Key, Decision] = {}
+        self._consulting: dict[_Key, tuple[Purpose, ...]] = {}
+        self._by_consent: dict[tuple[_Key, _Facts], Decision] = {}
 
     @property
     def book(self) -> AgreementBook:
@@ -123,9 +129,10 @@ class Evaluator:
     ) -> Decision:
         """Permit or deny one event to one recipient at ``at``.
 
-        A decision that consulted no consent depends only on the agreements in force (the
-        interval of ``at``), the event's agency, type, council and age, the recipient and the
-        purpose: it is remembered per those, and given again with the event's id and time.
+        A decision depends only on the agreements in force (the interval of ``at``), the
+        event's agency, type, council and age, the recipient, the purpose, and the answers of
+        the consent state to the lookups it made: it is remembered per those, and given again
+        with the event's id and time.
         """
         found = self.outcome(event, recipient, at, consent, purpose)
         if found.event_id == event.event_id and found.at is at:
@@ -141,8 +148,16 @@ class Evaluator:
         purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
     ) -> Decision:
         """:meth:`decide`'s decision in all but ``event_id`` and ``at``, which may be another
-        event's: for a caller that needs only the outcome, fields and clauses (cheaper)."""
-        index = self.index_at(at, aggregate=purpose is Purpose.STRATEGIC_NEEDS_ASSESSMENT)
+        event's: for a caller that needs only the outcome, fields and clauses (cheaper).
+
+        A decision that consulted no consent is remembered per its inputs. One that did is
+        remembered per its inputs and the consent facts it consulted: which consent (id and
+        time given), if any, the state has for the subject, each consent purpose asked and the
+        flow at ``at``. The purposes asked follow from the inputs alone, so a later call asks
+        the state the same lookups again and hits only when every answer is the same.
+        """
+        if at.tzinfo is None:
+            raise PolicyError("decision time has no time zone")
         key = (
             bisect_right(self._breakpoints, at),
             event.agency_id,
@@ -155,11 +170,28 @@ class Evaluator:
         known = self._decided.get(key)
         if known is not None:
             return known
-        decision, consulted = self._decide(Ask(event, recipient, at, purpose, consent), index)
+        token = event.subject_token
+        asked = self._consulting.get(key) if token is not None else ()
+        if asked is not None:
+            facts = _consent_facts(consent, event, recipient, at, asked)
+            known = self._by_consent.get((key, facts))
+            if known is not None:
+                return known
+        index = self.index_at(at, aggregate=purpose is Purpose.STRATEGIC_NEEDS_ASSESSMENT)
+        recorder = _Recorder(consent)
+        decision, consulted = self._decide(Ask(event, recipient, at, purpose, recorder), index)
         if not consulted:
             if len(self._decided) >= _DECIDED_MAX:
                 self._decided.clear()
             self._decided[key] = decision
+            return decision
+        if len(self._by_consent) >= _DECIDED_MAX:
+            self._by_consent.clear()
+            self._consulting.clear()
+        if token is not None:
+            self._consulting[key] = tuple(p for p, _ in recorder.seen)
+        facts = None if token is None else tuple(f for _, f in recorder.seen)
+        self._by_consent[(key, facts)] = decision
         return decision
 
     def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
@@ -196,6 +228,48 @@ class Evaluator:
 
 
 _Key = tuple[int, str, str, str | None, int | None, str, Purpose]
+_Fact = tuple[str, datetime] | None
+"""A consent lookup's answer: the consent's id and the time it was given, or None."""
+_Facts = tuple[_Fact, ...] | None
+"""The answers to a decision's consent lookups, in order (None: the event has no subject)."""
+
+
+class _Recorder:
+    """A :class:`ConsentView` that notes each lookup's purpose and answer."""
+
+    __slots__ = ("_view", "seen")
+
+    def __init__(self, view: ConsentView) -> None:
+        self._view = view
+        self.seen: list[tuple[Purpose, _Fact]] = []
+
+    def consent_for(
+        self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
+    ) -> ConsentRef | None:
+        found = self._view.consent_for(subject_token, purpose, provider, recipient, at)
+        self.seen.append((purpose, _fact(found)))
+        return found
+
+
+def _fact(found: ConsentRef | None) -> _Fact:
+    return None if found is None else (found.consent_id, found.given_at)
+
+
+def _consent_facts(
+    consent: ConsentView,
+    event: EventFacts,
+    recipient: str,
+    at: datetime,
+    asked: tuple[Purpose, ...],
+) -> _Facts:
+    """The consent state's answers to the lookups a decision with these inputs makes."""
+    token = event.subject_token
+    if token is None:
+        return None
+    agency = event.agency_id
+    return tuple(_fact(consent.consent_for(token, p, agency, recipient, at)) for p in asked)
+
+
 _DECIDED_MAX = 16384
 _ORDER = {reason: rank for rank, reason in enumerate(DenialReason)}
 _GATE_REASONS = {
