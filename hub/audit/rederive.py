@@ -11,7 +11,7 @@ derived once (:class:`Basis`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +103,16 @@ class Derived:
 
     answer: Answer
     events: tuple[Located, ...]
+    question: Question
+    """The question it was derived from."""
+    change: Callable[[], None]
+    """What the decision changes in the flags replay holds, when not made yet."""
     _record: DecisionRecord | None = None
+
+    def commit(self) -> None:
+        """Make the decision's change to the flags held (once)."""
+        change, self.change = self.change, _nothing
+        change()
 
     @property
     def record(self) -> DecisionRecord:
@@ -135,13 +144,15 @@ class _Held:
     live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
     closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    def permit(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
+    def permit(self, basis: Basis, pid: str) -> _Ids:
+        """A permit's ids, and the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
         if key is None:
-            return None, None
+            return None, None, _nothing
         members = frozenset(c.event_id for c in basis.members)
         revision = alert_revision(basis.flag[1], pid, members)
-        live = self.live.setdefault((pid, basis.token, basis.rule.id), {})
+        place = (pid, basis.token, basis.rule.id)
+        live = self.live.get(place, {})
         own = continued(members, {i: (f.events, f.start) for i, f in live.items()})
         start = basis.members[0].occurred_at
         if own is None:
@@ -149,21 +160,39 @@ class _Held:
             own, anchor = key.flag_id(basis.rule.id, basis.token, start, reopened), start
         else:
             anchor = live[own].anchor
-        live[own] = _Live(members, start, anchor, revision)
-        return own, key.alert_id(own, revision)
+        held = _Live(members, start, anchor, revision)
 
-    def deny(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
-        """A retraction's ids when the entry's events are a flag the partnership held."""
+        def hold() -> None:
+            self.live.setdefault(place, {})[own] = held
+
+        return own, key.alert_id(own, revision), hold
+
+    def deny(self, basis: Basis, pid: str) -> _Ids:
+        """A retraction's ids when the entry's events are a flag the partnership held, and
+        the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
-        live = self.live.get((pid, basis.token, basis.rule.id), {})
+        place = (pid, basis.token, basis.rule.id)
+        live = self.live.get(place, {})
         members = frozenset(c.event_id for c in basis.members)
         own = next((i for i, f in live.items() if f.events == members), None)
         if key is None or own is None:
-            return None, None
-        gone = live.pop(own)
+            return None, None, _nothing
+        gone = live[own]
         closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
-        self.closed[closed] = self.closed.get(closed, 0) + 1
-        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision)
+
+        def close() -> None:
+            del self.live[place][own]
+            self.closed[closed] = self.closed.get(closed, 0) + 1
+
+        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision), close
+
+
+_Ids = tuple[str | None, str | None, Callable[[], None]]
+"""A partnership's flag id and alert id for an entry, and its change to the flags held."""
+
+
+def _nothing() -> None:
+    """No change to the flags held."""
 
 
 class Rederiver:
@@ -192,8 +221,12 @@ class Rederiver:
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
 
-    def rederive(self, recorded: Question) -> Derived:
-        """The decision taken again from the entry's question; UnreplayableError if it cannot be."""
+    def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
+        """The decision taken again from the entry's question; UnreplayableError if it cannot be.
+
+        Later entries' alert ids depend on the flags this one leaves each partnership
+        holding: without ``commit``, that change waits for :meth:`Derived.commit`.
+        """
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
@@ -203,7 +236,9 @@ class Rederiver:
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
         events = tuple(c.event_id for c in basis.members)
         decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
-        own, alert_id = self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
+        own, alert_id, change = (
+            self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
+        )
         answer = Answer(
             decision_id=decision_id,
             decided_at=at,
@@ -223,7 +258,10 @@ class Rederiver:
             recipient_flag_id=own,
             consent_read=consent_read_of(basis.consent, recorded.watermark),
         )
-        return Derived(answer, basis.located)
+        if commit:
+            change()
+            change = _nothing
+        return Derived(answer, basis.located, recorded, change)
 
     def basis(self, recorded: Question) -> Basis:
         """The inputs of the entry's dispatch (cached for consecutive entries of one dispatch)."""
