@@ -32,9 +32,14 @@ _NO_EVENT = "\x01"
 _NO_TIME = datetime(1111, 1, 1, 1, 1, 1, 111_111, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
-    """The fields of a re-derived :class:`DecisionRecord`, not yet a model."""
+    """The fields of a re-derived :class:`DecisionRecord`, not yet a model.
+
+    ``outcomes`` are the agreements engine's decisions for the entry's events in order,
+    each possibly remembered with another event's id and time (:meth:`Evaluator.outcome`):
+    :attr:`decisions` are them restamped. Not frozen: built once per entry, never changed.
+    """
 
     decision_id: str
     decided_at: datetime
@@ -46,7 +51,7 @@ class Answer:
     outcome: str
     events: tuple[str, ...]
     inputs_digest: str
-    decisions: tuple[Decision, ...]
+    outcomes: tuple[Decision, ...]
     alert_id: str | None
     position: Position | None
     consents: tuple[ConsentConsulted, ...]
@@ -54,9 +59,18 @@ class Answer:
     recipient_flag_id: str | None
     consent_read: ConsentRead | None
 
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        """The decisions for the entry's events, each with its event id and time."""
+        at = self.decided_at
+        return tuple(
+            d if d.event_id == e and d.at is at else d.restamped(e, at)
+            for d, e in zip(self.outcomes, self.events, strict=True)
+        )
+
     def record(self) -> DecisionRecord:
         """The record, validated as the live path builds it."""
-        return DecisionRecord(**{name: getattr(self, name) for name in self.__slots__})
+        return DecisionRecord(**{name: getattr(self, name) for name in DecisionRecord.model_fields})
 
 
 class Forms:
@@ -64,7 +78,7 @@ class Forms:
 
     def __init__(self) -> None:
         self._decisions: dict[int, tuple[object, tuple[Any, ...], dict[str, Any]]] = {}
-        self._pieces: dict[int, tuple[object, tuple[Any, ...], tuple[bytes, bytes, bytes]]] = {}
+        self._pieces: dict[int, tuple[object, tuple[Any, ...], _Pieces | None]] = {}
 
     def json_bytes(self, answer: Answer) -> bytes:
         """What ``answer.record().model_dump_json()`` writes, as bytes."""
@@ -84,7 +98,7 @@ class Forms:
                 "events": answer.events,
                 "inputs_digest": answer.inputs_digest,
                 "decisions": orjson.Fragment(
-                    b"[" + b",".join([self._decision_bytes(d) for d in answer.decisions]) + b"]"
+                    b"[" + b",".join(self._decisions_bytes(answer)) + b"]"
                 ),
                 "alert_id": answer.alert_id,
                 "position": None
@@ -105,23 +119,35 @@ class Forms:
             }
         )
 
-    def _decision_bytes(self, decision: Decision) -> bytes:
-        """A decision's JSON bytes: a restamped one's are its remembered one's, cut and joined
-        around its event id and time (remembered as :meth:`_decision` remembers forms)."""
+    def _decisions_bytes(self, answer: Answer) -> list[bytes]:
+        """Each decision's JSON bytes: a remembered one's cut and joined around the entry's
+        event id and time (remembered as :meth:`_decision` remembers forms)."""
+        at = b'"' + time_text(answer.decided_at).encode()
+        written = []
+        for decision, event_id in zip(answer.outcomes, answer.events, strict=True):
+            pieces = self._pieces_of(decision)
+            if pieces is None:
+                whole = decision.restamped(event_id, answer.decided_at)
+                written.append(whole.__pydantic_serializer__.to_json(whole))
+            else:
+                head, middle, tail = pieces
+                written.append(b"".join((head, orjson.dumps(event_id), middle, at, tail)))
+        return written
+
+    def _pieces_of(self, decision: Decision) -> _Pieces | None:
+        """A remembered decision's pieces, by the identity of its clauses (see
+        :meth:`_decision`); None for one without clauses: it is written whole."""
         clauses = decision.clauses
+        if not clauses:
+            return None
         known = self._pieces.get(id(clauses))
         told = (decision.outcome, decision.recipient, decision.agreement_digest)
         if known is None or known[0] is not clauses or known[1] != told:
-            pieces = _pieces(decision)
-            if pieces is None:
-                return decision.__pydantic_serializer__.to_json(decision)
             if len(self._pieces) >= _FORMS_MAX:
                 self._pieces.clear()
-            known = (clauses, told, pieces)
+            known = (clauses, told, _pieces(decision))
             self._pieces[id(clauses)] = known
-        head, middle, tail = known[2]
-        at = time_text(decision.at)
-        return b"".join((head, orjson.dumps(decision.event_id), middle, b'"', at.encode(), tail))
+        return known[2]
 
     def json_form(self, answer: Answer) -> dict[str, Any]:
         """What ``answer.record().model_dump_json()`` holds, as parsed JSON."""
@@ -169,7 +195,11 @@ class Forms:
         return {**known[2], "event_id": decision.event_id, "at": time_text(decision.at)}
 
 
-def _pieces(decision: Decision) -> tuple[bytes, bytes, bytes] | None:
+_Pieces = tuple[bytes, bytes, bytes]
+"""A decision's JSON bytes before its event id, between it and its time, and after it."""
+
+
+def _pieces(decision: Decision) -> _Pieces | None:
     """A decision's bytes before its event id, between it and its time, and after the time;
     None when the stand-ins are not found once each (the bytes are then written whole)."""
     stand_in = decision.restamped(_NO_EVENT, _NO_TIME)

@@ -33,7 +33,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Evaluator, EventFacts
+from hub.dsa import Clause, Decision, Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
@@ -62,9 +62,12 @@ class UnreplayableError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Basis:
-    """What one dispatch decided from: time, position, sequence, events, flag, consent."""
+    """What one dispatch decided from: time, position, sequence, events, flag, consent.
+
+    Not frozen (built for nearly every entry, and cheaper so); never changed once built.
+    """
 
     at: datetime
     position: Position
@@ -78,6 +81,8 @@ class Basis:
     severity: str
     facts: tuple[EventFacts, ...]
     """The members as the agreements see them (shared by every recipient's entry)."""
+    events: tuple[str, ...]
+    """The members' event ids, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class _Flagged:
     flag: tuple[str, str]
     severity: str
     facts: tuple[EventFacts, ...]
+    events: tuple[str, ...]
 
     def precede(self, position: Position) -> bool:
         """Whether every event was accepted at or before ``position``, in its partition."""
@@ -220,6 +226,7 @@ class Rederiver:
         self._contributed: dict[str, Contribution | None] = {}
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
+        self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
 
     def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
         """The decision taken again from the entry's question; UnreplayableError if it cannot be.
@@ -230,11 +237,11 @@ class Rederiver:
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
-        decisions = [evaluator.decide(f, pid, at, basis.consent) for f in basis.facts]
+        decisions = [evaluator.outcome(f, pid, at, basis.consent) for f in basis.facts]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
-        events = tuple(c.event_id for c in basis.members)
+        events = basis.events
         decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
         own, alert_id, change = (
             self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
@@ -250,10 +257,12 @@ class Rederiver:
             outcome="permit" if permit else "deny",
             events=events,
             inputs_digest=inputs,
-            decisions=tuple(decisions),
+            outcomes=tuple(decisions),
             alert_id=alert_id,
             position=basis.position,
-            consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
+            consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions)
+            if self._consulting(decisions)
+            else (),
             severity=basis.severity,
             recipient_flag_id=own,
             consent_read=consent_read_of(basis.consent, recorded.watermark),
@@ -262,6 +271,21 @@ class Rederiver:
             change()
             change = _nothing
         return Derived(answer, basis.located, recorded, change)
+
+    def _consulting(self, decisions: list[Decision]) -> bool:
+        """Whether any decision has a consent clause (else no consent record was consulted:
+        :func:`consents_consulted` is empty). Known per remembered decision's clauses."""
+        for decision in decisions:
+            clauses = decision.clauses
+            known = self._consent_clauses.get(id(clauses))
+            if known is None or known[0] is not clauses:
+                known = (clauses, any(c.clause == "consent" for c in clauses))
+                if len(self._consent_clauses) >= _KNOWN_MAX:
+                    self._consent_clauses.clear()
+                self._consent_clauses[id(clauses)] = known
+            if known[1]:
+                return True
+        return False
 
     def basis(self, recorded: Question) -> Basis:
         """The inputs of the entry's dispatch (cached for consecutive entries of one dispatch)."""
@@ -290,6 +314,7 @@ class Rederiver:
             consent=self._consent(recorded, flagged.token, position, at),
             severity=flagged.severity,
             facts=flagged.facts,
+            events=flagged.events,
         )
         self._last = (key, basis)
         return basis
@@ -331,6 +356,7 @@ class Rederiver:
             flag=flag,
             severity=level,
             facts=tuple(self._facts(c, token) for c in members),
+            events=tuple(c.event_id for c in members),
         )
 
     def _consent(
@@ -404,6 +430,9 @@ class Rederiver:
             evaluator = Evaluator(self.history.book.up_to(sequence), self._registry)
             self._evaluators[sequence] = evaluator
         return evaluator
+
+
+_KNOWN_MAX = 16_384
 
 
 def _precedes(located: Located, position: Position) -> bool:

@@ -13,43 +13,66 @@ from typing import Any
 
 from hub.audit.answer import Answer
 from hub.dispatch import DecisionRecord
+from hub.dsa import Outcome
 
 
 @dataclass(slots=True)
 class Tally:
-    """Counts of re-derived decisions."""
+    """Counts of re-derived decisions.
 
-    by_outcome: Counter[str] = field(default_factory=Counter)
-    by_partnership: defaultdict[str, Counter[str]] = field(
-        default_factory=lambda: defaultdict(Counter)
+    Entries are counted raw while the replay goes (one counter update per entry and per
+    event decision, keyed by what the summary needs of it) and summed in :meth:`to_json`.
+    """
+
+    entries: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+    """(outcome, partnership, whether a retraction) per entry."""
+    decisions: Counter[tuple[str, str, str | None, int | None, tuple[str, ...]]] = field(
+        default_factory=Counter
     )
-    by_agency: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    by_agreement: Counter[str] = field(default_factory=Counter)
-    by_reason: Counter[str] = field(default_factory=Counter)
-    retractions: int = 0
+    """(agency, outcome, agreement, version, reasons) per event decision."""
 
     def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""
-        self.by_outcome[record.outcome] += 1
-        self.by_partnership[record.recipient][record.outcome] += 1
-        if record.outcome == "deny" and record.alert_id is not None:
-            self.retractions += 1
-        for agency, decision in zip(agencies, record.decisions, strict=True):
-            self.by_agency[agency][str(decision.outcome)] += 1
-            if decision.permitted:
-                self.by_agreement[f"{decision.agreement_id}@{decision.agreement_version}"] += 1
-            for reason in decision.reasons:
-                self.by_reason[str(reason)] += 1
+        outcome = record.outcome
+        self.entries[
+            outcome, record.recipient, outcome == "deny" and record.alert_id is not None
+        ] += 1
+        decisions = record.outcomes if isinstance(record, Answer) else record.decisions
+        counted = self.decisions
+        for agency, decision in zip(agencies, decisions, strict=True):
+            counted[
+                agency,
+                decision.outcome.value,
+                decision.agreement_id,
+                decision.agreement_version,
+                decision.reasons,
+            ] += 1
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
+        by_outcome: Counter[str] = Counter()
+        by_partnership: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        retractions = 0
+        for (outcome, partnership, retraction), n in self.entries.items():
+            by_outcome[outcome] += n
+            by_partnership[partnership][outcome] += n
+            retractions += n if retraction else 0
+        by_agency: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        by_agreement: Counter[str] = Counter()
+        by_reason: Counter[str] = Counter()
+        for (agency, outcome, agreement, version, reasons), n in self.decisions.items():
+            by_agency[agency][outcome] += n
+            if outcome == Outcome.PERMIT.value:
+                by_agreement[f"{agreement}@{version}"] += n
+            for reason in reasons:
+                by_reason[str(reason)] += n
         return {
-            "by_outcome": dict(sorted(self.by_outcome.items())),
+            "by_outcome": dict(sorted(by_outcome.items())),
             "by_partnership": {
-                k: dict(sorted(v.items())) for k, v in sorted(self.by_partnership.items())
+                k: dict(sorted(v.items())) for k, v in sorted(by_partnership.items())
             },
-            "by_agency": {k: dict(sorted(v.items())) for k, v in sorted(self.by_agency.items())},
-            "by_agreement": dict(sorted(self.by_agreement.items())),
-            "by_denial_reason": dict(sorted(self.by_reason.items())),
-            "retractions": self.retractions,
+            "by_agency": {k: dict(sorted(v.items())) for k, v in sorted(by_agency.items())},
+            "by_agreement": dict(sorted(by_agreement.items())),
+            "by_denial_reason": dict(sorted(by_reason.items())),
+            "retractions": retractions,
         }
