@@ -64,6 +64,7 @@ class Evaluator:
     """Decides disclosures against an agreement book and the registry's geography."""
 
     __slots__ = (
+        "_at",
         "_barred",
         "_book",
         "_breakpoints",
@@ -73,6 +74,7 @@ class Evaluator:
         "_decided",
         "_partnerships",
         "_registry",
+        "_slot",
     )
 
     def __init__(self, book: AgreementBook, registry: Registry) -> None:
@@ -85,6 +87,8 @@ class Evaluator:
         self._decided: dict[_Key, Decision] = {}
         self._consulting: dict[_Key, tuple[Purpose, ...]] = {}
         self._by_consent: dict[tuple[_Key, _Facts], Decision] = {}
+        self._at: datetime | None = None
+        self._slot = 0
 
     @property
     def book(self) -> AgreementBook:
@@ -134,7 +138,9 @@ class Evaluator:
         the consent state to the lookups it made: it is remembered per those, and given again
         with the event's id and time.
         """
-        found = self.outcome(event, recipient, at, consent, purpose)
+        found = self._decided.get(self._key(event, recipient, at, purpose))
+        if found is None:
+            found = self.outcome(event, recipient, at, consent, purpose)
         if found.event_id == event.event_id and found.at is at:
             return found
         return found.restamped(event.event_id, at)
@@ -156,17 +162,7 @@ class Evaluator:
         flow at ``at``. The purposes asked follow from the inputs alone, so a later call asks
         the state the same lookups again and hits only when every answer is the same.
         """
-        if at.tzinfo is None:
-            raise PolicyError("decision time has no time zone")
-        key = (
-            bisect_right(self._breakpoints, at),
-            event.agency_id,
-            event.event_type,
-            event.council,
-            event.age,
-            recipient,
-            purpose,
-        )
+        key = self._key(event, recipient, at, purpose)
         known = self._decided.get(key)
         if known is not None:
             return known
@@ -193,6 +189,25 @@ class Evaluator:
         facts = None if token is None else tuple(f for _, f in recorder.seen)
         self._by_consent[(key, facts)] = decision
         return decision
+
+    def _key(self, event: EventFacts, recipient: str, at: datetime, purpose: Purpose) -> _Key:
+        """What a decision depends on besides consent: the interval of ``at`` in the book
+        (kept for the last ``at``: callers decide many events at one moment), the event's
+        agency, type, council and age, the recipient and the purpose."""
+        if at is not self._at:
+            if at.tzinfo is None:
+                raise PolicyError("decision time has no time zone")
+            self._slot = bisect_right(self._breakpoints, at)
+            self._at = at
+        return (
+            self._slot,
+            event.agency_id,
+            event.event_type,
+            event.council,
+            event.age,
+            recipient,
+            purpose,
+        )
 
     def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
         """The decision, and whether a consent record may have been consulted for it."""
