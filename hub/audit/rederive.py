@@ -97,10 +97,13 @@ class _Flagged:
     severity: str
     facts: tuple[EventFacts, ...]
     events: tuple[str, ...]
+    reach: tuple[int | None, int]
+    """The events' partition (None when they are in several) and their last offset."""
 
     def precede(self, position: Position) -> bool:
         """Whether every event was accepted at or before ``position``, in its partition."""
-        return all(_precedes(e, position) for e in self.located)
+        partition, last = self.reach
+        return partition == position.partition and last <= position.offset
 
 
 @dataclass(slots=True)
@@ -357,6 +360,10 @@ class Rederiver:
             severity=level,
             facts=tuple(self._facts(c, token) for c in members),
             events=tuple(c.event_id for c in members),
+            reach=(
+                located[0].partition if len({e.partition for e in located}) == 1 else None,
+                max(e.offset for e in located),
+            ),
         )
 
     def _consent(
