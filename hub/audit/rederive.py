@@ -83,6 +83,8 @@ class Basis:
     """The members as the agreements see them (shared by every recipient's entry)."""
     events: tuple[str, ...]
     """The members' event ids, in order."""
+    ids: frozenset[str]
+    """The members' event ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class _Flagged:
     severity: str
     facts: tuple[EventFacts, ...]
     events: tuple[str, ...]
+    ids: frozenset[str]
     reach: tuple[int | None, int]
     """The events' partition (None when they are in several) and their last offset."""
 
@@ -158,7 +161,7 @@ class _Held:
         key = self.keys.get(pid)
         if key is None:
             return None, None, _nothing
-        members = frozenset(c.event_id for c in basis.members)
+        members = basis.ids
         revision = alert_revision(basis.flag[1], pid, members)
         place = (pid, basis.token, basis.rule.id)
         live = self.live.get(place, {})
@@ -182,7 +185,7 @@ class _Held:
         key = self.keys.get(pid)
         place = (pid, basis.token, basis.rule.id)
         live = self.live.get(place, {})
-        members = frozenset(c.event_id for c in basis.members)
+        members = basis.ids
         own = next((i for i, f in live.items() if f.events == members), None)
         if key is None or own is None:
             return None, None, _nothing
@@ -268,7 +271,9 @@ class Rederiver:
             else (),
             severity=basis.severity,
             recipient_flag_id=own,
-            consent_read=consent_read_of(basis.consent, recorded.watermark),
+            consent_read=None
+            if recorded.watermark is None and not basis.consent.ends
+            else consent_read_of(basis.consent, recorded.watermark),
         )
         if commit:
             change()
@@ -318,6 +323,7 @@ class Rederiver:
             severity=flagged.severity,
             facts=flagged.facts,
             events=flagged.events,
+            ids=flagged.ids,
         )
         self._last = (key, basis)
         return basis
@@ -360,6 +366,7 @@ class Rederiver:
             severity=level,
             facts=tuple(self._facts(c, token) for c in members),
             events=tuple(c.event_id for c in members),
+            ids=ids,
             reach=(
                 located[0].partition if len({e.partition for e in located}) == 1 else None,
                 max(e.offset for e in located),
