@@ -33,7 +33,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Clause, Decision, Evaluator, EventFacts
+from hub.dsa import NO_CONSENT, Clause, Decision, Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
@@ -243,7 +243,9 @@ class Rederiver:
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
-        decisions = [evaluator.outcome(f, pid, at, basis.consent) for f in basis.facts]
+        # a subject without consent records is asked about as the empty book (cheaper lookups)
+        view = basis.consent if basis.consent.records else NO_CONSENT
+        decisions = [evaluator.outcome(f, pid, at, view) for f in basis.facts]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)

@@ -281,6 +281,8 @@ def _consent_facts(
     token = event.subject_token
     if token is None:
         return None
+    if consent is NO_CONSENT:  # an empty book: no lookup finds a consent
+        return (None,) * len(asked)
     agency = event.agency_id
     return tuple(_fact(consent.consent_for(token, p, agency, recipient, at)) for p in asked)
 
