@@ -6,15 +6,20 @@ holds the fields, and :meth:`Answer.json_form` is what ``model_dump_json`` would
 parsed, so that an entry whose parsed JSON equals it is known to be the same record without
 validating it. The per-event decisions are mostly the agreements engine's remembered ones
 restamped with an event and a time: their JSON form is kept per remembered decision.
+
+:meth:`Forms.json_bytes` is the record as ``model_dump_json`` writes it, built from those
+kept forms (each remembered decision's bytes around its event id and time): an entry whose
+bytes are these bytes is the re-derived record, read without parsing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 
 from hub.dispatch import ConsentConsulted, ConsentRead, DecisionRecord, Position
@@ -22,11 +27,19 @@ from hub.dsa import Decision
 
 _TIME = TypeAdapter(datetime)
 _FORMS_MAX = 16_384
+_NO_EVENT = "\x01"
+"""Stand-ins for a decision's event id and time while its bytes are cut around them."""
+_NO_TIME = datetime(1111, 1, 1, 1, 1, 1, 111_111, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
-    """The fields of a re-derived :class:`DecisionRecord`, not yet a model."""
+    """The fields of a re-derived :class:`DecisionRecord`, not yet a model.
+
+    ``outcomes`` are the agreements engine's decisions for the entry's events in order,
+    each possibly remembered with another event's id and time (:meth:`Evaluator.outcome`):
+    :attr:`decisions` are them restamped. Not frozen: built once per entry, never changed.
+    """
 
     decision_id: str
     decided_at: datetime
@@ -38,7 +51,7 @@ class Answer:
     outcome: str
     events: tuple[str, ...]
     inputs_digest: str
-    decisions: tuple[Decision, ...]
+    outcomes: tuple[Decision, ...]
     alert_id: str | None
     position: Position | None
     consents: tuple[ConsentConsulted, ...]
@@ -46,9 +59,18 @@ class Answer:
     recipient_flag_id: str | None
     consent_read: ConsentRead | None
 
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        """The decisions for the entry's events, each with its event id and time."""
+        at = self.decided_at
+        return tuple(
+            d if d.event_id == e and d.at is at else d.restamped(e, at)
+            for d, e in zip(self.outcomes, self.events, strict=True)
+        )
+
     def record(self) -> DecisionRecord:
         """The record, validated as the live path builds it."""
-        return DecisionRecord(**{name: getattr(self, name) for name in self.__slots__})
+        return DecisionRecord(**{name: getattr(self, name) for name in DecisionRecord.model_fields})
 
 
 class Forms:
@@ -56,6 +78,76 @@ class Forms:
 
     def __init__(self) -> None:
         self._decisions: dict[int, tuple[object, tuple[Any, ...], dict[str, Any]]] = {}
+        self._pieces: dict[int, tuple[object, tuple[Any, ...], _Pieces | None]] = {}
+
+    def json_bytes(self, answer: Answer) -> bytes:
+        """What ``answer.record().model_dump_json()`` writes, as bytes."""
+        position = answer.position
+        read = answer.consent_read
+        consents = answer.consents
+        return orjson.dumps(
+            {
+                "decision_id": answer.decision_id,
+                "decided_at": time_text(answer.decided_at),
+                "recipient": answer.recipient,
+                "flag_id": answer.flag_id,
+                "rule_id": answer.rule_id,
+                "rule_version": answer.rule_version,
+                "policy_sequence": answer.policy_sequence,
+                "outcome": answer.outcome,
+                "events": answer.events,
+                "inputs_digest": answer.inputs_digest,
+                "decisions": orjson.Fragment(
+                    b"[" + b",".join(self._decisions_bytes(answer)) + b"]"
+                ),
+                "alert_id": answer.alert_id,
+                "position": None
+                if position is None
+                else {"partition": position.partition, "offset": position.offset},
+                "consents": orjson.Fragment(
+                    b"["
+                    + b",".join([c.__pydantic_serializer__.to_json(c) for c in consents])
+                    + b"]"
+                )
+                if consents
+                else (),
+                "severity": answer.severity,
+                "recipient_flag_id": answer.recipient_flag_id,
+                "consent_read": None
+                if read is None
+                else orjson.Fragment(read.__pydantic_serializer__.to_json(read)),
+            }
+        )
+
+    def _decisions_bytes(self, answer: Answer) -> list[bytes]:
+        """Each decision's JSON bytes: a remembered one's cut and joined around the entry's
+        event id and time (remembered as :meth:`_decision` remembers forms)."""
+        at = b'"' + time_text(answer.decided_at).encode()
+        written = []
+        for decision, event_id in zip(answer.outcomes, answer.events, strict=True):
+            pieces = self._pieces_of(decision)
+            if pieces is None:
+                whole = decision.restamped(event_id, answer.decided_at)
+                written.append(whole.__pydantic_serializer__.to_json(whole))
+            else:
+                head, middle, tail = pieces
+                written.append(b"".join((head, orjson.dumps(event_id), middle, at, tail)))
+        return written
+
+    def _pieces_of(self, decision: Decision) -> _Pieces | None:
+        """A remembered decision's pieces, by the identity of its clauses (see
+        :meth:`_decision`); None for one without clauses: it is written whole."""
+        clauses = decision.clauses
+        if not clauses:
+            return None
+        known = self._pieces.get(id(clauses))
+        told = (decision.outcome, decision.recipient, decision.agreement_digest)
+        if known is None or known[0] is not clauses or known[1] != told:
+            if len(self._pieces) >= _FORMS_MAX:
+                self._pieces.clear()
+            known = (clauses, told, _pieces(decision))
+            self._pieces[id(clauses)] = known
+        return known[2]
 
     def json_form(self, answer: Answer) -> dict[str, Any]:
         """What ``answer.record().model_dump_json()`` holds, as parsed JSON."""
@@ -101,6 +193,23 @@ class Forms:
             known = (clauses, told, form)
             self._decisions[id(clauses)] = known
         return {**known[2], "event_id": decision.event_id, "at": time_text(decision.at)}
+
+
+_Pieces = tuple[bytes, bytes, bytes]
+"""A decision's JSON bytes before its event id, between it and its time, and after it."""
+
+
+def _pieces(decision: Decision) -> _Pieces | None:
+    """A decision's bytes before its event id, between it and its time, and after the time;
+    None when the stand-ins are not found once each (the bytes are then written whole)."""
+    stand_in = decision.restamped(_NO_EVENT, _NO_TIME)
+    written = stand_in.__pydantic_serializer__.to_json(stand_in)
+    event, at = orjson.dumps(_NO_EVENT), b'"' + time_text(_NO_TIME).encode()
+    if written.count(event) != 1 or written.count(at) != 1:
+        return None
+    head, rest = written.split(event)
+    middle, tail = rest.split(at)
+    return head, middle, tail
 
 
 @lru_cache(maxsize=4096)

@@ -114,11 +114,15 @@ class _Consents:
             self.offsets = [e.offset for e in self.events]
             self.ledgers = list(_folded(self.events))
         found = bisect_right(self.offsets, offset)
-        return self.ledgers[found - 1] if found else ConsentLedger()
+        return self.ledgers[found - 1] if found else _NO_CONSENTS
 
     def at_time(self, at: datetime) -> ConsentLedger:
         ledgers = list(_folded([e for e in self.events if e.at <= at]))
-        return ledgers[-1] if ledgers else ConsentLedger()
+        return ledgers[-1] if ledgers else _NO_CONSENTS
+
+
+_NO_CONSENTS = ConsentLedger()
+"""The ledger of a subject with no consent event (immutable: one for every lookup)."""
 
 
 def _folded(events: Iterable[Located]) -> Iterable[ConsentLedger]:
@@ -269,7 +273,7 @@ class History:
         """The subject's consent ledger after every consent event at or before a position."""
         consents = self._consents.get(token)
         if consents is None or consents.partition != partition:
-            return ConsentLedger()
+            return _NO_CONSENTS
         return consents.at_offset(offset)
 
     def consent_event(self, token: str, event_id: str) -> Event | None:
@@ -286,4 +290,4 @@ class History:
     def consent_at_time(self, token: str, at: datetime) -> ConsentLedger:
         """The subject's consent ledger after every consent event read by time ``at``."""
         consents = self._consents.get(token)
-        return ConsentLedger() if consents is None else consents.at_time(at)
+        return _NO_CONSENTS if consents is None else consents.at_time(at)

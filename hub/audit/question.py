@@ -6,25 +6,46 @@ consent ends and feed watermark it names. :func:`question_of` reads those fields
 from the entry's parsed JSON and checks each has the shape :class:`DecisionRecord` requires;
 it returns None for anything else, and the replayer then validates the whole record as
 before, so an odd entry is judged exactly as a full validation would judge it.
+
+:func:`written_question` reads the question without parsing the entry, from bytes laid out
+exactly as ``model_dump_json`` lays a record out (anything else: None). It is only a guess
+until the replayer has found the entry's bytes equal to the re-derived record's: those bytes
+are laid out so, and on them the guess is the question a parse reads.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from hub.dispatch import DecisionRecord, FeedMark, Position
 
 _POSITION_KEYS = frozenset({"partition", "offset"})
 _MARK_KEYS = frozenset({"topic", "partition", "offset"})
 _READ_KEYS = frozenset({"watermark", "ends"})
+_TEXT = rb'"([^"\\]*)"'
+_HEAD = re.compile(
+    rb'\{"decision_id":' + _TEXT + rb',"decided_at":' + _TEXT + rb',"recipient":' + _TEXT
+    + rb',"flag_id":"[^"\\]*","rule_id":' + _TEXT
+    + rb',"rule_version":-?[0-9]+,"policy_sequence":-?[0-9]+,"outcome":"[^"\\]*"'
+    + rb',"events":\[((?:"[^"\\]*")?(?:,"[^"\\]*")*)\],"inputs_digest":"[^"\\]*"'
+    + rb',"decisions":\['
+)  # fmt: skip
+_POSITION = re.compile(
+    rb',"position":(?:null|\{"partition":([0-9]+),"offset":([0-9]+)\}),"consents":\['
+)
+_READ = b',"consent_read":'
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
-    """What a decision was asked: the only fields of an entry replay takes as given."""
+class Question(NamedTuple):
+    """What a decision was asked: the only fields of an entry replay takes as given.
+
+    A named tuple: one is built per entry, and a tuple is the cheapest immutable value.
+    """
 
     decision_id: str
     recipient: str
@@ -76,6 +97,47 @@ def question_of(raw: Mapping[str, Any]) -> Question | None:
         ends=tuple(read.get("ends", ())) if read else (),
         watermark=marks or None,
     )
+
+
+def written_question(value: bytes) -> tuple[Question, str] | None:
+    """The question of an entry written as ``model_dump_json`` writes a record, and the text
+    of its decision time; None when the bytes are not laid out so (see the module doc)."""
+    head = _HEAD.match(value)
+    read_at = value.rfind(_READ)
+    if head is None or read_at < head.end() or not value.endswith(b"}"):
+        return None
+    place = _POSITION.match(value, value.rfind(b',"position":', head.end(), read_at))
+    read = _read(value[read_at + len(_READ) : -1])
+    if place is None or read is None:
+        return None
+    try:
+        decision_id, at, recipient, rule_id, events = (g.decode() for g in head.groups())
+    except UnicodeDecodeError:
+        return None
+    partition, offset = place.groups()
+    question = Question(
+        decision_id=decision_id,
+        recipient=recipient,
+        rule_id=rule_id,
+        events=tuple(events[1:-1].split('","')) if events else (),
+        position=None if partition is None else _position_at(int(partition), int(offset)),
+        ends=read[0],
+        watermark=read[1],
+    )
+    return question, at
+
+
+def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
+    """A ``consent_read`` value's ends and watermark; None when not of the record's shape."""
+    if text == b"null":
+        return (), None
+    try:
+        read = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not _is_read(read):
+        return None
+    return tuple(read.get("ends", ())), tuple(_mark(m) for m in read.get("watermark", ())) or None
 
 
 def _strings(value: object) -> bool:

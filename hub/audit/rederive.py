@@ -11,7 +11,7 @@ derived once (:class:`Basis`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +33,7 @@ from hub.dispatch import (
     decision_ids,
     event_facts,
 )
-from hub.dsa import Evaluator, EventFacts
+from hub.dsa import NO_CONSENT, Clause, Decision, Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
 from hub.flags import (
     Contribution,
@@ -62,9 +62,12 @@ class UnreplayableError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Basis:
-    """What one dispatch decided from: time, position, sequence, events, flag, consent."""
+    """What one dispatch decided from: time, position, sequence, events, flag, consent.
+
+    Not frozen (built for nearly every entry, and cheaper so); never changed once built.
+    """
 
     at: datetime
     position: Position
@@ -78,6 +81,10 @@ class Basis:
     severity: str
     facts: tuple[EventFacts, ...]
     """The members as the agreements see them (shared by every recipient's entry)."""
+    events: tuple[str, ...]
+    """The members' event ids, in order."""
+    ids: frozenset[str]
+    """The members' event ids."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +98,15 @@ class _Flagged:
     flag: tuple[str, str]
     severity: str
     facts: tuple[EventFacts, ...]
+    events: tuple[str, ...]
+    ids: frozenset[str]
+    reach: tuple[int | None, int]
+    """The events' partition (None when they are in several) and their last offset."""
 
     def precede(self, position: Position) -> bool:
         """Whether every event was accepted at or before ``position``, in its partition."""
-        return all(_precedes(e, position) for e in self.located)
+        partition, last = self.reach
+        return partition == position.partition and last <= position.offset
 
 
 @dataclass(slots=True)
@@ -103,7 +115,16 @@ class Derived:
 
     answer: Answer
     events: tuple[Located, ...]
+    question: Question
+    """The question it was derived from."""
+    change: Callable[[], None]
+    """What the decision changes in the flags replay holds, when not made yet."""
     _record: DecisionRecord | None = None
+
+    def commit(self) -> None:
+        """Make the decision's change to the flags held (once)."""
+        change, self.change = self.change, _nothing
+        change()
 
     @property
     def record(self) -> DecisionRecord:
@@ -135,13 +156,15 @@ class _Held:
     live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
     closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    def permit(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
+    def permit(self, basis: Basis, pid: str) -> _Ids:
+        """A permit's ids, and the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
         if key is None:
-            return None, None
-        members = frozenset(c.event_id for c in basis.members)
+            return None, None, _nothing
+        members = basis.ids
         revision = alert_revision(basis.flag[1], pid, members)
-        live = self.live.setdefault((pid, basis.token, basis.rule.id), {})
+        place = (pid, basis.token, basis.rule.id)
+        live = self.live.get(place, {})
         own = continued(members, {i: (f.events, f.start) for i, f in live.items()})
         start = basis.members[0].occurred_at
         if own is None:
@@ -149,21 +172,39 @@ class _Held:
             own, anchor = key.flag_id(basis.rule.id, basis.token, start, reopened), start
         else:
             anchor = live[own].anchor
-        live[own] = _Live(members, start, anchor, revision)
-        return own, key.alert_id(own, revision)
+        held = _Live(members, start, anchor, revision)
 
-    def deny(self, basis: Basis, pid: str) -> tuple[str | None, str | None]:
-        """A retraction's ids when the entry's events are a flag the partnership held."""
+        def hold() -> None:
+            self.live.setdefault(place, {})[own] = held
+
+        return own, key.alert_id(own, revision), hold
+
+    def deny(self, basis: Basis, pid: str) -> _Ids:
+        """A retraction's ids when the entry's events are a flag the partnership held, and
+        the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
-        live = self.live.get((pid, basis.token, basis.rule.id), {})
-        members = frozenset(c.event_id for c in basis.members)
+        place = (pid, basis.token, basis.rule.id)
+        live = self.live.get(place, {})
+        members = basis.ids
         own = next((i for i, f in live.items() if f.events == members), None)
         if key is None or own is None:
-            return None, None
-        gone = live.pop(own)
+            return None, None, _nothing
+        gone = live[own]
         closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
-        self.closed[closed] = self.closed.get(closed, 0) + 1
-        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision)
+
+        def close() -> None:
+            del self.live[place][own]
+            self.closed[closed] = self.closed.get(closed, 0) + 1
+
+        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision), close
+
+
+_Ids = tuple[str | None, str | None, Callable[[], None]]
+"""A partnership's flag id and alert id for an entry, and its change to the flags held."""
+
+
+def _nothing() -> None:
+    """No change to the flags held."""
 
 
 class Rederiver:
@@ -191,19 +232,28 @@ class Rederiver:
         self._contributed: dict[str, Contribution | None] = {}
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
+        self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
 
-    def rederive(self, recorded: Question) -> Derived:
-        """The decision taken again from the entry's question; UnreplayableError if it cannot be."""
+    def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
+        """The decision taken again from the entry's question; UnreplayableError if it cannot be.
+
+        Later entries' alert ids depend on the flags this one leaves each partnership
+        holding: without ``commit``, that change waits for :meth:`Derived.commit`.
+        """
         basis = self.basis(recorded)
         evaluator = self._evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
-        decisions = [evaluator.decide(f, pid, at, basis.consent) for f in basis.facts]
+        # a subject without consent records is asked about as the empty book (cheaper lookups)
+        view = basis.consent if basis.consent.records else NO_CONSENT
+        decisions = [evaluator.outcome(f, pid, at, view) for f in basis.facts]
         visible = [c for c, d in zip(basis.members, decisions, strict=True) if d.permitted]
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
-        events = tuple(c.event_id for c in basis.members)
+        events = basis.events
         decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
-        own, alert_id = self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
+        own, alert_id, change = (
+            self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
+        )
         answer = Answer(
             decision_id=decision_id,
             decided_at=at,
@@ -215,15 +265,37 @@ class Rederiver:
             outcome="permit" if permit else "deny",
             events=events,
             inputs_digest=inputs,
-            decisions=tuple(decisions),
+            outcomes=tuple(decisions),
             alert_id=alert_id,
             position=basis.position,
-            consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions),
+            consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions)
+            if self._consulting(decisions)
+            else (),
             severity=basis.severity,
             recipient_flag_id=own,
-            consent_read=consent_read_of(basis.consent, recorded.watermark),
+            consent_read=None
+            if recorded.watermark is None and not basis.consent.ends
+            else consent_read_of(basis.consent, recorded.watermark),
         )
-        return Derived(answer, basis.located)
+        if commit:
+            change()
+            change = _nothing
+        return Derived(answer, basis.located, recorded, change)
+
+    def _consulting(self, decisions: list[Decision]) -> bool:
+        """Whether any decision has a consent clause (else no consent record was consulted:
+        :func:`consents_consulted` is empty). Known per remembered decision's clauses."""
+        for decision in decisions:
+            clauses = decision.clauses
+            known = self._consent_clauses.get(id(clauses))
+            if known is None or known[0] is not clauses:
+                known = (clauses, any(c.clause == "consent" for c in clauses))
+                if len(self._consent_clauses) >= _KNOWN_MAX:
+                    self._consent_clauses.clear()
+                self._consent_clauses[id(clauses)] = known
+            if known[1]:
+                return True
+        return False
 
     def basis(self, recorded: Question) -> Basis:
         """The inputs of the entry's dispatch (cached for consecutive entries of one dispatch)."""
@@ -252,6 +324,8 @@ class Rederiver:
             consent=self._consent(recorded, flagged.token, position, at),
             severity=flagged.severity,
             facts=flagged.facts,
+            events=flagged.events,
+            ids=flagged.ids,
         )
         self._last = (key, basis)
         return basis
@@ -293,6 +367,12 @@ class Rederiver:
             flag=flag,
             severity=level,
             facts=tuple(self._facts(c, token) for c in members),
+            events=tuple(c.event_id for c in members),
+            ids=ids,
+            reach=(
+                located[0].partition if len({e.partition for e in located}) == 1 else None,
+                max(e.offset for e in located),
+            ),
         )
 
     def _consent(
@@ -366,6 +446,9 @@ class Rederiver:
             evaluator = Evaluator(self.history.book.up_to(sequence), self._registry)
             self._evaluators[sequence] = evaluator
         return evaluator
+
+
+_KNOWN_MAX = 16_384
 
 
 def _precedes(located: Located, position: Position) -> bool:

@@ -15,8 +15,11 @@ from (:class:`~hub.audit.history.History`), never the recorded outcome:
    derived again. A retraction's alert id needs the revision last sent to the partnership,
    which replay tracks from the permits it re-derived earlier in ledger order.
 
-The re-derived record is compared field by field with the recorded one; every difference is
-a :class:`Mismatch` (decision id, field, recorded, re-derived). Given the consent feeds
+The re-derived record is compared with the recorded one: first as bytes (an entry written as
+the live path writes it is, byte for byte, the re-derived record's ``model_dump_json``, read
+with no parse: :func:`~hub.audit.question.written_question`), then as parsed JSON, then
+field by field; every difference is a :class:`Mismatch` (decision id, field, recorded,
+re-derived). Given the consent feeds
 (:class:`~hub.audit.watermark.WatermarkCheck`), each entry's consent watermark is checked
 against them too; without them it is taken as recorded.
 """
@@ -35,7 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from hub.audit.answer import Forms
 from hub.audit.history import History
 from hub.audit.mismatch import Mismatch
-from hub.audit.question import Question, question_of
+from hub.audit.question import Question, question_of, written_question
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.tally import Tally
@@ -124,6 +127,8 @@ class Replayer:
         self._feeds = feeds
         self._releases = ReleaseReplayer(history, registry, areas)
         self._forms = Forms()
+        self._guessed: Derived | None = None
+        """The entry re-derived from its written question, when its bytes differed."""
 
     def replay(
         self,
@@ -151,8 +156,12 @@ class Replayer:
         explain: Collection[str],
         into: tuple[ReplayReport, set[str]],
     ) -> None:
-        """One entry: its question read from the JSON (:func:`question_of`), or the record
-        validated whole when the JSON does not have the record's shape."""
+        """One entry: its bytes equal to the re-derived record's (:meth:`_written`), else its
+        question read from the JSON (:func:`question_of`), or the record validated whole when
+        the JSON does not have the record's shape."""
+        self._guessed = None
+        if self._feeds is None and self._written(value, window, explain, into):
+            return
         raw = _parsed(value)
         release = release_record(value) if raw is None else _release_of(raw)
         if release is not None:
@@ -170,6 +179,45 @@ class Replayer:
             return
         seen.add(question.decision_id)
         self._decide(value, (raw, question, at), window, explain, into)
+
+    def _written(
+        self,
+        value: bytes,
+        window: Window,
+        explain: Collection[str],
+        into: tuple[ReplayReport, set[str]],
+    ) -> bool:
+        """Whether the entry is, byte for byte, the record re-derived from the question its
+        bytes show (then it is counted here). When the bytes differ, the re-derivation is
+        kept, its change to the flags held not made: :meth:`_compare` makes it if the parsed
+        question is the same, and otherwise re-derives from the parsed one."""
+        written = written_question(value)
+        report, seen = into
+        if written is None or written[0].decision_id in seen:
+            return False
+        question, decided_at = written
+        at = None
+        if window.start is not None or window.end is not None:
+            at = _time(decided_at)
+            if at is None or window.after(at):
+                return False
+        try:
+            found = self._rederiver.rederive(question, commit=False)
+        except UnreplayableError:
+            return False
+        if self._forms.json_bytes(found.answer) != value:
+            self._guessed = found
+            return False
+        found.commit()
+        seen.add(question.decision_id)
+        if at is not None and window.before(at):
+            report.outside += 1
+            return True
+        report.entries += 1
+        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        if question.decision_id in explain:
+            report.explanations.append(self._explanation(question.decision_id, found))
+        return True
 
     @staticmethod
     def _repeat(value: bytes, report: ReplayReport) -> None:
@@ -285,6 +333,10 @@ class Replayer:
         return differences(recorded, found.record)
 
     def _compare(self, question: Question, value: bytes) -> Derived | list[Mismatch]:
+        guessed, self._guessed = self._guessed, None
+        if guessed is not None and guessed.question == question:
+            guessed.commit()
+            return guessed
         try:
             return self._rederiver.rederive(question)
         except UnreplayableError as exc:

@@ -13,43 +13,93 @@ from typing import Any
 
 from hub.audit.answer import Answer
 from hub.dispatch import DecisionRecord
+from hub.dsa import Decision
 
 
 @dataclass(slots=True)
 class Tally:
-    """Counts of re-derived decisions."""
+    """Counts of re-derived decisions.
 
-    by_outcome: Counter[str] = field(default_factory=Counter)
-    by_partnership: defaultdict[str, Counter[str]] = field(
-        default_factory=lambda: defaultdict(Counter)
+    A replay's own answers are counted raw (one counter update per entry, its decisions by
+    identity: they are the agreements engine's remembered ones, few and shared by many
+    entries) and summed in :meth:`to_json`; a validated record's decisions are its own, and
+    are counted one by one.
+    """
+
+    answers: Counter[tuple[str, str, bool, tuple[str, ...], tuple[int, ...]]] = field(
+        default_factory=Counter
     )
-    by_agency: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    by_agreement: Counter[str] = field(default_factory=Counter)
-    by_reason: Counter[str] = field(default_factory=Counter)
-    retractions: int = 0
+    """(outcome, partnership, whether a retraction, agencies, decisions' ids) per answer."""
+    known: dict[int, Decision] = field(default_factory=dict)
+    """The answers' decisions by identity (held, so that an identity stays theirs)."""
+    records: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+    """(outcome, partnership, whether a retraction) per validated record."""
+    decisions: Counter[_Counted] = field(default_factory=Counter)
+    """What the summary counts of each event decision of a validated record."""
 
     def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""
-        self.by_outcome[record.outcome] += 1
-        self.by_partnership[record.recipient][record.outcome] += 1
-        if record.outcome == "deny" and record.alert_id is not None:
-            self.retractions += 1
+        outcome = record.outcome
+        retraction = outcome == "deny" and record.alert_id is not None
+        if isinstance(record, Answer):
+            ids = tuple(map(id, record.outcomes))
+            self.known.update(zip(ids, record.outcomes, strict=True))
+            self.answers[outcome, record.recipient, retraction, agencies, ids] += 1
+            return
+        self.records[outcome, record.recipient, retraction] += 1
         for agency, decision in zip(agencies, record.decisions, strict=True):
-            self.by_agency[agency][str(decision.outcome)] += 1
-            if decision.permitted:
-                self.by_agreement[f"{decision.agreement_id}@{decision.agreement_version}"] += 1
-            for reason in decision.reasons:
-                self.by_reason[str(reason)] += 1
+            self.decisions[_counted(agency, decision)] += 1
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
-        return {
-            "by_outcome": dict(sorted(self.by_outcome.items())),
-            "by_partnership": {
-                k: dict(sorted(v.items())) for k, v in sorted(self.by_partnership.items())
-            },
-            "by_agency": {k: dict(sorted(v.items())) for k, v in sorted(self.by_agency.items())},
-            "by_agreement": dict(sorted(self.by_agreement.items())),
-            "by_denial_reason": dict(sorted(self.by_reason.items())),
-            "retractions": self.retractions,
-        }
+        entries = Counter(self.records)
+        by_identity: Counter[tuple[str, int]] = Counter()
+        for (outcome, partnership, retraction, agencies, ids), n in self.answers.items():
+            entries[outcome, partnership, retraction] += n
+            for one in zip(agencies, ids, strict=True):
+                by_identity[one] += n
+        decisions = Counter(self.decisions)
+        for (agency, known), n in by_identity.items():
+            decisions[_counted(agency, self.known[known])] += n
+        return _summary(entries, decisions)
+
+
+_Counted = tuple[str, str, str | None, tuple[str, ...]]
+"""An event decision as the summary counts it: agency, outcome, agreement if permitted
+(``id@version``), denial reasons."""
+
+
+def _counted(agency: str, decision: Decision) -> _Counted:
+    agreement = (
+        f"{decision.agreement_id}@{decision.agreement_version}" if decision.permitted else None
+    )
+    return agency, str(decision.outcome), agreement, tuple(str(r) for r in decision.reasons)
+
+
+def _summary(
+    entries: Counter[tuple[str, str, bool]], decisions: Counter[_Counted]
+) -> dict[str, Any]:
+    by_outcome: Counter[str] = Counter()
+    by_partnership: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    retractions = 0
+    for (outcome, partnership, retraction), n in entries.items():
+        by_outcome[outcome] += n
+        by_partnership[partnership][outcome] += n
+        retractions += n if retraction else 0
+    by_agency: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    by_agreement: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    for (agency, outcome, agreement, reasons), n in decisions.items():
+        by_agency[agency][outcome] += n
+        if agreement is not None:
+            by_agreement[agreement] += n
+        for reason in reasons:
+            by_reason[reason] += n
+    return {
+        "by_outcome": dict(sorted(by_outcome.items())),
+        "by_partnership": {k: dict(sorted(v.items())) for k, v in sorted(by_partnership.items())},
+        "by_agency": {k: dict(sorted(v.items())) for k, v in sorted(by_agency.items())},
+        "by_agreement": dict(sorted(by_agreement.items())),
+        "by_denial_reason": dict(sorted(by_reason.items())),
+        "retractions": retractions,
+    }

@@ -76,12 +76,16 @@ class Decision(BaseModel):
         fields = self.__dict__.copy()
         fields["event_id"] = event_id
         fields["at"] = at
-        new = Decision.__new__(Decision)
-        object.__setattr__(new, "__dict__", fields)
-        object.__setattr__(new, "__pydantic_fields_set__", self.__pydantic_fields_set__)
-        object.__setattr__(new, "__pydantic_extra__", None)
-        object.__setattr__(new, "__pydantic_private__", None)
+        new = _new(Decision)
+        _set(new, "__dict__", fields)
+        _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
         return new
+
+
+_new = Decision.__new__
+_set = object.__setattr__  # a frozen model's own __setattr__ refuses; this is pydantic's way
 
 
 class FlagDecision(BaseModel):

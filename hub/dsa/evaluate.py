@@ -1,8 +1,10 @@
 """Deciding a disclosure: default deny, prohibitions win, versions in force at the moment.
 
 :class:`Evaluator` is pure: the same book, registry, event, recipient, moment, purpose and
-consent state always give the same :class:`~hub.dsa.decision.Decision`. It only memoises
-the index of the agreements in force per interval of the book's breakpoints.
+consent state always give the same :class:`~hub.dsa.decision.Decision`. It memoises the
+index of the agreements in force per interval of the book's breakpoints, and decisions (see
+:meth:`Evaluator.outcome`): one that consulted consent is remembered with the consent facts
+it consulted, so a grant or withdrawal between two identical questions is never a stale hit.
 
 The order of questions, and the reason given when one fails:
 
@@ -62,13 +64,17 @@ class Evaluator:
     """Decides disclosures against an agreement book and the registry's geography."""
 
     __slots__ = (
+        "_at",
         "_barred",
         "_book",
         "_breakpoints",
+        "_by_consent",
         "_cache",
+        "_consulting",
         "_decided",
         "_partnerships",
         "_registry",
+        "_slot",
     )
 
     def __init__(self, book: AgreementBook, registry: Registry) -> None:
@@ -79,6 +85,10 @@ class Evaluator:
         self._cache: dict[tuple[int, bool], PolicyIndex] = {}
         self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
         self._decided: dict[_Key, Decision] = {}
+        self._consulting: dict[_Key, tuple[Purpose, ...]] = {}
+        self._by_consent: dict[tuple[_Key, _Facts], Decision] = {}
+        self._at: datetime | None = None
+        self._slot = 0
 
     @property
     def book(self) -> AgreementBook:
@@ -123,11 +133,14 @@ class Evaluator:
     ) -> Decision:
         """Permit or deny one event to one recipient at ``at``.
 
-        A decision that consulted no consent depends only on the agreements in force (the
-        interval of ``at``), the event's agency, type, council and age, the recipient and the
-        purpose: it is remembered per those, and given again with the event's id and time.
+        A decision depends only on the agreements in force (the interval of ``at``), the
+        event's agency, type, council and age, the recipient, the purpose, and the answers of
+        the consent state to the lookups it made: it is remembered per those, and given again
+        with the event's id and time.
         """
-        found = self.outcome(event, recipient, at, consent, purpose)
+        found = self._decided.get(self._key(event, recipient, at, purpose))
+        if found is None:
+            found = self.outcome(event, recipient, at, consent, purpose)
         if found.event_id == event.event_id and found.at is at:
             return found
         return found.restamped(event.event_id, at)
@@ -141,10 +154,53 @@ class Evaluator:
         purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
     ) -> Decision:
         """:meth:`decide`'s decision in all but ``event_id`` and ``at``, which may be another
-        event's: for a caller that needs only the outcome, fields and clauses (cheaper)."""
+        event's: for a caller that needs only the outcome, fields and clauses (cheaper).
+
+        A decision that consulted no consent is remembered per its inputs. One that did is
+        remembered per its inputs and the consent facts it consulted: which consent (id and
+        time given), if any, the state has for the subject, each consent purpose asked and the
+        flow at ``at``. The purposes asked follow from the inputs alone, so a later call asks
+        the state the same lookups again and hits only when every answer is the same.
+        """
+        key = self._key(event, recipient, at, purpose)
+        known = self._decided.get(key)
+        if known is not None:
+            return known
+        token = event.subject_token
+        asked = self._consulting.get(key) if token is not None else ()
+        if asked is not None:
+            facts = _consent_facts(consent, event, recipient, at, asked)
+            known = self._by_consent.get((key, facts))
+            if known is not None:
+                return known
         index = self.index_at(at, aggregate=purpose is Purpose.STRATEGIC_NEEDS_ASSESSMENT)
-        key = (
-            bisect_right(self._breakpoints, at),
+        recorder = _Recorder(consent)
+        decision, consulted = self._decide(Ask(event, recipient, at, purpose, recorder), index)
+        if not consulted:
+            if len(self._decided) >= _DECIDED_MAX:
+                self._decided.clear()
+            self._decided[key] = decision
+            return decision
+        if len(self._by_consent) >= _DECIDED_MAX:
+            self._by_consent.clear()
+            self._consulting.clear()
+        if token is not None:
+            self._consulting[key] = tuple(p for p, _ in recorder.seen)
+        facts = None if token is None else tuple(f for _, f in recorder.seen)
+        self._by_consent[(key, facts)] = decision
+        return decision
+
+    def _key(self, event: EventFacts, recipient: str, at: datetime, purpose: Purpose) -> _Key:
+        """What a decision depends on besides consent: the interval of ``at`` in the book
+        (kept for the last ``at``: callers decide many events at one moment), the event's
+        agency, type, council and age, the recipient and the purpose."""
+        if at is not self._at:
+            if at.tzinfo is None:
+                raise PolicyError("decision time has no time zone")
+            self._slot = bisect_right(self._breakpoints, at)
+            self._at = at
+        return (
+            self._slot,
             event.agency_id,
             event.event_type,
             event.council,
@@ -152,15 +208,6 @@ class Evaluator:
             recipient,
             purpose,
         )
-        known = self._decided.get(key)
-        if known is not None:
-            return known
-        decision, consulted = self._decide(Ask(event, recipient, at, purpose, consent), index)
-        if not consulted:
-            if len(self._decided) >= _DECIDED_MAX:
-                self._decided.clear()
-            self._decided[key] = decision
-        return decision
 
     def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
         """The decision, and whether a consent record may have been consulted for it."""
@@ -196,6 +243,50 @@ class Evaluator:
 
 
 _Key = tuple[int, str, str, str | None, int | None, str, Purpose]
+_Fact = tuple[str, datetime] | None
+"""A consent lookup's answer: the consent's id and the time it was given, or None."""
+_Facts = tuple[_Fact, ...] | None
+"""The answers to a decision's consent lookups, in order (None: the event has no subject)."""
+
+
+class _Recorder:
+    """A :class:`ConsentView` that notes each lookup's purpose and answer."""
+
+    __slots__ = ("_view", "seen")
+
+    def __init__(self, view: ConsentView) -> None:
+        self._view = view
+        self.seen: list[tuple[Purpose, _Fact]] = []
+
+    def consent_for(
+        self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
+    ) -> ConsentRef | None:
+        found = self._view.consent_for(subject_token, purpose, provider, recipient, at)
+        self.seen.append((purpose, _fact(found)))
+        return found
+
+
+def _fact(found: ConsentRef | None) -> _Fact:
+    return None if found is None else (found.consent_id, found.given_at)
+
+
+def _consent_facts(
+    consent: ConsentView,
+    event: EventFacts,
+    recipient: str,
+    at: datetime,
+    asked: tuple[Purpose, ...],
+) -> _Facts:
+    """The consent state's answers to the lookups a decision with these inputs makes."""
+    token = event.subject_token
+    if token is None:
+        return None
+    if consent is NO_CONSENT:  # an empty book: no lookup finds a consent
+        return (None,) * len(asked)
+    agency = event.agency_id
+    return tuple(_fact(consent.consent_for(token, p, agency, recipient, at)) for p in asked)
+
+
 _DECIDED_MAX = 16384
 _ORDER = {reason: rank for rank, reason in enumerate(DenialReason)}
 _GATE_REASONS = {

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from hub.audit import Replayer, ReplayReport, Window
+from hub.audit.question import written_question
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import Simulator, generate, world
 
@@ -65,15 +67,20 @@ def test_every_decision_of_the_small_history_re_derives(small: Simulator) -> Non
     assert set(summary["by_agency"]) >= {"police", "voluntary-sector"}
 
 
-def corrupt(sim: Simulator, pick: str, change: dict[str, Any]) -> tuple[list[bytes], str]:
-    """The decisions with one record (the first matching ``pick``) changed."""
+def corrupt(
+    sim: Simulator, pick: str, change: dict[str, Any], *, compact: bool = False
+) -> tuple[list[bytes], str]:
+    """The decisions with one record (the first matching ``pick``) changed.
+
+    ``compact``: written as the live path writes a record (no spaces, the same key order),
+    so that replay reads its question from the bytes and compares them first."""
     values = list(sim.decisions)
     for n, value in enumerate(values):
         raw = json.loads(value)
         if _matches(raw, pick):
             for path, new in change.items():
                 _set(raw, path, new)
-            values[n] = json.dumps(raw).encode()
+            values[n] = orjson.dumps(raw) if compact else json.dumps(raw).encode()
             return values, raw["decision_id"]
     raise AssertionError(f"no record matches {pick}")
 
@@ -109,12 +116,13 @@ PROBES = {
 }
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["spaced", "as-written"])
 @pytest.mark.parametrize("probe", sorted(PROBES))
 def test_a_corrupted_decision_is_named_with_the_field_that_differs(
-    small: Simulator, probe: str
+    small: Simulator, probe: str, compact: bool
 ) -> None:
     pick, change, fields = PROBES[probe]
-    values, decision_id = corrupt(small, pick, change)
+    values, decision_id = corrupt(small, pick, change, compact=compact)
     report = replay(small, values)
     assert report.mismatched == 1
     assert {m.decision_id for m in report.mismatches} == {decision_id}
@@ -259,11 +267,14 @@ def _ends(raw: dict[str, Any]) -> list[str]:
     return list((raw.get("consent_read") or {}).get("ends", []))
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["spaced", "as-written"])
 @pytest.mark.parametrize("probe", sorted(QUESTION_PROBES))
-def test_a_changed_question_is_caught_on_the_fast_path(small: Simulator, probe: str) -> None:
+def test_a_changed_question_is_caught_on_the_fast_path(
+    small: Simulator, probe: str, compact: bool
+) -> None:
     pick, path, new = QUESTION_PROBES[probe]
     raw = _first(small, pick)
-    values, decision_id = corrupt(small, pick, {path: new(small, raw)})
+    values, decision_id = corrupt(small, pick, {path: new(small, raw)}, compact=compact)
     report = replay(small, values)
     assert report.mismatched >= 1
     assert report.mismatches[0].decision_id == decision_id
@@ -297,3 +308,70 @@ def test_a_value_only_validation_reads_the_same_is_judged_by_validation(
     report = replay(small, values)
     assert report.ok
     assert report.validated == 1
+
+
+def test_the_live_path_writes_what_replay_reads_from_the_bytes(small: Simulator) -> None:
+    """Every entry is, byte for byte, the record replay re-derives (none parsed)."""
+    values = list(small.decisions)
+    assert all(orjson.dumps(json.loads(v)) == v for v in values)  # laid out as compact JSON
+    assert all(written_question(v) is not None for v in values)
+    report = replay(small)
+    assert report.ok
+    assert report.validated == 0
+
+
+def _consent_changes(sim: Simulator) -> list[list[dict[str, Any]]]:
+    """Entries asking one question (events, recipient, rule, agreements) again, whose event
+    decisions name other consents (given, withdrawn, given again) from one to the next."""
+    asked: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for raw in records(sim):
+        key = (tuple(raw["events"]), raw["recipient"], raw["rule_id"], raw["policy_sequence"])
+        asked.setdefault(key, []).append(raw)
+    return [
+        entries
+        for entries in asked.values()
+        if len({tuple(d["consent_id"] for d in e["decisions"]) for e in entries}) > 1
+    ]
+
+
+def test_a_consent_change_between_identical_questions_changes_the_answer(
+    small: Simulator,
+) -> None:
+    """Live path and replay (both remember consent decisions): after a withdrawal or a new
+    grant, the same question gets the new answer, never the remembered one."""
+    changes = _consent_changes(small)
+    assert changes  # the history gives, withdraws and gives again for some subjects
+    for entries in changes:
+        named = [[d["consent_id"] for d in e["decisions"]] for e in entries]
+        assert None in {c for n in named for c in n}  # a withdrawal between two grants
+        assert len({c for n in named for c in n if c is not None}) >= 1
+    report = replay(small)  # re-derives each one with the evaluator's memo
+    assert report.ok
+    given, withdrawn = next(
+        (g, w) for es in changes for g in es for w in es if _consented(g) and _refused(w)
+    )
+    stale = [
+        {**d, "event_id": w["event_id"], "at": w["at"]}
+        for d, w in zip(given["decisions"], withdrawn["decisions"], strict=True)
+    ]
+    changed = orjson.dumps({**withdrawn, "decisions": stale})
+    values = [
+        changed if json.loads(v)["decision_id"] == withdrawn["decision_id"] else v
+        for v in small.decisions
+    ]
+    report = replay(small, values)  # the remembered (stale) answer written in its place
+    assert {m.decision_id for m in report.mismatches} == {withdrawn["decision_id"]}
+    assert any(m.field.endswith(".consent_id") for m in report.mismatches)
+
+
+def _consented(raw: dict[str, Any]) -> bool:
+    return any(d["consent_id"] for d in raw["decisions"])
+
+
+def _refused(raw: dict[str, Any]) -> bool:
+    """Whether a consent clause failed for one of the entry's events."""
+    return any(
+        c["clause"] == "consent" and c["effect"] == "failed"
+        for d in raw["decisions"]
+        for c in d["clauses"]
+    )

@@ -324,3 +324,44 @@ def test_a_consent_flow_is_decided_again_each_time() -> None:
     assert judge.decide(event(), "reading", NOW, consent).permitted
     withdrawn = consent.with_grant(_grant(withdrawn_at=withdrawn_at))
     assert not judge.decide(event(event_id="ev-2"), "reading", NOW, withdrawn).permitted
+
+
+def test_the_same_consent_question_is_remembered_with_its_consent_facts() -> None:
+    judge = evaluator(_consent_agreement())
+    first = judge.outcome(event(), "reading", NOW, ConsentBook([_grant()]))
+    again = judge.outcome(event(event_id="ev-2"), "reading", NOW, ConsentBook([_grant()]))
+    assert again is first  # same inputs, same consent answers: remembered
+    assert first.consent_id == "c-1"
+
+
+def _stages() -> list[tuple[str, ConsentBook, str | None]]:
+    """Consent given, withdrawn, given again under another id: each stage's answer."""
+    withdrawn = _grant(withdrawn_at=NOW - timedelta(seconds=1))
+    regiven = _grant(consent_id="c-2", given_at=NOW - timedelta(minutes=1))
+    return [
+        ("given", ConsentBook([_grant()]), "c-1"),
+        ("withdrawn", ConsentBook([withdrawn]), None),
+        ("given again", ConsentBook([withdrawn, regiven]), "c-2"),
+        ("withdrawn again", ConsentBook([withdrawn]), None),
+    ]
+
+
+def test_a_consent_change_between_two_identical_questions_changes_the_answer() -> None:
+    """The same event, recipient and time, asked again after each change: never a stale hit."""
+    judge = evaluator(_consent_agreement())
+    for stage, consent, consent_id in _stages():
+        for _ in range(2):  # the second time is answered from memory
+            decision = judge.decide(event(), "reading", NOW, consent)
+            fresh = evaluator(_consent_agreement()).decide(event(), "reading", NOW, consent)
+            assert decision == fresh, stage
+            assert decision.model_dump_json() == fresh.model_dump_json(), stage
+            assert decision.permitted is (consent_id is not None), stage
+            assert decision.consent_id == consent_id, stage
+
+
+def test_a_remembered_consent_decision_is_not_given_for_an_event_without_subject() -> None:
+    judge = evaluator(_consent_agreement())
+    assert judge.decide(event(), "reading", NOW, ConsentBook([_grant()])).permitted
+    anonymous = judge.decide(event(subject_token=None), "reading", NOW, ConsentBook([_grant()]))
+    assert anonymous.reasons == (DenialReason.CONSENT_MISSING,)
+    assert judge.decide(event(), "reading", NOW, ConsentBook([_grant()])).permitted
