@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.errors import RuleError
-from hub.flags.barren import barren, note
 from hub.flags.match import Episode, contributing_types, episodes
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
@@ -26,23 +25,15 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
         rules.least_agencies > 1
         and len({c.agency_id for c in contributions}) < rules.least_agencies
     ):
-        note(window, rules, frozenset(r.id for r in rules.rules))
         return []  # too few events, or agencies, for any rule: no episode anywhere
     present = {c.event_type for c in contributions}
     floors = window.floors
-    known = barren(window, rules)  # inherited: no episode, nothing to compute (hub.flags.barren)
-    found: list[FlagState] = []
-    without: list[str] = []
-    for rule in rules.rules:
-        if rule.id in known or contributing_types(rule).isdisjoint(present):
-            without.append(rule.id)
-            continue
-        ruled = episodes(rule, contributions, floors.get(rule.id))
-        if not ruled:
-            without.append(rule.id)
-        found += [_state(rule, token, episode, now) for episode in ruled]
-    note(window, rules, frozenset(without))
-    return found
+    return [
+        _state(rule, token, episode, now)
+        for rule in rules.rules
+        if not contributing_types(rule).isdisjoint(present)  # else no episode: skip the work
+        for episode in episodes(rule, contributions, floors.get(rule.id))
+    ]
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:

@@ -21,7 +21,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.errors import StateError
-from hub.flags.barren import derive
 from hub.flags.contribution import Contribution
 from hub.models.built import built, replaced
 
@@ -59,9 +58,7 @@ class SubjectWindow(BaseModel):
             return self
         items = self.contributions
         at = bisect_left(items, _KEY(contribution), key=_KEY)
-        grown = replaced(self, contributions=(*items[:at], contribution, *items[at:]))
-        derive(grown, self, contribution)
-        return grown
+        return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
@@ -74,12 +71,8 @@ class SubjectWindow(BaseModel):
         if len(kept) == len(contributions) and all(map(_aware, ordered.values())):
             # Nothing dropped: the contributions are canonical already and the floors are
             # aware, so validation would return exactly these values; skip it.
-            trimmed = built(SubjectWindow, {"contributions": contributions, "floors": ordered})
-        else:
-            trimmed = SubjectWindow(contributions=kept, floors=ordered)
-        if _raised(self.floors, ordered):
-            derive(trimmed, self, None)
-        return trimmed
+            return built(SubjectWindow, {"contributions": self.contributions, "floors": ordered})
+        return SubjectWindow(contributions=kept, floors=ordered)
 
     def floor(self, rule_id: str) -> datetime | None:
         """The earliest anchor a new flag of this rule may have, if expiry has set one."""
@@ -123,15 +116,6 @@ _EVENT_ID = attrgetter("event_id")
 _KEY = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 _JSON_CAPACITY = 16384
 _json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
-
-
-def _raised(before: Mapping[str, datetime], after: Mapping[str, datetime]) -> bool:
-    """Whether no rule's floor is lower (or gone) in ``after`` than in ``before``."""
-    for rule_id, floor in before.items():
-        now = after.get(rule_id)
-        if now is None or now < floor:
-            return False
-    return True
 
 
 def _aware(moment: object) -> bool:

@@ -131,21 +131,3 @@ def test_the_generated_sets_reach_every_shipped_rule() -> None:
 
 def _raises(items: list[Contribution], rule_id: str) -> bool:
     return any(f.rule_id == rule_id for f in evaluate(RULES, TOKEN, built(items), NOW))
-
-
-@settings(max_examples=300)
-@given(sets, st.lists(st.integers(0, 150), min_size=25, max_size=25).map(sorted))
-def test_rules_known_barren_are_skipped_without_changing_any_flag(
-    items: list[Contribution], days: list[int]
-) -> None:
-    """Windows grown one event at a time and trimmed as dispatch does (the engine carries
-    what it knows from one to the next, hub.flags.barren) evaluate as fresh copies do."""
-    window = SubjectWindow()
-    for item, day in zip(items, days, strict=False):
-        now = T0 + timedelta(days=day)
-        window = window.add(item)
-        fresh = SubjectWindow.from_bytes(window.to_bytes())  # a new object: nothing known
-        assert evaluate(RULES, TOKEN, window, now) == evaluate(RULES, TOKEN, fresh, now)
-        window = expire(RULES, window, now)
-        fresh = SubjectWindow.from_bytes(window.to_bytes())
-        assert evaluate(RULES, TOKEN, window, now) == evaluate(RULES, TOKEN, fresh, now)
