@@ -18,6 +18,8 @@ from hub.config import Settings
 from hub.consent.watch import WithdrawalWatch, consent_feeds
 from hub.crypto import Keyring
 from hub.crypto.custody import party_secrets
+from hub.disclosure import remember_states
+from hub.gcpolicy import settle
 from hub.ingest import Ingest, IngestContext
 from hub.log import third_party_logging_config
 from hub.policy import PolicyClock
@@ -69,6 +71,8 @@ def create_app(settings: Settings) -> faust.App:
     register_correlate(app, settings, correlator, ingest.registry, (clock, keys, feeds))
     register_sequencer(app, settings, ingest.registry, keys)
     register_ledger(app, settings, keys)
+    remember_states(settings.state_capacity)
+    settle(settings.gc_young_threshold)  # last: what set-up built is frozen (hub.gcpolicy)
     return app
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import hashlib
 import pickle
 import pstats
@@ -55,8 +56,10 @@ from hub.crypto import (
     partnership_owner,
 )
 from hub.crypto.record import Place, parse
+from hub.disclosure import remember_states
 from hub.dsa import encode_agreement_message
 from hub.dsa.loader import load_directory
+from hub.gcpolicy import CollectorMeter, settle
 from hub.ingest import FeedMessage, Ingest
 from hub.policy import PolicyClock, Switch
 from hub.quarantine import SourceRef
@@ -283,6 +286,11 @@ def main() -> None:
     parser.add_argument(
         "--single", action="store_true", help="one feed record per event (the old path)"
     )
+    parser.add_argument(
+        "--python-gc",
+        action="store_true",
+        help="leave the collector as CPython sets it (no hub.gcpolicy.settle), to compare",
+    )
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
     parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
     args = parser.parse_args()
@@ -292,13 +300,17 @@ def main() -> None:
     records = cached.messages if args.single else cached.records
     print(f"load: {cached.describe}; {len(records)} feed records")
     domain = Domain(settings, cached.built_at)
+    remember_states(settings.state_capacity)
+    frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as the worker
     out = Outputs()
+    meter = CollectorMeter.start()
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
     ingest_s, correlate_s, judged = asyncio.run(_run(domain, records, args.lag, out))
     if profiler is not None:
         profiler.disable()
+    meter.stop()
     both = ingest_s + correlate_s
     for name, seconds, events in (
         ("ingest", ingest_s, judged),
@@ -309,6 +321,12 @@ def main() -> None:
             f"{name:<9} {events:>7} events {seconds:7.2f} s CPU"
             f" {seconds / events * 1e6:7.1f} µs/event {events / seconds:10,.0f} events/s"
         )
+    print(
+        f"gc: threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
+        f" collections per generation {meter.counts},"
+        f" {' / '.join(f'{s / judged * 1e6:.1f}' for s in meter.seconds)} µs/event"
+        f" ({sum(meter.seconds) / judged * 1e6:.1f} in all)"
+    )
     per_flag = PerFlag()
     digest, counts = _digest(domain, out, per_flag)
     print("outputs:", ", ".join(f"{k}={v}" for k, v in counts.items()))

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=1, le=65535)
 
+    # The worker process (docs/operations.md, "Garbage collection" and "Remembered states")
+    gc_young_threshold: int = Field(
+        default=50_000,
+        ge=1,
+        description="allocations between young garbage collections (CPython's default: 700)",
+    )
+    state_capacity: int = Field(
+        default=16_384,
+        ge=0,
+        description="decoded subject states the correlator remembers by their bytes",
+    )
+
     # Logging
     log_format: LogFormat = "auto"
     log_level: str = "INFO"

@@ -73,9 +73,7 @@ class SubjectState(BaseModel):
         # As model_dump_json(), the window's contributions written once each (window_json)
         # and the other fields' JSON once per set of values (_rest_json).
         data = b'{"window":' + window_json(self.window) + b"," + _rest_json(self)[1:]
-        _decoded[data] = self
-        if len(_decoded) > STATE_CAPACITY:
-            _decoded.popitem(last=False)  # the oldest (O(1), unlike a dict's first key)
+        _decoded.keep(data, self)
         return data
 
     @classmethod
@@ -89,7 +87,7 @@ class SubjectState(BaseModel):
         """
         if not data:
             return cls()
-        known = _decoded.pop(data, None)
+        known = _decoded.take(data)
         return known if known is not None else cls.model_validate_json(data)
 
 
@@ -126,10 +124,38 @@ def _empty_rest() -> bytes:
 _REST_CAPACITY = 16384
 _rest: dict[tuple[int, ...], tuple[tuple[object, ...], bytes]] = {}
 
-STATE_CAPACITY = 4096
-"""Subject states remembered by their bytes, the newest kept: a worker's recent subjects
-(a bound on what the garbage collector must walk, too)."""
-_decoded: OrderedDict[bytes, SubjectState] = OrderedDict()
+STATE_CAPACITY = 16384
+"""Subject states remembered by their bytes unless :func:`remember_states` says otherwise
+(``HUB_STATE_CAPACITY``): enough for a worker's working set of subjects (a bound on memory and
+on what the garbage collector must walk, too; ``docs/operations.md``)."""
+
+
+class _Remembered:
+    """Decoded subject states by the bytes they were written as, the newest ``capacity`` kept."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._states: OrderedDict[bytes, SubjectState] = OrderedDict()
+
+    def keep(self, data: bytes, state: SubjectState) -> None:
+        self._states[data] = state
+        self.trim()
+
+    def trim(self) -> None:
+        while len(self._states) > self.capacity:
+            self._states.popitem(last=False)  # the oldest (O(1), unlike a dict's first key)
+
+    def take(self, data: bytes) -> SubjectState | None:
+        return self._states.pop(data, None)
+
+
+_decoded = _Remembered(STATE_CAPACITY)
+
+
+def remember_states(capacity: int) -> None:
+    """Remember at most ``capacity`` decoded subject states (the process's setting, at start)."""
+    _decoded.capacity = capacity
+    _decoded.trim()
 
 
 class Position(BaseModel):

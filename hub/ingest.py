@@ -179,7 +179,7 @@ class Ingest:
         return Outcome("quarantined", record.reason, None, (out,), record.detail, index)
 
     def _accept(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
-        event = validate_event(self._ctx.decoder.decode(message.value))
+        event = validate_event(self._ctx.decoder.decode(message.value), clock=self._ctx.clock)
         self._check_provenance(event, message)
         position = message.source.position
         key, partition = self._admit(event, message.value, seen, position)
@@ -272,7 +272,7 @@ class Ingest:
     def _batch_event(
         self, raw: bytes, record: BatchRecord, seen: SeenEvents, position: str
     ) -> tuple[str, bytes, int]:
-        event = validate_event(self._ctx.decoder.decode(raw))
+        event = validate_event(self._ctx.decoder.decode(raw), clock=self._ctx.clock)
         self._check_agency(event, record.agency_id)
         if event.envelope.key_id != record.key_id:
             raise BadSignatureError("envelope key id differs from the batch's")

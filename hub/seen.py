@@ -68,6 +68,11 @@ class SeenEvents(MutableMapping[str, str]):
     def __getitem__(self, event_id: str) -> str:
         return self._index[event_id]
 
+    def get(self, event_id: str, default: str | None = None) -> str | None:  # type: ignore[override]  # Mapping.get's overloads, one signature here
+        """The position ``event_id`` was accepted at, or ``default``: a miss (the usual case
+        for a new event) raises no KeyError on the way, unlike ``Mapping.get``."""
+        return self._index.get(event_id, default)
+
     def __setitem__(self, event_id: str, position: str) -> None:
         record, index = _split(position)
         self._index[event_id] = position

@@ -242,3 +242,22 @@ def test_a_mutated_batch_record_never_raises_and_never_is_an_internal_error(
     for one in outcome.outcomes:
         assert one.status == "accepted" or one.reason in REASONS - {"internal_error"}
     assert len(outcome.messages) >= 1
+
+
+@pytest.mark.parametrize(
+    ("ahead", "reason"),
+    [(timedelta(days=3653 + 200), "event_too_old"), (-timedelta(days=400), "event_in_future")],
+)
+def test_timeliness_is_judged_by_the_context_clock_not_the_wall_clock(
+    ahead: timedelta, reason: str
+) -> None:
+    """A backtest's or a benchmark's clock decides what is too old or in the future."""
+    at = datetime.now(UTC) + ahead  # events recorded about 100 days ago, judged at ``at``
+    hub = Ingest(dataclasses.replace(load_ingest_context(SETTINGS), clock=lambda: at))
+    batch = hub.process_record(
+        message(encode_batch_record(VALUES[:2], SIGNING, "police")), SeenEvents({})
+    )
+    assert [o.reason for o in batch.outcomes] == [reason] * 2
+    single = CLIENT.messages(DRAFTS[2:3])[0]
+    one = FeedMessage(single.value, single.key, single.headers, message(b"", 9).source, "police")
+    assert [o.reason for o in hub.process_record(one, SeenEvents({})).outcomes] == [reason]

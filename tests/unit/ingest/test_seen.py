@@ -61,3 +61,13 @@ def test_a_redelivery_that_accepts_fewer_events_keeps_the_row_whole() -> None:
     rebuilt = SeenEvents(rows)
     rebuilt.refresh()
     assert dict(rebuilt) == {"e1": "feed:0:5:0", "e2": "feed:0:5:3"}
+
+
+def test_get_answers_a_miss_with_the_default_and_a_hit_with_the_position() -> None:
+    seen = SeenEvents({"feed:0:3": "e1 -"})
+    seen.refresh()
+    seen["e2"] = "feed:0:4:1"
+    assert seen.get("e1") == "feed:0:3"
+    assert seen.get("e2") == "feed:0:4:1"
+    assert seen.get("e3") is None
+    assert seen.get("e3", "none") == "none"
