@@ -3,7 +3,9 @@
 The service verifies each record and decides it (switch markers, clock ticks, events; see
 ``hub/correlation``); this adapter reads the record, calls the service, sends the outbox and
 decisions records it returns and only then stores the table rows it returns, so a crash in
-between redelivers a record whose outputs are re-derived under the same ids. A record the
+between redelivers a record whose outputs are re-derived under the same ids. The rows go to
+each table's changelog packed, one record per table per accepted record
+(:meth:`agents.tables.VerifiedTable.put_rows`), not one per row. A record the
 service cannot decide is quarantined whole, never acknowledged unprocessed. A timer writes the
 clock ticks into each accepted partition this worker holds.
 """
@@ -33,6 +35,9 @@ from hub.runtime import WorkerKeys
 from hub.sna.stream import TABLE as SNA_TABLE
 
 log = structlog.get_logger("agents.correlate")
+#: The tables whose changelog carries packed rows: those whose every reader expands packs.
+#: Not ``sna-counts`` yet: ``hub sna export`` reads its changelog row by row (hub/sna/changelog.py).
+PACKED_TABLES = frozenset({SUBJECTS})
 
 
 class CorrelateAgent:
@@ -41,7 +46,9 @@ class CorrelateAgent:
     def __init__(self, app: faust.App, settings: Settings, wiring: Wiring) -> None:
         verifier = wiring.keys.verifier
         self.tables: dict[str, VerifiedTable] = {
-            name: verified_table(app, name, verifier, settings.partitions)
+            name: verified_table(
+                app, name, verifier, settings.partitions, packed=name in PACKED_TABLES
+            )
             for name in (SUBJECTS, SNA_TABLE)
         }
         self.service = Correlation(wiring, Tables(self.tables[SUBJECTS], self.tables[SNA_TABLE]))
@@ -58,10 +65,11 @@ class CorrelateAgent:
         result = await self.service.handle(event.value or b"", place, message.offset)
         origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         await self.write(result, origin)
+        self.store(result, message.partition, message.offset)
         return result.outcome
 
     async def write(self, result: Result, origin: list[tuple[str, bytes]]) -> None:
-        """Send the outbox and decisions records, then store the rows (never the other way)."""
+        """Send the outbox and decisions records (before :meth:`store`, never after)."""
         for record in result.outbox:
             await self.topics[record.topic].send(
                 key=record.key, value=record.value, partition=record.partition, headers=origin
@@ -72,8 +80,14 @@ class CorrelateAgent:
             )
         for decision in result.decided:
             metrics.count_decision(decision)
+
+    def store(self, result: Result, partition: int, offset: int) -> None:
+        """Store the rows, one changelog record per table (per pack) for the whole record."""
+        rows: dict[str, list[tuple[bytes, bytes]]] = {}
         for row in result.rows:
-            self.tables[row.table][row.key] = row.value
+            rows.setdefault(row.table, []).append((row.key, row.value))
+        for table, written in rows.items():
+            self.tables[table].put_rows(partition, written, offset)
 
     async def quarantined(self, event: Any, exc: Exception) -> Outcome:
         """Quarantine a record the service could not decide; its outcome for the log line."""

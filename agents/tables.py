@@ -7,21 +7,37 @@ is applied only when its MAC verifies under the hub's internal key and its versi
 older than the row's newest one: a forged value, a deletion (the hub never deletes), a value
 moved to another row or an old value appended again is refused, logged and counted
 (``hub.refusal``), and the row keeps its newest genuine value.
+
+The rows one record sets are written with :meth:`VerifiedTable.put_rows`: stored locally one
+by one as faust would, but sent to the changelog as one packed record per table (per
+``hub.crypto.packedrows.PACK_BUDGET`` bytes), so faust's cost is paid per record, not per
+row. Recovery expands a pack into its rows and checks each as if it had come alone; a pack
+that does not parse is refused whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping
-from typing import Any
+from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import faust
 import structlog
 from faust.types import TP, EventT
 
 from hub.crypto import HmacKey
+from hub.crypto.packedrows import (
+    PACK_BUDGET,
+    PackedRow,
+    encode_rows,
+    is_pack_key,
+    pack_key,
+    pack_rows,
+    parse_rows,
+)
 from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
 from hub.crypto.trust import RecordVerifier
-from hub.errors import HubError, StaleValueError
+from hub.errors import HubError, MalformedPackError, StaleValueError
 from hub.refusal import Position, refused
 
 log = structlog.get_logger("agents.tables")
@@ -37,6 +53,8 @@ class VerifiedTable(faust.Table[bytes, bytes]):
     """
 
     verifier: RecordVerifier | None = None
+    packed: bool = False
+    """Whether :meth:`put_rows` packs rows (every reader of the changelog must expand packs)."""
     on_recovered: list[Callable[[], None]]
     """Called when recovery completed (after start or a rebalance): the table changed."""
 
@@ -46,11 +64,44 @@ class VerifiedTable(faust.Table[bytes, bytes]):
         for callback in self.on_recovered:
             callback()
 
+    def put_rows(self, partition: int, rows: Sequence[PackedRow], origin: int) -> None:
+        """Store ``rows`` (key, sealed value) and send them to the changelog, packed if
+        :attr:`packed`.
+
+        Called while the record at offset ``origin`` of ``partition`` is processed (a RocksDB
+        store files a row under the current event's partition). Each pack is one changelog
+        record; a pack of one row is sent as a plain row record, under the row's own key.
+        faust's ``_on_changelog_sent`` still records the persisted offset of every record sent.
+        """
+        # raises for a key a reader would take for a pack's, before anything is stored
+        packs = pack_rows(rows, PACK_BUDGET if self.packed else 0)  # budget 0: a row a record
+        store = self.data
+        for key, value in rows:
+            store[key] = value
+            self._sensor_on_set(self, key, value)
+        for chunk, pack in enumerate(packs):
+            if len(pack) == 1:
+                self.send_changelog(partition, *pack[0])
+            else:
+                self.send_changelog(partition, pack_key(origin, chunk), encode_rows(pack))
+
     def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
-        """Apply the records that verify; refuse the rest (never raises for a record)."""
+        """Apply the rows that verify; refuse the rest (never raises for a record)."""
         newest: dict[Any, int] = {}
-        kept = [event for event in batch if self._admit(event, newest)]
+        kept = [row for event in batch for row in self._rows_of(event) if self._admit(row, newest)]
         super().apply_changelog_batch(kept)
+
+    def _rows_of(self, event: EventT[bytes]) -> Sequence[EventT[bytes]]:
+        """A changelog record as row events: a pack's rows (none if it is malformed), or itself."""
+        if not is_pack_key(event.key):
+            return (event,)
+        message = event.message
+        try:
+            rows = parse_rows(message.value)
+        except MalformedPackError as exc:
+            refused(Position(message.topic, message.partition, message.offset), exc)
+            return ()
+        return [_row_event(message, key, value) for key, value in rows]
 
     def _admit(self, event: EventT[bytes], newest: dict[Any, int]) -> bool:
         message = event.message
@@ -80,10 +131,43 @@ class VerifiedTable(faust.Table[bytes, bytes]):
         return None if stored is None else value_of(stored).version
 
 
+@dataclass(frozen=True, slots=True)
+class _RowMessage:
+    """One row of a packed changelog record, as faust's stores read a changelog message.
+
+    It keeps the pack's topic, partition and offset, so a RocksDB store records the pack's
+    offset as persisted once its rows are written.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    tp: TP
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _RowEvent:
+    """A row of a pack as a changelog event (what ``apply_changelog_batch`` reads of one)."""
+
+    key: bytes
+    value: bytes
+    message: _RowMessage
+
+
+def _row_event(message: Any, key: bytes, value: bytes) -> EventT[bytes]:
+    row = _RowMessage(message.topic, message.partition, message.offset, message.tp, key, value)
+    return cast("EventT[bytes]", _RowEvent(key, value, row))
+
+
 def verified_table(
-    app: faust.App, name: str, verifier: RecordVerifier, partitions: int
+    app: faust.App, name: str, verifier: RecordVerifier, partitions: int, *, packed: bool = False
 ) -> VerifiedTable:
-    """A :class:`VerifiedTable` of bytes keys and sealed bytes values, registered on ``app``."""
+    """A :class:`VerifiedTable` of bytes keys and sealed bytes values, registered on ``app``.
+
+    ``packed``: :meth:`VerifiedTable.put_rows` writes one changelog record per pack, not per row.
+    """
     table = VerifiedTable(
         app,
         name=name,
@@ -94,6 +178,7 @@ def verified_table(
         value_type=bytes,
     )
     table.verifier = verifier
+    table.packed = packed
     table.on_recovered = []
     app.tables.add(table)
     return table

@@ -28,6 +28,7 @@ identifiers, pseudonyms or keys.
     │   │   ├── MalformedSealError   an event seal's bytes are not well formed           (bad_signature)
     │   │   ├── MalformedAlertError  an alert record's headers are missing or repeated   (bad_signature)
     │   │   └── MalformedRecordError an internal record's bytes are not well formed      (malformed_record)
+    │   │       └── MalformedPackError (problem, at): a packed changelog record does not parse (malformed_record)
     │   ├── UnexpectedKindError      an authentic-looking record of a kind this reader never takes (unexpected_kind)
     │   ├── StaleValueError          a table value older than the one held (a replayed changelog record) (stale_value)
     │   ├── MisdirectedAlertError    an authentic alert for another partnership          (misdirected_alert)
@@ -224,6 +225,15 @@ class MalformedRecordError(BadSignatureError):
     """An internal record (``hub.crypto.record``) or table value whose bytes do not parse."""
 
     reason = "malformed_record"
+
+
+class MalformedPackError(MalformedRecordError):
+    """A packed table changelog record (``hub.crypto.packedrows``) whose container does not parse."""
+
+    def __init__(self, problem: str, at: int) -> None:
+        super().__init__(f"malformed packed rows: {problem} at byte {at}")
+        self.problem = problem
+        self.at = at
 
 
 class UnexpectedKindError(CryptoError):

@@ -27,6 +27,7 @@ from tests.integration.attack import (
     produce_raw,
     wait_for,
 )
+from tests.integration.changelog import ChangelogRow, changelog_rows
 from tests.integration.events import (
     WOKINGHAM_LSOA,
     accepted_ids,
@@ -62,16 +63,16 @@ async def _consent(s: Settings, subject: int, event_type: str, seed: int) -> str
     return event_id
 
 
-async def _changelog(s: Settings, table: str, row: str, count: int) -> list[Any]:
-    """The table's changelog records of ``row``, once ``count`` are there."""
+async def _changelog(s: Settings, table: str, row: str, count: int) -> list[ChangelogRow]:
+    """The values of ``row`` in the table's changelog (plain or packed), once ``count`` are in."""
     topic = s.changelog_topic(table)
     records = await read_until(
         s,
         [topic],
-        lambda r: sum(x.key == _key(row) for x in r) >= count,
+        lambda r: sum(x.key == _key(row) for x in changelog_rows(r)) >= count,
         timeout_s=60,
     )
-    return [r for r in records if r.key == _key(row)]
+    return [r for r in changelog_rows(records) if r.key == _key(row)]
 
 
 def _key(row: str) -> bytes:
