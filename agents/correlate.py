@@ -35,9 +35,9 @@ from hub.runtime import WorkerKeys
 from hub.sna.stream import TABLE as SNA_TABLE
 
 log = structlog.get_logger("agents.correlate")
-#: The tables whose changelog carries packed rows: those whose every reader expands packs.
-#: Not ``sna-counts`` yet: ``hub sna export`` reads its changelog row by row (hub/sna/changelog.py).
-PACKED_TABLES = frozenset({SUBJECTS})
+#: The tables whose changelog carries packed rows: those whose every reader expands packs
+#: (recovery in ``agents/tables.py``; ``hub sna export`` in ``hub/sna/changelog.py``).
+PACKED_TABLES = frozenset({SUBJECTS, SNA_TABLE})
 
 
 class CorrelateAgent:

@@ -1,5 +1,6 @@
-"""`hub sna export` on the real broker: police and emergency-department events through a worker,
-which counts them in its ``sna-counts`` table, one of them accepted twice (as ingest writes it
+"""`hub sna export` on the real broker: police and emergency-department events, each agency's as
+one batch record, through a worker, which counts them in its ``sna-counts`` table (its rows
+written as packed changelog records), one accepted record accepted twice (as ingest writes it
 again when it redelivers the feed record); then a release built from that table's
 changelog whose shown figures equal a direct count of what was accepted, with no count from 1
 to 4 visible and no suppressed one recoverable, and whose cut-off covers every accepted event;
@@ -26,6 +27,7 @@ from hub.cli.sna import council_names
 from hub.config import Settings, settings_env
 from hub.crypto import HUB, KeyKind, Keyring
 from hub.crypto.bundle import load_trusted_keys
+from hub.crypto.packedrows import is_pack_key
 from hub.crypto.record import Kind, Place
 from hub.crypto.trust import RecordVerifier, seal_record
 from hub.geo import AreaLookup
@@ -33,6 +35,7 @@ from hub.process import stop_process
 from hub.registry import load_registry
 from hub.sna import TOTAL, Protected
 from hub.sna.changelog import read_counts
+from hub.sna.stream import TABLE as SNA_TABLE
 from tests.integration.attack import produce_raw
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
@@ -40,9 +43,9 @@ from tests.integration.events import (
     RECENT,
     STORE,
     WOKINGHAM_LSOA,
+    batch_record,
     items_of,
     record,
-    sealed,
 )
 from tests.integration.flows import prepare, worker
 from tests.integration.kafka import produce, read_to_end, wait_for
@@ -80,6 +83,8 @@ def hub(settings: Settings, *args: str) -> tuple[int, str, str]:
 
 
 def _messages(settings: Settings) -> dict[str, list[tuple[bytes, list[tuple[str, bytes]]]]]:
+    """Each agency's events as one sealed batch record (so a record counts many cells and the
+    worker writes its count rows as one packed changelog record)."""
     by_agency: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     seed = 0
     for event_type, agency, lsoa, n in PLAN:
@@ -89,7 +94,9 @@ def _messages(settings: Settings) -> dict[str, list[tuple[bytes, list[tuple[str,
                 event_type, agency, lsoa, 5000 + seed, occurred=RECENT + timedelta(hours=seed)
             )
             by_agency.setdefault(agency, []).append((event_type, rec))
-    return {agency: sealed(settings, agency, items) for agency, items in by_agency.items()}
+    return {
+        agency: [(batch_record(settings, agency, items), [])] for agency, items in by_agency.items()
+    }
 
 
 def _direct_count(settings: Settings, records: list[Any]) -> Counter[tuple[str, str]]:
@@ -144,9 +151,12 @@ async def _counted_to(settings: Settings, ends: dict[int, int], deadline_s: floa
     raise AssertionError(f"the worker did not count to {ends} in {deadline_s} s")
 
 
-async def _accept_and_count(settings: Settings, total: int, log: Path) -> dict[int, int]:
-    """Send the plan's events through a worker, accept one of them again, wait until the
-    counts cover every accepted record; the accepted topic's ends (per partition)."""
+async def _accept_and_count(
+    settings: Settings, total: int, log: Path
+) -> tuple[dict[int, int], int]:
+    """Send the plan's events through a worker, accept one accepted record again, wait until
+    the counts cover every accepted record; the accepted topic's ends (per partition) and
+    how many events the record accepted again holds."""
     s = settings
     proc = worker(s, log)
     try:
@@ -155,7 +165,8 @@ async def _accept_and_count(settings: Settings, total: int, log: Path) -> dict[i
         accepted = await wait_for(
             s, [s.accepted_topic], lambda rs: len(items_of(rs, Kind.EVENTS)) >= total, 120
         )
-        await _accept_again(s, next(r for r in accepted if items_of([r], Kind.EVENTS)))
+        again = next(r for r in accepted if items_of([r], Kind.EVENTS))
+        await _accept_again(s, again)
         accepted = await wait_for(
             s, [s.accepted_topic], lambda rs: len(items_of(rs, Kind.EVENTS)) > total, 60
         )
@@ -163,7 +174,7 @@ async def _accept_and_count(settings: Settings, total: int, log: Path) -> dict[i
         await _counted_to(s, ends, deadline_s=120)
     finally:
         assert stop_process(proc) == 0
-    return ends
+    return ends, len(items_of([again], Kind.EVENTS))
 
 
 def _as_protected(table: dict[str, Any]) -> Protected:
@@ -187,10 +198,12 @@ async def test_a_release_counts_what_was_accepted_hides_small_numbers_verifies_a
     s = hub_settings
     await prepare(s)
     total = sum(n for *_, n in PLAN)
-    ends = await _accept_and_count(s, total, tmp_path / "worker.log")
+    ends, twice = await _accept_and_count(s, total, tmp_path / "worker.log")
     accepted = await read_to_end(s, [s.accepted_topic])
     assert _event_ends(accepted) == ends  # nothing more was accepted after the wait
-    assert len(items_of(accepted, Kind.EVENTS)) == total + 1  # one event accepted twice
+    assert len(items_of(accepted, Kind.EVENTS)) == total + twice  # one record accepted twice
+    counts = await read_to_end(s, [s.changelog_topic(SNA_TABLE)])
+    assert any(is_pack_key(r.key) for r in counts)  # the count rows went out packed
     direct = _direct_count(s, accepted)
     assert sum(direct.values()) == total
     start = RECENT.date().isoformat()

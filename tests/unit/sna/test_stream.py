@@ -23,13 +23,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.config import Settings
+from hub.crypto.packedrows import encode_rows, pack_key
 from hub.crypto.secret import HmacKey
 from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.errors import HubError
 from hub.geo import AreaLookup
+from hub.transport import Record
 from hub.models import Event, validate_event
 from hub.sna import CountContext, Counted, Located, Period, count
+from hub.sna.changelog import ReadCounts
 from hub.sna.snapshot import Snapshot
 from hub.sna.stream import (
     TABLE,
@@ -309,3 +312,25 @@ def test_row_keys_and_values_round_trip_and_junk_is_refused() -> None:
             Tallied.from_bytes(junk)
     with pytest.raises(HubError):
         place.verdict("?")
+
+
+def test_the_export_reader_expands_packs_and_refuses_a_bad_one_or_a_forged_row_alone() -> None:
+    """`hub sna export` reads packed count rows as the worker writes them: the same counts as
+    plain rows; a pack that does not parse is refused whole, a forged row in a pack alone."""
+    records = [[0], [1], [0, 1, 2, 3]]
+    log: Changelog = []
+    process(records, {}, log, context(99), stop=10**6)
+    plain = read(log)
+    found = ReadCounts(Snapshot(keys))
+    rows = [(key, value) for _, key, value in log]
+    forged = seal_value(MALLORY, Row(TABLE, 0, rows[0][0]), 99, b"\x00")
+    written = [
+        (pack_key(0, 0), encode_rows(rows)),
+        (pack_key(1, 0), encode_rows([rows[-1], (rows[0][0], forged)])),
+        (pack_key(2, 0), b"VRP1\x00\x00\x00\x09"),  # nine rows promised, none there
+    ]
+    for offset, (key, value) in enumerate(written):
+        found.visit(Record(Settings().changelog_topic(TABLE), 0, offset, key, value))
+    assert found.refused == 2  # the forged row and the malformed pack
+    assert found.snapshot.cutoff() == plain.cutoff() == {0: len(records)}
+    assert found.snapshot.counted(PERIOD, {0: 3}) == plain.counted(PERIOD, {0: 3})
