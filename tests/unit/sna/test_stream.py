@@ -29,7 +29,6 @@ from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.errors import HubError
 from hub.geo import AreaLookup
-from hub.transport import Record
 from hub.models import Event, validate_event
 from hub.sna import CountContext, Counted, Located, Period, count
 from hub.sna.changelog import ReadCounts
@@ -44,6 +43,7 @@ from hub.sna.stream import (
     digest_of,
     tally,
 )
+from hub.transport import Record
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
