@@ -12,7 +12,8 @@ One fresh embedded broker, then, each phase on its own topics and consumer group
    and checked: every event accepted, none quarantined, else the phase is marked invalid;
 4. ``pipeline-2``: the same with two workers in one consumer group;
 5. ``latency``: one worker, the load offered at a fixed rate, agency send to partnership
-   receipt measured on alerts (``bench.latency``);
+   receipt measured on alerts (``bench.latency``); ``latency-2``: the first rate again on
+   two workers in one consumer group;
 6. ``profile`` (only with ``BENCH_PROFILE=1``): pipeline-1 again under py-spy.
 
 Sizes come from environment variables (defaults in brackets): ``BENCH_EVENTS`` [20000]
@@ -69,6 +70,7 @@ PHASES = (
     "pipeline-1",
     "pipeline-2",
     "latency",
+    "latency-2",
     "profile",
 )
 
@@ -199,18 +201,19 @@ class Bench:
             _echo(f"{name}: INVALID RUN: {'; '.join(problems)} (worker log in {phase.workdir})")
         self._throughput(name, started, outputs.last_write, extra)
 
-    async def latency(self, rate: int, seconds: int) -> None:
+    async def latency(self, rate: int, seconds: int, workers: int = 1) -> None:
         """Alerts' send-to-receipt latency with the load offered at ``rate`` events/s.
 
         Its own load, denser in subjects (``BENCH_EVENTS_PER_SUBJECT``, default 10) so that
-        enough alerts are raised to give percentiles.
+        enough alerts are raised to give percentiles; ``workers`` workers in one group.
         """
         count = rate * seconds
         subjects = max(10, count // _env("BENCH_EVENTS_PER_SUBJECT", 10))
         load = self.generator.build(count, subjects, tag=f"latency{rate}-")
         messages = load.messages
         probe = build_probe(messages, self.keyring, self.registry)
-        phase = await self._started(f"latency-{rate}", 1)
+        suffix = "" if workers == 1 else f"x{workers}"
+        phase = await self._started(f"latency-{rate}{suffix}", workers)
         stop = asyncio.Event()
         try:
             reader = asyncio.create_task(
@@ -230,9 +233,10 @@ class Bench:
         finally:
             stop_workers(phase)
         lat = receipts.latencies_ms
-        key = f"latency@{rate}"
+        key = f"latency@{rate}{suffix}"
         self.figures[key] = {
             "offered_events_per_s": rate,
+            "workers": workers,
             "events": len(messages),
             "subjects": load.subjects,
             "alerts_measured": len(lat),
@@ -308,6 +312,9 @@ async def _run(bench: Bench, phases: set[str]) -> None:
     if "latency" in phases:
         for rate in (int(r) for r in os.environ.get("BENCH_RATES", "1000,200").split(",")):
             await bench.latency(rate, _env("BENCH_LATENCY_S", 10))
+    if "latency-2" in phases:  # the first rate, on two workers
+        rate = int(os.environ.get("BENCH_RATES", "1000,200").split(",")[0])
+        await bench.latency(rate, _env("BENCH_LATENCY_S", 10), workers=2)
     if "profile" in phases:
         await bench.pipeline("profile", 1, hook=lambda phase: profile.start(phase, RESULTS))
 
