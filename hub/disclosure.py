@@ -309,17 +309,29 @@ def event_facts(c: Contribution, token: str) -> EventFacts:
     )
 
 
+def inputs_digest(flag: tuple[str, str], events: tuple[str, ...], policy_sequence: int) -> str:
+    """The inputs digest of a flag's decisions: the flag's (id, revision), its events and the
+    agreement sequence; the same for every partnership and position deciding the flag."""
+    return _digest("inputs", *flag, *events, str(policy_sequence))
+
+
 def decision_ids(
-    flag: tuple[str, str], events: tuple[str, ...], partnership_id: str, moment: Moment
+    flag: tuple[str, str],
+    events: tuple[str, ...],
+    partnership_id: str,
+    moment: Moment,
+    inputs: str | None = None,
 ) -> tuple[str, str]:
     """The decision id and the inputs digest of one flag's decision for one partnership.
 
-    ``flag`` is the flag's (id, revision).
+    ``flag`` is the flag's (id, revision); ``inputs``, when given, its
+    :func:`inputs_digest` for these events at the moment's sequence (computed once per flag).
 
     Both derive from the decision's inputs only (flag revision, events, agreement sequence,
     time, stream position), so a redelivery reproduces them and a replay can recompute them.
     """
-    inputs = _digest("inputs", *flag, *events, str(moment.policy_sequence))
+    if inputs is None:
+        inputs = inputs_digest(flag, events, moment.policy_sequence)
     where = (
         ()
         if moment.position is None

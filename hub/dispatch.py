@@ -51,6 +51,7 @@ from hub.disclosure import (
     decision_ids,
     event_facts,
     hub_flag,
+    inputs_digest,
     material,
 )
 from hub.dsa import ConsentView, Decision, EventFacts
@@ -66,7 +67,7 @@ from hub.flags import (
 from hub.idkey import IdKey
 from hub.models.built import replaced
 from hub.pseudonym import parse_token, pseudonym
-from hub.rules import FieldValue, RuleSet
+from hub.rules import FieldValue, Rule, RuleSet
 from hub.sequencer import Pending
 from hub.view import Held, Seen, match, see
 
@@ -90,6 +91,7 @@ __all__ = [
     "decision_ids",
     "event_facts",
     "hub_flag",
+    "inputs_digest",
 ]
 
 
@@ -159,7 +161,10 @@ def _decider(
     consent: ConsentView,
     facts: dict[str, EventFacts] | None = None,
 ) -> Callable[[Contribution], Decision]:
-    """One partnership's agreements decision on a contribution, at ``moment``.
+    """One partnership's agreements decision on a contribution, at ``moment``, as
+    :meth:`~hub.dsa.Evaluator.outcome` gives it: its ``event_id`` and ``at`` may be another
+    event's (no copy per event and partnership); :func:`_stamped` makes the decisions a
+    record holds exact.
 
     ``facts`` keeps each contribution's facts by event id, built once for every partnership
     of a dispatch (the contributions of one subject's window, one per event id).
@@ -171,7 +176,7 @@ def _decider(
         found = known.get(c.event_id)
         if found is None:
             found = known[c.event_id] = event_facts(c, token)
-        return policy.decide(found, partnership_id, at, consent)
+        return policy.outcome(found, partnership_id, at, consent)
 
     return decide
 
@@ -192,6 +197,9 @@ class _Round:
     facts: dict[str, EventFacts] = field(default_factory=dict)
     triggered: dict[str, Contribution | None] = field(default_factory=dict)
     flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
+        default_factory=dict
+    )
+    hub_flags: dict[tuple[str, tuple[str, ...]], tuple[str, str, str, str]] = field(
         default_factory=dict
     )
 
@@ -410,6 +418,19 @@ class _Round:
     def _pseudonym(self, recipient: Recipient) -> str:
         return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
 
+    def _flag(
+        self, rule: Rule, events: tuple[str, ...], members: Sequence[Contribution]
+    ) -> tuple[str, str, str, str]:
+        """The hub's flag (id, revision, severity) over ``members`` and its inputs digest,
+        computed once per dispatch: every partnership's record of the flag names the same."""
+        key = (rule.id, events)
+        found = self.hub_flags.get(key)
+        if found is None:
+            flag, revision, level = hub_flag(rule, self.token, members)
+            inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
+            found = self.hub_flags[key] = (flag, revision, level, inputs)
+        return found
+
     def _record(
         self,
         partnership_id: str,
@@ -421,10 +442,11 @@ class _Round:
         """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``."""
         verdict, own_id, alert_id = outcome
         rule = self.dispatcher.rules.get(rule_id)
-        decisions = [seen.decisions[c.event_id] for c in members]
+        at = self.moment.at
+        decisions = [_stamped(seen.decisions[c.event_id], c.event_id, at) for c in members]
         events = tuple(c.event_id for c in members)
-        flag, revision, level = hub_flag(rule, self.token, members)
-        ids = decision_ids((flag, revision), events, partnership_id, self.moment)
+        flag, revision, level, inputs = self._flag(rule, events, members)
+        ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
         self.records.append(
             DecisionRecord(
                 decision_id=ids[0],
@@ -448,6 +470,13 @@ class _Round:
                 consent_read=consent_read_of(self.state.consent, self.moment.watermark),
             )
         )
+
+
+def _stamped(decision: Decision, event_id: str, at: datetime) -> Decision:
+    """The decision as :meth:`~hub.dsa.Evaluator.decide` gives it for ``event_id`` at ``at``."""
+    if decision.event_id == event_id and decision.at is at:
+        return decision
+    return decision.restamped(event_id, at)
 
 
 def _scalar(value: FieldValue) -> Scalar:

@@ -58,6 +58,9 @@ class Seen:
     """One partnership's decisions on a subject's events, and the events they permit."""
 
     decisions: Mapping[str, Decision]
+    """By event id, as the decider gives them: dispatch's decider gives each outcome without
+    restamping it (its ``event_id`` and ``at`` may be another event's), and restamps only the
+    decisions it records."""
     visible: tuple[Contribution, ...]
     ids: frozenset[str]
     """The ids of the events the partnership may see."""
