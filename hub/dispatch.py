@@ -26,7 +26,7 @@ can take the decision again (:mod:`hub.audit.replay`). Everything here is determ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,7 +69,7 @@ from hub.models.built import replaced
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, Rule, RuleSet
 from hub.sequencer import Pending
-from hub.view import Held, Seen, match, see
+from hub.view import Decide, Held, Seen, match, see
 
 __all__ = [
     "EVERYONE",
@@ -160,8 +160,8 @@ def _decider(
     moment: Moment,
     consent: ConsentView,
     facts: dict[str, EventFacts] | None = None,
-) -> Callable[[Contribution], Decision]:
-    """One partnership's agreements decision on a contribution, at ``moment``, as
+) -> Decide:
+    """One partnership's agreements decisions on contributions, at ``moment``, as
     :meth:`~hub.dsa.Evaluator.outcome` gives it: its ``event_id`` and ``at`` may be another
     event's (no copy per event and partnership); :func:`_stamped` makes the decisions a
     record holds exact.
@@ -172,11 +172,14 @@ def _decider(
     known: dict[str, EventFacts] = {} if facts is None else facts
     policy, at = moment.policy, moment.at
 
-    def decide(c: Contribution) -> Decision:
-        found = known.get(c.event_id)
-        if found is None:
-            found = known[c.event_id] = event_facts(c, token)
-        return policy.outcome(found, partnership_id, at, consent)
+    def decide(contributions: Sequence[Contribution]) -> list[Decision]:
+        events = []
+        for c in contributions:
+            found = known.get(c.event_id)
+            if found is None:
+                found = known[c.event_id] = event_facts(c, token)
+            events.append(found)
+        return policy.outcomes(events, partnership_id, at, consent)
 
     return decide
 
@@ -254,7 +257,7 @@ class _Round:
             if ids not in known:  # else the partnership's own flag answers for it
                 self._deny_unseen(flag, ids, pid, seen)
 
-    def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
+    def _hidden_trigger(self, decide: Decide, trigger: Trigger) -> bool:
         """Whether the trigger is an event the partnership may not see (one decision)."""
         if trigger.event_id is None:
             return False
@@ -264,7 +267,7 @@ class _Round:
             found = next((c for c in contributions if c.event_id == event_id), None)
             self.triggered[event_id] = found
         found = self.triggered[event_id]
-        return found is not None and not decide(found).permitted
+        return found is not None and not decide((found,))[0].permitted
 
     def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
         """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""
