@@ -105,6 +105,15 @@ class _Flagged:
     ids: frozenset[str]
     reach: tuple[int | None, int]
     """The events' partition (None when they are in several) and their last offset."""
+    inputs: dict[int, str] = field(default_factory=dict)
+    """The inputs digest of the flag's decisions, by agreement sequence (filled on use)."""
+
+    def inputs_at(self, sequence: int) -> str:
+        """The inputs digest of the flag's decisions under the agreements at ``sequence``."""
+        found = self.inputs.get(sequence)
+        if found is None:
+            found = self.inputs[sequence] = inputs_digest(self.flag, self.events, sequence)
+        return found
 
     def precede(self, position: Position) -> bool:
         """Whether every event was accepted at or before ``position``, in its partition."""
@@ -330,7 +339,7 @@ class Rederiver:
             facts=flagged.facts,
             events=flagged.events,
             ids=flagged.ids,
-            inputs=inputs_digest(flagged.flag, flagged.events, sequence),
+            inputs=flagged.inputs_at(sequence),
         )
         self._last = (key, basis)
         return basis
