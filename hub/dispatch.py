@@ -57,11 +57,13 @@ from hub.disclosure import (
 from hub.dsa import ConsentView, Decision, EventFacts
 from hub.flags import (
     Contribution,
+    Episode,
     FlagState,
     Status,
     SubjectWindow,
-    evaluate,
+    episodes_of,
     expire,
+    states,
     still_holds,
 )
 from hub.idkey import IdKey
@@ -97,10 +99,35 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Dispatcher:
-    """The fixed inputs of dispatch: rules and recipients."""
+    """The fixed inputs of dispatch: rules and recipients.
+
+    It remembers the episodes of the windows it evaluated (:meth:`episodes`), which are a
+    function of the rules and the window alone: a subject rescanned by the clock, its window
+    unchanged, is not matched again.
+    """
 
     rules: RuleSet
     recipients: tuple[Recipient, ...]
+    _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def episodes(self, window: SubjectWindow) -> _Episodes:
+        """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
+
+        A window is known by its contribution objects (immutable, and held with the entry so
+        that their ids are not reused while it is remembered) and its floors.
+        """
+        contributions = window.contributions
+        key = (tuple(map(id, contributions)), tuple(sorted(window.floors.items())))
+        found = self._episodes.get(key)
+        if found is not None:
+            return found[1]
+        episodes = episodes_of(self.rules, window)
+        if len(self._episodes) >= _EPISODES_MAX:
+            self._episodes.clear()
+        self._episodes[key] = (contributions, episodes)
+        return episodes
 
     def dispatch(
         self,
@@ -226,9 +253,8 @@ class _Round:
         )
         found = self.flags.get(key)
         if found is None:
-            found = self.flags[key] = evaluate(
-                self.dispatcher.rules, self.token, window, self.moment.at
-            )
+            episodes = self.dispatcher.episodes(window)
+            found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
 
     def decide(
@@ -473,6 +499,11 @@ class _Round:
                 consent_read=consent_read_of(self.state.consent, self.moment.watermark),
             )
         )
+
+
+_WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]
+_Episodes = list[tuple[Rule, Episode]]
+_EPISODES_MAX = 16_384
 
 
 def _stamped(decision: Decision, event_id: str, at: datetime) -> Decision:
