@@ -101,13 +101,16 @@ __all__ = [
 class Dispatcher:
     """The fixed inputs of dispatch: rules and recipients.
 
-    It remembers the episodes of the windows it evaluated (:meth:`episodes`), which are a
-    function of the rules and the window alone: a subject rescanned by the clock, its window
-    unchanged, is not matched again.
+    With ``remembered`` above 0 it remembers the episodes of that many windows it evaluated
+    (:meth:`episodes`), which are a function of the rules and the window alone: a subject
+    rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
+    daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
+    measured no gain: its windows change with nearly every dispatch).
     """
 
     rules: RuleSet
     recipients: tuple[Recipient, ...]
+    remembered: int = 0
     _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -118,13 +121,15 @@ class Dispatcher:
         A window is known by its contribution objects (immutable, and held with the entry so
         that their ids are not reused while it is remembered) and its floors.
         """
+        if not self.remembered:
+            return episodes_of(self.rules, window)
         contributions = window.contributions
         key = (tuple(map(id, contributions)), tuple(sorted(window.floors.items())))
         found = self._episodes.get(key)
         if found is not None:
             return found[1]
         episodes = episodes_of(self.rules, window)
-        if len(self._episodes) >= _EPISODES_MAX:
+        if len(self._episodes) >= self.remembered:
             self._episodes.clear()
         self._episodes[key] = (contributions, episodes)
         return episodes
@@ -503,7 +508,6 @@ class _Round:
 
 _WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]
 _Episodes = list[tuple[Rule, Episode]]
-_EPISODES_MAX = 16_384
 
 
 def _stamped(decision: Decision, event_id: str, at: datetime) -> Decision:
