@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.consent import ConsentLedger
 from hub.crypto import HmacKey, HpkePublicKey
-from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
+from hub.dsa import NO_CONSENT, Clause, ConsentView, Decision, Evaluator, EventFacts
 from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifying
 from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
@@ -309,17 +309,29 @@ def event_facts(c: Contribution, token: str) -> EventFacts:
     )
 
 
+def inputs_digest(flag: tuple[str, str], events: tuple[str, ...], policy_sequence: int) -> str:
+    """The inputs digest of a flag's decisions: the flag's (id, revision), its events and the
+    agreement sequence; the same for every partnership and position deciding the flag."""
+    return _digest("inputs", *flag, *events, str(policy_sequence))
+
+
 def decision_ids(
-    flag: tuple[str, str], events: tuple[str, ...], partnership_id: str, moment: Moment
+    flag: tuple[str, str],
+    events: tuple[str, ...],
+    partnership_id: str,
+    moment: Moment,
+    inputs: str | None = None,
 ) -> tuple[str, str]:
     """The decision id and the inputs digest of one flag's decision for one partnership.
 
-    ``flag`` is the flag's (id, revision).
+    ``flag`` is the flag's (id, revision); ``inputs``, when given, its
+    :func:`inputs_digest` for these events at the moment's sequence (computed once per flag).
 
     Both derive from the decision's inputs only (flag revision, events, agreement sequence,
     time, stream position), so a redelivery reproduces them and a replay can recompute them.
     """
-    inputs = _digest("inputs", *flag, *events, str(moment.policy_sequence))
+    if inputs is None:
+        inputs = inputs_digest(flag, events, moment.policy_sequence)
     where = (
         ()
         if moment.position is None
@@ -338,9 +350,7 @@ def consents_consulted(
 ) -> tuple[ConsentConsulted, ...]:
     """The subject's consent records from each provider whose events needed consent, at ``at``."""
     providers = {
-        c.agency_id
-        for c, d in zip(members, decisions, strict=True)
-        if any(clause.clause == "consent" for clause in d.clauses)
+        c.agency_id for c, d in zip(members, decisions, strict=True) if _asks_consent(d.clauses)
     }
     if not providers:
         return ()
@@ -401,6 +411,23 @@ def material(previous: Held, flag: FlagState, members: Sequence[Contribution]) -
 def anchor_key(rule_id: str, anchor: datetime) -> str:
     """The key of :attr:`SubjectState.closed` for a flag first raised at ``anchor``."""
     return f"{rule_id}|{round(anchor.timestamp() * 1000)}"
+
+
+def _asks_consent(clauses: tuple[Clause, ...]) -> bool:
+    """Whether a decision's clauses include a consent clause, known per clauses tuple: the
+    evaluator shares one tuple between every copy of a remembered decision."""
+    known = _CONSENT_CLAUSES.get(id(clauses))
+    if known is None or known[0] is not clauses:
+        known = (clauses, any(c.clause == "consent" for c in clauses))
+        if len(_CONSENT_CLAUSES) >= _CONSENT_CLAUSES_MAX:
+            _CONSENT_CLAUSES.clear()
+        _CONSENT_CLAUSES[id(clauses)] = known
+    return known[1]
+
+
+_CONSENT_CLAUSES: dict[int, tuple[tuple[Clause, ...], bool]] = {}
+"""Per clauses tuple (by id, the tuple kept so the id cannot be reused while cached)."""
+_CONSENT_CLAUSES_MAX = 16_384
 
 
 def _digest(domain: str, *parts: str) -> str:

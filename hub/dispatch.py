@@ -26,7 +26,7 @@ can take the decision again (:mod:`hub.audit.replay`). Everything here is determ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,24 +51,27 @@ from hub.disclosure import (
     decision_ids,
     event_facts,
     hub_flag,
+    inputs_digest,
     material,
 )
 from hub.dsa import ConsentView, Decision, EventFacts
 from hub.flags import (
     Contribution,
+    Episode,
     FlagState,
     Status,
     SubjectWindow,
-    evaluate,
+    episodes_of,
     expire,
+    states,
     still_holds,
 )
 from hub.idkey import IdKey
 from hub.models.built import replaced
 from hub.pseudonym import parse_token, pseudonym
-from hub.rules import FieldValue, RuleSet
+from hub.rules import FieldValue, Rule, RuleSet
 from hub.sequencer import Pending
-from hub.view import Held, Seen, match, see
+from hub.view import Decide, Held, Seen, match, see
 
 __all__ = [
     "EVERYONE",
@@ -90,15 +93,46 @@ __all__ = [
     "decision_ids",
     "event_facts",
     "hub_flag",
+    "inputs_digest",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class Dispatcher:
-    """The fixed inputs of dispatch: rules and recipients."""
+    """The fixed inputs of dispatch: rules and recipients.
+
+    With ``remembered`` above 0 it remembers the episodes of that many windows it evaluated
+    (:meth:`episodes`), which are a function of the rules and the window alone: a subject
+    rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
+    daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
+    measured no gain: its windows change with nearly every dispatch).
+    """
 
     rules: RuleSet
     recipients: tuple[Recipient, ...]
+    remembered: int = 0
+    _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def episodes(self, window: SubjectWindow) -> _Episodes:
+        """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
+
+        A window is known by its contribution objects (immutable, and held with the entry so
+        that their ids are not reused while it is remembered) and its floors.
+        """
+        if not self.remembered:
+            return episodes_of(self.rules, window)
+        contributions = window.contributions
+        key = (tuple(map(id, contributions)), tuple(sorted(window.floors.items())))
+        found = self._episodes.get(key)
+        if found is not None:
+            return found[1]
+        episodes = episodes_of(self.rules, window)
+        if len(self._episodes) >= self.remembered:
+            self._episodes.clear()
+        self._episodes[key] = (contributions, episodes)
+        return episodes
 
     def dispatch(
         self,
@@ -158,8 +192,11 @@ def _decider(
     moment: Moment,
     consent: ConsentView,
     facts: dict[str, EventFacts] | None = None,
-) -> Callable[[Contribution], Decision]:
-    """One partnership's agreements decision on a contribution, at ``moment``.
+) -> Decide:
+    """One partnership's agreements decisions on contributions, at ``moment``, as
+    :meth:`~hub.dsa.Evaluator.outcome` gives it: its ``event_id`` and ``at`` may be another
+    event's (no copy per event and partnership); :func:`_stamped` makes the decisions a
+    record holds exact.
 
     ``facts`` keeps each contribution's facts by event id, built once for every partnership
     of a dispatch (the contributions of one subject's window, one per event id).
@@ -167,11 +204,14 @@ def _decider(
     known: dict[str, EventFacts] = {} if facts is None else facts
     policy, at = moment.policy, moment.at
 
-    def decide(c: Contribution) -> Decision:
-        found = known.get(c.event_id)
-        if found is None:
-            found = known[c.event_id] = event_facts(c, token)
-        return policy.decide(found, partnership_id, at, consent)
+    def decide(contributions: Sequence[Contribution]) -> list[Decision]:
+        events = []
+        for c in contributions:
+            found = known.get(c.event_id)
+            if found is None:
+                found = known[c.event_id] = event_facts(c, token)
+            events.append(found)
+        return policy.outcomes(events, partnership_id, at, consent)
 
     return decide
 
@@ -192,6 +232,9 @@ class _Round:
     facts: dict[str, EventFacts] = field(default_factory=dict)
     triggered: dict[str, Contribution | None] = field(default_factory=dict)
     flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
+        default_factory=dict
+    )
+    hub_flags: dict[tuple[str, tuple[str, ...]], tuple[str, str, str, str]] = field(
         default_factory=dict
     )
 
@@ -215,9 +258,8 @@ class _Round:
         )
         found = self.flags.get(key)
         if found is None:
-            found = self.flags[key] = evaluate(
-                self.dispatcher.rules, self.token, window, self.moment.at
-            )
+            episodes = self.dispatcher.episodes(window)
+            found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
 
     def decide(
@@ -246,7 +288,7 @@ class _Round:
             if ids not in known:  # else the partnership's own flag answers for it
                 self._deny_unseen(flag, ids, pid, seen)
 
-    def _hidden_trigger(self, decide: Callable[[Contribution], Decision], trigger: Trigger) -> bool:
+    def _hidden_trigger(self, decide: Decide, trigger: Trigger) -> bool:
         """Whether the trigger is an event the partnership may not see (one decision)."""
         if trigger.event_id is None:
             return False
@@ -256,7 +298,7 @@ class _Round:
             found = next((c for c in contributions if c.event_id == event_id), None)
             self.triggered[event_id] = found
         found = self.triggered[event_id]
-        return found is not None and not decide(found).permitted
+        return found is not None and not decide((found,))[0].permitted
 
     def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
         """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""
@@ -410,6 +452,19 @@ class _Round:
     def _pseudonym(self, recipient: Recipient) -> str:
         return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
 
+    def _flag(
+        self, rule: Rule, events: tuple[str, ...], members: Sequence[Contribution]
+    ) -> tuple[str, str, str, str]:
+        """The hub's flag (id, revision, severity) over ``members`` and its inputs digest,
+        computed once per dispatch: every partnership's record of the flag names the same."""
+        key = (rule.id, events)
+        found = self.hub_flags.get(key)
+        if found is None:
+            flag, revision, level = hub_flag(rule, self.token, members)
+            inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
+            found = self.hub_flags[key] = (flag, revision, level, inputs)
+        return found
+
     def _record(
         self,
         partnership_id: str,
@@ -421,10 +476,11 @@ class _Round:
         """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``."""
         verdict, own_id, alert_id = outcome
         rule = self.dispatcher.rules.get(rule_id)
-        decisions = [seen.decisions[c.event_id] for c in members]
+        at = self.moment.at
+        decisions = [_stamped(seen.decisions[c.event_id], c.event_id, at) for c in members]
         events = tuple(c.event_id for c in members)
-        flag, revision, level = hub_flag(rule, self.token, members)
-        ids = decision_ids((flag, revision), events, partnership_id, self.moment)
+        flag, revision, level, inputs = self._flag(rule, events, members)
+        ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
         self.records.append(
             DecisionRecord(
                 decision_id=ids[0],
@@ -448,6 +504,17 @@ class _Round:
                 consent_read=consent_read_of(self.state.consent, self.moment.watermark),
             )
         )
+
+
+_WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]
+_Episodes = list[tuple[Rule, Episode]]
+
+
+def _stamped(decision: Decision, event_id: str, at: datetime) -> Decision:
+    """The decision as :meth:`~hub.dsa.Evaluator.decide` gives it for ``event_id`` at ``at``."""
+    if decision.event_id == event_id and decision.at is at:
+        return decision
+    return decision.restamped(event_id, at)
 
 
 def _scalar(value: FieldValue) -> Scalar:

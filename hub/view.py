@@ -24,11 +24,12 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from hub.dsa import Decision
+from hub.dsa import Decision, Outcome
 from hub.flags import Contribution, FlagState, SubjectWindow
 from hub.models.built import built
 
-Decide = Callable[[Contribution], Decision]
+Decide = Callable[[Sequence[Contribution]], list[Decision]]
+"""One partnership's decisions on contributions, in order (one call per view: pay per batch)."""
 
 
 class Held(BaseModel):
@@ -58,6 +59,9 @@ class Seen:
     """One partnership's decisions on a subject's events, and the events they permit."""
 
     decisions: Mapping[str, Decision]
+    """By event id, as the decider gives them: dispatch's decider gives each outcome without
+    restamping it (its ``event_id`` and ``at`` may be another event's), and restamps only the
+    decisions it records."""
     visible: tuple[Contribution, ...]
     ids: frozenset[str]
     """The ids of the events the partnership may see."""
@@ -69,10 +73,18 @@ class Seen:
 
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
     """Decide every event of the window for one partnership (or only the ids in ``only``)."""
-    events = [c for c in window.contributions if only is None or c.event_id in only]
-    decisions = {c.event_id: decide(c) for c in events}
-    visible = tuple(c for c in events if decisions[c.event_id].permitted)
+    events = (
+        window.contributions
+        if only is None
+        else [c for c in window.contributions if c.event_id in only]
+    )
+    outcomes = decide(events)
+    decisions = {c.event_id: d for c, d in zip(events, outcomes, strict=True)}
+    visible = tuple(c for c, d in zip(events, outcomes, strict=True) if d.outcome is _PERMIT)
     return Seen(decisions, visible, frozenset(c.event_id for c in visible))
+
+
+_PERMIT = Outcome.PERMIT
 
 
 def match(

@@ -32,6 +32,7 @@ from hub.dispatch import (
     consents_consulted,
     decision_ids,
     event_facts,
+    inputs_digest,
 )
 from hub.dsa import NO_CONSENT, Clause, Decision, Evaluator, EventFacts
 from hub.errors import ConsentError, RuleError
@@ -85,6 +86,8 @@ class Basis:
     """The members' event ids, in order."""
     ids: frozenset[str]
     """The members' event ids."""
+    inputs: str
+    """The inputs digest of the flag's decisions at the sequence (every recipient's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,15 @@ class _Flagged:
     ids: frozenset[str]
     reach: tuple[int | None, int]
     """The events' partition (None when they are in several) and their last offset."""
+    inputs: dict[int, str] = field(default_factory=dict)
+    """The inputs digest of the flag's decisions, by agreement sequence (filled on use)."""
+
+    def inputs_at(self, sequence: int) -> str:
+        """The inputs digest of the flag's decisions under the agreements at ``sequence``."""
+        found = self.inputs.get(sequence)
+        if found is None:
+            found = self.inputs[sequence] = inputs_digest(self.flag, self.events, sequence)
+        return found
 
     def precede(self, position: Position) -> bool:
         """Whether every event was accepted at or before ``position``, in its partition."""
@@ -250,7 +262,7 @@ class Rederiver:
         permit = bool(visible) and still_holds(basis.rule, visible)
         moment = Moment(at, evaluator, basis.sequence, position=basis.position)
         events = basis.events
-        decision_id, inputs = decision_ids(basis.flag, events, pid, moment)
+        decision_id, inputs = decision_ids(basis.flag, events, pid, moment, basis.inputs)
         own, alert_id, change = (
             self._held.permit(basis, pid) if permit else self._held.deny(basis, pid)
         )
@@ -312,10 +324,11 @@ class Rederiver:
         flagged = self._flagged(recorded.events, recorded.rule_id)
         if flagged is None or not flagged.precede(position):
             flagged = self._flag_of(recorded.events, recorded.rule_id, position)
+        sequence = self.history.sequence_at(position.partition, position.offset)
         basis = Basis(
             at=at,
             position=position,
-            sequence=self.history.sequence_at(position.partition, position.offset),
+            sequence=sequence,
             located=flagged.located,
             token=flagged.token,
             members=flagged.members,
@@ -326,6 +339,7 @@ class Rederiver:
             facts=flagged.facts,
             events=flagged.events,
             ids=flagged.ids,
+            inputs=flagged.inputs_at(sequence),
         )
         self._last = (key, basis)
         return basis

@@ -65,11 +65,16 @@ class BacktestSetup:
         recipients = tuple(
             Recipient(pid, key.public_key, HmacKey.generate()) for pid, key in openers.items()
         )
-        correlator = replace(live, dispatcher=Dispatcher(live.dispatcher.rules, recipients))
+        dispatcher = Dispatcher(live.dispatcher.rules, recipients, remembered=_REMEMBERED)
+        correlator = replace(live, dispatcher=dispatcher)
         agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
         book = _book(agreements, policy, period, now)
         evaluator = Evaluator(book, ingest.registry)
         return cls(ingest, correlator, openers, evaluator, book.last_sequence, policy)
+
+
+_REMEMBERED = 16_384
+"""Windows whose episodes the backtest's dispatcher remembers (its ticks rescan them daily)."""
 
 
 def _book(

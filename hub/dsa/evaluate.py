@@ -190,6 +190,37 @@ class Evaluator:
         self._by_consent[(key, facts)] = decision
         return decision
 
+    def outcomes(
+        self,
+        events: Iterable[EventFacts],
+        recipient: str,
+        at: datetime,
+        consent: ConsentView = NO_CONSENT,
+        purpose: Purpose = Purpose.SERIOUS_VIOLENCE_PREVENTION,
+    ) -> list[Decision]:
+        """:meth:`outcome` for each event, in order, to one recipient at one moment: the
+        interval of ``at`` is found once, and a remembered decision is a dictionary lookup."""
+        decided = self._decided
+        found: list[Decision] = []
+        slot: int | None = None
+        for event in events:
+            if slot is None:
+                slot = self._key(event, recipient, at, purpose)[0]
+            key = (
+                slot,
+                event.agency_id,
+                event.event_type,
+                event.council,
+                event.age,
+                recipient,
+                purpose,
+            )
+            known = decided.get(key)
+            found.append(
+                known if known is not None else self.outcome(event, recipient, at, consent, purpose)
+            )
+        return found
+
     def _key(self, event: EventFacts, recipient: str, at: datetime, purpose: Purpose) -> _Key:
         """What a decision depends on besides consent: the interval of ``at`` in the book
         (kept for the last ``at``: callers decide many events at one moment), the event's

@@ -14,7 +14,7 @@ Pure domain logic: no I/O, no faust, no clock (``now`` is always passed in).
 """
 
 from hub.flags.contribution import Contribution, contribution_of
-from hub.flags.engine import evaluate, expire
+from hub.flags.engine import episodes_of, evaluate, expire, states
 from hub.flags.explain import ExplainedEvent, Explanation, describe, explain
 from hub.flags.match import Episode, episodes, holds, qualifying, still_holds
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
@@ -34,6 +34,7 @@ __all__ = [
     "contribution_of",
     "describe",
     "episodes",
+    "episodes_of",
     "evaluate",
     "expire",
     "explain",
@@ -41,6 +42,7 @@ __all__ = [
     "holds",
     "qualifying",
     "revision",
+    "states",
     "still_holds",
     "transition",
     "transitions",

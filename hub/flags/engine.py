@@ -18,8 +18,12 @@ from hub.rules import Rule, RuleSet
 
 def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -> list[FlagState]:
     """Every flag the window implies, active or expired at ``now``, by rule id then anchor."""
-    if now.tzinfo is None:
-        raise RuleError("evaluation time has no time zone")
+    return states(token, episodes_of(rules, window), now)
+
+
+def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episode]]:
+    """The window's episodes, by rule id then anchor: :func:`evaluate` before the clock (a
+    function of the rules, the contributions and the floors alone)."""
     contributions = window.contributions
     if len(contributions) < rules.least_events or (
         rules.least_agencies > 1
@@ -29,11 +33,18 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
     present = {c.event_type for c in contributions}
     floors = window.floors
     return [
-        _state(rule, token, episode, now)
+        (rule, episode)
         for rule in rules.rules
         if not contributing_types(rule).isdisjoint(present)  # else no episode: skip the work
         for episode in episodes(rule, contributions, floors.get(rule.id))
     ]
+
+
+def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list[FlagState]:
+    """The flags of :func:`episodes_of`'s episodes for a subject, active or expired at ``now``."""
+    if now.tzinfo is None:
+        raise RuleError("evaluation time has no time zone")
+    return [_state(rule, token, episode, now) for rule, episode in found]
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:

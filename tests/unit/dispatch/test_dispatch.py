@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.crypto import HUB, HmacKey, Keyring, create_dev_keyring, partnership_owner
-from hub.dispatch import Moment, SubjectState
+from hub.dispatch import Dispatcher, Moment, SubjectState
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
@@ -208,3 +209,20 @@ def test_a_state_is_written_as_pydantic_writes_it_and_read_back_equal(world: Wor
         assert data == each.to_bytes()  # the second time from remembered contributions
         assert SubjectState.from_bytes(data) == each
         assert SubjectState.model_validate_json(data) == each
+
+
+def test_a_dispatcher_that_remembers_episodes_decides_as_one_that_does_not(world: World) -> None:
+    live = world[0]
+    rules, recipients = live.dispatcher.rules, live.dispatcher.recipients
+    remembering = replace(live, dispatcher=Dispatcher(rules, recipients, remembered=4))
+    state, _ = fold_all(world, events(live.store))
+    # the same window objects rescanned day after day, past the flags' expiry, both ways
+    for days in (0, 1, 1, 30, 120, 120):
+        at = moment(world, NOW + timedelta(days=days))
+        plain, kept = live.rescan(TOKEN, state, at), remembering.rescan(TOKEN, state, at)
+        assert kept.state == plain.state
+        assert kept.decisions == plain.decisions
+        assert [(p.partnership_id, p.alert_id) for p in kept.pending] == [
+            (p.partnership_id, p.alert_id) for p in plain.pending
+        ]
+    assert remembering.dispatcher.episodes(state.window) == live.dispatcher.episodes(state.window)
