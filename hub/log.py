@@ -58,6 +58,33 @@ SENSITIVE_KEYS = frozenset(
 #: DEBUG lines (one per event, ids only) stay available.
 THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "kafka")
 THIRD_PARTY_FLOOR = logging.INFO
+#: aiokafka's modules that log an exception with its traceback (``log.exception``) when a
+#: connection, fetch or send fails: a refused TLS handshake at start-up is one. The hub names
+#: the cause itself (``hub.transport.failure``); below DEBUG these lines keep their message
+#: and the exception's type and text, not the traceback (:class:`WithoutTraceback`).
+TRACEBACK_LOGGERS = (
+    "aiokafka.conn",
+    "aiokafka.consumer.consumer",
+    "aiokafka.consumer.fetcher",
+    "aiokafka.consumer.group_coordinator",
+    "aiokafka.producer.sender",
+)
+
+
+class WithoutTraceback(logging.Filter):
+    """Fold a record's exception into its message as ``Type: text`` and drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_WITHOUT_TRACEBACK = WithoutTraceback()
 
 
 def redact(_logger: object, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
@@ -111,6 +138,18 @@ def configure_logging(
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
     cap_third_party_loggers(max(numeric, logging.WARNING))
+    fold_library_tracebacks(numeric)
+
+
+def fold_library_tracebacks(level: int) -> None:
+    """Above DEBUG, aiokafka's exception lines (:data:`TRACEBACK_LOGGERS`) keep their message
+    and not their traceback; at DEBUG they print it for whoever debugs."""
+    for name in TRACEBACK_LOGGERS:
+        logger = logging.getLogger(name)
+        if level <= logging.DEBUG:
+            logger.removeFilter(_WITHOUT_TRACEBACK)
+        else:
+            logger.addFilter(_WITHOUT_TRACEBACK)  # once: a filter already there is not added again
 
 
 def third_party_level(level: str | int) -> int:

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 import structlog
+from aiokafka.errors import KafkaConnectionError
 from structlog.testing import capture_logs
 
 from agents.app import worker_options
@@ -60,3 +61,24 @@ def test_third_party_loggers_never_print_at_debug_even_when_the_hub_does(
     assert config["loggers"] == {name: {"level": "INFO"} for name in THIRD_PARTY_LOGGERS}
     assert third_party_level("DEBUG") == logging.INFO  # rebalances and retries stay visible
     assert third_party_level("WARNING") == logging.WARNING  # a stricter hub level holds too
+
+
+@pytest.mark.parametrize(("level", "traceback"), [("INFO", False), ("DEBUG", True)])
+def test_aiokafka_exception_lines_name_the_error_without_a_traceback_above_debug(
+    level: str, traceback: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("json", level)
+    try:
+        _closed()
+    except KafkaConnectionError:
+        logging.getLogger("aiokafka.conn").exception("Unexpected exception in AIOKafkaConnection")
+    text = capsys.readouterr().err
+    assert "Unexpected exception in AIOKafkaConnection" in text
+    assert ("Traceback" in text) is traceback
+    if not traceback:
+        assert "KafkaConnectionError: Connection at 127.0.0.1:9 closed" in text
+    configure_logging("json", "INFO")
+
+
+def _closed() -> None:
+    raise KafkaConnectionError("Connection at 127.0.0.1:9 closed")
