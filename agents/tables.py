@@ -83,7 +83,8 @@ class VerifiedTable(faust.Table[bytes, bytes]):
             if len(pack) == 1:
                 self.send_changelog(partition, *pack[0])
             else:
-                self.send_changelog(partition, pack_key(origin, chunk), encode_rows(pack))
+                key = pack_key(origin, chunk, (row for row, _ in pack))
+                self.send_changelog(partition, key, encode_rows(pack))
 
     def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
         """Apply the rows that verify; refuse the rest (never raises for a record)."""

@@ -4,7 +4,7 @@ faust sends one changelog record per table row it sets, and pays its per-record 
 (an accepted record of 256 events sets hundreds of rows). The worker instead stores the rows of
 one record locally as before and writes them to the changelog as one packed record per table::
 
-    key    0x00 ‖ "pack" ‖ u64 origin ‖ u32 chunk
+    key    0x00 ‖ "pack" ‖ u64 origin ‖ u32 chunk ‖ SHA-256(the pack's row keys)[:16]
     value  "VRP1" ‖ u32 count ‖ (u32 len ‖ row key ‖ u32 len ‖ sealed value) for each row
 
 big-endian, where each sealed value is exactly what a single-row record would carry
@@ -12,9 +12,14 @@ big-endian, where each sealed value is exactly what a single-row record would ca
 its row key). The pack itself carries no MAC: recovery verifies every inner row as if it had
 come alone, so a forged or stale row is refused alone and the pack's other rows still apply.
 
-``origin`` is the offset of the source record the rows were written for and ``chunk`` the
-pack's index among that record's packs, so a redelivered record rewrites the same keys (a
-compacted changelog keeps the newest) and two records never share one. No row key starts with
+``origin`` is the offset of the source record the rows were written for, ``chunk`` the
+pack's index among that record's packs, and the digest names the set of rows the pack holds
+(each key length-prefixed, in order). Two records never share a key. A redelivered record that
+writes the same rows rewrites the same key, and a compacted changelog keeps the newest, which
+is at least as new in every row. A redelivery that writes *fewer* rows (an area row that already
+holds the event, a subject a rescan finds unchanged, chunks cut differently after a crash in
+the middle of a record's packs) gets another key, so compaction never drops a pack for one
+that lacks some of its rows. No row key starts with
 a NUL byte (subject tokens, ``__policy__:``/``__area__:`` rows, SNA count rows and feed
 positions are all printable text), so a reader tells a pack from a row by its key
 (:func:`is_pack_key`). :func:`pack_rows` splits rows into packs of at most
@@ -24,8 +29,9 @@ and nothing else for bytes that are not a pack.
 
 from __future__ import annotations
 
+import hashlib
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from hub.errors import MalformedPackError
 
@@ -40,6 +46,7 @@ MAX_KEY_SIZE = 4096
 _LEN = struct.Struct(">I")
 _KEY = struct.Struct(">QI")
 _ROW_OVERHEAD = 2 * _LEN.size
+_ROWS_DIGEST = 16
 
 PackedRow = tuple[bytes, bytes]
 """A row key and its sealed value."""
@@ -68,9 +75,14 @@ def is_pack_key(key: object) -> bool:
     return isinstance(key, bytes) and key[:1] == PACK_PREFIX[:1]
 
 
-def pack_key(origin: int, chunk: int) -> bytes:
-    """The changelog key of the ``chunk``-th pack of the record at offset ``origin``."""
-    return PACK_PREFIX + _KEY.pack(origin, chunk)
+def pack_key(origin: int, chunk: int, row_keys: Iterable[bytes]) -> bytes:
+    """The changelog key of the ``chunk``-th pack of the record at offset ``origin``, holding
+    the rows ``row_keys`` (in the pack's order)."""
+    digest = hashlib.sha256()
+    for key in row_keys:
+        digest.update(_LEN.pack(len(key)))
+        digest.update(key)
+    return PACK_PREFIX + _KEY.pack(origin, chunk) + digest.digest()[:_ROWS_DIGEST]
 
 
 def pack_rows(rows: Sequence[PackedRow], budget: int = PACK_BUDGET) -> list[list[PackedRow]]:

@@ -104,9 +104,9 @@ async def test_rows_are_written_packed_and_recovered_from_packs_past_forged_ones
         s,
         changelog,
         [
-            (pack_key(10**9, 0), b"VRP1\x00\x00\x00\x02 not rows", [], PARTITION),
+            (pack_key(10**9, 0, ()), b"VRP1\x00\x00\x00\x02 not rows", [], PARTITION),
             (
-                pack_key(10**9, 1),
+                pack_key(10**9, 1, (first, second)),
                 encode_rows([(first, genuine[first]), (second, genuine[first])]),
                 [],
                 PARTITION,

@@ -70,11 +70,45 @@ def test_no_row_key_the_hub_writes_is_a_pack_key(key: bytes) -> None:
     assert list(iter_rows(key, b"v")) == [(key, b"v")]
 
 
-def test_pack_keys_are_reserved_and_distinct_per_record_and_chunk() -> None:
-    keys = {pack_key(origin, chunk) for origin in (0, 1, 2**40) for chunk in (0, 1)}
-    assert len(keys) == 6
+def test_pack_keys_are_reserved_and_distinct_per_record_chunk_and_rows() -> None:
+    rows = ([b"a", b"b"], [b"a"], [b"ab"], [b"b", b"a"])
+    keys = {
+        pack_key(origin, chunk, held)
+        for origin in (0, 1, 2**40)
+        for chunk in (0, 1)
+        for held in rows
+    }
+    assert len(keys) == 3 * 2 * len(rows)
     assert all(is_pack_key(k) and k.startswith(PACK_PREFIX) for k in keys)
+    assert pack_key(5, 0, [b"a", b"b"]) == pack_key(5, 0, iter([b"a", b"b"]))
     assert not is_pack_key(None)
+
+
+def _compacted(log: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """What a compacted changelog keeps: the newest record of each key, in log order."""
+    newest = {key: at for at, (key, _) in enumerate(log)}
+    return [record for at, record in enumerate(log) if newest[record[0]] == at]
+
+
+def _written(origin: int, rows: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The changelog records a worker writes for ``rows`` of the record at ``origin``."""
+    return [
+        (pack_key(origin, chunk, (k for k, _ in pack)), encode_rows(pack))
+        for chunk, pack in enumerate(pack_rows(rows))
+    ]
+
+
+def test_a_redelivery_that_writes_fewer_rows_never_displaces_a_pack_under_compaction() -> None:
+    """A record's first run writes two subjects and an area row; its redelivery (a crash
+    before the commit) rewrites the subjects only (the area row already holds the event):
+    after compaction every row is still in the changelog."""
+    first = [(b"S1", b"s1@500"), (b"__area__:L", b"area@500"), (b"S2", b"s2@500")]
+    again = [(b"S1", b"s1@500"), (b"S2", b"s2@500")]
+    kept = _compacted([*_written(500, first), *_written(500, again)])
+    rows = {key for record in kept for key, _ in iter_rows(*record)}
+    assert rows == {b"S1", b"S2", b"__area__:L"}
+    same = _compacted([*_written(500, first), *_written(500, first)])
+    assert len(same) == 1  # the same rows again: one pack kept, the newest
 
 
 @pytest.mark.parametrize("key", [b"\x00row", b"", b"k" * (MAX_KEY_SIZE + 1)])
@@ -85,7 +119,7 @@ def test_a_row_key_a_reader_would_misread_is_never_packed(key: bytes) -> None:
 
 def test_iter_rows_expands_a_pack() -> None:
     rows = [(b"a", b"1"), (b"b", b"2")]
-    assert list(iter_rows(pack_key(7, 0), encode_rows(rows))) == rows
+    assert list(iter_rows(pack_key(7, 0, [b"a", b"b"]), encode_rows(rows))) == rows
 
 
 GOOD = encode_rows([(b"a", b"1"), (b"bb", b"22")])

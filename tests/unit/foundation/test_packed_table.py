@@ -99,7 +99,7 @@ async def test_a_record_of_rows_is_one_changelog_record_and_recovers_every_row(a
     writer = table_of(app)
     sent = capture(writer)
     writer.put_rows(PARTITION, ROWS, origin=7)
-    assert [(p, k) for p, k, _ in sent] == [(PARTITION, pack_key(7, 0))]
+    assert [(p, k) for p, k, _ in sent] == [(PARTITION, pack_key(7, 0, (row for row, _ in ROWS)))]
     assert parse_rows(sent[0][2]) == ROWS
     assert dict(writer.data.items()) == dict(ROWS)  # stored per row, as before
 
@@ -136,13 +136,13 @@ async def test_forged_and_stale_rows_in_packs_are_refused_alone(app: Any) -> Non
     a, b, c = ROWS[:3]
     newer_a = sealed(a[0].decode(), 9, b"newer")
     records: list[tuple[int, bytes | None, bytes | None]] = [
-        (PARTITION, pack_key(9, 0), encode_rows([newer_a, b])),
+        (PARTITION, pack_key(9, 0, ()), encode_rows([newer_a, b])),
         # a's older value (stale), b's value moved to c's row, and c's genuine value
-        (PARTITION, pack_key(10, 0), encode_rows([a, (c[0], b[1]), c])),
-        (PARTITION, pack_key(11, 0), b"VRP1\x00\x00\x00\x09 not a pack"),  # malformed: whole
-        (PARTITION + 1, pack_key(12, 0), encode_rows([b, c])),  # moved to another partition
+        (PARTITION, pack_key(10, 0, ()), encode_rows([a, (c[0], b[1]), c])),
+        (PARTITION, pack_key(11, 0, ()), b"VRP1\x00\x00\x00\x09 not a pack"),  # malformed: whole
+        (PARTITION + 1, pack_key(12, 0, ()), encode_rows([b, c])),  # moved to another partition
         (PARTITION, c[0], b[1]),  # a plain forged row
-        (PARTITION, pack_key(13, 0), None),  # a deletion of a pack
+        (PARTITION, pack_key(13, 0, ()), None),  # a deletion of a pack
     ]
     with capture_logs() as logs:
         recover(table, records)

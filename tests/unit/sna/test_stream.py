@@ -325,9 +325,9 @@ def test_the_export_reader_expands_packs_and_refuses_a_bad_one_or_a_forged_row_a
     rows = [(key, value) for _, key, value in log]
     forged = seal_value(MALLORY, Row(TABLE, 0, rows[0][0]), 99, b"\x00")
     written = [
-        (pack_key(0, 0), encode_rows(rows)),
-        (pack_key(1, 0), encode_rows([rows[-1], (rows[0][0], forged)])),
-        (pack_key(2, 0), b"VRP1\x00\x00\x00\x09"),  # nine rows promised, none there
+        (pack_key(0, 0, ()), encode_rows(rows)),
+        (pack_key(1, 0, ()), encode_rows([rows[-1], (rows[0][0], forged)])),
+        (pack_key(2, 0, ()), b"VRP1\x00\x00\x00\x09"),  # nine rows promised, none there
     ]
     for offset, (key, value) in enumerate(written):
         found.visit(Record(Settings().changelog_topic(TABLE), 0, offset, key, value))
