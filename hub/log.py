@@ -58,11 +58,14 @@ SENSITIVE_KEYS = frozenset(
 #: DEBUG lines (one per event, ids only) stay available.
 THIRD_PARTY_LOGGERS = ("aiokafka", "faust", "mode", "kafka")
 THIRD_PARTY_FLOOR = logging.INFO
-#: aiokafka's modules that log an exception with its traceback (``log.exception``) when a
-#: connection, fetch or send fails: a refused TLS handshake at start-up is one. The hub names
-#: the cause itself (``hub.transport.failure``); below DEBUG these lines keep their message
-#: and the exception's type and text, not the traceback (:class:`WithoutTraceback`).
+#: Loggers that print an exception's traceback when a connection, fetch or send fails:
+#: aiokafka's modules (``log.exception``) and asyncio's, which reports an aiokafka future whose
+#: exception nobody retrieved (a refused TLS handshake at start-up leaves one: "Future
+#: exception was never retrieved"). The hub names the cause itself (``hub.transport.failure``);
+#: above DEBUG these lines keep their message and the exception's type and text, not the
+#: traceback (:class:`WithoutTraceback`).
 TRACEBACK_LOGGERS = (
+    "asyncio",
     "aiokafka.conn",
     "aiokafka.consumer.consumer",
     "aiokafka.consumer.fetcher",
