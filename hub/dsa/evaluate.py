@@ -202,20 +202,8 @@ class Evaluator:
         interval of ``at`` is found once, and a remembered decision is a dictionary lookup."""
         decided = self._decided
         found: list[Decision] = []
-        slot: int | None = None
         for event in events:
-            if slot is None:
-                slot = self._key(event, recipient, at, purpose)[0]
-            key = (
-                slot,
-                event.agency_id,
-                event.event_type,
-                event.council,
-                event.age,
-                recipient,
-                purpose,
-            )
-            known = decided.get(key)
+            known = decided.get(self._key(event, recipient, at, purpose))
             found.append(
                 known if known is not None else self.outcome(event, recipient, at, consent, purpose)
             )

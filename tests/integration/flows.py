@@ -10,7 +10,9 @@ from aiokafka.structs import ConsumerRecord
 
 from hub.alerts import AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.config import Settings
-from hub.crypto import HUB, Keyring, partnership_owner
+from hub.crypto import HUB, KeyKind, Keyring, partnership_owner
+from hub.crypto.record import Kind, Place
+from hub.crypto.trust import seal_record
 from hub.dsa import load_directory
 from hub.governance import Governance
 from hub.process import start_worker
@@ -18,7 +20,7 @@ from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
-from tests.integration.events import Message, record, sealed, token_for
+from tests.integration.events import READING_LSOA, STORE, Message, record, sealed, token_for
 
 #: One young person's events from three agencies in Reading: a missing episode and an
 #: exploitation screening (children's social care), weapon possession (police) and a
@@ -69,6 +71,32 @@ def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Mes
         )
         out.append((agency, sealed(settings, agency, [(event_type, rec)])[0]))
     return out
+
+
+def scenario_record(
+    settings: Settings, seeds: list[int], steps: range, at: datetime, partition: int
+) -> tuple[bytes, set[str]]:
+    """One accepted record, sealed for ``partition`` as ingest seals it, of the scenario's
+    ``steps`` for each subject in ``seeds`` (interleaved, in Reading); and the events' ids."""
+    items, ids = [], set()
+    for n in steps:
+        event_type, agency, fields = SCENARIO[n]
+        for seed in seeds:
+            rec = record(
+                event_type,
+                agency,
+                READING_LSOA,
+                seed * 100 + n,
+                occurred=at - timedelta(days=10 - n),
+                fields=fields,
+                subject_token=token_for(seed),
+            )
+            rec["envelope"]["key_id"] = "accepted-test"
+            items.append(STORE.encode(event_type, rec))
+            ids.add(str(rec["envelope"]["event_id"]))
+    internal = Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL)
+    place = Place(settings.accepted_topic, partition)
+    return seal_record(Kind.EVENTS, at, tuple(items), place, internal), ids
 
 
 def open_records(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,42 +18,24 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from hub.config import Settings
-from hub.crypto import HUB, KeyKind, Keyring
-from hub.crypto.record import Kind, Place, parse
-from hub.crypto.trust import seal_record
+from hub.crypto.record import Kind, parse
 from hub.process import stop_process
 from hub.transport.partitioner import partition_for
 from tests.integration.attack import produce_raw
-from tests.integration.events import READING_LSOA, STORE, record, token_for
-from tests.integration.flows import SCENARIO, alerts_only, open_records, prepare, worker
+from tests.integration.events import token_for
+from tests.integration.flows import (
+    SCENARIO,
+    alerts_only,
+    open_records,
+    prepare,
+    scenario_record,
+    worker,
+)
 from tests.integration.kafka import consume, read_to_end, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 PARTITION = 0
 Records = list[ConsumerRecord[bytes, bytes]]
-
-
-def batch(settings: Settings, seeds: list[int]) -> tuple[bytes, set[str]]:
-    """The subjects' scenario events, interleaved, in one accepted record; and their ids."""
-    now = datetime.now(UTC)
-    items, ids = [], set()
-    for n, (event_type, agency, fields) in enumerate(SCENARIO):
-        for seed in seeds:
-            rec = record(
-                event_type,
-                agency,
-                READING_LSOA,
-                seed * 100 + n,
-                occurred=now - timedelta(days=10 - n),
-                fields=fields,
-                subject_token=token_for(seed),
-            )
-            rec["envelope"]["key_id"] = "batch-test"
-            items.append(STORE.encode(event_type, rec))
-            ids.add(str(rec["envelope"]["event_id"]))
-    internal = Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL)
-    place = Place(settings.accepted_topic, PARTITION)
-    return seal_record(Kind.EVENTS, now, tuple(items), place, internal), ids
 
 
 async def test_one_record_of_many_events_gives_every_flag_once_from_packed_records(
@@ -62,7 +44,7 @@ async def test_one_record_of_many_events_gives_every_flag_once_from_packed_recor
     s = hub_settings
     await prepare(s)
     seeds = [n for n in range(300, 400) if partition_for(token_for(n).encode(), s.partitions) == 0]
-    value, ids = batch(s, seeds[:3])
+    value, ids = scenario_record(s, seeds[:3], range(len(SCENARIO)), datetime.now(UTC), PARTITION)
     proc = worker(s, tmp_path / "worker.log")
     try:
         await produce_raw(s, s.accepted_topic, [(b"batch", value, [], PARTITION)])

@@ -13,49 +13,30 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hub.config import Settings
-from hub.crypto import HUB, KeyKind, Keyring
 from hub.crypto.packedrows import encode_rows, is_pack_key, pack_key
-from hub.crypto.record import Kind, Place
-from hub.crypto.trust import seal_record
 from hub.process import stop_process
 from hub.transport.partitioner import partition_for
 from tests.integration.attack import produce_raw
 from tests.integration.changelog import changelog_rows
-from tests.integration.events import READING_LSOA, STORE, record, token_for
-from tests.integration.flows import SCENARIO, alerts_only, open_records, prepare, worker
+from tests.integration.events import token_for
+from tests.integration.flows import (
+    alerts_only,
+    open_records,
+    prepare,
+    scenario_record,
+    worker,
+)
 from tests.integration.kafka import consume, read_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 PARTITION = 1
 SUBJECTS = 4
-
-
-def accepted(settings: Settings, seeds: list[int], steps: range, at: datetime) -> bytes:
-    """One accepted record of the scenario's ``steps`` for each subject, sealed as ingest does."""
-    items = []
-    for n in steps:
-        event_type, agency, fields = SCENARIO[n]
-        for seed in seeds:
-            rec = record(
-                event_type,
-                agency,
-                READING_LSOA,
-                seed * 100 + n,
-                occurred=at - timedelta(days=10 - n),
-                fields=fields,
-                subject_token=token_for(seed),
-            )
-            rec["envelope"]["key_id"] = "pack-test"
-            items.append(STORE.encode(event_type, rec))
-    internal = Keyring.open(settings.keys_dir).hmac_key(HUB, KeyKind.INTERNAL)
-    place = Place(settings.accepted_topic, PARTITION)
-    return seal_record(Kind.EVENTS, at, tuple(items), place, internal)
 
 
 def refusals(log: Path, topic: str) -> Counter[str]:
@@ -83,7 +64,9 @@ async def test_rows_are_written_packed_and_recovered_from_packs_past_forged_ones
     proc = worker(s, tmp_path / "worker-1.log")
     try:
         await produce_raw(
-            s, s.accepted_topic, [(b"batch", accepted(s, seeds, range(2), now), [], PARTITION)]
+            s,
+            s.accepted_topic,
+            [(b"batch", scenario_record(s, seeds, range(2), now, PARTITION)[0], [], PARTITION)],
         )
         records = await read_until(
             s, [changelog], lambda r: tokens <= {row.key for row in changelog_rows(r)}, 90
@@ -118,7 +101,9 @@ async def test_rows_are_written_packed_and_recovered_from_packs_past_forged_ones
     proc = worker(s, log)
     try:  # the second half completes both rules only on the recovered first half
         await produce_raw(
-            s, s.accepted_topic, [(b"batch", accepted(s, seeds, range(2, 4), now), [], PARTITION)]
+            s,
+            s.accepted_topic,
+            [(b"batch", scenario_record(s, seeds, range(2, 4), now, PARTITION)[0], [], PARTITION)],
         )
         reading = await consume(s, [s.alert_topic("reading")], until=2 * SUBJECTS, timeout_s=120)
     finally:
