@@ -1,10 +1,13 @@
 """Replay speed: decisions re-derived per second, on an in-process history of 100k decisions.
 
-Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS]``. The history is made by the real
-correlator over simulated partitions (``tests/unit/audit/simulated.py``): subjects giving and
-withdrawing consent, and a new police agreement version half way. Each step is timed on the
-wall clock and in process CPU time: the machine is shared, and CPU time is the steadier
-figure there. Prints figures; asserts nothing.
+Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS] [WORKERS]``. The history is made by
+the real correlator over simulated partitions (``tests/unit/audit/simulated.py``): subjects
+giving and withdrawing consent, and a new police agreement version half way. Each step is
+timed on the wall clock and in process CPU time: the machine is shared, and CPU time is the
+steadier figure there. Then the same history is replayed sharded across ``WORKERS`` processes
+(default: the machine's cores; ``hub.audit.shard``), end to end on the wall clock: processes
+started, each history indexed, the entries replayed and the reports merged. Prints figures and
+whether the sharded report is the serial one; asserts nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import time
 from pathlib import Path
 
 from hub.audit import Replayer
+from hub.audit.shard import default_workers, plan, replay_sharded
 from tests.unit.audit.simulated import Simulator, generate, world
 
 
 def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else default_workers(size)
     with tempfile.TemporaryDirectory() as keys:
         correlator, registry, agreements = world(Path(keys))
     sim = Simulator(correlator, registry)
@@ -42,6 +47,27 @@ def main() -> None:
     _line("replay (re-derive and compare)", report.entries, replayed, "decisions/s")
     _line("end to end (index + replay)", report.entries, total, "decisions/s")
     print(f"mismatches: {len(report.mismatches)}")
+    source = sim.source()
+    started = time.perf_counter()
+    shards = plan(sim.decisions, workers)
+    planned = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    sharded = replay_sharded(sim.decisions, source, workers)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    sizes = ", ".join(f"{len(s):,}" for s in shards)
+    print(f"sharded: {workers} workers, {sharded.shards} processes, entries per shard {sizes}")
+    print(f"{'plan (each entry partition read)':<40} {len(sim.decisions) / planned:12,.0f}")
+    busiest = max(sharded.cpu, default=cpu)
+    _line(
+        "sharded end to end (busiest process)",
+        sharded.report.entries,
+        (wall, busiest),
+        "decisions/s",
+    )
+    shares = ", ".join(f"{c:.2f}" for c in sharded.cpu)
+    print(f"CPU seconds per shard (this process first): {shares}; this process {cpu:.2f}")
+    same = sharded.report.to_json() == report.to_json() and sharded.fallback is None
+    print(f"sharded report equal to the serial one: {same} (fallback: {sharded.fallback})")
 
 
 def _line(name: str, count: int, seconds: tuple[float, float], unit: str) -> None:

@@ -167,10 +167,14 @@ class _Held:
     keys: Mapping[str, IdKey]
     live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
     closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    subjects: set[str] = field(default_factory=set)
+    """Every subject whose held flags were read (a sharded replay checks that no two
+    shards read one subject's)."""
 
     def permit(self, basis: Basis, pid: str) -> _Ids:
         """A permit's ids, and the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
+        self.subjects.add(basis.token)
         if key is None:
             return None, None, _nothing
         members = basis.ids
@@ -195,6 +199,7 @@ class _Held:
         """A retraction's ids when the entry's events are a flag the partnership held, and
         the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
+        self.subjects.add(basis.token)
         place = (pid, basis.token, basis.rule.id)
         live = self.live.get(place, {})
         members = basis.ids
@@ -245,6 +250,11 @@ class Rederiver:
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
         self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
+
+    @property
+    def subjects(self) -> set[str]:
+        """Every subject whose held flags a re-derivation read (see :class:`_Held`)."""
+        return self._held.subjects
 
     def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
         """The decision taken again from the entry's question; UnreplayableError if it cannot be.

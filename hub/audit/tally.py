@@ -52,6 +52,11 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
+        return _summary(*self.counted())
+
+    def counted(self) -> tuple[Counter[tuple[str, str, bool]], Counter[_Counted]]:
+        """The entries and event decisions counted, as plain values (another process's
+        tally is added with :meth:`merge`)."""
         entries = Counter(self.records)
         by_identity: Counter[tuple[str, int]] = Counter()
         for (outcome, partnership, retraction, agencies, ids), n in self.answers.items():
@@ -61,7 +66,13 @@ class Tally:
         decisions = Counter(self.decisions)
         for (agency, known), n in by_identity.items():
             decisions[_counted(agency, self.known[known])] += n
-        return _summary(entries, decisions)
+        return entries, decisions
+
+    def merge(self, counted: tuple[Counter[tuple[str, str, bool]], Counter[_Counted]]) -> None:
+        """Add another tally's :meth:`counted` values (a shard of a sharded replay)."""
+        entries, decisions = counted
+        self.records.update(entries)
+        self.decisions.update(decisions)
 
 
 _Counted = tuple[str, str, str | None, tuple[str, ...]]
