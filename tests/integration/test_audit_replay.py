@@ -109,8 +109,13 @@ def tampering_is_named(s: Settings, export: Path) -> None:
         target,
         seal_record(Kind.DECISIONS, datetime.now(UTC), raw, hub_place(s), hub_key(s)),
     )
-    code, tampered = audit(s, "replay", "--json", "--from-dir", str(export))
+    code, tampered = audit(s, "replay", "--json", "--workers", "1", "--from-dir", str(export))
     assert code == 1
+    # in two processes (one per group of partitions, when the subjects span two): the same
+    assert audit(s, "replay", "--json", "--workers", "2", "--from-dir", str(export)) == (
+        code,
+        tampered,
+    )
     assert tampered["mismatched_entries"] == 1
     [mismatch] = tampered["mismatches"]
     assert mismatch["decision_id"] == decision_id
@@ -123,6 +128,10 @@ def tampering_is_named(s: Settings, export: Path) -> None:
     rewrite(export, target, encode_body(old.kind, old.at, old.key_id, raw) + old.tag)
     code, forged = audit(s, "replay", "--json", "--from-dir", str(export))
     assert code == 1
+    assert audit(s, "replay", "--json", "--workers", "2", "--from-dir", str(export)) == (
+        code,
+        forged,
+    )
     assert forged["mismatches"] == []
     [uncovered] = forged["uncovered"]
     assert (uncovered["offset"], uncovered["reason"]) == (target, "bad_signature")
