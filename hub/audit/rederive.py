@@ -88,6 +88,8 @@ class Basis:
     """The members' event ids."""
     inputs: str
     """The inputs digest of the flag's decisions at the sequence (every recipient's)."""
+    agencies: tuple[str, ...]
+    """The members' publishers, in order (what the summary counts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class _Flagged:
     facts: tuple[EventFacts, ...]
     events: tuple[str, ...]
     ids: frozenset[str]
+    agencies: tuple[str, ...]
     reach: tuple[int | None, int]
     """The events' partition (None when they are in several) and their last offset."""
     inputs: dict[int, str] = field(default_factory=dict)
@@ -131,6 +134,8 @@ class Derived:
     """The question it was derived from."""
     change: Callable[[], None]
     """What the decision changes in the flags replay holds, when not made yet."""
+    agencies: tuple[str, ...] = ()
+    """The events' publishers, in order."""
     _record: DecisionRecord | None = None
 
     def commit(self) -> None:
@@ -302,7 +307,7 @@ class Rederiver:
         if commit:
             change()
             change = _nothing
-        return Derived(answer, basis.located, recorded, change)
+        return Derived(answer, basis.located, recorded, change, basis.agencies)
 
     def _consulting(self, decisions: list[Decision]) -> bool:
         """Whether any decision has a consent clause (else no consent record was consulted:
@@ -350,6 +355,7 @@ class Rederiver:
             events=flagged.events,
             ids=flagged.ids,
             inputs=flagged.inputs_at(sequence),
+            agencies=flagged.agencies,
         )
         self._last = (key, basis)
         return basis
@@ -383,8 +389,9 @@ class Rederiver:
         level = severity(rule, labelled)
         flag = (flag_id(rule.id, token, members[0].occurred_at), revision(rule.version, level, ids))
         by_id = {e.event.event_id: e for e in located}
+        ordered = tuple(by_id[c.event_id] for c in members)
         return _Flagged(
-            located=tuple(by_id[c.event_id] for c in members),
+            located=ordered,
             token=token,
             members=tuple(members),
             rule=rule,
@@ -393,6 +400,7 @@ class Rederiver:
             facts=tuple(self._facts(c, token) for c in members),
             events=tuple(c.event_id for c in members),
             ids=ids,
+            agencies=tuple(e.event.envelope.agency_id for e in ordered),
             reach=(
                 located[0].partition if len({e.partition for e in located}) == 1 else None,
                 max(e.offset for e in located),

@@ -295,7 +295,7 @@ class Replayer:
             report.outside += 1
             return True
         report.entries += 1
-        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        report.tally.add(found.answer, found.agencies)
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
         return True
@@ -380,7 +380,7 @@ class Replayer:
         if mismatches:
             report.mismatched += 1
             report.mismatches.extend(mismatches)
-        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        report.tally.add(found.answer, found.agencies)
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
 
