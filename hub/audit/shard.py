@@ -129,7 +129,8 @@ def replay_sharded(
 
 def plan(values: Sequence[bytes], workers: int) -> list[list[int]]:
     """The entries' indices in shards: whole partitions, the largest first into the smallest
-    shard, each shard in ledger order; empty shards left out."""
+    shard, each shard in ledger order, the largest shard first (the calling process replays
+    it while the others start); empty shards left out."""
     by_partition: dict[int, list[int]] = {}
     unplaced: list[int] = []
     for n, value in enumerate(values):
@@ -139,7 +140,7 @@ def plan(values: Sequence[bytes], workers: int) -> list[list[int]]:
     groups = sorted(by_partition.items(), key=lambda item: (-len(item[1]), item[0]))
     for _, group in [*groups, (-1, unplaced)]:
         min(shards, key=len).extend(group)
-    return [sorted(shard) for shard in shards if shard]
+    return sorted((sorted(shard) for shard in shards if shard), key=len, reverse=True)
 
 
 def partition_of(value: bytes) -> int | None:
