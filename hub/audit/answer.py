@@ -88,10 +88,11 @@ class Forms:
         position = answer.position
         read = answer.consent_read
         consents = answer.consents
+        at = time_text(answer.decided_at)
         return orjson.dumps(
             {
                 "decision_id": answer.decision_id,
-                "decided_at": time_text(answer.decided_at),
+                "decided_at": at,
                 "recipient": answer.recipient,
                 "flag_id": answer.flag_id,
                 "rule_id": answer.rule_id,
@@ -101,7 +102,7 @@ class Forms:
                 "events": answer.events,
                 "inputs_digest": answer.inputs_digest,
                 "decisions": orjson.Fragment(
-                    b"[" + b",".join(self._decisions_bytes(answer)) + b"]"
+                    b"[" + b",".join(self._decisions_bytes(answer, at)) + b"]"
                 ),
                 "alert_id": answer.alert_id,
                 "position": None
@@ -122,10 +123,10 @@ class Forms:
             }
         )
 
-    def _decisions_bytes(self, answer: Answer) -> list[bytes]:
+    def _decisions_bytes(self, answer: Answer, at_text: str) -> list[bytes]:
         """Each decision's JSON bytes: a remembered one's cut and joined around the entry's
         event id and time (remembered as :meth:`_decision` remembers forms)."""
-        at = b'"' + time_text(answer.decided_at).encode()
+        at = b'"' + at_text.encode()
         written = []
         known = self._known
         for decision, event_id in zip(answer.outcomes, answer.events, strict=True):

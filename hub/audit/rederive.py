@@ -206,10 +206,12 @@ class _Held:
         key = self.keys.get(pid)
         self.subjects.add(basis.token)
         place = (pid, basis.token, basis.rule.id)
-        live = self.live.get(place, {})
+        live = self.live.get(place)
+        if key is None or not live:  # most denials: the partnership holds no such flag
+            return None, None, _nothing
         members = basis.ids
         own = next((i for i, f in live.items() if f.events == members), None)
-        if key is None or own is None:
+        if own is None:
             return None, None, _nothing
         gone = live[own]
         closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
