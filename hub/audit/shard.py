@@ -91,7 +91,8 @@ def replay_sharded(
     """Replay the entries (decisions-topic values, in order) in up to ``workers`` processes.
 
     The result equals :meth:`Replayer.replay` over all of them in one process (module doc).
-    ``advance`` is called once per entry: as each shard finishes, for its entries.
+    ``advance`` is called once per entry: as it is replayed for this process's shard, and
+    for another process's entries when that process returns them.
     """
     window = window or Window()
     shards = plan(values, workers)
