@@ -1,10 +1,16 @@
 """Replay speed: decisions re-derived per second, on an in-process history of 100k decisions.
 
-Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS]``. The history is made by the real
-correlator over simulated partitions (``tests/unit/audit/simulated.py``): subjects giving and
-withdrawing consent, and a new police agreement version half way. Each step is timed on the
-wall clock and in process CPU time: the machine is shared, and CPU time is the steadier
-figure there. Prints figures; asserts nothing.
+Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS] [WORKERS]``. The history is made by
+the real correlator over simulated partitions (``tests/unit/audit/simulated.py``): subjects
+giving and withdrawing consent, and a new police agreement version half way. Each step is
+timed on the wall clock and in process CPU time: the machine is shared, and CPU time is the
+steadier figure there. The same history is first replayed sharded across ``WORKERS`` processes
+(default as ``hub audit replay``: the machine's cores, one per 10,000 decisions at most;
+``hub.audit.shard``), end to end: processes started, each one's history indexed, the entries
+replayed and the reports merged, on the wall clock and as the CPU time of the busiest process
+(the wall clock of an otherwise idle machine with a core per process, start-up excepted).
+Prints figures, and whether the sharded report is the one-process report; asserts nothing.
+The one-process figures come last (``make bench`` reads the last decisions/s figure).
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import time
 from pathlib import Path
 
 from hub.audit import Replayer
+from hub.audit.shard import default_workers, plan, replay_sharded
 from tests.unit.audit.simulated import Simulator, generate, world
 
 
 def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else default_workers(size)
     with tempfile.TemporaryDirectory() as keys:
         correlator, registry, agreements = world(Path(keys))
     sim = Simulator(correlator, registry)
@@ -28,16 +36,32 @@ def main() -> None:
     made = time.perf_counter() - started
     print(f"history: {len(sim.decisions):,} decisions from {len(sim.accepted):,} accepted records")
     print(f"{'generate (correlate + dispatch)':<40} {len(sim.decisions) / made:12,.0f} decisions/s")
+    source = sim.source()
+    shards = plan(sim.decisions, workers)
     started, cpu = time.perf_counter(), time.process_time()
+    sharded = replay_sharded(sim.decisions, source, workers)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu_serial = time.perf_counter(), time.process_time()
     history = sim.history()  # verifies every MAC and governance signature, as replay does
-    indexed = (time.perf_counter() - started, time.process_time() - cpu)
+    indexed = (time.perf_counter() - started, time.process_time() - cpu_serial)
     dispatcher = correlator.dispatcher
     replayer = Replayer(history, dispatcher.rules, registry, correlator.areas, dispatcher.id_keys())
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu_serial = time.perf_counter(), time.process_time()
     report = replayer.replay(sim.decisions)
-    replayed = (time.perf_counter() - started, time.process_time() - cpu)
+    replayed = (time.perf_counter() - started, time.process_time() - cpu_serial)
     total = (indexed[0] + replayed[0], indexed[1] + replayed[1])
+    sizes = ", ".join(f"{len(s):,}" for s in shards)
+    print(f"sharded: {workers} workers, {sharded.shards} processes, entries per process {sizes}")
     print(f"{'':<40} {'wall':>12} {'CPU':>12}")
+    # CPU: of the busiest process (each process's CPU: its replayer built, its entries replayed)
+    busiest = max(sharded.cpu, default=cpu)
+    _line("sharded end to end (busiest process)", sharded.report.entries, (wall, busiest), "")
+    shares = ", ".join(f"{c:.2f}" for c in sharded.cpu)
+    print(f"CPU seconds per process (this one first): {shares}; this process in all {cpu:.2f}")
+    same = sharded.report.to_json() == report.to_json() and sharded.fallback is None
+    print(f"sharded report equal to the one-process report: {same} (fallback: {sharded.fallback})")
+    # one process last: bench/report.py (make bench) reads the last decisions/s figure
+    print(f"{'one process':<40} {'wall':>12} {'CPU':>12}")
     _line("index accepted topic", len(sim.accepted), indexed, "records/s")
     _line("replay (re-derive and compare)", report.entries, replayed, "decisions/s")
     _line("end to end (index + replay)", report.entries, total, "decisions/s")

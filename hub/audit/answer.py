@@ -79,16 +79,20 @@ class Forms:
     def __init__(self) -> None:
         self._decisions: dict[int, tuple[object, tuple[Any, ...], dict[str, Any]]] = {}
         self._pieces: dict[int, tuple[object, tuple[Any, ...], _Pieces | None]] = {}
+        self._known: dict[int, tuple[Decision, _Pieces | None]] = {}
+        """Each decision's pieces by its identity (held, so the id stays its own; a frozen
+        model, so the pieces stay true)."""
 
     def json_bytes(self, answer: Answer) -> bytes:
         """What ``answer.record().model_dump_json()`` writes, as bytes."""
         position = answer.position
         read = answer.consent_read
         consents = answer.consents
+        at = time_text(answer.decided_at)
         return orjson.dumps(
             {
                 "decision_id": answer.decision_id,
-                "decided_at": time_text(answer.decided_at),
+                "decided_at": at,
                 "recipient": answer.recipient,
                 "flag_id": answer.flag_id,
                 "rule_id": answer.rule_id,
@@ -98,7 +102,7 @@ class Forms:
                 "events": answer.events,
                 "inputs_digest": answer.inputs_digest,
                 "decisions": orjson.Fragment(
-                    b"[" + b",".join(self._decisions_bytes(answer)) + b"]"
+                    b"[" + b",".join(self._decisions_bytes(answer, at)) + b"]"
                 ),
                 "alert_id": answer.alert_id,
                 "position": None
@@ -119,13 +123,20 @@ class Forms:
             }
         )
 
-    def _decisions_bytes(self, answer: Answer) -> list[bytes]:
+    def _decisions_bytes(self, answer: Answer, at_text: str) -> list[bytes]:
         """Each decision's JSON bytes: a remembered one's cut and joined around the entry's
         event id and time (remembered as :meth:`_decision` remembers forms)."""
-        at = b'"' + time_text(answer.decided_at).encode()
+        at = b'"' + at_text.encode()
         written = []
+        known = self._known
         for decision, event_id in zip(answer.outcomes, answer.events, strict=True):
-            pieces = self._pieces_of(decision)
+            # the evaluator hands out its remembered decisions: most are known by identity
+            found = known.get(id(decision))
+            if found is None or found[0] is not decision:
+                if len(known) >= _FORMS_MAX:
+                    known.clear()
+                found = known[id(decision)] = (decision, self._pieces_of(decision))
+            pieces = found[1]
             if pieces is None:
                 whole = decision.restamped(event_id, answer.decided_at)
                 written.append(whole.__pydantic_serializer__.to_json(whole))

@@ -164,6 +164,9 @@ class History:
         self._consents: dict[str, _Consents] = {}
         self._partitions: dict[str, int] = {}
         self.records = 0
+        self.undecodable_events: set[str] = set()
+        """Events found undecodable when first looked up (:meth:`event`; counted in
+        ``counts.undecodable`` too): a sharded replay's histories each count their own."""
 
     def add(self, record: StreamRecord) -> None:
         """Index one accepted-topic record (records of a partition in offset order)."""
@@ -255,6 +258,8 @@ class History:
             return self._events[event_id]
         raw = self._raw.get(event_id)
         located = None if raw is None else self._validated(*raw)
+        if located is None and raw is not None:
+            self.undecodable_events.add(event_id)
         self._events[event_id] = located
         return located
 

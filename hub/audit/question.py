@@ -111,7 +111,7 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
     if place is None or read is None:
         return None
     try:
-        decision_id, at, recipient, rule_id, events = (g.decode() for g in head.groups())
+        decision_id, at, recipient, rule_id, events = [g.decode() for g in head.groups()]
     except UnicodeDecodeError:
         return None
     partition, offset = place.groups()

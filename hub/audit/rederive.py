@@ -88,6 +88,8 @@ class Basis:
     """The members' event ids."""
     inputs: str
     """The inputs digest of the flag's decisions at the sequence (every recipient's)."""
+    agencies: tuple[str, ...]
+    """The members' publishers, in order (what the summary counts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class _Flagged:
     facts: tuple[EventFacts, ...]
     events: tuple[str, ...]
     ids: frozenset[str]
+    agencies: tuple[str, ...]
     reach: tuple[int | None, int]
     """The events' partition (None when they are in several) and their last offset."""
     inputs: dict[int, str] = field(default_factory=dict)
@@ -131,6 +134,8 @@ class Derived:
     """The question it was derived from."""
     change: Callable[[], None]
     """What the decision changes in the flags replay holds, when not made yet."""
+    agencies: tuple[str, ...] = ()
+    """The events' publishers, in order."""
     _record: DecisionRecord | None = None
 
     def commit(self) -> None:
@@ -167,10 +172,14 @@ class _Held:
     keys: Mapping[str, IdKey]
     live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
     closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    subjects: set[str] = field(default_factory=set)
+    """Every subject whose held flags were read (a sharded replay checks that no two
+    shards read one subject's)."""
 
     def permit(self, basis: Basis, pid: str) -> _Ids:
         """A permit's ids, and the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
+        self.subjects.add(basis.token)
         if key is None:
             return None, None, _nothing
         members = basis.ids
@@ -195,11 +204,14 @@ class _Held:
         """A retraction's ids when the entry's events are a flag the partnership held, and
         the change it makes to the flags held (not yet made)."""
         key = self.keys.get(pid)
+        self.subjects.add(basis.token)
         place = (pid, basis.token, basis.rule.id)
-        live = self.live.get(place, {})
+        live = self.live.get(place)
+        if key is None or not live:  # most denials: the partnership holds no such flag
+            return None, None, _nothing
         members = basis.ids
         own = next((i for i, f in live.items() if f.events == members), None)
-        if key is None or own is None:
+        if own is None:
             return None, None, _nothing
         gone = live[own]
         closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
@@ -245,6 +257,11 @@ class Rederiver:
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
         self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
+
+    @property
+    def subjects(self) -> set[str]:
+        """Every subject whose held flags a re-derivation read (see :class:`_Held`)."""
+        return self._held.subjects
 
     def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
         """The decision taken again from the entry's question; UnreplayableError if it cannot be.
@@ -292,7 +309,7 @@ class Rederiver:
         if commit:
             change()
             change = _nothing
-        return Derived(answer, basis.located, recorded, change)
+        return Derived(answer, basis.located, recorded, change, basis.agencies)
 
     def _consulting(self, decisions: list[Decision]) -> bool:
         """Whether any decision has a consent clause (else no consent record was consulted:
@@ -340,6 +357,7 @@ class Rederiver:
             events=flagged.events,
             ids=flagged.ids,
             inputs=flagged.inputs_at(sequence),
+            agencies=flagged.agencies,
         )
         self._last = (key, basis)
         return basis
@@ -373,8 +391,9 @@ class Rederiver:
         level = severity(rule, labelled)
         flag = (flag_id(rule.id, token, members[0].occurred_at), revision(rule.version, level, ids))
         by_id = {e.event.event_id: e for e in located}
+        ordered = tuple(by_id[c.event_id] for c in members)
         return _Flagged(
-            located=tuple(by_id[c.event_id] for c in members),
+            located=ordered,
             token=token,
             members=tuple(members),
             rule=rule,
@@ -383,6 +402,7 @@ class Rederiver:
             facts=tuple(self._facts(c, token) for c in members),
             events=tuple(c.event_id for c in members),
             ids=ids,
+            agencies=tuple(e.event.envelope.agency_id for e in ordered),
             reach=(
                 located[0].partition if len({e.partition for e in located}) == 1 else None,
                 max(e.offset for e in located),

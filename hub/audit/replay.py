@@ -27,8 +27,9 @@ against them too; without them it is taken as recorded.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +43,7 @@ from hub.audit.question import Question, question_of, written_question
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.tally import Tally
-from hub.audit.watermark import WatermarkCheck
+from hub.audit.watermark import WatermarkCheck, WatermarkCounts
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 from hub.geo import AreaLookup
@@ -109,6 +110,45 @@ class ReplayReport:
         }
 
 
+@dataclass(slots=True)
+class ShardResult:
+    """What a replay of some entries found, as plain values another process can merge:
+    each mismatch and explanation with the index of its entry among all entries."""
+
+    entries: int
+    repeats: int
+    outside: int
+    mismatched: int
+    validated: int
+    mismatches: list[tuple[int, Mismatch]]
+    explanations: list[tuple[int, dict[str, Any]]]
+    tally: tuple[Counter[tuple[str, str, bool]], Counter[Any]]
+    watermark: WatermarkCounts | None
+    asked: set[str]
+    """Every decision id looked up among those seen (repeats are found by id)."""
+    subjects: set[str]
+    """Every subject whose held flags a re-derivation read."""
+    history: dict[str, int]
+    """The history's counts (``Counts`` and ``records``)."""
+    undecodable_events: set[str]
+    """Events this shard's history found undecodable when looked up (in ``history``)."""
+    cpu: float = 0.0
+    """CPU seconds its process spent on it (set by the caller)."""
+
+
+class _Asked(set[str]):
+    """The decision ids seen, remembering every id looked up (:meth:`Replayer.shard`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            self.asked.add(item)
+        return super().__contains__(item)
+
+
 class Replayer:
     """Replays a decisions topic: every entry re-derived (:class:`Rederiver`) and compared."""
 
@@ -148,6 +188,47 @@ class Replayer:
         report.unexplained = sorted(set(explain) - explained)  # unknown, or outside the window
         report.watermark = self._feeds.to_json() if self._feeds is not None else None
         return report
+
+    def shard(
+        self,
+        items: Iterable[tuple[int, bytes]],
+        window: Window | None = None,
+        explain: Collection[str] = (),
+        advance: Callable[[], None] | None = None,
+    ) -> ShardResult:
+        """Re-decide some entries (with their indices among all entries, in order), as
+        :meth:`replay` does, and say what a merge with other shards needs
+        (:func:`hub.audit.shard.replay_sharded`)."""
+        window = window or Window()
+        report, seen = ReplayReport(), _Asked()
+        mismatch_at: list[int] = []
+        explained_at: list[int] = []
+        for index, value in items:
+            if advance is not None:
+                advance()
+            self._one(value, window, explain, (report, seen))
+            mismatch_at += [index] * (len(report.mismatches) - len(mismatch_at))
+            explained_at += [index] * (len(report.explanations) - len(explained_at))
+        return ShardResult(
+            entries=report.entries,
+            repeats=report.repeats,
+            outside=report.outside,
+            mismatched=report.mismatched,
+            validated=report.validated,
+            mismatches=list(zip(mismatch_at, report.mismatches, strict=True)),
+            explanations=list(zip(explained_at, report.explanations, strict=True)),
+            tally=report.tally.counted(),
+            watermark=None if self._feeds is None else self._feeds.counted(),
+            asked=seen.asked,
+            subjects=self._rederiver.subjects,
+            history=self.history_counts(),
+            undecodable_events=self._history.undecodable_events,
+        )
+
+    def history_counts(self) -> dict[str, int]:
+        """What the history could not use (:class:`~hub.audit.history.Counts`) and the
+        accepted records it read (``records``)."""
+        return asdict(self._history.counts) | {"records": self._history.records}
 
     def _one(
         self,
@@ -214,7 +295,7 @@ class Replayer:
             report.outside += 1
             return True
         report.entries += 1
-        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        report.tally.add(found.answer, found.agencies)
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
         return True
@@ -299,7 +380,7 @@ class Replayer:
         if mismatches:
             report.mismatched += 1
             report.mismatches.extend(mismatches)
-        report.tally.add(found.answer, tuple(e.event.envelope.agency_id for e in found.events))
+        report.tally.add(found.answer, found.agencies)
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
 

@@ -30,8 +30,8 @@ class Tally:
         default_factory=Counter
     )
     """(outcome, partnership, whether a retraction, agencies, decisions' ids) per answer."""
-    known: dict[int, Decision] = field(default_factory=dict)
-    """The answers' decisions by identity (held, so that an identity stays theirs)."""
+    known: dict[tuple[int, ...], tuple[Decision, ...]] = field(default_factory=dict)
+    """The answers' decisions by their identities (held, so that an identity stays theirs)."""
     records: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
     """(outcome, partnership, whether a retraction) per validated record."""
     decisions: Counter[_Counted] = field(default_factory=Counter)
@@ -42,8 +42,9 @@ class Tally:
         outcome = record.outcome
         retraction = outcome == "deny" and record.alert_id is not None
         if isinstance(record, Answer):
-            ids = tuple(map(id, record.outcomes))
-            self.known.update(zip(ids, record.outcomes, strict=True))
+            outcomes = record.outcomes
+            ids = tuple(map(id, outcomes))
+            self.known[ids] = outcomes
             self.answers[outcome, record.recipient, retraction, agencies, ids] += 1
             return
         self.records[outcome, record.recipient, retraction] += 1
@@ -52,16 +53,24 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
+        return _summary(*self.counted())
+
+    def counted(self) -> tuple[Counter[tuple[str, str, bool]], Counter[_Counted]]:
+        """The entries and event decisions counted, as plain values (another process's
+        tally is added with :meth:`merge`)."""
         entries = Counter(self.records)
-        by_identity: Counter[tuple[str, int]] = Counter()
+        decisions = Counter(self.decisions)
         for (outcome, partnership, retraction, agencies, ids), n in self.answers.items():
             entries[outcome, partnership, retraction] += n
-            for one in zip(agencies, ids, strict=True):
-                by_identity[one] += n
-        decisions = Counter(self.decisions)
-        for (agency, known), n in by_identity.items():
-            decisions[_counted(agency, self.known[known])] += n
-        return _summary(entries, decisions)
+            for agency, decision in zip(agencies, self.known[ids], strict=True):
+                decisions[_counted(agency, decision)] += n
+        return entries, decisions
+
+    def merge(self, counted: tuple[Counter[tuple[str, str, bool]], Counter[_Counted]]) -> None:
+        """Add another tally's :meth:`counted` values (a shard of a sharded replay)."""
+        entries, decisions = counted
+        self.records.update(entries)
+        self.decisions.update(decisions)
 
 
 _Counted = tuple[str, str, str | None, tuple[str, ...]]

@@ -143,6 +143,37 @@ class WatermarkCheck:
         else:
             self.checked += 1
 
+    def counted(self) -> WatermarkCounts:
+        """What the check counted, as plain values (a shard of a sharded replay)."""
+        return WatermarkCounts(
+            self.records, self.refused_ends, self.checked, self.unchecked, set(self.unchecked_feeds)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data for the replay report."""
+        return self.counted().to_json()
+
+
+@dataclass(slots=True)
+class WatermarkCounts:
+    """A watermark check's counts: the feeds read, and the decisions checked or not."""
+
+    records: int = 0
+    refused_ends: int = 0
+    checked: int = 0
+    unchecked: int = 0
+    unchecked_feeds: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def merge(self, other: WatermarkCounts) -> WatermarkCounts:
+        """These counts and another shard's, over the same feeds (read by each shard)."""
+        return WatermarkCounts(
+            other.records,
+            other.refused_ends,
+            self.checked + other.checked,
+            self.unchecked + other.unchecked,
+            self.unchecked_feeds | other.unchecked_feeds,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data for the replay report."""
         return {

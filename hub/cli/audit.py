@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +25,6 @@ from hub.audit import (
     History,
     Ledger,
     OpenedDecisions,
-    Replayer,
     Verified,
     Window,
     entry_of,
@@ -35,20 +33,16 @@ from hub.audit import (
     verify_topics,
 )
 from hub.audit.history import StreamTrust
-from hub.cli.audit_feeds import read_feeds, watermark_check, write_feeds
+from hub.audit.shard import default_workers, replay_sharded
+from hub.cli.audit_feeds import read_feeds, write_feeds
+from hub.cli.audit_replay import ReplaySource, trusted_keys
 from hub.cli.audit_topics import Topics, load_topics, read_accepted, read_all, write_export
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
-from hub.crypto import KeyKind, Keyring, partnership_owner
-from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.trust import RecordVerifier, TrustedKeys
 from hub.errors import AuditError, HubError, IdentifierError
-from hub.geo import AreaLookup
-from hub.idkey import IdKey
 from hub.partnership import load_hub_keys
 from hub.pseudonym import parse_token
-from hub.registry import Registry
-from hub.rules import RuleSet, catalog_from_store
 from hub.runtime import load_registry_from
 from hub.transport.partitioner import partition_for
 
@@ -74,28 +68,8 @@ def _unreadable(exc: Exception) -> typer.Exit:
     return typer.Exit(code=EXIT_UNREADABLE)
 
 
-def recipient_id_keys(keys_dir: Path, registry: Registry) -> dict[str, IdKey]:
-    """The partnerships' id keys from the hub's keyring, for those it holds (replay's mapping).
-
-    Partnerships see only ids keyed per partnership; the auditor re-derives them with these.
-    A partnership whose key is not in the keyring is left out: replay then reports its ids.
-    """
-    found: dict[str, IdKey] = {}
-    try:
-        keyring = Keyring.open(keys_dir)
-    except HubError:
-        return found
-    for partnership in registry.partnerships:
-        try:
-            pseudonym_key = keyring.hmac_key(partnership_owner(partnership.id), KeyKind.PSEUDONYM)
-        except HubError:
-            continue
-        found[partnership.id] = IdKey.of(pseudonym_key)
-    return found
-
-
 def _trusted(settings: Settings, hub_keys: Path | None) -> TrustedKeys:
-    return load_trusted_keys(hub_keys or settings.keys_dir)
+    return trusted_keys(settings, hub_keys)
 
 
 @app.command()
@@ -291,41 +265,55 @@ def replay(  # typer maps each keyword-only parameter to one option
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result")] = False,
     hub_keys: HubKeysOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="processes to replay in, by accepted partition (default: the machine's cores, "
+            "one per 10,000 decisions at most)",
+        ),
+    ] = None,
 ) -> None:
     """Re-decide every ledger entry from the agreements and accepted topics; report mismatches.
 
     Only hub-signed decisions are entries; any other record on the decisions topic is listed
     as uncovered. Exits 0 when every decision re-derives exactly as recorded and nothing is
     uncovered, 1 listing each mismatch (decision id, field, recorded, re-derived) and each
-    uncovered record, 2 when the topics cannot be read.
+    uncovered record, 2 when the topics cannot be read. With ``--workers`` above 1 the
+    entries are replayed in that many processes, one group of accepted partitions each, and
+    the result is the one a single process gives (``docs/audit.md``).
     """
     settings = load_settings()
     window = Window(_instant(start, "--from"), _instant(end, "--to"))
     try:
         trusted = _trusted(settings, hub_keys)
-        history, topics = load_history(settings, from_dir, trusted)
+        topics = load_topics(settings, from_dir)
         opened = opened_decisions(topics, trusted)
-        store = SchemaStore.load(settings.schemas_dir)
-        rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
-        registry = load_registry_from(settings)
-        feeds = read_feeds(settings, registry, from_dir)
-        replayer = Replayer(
-            history,
-            rules,
-            registry,
-            AreaLookup.from_data_dir(settings.data_dir),
-            recipient_id_keys(settings.keys_dir, registry),
-            feeds=None if feeds is None else watermark_check(settings, feeds),
+        feeds = read_feeds(settings, load_registry_from(settings), from_dir)
+        source = ReplaySource(
+            settings,
+            hub_keys,
+            topics.names,
+            tuple(topics.agreements),
+            tuple(read_accepted(settings, from_dir)),
+            None if feeds is None else tuple(feeds),
         )
+        with _progress(len(opened.entries), not as_json) as progress:
+            task = progress.add_task("replay", total=len(opened.entries))
+            replayed = replay_sharded(
+                opened.entries,
+                source,
+                default_workers(len(opened.entries)) if workers is None else workers,
+                window=window,
+                explain=frozenset(explain or ()),
+                advance=lambda: progress.advance(task),
+            )
     except HubError as exc:
         raise _unreadable(exc) from exc
-    with _progress(len(opened.entries), not as_json) as progress:
-        task = progress.add_task("replay", total=len(opened.entries))
-        report = replayer.replay(
-            opened.entries, window, frozenset(explain or ()), lambda: progress.advance(task)
-        )
+    report = replayed.report
     result = report.to_json() | {
-        "history": asdict(history.counts) | {"records": history.records},
+        "history": replayed.history,
         "uncovered": [u.to_json() for u in opened.uncovered],
     }
     result["ok"] = report.ok and not opened.uncovered

@@ -109,8 +109,13 @@ def tampering_is_named(s: Settings, export: Path) -> None:
         target,
         seal_record(Kind.DECISIONS, datetime.now(UTC), raw, hub_place(s), hub_key(s)),
     )
-    code, tampered = audit(s, "replay", "--json", "--from-dir", str(export))
+    code, tampered = audit(s, "replay", "--json", "--workers", "1", "--from-dir", str(export))
     assert code == 1
+    # in two processes (the two subjects' partitions, one each): the same
+    assert audit(s, "replay", "--json", "--workers", "2", "--from-dir", str(export)) == (
+        code,
+        tampered,
+    )
     assert tampered["mismatched_entries"] == 1
     [mismatch] = tampered["mismatches"]
     assert mismatch["decision_id"] == decision_id
@@ -123,6 +128,10 @@ def tampering_is_named(s: Settings, export: Path) -> None:
     rewrite(export, target, encode_body(old.kind, old.at, old.key_id, raw) + old.tag)
     code, forged = audit(s, "replay", "--json", "--from-dir", str(export))
     assert code == 1
+    assert audit(s, "replay", "--json", "--workers", "2", "--from-dir", str(export)) == (
+        code,
+        forged,
+    )
     assert forged["mismatches"] == []
     [uncovered] = forged["uncovered"]
     assert (uncovered["offset"], uncovered["reason"]) == (target, "bad_signature")
@@ -148,7 +157,7 @@ async def test_replay_re_derives_a_real_ledger_and_names_a_corrupted_decision(
     )
     proc = worker(s, tmp_path / "worker.log")
     try:
-        for subject in (11, 12):
+        for subject in (11, 15):  # accepted partitions 1 and 0 (of 2): two groups to shard
             for agency, message in scenario(s, subject=subject, lsoa=READING_LSOA):
                 await produce(s, s.feed_topic(agency), [message])
         await read_until(s, [s.decisions_topic], lambda r: len(decisions_of(r)) >= 36, timeout_s=60)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.audit import History, StreamRecord
+from hub.audit import History, Replayer, StreamRecord
 from hub.audit.history import StreamTrust
 from hub.codec import SchemaStore
 from hub.config import Settings
@@ -38,11 +39,14 @@ from hub.dsa import (
     load_directory,
 )
 from hub.feeds.synthetic import synth_valid_fields
+from hub.geo import AreaLookup
 from hub.governance import publication_record, suspension_record, switch_record
+from hub.idkey import IdKey
 from hub.ids import uuid7
 from hub.policy import Switch
 from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import Registry, load_registry
+from hub.rules import RuleSet
 from hub.runtime import load_correlator
 from hub.sequencer import Pending
 from tests.unit.consent.builders import consent_body
@@ -153,6 +157,18 @@ class Simulator:
         for record in self.accepted:
             history.add(record)
         return history
+
+    def source(self) -> ReplaySource:
+        """What a replay worker process rebuilds this history's replayer from."""
+        dispatcher = self.correlator.dispatcher
+        return ReplaySource(
+            tuple(self.agreements),
+            tuple(self.accepted),
+            dispatcher.rules,
+            self.registry,
+            self.correlator.areas,
+            dispatcher.id_keys(),
+        )
 
     def publish(self, agreements: list[Agreement]) -> None:
         """Publish new versions on the agreements topic, then a marker in every partition."""
@@ -283,6 +299,27 @@ def consent(
     }
     body = consent_body(event_type, consent_id)
     return store.encode(event_type, {"envelope": envelope, **body})
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """A simulator's streams and id keys: picklable, and a replayer of them when called
+    (what :func:`hub.audit.shard.replay_sharded` gives each worker process)."""
+
+    agreements: tuple[bytes, ...]
+    accepted: tuple[StreamRecord, ...]
+    rules: RuleSet
+    registry: Registry
+    areas: AreaLookup
+    id_keys: Mapping[str, IdKey]
+
+    def __call__(self) -> Replayer:
+        store = SchemaStore.load(ROOT / "schemas")
+        trust = StreamTrust(RecordVerifier(trusted()), AGREEMENTS_TOPIC, ACCEPTED_TOPIC)
+        history = History(store, self.agreements, trust)
+        for record in self.accepted:
+            history.add(record)
+        return Replayer(history, self.rules, self.registry, self.areas, self.id_keys)
 
 
 def generate(sim: Simulator, agreements: list[Agreement], decisions: int, seed: int = 7) -> None:

@@ -158,3 +158,25 @@ def test_a_trimmed_feed_is_not_checkable_rather_than_a_mismatch(settings: Settin
     ]
     [(field, _)] = run(check, decision(settings, offset=41))  # what is retained still counts
     assert field == ENDS
+
+
+def test_shards_counts_merge_into_one_checks_counts(settings: Settings) -> None:
+    """A sharded replay checks each decision in one process, over the same feeds read by
+    every process: the merged counts are those of one check of every decision."""
+
+    def feeds() -> WatermarkCheck:
+        check = WatermarkCheck(_watch(settings))
+        withdrawal, _ = consent_message(settings, "c-1", given=False)
+        check.read(_feed(settings, _tampered(withdrawal), offset=40))  # trimmed, and refused
+        given, _ = consent_message(settings, "c-1", given=True)
+        check.read(_feed(settings, given, offset=41))
+        return check
+
+    decisions = [decision(settings, offset) for offset in (None, 1, 42, 41, 2)]
+    one, first, second = feeds(), feeds(), feeds()
+    for n, record in enumerate(decisions):
+        run(one, record)
+        run(first if n % 2 else second, record)
+    merged = first.counted().merge(second.counted()).to_json()
+    assert merged == one.to_json()
+    assert (merged["refused_ends"], merged["not_checkable"]) == (1, 4)
