@@ -149,10 +149,12 @@ class Dispatcher:
         redelivery, the first attempt's outbox records may never have left. The sequencer drops
         the ones that did (same alert ids).
         """
-        run = _Round(self, token, state, moment, resend=resend)
-        evaluated = run.evaluate(state.window)
-        if not evaluated and not state.sent:
+        window = state.window
+        found = self.episodes(window)
+        if not found and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        run = _Round(self, token, state, moment, resend=resend)
+        evaluated = run.evaluate(window, found)
         run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         for recipient in self.recipients:
@@ -246,11 +248,12 @@ class _Round:
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
 
-    def evaluate(self, window: SubjectWindow) -> list[FlagState]:
+    def evaluate(self, window: SubjectWindow, episodes: _Episodes | None = None) -> list[FlagState]:
         """The flags of a window, evaluated once per set of events and floors in a dispatch.
 
         Partnerships that may see the same events with the same floors (often all of them)
         share one evaluation: it is a function of the window, the token and the time alone.
+        ``episodes``, when given, are the window's (:meth:`Dispatcher.episodes`), found already.
         """
         key = (
             tuple(c.event_id for c in window.contributions),
@@ -258,7 +261,8 @@ class _Round:
         )
         found = self.flags.get(key)
         if found is None:
-            episodes = self.dispatcher.episodes(window)
+            if episodes is None:
+                episodes = self.dispatcher.episodes(window)
             found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
 

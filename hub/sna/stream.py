@@ -139,6 +139,20 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
     )
 
 
+def key_of(partition: int, event: Event, council: str | None) -> bytes:
+    """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
+    envelope = event.envelope
+    texts = (
+        envelope.occurred_at.date().isoformat(),
+        council or "",
+        envelope.lsoa,
+        event.event_type,
+        envelope.agency_id,
+        age_band(envelope.age),
+    )
+    return f"[{int(partition)},{','.join(map(_json_text, texts))}]".encode()
+
+
 def outcome_of(verdict: Verdict) -> str:
     """How a row records a verdict: ``c:<agreement>`` or ``x:<reason>``."""
     return _LEFT_OUT + verdict.excluded if verdict.cell is None else _COUNTED + verdict.agreement
@@ -309,7 +323,7 @@ class Counting:
         event = seen.event
         envelope = event.envelope
         council = self._counter.areas.council(envelope.lsoa)
-        key = place_of(seen.partition, event, council).key()
+        key = key_of(seen.partition, event, council)
         if key in self._rows:
             held = self._rows[key]
         else:
