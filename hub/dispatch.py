@@ -67,7 +67,7 @@ from hub.flags import (
     still_holds,
 )
 from hub.idkey import IdKey
-from hub.models.built import replaced
+from hub.models.built import built, replaced
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, Rule, RuleSet
 from hub.sequencer import Pending
@@ -485,27 +485,32 @@ class _Round:
         events = tuple(c.event_id for c in members)
         flag, revision, level, inputs = self._flag(rule, events, members)
         ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
+        # Every value is of its field's type already (ids and digests are str, the decisions
+        # and consents are models): validating them again would change nothing.
         self.records.append(
-            DecisionRecord(
-                decision_id=ids[0],
-                decided_at=self.moment.at,
-                recipient=partnership_id,
-                flag_id=flag,
-                rule_id=rule.id,
-                rule_version=rule.version,
-                policy_sequence=self.moment.policy_sequence,
-                outcome=verdict,
-                events=events,
-                inputs_digest=ids[1],
-                decisions=tuple(decisions),
-                alert_id=alert_id,
-                position=self.moment.position,
-                consents=consents_consulted(
-                    self.state.consent, self.token, self.moment.at, members, decisions
-                ),
-                severity=level,
-                recipient_flag_id=own_id,
-                consent_read=consent_read_of(self.state.consent, self.moment.watermark),
+            built(
+                DecisionRecord,
+                {
+                    "decision_id": ids[0],
+                    "decided_at": self.moment.at,
+                    "recipient": partnership_id,
+                    "flag_id": flag,
+                    "rule_id": rule.id,
+                    "rule_version": rule.version,
+                    "policy_sequence": self.moment.policy_sequence,
+                    "outcome": verdict,
+                    "events": events,
+                    "inputs_digest": ids[1],
+                    "decisions": tuple(decisions),
+                    "alert_id": alert_id,
+                    "position": self.moment.position,
+                    "consents": consents_consulted(
+                        self.state.consent, self.token, self.moment.at, members, decisions
+                    ),
+                    "severity": level,
+                    "recipient_flag_id": own_id,
+                    "consent_read": consent_read_of(self.state.consent, self.moment.watermark),
+                },
             )
         )
 
