@@ -214,6 +214,11 @@ class Evaluator:
             )
         return found
 
+    def age_band(self, age: int | None) -> int | None:
+        """The band of ages the book's age scopes all treat as they treat ``age`` (None for
+        an unknown age): every decision is the same for two ages of one band."""
+        return None if age is None else bisect_right(self._ages, age)
+
     def _key(self, event: EventFacts, recipient: str, at: datetime, purpose: Purpose) -> _Key:
         """What a decision depends on besides consent: the interval of ``at`` in the book
         (kept for the last ``at``: callers decide many events at one moment), the event's
@@ -232,7 +237,7 @@ class Evaluator:
             event.agency_id,
             event.event_type,
             event.council,
-            None if event.age is None else bisect_right(self._ages, event.age),
+            self.age_band(event.age),
             recipient,
             purpose,
         )
