@@ -293,7 +293,7 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
     parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
-    parser.add_argument("--profile-out", type=Path, help="with --profile: also dump the stats there")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
     args = parser.parse_args()
     WORKDIR.mkdir(parents=True, exist_ok=True)
     settings = _settings()
