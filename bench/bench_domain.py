@@ -293,6 +293,7 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
     parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
     args = parser.parse_args()
     WORKDIR.mkdir(parents=True, exist_ok=True)
     settings = _settings()
@@ -335,6 +336,8 @@ def main() -> None:
     print(f"digest: {digest}")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+        if args.profile_out is not None:
+            profiler.dump_stats(args.profile_out)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ rule uses change nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
 from hub.dispatch import EVERYONE, Dispatcher, Moment, Step, SubjectState, Trigger
+from hub.dsa import ConsentView
 from hub.flags import contribution_of
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
@@ -88,7 +89,21 @@ class Correlator:
         already numbered, and restores any the first attempt lost. ``trigger`` says which
         partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
         """
-        # dataclasses.replace, not a constructor: a field added to Moment must carry over.
-        moment = replace(moment, consent=state.consent)
+        moment = _with_consent(moment, state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
-        return replace(step, state=self.dispatcher.trim(token, step.state, moment))
+        return Step(self.dispatcher.trim(token, step.state, moment), step.pending, step.decisions)
+
+
+_MOMENT_FIELDS = tuple(f.name for f in fields(Moment))
+
+
+def _with_consent(moment: Moment, consent: ConsentView) -> Moment:
+    """``dataclasses.replace(moment, consent=consent)``, copying every field (one added to
+    Moment carries over) without replace's per-call introspection and ``__init__``."""
+    if moment.consent is consent:
+        return moment
+    new = object.__new__(Moment)
+    for name in _MOMENT_FIELDS:
+        object.__setattr__(new, name, getattr(moment, name))
+    object.__setattr__(new, "consent", consent)
+    return new

@@ -86,7 +86,7 @@ class SubjectState(BaseModel):
         until it is read (the next one replaces it), so only current states are held.
         """
         if not data:
-            return cls()
+            return _empty_state()  # immutable: one value serves every new subject
         known = _decoded.take(data)
         return known if known is not None else cls.model_validate_json(data)
 
@@ -113,6 +113,12 @@ def _rest_json(state: SubjectState) -> bytes:
         _rest.clear()
     _rest[key] = (parts, data)
     return data
+
+
+@cache
+def _empty_state() -> SubjectState:
+    """A new subject's state (built once: validating its defaults costs more than a read)."""
+    return SubjectState()
 
 
 @cache

@@ -67,7 +67,7 @@ from hub.flags import (
     still_holds,
 )
 from hub.idkey import IdKey
-from hub.models.built import replaced
+from hub.models.built import built, replaced
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, Rule, RuleSet
 from hub.sequencer import Pending
@@ -149,10 +149,12 @@ class Dispatcher:
         redelivery, the first attempt's outbox records may never have left. The sequencer drops
         the ones that did (same alert ids).
         """
-        run = _Round(self, token, state, moment, resend=resend)
-        evaluated = run.evaluate(state.window)
-        if not evaluated and not state.sent:
+        window = state.window
+        found = self.episodes(window)
+        if not found and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
+        run = _Round(self, token, state, moment, resend=resend)
+        evaluated = run.evaluate(window, found)
         run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         for recipient in self.recipients:
@@ -246,11 +248,12 @@ class _Round:
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
 
-    def evaluate(self, window: SubjectWindow) -> list[FlagState]:
+    def evaluate(self, window: SubjectWindow, episodes: _Episodes | None = None) -> list[FlagState]:
         """The flags of a window, evaluated once per set of events and floors in a dispatch.
 
         Partnerships that may see the same events with the same floors (often all of them)
         share one evaluation: it is a function of the window, the token and the time alone.
+        ``episodes``, when given, are the window's (:meth:`Dispatcher.episodes`), found already.
         """
         key = (
             tuple(c.event_id for c in window.contributions),
@@ -258,7 +261,8 @@ class _Round:
         )
         found = self.flags.get(key)
         if found is None:
-            episodes = self.dispatcher.episodes(window)
+            if episodes is None:
+                episodes = self.dispatcher.episodes(window)
             found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
 
@@ -481,27 +485,32 @@ class _Round:
         events = tuple(c.event_id for c in members)
         flag, revision, level, inputs = self._flag(rule, events, members)
         ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
+        # Every value is of its field's type already (ids and digests are str, the decisions
+        # and consents are models): validating them again would change nothing.
         self.records.append(
-            DecisionRecord(
-                decision_id=ids[0],
-                decided_at=self.moment.at,
-                recipient=partnership_id,
-                flag_id=flag,
-                rule_id=rule.id,
-                rule_version=rule.version,
-                policy_sequence=self.moment.policy_sequence,
-                outcome=verdict,
-                events=events,
-                inputs_digest=ids[1],
-                decisions=tuple(decisions),
-                alert_id=alert_id,
-                position=self.moment.position,
-                consents=consents_consulted(
-                    self.state.consent, self.token, self.moment.at, members, decisions
-                ),
-                severity=level,
-                recipient_flag_id=own_id,
-                consent_read=consent_read_of(self.state.consent, self.moment.watermark),
+            built(
+                DecisionRecord,
+                {
+                    "decision_id": ids[0],
+                    "decided_at": self.moment.at,
+                    "recipient": partnership_id,
+                    "flag_id": flag,
+                    "rule_id": rule.id,
+                    "rule_version": rule.version,
+                    "policy_sequence": self.moment.policy_sequence,
+                    "outcome": verdict,
+                    "events": events,
+                    "inputs_digest": ids[1],
+                    "decisions": tuple(decisions),
+                    "alert_id": alert_id,
+                    "position": self.moment.position,
+                    "consents": consents_consulted(
+                        self.state.consent, self.token, self.moment.at, members, decisions
+                    ),
+                    "severity": level,
+                    "recipient_flag_id": own_id,
+                    "consent_read": consent_read_of(self.state.consent, self.moment.watermark),
+                },
             )
         )
 

@@ -29,6 +29,12 @@ class Withdrawals:
         self._correlator = correlator
         self._watermark: tuple[FeedMark, ...] | None = None
 
+    @property
+    def idle(self) -> bool:
+        """Whether there are no consent feeds (no consent-taking agency): :meth:`fold` would
+        give back the state and moment it is given, for every subject."""
+        return self._barrier is None
+
     async def fold(
         self, token: str, state: SubjectState, moment: Moment, *, giving: bool, step: bool = True
     ) -> tuple[SubjectState, Moment, Step | None]:

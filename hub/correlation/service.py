@@ -206,16 +206,20 @@ class Correlation:
     async def _events(self, batch: Batch) -> None:
         """Fold each event of the record, in order; every event is counted for the SNA first."""
         received = batch.received
+        partition, offset, at = received.partition, received.offset, received.at
         size = len(received.items)
         batch.note("events", size)
+        read, count = self.wiring.correlator.read, batch.counting.add
         for i, item in enumerate(received.items):
-            event = self.wiring.correlator.read(item)
-            seen = Located(received.partition, received.offset, received.at, event)
-            batch.counting.add(seen, Mark(received.offset, i, size))
-            if event.subject_token is None:
+            event = read(item)
+            count(Located(partition, offset, at, event), Mark(offset, i, size))
+            token = event.subject_token
+            if token is None:
                 self._area(batch, event)
+            elif batch.withdrawals.idle:
+                self._fold_now(batch, event, token, self._moment(batch))
             else:
-                await self._fold(batch, event, event.subject_token)
+                await self._fold(batch, event, token)
 
     async def _fold(self, batch: Batch, event: Event, token: str) -> None:
         """Add one event to its subject (named by the authenticated event, never the key)."""
@@ -227,9 +231,15 @@ class Correlation:
         if early is not None:
             batch.rows.put(token, state)
             batch.emit(early)
-        folded = self.wiring.correlator.fold_event(event, state, moment)
+        self._fold_now(batch, event, token, moment, withdrawn=early is not None)
+
+    def _fold_now(
+        self, batch: Batch, event: Event, token: str, moment: Moment, *, withdrawn: bool = False
+    ) -> None:
+        """:meth:`_fold` once the consent feeds have been read (or need not be)."""
+        folded = self.wiring.correlator.fold_event(event, batch.rows.subject(token), moment)
         if folded is None:
-            batch.note("not_contributing" if early is None else "withdrawn_on_receipt")
+            batch.note("withdrawn_on_receipt" if withdrawn else "not_contributing")
             return
         batch.rows.put(folded.token, folded.step.state)
         batch.emit(folded.step)

@@ -24,6 +24,7 @@ import hmac
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hub.crypto.secret import HmacKey
 from hub.errors import BadSignatureError, MalformedRecordError, UnknownKeyError
@@ -55,7 +56,7 @@ class Row:
 
 def seal_value(key: HmacKey, row: Row, version: int, value: bytes) -> bytes:
     """The stored form of ``value`` for ``row``."""
-    body = _HEAD.pack(MAGIC, bytes.fromhex(key.key_id), version) + value
+    body = _HEAD.pack(MAGIC, _key_id(key.key_id), version) + value
     return body + key.mac(_statement(row, body))
 
 
@@ -88,6 +89,17 @@ def verify_value(
 
 
 def _statement(row: Row, body: bytes) -> bytes:
-    name = row.table.encode("utf-8")
-    bind = _BIND.pack(len(name), row.partition)
-    return DOMAIN + bind[:2] + name + bind[2:] + _ROW.pack(len(row.key)) + row.key + body
+    return _bound(row.table, row.partition) + _ROW.pack(len(row.key)) + row.key + body
+
+
+@lru_cache(maxsize=1024)
+def _bound(table: str, partition: int) -> bytes:
+    """The statement's start for a table's partition (the same for each of its rows)."""
+    name = table.encode("utf-8")
+    bind = _BIND.pack(len(name), partition)
+    return DOMAIN + bind[:2] + name + bind[2:]
+
+
+@lru_cache(maxsize=64)
+def _key_id(key_id: str) -> bytes:
+    return bytes.fromhex(key_id)

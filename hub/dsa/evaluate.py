@@ -23,14 +23,17 @@ The order of questions, and the reason given when one fails:
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from pydantic import BaseModel
+
 from hub.dsa.book import AgreementBook
 from hub.dsa.decision import BASE_FIELDS, Clause, Decision, Effect, FlagDecision
 from hub.dsa.depersonalised import is_depersonalised
+from hub.dsa.document import AgeScope
 from hub.dsa.facts import NO_CONSENT, ConsentRef, ConsentView, EventFacts
 from hub.dsa.index import Coverage, PolicyIndex, build_index
 from hub.dsa.suspension import Party
@@ -64,6 +67,7 @@ class Evaluator:
     """Decides disclosures against an agreement book and the registry's geography."""
 
     __slots__ = (
+        "_ages",
         "_at",
         "_barred",
         "_book",
@@ -81,6 +85,7 @@ class Evaluator:
         self._book = book
         self._registry = registry
         self._breakpoints = book.breakpoints()
+        self._ages = _age_cuts(book)
         self._partnerships = frozenset(p.id for p in registry.partnerships)
         self._cache: dict[tuple[int, bool], PolicyIndex] = {}
         self._barred: dict[int, frozenset[tuple[Party, str]]] = {}
@@ -134,9 +139,9 @@ class Evaluator:
         """Permit or deny one event to one recipient at ``at``.
 
         A decision depends only on the agreements in force (the interval of ``at``), the
-        event's agency, type, council and age, the recipient, the purpose, and the answers of
-        the consent state to the lookups it made: it is remembered per those, and given again
-        with the event's id and time.
+        event's agency, type, council and age (as far as the book's age scopes tell ages
+        apart), the recipient, the purpose, and the answers of the consent state to the lookups
+        it made: it is remembered per those, and given again with the event's id and time.
         """
         found = self._decided.get(self._key(event, recipient, at, purpose))
         if found is None:
@@ -209,10 +214,19 @@ class Evaluator:
             )
         return found
 
+    def age_band(self, age: int | None) -> int | None:
+        """The band of ages the book's age scopes all treat as they treat ``age`` (None for
+        an unknown age): every decision is the same for two ages of one band."""
+        return None if age is None else bisect_right(self._ages, age)
+
     def _key(self, event: EventFacts, recipient: str, at: datetime, purpose: Purpose) -> _Key:
         """What a decision depends on besides consent: the interval of ``at`` in the book
         (kept for the last ``at``: callers decide many events at one moment), the event's
-        agency, type, council and age, the recipient and the purpose."""
+        agency, type, council and age band, the recipient and the purpose.
+
+        An age counts only through the book's age scopes (:func:`_age_cuts`): ages that every
+        scope of every agreement treats alike share their decisions.
+        """
         if at is not self._at:
             if at.tzinfo is None:
                 raise PolicyError("decision time has no time zone")
@@ -223,7 +237,7 @@ class Evaluator:
             event.agency_id,
             event.event_type,
             event.council,
-            event.age,
+            self.age_band(event.age),
             recipient,
             purpose,
         )
@@ -426,6 +440,34 @@ def _consent(ask: Ask, purpose: Purpose) -> ConsentRef | None:
     if token is None:
         return None
     return ask.consent.consent_for(token, purpose, ask.event.agency_id, ask.recipient, ask.at)
+
+
+def _age_cuts(book: AgreementBook) -> tuple[int, ...]:
+    """Where some age scope of the book starts or stops holding, sorted: two ages with no
+    cut between them are in or out of every scope alike (a decision asks an age nothing but
+    :meth:`~hub.dsa.document.AgeScope.contains`, and whether it is known)."""
+    cuts: set[int] = set()
+    for scope in _scopes([e.agreement for e in book.entries]):
+        if scope.min is not None:
+            cuts.add(scope.min)
+        if scope.max is not None:
+            cuts.add(scope.max + 1)
+    return tuple(sorted(cuts))
+
+
+def _scopes(value: object) -> Iterator[AgeScope]:
+    """Every age scope held anywhere in ``value`` (models, and the collections they hold)."""
+    if isinstance(value, AgeScope):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _scopes(getattr(value, name))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _scopes(item)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _scopes(item)
 
 
 def _prohibitions(ask: Ask, index: PolicyIndex) -> tuple[list[Clause], bool, frozenset[str]]:

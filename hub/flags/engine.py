@@ -86,13 +86,24 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     contributions = window.contributions
     anchored_before = bool(contributions) and contributions[0].occurred_at < cut
     held = window.floors
-    floors = dict(held)
-    for rule in rules.rules:
+    floors: dict[str, datetime] = {}
+    for rule in rules.rules:  # sorted by id, so the floors are too
         previous = held.get(rule.id)
         floor = previous if previous is not None and previous > cut else cut
         if anchored_before:
-            for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+            for episode in episodes(rule, contributions, previous):
                 if episode.anchor < cut:
                     floor = max(floor, episode.end)
         floors[rule.id] = floor
-    return window.without_before(cut, floors)
+    if not held.keys() <= floors.keys():  # floors of rules no longer in force are kept
+        floors = dict(sorted({**held, **floors}.items()))
+    if anchored_before or not _aware(cut):
+        return window.without_before(cut, floors)
+    # Nothing dropped: the contributions are canonical already and every floor is aware
+    # (the held ones were validated or set here, the new ones are the cut or an episode's
+    # end), so validation would return exactly these values; skip it.
+    return built(SubjectWindow, {"contributions": contributions, "floors": floors})
+
+
+def _aware(moment: datetime) -> bool:
+    return moment.utcoffset() is not None

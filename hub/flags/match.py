@@ -15,6 +15,7 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +51,8 @@ class _Contributors:
     age: AgeRange | None
     known: OrderedDict[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
+    found: OrderedDict[tuple[int, ...], tuple[tuple[Contribution, ...], tuple[Episode, ...]]]
+    """Episodes already found, by candidates (held, so that their ids are not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
         found = self.known.get(id(contribution))
@@ -93,6 +96,7 @@ def _contributors(rule: Rule) -> _Contributors:
         frozenset(by_type),
         {t: tuple(cs) for t, cs in by_type.items()},
         rule.conditions.age,
+        OrderedDict(),
         OrderedDict(),
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
@@ -166,13 +170,29 @@ def episodes(
     ]
     if not _enough(rule, candidates):
         return []  # every window's members are among these: the rule holds on none
+    # The episodes are a function of the rule and the candidates alone (every anchor is a
+    # candidate, so the floor acts only through them): a window that gained an event of
+    # another type, or a view of it with the same candidates, is not matched again.
+    key = tuple(map(id, candidates))
+    known = indexed.found.get(key)
+    if known is not None and all(map(operator.is_, known[0], candidates)):
+        return list(known[1])
+    found = _episodes(rule, candidates)
+    if len(indexed.found) >= _KNOWN_MAX:
+        indexed.found.popitem(last=False)
+    indexed.found[key] = (tuple(candidates), tuple(found))
+    return found
+
+
+def _episodes(rule: Rule, candidates: list[Contribution]) -> list[Episode]:
+    """:func:`episodes` over candidates enough for the rule's counts (all at or after the floor)."""
     ordered = qualifying(rule, candidates)
     if len(ordered) < len(candidates) and not _enough(rule, [c for c, _ in ordered]):
         return []
     times = [c.occurred_at for c, _ in ordered]
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
-    allowed = floor
+    allowed: datetime | None = None
     for i, (anchor, _) in enumerate(ordered):
         start = anchor.occurred_at
         if allowed is not None and start < allowed:

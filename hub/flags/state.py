@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -81,6 +82,7 @@ class FlagState(BaseModel):
         return tuple(sorted({e.agency_id for e in self.events}))
 
 
+@lru_cache(maxsize=16384)  # a flag's id is asked at every evaluation of its window
 def flag_id(rule_id: str, token: str, anchor: datetime) -> str:
     """The stable id of a rule's flag about a subject, for the window anchored at ``anchor``."""
     millis = round(anchor.timestamp() * 1000)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -108,14 +108,32 @@ def window_json(window: SubjectWindow) -> bytes:
                 _json.popitem(last=False)  # the oldest, not all: those in use stay
             _json[id(contribution)] = known  # holding it keeps its id from being reused
         parts.append(known[1])
-    rest = window.model_dump_json(exclude={"contributions"}).encode()  # {"floors":{...}}
-    return b'{"contributions":[' + b",".join(parts) + b"]," + rest[1:]
+    return b'{"contributions":[' + b",".join(parts) + b"]," + _floors_json(window)
+
+
+def _floors_json(window: SubjectWindow) -> bytes:
+    """``"floors":{...}}``: the window's JSON after its contributions, remembered per floors.
+
+    The floors move with the clock, not with each event: the subjects a record decides share
+    theirs (every rule's floor at the record's cut), so their JSON is written once for them.
+    """
+    # Equal instants in other offsets are written differently: the offset is in the key.
+    key = tuple((rule, at, at.utcoffset()) for rule, at in window.floors.items())
+    known = _floors.get(key)
+    if known is None:
+        known = window.model_dump_json(exclude={"contributions"}).encode()[1:]
+        if len(_floors) >= _FLOORS_CAPACITY:
+            _floors.clear()
+        _floors[key] = known
+    return known
 
 
 _EVENT_ID = attrgetter("event_id")
 _KEY = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 _JSON_CAPACITY = 16384
 _json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
+_FLOORS_CAPACITY = 1024
+_floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
 
 
 def _aware(moment: object) -> bool:

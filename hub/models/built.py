@@ -23,11 +23,11 @@ M = TypeVar("M", bound=BaseModel)
 
 def built(cls: type[M], values: dict[str, Any]) -> M:
     """A ``cls`` holding ``values`` (every field named, each already of its field's type)."""
-    new = cls.__new__(cls)
-    object.__setattr__(new, "__dict__", values)
-    object.__setattr__(new, "__pydantic_fields_set__", set(values))
-    object.__setattr__(new, "__pydantic_extra__", None)
-    object.__setattr__(new, "__pydantic_private__", None)
+    new = _new(cls)
+    _set(new, "__dict__", values)
+    _set(new, "__pydantic_fields_set__", set(values))
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
     return new
 
 
@@ -35,12 +35,14 @@ def replaced(model: M, **changes: Any) -> M:
     """``model.model_copy(update=changes)``, for values already of their fields' types."""
     if model.__pydantic_private__ is not None or model.__pydantic_extra__ is not None:
         return model.model_copy(update=changes)
-    cls = type(model)
-    new = cls.__new__(cls)
-    object.__setattr__(new, "__dict__", {**model.__dict__, **changes})
-    object.__setattr__(
-        new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys()
-    )
-    object.__setattr__(new, "__pydantic_extra__", None)
-    object.__setattr__(new, "__pydantic_private__", None)
+    new = _new(type(model))
+    _set(new, "__dict__", {**model.__dict__, **changes})
+    _set(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
     return new
+
+
+# BaseModel defines no __new__: object's is the one ``cls(...)`` and ``model_construct`` call.
+_new = object.__new__
+_set = object.__setattr__

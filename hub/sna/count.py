@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from hub.consent import is_consent_event
 from hub.dsa import Evaluator, EventFacts, Purpose
@@ -34,6 +35,7 @@ AGE_BANDS = ((0, 9), (10, 13), (14, 17), (18, 24), (25, OPEN_END))
 DECEMBER = 12
 
 
+@lru_cache(maxsize=256)
 def age_band(age: int | None) -> str:
     """The band an age falls in (``10-13``, ``25+``), ``unknown`` when the event has none."""
     if age is None:

@@ -139,6 +139,20 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
     )
 
 
+def key_of(partition: int, event: Event, council: str | None) -> bytes:
+    """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
+    envelope = event.envelope
+    texts = (
+        envelope.occurred_at.date().isoformat(),
+        council or "",
+        envelope.lsoa,
+        event.event_type,
+        envelope.agency_id,
+        age_band(envelope.age),
+    )
+    return f"[{int(partition)},{','.join(map(_json_text, texts))}]".encode()
+
+
 def outcome_of(verdict: Verdict) -> str:
     """How a row records a verdict: ``c:<agreement>`` or ``x:<reason>``."""
     return _LEFT_OUT + verdict.excluded if verdict.cell is None else _COUNTED + verdict.agreement
@@ -248,7 +262,7 @@ def tally(
 class Remembered:
     """SNA outcomes, remembered across the records one worker counts (bounded).
 
-    An outcome is a function of the event's type, agency, council and age and of the
+    An outcome is a function of the event's type, agency, council and age band and of the
     agreements in force where it is decided: :func:`~hub.sna.count.classify` asks the
     evaluator of the record's position, with no consent, and the evaluator's answer depends
     on the moment only through the agreements in force then and the parties suspended then
@@ -278,7 +292,8 @@ class Remembered:
 
 
 CellKey = tuple[str, str, str | None, int | None]
-"""What an SNA outcome depends on besides the agreements: type, agency, council, age."""
+"""What an SNA outcome depends on besides the agreements: type, agency, council, age band
+(:meth:`~hub.dsa.Evaluator.age_band`)."""
 _POLICIES_MAX = 64
 
 
@@ -302,14 +317,14 @@ class Counting:
         self._rows: dict[bytes, Tallied | None] = {}
         self._changed: dict[bytes, Tallied] = {}
         self._remembered = Remembered() if remembered is None else remembered
-        self._decided: tuple[tuple[int, int, datetime], dict[CellKey, str]] | None = None
+        self._decided: tuple[tuple[int, int, datetime], Evaluator, dict[CellKey, str]] | None = None
 
     def add(self, seen: Located, mark: Mark) -> None:
         """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
         event = seen.event
         envelope = event.envelope
         council = self._counter.areas.council(envelope.lsoa)
-        key = place_of(seen.partition, event, council).key()
+        key = key_of(seen.partition, event, council)
         if key in self._rows:
             held = self._rows[key]
         else:
@@ -330,18 +345,19 @@ class Counting:
         """:func:`classify`'s outcome, decided once per cell under the agreements in force."""
         event = seen.event
         envelope = event.envelope
-        cell = (event.event_type, envelope.agency_id, council, envelope.age)
-        decided = self._outcomes(seen)
+        evaluator, decided = self._outcomes(seen)
+        # The outcome asks the age only of the agreements' age scopes: one per band.
+        cell = (event.event_type, envelope.agency_id, council, evaluator.age_band(envelope.age))
         said = decided.get(cell)
         if said is None:
             said = decided[cell] = outcome_of(classify(seen, self._counter))
         return said
 
-    def _outcomes(self, seen: Located) -> dict[CellKey, str]:
-        """The outcomes under the agreements at the event's position (asked once a record:
-        its events share their position and time)."""
+    def _outcomes(self, seen: Located) -> tuple[Evaluator, dict[CellKey, str]]:
+        """The evaluator and the outcomes under the agreements at the event's position (asked
+        once a record: its events share their position and time)."""
         where = (seen.partition, seen.offset, seen.at)
         if self._decided is None or self._decided[0] != where:
             evaluator = self._counter.evaluator_at(seen.partition, seen.offset)
-            self._decided = (where, self._remembered.outcomes(evaluator, seen.at))
-        return self._decided[1]
+            self._decided = (where, evaluator, self._remembered.outcomes(evaluator, seen.at))
+        return self._decided[1], self._decided[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from dataclasses import replace
@@ -13,9 +14,10 @@ import pytest
 from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
 from hub.codec import SchemaStore
 from hub.config import Settings
-from hub.correlate import Correlator
+from hub.consent import ConsentLedger
+from hub.correlate import _MOMENT_FIELDS, Correlator, _with_consent
 from hub.crypto import HUB, HmacKey, Keyring, create_dev_keyring, partnership_owner
-from hub.dispatch import Dispatcher, Moment, SubjectState
+from hub.dispatch import DecisionRecord, Dispatcher, Moment, Position, SubjectState
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.feeds.synthetic import synth_valid_fields
 from hub.ids import uuid7
@@ -226,3 +228,39 @@ def test_a_dispatcher_that_remembers_episodes_decides_as_one_that_does_not(world
             (p.partnership_id, p.alert_id) for p in plain.pending
         ]
     assert remembering.dispatcher.episodes(state.window) == live.dispatcher.episodes(state.window)
+
+
+def test_decision_records_are_what_validating_their_values_gives(world: World) -> None:
+    """Dispatch builds its records from values of their fields' types without validating
+    them again: validated afresh they are equal, field for field and as JSON."""
+    correlator = world[0]
+    state, records = SubjectState(), []
+    for value in events(correlator.store):
+        folded = correlator.fold(value, state, moment(world))
+        assert folded is not None
+        state, records = folded.step.state, records + list(folded.step.decisions)
+    records += correlator.rescan(TOKEN, state, moment(world, NOW + timedelta(days=120))).decisions
+    assert {r.outcome for r in records} == {"permit", "deny"}
+    for record in records:
+        again = DecisionRecord.model_validate(record.model_dump())
+        assert again == record
+        assert again.model_dump_json() == record.model_dump_json()
+        assert record.model_fields_set == set(DecisionRecord.model_fields)
+
+
+def test_a_moment_with_a_subjects_consent_is_replace_s() -> None:
+    """The correlator copies a moment with the subject's consent field by field: every other
+    field (one added later too) carries over, as ``dataclasses.replace`` would have it."""
+    base = Moment(
+        at=NOW,
+        policy=Evaluator(AgreementBook(), load_registry(ROOT / "deploy" / "registry.yaml")),
+        policy_sequence=3,
+        position=Position(partition=1, offset=7),
+        watermark=(),
+    )
+    ledger = ConsentLedger()
+    copied = _with_consent(base, ledger)
+    assert copied == replace(base, consent=ledger)
+    assert copied.consent is ledger
+    assert _with_consent(copied, ledger) is copied
+    assert {f.name for f in dataclasses.fields(Moment)} == set(_MOMENT_FIELDS)

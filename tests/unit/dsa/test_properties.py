@@ -376,3 +376,20 @@ def test_agreement_messages_round_trip(agreement: Agreement, sequence: int, at: 
     assert publication.agreement == agreement
     assert (publication.sequence, publication.published_at) == (sequence, at)
     assert encode_agreement_message(publication.agreement, sequence, at) == data
+
+
+@PROPERTY
+@given(scenarios(), st.lists(st.none() | st.integers(0, 30), min_size=1, max_size=12))
+def test_decisions_remembered_by_age_band_equal_fresh_decisions(
+    s: Any, ages_: list[int | None]
+) -> None:
+    """One evaluator deciding many ages (it remembers decisions per band of ages its scopes
+    treat alike) gives, for every age, what a fresh evaluator decides for that age alone."""
+    agreements_, e, recipient, at, purpose, consent = s
+    book = AgreementBook.from_agreements(agreements_)
+    shared = Evaluator(book, REGISTRY)
+    for i, age in enumerate(ages_):
+        event = e.model_copy(update={"age": age, "event_id": f"ev{i}"})
+        fresh = Evaluator(book, REGISTRY).decide(event, recipient, at, consent, purpose)
+        assert shared.decide(event, recipient, at, consent, purpose) == fresh
+        assert shared.outcome(event, recipient, at, consent, purpose).outcome == fresh.outcome

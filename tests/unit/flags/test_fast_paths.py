@@ -6,6 +6,7 @@ that the two can be compared over random windows: equal values and equal stored 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from random import Random
 
@@ -14,10 +15,10 @@ from hypothesis import strategies as st
 
 from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
 from hub.flags.engine import _state
-from hub.flags.match import episodes, labels, qualifying
+from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
 from hub.flags.window import window_json
 from hub.rules import Rule, RuleSet
-from tests.unit.flags.builders import RULES, T0, TOKEN, built, sets
+from tests.unit.flags.builders import RULES, T0, TOKEN, built, contribution, sets
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
@@ -119,3 +120,50 @@ def test_a_window_is_written_as_pydantic_writes_it_whatever_zone_its_floors_are_
     for zone in (UTC, timezone(timedelta(hours=1)), UTC):
         window = SubjectWindow(floors={"r1": T0.astimezone(zone), "r2": T0})
         assert window_json(window) == window.model_dump_json().encode()
+
+
+def _unremembered(
+    rule: Rule, items: Sequence[Contribution], floor: datetime | None
+) -> list[Episode]:
+    """The rule's episodes over equal contributions that are other objects, computed with
+    nothing remembered."""
+    _contributors(rule).found.clear()
+    return episodes(rule, [c.model_copy() for c in items], floor)
+
+
+@given(sets, st.lists(_moments, max_size=3), st.randoms(use_true_random=False))
+def test_remembered_episodes_equal_episodes_of_fresh_contributions(
+    items: list[Contribution], floors: list[datetime], rng: Random
+) -> None:
+    """Episodes are remembered per rule and candidates: asked again (after a window grew by
+    an event, with another floor, or as a view of other events, as many) they are what the
+    same contributions as new objects give, and the caller's list is its own."""
+    contributions = built(items).contributions
+    half = len(contributions) // 2
+    views = [contributions, contributions[:half], contributions[-half:]]
+    views.append(tuple(c for c in contributions if rng.random() < 0.7))
+    for rule in RULES.rules:
+        for floor in [None, *floors]:
+            expected = [_unremembered(rule, view, floor) for view in views]
+            for _ in range(2):  # the second round finds every view remembered
+                for view, want in zip(views, expected, strict=True):
+                    found = episodes(rule, view, floor)
+                    assert found == want
+                    found.clear()
+
+
+def test_two_windows_of_as_many_events_keep_their_own_episodes() -> None:
+    """Remembered episodes are told apart by their events, not by how many there are."""
+    rule = RULES.get("county-lines")
+    early = (
+        contribution("csc.missing_episode", 0),
+        contribution("police.arrest", 1, intent_to_supply=True),
+    )
+    late = (
+        contribution("csc.missing_episode", 100),
+        contribution("police.arrest", 101, intent_to_supply=True),
+    )
+    first, second = episodes(rule, early, None), episodes(rule, late, None)
+    assert [e.anchor for e in first] == [early[0].occurred_at]
+    assert [e.anchor for e in second] == [late[0].occurred_at]
+    assert episodes(rule, early, None) == first

@@ -41,6 +41,8 @@ from hub.sna.stream import (
     Remembered,
     Tallied,
     digest_of,
+    key_of,
+    place_of,
     tally,
 )
 from hub.transport import Record
@@ -334,3 +336,15 @@ def test_the_export_reader_expands_packs_and_refuses_a_bad_one_or_a_forged_row_a
     assert found.refused == 2  # the forged row and the malformed pack
     assert found.snapshot.cutoff() == plain.cutoff() == {0: len(records)}
     assert found.snapshot.counted(PERIOD, {0: 3}) == plain.counted(PERIOD, {0: 3})
+
+
+def test_an_events_row_key_is_its_place_s_key() -> None:
+    """``key_of`` writes the key without building the Place: the same bytes, in or out of a
+    council, and with every age band (the ages the load spans, and none)."""
+    for event in EVENTS:
+        for council in (AREAS.council(event.envelope.lsoa), None, "E06000038"):
+            for age in (None, 0, 9, 10, 13, 14, 17, 18, 24, 25, 120):
+                aged = event.model_copy(
+                    update={"envelope": event.envelope.model_copy(update={"age": age})}
+                )
+                assert key_of(2, aged, council) == place_of(2, aged, council).key()
