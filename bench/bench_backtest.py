@@ -14,6 +14,8 @@ timed apart. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import time
 from datetime import UTC, date, datetime
@@ -31,6 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="about this many events")
     parser.add_argument("--months", type=int, default=0, help="or this many months")
+    parser.add_argument(
+        "--daily", action="store_true", help="rescan every flagged subject at every tick"
+    )
     args = parser.parse_args()
     months = args.months or math.ceil(args.events / PER_MONTH)
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -44,7 +49,9 @@ def main() -> None:
     period = Period(date(start // 12, start % 12 + 1, 1), date(end // 12, end % 12 + 1, 28))
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
     runner = Backtest(
-        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)), period
+        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)),
+        period,
+        **({"daily": True} if args.daily else {}),
     )
     sealing = running = 0.0
     chunks = demo_months(sealer, first_police_csv(settings.data_dir), period)
@@ -69,8 +76,12 @@ def main() -> None:
         f"backtest           {running:8.1f} s CPU {events / running:10,.0f} events/s"
         f" ({running / events * 1e6:.0f} us per event)"
     )
-    print(f"report: {len(report.rows)} rows, at least {raised:,} flags raised")
+    digest = hashlib.sha256(json.dumps(report.to_json(), sort_keys=True).encode()).hexdigest()
+    print(
+        f"report: {len(report.rows)} rows, at least {raised:,} flags raised, digest {digest[:16]}"
+    )
     print(f"refused at source: {dict(sealer.refused)}")
+    print(f"rescans: {getattr(runner, 'rescans', 'not counted')}")
 
 
 if __name__ == "__main__":
