@@ -140,7 +140,7 @@ class Backtest:
         self._wakes = Wakes()
         self.rescans = 0
         self.read = 0
-        self.tally = Tally()
+        self._tally = Tally()
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
@@ -155,7 +155,7 @@ class Backtest:
                 self._process(item)  # ingest quarantines it and says why
                 continue
             if not isinstance(at, datetime) or not self._period.contains(at):
-                self.tally.outside += 1
+                self._tally.outside += 1
                 continue
             timed.append((at, event_id, n, item))
         timed.sort(key=lambda t: t[:3])
@@ -166,10 +166,15 @@ class Backtest:
             self._now = at
             self._process(item)
 
+    @property
+    def tally(self) -> Tally:
+        """The exact counts of everything fed so far."""
+        for token in self._wakes.quiet:
+            self._count(token, len(self._ticks.times))
+        return self._tally
+
     def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
         """The report of everything fed so far."""
-        for token in sorted(self._wakes.quiet):
-            self._catch_up(token, len(self._ticks.times))
         described = {
             "period": {"from": self._period.first.isoformat(), "to": self._period.last.isoformat()},
             "agreements": self._setup.policy.value,
@@ -186,17 +191,17 @@ class Backtest:
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         outcome = self._ingest.process(message, self._seen)
         if outcome.status != "accepted":
-            self.tally.quarantined[outcome.reason] += 1
+            self._tally.quarantined[outcome.reason] += 1
             return
         event = self._setup.correlator.read(sealed.value)
         month = month_of(self._now)
-        self.tally.events[month] += 1
+        self._tally.events[month] += 1
         token = event.subject_token
         if token is None:
             return
-        self.tally.about_subjects[month] += 1
+        self._tally.about_subjects[month] += 1
         if token in self._known:
-            self.tally.linked[month] += 1
+            self._tally.linked[month] += 1
         self._known.add(token)
         quiet = self._catch_up(token, len(self._ticks.times))
         state = self._states.get(token) or SubjectState()
@@ -255,24 +260,32 @@ class Backtest:
                 return
             dropped = raised if dropped is None else min(dropped, raised)
             outcomes = ()
-        self._wakes.put(token, Quiet(outcomes, index + 1, due, dropped))
+        self._wakes.put(token, Quiet(outcomes, index + 1, index, due, dropped))
 
     def _catch_up(self, token: str, end: int) -> Quiet | None:
         """Count a quiet subject's repeated ticks before tick ``end`` and trim its window as the
         last of them did; the subject is no longer quiet. Its Quiet, or None."""
+        self._count(token, end)
         quiet = self._wakes.quiet.pop(token, None)
         if quiet is None:
             return None
-        ticks = self._ticks
-        for month, days in ticks.per_month(quiet.since, end):
-            for (rule, pid, outcome), n in quiet.outcomes:
-                self.tally.decisions[(rule, pid, month)][outcome] += n * days
-        if end > quiet.since:
-            at = ticks.times[end - 1]
+        if end - 1 > quiet.last:
+            at = self._ticks.times[end - 1]
             state = self._states[token]
             moment = replace(self._moment(at), consent=state.consent)
             self._states[token] = self._setup.correlator.dispatcher.trim(token, state, moment)
-        return replace(quiet, since=max(end, quiet.since))
+            quiet = replace(quiet, last=end - 1)
+        return quiet
+
+    def _count(self, token: str, end: int) -> None:
+        """Count a quiet subject's repeated records for its ticks before tick ``end``."""
+        quiet = self._wakes.quiet.get(token)
+        if quiet is None or end <= quiet.since:
+            return
+        for month, days in self._ticks.per_month(quiet.since, end):
+            for (rule, pid, outcome), n in quiet.outcomes:
+                self._tally.decisions[(rule, pid, month)][outcome] += n * days
+        self._wakes.quiet[token] = replace(quiet, since=end)  # the same wake: still queued
 
     def _episodes(self) -> list[_Episodes]:
         """The episodes evaluated since the last call (none when they are not noted)."""
@@ -290,14 +303,14 @@ class Backtest:
             self._flagged.discard(token)
         month = month_of(at or self._now)
         for record in step.decisions:
-            self.tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
+            self._tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
         for pending in step.pending:
             pid = pending.partnership_id
             plain = self._setup.openers[pid].open(pending.value, alert_info(pid, pending.alert_id))
             body = AlertBody.from_bytes(plain)
             rule = body.rule.id or self._rule_of.get(body.flag_id, "")
             self._rule_of.setdefault(body.flag_id, rule)
-            self.tally.alert((rule, pid, month), body.kind.value, token)
+            self._tally.alert((rule, pid, month), body.kind.value, token)
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)

@@ -70,7 +70,9 @@ class Quiet:
 
     outcomes: Outcomes
     since: int
-    """The index of the first tick that repeats it."""
+    """The index of the first tick whose records are not counted yet."""
+    last: int
+    """The index of the last tick its state was brought to (by a rescan or a trim)."""
     due: datetime
     """The first instant its dispatch may differ."""
     dropped: datetime | None
