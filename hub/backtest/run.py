@@ -20,6 +20,7 @@ from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.alerts import AlertBody
+from hub.backtest.decoded import DecodedOnce
 from hub.backtest.period import Period, month_of
 from hub.backtest.schedule import (
     Instants,
@@ -31,6 +32,7 @@ from hub.backtest.schedule import (
     settled,
 )
 from hub.backtest.tally import Report, Tally
+from hub.codec import load_catalogue
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.crypto import HmacKey, HpkePrivateKey, Keyring, alert_info
@@ -123,7 +125,8 @@ class Backtest:
         self._setup = setup
         self._period = period
         self._now = period.start
-        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now))
+        self._decoder = DecodedOnce(load_catalogue(setup.ingest.settings.schemas_dir))
+        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now, decoder=self._decoder))
         self._seen: dict[str, str] = {}
         self._states: dict[str, SubjectState] = {}
         self._flagged: set[str] = set()
@@ -148,7 +151,7 @@ class Backtest:
         for n, item in enumerate(messages):
             self.read += 1
             try:
-                decoded = self._setup.ingest.decoder.decode(item[1].value)
+                decoded = self._decoder.ahead(item[1].value)  # ingest takes it decoded
                 envelope = decoded.record["envelope"]
                 at, event_id = envelope["recorded_at"], str(envelope["event_id"])
             except (HubError, KeyError, TypeError):
@@ -165,6 +168,7 @@ class Backtest:
                 self._day = at.date()
             self._now = at
             self._process(item)
+        self._decoder.forget()
 
     @property
     def tally(self) -> Tally:
