@@ -259,11 +259,14 @@ class Backtest:
         if changed:
             outcomes = outcomes_of(step.decisions)
         else:
+            # The first tick whose trim changes the state counts the dispatch's records
+            # (which this one did not): it must dispatch, whether a floor rises or a
+            # contribution is dropped.
             raised = instants.raised(state.window)
             if raised is None:
                 return
-            dropped = raised if dropped is None else min(dropped, raised)
-            outcomes = ()
+            due = min(due, raised, dropped or raised)
+            dropped, outcomes = None, ()
         self._wakes.put(token, Quiet(outcomes, index + 1, index, due, dropped))
 
     def _catch_up(self, token: str, end: int) -> Quiet | None:
