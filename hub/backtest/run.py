@@ -233,7 +233,7 @@ class Backtest:
                 continue
             self._catch_up(token, index)
             state = self._states[token]
-            episodes = self._episodes()  # forget those of earlier dispatches
+            self._episodes()  # forget those of earlier dispatches
             step = self._setup.correlator.rescan(token, state, moment)
             episodes = self._episodes()
             self.rescans += 1
@@ -245,9 +245,9 @@ class Backtest:
 
     def _settle(self, token: str, before: SubjectState, step: Step, tick: _Tick) -> None:
         """After a tick's rescan: the subject is quiet until its next instant if the rescan
-        changed nothing but its window's floors. Its records repeat if they were counted
-        (the floors changed: then they change at every later tick); if they were not (no
-        floor changed), nothing is counted until a floor can change."""
+        sent nothing and changed nothing but its window's floors. Its records repeat if they
+        were counted (a floor rose to the cut: it rises at every later tick); if they were
+        not (the state did not change), nothing is counted until the next dispatch."""
         index, episodes, changed = tick
         if step.pending or not episodes or not settled(before, step.state):
             return  # rescanned again at the next tick
