@@ -8,12 +8,17 @@ CSV, the region's volume), sealed by the agency SDK, and run by
 the SDK refuses events from the future and events more than ten years old (by the wall
 clock), as it does for ``hub feed``. Sealing (what ``hub feed`` does at the agencies) and
 the backtest proper are
-timed apart. Prints figures; asserts nothing.
+timed apart. Prints figures, the dispatches its ticks made (``rescans``) and a digest of the
+report (SHA-256 of its JSON, sorted keys: equal digests, equal reports); asserts nothing.
+``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
+path before ticks were scheduled, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import time
 from datetime import UTC, date, datetime
@@ -31,6 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="about this many events")
     parser.add_argument("--months", type=int, default=0, help="or this many months")
+    parser.add_argument(
+        "--daily", action="store_true", help="rescan every flagged subject at every tick"
+    )
     args = parser.parse_args()
     months = args.months or math.ceil(args.events / PER_MONTH)
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -44,7 +52,9 @@ def main() -> None:
     period = Period(date(start // 12, start % 12 + 1, 1), date(end // 12, end % 12 + 1, 28))
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
     runner = Backtest(
-        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)), period
+        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)),
+        period,
+        **({"daily": True} if args.daily else {}),
     )
     sealing = running = 0.0
     chunks = demo_months(sealer, first_police_csv(settings.data_dir), period)
@@ -69,8 +79,12 @@ def main() -> None:
         f"backtest           {running:8.1f} s CPU {events / running:10,.0f} events/s"
         f" ({running / events * 1e6:.0f} us per event)"
     )
-    print(f"report: {len(report.rows)} rows, at least {raised:,} flags raised")
+    digest = hashlib.sha256(json.dumps(report.to_json(), sort_keys=True).encode()).hexdigest()
+    print(
+        f"report: {len(report.rows)} rows, at least {raised:,} flags raised, digest {digest[:16]}"
+    )
     print(f"refused at source: {dict(sealer.refused)}")
+    print(f"rescans: {runner.rescans:,} dispatches at ticks")
 
 
 if __name__ == "__main__":

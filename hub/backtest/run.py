@@ -3,9 +3,11 @@
 Messages are taken in the order of their events' ``recorded_at`` (then event id), and the
 clock is that time: ingest's timeliness checks, the decision time and every window are
 judged against it. Once per event-time day the subjects holding flags are re-decided (the
-live hub's clock ticks), so flags expire when their windows close. Agency keys are checked
-for their signatures but not for their validity windows: a key made this year seals last
-year's events in a backtest.
+live hub's clock ticks), so flags expire when their windows close: a subject whose last
+rescan changed nothing is rescanned only when something it depends on in time can change,
+and its other ticks repeat that rescan's records (:mod:`hub.backtest.schedule`). Agency keys
+are checked for their signatures but not for their validity windows: a key made this year
+seals last year's events in a backtest.
 """
 
 from __future__ import annotations
@@ -18,8 +20,19 @@ from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.alerts import AlertBody
+from hub.backtest.decoded import DecodedOnce
 from hub.backtest.period import Period, month_of
+from hub.backtest.schedule import (
+    Instants,
+    Quiet,
+    Ticks,
+    Wakes,
+    WatchedDispatcher,
+    outcomes_of,
+    settled,
+)
 from hub.backtest.tally import Report, Tally
+from hub.codec import load_catalogue
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.crypto import HmacKey, HpkePrivateKey, Keyring, alert_info
@@ -28,8 +41,10 @@ from hub.dsa import AgreementBook, Evaluator
 from hub.dsa.document import Agreement
 from hub.dsa.loader import load_directory
 from hub.errors import HubError
+from hub.flags import Episode
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
+from hub.rules import Rule
 from hub.runtime import load_correlator, load_ingest_context
 
 Sealed = tuple[str, SealedMessage]
@@ -65,7 +80,7 @@ class BacktestSetup:
         recipients = tuple(
             Recipient(pid, key.public_key, HmacKey.generate()) for pid, key in openers.items()
         )
-        dispatcher = Dispatcher(live.dispatcher.rules, recipients, remembered=_REMEMBERED)
+        dispatcher = WatchedDispatcher(live.dispatcher.rules, recipients, remembered=_REMEMBERED)
         correlator = replace(live, dispatcher=dispatcher)
         agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
         book = _book(agreements, policy, period, now)
@@ -99,13 +114,19 @@ def _backdated(agreement: Agreement, first: date) -> Agreement:
 
 
 class Backtest:
-    """One run: feed it chunks of sealed messages, then take its report."""
+    """One run: feed it chunks of sealed messages, then take its report.
 
-    def __init__(self, setup: BacktestSetup, period: Period) -> None:
+    ``daily`` rescans every flagged subject at every tick, as the live clock does, instead of
+    only those whose decisions can change (:mod:`hub.backtest.schedule`): the same report,
+    slower; kept to test that they agree.
+    """
+
+    def __init__(self, setup: BacktestSetup, period: Period, *, daily: bool = False) -> None:
         self._setup = setup
         self._period = period
         self._now = period.start
-        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now))
+        self._decoder = DecodedOnce(load_catalogue(setup.ingest.settings.schemas_dir))
+        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now, decoder=self._decoder))
         self._seen: dict[str, str] = {}
         self._states: dict[str, SubjectState] = {}
         self._flagged: set[str] = set()
@@ -113,8 +134,16 @@ class Backtest:
         self._rule_of: dict[str, str] = {}
         self._offset = 0
         self._day: date | None = None
+        dispatcher = setup.correlator.dispatcher
+        self._watched = _watched(dispatcher)
+        self._daily = daily or self._watched is None
+        book = setup.evaluator.book
+        self._instants = Instants(book.breakpoints(), dispatcher.rules)
+        self._ticks = Ticks()
+        self._wakes = Wakes()
+        self.rescans = 0
         self.read = 0
-        self.tally = Tally()
+        self._tally = Tally()
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
@@ -122,14 +151,14 @@ class Backtest:
         for n, item in enumerate(messages):
             self.read += 1
             try:
-                decoded = self._setup.ingest.decoder.decode(item[1].value)
+                decoded = self._decoder.ahead(item[1].value)  # ingest takes it decoded
                 envelope = decoded.record["envelope"]
                 at, event_id = envelope["recorded_at"], str(envelope["event_id"])
             except (HubError, KeyError, TypeError):
                 self._process(item)  # ingest quarantines it and says why
                 continue
             if not isinstance(at, datetime) or not self._period.contains(at):
-                self.tally.outside += 1
+                self._tally.outside += 1
                 continue
             timed.append((at, event_id, n, item))
         timed.sort(key=lambda t: t[:3])
@@ -139,6 +168,14 @@ class Backtest:
                 self._day = at.date()
             self._now = at
             self._process(item)
+        self._decoder.forget()
+
+    @property
+    def tally(self) -> Tally:
+        """The exact counts of everything fed so far."""
+        for token in self._wakes.quiet:
+            self._count(token, len(self._ticks.times))
+        return self._tally
 
     def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
         """The report of everything fed so far."""
@@ -158,31 +195,108 @@ class Backtest:
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         outcome = self._ingest.process(message, self._seen)
         if outcome.status != "accepted":
-            self.tally.quarantined[outcome.reason] += 1
+            self._tally.quarantined[outcome.reason] += 1
             return
         event = self._setup.correlator.read(sealed.value)
         month = month_of(self._now)
-        self.tally.events[month] += 1
+        self._tally.events[month] += 1
         token = event.subject_token
         if token is None:
             return
-        self.tally.about_subjects[month] += 1
+        self._tally.about_subjects[month] += 1
         if token in self._known:
-            self.tally.linked[month] += 1
+            self._tally.linked[month] += 1
         self._known.add(token)
+        quiet = self._catch_up(token, len(self._ticks.times))
         state = self._states.get(token) or SubjectState()
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
+        self._episodes()  # not needed: the subject is rescanned at the next tick
         if folded is not None:
             self._apply(token, folded.step)
+        elif quiet is not None:
+            self._wakes.put(token, quiet)  # nothing changed: still quiet
 
     def _tick(self, at: datetime) -> None:
-        """Re-decide every subject holding a flag at ``at`` (as the live clock tick does)."""
+        """Re-decide the subjects holding a flag at ``at`` whose decisions may change (as the
+        live clock tick does for all), and repeat the others' last records."""
+        times = self._ticks.times
+        back = bool(times) and at <= times[-1]  # a chunk that reaches back: wake everyone
+        index = self._ticks.add(at, month_of(at))
         moment = self._moment(at)
-        for token in sorted(self._flagged):
+        quiet = self._wakes.quiet
+        woken = set(quiet) if back else self._wakes.due(at)
+        due = set(woken).union(t for t in self._flagged if t not in quiet)
+        for token in sorted(due):
+            waking = quiet.get(token)
+            if waking is not None and not back and not waking.dispatch_due(at):
+                self._catch_up(token, index + 1)  # the dispatch repeats; the trim drops
+                continue
+            self._catch_up(token, index)
             state = self._states[token]
+            self._episodes()  # forget those of earlier dispatches
             step = self._setup.correlator.rescan(token, state, moment)
-            if step.pending or step.state != state:
+            episodes = self._episodes()
+            self.rescans += 1
+            changed = bool(step.pending) or step.state != state
+            if changed:
                 self._apply(token, step, at)
+            if not self._daily and token in self._flagged:
+                self._settle(token, state, step, (index, episodes, changed))
+
+    def _settle(self, token: str, before: SubjectState, step: Step, tick: _Tick) -> None:
+        """After a tick's rescan: the subject is quiet until its next instant if the rescan
+        sent nothing and changed nothing but its window's floors. Its records repeat if they
+        were counted (a floor rose to the cut: it rises at every later tick); if they were
+        not (the state did not change), nothing is counted until the next dispatch."""
+        index, episodes, changed = tick
+        if step.pending or not episodes or not settled(before, step.state):
+            return  # rescanned again at the next tick
+        at = self._ticks.times[index]
+        state = step.state
+        instants = self._instants
+        due = instants.due(at, state, episodes) or _NEVER
+        dropped = instants.dropped(state.window)
+        if changed:
+            outcomes = outcomes_of(step.decisions)
+        else:
+            # The first tick whose trim changes the state counts the dispatch's records
+            # (which this one did not): it must dispatch, whether a floor rises or a
+            # contribution is dropped.
+            raised = instants.raised(state.window)
+            if raised is None:
+                return
+            due = min(due, raised, dropped or raised)
+            dropped, outcomes = None, ()
+        self._wakes.put(token, Quiet(outcomes, index + 1, index, due, dropped))
+
+    def _catch_up(self, token: str, end: int) -> Quiet | None:
+        """Count a quiet subject's repeated ticks before tick ``end`` and trim its window as the
+        last of them did; the subject is no longer quiet. Its Quiet, or None."""
+        self._count(token, end)
+        quiet = self._wakes.quiet.pop(token, None)
+        if quiet is None:
+            return None
+        if end - 1 > quiet.last:
+            at = self._ticks.times[end - 1]
+            state = self._states[token]
+            moment = replace(self._moment(at), consent=state.consent)
+            self._states[token] = self._setup.correlator.dispatcher.trim(token, state, moment)
+            quiet = replace(quiet, last=end - 1)
+        return quiet
+
+    def _count(self, token: str, end: int) -> None:
+        """Count a quiet subject's repeated records for its ticks before tick ``end``."""
+        quiet = self._wakes.quiet.get(token)
+        if quiet is None or end <= quiet.since:
+            return
+        for month, days in self._ticks.per_month(quiet.since, end):
+            for (rule, pid, outcome), n in quiet.outcomes:
+                self._tally.decisions[(rule, pid, month)][outcome] += n * days
+        self._wakes.quiet[token] = replace(quiet, since=end)  # the same wake: still queued
+
+    def _episodes(self) -> list[_Episodes]:
+        """The episodes evaluated since the last call (none when they are not noted)."""
+        return [] if self._watched is None else self._watched.watched()
 
     def _moment(self, at: datetime) -> Moment:
         position = Position(partition=0, offset=self._offset)
@@ -196,11 +310,22 @@ class Backtest:
             self._flagged.discard(token)
         month = month_of(at or self._now)
         for record in step.decisions:
-            self.tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
+            self._tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
         for pending in step.pending:
             pid = pending.partnership_id
             plain = self._setup.openers[pid].open(pending.value, alert_info(pid, pending.alert_id))
             body = AlertBody.from_bytes(plain)
             rule = body.rule.id or self._rule_of.get(body.flag_id, "")
             self._rule_of.setdefault(body.flag_id, rule)
-            self.tally.alert((rule, pid, month), body.kind.value, token)
+            self._tally.alert((rule, pid, month), body.kind.value, token)
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_Episodes = list[tuple[Rule, Episode]]
+_Tick = tuple[int, list[_Episodes], bool]
+"""A tick's index, the episodes its rescan evaluated, and whether it changed the state."""
+
+
+def _watched(dispatcher: Dispatcher) -> WatchedDispatcher | None:
+    """The dispatcher that notes episodes, or None: every tick rescans every flagged subject."""
+    return dispatcher if isinstance(dispatcher, WatchedDispatcher) else None

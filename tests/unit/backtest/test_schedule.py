@@ -1,0 +1,143 @@
+"""The scheduled backtest reports exactly what rescanning every flagged subject daily reports.
+
+The load is the demo's generator over three months (flags raised, updated, expired and
+retracted), decided by today's agreements with two changed inside the period: the police
+agreement ends in the middle of it (its flags are retracted) and the education agreement
+starts later (its flags are raised at a tick, with no new event).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.backtest import Backtest, BacktestSetup, Period, Policy
+from hub.backtest.run import Sealed
+from hub.backtest.schedule import Instants, Ticks
+from hub.backtest.sources import Sealer, demo_months, first_police_csv
+from hub.config import Settings
+from hub.consent import ConsentLedger
+from hub.consent.record import ConsentRecord
+from hub.crypto import Keyring, create_dev_keyring
+from hub.dispatch import SubjectState
+from hub.dsa import AgreementBook, Evaluator, Purpose
+from hub.feeds.sample import write_sample_data
+from hub.registry import load_registry
+
+ROOT = Path(__file__).resolve().parents[3]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TODAY = datetime(2026, 11, 1, tzinfo=UTC)  # every shipped agreement in force
+PERIOD = Period(date(2026, 7, 1), date(2026, 9, 30))
+ENDS = ("tv-police-svd", date(2026, 8, 20))
+STARTS = ("tv-education-under18", date(2026, 7, 20))
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("schedule")
+    registry = load_registry(ROOT / "deploy" / "registry.yaml")
+    create_dev_keyring(root / "keys", registry, T0)
+    return Settings(
+        deploy_dir=ROOT / "deploy",
+        schemas_dir=ROOT / "schemas",
+        data_dir=write_sample_data(root / "data", registry, rows=5000),
+        keys_dir=root / "keys",
+        partitions=2,
+    )
+
+
+@pytest.fixture(scope="module")
+def chunks(settings: Settings) -> list[list[Sealed]]:
+    sealer = Sealer(settings, Keyring.open(settings.keys_dir))
+    return list(demo_months(sealer, first_police_csv(settings.data_dir), PERIOD))
+
+
+def _setup(settings: Settings) -> BacktestSetup:
+    """Today's agreements as if in force from the period's start, two changed inside it."""
+    setup = BacktestSetup.load(settings, Policy.CURRENT, PERIOD, TODAY)
+    changed = []
+    for entry in setup.evaluator.book.entries:
+        agreement = entry.agreement
+        if agreement.id == ENDS[0]:
+            agreement = agreement.model_copy(update={"effective_to": ENDS[1]})
+        if agreement.id == STARTS[0]:
+            agreement = agreement.model_copy(update={"effective_from": STARTS[1]})
+        changed.append(agreement)
+    book = AgreementBook.from_agreements(changed)
+    registry = setup.ingest.registry
+    return replace(setup, evaluator=Evaluator(book, registry), sequence=book.last_sequence)
+
+
+def _run(settings: Settings, chunks: list[list[Sealed]], *, daily: bool) -> Backtest:
+    runner = Backtest(_setup(settings), PERIOD, daily=daily)
+    for chunk in chunks:
+        runner.feed(chunk)
+    return runner
+
+
+def test_the_scheduled_backtest_reports_what_daily_rescans_report(
+    settings: Settings, chunks: list[list[Sealed]]
+) -> None:
+    daily = _run(settings, chunks, daily=True)
+    scheduled = _run(settings, chunks, daily=False)
+    kinds: Counter[tuple[str, str]] = Counter()
+    for (_, _, month), counts in daily.tally.alerts.items():
+        kinds.update({(month, kind): n for kind, n in counts.items() if n})
+    wanted = [("07", "raised"), ("07", "updated"), ("08", "raised"), ("08", "expired")]
+    wanted += [("08", "retracted")]  # the police agreement ended
+    assert all(kinds[(f"2026-{month}", f"flag.{kind}")] for month, kind in wanted), kinds
+    assert {key[2] for key in daily.tally.decisions} == {"2026-07", "2026-08", "2026-09"}
+    assert scheduled.rescans < daily.rescans / 3  # most ticks repeat the one before
+    assert scheduled.tally == daily.tally  # every exact count, before suppression
+    assert scheduled.finish().to_json() == daily.finish().to_json()
+
+
+def _consent(token: str, effective: datetime, expires: datetime | None) -> ConsentRecord:
+    return ConsentRecord(
+        consent_id="c-1",
+        subject_token=token,
+        purpose=Purpose.SERIOUS_VIOLENCE_PREVENTION,
+        provider="voluntary",
+        given_by="subject",
+        method="written",
+        notice="n-1",
+        recorded_by="worker",
+        event_id="e-1",
+        given_at=effective,
+        effective_from=effective,
+        expires_at=expires,
+    )
+
+
+def test_a_subject_is_due_at_its_first_instant_after_the_tick(settings: Settings) -> None:
+    """Agreements' breakpoints, consent starting and expiring, held flags' ends: the first
+    one after the tick (episodes' ends are the dispatch's, tested with the whole run)."""
+    setup = _setup(settings)
+    instants = Instants(setup.evaluator.book.breakpoints(), setup.correlator.dispatcher.rules)
+    at = datetime(2026, 7, 10, tzinfo=UTC)
+    starts = datetime(2026, 7, 20, tzinfo=UTC)  # STARTS: the education agreement
+    assert instants.due(at, SubjectState(), []) == starts
+    ledger = ConsentLedger(records=(_consent("lt1:x", at, at + timedelta(days=3)),))
+    assert instants.due(at, SubjectState(consent=ledger), []) == at + timedelta(days=3)
+    later = ConsentLedger(records=(_consent("lt1:x", at + timedelta(days=5), None),))
+    assert instants.due(at, SubjectState(consent=later), []) == at + timedelta(days=5)
+    past = ConsentLedger(records=(_consent("lt1:x", at - timedelta(days=5), at),))
+    assert instants.due(at, SubjectState(consent=past), []) == starts
+    beyond = datetime(2026, 12, 1, tzinfo=UTC)
+    assert instants.due(beyond, SubjectState(), []) is None
+
+
+def test_ticks_count_a_span_per_month() -> None:
+    ticks = Ticks()
+    days = [datetime(2026, m, d, tzinfo=UTC) for m, d in [(7, 30), (7, 31), (8, 1), (8, 2)]]
+    for day in days:
+        ticks.add(day, day.strftime("%Y-%m"))
+    ticks.add(datetime(2026, 7, 31, tzinfo=UTC), "2026-07")  # a chunk that reaches back
+    assert ticks.per_month(0, 4) == [("2026-07", 2), ("2026-08", 2)]
+    assert ticks.per_month(1, 3) == [("2026-07", 1), ("2026-08", 1)]
+    assert ticks.per_month(3, 5) == [("2026-08", 1), ("2026-07", 1)]
+    assert ticks.per_month(2, 2) == []
