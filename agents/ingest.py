@@ -1,24 +1,46 @@
-"""The ingest agent: every agency feed in; accepted events, alerts and quarantine out."""
+"""The ingest agent: every agency feed in; accepted events and quarantine out.
+
+The agent reads its feeds a group of records at a time (:class:`agents.groups.RecordGroups`:
+what the stream had buffered, without waiting for more), routes each record
+(:meth:`hub.ingest.Ingest.route_record`, which stores the record's row of accepted event
+ids), sends one accepted record per destination partition for the whole group and the
+group's quarantine records, and only then acknowledges the group. If anything in a group
+raises, each of its records is processed alone and one that fails again is quarantined
+whole: no record stops the agent, and none is acknowledged unprocessed.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import faust
 import structlog
 
+from agents.groups import RecordGroups, processing
 from agents.headers import header_items
 from agents.tables import SealedRows, verified_table
 from hub import metrics
 from hub.config import Settings
 from hub.crypto.trust import RecordVerifier
-from hub.ingest import FeedMessage, Ingest, IngestContext
-from hub.quarantine import SourceRef
+from hub.errors import HubError
+from hub.ingest import FeedMessage, Ingest, IngestContext, Outbound, RoutedRecord
+from hub.quarantine import SourceRef, quarantine
 from hub.refusal import Position, refused
 from hub.seen import SeenEvents
 
 log = structlog.get_logger("agents.ingest")
+
+Send = Callable[[Outbound], Awaitable[Any]]
+"""Publishes one message (its topic, key, value, partition and headers as given)."""
+
+
+class Partitioned(Protocol):
+    """The rows of the seen-events table: told the partition of the record being processed."""
+
+    partition: int
 
 
 def received_at(timestamp: float | None) -> datetime:
@@ -33,11 +55,129 @@ def received_at(timestamp: float | None) -> datetime:
         return datetime.now(UTC)
 
 
+class IngestAgent:
+    """Ingest groups of feed records: route each, send the group's records, then return."""
+
+    def __init__(
+        self,
+        ingest: Ingest,
+        seen: SeenEvents,
+        rows: Partitioned,
+        *,
+        feeds: dict[str, str],
+        send: Send,
+        quarantine_topic: str,
+    ) -> None:
+        self.ingest = ingest
+        self.seen = seen
+        self.rows = rows
+        self.feeds = feeds
+        self.send = send
+        self.quarantine_topic = quarantine_topic
+
+    async def handle_group(self, group: Sequence[faust.EventT[bytes]]) -> None:
+        """Ingest a group of feed records with one accepted record per destination partition;
+        if that raises, each record alone, quarantining one that raises again. Never raises."""
+        try:
+            await self.handle(group)
+        except Exception as exc:  # noqa: BLE001  # no record may stop the agent: find the one that fails
+            if len(group) == 1:
+                await self.refuse(group[0], exc)
+                return
+            for event in group:
+                try:
+                    await self.handle((event,))
+                except Exception as again:  # noqa: BLE001  # quarantined, then the next record
+                    await self.refuse(event, again)
+
+    async def refuse(self, event: faust.EventT[bytes], exc: Exception) -> None:
+        """Quarantine a feed record ingest could not process (only logged and counted if
+        even that fails): it is acknowledged with its group, never retried for ever."""
+        message = event.message
+        position = Position(message.topic, message.partition, message.offset)
+        error = exc if isinstance(exc, HubError) else HubError(f"unexpected {type(exc).__name__}")
+        try:
+            source = SourceRef(
+                topic=message.topic, partition=message.partition, offset=message.offset
+            )
+            record = quarantine(event.value or b"", source, error, key=message.key)
+            await self.send(Outbound(self.quarantine_topic, None, record.to_bytes()))
+        except Exception as again:  # noqa: BLE001  # the last resort: logged and counted
+            refused(position, again)
+            return
+        refused(position, exc)
+
+    async def handle(self, group: Sequence[faust.EventT[bytes]]) -> None:
+        """Ingest feed records (events or batches): each event accepted or quarantined."""
+        started = time.perf_counter()
+        routed: list[tuple[FeedMessage, RoutedRecord]] = []
+        for event in group:
+            feed_message = self.feed_message(event)
+            with processing(event):  # faust files the seen row under this record's partition
+                self.rows.partition = event.message.partition
+                routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
+        stamps = [e.message.timestamp for e in group if e.message.timestamp is not None]
+        oldest = min(stamps, default=None)
+        for out in self.ingest.seal_group(routed):
+            headers = tuple(metrics.origin_headers(oldest, out.headers))
+            await self.send(Outbound(out.topic, out.key, out.value, headers, out.partition))
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        for feed_message, outcome in routed:
+            _note(feed_message, outcome, len(group), duration_ms)
+
+    def feed_message(self, event: faust.EventT[bytes]) -> FeedMessage:
+        """A feed record as ingest reads it."""
+        message = event.message
+        return FeedMessage(
+            value=event.value or b"",
+            key=message.key,
+            headers=header_items(message.headers),
+            source=SourceRef(
+                topic=message.topic, partition=message.partition, offset=message.offset
+            ),
+            feed_agency=self.feeds.get(message.topic, ""),
+            received_at=received_at(message.timestamp),
+        )
+
+
+def _note(feed_message: FeedMessage, outcome: RoutedRecord, group: int, duration_ms: float) -> None:
+    """Count a record's outcomes once its outputs are sent, and log them."""
+    ref = feed_message.source
+    for one in outcome.outcomes:
+        metrics.count_ingest(feed_message.feed_agency, one.status, one.reason)
+    # Each quarantined event at INFO (with its index in a batch record); one line per feed
+    # record at DEBUG: at thousands of events a second, counts are on /metrics and
+    # decisions in the audit ledger.
+    for one in outcome.outcomes:
+        if one.status == "quarantined":
+            log.info(
+                "event_processed",
+                topic=ref.topic,
+                partition=ref.partition,
+                offset=ref.offset,
+                index=one.index,
+                outcome=one.status,
+                reason=one.reason,
+                error=one.error,
+            )
+    accepted = outcome.count
+    log.debug(
+        "event_processed",
+        topic=ref.topic,
+        partition=ref.partition,
+        offset=ref.offset,
+        outcome="accepted" if accepted == len(outcome.outcomes) else "quarantined",
+        events=len(outcome.outcomes),
+        accepted=accepted,
+        group=group,
+        group_duration_ms=duration_ms,
+    )
+
+
 def register_ingest(
     app: faust.App, settings: Settings, ctx: IngestContext, verifier: RecordVerifier
 ) -> None:
     """Attach the ingest agent and its table of accepted event ids to ``app``."""
-    ingest = Ingest(ctx)
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
     table = verified_table(app, "seen-events", verifier, settings.partitions)
@@ -46,71 +186,23 @@ def register_ingest(
     table.on_recovered.append(seen.invalidate)
     outputs: dict[str, faust.TopicT] = {}
 
-    def output(name: str) -> faust.TopicT:
-        if name not in outputs:
-            outputs[name] = app.topic(
-                name, key_type=bytes, value_type=bytes, value_serializer="raw"
+    async def send(out: Outbound) -> None:
+        if out.topic not in outputs:
+            outputs[out.topic] = app.topic(
+                out.topic, key_type=bytes, value_type=bytes, value_serializer="raw"
             )
-        return outputs[name]
+        await outputs[out.topic].send(
+            key=out.key, value=out.value, partition=out.partition, headers=list(out.headers)
+        )
+
+    agent = IngestAgent(
+        Ingest(ctx), seen, rows, feeds=feeds, send=send, quarantine_topic=settings.quarantine_topic
+    )
 
     async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                await handle(event)
-            except Exception as exc:  # noqa: BLE001  # no record may stop the agent: refuse it
-                message = event.message
-                refused(Position(message.topic, message.partition, message.offset), exc)
-
-    async def handle(event: faust.EventT[bytes]) -> None:
-        """Ingest one feed record (an event or a batch): each event accepted or quarantined."""
-        started = time.perf_counter()
-        message = event.message
-        ref = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
-        feed_message = FeedMessage(
-            value=event.value or b"",
-            key=message.key,
-            headers=header_items(message.headers),
-            source=ref,
-            feed_agency=feeds.get(message.topic, ""),
-            received_at=received_at(message.timestamp),
-        )
-        rows.partition = message.partition
-        outcome = ingest.process_record(feed_message, seen)
-        for one in outcome.outcomes:
-            metrics.count_ingest(feed_message.feed_agency, one.status, one.reason)
-        for out in outcome.messages:
-            await output(out.topic).send(
-                key=out.key,
-                value=out.value,
-                partition=out.partition,
-                headers=metrics.origin_headers(message.timestamp, out.headers),
-            )
-        # Each quarantined event at INFO (with its index in a batch record); one line per feed
-        # record at DEBUG: at thousands of events a second, counts are on /metrics and
-        # decisions in the audit ledger.
-        for one in outcome.outcomes:
-            if one.status == "quarantined":
-                log.info(
-                    "event_processed",
-                    topic=ref.topic,
-                    partition=ref.partition,
-                    offset=ref.offset,
-                    index=one.index,
-                    outcome=one.status,
-                    reason=one.reason,
-                    error=one.error,
-                )
-        accepted = outcome.accepted
-        log.debug(
-            "event_processed",
-            topic=ref.topic,
-            partition=ref.partition,
-            offset=ref.offset,
-            outcome="accepted" if accepted == len(outcome.outcomes) else "quarantined",
-            events=len(outcome.outcomes),
-            accepted=accepted,
-            deliveries=len(outcome.messages),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
+        groups = RecordGroups(stream)
+        async for group in groups:
+            await agent.handle_group(group)
+            await groups.ack(group)  # only now: every record's outputs sent, its row stored
 
     app.agent(source, name="ingest")(ingest_agent)

@@ -1,7 +1,10 @@
-"""The ingest step: one raw feed record in, the messages it causes out.
+"""The ingest step: raw feed records in, the messages they cause out.
 
-Pure: no Kafka here. The faust adapter (``agents/``) reads a feed record, calls
-:meth:`Ingest.process_record`, and sends what comes back. A feed record is one event
+Pure: no Kafka here. The faust adapter (``agents/``) reads a group of feed records (what its
+stream had buffered), routes each with :meth:`Ingest.route_record`, seals the group's
+accepted events with :meth:`Ingest.seal_group` (one accepted record per destination partition
+for the whole group) and sends what comes back; :meth:`Ingest.process_record` does both for
+one record. A feed record is one event
 (single-object Avro with its ``vru-seal`` header) or one sealed batch of events
 (``hub.crypto.batchrecord``): a batch's signature is verified once, then every event is
 checked alone. Every event ends either accepted or quarantined with a reason: nothing raises
@@ -11,13 +14,14 @@ out of ``process_record``.
 
     ingest = Ingest(ctx)
     seen = SeenEvents(rows)                 # hub.seen: one stored row per feed record
-    outcome = ingest.process_record(message, seen)
-    ...send outcome.messages (accepted per partition, then quarantine records)...
+    routed = [(m, ingest.route_record(m, seen)) for m in messages]   # one seen row each
+    for out in ingest.seal_group(routed):   # accepted per partition, then quarantine records
+        ...send out...
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -42,6 +46,7 @@ from hub.merkle import MerkleTree
 from hub.models import Clock, Event, remember, validate_event, wall_clock
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
+from hub.retention import MAX_MESSAGE_BYTES
 from hub.seen import SeenEvents
 from hub.transport.partitioner import partition_for
 
@@ -49,6 +54,10 @@ from hub.transport.partitioner import partition_for
 SEAL_HEADER = "vru-seal"
 #: Kafka header on accepted events naming their feed position (``topic:partition:offset``).
 SOURCE_HEADER = "vru-source"
+
+#: The most event bytes :meth:`Ingest.seal_group` puts in one accepted record: half of the
+#: largest record a topic takes, as the correlation outbox's ``RECORD_BUDGET``.
+ACCEPTED_BUDGET = MAX_MESSAGE_BYTES // 2
 
 Headers = tuple[tuple[str, bytes], ...]
 T = TypeVar("T")
@@ -115,6 +124,32 @@ class RecordOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Routed:
+    """An accepted event before it is sealed: its destination partition, key and bytes."""
+
+    partition: int
+    key: bytes
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedRecord:
+    """One feed record classified, its accepted events not yet sealed into records.
+
+    ``accepted`` holds the accepted events in input order; ``refused`` the quarantine records.
+    """
+
+    outcomes: tuple[Outcome, ...]
+    accepted: tuple[Routed, ...]
+    refused: tuple[Outbound, ...]
+
+    @property
+    def count(self) -> int:
+        """How many of the record's events were accepted."""
+        return len(self.accepted)
+
+
+@dataclass(frozen=True, slots=True)
 class IngestContext:
     """Everything ingest needs, loaded once at start-up."""
 
@@ -146,16 +181,54 @@ class Ingest:
     def process_record(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
         """Classify one feed record, a single event or a batch; never raises.
 
-        The record's accepted events are stored in ``seen`` as one row.
+        The record's accepted events are stored in ``seen`` as one row and sealed into one
+        accepted record per destination partition.
         """
+        routed = self.route_record(message, seen)
+        return RecordOutcome(routed.outcomes, self.seal_group(((message, routed),)))
+
+    def route_record(self, message: FeedMessage, seen: SeenEvents) -> RoutedRecord:
+        """Classify one feed record and store its accepted event ids in ``seen`` (one row);
+        never raises. Its accepted events are sealed later, with its group's."""
         seen.refresh()
         if is_batch_record(message.value):
-            outcome = self._batch(message, seen)
+            routed = self._batch(message, seen)
         else:
-            single = self.process(message, seen)
-            outcome = RecordOutcome((single,), single.messages)
+            found = _attempt(self._route_single, message, seen)
+            if isinstance(found, HubError):
+                refused = self._refused(message, found)
+                routed = RoutedRecord((refused,), (), refused.messages)
+            else:
+                routed = found
         seen.commit()
-        return outcome
+        return routed
+
+    def seal_group(
+        self,
+        records: Sequence[tuple[FeedMessage, RoutedRecord]],
+        budget: int = ACCEPTED_BUDGET,
+    ) -> tuple[Outbound, ...]:
+        """The messages a group of routed feed records causes, in this order: the accepted
+        events as one record per destination partition (in input order; a partition's events
+        over ``budget`` bytes go on in a further record), then every quarantine record.
+
+        Events of one subject go to one partition in the order read, so per-subject order
+        holds across the group as within one record.
+        """
+        chunks: dict[int, list[_Chunk]] = {}
+        for message, routed in records:
+            for event in routed.accepted:
+                held = chunks.setdefault(event.partition, [])
+                if not held or (held[-1].size and held[-1].size + len(event.raw) > budget):
+                    held.append(_Chunk(event.key))
+                held[-1].add(event.raw, message)
+        topic = self._ctx.settings.accepted_topic
+        accepted = tuple(
+            self._packed(Place(topic, partition), chunk)
+            for partition, held in chunks.items()
+            for chunk in held
+        )
+        return accepted + tuple(m for _, routed in records for m in routed.refused)
 
     def process(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
         """Classify one single-event feed message; never raises."""
@@ -179,13 +252,20 @@ class Ingest:
         return Outcome("quarantined", record.reason, None, (out,), record.detail, index)
 
     def _accept(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
+        routed = self._route_single(message, seen)
+        (event,) = routed.accepted
+        place = Place(self._ctx.settings.accepted_topic, event.partition)
+        accepted = self._packed(place, _Chunk(event.key).add(event.raw, message))
+        outcome = routed.outcomes[0]
+        return Outcome("accepted", "accepted", outcome.event_id, (accepted,))
+
+    def _route_single(self, message: FeedMessage, seen: MutableMapping[str, str]) -> RoutedRecord:
         event = validate_event(self._ctx.decoder.decode(message.value), clock=self._ctx.clock)
         self._check_provenance(event, message)
         position = message.source.position
         key, partition = self._admit(event, message.value, seen, position)
-        place = Place(self._ctx.settings.accepted_topic, partition)
-        accepted = self._packed(place, key, (message.value,), message)
-        return Outcome("accepted", "accepted", event.event_id, (accepted,))
+        outcome = Outcome("accepted", "accepted", event.event_id, ())
+        return RoutedRecord((outcome,), (Routed(partition, key, message.value),), ())
 
     def _check_agency(self, event: Event, feed_agency: str) -> None:
         agency_id = event.envelope.agency_id
@@ -222,13 +302,13 @@ class Ingest:
         key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
         return key, partition_for(key, self._ctx.settings.partitions)
 
-    def _batch(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
+    def _batch(self, message: FeedMessage, seen: SeenEvents) -> RoutedRecord:
         """A batch record: its seal checked once, then each event alone."""
         parsed = _attempt(self._open_batch, message)
         if not isinstance(parsed, HubError):
             return self._batch_events(parsed, message, seen)
         whole = self._refused(message, parsed)
-        return RecordOutcome((whole,), whole.messages)
+        return RoutedRecord((whole,), (), whole.messages)
 
     def _open_batch(self, message: FeedMessage) -> tuple[BatchRecord, MerkleTree]:
         """Parse a batch record and verify its signature over the root of all its events."""
@@ -245,9 +325,9 @@ class Ingest:
 
     def _batch_events(
         self, opened: tuple[BatchRecord, MerkleTree], message: FeedMessage, seen: SeenEvents
-    ) -> RecordOutcome:
+    ) -> RoutedRecord:
         record, tree = opened
-        groups: dict[int, tuple[bytes, list[bytes]]] = {}
+        accepted: list[Routed] = []
         outcomes: list[Outcome] = []
         seals: list[EventSeal] = []
         base = message.source.position
@@ -259,15 +339,10 @@ class Ingest:
                 outcomes.append(self._refused(message, found, (index, raw, headers)))
                 continue
             event_id, key, partition = found
-            groups.setdefault(partition, (key, []))[1].append(raw)
+            accepted.append(Routed(partition, key, raw))
             outcomes.append(Outcome("accepted", "accepted", event_id, (), index=index))
-        topic = self._ctx.settings.accepted_topic
-        accepted = tuple(
-            self._packed(Place(topic, partition), key, tuple(items), message)
-            for partition, (key, items) in groups.items()
-        )
         refused = tuple(m for o in outcomes for m in o.messages)
-        return RecordOutcome(tuple(outcomes), accepted + refused)
+        return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
 
     def _batch_event(
         self, raw: bytes, record: BatchRecord, seen: SeenEvents, position: str
@@ -279,21 +354,43 @@ class Ingest:
         key, partition = self._admit(event, raw, seen, position)
         return event.event_id, key, partition
 
-    def _packed(
-        self, place: Place, key: bytes, items: tuple[bytes, ...], message: FeedMessage
-    ) -> Outbound:
+    def _packed(self, place: Place, chunk: _Chunk) -> Outbound:
         """An accepted record: events in an internal record MACed for their partition.
 
         Its time, the decision time correlation uses, is the hub's clock now. The feed
-        position (and a single event's seal) travel as headers for people reading the
-        topic; no reader uses them.
+        positions its events came from (and a single event's seal, when the record holds
+        exactly that event) travel as headers for people reading the topic; no reader uses
+        them.
         """
-        value = seal_record(Kind.EVENTS, self._ctx.clock(), items, place, self._ctx.internal_key)
-        headers: Headers = ((SOURCE_HEADER, message.source.position.encode()),)
-        raw_seal = message.seal
-        if raw_seal is not None:
+        value = seal_record(
+            Kind.EVENTS, self._ctx.clock(), tuple(chunk.items), place, self._ctx.internal_key
+        )
+        positions = ",".join(m.source.position for m in chunk.sources)
+        headers: Headers = ((SOURCE_HEADER, positions.encode()),)
+        raw_seal = chunk.sources[0].seal if len(chunk.sources) == 1 else None
+        if raw_seal is not None and len(chunk.items) == 1:
             headers = ((SEAL_HEADER, raw_seal), *headers)
-        return Outbound(place.topic, key, value, headers, place.partition)
+        return Outbound(place.topic, chunk.key, value, headers, place.partition)
+
+
+class _Chunk:
+    """The events of one accepted record being assembled: key (its first event's), bytes,
+    and the feed messages they came from (each once, in order)."""
+
+    __slots__ = ("items", "key", "size", "sources")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.items: list[bytes] = []
+        self.size = 0
+        self.sources: list[FeedMessage] = []
+
+    def add(self, raw: bytes, message: FeedMessage) -> _Chunk:
+        self.items.append(raw)
+        self.size += len(raw)
+        if not self.sources or self.sources[-1] is not message:
+            self.sources.append(message)
+        return self
 
 
 def _attempt(step: Callable[..., T], *args: Any) -> T | HubError:

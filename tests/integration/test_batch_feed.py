@@ -80,7 +80,9 @@ async def test_a_batch_record_is_judged_per_event_and_deduplicated_across_a_rest
     finally:
         assert stop_process(worker) == 0
 
-    from_batch = [r for r in accepted if dict(r.headers).get("vru-source", b"").endswith(b":0")]
+    # An accepted record names the feed records its events came from: ingest may have read the
+    # three records as one group, so the batch's events can share a record with the single one.
+    from_batch = [r for r in accepted if any(p.endswith(b":0") for p in sources(r))]
     assert len({r.partition for r in from_batch}) == len(from_batch)  # one per partition
     sent = [
         STORE.decode(v).record["envelope"]["event_id"] for v in parse_batch_record(batch).events
@@ -88,8 +90,9 @@ async def test_a_batch_record_is_judged_per_event_and_deduplicated_across_a_rest
     good_ids = [i for n, i in enumerate(sent) if n != BAD_AT]
     for r in from_batch:  # each partition's events in the batch's order
         ids = [STORE.decode(v).record["envelope"]["event_id"] for v in items_of([r], Kind.EVENTS)]
+        ids = [i for i in ids if i in sent]
         assert ids == [i for i in good_ids if i in ids]
-    assert sorted(accepted_ids(from_batch)) == sorted(good_ids)
+    assert sorted(i for i in accepted_ids(from_batch) if i in sent) == sorted(good_ids)
     assert len(accepted_ids(accepted)) == GOOD + 1  # and the single-event record
 
     distinct = {(q.source.offset, q.source.index): q for q in quarantined(refused)}
@@ -118,3 +121,8 @@ async def test_a_batch_record_is_judged_per_event_and_deduplicated_across_a_rest
     again = [q for q in quarantined(refused) if q.source.offset == 3]  # at least once each
     assert {q.source.index for q in again} == set(range(GOOD + 1))
     assert {q.reason for q in again if q.source.index != BAD_AT} == {"duplicate_event"}
+
+
+def sources(record: ConsumerRecord[bytes, bytes]) -> list[bytes]:
+    """The feed positions an accepted record's ``vru-source`` header names."""
+    return dict(record.headers).get("vru-source", b"").split(b",")

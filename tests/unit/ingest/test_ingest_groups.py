@@ -1,0 +1,234 @@
+"""Ingest a group of feed records at a time: one accepted record per destination partition for
+the group, nothing acknowledged before it is processed, and a record that fails in the middle
+of a group quarantined alone while the others go through.
+
+The stream here is a stand-in for faust's (its buffered queue, its iterator, its acks): what
+is tested is the reader's and the agent's logic; the real stream and broker are exercised by
+``tests/integration/test_ingest_groups.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import faust
+
+from agents.groups import RecordGroups
+from agents.ingest import IngestAgent
+from hub.crypto.batchrecord import encode_batch_record
+from hub.crypto.record import parse
+from hub.ingest import SOURCE_HEADER, Outbound
+from hub.quarantine import QuarantineRecord
+from hub.seen import SeenEvents
+from tests.unit.ingest.test_batch_ingest import (
+    SETTINGS,
+    SIGNING,
+    STORE,
+    TOPIC,
+    VALUES,
+    ingest,
+    message,
+)
+
+ACCEPTED = SETTINGS.accepted_topic
+
+
+def event_ids(value: bytes) -> list[str]:
+    return [STORE.decode(item).record["envelope"]["event_id"] for item in parse(value).items]
+
+
+def batch(values: list[bytes]) -> bytes:
+    return encode_batch_record(values, SIGNING, "police")
+
+
+def test_a_group_is_one_accepted_record_per_partition_in_input_order() -> None:
+    rows: dict[str, str] = {}
+    hub, seen = ingest(), SeenEvents(rows)
+    feed = [message(batch(VALUES[n : n + 6]), offset=n) for n in range(0, 24, 6)]
+    routed = [(m, hub.route_record(m, seen)) for m in feed]
+    out = hub.seal_group(routed)
+    accepted = [m for m in out if m.topic == ACCEPTED]
+    assert len({m.partition for m in accepted}) == len(accepted)  # one per partition
+    expected = [STORE.decode(v).record["envelope"]["event_id"] for v in VALUES]
+    got = {m.partition: event_ids(m.value) for m in accepted}
+    assert sorted(i for ids in got.values() for i in ids) == sorted(expected)
+    for ids in got.values():  # each partition's events in the order they were read
+        assert ids == [i for i in expected if i in ids]
+    sources = {m.partition: dict(m.headers)[SOURCE_HEADER].split(b",") for m in accepted}
+    assert set().union(*sources.values()) == {m.source.position.encode() for m in feed}
+    assert sorted(rows) == sorted(m.source.position for m in feed)  # a seen row per record
+
+
+def test_a_partition_over_the_budget_goes_on_in_further_records_in_order() -> None:
+    hub, seen = ingest(), SeenEvents({})
+    feed = [message(batch(VALUES[n : n + 4]), offset=n) for n in range(0, 24, 4)]
+    routed = [(m, hub.route_record(m, seen)) for m in feed]
+    budget = max(len(v) for v in VALUES) * 2
+    out = [m for m in hub.seal_group(routed, budget=budget) if m.topic == ACCEPTED]
+    whole = [m for m in hub.seal_group(routed) if m.topic == ACCEPTED]
+    assert len(out) > len(whole)
+    for partition in {m.partition for m in whole}:
+        split = [i for m in out if m.partition == partition for i in event_ids(m.value)]
+        (one,) = [m for m in whole if m.partition == partition]
+        assert split == event_ids(one.value)
+    assert all(sum(map(len, parse(m.value).items)) <= budget for m in out)
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = b"k"
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp: float | None = 1_800_000_000.0
+
+
+@dataclass(eq=False)
+class Event:
+    value: bytes
+    message: Message
+    skip: bool = False
+
+
+@dataclass
+class Queue:
+    """The stream's buffer: what it holds is read without waiting."""
+
+    items: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+
+    def empty(self) -> bool:
+        return self.items.empty()
+
+
+@dataclass
+class Channel:
+    queue: Queue
+
+
+class Stream:
+    """A stand-in for faust's stream: ``noack()``, ``events()``, ``ack()``, ``channel.queue``.
+
+    Like faust's, its iterator passes over a record it skips (one read before a rebalance)
+    and waits for the next.
+    """
+
+    def __init__(self) -> None:
+        self.channel = Channel(Queue())
+        self.acked: list[Event] = []
+
+    def noack(self) -> Stream:
+        return self
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            item = await self.channel.queue.items.get()
+            if item is None:
+                return
+            if not item.skip:
+                yield item
+
+    async def ack(self, event: Event) -> None:
+        self.acked.append(event)
+
+    def put(self, *events: Event | None) -> None:
+        for e in events:
+            self.channel.queue.items.put_nowait(e)
+
+
+def feed_event(offset: int, value: bytes = b"", **kw: Any) -> Event:
+    return Event(value, Message(TOPIC, 2, offset), **kw)
+
+
+def reader(stream: Stream, limit: int = 64) -> RecordGroups:
+    return RecordGroups(cast("faust.StreamT[Any]", stream), limit=limit)
+
+
+async def test_a_group_is_what_was_buffered_and_nothing_is_acked_before_ack() -> None:
+    stream = Stream()
+    stream.put(*(feed_event(n) for n in range(5)))
+    groups = aiter(reader(stream, limit=3))
+    first = await anext(groups)
+    assert [e.message.offset for e in first] == [0, 1, 2]  # capped at the limit
+    assert stream.acked == []
+    second = await anext(groups)  # the next group is read before the first is acked
+    assert [e.message.offset for e in second] == [3, 4]
+    assert stream.acked == []
+    await reader(stream).ack(first)
+    assert stream.acked == first
+    stream.put(None)
+    assert [g async for g in groups] == []
+
+
+async def test_a_group_does_not_wait_for_records_not_yet_buffered() -> None:
+    stream = Stream()
+    stream.put(feed_event(0))
+    groups = aiter(reader(stream))
+    assert [e.message.offset for e in await asyncio.wait_for(anext(groups), 1)] == [0]
+    later = asyncio.ensure_future(anext(groups))
+    await asyncio.sleep(0.05)
+    assert not later.done()  # waits for the next record, holding no group
+    stream.put(feed_event(1))
+    assert [e.message.offset for e in await asyncio.wait_for(later, 1)] == [1]
+
+
+async def test_a_buffered_record_the_stream_skips_does_not_hold_the_group() -> None:
+    stream = Stream()
+    stream.put(feed_event(0), feed_event(1, skip=True))
+    groups = aiter(reader(stream))
+    group = await asyncio.wait_for(anext(groups), 1)  # not held until another record comes
+    assert [e.message.offset for e in group] == [0]
+    stream.put(feed_event(2))  # the read that skipped goes on into the next group
+    assert [e.message.offset for e in await asyncio.wait_for(anext(groups), 1)] == [2]
+
+
+async def test_an_error_in_the_middle_of_a_group_quarantines_that_record_alone() -> None:
+    """The group's send fails on the poisoned record: each record is then processed alone,
+    the poisoned one is quarantined, the others accepted, and the agent acks the group only
+    after all that (no record acked while its outputs were unsent)."""
+    stream = Stream()
+    poisoned = message(batch(VALUES[4:8]), offset=11).source.position.encode()
+    sent: list[Outbound] = []
+    acked_at_failure: list[list[Event]] = []
+
+    async def send(out: Outbound) -> None:
+        if out.topic == ACCEPTED and poisoned in dict(out.headers)[SOURCE_HEADER].split(b","):
+            acked_at_failure.append(list(stream.acked))
+            raise RuntimeError("the broker refused it")
+        sent.append(out)
+
+    agent = IngestAgent(
+        ingest(),
+        SeenEvents({}),
+        Partition(),
+        feeds={TOPIC: "police"},
+        send=send,
+        quarantine_topic=SETTINGS.quarantine_topic,
+    )
+    values = [batch(VALUES[n : n + 4]) for n in range(0, 12, 4)]
+    events = [feed_event(10 + n, v) for n, v in enumerate(values)]
+    stream.put(*events, None)
+    groups = reader(stream)
+    async for group in groups:  # the agent's loop
+        assert group == events
+        await agent.handle_group(group)
+        assert stream.acked == []
+        await groups.ack(group)
+
+    assert acked_at_failure == [[], []]  # the group's send, then the record's alone
+    assert stream.acked == events
+    accepted = [i for m in sent if m.topic == ACCEPTED for i in event_ids(m.value)]
+    ids = [STORE.decode(v).record["envelope"]["event_id"] for v in VALUES[:12]]
+    assert sorted(set(accepted)) == sorted(ids[:4] + ids[8:])  # the good records, all accepted
+    (refused,) = [
+        QuarantineRecord.from_bytes(m.value) for m in sent if m.topic == SETTINGS.quarantine_topic
+    ]
+    assert (refused.source.offset, refused.reason) == (11, "internal_error")
+
+
+@dataclass
+class Partition:
+    partition: int = 0
