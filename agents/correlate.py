@@ -21,6 +21,7 @@ import structlog
 
 from agents.consent import ConsentFeeds
 from agents.headers import header_items, raw_topic
+from agents.sending import send_all
 from agents.tables import VerifiedTable, verified_table
 from hub import metrics
 from hub.config import Settings
@@ -70,14 +71,17 @@ class CorrelateAgent:
 
     async def write(self, result: Result, origin: list[tuple[str, bytes]]) -> None:
         """Send the outbox and decisions records (before :meth:`store`, never after)."""
-        for record in result.outbox:
+
+        async def send(sent: tuple[Any, list[tuple[str, bytes]] | None]) -> None:
+            record, headers = sent
             await self.topics[record.topic].send(
-                key=record.key, value=record.value, partition=record.partition, headers=origin
+                key=record.key, value=record.value, partition=record.partition, headers=headers
             )
-        for record in result.decisions:
-            await self.topics[record.topic].send(
-                key=record.key, value=record.value, partition=record.partition
-            )
+
+        # A send the broker fails is retried, never quarantined (agents/sending.py): the
+        # record is not at fault, and its rows are stored only after every send.
+        outputs = [(r, origin) for r in result.outbox] + [(r, None) for r in result.decisions]
+        await send_all(outputs, send, agent="correlate")
         for decision in result.decided:
             metrics.count_decision(decision)
 
@@ -95,7 +99,12 @@ class CorrelateAgent:
         error = exc if isinstance(exc, HubError) else HubError(f"unexpected {type(exc).__name__}")
         source = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
         record = quarantine(event.value or b"", source, error, key=message.key)
-        await self.quarantine.send(value=record.to_bytes())
+        value = record.to_bytes()
+
+        async def send(_: None) -> None:
+            await self.quarantine.send(value=value)
+
+        await send_all((None,), send, agent="correlate")
         metrics.count_quarantine("correlate", record.reason)
         return Outcome("quarantined", reason=record.reason)
 

@@ -21,6 +21,7 @@ import structlog
 
 from agents.groups import RecordGroups, processing
 from agents.headers import header_items
+from agents.sending import send_all
 from agents.tables import SealedRows, verified_table
 from hub import metrics
 from hub.config import Settings
@@ -77,7 +78,10 @@ class IngestAgent:
 
     async def handle_group(self, group: Sequence[faust.EventT[bytes]]) -> None:
         """Ingest a group of feed records with one accepted record per destination partition;
-        if that raises, each record alone, quarantining one that raises again. Never raises."""
+        if that raises, each record alone, quarantining one that raises again. A send the
+        broker fails is retried until it goes through (:mod:`agents.sending`), so only an error
+        of the record's own (or a message the broker can never take) quarantines it. Never
+        raises but for cancellation."""
         try:
             await self.handle(group)
         except Exception as exc:  # noqa: BLE001  # no record may stop the agent: find the one that fails
@@ -101,7 +105,8 @@ class IngestAgent:
                 topic=message.topic, partition=message.partition, offset=message.offset
             )
             record = quarantine(event.value or b"", source, error, key=message.key)
-            await self.send(Outbound(self.quarantine_topic, None, record.to_bytes()))
+            outbound = Outbound(self.quarantine_topic, None, record.to_bytes())
+            await send_all((outbound,), self.send, agent="ingest")
         except Exception as again:  # noqa: BLE001  # the last resort: logged and counted
             refused(position, again)
             return
@@ -118,9 +123,19 @@ class IngestAgent:
                 routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
         stamps = [e.message.timestamp for e in group if e.message.timestamp is not None]
         oldest = min(stamps, default=None)
-        for out in self.ingest.seal_group(routed):
-            headers = tuple(metrics.origin_headers(oldest, out.headers))
-            await self.send(Outbound(out.topic, out.key, out.value, headers, out.partition))
+        outbound = [
+            Outbound(
+                out.topic,
+                out.key,
+                out.value,
+                tuple(metrics.origin_headers(oldest, out.headers)),
+                out.partition,
+            )
+            for out in self.ingest.seal_group(routed)
+        ]
+        await send_all(
+            outbound, self.send, agent="ingest"
+        )  # a broker failure waits, never quarantines
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         for feed_message, outcome in routed:
             _note(feed_message, outcome, len(group), duration_ms)

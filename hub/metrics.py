@@ -136,6 +136,13 @@ REFUSED = Counter(
     ["topic", "reason"],
     registry=REGISTRY,
 )
+SEND_RETRIES = Counter(
+    "vru_send_retries_total",
+    "Sends an agent tried again because the broker or the network failed them (the record "
+    "waits, unacknowledged; it is never quarantined for it), by agent.",
+    ["agent"],
+    registry=REGISTRY,
+)
 READY = Gauge(
     "vru_worker_ready",
     "1 when the worker is ready (tables recovered, partitions assigned, not rebalancing).",
@@ -153,6 +160,11 @@ def count_ingest(agency: str, status: str, reason: str) -> None:
 def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY) -> None:
     """One record quarantined by ``step`` for ``reason`` (a closed code)."""
     QUARANTINED.labels(step=step, agency=agency or NO_AGENCY, reason=reason).inc()
+
+
+def count_send_retry(agent: str) -> None:
+    """One send ``agent`` tries again after the broker or the network failed it."""
+    SEND_RETRIES.labels(agent=agent).inc()
 
 
 def count_refusal(topic: str, reason: str) -> None:

@@ -43,7 +43,7 @@ from hub.transport.endpoint import (
     kafka_endpoint,
     parse_servers,
 )
-from hub.transport.failure import broker_error, diagnose, translated
+from hub.transport.failure import broker_error, diagnose, retriable, translated
 from hub.transport.options import client_options, ssl_context
 from hub.transport.protocol import Transport
 from hub.transport.record import Headers, Record, Written
@@ -73,6 +73,7 @@ __all__ = [
     "new_consumer",
     "new_producer",
     "parse_servers",
+    "retriable",
     "ssl_context",
     "topic_configs",
     "translated",

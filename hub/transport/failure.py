@@ -88,6 +88,20 @@ async def broker_error(
     return TransportError(f"cannot {doing}: {name}")
 
 
+def retriable(exc: BaseException) -> bool:
+    """Whether a send that raised ``exc`` may succeed as it is, later: the broker or the
+    network failed it, not the message (a connection lost, no leader yet, a timeout, the
+    producer's buffer full). A message the broker can never take (too large, say) is not.
+    """
+    if isinstance(exc, TransportError):
+        return exc.retriable
+    if isinstance(exc, kafka_errors.KafkaTimeoutError):  # aiokafka marks it not retriable
+        return True
+    if isinstance(exc, kafka_errors.KafkaError):
+        return bool(exc.retriable)
+    return isinstance(exc, (asyncio.TimeoutError, ConnectionError))
+
+
 async def diagnose(endpoint: KafkaEndpoint) -> str | None:
     """Why the first broker refuses our TLS, if it does; None when TLS is not the problem.
 

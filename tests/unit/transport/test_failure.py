@@ -7,7 +7,7 @@ from aiokafka import errors as kafka_errors
 
 from hub.broker import free_port
 from hub.errors import BrokerAccessDeniedError, BrokerAuthError, TransportError
-from hub.transport import KafkaEndpoint, translated
+from hub.transport import KafkaEndpoint, retriable, translated
 
 
 def endpoint() -> KafkaEndpoint:
@@ -56,3 +56,25 @@ async def test_other_errors_keep_their_name_and_cause() -> None:
     with pytest.raises(TransportError, match="cannot send to t: RequestTimedOutError"):
         async with translated(endpoint(), "send to t"):
             raise kafka_errors.RequestTimedOutError
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (kafka_errors.KafkaTimeoutError(), True),  # buffer full, metadata late: aiokafka says no
+        (kafka_errors.KafkaConnectionError(), True),
+        (kafka_errors.NotLeaderForPartitionError(), True),
+        (kafka_errors.RequestTimedOutError(), True),
+        (kafka_errors.MessageSizeTooLargeError(), False),  # never, however often it is sent
+        (kafka_errors.TopicAuthorizationFailedError(), False),
+        (TransportError("cannot send"), True),
+        (BrokerAccessDeniedError("send", "TopicAuthorizationFailedError"), False),
+        (ConnectionResetError(), True),
+        (RuntimeError("a bug"), False),
+        (ValueError("a bad message"), False),
+    ],
+)
+def test_a_send_is_retried_only_when_the_broker_or_network_failed_it(
+    error: BaseException, expected: bool
+) -> None:
+    assert retriable(error) is expected
