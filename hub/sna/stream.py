@@ -127,22 +127,19 @@ class Place:
 
 def place_of(partition: int, event: Event, council: str | None) -> Place:
     """The row an event is counted in (``council``: its LSOA's, None when in none)."""
-    envelope = event.envelope
-    return Place(
-        partition,
-        envelope.occurred_at.date().isoformat(),
-        council or "",
-        envelope.lsoa,
-        event.event_type,
-        envelope.agency_id,
-        age_band(envelope.age),
-    )
+    return Place(partition, *_fields(event, council))
 
 
 def key_of(partition: int, event: Event, council: str | None) -> bytes:
     """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
+    texts = _fields(event, council)
+    return f"[{int(partition)},{','.join(map(_json_text, texts))}]".encode()
+
+
+def _fields(event: Event, council: str | None) -> tuple[str, str, str, str, str, str]:
+    """A count row's fields after its partition, in :class:`Place`'s order."""
     envelope = event.envelope
-    texts = (
+    return (
         envelope.occurred_at.date().isoformat(),
         council or "",
         envelope.lsoa,
@@ -150,7 +147,6 @@ def key_of(partition: int, event: Event, council: str | None) -> bytes:
         envelope.agency_id,
         age_band(envelope.age),
     )
-    return f"[{int(partition)},{','.join(map(_json_text, texts))}]".encode()
 
 
 def outcome_of(verdict: Verdict) -> str:

@@ -28,24 +28,33 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)  # keys made before the period; agreements
 PERIOD = Period(date(2026, 9, 1), date(2026, 10, 31))
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("backtest")
+def sample_settings(root: Path, rows: int) -> Settings:
+    """The shipped deployment, a dev keyring made at T0 and ``rows`` rows of sample data."""
     registry = load_registry(ROOT / "deploy" / "registry.yaml")
     create_dev_keyring(root / "keys", registry, T0)
     return Settings(
         deploy_dir=ROOT / "deploy",
         schemas_dir=ROOT / "schemas",
-        data_dir=write_sample_data(root / "data", registry, rows=700),
+        data_dir=write_sample_data(root / "data", registry, rows=rows),
         keys_dir=root / "keys",
         partitions=2,
     )
 
 
+def demo_chunks(settings: Settings, period: Period) -> list[list[Sealed]]:
+    """The demo's months of ``period``, sealed as the agencies send them."""
+    sealer = Sealer(settings, Keyring.open(settings.keys_dir))
+    return list(demo_months(sealer, first_police_csv(settings.data_dir), period))
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return sample_settings(tmp_path_factory.mktemp("backtest"), rows=700)
+
+
 @pytest.fixture(scope="module")
 def chunks(settings: Settings) -> list[list[Sealed]]:
-    sealer = Sealer(settings, Keyring.open(settings.keys_dir))
-    return list(demo_months(sealer, first_police_csv(settings.data_dir), PERIOD))
+    return demo_chunks(settings, PERIOD)
 
 
 def _backtest(

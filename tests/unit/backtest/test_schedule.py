@@ -11,25 +11,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
 from hub.backtest.run import Sealed
 from hub.backtest.schedule import Instants, Ticks
-from hub.backtest.sources import Sealer, demo_months, first_police_csv
 from hub.config import Settings
 from hub.consent import ConsentLedger
 from hub.consent.record import ConsentRecord
-from hub.crypto import Keyring, create_dev_keyring
 from hub.dispatch import SubjectState
 from hub.dsa import AgreementBook, Evaluator, Purpose
-from hub.feeds.sample import write_sample_data
-from hub.registry import load_registry
+from tests.unit.backtest.test_backtest import demo_chunks, sample_settings
 
-ROOT = Path(__file__).resolve().parents[3]
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TODAY = datetime(2026, 11, 1, tzinfo=UTC)  # every shipped agreement in force
 PERIOD = Period(date(2026, 7, 1), date(2026, 9, 30))
 ENDS = ("tv-police-svd", date(2026, 8, 20))
@@ -38,22 +32,12 @@ STARTS = ("tv-education-under18", date(2026, 7, 20))
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("schedule")
-    registry = load_registry(ROOT / "deploy" / "registry.yaml")
-    create_dev_keyring(root / "keys", registry, T0)
-    return Settings(
-        deploy_dir=ROOT / "deploy",
-        schemas_dir=ROOT / "schemas",
-        data_dir=write_sample_data(root / "data", registry, rows=5000),
-        keys_dir=root / "keys",
-        partitions=2,
-    )
+    return sample_settings(tmp_path_factory.mktemp("schedule"), rows=5000)
 
 
 @pytest.fixture(scope="module")
 def chunks(settings: Settings) -> list[list[Sealed]]:
-    sealer = Sealer(settings, Keyring.open(settings.keys_dir))
-    return list(demo_months(sealer, first_police_csv(settings.data_dir), PERIOD))
+    return demo_chunks(settings, PERIOD)
 
 
 def _setup(settings: Settings) -> BacktestSetup:

@@ -17,7 +17,7 @@ from typing import Any, cast
 import faust
 
 from agents.groups import RecordGroups
-from agents.ingest import IngestAgent
+from agents.ingest import IngestAgent, Send
 from hub.crypto.batchrecord import encode_batch_record
 from hub.crypto.record import parse
 from hub.ingest import SOURCE_HEADER, Outbound
@@ -143,6 +143,18 @@ def feed_event(offset: int, value: bytes = b"", **kw: Any) -> Event:
     return Event(value, Message(TOPIC, 2, offset), **kw)
 
 
+def ingest_agent(send: Send) -> IngestAgent:
+    """The ingest agent over a fresh seen-events index, sending through ``send``."""
+    return IngestAgent(
+        ingest(),
+        SeenEvents({}),
+        Partition(),
+        feeds={TOPIC: "police"},
+        send=send,
+        quarantine_topic=SETTINGS.quarantine_topic,
+    )
+
+
 def reader(stream: Stream, limit: int = 64) -> RecordGroups:
     return RecordGroups(cast("faust.StreamT[Any]", stream), limit=limit)
 
@@ -169,7 +181,8 @@ async def test_a_group_does_not_wait_for_records_not_yet_buffered() -> None:
     groups = aiter(reader(stream))
     assert [e.message.offset for e in await asyncio.wait_for(anext(groups), 1)] == [0]
     later = asyncio.ensure_future(anext(groups))
-    await asyncio.sleep(0.05)
+    for _ in range(20):  # every step the reader can take without a new record
+        await asyncio.sleep(0)
     assert not later.done()  # waits for the next record, holding no group
     stream.put(feed_event(1))
     assert [e.message.offset for e in await asyncio.wait_for(later, 1)] == [1]
@@ -200,14 +213,7 @@ async def test_an_error_in_the_middle_of_a_group_quarantines_that_record_alone()
             raise RuntimeError("the broker refused it")
         sent.append(out)
 
-    agent = IngestAgent(
-        ingest(),
-        SeenEvents({}),
-        Partition(),
-        feeds={TOPIC: "police"},
-        send=send,
-        quarantine_topic=SETTINGS.quarantine_topic,
-    )
+    agent = ingest_agent(send)
     values = [batch(VALUES[n : n + 4]) for n in range(0, 12, 4)]
     events = [feed_event(10 + n, v) for n, v in enumerate(values)]
     stream.put(*events, None)

@@ -12,20 +12,18 @@ import asyncio
 
 import pytest
 
-from agents.ingest import IngestAgent
 from agents.sending import RETRY_FIRST_S, RETRY_MAX_S, send_all
 from hub.crypto.record import parse
 from hub.errors import TransportError
 from hub.ingest import Outbound
-from hub.seen import SeenEvents
-from tests.unit.ingest.test_batch_ingest import SETTINGS, STORE, TOPIC, VALUES, ingest
+from tests.unit.ingest.test_batch_ingest import STORE, VALUES
 from tests.unit.ingest.test_ingest_groups import (
     ACCEPTED,
-    Partition,
     Stream,
     batch,
     event_ids,
     feed_event,
+    ingest_agent,
     reader,
 )
 
@@ -65,14 +63,19 @@ async def test_a_send_that_can_never_succeed_is_raised_at_once() -> None:
 
 
 async def test_a_retrying_send_stops_when_the_agent_is_cancelled() -> None:
-    async def never(_: object) -> None:
-        raise TransportError("cannot send: KafkaConnectionError")
+    flaky = Flaky(10**9, TransportError("cannot send: KafkaConnectionError"))
+    waiting = asyncio.Event()
 
-    task = asyncio.ensure_future(send_all(["a"], never, agent="ingest"))
-    await asyncio.sleep(0.05)  # it is waiting to try again
+    async def sleep(seconds: float) -> None:
+        waiting.set()
+        await asyncio.Event().wait()  # a wait that only cancellation ends
+
+    task = asyncio.ensure_future(send_all(["a"], flaky.send, agent="ingest", sleep=sleep))
+    await asyncio.wait_for(waiting.wait(), 5)  # it is waiting to try again
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert flaky.sent == []
 
 
 async def test_ingest_waits_out_a_broker_failure_and_quarantines_nothing() -> None:
@@ -92,14 +95,7 @@ async def test_ingest_waits_out_a_broker_failure_and_quarantines_nothing() -> No
             raise TransportError("cannot send: KafkaTimeoutError")
         sent.append(out)
 
-    agent = IngestAgent(
-        ingest(),
-        SeenEvents({}),
-        Partition(),
-        feeds={TOPIC: "police"},
-        send=send,
-        quarantine_topic=SETTINGS.quarantine_topic,
-    )
+    agent = ingest_agent(send)
     events = [feed_event(10 + n, batch(VALUES[4 * n : 4 * n + 4])) for n in range(3)]
     stream.put(*events, None)
     groups = reader(stream)
