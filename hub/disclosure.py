@@ -91,6 +91,13 @@ class SubjectState(BaseModel):
         return known if known is not None else cls.model_validate_json(data)
 
 
+def keep_decoded(data: bytes, state: SubjectState) -> None:
+    """Remember that ``data`` (read and left unchanged) decodes to ``state``, as
+    :meth:`SubjectState.to_bytes` remembers what it writes: the next read of the same bytes
+    gives it back without parsing."""
+    _decoded.keep(data, state)
+
+
 def _rest_json(state: SubjectState) -> bytes:
     """``state.model_dump_json(exclude={"window"})``, written once per set of values.
 

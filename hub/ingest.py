@@ -297,8 +297,7 @@ class Ingest:
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
-        if event.subject_token is not None:  # correlation reads these bytes next (not area ones)
-            remember(self._ctx.decoder, raw, event)
+        remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
         key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
         return key, partition_for(key, self._ctx.settings.partitions)
 

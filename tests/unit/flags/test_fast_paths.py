@@ -18,7 +18,15 @@ from hub.flags.engine import _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
 from hub.flags.window import window_json
 from hub.rules import Rule, RuleSet
-from tests.unit.flags.builders import RULES, T0, TOKEN, built, contribution, sets
+from tests.unit.flags.builders import (
+    CONTRIBUTING,
+    RULES,
+    T0,
+    TOKEN,
+    built,
+    contribution,
+    sets,
+)
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
@@ -64,6 +72,22 @@ def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
     assert expired.contributions == window.contributions
     assert dict(expired.floors) == {r.id: first for r in RULES.rules}
     assert list(expired.floors) == sorted(expired.floors)
+
+
+def test_windows_expired_at_one_moment_share_their_floors_and_write_them_as_pydantic() -> None:
+    """The subjects of one record are expired at one ``now``: one floors mapping serves them,
+    and each window's JSON (floors written once for all) is still pydantic's."""
+    now = T0 + RULES.horizon
+    first = expire(RULES, built([contribution(CONTRIBUTING[0], 1)]), now)
+    second = expire(RULES, built([contribution(CONTRIBUTING[-1], 2)]), now)
+    assert first.floors is second.floors
+    assert dict(first.floors) == {r.id: T0 for r in RULES.rules}
+    for window in (first, second, first):
+        assert window_json(window) == window.model_dump_json().encode()
+    later = expire(RULES, first, now + timedelta(hours=1))
+    assert later.floors is not first.floors
+    assert dict(later.floors) == {r.id: T0 + timedelta(hours=1) for r in RULES.rules}
+    assert window_json(later) == later.model_dump_json().encode()
 
 
 def _full_labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
