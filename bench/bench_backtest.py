@@ -11,17 +11,21 @@ the backtest proper are
 timed apart. Prints figures, the dispatches its ticks made (``rescans``) and a digest of the
 report (SHA-256 of its JSON, sorted keys: equal digests, equal reports); asserts nothing.
 ``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
-path before ticks were scheduled, for comparison.
+path before ticks were scheduled, for comparison. ``--profile`` runs the backtest proper (not
+the sealing) under cProfile and prints the top functions by their own time.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import json
 import math
+import pstats
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from bench.bench_domain import WORKDIR, _settings
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
@@ -39,6 +43,9 @@ def main() -> None:
     parser.add_argument(
         "--daily", action="store_true", help="rescan every flagged subject at every tick"
     )
+    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
+    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
     args = parser.parse_args()
     months = args.months or math.ceil(args.events / PER_MONTH)
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -57,12 +64,17 @@ def main() -> None:
         **({"daily": True} if args.daily else {}),
     )
     sealing = running = 0.0
+    profiler = cProfile.Profile() if args.profile else None
     chunks = demo_months(sealer, first_police_csv(settings.data_dir), period)
     for n in range(months):
         started = time.process_time()
         chunk = next(chunks)
         sealed = time.process_time()
+        if profiler is not None:
+            profiler.enable()
         runner.feed(chunk)
+        if profiler is not None:
+            profiler.disable()
         sealing += sealed - started
         running += time.process_time() - sealed
         if (n + 1) % 12 == 0 or n + 1 == months:
@@ -85,6 +97,10 @@ def main() -> None:
     )
     print(f"refused at source: {dict(sealer.refused)}")
     print(f"rescans: {runner.rescans:,} dispatches at ticks")
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+        if args.profile_out is not None:
+            profiler.dump_stats(args.profile_out)
 
 
 if __name__ == "__main__":

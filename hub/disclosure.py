@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -345,13 +346,22 @@ def decision_ids(
     """
     if inputs is None:
         inputs = inputs_digest(flag, events, moment.policy_sequence)
-    where = (
-        ()
-        if moment.position is None
-        else (f"{moment.position.partition}:{moment.position.offset}",)
-    )
-    decision_id = _digest("decision", inputs, partnership_id, moment.at.isoformat(), *where)
+    decision_id = _digest("decision", inputs, partnership_id, *_when_and_where(moment))
     return decision_id, inputs
+
+
+def _when_and_where(moment: Moment) -> tuple[str, ...]:
+    """A moment's time and position as decision ids name them, written once per moment (the
+    last one's kept: a dispatch records many decisions at one moment)."""
+    if _MOMENT[0] is not moment:
+        position = moment.position
+        where = () if position is None else (f"{position.partition}:{position.offset}",)
+        _MOMENT[:] = [moment, (moment.at.isoformat(), *where)]
+    texts: tuple[str, ...] = _MOMENT[1]
+    return texts
+
+
+_MOMENT: list[Any] = [None, ()]
 
 
 def consents_consulted(
@@ -362,13 +372,16 @@ def consents_consulted(
     decisions: Sequence[Decision],
 ) -> tuple[ConsentConsulted, ...]:
     """The subject's consent records from each provider whose events needed consent, at ``at``."""
+    records = ledger.for_subject(token)
+    if not records:
+        return ()  # most subjects: no consent record to name, whatever the decisions asked
     providers = {
         c.agency_id for c, d in zip(members, decisions, strict=True) if _asks_consent(d.clauses)
     }
     if not providers:
         return ()
     found = []
-    for record in ledger.for_subject(token):
+    for record in records:
         status = record.status_at(at)
         if record.provider not in providers or status is None:
             continue

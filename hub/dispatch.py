@@ -239,6 +239,7 @@ class _Round:
     hub_flags: dict[tuple[str, tuple[str, ...]], tuple[str, str, str, str]] = field(
         default_factory=dict
     )
+    consent_read: ConsentRead | None = None
 
     def start(self) -> None:
         """Take the partnerships' flags and counts from the state, to be changed in place.
@@ -247,6 +248,7 @@ class _Round:
         """
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
+        self.consent_read = consent_read_of(self.state.consent, self.moment.watermark)
 
     def evaluate(self, window: SubjectWindow, episodes: _Episodes | None = None) -> list[FlagState]:
         """The flags of a window, evaluated once per set of events and floors in a dispatch.
@@ -509,7 +511,7 @@ class _Round:
                     ),
                     "severity": level,
                     "recipient_flag_id": own_id,
-                    "consent_read": consent_read_of(self.state.consent, self.moment.watermark),
+                    "consent_read": self.consent_read,
                 },
             )
         )
