@@ -372,8 +372,7 @@ def consents_consulted(
     decisions: Sequence[Decision],
 ) -> tuple[ConsentConsulted, ...]:
     """The subject's consent records from each provider whose events needed consent, at ``at``."""
-    records = ledger.for_subject(token)
-    if not records:
+    if not ledger.records:
         return ()  # most subjects: no consent record to name, whatever the decisions asked
     providers = {
         c.agency_id for c, d in zip(members, decisions, strict=True) if _asks_consent(d.clauses)
@@ -381,7 +380,7 @@ def consents_consulted(
     if not providers:
         return ()
     found = []
-    for record in records:
+    for record in ledger.for_subject(token):
         status = record.status_at(at)
         if record.provider not in providers or status is None:
             continue

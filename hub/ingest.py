@@ -235,6 +235,14 @@ class Ingest:
         found = _attempt(self._accept, message, seen)
         return found if isinstance(found, Outcome) else self._refused(message, found)
 
+    def judge(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
+        """:meth:`process` without its output records: the outcome of one single-event feed
+        message, accepted with no record built (a backtest writes nothing); never raises."""
+        found = _attempt(self._route_single, message, seen)
+        return (
+            found.outcomes[0] if isinstance(found, RoutedRecord) else self._refused(message, found)
+        )
+
     def _refused(
         self,
         message: FeedMessage,

@@ -41,3 +41,21 @@ def test_a_quarantined_event_is_not_remembered() -> None:
     _recent.clear()
     assert _ingest(agency, value, seal[:-1] + bytes([seal[-1] ^ 1]), 0) == "quarantined"
     assert not _recent
+
+
+def test_judging_a_message_gives_processing_its_outcome_without_records() -> None:
+    """What a backtest asks (:meth:`Ingest.judge`): the status, reason and event id alone."""
+    for offset, (agency, value, seal) in enumerate(VALID[:6]):
+        for tampered in (seal, seal[:-1] + bytes([seal[-1] ^ 1])):
+            source = SourceRef(topic=SETTINGS.feed_topic(agency), partition=0, offset=offset)
+            message = FeedMessage(value, None, ((SEAL_HEADER, tampered),), source, agency)
+            processed, judged = INGEST.process(message, {}), INGEST.judge(message, {})
+            assert (judged.status, judged.reason, judged.event_id) == (
+                processed.status,
+                processed.reason,
+                processed.event_id,
+            )
+            if judged.status == "accepted":
+                assert processed.messages
+                assert not judged.messages
+    _recent.clear()
