@@ -6,6 +6,7 @@ result, whatever order the window's contributions arrived in.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,27 @@ def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:
+    """The flag of an episode at ``now``: a function of the rule, the token, the episode and
+    whether ``now`` is past its end, so remembered per those (the matcher hands out the same
+    episode objects while a window's candidates are unchanged: every tick of a backtest, every
+    partnership's view with the same events)."""
+    status = Status.EXPIRED if now >= episode.end else Status.ACTIVE
+    key = (id(rule), token, id(episode), status)
+    known = _STATES.get(key)
+    if known is not None and known[0] is rule and known[1] is episode:
+        return known[2]
+    state = _built_state(rule, token, episode, status)
+    if len(_STATES) >= _STATES_MAX:
+        _STATES.popitem(last=False)  # the oldest
+    _STATES[key] = (rule, episode, state)  # held, so that their ids are not reused
+    return state
+
+
+_STATES_MAX = 16384
+_STATES: OrderedDict[tuple[int, str, int, Status], tuple[Rule, Episode, FlagState]] = OrderedDict()
+
+
+def _built_state(rule: Rule, token: str, episode: Episode, status: Status) -> FlagState:
     # Built from validated contributions and rule: nothing to validate again.
     refs = tuple(EventRef.of(c) for c in episode.members)
     return built(
@@ -75,7 +97,7 @@ def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState
             "rule_version": rule.version,
             "severity": episode.severity,
             "base_severity": rule.severity,
-            "status": Status.EXPIRED if now >= episode.end else Status.ACTIVE,
+            "status": status,
             "window_start": episode.anchor,
             "window_end": episode.end,
             "events": refs,

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
-from hub.flags.engine import _state
+from hub.flags.engine import _built_state, _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
+from hub.flags.state import Status
 from hub.flags.window import window_json
 from hub.rules import Rule, RuleSet
 from tests.unit.flags.builders import (
@@ -123,9 +124,10 @@ def _types(rule: Rule) -> set[str]:
 
 
 def _full_evaluate(rules: RuleSet, window: SubjectWindow, now: datetime) -> list[FlagState]:
-    """Evaluation asking every rule, whether or not the window holds any of its types."""
+    """Evaluation asking every rule, whether or not the window holds any of its types, each
+    flag built afresh."""
     return [
-        _state(rule, TOKEN, episode, now)
+        _built_state(rule, TOKEN, episode, Status.EXPIRED if now >= episode.end else Status.ACTIVE)
         for rule in rules.rules
         for episode in episodes(rule, window.contributions, window.floor(rule.id))
     ]
@@ -191,3 +193,21 @@ def test_two_windows_of_as_many_events_keep_their_own_episodes() -> None:
     assert [e.anchor for e in first] == [early[0].occurred_at]
     assert [e.anchor for e in second] == [late[0].occurred_at]
     assert episodes(rule, early, None) == first
+
+
+@given(sets, st.lists(_moments, min_size=1, max_size=4))
+def test_remembered_flags_equal_fresh_ones_whatever_the_time(
+    items: list[Contribution], moments: list[datetime]
+) -> None:
+    """A flag is remembered per episode and status: the same episode later, past its end, is
+    an expired flag, and the remembered one is the one built afresh, byte for byte."""
+    window = built(items)
+    for now in moments:
+        for rule in RULES.rules:
+            for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+                status = Status.EXPIRED if now >= episode.end else Status.ACTIVE
+                fresh = _built_state(rule, TOKEN, episode, status)
+                for _ in range(2):
+                    remembered = _state(rule, TOKEN, episode, now)
+                    assert remembered == fresh
+                    assert remembered.model_dump_json() == fresh.model_dump_json()
