@@ -211,3 +211,19 @@ def test_remembered_flags_equal_fresh_ones_whatever_the_time(
                     remembered = _state(rule, TOKEN, episode, now)
                     assert remembered == fresh
                     assert remembered.model_dump_json() == fresh.model_dump_json()
+
+
+@settings(max_examples=200)
+@given(sets, st.lists(_moments, max_size=2))
+def test_episodes_of_a_window_growing_in_time_order_equal_the_full_matching(
+    items: list[Contribution], floors: list[datetime]
+) -> None:
+    """Events arriving in time order: each rule's episodes are carried from the set before
+    (hub.flags.match._grown), and equal what the same contributions as new objects give."""
+    ordered = sorted(items, key=lambda c: c.key)
+    for rule in RULES.rules:
+        for floor in [None, *floors]:
+            for size in range(1, len(ordered) + 1):
+                grown = ordered[:size]
+                fresh = episodes(rule, [c.model_copy() for c in grown], floor)
+                assert episodes(rule, grown, floor) == fresh
