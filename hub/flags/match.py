@@ -261,7 +261,10 @@ def _enough(rule: Rule, candidates: Sequence[Contribution]) -> bool:
     cond = rule.conditions
     if len(candidates) < cond.min_events:
         return False
-    return cond.min_agencies <= 1 or len({c.agency_id for c in candidates}) >= cond.min_agencies
+    return cond.min_agencies <= 1 or len(set(map(_AGENCY, candidates))) >= cond.min_agencies
+
+
+_AGENCY = attrgetter("agency_id")
 
 
 def still_holds(rule: Rule, subset: Iterable[Contribution]) -> bool:
