@@ -11,35 +11,53 @@ the backtest proper are
 timed apart. Prints figures, the dispatches its ticks made (``rescans``) and a digest of the
 report (SHA-256 of its JSON, sorted keys: equal digests, equal reports); asserts nothing.
 ``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
-path before ticks were scheduled, for comparison.
+path before ticks were scheduled, for comparison. ``--profile`` runs the backtest proper (not
+the sealing) under cProfile and prints the top functions by their own time.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import hashlib
 import json
 import math
+import pstats
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from bench.bench_domain import WORKDIR, _settings
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
 from hub.backtest.sources import Sealer, demo_data_dir, demo_months, first_police_csv
 from hub.crypto import Keyring
+from hub.gcpolicy import CollectorMeter, settle
 from hub.registry import load_registry
 
 PER_MONTH = 9_000
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="about this many events")
     parser.add_argument("--months", type=int, default=0, help="or this many months")
     parser.add_argument(
         "--daily", action="store_true", help="rescan every flagged subject at every tick"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--python-gc",
+        action="store_true",
+        help="leave the collector as CPython sets it (no hub.gcpolicy.settle), to compare",
+    )
+    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
+    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     months = args.months or math.ceil(args.events / PER_MONTH)
     WORKDIR.mkdir(parents=True, exist_ok=True)
     settings = _settings()
@@ -57,12 +75,19 @@ def main() -> None:
         **({"daily": True} if args.daily else {}),
     )
     sealing = running = 0.0
+    frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as `hub backtest`
+    meter = CollectorMeter.start()
+    profiler = cProfile.Profile() if args.profile else None
     chunks = demo_months(sealer, first_police_csv(settings.data_dir), period)
     for n in range(months):
         started = time.process_time()
         chunk = next(chunks)
         sealed = time.process_time()
+        if profiler is not None:
+            profiler.enable()
         runner.feed(chunk)
+        if profiler is not None:
+            profiler.disable()
         sealing += sealed - started
         running += time.process_time() - sealed
         if (n + 1) % 12 == 0 or n + 1 == months:
@@ -70,6 +95,7 @@ def main() -> None:
                 f"  {n + 1:>4} months {runner.read:>9,} events  backtest {running:7.1f} s CPU",
                 flush=True,
             )
+    meter.stop()
     report = runner.finish()
     raised = sum(f.low for f in report.by_month("flag.raised").values())
     events = runner.read
@@ -85,6 +111,19 @@ def main() -> None:
     )
     print(f"refused at source: {dict(sealer.refused)}")
     print(f"rescans: {runner.rescans:,} dispatches at ticks")
+    print(
+        f"gc: threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
+        f" collections per generation {meter.counts}, {sum(meter.seconds):.1f} s"
+        " (sealing and backtest)"
+    )
+    if profiler is not None:
+        _profile(profiler, args.top, args.profile_out)
+
+
+def _profile(profiler: cProfile.Profile, top: int, out: Path | None) -> None:
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+    if out is not None:
+        profiler.dump_stats(out)
 
 
 if __name__ == "__main__":

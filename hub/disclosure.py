@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -89,6 +90,13 @@ class SubjectState(BaseModel):
             return _empty_state()  # immutable: one value serves every new subject
         known = _decoded.take(data)
         return known if known is not None else cls.model_validate_json(data)
+
+
+def keep_decoded(data: bytes, state: SubjectState) -> None:
+    """Remember that ``data`` (read and left unchanged) decodes to ``state``, as
+    :meth:`SubjectState.to_bytes` remembers what it writes: the next read of the same bytes
+    gives it back without parsing."""
+    _decoded.keep(data, state)
 
 
 def _rest_json(state: SubjectState) -> bytes:
@@ -338,13 +346,22 @@ def decision_ids(
     """
     if inputs is None:
         inputs = inputs_digest(flag, events, moment.policy_sequence)
-    where = (
-        ()
-        if moment.position is None
-        else (f"{moment.position.partition}:{moment.position.offset}",)
-    )
-    decision_id = _digest("decision", inputs, partnership_id, moment.at.isoformat(), *where)
+    decision_id = _digest("decision", inputs, partnership_id, *_when_and_where(moment))
     return decision_id, inputs
+
+
+def _when_and_where(moment: Moment) -> tuple[str, ...]:
+    """A moment's time and position as decision ids name them, written once per moment (the
+    last one's kept: a dispatch records many decisions at one moment)."""
+    if _MOMENT[0] is not moment:
+        position = moment.position
+        where = () if position is None else (f"{position.partition}:{position.offset}",)
+        _MOMENT[:] = [moment, (moment.at.isoformat(), *where)]
+    texts: tuple[str, ...] = _MOMENT[1]
+    return texts
+
+
+_MOMENT: list[Any] = [None, ()]
 
 
 def consents_consulted(
@@ -355,6 +372,8 @@ def consents_consulted(
     decisions: Sequence[Decision],
 ) -> tuple[ConsentConsulted, ...]:
     """The subject's consent records from each provider whose events needed consent, at ``at``."""
+    if not ledger.records:
+        return ()  # most subjects: no consent record to name, whatever the decisions asked
     providers = {
         c.agency_id for c, d in zip(members, decisions, strict=True) if _asks_consent(d.clauses)
     }

@@ -239,6 +239,8 @@ class _Round:
     hub_flags: dict[tuple[str, tuple[str, ...]], tuple[str, str, str, str]] = field(
         default_factory=dict
     )
+    consent_read: ConsentRead | None = None
+    members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
 
     def start(self) -> None:
         """Take the partnerships' flags and counts from the state, to be changed in place.
@@ -247,6 +249,7 @@ class _Round:
         """
         self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
         self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
+        self.consent_read = consent_read_of(self.state.consent, self.moment.watermark)
 
     def evaluate(self, window: SubjectWindow, episodes: _Episodes | None = None) -> list[FlagState]:
         """The flags of a window, evaluated once per set of events and floors in a dispatch.
@@ -315,12 +318,23 @@ class _Round:
 
     def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
         """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        members = [c for c in self.state.window.contributions if c.event_id in ids]
+        members = self._members(ids)
         visible = [c for c in members if c.event_id in seen.ids]
         rule = self.dispatcher.rules.get(flag.rule_id)
         if visible and still_holds(rule, visible):
             return
         self._record(pid, flag.rule_id, members, seen, ("deny", None, None))
+
+    def _members(self, ids: frozenset[str]) -> list[Contribution]:
+        """The window's contributions with these ids, in order: found once per flag in a
+        dispatch (every partnership that may not see it asks)."""
+        found = self.members.get(id(ids))
+        if found is None or found[0] is not ids:  # held, so that its id is not reused
+            found = self.members[id(ids)] = (
+                ids,
+                [c for c in self.state.window.contributions if c.event_id in ids],
+            )
+        return found[1]
 
     def _view(self, recipient: Recipient, seen: Seen) -> None:
         """Raise, update, expire or retract the partnership's flags from its own view."""
@@ -509,7 +523,7 @@ class _Round:
                     ),
                     "severity": level,
                     "recipient_flag_id": own_id,
-                    "consent_read": consent_read_of(self.state.consent, self.moment.watermark),
+                    "consent_read": self.consent_read,
                 },
             )
         )

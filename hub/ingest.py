@@ -235,6 +235,14 @@ class Ingest:
         found = _attempt(self._accept, message, seen)
         return found if isinstance(found, Outcome) else self._refused(message, found)
 
+    def judge(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
+        """:meth:`process` without its output records: the outcome of one single-event feed
+        message, accepted with no record built (a backtest writes nothing); never raises."""
+        found = _attempt(self._route_single, message, seen)
+        return (
+            found.outcomes[0] if isinstance(found, RoutedRecord) else self._refused(message, found)
+        )
+
     def _refused(
         self,
         message: FeedMessage,
@@ -297,8 +305,7 @@ class Ingest:
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
         seen[event.event_id] = position
-        if event.subject_token is not None:  # correlation reads these bytes next (not area ones)
-            remember(self._ctx.decoder, raw, event)
+        remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
         key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
         return key, partition_for(key, self._ctx.settings.partitions)
 

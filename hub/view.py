@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
+from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -79,12 +81,18 @@ def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = Non
         else [c for c in window.contributions if c.event_id in only]
     )
     outcomes = decide(events)
-    decisions = {c.event_id: d for c, d in zip(events, outcomes, strict=True)}
-    visible = tuple(c for c, d in zip(events, outcomes, strict=True) if d.outcome is _PERMIT)
-    return Seen(decisions, visible, frozenset(c.event_id for c in visible))
+    ids = list(map(_EVENT_ID, events))
+    permitted = [d.outcome is _PERMIT for d in outcomes]
+    # in C where it can be: this runs for every partnership of every flagged subject's dispatch
+    return Seen(
+        dict(zip(ids, outcomes, strict=True)),
+        tuple(compress(events, permitted)),
+        frozenset(compress(ids, permitted)),
+    )
 
 
 _PERMIT = Outcome.PERMIT
+_EVENT_ID = attrgetter("event_id")
 
 
 def match(

@@ -193,7 +193,7 @@ class Backtest:
         self._offset += 1
         source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
-        outcome = self._ingest.process(message, self._seen)
+        outcome = self._ingest.judge(message, self._seen)  # delivers nothing: no record built
         if outcome.status != "accepted":
             self._tally.quarantined[outcome.reason] += 1
             return

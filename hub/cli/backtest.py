@@ -33,6 +33,7 @@ from hub.backtest.topics import feed_topics
 from hub.config import Settings, load_settings
 from hub.crypto import Keyring
 from hub.errors import HubError
+from hub.gcpolicy import settle
 from hub.registry import load_registry
 
 
@@ -76,6 +77,7 @@ def backtest(  # one option per source kind; typer needs them as parameters
         sealer = Sealer(settings, _keyring(settings))
         setup = BacktestSetup.load(settings, agreements, period, datetime.now(UTC))
         runner = Backtest(setup, period)
+        settle(settings.gc_young_threshold)  # as a worker: set-up frozen (hub.gcpolicy)
         sources = _Sources(demo, police, partners, file, agency, mapping, _agencies(topics))
         for chunk in sources.chunks(settings, sealer, period):
             runner.feed(chunk)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from hub.correlation.values import RowWrite, SealedTable
 from hub.crypto import HmacKey
 from hub.crypto.tablevalue import Row, TableValue, seal_value, value_of
-from hub.disclosure import SubjectState
+from hub.disclosure import SubjectState, keep_decoded
 from hub.hotspot import AreaState
 
 Value = SubjectState | AreaState | bytes
@@ -41,6 +41,7 @@ class Rows:
         self._held: dict[str, int] = {}
         self._current: dict[str, Value | None] = {}
         self._dirty: dict[str, None] = {}  # insertion-ordered set: rows written, in order
+        self._decoded: dict[str, bytes] = {}  # subjects' stored bytes, where decoded from them
 
     def raw(self, row: str) -> bytes | None:
         """A row's bytes (None if absent), read from the table once per record."""
@@ -51,8 +52,11 @@ class Rows:
         current = self._read(token)
         if isinstance(current, SubjectState):
             return current
-        state = SubjectState.from_bytes(_raw(current))
+        data = _raw(current)
+        state = SubjectState.from_bytes(data)
         self._current[token] = state
+        if data:
+            self._decoded[token] = data
         return state
 
     def area(self, row: str) -> AreaState:
@@ -72,6 +76,8 @@ class Rows:
         self._held[row] = held.version
         state = SubjectState.from_bytes(held.value)
         self._current[row] = state
+        if held.value:
+            self._decoded[row] = held.value
         return state
 
     def put(self, row: str, value: Value) -> None:
@@ -84,11 +90,23 @@ class Rows:
     def forget(self, row: str) -> None:
         """Drop a row read but left unchanged (a rescan reads every subject; few change)."""
         if row not in self._dirty:
-            self._current.pop(row, None)
+            state = self._current.pop(row, None)
+            data = self._decoded.pop(row, None)
+            if data and isinstance(state, SubjectState):
+                keep_decoded(data, state)  # as :meth:`writes` does
             self._held.pop(row, None)
 
     def writes(self) -> tuple[RowWrite, ...]:
-        """The rows written, each sealed once, in the order first written."""
+        """The rows written, each sealed once, in the order first written.
+
+        A subject's state read and left unchanged is handed back to the decoded states
+        (:func:`hub.disclosure.keep_decoded`): reading a state takes it from them, and the next
+        record to read the same bytes need not parse them again.
+        """
+        for row, data in self._decoded.items():
+            state = self._current.get(row)
+            if row not in self._dirty and isinstance(state, SubjectState):
+                keep_decoded(data, state)
         where = self._where
         found = []
         for row in self._dirty:

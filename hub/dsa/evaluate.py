@@ -205,10 +205,16 @@ class Evaluator:
     ) -> list[Decision]:
         """:meth:`outcome` for each event, in order, to one recipient at one moment: the
         interval of ``at`` is found once, and a remembered decision is a dictionary lookup."""
-        decided = self._decided
+        decided, ages = self._decided, self._ages
         found: list[Decision] = []
         for event in events:
-            known = decided.get(self._key(event, recipient, at, purpose))
+            # self._key(event, recipient, at, purpose), written out: this runs per event and
+            # partnership of every dispatch (the interval of ``at`` is kept by the first call)
+            slot = self._key(event, recipient, at, purpose)[0] if at is not self._at else self._slot
+            age = event.age
+            band = None if age is None else bisect_right(ages, age)
+            key = (slot, event.agency_id, event.event_type, event.council, band, recipient, purpose)
+            known = decided.get(key)
             found.append(
                 known if known is not None else self.outcome(event, recipient, at, consent, purpose)
             )

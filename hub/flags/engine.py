@@ -6,7 +6,10 @@ result, whatever order the window's contributions arrived in.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from hub.errors import RuleError
 from hub.flags.match import Episode, contributing_types, episodes
@@ -34,10 +37,22 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     floors = window.floors
     return [
         (rule, episode)
-        for rule in rules.rules
-        if not contributing_types(rule).isdisjoint(present)  # else no episode: skip the work
+        for rule, types in _typed(rules)
+        if not types.isdisjoint(present)  # else no episode: skip the work
         for episode in episodes(rule, contributions, floors.get(rule.id))
     ]
+
+
+def _typed(rules: RuleSet) -> tuple[tuple[Rule, frozenset[str]], ...]:
+    """Each rule with the event types it reads, made once per rule set (rule sets are frozen)."""
+    if _TYPED[0] is not rules:
+        _TYPED[:] = [rules, tuple((r, contributing_types(r)) for r in rules.rules)]
+    typed: tuple[tuple[Rule, frozenset[str]], ...] = _TYPED[1]
+    return typed
+
+
+_TYPED: list[Any] = [None, ()]
+"""The last rule set :func:`_typed` indexed, and its index (a worker has one rule set)."""
 
 
 def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list[FlagState]:
@@ -48,6 +63,27 @@ def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list
 
 
 def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState:
+    """The flag of an episode at ``now``: a function of the rule, the token, the episode and
+    whether ``now`` is past its end, so remembered per those (the matcher hands out the same
+    episode objects while a window's candidates are unchanged: every tick of a backtest, every
+    partnership's view with the same events)."""
+    status = Status.EXPIRED if now >= episode.end else Status.ACTIVE
+    key = (id(rule), token, id(episode), status)
+    known = _STATES.get(key)
+    if known is not None and known[0] is rule and known[1] is episode:
+        return known[2]
+    state = _built_state(rule, token, episode, status)
+    if len(_STATES) >= _STATES_MAX:
+        _STATES.popitem(last=False)  # the oldest
+    _STATES[key] = (rule, episode, state)  # held, so that their ids are not reused
+    return state
+
+
+_STATES_MAX = 16384
+_STATES: OrderedDict[tuple[int, str, int, Status], tuple[Rule, Episode, FlagState]] = OrderedDict()
+
+
+def _built_state(rule: Rule, token: str, episode: Episode, status: Status) -> FlagState:
     # Built from validated contributions and rule: nothing to validate again.
     refs = tuple(EventRef.of(c) for c in episode.members)
     return built(
@@ -61,7 +97,7 @@ def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState
             "rule_version": rule.version,
             "severity": episode.severity,
             "base_severity": rule.severity,
-            "status": Status.EXPIRED if now >= episode.end else Status.ACTIVE,
+            "status": status,
             "window_start": episode.anchor,
             "window_end": episode.end,
             "events": refs,
@@ -86,6 +122,11 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     contributions = window.contributions
     anchored_before = bool(contributions) and contributions[0].occurred_at < cut
     held = window.floors
+    if not anchored_before and _aware(cut) and _under(held, cut, rules):
+        # Nothing dropped and every floor at or below the cut: each rule's floor is the cut,
+        # the same mapping for every subject expired at ``now`` (made once for them).
+        shared = _at_cut(rules, now, cut)
+        return built(SubjectWindow, {"contributions": contributions, "floors": shared})
     floors: dict[str, datetime] = {}
     for rule in rules.rules:  # sorted by id, so the floors are too
         previous = held.get(rule.id)
@@ -107,3 +148,25 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
 
 def _aware(moment: datetime) -> bool:
     return moment.utcoffset() is not None
+
+
+def _under(held: Mapping[str, datetime], cut: datetime, rules: RuleSet) -> bool:
+    """Whether every held floor is a rule's in force and none is after the cut."""
+    return (not held or max(held.values()) <= cut) and held.keys() <= rules.ids
+
+
+def _at_cut(rules: RuleSet, now: datetime, cut: datetime) -> Mapping[str, datetime]:
+    """Every rule's floor at the cut, in rule order: one mapping per (rule set, ``now``).
+
+    The subjects of one record are expired at one ``now`` (the same object), so they share
+    it; as a window's floors are never changed in place, sharing is safe, and the window's
+    JSON writes it once for them all (:func:`hub.flags.window.window_json`).
+    """
+    if _CUT[0] is not rules or _CUT[1] is not now:
+        _CUT[:] = [rules, now, {rule.id: cut for rule in rules.rules}]
+    shared: Mapping[str, datetime] = _CUT[2]
+    return shared
+
+
+_CUT: list[Any] = [None, None, {}]
+"""The rule set and ``now`` :func:`_at_cut` last made floors for, and those floors."""

@@ -16,7 +16,7 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 from __future__ import annotations
 
 import operator
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,7 +51,7 @@ class _Contributors:
     age: AgeRange | None
     known: OrderedDict[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
-    found: OrderedDict[tuple[int, ...], tuple[tuple[Contribution, ...], tuple[Episode, ...]]]
+    found: OrderedDict[tuple[int, ...], _Found]
     """Episodes already found, by candidates (held, so that their ids are not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
@@ -74,6 +74,15 @@ class _Contributors:
             for name, tests in self.by_type.get(contribution.event_type, ())
             if all(test(fields) for test in tests)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A rule's episodes over a set of candidates, and the candidates that qualify."""
+
+    candidates: tuple[Contribution, ...]
+    episodes: tuple[Episode, ...]
+    ordered: tuple[Labelled, ...]
 
 
 _NONE: frozenset[str] = frozenset()
@@ -175,26 +184,59 @@ def episodes(
     # another type, or a view of it with the same candidates, is not matched again.
     key = tuple(map(id, candidates))
     known = indexed.found.get(key)
-    if known is not None and all(map(operator.is_, known[0], candidates)):
-        return list(known[1])
-    found = _episodes(rule, candidates)
+    if known is not None and all(map(operator.is_, known.candidates, candidates)):
+        return list(known.episodes)
+    found = _grown(rule, indexed, candidates) or _matched(rule, candidates)
     if len(indexed.found) >= _KNOWN_MAX:
         indexed.found.popitem(last=False)
-    indexed.found[key] = (tuple(candidates), tuple(found))
-    return found
+    indexed.found[key] = found
+    return list(found.episodes)
 
 
-def _episodes(rule: Rule, candidates: list[Contribution]) -> list[Episode]:
+def _matched(rule: Rule, candidates: list[Contribution]) -> _Found:
     """:func:`episodes` over candidates enough for the rule's counts (all at or after the floor)."""
     ordered = qualifying(rule, candidates)
     if len(ordered) < len(candidates) and not _enough(rule, [c for c, _ in ordered]):
-        return []
+        return _Found(tuple(candidates), (), tuple(ordered))
+    return _Found(tuple(candidates), tuple(_greedy(rule, ordered, 0, None)), tuple(ordered))
+
+
+def _grown(rule: Rule, indexed: _Contributors, candidates: list[Contribution]) -> _Found | None:
+    """The episodes when the candidates are a set already matched and one contribution later
+    than all of them (an event arriving in time order): None when they are not.
+
+    The new one is a member only of windows that reach its time, so the episodes that end
+    by then stand; every anchor after the last of them whose window ends by then was tried
+    and did not hold, with the same members; the greedy choice resumes at the first anchor
+    whose window reaches the new time.
+    """
+    before = candidates[:-1]
+    known = indexed.found.get(tuple(map(id, before)))
+    if known is None or not all(map(operator.is_, known.candidates, before)):
+        return None
+    latest = candidates[-1]
+    names = indexed.labels(latest)
+    if not names:  # it does not qualify: nothing the rule sees changed
+        return _Found(tuple(candidates), known.episodes, known.ordered)
+    ordered = [*known.ordered, (latest, names)]
+    at, width = latest.occurred_at, timedelta(days=rule.window_days)
+    kept = [e for e in known.episodes if e.end <= at]  # in anchor order: a prefix
+    allowed = kept[-1].end if kept else None
+    first = bisect_right(ordered, at - width, key=_occurred)  # its window reaches ``at``
+    found = kept + _greedy(rule, ordered, first, allowed)
+    return _Found(tuple(candidates), tuple(found), tuple(ordered))
+
+
+def _greedy(
+    rule: Rule, ordered: Sequence[Labelled], first: int, allowed: datetime | None
+) -> list[Episode]:
+    """The episodes anchored at ``ordered[first:]``, greedily, none starting before
+    ``allowed`` (the end of the episode before them)."""
     times = [c.occurred_at for c, _ in ordered]
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
-    allowed: datetime | None = None
-    for i, (anchor, _) in enumerate(ordered):
-        start = anchor.occurred_at
+    for i in range(first, len(ordered)):
+        start = times[i]
         if allowed is not None and start < allowed:
             continue
         members = ordered[i : bisect_left(times, start + width, lo=i)]
@@ -206,6 +248,10 @@ def _episodes(rule: Rule, candidates: list[Contribution]) -> list[Episode]:
     return found
 
 
+def _occurred(labelled: Labelled) -> datetime:
+    return labelled[0].occurred_at
+
+
 def _enough(rule: Rule, candidates: Sequence[Contribution]) -> bool:
     """Whether a set could hold the rule's counts: a window's members are a subset of it.
 
@@ -215,7 +261,10 @@ def _enough(rule: Rule, candidates: Sequence[Contribution]) -> bool:
     cond = rule.conditions
     if len(candidates) < cond.min_events:
         return False
-    return cond.min_agencies <= 1 or len({c.agency_id for c in candidates}) >= cond.min_agencies
+    return cond.min_agencies <= 1 or len(set(map(_AGENCY, candidates))) >= cond.min_agencies
+
+
+_AGENCY = attrgetter("agency_id")
 
 
 def still_holds(rule: Rule, subset: Iterable[Contribution]) -> bool:

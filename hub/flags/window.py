@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from operator import attrgetter
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -117,6 +118,10 @@ def _floors_json(window: SubjectWindow) -> bytes:
     The floors move with the clock, not with each event: the subjects a record decides share
     theirs (every rule's floor at the record's cut), so their JSON is written once for them.
     """
+    floors = window.floors
+    if _last_floors[0] is floors:  # the shared floors of one cut (hub.flags.engine.expire)
+        last: bytes = _last_floors[1]
+        return last
     # Equal instants in other offsets are written differently: the offset is in the key.
     key = tuple((rule, at, at.utcoffset()) for rule, at in window.floors.items())
     known = _floors.get(key)
@@ -125,6 +130,7 @@ def _floors_json(window: SubjectWindow) -> bytes:
         if len(_floors) >= _FLOORS_CAPACITY:
             _floors.clear()
         _floors[key] = known
+    _last_floors[:] = [floors, known]  # held, so that its id is not reused
     return known
 
 
@@ -134,6 +140,8 @@ _JSON_CAPACITY = 16384
 _json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
 _FLOORS_CAPACITY = 1024
 _floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
+_last_floors: list[Any] = [None, b""]
+"""The floors mapping last written and its JSON: the subjects of one record share theirs."""
 
 
 def _aware(moment: object) -> bool:

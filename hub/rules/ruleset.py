@@ -20,7 +20,7 @@ class RuleSet:
     of a flag that is still active. ``fields_for(type)`` is what a contribution of that type
     must keep for the rules' conditions, and nothing more. ``least_events`` and
     ``least_agencies`` are the fewest events and agencies any rule needs: a window with fewer
-    can raise no flag.
+    can raise no flag. ``ids`` are the rules' ids.
     """
 
     __slots__ = (
@@ -29,6 +29,7 @@ class RuleSet:
         "_rules",
         "_types",
         "horizon",
+        "ids",
         "least_agencies",
         "least_events",
     )
@@ -51,6 +52,7 @@ class RuleSet:
         self.least_events = min(r.conditions.min_events for r in self._rules)
         self.least_agencies = min(r.conditions.min_agencies for r in self._rules)
         self._by_id = {r.id: r for r in self._rules}
+        self.ids = frozenset(ids)
 
     @classmethod
     def load(cls, directory: Path, catalog: RuleCatalog | None = None) -> RuleSet:

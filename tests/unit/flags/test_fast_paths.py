@@ -14,11 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
-from hub.flags.engine import _state
+from hub.flags.engine import _built_state, _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
+from hub.flags.state import Status
 from hub.flags.window import window_json
 from hub.rules import Rule, RuleSet
-from tests.unit.flags.builders import RULES, T0, TOKEN, built, contribution, sets
+from tests.unit.flags.builders import (
+    CONTRIBUTING,
+    RULES,
+    T0,
+    TOKEN,
+    built,
+    contribution,
+    sets,
+)
 
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
@@ -66,6 +75,22 @@ def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
     assert list(expired.floors) == sorted(expired.floors)
 
 
+def test_windows_expired_at_one_moment_share_their_floors_and_write_them_as_pydantic() -> None:
+    """The subjects of one record are expired at one ``now``: one floors mapping serves them,
+    and each window's JSON (floors written once for all) is still pydantic's."""
+    now = T0 + RULES.horizon
+    first = expire(RULES, built([contribution(CONTRIBUTING[0], 1)]), now)
+    second = expire(RULES, built([contribution(CONTRIBUTING[-1], 2)]), now)
+    assert first.floors is second.floors
+    assert dict(first.floors) == {r.id: T0 for r in RULES.rules}
+    for window in (first, second, first):
+        assert window_json(window) == window.model_dump_json().encode()
+    later = expire(RULES, first, now + timedelta(hours=1))
+    assert later.floors is not first.floors
+    assert dict(later.floors) == {r.id: T0 + timedelta(hours=1) for r in RULES.rules}
+    assert window_json(later) == later.model_dump_json().encode()
+
+
 def _full_labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
     """Labels by walking every contributor of the rule."""
     age = rule.conditions.age
@@ -99,9 +124,10 @@ def _types(rule: Rule) -> set[str]:
 
 
 def _full_evaluate(rules: RuleSet, window: SubjectWindow, now: datetime) -> list[FlagState]:
-    """Evaluation asking every rule, whether or not the window holds any of its types."""
+    """Evaluation asking every rule, whether or not the window holds any of its types, each
+    flag built afresh."""
     return [
-        _state(rule, TOKEN, episode, now)
+        _built_state(rule, TOKEN, episode, Status.EXPIRED if now >= episode.end else Status.ACTIVE)
         for rule in rules.rules
         for episode in episodes(rule, window.contributions, window.floor(rule.id))
     ]
@@ -167,3 +193,37 @@ def test_two_windows_of_as_many_events_keep_their_own_episodes() -> None:
     assert [e.anchor for e in first] == [early[0].occurred_at]
     assert [e.anchor for e in second] == [late[0].occurred_at]
     assert episodes(rule, early, None) == first
+
+
+@given(sets, st.lists(_moments, min_size=1, max_size=4))
+def test_remembered_flags_equal_fresh_ones_whatever_the_time(
+    items: list[Contribution], moments: list[datetime]
+) -> None:
+    """A flag is remembered per episode and status: the same episode later, past its end, is
+    an expired flag, and the remembered one is the one built afresh, byte for byte."""
+    window = built(items)
+    for now in moments:
+        for rule in RULES.rules:
+            for episode in episodes(rule, window.contributions, window.floor(rule.id)):
+                status = Status.EXPIRED if now >= episode.end else Status.ACTIVE
+                fresh = _built_state(rule, TOKEN, episode, status)
+                for _ in range(2):
+                    remembered = _state(rule, TOKEN, episode, now)
+                    assert remembered == fresh
+                    assert remembered.model_dump_json() == fresh.model_dump_json()
+
+
+@settings(max_examples=200)
+@given(sets, st.lists(_moments, max_size=2))
+def test_episodes_of_a_window_growing_in_time_order_equal_the_full_matching(
+    items: list[Contribution], floors: list[datetime]
+) -> None:
+    """Events arriving in time order: each rule's episodes are carried from the set before
+    (hub.flags.match._grown), and equal what the same contributions as new objects give."""
+    ordered = sorted(items, key=lambda c: c.key)
+    for rule in RULES.rules:
+        for floor in [None, *floors]:
+            for size in range(1, len(ordered) + 1):
+                grown = ordered[:size]
+                fresh = episodes(rule, [c.model_copy() for c in grown], floor)
+                assert episodes(rule, grown, floor) == fresh

@@ -1,4 +1,8 @@
-"""Ingest remembers each accepted event about a person for correlation, and nothing else."""
+"""Ingest remembers each accepted event for correlation, and nothing else.
+
+Correlation reads every accepted event, area-level ones included (it counts them for the SNA
+and folds them into their area's counts), so each is remembered and read back once.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ def _ingest(agency: str, value: bytes, seal: bytes, offset: int) -> str:
     return INGEST.process(message, {}).status
 
 
-def test_accepted_events_about_a_person_are_remembered_area_ones_are_not() -> None:
+def test_accepted_events_are_remembered_and_read_once_area_ones_too() -> None:
     about_person = area_level = 0
     for offset, (agency, value, seal) in enumerate(VALID):
         _recent.clear()
@@ -23,12 +27,11 @@ def test_accepted_events_about_a_person_are_remembered_area_ones_are_not() -> No
         event = validate_event(STORE.decode(value), clock=None)
         if event.subject_token is None:
             area_level += 1
-            assert not _recent
         else:
             about_person += 1
-            assert list(_recent) == [(STORE.identity, value)]
-            assert read_accepted(STORE, value) == event
-            assert not _recent  # read once
+        assert list(_recent) == [(STORE.identity, value)]
+        assert read_accepted(STORE, value) == event
+        assert not _recent  # read once
     assert about_person
     assert area_level
 
@@ -38,3 +41,21 @@ def test_a_quarantined_event_is_not_remembered() -> None:
     _recent.clear()
     assert _ingest(agency, value, seal[:-1] + bytes([seal[-1] ^ 1]), 0) == "quarantined"
     assert not _recent
+
+
+def test_judging_a_message_gives_processing_its_outcome_without_records() -> None:
+    """What a backtest asks (:meth:`Ingest.judge`): the status, reason and event id alone."""
+    for offset, (agency, value, seal) in enumerate(VALID[:6]):
+        for tampered in (seal, seal[:-1] + bytes([seal[-1] ^ 1])):
+            source = SourceRef(topic=SETTINGS.feed_topic(agency), partition=0, offset=offset)
+            message = FeedMessage(value, None, ((SEAL_HEADER, tampered),), source, agency)
+            processed, judged = INGEST.process(message, {}), INGEST.judge(message, {})
+            assert (judged.status, judged.reason, judged.event_id) == (
+                processed.status,
+                processed.reason,
+                processed.event_id,
+            )
+            if judged.status == "accepted":
+                assert processed.messages
+                assert not judged.messages
+    _recent.clear()
