@@ -42,14 +42,23 @@ class Tally:
         outcome = record.outcome
         retraction = outcome == "deny" and record.alert_id is not None
         if isinstance(record, Answer):
-            outcomes = record.outcomes
-            ids = tuple(map(id, outcomes))
-            self.known[ids] = outcomes
-            self.answers[outcome, record.recipient, retraction, agencies, ids] += 1
+            self.count((outcome, record.recipient, retraction), agencies, record.outcomes)
             return
         self.records[outcome, record.recipient, retraction] += 1
         for agency, decision in zip(agencies, record.decisions, strict=True):
             self.decisions[_counted(agency, decision)] += 1
+
+    def count(
+        self,
+        entry: tuple[str, str, bool],
+        agencies: tuple[str, ...],
+        outcomes: tuple[Decision, ...],
+    ) -> None:
+        """Count one re-derived entry: (outcome, partnership, whether a retraction), its
+        events' publishers and the agreements engine's decisions on them, in order."""
+        ids = tuple(map(id, outcomes))
+        self.known[ids] = outcomes
+        self.answers[(*entry, agencies, ids)] += 1
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
