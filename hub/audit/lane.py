@@ -36,6 +36,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import orjson
 
@@ -45,10 +46,21 @@ from hub.audit.question import Question
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
 from hub.consent import ConsentLedger
 from hub.dispatch import ConsentRead, Position, consent_read_of, consents_consulted
-from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator
+from hub.dsa import (
+    NO_CONSENT,
+    ConsentRef,
+    ConsentView,
+    Decision,
+    Evaluator,
+    EventFacts,
+    Purpose,
+)
 from hub.flags import still_holds
 
 _MEMO_MAX = 65_536
+_NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
+"""Stand-in for a decision's time while its bytes are cut around it (its text is found
+nowhere else in a record: checked on each cut)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,8 @@ class _Place:
     """The interval of the agreement book ``at`` falls in (its breakpoints bisected)."""
     where: str
     """The position as the decision id hashes it."""
+    where_json: bytes
+    """The position as the record writes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +89,15 @@ class Verdict:
     permit: bool
     consulting: bool
     """Whether any decision has a consent clause (then the consent records are listed)."""
+    ids: tuple[int, ...]
+    """The decisions' identities (how the summary counts them: :meth:`Tally.count`)."""
 
 
-VerdictKey = tuple[int, int, str]
-"""(the flag's facts class, the interval of the book, the partnership): what the engine's
-decisions on a flag's events depend on when the subject has no consent record (see
-:func:`facts_class`)."""
+EventClass = tuple[int, str, str, str | None, int | None]
+"""The agreement sequence, and an event's agency, type, council and age band."""
 
-FactsClass = tuple[int, tuple[tuple[str, str, str | None, int | None], ...]]
-"""The agreement sequence, and per event (in order) its agency, type, council and age band."""
+_EventKey = tuple[int, int, str]
+"""(an event class, numbered; the interval of the book; the partnership)."""
 
 
 @dataclass(slots=True)
@@ -95,24 +109,21 @@ class Expected:
     """The entry's change to the flags held (made once the entry is counted)."""
     outcome: str
     retraction: bool
-    outcomes: tuple[Decision, ...]
+    verdict: Verdict
     agencies: tuple[str, ...]
 
 
-def facts_class(basis: Basis, evaluator: Evaluator) -> FactsClass:
-    """What the agreements engine at the basis's sequence tells apart in the flag's events.
+def event_class(fact: EventFacts, sequence: int, evaluator: Evaluator) -> EventClass:
+    """What the agreements engine at ``sequence`` tells apart in an event.
 
     The engine decides one event for one partnership from the interval of the book the time
     falls in, the event's agency, type, council and age band (the ages its age scopes treat
     alike), the partnership, the purpose (always the same here) and the answers of the
     consent view, and remembers its decisions per those (:meth:`hub.dsa.Evaluator.decide`).
-    With the empty consent view every answer is "none", so two flags with the same class
-    get the same decisions at the same interval and partnership. Whether the rule still
-    holds on the events permitted is a question about the flag itself, answered per flag.
+    With the empty consent view every answer is "none": two events of one class get the
+    same decision (but for event id and time) at the same interval and partnership.
     """
-    return basis.sequence, tuple(
-        (f.agency_id, f.event_type, f.council, evaluator.age_band(f.age)) for f in basis.facts
-    )
+    return sequence, fact.agency_id, fact.event_type, fact.council, evaluator.age_band(fact.age)
 
 
 def _view(consent: ConsentLedger) -> ConsentView:
@@ -127,12 +138,16 @@ class Lane:
         self._rederiver = rederiver
         self._forms = forms
         self._places: dict[tuple[int, int], _Place] = {}
-        self._outcomes: dict[VerdictKey, tuple[Decision, ...]] = {}
-        self._verdicts: dict[tuple[int, int], tuple[object, Verdict]] = {}
-        self._classes: dict[FactsClass, int] = {}
-        """Every facts class met, numbered (few: a handful per agency and rule)."""
-        self._flag_classes: dict[tuple[int, int], tuple[object, int]] = {}
+        self._outcomes: dict[_EventKey, Decision] = {}
+        """The engine's decision per (event class, interval, partnership)."""
+        self._consents: dict[_EventKey, tuple[_Asked, dict[tuple[_Fact, ...], Decision]]] = {}
+        """Per key, the lookups the engine makes, and the decisions per their answers."""
+        self._verdicts: dict[tuple[int, ...], tuple[object, Verdict]] = {}
+        self._classes: dict[EventClass, int] = {}
+        """Every event class met, numbered (few: agencies, types, councils, age bands)."""
+        self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[object, bytes, bytes]] = {}
+        self._chunks: dict[tuple[int, int], tuple[object, Verdict, list[bytes]]] = {}
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
         self._breaks: dict[int, list[datetime]] = {}
@@ -156,45 +171,113 @@ class Lane:
         value = b"".join(
             (
                 self._head(basis, place, pid, verdict, decision_id),
-                self._tail(question, basis, verdict, (own, alert_id)),
+                self._tail(question, place, basis, verdict, (own, alert_id)),
             )
         )
         outcome = "permit" if verdict.permit else "deny"
         retraction = not verdict.permit and alert_id is not None
-        return Expected(value, change, outcome, retraction, verdict.outcomes, basis.agencies)
+        return Expected(value, change, outcome, retraction, verdict, basis.agencies)
 
     def verdict(self, basis: Basis, place: _Place, pid: str) -> Verdict:
-        """The engine's decisions for the entry: remembered per (facts class, interval,
-        partnership) when the subject has no consent record, and whether the rule holds on
-        those permitted per (flag, decisions)."""
+        """The engine's decisions for the entry, and whether the rule holds on the events
+        permitted (per flag and decisions). The decisions are remembered per event class,
+        interval and partnership when the subject has no consent record (:func:`event_class`),
+        and per the flag's classes, interval, partnership and consent answers when it has."""
+        classes = self._classes_of(basis)
         if basis.consent.records:
-            return decide(self._rederiver, basis, place.at, pid)
-        key = (self._class_of(basis), place.slot, pid)
-        outcomes = self._outcomes.get(key)
-        if outcomes is None:
-            if len(self._outcomes) >= _MEMO_MAX:
-                self._outcomes.clear()
-            outcomes = decide(self._rederiver, basis, place.at, pid).outcomes
-            self._outcomes[key] = outcomes
+            outcomes = self._consented(classes, basis, place, pid)
+        else:
+            outcomes = self._unconsented(classes, basis, place, pid)
         flagged = basis.flagged
-        known = self._verdicts.get((id(flagged), id(outcomes)))
-        if known is None or known[0] is not flagged or known[1].outcomes is not outcomes:
+        key = (id(flagged), *map(id, outcomes))
+        known = self._verdicts.get(key)
+        if known is None or known[0] is not flagged:
             if len(self._verdicts) >= _MEMO_MAX:
                 self._verdicts.clear()
             known = (flagged, settle(self._rederiver, basis, outcomes))
-            self._verdicts[id(flagged), id(outcomes)] = known
+            self._verdicts[key] = known
         return known[1]
 
-    def _class_of(self, basis: Basis) -> int:
-        """The flag's facts class at the basis's sequence, as a small number."""
+    def _unconsented(
+        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+    ) -> _Outcomes:
+        """The engine's decisions for a subject without consent records, per event."""
+        memo, slot = self._outcomes, place.slot
+        found = [memo.get((c, slot, pid)) for c in classes]
+        if None not in found:
+            return tuple(found)  # type: ignore[arg-type]  # no None in it
+        evaluator = self._rederiver.evaluator(basis.sequence)
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        outcomes = []
+        for c, fact, known in zip(classes, basis.facts, found, strict=True):
+            decision = (
+                evaluator.outcome(fact, pid, place.at, NO_CONSENT) if known is None else known
+            )
+            memo[c, slot, pid] = decision
+            outcomes.append(decision)
+        return tuple(outcomes)
+
+    def _consented(
+        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+    ) -> _Outcomes:
+        """The engine's decisions for a subject with consent records, per event: remembered
+        per (event class, interval, partnership) and the consent ledger's answers to the
+        lookups the engine makes for it.
+
+        The engine asks the same lookups (purpose, provider) for every event of one class,
+        interval and partnership (it remembers them per its own key, a part of this one:
+        :meth:`Evaluator.outcome`), so they are noted the first time (:class:`_Asking`) and
+        asked again of each ledger.
+        """
+        ledger, token, at, slot = basis.consent, basis.token, place.at, place.slot
+        outcomes = []
+        for c, fact in zip(classes, basis.facts, strict=True):
+            key = (c, slot, pid)
+            known = self._consents.get(key)
+            if known is not None:
+                asked, by_answers = known
+                answers = tuple([_fact(ledger.consent_for(token, p, a, pid, at)) for p, a in asked])
+                found = by_answers.get(answers)
+                if found is not None:
+                    outcomes.append(found)
+                    continue
+            outcomes.append(self._ask(key, fact, basis, at))
+        return tuple(outcomes)
+
+    def _ask(
+        self, key: tuple[int, int, str], fact: EventFacts, basis: Basis, at: datetime
+    ) -> Decision:
+        """An event decided by the engine, its consent lookups and answers noted."""
+        pid = key[2]
+        asking = _Asking(basis.consent, basis.token, pid)
+        evaluator = self._rederiver.evaluator(basis.sequence)
+        decision = evaluator.outcome(fact, pid, at, asking)
+        if asking.foreign:  # asked about another subject or partnership: not remembered
+            return decision
+        asked = tuple(asking.asked)
+        known = self._consents.get(key)
+        if known is None or known[0] != asked:
+            if len(self._consents) >= _MEMO_MAX:
+                self._consents.clear()
+            known = self._consents[key] = (asked, {})
+        known[1][tuple(asking.answers)] = decision
+        return decision
+
+    def _classes_of(self, basis: Basis) -> tuple[int, ...]:
+        """The flag's events' classes at the basis's sequence, numbered."""
         key = (id(basis.flagged), basis.sequence)
         known = self._flag_classes.get(key)
         if known is None or known[0] is not basis.flagged:
             if len(self._flag_classes) >= _MEMO_MAX:
                 self._flag_classes.clear()
-            found = facts_class(basis, self._rederiver.evaluator(basis.sequence))
-            number = self._classes.setdefault(found, len(self._classes))
-            known = self._flag_classes[key] = (basis.flagged, number)
+            evaluator = self._rederiver.evaluator(basis.sequence)
+            numbers = self._classes
+            found = tuple(
+                numbers.setdefault(event_class(f, basis.sequence, evaluator), len(numbers))
+                for f in basis.facts
+            )
+            known = self._flag_classes[key] = (basis.flagged, found)
         return known[1]
 
     def _place(self, position: Position, basis: Basis) -> _Place:
@@ -211,6 +294,7 @@ class Lane:
                 sequence=basis.sequence,
                 slot=self.slot(basis.sequence, at),
                 where=f"{position.partition}:{position.offset}",
+                where_json=b'{"partition":%d,"offset":%d}' % (position.partition, position.offset),
             )
             self._places[key] = place
         return place
@@ -230,7 +314,6 @@ class Lane:
         """The record's bytes up to the end of its decisions, as :meth:`Forms.json_bytes`
         writes them (the flag's own fields kept per flag and sequence)."""
         flag_part, events_part = self._flag_parts(basis)
-        decisions = self._forms.decisions_bytes(verdict.outcomes, basis.events, place.at)
         return b"".join(
             (
                 b'{"decision_id":"',
@@ -242,9 +325,30 @@ class Lane:
                 flag_part,
                 b'"permit"' if verdict.permit else b'"deny"',
                 events_part,
-                b",".join(decisions),
+                place.text.join(self._decisions(basis, verdict)),
             )
         )
+
+    def _decisions(self, basis: Basis, verdict: Verdict) -> list[bytes]:
+        """The decisions' bytes for the flag's events, cut at each decision's time (per
+        flag and verdict: joined with the entry's time, they are what
+        :meth:`Forms.decisions_bytes` writes)."""
+        flagged = basis.flagged
+        key = (id(flagged), id(verdict))
+        known = self._chunks.get(key)
+        if known is None or known[0] is not flagged or known[1] is not verdict:
+            if len(self._chunks) >= _MEMO_MAX:
+                self._chunks.clear()
+            written = b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT))
+            stand_in = b'"' + time_text(_NO_AT).encode()
+            chunks = written.split(stand_in)
+            if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
+                chunks = []
+            known = self._chunks[key] = (flagged, verdict, chunks)
+        if not known[2]:
+            at = basis.at
+            return [b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, at))]
+        return known[2]
 
     def _flag_parts(self, basis: Basis) -> tuple[bytes, bytes]:
         """The flag's fields between the recipient and the outcome, and from the events to
@@ -261,6 +365,7 @@ class Lane:
     def _tail(
         self,
         question: Question,
+        place: _Place,
         basis: Basis,
         verdict: Verdict,
         ids: tuple[str | None, str | None],
@@ -280,13 +385,56 @@ class Lane:
             else consent_read_of(basis.consent, question.watermark)
         )
         own, alert_id = ids
+        if alert_id is None and own is None and not consents and read is None:
+            return b"".join((b'],"alert_id":null,"position":', place.where_json, _quiet(basis)))
         return _tail_bytes((alert_id, basis.position), consents, basis.severity, own, read)
 
 
-def decide(rederiver: Rederiver, basis: Basis, at: datetime, pid: str) -> Verdict:
-    """The verdict, unremembered: as :meth:`Rederiver.rederive` decides."""
+_Outcomes = tuple[Decision, ...]
+_Asked = tuple[tuple[Purpose, str], ...]
+"""Consent lookups: (purpose, provider) each."""
+_Fact = tuple[str, datetime] | None
+"""A consent lookup's answer: the consent's id and the time it was given, or None (what the
+engine tells answers apart by)."""
+
+
+def _fact(found: ConsentRef | None) -> _Fact:
+    return None if found is None else (found.consent_id, found.given_at)
+
+
+class _Asking:
+    """A subject's consent ledger as the engine's view, noting each lookup and its answer."""
+
+    __slots__ = ("_ledger", "_pid", "_token", "answers", "asked", "foreign")
+
+    def __init__(self, ledger: ConsentLedger, token: str, pid: str) -> None:
+        self._ledger, self._token, self._pid = ledger, token, pid
+        self.asked: list[tuple[Purpose, str]] = []
+        self.answers: list[_Fact] = []
+        self.foreign = False
+        """Whether a lookup was about another subject or partnership."""
+
+    def consent_for(
+        self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
+    ) -> ConsentRef | None:
+        found = self._ledger.consent_for(subject_token, purpose, provider, recipient, at)
+        self.foreign |= subject_token != self._token or recipient != self._pid
+        self.asked.append((purpose, provider))
+        self.answers.append(_fact(found))
+        return found
+
+
+def decide(
+    rederiver: Rederiver,
+    basis: Basis,
+    at: datetime,
+    pid: str,
+    view: ConsentView | None = None,
+) -> Verdict:
+    """The verdict, unremembered: as :meth:`Rederiver.rederive` decides (``view``: the
+    consent ledger's stand-in, when given)."""
     evaluator = rederiver.evaluator(basis.sequence)
-    view = _view(basis.consent)
+    view = _view(basis.consent) if view is None else view
     outcomes = tuple([evaluator.outcome(f, pid, at, view) for f in basis.facts])
     return settle(rederiver, basis, outcomes)
 
@@ -295,7 +443,7 @@ def settle(rederiver: Rederiver, basis: Basis, outcomes: tuple[Decision, ...]) -
     """Whether the rule holds on the events permitted, and whether consent was consulted."""
     visible = [c for c, d in zip(basis.members, outcomes, strict=True) if d.permitted]
     permit = bool(visible) and still_holds(basis.rule, visible)
-    return Verdict(outcomes, permit, rederiver.consulting(outcomes))
+    return Verdict(outcomes, permit, rederiver.consulting(outcomes), tuple(map(id, outcomes)))
 
 
 def _flag_parts(basis: Basis) -> tuple[bytes, bytes]:
@@ -322,6 +470,23 @@ def _flag_parts(basis: Basis) -> tuple[bytes, bytes]:
         )
     )
     return flag_part, events_part
+
+
+@lru_cache(maxsize=64)
+def _quiet_tail(severity: str | None) -> bytes:
+    """A tail's bytes after the position, for an entry that consulted and read no consent
+    and names no flag or alert of the partnership."""
+    return b"".join(
+        (
+            b',"consents":[],"severity":',
+            orjson.dumps(severity),
+            b',"recipient_flag_id":null,"consent_read":null}',
+        )
+    )
+
+
+def _quiet(basis: Basis) -> bytes:
+    return _quiet_tail(basis.severity)
 
 
 def _tail_bytes(

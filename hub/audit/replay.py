@@ -356,10 +356,11 @@ class Replayer:
             report.outside += 1
             return True
         report.entries += 1
+        verdict = expected.verdict
         report.tally.count(
             (expected.outcome, question.recipient, expected.retraction),
             expected.agencies,
-            expected.outcomes,
+            (verdict.outcomes, verdict.ids),
         )
         return True
 

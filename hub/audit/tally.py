@@ -42,7 +42,9 @@ class Tally:
         outcome = record.outcome
         retraction = outcome == "deny" and record.alert_id is not None
         if isinstance(record, Answer):
-            self.count((outcome, record.recipient, retraction), agencies, record.outcomes)
+            outcomes = record.outcomes
+            decided = (outcomes, tuple(map(id, outcomes)))
+            self.count((outcome, record.recipient, retraction), agencies, decided)
             return
         self.records[outcome, record.recipient, retraction] += 1
         for agency, decision in zip(agencies, record.decisions, strict=True):
@@ -52,11 +54,12 @@ class Tally:
         self,
         entry: tuple[str, str, bool],
         agencies: tuple[str, ...],
-        outcomes: tuple[Decision, ...],
+        decided: tuple[tuple[Decision, ...], tuple[int, ...]],
     ) -> None:
         """Count one re-derived entry: (outcome, partnership, whether a retraction), its
-        events' publishers and the agreements engine's decisions on them, in order."""
-        ids = tuple(map(id, outcomes))
+        events' publishers and the agreements engine's decisions on them, in order, with
+        their identities."""
+        outcomes, ids = decided
         self.known[ids] = outcomes
         self.answers[(*entry, agencies, ids)] += 1
 

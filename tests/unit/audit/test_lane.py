@@ -22,11 +22,10 @@ import pytest
 
 from hub.audit import Window
 from hub.audit.ids import decision_id_of
-from hub.audit.lane import Lane, facts_class
+from hub.audit.lane import Lane, event_class
 from hub.audit.question import written_question
-from hub.audit.rederive import Basis
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
-from hub.dsa import NO_CONSENT, Evaluator
+from hub.dsa import NO_CONSENT, Evaluator, EventFacts
 from tests.unit.audit.simulated import Simulator, generate, world
 from tests.unit.audit.test_shard import tampered
 
@@ -79,15 +78,6 @@ def test_the_lane_expects_every_untampered_entry(small: Simulator) -> None:
     assert lane.hits == report.entries == len(small.decisions)
 
 
-def _fresh_outcomes(basis: Basis, sim: Simulator, at: datetime, pid: str) -> list[Any]:
-    """The decisions of a fresh engine (nothing remembered), without event id and time."""
-    evaluator = Evaluator(_book(sim, basis.sequence), sim.registry)
-    return [
-        evaluator.outcome(f, pid, at, NO_CONSENT).model_dump(exclude={"event_id", "at"})
-        for f in basis.facts
-    ]
-
-
 _BOOKS: dict[tuple[int, int], Any] = {}
 
 
@@ -99,42 +89,49 @@ def _book(sim: Simulator, sequence: int) -> Any:
     return _BOOKS[key]
 
 
+def _fresh(sim: Simulator, sequence: int, fact: EventFacts, pid: str, at: datetime) -> Any:
+    """A fresh engine's decision (nothing remembered), without event id and time."""
+    evaluator = Evaluator(_book(sim, sequence), sim.registry)
+    return evaluator.outcome(fact, pid, at, NO_CONSENT).model_dump(exclude={"event_id", "at"})
+
+
 def test_the_verdict_key_covers_every_input(small: Simulator) -> None:
-    """Flags, partnerships, sequences and times varied one at a time: an equal key always
-    means equal decisions, and every input changes the key somewhere."""
+    """Events, partnerships, sequences and times varied one at a time: an equal key
+    (event class, interval, partnership) always means an equal decision from a fresh
+    engine, and each of those inputs tells keys apart somewhere."""
     replayer = small.source()()
     lane, rederiver = replayer.lane, replayer.rederiver
     assert lane is not None
-    bases: dict[int, Basis] = {}
+    facts: dict[str, EventFacts] = {}
+    at_of: dict[str, datetime] = {}
     for value in small.decisions:
         question = written_question(value)
         assert question is not None
         basis = rederiver.basis(question[0])
-        if not basis.consent.records:
-            bases.setdefault(id(basis.flagged), basis)
-    sequences = sorted({b.sequence for b in bases.values()})
+        for fact in basis.facts:
+            facts.setdefault(fact.event_id, fact)
+            at_of.setdefault(fact.event_id, basis.at)
+    sequences = sorted(
+        {rederiver.basis(written_question(v)[0]).sequence for v in small.decisions[::50]}
+    )  # type: ignore[index]
     pids = sorted(p.id for p in small.registry.partnerships)
-    assert len(bases) > 20
+    assert len(facts) > 50
     assert len(sequences) > 1
-    assert len(pids) > 1
-    seen: dict[tuple[Any, ...], list[Any]] = {}
-    for n, basis in enumerate(list(bases.values())[:40]):
+    seen: dict[tuple[Any, ...], Any] = {}
+    for n, fact in enumerate(list(facts.values())[:24]):
+        some = at_of[fact.event_id]
         for sequence in sequences:
-            at_basis = replace(basis, sequence=sequence)
-            for pid in pids if n < 8 else pids[:2]:
-                for at in (
-                    basis.at,
-                    basis.at - timedelta(days=90),
-                    datetime(2020, 1, 1, tzinfo=UTC),
-                ):
-                    slot = lane.slot(sequence, at)
-                    key = (facts_class(at_basis, rederiver.evaluator(sequence)), slot, pid)
-                    outcomes = _fresh_outcomes(at_basis, small, at, pid)
-                    assert seen.setdefault(key, outcomes) == outcomes, key
-    classes = {k[0] for k in seen}
-    assert len(classes) > 1  # flags and sequences tell classes apart
+            evaluator = rederiver.evaluator(sequence)
+            for pid in pids if n < 4 else pids[n % 4 :: 4]:
+                for at in (some, some - timedelta(days=90), datetime(2020, 1, 1, tzinfo=UTC)):
+                    key = (event_class(fact, sequence, evaluator), lane.slot(sequence, at), pid)
+                    decided = _fresh(small, sequence, fact, pid, at)
+                    assert seen.setdefault(key, decided) == decided, key
+    assert len({k[0] for k in seen}) > 5  # events and sequences make classes
+    assert len({k[0][0] for k in seen}) == len(sequences)
     assert len({k[1] for k in seen}) > 1  # times fall in different intervals
     assert len({k[2] for k in seen}) == len(pids)
+    assert len(set(map(str, seen.values()))) > 2  # and the decisions differ between keys
 
 
 def test_the_lanes_decision_id_is_the_dispatchers() -> None:
