@@ -147,6 +147,7 @@ class Lane:
         """Every event class met, numbered (few: agencies, types, councils, age bands)."""
         self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[object, bytes, bytes]] = {}
+        self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
         self._chunks: dict[tuple[int, int], tuple[object, Verdict, list[bytes]]] = {}
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
@@ -194,9 +195,25 @@ class Lane:
         if known is None or known[0] is not flagged:
             if len(self._verdicts) >= _MEMO_MAX:
                 self._verdicts.clear()
-            known = (flagged, settle(self._rederiver, basis, outcomes))
+            known = (flagged, self._settled(basis, outcomes))
             self._verdicts[key] = known
         return known[1]
+
+    def _settled(self, basis: Basis, outcomes: _Outcomes) -> Verdict:
+        """:func:`settle`, with whether the rule holds remembered per flag and the events
+        permitted (it depends on nothing else)."""
+        flagged = basis.flagged
+        permitted = tuple([d.permitted for d in outcomes])
+        key = (id(flagged), permitted)
+        known = self._holds.get(key)
+        if known is None or known[0] is not flagged:
+            if len(self._holds) >= _MEMO_MAX:
+                self._holds.clear()
+            visible = [c for c, p in zip(basis.members, permitted, strict=True) if p]
+            known = (flagged, bool(visible) and still_holds(basis.rule, visible))
+            self._holds[key] = known
+        consulting = self._rederiver.consulting(outcomes)
+        return Verdict(outcomes, known[1], consulting, tuple(map(id, outcomes)))
 
     def _unconsented(
         self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str

@@ -39,6 +39,9 @@ _POSITION = re.compile(
     rb',"position":(?:null|\{"partition":([0-9]+),"offset":([0-9]+)\}),"consents":\['
 )
 _READ = b',"consent_read":'
+_NULL_READ = _READ + b"null}"
+"""The end of an entry that read no consent (most of them)."""
+_NO_READ: tuple[tuple[str, ...], None] = ((), None)
 
 
 class Question(NamedTuple):
@@ -107,24 +110,31 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
     if head is None or read_at < head.end() or not value.endswith(b"}"):
         return None
     place = _POSITION.match(value, value.rfind(b',"position":', head.end(), read_at))
-    read = _read(value[read_at + len(_READ) : -1])
+    nothing_read = value.endswith(_NULL_READ)
+    read = _NO_READ if nothing_read else _read(value[read_at + len(_READ) : -1])
     if place is None or read is None:
         return None
     try:
-        decision_id, at, recipient, rule_id, events = [g.decode() for g in head.groups()]
+        decision_id, at, recipient, rule_id, events = head.group(1, 2, 3, 4, 5)
+        texts = (
+            decision_id.decode(),
+            recipient.decode(),
+            rule_id.decode(),
+            events.decode(),
+            at.decode(),
+        )
     except UnicodeDecodeError:
         return None
     partition, offset = place.groups()
     question = Question(
-        decision_id=decision_id,
-        recipient=recipient,
-        rule_id=rule_id,
-        events=tuple(events[1:-1].split('","')) if events else (),
-        position=None if partition is None else _position_at(int(partition), int(offset)),
-        ends=read[0],
-        watermark=read[1],
+        texts[0],
+        texts[1],
+        texts[2],
+        tuple(texts[3][1:-1].split('","')) if events else (),
+        None if partition is None else _position_at(int(partition), int(offset)),
+        *read,
     )
-    return question, at
+    return question, texts[4]
 
 
 def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
