@@ -147,6 +147,9 @@ class Lane:
         """Every event class met, numbered (few: agencies, types, councils, age bands)."""
         self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[object, bytes, bytes]] = {}
+        self._answering: (
+            tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
+        ) = None
         self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
         self._chunks: dict[tuple[int, int], tuple[object, Verdict, list[bytes]]] = {}
         self.hits = 0
@@ -248,19 +251,41 @@ class Lane:
         asked again of each ledger.
         """
         ledger, token, at, slot = basis.consent, basis.token, place.at, place.slot
+        answer = self._answerer(ledger, token, at)
         outcomes = []
         for c, fact in zip(classes, basis.facts, strict=True):
             key = (c, slot, pid)
             known = self._consents.get(key)
             if known is not None:
                 asked, by_answers = known
-                answers = tuple([_fact(ledger.consent_for(token, p, a, pid, at)) for p, a in asked])
+                answers = tuple([answer(p, a, pid) for p, a in asked])
                 found = by_answers.get(answers)
                 if found is not None:
                     outcomes.append(found)
                     continue
             outcomes.append(self._ask(key, fact, basis, at))
         return tuple(outcomes)
+
+    def _answerer(
+        self, ledger: ConsentLedger, token: str, at: datetime
+    ) -> Callable[[Purpose, str, str], _Fact]:
+        """The ledger's answer to a lookup (purpose, provider, partnership) for the subject
+        at ``at``, remembered while the ledger and the time stay the same (the entries of
+        one dispatch: every flag of the subject, for every partnership)."""
+        last = self._answering
+        if last is not None and last[0] is ledger and last[1] == token and last[2] is at:
+            return last[3]
+        answers: dict[tuple[Purpose, str, str], _Fact] = {}
+
+        def answer(purpose: Purpose, provider: str, pid: str) -> _Fact:
+            key = (purpose, provider, pid)
+            found = answers.get(key, _UNASKED)
+            if found is _UNASKED:
+                found = answers[key] = _fact(ledger.consent_for(token, purpose, provider, pid, at))
+            return found  # type: ignore[return-value]  # not the stand-in
+
+        self._answering = (ledger, token, at, answer)
+        return answer
 
     def _ask(
         self, key: tuple[int, int, str], fact: EventFacts, basis: Basis, at: datetime
@@ -410,6 +435,7 @@ class Lane:
 _Outcomes = tuple[Decision, ...]
 _Asked = tuple[tuple[Purpose, str], ...]
 """Consent lookups: (purpose, provider) each."""
+_UNASKED = object()
 _Fact = tuple[str, datetime] | None
 """A consent lookup's answer: the consent's id and the time it was given, or None (what the
 engine tells answers apart by)."""

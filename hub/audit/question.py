@@ -138,7 +138,23 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
 
 
 def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
-    """A ``consent_read`` value's ends and watermark; None when not of the record's shape."""
+    """A ``consent_read`` value's ends and watermark; None when not of the record's shape
+    (remembered per text: a subject's entries name the same ends and marks again and again;
+    the values are immutable)."""
+    found = _READS.get(text, _UNREAD)
+    if found is _UNREAD:
+        if len(_READS) >= _READS_MAX:
+            _READS.clear()
+        found = _READS[text] = _read_text(text)
+    return found  # type: ignore[return-value]  # not the stand-in
+
+
+_UNREAD = object()
+_READS: dict[bytes, object] = {}
+_READS_MAX = 16_384
+
+
+def _read_text(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
     if text == b"null":
         return (), None
     try:
