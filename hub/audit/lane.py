@@ -49,7 +49,6 @@ from hub.dispatch import ConsentRead, Position, consent_read_of, consents_consul
 from hub.dsa import (
     NO_CONSENT,
     ConsentRef,
-    ConsentView,
     Decision,
     Evaluator,
     EventFacts,
@@ -81,9 +80,12 @@ class _Place:
     """The position as the record writes it."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
-    """The engine's decisions on a flag's events for one partnership, and what follows."""
+    """The engine's decisions on a flag's events for one partnership, and what follows.
+
+    Not frozen: :attr:`chunks` is filled on first use; nothing else changes once built.
+    """
 
     outcomes: tuple[Decision, ...]
     permit: bool
@@ -91,6 +93,9 @@ class Verdict:
     """Whether any decision has a consent clause (then the consent records are listed)."""
     ids: tuple[int, ...]
     """The decisions' identities (how the summary counts them: :meth:`Tally.count`)."""
+    chunks: list[bytes] | None = None
+    """The decisions' bytes for the flag's events (a remembered verdict is one flag's), cut
+    at each decision's time; empty when they cannot be cut so."""
 
 
 EventClass = tuple[int, str, str, str | None, int | None]
@@ -126,11 +131,6 @@ def event_class(fact: EventFacts, sequence: int, evaluator: Evaluator) -> EventC
     return sequence, fact.agency_id, fact.event_type, fact.council, evaluator.age_band(fact.age)
 
 
-def _view(consent: ConsentLedger) -> ConsentView:
-    """The consent view the engine is asked with (as :meth:`Rederiver.rederive` asks)."""
-    return consent if consent.records else NO_CONSENT
-
-
 class Lane:
     """Expected bytes for ledger entries, re-derived by a :class:`Rederiver` (see module doc)."""
 
@@ -151,7 +151,6 @@ class Lane:
             tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
         ) = None
         self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
-        self._chunks: dict[tuple[int, int], tuple[object, Verdict, list[bytes]]] = {}
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
         self._breaks: dict[int, list[datetime]] = {}
@@ -203,8 +202,9 @@ class Lane:
         return known[1]
 
     def _settled(self, basis: Basis, outcomes: _Outcomes) -> Verdict:
-        """:func:`settle`, with whether the rule holds remembered per flag and the events
-        permitted (it depends on nothing else)."""
+        """The verdict on the decisions as :meth:`Rederiver.rederive` reaches it (the rule
+        re-checked on the events permitted, the consent clauses looked for), with whether
+        the rule holds remembered per flag and events permitted (it depends on nothing else)."""
         flagged = basis.flagged
         permitted = tuple([d.permitted for d in outcomes])
         key = (id(flagged), permitted)
@@ -372,25 +372,20 @@ class Lane:
         )
 
     def _decisions(self, basis: Basis, verdict: Verdict) -> list[bytes]:
-        """The decisions' bytes for the flag's events, cut at each decision's time (per
-        flag and verdict: joined with the entry's time, they are what
+        """The decisions' bytes for the flag's events, cut at each decision's time (kept
+        with the verdict, which is one flag's: joined with the entry's time, they are what
         :meth:`Forms.decisions_bytes` writes)."""
-        flagged = basis.flagged
-        key = (id(flagged), id(verdict))
-        known = self._chunks.get(key)
-        if known is None or known[0] is not flagged or known[1] is not verdict:
-            if len(self._chunks) >= _MEMO_MAX:
-                self._chunks.clear()
+        chunks = verdict.chunks
+        if chunks is None:
             written = b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT))
-            stand_in = b'"' + time_text(_NO_AT).encode()
-            chunks = written.split(stand_in)
+            chunks = written.split(b'"' + time_text(_NO_AT).encode())
             if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
                 chunks = []
-            known = self._chunks[key] = (flagged, verdict, chunks)
-        if not known[2]:
+            verdict.chunks = chunks
+        if not chunks:
             at = basis.at
             return [b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, at))]
-        return known[2]
+        return chunks
 
     def _flag_parts(self, basis: Basis) -> tuple[bytes, bytes]:
         """The flag's fields between the recipient and the outcome, and from the events to
@@ -465,28 +460,6 @@ class _Asking:
         self.asked.append((purpose, provider))
         self.answers.append(_fact(found))
         return found
-
-
-def decide(
-    rederiver: Rederiver,
-    basis: Basis,
-    at: datetime,
-    pid: str,
-    view: ConsentView | None = None,
-) -> Verdict:
-    """The verdict, unremembered: as :meth:`Rederiver.rederive` decides (``view``: the
-    consent ledger's stand-in, when given)."""
-    evaluator = rederiver.evaluator(basis.sequence)
-    view = _view(basis.consent) if view is None else view
-    outcomes = tuple([evaluator.outcome(f, pid, at, view) for f in basis.facts])
-    return settle(rederiver, basis, outcomes)
-
-
-def settle(rederiver: Rederiver, basis: Basis, outcomes: tuple[Decision, ...]) -> Verdict:
-    """Whether the rule holds on the events permitted, and whether consent was consulted."""
-    visible = [c for c, d in zip(basis.members, outcomes, strict=True) if d.permitted]
-    permit = bool(visible) and still_holds(basis.rule, visible)
-    return Verdict(outcomes, permit, rederiver.consulting(outcomes), tuple(map(id, outcomes)))
 
 
 def _flag_parts(basis: Basis) -> tuple[bytes, bytes]:
