@@ -3,31 +3,34 @@
 Most ledger entries are the record the live path wrote, and most of what such a record holds
 repeats across thousands of entries: a flag is decided again at many positions, for each
 partnership, under few agreement versions and time intervals. :class:`Lane` re-derives an
-entry (:meth:`Lane.expect`) in three parts, each computed once per distinct input:
+entry (:meth:`Lane.expect`) from parts each computed once per distinct input:
 
 - the **place** (per stream position): its authenticated time, that time as the record and
   the decision id write it, the agreement sequence in force, and the interval of the book
   the time falls in (:class:`_Place`);
-- the **verdict** (:func:`verdict_key`): the agreements engine's decisions on the flag's
-  events for the partnership, whether the rule still holds on those permitted, and whether
-  any consulted consent. It depends on the flag (its events as the agreements see them and
-  its rule), the agreement sequence, the interval of the book at the decision's time (the
-  engine decides alike within one: :meth:`hub.dsa.Evaluator.decide`), the partnership and
-  the subject's consent state. It is remembered only when the subject has no consent record
-  (the empty book answers every lookup alike); a subject with one is decided afresh;
-- the **head** of the record (everything up to its decisions, per flag, sequence,
-  partnership, outcome and the engine's decisions), as bytes cut around the decision id and
-  the decision's time, so that an entry's head is one join.
+- the **basis** (per position, events, rule and consent ends: ``Rederiver.basis``);
+- the engine's **decision per event**: per event class (:func:`event_class`: sequence,
+  agency, type, council, age band), interval and partnership, which is what the agreements
+  engine itself remembers a decision per (:meth:`hub.dsa.Evaluator.decide`), when the
+  subject has no consent record (the empty book answers every lookup alike); with consent
+  records, per the same key and the ledger's answers to the lookups the engine makes for it
+  (noted the first time, :class:`_Asking`);
+- the **verdict** (per flag and decisions): whether the rule still holds on the events
+  permitted (per flag and events permitted), whether any decision consulted consent, and
+  the decisions' bytes cut at the decision time;
+- the flag's own fields as bytes (per flag and sequence).
 
-What varies per entry is computed per entry: the decision id (one SHA-256, :mod:`hub.audit.ids`),
-the alert ids and the change to the flags each partnership holds (``Rederiver``'s own
-state, in ledger order), the consent records consulted and the consent read.
+What varies per entry is computed per entry: the decision id (one SHA-256,
+:mod:`hub.audit.ids`), the alert ids and the change to the flags each partnership holds
+(``Rederiver``'s own state, in ledger order), the consent records consulted and the consent
+read; then the record's bytes are one join.
 
 The lane only says what bytes an entry should have. The replayer counts an entry whose bytes
 are these (:meth:`hub.audit.replay.Replayer.replay`); any other entry, and any entry the
 lane cannot re-derive, takes the full path, which re-derives it without these memos and
-names each difference. So the lane changes what replay costs, never what it reports (a unit
-test compares the two on tampered ledgers, byte for byte).
+names each difference. So the lane changes what replay costs, never what it reports
+(``tests/unit/audit/test_lane.py`` compares the two on tampered ledgers, byte for byte, and
+checks the key of the decisions remembered per event).
 """
 
 from __future__ import annotations

@@ -526,7 +526,7 @@ def collection_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused for a replay's loop, and resumed after.
 
     A replay allocates a few dozen small objects per entry and keeps its memos (bounded)
-    alive: the collector's passes over them cost about a quarter of the replay's time
+    alive: the collector's passes over them cost about a tenth of the replay's time
     (``docs/benchmarks.md``) and free nothing, since the loop makes no reference cycle it
     needs freed. Reference counting still frees everything else as usual; a collector that
     was already disabled stays so.

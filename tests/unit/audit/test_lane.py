@@ -4,9 +4,11 @@
   an unreadable record, a repeat, an entry without a position, a time window, explanations)
   is the full path's report, byte for byte; and on the untampered ledger the lane expects
   every entry's bytes (it is taken, not bypassed).
-- The verdict memo's key covers every input: over flags, partnerships, agreement sequences
-  and decision times varied one at a time, two inputs with the same key always get the same
-  decisions from a fresh agreements engine (nothing remembered).
+- The key the engine's decisions are remembered per (event class, interval, partnership)
+  covers every input: over events, partnerships, agreement sequences and decision times
+  varied one at a time, two inputs with the same key always get the same decision from a
+  fresh agreements engine (nothing remembered). (With consent records, the key adds the
+  ledger's answers; the tampered-ledger tests replay subjects giving and withdrawing consent.)
 - The lane's decision id is ``hub.dispatch.decision_ids``'s.
 """
 
