@@ -276,7 +276,7 @@ class Lane:
         at ``at``, remembered while the ledger and the time stay the same (the entries of
         one dispatch: every flag of the subject, for every partnership)."""
         last = self._answering
-        if last is not None and last[0] is ledger and last[1] == token and last[2] is at:
+        if last is not None and last[0] is ledger and last[1] == token and last[2] == at:
             return last[3]
         answers: dict[tuple[Purpose, str, str], _Fact] = {}
 
@@ -302,7 +302,7 @@ class Lane:
             return decision
         asked = tuple(asking.asked)
         known = self._consents.get(key)
-        if known is None or known[0] != asked:
+        if known is None or known[0] != asked or len(known[1]) >= _MEMO_MAX:
             if len(self._consents) >= _MEMO_MAX:
                 self._consents.clear()
             known = self._consents[key] = (asked, {})
