@@ -102,7 +102,11 @@ class Forms:
                 "events": answer.events,
                 "inputs_digest": answer.inputs_digest,
                 "decisions": orjson.Fragment(
-                    b"[" + b",".join(self._decisions_bytes(answer, at)) + b"]"
+                    b"["
+                    + b",".join(
+                        self.decisions_bytes(answer.outcomes, answer.events, answer.decided_at)
+                    )
+                    + b"]"
                 ),
                 "alert_id": answer.alert_id,
                 "position": None
@@ -123,13 +127,15 @@ class Forms:
             }
         )
 
-    def _decisions_bytes(self, answer: Answer, at_text: str) -> list[bytes]:
+    def decisions_bytes(
+        self, outcomes: tuple[Decision, ...], events: tuple[str, ...], decided_at: datetime
+    ) -> list[bytes]:
         """Each decision's JSON bytes: a remembered one's cut and joined around the entry's
         event id and time (remembered as :meth:`_decision` remembers forms)."""
-        at = b'"' + at_text.encode()
+        at = b'"' + time_text(decided_at).encode()
         written = []
         known = self._known
-        for decision, event_id in zip(answer.outcomes, answer.events, strict=True):
+        for decision, event_id in zip(outcomes, events, strict=True):
             # the evaluator hands out its remembered decisions: most are known by identity
             found = known.get(id(decision))
             if found is None or found[0] is not decision:
@@ -138,7 +144,7 @@ class Forms:
                 found = known[id(decision)] = (decision, self._pieces_of(decision))
             pieces = found[1]
             if pieces is None:
-                whole = decision.restamped(event_id, answer.decided_at)
+                whole = decision.restamped(event_id, decided_at)
                 written.append(whole.__pydantic_serializer__.to_json(whole))
             else:
                 head, middle, tail = pieces

@@ -28,17 +28,25 @@ _POSITION_KEYS = frozenset({"partition", "offset"})
 _MARK_KEYS = frozenset({"topic", "partition", "offset"})
 _READ_KEYS = frozenset({"watermark", "ends"})
 _TEXT = rb'"([^"\\]*)"'
-_HEAD = re.compile(
-    rb'\{"decision_id":' + _TEXT + rb',"decided_at":' + _TEXT + rb',"recipient":' + _TEXT
+_ID_AT = re.compile(rb'\{"decision_id":' + _TEXT + rb',"decided_at":' + _TEXT)
+_DECISIONS = b',"decisions":['
+_MIDDLE = re.compile(
+    rb',"recipient":' + _TEXT
     + rb',"flag_id":"[^"\\]*","rule_id":' + _TEXT
     + rb',"rule_version":-?[0-9]+,"policy_sequence":-?[0-9]+,"outcome":"[^"\\]*"'
     + rb',"events":\[((?:"[^"\\]*")?(?:,"[^"\\]*")*)\],"inputs_digest":"[^"\\]*"'
-    + rb',"decisions":\['
+    + re.escape(_DECISIONS)
 )  # fmt: skip
+"""The fields from the recipient to the opening of the decisions: one pattern with the
+decision id and time before them. Strings hold no quote, so the first ``,"decisions":[``
+after the time ends the fields wherever the whole pattern matches."""
 _POSITION = re.compile(
     rb',"position":(?:null|\{"partition":([0-9]+),"offset":([0-9]+)\}),"consents":\['
 )
 _READ = b',"consent_read":'
+_NULL_READ = _READ + b"null}"
+"""The end of an entry that read no consent (most of them)."""
+_NO_READ: tuple[tuple[str, ...], None] = ((), None)
 
 
 class Question(NamedTuple):
@@ -102,33 +110,72 @@ def question_of(raw: Mapping[str, Any]) -> Question | None:
 def written_question(value: bytes) -> tuple[Question, str] | None:
     """The question of an entry written as ``model_dump_json`` writes a record, and the text
     of its decision time; None when the bytes are not laid out so (see the module doc)."""
-    head = _HEAD.match(value)
-    read_at = value.rfind(_READ)
-    if head is None or read_at < head.end() or not value.endswith(b"}"):
+    head = _ID_AT.match(value)
+    if head is None:
         return None
-    place = _POSITION.match(value, value.rfind(b',"position":', head.end(), read_at))
-    read = _read(value[read_at + len(_READ) : -1])
+    middle_end = value.find(_DECISIONS, head.end()) + len(_DECISIONS)
+    middle = _middle(value[head.end() : middle_end])
+    read_at = value.rfind(_READ)
+    if middle is None or read_at < middle_end or not value.endswith(b"}"):
+        return None
+    place = _POSITION.match(value, value.rfind(b',"position":', middle_end, read_at))
+    nothing_read = value.endswith(_NULL_READ)
+    read = _NO_READ if nothing_read else _read(value[read_at + len(_READ) : -1])
     if place is None or read is None:
         return None
     try:
-        decision_id, at, recipient, rule_id, events = [g.decode() for g in head.groups()]
+        decision_id, at = head.group(1).decode(), head.group(2).decode()
     except UnicodeDecodeError:
         return None
     partition, offset = place.groups()
-    question = Question(
-        decision_id=decision_id,
-        recipient=recipient,
-        rule_id=rule_id,
-        events=tuple(events[1:-1].split('","')) if events else (),
-        position=None if partition is None else _position_at(int(partition), int(offset)),
-        ends=read[0],
-        watermark=read[1],
-    )
-    return question, at
+    recipient, rule_id, events = middle
+    position = None if partition is None else _position_at(int(partition), int(offset))
+    return Question(decision_id, recipient, rule_id, events, position, *read), at
+
+
+def _middle(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
+    """The recipient, rule and events of a record's fields from its recipient to its
+    decisions (remembered per text: a flag's entries for one partnership share it)."""
+    found = _MIDDLES.get(text, _UNREAD)
+    if found is _UNREAD:
+        if len(_MIDDLES) >= _READS_MAX:
+            _MIDDLES.clear()
+        found = _MIDDLES[text] = _middle_text(text)
+    return found  # type: ignore[return-value]  # not the stand-in
+
+
+def _middle_text(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
+    fields = _MIDDLE.fullmatch(text)
+    if fields is None:
+        return None
+    try:
+        recipient, rule_id, events = [g.decode() for g in fields.groups()]
+    except UnicodeDecodeError:
+        return None
+    return recipient, rule_id, tuple(events[1:-1].split('","')) if events else ()
+
+
+_MIDDLES: dict[bytes, object] = {}
 
 
 def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
-    """A ``consent_read`` value's ends and watermark; None when not of the record's shape."""
+    """A ``consent_read`` value's ends and watermark; None when not of the record's shape
+    (remembered per text: a subject's entries name the same ends and marks again and again;
+    the values are immutable)."""
+    found = _READS.get(text, _UNREAD)
+    if found is _UNREAD:
+        if len(_READS) >= _READS_MAX:
+            _READS.clear()
+        found = _READS[text] = _read_text(text)
+    return found  # type: ignore[return-value]  # not the stand-in
+
+
+_UNREAD = object()
+_READS: dict[bytes, object] = {}
+_READS_MAX = 16_384
+
+
+def _read_text(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
     if text == b"null":
         return (), None
     try:

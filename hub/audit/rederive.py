@@ -11,7 +11,7 @@ derived once (:class:`Basis`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +90,8 @@ class Basis:
     """The inputs digest of the flag's decisions at the sequence (every recipient's)."""
     agencies: tuple[str, ...]
     """The members' publishers, in order (what the summary counts)."""
+    flagged: _Flagged
+    """What the members make under the rule (the fast lane remembers verdicts per it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +254,16 @@ class Rederiver:
         self._areas = areas
         self._evaluators: dict[int, Evaluator] = {}
         self._held = _Held(id_keys or {})
-        self._last: tuple[tuple[Any, ...], Basis] | None = None
+        self._bases: dict[tuple[Any, ...], Basis] = {}
         self._contributed: dict[str, Contribution | None] = {}
         self._seen_facts: dict[str, EventFacts] = {}
         self._flags: dict[tuple[tuple[str, ...], str], _Flagged | None] = {}
         self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
+
+    @property
+    def held(self) -> _Held:
+        """The flags each partnership holds, from the permits re-derived so far."""
+        return self._held
 
     @property
     def subjects(self) -> set[str]:
@@ -270,7 +277,7 @@ class Rederiver:
         holding: without ``commit``, that change waits for :meth:`Derived.commit`.
         """
         basis = self.basis(recorded)
-        evaluator = self._evaluator(basis.sequence)
+        evaluator = self.evaluator(basis.sequence)
         pid, at = recorded.recipient, basis.at
         # a subject without consent records is asked about as the empty book (cheaper lookups)
         view = basis.consent if basis.consent.records else NO_CONSENT
@@ -298,7 +305,7 @@ class Rederiver:
             alert_id=alert_id,
             position=basis.position,
             consents=consents_consulted(basis.consent, basis.token, at, basis.members, decisions)
-            if self._consulting(decisions)
+            if self.consulting(decisions)
             else (),
             severity=basis.severity,
             recipient_flag_id=own,
@@ -311,7 +318,7 @@ class Rederiver:
             change = _nothing
         return Derived(answer, basis.located, recorded, change, basis.agencies)
 
-    def _consulting(self, decisions: list[Decision]) -> bool:
+    def consulting(self, decisions: Iterable[Decision]) -> bool:
         """Whether any decision has a consent clause (else no consent record was consulted:
         :func:`consents_consulted` is empty). Known per remembered decision's clauses."""
         for decision in decisions:
@@ -327,14 +334,16 @@ class Rederiver:
         return False
 
     def basis(self, recorded: Question) -> Basis:
-        """The inputs of the entry's dispatch (cached for consecutive entries of one dispatch)."""
+        """The inputs of the entry's dispatch (remembered per position, events, rule and
+        consent ends: every partnership's entry of one dispatch shares them)."""
         position = recorded.position
         if position is None:
             raise UnreplayableError("position", "the entry names no stream position")
         place = (position.partition, position.offset)
         key = (*place, recorded.events, recorded.rule_id, recorded.ends)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        known = self._bases.get(key)
+        if known is not None:
+            return known
         at = self.history.timestamp(position.partition, position.offset)
         if at is None:
             raise UnreplayableError("position", "no accepted record at that position")
@@ -358,8 +367,11 @@ class Rederiver:
             ids=flagged.ids,
             inputs=flagged.inputs_at(sequence),
             agencies=flagged.agencies,
+            flagged=flagged,
         )
-        self._last = (key, basis)
+        if len(self._bases) >= _KNOWN_MAX:
+            self._bases.clear()
+        self._bases[key] = basis
         return basis
 
     def _flagged(self, events: tuple[str, ...], rule_id: str) -> _Flagged | None:
@@ -474,7 +486,8 @@ class Rederiver:
         except RuleError as exc:
             raise UnreplayableError("rule_id", "no such rule in the rule set") from exc
 
-    def _evaluator(self, sequence: int) -> Evaluator:
+    def evaluator(self, sequence: int) -> Evaluator:
+        """The agreements engine over the book at ``sequence`` (one per sequence)."""
         evaluator = self._evaluators.get(sequence)
         if evaluator is None:
             evaluator = Evaluator(self.history.book.up_to(sequence), self._registry)

@@ -43,13 +43,25 @@ class Tally:
         retraction = outcome == "deny" and record.alert_id is not None
         if isinstance(record, Answer):
             outcomes = record.outcomes
-            ids = tuple(map(id, outcomes))
-            self.known[ids] = outcomes
-            self.answers[outcome, record.recipient, retraction, agencies, ids] += 1
+            decided = (outcomes, tuple(map(id, outcomes)))
+            self.count((outcome, record.recipient, retraction), agencies, decided)
             return
         self.records[outcome, record.recipient, retraction] += 1
         for agency, decision in zip(agencies, record.decisions, strict=True):
             self.decisions[_counted(agency, decision)] += 1
+
+    def count(
+        self,
+        entry: tuple[str, str, bool],
+        agencies: tuple[str, ...],
+        decided: tuple[tuple[Decision, ...], tuple[int, ...]],
+    ) -> None:
+        """Count one re-derived entry: (outcome, partnership, whether a retraction), its
+        events' publishers and the agreements engine's decisions on them, in order, with
+        their identities."""
+        outcomes, ids = decided
+        self.known[ids] = outcomes
+        self.answers[(*entry, agencies, ids)] += 1
 
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""

@@ -312,6 +312,8 @@ class ReplaySource:
     registry: Registry
     areas: AreaLookup
     id_keys: Mapping[str, IdKey]
+    fast: bool = True
+    """Whether the replayer takes its fast lane (:mod:`hub.audit.lane`)."""
 
     def __call__(self) -> Replayer:
         store = SchemaStore.load(ROOT / "schemas")
@@ -319,7 +321,9 @@ class ReplaySource:
         history = History(store, self.agreements, trust)
         for record in self.accepted:
             history.add(record)
-        return Replayer(history, self.rules, self.registry, self.areas, self.id_keys)
+        return Replayer(
+            history, self.rules, self.registry, self.areas, self.id_keys, fast=self.fast
+        )
 
 
 def generate(sim: Simulator, agreements: list[Agreement], decisions: int, seed: int = 7) -> None:

@@ -1,0 +1,547 @@
+"""The fast lane of replay: an entry's expected bytes, from answers remembered per input.
+
+Most ledger entries are the record the live path wrote, and most of what such a record holds
+repeats across thousands of entries: a flag is decided again at many positions, for each
+partnership, under few agreement versions and time intervals. :class:`Lane` re-derives an
+entry (:meth:`Lane.expect`) from parts each computed once per distinct input:
+
+- the **place** (per stream position): its authenticated time, that time as the record and
+  the decision id write it, the agreement sequence in force, and the interval of the book
+  the time falls in (:class:`_Place`);
+- the **basis** (per position, events, rule and consent ends: ``Rederiver.basis``);
+- the engine's **decision per event**: per event class (:func:`event_class`: sequence,
+  agency, type, council, age band), interval and partnership, which is what the agreements
+  engine itself remembers a decision per (:meth:`hub.dsa.Evaluator.decide`), when the
+  subject has no consent record (the empty book answers every lookup alike); with consent
+  records, per the same key and the ledger's answers to the lookups the engine makes for it
+  (noted the first time, :class:`_Asking`);
+- the **verdict** (per flag and decisions): whether the rule still holds on the events
+  permitted (per flag and events permitted), whether any decision consulted consent, and
+  the decisions' bytes cut at the decision time;
+- the flag's own fields as bytes (per flag and sequence).
+
+What varies per entry is computed per entry: the decision id (one SHA-256,
+:mod:`hub.audit.ids`), the alert ids and the change to the flags each partnership holds
+(``Rederiver``'s own state, in ledger order), the consent records consulted and the consent
+read; then the record's bytes are one join.
+
+The lane only says what bytes an entry should have. The replayer counts an entry whose bytes
+are these (:meth:`hub.audit.replay.Replayer.replay`); any other entry, and any entry the
+lane cannot re-derive, takes the full path, which re-derives it without these memos and
+names each difference. So the lane changes what replay costs, never what it reports
+(``tests/unit/audit/test_lane.py`` compares the two on tampered ledgers, byte for byte, and
+checks the key of the decisions remembered per event).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import orjson
+
+from hub.audit.answer import Forms, time_text
+from hub.audit.ids import decision_id_of
+from hub.audit.question import Question
+from hub.audit.rederive import Basis, Rederiver, UnreplayableError
+from hub.consent import ConsentLedger
+from hub.dispatch import ConsentRead, Position, consent_read_of, consents_consulted
+from hub.dsa import (
+    NO_CONSENT,
+    ConsentRef,
+    Decision,
+    Evaluator,
+    EventFacts,
+    Purpose,
+)
+from hub.flags import still_holds
+
+_MEMO_MAX = 65_536
+_NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
+"""Stand-in for a decision's time while its bytes are cut around it (its text is found
+nowhere else in a record: checked on each cut)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """What an entry's stream position determines (shared by every entry taken there)."""
+
+    at: datetime
+    text: bytes
+    """The time as a record writes it, with its opening quote."""
+    iso: str
+    """The time as the decision id hashes it."""
+    sequence: int
+    slot: int
+    """The interval of the agreement book ``at`` falls in (its breakpoints bisected)."""
+    where: str
+    """The position as the decision id hashes it."""
+    where_json: bytes
+    """The position as the record writes it."""
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The engine's decisions on a flag's events for one partnership, and what follows.
+
+    Not frozen: :attr:`chunks` is filled on first use; nothing else changes once built.
+    """
+
+    outcomes: tuple[Decision, ...]
+    permit: bool
+    consulting: bool
+    """Whether any decision has a consent clause (then the consent records are listed)."""
+    ids: tuple[int, ...]
+    """The decisions' identities (how the summary counts them: :meth:`Tally.count`)."""
+    chunks: list[bytes] | None = None
+    """The decisions' bytes for the flag's events (a remembered verdict is one flag's), cut
+    at each decision's time; empty when they cannot be cut so."""
+
+
+EventClass = tuple[int, str, str, str | None, int | None]
+"""The agreement sequence, and an event's agency, type, council and age band."""
+
+_EventKey = tuple[int, int, str]
+"""(an event class, numbered; the interval of the book; the partnership)."""
+
+
+@dataclass(slots=True)
+class Expected:
+    """An entry's expected bytes, and what counting it does."""
+
+    value: bytes
+    change: Callable[[], None]
+    """The entry's change to the flags held (made once the entry is counted)."""
+    outcome: str
+    retraction: bool
+    verdict: Verdict
+    agencies: tuple[str, ...]
+
+
+def event_class(fact: EventFacts, sequence: int, evaluator: Evaluator) -> EventClass:
+    """What the agreements engine at ``sequence`` tells apart in an event.
+
+    The engine decides one event for one partnership from the interval of the book the time
+    falls in, the event's agency, type, council and age band (the ages its age scopes treat
+    alike), the partnership, the purpose (always the same here) and the answers of the
+    consent view, and remembers its decisions per those (:meth:`hub.dsa.Evaluator.decide`).
+    With the empty consent view every answer is "none": two events of one class get the
+    same decision (but for event id and time) at the same interval and partnership.
+    """
+    return sequence, fact.agency_id, fact.event_type, fact.council, evaluator.age_band(fact.age)
+
+
+class Lane:
+    """Expected bytes for ledger entries, re-derived by a :class:`Rederiver` (see module doc)."""
+
+    def __init__(self, rederiver: Rederiver, forms: Forms) -> None:
+        self._rederiver = rederiver
+        self._forms = forms
+        self._places: dict[tuple[int, int], _Place] = {}
+        self._outcomes: dict[_EventKey, Decision] = {}
+        """The engine's decision per (event class, interval, partnership)."""
+        self._consents: dict[_EventKey, tuple[_Asked, dict[tuple[_Fact, ...], Decision]]] = {}
+        """Per key, the lookups the engine makes, and the decisions per their answers."""
+        self._verdicts: dict[tuple[int, ...], tuple[object, Verdict]] = {}
+        self._classes: dict[EventClass, int] = {}
+        """Every event class met, numbered (few: agencies, types, councils, age bands)."""
+        self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
+        self._parts: dict[tuple[int, int], tuple[object, bytes, bytes]] = {}
+        self._answering: (
+            tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
+        ) = None
+        self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
+        self.hits = 0
+        """Entries whose bytes were the expected ones (counted by the replayer)."""
+        self._breaks: dict[int, list[datetime]] = {}
+
+    def expect(self, question: Question) -> Expected | None:
+        """The entry's expected bytes; None when it cannot be re-derived (the full path
+        then says why)."""
+        position = question.position
+        if position is None:
+            return None
+        try:
+            basis = self._rederiver.basis(question)
+        except UnreplayableError:
+            return None
+        place = self._place(position, basis)
+        pid = question.recipient
+        verdict = self.verdict(basis, place, pid)
+        held = self._rederiver.held
+        own, alert_id, change = held.permit(basis, pid) if verdict.permit else held.deny(basis, pid)
+        decision_id = decision_id_of(basis.inputs, pid, place.iso, place.where)
+        value = b"".join(
+            (
+                self._head(basis, place, pid, verdict, decision_id),
+                self._tail(question, place, basis, verdict, (own, alert_id)),
+            )
+        )
+        outcome = "permit" if verdict.permit else "deny"
+        retraction = not verdict.permit and alert_id is not None
+        return Expected(value, change, outcome, retraction, verdict, basis.agencies)
+
+    def verdict(self, basis: Basis, place: _Place, pid: str) -> Verdict:
+        """The engine's decisions for the entry, and whether the rule holds on the events
+        permitted (per flag and decisions). The decisions are remembered per event class,
+        interval and partnership when the subject has no consent record (:func:`event_class`),
+        and per the flag's classes, interval, partnership and consent answers when it has."""
+        classes = self._classes_of(basis)
+        if basis.consent.records:
+            outcomes = self._consented(classes, basis, place, pid)
+        else:
+            outcomes = self._unconsented(classes, basis, place, pid)
+        flagged = basis.flagged
+        key = (id(flagged), *map(id, outcomes))
+        known = self._verdicts.get(key)
+        if known is None or known[0] is not flagged:
+            if len(self._verdicts) >= _MEMO_MAX:
+                self._verdicts.clear()
+            known = (flagged, self._settled(basis, outcomes))
+            self._verdicts[key] = known
+        return known[1]
+
+    def _settled(self, basis: Basis, outcomes: _Outcomes) -> Verdict:
+        """The verdict on the decisions as :meth:`Rederiver.rederive` reaches it (the rule
+        re-checked on the events permitted, the consent clauses looked for), with whether
+        the rule holds remembered per flag and events permitted (it depends on nothing else)."""
+        flagged = basis.flagged
+        permitted = tuple([d.permitted for d in outcomes])
+        key = (id(flagged), permitted)
+        known = self._holds.get(key)
+        if known is None or known[0] is not flagged:
+            if len(self._holds) >= _MEMO_MAX:
+                self._holds.clear()
+            visible = [c for c, p in zip(basis.members, permitted, strict=True) if p]
+            known = (flagged, bool(visible) and still_holds(basis.rule, visible))
+            self._holds[key] = known
+        consulting = self._rederiver.consulting(outcomes)
+        return Verdict(outcomes, known[1], consulting, tuple(map(id, outcomes)))
+
+    def _unconsented(
+        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+    ) -> _Outcomes:
+        """The engine's decisions for a subject without consent records, per event."""
+        memo, slot = self._outcomes, place.slot
+        found = [memo.get((c, slot, pid)) for c in classes]
+        if None not in found:
+            return tuple(found)  # type: ignore[arg-type]  # no None in it
+        evaluator = self._rederiver.evaluator(basis.sequence)
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        outcomes = []
+        for c, fact, known in zip(classes, basis.facts, found, strict=True):
+            decision = (
+                evaluator.outcome(fact, pid, place.at, NO_CONSENT) if known is None else known
+            )
+            memo[c, slot, pid] = decision
+            outcomes.append(decision)
+        return tuple(outcomes)
+
+    def _consented(
+        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+    ) -> _Outcomes:
+        """The engine's decisions for a subject with consent records, per event: remembered
+        per (event class, interval, partnership) and the consent ledger's answers to the
+        lookups the engine makes for it.
+
+        The engine asks the same lookups (purpose, provider) for every event of one class,
+        interval and partnership (it remembers them per its own key, a part of this one:
+        :meth:`Evaluator.outcome`), so they are noted the first time (:class:`_Asking`) and
+        asked again of each ledger.
+        """
+        ledger, token, at, slot = basis.consent, basis.token, place.at, place.slot
+        answer = self._answerer(ledger, token, at)
+        outcomes = []
+        for c, fact in zip(classes, basis.facts, strict=True):
+            key = (c, slot, pid)
+            known = self._consents.get(key)
+            if known is not None:
+                asked, by_answers = known
+                answers = tuple([answer(p, a, pid) for p, a in asked])
+                found = by_answers.get(answers)
+                if found is not None:
+                    outcomes.append(found)
+                    continue
+            outcomes.append(self._ask(key, fact, basis, at))
+        return tuple(outcomes)
+
+    def _answerer(
+        self, ledger: ConsentLedger, token: str, at: datetime
+    ) -> Callable[[Purpose, str, str], _Fact]:
+        """The ledger's answer to a lookup (purpose, provider, partnership) for the subject
+        at ``at``, remembered while the ledger and the time stay the same (the entries of
+        one dispatch: every flag of the subject, for every partnership)."""
+        last = self._answering
+        if last is not None and last[0] is ledger and last[1] == token and last[2] == at:
+            return last[3]
+        answers: dict[tuple[Purpose, str, str], _Fact] = {}
+
+        def answer(purpose: Purpose, provider: str, pid: str) -> _Fact:
+            key = (purpose, provider, pid)
+            found = answers.get(key, _UNASKED)
+            if found is _UNASKED:
+                found = answers[key] = _fact(ledger.consent_for(token, purpose, provider, pid, at))
+            return found  # type: ignore[return-value]  # not the stand-in
+
+        self._answering = (ledger, token, at, answer)
+        return answer
+
+    def _ask(
+        self, key: tuple[int, int, str], fact: EventFacts, basis: Basis, at: datetime
+    ) -> Decision:
+        """An event decided by the engine, its consent lookups and answers noted."""
+        pid = key[2]
+        asking = _Asking(basis.consent, basis.token, pid)
+        evaluator = self._rederiver.evaluator(basis.sequence)
+        decision = evaluator.outcome(fact, pid, at, asking)
+        if asking.foreign:  # asked about another subject or partnership: not remembered
+            return decision
+        asked = tuple(asking.asked)
+        known = self._consents.get(key)
+        if known is None or known[0] != asked or len(known[1]) >= _MEMO_MAX:
+            if len(self._consents) >= _MEMO_MAX:
+                self._consents.clear()
+            known = self._consents[key] = (asked, {})
+        known[1][tuple(asking.answers)] = decision
+        return decision
+
+    def _classes_of(self, basis: Basis) -> tuple[int, ...]:
+        """The flag's events' classes at the basis's sequence, numbered."""
+        key = (id(basis.flagged), basis.sequence)
+        known = self._flag_classes.get(key)
+        if known is None or known[0] is not basis.flagged:
+            if len(self._flag_classes) >= _MEMO_MAX:
+                self._flag_classes.clear()
+            evaluator = self._rederiver.evaluator(basis.sequence)
+            numbers = self._classes
+            found = tuple(
+                numbers.setdefault(event_class(f, basis.sequence, evaluator), len(numbers))
+                for f in basis.facts
+            )
+            known = self._flag_classes[key] = (basis.flagged, found)
+        return known[1]
+
+    def _place(self, position: Position, basis: Basis) -> _Place:
+        key = (position.partition, position.offset)
+        place = self._places.get(key)
+        if place is None:
+            if len(self._places) >= _MEMO_MAX:
+                self._places.clear()
+            at = basis.at
+            place = _Place(
+                at=at,
+                text=b'"' + time_text(at).encode(),
+                iso=at.isoformat(),
+                sequence=basis.sequence,
+                slot=self.slot(basis.sequence, at),
+                where=f"{position.partition}:{position.offset}",
+                where_json=b'{"partition":%d,"offset":%d}' % (position.partition, position.offset),
+            )
+            self._places[key] = place
+        return place
+
+    def slot(self, sequence: int, at: datetime) -> int:
+        """The interval of the book at ``sequence`` that ``at`` falls in (the engine decides
+        alike within one: its breakpoints are every instant an agreement may start or end)."""
+        found = self._breaks.get(sequence)
+        if found is None:
+            book = self._rederiver.evaluator(sequence).book
+            found = self._breaks[sequence] = list(book.breakpoints())
+        return bisect_right(found, at)
+
+    def _head(
+        self, basis: Basis, place: _Place, pid: str, verdict: Verdict, decision_id: str
+    ) -> bytes:
+        """The record's bytes up to the end of its decisions, as :meth:`Forms.json_bytes`
+        writes them (the flag's own fields kept per flag and sequence)."""
+        flag_part, events_part = self._flag_parts(basis)
+        return b"".join(
+            (
+                b'{"decision_id":"',
+                decision_id.encode(),
+                b'","decided_at":',
+                place.text,
+                b'","recipient":',
+                orjson.dumps(pid),
+                flag_part,
+                b'"permit"' if verdict.permit else b'"deny"',
+                events_part,
+                place.text.join(self._decisions(basis, verdict)),
+            )
+        )
+
+    def _decisions(self, basis: Basis, verdict: Verdict) -> list[bytes]:
+        """The decisions' bytes for the flag's events, cut at each decision's time (kept
+        with the verdict, which is one flag's: joined with the entry's time, they are what
+        :meth:`Forms.decisions_bytes` writes)."""
+        chunks = verdict.chunks
+        if chunks is None:
+            written = b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT))
+            chunks = written.split(b'"' + time_text(_NO_AT).encode())
+            if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
+                chunks = []
+            verdict.chunks = chunks
+        if not chunks:
+            at = basis.at
+            return [b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, at))]
+        return chunks
+
+    def _flag_parts(self, basis: Basis) -> tuple[bytes, bytes]:
+        """The flag's fields between the recipient and the outcome, and from the events to
+        the opening of the decisions."""
+        key = (id(basis.flagged), basis.sequence)
+        known = self._parts.get(key)
+        if known is None or known[0] is not basis.flagged:
+            if len(self._parts) >= _MEMO_MAX:
+                self._parts.clear()
+            known = (basis.flagged, *_flag_parts(basis))
+            self._parts[key] = known
+        return known[1], known[2]
+
+    def _tail(
+        self,
+        question: Question,
+        place: _Place,
+        basis: Basis,
+        verdict: Verdict,
+        ids: tuple[str | None, str | None],
+    ) -> bytes:
+        """The record's bytes after its decisions: alert id, position, consents, severity,
+        the partnership's flag id and the consent read."""
+        consents = (
+            consents_consulted(
+                basis.consent, basis.token, basis.at, basis.members, verdict.outcomes
+            )
+            if verdict.consulting
+            else ()
+        )
+        read = (
+            None
+            if question.watermark is None and not basis.consent.ends
+            else consent_read_of(basis.consent, question.watermark)
+        )
+        own, alert_id = ids
+        if alert_id is None and own is None and not consents and read is None:
+            return b"".join((b'],"alert_id":null,"position":', place.where_json, _quiet(basis)))
+        return _tail_bytes((alert_id, basis.position), consents, basis.severity, own, read)
+
+
+_Outcomes = tuple[Decision, ...]
+_Asked = tuple[tuple[Purpose, str], ...]
+"""Consent lookups: (purpose, provider) each."""
+_UNASKED = object()
+_Fact = tuple[str, datetime] | None
+"""A consent lookup's answer: the consent's id and the time it was given, or None (what the
+engine tells answers apart by)."""
+
+
+def _fact(found: ConsentRef | None) -> _Fact:
+    return None if found is None else (found.consent_id, found.given_at)
+
+
+class _Asking:
+    """A subject's consent ledger as the engine's view, noting each lookup and its answer."""
+
+    __slots__ = ("_ledger", "_pid", "_token", "answers", "asked", "foreign")
+
+    def __init__(self, ledger: ConsentLedger, token: str, pid: str) -> None:
+        self._ledger, self._token, self._pid = ledger, token, pid
+        self.asked: list[tuple[Purpose, str]] = []
+        self.answers: list[_Fact] = []
+        self.foreign = False
+        """Whether a lookup was about another subject or partnership."""
+
+    def consent_for(
+        self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
+    ) -> ConsentRef | None:
+        found = self._ledger.consent_for(subject_token, purpose, provider, recipient, at)
+        self.foreign |= subject_token != self._token or recipient != self._pid
+        self.asked.append((purpose, provider))
+        self.answers.append(_fact(found))
+        return found
+
+
+def _flag_parts(basis: Basis) -> tuple[bytes, bytes]:
+    flag_part = b"".join(
+        (
+            b',"flag_id":',
+            orjson.dumps(basis.flag[0]),
+            b',"rule_id":',
+            orjson.dumps(basis.rule.id),
+            b',"rule_version":',
+            orjson.dumps(basis.rule.version),
+            b',"policy_sequence":',
+            orjson.dumps(basis.sequence),
+            b',"outcome":',
+        )
+    )
+    events_part = b"".join(
+        (
+            b',"events":',
+            orjson.dumps(basis.events),
+            b',"inputs_digest":',
+            orjson.dumps(basis.inputs),
+            b',"decisions":[',
+        )
+    )
+    return flag_part, events_part
+
+
+@lru_cache(maxsize=64)
+def _quiet_tail(severity: str | None) -> bytes:
+    """A tail's bytes after the position, for an entry that consulted and read no consent
+    and names no flag or alert of the partnership."""
+    return b"".join(
+        (
+            b',"consents":[],"severity":',
+            orjson.dumps(severity),
+            b',"recipient_flag_id":null,"consent_read":null}',
+        )
+    )
+
+
+def _quiet(basis: Basis) -> bytes:
+    return _quiet_tail(basis.severity)
+
+
+def _tail_bytes(
+    alerted: tuple[str | None, Position | None],
+    consents: tuple[object, ...],
+    severity: str | None,
+    own: str | None,
+    read: ConsentRead | None,
+) -> bytes:
+    """The bytes :meth:`Forms.json_bytes` writes after the decisions' closing bracket
+    (``alerted``: the alert id and the position)."""
+    alert_id, position = alerted
+    where = (
+        b"null"
+        if position is None
+        else b'{"partition":%d,"offset":%d}' % (position.partition, position.offset)
+    )
+    listed = (
+        b"[" + b",".join([c.__pydantic_serializer__.to_json(c) for c in consents]) + b"]"  # type: ignore[attr-defined]
+        if consents
+        else b"[]"
+    )
+    return b"".join(
+        (
+            b'],"alert_id":',
+            orjson.dumps(alert_id),
+            b',"position":',
+            where,
+            b',"consents":',
+            listed,
+            b',"severity":',
+            orjson.dumps(severity),
+            b',"recipient_flag_id":',
+            orjson.dumps(own),
+            b',"consent_read":',
+            b"null" if read is None else read.__pydantic_serializer__.to_json(read),
+            b"}",
+        )
+    )
