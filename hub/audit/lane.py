@@ -131,7 +131,7 @@ def event_class(fact: EventFacts, sequence: int, evaluator: Evaluator) -> EventC
     With the empty consent view every answer is "none": two events of one class get the
     same decision (but for event id and time) at the same interval and partnership.
     """
-    return sequence, fact.agency_id, fact.event_type, fact.council, evaluator.age_band(fact.age)
+    return (sequence, *evaluator.event_class(fact))
 
 
 class Lane:

@@ -205,20 +205,26 @@ class Evaluator:
     ) -> list[Decision]:
         """:meth:`outcome` for each event, in order, to one recipient at one moment: the
         interval of ``at`` is found once, and a remembered decision is a dictionary lookup."""
-        decided, ages = self._decided, self._ages
+        decided, kind = self._decided, self.event_class
         found: list[Decision] = []
         for event in events:
-            # self._key(event, recipient, at, purpose), written out: this runs per event and
-            # partnership of every dispatch (the interval of ``at`` is kept by the first call)
+            # self._key, written out: this runs per event and partnership of every dispatch
+            # (the interval of ``at`` is kept by the first call)
             slot = self._key(event, recipient, at, purpose)[0] if at is not self._at else self._slot
-            age = event.age
-            band = None if age is None else bisect_right(ages, age)
-            key = (slot, event.agency_id, event.event_type, event.council, band, recipient, purpose)
-            known = decided.get(key)
+            known = decided.get((slot, *kind(event), recipient, purpose))
             found.append(
                 known if known is not None else self.outcome(event, recipient, at, consent, purpose)
             )
         return found
+
+    def event_class(self, event: EventFacts) -> tuple[str, str, str | None, int | None]:
+        """What a decision reads of an event: its agency, type, council and age band. Two
+        events of one class get the same decisions (but for event id and time) from one
+        book at one interval, recipient, purpose and consent answers: the one definition of
+        that, for this engine's memo and the audit replay's (:mod:`hub.audit.lane`)."""
+        age = event.age
+        band = None if age is None else bisect_right(self._ages, age)
+        return event.agency_id, event.event_type, event.council, band
 
     def age_band(self, age: int | None) -> int | None:
         """The band of ages the book's age scopes all treat as they treat ``age`` (None for
@@ -238,15 +244,7 @@ class Evaluator:
                 raise PolicyError("decision time has no time zone")
             self._slot = bisect_right(self._breakpoints, at)
             self._at = at
-        return (
-            self._slot,
-            event.agency_id,
-            event.event_type,
-            event.council,
-            self.age_band(event.age),
-            recipient,
-            purpose,
-        )
+        return (self._slot, *self.event_class(event), recipient, purpose)
 
     def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
         """The decision, and whether a consent record may have been consulted for it."""
