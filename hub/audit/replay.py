@@ -523,22 +523,28 @@ class Replayer:
 
 @contextmanager
 def collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for a replay's loop, and resumed after.
+    """Python's cyclic garbage collector made rare for a replay's loop, and restored after.
 
     A replay allocates a few dozen small objects per entry and keeps its memos (bounded)
     alive: the collector's passes over them cost about a tenth of the replay's time
-    (``docs/benchmarks.md``) and free nothing, since the loop makes no reference cycle it
-    needs freed. Reference counting still frees everything else as usual; a collector that
-    was already disabled stays so.
+    (``docs/benchmarks.md``) and free little. The young generation is collected every
+    :data:`REPLAY_YOUNG_THRESHOLD` allocations instead of every 700, so whatever cyclic
+    garbage a ledger's entries do leave stays bounded however long the ledger; reference
+    counting frees everything else as usual. A collector that was disabled stays so.
     """
     if not gc.isenabled():
         yield
         return
-    gc.disable()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(REPLAY_YOUNG_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
-        gc.enable()
+        gc.set_threshold(*thresholds)
+
+
+REPLAY_YOUNG_THRESHOLD = 200_000
+"""Allocations between two young collections while a replay runs (CPython's default: 700)."""
 
 
 def _explain_event(located: Located, decision: Decision) -> dict[str, Any]:
