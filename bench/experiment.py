@@ -6,8 +6,9 @@ these is set (``docs/benchmarks.md``):
 * ``BENCH_FETCH_WAIT_MS``: the worker consumer's fetch wait. The embedded broker answers a
   fetch only when that wait has run out, even when records arrive meanwhile, so every hop
   between two agents can wait that long. The worker now reads it from
-  ``HUB_FETCH_MAX_WAIT_MS`` (100 ms by default; faust's own is 1500 ms), so this only sets
-  that variable.
+  ``HUB_FETCH_MAX_WAIT_MS`` (100 ms by default, 20 ms in the benchmark on the embedded
+  broker, ``hub.config.EMBEDDED_FETCH_MAX_WAIT_MS``; faust's own is 1500 ms), so this only
+  sets that variable.
 * ``BENCH_SEQUENCER_LINGER_MS``: the sequencer sends each alert with ``send_and_wait`` on the
   app's producer (5 ms linger). This gives it a producer of its own with this linger,
   still one record per request and waiting for each.
