@@ -12,10 +12,18 @@ Trust: only records that verify as hub-signed decisions (``hub.audit.sealed``) e
 ledger, and the writer extends only the chain of heads it can verify (``HeadChain``): a head
 that is not the hub's is skipped, refused and counted, and sealing goes on from the newest
 genuine head. ``hub audit verify`` still names the skipped head and every uncovered record.
+
+The follower shares the worker's event loop with the agents. Its consumer hands over what a
+fetch returned, often hundreds of decisions; folding those in one go held the loop for tens
+of milliseconds, and every alert in flight waited (docs/benchmarks.md). So the follower only
+queues the records it reads (:meth:`LedgerWriter.received`) and :meth:`LedgerWriter.fold`
+folds them in offset order, one record at a time, letting the loop run between two.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from datetime import UTC, datetime
 
 import faust
@@ -30,6 +38,7 @@ from hub.refusal import Position, refused
 from hub.runtime import WorkerKeys
 from hub.transport import Record, kafka_endpoint
 from hub.transport.topiclog import follow_partition, read_partition
+from hub.transport.visit import visit_safely
 
 log = structlog.get_logger("agents.ledger")
 DESIGNATED_PARTITION = 0
@@ -45,6 +54,23 @@ class LedgerWriter:
         self.hub_key = keys.hub
         self.ledger = Ledger()
         self.chain = HeadChain()
+        self.unfolded: deque[Record] = deque()
+        self._arrived = asyncio.Event()
+
+    def received(self, record: Record) -> None:
+        """Queue a record the follower read, for :meth:`fold` (in the order read)."""
+        self.unfolded.append(record)
+        self._arrived.set()
+
+    async def fold(self) -> None:
+        """Fold the queued records into the ledger as they come, one at a time with the
+        event loop let run between two, until cancelled."""
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self.unfolded:
+                visit_safely(self.observe, self.unfolded.popleft())  # refused, never fatal
+                await asyncio.sleep(0)
 
     def observe(self, record: Record) -> None:
         """Fold one decisions-topic record into the ledger if it is the hub's; else refuse it."""
@@ -118,7 +144,13 @@ def register_ledger(app: faust.App, settings: Settings, keys: WorkerKeys) -> Non
     writer = LedgerWriter(app, settings, keys)
 
     async def follow_decisions() -> None:
-        await follow_partition(kafka_endpoint(settings), settings.decisions_topic, writer.observe)
+        folding = asyncio.ensure_future(writer.fold())
+        try:
+            await follow_partition(
+                kafka_endpoint(settings), settings.decisions_topic, writer.received
+            )
+        finally:
+            folding.cancel()
 
     async def publish_heads() -> None:
         try:

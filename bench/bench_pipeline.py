@@ -55,7 +55,7 @@ from bench.stack import (
 )
 from hub.broker import EmbeddedBroker
 from hub.codec import SchemaStore
-from hub.config import Settings, load_settings, settings_env
+from hub.config import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, load_settings, settings_env
 from hub.crypto import Keyring, create_dev_keyring
 from hub.runtime import load_registry_from
 
@@ -346,6 +346,7 @@ def main() -> None:
             update={
                 "broker_url": broker.url,
                 "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
+                "fetch_max_wait_ms": EMBEDDED_FETCH_MAX_WAIT_MS,  # the embedded broker's
                 "keys_dir": workdir / "keys",
                 "data_dir": data_dir.resolve(),
                 "log_format": "json",

@@ -159,6 +159,16 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}.accepted"
 
 
+EMBEDDED_FETCH_MAX_WAIT_MS = 20
+"""The worker's fetch wait on the embedded broker (``hub.broker``; the demo and the benchmark).
+
+That broker answers a fetch only when its wait has run out, even when records arrive
+meanwhile, so each of the worker's three consumer hops (feed, accepted, outbox) waits up to
+the whole wait: at the default 100 ms, the sum alone reaches about 260 ms for one alert in a
+hundred. Apache Kafka answers as soon as records arrive, so there the wait only bounds idle
+polling and the default stays (docs/deploy.md, docs/benchmarks.md)."""
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment once; explicit overrides win over ``HUB_*`` variables."""
     return Settings(**overrides)  # type: ignore[arg-type]  # overrides are validated by pydantic

@@ -10,7 +10,8 @@ time, never the broker's timestamp. Then, in stream order:
   publication that sequence names (deciding before would deny everything, silently);
 - a **switch marker** waits for the publications it names, switches the partition and
   re-decides every subject of the partition;
-- a **clock tick** re-decides the subjects holding flags, so flags expire as time passes;
+- a **clock tick** re-decides the subjects holding flags, so flags expire as time passes
+  (:class:`FlaggedSubjects` spares it decoding every other subject of the table);
 - an **events** record folds each event, in order, into its subject (or, for an area-level
   event, its area's counts) and counts it for the SNA.
 
@@ -65,6 +66,42 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
 
 
+class FlaggedSubjects:
+    """Per accepted partition, every subject that may hold flags: those a clock tick re-decides.
+
+    A tick re-decides only the subjects holding flags, but finding them meant decoding every
+    subject of the table, for each partition: 55 to 245 ms per tick at 1,000 subjects, every
+    ``tick_interval_s``, stalling the worker's event loop (docs/benchmarks.md). A partition's
+    set is built by the first full scan of it (a tick or a switch) and then kept up by every
+    subject state this service writes with flags; a tick drops a subject it finds without
+    flags. So the set is a superset of the flagged subjects, as long as no subject row
+    changes behind the service's back: :meth:`invalidate` (wired to the table's recovery, after
+    a start or a rebalance) forgets every set, and the next tick scans in full again. Only
+    which subjects are read changes: the tick still visits them in the table's order.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: dict[int, set[str]] = {}
+
+    def of(self, partition: int) -> set[str] | None:
+        """The partition's subjects that may hold flags; None until a full scan built it."""
+        return self._tokens.get(partition)
+
+    def built(self, partition: int, tokens: set[str]) -> None:
+        """A full scan of ``partition`` found ``tokens`` holding flags."""
+        self._tokens[partition] = tokens
+
+    def note(self, partition: int, token: str, state: SubjectState) -> None:
+        """A subject state written: kept if it holds flags (dropped only by a tick)."""
+        known = self._tokens.get(partition)
+        if known is not None and state.sent:
+            known.add(token)
+
+    def invalidate(self) -> None:
+        """Subject rows changed behind the service (table recovery): scan in full again."""
+        self._tokens.clear()
+
+
 class Correlation:
     """Accepted records in; outbox and decisions records, table rows and an outcome out."""
 
@@ -80,6 +117,7 @@ class Correlation:
         self._evaluators: dict[int, Evaluator] = {}
         self.counter = CountContext(areas, wiring.registry, self._evaluator_at)
         self.remembered = Remembered()  # SNA outcomes, across records
+        self.flagged = FlaggedSubjects()
         self.watch = AreaWatch(
             load_area_rules(settings.deploy_dir / "rules"),
             areas,
@@ -230,6 +268,7 @@ class Correlation:
         )
         if early is not None:
             batch.rows.put(token, state)
+            self.flagged.note(batch.received.partition, token, state)
             batch.emit(early)
         self._fold_now(batch, event, token, moment, withdrawn=early is not None)
 
@@ -242,6 +281,7 @@ class Correlation:
             batch.note("withdrawn_on_receipt" if withdrawn else "not_contributing")
             return
         batch.rows.put(folded.token, folded.step.state)
+        self.flagged.note(batch.received.partition, folded.token, folded.step.state)
         batch.emit(folded.step)
 
     def _area(self, batch: Batch, event: Event) -> None:
@@ -259,10 +299,15 @@ class Correlation:
         batch.rows.put(row, updated)
 
     async def _rescan(self, batch: Batch, *, flagged_only: bool) -> int:
-        """Re-decide the partition's subjects (all of them, or those holding flags)."""
+        """Re-decide the partition's subjects (all of them, or those holding flags), in the
+        table's order; a tick reads only those :attr:`flagged` names once it has them."""
         partition, changed = batch.received.partition, 0
+        known = self.flagged.of(partition) if flagged_only else None
+        found: set[str] = set()
         for key, stored in list(self.tables.subjects.items()):
             token = key.decode()  # only rows the hub wrote are held: text
+            if known is not None and token not in known:
+                continue  # holds no flag: nothing for a tick to re-decide
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
             before = batch.rows.seen(token, stored)
@@ -273,12 +318,18 @@ class Correlation:
                 token, before, self._moment(batch), giving=False, step=False
             )
             step = self.wiring.correlator.rescan(token, state, moment)
+            if before.sent or step.state.sent:
+                found.add(token)
             if step.pending or step.state != before:
                 batch.rows.put(token, step.state)
                 batch.emit(step)
                 changed += 1
             else:
                 batch.rows.forget(token)
+        if known is None:
+            self.flagged.built(partition, found)
+        else:
+            known &= found  # a subject found holding no flag is dropped
         return changed
 
     async def _switch(self, batch: Batch) -> None:

@@ -34,17 +34,18 @@ async def test_rocksdb_store_keeps_contributions_across_a_restart(
 
     proc = worker(s, tmp_path / "worker-1.log")
     try:
-        for agency, message in first:
-            await produce(s, s.feed_topic(agency), [message])
-        # No rule is complete yet: wait until both events are folded into the subject's state.
+        # No rule is complete yet: wait until each event is folded into the subject's state,
+        # the second sent once the first was (two events read together make one write).
         row = token_for(7).encode()
-        folded = await read_until(
-            s,
-            [s.changelog_topic("subjects")],
-            lambda r: sum(x.key == row for x in changelog_rows(r)) >= 2,
-            timeout_s=60,
-        )
-        assert sum(x.key == row for x in changelog_rows(folded)) >= 2
+        for written, (agency, message) in enumerate(first, start=1):
+            await produce(s, s.feed_topic(agency), [message])
+            folded = await read_until(
+                s,
+                [s.changelog_topic("subjects")],
+                lambda r, n=written: sum(x.key == row for x in changelog_rows(r)) >= n,
+                timeout_s=60,
+            )
+            assert sum(x.key == row for x in changelog_rows(folded)) >= written
     finally:
         assert stop_process(proc) == 0
 

@@ -245,6 +245,46 @@ async def test_a_tick_re_decides_flagged_subjects_only(settings: Settings) -> No
     assert [r.key for r in expired.rows] == [token_for(flagged).encode()]
 
 
+async def test_a_tick_reads_the_flagged_subjects_it_indexed_and_decides_as_a_full_scan(
+    settings: Settings,
+) -> None:
+    """The first tick scans the table and keeps the flagged subjects; later ticks read only
+    those (and any flagged since), and decide exactly what a full scan decides."""
+    hub = Hub(settings)
+    first, plain, second = in_partition(PARTITION, 3)
+    noise = item("csc.referral", "childrens-social-care", plain, 3)  # in no rule
+    await hub.run(events([*scenario(first), noise]))
+    await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 11))
+    assert hub.service.flagged.of(PARTITION) == {token_for(first)}
+    await hub.run(events(scenario(second), offset=12))  # flagged after the scan: noted
+    assert hub.service.flagged.of(PARTITION) == {token_for(first), token_for(second)}
+    scanned = Hub(settings, subjects=dict(hub.subjects))  # a fresh worker: a full scan
+    later = NOW + timedelta(days=120)  # past every window of the events
+    indexed = await hub.run(Received(Kind.TICK, (), later, PARTITION, 13))
+    full = await scanned.run(Received(Kind.TICK, (), later, PARTITION, 13))
+    assert indexed.outcome.subjects_changed == 2
+    assert hub.alerts(indexed) == scanned.alerts(full)  # (the outbox is encrypted afresh)
+    assert (decisions(indexed), indexed.rows) == (decisions(full), full.rows)
+
+
+async def test_rows_recovered_behind_the_service_are_found_once_it_is_invalidated(
+    settings: Settings,
+) -> None:
+    """A flagged subject's row that arrives by table recovery is not in the index: the
+    recovery invalidates it, and the next tick scans in full again."""
+    hub = Hub(settings)
+    await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 1))  # the index: nothing flagged
+    other = Hub(settings)
+    seed = in_partition(PARTITION, 1)[0]
+    await other.run(events(scenario(seed)))
+    hub.subjects.update(other.subjects)  # as the changelog's recovery would
+    hub.service.flagged.invalidate()  # what the table's on_recovered does
+    later = NOW + timedelta(days=120)
+    expired = await hub.run(Received(Kind.TICK, (), later, PARTITION, 2))
+    assert expired.outcome.subjects_changed == 1
+    assert {kind for _, _, kind in kinds(hub, expired)} == {AlertKind.EXPIRED}
+
+
 async def test_area_events_raise_one_area_alert_for_their_partnership(settings: Settings) -> None:
     """One a month for fourteen months, then six in a fortnight: one area.raised, for Reading."""
     hub = Hub(settings)

@@ -188,6 +188,23 @@ async def test_a_group_does_not_wait_for_records_not_yet_buffered() -> None:
     assert [e.message.offset for e in await asyncio.wait_for(later, 1)] == [1]
 
 
+async def test_records_handed_on_one_loop_step_apart_join_one_group() -> None:
+    """faust hands a fetched batch on a record at a time, yielding to the loop after each: the
+    group takes the whole batch, not just the record that woke it."""
+    stream = Stream()
+
+    async def hand_on() -> None:
+        for n in range(5):
+            stream.put(feed_event(n))
+            for _ in range(3):  # about what faust's hand-on of one record takes
+                await asyncio.sleep(0)
+
+    handing = asyncio.ensure_future(hand_on())
+    group = await asyncio.wait_for(anext(aiter(reader(stream))), 1)
+    await handing
+    assert [e.message.offset for e in group] == [0, 1, 2, 3, 4]
+
+
 async def test_a_buffered_record_the_stream_skips_does_not_hold_the_group() -> None:
     stream = Stream()
     stream.put(feed_event(0), feed_event(1, skip=True))
