@@ -25,7 +25,7 @@ from hub.alerts.perflag import PerFlag
 from hub.broker import EmbeddedBroker
 from hub.cli.sna import council_names, make_release, record_release, write_release
 from hub.cli.sna import summary as summary_of
-from hub.config import Settings
+from hub.config import EMBEDDED_FETCH_MAX_WAIT_MS, Settings
 from hub.crypto import HUB, Keyring, create_dev_keyring, partnership_owner
 from hub.dsa import load_directory
 from hub.errors import HubError
@@ -75,6 +75,7 @@ def run_demo(settings: Settings, seconds: float, echo: Echo = _echo) -> int:
                 update={
                     "broker_url": broker.url,
                     "kafka_security_protocol": "PLAINTEXT",  # its own loopback broker
+                    "fetch_max_wait_ms": EMBEDDED_FETCH_MAX_WAIT_MS,  # the embedded broker's
                     "data_dir": feed.data_dir,
                     "state_dir": workdir,
                     "keys_dir": keys_dir,
