@@ -23,12 +23,10 @@ import gc
 import hashlib
 import json
 import math
-import pstats
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from bench.bench_domain import WORKDIR, _settings
+from bench.bench_domain import WORKDIR, _settings, add_run_options, print_profile
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
 from hub.backtest.sources import Sealer, demo_data_dir, demo_months, first_police_csv
 from hub.crypto import Keyring
@@ -45,14 +43,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--daily", action="store_true", help="rescan every flagged subject at every tick"
     )
-    parser.add_argument(
-        "--python-gc",
-        action="store_true",
-        help="leave the collector as CPython sets it (no hub.gcpolicy.settle), to compare",
-    )
-    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
-    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
-    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
+    add_run_options(parser)
     return parser.parse_args()
 
 
@@ -117,13 +108,7 @@ def main() -> None:
         " (sealing and backtest)"
     )
     if profiler is not None:
-        _profile(profiler, args.top, args.profile_out)
-
-
-def _profile(profiler: cProfile.Profile, top: int, out: Path | None) -> None:
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
-    if out is not None:
-        profiler.dump_stats(out)
+        print_profile(profiler, args.top, args.profile_out)
 
 
 if __name__ == "__main__":

@@ -276,6 +276,25 @@ def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[
     return digest.hexdigest(), counts | {"subjects": len(domain.subjects), "sna": len(domain.sna)}
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options this benchmark and ``bench_backtest`` share: the collector and cProfile."""
+    parser.add_argument(
+        "--python-gc",
+        action="store_true",
+        help="leave the collector as CPython sets it (no hub.gcpolicy.settle), to compare",
+    )
+    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
+    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
+    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
+
+
+def print_profile(profiler: cProfile.Profile, top: int, out: Path | None) -> None:
+    """``--profile``'s report: the ``top`` functions by own time; the stats dumped to ``out``."""
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+    if out is not None:
+        profiler.dump_stats(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -286,14 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--single", action="store_true", help="one feed record per event (the old path)"
     )
-    parser.add_argument(
-        "--python-gc",
-        action="store_true",
-        help="leave the collector as CPython sets it (no hub.gcpolicy.settle), to compare",
-    )
-    parser.add_argument("--profile", action="store_true", help="run under cProfile, print the top")
-    parser.add_argument("--top", type=int, default=40, help="functions listed with --profile")
-    parser.add_argument("--profile-out", type=Path, help="with --profile: dump the stats there")
+    add_run_options(parser)
     args = parser.parse_args()
     WORKDIR.mkdir(parents=True, exist_ok=True)
     settings = _settings()
@@ -335,9 +347,7 @@ def main() -> None:
     print("\n".join(per_flag.lines()))
     print(f"digest: {digest}")
     if profiler is not None:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
-        if args.profile_out is not None:
-            profiler.dump_stats(args.profile_out)
+        print_profile(profiler, args.top, args.profile_out)
 
 
 if __name__ == "__main__":

@@ -326,10 +326,8 @@ class Replayer:
             return False
         found.commit()
         seen.add(question.decision_id)
-        if at is not None and window.before(at):
-            report.outside += 1
+        if not _inside(at, window, report):
             return True
-        report.entries += 1
         report.tally.add(found.answer, found.agencies)
         if question.decision_id in explain:
             report.explanations.append(self._explanation(question.decision_id, found))
@@ -356,10 +354,8 @@ class Replayer:
         expected.change()
         seen.add(question.decision_id)
         lane.hits += 1
-        if at is not None and window.before(at):
-            report.outside += 1
+        if not _inside(at, window, report):
             return True
-        report.entries += 1
         verdict = expected.verdict
         report.tally.count(
             (expected.outcome, question.recipient, expected.retraction),
@@ -519,6 +515,15 @@ class Replayer:
             consulted["ended_in_stream_at"] = located.at.isoformat()
             consulted["ended_position"] = {"partition": located.partition, "offset": located.offset}
         return consulted
+
+
+def _inside(at: datetime | None, window: Window, report: ReplayReport) -> bool:
+    """Count a replayed entry in ``report``: inside the window (to be tallied) or before it."""
+    if at is not None and window.before(at):
+        report.outside += 1
+        return False
+    report.entries += 1
+    return True
 
 
 @contextmanager
