@@ -96,7 +96,9 @@ class IngestAgent:
 
     async def refuse(self, event: faust.EventT[bytes], exc: Exception) -> None:
         """Quarantine a feed record ingest could not process (only logged and counted if
-        even that fails): it is acknowledged with its group, never retried for ever."""
+        even that fails): it is acknowledged with its group, never retried for ever. The
+        events it had stored as accepted are forgotten first (:meth:`SeenEvents.forget`), so
+        that its redrive is accepted, not refused as duplicates."""
         message = event.message
         position = Position(message.topic, message.partition, message.offset)
         error = exc if isinstance(exc, HubError) else HubError(f"unexpected {type(exc).__name__}")
@@ -104,6 +106,9 @@ class IngestAgent:
             source = SourceRef(
                 topic=message.topic, partition=message.partition, offset=message.offset
             )
+            with processing(event):  # faust files the emptied row under this record's partition
+                self.rows.partition = message.partition
+                self.seen.forget(source.position)
             record = quarantine(event.value or b"", source, error, key=message.key)
             outbound = Outbound(self.quarantine_topic, None, record.to_bytes())
             await send_all((outbound,), self.send, agent="ingest")

@@ -7,7 +7,8 @@ stays unacknowledged and is read again). It is never turned into a quarantine: t
 not at fault, and ingest has already stored the record's seen-events row, so a record
 quarantined and acknowledged then would have its events refused as duplicates when the
 agency sends them again. Any other error (a message the broker can never take) is raised for
-the agent to handle as the record's.
+the agent to handle as the record's: ingest then forgets the record's stored events before it
+quarantines the record (``IngestAgent.refuse``), so that a redrive is accepted.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ the table without this class seeing the writes, and the adapter says so
 the table for its size: a RocksDB table counts its rows by reading them all. Rows written
 before this format (key: an event id, value: its position) are read too. A row is written
 once per record by :meth:`SeenEvents.commit`, after the record's events were checked, and
-keeps what an earlier delivery of the record stored.
+keeps what an earlier delivery of the record stored; :meth:`SeenEvents.forget` empties it
+when ingest quarantines the whole record after storing it (rows are never deleted: the
+table holds only sealed values).
 """
 
 from __future__ import annotations
@@ -89,8 +91,29 @@ class SeenEvents(MutableMapping[str, str]):
             self._rows[record] = "\n".join([*kept, *(x for x in lines if x not in kept)])
         self._pending.clear()
 
+    def forget(self, record: str) -> None:
+        """Forget the events ``record`` (``topic:partition:offset``) accepted: ingest
+        quarantined the record whole after storing them (its accepted record could never be
+        sent), so none of them reached correlation, and a redrive of the quarantined record
+        from another position must accept them, not refuse them as ``duplicate_event``.
+
+        The row is emptied, not deleted (the table holds only sealed values). An event the
+        record's row names but another record accepted first keeps that position. Should an
+        earlier delivery of the record have sent its events (a crash before its
+        acknowledgement), a redrive sends them again, which correlation absorbs: it keeps
+        events by id.
+        """
+        lines = [*(self._rows.get(record) or "").splitlines(), *self._pending.pop(record, [])]
+        for line in lines:
+            event_id, _, index = line.partition(" ")
+            if self._index.get(event_id) == (record if index == _SINGLE else f"{record}:{index}"):
+                del self._index[event_id]
+        if lines:
+            self._rows[record] = ""
+        self._indexed.add(record)
+
     def __delitem__(self, event_id: str) -> None:
-        raise NotImplementedError("the hub never forgets an accepted event")
+        raise NotImplementedError("events are forgotten by record only (forget)")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)

@@ -71,3 +71,31 @@ def test_get_answers_a_miss_with_the_default_and_a_hit_with_the_position() -> No
     assert seen.get("e2") == "feed:0:4:1"
     assert seen.get("e3") is None
     assert seen.get("e3", "none") == "none"
+
+
+def test_a_record_quarantined_whole_is_forgotten_and_stays_forgotten_after_a_rebuild() -> None:
+    rows = {"feed:0:5": "e1 0\ne2 3", "feed:0:7": "e3 -"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    seen["e4"] = "feed:0:5:4"  # this delivery's, not yet committed
+    seen.forget("feed:0:5")
+    assert dict(seen) == {"e3": "feed:0:7"}  # the other record's event keeps its position
+    assert rows == {"feed:0:5": "", "feed:0:7": "e3 -"}  # emptied, never deleted
+    seen.commit()
+    assert rows["feed:0:5"] == ""  # the forgotten pending line is not stored by a later commit
+    rebuilt = SeenEvents(rows)
+    rebuilt.refresh()
+    assert dict(rebuilt) == {"e3": "feed:0:7"}
+    seen["e1"] = "feed:0:9:0"  # its redrive, from another position: accepted, no duplicate
+    seen.commit()
+    assert rows["feed:0:9"] == "e1 0"
+
+
+def test_forgetting_a_record_leaves_an_event_another_record_accepted_first() -> None:
+    rows = {"feed:0:1": "e1 -", "feed:0:5": "e1 0"}  # e1 first at offset 1 (setdefault keeps it)
+    seen = SeenEvents(rows)
+    seen.refresh()
+    seen.forget("feed:0:5")
+    assert seen["e1"] == "feed:0:1"
+    seen.forget("feed:0:8")  # a record that stored nothing: no row written for it
+    assert "feed:0:8" not in rows

@@ -16,7 +16,7 @@ from agents.sending import RETRY_FIRST_S, RETRY_MAX_S, send_all
 from hub.crypto.record import parse
 from hub.errors import TransportError
 from hub.ingest import Outbound
-from tests.unit.ingest.test_batch_ingest import STORE, VALUES
+from tests.unit.ingest.test_batch_ingest import SETTINGS, STORE, VALUES
 from tests.unit.ingest.test_ingest_groups import (
     ACCEPTED,
     Stream,
@@ -110,3 +110,42 @@ async def test_ingest_waits_out_a_broker_failure_and_quarantines_nothing() -> No
     ids = [STORE.decode(v).record["envelope"]["event_id"] for v in VALUES[:12]]
     assert sorted(accepted) == sorted(ids)  # each once: the failed sends never went out
     assert all(parse(m.value).items for m in sent)
+
+
+async def test_a_record_quarantined_after_its_events_were_stored_is_accepted_redriven() -> None:
+    """An accepted record the broker can never take (too large): the feed record is
+    quarantined whole, and its events, stored as accepted before the send, are forgotten, so
+    that its redrive from the quarantine (a new feed position) is accepted rather than
+    refused as ``duplicate_event``."""
+    stream = Stream()
+    sent: list[Outbound] = []
+    refusing = [True]
+
+    async def send(out: Outbound) -> None:
+        if out.topic == ACCEPTED and refusing[0]:
+            raise ValueError("message too large")
+        sent.append(out)
+
+    agent = ingest_agent(send)
+    value = batch(VALUES[:4])
+    first = feed_event(10, value)
+    stream.put(first, None)
+    groups = reader(stream)
+    async for group in groups:
+        await agent.handle_group(group)
+        await groups.ack(group)
+    assert [m.topic for m in sent] == [SETTINGS.quarantine_topic]
+    assert stream.acked == [first]
+
+    refusing[0] = False
+    stream = Stream()
+    redriven = feed_event(11, value)
+    stream.put(redriven, None)
+    groups = reader(stream)
+    async for group in groups:
+        await agent.handle_group(group)
+        await groups.ack(group)
+    accepted = [i for m in sent if m.topic == ACCEPTED for i in event_ids(m.value)]
+    ids = [STORE.decode(v).record["envelope"]["event_id"] for v in VALUES[:4]]
+    assert sorted(accepted) == sorted(ids)
+    assert [m.topic for m in sent].count(SETTINGS.quarantine_topic) == 1  # no duplicates
