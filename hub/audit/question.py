@@ -133,18 +133,10 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
     return Question(decision_id, recipient, rule_id, events, position, *read), at
 
 
+@lru_cache(maxsize=16_384)
 def _middle(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     """The recipient, rule and events of a record's fields from its recipient to its
     decisions (remembered per text: a flag's entries for one partnership share it)."""
-    found = _MIDDLES.get(text, _UNREAD)
-    if found is _UNREAD:
-        if len(_MIDDLES) >= _READS_MAX:
-            _MIDDLES.clear()
-        found = _MIDDLES[text] = _middle_text(text)
-    return found  # type: ignore[return-value]  # not the stand-in
-
-
-def _middle_text(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     fields = _MIDDLE.fullmatch(text)
     if fields is None:
         return None
@@ -155,27 +147,11 @@ def _middle_text(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     return recipient, rule_id, tuple(events[1:-1].split('","')) if events else ()
 
 
-_MIDDLES: dict[bytes, object] = {}
-
-
+@lru_cache(maxsize=16_384)
 def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
     """A ``consent_read`` value's ends and watermark; None when not of the record's shape
     (remembered per text: a subject's entries name the same ends and marks again and again;
     the values are immutable)."""
-    found = _READS.get(text, _UNREAD)
-    if found is _UNREAD:
-        if len(_READS) >= _READS_MAX:
-            _READS.clear()
-        found = _READS[text] = _read_text(text)
-    return found  # type: ignore[return-value]  # not the stand-in
-
-
-_UNREAD = object()
-_READS: dict[bytes, object] = {}
-_READS_MAX = 16_384
-
-
-def _read_text(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
     if text == b"null":
         return (), None
     try:

@@ -326,6 +326,15 @@ class ReplaySource:
         )
 
 
+def simulated(keys: Path, decisions: int) -> Simulator:
+    """A simulator over :func:`world` (development keys made in ``keys``) that has recorded
+    ``decisions`` decisions (:func:`generate`)."""
+    correlator, registry, agreements = world(keys)
+    sim = Simulator(correlator, registry)
+    generate(sim, agreements, decisions)
+    return sim
+
+
 def generate(sim: Simulator, agreements: list[Agreement], decisions: int, seed: int = 7) -> None:
     """Run ``sim`` until it has recorded ``decisions`` decisions.
 

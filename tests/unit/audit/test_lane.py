@@ -28,7 +28,7 @@ from hub.audit.lane import Lane, event_class
 from hub.audit.question import written_question
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
-from tests.unit.audit.simulated import Simulator, generate, world
+from tests.unit.audit.simulated import Simulator, simulated
 from tests.unit.audit.test_shard import tampered
 
 SMALL = 3_000
@@ -36,10 +36,7 @@ SMALL = 3_000
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
-    sim = Simulator(correlator, registry)
-    generate(sim, agreements, SMALL)
-    return sim
+    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
 
 
 def _reports(sim: Simulator, values: list[bytes], **options: Any) -> tuple[bytes, bytes]:

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from hub.audit.question import written_question
-from tests.unit.audit.simulated import Simulator, generate, world
+from tests.unit.audit.simulated import simulated
 
 _TEXT = rb'"([^"\\]*)"'
 _REFERENCE = re.compile(
@@ -42,9 +42,7 @@ def _reference(value: bytes) -> tuple[str, str, str, tuple[str, ...], str] | Non
 
 @pytest.fixture(scope="module")
 def entries(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
-    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
-    sim = Simulator(correlator, registry)
-    generate(sim, agreements, 300)
+    sim = simulated(tmp_path_factory.mktemp("keys"), 300)
     return sim.decisions
 
 

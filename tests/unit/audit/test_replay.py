@@ -14,7 +14,7 @@ import pytest
 from hub.audit import Replayer, ReplayReport, Window
 from hub.audit.question import written_question
 from hub.dispatch import DecisionRecord
-from tests.unit.audit.simulated import Simulator, generate, world
+from tests.unit.audit.simulated import Simulator, generate, simulated, world
 
 SMALL = 4_000
 
@@ -30,10 +30,7 @@ def replay(sim: Simulator, values: list[bytes] | None = None, **options: Any) ->
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
-    sim = Simulator(correlator, registry)
-    generate(sim, agreements, SMALL)
-    return sim
+    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
 
 
 def records(sim: Simulator) -> list[dict[str, Any]]:
@@ -194,9 +191,7 @@ def test_a_retraction_is_explained_by_the_withdrawal_it_follows(small: Simulator
 @pytest.mark.slow  # about a minute: `make test-all` runs it
 @pytest.mark.timeout(600)
 def test_replay_agrees_with_a_history_of_100k_decisions(tmp_path: Path) -> None:
-    correlator, registry, agreements = world(tmp_path / "keys")
-    sim = Simulator(correlator, registry)
-    generate(sim, agreements, 100_000)
+    sim = simulated(tmp_path / "keys", 100_000)
     found = records(sim)
     assert len({r["decision_id"] for r in found}) >= 100_000
     sequences = {r["policy_sequence"] for r in found}  # shipped set, then three changes

@@ -22,7 +22,7 @@ from hub.audit import Window
 from hub.audit.replay import ReplayReport
 from hub.audit.shard import conflict, merge, partition_of, plan, replay_sharded
 from hub.dispatch import DecisionRecord
-from tests.unit.audit.simulated import ROOT, Simulator, generate, world
+from tests.unit.audit.simulated import ROOT, Simulator, simulated
 from tests.unit.audit.test_replay import PROBES, QUESTION_PROBES, _matches, _set
 
 SMALL = 3_000
@@ -30,10 +30,7 @@ SMALL = 3_000
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
-    sim = Simulator(correlator, registry)
-    generate(sim, agreements, SMALL)
-    return sim
+    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import asyncio
 
 import pytest
 
+from agents.ingest import IngestAgent
 from agents.sending import RETRY_FIRST_S, RETRY_MAX_S, send_all
 from hub.crypto.record import parse
 from hub.errors import TransportError
@@ -19,6 +20,7 @@ from hub.ingest import Outbound
 from tests.unit.ingest.test_batch_ingest import SETTINGS, STORE, VALUES
 from tests.unit.ingest.test_ingest_groups import (
     ACCEPTED,
+    Event,
     Stream,
     batch,
     event_ids,
@@ -45,6 +47,16 @@ class Flaky:
 
     async def sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+async def run(agent: IngestAgent, stream: Stream, *events: Event) -> Stream:
+    """The agent's loop (``register_ingest``) over ``events``: each group handled, then acked."""
+    stream.put(*events, None)
+    groups = reader(stream)
+    async for group in groups:
+        await agent.handle_group(group)
+        await groups.ack(group)
+    return stream
 
 
 async def test_a_send_the_broker_fails_is_retried_with_backoff_and_order_kept() -> None:
@@ -97,11 +109,7 @@ async def test_ingest_waits_out_a_broker_failure_and_quarantines_nothing() -> No
 
     agent = ingest_agent(send)
     events = [feed_event(10 + n, batch(VALUES[4 * n : 4 * n + 4])) for n in range(3)]
-    stream.put(*events, None)
-    groups = reader(stream)
-    async for group in groups:
-        await agent.handle_group(group)
-        await groups.ack(group)
+    await run(agent, stream, *events)
 
     assert acked_at_failure == [0, 0]
     assert stream.acked == events
@@ -117,7 +125,6 @@ async def test_a_record_quarantined_after_its_events_were_stored_is_accepted_red
     quarantined whole, and its events, stored as accepted before the send, are forgotten, so
     that its redrive from the quarantine (a new feed position) is accepted rather than
     refused as ``duplicate_event``."""
-    stream = Stream()
     sent: list[Outbound] = []
     refusing = [True]
 
@@ -129,22 +136,12 @@ async def test_a_record_quarantined_after_its_events_were_stored_is_accepted_red
     agent = ingest_agent(send)
     value = batch(VALUES[:4])
     first = feed_event(10, value)
-    stream.put(first, None)
-    groups = reader(stream)
-    async for group in groups:
-        await agent.handle_group(group)
-        await groups.ack(group)
+    stream = await run(agent, Stream(), first)
     assert [m.topic for m in sent] == [SETTINGS.quarantine_topic]
     assert stream.acked == [first]
 
     refusing[0] = False
-    stream = Stream()
-    redriven = feed_event(11, value)
-    stream.put(redriven, None)
-    groups = reader(stream)
-    async for group in groups:
-        await agent.handle_group(group)
-        await groups.ack(group)
+    await run(agent, Stream(), feed_event(11, value))  # its redrive, at a new position
     accepted = [i for m in sent if m.topic == ACCEPTED for i in event_ids(m.value)]
     ids = [STORE.decode(v).record["envelope"]["event_id"] for v in VALUES[:4]]
     assert sorted(accepted) == sorted(ids)
