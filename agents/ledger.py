@@ -42,6 +42,8 @@ from hub.transport.visit import visit_safely
 
 log = structlog.get_logger("agents.ledger")
 DESIGNATED_PARTITION = 0
+#: Records the follower queues for :meth:`LedgerWriter.fold` at most (memory stays bounded).
+UNFOLDED_MAX = 1_024
 
 
 class LedgerWriter:
@@ -58,8 +60,13 @@ class LedgerWriter:
         self._arrived = asyncio.Event()
 
     def received(self, record: Record) -> None:
-        """Queue a record the follower read, for :meth:`fold` (in the order read)."""
+        """Queue a record the follower read, for :meth:`fold` (in the order read). While
+        the follower reads faster than the fold keeps up (a start reads the topic from its
+        beginning), the oldest records past :data:`UNFOLDED_MAX` are folded here, so the
+        queue holds a bounded number of records."""
         self.unfolded.append(record)
+        while len(self.unfolded) > UNFOLDED_MAX:
+            visit_safely(self.observe, self.unfolded.popleft())  # refused, never fatal
         self._arrived.set()
 
     async def fold(self) -> None:

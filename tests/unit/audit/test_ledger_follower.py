@@ -7,7 +7,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any, cast
 
-from agents.ledger import LedgerWriter
+from agents.ledger import UNFOLDED_MAX, LedgerWriter
 from hub.transport import Record
 
 
@@ -34,4 +34,21 @@ async def test_records_are_folded_in_order_with_the_loop_run_between_two() -> No
         await asyncio.sleep(0)
     folding.cancel()
     assert steps == ["folded 0", "the loop ran", "folded 2"]  # the failing one refused
+    assert not writer.unfolded
+
+
+async def test_records_read_faster_than_they_are_folded_stay_bounded_and_in_order() -> None:
+    keys = cast("Any", SimpleNamespace(hub=None))
+    writer = LedgerWriter(cast("Any", None), cast("Any", None), keys)
+    folded: list[int] = []
+    writer.observe = lambda r: folded.append(r.offset)  # type: ignore[method-assign]
+    for offset in range(UNFOLDED_MAX + 10):  # a start's read of the topic, no fold running
+        writer.received(record(offset))
+    assert len(writer.unfolded) == UNFOLDED_MAX
+    assert folded == list(range(10))  # the oldest, folded as the queue overflowed
+    folding = asyncio.ensure_future(writer.fold())
+    for _ in range(UNFOLDED_MAX + 10):
+        await asyncio.sleep(0)
+    folding.cancel()
+    assert folded == list(range(UNFOLDED_MAX + 10))
     assert not writer.unfolded
