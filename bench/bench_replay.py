@@ -15,7 +15,7 @@ The one-process figures come last (``make bench`` reads the last decisions/s fig
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -26,8 +26,14 @@ from tests.unit.audit.simulated import Simulator, generate, world
 
 
 def main() -> None:
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    workers = int(sys.argv[2]) if len(sys.argv) > 2 else default_workers(size)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("decisions", nargs="?", type=int, default=100_000, help="history size")
+    parser.add_argument(
+        "workers", nargs="?", type=int, help="processes (default: as hub audit replay)"
+    )
+    args = parser.parse_args()
+    size = args.decisions
+    workers = default_workers(size) if args.workers is None else args.workers
     with tempfile.TemporaryDirectory() as keys:
         correlator, registry, agreements = world(Path(keys))
     sim = Simulator(correlator, registry)

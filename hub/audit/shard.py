@@ -17,8 +17,10 @@ explanations in ledger order, the summary's counters added).
 a topic whose partition count changed may hold a subject in two partitions. Each shard
 therefore says which decision ids it looked up and which subjects' held flags it read; when
 two shards share any, the shards' results are thrown away and the whole replay runs again in
-this process (``Sharded.fallback`` says why). An entry whose partition cannot be read from
-its bytes goes to the smallest shard and is judged by that same check.
+this process (``Sharded.fallback`` says why). So it does when a worker process dies or fails
+(killed for memory, a bug): the report never rests on a shard that did not finish. An entry
+whose partition cannot be read from its bytes goes to the smallest shard and is judged by
+that same check.
 
 The processes are started with ``spawn`` (nothing inherited but what is pickled): each one
 gets a ``build`` callable, picklable, that makes its :class:`Replayer` (its own
@@ -36,11 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import structlog
 
 from hub.audit.mismatch import Mismatch
 from hub.audit.replay import Replayer, ReplayReport, ShardResult, Window
 from hub.audit.watermark import WatermarkCounts
 from hub.errors import AuditError, HubError
+
+log = structlog.get_logger("hub.audit")
 
 Build = Callable[[], Replayer]
 """Makes a replayer (called once in each worker process; must be picklable)."""
@@ -62,7 +67,8 @@ class Sharded:
     shards: int
     """Processes the entries were replayed in (1: in this process)."""
     fallback: str | None = None
-    """Why shards' results were thrown away and the replay run in this process, if they were."""
+    """Why shards' results were thrown away and the replay run in this process, if they were
+    (two shards shared a decision id or a subject, or a worker process failed)."""
     cpu: list[float] = field(default_factory=list)
     """Each shard's CPU seconds in its process (its replayer built, its entries replayed;
     this process's shard first), when sharded."""
@@ -98,6 +104,47 @@ def replay_sharded(
     shards = plan(values, workers)
     if len(shards) < 2:  # noqa: PLR2004  # one shard: no process is worth starting
         return _serial(values, build, window, explain, advance)
+    try:
+        results = _in_processes(values, build, shards, (window, explain), advance)
+    except _ShardFailedError as failed:
+        log.warning("audit.replay.shard_failed", error=failed.kind)
+        serial = _serial(values, build, window, explain, None)
+        serial.fallback = f"a replay process failed ({failed.kind})"
+        return serial
+    why = conflict(results)
+    if why is not None:
+        serial = _serial(values, build, window, explain, None)
+        serial.fallback = why
+        return serial
+    return Sharded(
+        merge(results, explain), _history(results), len(shards), cpu=[r.cpu for r in results]
+    )
+
+
+class _ShardFailedError(Exception):
+    """A worker process died or raised while replaying its shard (``kind``: the error's type)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _in_processes(
+    values: Sequence[bytes],
+    build: Build,
+    shards: list[list[int]],
+    options: tuple[Window, Collection[str]],
+    advance: Callable[[], None] | None,
+) -> list[ShardResult]:
+    """Each shard's result: the first replayed here while the others run in processes.
+
+    A shard whose replayer cannot be built is an AuditError (one process could not build it
+    either); a process that dies or raises anything else is :class:`_ShardFailedError`, and
+    the caller replays in this process instead: an auditor gets the report, not a traceback
+    from a pool. Entries already counted through ``advance`` for other processes are not,
+    since those processes return only when done.
+    """
+    window, explain = options
     context = multiprocessing.get_context("spawn")
     results: list[ShardResult] = []
     with ProcessPoolExecutor(max_workers=len(shards) - 1, mp_context=context) as pool:
@@ -111,21 +158,19 @@ def replay_sharded(
         own.cpu = time.process_time() - cpu
         results.append(own)
         for future in as_completed(futures):
-            done = future.result()
+            try:
+                done = future.result()
+            except Exception as exc:  # a broken pool, or a failure inside the process
+                for other in futures:
+                    other.cancel()
+                raise _ShardFailedError(type(exc).__name__) from exc
             if isinstance(done, str):
                 raise AuditError(f"a replay shard could not start: {done}")
             results.append(done)
             if advance is not None:
                 for _ in range(futures[future]):
                     advance()
-    why = conflict(results)
-    if why is not None:
-        serial = _serial(values, build, window, explain, None)
-        serial.fallback = why
-        return serial
-    return Sharded(
-        merge(results, explain), _history(results), len(shards), cpu=[r.cpu for r in results]
-    )
+    return results
 
 
 def plan(values: Sequence[bytes], workers: int) -> list[list[int]]:

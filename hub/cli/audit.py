@@ -311,6 +311,8 @@ def replay(  # typer maps each keyword-only parameter to one option
             )
     except HubError as exc:
         raise _unreadable(exc) from exc
+    if replayed.fallback is not None:  # on stderr: the output itself is the serial one
+        typer.echo(f"note: replayed again in one process: {replayed.fallback}", err=True)
     report = replayed.report
     result = report.to_json() | {
         "history": replayed.history,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
@@ -58,19 +59,31 @@ def governance(settings: Settings) -> Governance:
 def scenario(settings: Settings, subject: int, lsoa: str) -> list[tuple[str, Message]]:
     """The scenario's events for subject ``subject`` in ``lsoa``, as (agency, sealed message)."""
     now = datetime.now(UTC)
-    out = []
-    for n, (event_type, agency, fields) in enumerate(SCENARIO):
-        rec = record(
-            event_type,
-            agency,
-            lsoa,
-            subject * 100 + n,
-            occurred=now - timedelta(days=10 - n),
-            fields=fields,
-            subject_token=token_for(subject),
-        )
-        out.append((agency, sealed(settings, agency, [(event_type, rec)])[0]))
-    return out
+    return [
+        (agency, sealed(settings, agency, [(event_type, rec)])[0])
+        for agency, event_type, rec in (scenario_step(subject, lsoa, n, now) for n in STEPS)
+    ]
+
+
+STEPS = range(len(SCENARIO))
+
+
+def scenario_step(
+    subject: int, lsoa: str, step: int, now: datetime
+) -> tuple[str, str, dict[str, Any]]:
+    """Step ``step`` of the scenario for subject ``subject`` in ``lsoa``, ten days before
+    ``now`` plus a day per step: (agency, event type, record to seal)."""
+    event_type, agency, fields = SCENARIO[step]
+    rec = record(
+        event_type,
+        agency,
+        lsoa,
+        subject * 100 + step,
+        occurred=now - timedelta(days=10 - step),
+        fields=fields,
+        subject_token=token_for(subject),
+    )
+    return agency, event_type, rec
 
 
 def scenario_record(

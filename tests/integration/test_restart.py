@@ -1,5 +1,8 @@
 """A worker killed with SIGKILL mid-stream and restarted loses no flag and duplicates none.
 
+Half the subjects' events arrive one per feed record, the other half in batch records of
+several subjects (the hot path's unit), so a kill lands on single events and on batches alike.
+
 The short form (two kills) runs in ``make test``; the soak (``pytest -m soak``) runs ten rounds
 of twenty kills each and prints the counts of each round (docs/state-recovery.md).
 
@@ -28,8 +31,22 @@ from hub.partnership.tracker import Delivered, Duplicate, Gap, StreamTracker
 from hub.process import stop_process
 from hub.registry import load_registry
 from hub.runtime import load_correlator
-from tests.integration.events import OXFORDSHIRE_LSOA, READING_LSOA, WOKINGHAM_LSOA
-from tests.integration.flows import alerts_only, open_records, prepare, scenario, worker
+from tests.integration.events import (
+    OXFORDSHIRE_LSOA,
+    READING_LSOA,
+    WOKINGHAM_LSOA,
+    Message,
+    batch_record,
+    sealed,
+)
+from tests.integration.flows import (
+    STEPS,
+    alerts_only,
+    open_records,
+    prepare,
+    scenario_step,
+    worker,
+)
 from tests.integration.kafka import produce, read_to_end
 
 LSOAS = (READING_LSOA, OXFORDSHIRE_LSOA, WOKINGHAM_LSOA)
@@ -38,6 +55,13 @@ SETTLE_S = 120.0
 #: A kill lands between these many seconds after the previous (re)start: before, during or
 #: after the worker's group join and recovery.
 KILL_EVERY_S = (2.0, 12.0)
+#: Subjects whose events share one batch record (per scenario step: one agency).
+PER_BATCH = 3
+
+FeedMessage = tuple[str, Message]
+"""An agency and one feed record: a sealed single event or a batch record, with headers."""
+Single = tuple[str, bytes]
+"""An agency and one sealed single event's value."""
 
 
 def expected_flags(settings: Settings, messages: list[tuple[str, bytes]]) -> set[tuple[str, str]]:
@@ -121,14 +145,33 @@ async def delivered_flags(settings: Settings) -> tuple[set[tuple[str, str]], int
     return flags, dropped, gaps
 
 
+def mixed_feed(settings: Settings, subjects: int) -> tuple[list[FeedMessage], list[Single]]:
+    """The scenario for ``subjects`` subjects, step by step: the first half's events each in
+    a record of its own (sealed single events), the other half's in batch records of
+    ``PER_BATCH`` subjects' events each (as an agency's export sends them); and every event
+    as a sealed single event, for the pure pipeline's expected flags."""
+    now = datetime.now(UTC)
+    singles = subjects // 2
+    feed: list[FeedMessage] = []
+    every: list[Single] = []
+    for step in STEPS:
+        items = [scenario_step(n + 1, LSOAS[n % len(LSOAS)], step, now) for n in range(subjects)]
+        agency = items[0][0]
+        alone = [(agency, sealed(settings, agency, [(t, rec)])[0]) for _, t, rec in items]
+        every += [(a, message[0]) for a, message in alone]
+        feed += alone[:singles]
+        for start in range(singles, subjects, PER_BATCH):
+            batch = [(t, rec) for _, t, rec in items[start : start + PER_BATCH]]
+            feed.append((agency, (batch_record(settings, agency, batch), [])))
+    return feed, every
+
+
 def restart_round(
     settings: Settings, tmp_path: Path, kills: int, subjects: int
 ) -> tuple[int, int, int]:
     asyncio.run(prepare(settings))
-    messages = [
-        m for n in range(subjects) for m in scenario(settings, n + 1, LSOAS[n % len(LSOAS)])
-    ]
-    expected = expected_flags(settings, [(a, m[0]) for a, m in messages])
+    messages, every = mixed_feed(settings, subjects)
+    expected = expected_flags(settings, every)
     started = time.monotonic()
     asyncio.run(run_with_kills(settings, tmp_path, messages, kills, expected))
     delivered, dropped, gaps = asyncio.run(delivered_flags(settings))
@@ -137,7 +180,8 @@ def restart_round(
         for log in tmp_path.glob("worker-*.log")
     )
     print(  # noqa: T201  # figures for the issue note
-        f"restart round: {kills} SIGKILLs, {len(messages)} events, {len(expected)} flags expected,"
+        f"restart round: {kills} SIGKILLs, {len(every)} events in {len(messages)} feed records,"
+        f" {len(expected)} flags expected,"
         f" {len(delivered)} delivered, {resent} alerts re-sent after restarts and dropped by the"
         f" sequencer, {dropped} duplicates dropped by the consumer, {len(gaps)} gaps,"
         f" {time.monotonic() - started:.0f}s"

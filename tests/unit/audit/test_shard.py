@@ -11,7 +11,9 @@ replay the shards in this process, which is the same code without the start-up c
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +21,7 @@ import orjson
 import pytest
 
 from hub.audit import Window
-from hub.audit.replay import ReplayReport
+from hub.audit.replay import Replayer, ReplayReport
 from hub.audit.shard import conflict, merge, partition_of, plan, replay_sharded
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import ROOT, Simulator, simulated
@@ -142,3 +144,36 @@ def test_a_repeat_in_another_partition_falls_back_to_one_process(small: Simulato
     assert sharded.report.to_json() == expected.to_json()
     assert sharded.history == counts
     assert expected.repeats == 1
+
+
+@dataclass(frozen=True)
+class FailingInWorkers:
+    """Builds the replayer in the calling process; in a worker process, fails as ``how``
+    says: ``raise`` an unexpected error, or ``die`` (the process ends, as the kernel's
+    out-of-memory killer would end it)."""
+
+    source: Callable[[], Replayer]
+    parent: int
+    how: str
+
+    def __call__(self) -> Replayer:
+        if os.getpid() == self.parent:
+            return self.source()
+        if self.how == "die":
+            os._exit(9)
+        raise RuntimeError("a bug in a worker")
+
+
+@pytest.mark.usefixtures("spawnable")
+@pytest.mark.parametrize(("how", "kind"), [("raise", "RuntimeError"), ("die", "BrokenProcessPool")])
+def test_a_worker_process_that_fails_falls_back_to_one_process(
+    small: Simulator, how: str, kind: str
+) -> None:
+    values, _ = tampered(small)
+    build = FailingInWorkers(small.source(), os.getpid(), how)
+    sharded = replay_sharded(values, build, 2)
+    expected, counts = serial(small, values)
+    assert sharded.shards == 1
+    assert sharded.fallback == f"a replay process failed ({kind})"
+    assert sharded.report.to_json() == expected.to_json()
+    assert sharded.history == counts
