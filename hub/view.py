@@ -75,11 +75,16 @@ class Seen:
 
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
     """Decide every event of the window for one partnership (or only the ids in ``only``)."""
-    events = (
-        window.contributions
-        if only is None
-        else [c for c in window.contributions if c.event_id in only]
-    )
+    return seen_of(window.contributions if only is None else within(window, only), decide)
+
+
+def within(window: SubjectWindow, only: frozenset[str]) -> tuple[Contribution, ...]:
+    """The window's contributions whose ids are in ``only``, in order."""
+    return tuple(c for c in window.contributions if c.event_id in only)
+
+
+def seen_of(events: Sequence[Contribution], decide: Decide) -> Seen:
+    """Decide these events (a window's, in order) for one partnership."""
     outcomes = decide(events)
     ids = list(map(_EVENT_ID, events))
     permitted = [d.outcome is _PERMIT for d in outcomes]
