@@ -12,14 +12,17 @@ The decisions it gives are the evaluator's, as :meth:`~hub.dsa.Evaluator.outcome
 their ``event_id`` and ``at`` may be another event's of the same class (dispatch restamps the
 ones it records).
 
-Across dispatches, :meth:`Decider.see` remembers a partnership's view of a set of
-contributions for a subject whose consent state answers no lookup (no consent record: most
-subjects): its decisions are then a function of the evaluator, the interval of the time
-between the book's breakpoints (:meth:`~hub.dsa.Evaluator.interval`), the partnership and the
-contributions alone, so a subject re-decided with the same flags (each event a partnership
-may not see, each clock tick) is not decided again. Remembered by the identity of the
-evaluator and of each contribution (immutable; held with the entry, so that their ids are not
-reused while it is remembered), the newest :data:`SEEN_MAX` kept. Pure: no I/O, no clock.
+For a consent state that answers no lookup (no consent record: most subjects) a decision is
+a function of the evaluator, the interval of the time between the book's breakpoints
+(:meth:`~hub.dsa.Evaluator.interval`), the class and the partnership alone: those decisions
+are shared by every dispatch. With ``remember`` (a backtest's dispatcher, whose subjects are
+re-decided with the same flags at each event a partnership may not see), a contribution's
+facts and class and a partnership's view of a set of contributions (:meth:`Decider.see`) are
+remembered across dispatches too, by the identity of the evaluator and of each contribution
+(immutable; held with the entry, so that their ids are not reused while it is remembered),
+the newest :data:`SEEN_MAX` kept. The live worker does not: its windows change with nearly
+every dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``,
+"Domain cost, seventh session"). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Decider:
 
     token: str
     moment: Moment
+    remember: bool = False
+    """Remember facts, classes and views across dispatches (see the module doc)."""
     _classes: dict[str, tuple[EventFacts, _Class]] = field(default_factory=dict)
     _tables: dict[tuple[int, str], dict[_Class, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)
@@ -86,7 +91,7 @@ class Decider:
         across dispatches when the consent state answers no lookup (see the module doc)."""
         events = window.contributions if only is None else within(window, only)
         consent = self.moment.consent
-        if not (consent is NO_CONSENT or _silent(consent)):
+        if not self.remember or not (consent is NO_CONSENT or _silent(consent)):
             return seen_of(events, self.decide(partnership_id))
         policy = self.moment.policy
         key = (id(policy), policy.interval(self.moment.at), partnership_id, tuple(map(id, events)))
@@ -122,9 +127,14 @@ class Decider:
         return table
 
     def _class_of(self, contribution: Contribution) -> tuple[EventFacts, _Class]:
-        """A contribution's facts and class: found once per contribution object, token and
-        evaluator (a subject's contributions are decided again at each of its dispatches)."""
+        """A contribution's facts and class: found once per dispatch, or, remembering, once
+        per contribution object, token and evaluator (a subject's contributions are decided
+        again at each of its dispatches)."""
         policy, token = self.moment.policy, self.token
+        if not self.remember:
+            facts = event_facts(contribution, token)
+            found = self._classes[contribution.event_id] = (facts, policy.event_class(facts))
+            return found
         known = _CLASSES.get(id(contribution))
         if (
             known is None

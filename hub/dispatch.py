@@ -108,7 +108,9 @@ class Dispatcher:
     (:meth:`episodes`), which are a function of the rules and the window alone: a subject
     rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
     daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
-    measured no gain: its windows change with nearly every dispatch).
+    measured no gain: its windows change with nearly every dispatch). It also has the
+    decider remember views, facts and classes, and dispatch the hub's flags of deny records,
+    across dispatches (:mod:`hub.decider`, :func:`_hub_flag`).
     """
 
     rules: RuleSet
@@ -182,7 +184,7 @@ class Dispatcher:
         if len(window) == len(state.window):
             return replaced(state, window=window)
         floors: dict[str, Mapping[str, datetime]] = {}
-        decider = Decider(token, moment)
+        decider = Decider(token, moment, remember=self.remembered > 0)
         for recipient in self.recipients:
             pid = recipient.partnership_id
             seen = decider.see(pid, state.window)
@@ -216,7 +218,7 @@ class _Round:
     members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.decider = Decider(self.token, self.moment)
+        self.decider = Decider(self.token, self.moment, remember=self.dispatcher.remembered > 0)
 
     def start(self) -> None:
         """Take the partnerships' flags and counts from the state, to be changed in place.
@@ -454,7 +456,8 @@ class _Round:
         key = (rule.id, events)
         found = self.hub_flags.get(key)
         if found is None:
-            flag, revision, level = _hub_flag(rule, self.token, members)
+            remember = self.dispatcher.remembered > 0
+            flag, revision, level = (_hub_flag if remember else hub_flag)(rule, self.token, members)
             inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
             found = self.hub_flags[key] = (flag, revision, level, inputs)
         return found

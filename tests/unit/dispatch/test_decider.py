@@ -2,8 +2,8 @@
 
 :class:`hub.decider.Decider` decides each (event class, partnership, consent view) once per
 dispatch, remembers a partnership's decisions by class across dispatches of one interval when
-the consent state answers nothing, and remembers whole views (:meth:`Decider.see`) across
-dispatches. Random sets of contributions (the shipped agreements' agencies, types, areas and
+the consent state answers nothing, and, with ``remember``, remembers facts, classes and whole
+views (:meth:`Decider.see`) across dispatches. Random sets of contributions (the shipped agreements' agencies, types, areas and
 ages, consent-gated voluntary-sector events among them), decided at a run of moments that
 crosses agreement breakpoints, under no consent, an empty ledger or grants that start and end
 between the moments, must give exactly a fresh evaluator's decisions, restamped for each event
@@ -138,13 +138,14 @@ def test_the_decider_gives_a_fresh_evaluators_decisions_and_views(
     times: list[int],
     data: st.DataObject,
 ) -> None:
+    remember = data.draw(st.booleans())  # across dispatches (a backtest's) or not (live)
     book, registry = book_and_registry
     evaluator = Evaluator(book, registry)  # one for the run: its memos and the decider's
     subject = SubjectWindow(contributions=tuple(window))
     ids = [c.event_id for c in window]
     for day in sorted(times):
         at = START + timedelta(days=day, minutes=day % 7)
-        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=consent))
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=consent), remember=remember)
         fresh = Evaluator(book, registry)  # no memo of any kind
         for pid in PARTNERSHIPS:
             expected = [fresh.decide(event_facts(c, TOKEN), pid, at, consent) for c in window]
@@ -196,9 +197,9 @@ def test_a_consent_grant_between_two_moments_changes_the_view(
         recipients=frozenset({"reading"}),
         given_at=LIVE,
     )
-    silent = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentLedger()))
+    silent = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentLedger()), remember=True)
     assert silent.see("reading", subject).ids == frozenset()
-    granted = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentBook([grant])))
+    granted = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentBook([grant])), remember=True)
     assert granted.see("reading", subject).ids == {"v1"}
 
 
