@@ -26,12 +26,15 @@ can take the decision again (:mod:`hub.audit.replay`). Everything here is determ
 
 from __future__ import annotations
 
+import operator
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
 from hub.alerts.body import Scalar
+from hub.decider import Decider
 from hub.disclosure import (
     EVERYONE,
     ConsentConsulted,
@@ -54,7 +57,7 @@ from hub.disclosure import (
     inputs_digest,
     material,
 )
-from hub.dsa import ConsentView, Decision, EventFacts
+from hub.dsa.decision import stamped
 from hub.flags import (
     Contribution,
     Episode,
@@ -105,7 +108,9 @@ class Dispatcher:
     (:meth:`episodes`), which are a function of the rules and the window alone: a subject
     rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
     daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
-    measured no gain: its windows change with nearly every dispatch).
+    measured no gain: its windows change with nearly every dispatch). It also has the
+    decider remember views, facts and classes, and dispatch the hub's flags of deny records,
+    across dispatches (:mod:`hub.decider`, :func:`_hub_flag`).
     """
 
     rules: RuleSet
@@ -179,43 +184,13 @@ class Dispatcher:
         if len(window) == len(state.window):
             return replaced(state, window=window)
         floors: dict[str, Mapping[str, datetime]] = {}
-        facts: dict[str, EventFacts] = {}
+        decider = Decider(token, moment, remember=self.remembered > 0)
         for recipient in self.recipients:
             pid = recipient.partnership_id
-            seen = see(state.window, _decider(pid, token, moment, moment.consent, facts))
+            seen = decider.see(pid, state.window)
             own = expire(self.rules, seen.window(state.floors.get(pid, {})), moment.at)
             floors[pid] = dict(own.floors)
         return replaced(state, window=window, floors=floors)
-
-
-def _decider(
-    partnership_id: str,
-    token: str,
-    moment: Moment,
-    consent: ConsentView,
-    facts: dict[str, EventFacts] | None = None,
-) -> Decide:
-    """One partnership's agreements decisions on contributions, at ``moment``, as
-    :meth:`~hub.dsa.Evaluator.outcome` gives it: its ``event_id`` and ``at`` may be another
-    event's (no copy per event and partnership); :func:`_stamped` makes the decisions a
-    record holds exact.
-
-    ``facts`` keeps each contribution's facts by event id, built once for every partnership
-    of a dispatch (the contributions of one subject's window, one per event id).
-    """
-    known: dict[str, EventFacts] = {} if facts is None else facts
-    policy, at = moment.policy, moment.at
-
-    def decide(contributions: Sequence[Contribution]) -> list[Decision]:
-        events = []
-        for c in contributions:
-            found = known.get(c.event_id)
-            if found is None:
-                found = known[c.event_id] = event_facts(c, token)
-            events.append(found)
-        return policy.outcomes(events, partnership_id, at, consent)
-
-    return decide
 
 
 @dataclass
@@ -231,7 +206,7 @@ class _Round:
     closed: dict[str, dict[str, int]] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
-    facts: dict[str, EventFacts] = field(default_factory=dict)
+    decider: Decider = field(init=False)
     triggered: dict[str, Contribution | None] = field(default_factory=dict)
     flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
         default_factory=dict
@@ -241,6 +216,9 @@ class _Round:
     )
     consent_read: ConsentRead | None = None
     members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.decider = Decider(self.token, self.moment, remember=self.dispatcher.remembered > 0)
 
     def start(self) -> None:
         """Take the partnerships' flags and counts from the state, to be changed in place.
@@ -280,15 +258,15 @@ class _Round:
         ``active`` holds the hub's active flags, each with its event ids.
         """
         pid = recipient.partnership_id
-        decide = _decider(pid, self.token, self.moment, self.moment.consent, self.facts)
+        decide = self.decider.decide(pid)
         known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
         if not self.resend and self._hidden_trigger(decide, trigger):
             # Not this partnership's business: only the ledger's denials, which need the
             # active flags' events alone (the cost of dispatch before per-partnership views).
             members = frozenset().union(*(ids for _, ids in active))
-            seen = see(self.state.window, decide, members)
+            seen = self.decider.see(pid, self.state.window, members)
         else:
-            seen = see(self.state.window, decide)
+            seen = self.decider.see(pid, self.state.window)
             if self.resend or self._concerns(pid, seen, trigger):
                 self._view(recipient, seen)
         for flag, ids in active:
@@ -312,7 +290,7 @@ class _Round:
         if trigger.event_id is not None:
             return trigger.event_id in seen.ids
         if trigger.consent_before is not None:
-            before = _decider(pid, self.token, self.moment, trigger.consent_before, self.facts)
+            before = self.decider.decide(pid, trigger.consent_before)
             return see(self.state.window, before).ids != seen.ids
         return True
 
@@ -478,7 +456,8 @@ class _Round:
         key = (rule.id, events)
         found = self.hub_flags.get(key)
         if found is None:
-            flag, revision, level = hub_flag(rule, self.token, members)
+            remember = self.dispatcher.remembered > 0
+            flag, revision, level = (_hub_flag if remember else hub_flag)(rule, self.token, members)
             inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
             found = self.hub_flags[key] = (flag, revision, level, inputs)
         return found
@@ -495,8 +474,8 @@ class _Round:
         verdict, own_id, alert_id = outcome
         rule = self.dispatcher.rules.get(rule_id)
         at = self.moment.at
-        decisions = [_stamped(seen.decisions[c.event_id], c.event_id, at) for c in members]
         events = tuple(c.event_id for c in members)
+        decisions = stamped(map(seen.decisions.__getitem__, events), events, at)
         flag, revision, level, inputs = self._flag(rule, events, members)
         ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
         # Every value is of its field's type already (ids and digests are str, the decisions
@@ -515,7 +494,7 @@ class _Round:
                     "outcome": verdict,
                     "events": events,
                     "inputs_digest": ids[1],
-                    "decisions": tuple(decisions),
+                    "decisions": decisions,
                     "alert_id": alert_id,
                     "position": self.moment.position,
                     "consents": consents_consulted(
@@ -533,11 +512,27 @@ _WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]
 _Episodes = list[tuple[Rule, Episode]]
 
 
-def _stamped(decision: Decision, event_id: str, at: datetime) -> Decision:
-    """The decision as :meth:`~hub.dsa.Evaluator.decide` gives it for ``event_id`` at ``at``."""
-    if decision.event_id == event_id and decision.at is at:
-        return decision
-    return decision.restamped(event_id, at)
+def _hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[str, str, str]:
+    """:func:`hub.disclosure.hub_flag`, remembered across dispatches: a subject's flag is
+    recorded again at each of its dispatches (every partnership denied it, every event),
+    over the same contribution objects. Known by the rule's and the members' identities
+    (held with the entry, so that their ids are not reused) and the token."""
+    key = (id(rule), token, tuple(map(id, members)))
+    known = _HUB_FLAGS.get(key)
+    if known is not None and known[0] is rule and all(map(operator.is_, known[1], members)):
+        return known[2]
+    found = hub_flag(rule, token, members)
+    if len(_HUB_FLAGS) >= _HUB_FLAGS_MAX:
+        _HUB_FLAGS.popitem(last=False)  # the oldest
+    _HUB_FLAGS[key] = (rule, tuple(members), found)
+    return found
+
+
+_HUB_FLAGS_MAX = 16384
+_HUB_FLAGS: OrderedDict[
+    tuple[int, str, tuple[int, ...]],
+    tuple[Rule, tuple[Contribution, ...], tuple[str, str, str]],
+] = OrderedDict()
 
 
 def _scalar(value: FieldValue) -> Scalar:

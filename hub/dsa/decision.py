@@ -7,6 +7,7 @@ the decision allows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -73,19 +74,37 @@ class Decision(BaseModel):
         builds a model without validation (``model_construct``); the unit tests compare it
         with a fresh decision, field by field and as JSON.
         """
-        fields = self.__dict__.copy()
+        return stamped((self,), (event_id,), at)[0]
+
+
+def stamped(
+    decisions: Iterable[Decision], event_ids: Iterable[str], at: datetime
+) -> tuple[Decision, ...]:
+    """Each decision for its event id at ``at``: itself when it is for them already, else
+    :meth:`Decision.restamped` (one loop for a record's decisions, no call per decision)."""
+    found = []
+    for decision, event_id in zip(decisions, event_ids, strict=True):
+        if decision.event_id == event_id and decision.at is at:
+            found.append(decision)
+            continue
+        fields = decision.__dict__.copy()
         fields["event_id"] = event_id
         fields["at"] = at
         new = _new(Decision)
         _set(new, "__dict__", fields)
-        _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__)
-        _set(new, "__pydantic_extra__", None)
-        _set(new, "__pydantic_private__", None)
-        return new
+        _fields_set(new, decision.__pydantic_fields_set__)
+        _extra(new, None)
+        _private(new, None)
+        found.append(new)
+    return tuple(found)
 
 
 _new = Decision.__new__
 _set = object.__setattr__  # a frozen model's own __setattr__ refuses; this is pydantic's way
+# BaseModel's slots, set through their descriptors (what object.__setattr__ finds, found once)
+_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_private = vars(BaseModel)["__pydantic_private__"].__set__
 
 
 class FlagDecision(BaseModel):

@@ -210,7 +210,7 @@ class Evaluator:
         for event in events:
             # self._key, written out: this runs per event and partnership of every dispatch
             # (the interval of ``at`` is kept by the first call)
-            slot = self._key(event, recipient, at, purpose)[0] if at is not self._at else self._slot
+            slot = self.interval(at) if at is not self._at else self._slot
             known = decided.get((slot, *kind(event), recipient, purpose))
             found.append(
                 known if known is not None else self.outcome(event, recipient, at, consent, purpose)
@@ -239,12 +239,18 @@ class Evaluator:
         An age counts only through the book's age scopes (:func:`_age_cuts`): ages that every
         scope of every agreement treats alike share their decisions.
         """
+        return (self.interval(at), *self.event_class(event), recipient, purpose)
+
+    def interval(self, at: datetime) -> int:
+        """The interval of ``at`` between the book's breakpoints (kept for the last ``at``):
+        at two times of one interval, the same inputs and consent answers give the same
+        decision (but for its time)."""
         if at is not self._at:
             if at.tzinfo is None:
                 raise PolicyError("decision time has no time zone")
             self._slot = bisect_right(self._breakpoints, at)
             self._at = at
-        return (self._slot, *self.event_class(event), recipient, purpose)
+        return self._slot
 
     def _decide(self, ask: Ask, index: PolicyIndex) -> tuple[Decision, bool]:
         """The decision, and whether a consent record may have been consulted for it."""

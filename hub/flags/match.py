@@ -177,15 +177,17 @@ def episodes(
         for c in contributions
         if c.event_type in types and (floor is None or c.occurred_at >= floor)
     ]
-    if not _enough(rule, candidates):
-        return []  # every window's members are among these: the rule holds on none
     # The episodes are a function of the rule and the candidates alone (every anchor is a
     # candidate, so the floor acts only through them): a window that gained an event of
-    # another type, or a view of it with the same candidates, is not matched again.
+    # another type, or a view of it with the same candidates, is not matched again. Only
+    # candidates enough for the rule's counts are remembered, so a remembered set needs no
+    # count.
     key = tuple(map(id, candidates))
     known = indexed.found.get(key)
     if known is not None and all(map(operator.is_, known.candidates, candidates)):
         return list(known.episodes)
+    if not _enough(rule, candidates):
+        return []  # every window's members are among these: the rule holds on none
     found = _grown(rule, indexed, candidates) or _matched(rule, candidates)
     if len(indexed.found) >= _KNOWN_MAX:
         indexed.found.popitem(last=False)
