@@ -17,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from hub.backtest import Backtest, BacktestSetup, Report
 from hub.backtest.plan import Sealed
 from hub.backtest.render import write_report
 from hub.backtest.shards import BacktestProcessError, ShardedBacktest, share_of
 from hub.backtest.sources import Sealer, first_police_csv
+from hub.cli import app
 from hub.codec import SchemaStore
-from hub.config import Settings
+from hub.config import Settings, settings_env
 from hub.crypto import Keyring
 from hub.feeds.agencies import partner_events
 from hub.feeds.police import police_events
@@ -161,3 +163,17 @@ def _run(load: Callable[[], BacktestSetup], store: SchemaStore, chunks: list[lis
         for chunk in chunks:
             run.feed(chunk)
         run.finish()
+
+
+def test_the_command_writes_the_same_files_across_processes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = settings_env(settings)
+    for processes in ("1", "2"):
+        out = tmp_path / processes
+        command = ["backtest", "--from", "2026-09-01", "--to", "2026-10-31", "--demo"]
+        options = ["--processes", processes, "--out", str(out)]
+        result = CliRunner().invoke(app, [*command, *options], env=env)
+        assert result.exit_code == 0, result.output
+    for name in ("backtest.json", "backtest.html"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
