@@ -62,6 +62,12 @@ class Share:
     rescans: int
     cpu: float
     """CPU seconds the process used (set-up included)."""
+    setup_cpu: float
+    """CPU seconds its set-up took (imports, the deployment loaded, the collector settled)."""
+    wall: float
+    """Seconds from the end of its set-up to its share sent."""
+    waited: float
+    """Of ``wall``, the seconds it waited for steps (idle)."""
 
 
 @dataclass
@@ -225,15 +231,20 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
         setup = load()
         runner = Backtest(setup, period, daily=daily)
         settle(setup.ingest.settings.gc_young_threshold)  # as a worker: set-up frozen
+        ready, began, waited = time.process_time(), time.perf_counter(), 0.0
         while True:
+            asked = time.perf_counter()
             kind, body = conn.recv()
+            waited += time.perf_counter() - asked
             if kind == "steps":
                 runner.run(body)
             elif kind == "ask":
                 conn.send(("seen", runner.accepted_at(body)))
             else:
-                share = Share(runner.tally, setup.policy.value, runner.rescans, time.process_time())
-                conn.send(("share", share))
+                times = (time.process_time(), ready, time.perf_counter() - began, waited)
+                conn.send(
+                    ("share", Share(runner.tally, setup.policy.value, runner.rescans, *times))
+                )
                 return
     except BaseException as exc:  # noqa: BLE001  # every failure is the parent's to report
         with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
