@@ -28,15 +28,16 @@ import multiprocessing
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
+from hub.agency import FeedMessage as SealedMessage
 from hub.backtest.period import Period
-from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take
+from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
 from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
 from hub.backtest.tally import Report, Tally
 from hub.codec import SchemaStore
@@ -184,7 +185,7 @@ class ShardedBacktest:
     def _flush(self, n: int) -> None:
         held = self._processes[n]
         if held.pending:
-            self._send(n, ("steps", held.pending))
+            self._send(n, ("steps", [_wire(step) for step in held.pending]))
             held.pending = []
 
     def _send(self, n: int, message: tuple[str, Any]) -> None:
@@ -220,6 +221,33 @@ class ShardedBacktest:
         return BacktestProcessError(f"backtest process {n} stopped (exit code {code})")
 
 
+Wire = tuple[Any, ...]
+"""A step as sent: plain tuples pickle several times faster than dataclasses."""
+
+
+def _wire(step: Planned) -> Wire:
+    if isinstance(step, Take):
+        agency, message = step.item
+        return (step.offset, step.now, agency, message.key, message.value, message.headers)
+    if isinstance(step, Tick):
+        return (step.offset, step.at)
+    return (step.event_id, step.position)
+
+
+def _unwire(rows: list[Wire]) -> Iterator[Planned]:
+    for row in rows:
+        if len(row) == _TAKE:
+            offset, now, agency, key, value, headers = row
+            yield Take((agency, SealedMessage(key, value, headers)), offset, now, None, None)
+        elif isinstance(row[0], int):
+            yield Tick(row[1], row[0])
+        else:
+            yield Seen(row[0], row[1])
+
+
+_TAKE = 6
+
+
 def share_of(key: str | None, processes: int) -> int:
     """The process a message of ``key`` goes to (an unreadable message: the first)."""
     return 0 if key is None else zlib.crc32(key.encode()) % processes
@@ -237,7 +265,7 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
             kind, body = conn.recv()
             waited += time.perf_counter() - asked
             if kind == "steps":
-                runner.run(body)
+                runner.run(_unwire(body))
             elif kind == "ask":
                 conn.send(("seen", runner.accepted_at(body)))
             else:
