@@ -9,11 +9,13 @@ the SDK refuses events from the future and events more than ten years old (by th
 clock), as it does for ``hub feed``; ``--events 1000000`` (the default) is 112 months.
 
 Every month is sealed first (what ``hub feed`` does at the agencies, timed apart; held in
-memory, about 1.4 kB an event) and the backtest proper is timed after: wall time and the CPU
-of each process. ``--processes 1`` (the default) runs in this process, as ``hub backtest``
-does; ``--processes P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub backtest
---processes P`` does (:mod:`hub.backtest.shards`): this process plans and routes, P spawned
-processes run the subjects of their share; each one's CPU is printed with its set-up's.
+memory, about 1.4 kB an event; ``--cache`` keeps them in a file under the bench's work
+directory for the next run of the same months) and the backtest proper is timed after: wall
+time and the CPU of each process. ``--processes 1`` (the default) runs in this process, as
+``hub backtest`` does; ``--processes P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub
+backtest --processes P`` does (:mod:`hub.backtest.shards`): this process plans and routes, P
+spawned processes run the subjects of their share; each one's CPU is printed with its
+set-up's.
 Prints the dispatches its ticks made (``rescans``) and a digest of the report (SHA-256 of its
 JSON, sorted keys: equal digests, equal reports; the same for any number of processes);
 asserts nothing. ``--daily`` dispatches every flagged subject at every tick
@@ -31,9 +33,11 @@ import gc
 import hashlib
 import json
 import math
+import pickle
 import resource
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from bench.bench_domain import WORKDIR, _settings, add_run_options, print_profile
 from hub.backtest import Backtest, BacktestSetup, Period, Policy, Report
@@ -59,6 +63,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--sharded", action="store_true", help="spawn processes even for --processes 1"
     )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep the sealed months in a file under the bench's work directory, and reuse it",
+    )
     add_run_options(parser)
     return parser.parse_args()
 
@@ -76,7 +85,8 @@ def main() -> None:
     start = end - months + 1
     period = Period(date(start // 12, start % 12 + 1, 1), date(end // 12, end % 12 + 1, 28))
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
-    chunks, sealing = _sealed(sealer, settings, period)
+    cache = WORKDIR / "backtest" / f"sealed-{period.first}-{period.last}.pickle"
+    chunks, sealing = _sealed(sealer, settings, period, cache if args.cache else None)
     events = sum(len(c) for c in chunks)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"period {period.first} to {period.last}: {months} months, {events:,} events sealed")
@@ -112,11 +122,25 @@ def main() -> None:
     )
 
 
-def _sealed(sealer: Sealer, settings: Settings, period: Period) -> tuple[list[list[Sealed]], float]:
-    """Every month of the period sealed, and the CPU seconds it took."""
+def _sealed(
+    sealer: Sealer, settings: Settings, period: Period, cache: Path | None
+) -> tuple[list[list[Sealed]], float]:
+    """Every month of the period sealed, and the CPU seconds it took (read from ``cache``
+    when it was written before: the time printed is then the original sealing's)."""
+    if cache is not None and cache.exists():
+        with cache.open("rb") as handle:
+            sealing, refused, chunks = pickle.load(handle)  # noqa: S301  # this bench's own file
+        sealer.refused.update(refused)
+        print(f"sealed months read from {cache}")
+        return chunks, sealing
     started = time.process_time()
     chunks = list(demo_months(sealer, first_police_csv(settings.data_dir), period))
-    return chunks, time.process_time() - started
+    sealing = time.process_time() - started
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as handle:
+            pickle.dump((sealing, sealer.refused, chunks), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return chunks, sealing
 
 
 def _in_process(
