@@ -2,9 +2,9 @@
 
 The load is the schedule test's (the demo's generator over three months, decided by today's
 agreements with one ending and one starting inside the period) with consent given and
-withdrawn by the voluntary sector about people its engagement events concern, and a few
-event ids an agency sealed for two subjects (one source reference reused), so that
-de-duplication crosses processes.
+withdrawn by the voluntary sector about people its engagement events concern, a few event ids
+an agency sealed for two subjects (one source reference reused), so that de-duplication
+crosses processes, and a message that is not an event.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hub.agency import FeedMessage as SealedMessage
 from hub.backtest import Backtest, BacktestSetup, Report
 from hub.backtest.plan import Sealed
 from hub.backtest.render import write_report
@@ -64,6 +65,7 @@ def chunks(settings: Settings) -> list[list[Sealed]]:
         police = list(police_events(police_csv, sealer.areas, sealer.store, rebase_to=start))
         partners = list(partner_events(police, sealer.registry, sealer.store, seed=2018 + n))
         out.append(sealer.seal([*police, *partners, *_consents(partners), *_reused(police)]))
+    out[1].insert(100, ("police", SealedMessage(b"k", b"not an event", ())))  # refused, counted
     return out
 
 
@@ -115,7 +117,8 @@ def test_a_run_across_processes_reports_what_one_process_reports(
     counts = one.tally
     kinds = {kind for alerts in counts.alerts.values() for kind, n in alerts.items() if n}
     assert {"flag.raised", "flag.updated", "flag.retracted"} <= kinds
-    assert counts.quarantined == {"duplicate_event": REUSED * len(chunks)}
+    assert counts.quarantined == {"duplicate_event": REUSED * len(chunks), "decode_error": 1}
+    assert counts.outside  # events of the months' edges, counted by the command's process
     shares = {share_of(k, PROCESSES) for k in _reused_keys(settings, chunks)}
     assert len(shares) > 1  # some reused ids are met in two processes
     assert split.tally == counts  # every exact count
@@ -134,6 +137,8 @@ def _reused_keys(settings: Settings, chunks: list[list[Sealed]]) -> list[str]:
     by_id: dict[str, list[str]] = {}
     for chunk in chunks:
         for _, message in chunk:
+            if message.value == b"not an event":
+                continue
             envelope = store.decode(message.value).record["envelope"]
             by_id.setdefault(str(envelope["event_id"]), []).append(message.key.decode())
     return [k for keys in by_id.values() if len(keys) > 1 for k in keys]
