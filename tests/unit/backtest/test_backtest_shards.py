@@ -176,7 +176,7 @@ def test_the_command_writes_the_same_files_across_processes(
     env = settings_env(settings)
     for processes in ("1", "2"):
         out = tmp_path / processes
-        command = ["backtest", "--from", "2026-09-01", "--to", "2026-10-31", "--demo"]
+        command = ["backtest", "--from", "2026-09-01", "--to", "2026-09-30", "--demo"]
         options = ["--processes", processes, "--out", str(out)]
         result = CliRunner().invoke(app, [*command, *options], env=env)
         assert result.exit_code == 0, result.output
