@@ -179,7 +179,8 @@ def _across(
         print(
             f"  process {n}: {share.tally.events.total():>9,} events accepted,"
             f" {run:7.1f} s CPU running (set-up {share.setup_cpu:.1f} s);"
-            f" {share.wall:.1f} s wall after set-up, {share.waited:.1f} s of it waiting for steps"
+            f" {share.wall:.1f} s wall after set-up, {share.waited:.1f} s of it waiting for steps;"
+            f" collector {sum(share.collector.seconds):.1f} s ({share.collector.counts})"
         )
     return report, runner.rescans
 

@@ -42,7 +42,7 @@ from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
 from hub.backtest.tally import Report, Tally
 from hub.codec import SchemaStore
 from hub.errors import HubError
-from hub.gcpolicy import settle
+from hub.gcpolicy import CollectorMeter, settle
 
 Load = Callable[[], BacktestSetup]
 """Makes a process's setup (picklable: a module-level function or a partial of one)."""
@@ -69,6 +69,8 @@ class Share:
     """Seconds from the end of its set-up to its share sent."""
     waited: float
     """Of ``wall``, the seconds it waited for steps (idle)."""
+    collector: CollectorMeter
+    """The collections it made after its set-up, and their CPU seconds."""
 
 
 @dataclass
@@ -260,6 +262,7 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
         runner = Backtest(setup, period, daily=daily)
         settle(setup.ingest.settings.gc_young_threshold)  # as a worker: set-up frozen
         ready, began, waited = time.process_time(), time.perf_counter(), 0.0
+        meter = CollectorMeter.start()
         while True:
             asked = time.perf_counter()
             kind, body = conn.recv()
@@ -270,9 +273,9 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
                 conn.send(("seen", runner.accepted_at(body)))
             else:
                 times = (time.process_time(), ready, time.perf_counter() - began, waited)
-                conn.send(
-                    ("share", Share(runner.tally, setup.policy.value, runner.rescans, *times))
-                )
+                policy, collector = setup.policy.value, meter.stop()
+                share = Share(runner.tally, policy, runner.rescans, *times, collector)
+                conn.send(("share", share))
                 return
     except BaseException as exc:  # noqa: BLE001  # every failure is the parent's to report
         with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
