@@ -1,34 +1,50 @@
-"""Backtest speed: the demo's generator over many months, run in event time on one core.
+"""Backtest speed: the demo's generator over many months, run in event time.
 
-Run: ``.venv/bin/python -m bench.bench_backtest [--events N] [--months M]``. The demo's
-police month (``HUB_DATA_DIR`` or the generated sample) is replayed as every month up to last
-month with its synthetic partner events (about 9,000 events a month from the shipped 2018
-CSV, the region's volume), sealed by the agency SDK, and run by
+Run: ``.venv/bin/python -m bench.bench_backtest [--events N] [--months M] [--processes P]``.
+The demo's police month (``HUB_DATA_DIR`` or the generated sample) is replayed as every month up
+to last month with its synthetic partner events (about 9,000 events a month from the shipped
+2018 CSV, the region's volume), sealed by the agency SDK, and run by
 :class:`hub.backtest.Backtest` under today's agreements. The months end last month because
 the SDK refuses events from the future and events more than ten years old (by the wall
-clock), as it does for ``hub feed``. Sealing (what ``hub feed`` does at the agencies) and
-the backtest proper are
-timed apart. Prints figures, the dispatches its ticks made (``rescans``) and a digest of the
-report (SHA-256 of its JSON, sorted keys: equal digests, equal reports); asserts nothing.
-``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
-path before ticks were scheduled, for comparison. ``--profile`` runs the backtest proper (not
-the sealing) under cProfile and prints the top functions by their own time.
+clock), as it does for ``hub feed``; ``--events 1000000`` (the default) is 112 months.
+
+Every month is sealed first (what ``hub feed`` does at the agencies, timed apart; held in
+memory, about 1.4 kB an event; ``--cache`` keeps them in a file under the bench's work
+directory for the next run of the same months) and the backtest proper is timed after: wall
+time and the CPU of each process. ``--processes 1`` (the default) runs in this process, as
+``hub backtest`` does; ``--processes P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub
+backtest --processes P`` does (:mod:`hub.backtest.shards`): this process plans and routes, P
+spawned processes run the subjects of their share; each one's CPU is printed with its
+set-up's.
+Prints the dispatches its ticks made (``rescans``) and a digest of the report (SHA-256 of its
+JSON, sorted keys: equal digests, equal reports; the same for any number of processes);
+asserts nothing. ``--daily`` dispatches every flagged subject at every tick
+(``Backtest(daily=True)``), the path before ticks were scheduled, for comparison.
+``--profile`` runs the backtest proper in this process under cProfile and prints the top
+functions by their own time.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import hashlib
 import json
 import math
+import pickle
+import resource
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from bench.bench_domain import WORKDIR, _settings, add_run_options, print_profile
-from hub.backtest import Backtest, BacktestSetup, Period, Policy
+from hub.backtest import Backtest, BacktestSetup, Period, Policy, Report
+from hub.backtest.plan import Sealed
+from hub.backtest.shards import Load, ShardedBacktest
 from hub.backtest.sources import Sealer, demo_data_dir, demo_months, first_police_csv
+from hub.config import Settings
 from hub.crypto import Keyring
 from hub.gcpolicy import CollectorMeter, settle
 from hub.registry import load_registry
@@ -42,6 +58,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--months", type=int, default=0, help="or this many months")
     parser.add_argument(
         "--daily", action="store_true", help="rescan every flagged subject at every tick"
+    )
+    parser.add_argument("--processes", type=int, default=1, help="processes the run is split in")
+    parser.add_argument(
+        "--sharded", action="store_true", help="spawn processes even for --processes 1"
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep the sealed months in a file under the bench's work directory, and reuse it",
     )
     add_run_options(parser)
     return parser.parse_args()
@@ -60,55 +85,109 @@ def main() -> None:
     start = end - months + 1
     period = Period(date(start // 12, start % 12 + 1, 1), date(end // 12, end % 12 + 1, 28))
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
-    runner = Backtest(
-        BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)),
-        period,
-        **({"daily": True} if args.daily else {}),
+    cache = WORKDIR / "backtest" / f"sealed-{period.first}-{period.last}.pickle"
+    chunks, sealing = _sealed(sealer, settings, period, cache if args.cache else None)
+    events = sum(len(c) for c in chunks)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"period {period.first} to {period.last}: {months} months, {events:,} events sealed")
+    print(f"seal (agency SDK)  {sealing:8.1f} s CPU {events / sealing:10,.0f} events/s")
+    print(f"memory: {rss:,.0f} MB peak with every month sealed", flush=True)
+    load = functools.partial(
+        BacktestSetup.load, settings, Policy.CURRENT, period, datetime.now(UTC)
     )
-    sealing = running = 0.0
     frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as `hub backtest`
     meter = CollectorMeter.start()
-    profiler = cProfile.Profile() if args.profile else None
-    chunks = demo_months(sealer, first_police_csv(settings.data_dir), period)
-    for n in range(months):
-        started = time.process_time()
-        chunk = next(chunks)
-        sealed = time.process_time()
-        if profiler is not None:
-            profiler.enable()
-        runner.feed(chunk)
-        if profiler is not None:
-            profiler.disable()
-        sealing += sealed - started
-        running += time.process_time() - sealed
-        if (n + 1) % 12 == 0 or n + 1 == months:
-            print(
-                f"  {n + 1:>4} months {runner.read:>9,} events  backtest {running:7.1f} s CPU",
-                flush=True,
-            )
+    wall, cpu = time.perf_counter(), time.process_time()
+    if args.processes == 1 and not args.sharded:
+        report, rescans = _in_process(args, load(), period, chunks)
+    else:
+        report, rescans = _across(args, load, sealer, period, chunks)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     meter.stop()
-    report = runner.finish()
-    raised = sum(f.low for f in report.by_month("flag.raised").values())
-    events = runner.read
-    print(f"period {period.first} to {period.last}: {months} months, {events:,} events read")
-    print(f"seal (agency SDK)  {sealing:8.1f} s CPU {events / sealing:10,.0f} events/s")
     print(
-        f"backtest           {running:8.1f} s CPU {events / running:10,.0f} events/s"
-        f" ({running / events * 1e6:.0f} us per event)"
+        f"backtest           {wall:8.1f} s wall {events / wall:10,.0f} events/s"
+        f" ({wall / events * 1e6:.0f} us per event, wall); this process {cpu:.1f} s CPU"
+        f" ({cpu / events * 1e6:.0f} us per event)"
     )
+    raised = sum(f.low for f in report.by_month("flag.raised").values())
     digest = hashlib.sha256(json.dumps(report.to_json(), sort_keys=True).encode()).hexdigest()
     print(
         f"report: {len(report.rows)} rows, at least {raised:,} flags raised, digest {digest[:16]}"
     )
     print(f"refused at source: {dict(sealer.refused)}")
-    print(f"rescans: {runner.rescans:,} dispatches at ticks")
+    print(f"rescans: {rescans:,} dispatches at ticks")
     print(
-        f"gc: threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
+        f"gc (this process): threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
         f" collections per generation {meter.counts}, {sum(meter.seconds):.1f} s"
-        " (sealing and backtest)"
     )
+
+
+def _sealed(
+    sealer: Sealer, settings: Settings, period: Period, cache: Path | None
+) -> tuple[list[list[Sealed]], float]:
+    """Every month of the period sealed, and the CPU seconds it took (read from ``cache``
+    when it was written before: the time printed is then the original sealing's)."""
+    if cache is not None and cache.exists():
+        with cache.open("rb") as handle:
+            sealing, refused, chunks = pickle.load(handle)  # noqa: S301  # this bench's own file
+        sealer.refused.update(refused)
+        print(f"sealed months read from {cache}")
+        return chunks, sealing
+    started = time.process_time()
+    chunks = list(demo_months(sealer, first_police_csv(settings.data_dir), period))
+    sealing = time.process_time() - started
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as handle:
+            pickle.dump((sealing, sealer.refused, chunks), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return chunks, sealing
+
+
+def _in_process(
+    args: argparse.Namespace, setup: BacktestSetup, period: Period, chunks: list[list[Sealed]]
+) -> tuple[Report, int]:
+    runner = Backtest(setup, period, **({"daily": True} if args.daily else {}))
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    for n, chunk in enumerate(chunks):
+        runner.feed(chunk)
+        _progress(n, len(chunks), runner.read)
+    if profiler is not None:
+        profiler.disable()
+    report = runner.finish()
     if profiler is not None:
         print_profile(profiler, args.top, args.profile_out)
+    return report, runner.rescans
+
+
+def _across(
+    args: argparse.Namespace,
+    load: Load,
+    sealer: Sealer,
+    period: Period,
+    chunks: list[list[Sealed]],
+) -> tuple[Report, int]:
+    processes = args.processes
+    with ShardedBacktest(load, sealer.store, period, processes, daily=args.daily) as runner:
+        for n, chunk in enumerate(chunks):
+            runner.feed(chunk)
+            _progress(n, len(chunks), runner.read)
+        report = runner.finish()
+    for n, share in enumerate(runner.shares):
+        run = share.cpu - share.setup_cpu
+        print(
+            f"  process {n}: {share.tally.events.total():>9,} events accepted,"
+            f" {run:7.1f} s CPU running (set-up {share.setup_cpu:.1f} s);"
+            f" {share.wall:.1f} s wall after set-up, {share.waited:.1f} s of it waiting for steps;"
+            f" collector {sum(share.collector.seconds):.1f} s ({share.collector.counts})"
+        )
+    return report, runner.rescans
+
+
+def _progress(n: int, months: int, read: int) -> None:
+    if (n + 1) % 12 == 0 or n + 1 == months:
+        print(f"  {n + 1:>4} months {read:>9,} events fed", flush=True)
 
 
 if __name__ == "__main__":

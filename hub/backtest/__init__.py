@@ -15,21 +15,30 @@ small numbers suppressed as the board suppresses them (:mod:`hub.board.suppress`
         runner.feed(chunk)
     report = runner.finish()                  # Report: per rule, partnership and month
     write_report(report, Path("backtest"))    # backtest.json and backtest.html
+
+    # the same report, the run split by subject across four processes (hub.backtest.shards)
+    load = functools.partial(BacktestSetup.load, settings, policy, period, now)
+    store = SchemaStore.load(settings.schemas_dir)
+    with ShardedBacktest(load, store, period, 4, daily=False) as runner:
+        ...                                   # feed(chunk) and finish() as above
 """
 
 from hub.backtest.period import BacktestInputError, Period
 from hub.backtest.render import write_report
 from hub.backtest.run import Backtest, BacktestSetup, Policy
+from hub.backtest.shards import BacktestProcessError, ShardedBacktest
 from hub.backtest.sources import agency_file, demo_months, police_file
 from hub.backtest.tally import Report, Tally
 
 __all__ = [
     "Backtest",
     "BacktestInputError",
+    "BacktestProcessError",
     "BacktestSetup",
     "Period",
     "Policy",
     "Report",
+    "ShardedBacktest",
     "Tally",
     "agency_file",
     "demo_months",

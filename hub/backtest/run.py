@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from hub.agency import FeedMessage as SealedMessage
 from hub.alerts import AlertBody
 from hub.backtest.decoded import DecodedOnce
 from hub.backtest.period import Period, month_of
+from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
 from hub.backtest.schedule import (
     Instants,
     Quiet,
@@ -40,15 +40,11 @@ from hub.dispatch import Dispatcher, Moment, Position, Recipient, Step, SubjectS
 from hub.dsa import AgreementBook, Evaluator
 from hub.dsa.document import Agreement
 from hub.dsa.loader import load_directory
-from hub.errors import HubError
 from hub.flags import Episode
 from hub.ingest import FeedMessage, Ingest, IngestContext
 from hub.quarantine import SourceRef
 from hub.rules import Rule
 from hub.runtime import load_correlator, load_ingest_context
-
-Sealed = tuple[str, SealedMessage]
-"""An agency id and one sealed message of its feed, as ``hub feed`` would send it."""
 
 
 class Policy(StrEnum):
@@ -133,7 +129,6 @@ class Backtest:
         self._known: set[str] = set()
         self._rule_of: dict[str, str] = {}
         self._offset = 0
-        self._day: date | None = None
         dispatcher = setup.correlator.dispatcher
         self._watched = _watched(dispatcher)
         self._daily = daily or self._watched is None
@@ -142,55 +137,50 @@ class Backtest:
         self._ticks = Ticks()
         self._wakes = Wakes()
         self.rescans = 0
-        self.read = 0
+        self._planner = Planner(period, self._decoder.ahead)
         self._tally = Tally()
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
-        timed: list[tuple[datetime, str, int, Sealed]] = []
-        for n, item in enumerate(messages):
-            self.read += 1
-            try:
-                decoded = self._decoder.ahead(item[1].value)  # ingest takes it decoded
-                envelope = decoded.record["envelope"]
-                at, event_id = envelope["recorded_at"], str(envelope["event_id"])
-            except (HubError, KeyError, TypeError):
-                self._process(item)  # ingest quarantines it and says why
-                continue
-            if not isinstance(at, datetime) or not self._period.contains(at):
-                self._tally.outside += 1
-                continue
-            timed.append((at, event_id, n, item))
-        timed.sort(key=lambda t: t[:3])
-        for at, _, _, item in timed:
-            if self._day != at.date():
-                self._tick(datetime.combine(at.date(), datetime.min.time(), UTC))
-                self._day = at.date()
-            self._now = at
-            self._process(item)
+        self.run(self._planner.steps(messages))
         self._decoder.forget()
+
+    def run(self, steps: Iterable[Planned]) -> None:
+        """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order."""
+        for step in steps:
+            if isinstance(step, Take):
+                self._now = step.now
+                self._process(step.item, step.offset)
+            elif isinstance(step, Tick):
+                self._offset = step.offset
+                self._tick(step.at)
+            else:
+                self._seen[step.event_id] = step.position
+
+    def accepted_at(self, event_id: str) -> str | None:
+        """The feed position this run accepted ``event_id`` from, if it did."""
+        return self._seen.get(event_id)
+
+    @property
+    def read(self) -> int:
+        """Messages fed so far (through :meth:`feed`)."""
+        return self._planner.read
 
     @property
     def tally(self) -> Tally:
         """The exact counts of everything fed so far."""
+        self._tally.outside = self._planner.outside
         for token in self._wakes.quiet:
             self._count(token, len(self._ticks.times))
         return self._tally
 
     def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
         """The report of everything fed so far."""
-        described = {
-            "period": {"from": self._period.first.isoformat(), "to": self._period.last.isoformat()},
-            "agreements": self._setup.policy.value,
-            "delivered": 0,
-            "read": self.read,
-            **(meta or {}),
-        }
-        return self.tally.report(described)
+        return self.tally.report(describe(self._period, self._setup.policy, self.read, meta))
 
-    def _process(self, item: Sealed) -> None:
+    def _process(self, item: Sealed, offset: int) -> None:
         agency, sealed = item
-        self._offset += 1
+        self._offset = offset
         source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         outcome = self._ingest.judge(message, self._seen)  # delivers nothing: no record built
@@ -318,6 +308,19 @@ class Backtest:
             rule = body.rule.id or self._rule_of.get(body.flag_id, "")
             self._rule_of.setdefault(body.flag_id, rule)
             self._tally.alert((rule, pid, month), body.kind.value, token)
+
+
+def describe(
+    period: Period, policy: Policy, read: int, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a report says it ran: the period, the agreements, what it read, and ``meta``."""
+    return {
+        "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+        "agreements": policy.value,
+        "delivered": 0,
+        "read": read,
+        **(meta or {}),
+    }
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)

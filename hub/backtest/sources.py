@@ -27,7 +27,7 @@ from hub.agency import (
 )
 from hub.agency.rows import FileFormat
 from hub.backtest.period import BacktestInputError, Period
-from hub.backtest.run import Sealed
+from hub.backtest.plan import Sealed
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import Keyring

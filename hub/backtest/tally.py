@@ -45,6 +45,19 @@ class Tally:
         if kind == AlertKind.RAISED.value:
             self.flagged[key].add(token)
 
+    def add(self, other: Tally) -> None:
+        """Add another run's counts (of other subjects: a share of the same run) to these."""
+        for mine, theirs in ((self.alerts, other.alerts), (self.decisions, other.decisions)):
+            for key, counts in theirs.items():
+                mine[key].update(counts)  # a key with only zero counts is kept, as a row
+        for key, tokens in other.flagged.items():
+            self.flagged[key] |= tokens
+        self.events.update(other.events)
+        self.about_subjects.update(other.about_subjects)
+        self.linked.update(other.linked)
+        self.quarantined.update(other.quarantined)
+        self.outside += other.outside
+
     def report(self, meta: dict[str, Any]) -> Report:
         """The counts as the report shows them (suppressed)."""
         keys = sorted(self.alerts.keys() | self.decisions.keys())

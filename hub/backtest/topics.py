@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.backtest.period import BacktestInputError
-from hub.backtest.run import Sealed
+from hub.backtest.plan import Sealed
 from hub.backtest.sources import Chunks
 from hub.config import Settings
 from hub.crypto.batchrecord import event_seals, is_batch_record, parse_batch_record

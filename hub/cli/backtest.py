@@ -5,12 +5,17 @@ Register with ``app.command("backtest")(backtest.backtest)``. Sources (any mix):
 FILE`` (a data.police.uk street CSV at its published dates), ``--file FILE --agency ID``
 (an agency export with ``--mapping``, as ``hub feed send``) and ``--topics all|ID,ID``
 (the agencies' feed topics on the broker, read to their end). Writes ``backtest.json`` and
-``backtest.html`` under ``--out``; delivers nothing (docs/backtest.md).
+``backtest.html`` under ``--out``; delivers nothing (docs/backtest.md). ``--processes N`` runs
+it across N processes split by subject (``hub.backtest.shards``), with the same report.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +25,7 @@ import typer
 
 from hub.agency import guess_format
 from hub.backtest import Backtest, BacktestSetup, Period, Policy, write_report
+from hub.backtest.shards import Load, ShardedBacktest
 from hub.backtest.sources import (
     Chunks,
     Sealer,
@@ -64,6 +70,15 @@ def backtest(  # one option per source kind; typer needs them as parameters
         Policy, typer.Option("--agreements", help="current: today's agreements throughout")
     ] = Policy.CURRENT,
     out: Annotated[Path, typer.Option("--out", help="report directory")] = Path("backtest"),
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            "-p",
+            min=0,
+            help="processes to run it across, split by subject (0: one per core); same report",
+        ),
+    ] = 1,
 ) -> None:
     """Run the rules and agreements over past feeds in event time; write a report."""
     settings = load_settings()
@@ -75,18 +90,32 @@ def backtest(  # one option per source kind; typer needs them as parameters
             raise _fail("--file needs --agency")
         settings = _with_data(settings, out, demo=demo)
         sealer = Sealer(settings, _keyring(settings))
-        setup = BacktestSetup.load(settings, agreements, period, datetime.now(UTC))
-        runner = Backtest(setup, period)
-        settle(settings.gc_young_threshold)  # as a worker: set-up frozen (hub.gcpolicy)
+        load = functools.partial(
+            BacktestSetup.load, settings, agreements, period, datetime.now(UTC)
+        )
         sources = _Sources(demo, police, partners, file, agency, mapping, _agencies(topics))
-        for chunk in sources.chunks(settings, sealer, period):
-            runner.feed(chunk)
-        report = runner.finish({"refused_at_source": dict(sorted(sealer.refused.items()))})
+        with _runner(load, sealer, period, processes or os.cpu_count() or 1) as runner:
+            settle(settings.gc_young_threshold)  # as a worker: set-up frozen (hub.gcpolicy)
+            for chunk in sources.chunks(settings, sealer, period):
+                runner.feed(chunk)
+            report = runner.finish({"refused_at_source": dict(sorted(sealer.refused.items()))})
         data, page = write_report(report, out)
     except HubError as exc:
         raise _fail(f"{type(exc).__name__}: {exc}") from exc
     summary = {"read": runner.read, "json": str(data), "html": str(page), "rows": len(report.rows)}
     typer.echo(json.dumps(summary, sort_keys=True))
+
+
+@contextlib.contextmanager
+def _runner(
+    load: Load, sealer: Sealer, period: Period, processes: int
+) -> Iterator[Backtest | ShardedBacktest]:
+    """One process's run, or a run across ``processes`` (stopped when the command ends)."""
+    if processes == 1:
+        yield Backtest(load(), period)
+        return
+    with ShardedBacktest(load, sealer.store, period, processes, daily=False) as runner:
+        yield runner
 
 
 def _agencies(topics: str | None) -> tuple[str, ...] | None:

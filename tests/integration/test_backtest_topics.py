@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.backtest import Backtest, BacktestSetup, Period, Policy, Tally
-from hub.backtest.run import Sealed
+from hub.backtest.plan import Sealed
 from hub.backtest.sources import Sealer, police_file
 from hub.backtest.topics import feed_topics
 from hub.cli import app

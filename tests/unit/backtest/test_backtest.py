@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.backtest import Backtest, BacktestInputError, BacktestSetup, Period, Policy, Tally
+from hub.backtest.plan import Sealed
 from hub.backtest.render import render_html, write_report
-from hub.backtest.run import Sealed
 from hub.backtest.sources import Sealer, demo_months, first_police_csv, police_file
 from hub.cli import app
 from hub.codec import SchemaStore

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
-from hub.backtest.run import Sealed
+from hub.backtest.plan import Sealed
 from hub.backtest.schedule import Instants, Ticks
 from hub.config import Settings
 from hub.consent import ConsentLedger

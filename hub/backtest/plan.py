@@ -1,0 +1,113 @@
+"""The order a backtest runs its messages in: each chunk's steps, numbered for the whole run.
+
+A chunk's messages are taken in their events' ``recorded_at`` order (then event id, then place
+in the chunk). A message whose envelope cannot be read is taken at once, in chunk order, at
+the clock's current time (ingest refuses it and says why); one whose time lies outside the
+period is counted and not run. Before the first message of each event-time day comes that
+day's tick. Each message taken carries its number in the run (ingest's feed position and the
+decisions' position) and each tick the number of messages taken before it.
+
+The steps are a function of the run's chunks alone, so a run split across processes
+(:mod:`hub.backtest.shards`) gives every process the ticks and the numbers the one-process run
+has, and each process only its own messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.period import Period
+from hub.codec import DecodedEvent
+from hub.errors import HubError
+
+Sealed = tuple[str, SealedMessage]
+"""An agency id and one sealed message of its feed, as ``hub feed`` would send it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The clock tick at ``at`` (a midnight), after ``offset`` messages of the run."""
+
+    at: datetime
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """One message run at ``now``, the ``offset``-th of the run (from 1)."""
+
+    item: Sealed
+    offset: int
+    now: datetime
+    key: str | None
+    """What correlation keys it by, read from its envelope before any check: its subject's
+    linkage token, ``area:<LSOA>`` for an area event, or None when unreadable."""
+    event_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """An event id another process accepted at ``position`` (its ingest de-duplicates by it)."""
+
+    event_id: str
+    position: str
+
+
+Planned = Tick | Take | Seen
+
+
+class Planner:
+    """Turns chunks into steps, keeping the run's clock, count and day between chunks."""
+
+    def __init__(self, period: Period, decode: Callable[[bytes], DecodedEvent]) -> None:
+        self._period = period
+        self._decode = decode
+        self.now = period.start
+        self.offset = 0
+        self.read = 0
+        self.outside = 0
+        self._day: date | None = None
+
+    def steps(self, messages: Iterable[Sealed]) -> list[Planned]:
+        """A chunk's steps (a chunk must not reach back before the last: if it does, its
+        first tick is earlier than the one before, and the runner rescans everyone)."""
+        steps: list[Planned] = []
+        timed: list[tuple[datetime, str, int, Sealed, str | None]] = []
+        for n, item in enumerate(messages):
+            self.read += 1
+            try:
+                envelope = self._decode(item[1].value).record["envelope"]
+                at, event_id = envelope["recorded_at"], str(envelope["event_id"])
+                key = _key(envelope)
+            except (HubError, KeyError, TypeError):
+                steps.append(self._take(item, None, None))  # ingest quarantines it
+                continue
+            if not isinstance(at, datetime) or not self._period.contains(at):
+                self.outside += 1
+                continue
+            timed.append((at, event_id, n, item, key))
+        timed.sort(key=lambda t: t[:3])
+        for at, event_id, _, item, key in timed:
+            if self._day != at.date():
+                midnight = datetime.combine(at.date(), datetime.min.time(), UTC)
+                steps.append(Tick(midnight, self.offset))
+                self._day = at.date()
+            self.now = at
+            steps.append(self._take(item, key, event_id))
+        return steps
+
+    def _take(self, item: Sealed, key: str | None, event_id: str | None) -> Take:
+        self.offset += 1
+        return Take(item, self.offset, self.now, key, event_id)
+
+
+def _key(envelope: dict[str, Any]) -> str | None:
+    token = envelope.get("subject_token")
+    if isinstance(token, str):
+        return token
+    lsoa = envelope.get("lsoa")
+    return f"area:{lsoa}" if isinstance(lsoa, str) else None

@@ -1,0 +1,294 @@
+"""A backtest across processes: each runs the subjects of its share, one report merged.
+
+Correlation keeps state per subject only (its window, flags, consent ledger, wake-up), so a
+run splits by what correlation keys on: the subject's linkage token (an area event by
+``area:<LSOA>``). This process plans the run (:class:`~hub.backtest.plan.Planner`: it reads
+each message's envelope once, orders the chunk, counts what lies outside the period and
+numbers every message and tick for the whole run), and sends each process every tick and
+only the messages of its keys, with their numbers. Each process runs the ordinary
+:class:`~hub.backtest.run.Backtest` over its steps: ingest (the seal, validation,
+de-duplication) and correlation, for its subjects only, at the same ticks, clock and
+positions as one process would. Their exact tallies are added (:meth:`Tally.add`) and the
+report made once from the sum, so small numbers are suppressed after the merge, never per
+process.
+
+The one thing ingest shares between subjects is de-duplication by event id. An event id met
+again in another process than before (an agency that sealed one id for two subjects) is
+settled exactly: the processes that had it are asked whether they accepted it, and the one
+now taking it is told where (:class:`~hub.backtest.plan.Seen`) before it runs it.
+
+A process that fails stops the run with :class:`BacktestProcessError` (its error's type and
+message, or its exit code); no report is written from part of a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Any
+
+from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.period import Period
+from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
+from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
+from hub.backtest.tally import Report, Tally
+from hub.codec import SchemaStore
+from hub.errors import HubError
+from hub.gcpolicy import CollectorMeter, settle
+
+Load = Callable[[], BacktestSetup]
+"""Makes a process's setup (picklable: a module-level function or a partial of one)."""
+
+
+class BacktestProcessError(HubError):
+    """A backtest's process failed or died: the run stops, and no report is written."""
+
+    reason = "backtest_process"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What one process returns when the run ends."""
+
+    tally: Tally
+    policy: str
+    rescans: int
+    cpu: float
+    """CPU seconds the process used (set-up included)."""
+    setup_cpu: float
+    """CPU seconds its set-up took (imports, the deployment loaded, the collector settled)."""
+    wall: float
+    """Seconds from the end of its set-up to its share sent."""
+    waited: float
+    """Of ``wall``, the seconds it waited for steps (idle)."""
+    collector: CollectorMeter
+    """The collections it made after its set-up, and their CPU seconds."""
+
+
+@dataclass
+class _Process:
+    process: BaseProcess
+    conn: Connection
+    pending: list[Planned] = field(default_factory=list)
+
+
+class ShardedBacktest:
+    """:class:`Backtest` across ``processes`` processes: feed chunks, then :meth:`finish`.
+
+    Use as a context manager: leaving it stops every process still running.
+    """
+
+    def __init__(
+        self, load: Load, schemas: SchemaStore, period: Period, processes: int, *, daily: bool
+    ) -> None:
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self._period = period
+        self._planner = Planner(period, schemas.decode)
+        self._ids: dict[int, int] = {}
+        """Hash of each event id taken -> bit mask of the processes it went to."""
+        context = multiprocessing.get_context("spawn")
+        self._processes: list[_Process] = []
+        for n in range(processes):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(child, load, period, daily), name=f"backtest-{n}", daemon=True
+            )
+            process.start()
+            child.close()
+            self._processes.append(_Process(process, parent))
+        self.shares: list[Share] = []
+        self.tally = Tally()
+        """The exact counts of the whole run (after :meth:`finish`)."""
+
+    @property
+    def read(self) -> int:
+        """Messages fed so far."""
+        return self._planner.read
+
+    def feed(self, messages: Iterable[Sealed]) -> None:
+        """Plan a chunk and send each process its steps (it runs them while the next is planned)."""
+        for step in self._planner.steps(messages):
+            if isinstance(step, Take):
+                self._route(step)
+            else:
+                for held in self._processes:
+                    held.pending.append(step)
+        for n in range(len(self._processes)):
+            self._flush(n)
+
+    def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
+        """The report of the whole run: every process's exact counts added, then suppressed."""
+        for n in range(len(self._processes)):
+            self._send(n, ("finish", None))
+        self.shares = [self._receive(n) for n in range(len(self._processes))]
+        for held in self._processes:
+            held.process.join()
+        tally = Tally()
+        for share in self.shares:
+            tally.add(share.tally)
+        tally.outside += self._planner.outside
+        self.tally = tally
+        policy = self.shares[0].policy
+        return tally.report(describe(self._period, Policy(policy), self.read, meta))
+
+    @property
+    def rescans(self) -> int:
+        """Dispatches the processes' ticks made (after :meth:`finish`)."""
+        return sum(s.rescans for s in self.shares)
+
+    def close(self) -> None:
+        """Stop every process still running."""
+        for held in self._processes:
+            if held.process.is_alive():
+                held.process.terminate()
+            held.process.join()
+            held.conn.close()
+
+    def __enter__(self) -> ShardedBacktest:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _route(self, step: Take) -> None:
+        n = share_of(step.key, len(self._processes))
+        if step.event_id is not None:
+            digest = hash(step.event_id)
+            had = self._ids.get(digest, 0)
+            others = had & ~(1 << n)
+            if others:
+                self._settle(step.event_id, others, n)
+            self._ids[digest] = had | (1 << n)
+        self._processes[n].pending.append(step)
+
+    def _settle(self, event_id: str, others: int, n: int) -> None:
+        """Tell process ``n`` where another process accepted ``event_id``, if one did."""
+        for other in range(len(self._processes)):
+            if not others >> other & 1:
+                continue
+            self._flush(other)
+            self._send(other, ("ask", event_id))
+            position = self._receive(other)
+            if position is not None:
+                self._processes[n].pending.append(Seen(event_id, position))
+                return
+
+    def _flush(self, n: int) -> None:
+        held = self._processes[n]
+        if held.pending:
+            self._send(n, ("steps", [_wire(step) for step in held.pending]))
+            held.pending = []
+
+    def _send(self, n: int, message: tuple[str, Any]) -> None:
+        try:
+            self._processes[n].conn.send(message)
+        except (BrokenPipeError, EOFError, ConnectionResetError, OSError):
+            raise self._failed(n) from None
+
+    def _receive(self, n: int) -> Any:  # what the process was asked for
+        held = self._processes[n]
+        ready = wait([held.conn, held.process.sentinel])
+        if held.conn not in ready and not held.conn.poll():
+            raise self._failed(n)
+        try:
+            kind, body = held.conn.recv()
+        except (EOFError, OSError):
+            raise self._failed(n) from None
+        if kind == "error":
+            raise BacktestProcessError(f"backtest process {n} failed: {body}")
+        return body
+
+    def _failed(self, n: int) -> BacktestProcessError:
+        held = self._processes[n]
+        held.process.join(timeout=5)
+        if held.conn.poll():  # it said why before it stopped
+            try:
+                kind, body = held.conn.recv()
+            except (EOFError, OSError):
+                kind, body = "", None
+            if kind == "error":
+                return BacktestProcessError(f"backtest process {n} failed: {body}")
+        code = held.process.exitcode
+        return BacktestProcessError(f"backtest process {n} stopped (exit code {code})")
+
+
+Wire = tuple[Any, ...]
+"""A step as sent: plain tuples pickle several times faster than dataclasses."""
+
+
+def _wire(step: Planned) -> Wire:
+    if isinstance(step, Take):
+        agency, message = step.item
+        return (step.offset, step.now, agency, message.key, message.value, message.headers)
+    if isinstance(step, Tick):
+        return (step.offset, step.at)
+    return (step.event_id, step.position)
+
+
+def _unwire(rows: list[Wire]) -> Iterator[Planned]:
+    for row in rows:
+        if len(row) == _TAKE:
+            offset, now, agency, key, value, headers = row
+            yield Take((agency, SealedMessage(key, value, headers)), offset, now, None, None)
+        elif isinstance(row[0], int):
+            yield Tick(row[1], row[0])
+        else:
+            yield Seen(row[0], row[1])
+
+
+_TAKE = 6
+
+
+def share_of(key: str | None, processes: int) -> int:
+    """The process a message of ``key`` goes to (an unreadable message: the first)."""
+    return 0 if key is None else zlib.crc32(key.encode()) % processes
+
+
+def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
+    """A process's loop: run the steps it is sent, answer, and send its share at the end."""
+    try:
+        setup = load()
+        runner = Backtest(setup, period, daily=daily)
+        settle(setup.ingest.settings.gc_young_threshold)  # as a worker: set-up frozen
+        ready, began, waited = time.process_time(), time.perf_counter(), 0.0
+        meter = CollectorMeter.start()
+        while True:
+            asked = time.perf_counter()
+            kind, body = conn.recv()
+            waited += time.perf_counter() - asked
+            if kind == "steps":
+                runner.run(_unwire(body))
+            elif kind == "ask":
+                conn.send(("seen", runner.accepted_at(body)))
+            else:
+                times = (time.process_time(), ready, time.perf_counter() - began, waited)
+                policy, collector = setup.policy.value, meter.stop()
+                share = Share(runner.tally, policy, runner.rescans, *times, collector)
+                conn.send(("share", share))
+                return
+    except BaseException as exc:  # noqa: BLE001  # every failure is the parent's to report
+        with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
+            conn.send(("error", _described(exc)))
+    finally:
+        conn.close()
+
+
+def _described(exc: BaseException) -> str:
+    """An error's type, and its message when it is the hub's (which never holds a payload),
+    else where it was raised."""
+    if isinstance(exc, HubError):
+        return f"{type(exc).__name__}: {exc}"
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {frame[0].filename}:{frame[0].lineno}" if frame else ""
+    return f"{type(exc).__name__}{where}"
