@@ -8,7 +8,7 @@ rule uses change nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
@@ -91,7 +91,7 @@ class Correlator:
         """
         moment = _with_consent(moment, state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
-        return Step(self.dispatcher.trim(token, step.state, moment), step.pending, step.decisions)
+        return replace(step, state=self.dispatcher.trim(token, step.state, moment))
 
 
 _MOMENT_FIELDS = tuple(f.name for f in fields(Moment))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import operator
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -262,13 +262,32 @@ class DecisionRecord(BaseModel):
     consent_read: ConsentRead | None = None
 
 
+class Counted(NamedTuple):
+    """A decision as a dispatch that writes no ledger counts it (:attr:`Dispatcher.ledger`)."""
+
+    rule_id: str
+    recipient: str
+    outcome: str
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one dispatch produced: the new state, alerts to number, decisions to record."""
+    """What one dispatch produced: the new state, alerts to number, decisions to record.
+
+    A dispatcher that writes no ledger (a backtest's) leaves ``decisions`` empty and gives
+    each decision's rule, partnership and outcome in ``counted`` instead.
+    """
 
     state: SubjectState
     pending: tuple[Pending, ...]
     decisions: tuple[DecisionRecord, ...]
+    counted: tuple[Counted, ...] = ()
+
+    def outcomes(self) -> Iterator[tuple[str, str, str]]:
+        """Each decision's (rule, partnership, outcome): from its records or its counts."""
+        for record in self.decisions:
+            yield record.rule_id, record.recipient, record.outcome
+        yield from self.counted
 
 
 @dataclass(frozen=True, slots=True)

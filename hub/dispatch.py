@@ -39,6 +39,7 @@ from hub.disclosure import (
     EVERYONE,
     ConsentConsulted,
     ConsentRead,
+    Counted,
     DecisionRecord,
     FeedMark,
     Moment,
@@ -80,6 +81,7 @@ __all__ = [
     "EVERYONE",
     "ConsentConsulted",
     "ConsentRead",
+    "Counted",
     "DecisionRecord",
     "Dispatcher",
     "FeedMark",
@@ -116,6 +118,10 @@ class Dispatcher:
     rules: RuleSet
     recipients: tuple[Recipient, ...]
     remembered: int = 0
+    ledger: bool = True
+    """Whether dispatch writes its decisions as ledger records (the live path, replay). A
+    backtest, which delivers nothing and records nothing, only counts them (:class:`Counted`
+    in :attr:`Step.counted`): no decision is restamped, no id hashed, no record built."""
     _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -167,7 +173,7 @@ class Dispatcher:
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
         new_state = replaced(state, held=held, closed=closed)
-        return Step(new_state, tuple(run.pending), tuple(run.records))
+        return Step(new_state, tuple(run.pending), tuple(run.records), tuple(run.counted))
 
     def id_keys(self) -> dict[str, IdKey]:
         """Every recipient's id key, by partnership: what an auditor maps ids with."""
@@ -206,6 +212,7 @@ class _Round:
     closed: dict[str, dict[str, int]] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     records: list[DecisionRecord] = field(default_factory=list)
+    counted: list[Counted] = field(default_factory=list)
     decider: Decider = field(init=False)
     triggered: dict[str, Contribution | None] = field(default_factory=dict)
     flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
@@ -470,9 +477,13 @@ class _Round:
         seen: Seen,
         outcome: tuple[str, str | None, str | None],
     ) -> None:
-        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``."""
+        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``;
+        only counted when the dispatcher writes no ledger."""
         verdict, own_id, alert_id = outcome
         rule = self.dispatcher.rules.get(rule_id)
+        if not self.dispatcher.ledger:
+            self.counted.append(Counted(rule.id, partnership_id, verdict))
+            return
         at = self.moment.at
         events = tuple(c.event_id for c in members)
         decisions = stamped(map(seen.decisions.__getitem__, events), events, at)

@@ -76,7 +76,9 @@ class BacktestSetup:
         recipients = tuple(
             Recipient(pid, key.public_key, HmacKey.generate()) for pid, key in openers.items()
         )
-        dispatcher = WatchedDispatcher(live.dispatcher.rules, recipients, remembered=_REMEMBERED)
+        dispatcher = WatchedDispatcher(
+            live.dispatcher.rules, recipients, remembered=_REMEMBERED, ledger=False
+        )
         correlator = replace(live, dispatcher=dispatcher)
         agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
         book = _book(agreements, policy, period, now)
@@ -247,7 +249,7 @@ class Backtest:
         due = instants.due(at, state, episodes) or _NEVER
         dropped = instants.dropped(state.window)
         if changed:
-            outcomes = outcomes_of(step.decisions)
+            outcomes = outcomes_of(step)
         else:
             # The first tick whose trim changes the state counts the dispatch's records
             # (which this one did not): it must dispatch, whether a floor rises or a
@@ -299,8 +301,8 @@ class Backtest:
         else:
             self._flagged.discard(token)
         month = month_of(at or self._now)
-        for record in step.decisions:
-            self._tally.decisions[(record.rule_id, record.recipient, month)][record.outcome] += 1
+        for rule, pid, outcome in step.outcomes():
+            self._tally.decisions[(rule, pid, month)][outcome] += 1
         for pending in step.pending:
             pid = pending.partnership_id
             plain = self._setup.openers[pid].open(pending.value, alert_info(pid, pending.alert_id))

@@ -32,11 +32,11 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.dispatch import DecisionRecord, Dispatcher, SubjectState
+from hub.dispatch import Dispatcher, Step, SubjectState
 from hub.flags import Episode, SubjectWindow
 from hub.rules import Rule, RuleSet
 
@@ -88,9 +88,9 @@ class Quiet:
         return self.due if self.dropped is None else min(self.due, self.dropped)
 
 
-def outcomes_of(records: Iterable[DecisionRecord]) -> Outcomes:
-    """A rescan's decision records, counted."""
-    counted = Counter((r.rule_id, r.recipient, r.outcome) for r in records)
+def outcomes_of(step: Step) -> Outcomes:
+    """A rescan's decisions, counted."""
+    counted = Counter(step.outcomes())
     return tuple(sorted(counted.items()))
 
 

@@ -230,6 +230,43 @@ def test_a_dispatcher_that_remembers_episodes_decides_as_one_that_does_not(world
     assert remembering.dispatcher.episodes(state.window) == live.dispatcher.episodes(state.window)
 
 
+def test_a_dispatcher_without_a_ledger_counts_the_decisions_it_would_record(
+    world: World,
+) -> None:
+    """A backtest's dispatcher writes no record; its counts are the records' rule,
+    partnership and outcome, in order, and everything else it gives is the same."""
+    live = world[0]
+    rules, recipients = live.dispatcher.rules, live.dispatcher.recipients
+    counting = replace(live, dispatcher=Dispatcher(rules, recipients, ledger=False))
+    states = {True: SubjectState(), False: SubjectState()}
+    steps = []
+    for value in events(live.store):
+        recorded = live.fold(value, states[True], moment(world))
+        counted = counting.fold(value, states[False], moment(world))
+        assert recorded is not None
+        assert counted is not None
+        states = {True: recorded.step.state, False: counted.step.state}
+        steps.append((recorded.step, counted.step))
+    for days in (1, 30, 120):  # rescans, past the flags' expiry
+        at = moment(world, NOW + timedelta(days=days))
+        steps.append(
+            (live.rescan(TOKEN, states[True], at), counting.rescan(TOKEN, states[False], at))
+        )
+    outcomes = set()
+    for recorded_step, counted_step in steps:
+        assert counted_step.decisions == ()
+        assert counted_step.counted == tuple(
+            (r.rule_id, r.recipient, r.outcome) for r in recorded_step.decisions
+        )
+        assert list(counted_step.outcomes()) == list(recorded_step.outcomes())
+        assert counted_step.state == recorded_step.state
+        assert [p.alert_id for p in counted_step.pending] == [
+            p.alert_id for p in recorded_step.pending
+        ]
+        outcomes |= {o for _, _, o in counted_step.counted}
+    assert outcomes == {"permit", "deny"}
+
+
 def test_decision_records_are_what_validating_their_values_gives(world: World) -> None:
     """Dispatch builds its records from values of their fields' types without validating
     them again: validated afresh they are equal, field for field and as JSON."""
