@@ -3,7 +3,9 @@ sweep, retries, heartbeats and refusals (``hub.sequencing``)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -13,7 +15,7 @@ from hub.alerts.headers import RecordMeta
 from hub.crypto import HmacKey
 from hub.crypto.record import Kind, Place
 from hub.crypto.trust import RecordVerifier, TrustedKeys, Window, seal_record
-from hub.errors import DecodeError
+from hub.errors import DecodeError, TransportError
 from hub.sequencer import Pending
 from hub.sequencing import Retry, SequencingKeys, SequencingService, SequencingTopics
 from hub.transport.memory import MemoryTransport
@@ -229,3 +231,54 @@ async def test_a_heartbeat_the_broker_refuses_is_deferred() -> None:
     assert await sequencer.beat("reading") is None
     assert await sequencer.beat("reading") == 0
     assert [m.last_seq for m in await published(memory)] == [0]
+
+
+class SlowReads(MemoryTransport):
+    """The in-memory transport, each read yielding to the loop first: counts reads at once."""
+
+    def __init__(self, failing: str = "") -> None:
+        super().__init__()
+        self.reading = 0
+        self.most = 0
+        self.failing = failing
+
+    async def read(self, topic: str, partition: int, visit: Any, *, start: int = 0) -> int:
+        if topic == self.failing:
+            raise TransportError("the broker is unreachable")
+        self.reading += 1
+        self.most = max(self.most, self.reading)
+        try:
+            await asyncio.sleep(0)
+            return await super().read(topic, partition, visit, start=start)
+        finally:
+            self.reading -= 1
+
+
+async def test_a_heartbeat_round_reads_the_held_partnerships_topics_concurrently() -> None:
+    memory = SlowReads()
+    names = [f"p{n}" for n in range(12)]
+    for name in names:
+        memory.create(TOPICS.alerts(name))
+    memory.create(OUTBOX, PARTITIONS)
+    sequencer = service(memory)
+    held = [n for n in names if TOPICS.owner_of(n) == READING_PARTITION]
+    assert len(held) >= 2  # the fixture's names spread over partitions
+    await sequencer.tick(frozenset({READING_PARTITION}), names)
+    assert memory.most == len(held)  # one read per held partnership, all at once
+    for name in names:  # a heartbeat to each held partnership, none to the others
+        beats = [m.last_seq for m in await published(memory, name) if m.is_heartbeat]
+        assert beats == ([0] if name in held else [])
+
+
+async def test_a_rebuild_that_fails_is_left_to_the_partnership_it_belongs_to() -> None:
+    memory = SlowReads(failing=TOPICS.alerts("slough"))
+    for name in ("reading", "slough", "windsor"):
+        memory.create(TOPICS.alerts(name))
+    memory.create(OUTBOX, PARTITIONS)
+    sequencer = service(memory)
+    await sequencer.take(await outbox_record(memory, [pending("a")]))  # reading's: numbered 1
+    sequencer.reassigned(frozenset({READING_PARTITION, 99}))  # every log forgotten
+    await sequencer.rebuilt(["reading", "slough", "windsor"])
+    assert set(sequencer.logs) == {"reading", "windsor"}
+    taken = await sequencer.take(await outbox_record(memory, [pending("b")]))
+    assert [s.seq for s in taken.sequenced] == [2]  # reading's log came from its topic
