@@ -282,3 +282,67 @@ async def test_a_rebuild_that_fails_is_left_to_the_partnership_it_belongs_to() -
     assert set(sequencer.logs) == {"reading", "windsor"}
     taken = await sequencer.take(await outbox_record(memory, [pending("b")]))
     assert [s.seq for s in taken.sequenced] == [2]  # reading's log came from its topic
+
+
+class SlowSends(MemoryTransport):
+    """The in-memory transport, each send yielding to the loop first: counts sends at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = 0
+        self.most = 0
+
+    async def send(self, topic: str, value: bytes, **kw: Any) -> Any:
+        self.sending += 1
+        self.most = max(self.most, self.sending)
+        try:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return await super().send(topic, value, **kw)
+        finally:
+            self.sending -= 1
+
+
+def slow_sends() -> SlowSends:
+    memory = SlowSends()
+    memory.create(OUTBOX, PARTITIONS)
+    for name in ("reading", "slough"):
+        memory.create(TOPICS.alerts(name))
+    return memory
+
+
+async def test_one_records_alerts_go_to_different_partnerships_at_once_each_in_order() -> None:
+    memory = slow_sends()
+    sequencer = service(memory)
+    items = [pending("r1"), pending("s1", "slough"), pending("r2"), pending("s2", "slough")]
+    taken = await sequencer.take(await outbox_record(memory, items))
+    assert [(s.partnership_id, s.alert_id, s.seq) for s in taken.sequenced] == [
+        ("reading", "r1", 1),
+        ("slough", "s1", 1),
+        ("reading", "r2", 2),
+        ("slough", "s2", 2),
+    ]  # in the record's order, each partnership numbered gap-free
+    assert memory.most == 2  # one send per partnership at a time, both partnerships at once
+    for name, ids in (("reading", ["r1", "r2"]), ("slough", ["s1", "s2"])):
+        metas = await published(memory, name)
+        assert [m.seq for m in metas] == [1, 2]
+        assert [m.id for m in metas] == ids
+
+
+async def test_an_alert_that_cannot_be_numbered_is_raised_once_the_others_are_sent() -> None:
+    memory = slow_sends()
+    sequencer = service(memory)
+    broken = Pending("slough", "s1", b"not an alert", ())
+    record = await outbox_record(memory, [pending("r1"), broken, pending("r2")])
+    number = sequencer.number
+
+    async def refusing(p: Pending) -> int | None:
+        if p.alert_id == "s1":
+            raise DecodeError("an alert the hub cannot number")
+        return await number(p)
+
+    sequencer.number = refusing  # type: ignore[method-assign]  # one alert fails for good
+    with pytest.raises(DecodeError):
+        await sequencer.take(record)
+    assert memory.sending == 0  # nothing of the record still on its way
+    assert [m.id for m in await published(memory)] == ["r1", "r2"]
