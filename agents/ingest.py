@@ -6,8 +6,8 @@ what the stream had buffered, without waiting for more), routes each record
 ids), stores the group's rows (one changelog record per feed partition for the whole group,
 not one per feed record), sends one accepted record per destination partition for the whole
 group and the group's quarantine records, and only then acknowledges the group. If anything
-in a group raises, each of its records is processed alone and one that fails again is quarantined
-whole: no record stops the agent, and none is acknowledged unprocessed.
+in a group raises, each of its records is processed alone and one that fails again is
+quarantined whole: no record stops the agent, and none is acknowledged unprocessed.
 """
 
 from __future__ import annotations
@@ -130,7 +130,9 @@ class IngestAgent:
         try:
             for event in group:
                 feed_message = self.feed_message(event)
-                routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
+                with processing(event):  # faust reads the seen row in this record's partition
+                    self.rows.partition = event.message.partition
+                    routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
         except BaseException:
             self.seen.drop_unstored()  # never stored: processed again, alone (handle_group)
             raise

@@ -50,6 +50,8 @@ class SeenEvents(MutableMapping[str, str]):
         self._pending: dict[str, list[str]] = {}
         self._unstored: dict[str, str] | None = None
         """Rows committed since :meth:`hold`, not yet handed over; None: commit stores."""
+        self._was_stored: dict[str, set[str]] = {}
+        """The lines each held row's record had stored before (read when it was committed)."""
         self.rebuilds = 0
 
     def hold(self) -> None:
@@ -61,14 +63,16 @@ class SeenEvents(MutableMapping[str, str]):
         """The rows committed since :meth:`hold` (record position → value), for the caller
         to store; commits store at once again."""
         held, self._unstored = self._unstored or {}, None
+        self._was_stored.clear()
         return held
 
     def drop_unstored(self) -> None:
         """The rows held were never stored (their group failed first): forget the events
         they added to the index, as if never committed, so that processing the records
         again accepts them from the same positions. A row stored before keeps its events."""
+        was_stored = dict(self._was_stored)
         for record, value in self.unstored().items():
-            kept = set((self._rows.get(record) or "").splitlines())
+            kept = was_stored.get(record, set())
             self._unindex(record, (x for x in value.splitlines() if x not in kept))
 
     def _stored(self, record: str) -> str | None:
@@ -131,6 +135,8 @@ class SeenEvents(MutableMapping[str, str]):
             kept = stored.splitlines() if stored else []
             value = "\n".join([*kept, *(x for x in lines if x not in kept)])
             if self._unstored is not None:
+                if record not in self._unstored:  # its first commit since hold: as stored
+                    self._was_stored[record] = set(kept)
                 self._unstored[record] = value
             else:
                 self._rows[record] = value
@@ -149,6 +155,7 @@ class SeenEvents(MutableMapping[str, str]):
         events by id.
         """
         held = self._unstored.pop(record, None) if self._unstored is not None else None
+        self._was_stored.pop(record, None)
         stored = self._rows.get(record) or ""
         lines = [*stored.splitlines(), *(held or "").splitlines(), *self._pending.pop(record, [])]
         self._unindex(record, lines)
