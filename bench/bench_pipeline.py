@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 JOIN_TIMEOUT_S = 90.0
 LATENCY_S = 30
-"""Seconds of load each latency phase offers: about 330 alerts at 1,000 events/s, so that the
+"""Seconds of load each latency phase offers: about 370 alerts at 1,000 events/s, so that the
 p99 is the fourth-slowest alert (ten seconds gave about 110 and the p99 was the second)."""
 PHASES = (
     "passthrough",
