@@ -54,9 +54,8 @@ class CorrelateAgent:
         }
         self.service = Correlation(wiring, Tables(self.tables[SUBJECTS], self.tables[SNA_TABLE]))
         # Rows recovered from the changelog (a start, a rebalance) never passed through the
-        # service: its index of flagged subjects is rebuilt from them then, not by the next
-        # tick's full scan in the middle of the load.
-        self.tables[SUBJECTS].on_recovered.append(self.service.rebuild_flagged)
+        # service: its index of flagged subjects is rebuilt by the next tick's full scan.
+        self.tables[SUBJECTS].on_recovered.append(self.service.flagged.invalidate)
         self.topics = {
             topic: raw_topic(app, topic)
             for topic in (settings.outbox_topic, settings.decisions_topic)

@@ -27,7 +27,7 @@ folded again from the unchanged area rows, raising the same alert ids.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -44,7 +44,7 @@ from hub.correlation.batch import (
 from hub.correlation.emission import Sealer
 from hub.correlation.values import Outcome, Received, Result, RowWrite
 from hub.crypto.record import Kind, Place
-from hub.crypto.tablevalue import Row, seal_value, value_of
+from hub.crypto.tablevalue import Row, seal_value
 from hub.crypto.trust import seal_record
 from hub.dispatch import Moment, Step, SubjectState
 from hub.dsa import Evaluator
@@ -98,31 +98,8 @@ class FlaggedSubjects:
             known.add(token)
 
     def invalidate(self) -> None:
-        """Subject rows changed behind the service: scan in full again."""
+        """Subject rows changed behind the service (table recovery): scan in full again."""
         self._tokens.clear()
-
-    def rebuild(
-        self,
-        rows: Iterable[tuple[bytes, bytes]],
-        partitions: int,
-        partition_of: Callable[[str], int],
-    ) -> None:
-        """Every partition's set from the table's rows (key, sealed value), after recovery:
-        the subjects whose stored state holds flags, as a tick's full scan finds them. A row
-        that does not read (only the local store can hold one) leaves every set unbuilt, so
-        the next tick scans in full and meets it there, as before."""
-        found: dict[int, set[str]] = {n: set() for n in range(partitions)}
-        try:
-            for key, stored in rows:
-                token = key.decode()
-                if token.startswith("__"):
-                    continue
-                if SubjectState.from_bytes(value_of(stored).value).sent:
-                    found.setdefault(partition_of(token), set()).add(token)
-        except (HubError, UnicodeDecodeError):
-            self.invalidate()
-            return
-        self._tokens = found
 
 
 class Correlation:
@@ -377,12 +354,6 @@ class Correlation:
             sequence=marker.sequence,
             subjects=changed,
         )
-
-    def rebuild_flagged(self) -> None:
-        """Find the flagged subjects of every partition from the subjects table (after its
-        recovery: :meth:`FlaggedSubjects.rebuild`)."""
-        partitions = self.wiring.settings.partitions
-        self.flagged.rebuild(self.tables.subjects.items(), partitions, self._partition_of)
 
     def _partition_of(self, token: str) -> int:
         return partition_for(token.encode(), self.wiring.settings.partitions)

@@ -285,42 +285,6 @@ async def test_rows_recovered_behind_the_service_are_found_once_it_is_invalidate
     assert {kind for _, _, kind in kinds(hub, expired)} == {AlertKind.EXPIRED}
 
 
-async def test_rows_recovered_behind_the_service_are_indexed_from_the_recovered_rows(
-    settings: Settings,
-) -> None:
-    """What the table's on_recovered does: the index is rebuilt from the rows, as a full
-    scan would find it, and the next tick reads only the flagged subjects and decides as a
-    full scan does."""
-    other = Hub(settings)
-    flagged, plain = in_partition(PARTITION, 2)
-    noise = item("csc.referral", "childrens-social-care", plain, 3)  # in no rule
-    await other.run(events([*scenario(flagged), noise]))
-    hub = Hub(settings)
-    await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 1))  # the index: nothing flagged
-    hub.subjects.update(other.subjects)  # as the changelog's recovery would
-    hub.service.rebuild_flagged()
-    assert hub.service.flagged.of(PARTITION) == {token_for(flagged)}
-    assert all(hub.service.flagged.of(n) == set() for n in range(1, settings.partitions))
-    scanned = Hub(settings, subjects=dict(hub.subjects))  # a fresh worker: a full scan
-    later = NOW + timedelta(days=120)
-    indexed = await hub.run(Received(Kind.TICK, (), later, PARTITION, 2))
-    full = await scanned.run(Received(Kind.TICK, (), later, PARTITION, 2))
-    assert indexed.outcome.subjects_changed == 1
-    assert hub.alerts(indexed) == scanned.alerts(full)
-    assert (decisions(indexed), indexed.rows) == (decisions(full), full.rows)
-
-
-async def test_a_recovered_row_that_does_not_read_leaves_the_next_tick_a_full_scan(
-    settings: Settings,
-) -> None:
-    hub = Hub(settings)
-    await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 1))
-    assert hub.service.flagged.of(PARTITION) == set()
-    hub.subjects[b"lt1:not-a-sealed-value"] = b"garbage"
-    hub.service.rebuild_flagged()
-    assert hub.service.flagged.of(PARTITION) is None
-
-
 async def test_area_events_raise_one_area_alert_for_their_partnership(settings: Settings) -> None:
     """One a month for fourteen months, then six in a fortnight: one area.raised, for Reading."""
     hub = Hub(settings)
