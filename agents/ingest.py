@@ -2,17 +2,18 @@
 
 The agent reads its feeds a group of records at a time (:class:`agents.groups.RecordGroups`:
 what the stream had buffered, without waiting for more), routes each record
-(:meth:`hub.ingest.Ingest.route_record`, which stores the record's row of accepted event
-ids), sends one accepted record per destination partition for the whole group and the
-group's quarantine records, and only then acknowledges the group. If anything in a group
-raises, each of its records is processed alone and one that fails again is quarantined
-whole: no record stops the agent, and none is acknowledged unprocessed.
+(:meth:`hub.ingest.Ingest.route_record`, which commits the record's row of accepted event
+ids), stores the group's rows (one changelog record per feed partition for the whole group,
+not one per feed record), sends one accepted record per destination partition for the whole
+group and the group's quarantine records, and only then acknowledges the group. If anything
+in a group raises, each of its records is processed alone and one that fails again is
+quarantined whole: no record stops the agent, and none is acknowledged unprocessed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -39,9 +40,13 @@ Send = Callable[[Outbound], Awaitable[Any]]
 
 
 class Partitioned(Protocol):
-    """The rows of the seen-events table: told the partition of the record being processed."""
+    """The rows of the seen-events table: told the partition of the record being processed,
+    and stored many at a time (:meth:`agents.tables.SealedRows.put_many`)."""
 
     partition: int
+
+    def put_many(self, partition: int, rows: Iterable[tuple[str, str]], origin: int) -> None:
+        """Store ``rows`` of ``partition`` together, for the record at offset ``origin``."""
 
 
 def received_at(timestamp: float | None) -> datetime:
@@ -121,11 +126,17 @@ class IngestAgent:
         """Ingest feed records (events or batches): each event accepted or quarantined."""
         started = time.perf_counter()
         routed: list[tuple[FeedMessage, RoutedRecord]] = []
-        for event in group:
-            feed_message = self.feed_message(event)
-            with processing(event):  # faust files the seen row under this record's partition
-                self.rows.partition = event.message.partition
-                routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
+        self.seen.hold()  # the group's rows are stored together, below
+        try:
+            for event in group:
+                feed_message = self.feed_message(event)
+                with processing(event):  # faust reads the seen row in this record's partition
+                    self.rows.partition = event.message.partition
+                    routed.append((feed_message, self.ingest.route_record(feed_message, self.seen)))
+        except BaseException:
+            self.seen.drop_unstored()  # never stored: processed again, alone (handle_group)
+            raise
+        self.store(group, self.seen.unstored())
         stamps = [e.message.timestamp for e in group if e.message.timestamp is not None]
         oldest = min(stamps, default=None)
         outbound = [
@@ -144,6 +155,23 @@ class IngestAgent:
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         for feed_message, outcome in routed:
             _note(feed_message, outcome, len(group), duration_ms)
+
+    def store(self, group: Sequence[faust.EventT[bytes]], rows: dict[str, str]) -> None:
+        """Store the group's seen rows: one call per feed partition, made while the group's
+        last record of that partition is processed (faust files a row under the current
+        record's partition), so one changelog record per partition and group."""
+        last: dict[int, faust.EventT[bytes]] = {}
+        found: dict[int, list[tuple[str, str]]] = {}
+        for event in group:
+            message = event.message
+            row = f"{message.topic}:{message.partition}:{message.offset}"
+            if row in rows:
+                last[message.partition] = event
+                found.setdefault(message.partition, []).append((row, rows[row]))
+        for partition, written in found.items():
+            event = last[partition]
+            with processing(event):
+                self.rows.put_many(partition, written, event.message.offset)
 
     def feed_message(self, event: faust.EventT[bytes]) -> FeedMessage:
         """A feed record as ingest reads it."""
@@ -200,7 +228,7 @@ def register_ingest(
     """Attach the ingest agent and its table of accepted event ids to ``app``."""
     feeds = {settings.feed_topic(a.id): a.id for a in ctx.registry.agencies}
     source = app.topic(*feeds, key_type=bytes, value_type=bytes, value_serializer="raw")
-    table = verified_table(app, "seen-events", verifier, settings.partitions)
+    table = verified_table(app, "seen-events", verifier, settings.partitions, packed=True)
     rows = SealedRows(table, ctx.internal_key)
     seen = SeenEvents(rows)  # one row per feed record; its index is rebuilt after recovery
     table.on_recovered.append(seen.invalidate)

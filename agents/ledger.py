@@ -18,12 +18,21 @@ fetch returned, often hundreds of decisions; folding those in one go held the lo
 of milliseconds, and every alert in flight waited (docs/benchmarks.md). So the follower only
 queues the records it reads (:meth:`LedgerWriter.received`) and :meth:`LedgerWriter.fold`
 folds them in offset order, one record at a time, letting the loop run between two.
+
+The fold is background work: no alert waits for it, and a head covers what was folded when
+it is published. So while the loop is busy (a step of it took longer than :data:`BUSY_S`:
+the agents have records to process) the fold waits :data:`FOLD_BACKOFF_S` and asks again,
+instead of taking its share of every step; at 1,000 events/s it was about 7 % of the
+worker's CPU, taken when the worker was shortest of it (docs/benchmarks.md, "Latency,
+seventh session"). It never waits with :data:`DEFER_MAX` records or more queued, so the
+queue does not reach :data:`UNFOLDED_MAX`, where records would be folded as they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import faust
@@ -44,6 +53,20 @@ log = structlog.get_logger("agents.ledger")
 DESIGNATED_PARTITION = 0
 #: Records the follower queues for :meth:`LedgerWriter.fold` at most (memory stays bounded).
 UNFOLDED_MAX = 1_024
+#: Queued records from which the fold goes on however busy the loop is.
+DEFER_MAX = UNFOLDED_MAX // 2
+#: A loop step longer than this means the agents have work: the fold waits.
+BUSY_S = 0.005
+#: How long the fold waits before it asks again whether the loop is busy.
+FOLD_BACKOFF_S = 0.02
+
+
+async def loop_busy() -> bool:
+    """Whether one step of the event loop took longer than :data:`BUSY_S`."""
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    await asyncio.sleep(0)
+    return loop.time() - asked > BUSY_S
 
 
 class LedgerWriter:
@@ -58,6 +81,7 @@ class LedgerWriter:
         self.chain = HeadChain()
         self.unfolded: deque[Record] = deque()
         self._arrived = asyncio.Event()
+        self.busy: Callable[[], Awaitable[bool]] = loop_busy
 
     def received(self, record: Record) -> None:
         """Queue a record the follower read, for :meth:`fold` (in the order read). While
@@ -71,11 +95,15 @@ class LedgerWriter:
 
     async def fold(self) -> None:
         """Fold the queued records into the ledger as they come, one at a time with the
-        event loop let run between two, until cancelled."""
+        event loop let run between two, waiting while the loop is busy (fewer than
+        :data:`DEFER_MAX` queued), until cancelled."""
         while True:
             await self._arrived.wait()
             self._arrived.clear()
             while self.unfolded:
+                if len(self.unfolded) < DEFER_MAX and await self.busy():
+                    await asyncio.sleep(FOLD_BACKOFF_S)
+                    continue
                 visit_safely(self.observe, self.unfolded.popleft())  # refused, never fatal
                 await asyncio.sleep(0)
 

@@ -208,6 +208,16 @@ class SealedRows(MutableMapping[str, str]):
         place = Row(self._table.name, self.partition, row.encode())
         self._table[place.key] = seal_value(self._key, place, 0, value.encode())
 
+    def put_many(self, partition: int, rows: Iterable[tuple[str, str]], origin: int) -> None:
+        """Store many rows of ``partition`` with one changelog record (per pack) when the
+        table is packed (:meth:`VerifiedTable.put_rows`), while the record at offset
+        ``origin`` of that partition is processed."""
+        sealed = []
+        for row, value in rows:
+            place = Row(self._table.name, partition, row.encode())
+            sealed.append((place.key, seal_value(self._key, place, 0, value.encode())))
+        self._table.put_rows(partition, sealed, origin)
+
     def __delitem__(self, row: str) -> None:
         raise NotImplementedError("the hub never deletes table rows")
 

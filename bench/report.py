@@ -39,10 +39,21 @@ def parse_json(line: bytes) -> dict[str, Any]:
 
 def latency_line(f: dict[str, Any]) -> str:
     """The latency figures on one line."""
+    rests = f"; p99 is the {_nth(f['p99_rests_on'])}slowest" if "p99_rests_on" in f else ""
+    tail = f", p99.9 {f['p999_ms']} ms" if "p999_ms" in f else ""
     return (
-        f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, p99 {f['p99_ms']} ms (max {f['max_ms']} ms)"
-        f" over {f['alerts_measured']} alerts at {f['offered_events_per_s']} events/s"
+        f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, p99 {f['p99_ms']} ms{tail}"
+        f" (max {f['max_ms']} ms) over {f['alerts_measured']} alerts{rests}"
+        f" at {f['offered_events_per_s']} events/s"
     )
+
+
+def _nth(n: int) -> str:
+    """``""`` for 1 (the slowest), else ``"2nd "``, ``"4th "``, ``"11th "``."""
+    if n <= 1:
+        return ""
+    teen = n % 100 in (11, 12, 13)
+    return f"{n}{'th' if teen else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')} "
 
 
 def output_problems(counts: Mapping[str, int], events: int) -> list[str]:

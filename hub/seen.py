@@ -19,11 +19,17 @@ once per record by :meth:`SeenEvents.commit`, after the record's events were che
 keeps what an earlier delivery of the record stored; :meth:`SeenEvents.forget` empties it
 when ingest quarantines the whole record after storing it (rows are never deleted: the
 table holds only sealed values).
+
+A caller that stores many records' rows together (the ingest agent, one changelog record per
+group of feed records and partition, ``agents/ingest.py``) calls :meth:`SeenEvents.hold`
+first: the rows :meth:`SeenEvents.commit` makes are then kept (and read back as stored) until
+:meth:`SeenEvents.unstored` hands them over, or :meth:`SeenEvents.drop_unstored` forgets them
+when the group fails before they are stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 
 _SINGLE = "-"
 
@@ -42,7 +48,45 @@ class SeenEvents(MutableMapping[str, str]):
         self._indexed: set[str] = set()
         self._stale = True
         self._pending: dict[str, list[str]] = {}
+        self._unstored: dict[str, str] | None = None
+        """Rows committed since :meth:`hold`, not yet handed over; None: commit stores."""
+        self._was_stored: dict[str, set[str]] = {}
+        """The lines each held row's record had stored before (read when it was committed)."""
         self.rebuilds = 0
+
+    def hold(self) -> None:
+        """Keep the rows :meth:`commit` makes, until :meth:`unstored` hands them over."""
+        if self._unstored is None:
+            self._unstored = {}
+
+    def unstored(self) -> dict[str, str]:
+        """The rows committed since :meth:`hold` (record position → value), for the caller
+        to store; commits store at once again."""
+        held, self._unstored = self._unstored or {}, None
+        self._was_stored.clear()
+        return held
+
+    def drop_unstored(self) -> None:
+        """The rows held were never stored (their group failed first): forget the events
+        they added to the index, as if never committed, so that processing the records
+        again accepts them from the same positions. A row stored before keeps its events."""
+        was_stored = dict(self._was_stored)
+        for record, value in self.unstored().items():
+            kept = was_stored.get(record, set())
+            self._unindex(record, (x for x in value.splitlines() if x not in kept))
+
+    def _stored(self, record: str) -> str | None:
+        """A record's row: as held (not yet handed over) or as stored."""
+        if self._unstored is not None and record in self._unstored:
+            return self._unstored[record]
+        return self._rows.get(record)
+
+    def _unindex(self, record: str, lines: Iterable[str]) -> None:
+        """Drop each event of ``lines`` whose indexed position is this record's."""
+        for line in lines:
+            event_id, _, index = line.partition(" ")
+            if self._index.get(event_id) == (record if index == _SINGLE else f"{record}:{index}"):
+                del self._index[event_id]
 
     def invalidate(self) -> None:
         """The rows changed behind this object's back: index them before the next lookup."""
@@ -81,14 +125,21 @@ class SeenEvents(MutableMapping[str, str]):
         self._pending.setdefault(record, []).append(f"{event_id} {index}")
 
     def commit(self) -> None:
-        """Store one row per record whose events were accepted since the last commit."""
+        """Store one row per record whose events were accepted since the last commit (or,
+        after :meth:`hold`, keep it for :meth:`unstored`)."""
         for record, lines in self._pending.items():
             self._indexed.add(record)
-            stored = self._rows.get(record)
+            stored = self._stored(record)
             # A redelivered record may accept fewer events than the first time (one has grown
             # too old since): the row keeps every event it ever accepted, so none is forgotten.
             kept = stored.splitlines() if stored else []
-            self._rows[record] = "\n".join([*kept, *(x for x in lines if x not in kept)])
+            value = "\n".join([*kept, *(x for x in lines if x not in kept)])
+            if self._unstored is not None:
+                if record not in self._unstored:  # its first commit since hold: as stored
+                    self._was_stored[record] = set(kept)
+                self._unstored[record] = value
+            else:
+                self._rows[record] = value
         self._pending.clear()
 
     def forget(self, record: str) -> None:
@@ -103,11 +154,11 @@ class SeenEvents(MutableMapping[str, str]):
         acknowledgement), a redrive sends them again, which correlation absorbs: it keeps
         events by id.
         """
-        lines = [*(self._rows.get(record) or "").splitlines(), *self._pending.pop(record, [])]
-        for line in lines:
-            event_id, _, index = line.partition(" ")
-            if self._index.get(event_id) == (record if index == _SINGLE else f"{record}:{index}"):
-                del self._index[event_id]
+        held = self._unstored.pop(record, None) if self._unstored is not None else None
+        self._was_stored.pop(record, None)
+        stored = self._rows.get(record) or ""
+        lines = [*stored.splitlines(), *(held or "").splitlines(), *self._pending.pop(record, [])]
+        self._unindex(record, lines)
         if lines:
             self._rows[record] = ""
         self._indexed.add(record)

@@ -10,7 +10,7 @@ is tested is the reader's and the agent's logic; the real stream and broker are 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -145,10 +145,11 @@ def feed_event(offset: int, value: bytes = b"", **kw: Any) -> Event:
 
 def ingest_agent(send: Send) -> IngestAgent:
     """The ingest agent over a fresh seen-events index, sending through ``send``."""
+    rows = Partition()
     return IngestAgent(
         ingest(),
-        SeenEvents({}),
-        Partition(),
+        SeenEvents(rows.rows),
+        rows,
         feeds={TOPIC: "police"},
         send=send,
         quarantine_topic=SETTINGS.quarantine_topic,
@@ -250,8 +251,50 @@ async def test_an_error_in_the_middle_of_a_group_quarantines_that_record_alone()
         QuarantineRecord.from_bytes(m.value) for m in sent if m.topic == SETTINGS.quarantine_topic
     ]
     assert (refused.source.offset, refused.reason) == (11, "internal_error")
+    rows = agent.rows
+    assert isinstance(rows, Partition)
+    stored = {row: value.count("\n") + 1 if value else 0 for row, value in rows.rows.items()}
+    assert stored == {f"{TOPIC}:2:10": 4, f"{TOPIC}:2:11": 0, f"{TOPIC}:2:12": 4}
+
+
+async def test_a_groups_rows_are_stored_together_per_partition_before_its_sends() -> None:
+    """One store of seen rows per feed partition and group (one changelog record), made
+    before any accepted record of the group is sent."""
+    rows_at_send: list[set[str]] = []
+    agent = ingest_agent(lambda out: _noted(rows_at_send, agent, out))
+    values = [batch(VALUES[n : n + 2]) for n in range(0, 8, 2)]
+    group = [
+        Event(values[0], Message(TOPIC, 0, 4)),
+        Event(values[1], Message(TOPIC, 1, 7)),
+        Event(values[2], Message(TOPIC, 0, 5)),
+        Event(values[3], Message(TOPIC, 1, 8)),
+    ]
+    await agent.handle_group(cast("list[faust.EventT[bytes]]", group))
+    rows = agent.rows
+    assert isinstance(rows, Partition)
+    assert rows.calls == [
+        (0, [f"{TOPIC}:0:4", f"{TOPIC}:0:5"], 5),
+        (1, [f"{TOPIC}:1:7", f"{TOPIC}:1:8"], 8),
+    ]
+    assert rows_at_send
+    assert all(len(seen) == 4 for seen in rows_at_send)
+
+
+async def _noted(log: list[set[str]], agent: IngestAgent, out: Outbound) -> None:
+    rows = agent.rows
+    assert isinstance(rows, Partition)
+    log.append(set(rows.rows))
 
 
 @dataclass
 class Partition:
+    """The seen-events rows as the agent stores them: a group's rows together, per partition."""
+
+    rows: dict[str, str] = field(default_factory=dict)
     partition: int = 0
+    calls: list[tuple[int, list[str], int]] = field(default_factory=list)
+
+    def put_many(self, partition: int, rows: Iterable[tuple[str, str]], origin: int) -> None:
+        written = list(rows)
+        self.calls.append((partition, [row for row, _ in written], origin))
+        self.rows.update(written)

@@ -99,3 +99,52 @@ def test_forgetting_a_record_leaves_an_event_another_record_accepted_first() -> 
     assert seen["e1"] == "feed:0:1"
     seen.forget("feed:0:8")  # a record that stored nothing: no row written for it
     assert "feed:0:8" not in rows
+
+
+def test_held_rows_are_read_back_as_stored_and_handed_over_once() -> None:
+    rows = {"feed:0:5": "e1 0"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    seen.hold()
+    seen["e2"] = "feed:0:5:3"  # a redelivery of a stored record, accepting one more event
+    seen.commit()
+    seen["e3"] = "feed:1:9"
+    seen.commit()
+    seen["e4"] = "feed:1:9"  # the same record committed twice while held: one row, both
+    seen.commit()
+    assert rows == {"feed:0:5": "e1 0"}  # nothing stored while held
+    assert seen.unstored() == {"feed:0:5": "e1 0\ne2 3", "feed:1:9": "e3 -\ne4 -"}
+    assert seen.unstored() == {}  # handed over once; commits store at once again
+    seen["e5"] = "feed:2:1"
+    seen.commit()
+    assert rows["feed:2:1"] == "e5 -"
+
+
+def test_held_rows_dropped_unstored_leave_the_index_as_the_stored_rows_say() -> None:
+    rows = {"feed:0:5": "e1 0"}
+    seen = SeenEvents(rows)
+    seen.refresh()
+    seen.hold()
+    seen["e1"] = "feed:0:5:0"
+    seen["e2"] = "feed:0:5:3"
+    seen.commit()
+    seen["e3"] = "feed:1:9"
+    seen.commit()
+    seen.drop_unstored()  # the group failed before its rows were stored
+    assert dict(seen) == {"e1": "feed:0:5:0"}  # the stored row's event is still known
+    assert rows == {"feed:0:5": "e1 0"}
+    seen["e3"] = "feed:1:9"  # processed again (alone), stored at once
+    seen.commit()
+    assert rows["feed:1:9"] == "e3 -"
+
+
+def test_forgetting_a_held_record_empties_its_row() -> None:
+    rows: dict[str, str] = {}
+    seen = SeenEvents(rows)
+    seen.hold()
+    seen["e1"] = "feed:0:5:0"
+    seen.commit()
+    seen.forget("feed:0:5")
+    assert "e1" not in seen
+    assert rows == {"feed:0:5": ""}
+    assert seen.unstored() == {}

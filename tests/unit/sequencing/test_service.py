@@ -3,7 +3,9 @@ sweep, retries, heartbeats and refusals (``hub.sequencing``)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -13,7 +15,7 @@ from hub.alerts.headers import RecordMeta
 from hub.crypto import HmacKey
 from hub.crypto.record import Kind, Place
 from hub.crypto.trust import RecordVerifier, TrustedKeys, Window, seal_record
-from hub.errors import DecodeError
+from hub.errors import DecodeError, TransportError
 from hub.sequencer import Pending
 from hub.sequencing import Retry, SequencingKeys, SequencingService, SequencingTopics
 from hub.transport.memory import MemoryTransport
@@ -229,3 +231,118 @@ async def test_a_heartbeat_the_broker_refuses_is_deferred() -> None:
     assert await sequencer.beat("reading") is None
     assert await sequencer.beat("reading") == 0
     assert [m.last_seq for m in await published(memory)] == [0]
+
+
+class SlowReads(MemoryTransport):
+    """The in-memory transport, each read yielding to the loop first: counts reads at once."""
+
+    def __init__(self, failing: str = "") -> None:
+        super().__init__()
+        self.reading = 0
+        self.most = 0
+        self.failing = failing
+
+    async def read(self, topic: str, partition: int, visit: Any, *, start: int = 0) -> int:
+        if topic == self.failing:
+            raise TransportError("the broker is unreachable")
+        self.reading += 1
+        self.most = max(self.most, self.reading)
+        try:
+            await asyncio.sleep(0)
+            return await super().read(topic, partition, visit, start=start)
+        finally:
+            self.reading -= 1
+
+
+async def test_a_heartbeat_round_reads_the_held_partnerships_topics_concurrently() -> None:
+    memory = SlowReads()
+    names = [f"p{n}" for n in range(12)]
+    for name in names:
+        memory.create(TOPICS.alerts(name))
+    memory.create(OUTBOX, PARTITIONS)
+    sequencer = service(memory)
+    held = [n for n in names if TOPICS.owner_of(n) == READING_PARTITION]
+    assert len(held) >= 2  # the fixture's names spread over partitions
+    await sequencer.tick(frozenset({READING_PARTITION}), names)
+    assert memory.most == len(held)  # one read per held partnership, all at once
+    for name in names:  # a heartbeat to each held partnership, none to the others
+        beats = [m.last_seq for m in await published(memory, name) if m.is_heartbeat]
+        assert beats == ([0] if name in held else [])
+
+
+async def test_a_rebuild_that_fails_is_left_to_the_partnership_it_belongs_to() -> None:
+    memory = SlowReads(failing=TOPICS.alerts("slough"))
+    for name in ("reading", "slough", "windsor"):
+        memory.create(TOPICS.alerts(name))
+    memory.create(OUTBOX, PARTITIONS)
+    sequencer = service(memory)
+    await sequencer.take(await outbox_record(memory, [pending("a")]))  # reading's: numbered 1
+    sequencer.reassigned(frozenset({READING_PARTITION, 99}))  # every log forgotten
+    await sequencer.rebuilt(["reading", "slough", "windsor"])
+    assert set(sequencer.logs) == {"reading", "windsor"}
+    taken = await sequencer.take(await outbox_record(memory, [pending("b")]))
+    assert [s.seq for s in taken.sequenced] == [2]  # reading's log came from its topic
+
+
+class SlowSends(MemoryTransport):
+    """The in-memory transport, each send yielding to the loop first: counts sends at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = 0
+        self.most = 0
+
+    async def send(self, topic: str, value: bytes, **kw: Any) -> Any:
+        self.sending += 1
+        self.most = max(self.most, self.sending)
+        try:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return await super().send(topic, value, **kw)
+        finally:
+            self.sending -= 1
+
+
+def slow_sends() -> SlowSends:
+    memory = SlowSends()
+    memory.create(OUTBOX, PARTITIONS)
+    for name in ("reading", "slough"):
+        memory.create(TOPICS.alerts(name))
+    return memory
+
+
+async def test_one_records_alerts_go_to_different_partnerships_at_once_each_in_order() -> None:
+    memory = slow_sends()
+    sequencer = service(memory)
+    items = [pending("r1"), pending("s1", "slough"), pending("r2"), pending("s2", "slough")]
+    taken = await sequencer.take(await outbox_record(memory, items))
+    assert [(s.partnership_id, s.alert_id, s.seq) for s in taken.sequenced] == [
+        ("reading", "r1", 1),
+        ("slough", "s1", 1),
+        ("reading", "r2", 2),
+        ("slough", "s2", 2),
+    ]  # in the record's order, each partnership numbered gap-free
+    assert memory.most == 2  # one send per partnership at a time, both partnerships at once
+    for name, ids in (("reading", ["r1", "r2"]), ("slough", ["s1", "s2"])):
+        metas = await published(memory, name)
+        assert [m.seq for m in metas] == [1, 2]
+        assert [m.id for m in metas] == ids
+
+
+async def test_an_alert_that_cannot_be_numbered_is_raised_once_the_others_are_sent() -> None:
+    memory = slow_sends()
+    sequencer = service(memory)
+    broken = Pending("slough", "s1", b"not an alert", ())
+    record = await outbox_record(memory, [pending("r1"), broken, pending("r2")])
+    number = sequencer.number
+
+    async def refusing(p: Pending) -> int | None:
+        if p.alert_id == "s1":
+            raise DecodeError("an alert the hub cannot number")
+        return await number(p)
+
+    sequencer.number = refusing  # type: ignore[method-assign]  # one alert fails for good
+    with pytest.raises(DecodeError):
+        await sequencer.take(record)
+    assert memory.sending == 0  # nothing of the record still on its way
+    assert [m.id for m in await published(memory)] == ["r1", "r2"]
