@@ -31,6 +31,7 @@ queue does not reach :data:`UNFOLDED_MAX`, where records would be folded as they
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -59,6 +60,9 @@ DEFER_MAX = UNFOLDED_MAX // 2
 BUSY_S = 0.005
 #: How long the fold waits before it asks again whether the loop is busy.
 FOLD_BACKOFF_S = 0.02
+#: A record queued this long is folded however busy the loop is: under a steady load the
+#: ledger's head lags what was read by about this much at most (or :data:`DEFER_MAX` records).
+FOLD_WAIT_MAX_S = 1.0
 
 
 async def loop_busy() -> bool:
@@ -79,32 +83,36 @@ class LedgerWriter:
         self.hub_key = keys.hub
         self.ledger = Ledger()
         self.chain = HeadChain()
-        self.unfolded: deque[Record] = deque()
+        self.unfolded: deque[tuple[float, Record]] = deque()
+        """Records read and not yet folded, each with when it was queued (:attr:`clock`)."""
         self._arrived = asyncio.Event()
         self.busy: Callable[[], Awaitable[bool]] = loop_busy
+        self.clock: Callable[[], float] = time.monotonic
 
     def received(self, record: Record) -> None:
         """Queue a record the follower read, for :meth:`fold` (in the order read). While
         the follower reads faster than the fold keeps up (a start reads the topic from its
         beginning), the oldest records past :data:`UNFOLDED_MAX` are folded here, so the
         queue holds a bounded number of records."""
-        self.unfolded.append(record)
+        self.unfolded.append((self.clock(), record))
         while len(self.unfolded) > UNFOLDED_MAX:
-            visit_safely(self.observe, self.unfolded.popleft())  # refused, never fatal
+            visit_safely(self.observe, self.unfolded.popleft()[1])  # refused, never fatal
         self._arrived.set()
 
     async def fold(self) -> None:
         """Fold the queued records into the ledger as they come, one at a time with the
-        event loop let run between two, waiting while the loop is busy (fewer than
-        :data:`DEFER_MAX` queued), until cancelled."""
+        event loop let run between two, until cancelled. While the loop is busy the fold
+        waits, unless :data:`DEFER_MAX` records are queued or the oldest has waited
+        :data:`FOLD_WAIT_MAX_S`: the head never falls further behind than that."""
         while True:
             await self._arrived.wait()
             self._arrived.clear()
             while self.unfolded:
-                if len(self.unfolded) < DEFER_MAX and await self.busy():
+                overdue = self.clock() - self.unfolded[0][0] >= FOLD_WAIT_MAX_S
+                if len(self.unfolded) < DEFER_MAX and not overdue and await self.busy():
                     await asyncio.sleep(FOLD_BACKOFF_S)
                     continue
-                visit_safely(self.observe, self.unfolded.popleft())  # refused, never fatal
+                visit_safely(self.observe, self.unfolded.popleft()[1])  # refused, never fatal
                 await asyncio.sleep(0)
 
     def observe(self, record: Record) -> None:

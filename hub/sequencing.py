@@ -119,6 +119,9 @@ class SequencingService:
     logs: dict[str, PartnershipLog] = field(default_factory=dict, init=False)
     """Partnership -> what its topic holds, as read back since the last reassignment."""
     assignment: frozenset[int] = field(default=frozenset(), init=False)
+    forgotten: int = field(default=0, init=False)
+    """How many times logs were forgotten: a log whose read began before the last time is
+    not kept (it may miss what made the service forget)."""
     unswept: frozenset[int] = field(default=frozenset(), init=False)
     origins: metrics.OriginBook = field(default_factory=metrics.OriginBook, init=False)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
@@ -215,17 +218,22 @@ class SequencingService:
                     error=type(exc).__name__,
                     retry_in_s=delay,
                 )
-                self.logs.pop(pending.partnership_id, None)  # re-read: the send may have landed
+                self._forget(pending.partnership_id)  # re-read: the send may have landed
                 await self.sleep(delay)
                 delay = min(delay * 2, self.retry.max_s)
 
     async def log_of(self, partnership_id: str) -> PartnershipLog:
         """What the partnership's topic holds, read back once per assignment."""
-        found = self.logs.get(partnership_id)
-        if found is None:
+        while True:
+            found = self.logs.get(partnership_id)
+            if found is not None:
+                return found
+            forgotten = self.forgotten
             found = await self._rebuild(partnership_id)
-            self._keep(partnership_id, found)
-        return found
+            if forgotten == self.forgotten:
+                self._keep(partnership_id, found)
+                return found
+            # the assignment changed (or a send may have landed) while it was read: again
 
     async def rebuilt(self, partnership_ids: Iterable[str]) -> None:
         """Rebuild the logs of ``partnership_ids`` not read since the last reassignment, their
@@ -239,14 +247,24 @@ class SequencingService:
             for partnership_id in missing:  # in order: the only holder of several locks
                 await held.enter_async_context(self._lock_of(partnership_id))
             missing = [p for p in missing if p not in self.logs]  # read meanwhile
+            forgotten = self.forgotten
             found = await asyncio.gather(
                 *(self._rebuild(p) for p in missing), return_exceptions=True
             )
             for partnership_id, log_or_error in zip(missing, found, strict=True):
                 if isinstance(log_or_error, PartnershipLog):
-                    self._keep(partnership_id, log_or_error)
+                    if forgotten == self.forgotten:  # else read before a reassignment: dropped
+                        self._keep(partnership_id, log_or_error)
                 elif not isinstance(log_or_error, Exception):
                     raise log_or_error  # cancellation, never swallowed
+
+    def _forget(self, partnership_id: str | None = None) -> None:
+        """Forget one partnership's log, or every log; reads in flight are not kept."""
+        if partnership_id is None:
+            self.logs.clear()
+        else:
+            self.logs.pop(partnership_id, None)
+        self.forgotten += 1
 
     def _keep(self, partnership_id: str, found: PartnershipLog) -> None:
         self.logs[partnership_id] = found
@@ -273,7 +291,7 @@ class SequencingService:
         """Forget every log when the outbox assignment changes: another worker may have
         written. The outbox partitions then held are swept (:meth:`sweep`)."""
         if assignment != self.assignment:
-            self.logs.clear()
+            self._forget()
             self.unswept = assignment
             self.assignment = assignment
 

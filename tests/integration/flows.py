@@ -93,17 +93,8 @@ def scenario_record(
     ``steps`` for each subject in ``seeds`` (interleaved, in Reading); and the events' ids."""
     items, ids = [], set()
     for n in steps:
-        event_type, agency, fields = SCENARIO[n]
         for seed in seeds:
-            rec = record(
-                event_type,
-                agency,
-                READING_LSOA,
-                seed * 100 + n,
-                occurred=at - timedelta(days=10 - n),
-                fields=fields,
-                subject_token=token_for(seed),
-            )
+            _, event_type, rec = scenario_step(seed, READING_LSOA, n, at)
             rec["envelope"]["key_id"] = "accepted-test"
             items.append(STORE.encode(event_type, rec))
             ids.add(str(rec["envelope"]["event_id"]))

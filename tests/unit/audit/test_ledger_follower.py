@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 from typing import Any, cast
 
-from agents.ledger import DEFER_MAX, UNFOLDED_MAX, LedgerWriter, loop_busy
+from agents.ledger import DEFER_MAX, FOLD_WAIT_MAX_S, UNFOLDED_MAX, LedgerWriter, loop_busy
 from hub.transport import Record
 
 
@@ -112,6 +112,35 @@ async def test_the_fold_goes_on_however_busy_the_loop_is_once_enough_is_queued()
     folding.cancel()
     assert folded == [0, 1, 2, 3]
     assert len(writer.unfolded) == DEFER_MAX - 1
+
+
+async def test_a_record_queued_too_long_is_folded_however_busy_the_loop_is() -> None:
+    """Under a steady load the fold does not wait for ever: a record queued for
+    FOLD_WAIT_MAX_S (on a clock the test moves) is folded, and those after it wait their
+    own turn."""
+    now = [0.0]
+    writer = writer_over(Busy(times=10**9))  # busy for ever, fewer than DEFER_MAX queued
+    writer.clock = lambda: now[0]
+    folded: list[int] = []
+    writer.observe = lambda r: folded.append(r.offset)  # type: ignore[method-assign]
+    folding = asyncio.ensure_future(writer.fold())
+    for offset in range(3):
+        writer.received(record(offset))
+    now[0] = FOLD_WAIT_MAX_S / 2
+    writer.received(record(3))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert folded == []  # none has waited long enough
+    now[0] = FOLD_WAIT_MAX_S
+    await until(lambda: len(folded) == 3)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert folded == [0, 1, 2]  # the last one queued later still waits
+    now[0] = FOLD_WAIT_MAX_S * 1.5
+    await until(lambda: len(folded) == 4)
+    folding.cancel()
+    assert folded == [0, 1, 2, 3]
+    assert not writer.unfolded
 
 
 async def test_a_loop_step_longer_than_the_threshold_is_busy() -> None:

@@ -346,3 +346,60 @@ async def test_an_alert_that_cannot_be_numbered_is_raised_once_the_others_are_se
         await sequencer.take(record)
     assert memory.sending == 0  # nothing of the record still on its way
     assert [m.id for m in await published(memory)] == ["r1", "r2"]
+
+
+class HeldReads(MemoryTransport):
+    """The in-memory transport, each read of a partnership's topic held until released: a
+    reassignment can land while it is in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.reads = 0
+
+    async def read(self, topic: str, partition: int, visit: Any, *, start: int = 0) -> int:
+        if not topic.startswith("vru.alerts."):
+            return await super().read(topic, partition, visit, start=start)
+        self.reads += 1
+        found: list[Record] = []  # what the topic holds when the read begins
+        end = await super().read(topic, partition, found.append, start=start)
+        self.started.set()
+        await self.release.wait()
+        for record in found:
+            visit(record)
+        return end
+
+
+@pytest.mark.parametrize("many", [False, True])
+async def test_a_log_read_across_a_reassignment_is_read_again(many: bool) -> None:
+    """Another worker numbers an alert while this one is reading the topic, and this one's
+    assignment changes meanwhile: what it read before is not kept, so its next number
+    follows the other worker's."""
+    memory = HeldReads()
+    for name in ("reading", "slough"):
+        memory.create(TOPICS.alerts(name))
+    memory.create(OUTBOX, PARTITIONS)
+    memory.release.set()
+    other = service(memory)
+    await other.take(await outbox_record(memory, [pending("a")]))  # reading: 1
+    memory.release.clear()
+    memory.started.clear()
+    memory.reads = 0
+    this = service(memory)
+    reading = asyncio.ensure_future(
+        this.rebuilt(["reading", "slough"]) if many else this.log_of("reading")
+    )
+    await memory.started.wait()
+    # the read has begun (it would find 1); another worker takes the partition and numbers 2
+    await other.take(await outbox_record(memory, [pending("b")]))
+    this.reassigned(frozenset({READING_PARTITION}))  # and the partition comes back here
+    memory.release.set()
+    await reading
+    if many:
+        assert "reading" not in this.logs  # the reads in flight were not kept
+    else:
+        assert memory.reads == 2  # read again, after the reassignment
+        assert this.logs["reading"].last_seq == 2
+    taken = await this.take(await outbox_record(memory, [pending("c")]))
+    assert [s.seq for s in taken.sequenced] == [3]
