@@ -49,7 +49,11 @@ _CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, EventFacts, _Clas
 _TABLES_MAX = 1024
 _TABLE_MAX = 16384
 _TABLES: dict[tuple[int, int, str], tuple[Evaluator, dict[_Class, Decision]]] = {}
-"""Decisions by class, per (evaluator, interval, partnership), for a silent consent state."""
+"""Decisions by class, per (evaluator, interval, partnership), for a silent consent state:
+only the last evaluator's (a worker decides under one at a time; one that reloads its
+agreements does not keep the superseded evaluators alive through this memo)."""
+_TABLES_OF: list[Evaluator | None] = [None]
+"""The evaluator whose decisions :data:`_TABLES` holds."""
 
 
 @dataclass(slots=True)
@@ -116,8 +120,9 @@ class Decider:
             shared = (id(policy), policy.interval(self.moment.at), partnership_id)
             found = _TABLES.get(shared)
             if found is None or found[0] is not policy or len(found[1]) >= _TABLE_MAX:
-                if len(_TABLES) >= _TABLES_MAX:
+                if len(_TABLES) >= _TABLES_MAX or _TABLES_OF[0] is not policy:
                     _TABLES.clear()
+                    _TABLES_OF[0] = policy
                 found = _TABLES[shared] = (policy, {})  # held, so its id is not reused
             table = found[1]
         else:

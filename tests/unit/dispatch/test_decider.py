@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub import decider as decider_module
 from hub.consent import ConsentLedger
 from hub.decider import Decider
 from hub.disclosure import Moment, event_facts, hub_flag
@@ -211,3 +212,21 @@ def test_the_remembered_hub_flag_is_the_fresh_one(window: list[Contribution]) ->
         assert _hub_flag(rule, TOKEN, window) == hub_flag(rule, TOKEN, window)
         assert _hub_flag(rule, TOKEN, window) == hub_flag(rule, TOKEN, window)  # remembered
         assert _hub_flag(rule, "lt1:other", window) == hub_flag(rule, "lt1:other", window)
+
+
+@given(window=contributions())
+@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_shared_decisions_are_only_the_current_evaluators(
+    book_and_registry: tuple[AgreementBook, Registry], window: list[Contribution]
+) -> None:
+    """A worker that reloads its agreements decides under a new evaluator: the decisions
+    shared across dispatches (a silent consent state) no longer hold the old one alive."""
+    book, registry = book_and_registry
+    old, new = Evaluator(book, registry), Evaluator(book, registry)
+    for evaluator in (old, new):
+        decider = Decider(TOKEN, Moment(START, evaluator, 1, consent=NO_CONSENT))
+        for pid in PARTNERSHIPS:
+            decider.decide(pid)(window)
+    held = [entry[0] for entry in decider_module._TABLES.values()]
+    assert held
+    assert all(e is new for e in held)
