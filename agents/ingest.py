@@ -136,7 +136,7 @@ class IngestAgent:
         except BaseException:
             self.seen.drop_unstored()  # never stored: processed again, alone (handle_group)
             raise
-        self.store(group, self.seen.unstored())
+        self.store(group, [m for m, _ in routed], self.seen.unstored())
         stamps = [e.message.timestamp for e in group if e.message.timestamp is not None]
         oldest = min(stamps, default=None)
         outbound = [
@@ -156,15 +156,21 @@ class IngestAgent:
         for feed_message, outcome in routed:
             _note(feed_message, outcome, len(group), duration_ms)
 
-    def store(self, group: Sequence[faust.EventT[bytes]], rows: dict[str, str]) -> None:
-        """Store the group's seen rows: one call per feed partition, made while the group's
-        last record of that partition is processed (faust files a row under the current
-        record's partition), so one changelog record per partition and group."""
+    def store(
+        self,
+        group: Sequence[faust.EventT[bytes]],
+        messages: Sequence[FeedMessage],
+        rows: dict[str, str],
+    ) -> None:
+        """Store the group's seen rows (keyed by each record's position, as ingest commits
+        them): one call per feed partition, made while the group's last record of that
+        partition is processed (faust files a row under the current record's partition), so
+        one changelog record per partition and group."""
         last: dict[int, faust.EventT[bytes]] = {}
         found: dict[int, list[tuple[str, str]]] = {}
-        for event in group:
+        for event, feed_message in zip(group, messages, strict=True):
             message = event.message
-            row = f"{message.topic}:{message.partition}:{message.offset}"
+            row = feed_message.source.position
             if row in rows:
                 last[message.partition] = event
                 found.setdefault(message.partition, []).append((row, rows[row]))
