@@ -108,6 +108,8 @@ class _Consents:
     events: list[Located] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     ledgers: list[ConsentLedger] = field(default_factory=list)
+    by_id: dict[str, Located] = field(default_factory=dict)
+    """Each event by id (its first occurrence)."""
 
     def at_offset(self, offset: int) -> ConsentLedger:
         if len(self.ledgers) != len(self.events):
@@ -228,6 +230,7 @@ class History:
         consents = self._consents.setdefault(token, _Consents(record.partition))
         if consents.partition == record.partition:
             consents.events.append(located)
+            consents.by_id.setdefault(located.event.event_id, located)
 
     def _validated(self, partition: int, offset: int, millis: int, value: bytes) -> Located | None:
         try:
@@ -289,8 +292,7 @@ class History:
     def consent_located(self, token: str, event_id: str) -> Located | None:
         """One of the subject's consent events and where it is in the accepted topic."""
         consents = self._consents.get(token)
-        located = consents.events if consents else []
-        return next((e for e in located if e.event.event_id == event_id), None)
+        return None if consents is None else consents.by_id.get(event_id)
 
     def consent_at_time(self, token: str, at: datetime) -> ConsentLedger:
         """The subject's consent ledger after every consent event read by time ``at``."""

@@ -24,3 +24,20 @@ def decision_id_of(inputs: str, partnership_id: str, at_iso: str, where: str | N
     if where is not None:
         text = f"{text}\x00{where}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def decision_text(inputs: str, partnership_id: str) -> bytes:
+    """What :func:`decision_id_of` hashes before the time: the same for every decision on
+    one flag's inputs for one partnership."""
+    return f"{_DECISION}{inputs}\x00{partnership_id}\x00".encode()
+
+
+def place_text(at_iso: str, where: str) -> bytes:
+    """What :func:`decision_id_of` hashes from the time on, for a decision at a position."""
+    return f"{at_iso}\x00{where}".encode()
+
+
+def decision_of(text: bytes, place: bytes) -> bytes:
+    """:func:`decision_id_of` from its two parts (:func:`decision_text`, :func:`place_text`),
+    as the ASCII bytes of the id."""
+    return hashlib.sha256(text + place).hexdigest()[:32].encode()

@@ -7,7 +7,7 @@ entry (:meth:`Lane.expect`) from parts each computed once per distinct input:
 
 - the **place** (per stream position): its authenticated time, that time as the record and
   the decision id write it, the agreement sequence in force, and the interval of the book
-  the time falls in (:class:`_Place`);
+  the time falls in (:class:`Place`);
 - the **basis** (per position, events, rule and consent ends: ``Rederiver.basis``);
 - the engine's **decision per event**: per event class (:func:`event_class`: sequence,
   agency, type, council, age band), interval and partnership, which is what the agreements
@@ -36,7 +36,7 @@ checks the key of the decisions remembered per event).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -44,8 +44,8 @@ from functools import lru_cache
 import orjson
 
 from hub.audit.answer import Forms, time_text
-from hub.audit.ids import decision_id_of
-from hub.audit.question import Question
+from hub.audit.ids import decision_id_of, place_text
+from hub.audit.question import Question, position_at
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
 from hub.consent import ConsentLedger
 from hub.dispatch import ConsentRead, Position, consent_read_of, consents_consulted
@@ -66,7 +66,7 @@ nowhere else in a record: checked on each cut)."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Place:
+class Place:
     """What an entry's stream position determines (shared by every entry taken there)."""
 
     at: datetime
@@ -81,6 +81,9 @@ class _Place:
     """The position as the decision id hashes it."""
     where_json: bytes
     """The position as the record writes it."""
+    hashed: bytes
+    """The time and position as the decision id hashes them (:func:`decision_of`)."""
+    position: Position
 
 
 @dataclass(slots=True)
@@ -140,7 +143,7 @@ class Lane:
     def __init__(self, rederiver: Rederiver, forms: Forms) -> None:
         self._rederiver = rederiver
         self._forms = forms
-        self._places: dict[tuple[int, int], _Place] = {}
+        self._places: dict[tuple[int, int], Place] = {}
         self._outcomes: dict[_EventKey, Decision] = {}
         """The engine's decision per (event class, interval, partnership)."""
         self._consents: dict[_EventKey, tuple[_Asked, dict[tuple[_Fact, ...], Decision]]] = {}
@@ -157,6 +160,8 @@ class Lane:
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
         self._breaks: dict[int, list[datetime]] = {}
+        self._decided: dict[tuple[object, ...], Decision] = {}
+        """The engine's decisions met, by value but for event id and time (:meth:`_same`)."""
 
     def expect(self, question: Question) -> Expected | None:
         """The entry's expected bytes; None when it cannot be re-derived (the full path
@@ -184,7 +189,12 @@ class Lane:
         retraction = not verdict.permit and alert_id is not None
         return Expected(value, change, outcome, retraction, verdict, basis.agencies)
 
-    def verdict(self, basis: Basis, place: _Place, pid: str) -> Verdict:
+    @property
+    def keyed(self) -> Mapping[str, object]:
+        """The partnerships whose id keys replay holds (only their denials can be retractions)."""
+        return self._rederiver.held.keys
+
+    def verdict(self, basis: Basis, place: Place, pid: str) -> Verdict:
         """The engine's decisions for the entry, and whether the rule holds on the events
         permitted (per flag and decisions). The decisions are remembered per event class,
         interval and partnership when the subject has no consent record (:func:`event_class`),
@@ -222,7 +232,7 @@ class Lane:
         return Verdict(outcomes, known[1], consulting, tuple(map(id, outcomes)))
 
     def _unconsented(
-        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+        self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
     ) -> _Outcomes:
         """The engine's decisions for a subject without consent records, per event."""
         memo, slot = self._outcomes, place.slot
@@ -235,14 +245,16 @@ class Lane:
         outcomes = []
         for c, fact, known in zip(classes, basis.facts, found, strict=True):
             decision = (
-                evaluator.outcome(fact, pid, place.at, NO_CONSENT) if known is None else known
+                self._same(evaluator.outcome(fact, pid, place.at, NO_CONSENT))
+                if known is None
+                else known
             )
             memo[c, slot, pid] = decision
             outcomes.append(decision)
         return tuple(outcomes)
 
     def _consented(
-        self, classes: tuple[int, ...], basis: Basis, place: _Place, pid: str
+        self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
     ) -> _Outcomes:
         """The engine's decisions for a subject with consent records, per event: remembered
         per (event class, interval, partnership) and the consent ledger's answers to the
@@ -297,7 +309,7 @@ class Lane:
         pid = key[2]
         asking = _Asking(basis.consent, basis.token, pid)
         evaluator = self._rederiver.evaluator(basis.sequence)
-        decision = evaluator.outcome(fact, pid, at, asking)
+        decision = self._same(evaluator.outcome(fact, pid, at, asking))
         if asking.foreign:  # asked about another subject or partnership: not remembered
             return decision
         asked = tuple(asking.asked)
@@ -308,6 +320,35 @@ class Lane:
             known = self._consents[key] = (asked, {})
         known[1][tuple(asking.answers)] = decision
         return decision
+
+    def _same(self, decision: Decision) -> Decision:
+        """The decision met first that equals this one but for event id and time.
+
+        The engine decides per agreement sequence, so a flag decided again after a new
+        sequence gets new decisions, mostly equal to the old ones; with one object per value,
+        the verdicts (and their bytes) remembered per the decisions' identities are found
+        again (every use of a decision here takes it as possibly another event's, at
+        another time: :class:`Verdict`, :meth:`Forms.decisions_bytes`).
+        """
+        key = (
+            decision.outcome,
+            decision.recipient,
+            decision.purpose,
+            decision.agreement_id,
+            decision.agreement_version,
+            decision.agreement_digest,
+            decision.level,
+            decision.consent_id,
+            decision.fields,
+            decision.clauses,
+            decision.reasons,
+        )
+        found = self._decided.get(key)
+        if found is None:
+            if len(self._decided) >= _MEMO_MAX:
+                self._decided.clear()
+            found = self._decided[key] = decision
+        return found
 
     def _classes_of(self, basis: Basis) -> tuple[int, ...]:
         """The flag's events' classes at the basis's sequence, numbered."""
@@ -325,23 +366,40 @@ class Lane:
             known = self._flag_classes[key] = (basis.flagged, found)
         return known[1]
 
-    def _place(self, position: Position, basis: Basis) -> _Place:
-        key = (position.partition, position.offset)
-        place = self._places.get(key)
-        if place is None:
-            if len(self._places) >= _MEMO_MAX:
-                self._places.clear()
-            at = basis.at
-            place = _Place(
-                at=at,
-                text=b'"' + time_text(at).encode(),
-                iso=at.isoformat(),
-                sequence=basis.sequence,
-                slot=self.slot(basis.sequence, at),
-                where=f"{position.partition}:{position.offset}",
-                where_json=b'{"partition":%d,"offset":%d}' % (position.partition, position.offset),
-            )
-            self._places[key] = place
+    def _place(self, position: Position, basis: Basis) -> Place:
+        place = self._places.get((position.partition, position.offset))
+        return (
+            self._placed(position.partition, position.offset, basis.at, basis.sequence)
+            if place is None
+            else place
+        )
+
+    def place(self, partition: int, offset: int) -> Place | None:
+        """What an entry's stream position determines; None when no accepted record is there."""
+        place = self._places.get((partition, offset))
+        if place is not None:
+            return place
+        history = self._rederiver.history
+        at = history.timestamp(partition, offset)
+        if at is None:
+            return None
+        return self._placed(partition, offset, at, history.sequence_at(partition, offset))
+
+    def _placed(self, partition: int, offset: int, at: datetime, sequence: int) -> Place:
+        if len(self._places) >= _MEMO_MAX:
+            self._places.clear()
+        iso, where = at.isoformat(), f"{partition}:{offset}"
+        place = self._places[partition, offset] = Place(
+            at=at,
+            text=b'"' + time_text(at).encode(),
+            iso=iso,
+            sequence=sequence,
+            slot=self.slot(sequence, at),
+            where=where,
+            where_json=b'{"partition":%d,"offset":%d}' % (partition, offset),
+            hashed=place_text(iso, where),
+            position=position_at(partition, offset),
+        )
         return place
 
     def slot(self, sequence: int, at: datetime) -> int:
@@ -354,11 +412,11 @@ class Lane:
         return bisect_right(found, at)
 
     def _head(
-        self, basis: Basis, place: _Place, pid: str, verdict: Verdict, decision_id: str
+        self, basis: Basis, place: Place, pid: str, verdict: Verdict, decision_id: str
     ) -> bytes:
         """The record's bytes up to the end of its decisions, as :meth:`Forms.json_bytes`
         writes them (the flag's own fields kept per flag and sequence)."""
-        flag_part, events_part = self._flag_parts(basis)
+        flag_part, events_part = self.flag_parts(basis)
         return b"".join(
             (
                 b'{"decision_id":"',
@@ -370,11 +428,11 @@ class Lane:
                 flag_part,
                 b'"permit"' if verdict.permit else b'"deny"',
                 events_part,
-                place.text.join(self._decisions(basis, verdict)),
+                place.text.join(self.decisions(basis, verdict)),
             )
         )
 
-    def _decisions(self, basis: Basis, verdict: Verdict) -> list[bytes]:
+    def decisions(self, basis: Basis, verdict: Verdict) -> list[bytes]:
         """The decisions' bytes for the flag's events, cut at each decision's time (kept
         with the verdict, which is one flag's: joined with the entry's time, they are what
         :meth:`Forms.decisions_bytes` writes)."""
@@ -390,7 +448,7 @@ class Lane:
             return [b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, at))]
         return chunks
 
-    def _flag_parts(self, basis: Basis) -> tuple[bytes, bytes]:
+    def flag_parts(self, basis: Basis) -> tuple[bytes, bytes]:
         """The flag's fields between the recipient and the outcome, and from the events to
         the opening of the decisions."""
         key = (id(basis.flagged), basis.sequence)
@@ -405,7 +463,7 @@ class Lane:
     def _tail(
         self,
         question: Question,
-        place: _Place,
+        place: Place,
         basis: Basis,
         verdict: Verdict,
         ids: tuple[str | None, str | None],

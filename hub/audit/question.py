@@ -101,7 +101,7 @@ def question_of(raw: Mapping[str, Any]) -> Question | None:
         events=tuple(events or ()),
         position=None
         if position is None
-        else _position_at(position["partition"], position["offset"]),
+        else position_at(position["partition"], position["offset"]),
         ends=tuple(read.get("ends", ())) if read else (),
         watermark=marks or None,
     )
@@ -114,13 +114,13 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
     if head is None:
         return None
     middle_end = value.find(_DECISIONS, head.end()) + len(_DECISIONS)
-    middle = _middle(value[head.end() : middle_end])
+    middle = middle_fields(value[head.end() : middle_end])
     read_at = value.rfind(_READ)
     if middle is None or read_at < middle_end or not value.endswith(b"}"):
         return None
     place = _POSITION.match(value, value.rfind(b',"position":', middle_end, read_at))
     nothing_read = value.endswith(_NULL_READ)
-    read = _NO_READ if nothing_read else _read(value[read_at + len(_READ) : -1])
+    read = _NO_READ if nothing_read else read_fields(value[read_at + len(_READ) : -1])
     if place is None or read is None:
         return None
     try:
@@ -129,12 +129,12 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
         return None
     partition, offset = place.groups()
     recipient, rule_id, events = middle
-    position = None if partition is None else _position_at(int(partition), int(offset))
+    position = None if partition is None else position_at(int(partition), int(offset))
     return Question(decision_id, recipient, rule_id, events, position, *read), at
 
 
 @lru_cache(maxsize=16_384)
-def _middle(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
+def middle_fields(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     """The recipient, rule and events of a record's fields from its recipient to its
     decisions (remembered per text: a flag's entries for one partnership share it)."""
     fields = _MIDDLE.fullmatch(text)
@@ -148,7 +148,7 @@ def _middle(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
 
 
 @lru_cache(maxsize=16_384)
-def _read(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
+def read_fields(text: bytes) -> tuple[tuple[str, ...], tuple[FeedMark, ...] | None] | None:
     """A ``consent_read`` value's ends and watermark; None when not of the record's shape
     (remembered per text: a subject's entries name the same ends and marks again and again;
     the values are immutable)."""
@@ -180,7 +180,7 @@ def _is_position(value: object) -> bool:
 
 
 @lru_cache(maxsize=65_536)
-def _position_at(partition: int, offset: int) -> Position:
+def position_at(partition: int, offset: int) -> Position:
     """One position object per place: a ledger names the same few thousand again and again."""
     return Position.model_construct(partition=partition, offset=offset)
 

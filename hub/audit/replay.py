@@ -45,6 +45,7 @@ from hub.audit.mismatch import Mismatch
 from hub.audit.question import Question, question_of, written_question
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
+from hub.audit.stamp import Stamps
 from hub.audit.tally import Tally
 from hub.audit.watermark import WatermarkCheck, WatermarkCounts
 from hub.dispatch import DecisionRecord
@@ -174,6 +175,8 @@ class Replayer:
         self._lane = Lane(self._rederiver, self._forms) if fast else None
         """Expected bytes from remembered verdicts (:mod:`hub.audit.lane`); without it,
         every entry is re-derived in full (the reference the tests compare it with)."""
+        self._stamps = Stamps(self._lane, self._rederiver) if self._lane is not None else None
+        """Quiet denials checked against stamps (:mod:`hub.audit.stamp`), before the lane."""
         self._guessed: Derived | None = None
         """The entry re-derived from its written question, when its bytes differed."""
 
@@ -186,6 +189,11 @@ class Replayer:
     def lane(self) -> Lane | None:
         """The fast lane, when taken (:mod:`hub.audit.lane`)."""
         return self._lane
+
+    @property
+    def stamps(self) -> Stamps | None:
+        """The stamped lane, when taken (:mod:`hub.audit.stamp`)."""
+        return self._stamps
 
     def replay(
         self,
@@ -260,7 +268,10 @@ class Replayer:
         question read from the JSON (:func:`question_of`), or the record validated whole when
         the JSON does not have the record's shape."""
         self._guessed = None
-        if self._feeds is None and self._written(value, window, explain, into):
+        if self._feeds is None and (
+            self._stamped(value, window, explain, into)
+            or self._written(value, window, explain, into)
+        ):
             return
         raw = _parsed(value)
         release = release_record(value) if raw is None else _release_of(raw)
@@ -279,6 +290,38 @@ class Replayer:
             return
         seen.add(question.decision_id)
         self._decide(value, (raw, question, at), window, explain, into)
+
+    def _stamped(
+        self,
+        value: bytes,
+        window: Window,
+        explain: Collection[str],
+        into: tuple[ReplayReport, set[str]],
+    ) -> bool:
+        """Whether the entry is a quiet denial whose bytes are its stamp's filled for it
+        (:mod:`hub.audit.stamp`); then it is counted as :meth:`_fast` counts it. Otherwise
+        nothing is changed, and the entry takes the lane."""
+        stamps, lane = self._stamps, self._lane
+        if stamps is None or lane is None:
+            return False
+        found = stamps.check(value)
+        if found is None:
+            return False
+        written, at, stamp = found
+        decision_id = written.decode()
+        report, seen = into
+        if decision_id in seen or decision_id in explain:
+            return False
+        bounded = window.start is not None or window.end is not None
+        if bounded and window.after(at):
+            return False
+        seen.add(decision_id)
+        lane.hits += 1
+        stamps.hits += 1
+        if not _inside(at if bounded else None, window, report):
+            return True
+        report.tally.count(stamp.counted, stamp.agencies, stamp.decided)
+        return True
 
     def _written(
         self,

@@ -157,3 +157,70 @@ def test_a_lane_without_the_rederivers_state_expects_nothing_it_cannot_derive(
     assert lane.expect(question[0]._replace(position=None)) is None
     assert lane.expect(question[0]._replace(events=("no-such-event",))) is None
     assert lane.expect(question[0]) is not None
+
+
+def test_every_stamped_entry_is_the_lanes_bytes(small: Simulator) -> None:
+    """Each entry the stamped lane accepts is, byte for byte, what the fast lane expects
+    for its question (so a stamp is the lane's bytes with holes), and most entries are
+    stamped."""
+    replayer = small.source()()
+    stamps, lane = replayer.stamps, replayer.lane
+    assert stamps is not None
+    assert lane is not None
+    stamped = 0
+    for value in small.decisions:
+        if stamps.check(value) is not None:
+            stamped += 1
+            written = written_question(value)
+            assert written is not None
+            expected = lane.expect(written[0])
+            assert expected is not None
+            assert expected.value == value
+        replayer.replay([value])
+    assert stamped > len(small.decisions) // 2
+
+
+_STAMP_PROBES: dict[str, Any] = {
+    "a decision's time": lambda raw: {"decisions": [{**raw["decisions"][0], "at": _later(raw)}]},
+    "the time but not the decisions'": lambda raw: {"decided_at": _later(raw)},
+    "the decision id": lambda raw: {"decision_id": "0" * 32},
+    "the next position": lambda raw: {
+        "position": {**raw["position"], "offset": raw["position"]["offset"] + 1}
+    },
+    "a decision's reasons": lambda raw: {"decisions": [{**raw["decisions"][0], "reasons": []}]},
+    "the policy sequence": lambda raw: {"policy_sequence": raw["policy_sequence"] + 1},
+    "a consent read": lambda raw: {"consent_read": {"watermark": [], "ends": []}},
+}
+
+
+def _later(raw: dict[str, Any]) -> str:
+    return (datetime.fromisoformat(raw["decided_at"]) + timedelta(seconds=1)).isoformat()
+
+
+def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) -> None:
+    """Quiet denials late in the ledger (their stamps made by earlier entries), each changed
+    in one way and written compact as the live path writes: each is reported, and the report
+    is the full path's byte for byte."""
+    values = list(small.decisions)
+    changed = set()
+    quiet = [
+        n
+        for n, v in enumerate(values)
+        if n > len(values) // 2 and b'"alert_id":null' in v and b'"consents":[]' in v
+    ]
+    for n, probe in zip(quiet[::7], _STAMP_PROBES.values(), strict=False):
+        raw = json.loads(values[n])
+        first = raw["decisions"][:1]
+        update = probe(raw)
+        if "decisions" in update:
+            update["decisions"] = update["decisions"] + raw["decisions"][len(first) :]
+        written = {**raw, **update}
+        assert written != raw
+        values[n] = orjson.dumps(written)
+        changed.add(written["decision_id"])
+    assert len(changed) == len(_STAMP_PROBES)
+    fast, full = _reports(small, values)
+    assert fast == full
+    report = json.loads(fast)
+    assert {m["decision_id"] for m in report["mismatches"]} == changed
+    assert report["mismatched_entries"] == len(_STAMP_PROBES)

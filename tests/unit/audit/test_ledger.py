@@ -33,6 +33,37 @@ def test_entry_is_canonical_json_whatever_the_key_order() -> None:
     assert entry_of(VALUES[0], 0).leaf_hash == hash_leaf(canonical_json(raw))
 
 
+def _json_path(value: bytes) -> bytes:
+    """An entry's bytes as the json module reads and writes them (the reference)."""
+    return canonical_json(json.loads(value))
+
+
+_ODD = [
+    b'{"decision_id":"d","a":1,"a":2}',  # a repeated key: the last one stands
+    b'{"decision_id":"d","s":"\\u0001\\u000b\\u001f\\n\\t\\r\\b\\f\\"\\\\ \x7f \\u2028 \xc3\xa9"}',
+    b'{"decision_id":"d","\xc3\xa9":1,"z":2,"\xf0\x9f\x98\x80":3,"\xef\xbf\xbd":4,"":5}',
+    b'{"decision_id":"d","n":-0,"big":123456789012345678901234567890,"m":-9223372036854775808}',
+    b'{"decision_id":"d","f":1e16,"g":1e-05,"h":[{"x":0.5}],"i":-0.0}',
+    b'{"decision_id":"d","nan":NaN,"inf":-Infinity}',
+    b'{"decision_id":"d","s":"\\ud83d\\ude00","t":"\\u00e9"}',
+    b'\xef\xbb\xbf{"decision_id":"d"}',
+    b'  {"decision_id" : "d" , "l" : [ true , false , null , {} , [] ] }  ',
+    json.dumps({"decision_id": "d", "x": "\u00e9"}, ensure_ascii=False).encode("utf-16"),
+]
+
+
+@pytest.mark.parametrize("value", _ODD)
+def test_an_entry_is_the_json_modules_canonical_bytes(value: bytes) -> None:
+    assert entry_of(value, 0).data == _json_path(value)
+
+
+def test_every_simulated_record_is_the_json_modules_canonical_bytes() -> None:
+    """orjson reads and writes the entries of a history (``entry_of``'s fast path) to the
+    bytes the json module gives."""
+    values = [*VALUES, *records(400)]
+    assert all(entry_of(v, n).data == _json_path(v) for n, v in enumerate(values))
+
+
 @pytest.mark.parametrize("value", [b"not json", b"[1,2]", b'{"decision_id": 5}', b"{}"])
 def test_a_record_that_is_not_a_decision_is_refused(value: bytes) -> None:
     with pytest.raises(LedgerEntryError) as info:
