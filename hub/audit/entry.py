@@ -56,7 +56,12 @@ def entry_of(value: bytes, index: int) -> Entry:
     decision_id = raw.get("decision_id") if isinstance(raw, dict) else None
     if not isinstance(decision_id, str) or not decision_id:
         raise LedgerEntryError(index, None, "record has no decision_id")
-    data = data or canonical_json(raw)
+    if not data:
+        # A lone surrogate escape: JSON reads it, but UTF-8 cannot hold it.
+        try:
+            data = canonical_json(raw)
+        except UnicodeEncodeError as exc:
+            raise LedgerEntryError(index, decision_id, "text that is not UTF-8") from exc
     return Entry(decision_id, data, hash_leaf(data))
 
 

@@ -64,7 +64,18 @@ def test_every_simulated_record_is_the_json_modules_canonical_bytes() -> None:
     assert all(entry_of(v, n).data == _json_path(v) for n, v in enumerate(values))
 
 
-@pytest.mark.parametrize("value", [b"not json", b"[1,2]", b'{"decision_id": 5}', b"{}"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"not json",
+        b"[1,2]",
+        b'{"decision_id": 5}',
+        b"{}",
+        b"\xff\xfe",
+        # JSON reads a lone surrogate escape, but no UTF-8 entry can hold it.
+        b'{"decision_id": "d-1", "note": "\\ud800"}',
+    ],
+)
 def test_a_record_that_is_not_a_decision_is_refused(value: bytes) -> None:
     with pytest.raises(LedgerEntryError) as info:
         Ledger().append(value)
