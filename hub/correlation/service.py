@@ -111,7 +111,7 @@ class FlaggedSubjects:
         """Subject rows changed behind the service: the next tick scans in full again."""
         self._tokens.clear()
 
-    def rebuild(
+    async def rebuild(
         self,
         rows: Iterable[tuple[bytes, bytes]],
         partitions: int,
@@ -124,13 +124,19 @@ class FlaggedSubjects:
         A state is read as the service reads it (:meth:`SubjectState.from_bytes`, which takes
         a state this process wrote from the decoded states) and handed back
         (:func:`hub.disclosure.keep_decoded`), so the next event of the subject does not parse
-        its JSON again. A row that does not read (only the local store can hold one) leaves
-        every set unbuilt: the next tick scans in full and meets it there, as before.
+        its JSON again. The event loop runs every :data:`RESCAN_SLICE_S` (a large table after
+        a restart takes seconds to read; faust resumes the streams only once it is done). A
+        row that does not read (only the local store can hold one) leaves every set unbuilt:
+        the next tick scans in full and meets it there, as before.
         """
         found: dict[int, set[str]] = {n: set() for n in range(partitions)}
         read = 0
+        slice_ends = time.perf_counter() + RESCAN_SLICE_S
         try:
             for key, stored in rows:
+                if time.perf_counter() >= slice_ends:
+                    await asyncio.sleep(0)
+                    slice_ends = time.perf_counter() + RESCAN_SLICE_S
                 token = key.decode()
                 if token.startswith("__"):
                     continue
@@ -407,13 +413,13 @@ class Correlation:
             subjects=changed,
         )
 
-    def rebuild_flagged(self) -> None:
+    async def rebuild_flagged(self) -> None:
         """Find the flagged subjects of every partition from the subjects table (wired to its
         recovery: :meth:`FlaggedSubjects.rebuild`)."""
         started = time.perf_counter()
         partitions = self.wiring.settings.partitions
         rows = list(self.tables.subjects.items())
-        read = self.flagged.rebuild(rows, partitions, self._partition_of)
+        read = await self.flagged.rebuild(rows, partitions, self._partition_of)
         log.info(
             "flagged_subjects_indexed",
             subjects=read,

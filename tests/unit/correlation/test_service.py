@@ -300,7 +300,7 @@ async def test_rows_recovered_behind_the_service_are_indexed_from_the_recovered_
     hub = Hub(settings)
     await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 1))  # the index: nothing flagged
     hub.subjects.update(other.subjects)  # as the changelog's recovery would
-    hub.service.rebuild_flagged()
+    await hub.service.rebuild_flagged()
     assert hub.service.flagged.of(PARTITION) == {token_for(flagged)}
     assert all(hub.service.flagged.of(n) == set() for n in range(1, settings.partitions))
     scanned = Hub(settings, subjects=dict(hub.subjects))
@@ -319,8 +319,34 @@ async def test_an_empty_recovered_table_is_indexed_without_reading_a_row(
 ) -> None:
     hub = Hub(settings)
     hub.service.flagged.invalidate()
-    hub.service.rebuild_flagged()
+    await hub.service.rebuild_flagged()
     assert all(hub.service.flagged.of(n) == set() for n in range(settings.partitions))
+
+
+async def test_a_rebuild_lets_the_event_loop_run_between_rows(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large table after a restart takes seconds to read: the rebuild yields as it goes
+    (faust's heartbeats run meanwhile) and finds what an unbroken one finds."""
+    other = Hub(settings)
+    seeds = in_partition(PARTITION, 3)
+    await other.run(events([e for s in seeds for e in scenario(s)]))
+    hub = Hub(settings, subjects=dict(other.subjects))
+    ran: list[int] = []
+
+    async def beside() -> None:
+        while True:
+            ran.append(1)
+            await asyncio.sleep(0)
+
+    monkeypatch.setattr(service_module, "RESCAN_SLICE_S", 0.0)  # yield before every row
+    other_task = asyncio.create_task(beside())
+    await asyncio.sleep(0)
+    before = len(ran)
+    await hub.service.rebuild_flagged()
+    other_task.cancel()
+    assert len(ran) - before >= len(seeds)
+    assert hub.service.flagged.of(PARTITION) == {token_for(s) for s in seeds}
 
 
 async def test_a_recovered_row_that_does_not_read_leaves_the_next_tick_a_full_scan(
@@ -330,7 +356,7 @@ async def test_a_recovered_row_that_does_not_read_leaves_the_next_tick_a_full_sc
     await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 1))
     assert hub.service.flagged.of(PARTITION) == set()
     hub.subjects[b"lt1:not-a-sealed-value"] = b"garbage"
-    hub.service.rebuild_flagged()
+    await hub.service.rebuild_flagged()
     assert hub.service.flagged.of(PARTITION) is None
 
 
