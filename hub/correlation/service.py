@@ -92,14 +92,19 @@ class FlaggedSubjects:
 
     def __init__(self) -> None:
         self._tokens: dict[int, set[str]] = {}
+        self.generation = 0
+        """Raised whenever the sets are replaced or forgotten: a scan that began under an
+        older generation (it yields to the loop) does not store what it found."""
 
     def of(self, partition: int) -> set[str] | None:
         """The partition's subjects that may hold flags; None until a full scan built it."""
         return self._tokens.get(partition)
 
-    def built(self, partition: int, tokens: set[str]) -> None:
-        """A full scan of ``partition`` found ``tokens`` holding flags."""
-        self._tokens[partition] = tokens
+    def built(self, partition: int, tokens: set[str], generation: int) -> None:
+        """A full scan of ``partition``, begun at ``generation``, found ``tokens`` holding
+        flags (dropped if the table was recovered meanwhile: the rows it read are stale)."""
+        if generation == self.generation:
+            self._tokens[partition] = tokens
 
     def note(self, partition: int, token: str, state: SubjectState) -> None:
         """A subject state written: kept if it holds flags (dropped only by a tick)."""
@@ -110,6 +115,7 @@ class FlaggedSubjects:
     def invalidate(self) -> None:
         """Subject rows changed behind the service: the next tick scans in full again."""
         self._tokens.clear()
+        self.generation += 1
 
     async def rebuild(
         self,
@@ -129,6 +135,8 @@ class FlaggedSubjects:
         row that does not read (only the local store can hold one) leaves every set unbuilt:
         the next tick scans in full and meets it there, as before.
         """
+        self.invalidate()  # until the sets are rebuilt, a tick scans in full
+        generation = self.generation
         found: dict[int, set[str]] = {n: set() for n in range(partitions)}
         read = 0
         slice_ends = time.perf_counter() + RESCAN_SLICE_S
@@ -150,7 +158,9 @@ class FlaggedSubjects:
         except (HubError, UnicodeDecodeError, ValueError):
             self.invalidate()
             return read
-        self._tokens = found
+        if generation == self.generation:  # not recovered again meanwhile
+            self._tokens = found
+            self.generation += 1
         return read
 
 
@@ -356,6 +366,7 @@ class Correlation:
         table's order; a tick reads only those :attr:`flagged` names once it has them."""
         partition, changed = batch.received.partition, 0
         known = self.flagged.of(partition) if flagged_only else None
+        generation = self.flagged.generation
         found: set[str] = set()
         slice_ends = time.perf_counter() + RESCAN_SLICE_S
         for key, stored in list(self.tables.subjects.items()):
@@ -385,7 +396,7 @@ class Correlation:
             else:
                 batch.rows.forget(token)
         if known is None:
-            self.flagged.built(partition, found)
+            self.flagged.built(partition, found, generation)
         else:
             known &= found  # a subject found holding no flag is dropped
         return changed

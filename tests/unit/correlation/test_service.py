@@ -349,6 +349,32 @@ async def test_a_rebuild_lets_the_event_loop_run_between_rows(
     assert hub.service.flagged.of(PARTITION) == {token_for(s) for s in seeds}
 
 
+async def test_a_full_scan_overtaken_by_a_recovery_does_not_store_what_it_found(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick's full scan yields to the loop; if the table is recovered meanwhile, the rows
+    it read are stale, so its set is not kept (the next tick scans in full again)."""
+    other = Hub(settings)
+    seeds = in_partition(PARTITION, 3)
+    await other.run(events([e for s in seeds for e in scenario(s)]))
+    hub = Hub(settings, subjects=dict(other.subjects))
+    hub.service.flagged.invalidate()  # a worker that never indexed: the tick scans in full
+
+    async def recovered() -> None:
+        await asyncio.sleep(0)
+        hub.service.flagged.invalidate()  # what a completed recovery does first
+
+    monkeypatch.setattr(service_module, "RESCAN_SLICE_S", 0.0)  # yield before every subject
+    recovery = asyncio.create_task(recovered())
+    result = await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 40))
+    await recovery
+    assert result.outcome.subjects_read == len(seeds)
+    assert hub.service.flagged.of(PARTITION) is None
+    unbroken = await hub.run(Received(Kind.TICK, (), NOW, PARTITION, 41))
+    assert hub.service.flagged.of(PARTITION) == {token_for(s) for s in seeds}
+    assert unbroken.outcome.subjects_read == len(seeds)
+
+
 async def test_a_recovered_row_that_does_not_read_leaves_the_next_tick_a_full_scan(
     settings: Settings,
 ) -> None:
