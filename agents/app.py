@@ -19,7 +19,7 @@ from hub.consent.watch import WithdrawalWatch, consent_feeds
 from hub.crypto import Keyring
 from hub.crypto.custody import party_secrets
 from hub.disclosure import remember_states
-from hub.gcpolicy import settle
+from hub.gcpolicy import log_slow_collections, settle
 from hub.ingest import Ingest, IngestContext
 from hub.log import third_party_logging_config
 from hub.policy import PolicyClock
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> faust.App:
     register_ledger(app, settings, keys)
     remember_states(settings.state_capacity)
     settle(settings.gc_young_threshold)  # last: what set-up built is frozen (hub.gcpolicy)
+    log_slow_collections()
     return app
 
 

@@ -7,7 +7,9 @@ between redelivers a record whose outputs are re-derived under the same ids. The
 each table's changelog packed, one record per table per accepted record
 (:meth:`agents.tables.VerifiedTable.put_rows`), not one per row. A record the
 service cannot decide is quarantined whole, never acknowledged unprocessed. A timer writes the
-clock ticks into each accepted partition this worker holds.
+clock ticks into the accepted partitions this worker holds, one partition a turn
+(:class:`hub.correlation.ticks.TickRota`): each is ticked every ``tick_interval_s``, and the
+partitions' rounds of re-decisions come one at a time instead of all together.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.correlation import SUBJECTS, Correlation, Outcome, Result, Tables, Wiring
+from hub.correlation.ticks import TickRota
 from hub.crypto.record import Place
 from hub.errors import HubError
 from hub.policy import PolicyClock
@@ -54,8 +57,9 @@ class CorrelateAgent:
         }
         self.service = Correlation(wiring, Tables(self.tables[SUBJECTS], self.tables[SNA_TABLE]))
         # Rows recovered from the changelog (a start, a rebalance) never passed through the
-        # service: its index of flagged subjects is rebuilt by the next tick's full scan.
-        self.tables[SUBJECTS].on_recovered.append(self.service.flagged.invalidate)
+        # service: its index of flagged subjects is rebuilt from them before the worker
+        # resumes, not by the next tick's full scan in the middle of the load.
+        self.tables[SUBJECTS].on_recovered.append(self.service.rebuild_flagged)
         self.topics = {
             topic: raw_topic(app, topic)
             for topic in (settings.outbox_topic, settings.decisions_topic)
@@ -128,6 +132,7 @@ def register_correlate(
         app, settings, Wiring(settings, correlator, registry, clock, keys, feeds)
     )
     accepted = raw_topic(app, settings.accepted_topic)
+    rota = TickRota(settings.partitions)
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():  # one record at a time: a record is a batch
@@ -146,15 +151,20 @@ def register_correlate(
             )
 
     async def tick() -> None:
-        """A MACed clock tick into every held accepted partition (a failed one waits a tick)."""
-        now = datetime.now(UTC)
+        """A MACed clock tick into the held accepted partition whose turn it is (a failed one
+        waits for its next turn)."""
         try:
-            for tp in app.consumer.assignment():
-                if tp.topic == settings.accepted_topic:
-                    value = agent.service.tick(tp.partition, now)
-                    await accepted.send(key=b"__tick__", value=value, partition=tp.partition)
+            held = {
+                tp.partition
+                for tp in app.consumer.assignment()
+                if tp.topic == settings.accepted_topic
+            }
+            partition = rota.next(held)
+            if partition is not None:
+                value = agent.service.tick(partition, datetime.now(UTC))
+                await accepted.send(key=b"__tick__", value=value, partition=partition)
         except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker
             log.warning("tick_deferred", error=type(exc).__name__)
 
     app.agent(accepted, name="correlate")(correlate_agent)
-    app.timer(interval=settings.tick_interval_s)(tick)
+    app.timer(interval=rota.period_s(settings.tick_interval_s))(tick)

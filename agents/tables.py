@@ -17,7 +17,15 @@ that does not parse is refused whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -55,14 +63,17 @@ class VerifiedTable(faust.Table[bytes, bytes]):
     verifier: RecordVerifier | None = None
     packed: bool = False
     """Whether :meth:`put_rows` packs rows (every reader of the changelog must expand packs)."""
-    on_recovered: list[Callable[[], None]]
-    """Called when recovery completed (after start or a rebalance): the table changed."""
+    on_recovered: list[Callable[[], Awaitable[None] | None]]
+    """Called (and awaited if they return an awaitable) when recovery completed, after a
+    start or a rebalance, before faust resumes the streams: the table changed."""
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
         """Let readers that index the table know its rows changed under them."""
         await super().on_recovery_completed(active_tps, standby_tps)
         for callback in self.on_recovered:
-            callback()
+            pending = callback()
+            if pending is not None:
+                await pending
 
     def put_rows(self, partition: int, rows: Sequence[PackedRow], origin: int) -> None:
         """Store ``rows`` (key, sealed value) and send them to the changelog, packed if

@@ -72,6 +72,8 @@ JOIN_TIMEOUT_S = 90.0
 LATENCY_S = 30
 """Seconds of load each latency phase offers: about 370 alerts at 1,000 events/s, so that the
 p99 is the fourth-slowest alert (ten seconds gave about 110 and the p99 was the second)."""
+SLOWEST = 8
+"""The slowest alerts listed with where their time went (``Receipts.slowest``)."""
 PHASES = (
     "passthrough",
     "faust-hop",
@@ -230,6 +232,7 @@ class Bench:
                 receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
             )
             async with producer(phase.endpoint) as out:
+                loaded = time.time()
                 if self.batched:
                     sent = await paced_batches(
                         phase.settings, out, messages, rate, probe, keyring=self.keyring
@@ -258,8 +261,12 @@ class Bench:
             "p999_ms": round(percentile(lat, 0.999), 1),
             "max_ms": round(max(lat, default=float("nan")), 1),
             "peak_rss_mib": [round(k / 1024, 1) for k in phase.peak_rss_kib.values()],
+            "in_worker_p50_ms": round(percentile([t.in_worker_ms for t in receipts.timed], 0.5), 1),
+            "delivery_p50_ms": round(percentile([t.delivery_ms for t in receipts.timed], 0.5), 1),
+            "slowest": receipts.slowest(SLOWEST, loaded),
         }
         _echo(f"latency: {report.latency_line(self.figures[key])}")
+        _echo(f"latency: {report.slowest_line(self.figures[key])}")
 
     async def _started(self, name: str, workers: int) -> Phase:
         """A phase with its workers joined and warmed up (every warm-up event processed)."""

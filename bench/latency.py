@@ -142,13 +142,48 @@ async def paced_batches(
     return ends
 
 
+@dataclass(frozen=True, slots=True)
+class Timed:
+    """One matched alert's times (wall clock, seconds): the triggering event's send, the alert
+    record's timestamp (set by the worker's sequencer as it sends it) and the bench's receipt."""
+
+    sent: float
+    produced: float
+    received: float
+
+    @property
+    def in_worker_ms(self) -> float:
+        """Send to alert record: feed, ingest, correlation and the sequencer, in the worker."""
+        return (self.produced - self.sent) * 1000
+
+    @property
+    def delivery_ms(self) -> float:
+        """Alert record to receipt: the broker and the bench's own fetch."""
+        return (self.received - self.produced) * 1000
+
+
 @dataclass
 class Receipts:
     """Latencies of matched alerts, and counts of what could not be matched."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    timed: list[Timed] = field(default_factory=list)
     unmatched: int = 0
     other_kinds: int = 0
+
+    def slowest(self, count: int, started: float) -> list[dict[str, float]]:
+        """The ``count`` slowest alerts: when in the load their event was sent (s after
+        ``started``), the time in the worker and the delivery (ms)."""
+        ordered = sorted(self.timed, key=lambda t: t.received - t.sent, reverse=True)
+        return [
+            {
+                "latency_ms": round((t.received - t.sent) * 1000, 1),
+                "sent_s": round(t.sent - started, 2),
+                "in_worker_ms": round(t.in_worker_ms, 1),
+                "delivery_ms": round(t.delivery_ms, 1),
+            }
+            for t in ordered[:count]
+        ]
 
 
 async def receive_alerts(
@@ -180,7 +215,8 @@ async def receive_alerts(
                 for r in records:
                     record = AlertRecord(r.key or b"", r.value or b"", tuple(r.headers))
                     opened = open_alert(record, partnership, hpke[partnership], hub_keys)
-                    _count(receipts, probe, partnership, opened, received)
+                    times = (r.timestamp / 1000, received)
+                    _count(receipts, probe, partnership, opened, times)
     finally:
         await consumer.stop()
     return receipts
@@ -191,8 +227,10 @@ def _count(
     probe: Probe,
     partnership: str,
     opened: OpenedAlert | Heartbeat,
-    received: float,
+    times: tuple[float, float],
 ) -> None:
+    """Match one alert to its send; ``times`` are its record's timestamp and its receipt."""
+    produced, received = times
     if isinstance(opened, Heartbeat):
         return
     if opened.body.kind not in TRIGGERED:
@@ -203,6 +241,7 @@ def _count(
         receipts.unmatched += 1
     else:
         receipts.latencies_ms.append((received - sent) * 1000)
+        receipts.timed.append(Timed(sent, produced, received))
 
 
 def percentile(values: Sequence[float], share: float) -> float:

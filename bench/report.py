@@ -48,6 +48,20 @@ def latency_line(f: dict[str, Any]) -> str:
     )
 
 
+def slowest_line(f: dict[str, Any]) -> str:
+    """Where the slowest alerts' time went: when in the load their event was sent, the time
+    from that send to the alert record (the worker) and from the record to receipt."""
+    listed = ", ".join(
+        f"{s['latency_ms']:.0f} (at {s['sent_s']:.1f} s: {s['in_worker_ms']:.0f}"
+        f" + {s['delivery_ms']:.0f})"
+        for s in f.get("slowest", ())
+    )
+    return (
+        f"median in worker {f.get('in_worker_p50_ms')} ms + delivery {f.get('delivery_p50_ms')}"
+        f" ms; slowest, ms (sent at, in the load: worker + delivery): {listed}"
+    )
+
+
 def _nth(n: int) -> str:
     """``""`` for 1 (the slowest), else ``"2nd "``, ``"4th "``, ``"11th "``."""
     if n <= 1:

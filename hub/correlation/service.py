@@ -11,7 +11,9 @@ time, never the broker's timestamp. Then, in stream order:
 - a **switch marker** waits for the publications it names, switches the partition and
   re-decides every subject of the partition;
 - a **clock tick** re-decides the subjects holding flags, so flags expire as time passes
-  (:class:`FlaggedSubjects` spares it decoding every other subject of the table);
+  (:class:`FlaggedSubjects` spares it decoding every other subject of the table); a tick or a
+  switch lets the event loop run every :data:`RESCAN_SLICE_S` of its work, so the worker's
+  other agents (ingest, the sequencer, the ledger) are not held for the whole rescan;
 - an **events** record folds each event, in order, into its subject (or, for an area-level
   event, its area's counts) and counts it for the SNA.
 
@@ -27,7 +29,8 @@ folded again from the unchanged area rows, raising the same alert ids.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import structlog
@@ -44,8 +47,9 @@ from hub.correlation.batch import (
 from hub.correlation.emission import Sealer
 from hub.correlation.values import Outcome, Received, Result, RowWrite
 from hub.crypto.record import Kind, Place
-from hub.crypto.tablevalue import Row, seal_value
+from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.crypto.trust import seal_record
+from hub.disclosure import keep_decoded
 from hub.dispatch import Moment, Step, SubjectState
 from hub.dsa import Evaluator
 from hub.errors import CryptoError, HubError
@@ -62,6 +66,10 @@ from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("hub.correlation")
 SWITCH_WAIT_S = 0.2
+RESCAN_SLICE_S = 0.005
+"""A rescan (tick or switch) lets the event loop run after this much of its work: re-deciding
+a flagged subject takes about a millisecond, and a tick round at 3,000 subjects held every
+other agent for 15 to 30 ms per partition (docs/benchmarks.md)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
 
@@ -75,21 +83,28 @@ class FlaggedSubjects:
     set is built by the first full scan of it (a tick or a switch) and then kept up by every
     subject state this service writes with flags; a tick drops a subject it finds without
     flags. So the set is a superset of the flagged subjects, as long as no subject row
-    changes behind the service's back: :meth:`invalidate` (wired to the table's recovery, after
-    a start or a rebalance) forgets every set, and the next tick scans in full again. Only
-    which subjects are read changes: the tick still visits them in the table's order.
+    changes behind the service's back: when the table's recovery completes (a start, a
+    rebalance) every set is rebuilt from the recovered rows (:meth:`rebuild`), before the
+    worker processes a record, rather than by the next tick's full scan in the middle of the
+    load. Only which subjects are read changes: the tick still visits them in the table's
+    order.
     """
 
     def __init__(self) -> None:
         self._tokens: dict[int, set[str]] = {}
+        self.generation = 0
+        """Raised whenever the sets are replaced or forgotten: a scan that began under an
+        older generation (it yields to the loop) does not store what it found."""
 
     def of(self, partition: int) -> set[str] | None:
         """The partition's subjects that may hold flags; None until a full scan built it."""
         return self._tokens.get(partition)
 
-    def built(self, partition: int, tokens: set[str]) -> None:
-        """A full scan of ``partition`` found ``tokens`` holding flags."""
-        self._tokens[partition] = tokens
+    def built(self, partition: int, tokens: set[str], generation: int) -> None:
+        """A full scan of ``partition``, begun at ``generation``, found ``tokens`` holding
+        flags (dropped if the table was recovered meanwhile: the rows it read are stale)."""
+        if generation == self.generation:
+            self._tokens[partition] = tokens
 
     def note(self, partition: int, token: str, state: SubjectState) -> None:
         """A subject state written: kept if it holds flags (dropped only by a tick)."""
@@ -98,8 +113,55 @@ class FlaggedSubjects:
             known.add(token)
 
     def invalidate(self) -> None:
-        """Subject rows changed behind the service (table recovery): scan in full again."""
+        """Subject rows changed behind the service: the next tick scans in full again."""
         self._tokens.clear()
+        self.generation += 1
+
+    async def rebuild(
+        self,
+        rows: Iterable[tuple[bytes, bytes]],
+        partitions: int,
+        partition_of: Callable[[str], int],
+    ) -> int:
+        """Every partition's set from the table's rows (key, sealed value), after recovery:
+        the subjects whose stored state holds flags, as a tick's full scan finds them; returns
+        the number of subject rows read (none for an empty table: nothing to decode).
+
+        A state is read as the service reads it (:meth:`SubjectState.from_bytes`, which takes
+        a state this process wrote from the decoded states) and handed back
+        (:func:`hub.disclosure.keep_decoded`), so the next event of the subject does not parse
+        its JSON again. The event loop runs every :data:`RESCAN_SLICE_S` (a large table after
+        a restart takes seconds to read; faust resumes the streams only once it is done). A
+        row that does not read (only the local store can hold one) leaves every set unbuilt:
+        the next tick scans in full and meets it there, as before.
+        """
+        self.invalidate()  # until the sets are rebuilt, a tick scans in full
+        generation = self.generation
+        found: dict[int, set[str]] = {n: set() for n in range(partitions)}
+        read = 0
+        slice_ends = time.perf_counter() + RESCAN_SLICE_S
+        try:
+            for key, stored in rows:
+                if time.perf_counter() >= slice_ends:
+                    await asyncio.sleep(0)
+                    slice_ends = time.perf_counter() + RESCAN_SLICE_S
+                token = key.decode()
+                if token.startswith("__"):
+                    continue
+                data = value_of(stored).value
+                state = SubjectState.from_bytes(data)
+                if data:
+                    keep_decoded(data, state)
+                read += 1
+                if state.sent:
+                    found.setdefault(partition_of(token), set()).add(token)
+        except (HubError, UnicodeDecodeError, ValueError):
+            self.invalidate()
+            return read
+        if generation == self.generation:  # not recovered again meanwhile
+            self._tokens = found
+            self.generation += 1
+        return read
 
 
 class Correlation:
@@ -201,6 +263,7 @@ class Correlation:
             not_contributing=counts.get("not_contributing", 0),
             withdrawn_on_receipt=counts.get("withdrawn_on_receipt", 0),
             subjects_changed=counts.get("subjects_changed", 0),
+            subjects_read=counts.get("subjects_read", 0),
         )
         return Result(
             outcome,
@@ -303,13 +366,19 @@ class Correlation:
         table's order; a tick reads only those :attr:`flagged` names once it has them."""
         partition, changed = batch.received.partition, 0
         known = self.flagged.of(partition) if flagged_only else None
+        generation = self.flagged.generation
         found: set[str] = set()
+        slice_ends = time.perf_counter() + RESCAN_SLICE_S
         for key, stored in list(self.tables.subjects.items()):
             token = key.decode()  # only rows the hub wrote are held: text
             if known is not None and token not in known:
                 continue  # holds no flag: nothing for a tick to re-decide
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
+            if time.perf_counter() >= slice_ends:
+                await asyncio.sleep(0)  # let the other agents run (RESCAN_SLICE_S)
+                slice_ends = time.perf_counter() + RESCAN_SLICE_S
+            batch.note("subjects_read")
             before = batch.rows.seen(token, stored)
             if flagged_only and not before.sent:
                 batch.rows.forget(token)
@@ -327,7 +396,7 @@ class Correlation:
             else:
                 batch.rows.forget(token)
         if known is None:
-            self.flagged.built(partition, found)
+            self.flagged.built(partition, found, generation)
         else:
             known &= found  # a subject found holding no flag is dropped
         return changed
@@ -353,6 +422,20 @@ class Correlation:
             partition=received.partition,
             sequence=marker.sequence,
             subjects=changed,
+        )
+
+    async def rebuild_flagged(self) -> None:
+        """Find the flagged subjects of every partition from the subjects table (wired to its
+        recovery: :meth:`FlaggedSubjects.rebuild`)."""
+        started = time.perf_counter()
+        partitions = self.wiring.settings.partitions
+        rows = list(self.tables.subjects.items())
+        read = await self.flagged.rebuild(rows, partitions, self._partition_of)
+        log.info(
+            "flagged_subjects_indexed",
+            subjects=read,
+            built=self.flagged.of(0) is not None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
     def _partition_of(self, token: str) -> int:

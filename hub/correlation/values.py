@@ -87,13 +87,17 @@ class Outcome:
     not_contributing: int = 0
     withdrawn_on_receipt: int = 0
     subjects_changed: int = 0
+    subjects_read: int = 0
+    """Subjects a tick or a switch read from the table and re-decided (a tick: those the
+    index of flagged subjects names, or every subject of the partition if it has none)."""
     reason: str | None = None
     """Why a record was refused."""
 
     @property
     def notable(self) -> bool:
-        """Whether the record queued alerts (logged at INFO, the rest at DEBUG)."""
-        return self.alerts > 0 or self.area_alerts > 0
+        """Whether the record queued alerts or was a tick or a switch (logged at INFO, the
+        rest at DEBUG): a tick's line says how long the partition's re-decision took."""
+        return self.alerts > 0 or self.area_alerts > 0 or self.kind in {"tick", "switch"}
 
     def fields(self) -> dict[str, Any]:
         """The outcome as log fields (zero counts left out)."""
@@ -105,6 +109,7 @@ class Outcome:
             "not_contributing": self.not_contributing,
             "withdrawn_on_receipt": self.withdrawn_on_receipt,
             "subjects_changed": self.subjects_changed,
+            "subjects_read": self.subjects_read,
         }
         found |= {name: n for name, n in counts.items() if n}
         if self.reason is not None:
