@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hub.dsa import load_directory
 from hub.dsa.depersonalised import is_depersonalised, sna_gaps
+from hub.dsa.vocabulary import Level
 
 SHIPPED = Path(__file__).parents[3] / "deploy" / "agreements"
 
@@ -24,7 +25,7 @@ def test_the_shipped_s17a_agreement_says_everything_it_must() -> None:
 def test_a_person_level_item_a_field_a_missing_gateway_and_block_are_each_named() -> None:
     agreement = _s17a()
     item = agreement.data_items[0].model_copy(
-        update={"level": "person", "fields": ({"name": "age"},)}
+        update={"level": Level.PERSON, "fields": ({"name": "age"},)}
     )
     broken = agreement.model_copy(
         update={
