@@ -19,6 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from hub.alerts import AlertBody
+from hub.backtest.batches import BatchSeals
+from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
 from hub.backtest.period import Period, month_of
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
@@ -42,7 +44,7 @@ from hub.dsa.document import Agreement
 from hub.dsa.loader import load_directory
 from hub.flags import Episode
 from hub.ingest import FeedMessage, Ingest, IngestContext
-from hub.quarantine import SourceRef
+from hub.quarantine import SourceRef, quarantine
 from hub.rules import Rule
 from hub.runtime import load_correlator, load_ingest_context
 
@@ -124,7 +126,12 @@ class Backtest:
         self._period = period
         self._now = period.start
         self._decoder = DecodedOnce(load_catalogue(setup.ingest.settings.schemas_dir))
-        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now, decoder=self._decoder))
+        settings, registry = setup.ingest.settings, setup.ingest.registry
+        self._seals = BatchSeals.of_registry(settings.keys_dir, registry)
+        context = replace(
+            setup.ingest, clock=lambda: self._now, decoder=self._decoder, verifier=self._seals
+        )
+        self._ingest = Ingest(context)
         self._seen: dict[str, str] = {}
         self._states: dict[str, SubjectState] = {}
         self._flagged: set[str] = set()
@@ -144,15 +151,23 @@ class Backtest:
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
-        self.run(self._planner.steps(messages))
-        self._decoder.forget()
+        with chunk_collected():
+            self._run(self._planner.steps(messages))
+            self._decoder.forget()
+            self._seals.forget()
 
     def run(self, steps: Iterable[Planned]) -> None:
-        """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order."""
+        """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order (the
+        cyclic collector off meanwhile, one young pass after: :mod:`hub.backtest.collector`)."""
+        with chunk_collected():
+            self._run(steps)
+            self._seals.forget()
+
+    def _run(self, steps: Iterable[Planned]) -> None:
         for step in steps:
             if isinstance(step, Take):
                 self._now = step.now
-                self._process(step.item, step.offset)
+                self._process(step.item, step.offset, step.batch)
             elif isinstance(step, Tick):
                 self._offset = step.offset
                 self._tick(step.at)
@@ -180,11 +195,15 @@ class Backtest:
         """The report of everything fed so far."""
         return self.tally.report(describe(self._period, self._setup.policy, self.read, meta))
 
-    def _process(self, item: Sealed, offset: int) -> None:
+    def _process(self, item: Sealed, offset: int, batch: bytes | None) -> None:
         agency, sealed = item
         self._offset = offset
         source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
+        refused = None if batch is None else self._seals.open(batch, agency)
+        if refused is not None:  # the record's seal failed: each of its events is refused
+            self._tally.quarantined[quarantine(sealed.value, source, refused).reason] += 1
+            return
         outcome = self._ingest.judge(message, self._seen)  # delivers nothing: no record built
         if outcome.status != "accepted":
             self._tally.quarantined[outcome.reason] += 1
