@@ -114,6 +114,7 @@ def main() -> None:
     frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as `hub backtest`
     meter = CollectorMeter.start()
     wall, cpu = time.perf_counter(), time.process_time()
+    _PROGRESS[:] = [cpu, 0]
     if args.processes == 1 and not args.sharded:
         report, rescans = _in_process(args, load(), period, chunks)
     else:
@@ -235,9 +236,15 @@ def _across(
 
 
 def _progress(n: int, months: int, read: int) -> None:
+    """Every twelve months: the events fed so far, and this process's CPU per event since the
+    last line (in one process, whether the cost per event grows with the run's length)."""
     if (n + 1) % 12 == 0 or n + 1 == months:
-        print(f"  {n + 1:>4} months {read:>9,} events fed", flush=True)
+        cpu, (since, before) = time.process_time(), _PROGRESS
+        rate = (cpu - since) / (read - before) * 1e6 if read > before else 0.0
+        _PROGRESS[:] = [cpu, read]
+        print(
+            f"  {n + 1:>4} months {read:>9,} events fed ({rate:.0f} us CPU per event)", flush=True
+        )
 
 
-if __name__ == "__main__":
-    main()
+_PROGRESS = [0.0, 0]
