@@ -248,3 +248,7 @@ def _progress(n: int, months: int, read: int) -> None:
 
 
 _PROGRESS = [0.0, 0]
+
+
+if __name__ == "__main__":
+    main()
