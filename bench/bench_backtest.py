@@ -8,14 +8,15 @@ to last month with its synthetic partner events (about 9,000 events a month from
 the SDK refuses events from the future and events more than ten years old (by the wall
 clock), as it does for ``hub feed``; ``--events 1000000`` (the default) is 112 months.
 
-Every month is sealed first (what ``hub feed`` does at the agencies, timed apart; held in
-memory, about 1.4 kB an event; ``--cache`` keeps them in a file under the bench's work
-directory for the next run of the same months) and the backtest proper is timed after: wall
-time and the CPU of each process. ``--processes 1`` (the default) runs in this process, as
-``hub backtest`` does; ``--processes P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub
-backtest --processes P`` does (:mod:`hub.backtest.shards`): this process plans and routes, P
-spawned processes run the subjects of their share; each one's CPU is printed with its
-set-up's.
+Every month is sealed first (what ``hub feed`` does at the agencies, timed apart: each batch of
+up to 256 events one batch record, read once per batch as the hub does; ``--single`` feeds one
+message per event, each with its own seal, instead; held in memory, about 1.4 kB an event;
+``--cache`` keeps them in a file under the bench's work directory for the next run of the same
+months) and the backtest proper is timed after: wall time and the CPU of each process.
+``--processes 1`` (the default) runs in this process, as ``hub backtest`` does; ``--processes
+P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub backtest --processes P`` does
+(:mod:`hub.backtest.shards`): this process plans and routes, P spawned processes run the
+subjects of their share; each one's CPU is printed with its set-up's.
 Prints the dispatches its ticks made (``rescans``) and a digest of the report (SHA-256 of its
 JSON, sorted keys: equal digests, equal reports; the same for any number of processes);
 asserts nothing. ``--daily`` dispatches every flagged subject at every tick
@@ -40,12 +41,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bench.bench_domain import WORKDIR, _settings, add_run_options, print_profile
+from hub.agency import FeedMessage as SealedMessage
 from hub.backtest import Backtest, BacktestSetup, Period, Policy, Report
+from hub.backtest.batches import single_events
 from hub.backtest.plan import Sealed
 from hub.backtest.shards import Load, ShardedBacktest
 from hub.backtest.sources import Sealer, demo_data_dir, demo_months, first_police_csv
 from hub.config import Settings
 from hub.crypto import Keyring
+from hub.crypto.batchrecord import BatchRecord, is_batch_record
+from hub.crypto.sealcodec import EventSeal, decode_seal
 from hub.gcpolicy import CollectorMeter, settle
 from hub.registry import load_registry
 
@@ -68,6 +73,14 @@ def _arguments() -> argparse.Namespace:
         action="store_true",
         help="keep the sealed months in a file under the bench's work directory, and reuse it",
     )
+    parser.add_argument(
+        "--single",
+        action="store_true",
+        help="feed one message per event, each with its own seal (not batch records)",
+    )
+    parser.add_argument(
+        "--seal-only", action="store_true", help="seal the months (into --cache) and stop"
+    )
     add_run_options(parser)
     return parser.parse_args()
 
@@ -87,17 +100,21 @@ def main() -> None:
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
     cache = WORKDIR / "backtest" / f"sealed-{period.first}-{period.last}.pickle"
     chunks, sealing = _sealed(sealer, settings, period, cache if args.cache else None)
-    events = sum(len(c) for c in chunks)
+    chunks = [_singles(c) if args.single else _records(c) for c in chunks]
+    events = sum(message.events for chunk in chunks for _, message in chunk)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"period {period.first} to {period.last}: {months} months, {events:,} events sealed")
     print(f"seal (agency SDK)  {sealing:8.1f} s CPU {events / sealing:10,.0f} events/s")
     print(f"memory: {rss:,.0f} MB peak with every month sealed", flush=True)
+    if args.seal_only:
+        return
     load = functools.partial(
         BacktestSetup.load, settings, Policy.CURRENT, period, datetime.now(UTC)
     )
     frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as `hub backtest`
     meter = CollectorMeter.start()
     wall, cpu = time.perf_counter(), time.process_time()
+    _PROGRESS[:] = [cpu, 0]
     if args.processes == 1 and not args.sharded:
         report, rescans = _in_process(args, load(), period, chunks)
     else:
@@ -143,6 +160,39 @@ def _sealed(
     return chunks, sealing
 
 
+def _records(chunk: list[Sealed]) -> list[Sealed]:
+    """A chunk as the agencies send it: each sealed batch as one batch record (a cache written
+    before the SDK's batches were fed whole holds single-event messages: their seals name
+    their batch, index and signature, so the records are rebuilt exactly)."""
+    out: list[Sealed] = []
+    batch: list[tuple[Sealed, EventSeal]] = []
+    for item in chunk:
+        agency, message = item
+        if is_batch_record(message.value):
+            out.append(item)
+            continue
+        seal = decode_seal(message.seal)
+        if batch and (batch[-1][1].batch_id != seal.batch_id or batch[-1][0][0] != agency):
+            out.append(_record(batch))
+            batch = []
+        batch.append((item, seal))
+    if batch:
+        out.append(_record(batch))
+    return out
+
+
+def _record(batch: list[tuple[Sealed, EventSeal]]) -> Sealed:
+    (agency, first), seal = batch[0]
+    values = tuple(item[1].value for item, _ in batch)
+    record = BatchRecord(seal.agency_id, seal.key_id, seal.batch_id, values, seal.signature)
+    return agency, SealedMessage(first.key, record.to_bytes(), (), None, len(values))
+
+
+def _singles(chunk: list[Sealed]) -> list[Sealed]:
+    """A chunk as single-event messages, each with its own seal (its inclusion proof)."""
+    return [(agency, m) for agency, message in chunk for m in single_events(message)]
+
+
 def _in_process(
     args: argparse.Namespace, setup: BacktestSetup, period: Period, chunks: list[list[Sealed]]
 ) -> tuple[Report, int]:
@@ -186,8 +236,18 @@ def _across(
 
 
 def _progress(n: int, months: int, read: int) -> None:
+    """Every twelve months: the events fed so far, and this process's CPU per event since the
+    last line (in one process, whether the cost per event grows with the run's length)."""
     if (n + 1) % 12 == 0 or n + 1 == months:
-        print(f"  {n + 1:>4} months {read:>9,} events fed", flush=True)
+        cpu, (since, before) = time.process_time(), _PROGRESS
+        rate = (cpu - since) / (read - before) * 1e6 if read > before else 0.0
+        _PROGRESS[:] = [cpu, read]
+        print(
+            f"  {n + 1:>4} months {read:>9,} events fed ({rate:.0f} us CPU per event)", flush=True
+        )
+
+
+_PROGRESS = [0.0, 0]
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The order a backtest runs its messages in: each chunk's steps, numbered for the whole run.
 
-A chunk's messages are taken in their events' ``recorded_at`` order (then event id, then place
-in the chunk). A message whose envelope cannot be read is taken at once, in chunk order, at
-the clock's current time (ingest refuses it and says why); one whose time lies outside the
-period is counted and not run. Before the first message of each event-time day comes that
-day's tick. Each message taken carries its number in the run (ingest's feed position and the
-decisions' position) and each tick the number of messages taken before it.
+A batch record's events are taken one by one, each with the record it came from
+(:mod:`hub.backtest.batches`). A chunk's messages are taken in their events' ``recorded_at``
+order (then event id, then place in the chunk). A message whose envelope cannot be read is
+taken at once, in chunk order, at the clock's current time (ingest refuses it and says why);
+one whose time lies outside the period is counted and not run. Before the first message of each
+event-time day comes that day's tick. Each message taken carries its number in the run
+(ingest's feed position and the decisions' position) and each tick the number of messages taken
+before it.
 
 The steps are a function of the run's chunks alone, so a run split across processes
 (:mod:`hub.backtest.shards`) gives every process the ticks and the numbers the one-process run
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.batches import events_of
 from hub.backtest.period import Period
 from hub.codec import DecodedEvent
 from hub.errors import HubError
@@ -47,6 +50,8 @@ class Take:
     """What correlation keys it by, read from its envelope before any check: its subject's
     linkage token, ``area:<LSOA>`` for an area event, or None when unreadable."""
     event_id: str | None
+    batch: bytes | None = None
+    """The batch record the message was taken from (:mod:`hub.backtest.batches`), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,33 +81,39 @@ class Planner:
         """A chunk's steps (a chunk must not reach back before the last: if it does, its
         first tick is earlier than the one before, and the runner rescans everyone)."""
         steps: list[Planned] = []
-        timed: list[tuple[datetime, str, int, Sealed, str | None]] = []
-        for n, item in enumerate(messages):
-            self.read += 1
-            try:
-                envelope = self._decode(item[1].value).record["envelope"]
-                at, event_id = envelope["recorded_at"], str(envelope["event_id"])
-                key = _key(envelope)
-            except (HubError, KeyError, TypeError):
-                steps.append(self._take(item, None, None))  # ingest quarantines it
-                continue
-            if not isinstance(at, datetime) or not self._period.contains(at):
-                self.outside += 1
-                continue
-            timed.append((at, event_id, n, item, key))
+        timed: list[tuple[datetime, str, int, Sealed, str | None, bytes | None]] = []
+        n = 0
+        for agency, message in messages:
+            for event, batch in events_of(message):
+                self.read += 1
+                n += 1
+                item = (agency, event)
+                try:
+                    envelope = self._decode(event.value).record["envelope"]
+                    at, event_id = envelope["recorded_at"], str(envelope["event_id"])
+                    key = _key(envelope)
+                except (HubError, KeyError, TypeError):
+                    steps.append(self._take(item, None, None, batch))  # ingest quarantines it
+                    continue
+                if not isinstance(at, datetime) or not self._period.contains(at):
+                    self.outside += 1
+                    continue
+                timed.append((at, event_id, n, item, key, batch))
         timed.sort(key=lambda t: t[:3])
-        for at, event_id, _, item, key in timed:
+        for at, event_id, _, item, key, batch in timed:
             if self._day != at.date():
                 midnight = datetime.combine(at.date(), datetime.min.time(), UTC)
                 steps.append(Tick(midnight, self.offset))
                 self._day = at.date()
             self.now = at
-            steps.append(self._take(item, key, event_id))
+            steps.append(self._take(item, key, event_id, batch))
         return steps
 
-    def _take(self, item: Sealed, key: str | None, event_id: str | None) -> Take:
+    def _take(
+        self, item: Sealed, key: str | None, event_id: str | None, batch: bytes | None
+    ) -> Take:
         self.offset += 1
-        return Take(item, self.offset, self.now, key, event_id)
+        return Take(item, self.offset, self.now, key, event_id, batch)
 
 
 def _key(envelope: dict[str, Any]) -> str | None:

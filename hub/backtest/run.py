@@ -12,6 +12,7 @@ seals last year's events in a backtest.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -19,6 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 from hub.alerts import AlertBody
+from hub.backtest.batches import BatchSeals
+from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
 from hub.backtest.period import Period, month_of
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
@@ -42,7 +45,7 @@ from hub.dsa.document import Agreement
 from hub.dsa.loader import load_directory
 from hub.flags import Episode
 from hub.ingest import FeedMessage, Ingest, IngestContext
-from hub.quarantine import SourceRef
+from hub.quarantine import SourceRef, quarantine
 from hub.rules import Rule
 from hub.runtime import load_correlator, load_ingest_context
 
@@ -124,9 +127,17 @@ class Backtest:
         self._period = period
         self._now = period.start
         self._decoder = DecodedOnce(load_catalogue(setup.ingest.settings.schemas_dir))
-        self._ingest = Ingest(replace(setup.ingest, clock=lambda: self._now, decoder=self._decoder))
+        settings, registry = setup.ingest.settings, setup.ingest.registry
+        self._seals = BatchSeals.of_registry(settings.keys_dir, registry)
+        context = replace(
+            setup.ingest, clock=lambda: self._now, decoder=self._decoder, verifier=self._seals
+        )
+        self._ingest = Ingest(context)
         self._seen: dict[str, str] = {}
         self._states: dict[str, SubjectState] = {}
+        self._cold: dict[str, bytes] = {}
+        self._touched: set[str] = set()
+        self._recent: set[str] = set()
         self._flagged: set[str] = set()
         self._known: set[str] = set()
         self._rule_of: dict[str, str] = {}
@@ -144,15 +155,25 @@ class Backtest:
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
-        self.run(self._planner.steps(messages))
-        self._decoder.forget()
+        with chunk_collected():
+            self._run(self._planner.steps(messages))
+            self._decoder.forget()
+            self._seals.forget()
+            self._cool()
 
     def run(self, steps: Iterable[Planned]) -> None:
-        """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order."""
+        """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order (the
+        cyclic collector off meanwhile, one young pass after: :mod:`hub.backtest.collector`)."""
+        with chunk_collected():
+            self._run(steps)
+            self._seals.forget()
+            self._cool()
+
+    def _run(self, steps: Iterable[Planned]) -> None:
         for step in steps:
             if isinstance(step, Take):
                 self._now = step.now
-                self._process(step.item, step.offset)
+                self._process(step.item, step.offset, step.batch)
             elif isinstance(step, Tick):
                 self._offset = step.offset
                 self._tick(step.at)
@@ -180,11 +201,15 @@ class Backtest:
         """The report of everything fed so far."""
         return self.tally.report(describe(self._period, self._setup.policy, self.read, meta))
 
-    def _process(self, item: Sealed, offset: int) -> None:
+    def _process(self, item: Sealed, offset: int, batch: bytes | None) -> None:
         agency, sealed = item
         self._offset = offset
         source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
+        refused = None if batch is None else self._seals.open(batch, agency)
+        if refused is not None:  # the record's seal failed: each of its events is refused
+            self._tally.quarantined[quarantine(sealed.value, source, refused).reason] += 1
+            return
         outcome = self._ingest.judge(message, self._seen)  # delivers nothing: no record built
         if outcome.status != "accepted":
             self._tally.quarantined[outcome.reason] += 1
@@ -200,13 +225,33 @@ class Backtest:
             self._tally.linked[month] += 1
         self._known.add(token)
         quiet = self._catch_up(token, len(self._ticks.times))
-        state = self._states.get(token) or SubjectState()
+        self._touched.add(token)
+        state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
         self._episodes()  # not needed: the subject is rescanned at the next tick
         if folded is not None:
             self._apply(token, folded.step)
         elif quiet is not None:
             self._wakes.put(token, quiet)  # nothing changed: still quiet
+
+    def _cool(self) -> None:
+        """Keep as bytes the states of subjects idle for a whole chunk that no tick reads
+        (not flagged, not quiet): the heap holds the subjects in use, not every one met."""
+        idle = self._recent - self._touched
+        quiet, flagged = self._wakes.quiet, self._flagged
+        for token in idle:
+            if token in self._states and token not in flagged and token not in quiet:
+                self._cold[token] = pickle.dumps(self._states.pop(token), _PROTOCOL)
+        self._recent, self._touched = self._touched, set()
+
+    def _thawed(self, token: str) -> SubjectState:
+        """A subject's state kept as bytes (back in use), else a new subject's."""
+        data = self._cold.pop(token, None)
+        if data is None:
+            return SubjectState()
+        state: SubjectState = pickle.loads(data)  # noqa: S301  # this run's own bytes
+        self._states[token] = state
+        return state
 
     def _tick(self, at: datetime) -> None:
         """Re-decide the subjects holding a flag at ``at`` whose decisions may change (as the
@@ -273,6 +318,7 @@ class Backtest:
             state = self._states[token]
             moment = replace(self._moment(at), consent=state.consent)
             self._states[token] = self._setup.correlator.dispatcher.trim(token, state, moment)
+            self._touched.add(token)
             quiet = replace(quiet, last=end - 1)
         return quiet
 
@@ -296,6 +342,7 @@ class Backtest:
 
     def _apply(self, token: str, step: Step, at: datetime | None = None) -> None:
         self._states[token] = step.state
+        self._touched.add(token)
         if step.state.sent:
             self._flagged.add(token)
         else:
@@ -326,6 +373,7 @@ def describe(
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
 _Episodes = list[tuple[Rule, Episode]]
 _Tick = tuple[int, list[_Episodes], bool]
 """A tick's index, the episodes its rescan evaluated, and whether it changed the state."""

@@ -230,7 +230,15 @@ Wire = tuple[Any, ...]
 def _wire(step: Planned) -> Wire:
     if isinstance(step, Take):
         agency, message = step.item
-        return (step.offset, step.now, agency, message.key, message.value, message.headers)
+        return (
+            step.offset,
+            step.now,
+            agency,
+            message.key,
+            message.value,
+            message.headers,
+            step.batch,
+        )
     if isinstance(step, Tick):
         return (step.offset, step.at)
     return (step.event_id, step.position)
@@ -239,15 +247,16 @@ def _wire(step: Planned) -> Wire:
 def _unwire(rows: list[Wire]) -> Iterator[Planned]:
     for row in rows:
         if len(row) == _TAKE:
-            offset, now, agency, key, value, headers = row
-            yield Take((agency, SealedMessage(key, value, headers)), offset, now, None, None)
+            offset, now, agency, key, value, headers, batch = row
+            message = SealedMessage(key, value, headers)
+            yield Take((agency, message), offset, now, None, None, batch)
         elif isinstance(row[0], int):
             yield Tick(row[1], row[0])
         else:
             yield Seen(row[0], row[1])
 
 
-_TAKE = 6
+_TAKE = 7
 
 
 def share_of(key: str | None, processes: int) -> int:

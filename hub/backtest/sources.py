@@ -1,9 +1,10 @@
 """Where a backtest's events come from: the demo's generator, a police CSV, an agency file.
 
 Every source goes through the agency SDK as ``hub feed`` does (pseudonymised, encoded,
-validated and sealed with the agency's keys from the keyring), so the backtest reads the
-same bytes the live hub would. Each yields chunks of :data:`~hub.backtest.run.Sealed`
-messages; a chunk is run in event time, and chunks must follow each other in time.
+validated and sealed with the agency's keys from the keyring, each batch of up to 256 events
+as one batch record), so the backtest reads the same bytes the live hub would. Each yields
+chunks of :data:`~hub.backtest.run.Sealed` messages; a chunk is run in event time, and
+chunks must follow each other in time.
 Rows the SDK refuses are counted in ``refused`` by reason.
 """
 
@@ -70,7 +71,7 @@ class Sealer:
         out: list[Sealed] = []
         for agency_id, drafts in sorted(by_agency.items()):
             for batch in self.client(agency_id).batches(enumerate(drafts, start=1)):
-                out += [(agency_id, m) for m in batch.messages]
+                out += [(agency_id, m) for m in batch.wire()]
                 self.refused.update(r.reason for r in batch.rejects)
         return out
 
@@ -106,7 +107,7 @@ def agency_file(
     feed = FileFeed(sealer.client(agency_id), RowMapper(row_mapping, sealer.store))
     out: list[Sealed] = []
     for item in feed.batches(read_rows(path, fmt)):
-        out += [(agency_id, m) for m in item.batch.messages]
+        out += [(agency_id, m) for m in item.batch.wire()]
         sealer.refused.update(r.reject.reason for r in item.rejected)
     yield out
 

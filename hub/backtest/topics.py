@@ -2,11 +2,11 @@
 
 Every partition of each agency's feed topic (all the registry's agencies, or those named) is
 read from its start to its end with the hub's own partition reader
-(:func:`hub.transport.topiclog.read_partition`), and each record becomes the sealed messages
-ingest would take from it (:func:`feed_items`): its value, key and headers as received, the
-seal among the headers. Nothing is trusted for being on the broker: every message goes
-through ingest's checks in the backtest, as live. The whole read is one chunk, so the run
-orders it by event time as it orders every other source.
+(:func:`hub.transport.topiclog.read_partition`), and each record becomes the feed message
+ingest would take (:func:`feed_items`): its value, key and headers as received, a batch record
+whole (the run takes its events apart and checks its seal once). Nothing is trusted for being
+on the broker: every message goes through ingest's checks in the backtest, as live. The whole
+read is one chunk, so the run orders it by event time as it orders every other source.
 
 ::
 
@@ -24,36 +24,18 @@ from hub.backtest.period import BacktestInputError
 from hub.backtest.plan import Sealed
 from hub.backtest.sources import Chunks
 from hub.config import Settings
-from hub.crypto.batchrecord import event_seals, is_batch_record, parse_batch_record
-from hub.errors import MalformedBatchError
-from hub.ingest import SEAL_HEADER
 from hub.registry import load_registry
 from hub.transport import ConsumerRecord, kafka_endpoint
 from hub.transport.topiclog import read_partition
 
 
 def feed_items(record: ConsumerRecord[bytes, bytes]) -> list[SealedMessage]:
-    """The sealed events one feed record carries, as ingest takes them.
-
-    A single-event record is its value, with the event's seal in its headers. A batch record
-    (``hub.crypto.batchrecord``) is its events in order, each with the seal derived from the
-    record's signature, so ingest checks each as it checks a single-event record. A record
-    that claims to be a batch and does not parse is passed on whole: ingest refuses it and the
-    backtest counts it, as live.
-    """
+    """The feed message one record is, as ingest takes it: its value, key and headers as
+    received. A batch record stays whole: the run takes its events apart, each at its time,
+    and checks the record's seal once (:mod:`hub.backtest.batches`); a record that is not
+    an authentic sealed event or batch is refused and counted, as live."""
     headers = tuple((name, value or b"") for name, value in record.headers)
-    key, value = record.key or b"", record.value or b""
-    if not is_batch_record(value):
-        return [SealedMessage(key=key, value=value, headers=headers)]
-    try:
-        batch = parse_batch_record(value)
-    except MalformedBatchError:
-        return [SealedMessage(key=key, value=value, headers=headers)]
-    kept = tuple((name, v) for name, v in headers if name != SEAL_HEADER)
-    return [
-        SealedMessage(key=key, value=event, headers=(*kept, (SEAL_HEADER, seal.to_bytes())))
-        for event, seal in zip(batch.events, event_seals(batch), strict=True)
-    ]
+    return [SealedMessage(key=record.key or b"", value=record.value or b"", headers=headers)]
 
 
 def feed_topics(settings: Settings, agencies: Sequence[str] | None = None) -> Chunks:

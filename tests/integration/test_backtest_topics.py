@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.backtest import Backtest, BacktestSetup, Period, Policy, Tally
+from hub.backtest.batches import events_of, single_events
 from hub.backtest.plan import Sealed
 from hub.backtest.sources import Sealer, police_file
 from hub.backtest.topics import feed_topics
@@ -65,6 +66,11 @@ def batch_records(settings: Settings, messages: list[Sealed]) -> list[tuple[str,
     ]
 
 
+def singles(records: list[Sealed]) -> list[Sealed]:
+    """The SDK's batch records as single-event messages, each with its own seal."""
+    return [(agency, m) for agency, record in records for m in single_events(record)]
+
+
 def run(settings: Settings, period: Period, chunks: Iterable[list[Sealed]]) -> Backtest:
     runner = Backtest(
         BacktestSetup.load(settings, Policy.CURRENT, period, datetime.now(UTC)), period
@@ -88,7 +94,8 @@ def test_a_month_backtested_from_the_feed_topics_counts_what_the_file_counts(
     registry = load_registry(s.deploy_dir / "registry.yaml")
     asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     head = police_head(tmp_path / "police.csv", 600)
-    [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    [records] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    month = singles(records)
     asyncio.run(publish(s, month, batches=batches))
     period = Period(month_start(MONTHS_BACK + 1), datetime.now(UTC).date())
 
@@ -109,17 +116,19 @@ def test_named_feed_topics_read_only_those_agencies(hub_settings: Settings, tmp_
     registry = load_registry(s.deploy_dir / "registry.yaml")
     asyncio.run(create_topics(kafka_endpoint(s), plan_topics(s, registry)))
     head = police_head(tmp_path / "police.csv", 60)
-    [month] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    [records] = police_file(Sealer(s, Keyring.open(s.keys_dir)), head, partners=True)
+    month = singles(records)
     asyncio.run(publish(s, month, batches=True))
     [police] = feed_topics(s, ["police"])
-    assert len(police) == sum(1 for agency, _ in month if agency == "police") > 0
+    events = sum(len(events_of(m)) for _, m in police)
+    assert events == sum(1 for agency, _ in month if agency == "police") > 0
     assert {agency for agency, _ in police} == {"police"}
 
     first, last = month_start(MONTHS_BACK + 1).isoformat(), datetime.now(UTC).date().isoformat()
     args = ["backtest", "--from", first, "--to", last, "--out", str(tmp_path / "out")]
     result = CliRunner().invoke(app, [*args, "--topics", "police"], env=settings_env(s))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.splitlines()[-1])["read"] == len(police)
+    assert json.loads(result.output.splitlines()[-1])["read"] == events
     result = CliRunner().invoke(app, [*args, "--topics", "police,nobody"], env=settings_env(s))
     assert result.exit_code == 1
     assert "nobody" in result.output

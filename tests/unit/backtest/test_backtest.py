@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.backtest import Backtest, BacktestInputError, BacktestSetup, Period, Policy, Tally
+from hub.backtest.batches import single_events
 from hub.backtest.plan import Sealed
 from hub.backtest.render import render_html, write_report
 from hub.backtest.sources import Sealer, demo_months, first_police_csv, police_file
@@ -82,7 +83,8 @@ def test_a_backtest_raises_what_the_live_path_raises_at_those_times(
     n = 0
     for chunk in chunks:
         timed = []
-        for i, (agency, message) in enumerate(chunk):
+        singles = [(agency, m) for agency, record in chunk for m in single_events(record)]
+        for i, (agency, message) in enumerate(singles):  # one event a message, with its seal
             envelope = store.decode(message.value).record["envelope"]
             if PERIOD.contains(envelope["recorded_at"]):
                 timed.append((envelope["recorded_at"], envelope["event_id"], i, agency, message))

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.backtest import Backtest, BacktestSetup, Report
+from hub.backtest.batches import single_events
 from hub.backtest.plan import Sealed
 from hub.backtest.render import write_report
 from hub.backtest.shards import BacktestProcessError, ShardedBacktest, share_of
@@ -136,7 +137,7 @@ def _reused_keys(settings: Settings, chunks: list[list[Sealed]]) -> list[str]:
     store = SchemaStore.load(settings.schemas_dir)
     by_id: dict[str, list[str]] = {}
     for chunk in chunks:
-        for _, message in chunk:
+        for message in (m for _, record in chunk for m in single_events(record)):
             if message.value == b"not an event":
                 continue
             envelope = store.decode(message.value).record["envelope"]

@@ -1,0 +1,137 @@
+"""Batch records in a backtest: the seal checked once per record, and still checked.
+
+Tamper probes: a record whose signature is broken, one with an event's bytes changed after
+sealing, one on another agency's feed, and a single message that claims (by its seal header)
+to be an event of a record the run verified when it is not. Each is refused with the reason
+the live hub gives, once per event; the other events run as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.agency import FeedMessage as SealedMessage
+from hub.backtest import Backtest, BacktestSetup, Period, Policy
+from hub.backtest.batches import BATCH_EVENT, events_of, single_events
+from hub.backtest.plan import Sealed
+from hub.codec import SchemaStore
+from hub.config import Settings
+from hub.crypto.batchrecord import BatchRecord, is_batch_record, parse_batch_record
+from hub.ingest import SEAL_HEADER
+from tests.unit.backtest.test_backtest import T0, demo_chunks, sample_settings
+
+PERIOD = Period.parse("2026-09-01", "2026-09-30")
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return sample_settings(tmp_path_factory.mktemp("batches"), rows=400)
+
+
+@pytest.fixture(scope="module")
+def month(settings: Settings) -> list[Sealed]:
+    [chunk] = demo_chunks(settings, PERIOD)
+    return chunk
+
+
+def _run(settings: Settings, chunk: list[Sealed]) -> Backtest:
+    runner = Backtest(BacktestSetup.load(settings, Policy.CURRENT, PERIOD, T0), PERIOD)
+    runner.feed(chunk)
+    return runner
+
+
+def _records(chunk: list[Sealed]) -> list[int]:
+    """The places of the chunk's batch records that hold more than one event."""
+    return [
+        n
+        for n, (_, m) in enumerate(chunk)
+        if is_batch_record(m.value) and len(parse_batch_record(m.value).events) > 1
+    ]
+
+
+def _with(
+    chunk: list[Sealed], n: int, record: BatchRecord, agency: str | None = None
+) -> list[Sealed]:
+    was_agency, was = chunk[n]
+    message = SealedMessage(was.key, record.to_bytes(), was.headers, None, len(record.events))
+    return [*chunk[:n], (agency or was_agency, message), *chunk[n + 1 :]]
+
+
+def test_batch_records_count_what_single_events_count(
+    settings: Settings, month: list[Sealed]
+) -> None:
+    assert _records(month)  # the SDK sends batch records
+    singles = [(agency, m) for agency, record in month for m in single_events(record)]
+    as_records, as_singles = _run(settings, month), _run(settings, singles)
+    assert as_records.read == as_singles.read == len(singles)
+    assert as_records.tally == as_singles.tally
+    assert sum(as_records.tally.events.values()) > 0
+    assert not as_records.tally.quarantined
+
+
+@pytest.mark.parametrize("probe", ["signature", "event", "agency"])
+def test_a_tampered_record_is_refused_event_by_event(
+    settings: Settings, month: list[Sealed], probe: str
+) -> None:
+    n = _records(month)[0]
+    agency, message = month[n]
+    record = parse_batch_record(message.value)
+    if probe == "signature":
+        tampered = BatchRecord(
+            record.agency_id,
+            record.key_id,
+            record.batch_id,
+            record.events,
+            bytes([record.signature[0] ^ 1]) + record.signature[1:],
+        )
+    elif probe == "event":
+        first = record.events[0]
+        events = (first[:-1] + bytes([first[-1] ^ 1]), *record.events[1:])
+        tampered = BatchRecord(
+            record.agency_id, record.key_id, record.batch_id, events, record.signature
+        )
+    else:
+        tampered = record
+    other = next(a for a, _ in month if a != agency)
+    chunk = _with(month, n, tampered, other if probe == "agency" else None)
+    base, runner = _run(settings, month), _run(settings, chunk)
+    refused = runner.tally.quarantined
+    lost = sum(base.tally.events.values()) - sum(runner.tally.events.values())
+    assert lost == sum(refused.values()) > 0  # the record's events in the period, each refused
+    assert runner.read == base.read
+    reason = "agency_mismatch" if probe == "agency" else "bad_signature"
+    assert refused[reason] >= lost - (probe == "event")  # a changed event may not even decode
+
+
+def test_a_message_that_claims_a_verified_record_it_is_not_in_is_refused(
+    settings: Settings, month: list[Sealed]
+) -> None:
+    n = _records(month)[0]
+    agency, message = month[n]
+    store = SchemaStore.load(settings.schemas_dir)
+    event = next(  # one the run takes (its time in the period)
+        e
+        for e, _ in events_of(message)
+        if PERIOD.contains(store.decode(e.value).record["envelope"]["recorded_at"])
+    )
+    changed = event.value[:-1] + bytes([event.value[-1] ^ 1])
+    forged = SealedMessage(event.key, changed, ((SEAL_HEADER, BATCH_EVENT),))
+    runner = _run(settings, [*month, (agency, forged)])
+    base = _run(settings, month)
+    assert runner.read == base.read + 1
+    assert runner.tally.quarantined == {"bad_signature": 1}
+    assert runner.tally.events == base.tally.events
+
+
+def test_a_record_that_does_not_parse_is_refused_whole(
+    settings: Settings, month: list[Sealed]
+) -> None:
+    n = _records(month)[0]
+    agency, message = month[n]
+    broken = SealedMessage(message.key, message.value[:-10], message.headers)
+    runner = _run(settings, [*month[:n], (agency, broken), *month[n + 1 :]])
+    assert sum(runner.tally.quarantined.values()) == 1
+    assert (
+        runner.read
+        == _run(settings, month).read - len(parse_batch_record(message.value).events) + 1
+    )
