@@ -27,6 +27,9 @@ from hub.runtime import load_correlator, load_ingest_context, load_worker_keys
 from hub.transport import kafka_endpoint
 from hub.transport.lenient import tolerate_unreadable_batches
 
+SLOW_COLLECTIONS_FLUSH_S = 5.0
+"""How often the collections noted as slow are logged (``gc_paused``)."""
+
 
 def bare_app(settings: Settings) -> HubApp:
     """The hub's faust app with its broker, store and consumer settings, and no agents."""
@@ -73,7 +76,12 @@ def create_app(settings: Settings) -> faust.App:
     register_ledger(app, settings, keys)
     remember_states(settings.state_capacity)
     settle(settings.gc_young_threshold)  # last: what set-up built is frozen (hub.gcpolicy)
-    log_slow_collections()
+    slow = log_slow_collections()
+
+    async def log_slow() -> None:  # outside the collector's callback (hub.gcpolicy)
+        slow.flush()
+
+    app.timer(interval=SLOW_COLLECTIONS_FLUSH_S)(log_slow)
     return app
 
 

@@ -16,13 +16,15 @@ garbage held until the next collection (``docs/operations.md``, "Garbage collect
 
 A worker also logs every collection that holds its event loop longer than
 :data:`SLOW_COLLECTION_S` (:func:`log_slow_collections`, ``gc_paused``): a pause of every agent,
-one of the things a latency tail is made of (``docs/benchmarks.md``).
+one of the things a latency tail is made of (``docs/benchmarks.md``). The collector's callback
+only notes them; a timer logs them (:meth:`SlowCollections.flush`).
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,10 @@ import structlog
 
 SLOW_COLLECTION_S = 0.02
 """A collection longer than this is logged by :func:`log_slow_collections`."""
+
+SLOW_COLLECTIONS_KEPT = 64
+"""The slow collections noted between two flushes (the oldest dropped beyond it)."""
+
 OLDER_THRESHOLDS = (10, 10)
 """CPython's own thresholds of generations 1 and 2, kept: only the young one is a setting."""
 
@@ -73,10 +79,19 @@ class CollectorMeter:
 
 
 @dataclass
-class _SlowCollections:
-    """A :data:`gc.callbacks` listener that logs the collections longer than ``threshold_s``."""
+class SlowCollections:
+    """A :data:`gc.callbacks` listener that notes the collections longer than ``threshold_s``.
+
+    It only notes them (a bounded queue): a collection can start inside any allocation, a log
+    call's included, and structlog's printer holds a plain lock while it writes, so logging
+    from the callback could wait on a lock its own thread holds, and the worker would hang.
+    :meth:`flush`, called from outside the collector (a timer), logs what was noted.
+    """
 
     threshold_s: float
+    pending: deque[tuple[int, int, float, float]] = field(
+        default_factory=lambda: deque(maxlen=SLOW_COLLECTIONS_KEPT)
+    )
     _began: float = 0.0
     _cpu: float = 0.0
 
@@ -87,20 +102,33 @@ class _SlowCollections:
             return
         took = time.perf_counter() - self._began
         if took >= self.threshold_s:
+            cpu = time.thread_time() - self._cpu
+            self.pending.append((info["generation"], info["collected"], took, cpu))
+
+    def flush(self) -> int:
+        """Log (``gc_paused``, INFO) each noted collection; how many were logged."""
+        logged = 0
+        while self.pending:
+            generation, collected, took, cpu = self.pending.popleft()
             structlog.get_logger("hub.gcpolicy").info(
                 "gc_paused",
-                generation=info["generation"],
-                collected=info["collected"],
+                generation=generation,
+                collected=collected,
                 duration_ms=round(took * 1000, 3),
-                cpu_ms=round((time.thread_time() - self._cpu) * 1000, 3),
+                cpu_ms=round(cpu * 1000, 3),
             )
+            logged += 1
+        return logged
 
 
-def log_slow_collections(threshold_s: float = SLOW_COLLECTION_S) -> None:
-    """Log (``gc_paused``, INFO) every collection that takes at least ``threshold_s``; once
-    per process (a second call, as from a second app in one test process, changes the bound)."""
+def log_slow_collections(threshold_s: float = SLOW_COLLECTION_S) -> SlowCollections:
+    """Note every collection that takes at least ``threshold_s`` (:meth:`SlowCollections.flush`
+    logs them, ``gc_paused``); once per process (a second call, as from a second app in one
+    test process, changes the bound and returns the same listener)."""
     for listener in gc.callbacks:
-        if isinstance(listener, _SlowCollections):
+        if isinstance(listener, SlowCollections):
             listener.threshold_s = threshold_s
-            return
-    gc.callbacks.append(_SlowCollections(threshold_s))
+            return listener
+    listener = SlowCollections(threshold_s)
+    gc.callbacks.append(listener)
+    return listener

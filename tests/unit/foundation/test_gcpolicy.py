@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+import io
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
+import structlog.testing
 
 from hub.config import load_settings
 from hub.disclosure import SubjectState, remember_states
-from hub.gcpolicy import CollectorMeter, settle
+from hub.gcpolicy import SLOW_COLLECTIONS_KEPT, CollectorMeter, SlowCollections, settle
 
 
 @pytest.fixture
@@ -64,3 +68,54 @@ def test_remembered_states_are_bounded_by_the_setting() -> None:
         assert oldest == states[0]
     finally:
         remember_states(16_384)
+
+
+def test_a_slow_collection_is_noted_in_the_callback_and_logged_by_flush() -> None:
+    """The collector's callback never logs (a collection can start inside a log call, whose
+    printer holds a plain lock: logging there hung the worker); flush logs what it noted."""
+    slow = SlowCollections(threshold_s=0.0)
+    with structlog.testing.capture_logs() as logged:
+        slow("start", {"generation": 0, "collected": 0, "uncollectable": 0})
+        slow("stop", {"generation": 2, "collected": 7, "uncollectable": 0})
+        assert logged == []
+        assert slow.flush() == 1
+        assert slow.flush() == 0
+    (line,) = logged
+    assert (line["event"], line["generation"], line["collected"]) == ("gc_paused", 2, 7)
+    assert line["duration_ms"] >= 0
+    assert line["cpu_ms"] >= 0
+
+
+def test_the_noted_collections_are_bounded_between_flushes() -> None:
+    slow = SlowCollections(threshold_s=0.0)
+    for n in range(SLOW_COLLECTIONS_KEPT + 5):
+        slow("start", {})
+        slow("stop", {"generation": 0, "collected": n, "uncollectable": 0})
+    with structlog.testing.capture_logs() as logged:
+        assert slow.flush() == SLOW_COLLECTIONS_KEPT
+    assert [line["collected"] for line in logged] == list(range(5, SLOW_COLLECTIONS_KEPT + 5))
+
+
+def test_a_collection_inside_a_log_call_does_not_hang_the_thread() -> None:
+    """A slow collection that ends while the printer's lock is held (as inside a log call on
+    the same thread) must not wait on that lock: the callback only notes it."""
+    slow = SlowCollections(threshold_s=0.0)
+    printer = structlog.PrintLogger(io.StringIO())
+    before = structlog.get_config()
+    structlog.configure(logger_factory=lambda *_: printer, cache_logger_on_first_use=False)
+    done = threading.Event()
+
+    def collect_inside_a_log_call() -> None:
+        with printer._lock:
+            slow("start", {})
+            slow("stop", {"generation": 1, "collected": 0, "uncollectable": 0})
+        done.set()
+
+    try:
+        threading.Thread(target=collect_inside_a_log_call, daemon=True).start()
+        assert done.wait(timeout=30), "the collector's callback waited on the printer's lock"
+        assert len(slow.pending) == 1
+        slow.flush()
+        assert "gc_paused" in printer._file.getvalue()
+    finally:
+        structlog.configure(**before)
