@@ -14,8 +14,9 @@ whole record (counted once per event, as the backtest counts events).
 event's seal with: an event marked :data:`BATCH_EVENT` passes only if its exact bytes are an
 event of a record it verified (and its seal is then that record's: agency and key, which
 ingest compares with the event's envelope); anything else is checked as before, so a single
-event with its own seal still passes, and a marked event of no verified record is refused
-(``bad_signature``), whoever marked it.
+event with its own seal still passes, and a marked event is refused (``bad_signature``),
+whoever marked it, unless it is an event of the very record the runner opened for it
+(:meth:`BatchSeals.open` takes that record; a message that came alone vouches for none).
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ class BatchSeals(SealVerifier):
         super().__init__(keys, cache_size, windows=windows, source=source)
         self.agencies: frozenset[str] = frozenset(keys)
         """The agencies whose records it opens (the registry's, as the live hub's ingest)."""
-        self._opened: dict[bytes, HubError | None] = {}
-        self._members: dict[bytes, EventSeal] = {}
+        self._opened: dict[tuple[bytes, str], HubError | None] = {}
+        self._members: dict[bytes, tuple[frozenset[bytes], EventSeal]] = {}
+        self._current: tuple[frozenset[bytes], EventSeal] | None = None
 
     @classmethod
     def of_registry(cls, keys_dir: Path, registry: Registry) -> BatchSeals:
@@ -105,21 +107,33 @@ class BatchSeals(SealVerifier):
         seals.agencies = frozenset(agencies)
         return seals
 
-    def open(self, record: bytes, feed_agency: str) -> HubError | None:
+    def open(self, record: bytes | None, feed_agency: str) -> HubError | None:
         """Verify a batch record of ``feed_agency``'s feed once (then remembered until
-        :meth:`forget`): None when it verified, else the error that refuses it."""
+        :meth:`forget`), and take it as the record whose events :meth:`verify` vouches for
+        next: None when it verified, else the error that refuses it. ``None`` (a message
+        that came alone) vouches for no event: a message marked as a batch's is refused.
+
+        Remembered per record and feed: a copy of one agency's record on another's feed is
+        refused there without refusing the genuine record on its own feed."""
+        self._current = None
+        if record is None:
+            return None
         opened = self._opened
-        if record in opened:
-            return opened[record]
-        try:
-            self._verify(parse_batch_record(record), feed_agency)
-            found: HubError | None = None
-        except HubError as exc:
-            found = exc
-        opened[record] = found
+        key = (record, feed_agency)
+        if key in opened:
+            found = opened[key]
+        else:
+            try:
+                self._verify(record, parse_batch_record(record), feed_agency)
+                found = None
+            except HubError as exc:
+                found = exc
+            opened[key] = found
+        if found is None:
+            self._current = self._members[record]
         return found
 
-    def _verify(self, record: BatchRecord, feed_agency: str) -> None:
+    def _verify(self, raw: bytes, record: BatchRecord, feed_agency: str) -> None:
         """As the live hub opens a record: agency onboarded and the feed's, root and signature."""
         if record.agency_id not in self.agencies:
             raise UnknownAgencyError("batch names an agency that is not onboarded")
@@ -129,10 +143,7 @@ class BatchSeals(SealVerifier):
         self.verify_head(record.head(tree), record.signature)
         # Ingest reads a seal's agency and key only: every event of the record gets the
         # record's first event's seal (one inclusion proof per record, not one per event).
-        seal = event_seal(record, tree)
-        members = self._members
-        for event in record.events:
-            members[event] = seal
+        self._members[raw] = (frozenset(record.events), event_seal(record, tree))
 
     def verify(
         self, event: bytes, seal: EventSeal | bytes, received_at: datetime | None = None
@@ -141,9 +152,10 @@ class BatchSeals(SealVerifier):
         :meth:`SealVerifier.verify`."""
         if seal != BATCH_EVENT:
             return super().verify(event, seal, received_at)
-        found = self._members.get(event)
-        if found is None:
+        current = self._current
+        if current is None or event not in current[0]:
             raise BadSignatureError("event of no batch record this run verified")
+        found = current[1]
         if received_at is not None:
             self.check_window(found.key_id, received_at)
         return found
@@ -152,6 +164,7 @@ class BatchSeals(SealVerifier):
         """Drop the records opened so far (a chunk's: the next chunk's are others)."""
         self._opened.clear()
         self._members.clear()
+        self._current = None
 
 
 def event_seal(record: BatchRecord, tree: MerkleTree) -> EventSeal:

@@ -206,7 +206,7 @@ class Backtest:
         self._offset = offset
         source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
-        refused = None if batch is None else self._seals.open(batch, agency)
+        refused = self._seals.open(batch, agency)  # None: a message that came alone
         if refused is not None:  # the record's seal failed: each of its events is refused
             self._tally.quarantined[quarantine(sealed.value, source, refused).reason] += 1
             return

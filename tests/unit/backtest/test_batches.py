@@ -135,3 +135,37 @@ def test_a_record_that_does_not_parse_is_refused_whole(
         runner.read
         == _run(settings, month).read - len(parse_batch_record(message.value).events) + 1
     )
+
+
+def test_an_exact_copy_of_a_verified_event_marked_as_a_batchs_is_refused(
+    settings: Settings, month: list[Sealed]
+) -> None:
+    """The mark vouches for an event only inside the record the runner opened for it: the
+    same bytes sent alone with the mark are refused, as the live hub refuses that seal."""
+    n = _records(month)[0]
+    agency, message = month[n]
+    store = SchemaStore.load(settings.schemas_dir)
+    event = next(
+        e
+        for e, _ in events_of(message)
+        if PERIOD.contains(store.decode(e.value).record["envelope"]["recorded_at"])
+    )
+    copy = SealedMessage(event.key, event.value, ((SEAL_HEADER, BATCH_EVENT),))
+    runner = _run(settings, [*month, (agency, copy)])
+    assert runner.tally.quarantined == {"bad_signature": 1}
+    assert runner.tally.events == _run(settings, month).tally.events
+
+
+def test_a_copy_of_a_record_on_another_agencys_feed_does_not_refuse_the_genuine_one(
+    settings: Settings, month: list[Sealed]
+) -> None:
+    """Opened first (the same times, earlier in the chunk), the copy is refused on the other
+    feed; the genuine record on its own feed is still verified and its events counted."""
+    n = _records(month)[0]
+    agency, message = month[n]
+    other = next(a for a, _ in month if a != agency)
+    runner = _run(settings, [*month[:n], (other, message), *month[n:]])
+    base = _run(settings, month)
+    assert set(runner.tally.quarantined) == {"agency_mismatch"}
+    assert runner.tally.events == base.tally.events
+    assert sum(base.tally.events.values()) > 0
