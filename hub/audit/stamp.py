@@ -23,9 +23,10 @@ What varies per entry is computed per entry: the time and position's own bytes (
 position), the decision id (one SHA-256), and whether the partnership holds a flag of the
 subject under the rule (then a denial may be a retraction, and the entry takes the lane).
 
-A stamp is made by the fast lane from its own parts for the first entry of its key
-(:meth:`~hub.audit.lane.Lane.stamped`), and kept only when its holes filled with that
-entry's id, time and position give the lane's bytes. An entry is counted here only when its
+A stamp is made from the fast lane's own parts (verdict, decision bytes, flag fields) for
+the first entry of its key, never from an entry's bytes; that its holes filled with an
+entry's id, time and position give the lane's bytes is what ``tests/unit/audit/test_lane.py``
+checks over the bench's histories (no run-time check). An entry is counted here only when its
 bytes are exactly the stamp filled with the id, time and position re-derived for it; any
 other entry takes the lane and then the full path, as before. The question is read from the
 bytes without parsing them, so it is only a guess until the bytes are found equal: the
@@ -200,6 +201,8 @@ def stamp_of(
     subject that has some, or decisions that cannot be cut at their time."""
     consulted = verdict.consulting and basis.consent.records  # else none is named
     if verdict.permit or consulted or not lane.decisions(basis, verdict):
+        return None
+    if not verdict.chunks:  # known once the lane made them: they could not be cut at their time
         return None
     keyed = pid in lane.keyed
     return Stamp.of(basis, pid, verdict, lane.flag_parts(basis), (read, keyed))
