@@ -151,7 +151,7 @@ def register_correlate(
             )
 
     async def tick() -> None:
-        """A MACed clock tick into the held accepted partition whose turn it is (a failed one
+        """A MACed clock tick into each held accepted partition whose turn it is (a failed one
         waits for its next turn)."""
         try:
             held = {
@@ -159,8 +159,7 @@ def register_correlate(
                 for tp in app.consumer.assignment()
                 if tp.topic == settings.accepted_topic
             }
-            partition = rota.next(held)
-            if partition is not None:
+            for partition in rota.next(held):
                 value = agent.service.tick(partition, datetime.now(UTC))
                 await accepted.send(key=b"__tick__", value=value, partition=partition)
         except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker

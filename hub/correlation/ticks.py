@@ -6,14 +6,19 @@ agent together and held it for the sum of the partitions' rounds, in the middle 
 load was flowing (docs/benchmarks.md). The rota spreads them: the timer fires ``partitions``
 times per interval and each firing ticks the next partition in turn, if this worker holds it.
 Each held partition is still ticked once every ``tick_interval_s``; a partition this worker
-does not hold takes its turn as a gap, so the period does not depend on the assignment.
+does not hold takes its turn as a gap, so the period does not depend on the assignment. A
+topic given more partitions than the settings say (an operator may add some) is still ticked
+whole: partition ``p`` takes turn ``p % partitions``.
 
 >>> rota = TickRota(4)
 >>> [rota.next({0, 1, 2, 3}) for _ in range(5)]
-[0, 1, 2, 3, 0]
+[(0,), (1,), (2,), (3,), (0,)]
 >>> rota = TickRota(4)  # a worker holding partitions 1 and 3 of four
 >>> [rota.next({1, 3}) for _ in range(4)]
-[None, 1, None, 3]
+[(), (1,), (), (3,)]
+>>> rota = TickRota(4)  # the topic grew to six partitions
+>>> [rota.next({0, 1, 2, 3, 4, 5}) for _ in range(4)]
+[(0, 4), (1, 5), (2,), (3,)]
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ class TickRota:
         """How often the timer fires so that each partition's turn comes every interval."""
         return tick_interval_s / self.partitions
 
-    def next(self, held: set[int]) -> int | None:
-        """The partition whose turn it is, if ``held`` holds it; None: this turn is a gap."""
-        partition = self._turn
-        self._turn = (self._turn + 1) % self.partitions
-        return partition if partition in held else None
+    def next(self, held: set[int]) -> tuple[int, ...]:
+        """The held partitions whose turn it is, in order (none: this turn is a gap)."""
+        turn = self._turn
+        self._turn = (turn + 1) % self.partitions
+        return tuple(sorted(p for p in held if p % self.partitions == turn))
