@@ -70,6 +70,21 @@ RESCAN_SLICE_S = 0.005
 """A rescan (tick or switch) lets the event loop run after this much of its work: re-deciding
 a flagged subject takes about a millisecond, and a tick round at 3,000 subjects held every
 other agent for 15 to 30 ms per partition (docs/benchmarks.md)."""
+
+
+class _Slices:
+    """A long loop's turns: :meth:`turn` lets the event loop run once per slice of work."""
+
+    def __init__(self) -> None:
+        self._ends = time.perf_counter() + RESCAN_SLICE_S
+
+    async def turn(self) -> None:
+        """Yield to the event loop if this slice's time is spent."""
+        if time.perf_counter() >= self._ends:
+            await asyncio.sleep(0)
+            self._ends = time.perf_counter() + RESCAN_SLICE_S
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
 
@@ -139,12 +154,10 @@ class FlaggedSubjects:
         generation = self.generation
         found: dict[int, set[str]] = {n: set() for n in range(partitions)}
         read = 0
-        slice_ends = time.perf_counter() + RESCAN_SLICE_S
+        slices = _Slices()
         try:
             for key, stored in rows:
-                if time.perf_counter() >= slice_ends:
-                    await asyncio.sleep(0)
-                    slice_ends = time.perf_counter() + RESCAN_SLICE_S
+                await slices.turn()
                 token = key.decode()
                 if token.startswith("__"):
                     continue
@@ -368,16 +381,14 @@ class Correlation:
         known = self.flagged.of(partition) if flagged_only else None
         generation = self.flagged.generation
         found: set[str] = set()
-        slice_ends = time.perf_counter() + RESCAN_SLICE_S
+        slices = _Slices()
         for key, stored in list(self.tables.subjects.items()):
             token = key.decode()  # only rows the hub wrote are held: text
             if known is not None and token not in known:
                 continue  # holds no flag: nothing for a tick to re-decide
             if token.startswith("__") or self._partition_of(token) != partition:
                 continue
-            if time.perf_counter() >= slice_ends:
-                await asyncio.sleep(0)  # let the other agents run (RESCAN_SLICE_S)
-                slice_ends = time.perf_counter() + RESCAN_SLICE_S
+            await slices.turn()  # let the other agents run (RESCAN_SLICE_S)
             batch.note("subjects_read")
             before = batch.rows.seen(token, stored)
             if flagged_only and not before.sent:
