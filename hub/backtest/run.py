@@ -155,11 +155,8 @@ class Backtest:
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
-        with chunk_collected():
-            self._run(self._planner.steps(messages))
-            self._decoder.forget()
-            self._seals.forget()
-            self._cool()
+        self.run(self._planner.steps(messages))
+        self._decoder.forget()
 
     def run(self, steps: Iterable[Planned]) -> None:
         """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order (the
