@@ -63,6 +63,10 @@ _MEMO_MAX = 65_536
 _NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
 """Stand-in for a decision's time while its bytes are cut around it (its text is found
 nowhere else in a record: checked on each cut)."""
+_NO_AT_TEXT = b'"' + time_text(_NO_AT).encode()
+"""The stand-in as a record writes it. It cannot overlap itself (its opening quote is
+found nowhere else in it), so chunks cut at the stand-in's places, none holding it, are
+exactly what splitting the written bytes at it gives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,9 @@ class Lane:
             tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
         ) = None
         self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
+        self._read: dict[tuple[int, ...], tuple[_Outcomes, tuple[bool, ...], bool]] = {}
+        """Per decisions (by identity, held): which permit, and whether any consulted
+        consent (a flag's decisions for one partnership recur across flags and sequences)."""
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
         self._breaks: dict[int, list[datetime]] = {}
@@ -219,7 +226,17 @@ class Lane:
         re-checked on the events permitted, the consent clauses looked for), with whether
         the rule holds remembered per flag and events permitted (it depends on nothing else)."""
         flagged = basis.flagged
-        permitted = tuple([d.permitted for d in outcomes])
+        ids = tuple(map(id, outcomes))
+        read = self._read.get(ids)
+        if read is None:  # held with the decisions: their identities stay theirs
+            if len(self._read) >= _MEMO_MAX:
+                self._read.clear()
+            read = self._read[ids] = (
+                outcomes,
+                tuple([d.permitted for d in outcomes]),
+                self._rederiver.consulting(outcomes),
+            )
+        _, permitted, consulting = read
         key = (id(flagged), permitted)
         known = self._holds.get(key)
         if known is None or known[0] is not flagged:
@@ -228,8 +245,7 @@ class Lane:
             visible = [c for c, p in zip(basis.members, permitted, strict=True) if p]
             known = (flagged, bool(visible) and still_holds(basis.rule, visible))
             self._holds[key] = known
-        consulting = self._rederiver.consulting(outcomes)
-        return Verdict(outcomes, known[1], consulting, tuple(map(id, outcomes)))
+        return Verdict(outcomes, known[1], consulting, ids)
 
     def _unconsented(
         self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
@@ -237,7 +253,10 @@ class Lane:
         """The engine's decisions for a subject without consent records, per event."""
         memo, slot = self._outcomes, place.slot
         found = [memo.get((c, slot, pid)) for c in classes]
-        if None not in found:
+        for known in found:
+            if known is None:  # by identity: ``None in found`` asks each decision's __eq__
+                break
+        else:
             return tuple(found)  # type: ignore[arg-type]  # no None in it
         evaluator = self._rederiver.evaluator(basis.sequence)
         if len(memo) >= _MEMO_MAX:
@@ -438,8 +457,14 @@ class Lane:
         :meth:`Forms.decisions_bytes` writes)."""
         chunks = verdict.chunks
         if chunks is None:
-            written = b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT))
-            chunks = written.split(b'"' + time_text(_NO_AT).encode())
+            chunks = self._forms.decision_chunks(verdict.outcomes, basis.events)
+            if chunks is None:  # a decision written whole: cut at the stand-in's time
+                written = b",".join(
+                    self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT)
+                )
+                chunks = written.split(_NO_AT_TEXT)
+            elif any(_NO_AT_TEXT in c for c in chunks):  # (an event id holding it)
+                chunks = []
             if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
                 chunks = []
             verdict.chunks = chunks
