@@ -586,17 +586,21 @@ def collection_paused() -> Iterator[None]:
     frozen for the loop (:func:`gc.freeze`) and unfrozen after, into the oldest generation:
     it lives as long as the replay, and the young collections the loop makes need not walk
     it (a history just indexed is still young; ``docs/benchmarks.md``, branch replay12).
+    Not when something is frozen already: unfreezing would undo the caller's freeze.
     """
     if not gc.isenabled():
         yield
         return
     thresholds = gc.get_threshold()
     gc.set_threshold(REPLAY_YOUNG_THRESHOLD, *thresholds[1:])
-    gc.freeze()
+    freezing = gc.get_freeze_count() == 0  # else the caller froze: its choice is left alone
+    if freezing:
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 
