@@ -154,7 +154,9 @@ class Forms:
         """The decisions' bytes for these events (:meth:`decisions_bytes`, joined with
         commas) cut where each decision's time goes: ``at.join(chunks)`` is those bytes at
         time ``at`` (as bytes, with its opening quote). None when a decision is written whole
-        (:meth:`_pieces_of`). Each decision's bytes up to its time are kept per decision
+        (:meth:`_pieces_of`) or its bytes around the time hold the stand-in time
+        (:data:`STAND_IN`: an event id holding it), so that the stand-in is found in the
+        bytes at the cuts only. Each decision's bytes up to its time are kept per decision
         (held) and event id: a subject's flags share events, and their decisions are the
         engine's remembered ones."""
         if not outcomes:
@@ -169,13 +171,12 @@ class Forms:
                 if pieces is None:
                     return None
                 head, middle, after = pieces
+                piece = b"".join((head, orjson.dumps(event_id), middle))
+                if STAND_IN in piece:  # (the stand-in has no comma: no cut spans one)
+                    return None
                 if len(cut) >= _FORMS_MAX:
                     cut.clear()
-                found = cut[id(decision), event_id] = (
-                    decision,
-                    b"".join((head, orjson.dumps(event_id), middle)),
-                    after + b",",
-                )
+                found = cut[id(decision), event_id] = (decision, piece, after + b",")
             chunks.append(before + found[1])
             before = found[2]
         chunks.append(before[:-1])
@@ -275,3 +276,8 @@ def time_text(at: datetime) -> str:
     text = _TIME.dump_python(at, mode="json")
     assert isinstance(text, str)  # noqa: S101  # pydantic writes a datetime as a string
     return text
+
+
+STAND_IN = b'"' + time_text(_NO_TIME).encode()
+"""The stand-in time as a record writes it (with its opening quote), where a decision's
+pieces are cut (:func:`_pieces`): it cannot overlap itself (its quote opens it only)."""

@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import orjson
 
-from hub.audit.answer import Forms, time_text
+from hub.audit.answer import STAND_IN, Forms, time_text
 from hub.audit.ids import decision_id_of, place_text
 from hub.audit.question import Question, position_at
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
@@ -62,11 +62,8 @@ from hub.flags import still_holds
 _MEMO_MAX = 65_536
 _NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
 """Stand-in for a decision's time while its bytes are cut around it (its text is found
-nowhere else in a record: checked on each cut)."""
-_NO_AT_TEXT = b'"' + time_text(_NO_AT).encode()
-"""The stand-in as a record writes it. It cannot overlap itself (its opening quote is
-found nowhere else in it), so chunks cut at the stand-in's places, none holding it, are
-exactly what splitting the written bytes at it gives."""
+nowhere else in a record: checked on each cut). The same instant as the pieces' stand-in
+(:data:`hub.audit.answer.STAND_IN`, its text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,13 +455,11 @@ class Lane:
         chunks = verdict.chunks
         if chunks is None:
             chunks = self._forms.decision_chunks(verdict.outcomes, basis.events)
-            if chunks is None:  # a decision written whole: cut at the stand-in's time
+            if chunks is None:  # a decision written whole, or an event id holding the stand-in
                 written = b",".join(
                     self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT)
                 )
-                chunks = written.split(_NO_AT_TEXT)
-            elif any(_NO_AT_TEXT in c for c in chunks):  # (an event id holding it)
-                chunks = []
+                chunks = written.split(STAND_IN)
             if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
                 chunks = []
             verdict.chunks = chunks
