@@ -82,6 +82,9 @@ class Forms:
         self._known: dict[int, tuple[Decision, _Pieces | None]] = {}
         """Each decision's pieces by its identity (held, so the id stays its own; a frozen
         model, so the pieces stay true)."""
+        self._cut: dict[tuple[int, str], tuple[Decision, bytes, bytes]] = {}
+        """Per decision (held) and event id: its bytes up to its time, and after its time
+        with the comma that follows it in a list (:meth:`decision_chunks`)."""
 
     def json_bytes(self, answer: Answer) -> bytes:
         """What ``answer.record().model_dump_json()`` writes, as bytes."""
@@ -134,15 +137,9 @@ class Forms:
         event id and time (remembered as :meth:`_decision` remembers forms)."""
         at = b'"' + time_text(decided_at).encode()
         written = []
-        known = self._known
         for decision, event_id in zip(outcomes, events, strict=True):
             # the evaluator hands out its remembered decisions: most are known by identity
-            found = known.get(id(decision))
-            if found is None or found[0] is not decision:
-                if len(known) >= _FORMS_MAX:
-                    known.clear()
-                found = known[id(decision)] = (decision, self._pieces_of(decision))
-            pieces = found[1]
+            pieces = self._pieces_for(decision)
             if pieces is None:
                 whole = decision.restamped(event_id, decided_at)
                 written.append(whole.__pydantic_serializer__.to_json(whole))
@@ -150,6 +147,50 @@ class Forms:
                 head, middle, tail = pieces
                 written.append(b"".join((head, orjson.dumps(event_id), middle, at, tail)))
         return written
+
+    def decision_chunks(
+        self, outcomes: tuple[Decision, ...], events: tuple[str, ...]
+    ) -> list[bytes] | None:
+        """The decisions' bytes for these events (:meth:`decisions_bytes`, joined with
+        commas) cut where each decision's time goes: ``at.join(chunks)`` is those bytes at
+        time ``at`` (as bytes, with its opening quote). None when a decision is written whole
+        (:meth:`_pieces_of`) or its bytes around the time hold the stand-in time
+        (:data:`STAND_IN`: an event id holding it), so that the stand-in is found in the
+        bytes at the cuts only. Each decision's bytes up to its time are kept per decision
+        (held) and event id: a subject's flags share events, and their decisions are the
+        engine's remembered ones."""
+        if not outcomes:
+            return None
+        cut = self._cut
+        chunks = []
+        before = b""
+        for decision, event_id in zip(outcomes, events, strict=True):
+            found = cut.get((id(decision), event_id))
+            if found is None or found[0] is not decision:
+                pieces = self._pieces_for(decision)
+                if pieces is None:
+                    return None
+                head, middle, after = pieces
+                piece = b"".join((head, orjson.dumps(event_id), middle))
+                if STAND_IN in piece:  # (the stand-in has no comma: no cut spans one)
+                    return None
+                if len(cut) >= _FORMS_MAX:
+                    cut.clear()
+                found = cut[id(decision), event_id] = (decision, piece, after + b",")
+            chunks.append(before + found[1])
+            before = found[2]
+        chunks.append(before[:-1])
+        return chunks
+
+    def _pieces_for(self, decision: Decision) -> _Pieces | None:
+        """A decision's pieces (:meth:`_pieces_of`), found by its identity first."""
+        known = self._known
+        found = known.get(id(decision))
+        if found is None or found[0] is not decision:
+            if len(known) >= _FORMS_MAX:
+                known.clear()
+            found = known[id(decision)] = (decision, self._pieces_of(decision))
+        return found[1]
 
     def _pieces_of(self, decision: Decision) -> _Pieces | None:
         """A remembered decision's pieces, by the identity of its clauses (see
@@ -235,3 +276,8 @@ def time_text(at: datetime) -> str:
     text = _TIME.dump_python(at, mode="json")
     assert isinstance(text, str)  # noqa: S101  # pydantic writes a datetime as a string
     return text
+
+
+STAND_IN = b'"' + time_text(_NO_TIME).encode()
+"""The stand-in time as a record writes it (with its opening quote), where a decision's
+pieces are cut (:func:`_pieces`): it cannot overlap itself (its quote opens it only)."""

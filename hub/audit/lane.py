@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import orjson
 
-from hub.audit.answer import Forms, time_text
+from hub.audit.answer import STAND_IN, Forms, time_text
 from hub.audit.ids import decision_id_of, place_text
 from hub.audit.question import Question, position_at
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
@@ -62,7 +62,8 @@ from hub.flags import still_holds
 _MEMO_MAX = 65_536
 _NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
 """Stand-in for a decision's time while its bytes are cut around it (its text is found
-nowhere else in a record: checked on each cut)."""
+nowhere else in a record: checked on each cut). The same instant as the pieces' stand-in
+(:data:`hub.audit.answer.STAND_IN`, its text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,9 @@ class Lane:
             tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
         ) = None
         self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
+        self._read: dict[tuple[int, ...], tuple[_Outcomes, tuple[bool, ...], bool]] = {}
+        """Per decisions (by identity, held): which permit, and whether any consulted
+        consent (a flag's decisions for one partnership recur across flags and sequences)."""
         self.hits = 0
         """Entries whose bytes were the expected ones (counted by the replayer)."""
         self._breaks: dict[int, list[datetime]] = {}
@@ -219,7 +223,17 @@ class Lane:
         re-checked on the events permitted, the consent clauses looked for), with whether
         the rule holds remembered per flag and events permitted (it depends on nothing else)."""
         flagged = basis.flagged
-        permitted = tuple([d.permitted for d in outcomes])
+        ids = tuple(map(id, outcomes))
+        read = self._read.get(ids)
+        if read is None:  # held with the decisions: their identities stay theirs
+            if len(self._read) >= _MEMO_MAX:
+                self._read.clear()
+            read = self._read[ids] = (
+                outcomes,
+                tuple([d.permitted for d in outcomes]),
+                self._rederiver.consulting(outcomes),
+            )
+        _, permitted, consulting = read
         key = (id(flagged), permitted)
         known = self._holds.get(key)
         if known is None or known[0] is not flagged:
@@ -228,8 +242,7 @@ class Lane:
             visible = [c for c, p in zip(basis.members, permitted, strict=True) if p]
             known = (flagged, bool(visible) and still_holds(basis.rule, visible))
             self._holds[key] = known
-        consulting = self._rederiver.consulting(outcomes)
-        return Verdict(outcomes, known[1], consulting, tuple(map(id, outcomes)))
+        return Verdict(outcomes, known[1], consulting, ids)
 
     def _unconsented(
         self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
@@ -237,7 +250,10 @@ class Lane:
         """The engine's decisions for a subject without consent records, per event."""
         memo, slot = self._outcomes, place.slot
         found = [memo.get((c, slot, pid)) for c in classes]
-        if None not in found:
+        for known in found:
+            if known is None:  # by identity: ``None in found`` asks each decision's __eq__
+                break
+        else:
             return tuple(found)  # type: ignore[arg-type]  # no None in it
         evaluator = self._rederiver.evaluator(basis.sequence)
         if len(memo) >= _MEMO_MAX:
@@ -438,8 +454,12 @@ class Lane:
         :meth:`Forms.decisions_bytes` writes)."""
         chunks = verdict.chunks
         if chunks is None:
-            written = b",".join(self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT))
-            chunks = written.split(b'"' + time_text(_NO_AT).encode())
+            chunks = self._forms.decision_chunks(verdict.outcomes, basis.events)
+            if chunks is None:  # a decision written whole, or an event id holding the stand-in
+                written = b",".join(
+                    self._forms.decisions_bytes(verdict.outcomes, basis.events, _NO_AT)
+                )
+                chunks = written.split(STAND_IN)
             if len(chunks) != 1 + len(basis.events):  # not once each: written per entry
                 chunks = []
             verdict.chunks = chunks

@@ -318,9 +318,11 @@ class Replayer:
         seen.add(decision_id)
         lane.hits += 1
         stamps.hits += 1
-        if not _inside(at if bounded else None, window, report):
+        if not bounded:
+            report.entries += 1
+        elif not _inside(at, window, report):
             return True
-        report.tally.count(stamp.counted, stamp.agencies, stamp.decided)
+        report.tally.stamp(stamp)
         return True
 
     def _written(
@@ -579,15 +581,26 @@ def collection_paused() -> Iterator[None]:
     :data:`REPLAY_YOUNG_THRESHOLD` allocations instead of every 700, so whatever cyclic
     garbage a ledger's entries do leave stays bounded however long the ledger; reference
     counting frees everything else as usual. A collector that was disabled stays so.
+
+    What exists when the loop starts (the history just indexed, the replayer's memos) is
+    frozen for the loop (:func:`gc.freeze`) and unfrozen after, into the oldest generation:
+    it lives as long as the replay, and the young collections the loop makes need not walk
+    it (a history just indexed is still young; ``docs/benchmarks.md``, branch replay12).
+    Not when something is frozen already: unfreezing would undo the caller's freeze.
     """
     if not gc.isenabled():
         yield
         return
     thresholds = gc.get_threshold()
     gc.set_threshold(REPLAY_YOUNG_THRESHOLD, *thresholds[1:])
+    freezing = gc.get_freeze_count() == 0  # else the caller froze: its choice is left alone
+    if freezing:
+        gc.freeze()
     try:
         yield
     finally:
+        if freezing:
+            gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 

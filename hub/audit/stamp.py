@@ -36,14 +36,18 @@ is the question a parse reads (as for :func:`hub.audit.question.written_question
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
+from binascii import hexlify
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 import orjson
 
-from hub.audit.ids import decision_of, decision_text
+from hub.audit.ids import decision_text
 from hub.audit.lane import Lane, Place, Verdict
 from hub.audit.question import Question, middle_fields, read_fields
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
@@ -51,6 +55,7 @@ from hub.dispatch import FeedMark, consent_read_of
 from hub.dsa import Decision
 
 _ID_HEAD = b'{"decision_id":"'
+_ID_END = len(_ID_HEAD) + 32
 _AT_HEAD = b'","decided_at":"'
 _AT_BEFORE = b'","decided_at":'
 """What precedes the time (whose bytes open with their quote: ``Place.text``)."""
@@ -60,6 +65,7 @@ _TAIL = _QUIET_HEAD + b'{"partition":'
 _POSITION_AT = len(_QUIET_HEAD)
 _CONSENTS = b'},"consents":[],"severity":'
 _READ = b',"recipient_flag_id":null,"consent_read":'
+_NULL_READ = _READ + b"null}"
 _POSITION = re.compile(rb'\{"partition":([0-9]{1,9}),"offset":([0-9]{1,18})\}')
 _MEMO_MAX = 65_536
 _NEVER = object()
@@ -67,9 +73,12 @@ _NEVER = object()
 consent): they take the lane."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Asked:
-    """An entry's question but its position, numbered (and its flag's inputs numbered)."""
+    """An entry's question but its position, numbered (and its flag's inputs numbered).
+
+    Not frozen (one is built per question text met, and a frozen one costs a call per field
+    to build); never changed once built."""
 
     number: int
     recipient: str
@@ -81,10 +90,11 @@ class _Asked:
     """The events, rule, ends and watermark, numbered (what the consent state rests on)."""
 
 
-_State = tuple[int, bytes | None]
-"""A consent state, numbered (-1: the entry's dispatch cannot be re-derived), and the consent
-read it makes a record write (None: none)."""
-_UNREPLAYABLE: _State = (-1, None)
+_State = tuple[int, bytes | None, Basis | None]
+"""A consent state, numbered (-1: the entry's dispatch cannot be re-derived), the consent
+read it makes a record write (None: none), and the dispatch's inputs it was read from (kept
+for the stamps made at that position: :meth:`Stamps._stamp`)."""
+_UNREPLAYABLE: _State = (-1, None, None)
 _Key = tuple[int, int, int, int]
 """(the question, numbered; the agreement sequence; the interval of the book; the consent
 state, numbered)."""
@@ -95,24 +105,35 @@ def _cut(value: bytes) -> tuple[bytes, bytes, bytes] | None:
     read and its position, when it is laid out as a quiet denial (else None)."""
     if not value.startswith(_ID_HEAD):
         return None
-    id_end = value.find(b'"', len(_ID_HEAD))
+    id_end = _ID_END  # a decision id is 32 hex digits: its end is found without a search
     if not value.startswith(_AT_HEAD, id_end):
-        return None
+        id_end = value.find(b'"', len(_ID_HEAD))
+        if not value.startswith(_AT_HEAD, id_end):
+            return None
     middle_at = value.find(b'"', id_end + len(_AT_HEAD)) + 1
-    decisions = value.find(_DECISIONS, middle_at)
+    # the decisions open at the first "[{" (nothing before them holds one but a string,
+    # and then the fields up to it are not a record's: no stamp is found for them)
+    opened = value.find(b"[{", middle_at)
+    decisions = opened + 1 - len(_DECISIONS)
+    if opened < 0 or not value.startswith(_DECISIONS, decisions):
+        return None
     tail = value.rfind(_TAIL)
-    read_at = value.rfind(_READ)
+    if value.endswith(_NULL_READ):  # most entries: no consent read (the last such field)
+        read_at, read = len(value) - len(_NULL_READ), b"null"
+    else:
+        read_at = value.rfind(_READ)
+        read = value[read_at + len(_READ) : -1]
     ends = value.find(_CONSENTS, tail)
     if not 0 < middle_at < decisions < tail < ends < read_at:
         return None
     return (
         value[middle_at : decisions + len(_DECISIONS)],
-        value[read_at + len(_READ) : -1],
+        read,
         value[tail + _POSITION_AT : ends + 1],
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Stamp:
     """A quiet denial's bytes with three holes: decision id, time and position
     (:func:`stamp_of`).
@@ -121,6 +142,9 @@ class Stamp:
     an entry's bytes): filled with an entry's decision id, time and position
     (:meth:`bytes_at`), they are the bytes the lane writes for it
     (``tests/unit/audit/test_lane.py`` checks it on every entry of a history).
+
+    Not frozen (one is built per key met: a frozen one costs a call per field to build);
+    never changed once built, and told apart by identity.
     """
 
     parts: tuple[bytes, ...]
@@ -129,6 +153,8 @@ class Stamp:
     """The record after its position."""
     hashed: bytes
     """The decision id's hashed text before the time (domain, inputs digest, partnership)."""
+    hasher: Any
+    """A SHA-256 that has hashed :attr:`hashed` (copied per entry: :func:`decision_of`)."""
     held: tuple[str, str, str] | None
     """(partnership, subject, rule): where replay keeps the flags the partnership holds
     (None: replay holds no id key of the partnership, and no denial of it is a retraction)."""
@@ -138,7 +164,8 @@ class Stamp:
     counted: tuple[str, str, bool]
     agencies: tuple[str, ...]
     decided: tuple[tuple[Decision, ...], tuple[int, ...]]
-    """What the summary counts (:meth:`hub.audit.tally.Tally.count`)."""
+    """What the summary counts (:meth:`hub.audit.tally.Tally.stamp`). Stamps are told apart
+    by identity (``eq=False``): one object per key, so the tally counts per object."""
 
     @classmethod
     def of(
@@ -158,19 +185,12 @@ class Stamp:
         )
         chunks[-1] += _QUIET_HEAD
         written, keyed = read
-        end = b"".join(
-            (
-                b',"consents":[],"severity":',
-                orjson.dumps(basis.severity),
-                b',"recipient_flag_id":null,"consent_read":',
-                b"null" if written is None else written,
-                b"}",
-            )
-        )
+        hashed = decision_text(basis.inputs, pid)
         return cls(
             parts=(b"", *chunks),
-            end=end,
-            hashed=decision_text(basis.inputs, pid),
+            end=_end(basis.severity, written),
+            hashed=hashed,
+            hasher=hashlib.sha256(hashed),
             held=(pid, basis.token, basis.rule.id) if keyed else None,
             ids=basis.ids,
             counted=("deny", pid, False),
@@ -190,6 +210,20 @@ class Stamp:
                 self.end,
             )
         )
+
+
+@lru_cache(maxsize=1024)
+def _end(severity: str | None, read: bytes | None) -> bytes:
+    """A quiet denial's bytes after its position (few: severities and consent reads)."""
+    return b"".join(
+        (
+            b',"consents":[],"severity":',
+            orjson.dumps(severity),
+            b',"recipient_flag_id":null,"consent_read":',
+            b"null" if read is None else read,
+            b"}",
+        )
+    )
 
 
 def stamp_of(
@@ -230,41 +264,44 @@ class Stamps:
 
     def check(self, value: bytes) -> tuple[bytes, datetime, Stamp] | None:
         """The entry's decision id and time and its stamp when its bytes are the stamp's
-        filled for it; None otherwise (then nothing is changed)."""
+        filled for it; None otherwise (then nothing is changed).
+
+        Every entry comes here (the per-entry path): the lookups are written out in line,
+        each memo read once, the question, place, state and stamp made on a miss
+        (:meth:`_question`, :meth:`_place`, :meth:`_state`, :meth:`_stamp`).
+        """
         cut = _cut(value)
         if cut is None:
             return None
         middle, read, where = cut
-        asked = self._question(middle, read)
+        asked = self._asked.get((middle, read), _NEVER)
+        if asked is _NEVER:
+            asked = self._question(middle, read)
         place = self._places.get(where, _NEVER)
         if place is _NEVER:
             place = self._place(where)
-        if asked is None or not isinstance(place, Place):
+        if not isinstance(asked, _Asked) or not isinstance(place, Place):
             return None
-        stamp = self._stamp_for(asked, place, where)
-        if stamp is None:
-            return None
-        decision_id = decision_of(stamp.hashed, place.hashed)
-        return (
-            (decision_id, place.at, stamp) if stamp.bytes_at(decision_id, place) == value else None
-        )
-
-    def _stamp_for(self, asked: _Asked, place: Place, where: bytes) -> Stamp | None:
-        """The stamp of the question at the place, unless the entry may be a retraction
-        (the partnership holds a flag of exactly these events: the lane writes its ids)."""
         state = self._states.get((where, asked.flag))
         if state is None:
             state = self._state(where, place, asked)
         key = (asked.number, place.sequence, place.slot, state[0])
         stamp = self._stamps.get(key)
         if stamp is None:
-            stamp = self._stamp(key, place, asked, state[1])
+            stamp = self._stamp(key, place, asked, state)
         if not isinstance(stamp, Stamp):
             return None
-        live = None if stamp.held is None else self._live.get(stamp.held)
-        if live and any(flag.events == stamp.ids for flag in live.values()):
-            return None
-        return stamp
+        held = stamp.held
+        if held is not None:
+            live = self._live.get(held)  # the entry may be a retraction: the lane writes its ids
+            if live and any(flag.events == stamp.ids for flag in live.values()):
+                return None
+        hashing = stamp.hasher.copy()  # decision_of(stamp.hashed, place.hashed), in line
+        hashing.update(place.hashed)
+        decision_id = hexlify(hashing.digest()[:16])
+        return (
+            (decision_id, place.at, stamp) if stamp.bytes_at(decision_id, place) == value else None
+        )
 
     def _question(self, middle: bytes, read: bytes) -> _Asked | None:
         """The question read from the entry's bytes but its position (remembered per text)."""
@@ -317,21 +354,19 @@ class Stamps:
                 else consent_read_of(ledger, asked.watermark)
             )
             written = None if read is None else read.__pydantic_serializer__.to_json(read)
-            state = (self._number((live, written)), written)
+            state = (self._number((live, written)), written, basis)
         if len(self._states) >= _MEMO_MAX:
             self._states.clear()
         self._states[where, asked.flag] = state
         return state
 
-    def _stamp(self, key: _Key, place: Place, asked: _Asked, read: bytes | None) -> object:
+    def _stamp(self, key: _Key, place: Place, asked: _Asked, state: _State) -> object:
         """The stamp for a key, made by the lane (:meth:`~hub.audit.lane.Lane.stamp`;
         :data:`_NEVER` when its entries are not quiet denials; None when the entry's
-        dispatch cannot be re-derived)."""
-        if key[3] < 0:
-            return None
-        try:
-            basis = self._rederiver.basis(self._asking(asked, place))
-        except UnreplayableError:
+        dispatch cannot be re-derived). ``state`` holds the dispatch's inputs at the
+        entry's position (:meth:`_state`: the same question but its partnership)."""
+        _, read, basis = state
+        if basis is None:
             return None
         verdict = self._lane.verdict(basis, place, asked.recipient)
         stamp = stamp_of(self._lane, basis, asked.recipient, verdict, read)

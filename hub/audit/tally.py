@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hub.audit.answer import Answer
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
+
+
+class Tallied(Protocol):
+    """What an entry counted by its stamp (:class:`hub.audit.stamp.Stamp`) is counted as:
+    one object per kind of entry, hashed by its identity."""
+
+    @property
+    def counted(self) -> tuple[str, str, bool]: ...
+    @property
+    def agencies(self) -> tuple[str, ...]: ...
+    @property
+    def decided(self) -> tuple[tuple[Decision, ...], tuple[int, ...]]: ...
 
 
 @dataclass(slots=True)
@@ -36,6 +48,9 @@ class Tally:
     """(outcome, partnership, whether a retraction) per validated record."""
     decisions: Counter[_Counted] = field(default_factory=Counter)
     """What the summary counts of each event decision of a validated record."""
+    stamped: Counter[Tallied] = field(default_factory=Counter)
+    """Entries counted by their stamps (:meth:`stamp`), per stamp (held, so that an
+    identity stays its own)."""
 
     def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""
@@ -63,6 +78,11 @@ class Tally:
         self.known[ids] = outcomes
         self.answers[(*entry, agencies, ids)] += 1
 
+    def stamp(self, stamp: Tallied) -> None:
+        """Count one entry as :meth:`count` counts it, from what its stamp says (one
+        counter update keyed by the stamp's identity, summed in :meth:`counted`)."""
+        self.stamped[stamp] += 1
+
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
         return _summary(*self.counted())
@@ -75,6 +95,10 @@ class Tally:
         for (outcome, partnership, retraction, agencies, ids), n in self.answers.items():
             entries[outcome, partnership, retraction] += n
             for agency, decision in zip(agencies, self.known[ids], strict=True):
+                decisions[_counted(agency, decision)] += n
+        for stamp, n in self.stamped.items():
+            entries[stamp.counted] += n
+            for agency, decision in zip(stamp.agencies, stamp.decided[0], strict=True):
                 decisions[_counted(agency, decision)] += n
         return entries, decisions
 

@@ -23,8 +23,9 @@ import orjson
 import pytest
 
 from hub.audit import Window
+from hub.audit.answer import Forms, time_text
 from hub.audit.ids import decision_id_of
-from hub.audit.lane import Lane, event_class
+from hub.audit.lane import _NO_AT, Lane, Verdict, event_class
 from hub.audit.question import written_question
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
@@ -180,6 +181,41 @@ def test_every_stamped_entry_is_the_lanes_bytes(small: Simulator) -> None:
     assert stamped > len(small.decisions) // 2
 
 
+def test_decisions_bytes_kept_per_decision_and_event_are_the_written_ones(
+    small: Simulator,
+) -> None:
+    """The decisions' bytes the lane and the stamps join (``Forms.decision_chunks``: each
+    decision's bytes kept per decision and event id, shared by every flag and verdict that
+    holds them) are, joined at an entry's time, what ``Forms.decisions_bytes`` writes for it,
+    on every entry of a history; an event id holding the stand-in time is never cut (the
+    decisions are then written per entry)."""
+    replayer = small.source()()
+    lane, rederiver = replayer.lane, replayer.rederiver
+    assert lane is not None
+    forms = Forms()
+    shared = 0
+    for value in small.decisions:
+        question = written_question(value)
+        assert question is not None
+        basis = rederiver.basis(question[0])
+        place = lane.place(basis.position.partition, basis.position.offset)
+        assert place is not None
+        verdict = lane.verdict(basis, place, question[0].recipient)
+        written = b",".join(forms.decisions_bytes(verdict.outcomes, basis.events, basis.at))
+        before = len(forms._cut)  # to count what was shared
+        chunks = forms.decision_chunks(verdict.outcomes, basis.events)
+        shared += len(forms._cut) == before
+        assert chunks is not None
+        assert place.text.join(chunks) == written
+        assert place.text.join(lane.decisions(basis, verdict)) == written
+        odd = replace(basis, events=(f'x"{time_text(_NO_AT)}', *basis.events[1:]))
+        fresh = Verdict(verdict.outcomes, verdict.permit, verdict.consulting, verdict.ids)
+        expected = b",".join(forms.decisions_bytes(fresh.outcomes, odd.events, odd.at))
+        assert lane.decisions(odd, fresh) == [expected]
+        assert fresh.chunks == []
+    assert shared > len(small.decisions) // 2
+
+
 _STAMP_PROBES: dict[str, Any] = {
     "a decision's time": lambda raw: {"decisions": [{**raw["decisions"][0], "at": _later(raw)}]},
     "the time but not the decisions'": lambda raw: {"decided_at": _later(raw)},
@@ -190,6 +226,11 @@ _STAMP_PROBES: dict[str, Any] = {
     "a decision's reasons": lambda raw: {"decisions": [{**raw["decisions"][0], "reasons": []}]},
     "the policy sequence": lambda raw: {"policy_sequence": raw["policy_sequence"] + 1},
     "a consent read": lambda raw: {"consent_read": {"watermark": [], "ends": []}},
+    "a longer decision id": lambda raw: {"decision_id": raw["decision_id"] + "0"},
+    "a shorter decision id": lambda raw: {"decision_id": raw["decision_id"][:-1]},
+    "an event id holding the decisions' opening": lambda raw: {
+        "events": [raw["events"][0] + "[{", *raw["events"][1:]]
+    },
 }
 
 

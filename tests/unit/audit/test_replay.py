@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 
 from hub.audit import Replayer, ReplayReport, Window
 from hub.audit.question import written_question
+from hub.audit.replay import REPLAY_YOUNG_THRESHOLD, collection_paused
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import Simulator, generate, simulated, world
 
@@ -370,3 +372,32 @@ def _refused(raw: dict[str, Any]) -> bool:
         for d in raw["decisions"]
         for c in d["clauses"]
     )
+
+
+def test_the_replay_loop_freezes_what_exists_and_restores_the_collector() -> None:
+    """The loop's collector: young collections made rare, what exists when it starts frozen
+    (so they do not walk it), and both undone after, even when the loop raises; a caller's
+    own freeze is left alone."""
+    thresholds = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    inside: list[tuple[int, int]] = []
+
+    def loop() -> None:
+        with collection_paused():
+            inside.append((gc.get_freeze_count(), gc.get_threshold()[0]))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        loop()
+    assert inside[0][0] > 0
+    assert inside[0][1] == REPLAY_YOUNG_THRESHOLD
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collection_paused():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
