@@ -8,8 +8,9 @@ rule uses change nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
@@ -97,7 +98,7 @@ class Correlator:
         """
         step = self._decided(token, state, moment, resend=resend, trigger=trigger)
         if step.counted and self.dispatcher.follows_clock and _unrecorded(step, state):
-            return replace(step, counted=())
+            return Step(step.state, step.pending, step.decisions)
         return step
 
     def _decided(
@@ -106,7 +107,9 @@ class Correlator:
         """:meth:`rescan` of an event's fold: its records are written whatever changed."""
         moment = _with_consent(moment, state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
-        return replace(step, state=self.dispatcher.trim(token, step.state, moment))
+        trimmed = self.dispatcher.trim(token, step.state, moment)
+        # Step's fields, not dataclasses.replace (its introspection costs more than the rest)
+        return Step(trimmed, step.pending, step.decisions, step.counted)
 
 
 def admit(
@@ -156,8 +159,17 @@ def _with_consent(moment: Moment, consent: ConsentView) -> Moment:
     Moment carries over) without replace's per-call introspection and ``__init__``."""
     if moment.consent is consent:
         return moment
+    last = _LAST_MOMENT
+    if last[0] is moment and last[1] is consent:
+        found: Moment = last[2]  # a record's subjects mostly share one (empty) ledger
+        return found
     new = object.__new__(Moment)
     for name in _MOMENT_FIELDS:
         object.__setattr__(new, name, getattr(moment, name))
     object.__setattr__(new, "consent", consent)
+    last[:] = [moment, consent, new]  # held, so that their ids are not reused
     return new
+
+
+_LAST_MOMENT: list[Any] = [None, None, None]
+"""The last moment :func:`_with_consent` was given, the consent, and the moment it made."""

@@ -331,4 +331,10 @@ def test_a_moment_with_a_subjects_consent_is_replace_s() -> None:
     assert copied == replace(base, consent=ledger)
     assert copied.consent is ledger
     assert _with_consent(copied, ledger) is copied
+    assert _with_consent(base, ledger) is copied  # the record's next subject, same ledger
+    other = ConsentLedger()
+    assert _with_consent(base, other) == replace(base, consent=other)
+    assert _with_consent(base, other).consent is other
+    later = replace(base, at=NOW + timedelta(seconds=1))
+    assert _with_consent(later, other) == replace(later, consent=other)
     assert {f.name for f in dataclasses.fields(Moment)} == set(_MOMENT_FIELDS)
