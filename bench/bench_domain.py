@@ -46,6 +46,7 @@ from hub.alerts.perflag import PerFlag
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.correlation import Correlation, Outgoing, Tables, Wiring
+from hub.correlation.values import Outcome
 from hub.crypto import (
     GOVERNANCE,
     HUB,
@@ -191,7 +192,7 @@ class Domain:
             received_at=self.now,
         )
 
-    async def correlate(self, value: bytes, partition: int, out: Outputs) -> None:
+    async def correlate(self, value: bytes, partition: int, out: Outputs) -> Outcome:
         """As ``agents.correlate``: handle the record at its partition's next offset, send
         what it returns (kept here), then store its rows."""
         offset = self.offsets.get(partition, 0)
@@ -203,6 +204,7 @@ class Domain:
         out.events += result.outcome.events
         for row in result.rows:
             (self.subjects if row.table == "subjects" else self.sna)[row.key] = row.value
+        return result.outcome
 
 
 async def _run(
@@ -239,7 +241,12 @@ async def _run(
     return ingest_s, correlate_s, judged
 
 
-def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[str, int]]:
+def _digest(
+    domain: Domain, out: Outputs, per_flag: PerFlag
+) -> tuple[str, dict[str, str], dict[str, int]]:
+    """The digest of every output, each part's own (``in``: accepted items, ``quarantine``,
+    ``alert``: alert bodies, ``decision``: decision records, ``state``: the subject rows as
+    stored, ``sna``: the count rows; the whole is the parts in that order) and the counts."""
     keyring = Keyring.open(domain.settings.keys_dir)
     keys = {
         r.partnership_id: keyring.hpke_key(partnership_owner(r.partnership_id))
@@ -248,12 +255,18 @@ def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[
     counts = dict.fromkeys(("accepted", "quarantined", "pending", "decisions"), 0)
     counts |= {"accepted_records": len(out.accepted), "outbox_records": len(out.outbox)}
     digest = hashlib.sha256()
+    parts: dict[str, hashlib._Hash] = {}
+
+    def update(part: str, data: bytes) -> None:
+        digest.update(part.encode() + b"\x00" + data)
+        parts.setdefault(part, hashlib.sha256()).update(data)
+
     for value in out.accepted:
         for item in parse(value).items:
-            digest.update(b"in\x00" + item)
+            update("in", item)
             counts["accepted"] += 1
     for value in out.quarantined:
-        digest.update(b"quarantine\x00" + value)
+        update("quarantine", value)
         counts["quarantined"] += 1
     for outgoing in out.outbox:
         for item in parse(outgoing.value).items:
@@ -261,19 +274,53 @@ def _digest(domain: Domain, out: Outputs, per_flag: PerFlag) -> tuple[str, dict[
             body = keys[pending.partnership_id].open(
                 pending.value, alert_info(pending.partnership_id, pending.alert_id)
             )
-            digest.update(b"alert\x00" + replace(pending, value=body).to_bytes())
+            update("alert", replace(pending, value=body).to_bytes())
             counts["pending"] += 1
             opened = AlertBody.from_bytes(body)
             per_flag.add(pending.partnership_id, opened.flag_id, opened.kind)
     for outgoing in out.decisions:
         for item in parse(outgoing.value).items:
-            digest.update(b"decision\x00" + item)
+            update("decision", item)
             counts["decisions"] += 1
     for token, value in sorted(domain.subjects.items()):
-        digest.update(b"state\x00" + token + b"\x00" + value)
+        update("state", token + b"\x00" + value)
     for key, value in sorted(domain.sna.items()):
-        digest.update(b"sna\x00" + key + b"\x00" + value)
-    return digest.hexdigest(), counts | {"subjects": len(domain.subjects), "sna": len(domain.sna)}
+        update("sna", key + b"\x00" + value)
+    each = {name: part.hexdigest()[:16] for name, part in parts.items()}
+    counts |= {"subjects": len(domain.subjects), "sna": len(domain.sna)}
+    return digest.hexdigest(), each, counts
+
+
+async def _ticks(domain: Domain, ticks: int, interval: timedelta, out: Outputs) -> None:
+    """After the load: ``ticks`` clock ticks of every partition, ``interval`` apart (each
+    partition's in turn, as the worker's rota sends them), timed apart. The first tick of a
+    partition scans its whole table (it builds the index of flagged subjects); the later ones
+    read the flagged subjects only, as a running worker's do."""
+    partitions = domain.settings.partitions
+    cpu = [0.0, 0.0]
+    read = [0, 0]
+    changed = decisions = 0
+    start = domain.now
+    for k in range(1, ticks + 1):
+        later = int(k > 1)
+        for partition in range(partitions):
+            domain.now = start + interval * (k - 1) + interval * (partition + 1) / partitions
+            value = domain.correlation.tick(partition, domain.now)
+            before = len(out.decisions)
+            started = time.process_time()
+            outcome = await domain.correlate(value, partition, out)
+            cpu[later] += time.process_time() - started
+            read[later] += outcome.subjects_read
+            changed += outcome.subjects_changed
+            decisions += sum(len(parse(d.value).items) for d in out.decisions[before:])
+    rounds = (ticks - 1) * partitions
+    print(
+        f"ticks     first {partitions} rounds {cpu[0] * 1e3:.1f} ms CPU ({read[0]} subjects read);"
+        f" later {rounds} rounds {cpu[1] * 1e3:.1f} ms CPU"
+        f" ({cpu[1] / max(rounds, 1) * 1e3:.2f} ms a round, {read[1]} subjects read);"
+        f" {changed} subjects changed, {decisions} decision records"
+        f" ({interval.total_seconds():g} s apart)"
+    )
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -305,6 +352,13 @@ def main() -> None:
     parser.add_argument(
         "--single", action="store_true", help="one feed record per event (the old path)"
     )
+    parser.add_argument(
+        "--ticks",
+        type=int,
+        default=0,
+        help="then this many clock ticks of every partition (timed apart; changes the digest)",
+    )
+    parser.add_argument("--tick-interval", type=float, default=30.0, help="seconds between ticks")
     add_run_options(parser)
     args = parser.parse_args()
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -324,6 +378,8 @@ def main() -> None:
     if profiler is not None:
         profiler.disable()
     meter.stop()
+    if args.ticks:
+        asyncio.run(_ticks(domain, args.ticks, timedelta(seconds=args.tick_interval), out))
     both = ingest_s + correlate_s
     for name, seconds, events in (
         ("ingest", ingest_s, judged),
@@ -341,11 +397,12 @@ def main() -> None:
         f" ({sum(meter.seconds) / judged * 1e6:.1f} in all)"
     )
     per_flag = PerFlag()
-    digest, counts = _digest(domain, out, per_flag)
+    digest, parts, counts = _digest(domain, out, per_flag)
     print("outputs:", ", ".join(f"{k}={v}" for k, v in counts.items()))
     print("alerts per flag (outbox items; the sequencer drops repeated alert ids):")
     print("\n".join(per_flag.lines()))
     print(f"digest: {digest}")
+    print("parts:", ", ".join(f"{k}={v}" for k, v in parts.items()))
     if profiler is not None:
         print_profile(profiler, args.top, args.profile_out)
 

@@ -8,13 +8,15 @@ rule uses change nothing and produce nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
 
 from hub.codec import SchemaStore
 from hub.consent import is_consent_event
 from hub.dispatch import EVERYONE, Dispatcher, Moment, Step, SubjectState, Trigger
 from hub.dsa import ConsentView
-from hub.flags import contribution_of
+from hub.flags import Contribution, at_least, contribution_of, late_floor
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
 from hub.models.built import replaced
@@ -52,7 +54,7 @@ class Correlator:
             consent = state.consent.apply(event, moment.at)
             updated = replaced(state, consent=consent)
             trigger = Trigger(consent_before=state.consent)
-            step = self.rescan(
+            step = self._decided(
                 token, updated, moment, resend=consent == state.consent, trigger=trigger
             )
             return Folded(token, event.event_id, step)
@@ -60,14 +62,14 @@ class Correlator:
         contribution = contribution_of(event, council, self.dispatcher.rules)
         if token is None or contribution is None:
             return None
-        window = state.window.add(contribution)
-        redelivered = window is state.window  # add gives the same window for a known event id
+        updated = admit(self.dispatcher, state, contribution, moment.at)
+        redelivered = updated is state  # the same state for a known event id
         return Folded(
             token,
             event.event_id,
-            self.rescan(
+            self._decided(
                 token,
-                replaced(state, window=window),
+                updated,
                 moment,
                 resend=redelivered,
                 trigger=Trigger(event_id=contribution.event_id),
@@ -88,10 +90,65 @@ class Correlator:
         ``resend`` (a redelivered event) re-emits current alerts: the sequencer drops those
         already numbered, and restores any the first attempt lost. ``trigger`` says which
         partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
+
+        The worker records a tick's or a switch's rescan only if it sent alerts or changed
+        the state. A dispatcher whose floors follow the clock (the backtest's) changes the
+        state at every tick, so its counts are dropped here when the worker's state would
+        not have changed (:func:`_unrecorded`): it counts what the worker records.
         """
+        step = self._decided(token, state, moment, resend=resend, trigger=trigger)
+        if step.counted and self.dispatcher.follows_clock and _unrecorded(step, state):
+            return Step(step.state, step.pending, step.decisions)
+        return step
+
+    def _decided(
+        self, token: str, state: SubjectState, moment: Moment, *, resend: bool, trigger: Trigger
+    ) -> Step:
+        """:meth:`rescan` of an event's fold: its records are written whatever changed."""
         moment = _with_consent(moment, state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
-        return replace(step, state=self.dispatcher.trim(token, step.state, moment))
+        trimmed = self.dispatcher.trim(token, step.state, moment)
+        # Step's fields, not dataclasses.replace (its introspection costs more than the rest)
+        return Step(trimmed, step.pending, step.decisions, step.counted)
+
+
+def admit(
+    dispatcher: Dispatcher, state: SubjectState, contribution: Contribution, at: datetime
+) -> SubjectState:
+    """``state`` with the contribution in its window; the same state for a known event id.
+
+    A late contribution (older than the rules' horizon at ``at``) is put below every floor,
+    the window's and each partnership's (:func:`hub.flags.late_floor`), so that it can
+    start or join no flag of the hub's or of any partnership's view: it can belong to no
+    active flag, and as a member of an expired episode it could only move or retract live
+    ones. The expiry after its dispatch drops it. A dispatcher whose floors follow the clock
+    (the backtest's) adds it as the hub did before (its floors are the last trim's cut).
+    """
+    window = state.window.add(contribution)
+    if window is state.window:
+        return state
+    rules = dispatcher.rules
+    floor = None if dispatcher.follows_clock else late_floor(rules, state.window, contribution, at)
+    if floor is None:
+        return replaced(state, window=window)
+    floors = dict(state.floors)
+    for recipient in dispatcher.recipients:
+        pid = recipient.partnership_id
+        floors[pid] = at_least(rules, state.floors.get(pid, {}), floor)
+    window = replaced(window, floors=at_least(rules, window.floors, floor))
+    return replaced(state, window=window, floors=floors)
+
+
+def _unrecorded(step: Step, before: SubjectState) -> bool:
+    """Whether the worker, whose floors stay put, would record nothing of this rescan: no
+    alert, no flag or count changed, no contribution dropped (only the floors rose)."""
+    state = step.state
+    return (
+        not step.pending
+        and len(state.window) == len(before.window)
+        and (state.held, state.closed, state.floors, state.consent)
+        == (before.held, before.closed, before.floors, before.consent)
+    )
 
 
 _MOMENT_FIELDS = tuple(f.name for f in fields(Moment))
@@ -102,8 +159,17 @@ def _with_consent(moment: Moment, consent: ConsentView) -> Moment:
     Moment carries over) without replace's per-call introspection and ``__init__``."""
     if moment.consent is consent:
         return moment
+    last = _LAST_MOMENT
+    if last[0] is moment and last[1] is consent:
+        found: Moment = last[2]  # a record's subjects mostly share one (empty) ledger
+        return found
     new = object.__new__(Moment)
     for name in _MOMENT_FIELDS:
         object.__setattr__(new, name, getattr(moment, name))
     object.__setattr__(new, "consent", consent)
+    last[:] = [moment, consent, new]  # held, so that their ids are not reused
     return new
+
+
+_LAST_MOMENT: list[Any] = [None, None, None]
+"""The last moment :func:`_with_consent` was given, the consent, and the moment it made."""

@@ -14,7 +14,16 @@ Pure domain logic: no I/O, no faust, no clock (``now`` is always passed in).
 """
 
 from hub.flags.contribution import Contribution, contribution_of
-from hub.flags.engine import episodes_of, evaluate, expire, states
+from hub.flags.engine import (
+    at_least,
+    episodes_of,
+    evaluate,
+    expire,
+    expire_to_cut,
+    floored,
+    late_floor,
+    states,
+)
 from hub.flags.explain import ExplainedEvent, Explanation, describe, explain
 from hub.flags.match import Episode, episodes, holds, qualifying, still_holds
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
@@ -31,15 +40,19 @@ __all__ = [
     "Status",
     "SubjectWindow",
     "Transition",
+    "at_least",
     "contribution_of",
     "describe",
     "episodes",
     "episodes_of",
     "evaluate",
     "expire",
+    "expire_to_cut",
     "explain",
     "flag_id",
+    "floored",
     "holds",
+    "late_floor",
     "qualifying",
     "revision",
     "states",

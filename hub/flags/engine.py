@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.errors import RuleError
+from hub.flags.contribution import Contribution
 from hub.flags.match import Episode, contributing_types, episodes
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
@@ -112,21 +113,49 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     later anchor inside an expired flag's window satisfy the rule and look like a new flag;
     so each rule's floor is raised to the end of its last flag anchored before the cut (and
     at least to the cut). Flags anchored after the cut are computed exactly as before.
+
+    A window with nothing to drop is returned as it is, floors included: raising a floor to
+    the cut would exclude only contributions older than the cut, and the window holds none
+    (a late one is kept below the floors when it arrives, :func:`admit`). So a clock tick
+    that drops nothing changes no subject's state (``docs/rules.md``).
     """
     if now.tzinfo is None:
         raise RuleError("expiry time has no time zone")
     cut = now - rules.horizon
-    # Every anchor is a contribution's time: with none before the cut, no episode is anchored
-    # before it, and each floor is just raised to the cut (the episodes need not be computed).
-    # The contributions are kept in time order, so the first is the earliest.
+    # The contributions are kept in time order, so the first is the earliest: with none
+    # before the cut, nothing is dropped and no episode is anchored before it.
+    contributions = window.contributions
+    if not contributions or contributions[0].occurred_at >= cut:
+        return window
+    return window.without_before(cut, floored(rules, window, cut))
+
+
+def expire_to_cut(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
+    """:func:`expire`, with every floor raised to the cut even when nothing is dropped: the
+    hub's expiry before floors stayed put (``docs/rules.md``), which a dispatcher that writes
+    no ledger (the backtest's) still uses (:attr:`hub.dispatch.Dispatcher.floors_follow_clock`)."""
+    expired = expire(rules, window, now)
+    if expired is not window:
+        return expired
+    floors = floored(rules, window, now - rules.horizon)
+    if floors == window.floors:
+        return window
+    return built(SubjectWindow, {"contributions": window.contributions, "floors": floors})
+
+
+def floored(rules: RuleSet, window: SubjectWindow, cut: datetime) -> dict[str, datetime]:
+    """Every rule's floor after an expiry at ``cut``, in rule order: at least the cut, and
+    past the end of the rule's last episode anchored before it (episodes are computed only
+    when a contribution is older than the cut: else none is anchored before it). Floors of
+    rules no longer in force are kept.
+
+    :func:`expire` gives these to a window it drops contributions from; a dispatcher's
+    trim gives them to every partnership's view then, whether or not the view loses one
+    (:meth:`hub.dispatch.Dispatcher.trim`).
+    """
     contributions = window.contributions
     anchored_before = bool(contributions) and contributions[0].occurred_at < cut
     held = window.floors
-    if not anchored_before and _aware(cut) and _under(held, cut, rules):
-        # Nothing dropped and every floor at or below the cut: each rule's floor is the cut,
-        # the same mapping for every subject expired at ``now`` (made once for them).
-        shared = _at_cut(rules, now, cut)
-        return built(SubjectWindow, {"contributions": contributions, "floors": shared})
     floors: dict[str, datetime] = {}
     for rule in rules.rules:  # sorted by id, so the floors are too
         previous = held.get(rule.id)
@@ -138,35 +167,35 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
         floors[rule.id] = floor
     if not held.keys() <= floors.keys():  # floors of rules no longer in force are kept
         floors = dict(sorted({**held, **floors}.items()))
-    if anchored_before or not _aware(cut):
-        return window.without_before(cut, floors)
-    # Nothing dropped: the contributions are canonical already and every floor is aware
-    # (the held ones were validated or set here, the new ones are the cut or an episode's
-    # end), so validation would return exactly these values; skip it.
-    return built(SubjectWindow, {"contributions": contributions, "floors": floors})
+    return floors
 
 
-def _aware(moment: datetime) -> bool:
-    return moment.utcoffset() is not None
+def late_floor(
+    rules: RuleSet, window: SubjectWindow, contribution: Contribution, now: datetime
+) -> datetime | None:
+    """The floor to keep a contribution arriving at ``now`` below: None unless it is older
+    than the cut (``now - rules.horizon``: a late event, which can belong to no active flag).
 
-
-def _under(held: Mapping[str, datetime], cut: datetime, rules: RuleSet) -> bool:
-    """Whether every held floor is a rule's in force and none is after the cut."""
-    return (not held or max(held.values()) <= cut) and held.keys() <= rules.ids
-
-
-def _at_cut(rules: RuleSet, now: datetime, cut: datetime) -> Mapping[str, datetime]:
-    """Every rule's floor at the cut, in rule order: one mapping per (rule set, ``now``).
-
-    The subjects of one record are expired at one ``now`` (the same object), so they share
-    it; as a window's floors are never changed in place, sharing is safe, and the window's
-    JSON writes it once for them all (:func:`hub.flags.window.window_json`).
+    It is the cut, or the window's earliest contribution if that is older (one the next
+    expiry will drop), so that no contribution already in the window stops being a
+    candidate: raised to it (:func:`at_least`), the floors keep the late event from starting
+    or joining an episode, and leave the others' episodes as they were. Only a late event
+    no older than such a contribution stays a candidate, until the expiry after its dispatch
+    drops both.
     """
-    if _CUT[0] is not rules or _CUT[1] is not now:
-        _CUT[:] = [rules, now, {rule.id: cut for rule in rules.rules}]
-    shared: Mapping[str, datetime] = _CUT[2]
-    return shared
+    cut = now - rules.horizon
+    if contribution.occurred_at >= cut:
+        return None
+    contributions = window.contributions
+    return min(cut, contributions[0].occurred_at) if contributions else cut
 
 
-_CUT: list[Any] = [None, None, {}]
-"""The rule set and ``now`` :func:`_at_cut` last made floors for, and those floors."""
+def at_least(
+    rules: RuleSet, floors: Mapping[str, datetime], floor: datetime
+) -> dict[str, datetime]:
+    """Every rule's floor raised to at least ``floor``, in rule order (floors of rules no
+    longer in force kept)."""
+    raised = {r.id: max(floors.get(r.id, floor), floor) for r in rules.rules}
+    if not floors.keys() <= raised.keys():
+        raised = dict(sorted({**floors, **raised}.items()))
+    return raised

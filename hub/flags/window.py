@@ -6,7 +6,8 @@ SET of contributions, never on the order they arrived in.
 
 ``floors`` record, per rule id, the earliest instant a new flag of that rule may be anchored
 at. :func:`hub.flags.engine.expire` sets them when it drops old contributions, so dropping
-can never make an expired flag's events look like a new flag (see ``docs/rules.md``).
+can never make an expired flag's events look like a new flag, and
+:func:`hub.flags.engine.admit` raises them below a late event (see ``docs/rules.md``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -115,22 +115,26 @@ def window_json(window: SubjectWindow) -> bytes:
 def _floors_json(window: SubjectWindow) -> bytes:
     """``"floors":{...}}``: the window's JSON after its contributions, remembered per floors.
 
-    The floors move with the clock, not with each event: the subjects a record decides share
-    theirs (every rule's floor at the record's cut), so their JSON is written once for them.
+    A window's floors change only when expiry drops a contribution (or a late event
+    arrives), so one floors mapping serves a subject's windows from event to event: its JSON
+    is remembered by the mapping's identity (held, so that its id is not reused), and by
+    value for equal floors of other subjects (those expired at one cut).
     """
     floors = window.floors
-    if _last_floors[0] is floors:  # the shared floors of one cut (hub.flags.engine.expire)
-        last: bytes = _last_floors[1]
-        return last
+    found = _by_id.get(id(floors))
+    if found is not None and found[0] is floors:
+        return found[1]
     # Equal instants in other offsets are written differently: the offset is in the key.
-    key = tuple((rule, at, at.utcoffset()) for rule, at in window.floors.items())
+    key = tuple((rule, at, at.utcoffset()) for rule, at in floors.items())
     known = _floors.get(key)
     if known is None:
         known = window.model_dump_json(exclude={"contributions"}).encode()[1:]
         if len(_floors) >= _FLOORS_CAPACITY:
             _floors.clear()
         _floors[key] = known
-    _last_floors[:] = [floors, known]  # held, so that its id is not reused
+    if len(_by_id) >= _JSON_CAPACITY:
+        _by_id.popitem(last=False)  # the oldest
+    _by_id[id(floors)] = (floors, known)
     return known
 
 
@@ -140,8 +144,7 @@ _JSON_CAPACITY = 16384
 _json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
 _FLOORS_CAPACITY = 1024
 _floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
-_last_floors: list[Any] = [None, b""]
-"""The floors mapping last written and its JSON: the subjects of one record share theirs."""
+_by_id: OrderedDict[int, tuple[Mapping[str, datetime], bytes]] = OrderedDict()
 
 
 def _aware(moment: object) -> bool:

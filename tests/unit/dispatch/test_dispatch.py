@@ -237,7 +237,8 @@ def test_a_dispatcher_without_a_ledger_counts_the_decisions_it_would_record(
     partnership and outcome, in order, and everything else it gives is the same."""
     live = world[0]
     rules, recipients = live.dispatcher.rules, live.dispatcher.recipients
-    counting = replace(live, dispatcher=Dispatcher(rules, recipients, ledger=False))
+    counted_only = Dispatcher(rules, recipients, ledger=False, floors_follow_clock=False)
+    counting = replace(live, dispatcher=counted_only)
     states = {True: SubjectState(), False: SubjectState()}
     steps = []
     for value in events(live.store):
@@ -265,6 +266,36 @@ def test_a_dispatcher_without_a_ledger_counts_the_decisions_it_would_record(
         ]
         outcomes |= {o for _, _, o in counted_step.counted}
     assert outcomes == {"permit", "deny"}
+
+
+def test_a_backtests_dispatcher_counts_at_a_tick_what_the_worker_records(world: World) -> None:
+    """A dispatcher without a ledger raises its floors at every trim (the backtest's
+    scheduler expects a tick to change the state); a tick's rescan that the worker, whose
+    floors stay put, would not record (nothing else changed) counts nothing."""
+    live = world[0]
+    counting = replace(
+        live, dispatcher=Dispatcher(live.dispatcher.rules, live.dispatcher.recipients, ledger=False)
+    )
+    assert counting.dispatcher.follows_clock
+    assert not live.dispatcher.follows_clock
+    recorded, counted = fold_all(world, events(live.store))[0], SubjectState()
+    for value in events(live.store):
+        folded = counting.fold(value, counted, moment(world))
+        assert folded is not None
+        counted = folded.step.state
+    quiet = moment(world, NOW + timedelta(days=1))
+    worker, backtest = live.rescan(TOKEN, recorded, quiet), counting.rescan(TOKEN, counted, quiet)
+    assert worker.state == recorded  # unchanged: the worker records none of its decisions
+    assert worker.decisions
+    assert backtest.state != counted  # its floors rose
+    assert backtest.state.window.floors != counted.window.floors
+    assert backtest.counted == ()
+    later = moment(world, NOW + timedelta(days=120))  # the flags expire: the state changes
+    worker, backtest = live.rescan(TOKEN, recorded, later), counting.rescan(TOKEN, counted, later)
+    assert worker.state != recorded
+    assert worker.pending
+    assert [p.alert_id for p in backtest.pending] == [p.alert_id for p in worker.pending]
+    assert list(backtest.outcomes()) == list(worker.outcomes())
 
 
 def test_decision_records_are_what_validating_their_values_gives(world: World) -> None:
@@ -300,4 +331,10 @@ def test_a_moment_with_a_subjects_consent_is_replace_s() -> None:
     assert copied == replace(base, consent=ledger)
     assert copied.consent is ledger
     assert _with_consent(copied, ledger) is copied
+    assert _with_consent(base, ledger) is copied  # the record's next subject, same ledger
+    other = ConsentLedger()
+    assert _with_consent(base, other) == replace(base, consent=other)
+    assert _with_consent(base, other).consent is other
+    later = replace(base, at=NOW + timedelta(seconds=1))
+    assert _with_consent(later, other) == replace(later, consent=other)
     assert {f.name for f in dataclasses.fields(Moment)} == set(_MOMENT_FIELDS)

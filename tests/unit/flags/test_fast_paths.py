@@ -13,7 +13,7 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
+from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire, expire_to_cut
 from hub.flags.engine import _built_state, _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
 from hub.flags.state import Status
@@ -32,9 +32,16 @@ from tests.unit.flags.builders import (
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
 
-def _full_expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
-    """Expiry computing every rule's episodes and validating the new window in full."""
+def _full_expire(
+    rules: RuleSet, window: SubjectWindow, now: datetime, *, to_cut: bool = False
+) -> SubjectWindow:
+    """Expiry computing every rule's episodes and validating the new window in full; with
+    nothing to drop, the window itself (``to_cut``: its floors raised to the cut, as
+    :func:`expire_to_cut` and every expiry before floors stayed put)."""
     cut = now - rules.horizon
+    kept = tuple(c for c in window.contributions if c.occurred_at >= cut)
+    if len(kept) == len(window.contributions) and not to_cut:
+        return window
     floors = dict(window.floors)
     for rule in rules.rules:
         floor = max(cut, window.floor(rule.id) or cut)
@@ -42,19 +49,19 @@ def _full_expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> Subjec
             if episode.anchor < cut:
                 floor = max(floor, episode.end)
         floors[rule.id] = floor
-    kept = tuple(c for c in window.contributions if c.occurred_at >= cut)
     return SubjectWindow(contributions=kept, floors=dict(sorted(floors.items())))
 
 
 @settings(max_examples=400)
-@given(sets, st.lists(_moments, min_size=1, max_size=4))
+@given(sets, st.lists(_moments, min_size=1, max_size=4), st.booleans())
 def test_expire_equals_the_full_computation(
-    items: list[Contribution], moments: list[datetime]
+    items: list[Contribution], moments: list[datetime], to_cut: bool
 ) -> None:
     """Over successive expiries (so floors are set too), with and without old contributions."""
     window = built(items)
     for now in sorted(moments):
-        fast, full = expire(RULES, window, now), _full_expire(RULES, window, now)
+        fast = (expire_to_cut if to_cut else expire)(RULES, window, now)
+        full = _full_expire(RULES, window, now, to_cut=to_cut)
         assert fast == full
         assert fast.to_bytes() == full.to_bytes()
         assert SubjectWindow.from_bytes(fast.to_bytes()) == fast
@@ -62,33 +69,32 @@ def test_expire_equals_the_full_computation(
 
 
 @given(sets)
-def test_expire_with_nothing_old_keeps_the_contributions_and_raises_every_floor(
-    items: list[Contribution],
-) -> None:
-    """The path that skips the episodes: nothing dropped, every rule's floor at the cut."""
+def test_expire_with_nothing_old_gives_the_window_itself(items: list[Contribution]) -> None:
+    """Nothing dropped: the same window, floors unchanged (a tick changes no state); the
+    backtest's expiry raises every floor to the cut instead."""
     window = built(items)
     first = min((c.occurred_at for c in items), default=T0)
     now = first + RULES.horizon  # the cut falls exactly on the oldest contribution
-    expired = expire(RULES, window, now)
-    assert expired.contributions == window.contributions
-    assert dict(expired.floors) == {r.id: first for r in RULES.rules}
-    assert list(expired.floors) == sorted(expired.floors)
+    assert expire(RULES, window, now) is window
+    raised = expire_to_cut(RULES, window, now)
+    assert raised.contributions == window.contributions
+    assert dict(raised.floors) == {r.id: first for r in RULES.rules}
+    assert list(raised.floors) == sorted(raised.floors)
 
 
-def test_windows_expired_at_one_moment_share_their_floors_and_write_them_as_pydantic() -> None:
-    """The subjects of one record are expired at one ``now``: one floors mapping serves them,
-    and each window's JSON (floors written once for all) is still pydantic's."""
-    now = T0 + RULES.horizon
-    first = expire(RULES, built([contribution(CONTRIBUTING[0], 1)]), now)
-    second = expire(RULES, built([contribution(CONTRIBUTING[-1], 2)]), now)
-    assert first.floors is second.floors
-    assert dict(first.floors) == {r.id: T0 for r in RULES.rules}
-    for window in (first, second, first):
+def test_floors_are_written_as_pydantic_writes_them_from_one_window_to_the_next() -> None:
+    """A subject's windows share one floors mapping from event to event (remembered by
+    identity); equal floors of other windows, and other floors, are still pydantic's."""
+    now = T0 + RULES.horizon + timedelta(days=1)
+    old = contribution(CONTRIBUTING[0], 0)
+    first = expire(RULES, built([old, contribution(CONTRIBUTING[-1], 2)]), now)
+    grown = first.add(contribution(CONTRIBUTING[1], 3))
+    assert grown.floors is first.floors
+    other = expire(RULES, built([old, contribution(CONTRIBUTING[-1], 5)]), now)
+    later = expire(RULES, grown, now + timedelta(days=2))
+    assert later.floors != first.floors
+    for window in (first, grown, other, later, first):
         assert window_json(window) == window.model_dump_json().encode()
-    later = expire(RULES, first, now + timedelta(hours=1))
-    assert later.floors is not first.floors
-    assert dict(later.floors) == {r.id: T0 + timedelta(hours=1) for r in RULES.rules}
-    assert window_json(later) == later.model_dump_json().encode()
 
 
 def _full_labels(rule: Rule, contribution: Contribution) -> frozenset[str]:
