@@ -213,7 +213,9 @@ def test_decisions_bytes_kept_per_decision_and_event_are_the_written_ones(
         expected = b",".join(forms.decisions_bytes(fresh.outcomes, odd.events, odd.at))
         assert lane.decisions(odd, fresh) == [expected]
         assert fresh.chunks == []
-    assert shared > len(small.decisions) // 2
+    # Shared by many entries (46 % of this history's: fewer since a tick that changes
+    # nothing records nothing), none if the chunks were cut per entry.
+    assert shared > len(small.decisions) // 3
 
 
 _STAMP_PROBES: dict[str, Any] = {
@@ -249,14 +251,20 @@ def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) ->
         for n, v in enumerate(values)
         if n > len(values) // 2 and b'"alert_id":null' in v and b'"consents":[]' in v
     ]
-    for n, probe in zip(quiet[::7], _STAMP_PROBES.values(), strict=False):
-        raw = json.loads(values[n])
-        first = raw["decisions"][:1]
-        update = probe(raw)
-        if "decisions" in update:
-            update["decisions"] = update["decisions"] + raw["decisions"][len(first) :]
-        written = {**raw, **update}
-        assert written != raw
+    candidates = iter(quiet[::7])
+    for probe in _STAMP_PROBES.values():
+        # The next candidate the probe changes (a denial's reasons may be empty already).
+        for n in candidates:
+            raw = json.loads(values[n])
+            first = raw["decisions"][:1]
+            update = probe(raw)
+            if "decisions" in update:
+                update["decisions"] = update["decisions"] + raw["decisions"][len(first) :]
+            written = {**raw, **update}
+            if written != raw:
+                break
+        else:
+            raise AssertionError("too few quiet denials for every probe")
         values[n] = orjson.dumps(written)
         changed.add(written["decision_id"])
     assert len(changed) == len(_STAMP_PROBES)
