@@ -2,13 +2,7 @@
 
 The service numbers, signs and writes each alert (and sweeps and beats); this adapter only
 turns faust's events into transport records, tells the service which outbox partitions the
-worker holds, logs what it returns, and quarantines a record the service cannot number. It
-reads the outbox a group of records at a time (:class:`agents.groups.RecordGroups`: only what
-the stream has buffered already, no loop steps waited for more, acknowledged once taken), so
-that the alerts of records read together go to different partnerships at once
-(``SequencingService.take_many``) instead of each record waiting for every send of the records
-before it; if a group raises, its records are taken one by one and one that raises again is
-quarantined.
+worker holds, logs what it returns, and quarantines a record the service cannot number.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ import faust
 import structlog
 from mode.types.signals import BaseSignalT
 
-from agents.groups import RecordGroups
 from agents.headers import header_items, raw_topic
 from hub import metrics
 from hub.config import Settings
@@ -34,10 +27,6 @@ from hub.transport.kafka import KafkaTransport
 from hub.transport.record import Record
 
 log = structlog.get_logger("agents.sequence")
-#: Loop steps a group of outbox records waits for more to be handed on: none. Ingest lets
-#: faust hand on the rest of a fetch (``agents.groups.SETTLE_STEPS``); here a record already
-#: waits behind the ones before it, and on a busy loop those steps are milliseconds each.
-SEQUENCE_SETTLE_STEPS = 0
 
 
 def record_of(event: faust.EventT[bytes]) -> Record:
@@ -75,41 +64,32 @@ def register_sequencer(
             tp.partition for tp in app.consumer.assignment() if tp.topic == settings.outbox_topic
         )
 
-    async def take(records: list[Record]) -> None:
+    async def take(record: Record) -> None:
         started = time.perf_counter()
-        for taken in await service.take_many(records):
-            for done in taken.sequenced:
-                log.info(
-                    "alert_sequenced" if done.seq else "alert_duplicate_dropped",
-                    partnership=done.partnership_id,
-                    seq=done.seq,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
-
-    async def quarantined(record: Record, exc: Exception) -> None:
-        error = exc if isinstance(exc, HubError) else HubError(type(exc).__name__)
-        source = SourceRef(topic=record.topic, partition=record.partition, offset=record.offset)
-        found = quarantine(record.value or b"", source, error, key=record.key)
-        await quarantine_topic.send(value=found.to_bytes())
-        metrics.count_quarantine("sequence", found.reason)
+        taken = await service.take(record)
+        for done in taken.sequenced:
+            log.info(
+                "alert_sequenced" if done.seq else "alert_duplicate_dropped",
+                partnership=done.partnership_id,
+                seq=done.seq,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
 
     async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
-        # What the stream has buffered, nothing waited for (SEQUENCE_SETTLE_STEPS); a group is
-        # acknowledged only once every alert of it was sent or its record quarantined.
-        groups = RecordGroups(stream, settle_steps=SEQUENCE_SETTLE_STEPS)
-        async for group in groups:
-            records = [record_of(event) for event in group]
+        async for event in stream.events():
+            record = record_of(event)
             service.reassigned(assigned())
             await service.sweep_quietly()
             try:
-                await take(records)
-            except Exception:  # noqa: BLE001  # find the record at fault: each alone
-                for record in records:  # alerts sent already are dropped as sent
-                    try:
-                        await take([record])
-                    except Exception as exc:  # noqa: BLE001  # an escaping error would ack the record: quarantine it
-                        await quarantined(record, exc)
-            await groups.ack(group)
+                await take(record)
+            except Exception as exc:  # noqa: BLE001  # an escaping error would ack the record: quarantine it
+                error = exc if isinstance(exc, HubError) else HubError(type(exc).__name__)
+                source = SourceRef(
+                    topic=record.topic, partition=record.partition, offset=record.offset
+                )
+                quarantined = quarantine(record.value or b"", source, error, key=record.key)
+                await quarantine_topic.send(value=quarantined.to_bytes())
+                metrics.count_quarantine("sequence", quarantined.reason)
 
     async def heartbeats() -> None:
         try:

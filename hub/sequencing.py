@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -149,39 +149,19 @@ class SequencingService:
         non-retriable hub error (an item that does not parse, an alert the hub cannot number)
         is raised: the caller quarantines the record, as retrying would stall the stream.
         """
-        (taken,) = await self.take_many((record,))
-        return taken
-
-    async def take_many(self, records: Sequence[Record]) -> tuple[Taken, ...]:
-        """:meth:`take` for outbox records read together, in their order: each partnership's
-        alerts go out in the records' order, one at a time, different partnerships' at once.
-
-        Taken one record after another, a record waited for every send of the records before
-        it, whatever their partnerships: at the end of the latency load the outbox records
-        queued 80 to 140 ms behind each other (docs/benchmarks.md, branch latency12). A
-        non-retriable hub error is raised once every partnership's alerts before and after it
-        were sent; the caller then takes the records one by one to find the record at fault
-        (what was sent already is dropped as sent: numbering is by alert id).
-        """
-        opened: list[list[Pending] | CryptoError] = []
-        for record in records:
-            try:
-                opened.append(self.pending_of(record))
-            except CryptoError as exc:
-                refused(position_of(record), exc)
-                opened.append(exc)
-        lists = [found for found in opened if isinstance(found, list)]
-        await self.rebuilt(p.partnership_id for found in lists for p in found)
+        try:
+            pendings = self.pending_of(record)
+        except CryptoError as exc:
+            refused(position_of(record), exc)
+            return Taken(refused=exc)
+        await self.rebuilt(p.partnership_id for p in pendings)
         streams: dict[str, list[tuple[int, Pending]]] = {}
-        index = 0
-        for record, found in zip(records, opened, strict=True):
-            for pending in found if isinstance(found, list) else ():
-                self.origins.note(pending.alert_id, record.headers)
-                streams.setdefault(pending.partnership_id, []).append((index, pending))
-                index += 1
+        for index, pending in enumerate(pendings):
+            self.origins.note(pending.alert_id, record.headers)
+            streams.setdefault(pending.partnership_id, []).append((index, pending))
         # Each partnership's alerts in order, one at a time (its topic's end stays exact);
         # different partnerships' topics at once. Every stream is let finish before an error
-        # is raised, so nothing of these records is still being sent when the next are taken.
+        # is raised, so nothing of this record is still being sent when the next is taken.
         outcomes = await asyncio.gather(
             *(self._number_in_order(stream) for stream in streams.values()),
             return_exceptions=True,
@@ -191,13 +171,7 @@ class SequencingService:
             if isinstance(outcome, BaseException):
                 raise outcome
             done.extend(outcome)
-        ordered = iter(sequenced for _, sequenced in sorted(done, key=lambda d: d[0]))
-        return tuple(
-            Taken(tuple(next(ordered) for _ in found))
-            if isinstance(found, list)
-            else Taken(refused=found)
-            for found in opened
-        )
+        return Taken(tuple(sequenced for _, sequenced in sorted(done, key=lambda d: d[0])))
 
     async def _number_in_order(
         self, stream: list[tuple[int, Pending]]

@@ -403,21 +403,3 @@ async def test_a_log_read_across_a_reassignment_is_read_again(many: bool) -> Non
         assert this.logs["reading"].last_seq == 2
     taken = await this.take(await outbox_record(memory, [pending("c")]))
     assert [s.seq for s in taken.sequenced] == [3]
-
-
-async def test_records_taken_together_keep_each_partnerships_order_across_records() -> None:
-    memory = slow_sends()
-    sequencer = service(memory)
-    first = await outbox_record(memory, [pending("r1"), pending("s1", "slough")])
-    forged = await outbox_record(memory, [pending("x")], key=MALLORY)
-    second = await outbox_record(memory, [pending("s2", "slough"), pending("r2")])
-    taken = await sequencer.take_many([first, forged, second])
-    assert [[(s.alert_id, s.seq) for s in t.sequenced] for t in taken] == [
-        [("r1", 1), ("s1", 1)],
-        [],
-        [("s2", 2), ("r2", 2)],
-    ]
-    assert taken[1].refused is not None  # not the hub's: refused, nothing sent for it
-    assert memory.most == 2  # the two partnerships at once, each one send at a time
-    assert [m.id for m in await published(memory)] == ["r1", "r2"]
-    assert [m.id for m in await published(memory, "slough")] == ["s1", "s2"]
