@@ -264,9 +264,11 @@ class Bench:
             "in_worker_p50_ms": round(percentile([t.in_worker_ms for t in receipts.timed], 0.5), 1),
             "delivery_p50_ms": round(percentile([t.delivery_ms for t in receipts.timed], 0.5), 1),
             "slowest": receipts.slowest(SLOWEST, loaded),
+            "by_second": receipts.by_second(loaded),
         }
         _echo(f"latency: {report.latency_line(self.figures[key])}")
         _echo(f"latency: {report.slowest_line(self.figures[key])}")
+        _echo(f"latency: {report.by_second_line(self.figures[key])}")
 
     async def _started(self, name: str, workers: int) -> Phase:
         """A phase with its workers joined and warmed up (every warm-up event processed)."""

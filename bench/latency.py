@@ -185,6 +185,24 @@ class Receipts:
             for t in ordered[:count]
         ]
 
+    def by_second(self, started: float, width_s: float = 1.0) -> list[dict[str, float]]:
+        """Latency against when in the load each alert's event was sent: per ``width_s``
+        bucket of send time (s after ``started``), the alerts, their median and slowest
+        latency and the most time one of them spent in the worker (ms)."""
+        buckets: dict[int, list[Timed]] = defaultdict(list)
+        for t in self.timed:
+            buckets[math.floor((t.sent - started) / width_s)].append(t)
+        return [
+            {
+                "sent_s": round(second * width_s, 2),
+                "alerts": len(timed),
+                "p50_ms": round(percentile([(t.received - t.sent) * 1000 for t in timed], 0.5), 1),
+                "max_ms": round(max((t.received - t.sent) * 1000 for t in timed), 1),
+                "in_worker_max_ms": round(max(t.in_worker_ms for t in timed), 1),
+            }
+            for second, timed in sorted(buckets.items())
+        ]
+
 
 async def receive_alerts(
     settings: Settings,

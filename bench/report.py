@@ -62,6 +62,17 @@ def slowest_line(f: dict[str, Any]) -> str:
     )
 
 
+def by_second_line(f: dict[str, Any]) -> str:
+    """Latency against send time, one ``second: alerts, p50/max (worker max)`` per second of
+    the load (``Receipts.by_second``): whether it climbs through the load or jumps at its end."""
+    listed = "; ".join(
+        f"{b['sent_s']:g}s: {b['alerts']}, {b['p50_ms']:.0f}/{b['max_ms']:.0f}"
+        f" ({b['in_worker_max_ms']:.0f})"
+        for b in f.get("by_second", ())
+    )
+    return f"by send second (alerts, p50/max ms (max in worker)): {listed}"
+
+
 def _nth(n: int) -> str:
     """``""`` for 1 (the slowest), else ``"2nd "``, ``"4th "``, ``"11th "``."""
     if n <= 1:
