@@ -3,8 +3,8 @@
 The same domain code as the live hub (:class:`hub.ingest.Ingest`, :class:`hub.correlate.
 Correlator`, the agreements' :class:`hub.dsa.Evaluator`) runs over sealed feed messages in
 the order of their own time, with a clock that each event sets (its ``recorded_at``, the
-earliest moment its agency could have sent it). Nothing is delivered: alerts are encrypted to
-keys made for the run and opened again to be counted, and the report holds counts only,
+earliest moment its agency could have sent it). Nothing is delivered: alerts are kept in plain
+(:mod:`hub.backtest.unsealed`), read back only to be counted, and the report holds counts only,
 small numbers suppressed as the board suppresses them (:mod:`hub.board.suppress`).
 
 ::

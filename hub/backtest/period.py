@@ -64,3 +64,27 @@ def month_of(at: datetime) -> str:
     """``YYYY-MM`` of an instant, in UTC: the report's month."""
     utc = at.astimezone(UTC)
     return f"{utc.year}-{utc.month:02d}"  # strftime("%Y-%m"), without its cost per event
+
+
+class MonthOf:
+    """:func:`month_of`, the last month's bounds remembered: a run asks it for every event
+    and decision, in time order, so nearly every call is a comparison of two instants."""
+
+    __slots__ = ("_high", "_low", "_text")
+
+    def __init__(self) -> None:
+        self._low = self._high = datetime.min.replace(tzinfo=UTC)
+        self._text = ""
+
+    def __call__(self, at: datetime) -> str:
+        """``YYYY-MM`` of ``at``, in UTC."""
+        try:
+            if self._low <= at < self._high:
+                return self._text
+        except TypeError:  # a naive instant: month_of reads it as local time
+            return month_of(at)
+        utc = at.astimezone(UTC)
+        self._low = datetime(utc.year, utc.month, 1, tzinfo=UTC)
+        self._high = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
+        self._text = month_of(utc)
+        return self._text

@@ -69,13 +69,13 @@ class Planner:
     """Turns chunks into steps, keeping the run's clock, count and day between chunks."""
 
     def __init__(self, period: Period, decode: Callable[[bytes], DecodedEvent]) -> None:
-        self._period = period
         self._decode = decode
         self.now = period.start
         self.offset = 0
         self.read = 0
         self.outside = 0
         self._day: date | None = None
+        self._bounds = (period.start, period.end)
 
     def steps(self, messages: Iterable[Sealed]) -> list[Planned]:
         """A chunk's steps (a chunk must not reach back before the last: if it does, its
@@ -83,6 +83,7 @@ class Planner:
         steps: list[Planned] = []
         timed: list[tuple[datetime, str, int, Sealed, str | None, bytes | None]] = []
         n = 0
+        start, end = self._bounds  # Period.contains, its bounds computed once
         for agency, message in messages:
             for event, batch in events_of(message):
                 self.read += 1
@@ -95,7 +96,7 @@ class Planner:
                 except (HubError, KeyError, TypeError):
                     steps.append(self._take(item, None, None, batch))  # ingest quarantines it
                     continue
-                if not isinstance(at, datetime) or not self._period.contains(at):
+                if not isinstance(at, datetime) or not start <= at < end:
                     self.outside += 1
                     continue
                 timed.append((at, event_id, n, item, key, batch))

@@ -13,6 +13,7 @@ seals last year's events in a backtest.
 from __future__ import annotations
 
 import pickle
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -23,7 +24,7 @@ from hub.alerts import AlertBody
 from hub.backtest.batches import BatchSeals
 from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
-from hub.backtest.period import Period, month_of
+from hub.backtest.period import MonthOf, Period
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
 from hub.backtest.schedule import (
     Instants,
@@ -35,10 +36,11 @@ from hub.backtest.schedule import (
     settled,
 )
 from hub.backtest.tally import Report, Tally
+from hub.backtest.unsealed import UnsealedKey
 from hub.codec import load_catalogue
 from hub.config import Settings
 from hub.correlate import Correlator
-from hub.crypto import HmacKey, HpkePrivateKey, Keyring, alert_info
+from hub.crypto import HmacKey, Keyring
 from hub.dispatch import Dispatcher, Moment, Position, Recipient, Step, SubjectState
 from hub.dsa import AgreementBook, Evaluator
 from hub.dsa.document import Agreement
@@ -63,7 +65,6 @@ class BacktestSetup:
 
     ingest: IngestContext
     correlator: Correlator
-    openers: Mapping[str, HpkePrivateKey]
     evaluator: Evaluator
     sequence: int
     policy: Policy
@@ -75,9 +76,9 @@ class BacktestSetup:
         """Everything from the settings' deploy directory; ``now`` picks today's agreements."""
         ingest = load_ingest_context(settings)
         live = load_correlator(settings, ingest.registry, Keyring.open(settings.keys_dir))
-        openers = {p.id: HpkePrivateKey.generate() for p in ingest.registry.partnerships}
-        recipients = tuple(
-            Recipient(pid, key.public_key, HmacKey.generate()) for pid, key in openers.items()
+        recipients = tuple(  # run-only keys; alerts kept in plain (nothing is delivered)
+            Recipient(p.id, UnsealedKey.generate(), HmacKey.generate())
+            for p in ingest.registry.partnerships
         )
         dispatcher = WatchedDispatcher(
             live.dispatcher.rules, recipients, remembered=_REMEMBERED, ledger=False
@@ -86,7 +87,7 @@ class BacktestSetup:
         agreements = [a for _, a in load_directory(settings.deploy_dir / "agreements").agreements]
         book = _book(agreements, policy, period, now)
         evaluator = Evaluator(book, ingest.registry)
-        return cls(ingest, correlator, openers, evaluator, book.last_sequence, policy)
+        return cls(ingest, correlator, evaluator, book.last_sequence, policy)
 
 
 _REMEMBERED = 16_384
@@ -144,6 +145,7 @@ class Backtest:
         self._offset = 0
         dispatcher = setup.correlator.dispatcher
         self._watched = _watched(dispatcher)
+        self._ledger = dispatcher.ledger
         self._daily = daily or self._watched is None
         book = setup.evaluator.book
         self._instants = Instants(book.breakpoints(), dispatcher.rules)
@@ -152,6 +154,9 @@ class Backtest:
         self.rescans = 0
         self._planner = Planner(period, self._decoder.ahead)
         self._tally = Tally()
+        self._decided: defaultdict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
+        """Per month: decisions by (rule, partnership, outcome), not yet in the tally."""
+        self._month = MonthOf()
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Run a chunk of messages in event time (a chunk must not reach back before the last)."""
@@ -160,8 +165,10 @@ class Backtest:
 
     def run(self, steps: Iterable[Planned]) -> None:
         """Run steps planned for the whole run (:mod:`hub.backtest.plan`), in order (the
-        cyclic collector off meanwhile, one young pass after: :mod:`hub.backtest.collector`)."""
-        with chunk_collected():
+        cyclic collector off meanwhile, one young pass after if a message was refused, whose
+        exception is a reference cycle: :mod:`hub.backtest.collector`)."""
+        refused = self._tally.quarantined.total()
+        with chunk_collected(lambda: self._tally.quarantined.total() != refused):
             self._run(steps)
             self._seals.forget()
             self._cool()
@@ -192,6 +199,11 @@ class Backtest:
         self._tally.outside = self._planner.outside
         for token in self._wakes.quiet:
             self._count(token, len(self._ticks.times))
+        decisions = self._tally.decisions
+        for month, counts in self._decided.items():
+            for (rule, pid, outcome), n in counts.items():
+                decisions[(rule, pid, month)][outcome] += n
+        self._decided.clear()
         return self._tally
 
     def finish(self, meta: Mapping[str, Any] | None = None) -> Report:
@@ -201,7 +213,7 @@ class Backtest:
     def _process(self, item: Sealed, offset: int, batch: bytes | None) -> None:
         agency, sealed = item
         self._offset = offset
-        source = SourceRef(topic=f"backtest.{agency}", partition=0, offset=self._offset)
+        source = SourceRef.model_construct(topic=f"backtest.{agency}", partition=0, offset=offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         refused = self._seals.open(batch, agency)  # None: a message that came alone
         if refused is not None:  # the record's seal failed: each of its events is refused
@@ -212,7 +224,7 @@ class Backtest:
             self._tally.quarantined[outcome.reason] += 1
             return
         event = self._setup.correlator.read(sealed.value)
-        month = month_of(self._now)
+        month = self._month(self._now)
         self._tally.events[month] += 1
         token = event.subject_token
         if token is None:
@@ -245,7 +257,7 @@ class Backtest:
         """A subject's state kept as bytes (back in use), else a new subject's."""
         data = self._cold.pop(token, None)
         if data is None:
-            return SubjectState()
+            return _EMPTY  # immutable: what a fold makes of it is a new state
         state: SubjectState = pickle.loads(data)  # noqa: S301  # this run's own bytes
         self._states[token] = state
         return state
@@ -255,7 +267,7 @@ class Backtest:
         live clock tick does for all), and repeat the others' last records."""
         times = self._ticks.times
         back = bool(times) and at <= times[-1]  # a chunk that reaches back: wake everyone
-        index = self._ticks.add(at, month_of(at))
+        index = self._ticks.add(at, self._month(at))
         moment = self._moment(at)
         quiet = self._wakes.quiet
         woken = set(quiet) if back else self._wakes.due(at)
@@ -325,8 +337,9 @@ class Backtest:
         if quiet is None or end <= quiet.since:
             return
         for month, days in self._ticks.per_month(quiet.since, end):
-            for (rule, pid, outcome), n in quiet.outcomes:
-                self._tally.decisions[(rule, pid, month)][outcome] += n * days
+            counts = self._decided[month]
+            for key, n in quiet.outcomes:
+                counts[key] += n * days
         self._wakes.quiet[token] = replace(quiet, since=end)  # the same wake: still queued
 
     def _episodes(self) -> list[_Episodes]:
@@ -334,7 +347,9 @@ class Backtest:
         return [] if self._watched is None else self._watched.watched()
 
     def _moment(self, at: datetime) -> Moment:
-        position = Position(partition=0, offset=self._offset)
+        """The dispatch's moment; its position only where decisions are recorded (a position
+        names a decision record: a dispatcher that only counts its decisions reads none)."""
+        position = Position(partition=0, offset=self._offset) if self._ledger else None
         return Moment(at, self._setup.evaluator, self._setup.sequence, position=position)
 
     def _apply(self, token: str, step: Step, at: datetime | None = None) -> None:
@@ -344,13 +359,11 @@ class Backtest:
             self._flagged.add(token)
         else:
             self._flagged.discard(token)
-        month = month_of(at or self._now)
-        for rule, pid, outcome in step.outcomes():
-            self._tally.decisions[(rule, pid, month)][outcome] += 1
+        month = self._month(at or self._now)
+        self._decided[month].update(step.outcomes())  # counted in C
         for pending in step.pending:
             pid = pending.partnership_id
-            plain = self._setup.openers[pid].open(pending.value, alert_info(pid, pending.alert_id))
-            body = AlertBody.from_bytes(plain)
+            body = AlertBody.from_bytes(pending.value)  # kept in plain: UnsealedKey
             rule = body.rule.id or self._rule_of.get(body.flag_id, "")
             self._rule_of.setdefault(body.flag_id, rule)
             self._tally.alert((rule, pid, month), body.kind.value, token)
@@ -370,6 +383,8 @@ def describe(
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_EMPTY = SubjectState()
+"""A subject met for the first time (one for all: a new state costs a deep copy of defaults)."""
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _Episodes = list[tuple[Rule, Episode]]
 _Tick = tuple[int, list[_Episodes], bool]
