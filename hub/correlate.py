@@ -122,13 +122,14 @@ def admit(
     start or join no flag of the hub's or of any partnership's view: it can belong to no
     active flag, and as a member of an expired episode it could only move or retract live
     ones. The expiry after its dispatch drops it. A dispatcher whose floors follow the clock
-    (the backtest's) adds it as the hub did before (its floors are the last trim's cut).
+    (the backtest's) does the same, so that a backtest over backfilled feeds reports what the
+    worker would send.
     """
     window = state.window.add(contribution)
     if window is state.window:
         return state
     rules = dispatcher.rules
-    floor = None if dispatcher.follows_clock else late_floor(rules, state.window, contribution, at)
+    floor = late_floor(rules, state.window, contribution, at)
     if floor is None:
         return replaced(state, window=window)
     floors = dict(state.floors)

@@ -33,16 +33,16 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
     return Hub(settings)
 
 
-def _timeline(seed: int) -> list[tuple[datetime, bytes | None]]:
-    """Events over 300 days, each arriving 0 to 20 days after it occurred, and a tick every
-    day from the first arrival to 120 days after the last event (None: a tick)."""
+def _timeline(seed: int, late: int = 20) -> list[tuple[datetime, bytes | None]]:
+    """Events over 300 days, each arriving 0 to ``late`` days after it occurred, and a tick
+    every day from the first arrival to 120 days after the last event (None: a tick)."""
     rng = random.Random(seed)  # the subject is always SEED's
     start = NOW - timedelta(days=300)
     moments: list[tuple[datetime, bytes | None]] = []
     for n in range(rng.randint(6, 20)):
         event_type, agency, fields = rng.choice(KINDS)
         occurred = rng.uniform(0, 300)
-        arrives = start + timedelta(days=occurred + rng.uniform(0, 20))
+        arrives = start + timedelta(days=occurred + rng.uniform(0, late))
         value = item(event_type, agency, SEED, 300 - occurred, n=n, fields=fields)
         moments.append((arrives, value))
     first = min(at for at, _ in moments)
@@ -112,3 +112,33 @@ def _compare(hub: Hub, seed: int, kinds: Counter[str]) -> int:
         kinds.update(dict(p.headers)[CE_TYPE].decode().rsplit(".", 1)[-1] for p in new_step.pending)
         kept, moved = new, old_step.state
     return changed
+
+
+def test_a_backtests_dispatcher_keeps_late_events_below_its_floors_as_the_worker_does(
+    hub: Hub,
+) -> None:
+    """Events arriving up to 150 days after they occurred (a backfill, some past the
+    horizon): the backtest's dispatcher (no ledger, floors that follow the clock) sends the
+    alerts the worker sends and holds the same flags, at every event and tick."""
+    live = hub.service.wiring.correlator
+    dispatcher = live.dispatcher
+    backtest = replace(
+        live, dispatcher=Dispatcher(dispatcher.rules, dispatcher.recipients, ledger=False)
+    )
+    assert backtest.dispatcher.follows_clock
+    late = 0
+    for seed in range(60):
+        kept, counted = SubjectState(), SubjectState()
+        for at, value in _timeline(seed, late=150):
+            worker_step = _step(live, hub, kept, at, value)
+            backtest_step = _step(backtest, hub, counted, at, value)
+            assert [p.alert_id for p in backtest_step.pending] == [
+                p.alert_id for p in worker_step.pending
+            ]
+            assert (backtest_step.state.held, backtest_step.state.closed) == (
+                worker_step.state.held,
+                worker_step.state.closed,
+            )
+            late += value is not None and len(worker_step.state.window) < len(kept.window) + 1
+            kept, counted = worker_step.state, backtest_step.state
+    assert late  # some events arrived past the horizon (dropped by their own dispatch)
