@@ -322,7 +322,7 @@ class Replayer:
             report.entries += 1
         elif not _inside(at, window, report):
             return True
-        report.tally.stamp(stamp)
+        report.tally.stamp(stamp.tallied)
         return True
 
     def _written(

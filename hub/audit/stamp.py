@@ -51,8 +51,8 @@ from hub.audit.ids import decision_text
 from hub.audit.lane import Lane, Place, Verdict
 from hub.audit.question import Question, middle_fields, read_fields
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
+from hub.audit.tally import Tallied
 from hub.dispatch import FeedMark, consent_read_of
-from hub.dsa import Decision
 
 _ID_HEAD = b'{"decision_id":"'
 _ID_END = len(_ID_HEAD) + 32
@@ -161,11 +161,10 @@ class Stamp:
     ids: frozenset[str]
     """The flag's event ids: a denial is a retraction when the partnership holds a flag of
     exactly these events (:meth:`hub.audit.rederive._Held.deny`)."""
-    counted: tuple[str, str, bool]
-    agencies: tuple[str, ...]
-    decided: tuple[tuple[Decision, ...], tuple[int, ...]]
-    """What the summary counts (:meth:`hub.audit.tally.Tally.stamp`). Stamps are told apart
-    by identity (``eq=False``): one object per key, so the tally counts per object."""
+    tallied: Tallied
+    """What the summary counts of each of its entries (:meth:`hub.audit.tally.Tally.stamp`):
+    one object per value among the stamps of a replay (:meth:`Stamps._stamp`), so that the
+    tally, which counts by identity, holds these small values and never a stamp's bytes."""
 
     @classmethod
     def of(
@@ -193,9 +192,7 @@ class Stamp:
             hasher=hashlib.sha256(hashed),
             held=(pid, basis.token, basis.rule.id) if keyed else None,
             ids=basis.ids,
-            counted=("deny", pid, False),
-            agencies=basis.agencies,
-            decided=(verdict.outcomes, verdict.ids),
+            tallied=Tallied(("deny", pid, False), basis.agencies, (verdict.outcomes, verdict.ids)),
         )
 
     def bytes_at(self, decision_id: bytes, place: Place) -> bytes:
@@ -259,6 +256,8 @@ class Stamps:
         """Flags' inputs and consent states met, numbered (numbers are never reused, so a
         memo cleared never makes a stamp found under another value's number)."""
         self._counter = itertools.count()
+        self._tallied: dict[tuple[object, ...], Tallied] = {}
+        """What stamps count, one object per value (as many as the tally's kinds of entry)."""
         self.hits = 0
         """Entries counted here (by the replayer)."""
 
@@ -370,6 +369,9 @@ class Stamps:
             return None
         verdict = self._lane.verdict(basis, place, asked.recipient)
         stamp = stamp_of(self._lane, basis, asked.recipient, verdict, read)
+        if stamp is not None:
+            tallied = stamp.tallied
+            stamp.tallied = self._tallied.setdefault(tallied.key(), tallied)
         if len(self._stamps) >= _MEMO_MAX:
             self._stamps.clear()
         self._stamps[key] = _NEVER if stamp is None else stamp

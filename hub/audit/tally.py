@@ -9,23 +9,26 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from hub.audit.answer import Answer
 from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 
 
-class Tallied(Protocol):
+@dataclass(frozen=True, slots=True, eq=False)
+class Tallied:
     """What an entry counted by its stamp (:class:`hub.audit.stamp.Stamp`) is counted as:
-    one object per kind of entry, hashed by its identity."""
+    told apart by identity (one object per value, :meth:`key`), so counting one is a
+    counter update by identity."""
 
-    @property
-    def counted(self) -> tuple[str, str, bool]: ...
-    @property
-    def agencies(self) -> tuple[str, ...]: ...
-    @property
-    def decided(self) -> tuple[tuple[Decision, ...], tuple[int, ...]]: ...
+    counted: tuple[str, str, bool]
+    agencies: tuple[str, ...]
+    decided: tuple[tuple[Decision, ...], tuple[int, ...]]
+
+    def key(self) -> tuple[object, ...]:
+        """The value it stands for (its decisions by their identities)."""
+        return (self.counted, self.agencies, self.decided[1])
 
 
 @dataclass(slots=True)
@@ -49,8 +52,8 @@ class Tally:
     decisions: Counter[_Counted] = field(default_factory=Counter)
     """What the summary counts of each event decision of a validated record."""
     stamped: Counter[Tallied] = field(default_factory=Counter)
-    """Entries counted by their stamps (:meth:`stamp`), per stamp (held, so that an
-    identity stays its own)."""
+    """Entries counted by their stamps (:meth:`stamp`), per :class:`Tallied` (held, so that
+    an identity stays its own)."""
 
     def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""

@@ -27,6 +27,7 @@ from hub.audit.answer import Forms, time_text
 from hub.audit.ids import decision_id_of
 from hub.audit.lane import _NO_AT, Lane, Verdict, event_class
 from hub.audit.question import written_question
+from hub.audit.tally import Tallied
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
 from tests.unit.audit.simulated import Simulator, simulated
@@ -273,3 +274,20 @@ def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) ->
     report = json.loads(fast)
     assert {m["decision_id"] for m in report["mismatches"]} == changed
     assert report["mismatched_entries"] == len(_STAMP_PROBES)
+
+
+def test_the_tally_holds_one_small_value_per_kind_of_stamped_entry(small: Simulator) -> None:
+    """Entries counted by their stamps are counted per :class:`Tallied`, one object per value
+    (not per stamp, whose bytes the tally would then keep for the whole replay), and the
+    report counts them as the full path does."""
+    replayer = small.source()()
+    report = replayer.replay(list(small.decisions))
+    stamped = report.tally.stamped
+    assert replayer.stamps is not None
+    assert replayer.stamps.hits > len(small.decisions) // 3
+    assert stamped
+    assert all(type(t) is Tallied for t in stamped)
+    assert len({t.key() for t in stamped}) == len(stamped)
+    assert sum(stamped.values()) == replayer.stamps.hits
+    full = replace(small.source(), fast=False)().replay(list(small.decisions))
+    assert report.to_json() == full.to_json()

@@ -32,6 +32,7 @@ def collector_on() -> Iterator[None]:
     was = gc.isenabled()
     gc.enable()
     yield
+    gc.unfreeze()  # what the test froze: later tests in this process start from none
     if not was:
         gc.disable()
 
