@@ -7,7 +7,7 @@ SET of contributions, never on the order they arrived in.
 ``floors`` record, per rule id, the earliest instant a new flag of that rule may be anchored
 at. :func:`hub.flags.engine.expire` sets them when it drops old contributions, so dropping
 can never make an expired flag's events look like a new flag, and
-:func:`hub.flags.engine.admit` raises them below a late event (see ``docs/rules.md``).
+:func:`hub.correlate.admit` raises them below a late event (see ``docs/rules.md``).
 """
 
 from __future__ import annotations
