@@ -116,8 +116,8 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
 
     A window with nothing to drop is returned as it is, floors included: raising a floor to
     the cut would exclude only contributions older than the cut, and the window holds none
-    (a late one is kept below the floors when it arrives, :func:`hub.correlate.admit`). So a clock tick
-    that drops nothing changes no subject's state (``docs/rules.md``).
+    (a late one is kept below the floors when it arrives, :func:`hub.correlate.admit`). So a
+    clock tick that drops nothing changes no subject's state (``docs/rules.md``).
     """
     if now.tzinfo is None:
         raise RuleError("expiry time has no time zone")
