@@ -29,7 +29,8 @@ _TIME = TypeAdapter(datetime)
 _FORMS_MAX = 16_384
 _NO_EVENT = "\x01"
 """Stand-ins for a decision's event id and time while its bytes are cut around them."""
-_NO_TIME = datetime(1111, 1, 1, 1, 1, 1, 111_111, tzinfo=UTC)
+STAND_IN_AT = datetime(1111, 1, 1, 1, 1, 1, 111_111, tzinfo=UTC)
+"""The stand-in time (the fast lane cuts a verdict's bytes around it too)."""
 
 
 @dataclass(slots=True)
@@ -260,9 +261,9 @@ _Pieces = tuple[bytes, bytes, bytes]
 def _pieces(decision: Decision) -> _Pieces | None:
     """A decision's bytes before its event id, between it and its time, and after the time;
     None when the stand-ins are not found once each (the bytes are then written whole)."""
-    stand_in = decision.restamped(_NO_EVENT, _NO_TIME)
+    stand_in = decision.restamped(_NO_EVENT, STAND_IN_AT)
     written = stand_in.__pydantic_serializer__.to_json(stand_in)
-    event, at = orjson.dumps(_NO_EVENT), b'"' + time_text(_NO_TIME).encode()
+    event, at = orjson.dumps(_NO_EVENT), STAND_IN
     if written.count(event) != 1 or written.count(at) != 1:
         return None
     head, rest = written.split(event)
@@ -278,6 +279,6 @@ def time_text(at: datetime) -> str:
     return text
 
 
-STAND_IN = b'"' + time_text(_NO_TIME).encode()
+STAND_IN = b'"' + time_text(STAND_IN_AT).encode()
 """The stand-in time as a record writes it (with its opening quote), where a decision's
 pieces are cut (:func:`_pieces`): it cannot overlap itself (its quote opens it only)."""

@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import orjson
 
-from hub.audit.answer import STAND_IN, Forms, time_text
+from hub.audit.answer import STAND_IN, STAND_IN_AT, Forms, time_text
 from hub.audit.ids import decision_id_of, place_text
 from hub.audit.question import Question, position_at
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
@@ -60,9 +60,9 @@ from hub.dsa import (
 from hub.flags import still_holds
 
 _MEMO_MAX = 65_536
-_NO_AT = datetime.fromisoformat("1111-01-01T01:01:01.111111+00:00")
+_NO_AT = STAND_IN_AT
 """Stand-in for a decision's time while its bytes are cut around it (its text is found
-nowhere else in a record: checked on each cut). The same instant as the pieces' stand-in
+nowhere else in a record: checked on each cut): the pieces' stand-in
 (:data:`hub.audit.answer.STAND_IN`, its text)."""
 
 

@@ -165,9 +165,7 @@ def floored(rules: RuleSet, window: SubjectWindow, cut: datetime) -> dict[str, d
                 if episode.anchor < cut:
                     floor = max(floor, episode.end)
         floors[rule.id] = floor
-    if not held.keys() <= floors.keys():  # floors of rules no longer in force are kept
-        floors = dict(sorted({**held, **floors}.items()))
-    return floors
+    return _keeping(held, floors)
 
 
 def late_floor(
@@ -196,6 +194,12 @@ def at_least(
     """Every rule's floor raised to at least ``floor``, in rule order (floors of rules no
     longer in force kept)."""
     raised = {r.id: max(floors.get(r.id, floor), floor) for r in rules.rules}
-    if not floors.keys() <= raised.keys():
-        raised = dict(sorted({**floors, **raised}.items()))
-    return raised
+    return _keeping(floors, raised)
+
+
+def _keeping(held: Mapping[str, datetime], floors: dict[str, datetime]) -> dict[str, datetime]:
+    """``floors`` (every rule in force's, in rule order) with the held floors of rules no
+    longer in force kept, all in id order."""
+    if held.keys() <= floors.keys():
+        return floors
+    return dict(sorted({**held, **floors}.items()))
