@@ -1,10 +1,19 @@
-"""The envelope every event carries, validated: ids, times, area, age, subject token."""
+"""The envelope every event carries, validated: ids, times, area, age, subject token.
+
+:func:`plain_envelope` is the hot path's cheaper judge: it accepts only what the model's
+validation certainly accepts unchanged, and leaves every other envelope to that validation
+(which alone words the errors).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hub.models.built import built
 
 UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 LSOA = r"^[EW]0\d{7}$"
@@ -44,3 +53,58 @@ class Envelope(BaseModel):
         if self.occurred_at > self.recorded_at:
             raise ValueError("occurred_at is after recorded_at")
         return self
+
+
+def _ascii(pattern: str) -> str:
+    """A field pattern unanchored, its ``\\d`` narrowed to ASCII digits: what it matches in
+    a ``fullmatch``, pydantic's pattern matches (its ``$`` takes no trailing newline; nor
+    does ``fullmatch``)."""
+    return pattern.removeprefix("^").removesuffix("$").replace(r"\d", "[0-9]")
+
+
+_FIELDS = tuple(Envelope.model_fields)
+#: The string fields, in this order, joined by NUL (which none of their patterns matches).
+_TEXT = re.compile(
+    "\x00".join(_ascii(p) for p in (UUID7, AGENCY_ID, EVENT_TYPE, LSOA, KEY_ID, LINKAGE))
+).fullmatch
+_TEXT_AREA = re.compile(
+    "\x00".join(_ascii(p) for p in (UUID7, AGENCY_ID, EVENT_TYPE, LSOA, KEY_ID))
+).fullmatch
+
+
+def plain_envelope(raw: Any) -> Envelope | None:
+    """The :class:`Envelope` of a decoded record's envelope when it is plainly valid, built
+    without validating again; None when it is not plainly so (then validate it).
+
+    Plainly valid: a dict of exactly the model's fields in the model's order, every value of
+    exactly its field's type (datetimes in ``datetime.UTC``, as the decoder gives them),
+    every pattern and bound met, ``occurred_at`` not after ``recorded_at``. The model accepts
+    such an envelope as it is, so the result equals ``Envelope.model_validate(raw)``.
+    """
+    if type(raw) is not dict or tuple(raw) != _FIELDS:
+        return None
+    occurred, recorded, age, version = (
+        raw["occurred_at"],
+        raw["recorded_at"],
+        raw["age"],
+        raw["schema_version"],
+    )
+    if not (
+        type(occurred) is datetime
+        and type(recorded) is datetime
+        and occurred.tzinfo is UTC
+        and recorded.tzinfo is UTC
+        and occurred <= recorded
+        and type(version) is int
+        and version >= 1
+        and (age is None or (type(age) is int and 0 <= age <= MAX_AGE))
+    ):
+        return None
+    texts = [raw["event_id"], raw["agency_id"], raw["event_type"], raw["lsoa"], raw["key_id"]]
+    token = raw["subject_token"]
+    if token is not None:
+        texts.append(token)
+    if not all(type(text) is str for text in texts):
+        return None
+    matches = _TEXT if token is not None else _TEXT_AREA
+    return None if matches("\x00".join(texts)) is None else built(Envelope, raw.copy())

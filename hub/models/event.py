@@ -12,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from hub.codec import DecodedEvent
 from hub.errors import ValidationError
 from hub.models.built import built
-from hub.models.envelope import Envelope
+from hub.models.envelope import Envelope, plain_envelope
 from hub.models.rules import check_fields
 from hub.models.timing import check_timeliness
 
@@ -80,6 +80,9 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
 
 
 def _envelope(raw: Mapping[str, Any]) -> Envelope:
+    plain = plain_envelope(raw)  # the usual envelope, judged without pydantic's round trip
+    if plain is not None:
+        return plain
     try:
         return Envelope.model_validate(raw)
     except PydanticValidationError as exc:
