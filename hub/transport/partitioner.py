@@ -33,10 +33,9 @@ def murmur2(data: bytes) -> int:
     length = len(data)
     whole = length & ~3
     h = _SEED ^ length
-    for k in struct.unpack_from(f"<{length >> 2}I", data):
-        k = (k * _M) & _MASK
-        k = ((k ^ (k >> 24)) * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ k
+    for word in struct.unpack_from(f"<{length >> 2}I", data):
+        k = (word * _M) & _MASK
+        h = ((h * _M) ^ ((k ^ (k >> 24)) * _M)) & _MASK  # masking once: it commutes with ^
     tail = length & 3
     if tail:
         if tail == 3:  # noqa: PLR2004  # the last three bytes, as the Java switch falls through
