@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hub.transport.partitioner import murmur2, partition_for
 
 
-@pytest.mark.parametrize("length", range(0, 80))
+@pytest.mark.parametrize("length", range(80))
 def test_murmur2_is_kafkas_for_every_tail(length: int) -> None:
     data = bytes((i * 37 + 201) & 0xFF for i in range(length))
     assert murmur2(data) == reference(data)
