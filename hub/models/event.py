@@ -62,7 +62,8 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
     if envelope.event_type != decoded.event_type:
         raise ValidationError("envelope.event_type: does not match the writer schema")
     _check_subject(decoded, envelope)
-    fields = {k: v for k, v in decoded.record.items() if k != "envelope"}
+    fields = dict(decoded.record)  # the record's own names in order, without the envelope
+    del fields["envelope"]
     problem = check_fields(decoded.event_type, fields, raw_envelope)
     if problem is not None:
         raise ValidationError(f"{decoded.event_type} {problem[0]}: {problem[1]}")
