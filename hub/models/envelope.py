@@ -83,11 +83,8 @@ def plain_envelope(raw: Any) -> Envelope | None:
     """
     if type(raw) is not dict or tuple(raw) != _FIELDS:
         return None
-    occurred, recorded, age, version = (
-        raw["occurred_at"],
-        raw["recorded_at"],
-        raw["age"],
-        raw["schema_version"],
+    event_id, agency_id, event_type, occurred, recorded, token, lsoa, age, version, key_id = (
+        raw.values()  # in the model's order, checked above
     )
     if not (
         type(occurred) is datetime
@@ -98,13 +95,17 @@ def plain_envelope(raw: Any) -> Envelope | None:
         and type(version) is int
         and version >= 1
         and (age is None or (type(age) is int and 0 <= age <= MAX_AGE))
+        and type(event_id) is str
+        and type(agency_id) is str
+        and type(event_type) is str
+        and type(lsoa) is str
+        and type(key_id) is str
     ):
         return None
-    texts = [raw["event_id"], raw["agency_id"], raw["event_type"], raw["lsoa"], raw["key_id"]]
-    token = raw["subject_token"]
-    if token is not None:
-        texts.append(token)
-    if not all(type(text) is str for text in texts):
+    if token is None:
+        text = _TEXT_AREA(f"{event_id}\x00{agency_id}\x00{event_type}\x00{lsoa}\x00{key_id}")
+    elif type(token) is str:
+        text = _TEXT(f"{event_id}\x00{agency_id}\x00{event_type}\x00{lsoa}\x00{key_id}\x00{token}")
+    else:
         return None
-    matches = _TEXT if token is not None else _TEXT_AREA
-    return None if matches("\x00".join(texts)) is None else built(Envelope, raw.copy())
+    return None if text is None else built(Envelope, raw.copy())
