@@ -219,12 +219,14 @@ class Ingest:
         holds across the group as within one record.
         """
         chunks: dict[int, list[_Chunk]] = {}
+        last: dict[int, _Chunk] = {}  # each partition's chunk being filled
         for message, routed in records:
             for event in routed.accepted:
-                held = chunks.setdefault(event.partition, [])
-                if not held or (held[-1].size and held[-1].size + len(event.raw) > budget):
-                    held.append(_Chunk(event.key))
-                held[-1].add(event.raw, message)
+                chunk = last.get(event.partition)
+                if chunk is None or (chunk.size and chunk.size + len(event.raw) > budget):
+                    chunk = last[event.partition] = _Chunk(event.key)
+                    chunks.setdefault(event.partition, []).append(chunk)
+                chunk.add(event.raw, message)
         topic = self._ctx.settings.accepted_topic
         accepted = tuple(
             self._packed(Place(topic, partition), chunk)
@@ -300,18 +302,20 @@ class Ingest:
         self, event: Event, raw: bytes, seen: MutableMapping[str, str], position: str
     ) -> tuple[bytes, int]:
         """Area and de-duplication checks; the accepted key and partition of an event."""
-        lsoa = event.envelope.lsoa
+        envelope = event.envelope
+        lsoa = envelope.lsoa
         covered = self._covered.get(lsoa)
         if covered is None:
             covered = self._in_partnership(lsoa)
         if not covered:
             raise UnknownAreaError("the event's LSOA is in no partnership's area")
-        first = seen.get(event.event_id)
+        event_id = envelope.event_id
+        first = seen.get(event_id)
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
-        seen[event.event_id] = position
+        seen[event_id] = position
         remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
-        key = (event.subject_token or f"area:{lsoa}").encode()
+        key = (envelope.subject_token or f"area:{lsoa}").encode()
         return key, partition_for(key, self._ctx.settings.partitions)
 
     def _in_partnership(self, lsoa: str) -> bool:
