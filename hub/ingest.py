@@ -365,7 +365,7 @@ class Ingest:
                 outcomes.append(self._refused(message, _refusal(exc), (index, raw, headers)))
                 continue
             accepted.append(Routed(partition, key, raw))
-            outcomes.append(Outcome("accepted", "accepted", event_id, (), index=index))
+            outcomes.append(Outcome("accepted", "accepted", event_id, (), None, index))
         refused = tuple(m for o in outcomes for m in o.messages)
         return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
 
