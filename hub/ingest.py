@@ -321,7 +321,7 @@ class Ingest:
     def _in_partnership(self, lsoa: str) -> bool:
         """Whether the LSOA lies in a partnership's area (remembered when in the lookup)."""
         council = self._ctx.areas.council(lsoa)
-        if council is None:
+        if not council:
             return False
         covered = self._ctx.registry.partnership_for_council(council) is not None
         self._covered[lsoa] = covered
