@@ -177,6 +177,9 @@ class Ingest:
     def __init__(self, ctx: IngestContext) -> None:
         self._ctx = ctx
         self._agencies = frozenset(a.id for a in ctx.registry.agencies)
+        self._covered: dict[str, bool] = {}
+        """Whether a partnership covers each LSOA of the area lookup met so far (the
+        lookup bounds it; an LSOA not in the lookup is never kept)."""
 
     def process_record(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
         """Classify one feed record, a single event or a batch; never raises.
@@ -216,12 +219,14 @@ class Ingest:
         holds across the group as within one record.
         """
         chunks: dict[int, list[_Chunk]] = {}
+        last: dict[int, _Chunk] = {}  # each partition's chunk being filled
         for message, routed in records:
             for event in routed.accepted:
-                held = chunks.setdefault(event.partition, [])
-                if not held or (held[-1].size and held[-1].size + len(event.raw) > budget):
-                    held.append(_Chunk(event.key))
-                held[-1].add(event.raw, message)
+                chunk = last.get(event.partition)
+                if chunk is None or (chunk.size and chunk.size + len(event.raw) > budget):
+                    chunk = last[event.partition] = _Chunk(event.key)
+                    chunks.setdefault(event.partition, []).append(chunk)
+                chunk.add(event.raw, message)
         topic = self._ctx.settings.accepted_topic
         accepted = tuple(
             self._packed(Place(topic, partition), chunk)
@@ -297,17 +302,30 @@ class Ingest:
         self, event: Event, raw: bytes, seen: MutableMapping[str, str], position: str
     ) -> tuple[bytes, int]:
         """Area and de-duplication checks; the accepted key and partition of an event."""
-        council = self._ctx.areas.council(event.envelope.lsoa)
-        partnership = self._ctx.registry.partnership_for_council(council) if council else None
-        if partnership is None:
+        envelope = event.envelope
+        lsoa = envelope.lsoa
+        covered = self._covered.get(lsoa)
+        if covered is None:
+            covered = self._in_partnership(lsoa)
+        if not covered:
             raise UnknownAreaError("the event's LSOA is in no partnership's area")
-        first = seen.get(event.event_id)
+        event_id = envelope.event_id
+        first = seen.get(event_id)
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
-        seen[event.event_id] = position
+        seen[event_id] = position
         remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
-        key = (event.subject_token or f"area:{event.envelope.lsoa}").encode()
+        key = (envelope.subject_token or f"area:{lsoa}").encode()
         return key, partition_for(key, self._ctx.settings.partitions)
+
+    def _in_partnership(self, lsoa: str) -> bool:
+        """Whether the LSOA lies in a partnership's area (remembered when in the lookup)."""
+        council = self._ctx.areas.council(lsoa)
+        if not council:
+            return False
+        covered = self._ctx.registry.partnership_for_council(council) is not None
+        self._covered[lsoa] = covered
+        return covered
 
     def _batch(self, message: FeedMessage, seen: SeenEvents) -> RoutedRecord:
         """A batch record: its seal checked once, then each event alone."""
@@ -339,15 +357,15 @@ class Ingest:
         seals: list[EventSeal] = []
         base = message.source.position
         for index, raw in enumerate(record.events):
-            found = _attempt(self._batch_event, raw, record, seen, f"{base}:{index}")
-            if isinstance(found, HubError):  # quarantined alone, with its derived seal
-                seals = seals or event_seals(record, tree)
+            try:
+                event_id, key, partition = self._batch_event(raw, record, seen, f"{base}:{index}")
+            except Exception as exc:  # noqa: BLE001  # _refusal: an input never crashes the hub
+                seals = seals or event_seals(record, tree)  # quarantined alone, with its seal
                 headers = ((SEAL_HEADER, seals[index].to_bytes()),)
-                outcomes.append(self._refused(message, found, (index, raw, headers)))
+                outcomes.append(self._refused(message, _refusal(exc), (index, raw, headers)))
                 continue
-            event_id, key, partition = found
             accepted.append(Routed(partition, key, raw))
-            outcomes.append(Outcome("accepted", "accepted", event_id, (), index=index))
+            outcomes.append(Outcome("accepted", "accepted", event_id, (), None, index))
         refused = tuple(m for o in outcomes for m in o.messages)
         return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
 
@@ -404,7 +422,11 @@ def _attempt(step: Callable[..., T], *args: Any) -> T | HubError:
     """``step(*args)``, or the HubError that stopped it (any other exception wrapped)."""
     try:
         return step(*args)
-    except HubError as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001  # last line of defence: an input never crashes the hub
-        return HubError(f"unexpected {type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001  # _refusal: an input never crashes the hub
+        return _refusal(exc)
+
+
+def _refusal(exc: Exception) -> HubError:
+    """What refuses an input: a HubError as raised, any other exception wrapped (the last
+    line of defence: an input never crashes the hub)."""
+    return exc if isinstance(exc, HubError) else HubError(f"unexpected {type(exc).__name__}")

@@ -19,12 +19,18 @@ from dataclasses import dataclass
 from hub.errors import ConsistencyProofError, InclusionProofError, ProofError
 
 HASH_SIZE = 32
+_sha256 = hashlib.sha256
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 def hash_leaf(data: bytes) -> bytes:
     """The RFC 9162 hash of one leaf's data."""
     return hashlib.sha256(b"\x00" + data).digest()
+
+
+def hash_leaves(items: Sequence[bytes]) -> list[bytes]:
+    """The RFC 9162 hash of each leaf's data, in order."""
+    return [_sha256(b"\x00" + data).digest() for data in items]
 
 
 def hash_children(left: bytes, right: bytes) -> bytes:
@@ -80,9 +86,16 @@ class MerkleTree:
     """An append-only Merkle tree that can prove inclusion and consistency for any past size."""
 
     def __init__(self, leaf_hashes: Sequence[bytes] = ()) -> None:
-        self._levels: list[list[bytes]] = [[]]
-        for leaf in leaf_hashes:
-            self.append_hash(leaf)
+        """The tree of ``leaf_hashes``: each level built whole from the one below, the same
+        levels as appending the leaves one by one."""
+        level = list(leaf_hashes)
+        self._levels: list[list[bytes]] = [level]
+        while len(level) > 1:
+            level = [
+                _sha256(b"\x01" + level[i] + level[i + 1]).digest()
+                for i in range(0, len(level) - 1, 2)
+            ]
+            self._levels.append(level)
 
     def __len__(self) -> int:
         return len(self._levels[0])

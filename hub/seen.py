@@ -175,7 +175,7 @@ class SeenEvents(MutableMapping[str, str]):
 
 def _split(position: str) -> tuple[str, str]:
     """A position's record (``topic:partition:offset``) and its event index ("-": none)."""
-    parts = position.rsplit(":", 3)
-    if len(parts) == 4:  # noqa: PLR2004  # topic, partition, offset, index
-        return ":".join(parts[:3]), parts[3]
+    if position.count(":") >= 3:  # noqa: PLR2004  # topic, partition, offset, index
+        record, _, index = position.rpartition(":")
+        return record, index
     return position, _SINGLE

@@ -48,13 +48,19 @@ class WriterSchema:
 
 def split_header(data: bytes) -> tuple[bytes, memoryview]:
     """The fingerprint and the body of a single-object message, or DecodeError."""
+    return header_fingerprint(data), memoryview(data)[HEADER_SIZE:]
+
+
+def header_fingerprint(data: bytes) -> bytes:
+    """The fingerprint of a single-object message (its body starts at HEADER_SIZE), or
+    DecodeError."""
     if len(data) < HEADER_SIZE:
         raise DecodeError(f"message of {len(data)} bytes is shorter than the header")
     if len(data) > MAX_MESSAGE_SIZE:
         raise DecodeError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE_SIZE}")
     if data[:2] != MARKER:
         raise DecodeError("message does not start with the single-object marker C3 01")
-    return bytes(data[2:HEADER_SIZE]), memoryview(data)[HEADER_SIZE:]
+    return bytes(data[2:HEADER_SIZE])
 
 
 def encode_body(writer: WriterSchema, record: Mapping[str, Any]) -> bytes:
@@ -76,12 +82,16 @@ def frame(writer: WriterSchema, body: bytes) -> bytes:
     return MARKER + writer.fingerprint + body
 
 
-def decode_body(writer: WriterSchema, body: memoryview, reader: WriterSchema | None) -> Any:
-    """Read a body written with ``writer``, resolved to ``reader`` (or as written when None).
+def decode_body(
+    writer: WriterSchema, body: bytes | memoryview, reader: WriterSchema | None, start: int = 0
+) -> Any:
+    """Read a body written with ``writer`` (from ``start`` to the end of ``body``: a whole
+    message's bytes are read in place), resolved to ``reader`` (or as written when None).
 
     Any fastavro failure, and any byte left over after the record, is a DecodeError.
     """
-    stream = io.BytesIO(body)
+    stream = io.BytesIO(body)  # shares the bytes of a bytes object: no copy
+    stream.seek(start)
     try:
         record = schemaless_reader(stream, writer.parsed, None if reader is None else reader.parsed)
     # EOFError, ValueError, IndexError, UnicodeDecodeError, OverflowError, MemoryError,

@@ -21,11 +21,12 @@ from typing import Any
 from hub.codec.catalogue import SchemaFile, SubjectRule, load_catalogue
 from hub.codec.fields import FieldInfo, describe_fields
 from hub.codec.single_object import (
+    HEADER_SIZE,
     WriterSchema,
     decode_body,
     encode_body,
     frame,
-    split_header,
+    header_fingerprint,
 )
 from hub.errors import ConfigError, DecodeError, SchemaError, UnknownSchemaError, ValidationError
 
@@ -127,13 +128,13 @@ class SchemaStore:
 
     def decode(self, data: bytes) -> DecodedEvent:
         """Decode any byte string; raises only DecodeError or UnknownSchemaError."""
-        fingerprint, body = split_header(data)
+        fingerprint = header_fingerprint(data)
         writer = self._by_fingerprint.get(fingerprint)
         if writer is None:
             raise UnknownSchemaError(fingerprint)
         current = self._current[writer.event_type]
         reader = None if current is writer else current.writer
-        record = decode_body(writer.writer, body, reader)
+        record = decode_body(writer.writer, data, reader, HEADER_SIZE)
         _check_envelope(record, writer)
         return DecodedEvent(writer.event_type, record, writer.version, fingerprint, writer.subject)
 

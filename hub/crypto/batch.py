@@ -36,7 +36,7 @@ from hub.errors import (
     KeyringError,
     UnknownKeyError,
 )
-from hub.merkle import MerkleTree, hash_leaf, root_from_inclusion
+from hub.merkle import MerkleTree, hash_leaf, hash_leaves, root_from_inclusion
 
 FEED_DOMAIN = b"vru-hub/feed-batch/v1"
 log = structlog.get_logger("hub.crypto")
@@ -88,7 +88,7 @@ def seal_batch(
     if not 0 < len(events) <= MAX_BATCH:
         raise ValueError(f"a batch holds 1 to {MAX_BATCH} events, not {len(events)}")
     batch_id = secrets.token_bytes(BATCH_ID_SIZE) if batch_id is None else batch_id
-    tree = MerkleTree([hash_leaf(event) for event in events])
+    tree = MerkleTree(hash_leaves(events))
     head = BatchHead(agency_id, key.key_id, batch_id, len(events), tree.root())
     signature = key.sign(batch_statement(head))
     return [

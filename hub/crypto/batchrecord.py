@@ -31,7 +31,7 @@ from hub.crypto.batch import BatchHead, batch_statement
 from hub.crypto.sealcodec import BATCH_ID_SIZE, KEY_ID_SIZE, EventSeal
 from hub.crypto.signing import SIGNATURE_SIZE, SigningKey
 from hub.errors import MalformedBatchError
-from hub.merkle import MerkleTree, hash_leaf
+from hub.merkle import MerkleTree, hash_leaves
 
 MAGIC = b"VRB1"
 #: Events one batch record may carry (the SDK sends 256; a Kafka record is at most ~1 MB).
@@ -63,7 +63,7 @@ class BatchRecord:
 
     def tree(self) -> MerkleTree:
         """The Merkle tree of the record's events (leaves in order)."""
-        return MerkleTree([hash_leaf(event) for event in self.events])
+        return MerkleTree(hash_leaves(self.events))
 
     def head(self, tree: MerkleTree | None = None) -> BatchHead:
         """The batch head the signature must cover, its root recomputed from every event."""

@@ -12,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from hub.codec import DecodedEvent
 from hub.errors import ValidationError
 from hub.models.built import built
-from hub.models.envelope import Envelope
+from hub.models.envelope import Envelope, plain_envelope
 from hub.models.rules import check_fields
 from hub.models.timing import check_timeliness
 
@@ -62,7 +62,8 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
     if envelope.event_type != decoded.event_type:
         raise ValidationError("envelope.event_type: does not match the writer schema")
     _check_subject(decoded, envelope)
-    fields = {k: v for k, v in decoded.record.items() if k != "envelope"}
+    fields = dict(decoded.record)  # the record's own names in order, without the envelope
+    del fields["envelope"]
     problem = check_fields(decoded.event_type, fields, raw_envelope)
     if problem is not None:
         raise ValidationError(f"{decoded.event_type} {problem[0]}: {problem[1]}")
@@ -80,6 +81,9 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
 
 
 def _envelope(raw: Mapping[str, Any]) -> Envelope:
+    plain = plain_envelope(raw)  # the usual envelope, judged without pydantic's round trip
+    if plain is not None:
+        return plain
     try:
         return Envelope.model_validate(raw)
     except PydanticValidationError as exc:

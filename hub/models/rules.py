@@ -112,13 +112,14 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 def _bounded(fields: Mapping[str, Any], _: Mapping[str, Any]) -> Problem | None:
     """No string longer than MAX_STRING characters, no array longer than MAX_ITEMS."""
     for name, value in fields.items():
-        if isinstance(value, list):  # no list built per scalar: this runs on every field
+        if isinstance(value, str):  # the usual field first: this runs on every field
+            if len(value) > MAX_STRING:
+                return name, f"must be at most {MAX_STRING} characters"
+        elif isinstance(value, list):  # no list built per scalar
             if len(value) > MAX_ITEMS:
                 return name, f"must have at most {MAX_ITEMS} items"
             if any(isinstance(v, str) and len(v) > MAX_STRING for v in value):
                 return name, f"must be at most {MAX_STRING} characters"
-        elif isinstance(value, str) and len(value) > MAX_STRING:
-            return name, f"must be at most {MAX_STRING} characters"
     return None
 
 
@@ -126,8 +127,13 @@ def check_fields(
     event_type: str, fields: Mapping[str, Any], envelope: Mapping[str, Any]
 ) -> Problem | None:
     """The first rule the record breaks, or None."""
-    for rule in (_bounded, *RULES.get(event_type, ())):
+    for rule in _CHECKS.get(event_type, _BOUNDED_ONLY):
         problem = rule(fields, envelope)
         if problem is not None:
             return problem
     return None
+
+
+#: Each type's checks in the order they run: the bounds, then the type's own rules.
+_CHECKS: Mapping[str, tuple[Rule, ...]] = {t: (_bounded, *rules) for t, rules in RULES.items()}
+_BOUNDED_ONLY: tuple[Rule, ...] = (_bounded,)

@@ -261,3 +261,20 @@ def test_timeliness_is_judged_by_the_context_clock_not_the_wall_clock(
     single = CLIENT.messages(DRAFTS[2:3])[0]
     one = FeedMessage(single.value, single.key, single.headers, message(b"", 9).source, "police")
     assert [o.reason for o in hub.process_record(one, SeenEvents({})).outcomes] == [reason]
+
+
+def test_an_lsoa_outside_every_partnership_is_refused_every_time_and_not_kept() -> None:
+    """The LSOAs ingest remembers as covered or not are the area lookup's: an LSOA outside it
+    is refused each time (``unknown_area``) and never kept, however many a feed invents."""
+    hub = ingest()
+    invented = [
+        CLIENT.prepare(dataclasses.replace(d, lsoa=f"E0{9_000_000 + i:07d}")).value
+        for i, d in enumerate(DRAFTS[:4])
+    ]
+    for attempt in range(2):
+        value = encode_batch_record([*invented, VALUES[0]], SIGNING, "police")
+        outcome = hub.process_record(message(value, offset=20 + attempt), SeenEvents({}))
+        reasons = [o.reason for o in outcome.outcomes]
+        assert reasons == ["unknown_area"] * 4 + ["accepted"]
+    assert set(hub._covered) == {DRAFTS[0].lsoa}
+    assert hub._covered[DRAFTS[0].lsoa] is True

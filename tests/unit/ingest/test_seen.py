@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hub.seen import SeenEvents
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.seen import SeenEvents, _split
 
 
 def test_a_record_is_stored_as_one_row_of_its_accepted_events() -> None:
@@ -148,3 +151,12 @@ def test_forgetting_a_held_record_empties_its_row() -> None:
     assert "e1" not in seen
     assert rows == {"feed:0:5": ""}
     assert seen.unstored() == {}
+
+
+@settings(max_examples=300)
+@given(position=st.text(alphabet="ab:0-", max_size=14))
+def test_a_position_splits_as_rsplit_into_four_did(position: str) -> None:
+    """``_split`` (one ``rpartition``) splits every position as ``rsplit(":", 3)`` did."""
+    parts = position.rsplit(":", 3)
+    expected = (":".join(parts[:3]), parts[3]) if len(parts) == 4 else (position, "-")
+    assert _split(position) == expected
