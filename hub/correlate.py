@@ -108,6 +108,8 @@ class Correlator:
         moment = _with_consent(moment, state.consent)
         step = self.dispatcher.dispatch(token, state, moment, resend=resend, trigger=trigger)
         trimmed = self.dispatcher.trim(token, step.state, moment)
+        if trimmed is step.state:
+            return step  # nothing dropped (most events): the step as it is
         # Step's fields, not dataclasses.replace (its introspection costs more than the rest)
         return Step(trimmed, step.pending, step.decisions, step.counted)
 

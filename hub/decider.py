@@ -89,20 +89,25 @@ class Decider:
         return decide
 
     def see(
-        self, partnership_id: str, window: SubjectWindow, only: frozenset[str] | None = None
+        self,
+        partnership_id: str,
+        window: SubjectWindow,
+        only: frozenset[str] | None = None,
+        decide: Decide | None = None,
     ) -> Seen:
         """:func:`hub.view.see` for the partnership under the moment's consent, remembered
-        across dispatches when the consent state answers no lookup (see the module doc)."""
+        across dispatches when the consent state answers no lookup (see the module doc).
+        ``decide``, when given, is :meth:`decide` of the partnership, made already."""
         events = window.contributions if only is None else within(window, only)
         consent = self.moment.consent
         if not self.remember or not (consent is NO_CONSENT or _silent(consent)):
-            return seen_of(events, self.decide(partnership_id))
+            return seen_of(events, decide or self.decide(partnership_id))
         policy = self.moment.policy
         key = (id(policy), policy.interval(self.moment.at), partnership_id, tuple(map(id, events)))
         known = _SEEN.get(key)
         if known is not None and known[0] is policy and all(map(operator.is_, known[1], events)):
             return known[2]
-        seen = seen_of(events, self.decide(partnership_id))
+        seen = seen_of(events, decide or self.decide(partnership_id))
         if len(_SEEN) >= SEEN_MAX:
             _SEEN.popitem(last=False)  # the oldest
         _SEEN[key] = (policy, tuple(events), seen)

@@ -241,6 +241,9 @@ class _Round:
     )
     consent_read: ConsentRead | None = None
     members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
+    told: dict[tuple[str, frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
+    """Per (a hub flag's rule and events, the events a partnership sees): whether what it
+    sees of the flag still holds (:meth:`_deny_unseen`), found once per dispatch."""
 
     def __post_init__(self) -> None:
         self.decider = Decider(self.token, self.moment, remember=self.dispatcher.remembered > 0)
@@ -261,16 +264,20 @@ class _Round:
         share one evaluation: it is a function of the window, the token and the time alone.
         ``episodes``, when given, are the window's (:meth:`Dispatcher.episodes`), found already.
         """
-        key = (
-            tuple(c.event_id for c in window.contributions),
-            tuple(sorted(window.floors.items())),
-        )
+        key = (tuple(map(_EVENT_ID, window.contributions)), tuple(sorted(window.floors.items())))
         found = self.flags.get(key)
         if found is None:
             if episodes is None:
                 episodes = self.dispatcher.episodes(window)
             found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
+
+    def evaluate_seen(self, seen: Seen, floors: Mapping[str, datetime]) -> list[FlagState]:
+        """:meth:`evaluate` of a partnership's own window (``seen.window(floors)``), built
+        only when no partnership with the same events and floors was evaluated before."""
+        key = (tuple(map(_EVENT_ID, seen.visible)), tuple(sorted(floors.items())))
+        found = self.flags.get(key)
+        return found if found is not None else self.evaluate(seen.window(floors))
 
     def decide(
         self,
@@ -289,9 +296,9 @@ class _Round:
             # Not this partnership's business: only the ledger's denials, which need the
             # active flags' events alone (the cost of dispatch before per-partnership views).
             members = frozenset().union(*(ids for _, ids in active))
-            seen = self.decider.see(pid, self.state.window, members)
+            seen = self.decider.see(pid, self.state.window, members, decide)
         else:
-            seen = self.decider.see(pid, self.state.window)
+            seen = self.decider.see(pid, self.state.window, decide=decide)
             if self.resend or self._concerns(pid, seen, trigger):
                 self._view(recipient, seen)
         for flag, ids in active:
@@ -322,9 +329,15 @@ class _Round:
     def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
         """Record that the partnership may not be told of a hub flag (its visible part fails)."""
         members = self._members(ids)
-        visible = [c for c in members if c.event_id in seen.ids]
-        rule = self.dispatcher.rules.get(flag.rule_id)
-        if visible and still_holds(rule, visible):
+        # Whether the visible part still holds is a function of the flag's rule and events and
+        # of the events the partnership sees: partnerships seeing the same share the answer.
+        key = (flag.rule_id, ids, seen.ids)
+        told = self.told.get(key)
+        if told is None:
+            visible = [c for c in members if c.event_id in seen.ids]
+            rule = self.dispatcher.rules.get(flag.rule_id)
+            told = self.told[key] = bool(visible) and still_holds(rule, visible)
+        if told:
             return
         self._record(pid, flag.rule_id, members, seen, ("deny", None, None))
 
@@ -343,7 +356,7 @@ class _Round:
         """Raise, update, expire or retract the partnership's flags from its own view."""
         pid = recipient.partnership_id
         at = self.moment.at
-        own = self.evaluate(seen.window(self.state.floors.get(pid, {})))
+        own = self.evaluate_seen(seen, self.state.floors.get(pid, {}))
         held = self.held.setdefault(pid, {})
         pairs, gone = match(own, tuple(held.values()))
         for flag, previous in pairs:
@@ -567,3 +580,6 @@ _HUB_FLAGS: OrderedDict[
 def _scalar(value: FieldValue) -> Scalar:
     """Array values become one comma-separated string for the alert body."""
     return ",".join(value) if isinstance(value, tuple) else value
+
+
+_EVENT_ID = operator.attrgetter("event_id")

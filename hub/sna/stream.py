@@ -321,17 +321,21 @@ class Counting:
         envelope = event.envelope
         council = self._counter.areas.council(envelope.lsoa)
         key = key_of(seen.partition, event, council)
-        if key in self._rows:
-            held = self._rows[key]
+        rows = self._rows
+        if key in rows:
+            held = rows[key]
         else:
             raw = self._load(key)
-            held = None if raw is None else Tallied.from_bytes(raw)
-            self._rows[key] = held
-        updated = advance(
-            held, mark, digest_of(event.event_id), lambda: self._outcome(seen, council)
-        )
+            held = rows[key] = None if raw is None else Tallied.from_bytes(raw)
+        digest = digest_of(event.event_id)
+        if held is None:  # most rows: a new one (advance's first case, without its closure)
+            updated: Tallied | None = Tallied(
+                mark, 0, (self._outcome(seen, council),), _ENTRY.pack(0, digest)
+            )
+        else:
+            updated = advance(held, mark, digest, lambda: self._outcome(seen, council))
         if updated is not None:
-            self._rows[key] = self._changed[key] = updated
+            rows[key] = self._changed[key] = updated
 
     def changed(self) -> dict[bytes, Tallied]:
         """Every row the record moved, by key, with its value once the record is counted."""

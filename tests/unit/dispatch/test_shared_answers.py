@@ -1,0 +1,60 @@
+"""A dispatch shares, between partnerships, the answers that do not depend on which
+partnership asks (``hub.dispatch._Round``): each shared answer must still be the one the
+partnership's own computation gives, including for flags of different rules over the same
+events."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from hub.codec import SchemaStore
+from hub.dispatch import SubjectState
+from hub.dispatch import _Round as Round
+from hub.view import Seen
+from tests.unit.dispatch.test_dispatch import (
+    ROOT,
+    TOKEN,
+    World,
+    events,
+    fold_all,
+    moment,
+    world,  # noqa: F401  # the fixture
+)
+
+PID = "reading"
+
+
+def _state(world: World) -> SubjectState:  # noqa: F811
+    state, _ = fold_all(world, events(SchemaStore.load(ROOT / "schemas")))
+    return state
+
+
+def _seen_of(state: SubjectState, run: Round, types: set[str]) -> Seen:
+    """The partnership's real decisions on every event, but only ``types`` visible."""
+    full = run.decider.see(PID, state.window)
+    visible = tuple(c for c in state.window.contributions if c.event_type in types)
+    return Seen(full.decisions, visible, frozenset(c.event_id for c in visible))
+
+
+@pytest.mark.parametrize("first", ["weapon-and-exclusion", "child-exploitation"])
+def test_flags_of_two_rules_over_the_same_events_are_each_judged_by_their_own_rule(
+    world: World,  # noqa: F811
+    first: str,
+) -> None:
+    """What a partnership sees of the scenario (a weapon possession and a suspension) holds
+    for weapon-and-exclusion and not for child-exploitation (three events at least): only the
+    child-exploitation flag is denied, whichever the dispatch judges first."""
+    state = _state(world)
+    dispatcher = world[0].dispatcher
+    run = Round(dispatcher, TOKEN, state, moment(world))
+    seen = _seen_of(state, run, {"police.weapon_possession", "education.suspension"})
+    ids = frozenset(c.event_id for c in state.window.contributions)
+    second = ({"weapon-and-exclusion", "child-exploitation"} - {first}).pop()
+    for rule_id in (first, second):
+        run._deny_unseen(SimpleNamespace(rule_id=rule_id), ids, PID, seen)  # type: ignore[arg-type]
+    assert [(r.rule_id, r.outcome, r.recipient) for r in run.records] == [
+        ("child-exploitation", "deny", PID)
+    ]
+    assert run.records[0].events == tuple(c.event_id for c in state.window.contributions)
