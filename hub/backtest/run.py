@@ -24,6 +24,7 @@ from hub.alerts import AlertBody
 from hub.backtest.batches import BatchSeals
 from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
+from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import MonthOf, Period
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
 from hub.backtest.schedule import Instants, Wakes, WatchedDispatcher
@@ -135,6 +136,7 @@ class Backtest:
         self._known: set[str] = set()
         self._rule_of: dict[str, str] = {}
         self._offset = 0
+        self._sources: dict[str, SourceRef] = {}
         dispatcher = setup.correlator.dispatcher
         self._watched = _watched(dispatcher)
         self._ledger = dispatcher.ledger
@@ -144,7 +146,8 @@ class Backtest:
         self._last_tick: datetime | None = None
         self._wakes = Wakes()
         self.rescans = 0
-        self._planner = Planner(period, self._decoder.ahead)
+        read = EnvelopeRead.ahead(Envelopes(self._decoder), self._decoder.ahead)
+        self._planner = Planner(period, read)
         self._tally = Tally()
         self._decided: defaultdict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
         """Per month: decisions by (rule, partnership, outcome), not yet in the tally."""
@@ -203,7 +206,7 @@ class Backtest:
     def _process(self, item: Sealed, offset: int, batch: bytes | None) -> None:
         agency, sealed = item
         self._offset = offset
-        source = SourceRef.model_construct(topic=f"backtest.{agency}", partition=0, offset=offset)
+        source = self._source(agency, offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         refused = self._seals.open(batch, agency)  # None: a message that came alone
         if refused is not None:  # the record's seal failed: each of its events is refused
@@ -232,6 +235,18 @@ class Backtest:
             self._apply(token, folded.step)
         elif wake is not None:
             self._wakes.put(token, wake)  # nothing changed: still quiet
+
+    def _source(self, agency: str, offset: int) -> SourceRef:
+        """Where a message was read from: the agency's feed at ``offset`` (a copy of the
+        agency's first, its offset replaced: half the cost of building one)."""
+        first = self._sources.get(agency)
+        if first is None:
+            first = SourceRef(topic=f"backtest.{agency}", partition=0, offset=offset)
+            self._sources[agency] = first
+            return first
+        source = first.__copy__()  # a new frozen model of its own, not yet shared
+        source.__dict__["offset"] = offset
+        return source
 
     def _cool(self) -> None:
         """Keep as bytes the states of subjects idle for a whole chunk that no tick reads

@@ -3,9 +3,10 @@
 Correlation keeps state per subject only (its window, flags, consent ledger, wake-up), so a
 run splits by what correlation keys on: the subject's linkage token (an area event by
 ``area:<LSOA>``). This process plans the run (:class:`~hub.backtest.plan.Planner`: it reads
-each message's envelope once, orders the chunk, counts what lies outside the period and
-numbers every message and tick for the whole run), and sends each process every tick and
-only the messages of its keys, with their numbers. Each process runs the ordinary
+each message's envelope alone, :mod:`hub.backtest.envelope`, orders the chunk, counts what
+lies outside the period and numbers every message and tick for the whole run), and sends
+each process every tick and only the messages of its keys, with their numbers. Each process
+runs the ordinary
 :class:`~hub.backtest.run.Backtest` over its steps: ingest (the seal, validation,
 de-duplication) and correlation, for its subjects only, at the same ticks, clock and
 positions as one process would. Their exact tallies are added (:meth:`Tally.add`) and the
@@ -36,6 +37,7 @@ from types import TracebackType
 from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import Period
 from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
 from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
@@ -92,7 +94,7 @@ class ShardedBacktest:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self._period = period
-        self._planner = Planner(period, schemas.decode)
+        self._planner = Planner(period, EnvelopeRead.alone(Envelopes(schemas)))
         self._ids: dict[int, int] = {}
         """Hash of each event id taken -> bit mask of the processes it went to."""
         context = multiprocessing.get_context("spawn")
