@@ -18,9 +18,10 @@ P`` (2 or more, or ``--sharded`` for 1) runs it as ``hub backtest --processes P`
 (:mod:`hub.backtest.shards`): this process plans and routes, P spawned processes run the
 subjects of their share; each one's CPU is printed with its set-up's.
 Prints the dispatches its ticks made (``rescans``) and a digest of the report (SHA-256 of its
-JSON, sorted keys: equal digests, equal reports; the same for any number of processes);
-asserts nothing. ``--daily`` dispatches every flagged subject at every tick
-(``Backtest(daily=True)``), the path before ticks were scheduled, for comparison.
+JSON, sorted keys: equal digests, equal reports; the same for any number of processes;
+``--report-out`` writes that JSON, to compare two reports part by part); asserts nothing.
+``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
+path before ticks were scheduled, for comparison.
 ``--profile`` runs the backtest proper in this process under cProfile and prints the top
 functions by their own time.
 """
@@ -81,6 +82,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--seal-only", action="store_true", help="seal the months (into --cache) and stop"
     )
+    parser.add_argument(
+        "--report-out", type=Path, help="write the report's JSON there (sorted keys, as hashed)"
+    )
     add_run_options(parser)
     return parser.parse_args()
 
@@ -127,7 +131,10 @@ def main() -> None:
         f" ({cpu / events * 1e6:.0f} us per event)"
     )
     raised = sum(f.low for f in report.by_month("flag.raised").values())
-    digest = hashlib.sha256(json.dumps(report.to_json(), sort_keys=True).encode()).hexdigest()
+    text = json.dumps(report.to_json(), sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if args.report_out is not None:
+        args.report_out.write_text(text)
     print(
         f"report: {len(report.rows)} rows, at least {raised:,} flags raised, digest {digest[:16]}"
     )

@@ -90,16 +90,8 @@ class Correlator:
         ``resend`` (a redelivered event) re-emits current alerts: the sequencer drops those
         already numbered, and restores any the first attempt lost. ``trigger`` says which
         partnerships the dispatch may move (:class:`hub.dispatch.Trigger`).
-
-        The worker records a tick's or a switch's rescan only if it sent alerts or changed
-        the state. A dispatcher whose floors follow the clock (the backtest's) changes the
-        state at every tick, so its counts are dropped here when the worker's state would
-        not have changed (:func:`_unrecorded`): it counts what the worker records.
         """
-        step = self._decided(token, state, moment, resend=resend, trigger=trigger)
-        if step.counted and self.dispatcher.follows_clock and _unrecorded(step, state):
-            return Step(step.state, step.pending, step.decisions)
-        return step
+        return self._decided(token, state, moment, resend=resend, trigger=trigger)
 
     def _decided(
         self, token: str, state: SubjectState, moment: Moment, *, resend: bool, trigger: Trigger
@@ -123,9 +115,7 @@ def admit(
     the window's and each partnership's (:func:`hub.flags.late_floor`), so that it can
     start or join no flag of the hub's or of any partnership's view: it can belong to no
     active flag, and as a member of an expired episode it could only move or retract live
-    ones. The expiry after its dispatch drops it. A dispatcher whose floors follow the clock
-    (the backtest's) does the same, so that a backtest over backfilled feeds reports what the
-    worker would send.
+    ones. The expiry after its dispatch drops it.
     """
     window = state.window.add(contribution)
     if window is state.window:
@@ -140,18 +130,6 @@ def admit(
         floors[pid] = at_least(rules, state.floors.get(pid, {}), floor)
     window = replaced(window, floors=at_least(rules, window.floors, floor))
     return replaced(state, window=window, floors=floors)
-
-
-def _unrecorded(step: Step, before: SubjectState) -> bool:
-    """Whether the worker, whose floors stay put, would record nothing of this rescan: no
-    alert, no flag or count changed, no contribution dropped (only the floors rose)."""
-    state = step.state
-    return (
-        not step.pending
-        and len(state.window) == len(before.window)
-        and (state.held, state.closed, state.floors, state.consent)
-        == (before.held, before.closed, before.floors, before.consent)
-    )
 
 
 _MOMENT_FIELDS = tuple(f.name for f in fields(Moment))

@@ -67,7 +67,6 @@ from hub.flags import (
     SubjectWindow,
     episodes_of,
     expire,
-    expire_to_cut,
     floored,
     states,
     still_holds,
@@ -124,21 +123,9 @@ class Dispatcher:
     """Whether dispatch writes its decisions as ledger records (the live path, replay). A
     backtest, which delivers nothing and records nothing, only counts them (:class:`Counted`
     in :attr:`Step.counted`): no decision is restamped, no id hashed, no record built."""
-    floors_follow_clock: bool | None = None
-    """Whether every trim raises the window's floors to the cut, even when it drops nothing
-    (the hub's expiry before floors stayed put: :func:`hub.flags.expire_to_cut`), so that a
-    subject's state changes at every clock tick. None: only when the dispatcher writes no
-    ledger, the backtest's, whose scheduler (``hub/backtest/schedule.py``) wakes a quiet
-    subject when its floors would rise and counts a tick's records when its state changed."""
     _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
         default_factory=dict, compare=False, repr=False
     )
-
-    @property
-    def follows_clock(self) -> bool:
-        """:attr:`floors_follow_clock`, decided."""
-        chosen = self.floors_follow_clock
-        return not self.ledger if chosen is None else chosen
 
     def episodes(self, window: SubjectWindow) -> _Episodes:
         """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
@@ -200,13 +187,9 @@ class Dispatcher:
         floors are computed over its own view (:func:`hub.flags.expire`), so what is dropped
         can never look like a new flag to it.
         """
-        window = (expire_to_cut if self.follows_clock else expire)(
-            self.rules, state.window, moment.at
-        )
+        window = expire(self.rules, state.window, moment.at)
         if window is state.window:
             return state  # nothing dropped: nothing changes (hub.flags.expire)
-        if len(window) == len(state.window):
-            return replaced(state, window=window)  # only the floors rose (follows_clock)
         floors: dict[str, Mapping[str, datetime]] = {}
         decider = Decider(token, moment, remember=self.remembered > 0)
         for recipient in self.recipients:

@@ -2,9 +2,11 @@
 
 A batch record's events are taken one by one, each with the record it came from
 (:mod:`hub.backtest.batches`). A chunk's messages are taken in their events' ``recorded_at``
-order (then event id, then place in the chunk). A message whose envelope cannot be read is
-taken at once, in chunk order, at the clock's current time (ingest refuses it and says why);
-one whose time lies outside the period is counted and not run. Before the first message of each
+order (then event id, then place in the chunk), read from their envelopes alone
+(:mod:`hub.backtest.envelope`). A message whose envelope cannot be read is taken at once, in
+chunk order, at the clock's current time (ingest refuses it and says why), and so is one
+whose time lies outside the period but which does not decode whole; one that does is
+counted and not run. Before the first message of each
 event-time day comes that day's tick. Each message taken carries its number in the run
 (ingest's feed position and the decisions' position) and each tick the number of messages taken
 before it.
@@ -16,15 +18,14 @@ has, and each process only its own messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.backtest.batches import events_of
+from hub.backtest.envelope import EnvelopeRead
 from hub.backtest.period import Period
-from hub.codec import DecodedEvent
 from hub.errors import HubError
 
 Sealed = tuple[str, SealedMessage]
@@ -68,8 +69,8 @@ Planned = Tick | Take | Seen
 class Planner:
     """Turns chunks into steps, keeping the run's clock, count and day between chunks."""
 
-    def __init__(self, period: Period, decode: Callable[[bytes], DecodedEvent]) -> None:
-        self._decode = decode
+    def __init__(self, period: Period, envelopes: EnvelopeRead) -> None:
+        self._read, self._whole = envelopes.read, envelopes.whole
         self.now = period.start
         self.offset = 0
         self.read = 0
@@ -90,16 +91,18 @@ class Planner:
                 n += 1
                 item = (agency, event)
                 try:
-                    envelope = self._decode(event.value).record["envelope"]
-                    at, event_id = envelope["recorded_at"], str(envelope["event_id"])
-                    key = _key(envelope)
-                except (HubError, KeyError, TypeError):
-                    steps.append(self._take(item, None, None, batch))  # ingest quarantines it
-                    continue
-                if not isinstance(at, datetime) or not start <= at < end:
-                    self.outside += 1
-                    continue
-                timed.append((at, event_id, n, item, key, batch))
+                    envelope, whole = self._read(event.value)
+                except HubError:
+                    pass
+                else:
+                    at = envelope.recorded_at
+                    if start <= at < end:
+                        timed.append((at, envelope.event_id, n, item, envelope.key, batch))
+                        continue
+                    if whole or (whole is None and self._whole(event.value)):
+                        self.outside += 1
+                        continue
+                steps.append(self._take(item, None, None, batch))  # ingest quarantines it
         timed.sort(key=lambda t: t[:3])
         for at, event_id, _, item, key, batch in timed:
             if self._day != at.date():
@@ -115,11 +118,3 @@ class Planner:
     ) -> Take:
         self.offset += 1
         return Take(item, self.offset, self.now, key, event_id, batch)
-
-
-def _key(envelope: dict[str, Any]) -> str | None:
-    token = envelope.get("subject_token")
-    if isinstance(token, str):
-        return token
-    lsoa = envelope.get("lsoa")
-    return f"area:{lsoa}" if isinstance(lsoa, str) else None

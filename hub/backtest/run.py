@@ -4,10 +4,10 @@ Messages are taken in the order of their events' ``recorded_at`` (then event id)
 clock is that time: ingest's timeliness checks, the decision time and every window are
 judged against it. Once per event-time day the subjects holding flags are re-decided (the
 live hub's clock ticks), so flags expire when their windows close: a subject whose last
-rescan changed nothing is rescanned only when something it depends on in time can change,
-and its other ticks repeat that rescan's records (:mod:`hub.backtest.schedule`). Agency keys
-are checked for their signatures but not for their validity windows: a key made this year
-seals last year's events in a backtest.
+rescan changed nothing is rescanned only when something it depends on in time can change;
+its ticks until then, which the worker would not record, count nothing
+(:mod:`hub.backtest.schedule`). Agency keys are checked for their signatures but not for
+their validity windows: a key made this year seals last year's events in a backtest.
 """
 
 from __future__ import annotations
@@ -24,17 +24,10 @@ from hub.alerts import AlertBody
 from hub.backtest.batches import BatchSeals
 from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
+from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import MonthOf, Period
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
-from hub.backtest.schedule import (
-    Instants,
-    Quiet,
-    Ticks,
-    Wakes,
-    WatchedDispatcher,
-    outcomes_of,
-    settled,
-)
+from hub.backtest.schedule import Instants, Wakes, WatchedDispatcher
 from hub.backtest.tally import Report, Tally
 from hub.backtest.unsealed import UnsealedKey
 from hub.codec import load_catalogue
@@ -143,16 +136,18 @@ class Backtest:
         self._known: set[str] = set()
         self._rule_of: dict[str, str] = {}
         self._offset = 0
+        self._sources: dict[str, SourceRef] = {}
         dispatcher = setup.correlator.dispatcher
         self._watched = _watched(dispatcher)
         self._ledger = dispatcher.ledger
         self._daily = daily or self._watched is None
         book = setup.evaluator.book
         self._instants = Instants(book.breakpoints(), dispatcher.rules)
-        self._ticks = Ticks()
+        self._last_tick: datetime | None = None
         self._wakes = Wakes()
         self.rescans = 0
-        self._planner = Planner(period, self._decoder.ahead)
+        read = EnvelopeRead.ahead(Envelopes(self._decoder), self._decoder.ahead)
+        self._planner = Planner(period, read)
         self._tally = Tally()
         self._decided: defaultdict[str, Counter[tuple[str, str, str]]] = defaultdict(Counter)
         """Per month: decisions by (rule, partnership, outcome), not yet in the tally."""
@@ -197,8 +192,6 @@ class Backtest:
     def tally(self) -> Tally:
         """The exact counts of everything fed so far."""
         self._tally.outside = self._planner.outside
-        for token in self._wakes.quiet:
-            self._count(token, len(self._ticks.times))
         decisions = self._tally.decisions
         for month, counts in self._decided.items():
             for (rule, pid, outcome), n in counts.items():
@@ -213,7 +206,7 @@ class Backtest:
     def _process(self, item: Sealed, offset: int, batch: bytes | None) -> None:
         agency, sealed = item
         self._offset = offset
-        source = SourceRef.model_construct(topic=f"backtest.{agency}", partition=0, offset=offset)
+        source = self._source(agency, offset)
         message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
         refused = self._seals.open(batch, agency)  # None: a message that came alone
         if refused is not None:  # the record's seal failed: each of its events is refused
@@ -233,15 +226,27 @@ class Backtest:
         if token in self._known:
             self._tally.linked[month] += 1
         self._known.add(token)
-        quiet = self._catch_up(token, len(self._ticks.times))
+        wake = self._wakes.quiet.pop(token, None)  # dispatched now: rescanned at the next tick
         self._touched.add(token)
         state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
         self._episodes()  # not needed: the subject is rescanned at the next tick
         if folded is not None:
             self._apply(token, folded.step)
-        elif quiet is not None:
-            self._wakes.put(token, quiet)  # nothing changed: still quiet
+        elif wake is not None:
+            self._wakes.put(token, wake)  # nothing changed: still quiet
+
+    def _source(self, agency: str, offset: int) -> SourceRef:
+        """Where a message was read from: the agency's feed at ``offset`` (a copy of the
+        agency's first, its offset replaced: half the cost of building one)."""
+        first = self._sources.get(agency)
+        if first is None:
+            first = SourceRef(topic=f"backtest.{agency}", partition=0, offset=offset)
+            self._sources[agency] = first
+            return first
+        source = first.__copy__()  # a new frozen model of its own, not yet shared
+        source.__dict__["offset"] = offset
+        return source
 
     def _cool(self) -> None:
         """Keep as bytes the states of subjects idle for a whole chunk that no tick reads
@@ -263,84 +268,34 @@ class Backtest:
         return state
 
     def _tick(self, at: datetime) -> None:
-        """Re-decide the subjects holding a flag at ``at`` whose decisions may change (as the
-        live clock tick does for all), and repeat the others' last records."""
-        times = self._ticks.times
-        back = bool(times) and at <= times[-1]  # a chunk that reaches back: wake everyone
-        index = self._ticks.add(at, self._month(at))
-        moment = self._moment(at)
+        """Re-decide the subjects holding a flag at ``at`` whose dispatch may differ from their
+        last (as the live clock tick does for all); the others' rescans would change nothing."""
+        last, self._last_tick = self._last_tick, at
         quiet = self._wakes.quiet
-        woken = set(quiet) if back else self._wakes.due(at)
-        due = set(woken).union(t for t in self._flagged if t not in quiet)
-        for token in sorted(due):
-            waking = quiet.get(token)
-            if waking is not None and not back and not waking.dispatch_due(at):
-                self._catch_up(token, index + 1)  # the dispatch repeats; the trim drops
-                continue
-            self._catch_up(token, index)
+        if last is not None and at <= last:  # a chunk that reaches back: wake everyone
+            quiet.clear()
+        else:
+            self._wakes.due(at)
+        moment = self._moment(at)
+        rescan = self._setup.correlator.rescan
+        for token in sorted(t for t in self._flagged if t not in quiet):
             state = self._states[token]
             self._episodes()  # forget those of earlier dispatches
-            step = self._setup.correlator.rescan(token, state, moment)
-            episodes = self._episodes()
+            step = rescan(token, state, moment)
             self.rescans += 1
-            changed = bool(step.pending) or step.state != state
-            if changed:
-                self._apply(token, step, at)
-            if not self._daily and token in self._flagged:
-                self._settle(token, state, step, (index, episodes, changed))
+            if step.pending or step.state != state:
+                self._apply(token, step, at)  # the worker records it
+            elif not self._daily:
+                self._settle(token, at, step.state, self._episodes())
 
-    def _settle(self, token: str, before: SubjectState, step: Step, tick: _Tick) -> None:
-        """After a tick's rescan: the subject is quiet until its next instant if the rescan
-        sent nothing and changed nothing but its window's floors. Its records repeat if they
-        were counted (a floor rose to the cut: it rises at every later tick); if they were
-        not (the state did not change), nothing is counted until the next dispatch."""
-        index, episodes, changed = tick
-        if step.pending or not episodes or not settled(before, step.state):
-            return  # rescanned again at the next tick
-        at = self._ticks.times[index]
-        state = step.state
-        instants = self._instants
-        due = instants.due(at, state, episodes) or _NEVER
-        dropped = instants.dropped(state.window)
-        if changed:
-            outcomes = outcomes_of(step)
-        else:
-            # The first tick whose trim changes the state counts the dispatch's records
-            # (which this one did not): it must dispatch, whether a floor rises or a
-            # contribution is dropped.
-            raised = instants.raised(state.window)
-            if raised is None:
-                return
-            due = min(due, raised, dropped or raised)
-            dropped, outcomes = None, ()
-        self._wakes.put(token, Quiet(outcomes, index + 1, index, due, dropped))
-
-    def _catch_up(self, token: str, end: int) -> Quiet | None:
-        """Count a quiet subject's repeated ticks before tick ``end`` and trim its window as the
-        last of them did; the subject is no longer quiet. Its Quiet, or None."""
-        self._count(token, end)
-        quiet = self._wakes.quiet.pop(token, None)
-        if quiet is None:
-            return None
-        if end - 1 > quiet.last:
-            at = self._ticks.times[end - 1]
-            state = self._states[token]
-            moment = replace(self._moment(at), consent=state.consent)
-            self._states[token] = self._setup.correlator.dispatcher.trim(token, state, moment)
-            self._touched.add(token)
-            quiet = replace(quiet, last=end - 1)
-        return quiet
-
-    def _count(self, token: str, end: int) -> None:
-        """Count a quiet subject's repeated records for its ticks before tick ``end``."""
-        quiet = self._wakes.quiet.get(token)
-        if quiet is None or end <= quiet.since:
-            return
-        for month, days in self._ticks.per_month(quiet.since, end):
-            counts = self._decided[month]
-            for key, n in quiet.outcomes:
-                counts[key] += n * days
-        self._wakes.quiet[token] = replace(quiet, since=end)  # the same wake: still queued
+    def _settle(
+        self, token: str, at: datetime, state: SubjectState, episodes: list[_Episodes]
+    ) -> None:
+        """After a tick's rescan that sent nothing and changed nothing (the worker records
+        nothing of it): the subject is quiet until its next instant, every tick before it
+        giving the same; with no episodes noted, it is rescanned at the next tick."""
+        if episodes:
+            self._wakes.put(token, self._instants.wake(at, state, episodes) or _NEVER)
 
     def _episodes(self) -> list[_Episodes]:
         """The episodes evaluated since the last call (none when they are not noted)."""
@@ -387,8 +342,6 @@ _EMPTY = SubjectState()
 """A subject met for the first time (one for all: a new state costs a deep copy of defaults)."""
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _Episodes = list[tuple[Rule, Episode]]
-_Tick = tuple[int, list[_Episodes], bool]
-"""A tick's index, the episodes its rescan evaluated, and whether it changed the state."""
 
 
 def _watched(dispatcher: Dispatcher) -> WatchedDispatcher | None:

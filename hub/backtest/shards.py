@@ -3,10 +3,11 @@
 Correlation keeps state per subject only (its window, flags, consent ledger, wake-up), so a
 run splits by what correlation keys on: the subject's linkage token (an area event by
 ``area:<LSOA>``). This process plans the run (:class:`~hub.backtest.plan.Planner`: it reads
-each message's envelope once, orders the chunk, counts what lies outside the period and
-numbers every message and tick for the whole run), and sends each process every tick and
-only the messages of its keys, with their numbers. Each process runs the ordinary
-:class:`~hub.backtest.run.Backtest` over its steps: ingest (the seal, validation,
+each message's envelope alone, :mod:`hub.backtest.envelope`, orders the chunk, counts what
+lies outside the period and numbers every message and tick for the whole run), and sends
+each process every tick and only the messages of its keys, with their numbers (each
+process's from a thread of its own, :mod:`hub.backtest.sender`). Each process runs the
+ordinary :class:`~hub.backtest.run.Backtest` over its steps: ingest (the seal, validation,
 de-duplication) and correlation, for its subjects only, at the same ticks, clock and
 positions as one process would. Their exact tallies are added (:meth:`Tally.add`) and the
 report made once from the sum, so small numbers are suppressed after the merge, never per
@@ -36,9 +37,11 @@ from types import TracebackType
 from typing import Any
 
 from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import Period
 from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
 from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
+from hub.backtest.sender import Sender
 from hub.backtest.tally import Report, Tally
 from hub.codec import SchemaStore
 from hub.errors import HubError
@@ -77,6 +80,7 @@ class Share:
 class _Process:
     process: BaseProcess
     conn: Connection
+    sender: Sender
     pending: list[Planned] = field(default_factory=list)
 
 
@@ -92,7 +96,7 @@ class ShardedBacktest:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self._period = period
-        self._planner = Planner(period, schemas.decode)
+        self._planner = Planner(period, EnvelopeRead.alone(Envelopes(schemas)))
         self._ids: dict[int, int] = {}
         """Hash of each event id taken -> bit mask of the processes it went to."""
         context = multiprocessing.get_context("spawn")
@@ -104,7 +108,8 @@ class ShardedBacktest:
             )
             process.start()
             child.close()
-            self._processes.append(_Process(process, parent))
+            sender = Sender(parent, f"backtest-{n}-sender")
+            self._processes.append(_Process(process, parent, sender))
         self.shares: list[Share] = []
         self.tally = Tally()
         """The exact counts of the whole run (after :meth:`finish`)."""
@@ -131,6 +136,7 @@ class ShardedBacktest:
             self._send(n, ("finish", None))
         self.shares = [self._receive(n) for n in range(len(self._processes))]
         for held in self._processes:
+            held.sender.stop()
             held.process.join()
         tally = Tally()
         for share in self.shares:
@@ -151,6 +157,7 @@ class ShardedBacktest:
             if held.process.is_alive():
                 held.process.terminate()
             held.process.join()
+            held.sender.stop()  # its send to a stopped process fails, if it was sending
             held.conn.close()
 
     def __enter__(self) -> ShardedBacktest:
@@ -191,14 +198,16 @@ class ShardedBacktest:
             held.pending = []
 
     def _send(self, n: int, message: tuple[str, Any]) -> None:
-        try:
-            self._processes[n].conn.send(message)
-        except (BrokenPipeError, EOFError, ConnectionResetError, OSError):
-            raise self._failed(n) from None
+        """Queue a message for process ``n`` (:class:`~hub.backtest.sender.Sender`)."""
+        held = self._processes[n]
+        if not held.sender.put(message, held.process.is_alive):
+            raise self._failed(n)
 
     def _receive(self, n: int) -> Any:  # what the process was asked for
         held = self._processes[n]
-        ready = wait([held.conn, held.process.sentinel])
+        ready = wait([held.conn, held.process.sentinel], timeout=_POLL)
+        while not ready and held.sender.error is None:  # a failed send is never answered
+            ready = wait([held.conn, held.process.sentinel], timeout=_POLL)
         if held.conn not in ready and not held.conn.poll():
             raise self._failed(n)
         try:
@@ -220,6 +229,9 @@ class ShardedBacktest:
             if kind == "error":
                 return BacktestProcessError(f"backtest process {n} failed: {body}")
         code = held.process.exitcode
+        if code is None and held.sender.error is not None:  # running, but not sent to
+            kind = type(held.sender.error).__name__
+            return BacktestProcessError(f"backtest process {n}: sending to it failed ({kind})")
         return BacktestProcessError(f"backtest process {n} stopped (exit code {code})")
 
 
@@ -257,6 +269,8 @@ def _unwire(rows: list[Wire]) -> Iterator[Planned]:
 
 
 _TAKE = 7
+_POLL = 1.0
+"""Seconds between checks, while waiting for an answer, that sending to the process works."""
 
 
 def share_of(key: str | None, processes: int) -> int:

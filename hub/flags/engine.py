@@ -130,19 +130,6 @@ def expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindo
     return window.without_before(cut, floored(rules, window, cut))
 
 
-def expire_to_cut(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
-    """:func:`expire`, with every floor raised to the cut even when nothing is dropped: the
-    hub's expiry before floors stayed put (``docs/rules.md``), which a dispatcher that writes
-    no ledger (the backtest's) still uses (:attr:`hub.dispatch.Dispatcher.floors_follow_clock`)."""
-    expired = expire(rules, window, now)
-    if expired is not window:
-        return expired
-    floors = floored(rules, window, now - rules.horizon)
-    if floors == window.floors:
-        return window
-    return built(SubjectWindow, {"contributions": window.contributions, "floors": floors})
-
-
 def floored(rules: RuleSet, window: SubjectWindow, cut: datetime) -> dict[str, datetime]:
     """Every rule's floor after an expiry at ``cut``, in rule order: at least the cut, and
     past the end of the rule's last episode anchored before it (episodes are computed only

@@ -21,6 +21,7 @@ from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import Keyring, create_dev_keyring
 from hub.feeds.sample import write_sample_data
+from hub.quarantine import SourceRef
 from hub.registry import load_registry
 from tests.unit.backtest.live import LivePath
 
@@ -190,3 +191,15 @@ def test_an_unreadable_file_is_refused_clearly(settings: Settings, tmp_path: Pat
     binary.write_bytes(b"\xff\xfe\x00\x81garbage")
     with pytest.raises(BacktestInputError, match="cannot read"):
         list(police_file(sealer, binary, partners=False))
+
+
+def test_a_messages_source_is_the_one_built_afresh(settings: Settings) -> None:
+    """Each message's source is its agency's first copied with another offset: equal to one
+    built in full, and no earlier one changed."""
+    runner = Backtest(BacktestSetup.load(settings, Policy.DATED, PERIOD, T0), PERIOD)
+    wanted = [("police", 1), ("police", 2), ("health", 3), ("police", 4), ("health", 5)]
+    made = [runner._source(agency, offset) for agency, offset in wanted]
+    built = [SourceRef(topic=f"backtest.{a}", partition=0, offset=n) for a, n in wanted]
+    assert made == built
+    assert [m.position for m in made] == [b.position for b in built]
+    assert [m.model_dump() for m in made] == [b.model_dump() for b in built]

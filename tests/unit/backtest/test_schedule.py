@@ -16,13 +16,15 @@ import pytest
 
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
 from hub.backtest.plan import Sealed
-from hub.backtest.schedule import Instants, Ticks
+from hub.backtest.schedule import Instants, Wakes
 from hub.config import Settings
 from hub.consent import ConsentLedger
 from hub.consent.record import ConsentRecord
 from hub.dispatch import SubjectState
 from hub.dsa import AgreementBook, Evaluator, Purpose
+from hub.flags import SubjectWindow
 from tests.unit.backtest.test_backtest import demo_chunks, sample_settings
+from tests.unit.flags.builders import contribution
 
 TODAY = datetime(2026, 11, 1, tzinfo=UTC)  # every shipped agreement in force
 PERIOD = Period(date(2026, 7, 1), date(2026, 9, 30))
@@ -115,13 +117,40 @@ def test_a_subject_is_due_at_its_first_instant_after_the_tick(settings: Settings
     assert instants.due(beyond, SubjectState(), []) is None
 
 
-def test_ticks_count_a_span_per_month() -> None:
-    ticks = Ticks()
-    days = [datetime(2026, m, d, tzinfo=UTC) for m, d in [(7, 30), (7, 31), (8, 1), (8, 2)]]
-    for day in days:
-        ticks.add(day, day.strftime("%Y-%m"))
-    ticks.add(datetime(2026, 7, 31, tzinfo=UTC), "2026-07")  # a chunk that reaches back
-    assert ticks.per_month(0, 4) == [("2026-07", 2), ("2026-08", 2)]
-    assert ticks.per_month(1, 3) == [("2026-07", 1), ("2026-08", 1)]
-    assert ticks.per_month(3, 5) == [("2026-08", 1), ("2026-07", 1)]
-    assert ticks.per_month(2, 2) == []
+def test_a_quiet_subject_wakes_at_its_first_instant_or_when_a_contribution_can_drop(
+    settings: Settings,
+) -> None:
+    """Floors stay put, so a tick changes a quiet subject's state only through its dispatch
+    (at its first instant) or by dropping its oldest contribution (once the horizon passes
+    it): the wake is the earlier of the two."""
+    setup = _setup(settings)
+    rules = setup.correlator.dispatcher.rules
+    instants = Instants(setup.evaluator.book.breakpoints(), rules)
+    at = datetime(2026, 7, 10, tzinfo=UTC)
+    starts = datetime(2026, 7, 20, tzinfo=UTC)  # STARTS: the next breakpoint
+    oldest = at - rules.horizon + timedelta(days=3)
+    soon = contribution("police.arrest", 0).model_copy(update={"occurred_at": oldest})
+    later = soon.model_copy(update={"event_id": "evt-later", "occurred_at": at - timedelta(1)})
+    for kept, wake in [((), starts), ((soon, later), at + timedelta(days=3)), ((later,), starts)]:
+        state = SubjectState(window=SubjectWindow(contributions=kept))
+        assert instants.wake(at, state, []) == wake
+    beyond = datetime(2026, 12, 1, tzinfo=UTC)  # no breakpoint after it
+    assert instants.wake(beyond, SubjectState(), []) is None
+    alone = SubjectState(window=SubjectWindow(contributions=(later,)))
+    assert instants.wake(beyond, alone, []) == later.occurred_at + rules.horizon
+
+
+def test_wakes_give_each_quiet_subject_once_at_its_latest_wake() -> None:
+    wakes = Wakes()
+    days = [datetime(2026, 7, d, tzinfo=UTC) for d in range(1, 6)]
+    wakes.put("a", days[1])
+    wakes.put("b", days[2])
+    wakes.put("a", days[3])  # woken by an event and quiet again, later: the first is stale
+    wakes.put("c", days[2])
+    wakes.put("c", days[2])  # quiet again until the same instant
+    assert wakes.due(days[0]) == []
+    assert sorted(wakes.due(days[2])) == ["b", "c"]
+    assert wakes.quiet == {"a": days[3]}
+    assert wakes.due(days[2]) == []
+    assert wakes.due(days[4]) == ["a"]
+    assert wakes.quiet == {}

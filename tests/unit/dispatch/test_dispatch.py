@@ -237,7 +237,7 @@ def test_a_dispatcher_without_a_ledger_counts_the_decisions_it_would_record(
     partnership and outcome, in order, and everything else it gives is the same."""
     live = world[0]
     rules, recipients = live.dispatcher.rules, live.dispatcher.recipients
-    counted_only = Dispatcher(rules, recipients, ledger=False, floors_follow_clock=False)
+    counted_only = Dispatcher(rules, recipients, ledger=False)
     counting = replace(live, dispatcher=counted_only)
     states = {True: SubjectState(), False: SubjectState()}
     steps = []
@@ -269,31 +269,30 @@ def test_a_dispatcher_without_a_ledger_counts_the_decisions_it_would_record(
 
 
 def test_a_backtests_dispatcher_counts_at_a_tick_what_the_worker_records(world: World) -> None:
-    """A dispatcher without a ledger raises its floors at every trim (the backtest's
-    scheduler expects a tick to change the state); a tick's rescan that the worker, whose
-    floors stay put, would not record (nothing else changed) counts nothing."""
+    """A dispatcher without a ledger keeps its floors put as the worker's does: a tick's
+    rescan that changes nothing leaves its state as it is (the worker records nothing of it,
+    nor does the backtest count it), and one that expires flags counts the worker's records."""
     live = world[0]
     counting = replace(
         live, dispatcher=Dispatcher(live.dispatcher.rules, live.dispatcher.recipients, ledger=False)
     )
-    assert counting.dispatcher.follows_clock
-    assert not live.dispatcher.follows_clock
     recorded, counted = fold_all(world, events(live.store))[0], SubjectState()
     for value in events(live.store):
         folded = counting.fold(value, counted, moment(world))
         assert folded is not None
         counted = folded.step.state
+    assert counted == recorded
     quiet = moment(world, NOW + timedelta(days=1))
     worker, backtest = live.rescan(TOKEN, recorded, quiet), counting.rescan(TOKEN, counted, quiet)
     assert worker.state == recorded  # unchanged: the worker records none of its decisions
     assert worker.decisions
-    assert backtest.state != counted  # its floors rose
-    assert backtest.state.window.floors != counted.window.floors
-    assert backtest.counted == ()
+    assert backtest.state == counted  # its floors stay put: nothing changed, nothing to store
+    assert list(backtest.outcomes()) == list(worker.outcomes())
     later = moment(world, NOW + timedelta(days=120))  # the flags expire: the state changes
     worker, backtest = live.rescan(TOKEN, recorded, later), counting.rescan(TOKEN, counted, later)
     assert worker.state != recorded
     assert worker.pending
+    assert backtest.state == worker.state
     assert [p.alert_id for p in backtest.pending] == [p.alert_id for p in worker.pending]
     assert list(backtest.outcomes()) == list(worker.outcomes())
 

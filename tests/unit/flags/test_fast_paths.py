@@ -13,7 +13,7 @@ from random import Random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire, expire_to_cut
+from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
 from hub.flags.engine import _built_state, _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
 from hub.flags.state import Status
@@ -32,15 +32,12 @@ from tests.unit.flags.builders import (
 _moments = st.integers(0, 400 * 24).map(lambda h: T0 + timedelta(hours=h))
 
 
-def _full_expire(
-    rules: RuleSet, window: SubjectWindow, now: datetime, *, to_cut: bool = False
-) -> SubjectWindow:
+def _full_expire(rules: RuleSet, window: SubjectWindow, now: datetime) -> SubjectWindow:
     """Expiry computing every rule's episodes and validating the new window in full; with
-    nothing to drop, the window itself (``to_cut``: its floors raised to the cut, as
-    :func:`expire_to_cut` and every expiry before floors stayed put)."""
+    nothing to drop, the window itself."""
     cut = now - rules.horizon
     kept = tuple(c for c in window.contributions if c.occurred_at >= cut)
-    if len(kept) == len(window.contributions) and not to_cut:
+    if len(kept) == len(window.contributions):
         return window
     floors = dict(window.floors)
     for rule in rules.rules:
@@ -53,15 +50,15 @@ def _full_expire(
 
 
 @settings(max_examples=400)
-@given(sets, st.lists(_moments, min_size=1, max_size=4), st.booleans())
+@given(sets, st.lists(_moments, min_size=1, max_size=4))
 def test_expire_equals_the_full_computation(
-    items: list[Contribution], moments: list[datetime], to_cut: bool
+    items: list[Contribution], moments: list[datetime]
 ) -> None:
     """Over successive expiries (so floors are set too), with and without old contributions."""
     window = built(items)
     for now in sorted(moments):
-        fast = (expire_to_cut if to_cut else expire)(RULES, window, now)
-        full = _full_expire(RULES, window, now, to_cut=to_cut)
+        fast = expire(RULES, window, now)
+        full = _full_expire(RULES, window, now)
         assert fast == full
         assert fast.to_bytes() == full.to_bytes()
         assert SubjectWindow.from_bytes(fast.to_bytes()) == fast
@@ -70,16 +67,11 @@ def test_expire_equals_the_full_computation(
 
 @given(sets)
 def test_expire_with_nothing_old_gives_the_window_itself(items: list[Contribution]) -> None:
-    """Nothing dropped: the same window, floors unchanged (a tick changes no state); the
-    backtest's expiry raises every floor to the cut instead."""
+    """Nothing dropped: the same window, floors unchanged (a tick changes no state)."""
     window = built(items)
     first = min((c.occurred_at for c in items), default=T0)
     now = first + RULES.horizon  # the cut falls exactly on the oldest contribution
     assert expire(RULES, window, now) is window
-    raised = expire_to_cut(RULES, window, now)
-    assert raised.contributions == window.contributions
-    assert dict(raised.floors) == {r.id: first for r in RULES.rules}
-    assert list(raised.floors) == sorted(raised.floors)
 
 
 def test_floors_are_written_as_pydantic_writes_them_from_one_window_to_the_next() -> None:

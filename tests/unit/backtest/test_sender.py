@@ -1,0 +1,38 @@
+"""A backtest's command sends each process its steps from a thread of its own
+(:mod:`hub.backtest.sender`): in order, queued ahead while the process is busy, and a send
+that fails is said, not lost."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from hub.backtest.sender import Sender
+
+
+def test_messages_are_queued_ahead_of_a_busy_process_and_sent_in_order() -> None:
+    parent, child = multiprocessing.Pipe()
+    sender = Sender(parent, "test-sender", ahead=2)
+    big = b"x" * 4_000_000  # more than a pipe holds: its send waits until the process reads
+    for n in range(3):  # one being sent, two queued: none waits for the process
+        assert sender.put(("steps", (n, big)), lambda: True)
+    received = [child.recv() for _ in range(3)]
+    assert [(kind, n, len(body)) for kind, (n, body) in received] == [
+        ("steps", n, len(big)) for n in range(3)
+    ]
+    sender.stop()
+    assert sender.error is None
+    parent.close()
+    child.close()
+
+
+def test_a_send_that_fails_is_said_and_nothing_more_is_queued() -> None:
+    parent, child = multiprocessing.Pipe()
+    child.close()  # the process is gone
+    sender = Sender(parent, "test-sender", ahead=1)
+    puts = [sender.put(("steps", n), lambda: False) for n in range(4)]
+    assert puts[0]
+    assert False in puts
+    assert not sender.put(("steps", 5), lambda: False)
+    assert isinstance(sender.error, OSError)
+    sender.stop()
+    parent.close()
