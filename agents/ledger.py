@@ -19,10 +19,6 @@ of milliseconds, and every alert in flight waited (docs/benchmarks.md). So the f
 queues the records it reads (:meth:`LedgerWriter.received`) and :meth:`LedgerWriter.fold`
 folds them in offset order, one record at a time, letting the loop run between two.
 
-The follower's fetches wait for :data:`FOLLOW_MIN_BYTES` of the topic (or the consumer's
-fetch wait, half a second): under load each fetch returned a few decisions, and the
-follower's requests were a few per cent of the worker's CPU (docs/benchmarks.md, "worker13").
-
 The fold is background work: no alert waits for it, and a head covers what was folded when
 it is published. So while the loop is busy (a step of it took longer than :data:`BUSY_S`:
 the agents have records to process) the fold waits :data:`FOLD_BACKOFF_S` and asks again,
@@ -67,8 +63,6 @@ FOLD_BACKOFF_S = 0.02
 #: A record queued this long is folded however busy the loop is: under a steady load the
 #: ledger's head lags what was read by about this much at most (or :data:`DEFER_MAX` records).
 FOLD_WAIT_MAX_S = 1.0
-#: The follower's fetches wait (up to the consumer's fetch wait) for this much of the topic.
-FOLLOW_MIN_BYTES = 256 * 1024
 
 
 async def loop_busy() -> bool:
@@ -196,10 +190,7 @@ def register_ledger(app: faust.App, settings: Settings, keys: WorkerKeys) -> Non
         folding = asyncio.ensure_future(writer.fold())
         try:
             await follow_partition(
-                kafka_endpoint(settings),
-                settings.decisions_topic,
-                writer.received,
-                fetch_min_bytes=FOLLOW_MIN_BYTES,
+                kafka_endpoint(settings), settings.decisions_topic, writer.received
             )
         finally:
             folding.cancel()

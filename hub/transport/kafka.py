@@ -91,20 +91,11 @@ class KafkaTransport:
             await consumer.stop()
 
     async def follow(
-        self,
-        topic: str,
-        visit: Visit,
-        *,
-        starts: dict[int, int] | None = None,
-        fetch_min_bytes: int = 1,
+        self, topic: str, visit: Visit, *, starts: dict[int, int] | None = None
     ) -> None:
         """Visit the partitions of ``starts`` (every partition from 0 when None) as records
-        come, until cancelled. ``fetch_min_bytes``: how much each fetch waits for (up to the
-        consumer's fetch wait); more than 1 means fewer, fuller fetches for a follower that
-        need not see each record at once."""
-        consumer = new_consumer(
-            self.endpoint, enable_auto_commit=False, group_id=None, fetch_min_bytes=fetch_min_bytes
-        )
+        come, until cancelled."""
+        consumer = new_consumer(self.endpoint, enable_auto_commit=False, group_id=None)
         try:
             async with translated(self.endpoint, f"follow {topic}"):
                 await consumer.start()

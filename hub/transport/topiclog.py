@@ -36,9 +36,7 @@ async def read_partition(endpoint: KafkaEndpoint, topic: str, visit: Visit, numb
             return 0
 
 
-async def follow_partition(
-    endpoint: KafkaEndpoint, topic: str, visit: Visit, *, fetch_min_bytes: int = 1
-) -> None:
+async def follow_partition(endpoint: KafkaEndpoint, topic: str, visit: Visit) -> None:
     """Call ``visit`` on every record of partition 0 of ``topic``, from the start, forever.
 
     Every caller reads the whole topic itself (no consumer group), which is what a worker
@@ -47,7 +45,7 @@ async def follow_partition(
     async with KafkaTransport(endpoint) as transport:
         while True:
             try:
-                await transport.follow(topic, visit, starts={0: 0}, fetch_min_bytes=fetch_min_bytes)
+                await transport.follow(topic, visit, starts={0: 0})
             except UnknownTopicError:
                 log.info("topic_awaited", topic=topic)
                 await asyncio.sleep(TOPIC_WAIT_S)

@@ -234,34 +234,3 @@ async def test_the_tools_reader_takes_a_topic_not_created_yet_as_empty(
     seen: list[Record] = []
     assert await read_partition(KafkaEndpoint.plaintext(broker.url), missing, seen.append) == 0
     assert seen == []
-
-
-@pytest.mark.integration
-async def test_a_follower_that_waits_for_more_bytes_still_sees_a_lone_record(
-    broker: EmbeddedBroker,
-) -> None:
-    """The ledger's follower asks each fetch for more than a quiet topic holds
-    (``agents.ledger.FOLLOW_MIN_BYTES``): a lone record still reaches it, after the fetch wait."""
-    transport = KafkaTransport(KafkaEndpoint.plaintext(broker.url))
-    try:
-        name = await topic(transport)
-        seen: list[bytes] = []
-        arrived = asyncio.Event()
-
-        def visit(record: Record) -> None:
-            seen.append(record.value or b"")
-            arrived.set()
-
-        follower = asyncio.create_task(
-            transport.follow(name, visit, starts={0: 0}, fetch_min_bytes=1024 * 1024)
-        )
-        try:
-            await transport.send(name, b"alone", partition=0)
-            await asyncio.wait_for(arrived.wait(), timeout=30)
-        finally:
-            follower.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await follower
-        assert seen == [b"alone"]
-    finally:
-        await transport.close()
