@@ -21,9 +21,10 @@ and ``BENCH_SUBJECTS`` [5000] for the throughput phases, ``BENCH_WARMUP`` [400] 
 before timing, ``BENCH_RATES`` [1000,200] events/s for ``BENCH_LATENCY_S`` [30] s each with
 ``BENCH_EVENTS_PER_SUBJECT`` [10], ``BENCH_PHASES`` (comma-separated, default all but
 ``profile``), ``BENCH_PROFILE`` [0], ``BENCH_PROFILE_HZ`` [100], ``BENCH_LOG_LEVEL`` [the
-worker's default, INFO], ``BENCH_TIMEOUT_S`` [300]. Results go to ``bench/results/`` (``pipeline.json``,
-``pipeline.md``; the profile to ``profile-raw.txt`` and ``profile-top.md``); worker and
-broker logs stay in ``.hub/bench/`` until the next run. See ``docs/benchmarks.md``.
+worker's default, INFO], ``BENCH_TIMEOUT_S`` [300]. Results go to ``bench/results/``
+(``pipeline.json``, ``pipeline.md``; the profile to ``profile-raw.txt`` and
+``profile-top.md``); worker and broker logs stay in ``.hub/bench/`` until the next run.
+See ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
