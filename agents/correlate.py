@@ -89,8 +89,7 @@ class CorrelateAgent:
         # record is not at fault, and its rows are stored only after every send.
         outputs = [(r, origin) for r in result.outbox] + [(r, None) for r in result.decisions]
         await send_all(outputs, send, agent="correlate")
-        for decision in result.decided:
-            metrics.count_decision(decision)
+        metrics.count_decisions(result.decided)
 
     def store(self, result: Result, partition: int, offset: int) -> None:
         """Store the rows, one changelog record per table (per pack) for the whole record."""

@@ -20,10 +20,11 @@ Sizes come from environment variables (defaults in brackets): ``BENCH_EVENTS`` [
 and ``BENCH_SUBJECTS`` [5000] for the throughput phases, ``BENCH_WARMUP`` [400] events sent
 before timing, ``BENCH_RATES`` [1000,200] events/s for ``BENCH_LATENCY_S`` [30] s each with
 ``BENCH_EVENTS_PER_SUBJECT`` [10], ``BENCH_PHASES`` (comma-separated, default all but
-``profile``), ``BENCH_PROFILE`` [0], ``BENCH_LOG_LEVEL`` [the worker's default, INFO],
-``BENCH_TIMEOUT_S`` [300]. Results go to ``bench/results/`` (``pipeline.json``,
-``pipeline.md``; the profile to ``profile-raw.txt`` and ``profile-top.md``); worker and
-broker logs stay in ``.hub/bench/`` until the next run. See ``docs/benchmarks.md``.
+``profile``), ``BENCH_PROFILE`` [0], ``BENCH_PROFILE_HZ`` [100], ``BENCH_LOG_LEVEL`` [the
+worker's default, INFO], ``BENCH_TIMEOUT_S`` [300]. Results go to ``bench/results/``
+(``pipeline.json``, ``pipeline.md``; the profile to ``profile-raw.txt`` and
+``profile-top.md``); worker and broker logs stay in ``.hub/bench/`` until the next run.
+See ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from bench.stack import (
     send_all,
     start_workers,
     stop_workers,
+    workers_cpu_s,
 )
 from hub.broker import EmbeddedBroker
 from hub.codec import SchemaStore
@@ -195,15 +197,21 @@ class Bench:
             handle = hook(phase) if hook else None
             async with producer(phase.endpoint) as out:
                 started = time.time()
+                cpu_before = workers_cpu_s(phase)
                 sent = await send_all(phase.settings, out, self.feed)
             await wait_done(phase.settings, sent, self.timeout_s)
+            cpu_s = workers_cpu_s(phase) - cpu_before  # includes the idle wait for commits
             if handle is not None:
                 profile.stop(handle)
         finally:
             stop_workers(phase)
         outputs = await read_outputs(phase.settings, self.registry, started)
+        per_event_us = cpu_s / len(self.load.messages) * 1e6
+        _echo(f"{name}: workers' CPU {cpu_s:.2f} s, {per_event_us:.1f} us per event")
         extra = {
             "workers": workers,
+            "workers_cpu_s": round(cpu_s, 3),
+            "workers_cpu_us_per_event": round(per_event_us, 1),
             "peak_rss_mib": [round(k / 1024, 1) for k in phase.peak_rss_kib.values()],
             "outputs": dict(sorted(outputs.counts.items())),
         }

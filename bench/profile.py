@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.stack import Phase
 
-RATE_HZ = 100
+RATE_HZ = int(os.environ.get("BENCH_PROFILE_HZ", "100"))
+"""Samples a second (``BENCH_PROFILE_HZ``); 100 unless a longer, finer profile is wanted."""
 TOP = 25
 #: first part of a frame's path -> package name shown in the summary.
 PACKAGES = {

@@ -109,6 +109,21 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a live process has used (every thread), in seconds; 0 if
+    unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def workers_cpu_s(phase: Phase) -> float:
+    """CPU seconds used so far by the phase's workers together."""
+    return sum(cpu_seconds(proc.pid) for proc in phase.workers)
+
+
 def stop_workers(phase: Phase) -> None:
     """Record each worker's peak memory, then stop it by PID."""
     for proc in phase.workers:

@@ -152,9 +152,16 @@ READY = Gauge(
 
 def count_ingest(agency: str, status: str, reason: str) -> None:
     """One feed message: accepted, or quarantined with ``reason``."""
-    EVENTS.labels(agency=agency or NO_AGENCY, outcome=status).inc()
-    if status == "quarantined":
-        count_quarantine("ingest", reason, agency)
+    count_ingest_many({(agency, status, reason): 1})
+
+
+def count_ingest_many(counts: Mapping[tuple[str, str, str], int]) -> None:
+    """Many feed messages at once: ``(agency, status, reason)`` -> how many (as
+    :func:`count_ingest` each, with one update of each series touched)."""
+    for (agency, status, reason), n in counts.items():
+        EVENTS.labels(agency=agency or NO_AGENCY, outcome=status).inc(n)
+        if status == "quarantined":
+            QUARANTINED.labels(step="ingest", agency=agency or NO_AGENCY, reason=reason).inc(n)
 
 
 def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY) -> None:
@@ -174,11 +181,24 @@ def count_refusal(topic: str, reason: str) -> None:
 
 def count_decision(record: DecisionRecord) -> None:
     """One decision record: by outcome and agreements; a permitted alert is a flag delivered."""
-    DECISIONS.labels(
-        partnership=record.recipient, outcome=record.outcome, agreement=agreements_of(record)
-    ).inc()
-    if record.outcome == "permit" and record.alert_id is not None:
-        FLAGS.labels(rule=record.rule_id, partnership=record.recipient).inc()
+    count_decisions((record,))
+
+
+def count_decisions(records: Iterable[DecisionRecord]) -> None:
+    """Many decision records at once (as :func:`count_decision` each, with one update of
+    each series touched)."""
+    decided: dict[tuple[str, str, str], int] = {}
+    flagged: dict[tuple[str, str], int] = {}
+    for record in records:
+        key = (record.recipient, record.outcome, agreements_of(record))
+        decided[key] = decided.get(key, 0) + 1
+        if record.outcome == "permit" and record.alert_id is not None:
+            flag = (record.rule_id, record.recipient)
+            flagged[flag] = flagged.get(flag, 0) + 1
+    for (partnership, outcome, agreement), n in decided.items():
+        DECISIONS.labels(partnership=partnership, outcome=outcome, agreement=agreement).inc(n)
+    for (rule, partnership), n in flagged.items():
+        FLAGS.labels(rule=rule, partnership=partnership).inc(n)
 
 
 def agreements_of(record: DecisionRecord) -> str:
