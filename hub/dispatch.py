@@ -26,14 +26,10 @@ can take the decision again (:mod:`hub.audit.replay`). Everything here is determ
 
 from __future__ import annotations
 
-import operator
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
-from hub.alerts.body import Scalar
 from hub.decider import Decider
 from hub.disclosure import (
     EVERYONE,
@@ -56,27 +52,19 @@ from hub.disclosure import (
     event_facts,
     hub_flag,
     inputs_digest,
-    material,
 )
-from hub.dsa.decision import stamped
 from hub.flags import (
     Contribution,
-    Episode,
-    FlagState,
     Status,
     SubjectWindow,
     episodes_of,
     expire,
     floored,
-    states,
-    still_holds,
 )
 from hub.idkey import IdKey
-from hub.models.built import built, replaced
-from hub.pseudonym import parse_token, pseudonym
-from hub.rules import FieldValue, Rule, RuleSet
-from hub.sequencer import Pending
-from hub.view import Decide, Held, Seen, match, see
+from hub.models.built import replaced
+from hub.rounds import Episodes, Round
+from hub.rules import RuleSet
 
 __all__ = [
     "EVERYONE",
@@ -113,7 +101,7 @@ class Dispatcher:
     daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
     measured no gain: its windows change with nearly every dispatch). It also has the
     decider remember views, facts and classes, and dispatch the hub's flags of deny records,
-    across dispatches (:mod:`hub.decider`, :func:`_hub_flag`).
+    across dispatches (:mod:`hub.decider`, :func:`hub.rounds._hub_flag`).
     """
 
     rules: RuleSet
@@ -123,11 +111,11 @@ class Dispatcher:
     """Whether dispatch writes its decisions as ledger records (the live path, replay). A
     backtest, which delivers nothing and records nothing, only counts them (:class:`Counted`
     in :attr:`Step.counted`): no decision is restamped, no id hashed, no record built."""
-    _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], _Episodes]] = field(
+    _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], Episodes]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def episodes(self, window: SubjectWindow) -> _Episodes:
+    def episodes(self, window: SubjectWindow) -> Episodes:
         """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
 
         A window is known by its contribution objects (immutable, and held with the entry so
@@ -165,7 +153,7 @@ class Dispatcher:
         found = self.episodes(window)
         if not found and not state.sent:
             return Step(state, (), ())  # no flag for anyone: no partnership can have one
-        run = _Round(self, token, state, moment, resend=resend)
+        run = Round(self, token, state, moment, resend=resend)
         evaluated = run.evaluate(window, found)
         run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
@@ -200,369 +188,4 @@ class Dispatcher:
         return replaced(state, window=window, floors=floors)
 
 
-@dataclass
-class _Round:
-    """One dispatch of one subject: its inputs and what it has produced so far."""
-
-    dispatcher: Dispatcher
-    token: str
-    state: SubjectState
-    moment: Moment
-    resend: bool = False
-    held: dict[str, dict[str, Held]] = field(default_factory=dict)
-    closed: dict[str, dict[str, int]] = field(default_factory=dict)
-    pending: list[Pending] = field(default_factory=list)
-    records: list[DecisionRecord] = field(default_factory=list)
-    counted: list[Counted] = field(default_factory=list)
-    decider: Decider = field(init=False)
-    triggered: dict[str, Contribution | None] = field(default_factory=dict)
-    flags: dict[tuple[tuple[str, ...], tuple[tuple[str, datetime], ...]], list[FlagState]] = field(
-        default_factory=dict
-    )
-    hub_flags: dict[tuple[str, tuple[str, ...]], tuple[str, str, str, str]] = field(
-        default_factory=dict
-    )
-    consent_read: ConsentRead | None = None
-    members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
-    told: dict[tuple[str, frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
-    """Per (a hub flag's rule and events, the events a partnership sees): whether what it
-    sees of the flag still holds (:meth:`_deny_unseen`), found once per dispatch."""
-
-    def __post_init__(self) -> None:
-        self.decider = Decider(self.token, self.moment, remember=self.dispatcher.remembered > 0)
-
-    def start(self) -> None:
-        """Take the partnerships' flags and counts from the state, to be changed in place.
-
-        Not done for a subject with no flag anywhere: dispatch returns before deciding it.
-        """
-        self.held = {pid: dict(flags) for pid, flags in self.state.held.items()}
-        self.closed = {pid: dict(counts) for pid, counts in self.state.closed.items()}
-        self.consent_read = consent_read_of(self.state.consent, self.moment.watermark)
-
-    def evaluate(self, window: SubjectWindow, episodes: _Episodes | None = None) -> list[FlagState]:
-        """The flags of a window, evaluated once per set of events and floors in a dispatch.
-
-        Partnerships that may see the same events with the same floors (often all of them)
-        share one evaluation: it is a function of the window, the token and the time alone.
-        ``episodes``, when given, are the window's (:meth:`Dispatcher.episodes`), found already.
-        """
-        key = (tuple(map(_EVENT_ID, window.contributions)), tuple(sorted(window.floors.items())))
-        found = self.flags.get(key)
-        if found is None:
-            if episodes is None:
-                episodes = self.dispatcher.episodes(window)
-            found = self.flags[key] = states(self.token, episodes, self.moment.at)
-        return found
-
-    def evaluate_seen(self, seen: Seen, floors: Mapping[str, datetime]) -> list[FlagState]:
-        """:meth:`evaluate` of a partnership's own window (``seen.window(floors)``), built
-        only when no partnership with the same events and floors was evaluated before."""
-        key = (tuple(map(_EVENT_ID, seen.visible)), tuple(sorted(floors.items())))
-        found = self.flags.get(key)
-        return found if found is not None else self.evaluate(seen.window(floors))
-
-    def decide(
-        self,
-        recipient: Recipient,
-        active: Sequence[tuple[FlagState, frozenset[str]]],
-        trigger: Trigger,
-    ) -> None:
-        """Decide the subject for one partnership: denials for the ledger, then its view.
-
-        ``active`` holds the hub's active flags, each with its event ids.
-        """
-        pid = recipient.partnership_id
-        decide = self.decider.decide(pid)
-        known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
-        if not self.resend and self._hidden_trigger(decide, trigger):
-            # Not this partnership's business: only the ledger's denials, which need the
-            # active flags' events alone (the cost of dispatch before per-partnership views).
-            members = frozenset().union(*(ids for _, ids in active))
-            seen = self.decider.see(pid, self.state.window, members, decide)
-        else:
-            seen = self.decider.see(pid, self.state.window, decide=decide)
-            if self.resend or self._concerns(pid, seen, trigger):
-                self._view(recipient, seen)
-        for flag, ids in active:
-            if ids not in known:  # else the partnership's own flag answers for it
-                self._deny_unseen(flag, ids, pid, seen)
-
-    def _hidden_trigger(self, decide: Decide, trigger: Trigger) -> bool:
-        """Whether the trigger is an event the partnership may not see (one decision)."""
-        if trigger.event_id is None:
-            return False
-        event_id = trigger.event_id
-        if event_id not in self.triggered:  # looked up once per dispatch
-            contributions = self.state.window.contributions
-            found = next((c for c in contributions if c.event_id == event_id), None)
-            self.triggered[event_id] = found
-        found = self.triggered[event_id]
-        return found is not None and not decide((found,))[0].permitted
-
-    def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
-        """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""
-        if trigger.event_id is not None:
-            return trigger.event_id in seen.ids
-        if trigger.consent_before is not None:
-            before = self.decider.decide(pid, trigger.consent_before)
-            return see(self.state.window, before).ids != seen.ids
-        return True
-
-    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
-        """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        members = self._members(ids)
-        # Whether the visible part still holds is a function of the flag's rule and events and
-        # of the events the partnership sees: partnerships seeing the same share the answer.
-        key = (flag.rule_id, ids, seen.ids)
-        told = self.told.get(key)
-        if told is None:
-            visible = [c for c in members if c.event_id in seen.ids]
-            rule = self.dispatcher.rules.get(flag.rule_id)
-            told = self.told[key] = bool(visible) and still_holds(rule, visible)
-        if told:
-            return
-        self._record(pid, flag.rule_id, members, seen, ("deny", None, None))
-
-    def _members(self, ids: frozenset[str]) -> list[Contribution]:
-        """The window's contributions with these ids, in order: found once per flag in a
-        dispatch (every partnership that may not see it asks)."""
-        found = self.members.get(id(ids))
-        if found is None or found[0] is not ids:  # held, so that its id is not reused
-            found = self.members[id(ids)] = (
-                ids,
-                [c for c in self.state.window.contributions if c.event_id in ids],
-            )
-        return found[1]
-
-    def _view(self, recipient: Recipient, seen: Seen) -> None:
-        """Raise, update, expire or retract the partnership's flags from its own view."""
-        pid = recipient.partnership_id
-        at = self.moment.at
-        own = self.evaluate_seen(seen, self.state.floors.get(pid, {}))
-        held = self.held.setdefault(pid, {})
-        pairs, gone = match(own, tuple(held.values()))
-        for flag, previous in pairs:
-            if flag.status is Status.EXPIRED:
-                if previous is not None:
-                    self._close(recipient, held.pop(previous.flag_id), AlertKind.EXPIRED)
-                continue
-            self._offer(recipient, flag, previous, seen)
-        for previous in gone:
-            kind = AlertKind.EXPIRED if at >= previous.end else AlertKind.RETRACTED
-            alert_id = self._close(recipient, held.pop(previous.flag_id), kind)
-            if kind is AlertKind.RETRACTED:
-                members = [
-                    c for c in self.state.window.contributions if c.event_id in previous.events
-                ]
-                ids = (previous.flag_id, alert_id)
-                self._record(pid, previous.rule_id, members, seen, ("deny", *ids))
-
-    def _offer(
-        self, recipient: Recipient, flag: FlagState, previous: Held | None, seen: Seen
-    ) -> None:
-        """Tell the partnership of a flag of its own view, if it is new or what it sees changed."""
-        pid = recipient.partnership_id
-        members = [c for c in seen.visible if c.event_id in flag.event_ids]
-        revision = alert_revision(flag.revision, pid, flag.event_ids)
-        if previous is not None:
-            same = previous.revision == revision
-            if (same and not self.resend) or (not same and not material(previous, flag, members)):
-                return  # nothing a duty team acts on changed: a later update will carry it
-        if previous is None:
-            counts = self.closed.get(pid, {})
-            anchor = flag.window_start
-            reopened = counts.get(anchor_key(flag.rule_id, anchor), 0)
-            own_id = recipient.ids.flag_id(flag.rule_id, self.token, anchor, reopened)
-            kind = AlertKind.RAISED
-        else:
-            own_id, anchor = previous.flag_id, previous.anchor
-            changed = previous.revision != revision
-            kind = AlertKind.UPDATED if changed else AlertKind(previous.kind)
-        alert_id = recipient.ids.alert_id(own_id, revision)
-        self._alert(recipient, kind, (flag, own_id, alert_id), members, seen)
-        self.held[pid][own_id] = Held(
-            flag_id=own_id,
-            rule_id=flag.rule_id,
-            anchor=anchor,
-            start=flag.window_start,
-            end=flag.window_end,
-            severity=str(flag.severity),
-            events=tuple(sorted(flag.event_ids)),
-            revision=revision,
-            kind=kind.value,
-            ask=tuple(sorted({c.agency_id for c in members})),
-        )
-        if previous is None or previous.revision != revision:
-            self._record(pid, flag.rule_id, members, seen, ("permit", own_id, alert_id))
-
-    def _alert(
-        self,
-        recipient: Recipient,
-        kind: AlertKind,
-        ids: tuple[FlagState, str, str],
-        visible: Sequence[Contribution],
-        seen: Seen,
-    ) -> None:
-        flag, own_id, alert_id = ids
-        decisions = [seen.decisions[c.event_id] for c in visible]
-        rule = self.dispatcher.rules.get(flag.rule_id)
-        events = tuple(
-            ContributingEvent(
-                type=c.event_type,
-                agency=c.agency_id,
-                date=c.occurred_at.date(),
-                fields={n: _scalar(v) for n, v in c.fields.items() if n in d.fields},
-            )
-            for c, d in zip(visible, decisions, strict=True)
-        )
-        body = AlertBody(
-            alert_id=alert_id,
-            kind=kind,
-            flag_id=own_id,
-            rule=RuleRef(rule.id, rule.version, rule.title, " ".join(rule.explanation.split())),
-            severity=str(flag.severity),
-            subject=self._pseudonym(recipient),
-            window_start=flag.window_start.date(),
-            window_end=flag.window_end.date(),
-            events=events,
-            ask=tuple(sorted({c.agency_id for c in visible})),
-            agreements=tuple(
-                sorted({f"{d.agreement_id}@{d.agreement_version}" for d in decisions})
-            ),
-            decided_at=self.moment.at,
-        )
-        self._queue(body, recipient)
-
-    def _close(self, recipient: Recipient, previous: Held, kind: AlertKind) -> str:
-        """Tell the partnership that a flag it holds was retracted or has expired."""
-        pid = recipient.partnership_id
-        if kind is AlertKind.RETRACTED:
-            counts = self.closed.setdefault(pid, {})
-            key = anchor_key(previous.rule_id, previous.anchor)
-            counts[key] = counts.get(key, 0) + 1
-        rule = self.dispatcher.rules.get(previous.rule_id)
-        alert_id = recipient.ids.closed_id(previous.flag_id, kind.value, previous.revision)
-        body = AlertBody(
-            alert_id=alert_id,
-            kind=kind,
-            flag_id=previous.flag_id,
-            rule=RuleRef(rule.id, rule.version, "", ""),
-            severity=previous.severity,
-            subject=self._pseudonym(recipient),
-            window_start=previous.start.date(),
-            window_end=previous.end.date(),
-            events=(),
-            ask=(),
-            agreements=(),
-            decided_at=self.moment.at,
-        )
-        self._queue(body, recipient)
-        return alert_id
-
-    def _queue(self, body: AlertBody, recipient: Recipient) -> None:
-        unnumbered = encrypt_alert(body, recipient.partnership_id, recipient.hpke)
-        self.pending.append(
-            Pending(recipient.partnership_id, body.alert_id, unnumbered.value, unnumbered.headers)
-        )
-
-    def _pseudonym(self, recipient: Recipient) -> str:
-        return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
-
-    def _flag(
-        self, rule: Rule, events: tuple[str, ...], members: Sequence[Contribution]
-    ) -> tuple[str, str, str, str]:
-        """The hub's flag (id, revision, severity) over ``members`` and its inputs digest,
-        computed once per dispatch: every partnership's record of the flag names the same."""
-        key = (rule.id, events)
-        found = self.hub_flags.get(key)
-        if found is None:
-            remember = self.dispatcher.remembered > 0
-            flag, revision, level = (_hub_flag if remember else hub_flag)(rule, self.token, members)
-            inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
-            found = self.hub_flags[key] = (flag, revision, level, inputs)
-        return found
-
-    def _record(
-        self,
-        partnership_id: str,
-        rule_id: str,
-        members: Sequence[Contribution],
-        seen: Seen,
-        outcome: tuple[str, str | None, str | None],
-    ) -> None:
-        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``;
-        only counted when the dispatcher writes no ledger."""
-        verdict, own_id, alert_id = outcome
-        rule = self.dispatcher.rules.get(rule_id)
-        if not self.dispatcher.ledger:
-            self.counted.append(Counted(rule.id, partnership_id, verdict))
-            return
-        at = self.moment.at
-        events = tuple(c.event_id for c in members)
-        decisions = stamped(map(seen.decisions.__getitem__, events), events, at)
-        flag, revision, level, inputs = self._flag(rule, events, members)
-        ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
-        # Every value is of its field's type already (ids and digests are str, the decisions
-        # and consents are models): validating them again would change nothing.
-        self.records.append(
-            built(
-                DecisionRecord,
-                {
-                    "decision_id": ids[0],
-                    "decided_at": self.moment.at,
-                    "recipient": partnership_id,
-                    "flag_id": flag,
-                    "rule_id": rule.id,
-                    "rule_version": rule.version,
-                    "policy_sequence": self.moment.policy_sequence,
-                    "outcome": verdict,
-                    "events": events,
-                    "inputs_digest": ids[1],
-                    "decisions": decisions,
-                    "alert_id": alert_id,
-                    "position": self.moment.position,
-                    "consents": consents_consulted(
-                        self.state.consent, self.token, self.moment.at, members, decisions
-                    ),
-                    "severity": level,
-                    "recipient_flag_id": own_id,
-                    "consent_read": self.consent_read,
-                },
-            )
-        )
-
-
 _WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]
-_Episodes = list[tuple[Rule, Episode]]
-
-
-def _hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[str, str, str]:
-    """:func:`hub.disclosure.hub_flag`, remembered across dispatches: a subject's flag is
-    recorded again at each of its dispatches (every partnership denied it, every event),
-    over the same contribution objects. Known by the rule's and the members' identities
-    (held with the entry, so that their ids are not reused) and the token."""
-    key = (id(rule), token, tuple(map(id, members)))
-    known = _HUB_FLAGS.get(key)
-    if known is not None and known[0] is rule and all(map(operator.is_, known[1], members)):
-        return known[2]
-    found = hub_flag(rule, token, members)
-    if len(_HUB_FLAGS) >= _HUB_FLAGS_MAX:
-        _HUB_FLAGS.popitem(last=False)  # the oldest
-    _HUB_FLAGS[key] = (rule, tuple(members), found)
-    return found
-
-
-_HUB_FLAGS_MAX = 16384
-_HUB_FLAGS: OrderedDict[
-    tuple[int, str, tuple[int, ...]],
-    tuple[Rule, tuple[Contribution, ...], tuple[str, str, str]],
-] = OrderedDict()
-
-
-def _scalar(value: FieldValue) -> Scalar:
-    """Array values become one comma-separated string for the alert body."""
-    return ",".join(value) if isinstance(value, tuple) else value
-
-
-_EVENT_ID = operator.attrgetter("event_id")

@@ -28,7 +28,6 @@ from hub import decider as decider_module
 from hub.consent import ConsentLedger
 from hub.decider import Decider
 from hub.disclosure import Moment, event_facts, hub_flag
-from hub.dispatch import _hub_flag
 from hub.dsa import (
     NO_CONSENT,
     AgreementBook,
@@ -43,6 +42,7 @@ from hub.dsa import (
 from hub.dsa.decision import stamped
 from hub.flags import Contribution, SubjectWindow
 from hub.registry import Registry, load_registry
+from hub.rounds import _hub_flag
 from hub.rules import load_rules
 from hub.view import see
 

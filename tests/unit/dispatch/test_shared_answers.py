@@ -1,5 +1,5 @@
 """A dispatch shares, between partnerships, the answers that do not depend on which
-partnership asks (``hub.dispatch._Round``): each shared answer must still be the one the
+partnership asks (``hub.rounds.Round``): each shared answer must still be the one the
 partnership's own computation gives, including for flags of different rules over the same
 events."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from hub.codec import SchemaStore
 from hub.dispatch import SubjectState
-from hub.dispatch import _Round as Round
+from hub.rounds import Round
 from hub.view import Seen
 from tests.unit.dispatch.test_dispatch import (
     ROOT,
