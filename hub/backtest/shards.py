@@ -201,7 +201,7 @@ class ShardedBacktest:
         """Queue a message for process ``n`` (:class:`~hub.backtest.sender.Sender`)."""
         held = self._processes[n]
         if not held.sender.put(message, held.process.is_alive):
-            raise self._failed(n)
+            raise self._failed(n) from held.sender.error
 
     def _receive(self, n: int) -> Any:  # what the process was asked for
         held = self._processes[n]

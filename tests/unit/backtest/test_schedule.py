@@ -82,6 +82,37 @@ def test_the_scheduled_backtest_reports_what_daily_rescans_report(
     assert scheduled.finish().to_json() == daily.finish().to_json()
 
 
+LONG = Period(date(2026, 4, 1), date(2026, 9, 30))  # longer than the rules' 90-day horizon
+
+
+@pytest.fixture(scope="module")
+def long_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return sample_settings(tmp_path_factory.mktemp("schedule-long"), rows=3000)
+
+
+def test_a_quiet_subject_whose_oldest_event_drops_is_counted_as_the_worker_records_it(
+    long_settings: Settings,
+) -> None:
+    """Over a period longer than the horizon, contributions drop while their subjects are
+    quiet: the worker's state changes at that tick, so it records the tick's dispatch, and
+    the scheduled backtest must count it too (before the floors stayed put it trimmed the
+    subject and counted nothing)."""
+    runs = {
+        daily: Backtest(
+            BacktestSetup.load(long_settings, Policy.CURRENT, LONG, TODAY), LONG, daily=daily
+        )
+        for daily in (True, False)
+    }
+    for chunk in demo_chunks(long_settings, LONG):
+        for runner in runs.values():
+            runner.feed(chunk)
+    daily, scheduled = runs[True], runs[False]
+    assert {key[2] for key in daily.tally.decisions} >= {"2026-07", "2026-08", "2026-09"}
+    assert scheduled.rescans < daily.rescans
+    assert scheduled.tally == daily.tally
+    assert scheduled.finish().to_json() == daily.finish().to_json()
+
+
 def _consent(token: str, effective: datetime, expires: datetime | None) -> ConsentRecord:
     return ConsentRecord(
         consent_id="c-1",

@@ -5,6 +5,7 @@ that fails is said, not lost."""
 from __future__ import annotations
 
 import multiprocessing
+import time
 
 from hub.backtest.sender import Sender
 
@@ -29,10 +30,11 @@ def test_a_send_that_fails_is_said_and_nothing_more_is_queued() -> None:
     parent, child = multiprocessing.Pipe()
     child.close()  # the process is gone
     sender = Sender(parent, "test-sender", ahead=1)
-    puts = [sender.put(("steps", n), lambda: False) for n in range(4)]
-    assert puts[0]
-    assert False in puts
-    assert not sender.put(("steps", 5), lambda: False)
+    assert sender.put(("steps", 0), lambda: True)  # queued: the thread's send then fails
+    deadline = time.monotonic() + 30
+    while sender.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert isinstance(sender.error, OSError)
+    assert not sender.put(("steps", 1), lambda: True)  # nothing more, even if alive
     sender.stop()
     parent.close()

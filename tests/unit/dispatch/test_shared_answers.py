@@ -31,9 +31,9 @@ def _state(world: World) -> SubjectState:  # noqa: F811
     return state
 
 
-def _seen_of(state: SubjectState, run: Round, types: set[str]) -> Seen:
+def _seen_of(state: SubjectState, run: Round, types: set[str], pid: str = PID) -> Seen:
     """The partnership's real decisions on every event, but only ``types`` visible."""
-    full = run.decider.see(PID, state.window)
+    full = run.decider.see(pid, state.window)
     visible = tuple(c for c in state.window.contributions if c.event_type in types)
     return Seen(full.decisions, visible, frozenset(c.event_id for c in visible))
 
@@ -58,3 +58,27 @@ def test_flags_of_two_rules_over_the_same_events_are_each_judged_by_their_own_ru
         ("child-exploitation", "deny", PID)
     ]
     assert run.records[0].events == tuple(c.event_id for c in state.window.contributions)
+
+
+@pytest.mark.parametrize("order", [("reading", "slough"), ("slough", "reading")])
+def test_partnerships_that_see_different_parts_of_one_flag_are_each_answered_for_their_own(
+    world: World,  # noqa: F811
+    order: tuple[str, str],
+) -> None:
+    """One hub flag, one rule: Reading sees the weapon possession and the suspension (the
+    rule holds on them), Slough the suspension alone (it does not). Only Slough is denied,
+    whichever partnership the dispatch asks first."""
+    state = _state(world)
+    run = Round(world[0].dispatcher, TOKEN, state, moment(world))
+    views = {
+        "reading": {"police.weapon_possession", "education.suspension"},
+        "slough": {"education.suspension"},
+    }
+    ids = frozenset(c.event_id for c in state.window.contributions)
+    flag = SimpleNamespace(rule_id="weapon-and-exclusion")
+    for pid in order:
+        seen = _seen_of(state, run, views[pid], pid)
+        run._deny_unseen(flag, ids, pid, seen)  # type: ignore[arg-type]
+    assert [(r.rule_id, r.outcome, r.recipient) for r in run.records] == [
+        ("weapon-and-exclusion", "deny", "slough")
+    ]
