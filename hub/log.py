@@ -118,6 +118,13 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+CACHE_LOGGERS = True
+"""Whether :func:`configure_logging` has structlog cache each logger on its first use (a
+process configures once). The test suite turns it off: a logger cached under one
+configuration keeps its processors when a later test configures again, and structlog's
+``capture_logs`` then cannot see it."""
+
+
 def configure_logging(
     fmt: Literal["auto", "json", "console"] = "auto", level: str = "INFO"
 ) -> None:
@@ -137,7 +144,7 @@ def configure_logging(
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]  # it only writes and flushes
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
     cap_third_party_loggers(max(numeric, logging.WARNING))

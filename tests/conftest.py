@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import hub.log
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
 from tests.settings import unique_settings
+
+# Commands run in process configure logging again and again: no logger may be cached under
+# one configuration, or structlog's capture_logs in a later test cannot see it (hub.log).
+hub.log.CACHE_LOGGERS = False
 
 # Property tests are independent of the machine's load: no per-example deadline, no health
 # check on generation speed (a loaded 2-core machine is slow, not wrong). Example counts are

@@ -86,3 +86,18 @@ def test_library_exception_lines_name_the_error_without_a_traceback_above_debug(
 
 def _closed() -> None:
     raise ConnectionClosedError("Connection at 127.0.0.1:9 closed")
+
+
+def test_a_logger_used_before_logging_is_configured_again_is_still_captured() -> None:
+    """Commands run in process configure logging again; a logger used in between must still
+    reach a later test's ``capture_logs`` (the suite turns structlog's caching off:
+    ``hub.log.CACHE_LOGGERS``). With caching on it is lost, which failed an unrelated test
+    depending on the order xdist ran them in."""
+    log = structlog.get_logger("tests.reconfigured")
+    configure_logging("json", "INFO")
+    log.info("first_use")
+    configure_logging("json", "INFO")
+    with capture_logs() as logs:
+        log.warning("seen", n=1)
+    configure_logging("json", "INFO")
+    assert [(line["event"], line["n"]) for line in logs] == [("seen", 1)]
