@@ -22,4 +22,5 @@ def partition_for(key: bytes, partitions: int) -> int:
     ``DefaultPartitioner`` (Kafka's Java client's), its murmur2 called directly."""
     if partitions < 1:
         raise ValueError("a topic has at least one partition")
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)  # aiokafka's is untyped
+    return (hashed & 0x7FFFFFFF) % partitions
