@@ -48,9 +48,15 @@ class Sender:
 
     def stop(self) -> None:
         """Send nothing more once what is queued is sent (or sending failed), and wait for
-        the thread a while (a daemon: a send that never ends does not keep the command)."""
-        with contextlib.suppress(queue.Full):  # the process is gone or stuck
-            self._queue.put(None, timeout=_POLL)
+        the thread a while (a daemon: a send that never ends does not keep the command).
+
+        Nothing here waits on a timeout when the thread has ended or is idle: a timed wait
+        on a lock is not to be relied on (under libfaketime, which ``make test-dates`` uses,
+        it never times out)."""
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(queue.Full):  # full: it is sending to a gone or stuck process
+            self._queue.put_nowait(None)
         self._thread.join(timeout=_POLL)
 
     def _run(self) -> None:
@@ -62,7 +68,15 @@ class Sender:
                 self._conn.send(message)
             except BaseException as exc:  # noqa: BLE001  # the command's thread reports it
                 self.error = exc
+                self._drop_queued()
                 return
+
+    def _drop_queued(self) -> None:
+        """Empty the queue after a failed send, so that a :meth:`put` waiting for room
+        returns and its caller sees :attr:`error` (not a timeout it may never get)."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
 
 
 _POLL = 0.5

@@ -38,3 +38,22 @@ def test_a_send_that_fails_is_said_and_nothing_more_is_queued() -> None:
     assert not sender.put(("steps", 1), lambda: True)  # nothing more, even if alive
     sender.stop()
     parent.close()
+
+
+def test_stopping_after_a_failed_send_with_the_queue_full_returns_at_once() -> None:
+    """The process is gone with messages queued: the failed send empties the queue, so a put
+    waiting for room returns and stop does not wait on a timeout (which libfaketime, under
+    ``make test-dates``, never lets expire)."""
+    parent, child = multiprocessing.Pipe()
+    child.close()
+    sender = Sender(parent, "test-sender", ahead=1)
+    puts = [sender.put(("steps", n), lambda: True) for n in range(4)]
+    deadline = time.monotonic() + 30
+    while sender.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert isinstance(sender.error, OSError)
+    assert puts[0]
+    assert not sender.put(("steps", 9), lambda: True)
+    sender.stop()  # returns: the thread has ended (a timed wait here would not, under faketime)
+    assert not sender._thread.is_alive()
+    parent.close()
