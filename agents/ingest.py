@@ -13,6 +13,7 @@ quarantined whole: no record stops the agent, and none is acknowledged unprocess
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -153,12 +154,13 @@ class IngestAgent:
             outbound, self.send, agent="ingest"
         )  # a broker failure waits, never quarantines
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        counts: dict[tuple[str, str, str], int] = {}
         for feed_message, outcome in routed:
             _note(feed_message, outcome, len(group), duration_ms)
-            for one in outcome.outcomes:
-                key = (feed_message.feed_agency, one.status, one.reason)
-                counts[key] = counts.get(key, 0) + 1
+        counts: Counter[tuple[str, str, str]] = Counter(
+            (message.feed_agency, one.status, one.reason)
+            for message, outcome in routed
+            for one in outcome.outcomes
+        )
         metrics.count_ingest_many(counts)  # one update a series for the whole group
 
     def store(

@@ -161,12 +161,12 @@ def count_ingest_many(counts: Mapping[tuple[str, str, str], int]) -> None:
     for (agency, status, reason), n in counts.items():
         EVENTS.labels(agency=agency or NO_AGENCY, outcome=status).inc(n)
         if status == "quarantined":
-            QUARANTINED.labels(step="ingest", agency=agency or NO_AGENCY, reason=reason).inc(n)
+            count_quarantine("ingest", reason, agency, n)
 
 
-def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY) -> None:
-    """One record quarantined by ``step`` for ``reason`` (a closed code)."""
-    QUARANTINED.labels(step=step, agency=agency or NO_AGENCY, reason=reason).inc()
+def count_quarantine(step: str, reason: str, agency: str = NO_AGENCY, n: int = 1) -> None:
+    """``n`` records quarantined by ``step`` for ``reason`` (a closed code)."""
+    QUARANTINED.labels(step=step, agency=agency or NO_AGENCY, reason=reason).inc(n)
 
 
 def count_send_retry(agent: str) -> None:
