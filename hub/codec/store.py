@@ -38,7 +38,7 @@ class DecodedEvent:
     A slotted dataclass rather than a pydantic model: one is built per message on the hot
     path, from a record fastavro has already checked against its schema. Not frozen: its
     record is a dict anyway, and a frozen dataclass's ``__init__`` (``object.__setattr__``
-    per field) costs four times a plain one's (0.7 against 0.17 µs).
+    per field) costs three times a plain one's (0.71 against 0.22 µs).
     """
 
     event_type: str
