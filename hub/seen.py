@@ -124,6 +124,12 @@ class SeenEvents(MutableMapping[str, str]):
         self._index[event_id] = position
         self._pending.setdefault(record, []).append(f"{event_id} {index}")
 
+    def add(self, event_id: str, record: str, index: int, position: str) -> None:
+        """``self[event_id] = position`` for event ``index`` of batch record ``record``, whose
+        position (``record:index``) the caller has already built: not split again."""
+        self._index[event_id] = position
+        self._pending.setdefault(record, []).append(f"{event_id} {index}")
+
     def commit(self) -> None:
         """Store one row per record whose events were accepted since the last commit (or,
         after :meth:`hold`, keep it for :meth:`unstored`)."""

@@ -31,12 +31,14 @@ from hub.codec.single_object import (
 from hub.errors import ConfigError, DecodeError, SchemaError, UnknownSchemaError, ValidationError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecodedEvent:
     """A message's record, resolved to the current reader schema of its type.
 
     A slotted dataclass rather than a pydantic model: one is built per message on the hot
-    path, from a record fastavro has already checked against its schema.
+    path, from a record fastavro has already checked against its schema. Not frozen: its
+    record is a dict anyway, and a frozen dataclass's ``__init__`` (``object.__setattr__``
+    per field) costs three times a plain one's (0.71 against 0.22 µs).
     """
 
     event_type: str

@@ -278,3 +278,28 @@ def test_an_lsoa_outside_every_partnership_is_refused_every_time_and_not_kept() 
         assert reasons == ["unknown_area"] * 4 + ["accepted"]
     assert set(hub._covered) == {DRAFTS[0].lsoa}
     assert hub._covered[DRAFTS[0].lsoa] is True
+
+
+@pytest.mark.parametrize(
+    ("agency", "reason", "detail"),
+    [
+        ("health", "agency_mismatch", "event claims another agency than feed 'police'"),
+        ("nobody", "unknown_agency", "event names an agency that is not onboarded"),
+    ],
+)
+def test_an_event_of_another_agency_in_a_batch_is_refused_as_before(
+    agency: str, reason: str, detail: str
+) -> None:
+    """The batch's own agency is checked once per event by equality; any other agency
+    still gets the reason and words of the full check (onboarded or not)."""
+    decoded = STORE.decode(VALUES[1])
+    record = {**decoded.record, "envelope": {**decoded.record["envelope"], "agency_id": agency}}
+    other = STORE.encode(decoded.event_type, record)
+    values = [VALUES[0], other, VALUES[2]]
+    outcome = ingest().process_record(
+        message(encode_batch_record(values, SIGNING, "police")), SeenEvents({})
+    )
+    refused = [(o.index, o.reason, o.error) for o in outcome.outcomes if o.status != "accepted"]
+    assert refused == [(1, reason, detail)]
+    (record_q,) = quarantined(outcome)
+    assert (record_q.reason, record_q.detail, record_q.original) == (reason, detail, other)

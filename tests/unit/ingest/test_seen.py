@@ -160,3 +160,17 @@ def test_a_position_splits_as_rsplit_into_four_did(position: str) -> None:
     parts = position.rsplit(":", 3)
     expected = (":".join(parts[:3]), parts[3]) if len(parts) == 4 else (position, "-")
     assert _split(position) == expected
+
+
+def test_adding_a_batch_event_is_setting_its_position() -> None:
+    """``add`` (the record and index already known) leaves what ``seen[id] = position``
+    leaves: the same index at once and the same row after the commit."""
+    by_set, by_add = SeenEvents({}), SeenEvents({})
+    rows_set, rows_add = by_set._rows, by_add._rows
+    for index, event_id in enumerate(["e1", "e2", "e3"]):
+        by_set[event_id] = f"feed:0:5:{index}"
+        by_add.add(event_id, "feed:0:5", index, f"feed:0:5:{index}")
+        assert by_add[event_id] == by_set[event_id] == f"feed:0:5:{index}"
+    by_set.commit()
+    by_add.commit()
+    assert rows_add == rows_set == {"feed:0:5": "e1 0\ne2 1\ne3 2"}
