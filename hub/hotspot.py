@@ -21,6 +21,7 @@ raised again until the rule has stopped holding. Pure: the agent supplies state 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -31,11 +32,15 @@ from hub.dispatch import Moment, Recipient
 from hub.dsa import EventFacts
 from hub.geo import AreaLookup
 from hub.models import Event
+from hub.models.built import built, replaced
 from hub.registry import Registry
 from hub.rules.area import AreaRule
 from hub.sequencer import Pending
 
 SMALL = 5
+AREA_CAPACITY = 4096
+"""Area states remembered by the bytes they were written as (the newest kept)."""
+_decoded: OrderedDict[bytes, AreaState] = OrderedDict()
 
 
 def shown(count: int) -> int | str:
@@ -55,13 +60,27 @@ class AreaState(BaseModel):
     raised: dict[str, str] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """Compact JSON for the state table."""
-        return self.model_dump_json().encode()
+        """Compact JSON for the state table (remembered: the next read is of these bytes)."""
+        data = self.model_dump_json().encode()
+        _decoded[data] = self
+        while len(_decoded) > AREA_CAPACITY:
+            _decoded.popitem(last=False)  # the oldest
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> AreaState:
-        """The stored state (empty for a new area)."""
-        return cls() if not data else cls.model_validate_json(data)
+        """The stored state (empty for a new area).
+
+        Bytes this process wrote (:meth:`to_bytes`) give back the state they were written
+        from without parsing, as :meth:`hub.disclosure.SubjectState.from_bytes` does: the
+        state's JSON round-trips and nothing changes a state once built (:func:`fold_area`
+        builds new mappings), so the two are the same value. Any other bytes are parsed and
+        validated.
+        """
+        if not data:
+            return cls()
+        known = _decoded.pop(data, None)
+        return known if known is not None else cls.model_validate_json(data)
 
     def count(self, types: tuple[str, ...], first: date, last: date) -> int:
         """Events of ``types`` on days ``first`` to ``last`` inclusive."""
@@ -104,7 +123,11 @@ def fold_area(
     days = {t: {d: n for d, n in c.items() if d > keep} for t, c in days.items()}
     seen = {i: d for i, d in seen.items() if d > keep}
     since = {**state.since, event.event_type: min(day, state.since.get(event.event_type, day))}
-    updated = AreaState(days=days, since=since, seen=seen, raised=dict(state.raised))
+    # Every value is a new mapping of strings (and day counts) already: validating them
+    # again would only copy them.
+    updated = built(
+        AreaState, {"days": days, "since": since, "seen": seen, "raised": dict(state.raised)}
+    )
     return _judge(updated, relevant, event.envelope.lsoa, date.fromisoformat(latest))
 
 
@@ -129,7 +152,7 @@ def _judge(
             found.append(hotspot)
         elif not holds:
             raised.pop(rule.id, None)
-    return state.model_copy(update={"raised": raised}), found
+    return replaced(state, raised=raised), found
 
 
 @dataclass(frozen=True, slots=True)

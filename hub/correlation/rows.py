@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hub.correlation.values import RowWrite, SealedTable
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import Row, TableValue, seal_value, value_of
+from hub.crypto.tablevalue import Sealing, TableValue, value_of
 from hub.disclosure import SubjectState, keep_decoded
 from hub.hotspot import AreaState
 
@@ -108,15 +108,14 @@ class Rows:
             if row not in self._dirty and isinstance(state, SubjectState):
                 keep_decoded(data, state)
         where = self._where
+        table, offset, held, current = where.table, where.offset, self._held, self._current
+        seal = Sealing(self._key, table, where.partition).seal
         found = []
         for row in self._dirty:
-            value = self._current[row]
-            body = _raw(value) or b""
-            place = Row(where.table, where.partition, row.encode())
-            version = max(self._held.get(row, 0), where.offset)
-            found.append(
-                RowWrite(where.table, place.key, seal_value(self._key, place, version, body))
-            )
+            body = _raw(current[row]) or b""
+            key = row.encode()
+            version = max(held.get(row, 0), offset)
+            found.append(RowWrite(table, key, seal(key, version, body)))
         return tuple(found)
 
     def _read(self, row: str) -> Value | None:

@@ -47,7 +47,7 @@ from hub.correlation.batch import (
 from hub.correlation.emission import Sealer
 from hub.correlation.values import Outcome, Received, Result, RowWrite
 from hub.crypto.record import Kind, Place
-from hub.crypto.tablevalue import Row, seal_value, value_of
+from hub.crypto.tablevalue import Sealing, value_of
 from hub.crypto.trust import seal_record
 from hub.disclosure import keep_decoded
 from hub.dispatch import Moment, Step, SubjectState
@@ -55,13 +55,12 @@ from hub.dsa import Evaluator
 from hub.errors import CryptoError, HubError
 from hub.hotspot import AreaWatch, fold_area
 from hub.models import Event
-from hub.models.accepted import Located
 from hub.policy import Moments, Switch
 from hub.refusal import Position, refused
 from hub.rules.area import load_area_rules
 from hub.sna import CountContext
 from hub.sna.stream import TABLE as SNA_TABLE
-from hub.sna.stream import Mark, Remembered, Tallied
+from hub.sna.stream import Mark, Remembered
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("hub.correlation")
@@ -85,6 +84,8 @@ class _Slices:
             self._ends = time.perf_counter() + RESCAN_SLICE_S
 
 
+_NO_STATE = SubjectState()
+"""An area's step carries no subject state: one value (immutable) serves them all."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """Any time: the SNA counter asks a moment only for its agreements (decided at the record's)."""
 
@@ -260,10 +261,10 @@ class Correlation:
     def _result(self, batch: Batch, kind: str) -> Result:
         now = self._now()
         emission, received = batch.emission, batch.received
+        seal = Sealing(self.wiring.keys.internal, SNA_TABLE, received.partition).seal
+        offset = received.offset
         sna = tuple(
-            RowWrite(
-                SNA_TABLE, key, self._sealed_count(received.partition, received.offset, key, v)
-            )
+            RowWrite(SNA_TABLE, key, seal(key, offset, v.to_bytes()))
             for key, v in batch.counting.changed().items()
         )
         counts = batch.counts
@@ -296,10 +297,6 @@ class Correlation:
             found = self._evaluators[sequence] = self.moments.at(partition, _EPOCH, offset).policy
         return found
 
-    def _sealed_count(self, partition: int, offset: int, key: bytes, value: Tallied) -> bytes:
-        place = Row(SNA_TABLE, partition, key)
-        return seal_value(self.wiring.keys.internal, place, offset, value.to_bytes())
-
     def _restore(self, batch: Batch) -> None:
         """Resume the partition's agreement sequence from the table (after a restart or a move)."""
         partition = batch.received.partition
@@ -323,10 +320,10 @@ class Correlation:
         partition, offset, at = received.partition, received.offset, received.at
         size = len(received.items)
         batch.note("events", size)
-        read, count = self.wiring.correlator.read, batch.counting.add
+        read, count = self.wiring.correlator.read, batch.counting.add_read
         for i, item in enumerate(received.items):
             event = read(item)
-            count(Located(partition, offset, at, event), Mark(offset, i, size))
+            count(event, partition, at, Mark(offset, i, size))
             token = event.subject_token
             if token is None:
                 self._area(batch, event)
@@ -367,11 +364,14 @@ class Correlation:
         row = AREA_KEY.format(lsoa=event.envelope.lsoa)
         state = batch.rows.area(row)
         updated, hotspots = fold_area(state, event, self.watch.rules)
-        if updated == state:
+        if updated is state or updated == state:
             return
-        moment = self._moment(batch)
-        pending = [p for h in hotspots if (p := self.watch.alert(h, event, moment)) is not None]
-        batch.emit(Step(state=SubjectState(), pending=tuple(pending), decisions=()), "area_alerts")
+        if hotspots:  # a step without alerts or decisions would emit nothing
+            moment = self._moment(batch)
+            pending = tuple(
+                p for h in hotspots if (p := self.watch.alert(h, event, moment)) is not None
+            )
+            batch.emit(Step(state=_NO_STATE, pending=pending, decisions=()), "area_alerts")
         batch.rows.put(row, updated)
 
     async def _rescan(self, batch: Batch, *, flagged_only: bool) -> int:

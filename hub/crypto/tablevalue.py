@@ -35,6 +35,7 @@ MAC_SIZE = 32
 _HEAD = struct.Struct(">4s8sQ")
 _BIND = struct.Struct(">HI")
 _ROW = struct.Struct(">I")
+_VERSION = struct.Struct(">Q")  # _HEAD's last field
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,24 @@ def seal_value(key: HmacKey, row: Row, version: int, value: bytes) -> bytes:
     """The stored form of ``value`` for ``row``."""
     body = _HEAD.pack(MAGIC, _key_id(key.key_id), version) + value
     return body + key.mac(_statement(row, body))
+
+
+class Sealing:
+    """:func:`seal_value` for many rows of one table's partition under one key: the parts of
+    the value and of the MAC's statement that every row shares are made once (a record's
+    rows are sealed together: about one SNA row per event, and its subjects' rows)."""
+
+    __slots__ = ("_bound", "_head", "_mac")
+
+    def __init__(self, key: HmacKey, table: str, partition: int) -> None:
+        self._mac = key.mac
+        self._head = MAGIC + _key_id(key.key_id)
+        self._bound = _bound(table, partition)
+
+    def seal(self, row: bytes, version: int, value: bytes) -> bytes:
+        """``seal_value(key, Row(table, partition, row), version, value)``."""
+        body = self._head + _VERSION.pack(version) + value
+        return body + self._mac(self._bound + _ROW.pack(len(row)) + row + body)
 
 
 def value_of(stored: bytes) -> TableValue:

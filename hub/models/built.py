@@ -24,10 +24,10 @@ M = TypeVar("M", bound=BaseModel)
 def built(cls: type[M], values: dict[str, Any]) -> M:
     """A ``cls`` holding ``values`` (every field named, each already of its field's type)."""
     new = _new(cls)
-    _set(new, "__dict__", values)
-    _set(new, "__pydantic_fields_set__", set(values))
-    _set(new, "__pydantic_extra__", None)
-    _set(new, "__pydantic_private__", None)
+    _dict(new, values)
+    _fields_set(new, set(values))
+    _extra(new, None)
+    _private(new, None)
     return new
 
 
@@ -36,13 +36,18 @@ def replaced(model: M, **changes: Any) -> M:
     if model.__pydantic_private__ is not None or model.__pydantic_extra__ is not None:
         return model.model_copy(update=changes)
     new = _new(type(model))
-    _set(new, "__dict__", {**model.__dict__, **changes})
-    _set(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
-    _set(new, "__pydantic_extra__", None)
-    _set(new, "__pydantic_private__", None)
+    _dict(new, {**model.__dict__, **changes})
+    _fields_set(new, model.__pydantic_fields_set__ | changes.keys())
+    _extra(new, None)
+    _private(new, None)
     return new
 
 
 # BaseModel defines no __new__: object's is the one ``cls(...)`` and ``model_construct`` call.
 _new = object.__new__
-_set = object.__setattr__
+# BaseModel's slots, set through their descriptors: what ``object.__setattr__`` (pydantic's
+# way past a frozen model's own ``__setattr__``) finds for them, found once instead of per call.
+_dict = vars(BaseModel)["__dict__"].__set__
+_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_private = vars(BaseModel)["__pydantic_private__"].__set__

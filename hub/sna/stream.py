@@ -132,8 +132,29 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
 
 def key_of(partition: int, event: Event, council: str | None) -> bytes:
     """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
-    texts = _fields(event, council)
-    return f"[{int(partition)},{','.join(map(_json_text, texts))}]".encode()
+    envelope = event.envelope
+    band = _bands.get(envelope.age)
+    if band is None:
+        band = _band_text(envelope.age)
+    # A day's ISO text is digits and hyphens: json writes it quoted, nothing escaped.
+    return (
+        f'[{int(partition)},"{envelope.occurred_at.date().isoformat()}",'
+        f"{_json_text(council or '')},{_json_text(envelope.lsoa)},{_json_text(event.event_type)},"
+        f"{_json_text(envelope.agency_id)},{band}]"
+    ).encode()
+
+
+def _band_text(age: int | None) -> str:
+    """An age's band as a row key writes it (remembered: an age is a small number)."""
+    text = _json_text(age_band(age))
+    if len(_bands) >= _BANDS_MAX:
+        _bands.clear()
+    _bands[age] = text
+    return text
+
+
+_bands: dict[int | None, str] = {}
+_BANDS_MAX = 1024
 
 
 def _fields(event: Event, council: str | None) -> tuple[str, str, str, str, str, str]:
@@ -317,10 +338,13 @@ class Counting:
 
     def add(self, seen: Located, mark: Mark) -> None:
         """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
-        event = seen.event
-        envelope = event.envelope
-        council = self._counter.areas.council(envelope.lsoa)
-        key = key_of(seen.partition, event, council)
+        self.add_read(seen.event, seen.partition, seen.at, mark)
+
+    def add_read(self, event: Event, partition: int, at: datetime, mark: Mark) -> None:
+        """:meth:`add` for the event read at ``mark`` of ``partition``, in a record of time
+        ``at``: its :class:`Located` is built only if its cell's outcome is not known yet."""
+        council = self._counter.areas.council(event.envelope.lsoa)
+        key = key_of(partition, event, council)
         rows = self._rows
         if key in rows:
             held = rows[key]
@@ -328,12 +352,12 @@ class Counting:
             raw = self._load(key)
             held = rows[key] = None if raw is None else Tallied.from_bytes(raw)
         digest = digest_of(event.event_id)
+        where = (partition, mark.offset, at)
         if held is None:  # most rows: a new one (advance's first case, without its closure)
-            updated: Tallied | None = Tallied(
-                mark, 0, (self._outcome(seen, council),), _ENTRY.pack(0, digest)
-            )
+            outcome = self._outcome(event, council, where)
+            updated: Tallied | None = Tallied(mark, 0, (outcome,), _ENTRY.pack(0, digest))
         else:
-            updated = advance(held, mark, digest, lambda: self._outcome(seen, council))
+            updated = advance(held, mark, digest, lambda: self._outcome(event, council, where))
         if updated is not None:
             rows[key] = self._changed[key] = updated
 
@@ -341,23 +365,24 @@ class Counting:
         """Every row the record moved, by key, with its value once the record is counted."""
         return dict(self._changed)
 
-    def _outcome(self, seen: Located, council: str | None) -> str:
-        """:func:`classify`'s outcome, decided once per cell under the agreements in force."""
-        event = seen.event
+    def _outcome(self, event: Event, council: str | None, where: tuple[int, int, datetime]) -> str:
+        """:func:`classify`'s outcome, decided once per cell under the agreements in force
+        at ``where`` (the event's partition, offset and record time)."""
         envelope = event.envelope
-        evaluator, decided = self._outcomes(seen)
+        evaluator, decided = self._outcomes(where)
         # The outcome asks the age only of the agreements' age scopes: one per band.
         cell = (event.event_type, envelope.agency_id, council, evaluator.age_band(envelope.age))
         said = decided.get(cell)
         if said is None:
+            seen = Located(where[0], where[1], where[2], event)
             said = decided[cell] = outcome_of(classify(seen, self._counter))
         return said
 
-    def _outcomes(self, seen: Located) -> tuple[Evaluator, dict[CellKey, str]]:
-        """The evaluator and the outcomes under the agreements at the event's position (asked
-        once a record: its events share their position and time)."""
-        where = (seen.partition, seen.offset, seen.at)
+    def _outcomes(self, where: tuple[int, int, datetime]) -> tuple[Evaluator, dict[CellKey, str]]:
+        """The evaluator and the outcomes under the agreements at a position (asked once a
+        record: its events share their position and time)."""
         if self._decided is None or self._decided[0] != where:
-            evaluator = self._counter.evaluator_at(seen.partition, seen.offset)
-            self._decided = (where, evaluator, self._remembered.outcomes(evaluator, seen.at))
+            partition, offset, at = where
+            evaluator = self._counter.evaluator_at(partition, offset)
+            self._decided = (where, evaluator, self._remembered.outcomes(evaluator, at))
         return self._decided[1], self._decided[2]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import Row, seal_value, value_of, verify_value
+from hub.crypto.tablevalue import Row, Sealing, TableValue, seal_value, value_of, verify_value
 from hub.errors import BadSignatureError, MalformedRecordError, UnknownKeyError
 
 KEY = HmacKey(b"\x51" * 32)
@@ -54,3 +56,19 @@ def test_deletions_missing_keys_unknown_keys_and_garbage_are_refused() -> None:
     for garbage in (b"", b"VRT1", b"x" * 60, STORED[:-1][:44]):
         with pytest.raises(MalformedRecordError):
             verify_value(keys, ROW, garbage)
+
+
+@given(
+    st.text(min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.binary(max_size=80),
+    st.integers(min_value=0, max_value=2**64 - 1),
+    st.binary(max_size=300),
+)
+def test_sealing_many_rows_of_a_partition_gives_seal_values_bytes(
+    table: str, partition: int, key: bytes, version: int, value: bytes
+) -> None:
+    sealed = Sealing(KEY, table, partition).seal(key, version, value)
+    row = Row(table, partition, key)
+    assert sealed == seal_value(KEY, row, version, value)
+    assert verify_value(keys, row, sealed) == TableValue(version, value)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from hub.hotspot import AreaState, fold_area, shown
 from hub.models import Event, validate_event
 from hub.rules.area import check_area_rules, load_area_rules
@@ -75,3 +78,40 @@ def test_nothing_is_judged_before_a_whole_baseline_has_been_observed() -> None:
     """Six in a fortnight in a feed's first month: no history yet, so no alert."""
     _, raised = run([2 * k for k in range(6)])
     assert raised == []
+
+
+def test_each_folded_state_is_the_validated_state_of_its_values() -> None:
+    """fold_area builds its states without validating values it made itself: each is equal,
+    field for field and as JSON, to the state pydantic validates from the same values, and
+    its stored bytes read back (parsed, not remembered) to an equal state."""
+    quiet = [month * 30 for month in range(13)]
+    state, raised = AreaState(), []
+    for n, day in enumerate(quiet + [400 + 2 * k for k in range(6)] + [800]):
+        state, found = fold_area(state, assault(n, day), RULES)
+        raised += found
+        validated = AreaState(**{name: getattr(state, name) for name in AreaState.model_fields})
+        assert state == validated
+        assert state.model_dump_json() == validated.model_dump_json()
+        assert state.model_fields_set == validated.model_fields_set
+        assert AreaState.model_validate_json(state.to_bytes()) == state
+    assert len(raised) == 1
+    assert not state.raised
+
+
+def test_stored_bytes_this_process_wrote_read_back_without_parsing() -> None:
+    state, _ = run([0, 1, 2])
+    data = state.to_bytes()
+    assert AreaState.from_bytes(data) is state
+    again = AreaState.from_bytes(data)  # taken once: a second read parses
+    assert again == state
+    assert again is not state
+
+
+def test_stored_bytes_not_written_here_are_parsed_and_validated() -> None:
+    state, _ = run([0, 1])
+    foreign = state.model_dump_json().replace('"days"', '"days" ').encode()
+    assert AreaState.from_bytes(foreign) == state
+    bad = state.model_dump_json().replace("2025", "x").replace(":1", ':"one"').encode()
+    with pytest.raises(ValidationError):
+        AreaState.from_bytes(bad)
+    assert AreaState.from_bytes(b"") == AreaState()
