@@ -7,6 +7,7 @@ one-way name that lets tokens say which key made them without revealing it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -22,12 +23,14 @@ class HmacKey:
 
     secret: bytes = field(repr=False)
     key_id: str = field(init=False)
+    _state: hmac.HMAC = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.secret) != SECRET_SIZE:
             raise KeyringError("an HMAC key is 32 bytes")
         key_id = hashlib.sha256(_ID_DOMAIN + self.secret).hexdigest()[:16]
         object.__setattr__(self, "key_id", key_id)
+        object.__setattr__(self, "_state", hmac.new(self.secret, digestmod=hashlib.sha256))
 
     @classmethod
     def generate(cls) -> HmacKey:
@@ -35,38 +38,17 @@ class HmacKey:
         return cls(secrets.token_bytes(SECRET_SIZE))
 
     def mac(self, message: bytes) -> bytes:
-        """HMAC-SHA256 of ``message`` under this key (RFC 2104, as :func:`hmac.digest`)."""
-        pads = _PADS.get(self.secret)
-        if pads is None:
-            pads = _pads(self.secret)
-        inner, outer = pads[0].copy(), pads[1].copy()
-        inner.update(message)
-        outer.update(inner.digest())
-        return outer.digest()
+        """HMAC-SHA256 of ``message`` under this key (:mod:`hmac`, RFC 2104).
 
+        The key's HMAC state is set up once and copied per message: ``hmac.digest`` sets up
+        OpenSSL's HMAC afresh for every message (about 1.6 µs a MAC on this machine against
+        1.1 copied; the correlation service makes about 1.8 MACs an event). The state lives
+        and dies with this key object.
+        """
+        state = self._state.copy()
+        state.update(message)
+        return state.digest()
 
-def _pads(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """SHA-256 states having hashed the key XOR ipad and the key XOR opad (RFC 2104).
-
-    ``hmac.digest`` sets up OpenSSL's HMAC afresh for every message (about 3.3 µs a MAC on
-    this machine, 35,000 MACs for 20,000 events in the correlation service); copying two
-    SHA-256 states that have absorbed the padded key, as the standard library's own
-    pure-Python :class:`hmac.HMAC` does, gives the same MAC in about 1.4 µs
-    (``tests/unit/crypto/test_secret_mac.py`` compares the two). Kept per key, bounded.
-    """
-    block = secret.ljust(_BLOCK, b"\x00")  # a key is 32 bytes: never longer than the block
-    pads = (
-        hashlib.sha256(block.translate(_IPAD)),
-        hashlib.sha256(block.translate(_OPAD)),
-    )
-    if len(_PADS) >= _PADS_MAX:
-        _PADS.clear()
-    _PADS[secret] = pads
-    return pads
-
-
-_BLOCK = 64  # SHA-256's block size
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
-_PADS: dict[bytes, tuple[hashlib._Hash, hashlib._Hash]] = {}
-_PADS_MAX = 256
+    def __reduce__(self) -> tuple[type[HmacKey], tuple[bytes]]:
+        """Pickled as its secret alone: the HMAC state is rebuilt, never serialised."""
+        return (HmacKey, (self.secret,))
