@@ -127,18 +127,23 @@ class Round:
         pid = recipient.partnership_id
         decide = self.decider.decide(pid)
         known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
+        # the active flags its own flags do not answer for: each needs a denial unless what
+        # the partnership sees of it still holds
+        unknown = [(flag, ids) for flag, ids in active if ids not in known]
         if not self.resend and self._hidden_trigger(decide, trigger):
-            # Not this partnership's business: only the ledger's denials, which need the
-            # active flags' events alone (the cost of dispatch before per-partnership views).
-            members = frozenset().union(*(ids for _, ids in active))
+            # Not this partnership's business: only the ledger's denials, which need those
+            # flags' events alone (the cost of dispatch before per-partnership views), and
+            # no view at all when there are none (most partnerships of a flagged subject).
+            if not unknown:
+                return
+            members = frozenset().union(*(ids for _, ids in unknown))
             seen = self.decider.see(pid, self.state.window, members, decide)
         else:
             seen = self.decider.see(pid, self.state.window, decide=decide)
             if self.resend or self._concerns(pid, seen, trigger):
                 self._view(recipient, seen)
-        for flag, ids in active:
-            if ids not in known:  # else the partnership's own flag answers for it
-                self._deny_unseen(flag, ids, pid, seen)
+        for flag, ids in unknown:
+            self._deny_unseen(flag, ids, pid, seen)
 
     def _hidden_trigger(self, decide: Decide, trigger: Trigger) -> bool:
         """Whether the trigger is an event the partnership may not see (one decision)."""
@@ -215,8 +220,9 @@ class Round:
     ) -> None:
         """Tell the partnership of a flag of its own view, if it is new or what it sees changed."""
         pid = recipient.partnership_id
-        members = [c for c in seen.visible if c.event_id in flag.event_ids]
-        revision = alert_revision(flag.revision, pid, flag.event_ids)
+        event_ids = flag.event_ids  # a property that builds the set: built once here
+        members = [c for c in seen.visible if c.event_id in event_ids]
+        revision = alert_revision(flag.revision, pid, event_ids)
         if previous is not None:
             same = previous.revision == revision
             if (same and not self.resend) or (not same and not material(previous, flag, members)):
@@ -240,7 +246,7 @@ class Round:
             start=flag.window_start,
             end=flag.window_end,
             severity=str(flag.severity),
-            events=tuple(sorted(flag.event_ids)),
+            events=tuple(sorted(event_ids)),
             revision=revision,
             kind=kind.value,
             ask=tuple(sorted({c.agency_id for c in members})),

@@ -111,12 +111,14 @@ def match(
     free = list(held)
     pairs: list[tuple[FlagState, Held | None]] = []
     for flag in flags:
-        members = flag.event_ids
+        members: frozenset[str] | None = None  # built (a property) when a candidate needs it
         best: Held | None = None
         best_key: tuple[int, datetime, str] | None = None
         for candidate in free:
             if candidate.rule_id != flag.rule_id:
                 continue
+            if members is None:
+                members = flag.event_ids
             shared = len(members.intersection(candidate.events))
             if shared == 0:
                 continue

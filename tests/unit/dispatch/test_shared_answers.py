@@ -6,11 +6,14 @@ events."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from hub.codec import SchemaStore
-from hub.dispatch import SubjectState
+from hub.decider import Decider
+from hub.dispatch import SubjectState, Trigger
+from hub.flags import FlagState, Status
 from hub.rounds import Round
 from hub.view import Seen
 from tests.unit.dispatch.test_dispatch import (
@@ -82,3 +85,63 @@ def test_partnerships_that_see_different_parts_of_one_flag_are_each_answered_for
     assert [(r.rule_id, r.outcome, r.recipient) for r in run.records] == [
         ("weapon-and-exclusion", "deny", "slough")
     ]
+
+
+def _hidden_round(world: World, state: SubjectState) -> Round:  # noqa: F811
+    """A round of the subject whose trigger every partnership is told it may not see."""
+    run = Round(world[0].dispatcher, TOKEN, state, moment(world))
+    run.start()
+    run._hidden_trigger = lambda decide, trigger: True  # type: ignore[method-assign]
+    return run
+
+
+def _active(run: Round) -> list[tuple[FlagState, frozenset[str]]]:
+    flags = run.evaluate(run.state.window)
+    return [(f, f.event_ids) for f in flags if f.status is Status.ACTIVE]
+
+
+def test_a_hidden_trigger_makes_no_view_for_a_partnership_holding_every_active_flag(
+    world: World,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading holds both of the scenario's flags: an event it may not see needs no denial
+    of them, so no view of its events is made (and no record)."""
+    state = _state(world)
+    run = _hidden_round(world, state)
+    asked: list[str] = []
+    see = Decider.see
+
+    def noted(self: Decider, pid: str, *args: Any, **kwargs: Any) -> Seen:
+        asked.append(pid)
+        return see(self, pid, *args, **kwargs)
+
+    monkeypatch.setattr(Decider, "see", noted)
+    reading = next(r for r in world[0].dispatcher.recipients if r.partnership_id == "reading")
+    active = _active(run)
+    assert len(active) == 2
+    assert len(state.held["reading"]) == 2
+    run.decide(reading, active, Trigger(event_id="hidden"))
+    assert (asked, run.records) == ([], [])
+
+
+def test_a_hidden_trigger_denies_as_a_view_of_every_active_flags_events_does(
+    world: World,  # noqa: F811
+) -> None:
+    """A partnership that holds none of the flags: its denials are the ones a view of the
+    events of every active flag gives (the view before it was narrowed to the flags it
+    does not hold), record for record."""
+    state = _state(world)
+    active = _active(_hidden_round(world, state))
+    for recipient in world[0].dispatcher.recipients:
+        if recipient.partnership_id == "reading":
+            continue
+        run = _hidden_round(world, state)
+        run.decide(recipient, active, Trigger(event_id="hidden"))
+        reference = _hidden_round(world, state)
+        members = frozenset().union(*(ids for _, ids in active))
+        pid = recipient.partnership_id
+        seen = reference.decider.see(pid, state.window, members)
+        for flag, ids in active:
+            reference._deny_unseen(flag, ids, pid, seen)
+        assert run.records == reference.records
+        assert len(run.records) == 2  # it sees nothing of Reading's subject: both denied
