@@ -336,13 +336,10 @@ class Counting:
         self._remembered = Remembered() if remembered is None else remembered
         self._decided: tuple[tuple[int, int, datetime], Evaluator, dict[CellKey, str]] | None = None
 
-    def add(self, seen: Located, mark: Mark) -> None:
-        """Count one event read at ``mark`` (marks in the order read, as for :func:`tally`)."""
-        self.add_read(seen.event, seen.partition, seen.at, mark)
-
     def add_read(self, event: Event, partition: int, at: datetime, mark: Mark) -> None:
-        """:meth:`add` for the event read at ``mark`` of ``partition``, in a record of time
-        ``at``: its :class:`Located` is built only if its cell's outcome is not known yet."""
+        """Count one event read at ``mark`` of ``partition`` (marks in the order read, as for
+        :func:`tally`), in a record of time ``at``: its :class:`Located` (at ``mark``'s
+        offset) is built only if its cell's outcome is not known yet."""
         council = self._counter.areas.council(event.envelope.lsoa)
         key = key_of(partition, event, council)
         rows = self._rows

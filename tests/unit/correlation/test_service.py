@@ -437,6 +437,21 @@ async def test_area_events_raise_one_area_alert_for_their_partnership(settings: 
     assert len([r for r in result.rows if r.table == SNA_TABLE]) >= 1
 
 
+async def test_an_area_event_that_raises_nothing_writes_its_row_and_emits_nothing(
+    settings: Settings,
+) -> None:
+    """A lone assault: its LSOA's counts are written, no alert or decision; the same event
+    again changes no count, so nothing at all is written or emitted."""
+    hub = Hub(settings)
+    first = await hub.run(events([assault(9100, 3)]))
+    assert (first.outcome.area_alerts, hub.alerts(first), first.decisions) == (0, [], ())
+    [row] = [r for r in first.rows if r.table == "subjects"]
+    assert row.key.startswith(b"__area__:")
+    again = await hub.run(events([assault(9100, 3)], offset=5))
+    assert (again.outcome.area_alerts, hub.alerts(again), again.decisions) == (0, [], ())
+    assert [r for r in again.rows if r.table == "subjects"] == []
+
+
 RULE = "disengagement-and-violence"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hmac
 import pickle
 
@@ -40,10 +41,12 @@ def test_a_mac_does_not_change_the_keys_state() -> None:
     assert key.mac(b"one") == first == hmac.digest(key.secret, b"one", "sha256")
 
 
-def test_a_pickled_key_macs_alike_and_keeps_no_state_in_its_bytes() -> None:
+def test_a_pickled_or_copied_key_is_its_secret_alone_and_macs_alike() -> None:
     key = HmacKey(b"\x09" * 32)
-    copy = pickle.loads(pickle.dumps(key))  # noqa: S301  # the test's own bytes
-    assert copy == key
-    assert copy.key_id == key.key_id
-    assert copy.mac(b"message") == key.mac(b"message")
+    assert key.__reduce__() == (HmacKey, (key.secret,))  # the HMAC state is never serialised
+    for other in (pickle.loads(pickle.dumps(key)), copy.deepcopy(key), copy.copy(key)):  # noqa: S301
+        assert other == key
+        assert other.key_id == key.key_id
+        assert other.mac(b"message") == key.mac(b"message")
+    assert pickle.loads(pickle.dumps(key))._state is not key._state  # noqa: S301
     assert "HMAC" not in repr(key)

@@ -5,6 +5,7 @@ events."""
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -145,3 +146,35 @@ def test_a_hidden_trigger_denies_as_a_view_of_every_active_flags_events_does(
             reference._deny_unseen(flag, ids, pid, seen)
         assert run.records == reference.records
         assert len(run.records) == 2  # it sees nothing of Reading's subject: both denied
+
+
+def test_a_narrowed_view_denies_as_the_view_of_every_active_flag_does(
+    world: World,  # noqa: F811
+) -> None:
+    """Each partnership holding none, either or both of Reading's two flags (which share an
+    event): the denials from a view of the flags it does not hold are those a view of every
+    active flag's events gives, record for record."""
+    base = _state(world)
+    held = list(base.held["reading"].items())
+    active = _active(_hidden_round(world, base))
+    members = frozenset().union(*(ids for _, ids in active))
+    denied = set()
+    for recipient in world[0].dispatcher.recipients:
+        pid = recipient.partnership_id
+        for n in range(len(held) + 1):
+            for subset in itertools.combinations(held, n):
+                others = {k: v for k, v in base.held.items() if k != pid}
+                state = base.model_copy(
+                    update={"held": others | ({pid: dict(subset)} if subset else {})}
+                )
+                run = _hidden_round(world, state)
+                run.decide(recipient, active, Trigger(event_id="hidden"))
+                reference = _hidden_round(world, state)
+                known = {frozenset(h.events) for _, h in subset}
+                seen = reference.decider.see(pid, state.window, members)
+                for flag, ids in active:
+                    if ids not in known:
+                        reference._deny_unseen(flag, ids, pid, seen)
+                assert run.records == reference.records
+                denied.add(len(run.records))
+    assert denied == {0, 1, 2}  # every case met: none, one and both flags denied

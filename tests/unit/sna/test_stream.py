@@ -223,8 +223,8 @@ def test_counting_a_record_at_once_writes_what_tallying_each_event_writes(
     for offset, items in enumerate(records):
         counting = Counting(counter, table.get, remembered)
         for i, e in enumerate(items):
-            seen = Located(0, offset, READ_AT + timedelta(minutes=offset), EVENTS[e])
-            counting.add(seen, Mark(offset, i, len(items)))
+            at = READ_AT + timedelta(minutes=offset)
+            counting.add_read(EVENTS[e], 0, at, Mark(offset, i, len(items)))
         table |= {key: row.to_bytes() for key, row in counting.changed().items()}
     assert table == expected
 
