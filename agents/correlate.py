@@ -9,16 +9,12 @@ each table's changelog packed, one record per table per accepted record
 service cannot decide is quarantined whole, never acknowledged unprocessed. A timer writes the
 clock ticks into the accepted partitions this worker holds, one partition a turn
 (:class:`hub.correlation.ticks.TickRota`): each is ticked every ``tick_interval_s``, and the
-partitions' rounds of re-decisions come one at a time instead of all together. A tick is
-background work: while the agent is behind (:class:`Backlog`), its turn waits, at most half a
-turn, so that its round of re-decisions does not fall on the records of a burst.
+partitions' rounds of re-decisions come one at a time instead of all together.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,51 +42,6 @@ log = structlog.get_logger("agents.correlate")
 #: The tables whose changelog carries packed rows: those whose every reader expands packs
 #: (recovery in ``agents/tables.py``; ``hub sna export`` in ``hub/sna/changelog.py``).
 PACKED_TABLES = frozenset({SUBJECTS, SNA_TABLE})
-
-
-#: A record the agent took after waiting longer than this (since it was written) means the
-#: agent is behind: at 1,000 events/s the wait is 15 to 25 ms (the fetch wait and a loop turn)
-#: until the load's last seconds, where it reaches hundreds (docs/benchmarks.md, worker14).
-BEHIND_S = 0.05
-#: An agent that has taken no record for this long has caught up (a record takes at most
-#: tens of milliseconds, so this is idleness, not a long record).
-IDLE_S = 0.25
-#: While the agent is behind, a tick's turn checks again this often.
-TICK_POLL_S = 0.02
-
-
-class Backlog:
-    """Whether the correlate agent is behind: the latest record it took waited more than
-    :data:`BEHIND_S`, and it took that record less than :data:`IDLE_S` ago (an agent that
-    has taken nothing since has caught up)."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self.waited_s = 0.0
-        self.taken_at = 0.0
-
-    def took(self, written_at: float) -> None:
-        """The agent takes a record written at ``written_at`` (its timestamp, in seconds)."""
-        now = self.clock()
-        self.waited_s = now - written_at
-        self.taken_at = now
-
-    def behind(self) -> bool:
-        """Whether the agent is working through records that waited for it."""
-        return self.waited_s > BEHIND_S and self.clock() - self.taken_at < IDLE_S
-
-
-async def caught_up(
-    backlog: Backlog,
-    most_s: float,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> None:
-    """Return once the agent is not behind, or after about ``most_s`` (a tick is never
-    deferred for longer: under a sustained overload the ticks still come)."""
-    waited = 0.0
-    while backlog.behind() and waited < most_s:
-        await sleep(TICK_POLL_S)
-        waited += TICK_POLL_S
 
 
 class CorrelateAgent:
@@ -181,12 +132,9 @@ def register_correlate(
     )
     accepted = raw_topic(app, settings.accepted_topic)
     rota = TickRota(settings.partitions)
-    backlog = Backlog()
-    defer_most_s = rota.period_s(settings.tick_interval_s) / 2
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():  # one record at a time: a record is a batch
-            backlog.took(event.message.timestamp)
             started = time.perf_counter()
             try:
                 outcome = await agent.handle(event)
@@ -211,7 +159,6 @@ def register_correlate(
                 if tp.topic == settings.accepted_topic
             }
             for partition in rota.next(held):
-                await caught_up(backlog, defer_most_s)  # background work: after a burst
                 value = agent.service.tick(partition, datetime.now(UTC))
                 await accepted.send(key=b"__tick__", value=value, partition=partition)
         except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker
