@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -144,14 +144,20 @@ STATE_CAPACITY = 16384
 on what the garbage collector must walk, too; ``docs/operations.md``)."""
 
 
-class _Remembered:
-    """Decoded subject states by the bytes they were written as, the newest ``capacity`` kept."""
+S = TypeVar("S")
+
+
+class DecodedByBytes(Generic[S]):
+    """Decoded states by the bytes this process wrote them as, the newest ``capacity`` kept:
+    a read of the same bytes takes the state back instead of parsing them (subject states
+    here, area states in :mod:`hub.hotspot`). Only a writer keeps; bytes read from a topic
+    never enter."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._states: OrderedDict[bytes, SubjectState] = OrderedDict()
+        self._states: OrderedDict[bytes, S] = OrderedDict()
 
-    def keep(self, data: bytes, state: SubjectState) -> None:
+    def keep(self, data: bytes, state: S) -> None:
         self._states[data] = state
         self.trim()
 
@@ -159,11 +165,11 @@ class _Remembered:
         while len(self._states) > self.capacity:
             self._states.popitem(last=False)  # the oldest (O(1), unlike a dict's first key)
 
-    def take(self, data: bytes) -> SubjectState | None:
+    def take(self, data: bytes) -> S | None:
         return self._states.pop(data, None)
 
 
-_decoded = _Remembered(STATE_CAPACITY)
+_decoded: DecodedByBytes[SubjectState] = DecodedByBytes(STATE_CAPACITY)
 
 
 def remember_states(capacity: int) -> None:

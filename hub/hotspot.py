@@ -21,13 +21,13 @@ raised again until the rule has stopped holding. Pure: the agent supplies state 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.alerts import AlertBody, AlertKind, ContributingEvent, RuleRef, encrypt_alert
+from hub.disclosure import DecodedByBytes
 from hub.dispatch import Moment, Recipient
 from hub.dsa import EventFacts
 from hub.geo import AreaLookup
@@ -40,7 +40,7 @@ from hub.sequencer import Pending
 SMALL = 5
 AREA_CAPACITY = 4096
 """Area states remembered by the bytes they were written as (the newest kept)."""
-_decoded: OrderedDict[bytes, AreaState] = OrderedDict()
+_decoded: DecodedByBytes[AreaState] = DecodedByBytes(AREA_CAPACITY)
 
 
 def shown(count: int) -> int | str:
@@ -62,9 +62,7 @@ class AreaState(BaseModel):
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table (remembered: the next read is of these bytes)."""
         data = self.model_dump_json().encode()
-        _decoded[data] = self
-        while len(_decoded) > AREA_CAPACITY:
-            _decoded.popitem(last=False)  # the oldest
+        _decoded.keep(data, self)
         return data
 
     @classmethod
@@ -79,7 +77,7 @@ class AreaState(BaseModel):
         """
         if not data:
             return cls()
-        known = _decoded.pop(data, None)
+        known = _decoded.take(data)
         return known if known is not None else cls.model_validate_json(data)
 
     def count(self, types: tuple[str, ...], first: date, last: date) -> int:

@@ -21,7 +21,7 @@ out of ``process_record``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -281,6 +281,7 @@ class Ingest:
         self._check_provenance(event, message)
         position = message.source.position
         key, partition = self._admit(event, message.value, seen, position)
+        seen[event.event_id] = position
         outcome = Outcome("accepted", "accepted", event.event_id, ())
         return RoutedRecord((outcome,), (Routed(partition, key, message.value),), ())
 
@@ -303,18 +304,10 @@ class Ingest:
             raise BadSignatureError("envelope key id differs from the seal's")
 
     def _admit(
-        self,
-        event: Event,
-        raw: bytes,
-        seen: MutableMapping[str, str],
-        position: str,
-        batch: tuple[SeenEvents, str, int] | None = None,
+        self, event: Event, raw: bytes, seen: Mapping[str, str], position: str
     ) -> tuple[bytes, int]:
-        """Area and de-duplication checks; the accepted key and partition of an event.
-
-        ``batch``: the event is event ``index`` of the batch record at ``record`` (its
-        position ``position``), noted in ``seen`` without splitting the position again.
-        """
+        """Area and de-duplication checks; the accepted key and partition of an event (the
+        caller notes it in ``seen``)."""
         envelope = event.envelope
         lsoa = envelope.lsoa
         covered = self._covered.get(lsoa)
@@ -326,10 +319,6 @@ class Ingest:
         first = seen.get(event_id)
         if first is not None and first != position:
             raise DuplicateEventError(f"event id already accepted at {first}")
-        if batch is None:
-            seen[event_id] = position
-        else:
-            batch[0].add(event_id, batch[1], batch[2], position)
         remember(self._ctx.decoder, raw, event)  # correlation reads these bytes next
         key = (envelope.subject_token or f"area:{lsoa}").encode()
         return key, partition_for(key, self._partitions)
@@ -388,7 +377,8 @@ class Ingest:
     def _batch_event(
         self, raw: bytes, record: BatchRecord, at: tuple[SeenEvents, str, int]
     ) -> tuple[str, bytes, int]:
-        """Event ``index`` of a batch record: at ``(seen, record's position, index)``."""
+        """Event ``index`` of a batch record: at ``(seen, record's position, index)``, noted
+        in ``seen`` without splitting its position again."""
         event = validate_event(self._decode(raw), clock=self._ctx.clock)
         envelope = event.envelope
         if envelope.agency_id != record.agency_id:  # the batch's agency is onboarded
@@ -396,7 +386,9 @@ class Ingest:
         if envelope.key_id != record.key_id:
             raise BadSignatureError("envelope key id differs from the batch's")
         seen, base, index = at
-        key, partition = self._admit(event, raw, seen, f"{base}:{index}", at)
+        position = f"{base}:{index}"
+        key, partition = self._admit(event, raw, seen, position)
+        seen.add(envelope.event_id, base, index, position)
         return envelope.event_id, key, partition
 
     def _packed(self, place: Place, chunk: _Chunk) -> Outbound:

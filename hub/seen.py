@@ -121,12 +121,11 @@ class SeenEvents(MutableMapping[str, str]):
 
     def __setitem__(self, event_id: str, position: str) -> None:
         record, index = _split(position)
-        self._index[event_id] = position
-        self._pending.setdefault(record, []).append(f"{event_id} {index}")
+        self.add(event_id, record, index, position)
 
-    def add(self, event_id: str, record: str, index: int, position: str) -> None:
-        """``self[event_id] = position`` for event ``index`` of batch record ``record``, whose
-        position (``record:index``) the caller has already built: not split again."""
+    def add(self, event_id: str, record: str, index: int | str, position: str) -> None:
+        """``self[event_id] = position`` for event ``index`` of record ``record`` (``"-"``: a
+        single-event record), whose position the caller has already built: not split again."""
         self._index[event_id] = position
         self._pending.setdefault(record, []).append(f"{event_id} {index}")
 

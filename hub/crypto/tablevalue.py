@@ -57,8 +57,7 @@ class Row:
 
 def seal_value(key: HmacKey, row: Row, version: int, value: bytes) -> bytes:
     """The stored form of ``value`` for ``row``."""
-    body = _HEAD.pack(MAGIC, _key_id(key.key_id), version) + value
-    return body + key.mac(_statement(row, body))
+    return Sealing(key, row.table, row.partition).seal(row.key, version, value)
 
 
 class Sealing:
@@ -76,7 +75,7 @@ class Sealing:
     def seal(self, row: bytes, version: int, value: bytes) -> bytes:
         """``seal_value(key, Row(table, partition, row), version, value)``."""
         body = self._head + _VERSION.pack(version) + value
-        return body + self._mac(self._bound + _ROW.pack(len(row)) + row + body)
+        return body + self._mac(_row_statement(self._bound, row, body))
 
 
 def value_of(stored: bytes) -> TableValue:
@@ -108,7 +107,12 @@ def verify_value(
 
 
 def _statement(row: Row, body: bytes) -> bytes:
-    return _bound(row.table, row.partition) + _ROW.pack(len(row.key)) + row.key + body
+    return _row_statement(_bound(row.table, row.partition), row.key, body)
+
+
+def _row_statement(bound: bytes, row: bytes, body: bytes) -> bytes:
+    """The MAC's statement: the table's partition (:func:`_bound`), the row key, the body."""
+    return bound + _ROW.pack(len(row)) + row + body
 
 
 @lru_cache(maxsize=1024)

@@ -43,6 +43,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from hub.dsa import Evaluator
 from hub.errors import MalformedRecordError
@@ -133,9 +134,7 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
 def key_of(partition: int, event: Event, council: str | None) -> bytes:
     """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
     envelope = event.envelope
-    band = _bands.get(envelope.age)
-    if band is None:
-        band = _band_text(envelope.age)
+    band = _band_text(envelope.age)
     # A day's ISO text is digits and hyphens: json writes it quoted, nothing escaped.
     return (
         f'[{int(partition)},"{envelope.occurred_at.date().isoformat()}",'
@@ -144,17 +143,10 @@ def key_of(partition: int, event: Event, council: str | None) -> bytes:
     ).encode()
 
 
+@lru_cache(maxsize=1024)
 def _band_text(age: int | None) -> str:
     """An age's band as a row key writes it (remembered: an age is a small number)."""
-    text = _json_text(age_band(age))
-    if len(_bands) >= _BANDS_MAX:
-        _bands.clear()
-    _bands[age] = text
-    return text
-
-
-_bands: dict[int | None, str] = {}
-_BANDS_MAX = 1024
+    return _json_text(age_band(age))
 
 
 def _fields(event: Event, council: str | None) -> tuple[str, str, str, str, str, str]:
