@@ -38,34 +38,31 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     floors = window.floors
     # A rule holds on a window only when every label its conditions name is among its
     # members' labels, and a label comes only with an event of one of its contributors'
-    # types: a window lacking every type of one such label has no episode of the rule (and
-    # one with none of the rule's types at all, for a rule that names no label).
+    # types: a window lacking every type of one such label has no episode of the rule.
     return [
         (rule, episode)
-        for rule, types, needed in _typed(rules)
-        if not types.isdisjoint(present) and not any(map(present.isdisjoint, needed))
+        for rule, needed in _needed(rules)
+        if not any(map(present.isdisjoint, needed))  # else no episode: skip the work
         for episode in episodes(rule, contributions, floors.get(rule.id))
     ]
 
 
-_Typed = tuple[tuple[Rule, frozenset[str], tuple[frozenset[str], ...]], ...]
-
-
-def _typed(rules: RuleSet) -> _Typed:
-    """Each rule with the event types it reads and, per label its conditions name, the types
-    that carry it (:func:`hub.flags.match.needed_types`); made once per rule set (rule sets
+def _needed(rules: RuleSet) -> tuple[tuple[Rule, tuple[frozenset[str], ...]], ...]:
+    """Each rule with, per label its conditions name, the event types that carry it
+    (:func:`hub.flags.match.needed_types`), or, for a rule that names none, the types it
+    reads: a window needs one of each set for an episode. Made once per rule set (rule sets
     are frozen)."""
-    if _TYPED[0] is not rules:
-        _TYPED[:] = [
+    if _NEEDED[0] is not rules:
+        _NEEDED[:] = [
             rules,
-            tuple((r, contributing_types(r), needed_types(r)) for r in rules.rules),
+            tuple((r, needed_types(r) or (contributing_types(r),)) for r in rules.rules),
         ]
-    typed: _Typed = _TYPED[1]
-    return typed
+    needed: tuple[tuple[Rule, tuple[frozenset[str], ...]], ...] = _NEEDED[1]
+    return needed
 
 
-_TYPED: list[Any] = [None, ()]
-"""The last rule set :func:`_typed` indexed, and its index (a worker has one rule set)."""
+_NEEDED: list[Any] = [None, ()]
+"""The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
 
 
 def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list[FlagState]:

@@ -14,7 +14,7 @@ import hub.flags.engine
 from hub.flags import Contribution, SubjectWindow, episodes_of
 from hub.flags.match import Episode, episodes, needed_types
 from hub.models.built import replaced
-from hub.rules import FieldValue, Rule
+from hub.rules import FieldValue, Rule, RuleSet
 from tests.unit.flags.builders import CONTRIBUTING, RULES, T0, contribution
 
 _VARIED: dict[str, tuple[dict[str, FieldValue], ...]] = {
@@ -121,3 +121,21 @@ def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.Monkey
     matched.clear()
     assert [rule.id for rule, _ in episodes_of(RULES, window)] == ["county-lines"]
     assert "county-lines" in matched
+
+
+def test_a_rule_naming_no_label_is_matched_on_its_types() -> None:
+    """A rule whose conditions name no label (counts alone) needs only one of its types."""
+    shipped = RULES.get("repeated-violence")
+    counts_only = shipped.model_copy(
+        update={"conditions": shipped.conditions.model_copy(update={"require": ()})}
+    )
+    rules = RuleSet([counts_only])
+    assert needed_types(counts_only) == ()
+    window = SubjectWindow()
+    for day, event_type in enumerate(
+        ["police.violent_incident", "youth_justice.court_outcome", "police.violent_incident"]
+    ):
+        window = window.add(contribution(event_type, day))
+    found = episodes_of(rules, window)
+    assert [rule.id for rule, _ in found] == ["repeated-violence"]
+    assert found == [(counts_only, e) for e in episodes(counts_only, window.contributions, None)]
