@@ -61,7 +61,7 @@ class AreaState(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table (remembered: the next read is of these bytes)."""
-        data = self.model_dump_json().encode()
+        data = self.__pydantic_serializer__.to_json(self)  # model_dump_json's, as bytes
         _decoded.keep(data, self)
         return data
 

@@ -72,7 +72,8 @@ class Emission:
     def ledger(self, sealer: Sealer, now: datetime) -> tuple[Outgoing, ...]:
         """One ``decisions`` record on partition 0 (more only past the budget)."""
         place = Place(sealer.decisions_topic, 0)
-        labelled = [("", record.model_dump_json().encode()) for record in self.decisions]
+        # model_dump_json's bytes, without its keyword handling and str round trip
+        labelled = [("", r.__pydantic_serializer__.to_json(r)) for r in self.decisions]
         return tuple(
             Outgoing(
                 place.topic,

@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.errors import RuleError
 from hub.flags.contribution import Contribution
-from hub.flags.match import Episode, contributing_types, episodes
+from hub.flags.match import Episode, contributing_types, episodes, needed_types
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
 from hub.models.built import built
@@ -36,24 +36,33 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
         return []  # too few events, or agencies, for any rule: no episode anywhere
     present = {c.event_type for c in contributions}
     floors = window.floors
+    # A rule holds on a window only when every label its conditions name is among its
+    # members' labels, and a label comes only with an event of one of its contributors'
+    # types: a window lacking every type of one such label has no episode of the rule.
     return [
         (rule, episode)
-        for rule, types in _typed(rules)
-        if not types.isdisjoint(present)  # else no episode: skip the work
+        for rule, needed in _needed(rules)
+        if not any(map(present.isdisjoint, needed))  # else no episode: skip the work
         for episode in episodes(rule, contributions, floors.get(rule.id))
     ]
 
 
-def _typed(rules: RuleSet) -> tuple[tuple[Rule, frozenset[str]], ...]:
-    """Each rule with the event types it reads, made once per rule set (rule sets are frozen)."""
-    if _TYPED[0] is not rules:
-        _TYPED[:] = [rules, tuple((r, contributing_types(r)) for r in rules.rules)]
-    typed: tuple[tuple[Rule, frozenset[str]], ...] = _TYPED[1]
-    return typed
+def _needed(rules: RuleSet) -> tuple[tuple[Rule, tuple[frozenset[str], ...]], ...]:
+    """Each rule with, per label its conditions name, the event types that carry it
+    (:func:`hub.flags.match.needed_types`), or, for a rule that names none, the types it
+    reads: a window needs one of each set for an episode. Made once per rule set (rule sets
+    are frozen)."""
+    if _NEEDED[0] is not rules:
+        _NEEDED[:] = [
+            rules,
+            tuple((r, needed_types(r) or (contributing_types(r),)) for r in rules.rules),
+        ]
+    needed: tuple[tuple[Rule, tuple[frozenset[str], ...]], ...] = _NEEDED[1]
+    return needed
 
 
-_TYPED: list[Any] = [None, ()]
-"""The last rule set :func:`_typed` indexed, and its index (a worker has one rule set)."""
+_NEEDED: list[Any] = [None, ()]
+"""The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
 
 
 def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list[FlagState]:

@@ -46,6 +46,9 @@ class _Contributors:
     """A rule's contributors indexed by event type: what matching asks of it per event."""
 
     types: frozenset[str]
+    needed: tuple[frozenset[str], ...]
+    """Per label the rule's conditions name (``require``, each sequence's two), the event
+    types of its contributors: a set holding no event of one of them has no episode."""
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
@@ -98,11 +101,16 @@ def _contributors(rule: Rule) -> _Contributors:
     if found is not None and found[0] is rule:
         return found[1]
     by_type: dict[str, list[tuple[str, tuple[Predicate, ...]]]] = {}
+    by_label: dict[str, set[str]] = {}
     for contributor in rule.events:
         tests = tuple(compiled(test) for test in contributor.where)
         by_type.setdefault(contributor.type, []).append((contributor.name, tests))
+        by_label.setdefault(contributor.name, set()).add(contributor.type)
+    cond = rule.conditions
+    named = dict.fromkeys([*cond.require, *(n for s in cond.sequence for n in (s.first, s.then))])
     indexed = _Contributors(
         frozenset(by_type),
+        tuple(frozenset(by_label.get(label, ())) for label in named),
         {t: tuple(cs) for t, cs in by_type.items()},
         rule.conditions.age,
         OrderedDict(),
@@ -117,6 +125,12 @@ def _contributors(rule: Rule) -> _Contributors:
 def contributing_types(rule: Rule) -> frozenset[str]:
     """The event types a rule's contributors name: no other contribution can qualify."""
     return _contributors(rule).types
+
+
+def needed_types(rule: Rule) -> tuple[frozenset[str], ...]:
+    """Per label the rule's conditions name, the event types that can carry it
+    (:attr:`_Contributors.needed`): a set with no event of one of them has no episode."""
+    return _contributors(rule).needed
 
 
 def labels(rule: Rule, contribution: Contribution) -> frozenset[str]:

@@ -104,7 +104,8 @@ def window_json(window: SubjectWindow) -> bytes:
     for contribution in window.contributions:
         known = _json.get(id(contribution))
         if known is None or known[0] is not contribution:
-            known = (contribution, contribution.model_dump_json().encode())
+            # model_dump_json's bytes without its keyword handling and str round trip
+            known = (contribution, contribution.__pydantic_serializer__.to_json(contribution))
             if len(_json) >= _JSON_CAPACITY:
                 _json.popitem(last=False)  # the oldest, not all: those in use stay
             _json[id(contribution)] = known  # holding it keeps its id from being reused

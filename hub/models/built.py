@@ -25,7 +25,10 @@ def built(cls: type[M], values: dict[str, Any]) -> M:
     """A ``cls`` holding ``values`` (every field named, each already of its field's type)."""
     new = _new(cls)
     _dict(new, values)
-    _fields_set(new, set(values))
+    shared = _EVERY_FIELD.get(cls)
+    if shared is None:
+        shared = _every_field(cls)
+    _fields_set(new, shared if shared and values.keys() == shared else set(values))
     _extra(new, None)
     _private(new, None)
     return new
@@ -37,12 +40,26 @@ def replaced(model: M, **changes: Any) -> M:
         return model.model_copy(update=changes)
     new = _new(type(model))
     _dict(new, {**model.__dict__, **changes})
-    _fields_set(new, model.__pydantic_fields_set__ | changes.keys())
+    names = model.__pydantic_fields_set__
+    if names is not _EVERY_FIELD.get(type(model)):  # else every field is set already
+        names = names | changes.keys()
+    _fields_set(new, names)
     _extra(new, None)
     _private(new, None)
     return new
 
 
+def _every_field(cls: type[BaseModel]) -> set[str]:
+    """The fields set shared by every instance of a frozen ``cls`` that names all its fields
+    (an empty set, meaning none, for a class that is not frozen)."""
+    frozen = cls.model_config.get("frozen", False)
+    found = _EVERY_FIELD[cls] = set(cls.model_fields) if frozen else set()
+    return found
+
+
+_EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
+"""Per model class, the set of all its fields, shared by its instances' ``fields_set``
+(see :func:`built`)."""
 # BaseModel defines no __new__: object's is the one ``cls(...)`` and ``model_construct`` call.
 _new = object.__new__
 # BaseModel's slots, set through their descriptors: what ``object.__setattr__`` (pydantic's

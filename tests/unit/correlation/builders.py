@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.alerts import AlertBody
+from hub.alerts import AlertBody, AlertKind
 from hub.config import Settings
 from hub.consent.ledger import ConsentLedger
 from hub.correlation import Correlation, Received, Result, Tables, Wiring
@@ -215,3 +216,18 @@ def consent_event(seed: int, consent_id: str, *, given: bool, minutes_ago: int =
 def event_of(value: bytes) -> Event:
     """The validated event an item holds."""
     return validate_event(STORE.decode(value), clock=None)
+
+
+def events(items: list[bytes], offset: int = 10, partition: int = 0) -> Received:
+    """An accepted record of these events at ``offset`` of ``partition``, made now."""
+    return Received(Kind.EVENTS, tuple(items), NOW, partition, offset)
+
+
+def decisions(result: Result) -> list[dict[str, Any]]:
+    """The decision records a result sends, as JSON."""
+    return [json.loads(i) for r in result.decisions for i in parse(r.value).items]
+
+
+def kinds(hub: Hub, result: Result) -> list[tuple[str, str, AlertKind]]:
+    """Each alert a result sends: its partnership, rule and kind."""
+    return [(pid, body.rule.id, body.kind) for pid, _, body in hub.alerts(result)]

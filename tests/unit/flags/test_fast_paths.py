@@ -225,3 +225,30 @@ def test_episodes_of_a_window_growing_in_time_order_equal_the_full_matching(
                 grown = ordered[:size]
                 fresh = episodes(rule, [c.model_copy() for c in grown], floor)
                 assert episodes(rule, grown, floor) == fresh
+
+
+_texts = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(st.lists(st.tuples(_texts, _texts, st.integers(0, 400)), min_size=1, max_size=4))
+@settings(max_examples=60)
+def test_a_window_of_any_text_is_written_as_pydantic_writes_it(
+    items: list[tuple[str, str, int]],
+) -> None:
+    """Each contribution's JSON comes from its serializer as bytes (not model_dump_json's str
+    encoded): quotes, escapes and text beyond ASCII are written byte for byte the same."""
+    window = SubjectWindow(
+        contributions=tuple(
+            Contribution(
+                event_id=f"evt-{n}-{value}",
+                event_type="police.arrest",
+                agency_id="police",
+                occurred_at=T0 + timedelta(hours=hours),
+                council=value or None,
+                lsoa=name,
+                fields={name: value, "n": hours, "flag": hours % 2 == 0, "tags": (value, name)},
+            )
+            for n, (name, value, hours) in enumerate(items)
+        )
+    )
+    assert window_json(window) == window.model_dump_json().encode()

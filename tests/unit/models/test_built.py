@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
+
 from hub.consent import ConsentLedger
 from hub.flags import Contribution, SubjectWindow
 from hub.flags.state import EventRef, FlagState, Status
@@ -69,3 +71,40 @@ def test_replaced_keeps_private_attributes_through_model_copy() -> None:
     copied = replaced(ledger, ends={})
     assert copied == ledger.model_copy(update={"ends": {}})
     assert copied.__pydantic_private__ is not None
+
+
+class _Open(BaseModel):
+    """A model that is not frozen: pydantic adds to its fields set on assignment."""
+
+    a: int = 0
+    b: int = 0
+
+
+def test_a_frozen_models_instances_share_one_fields_set_of_every_field() -> None:
+    """Built with every field (as the hub builds them), frozen models share their fields set:
+    one set fewer to allocate, and for the collector to walk, per model."""
+    first = built(Contribution, dict(_contribution("e1").__dict__))
+    second = built(Contribution, dict(_contribution("e2").__dict__))
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    assert first.model_fields_set == set(Contribution.model_fields)
+    moved = replaced(first, age=16)
+    assert moved.__pydantic_fields_set__ is first.__pydantic_fields_set__
+    partial = built(Contribution, {"event_id": "e3"})  # not every field: a set of its own
+    assert partial.model_fields_set == {"event_id"}
+    assert partial.__pydantic_fields_set__ is not first.__pydantic_fields_set__
+
+
+def test_a_model_that_is_not_frozen_keeps_a_fields_set_of_its_own() -> None:
+    """Assignment adds to a mutable model's fields set in place: shared, it would change
+    every other instance's."""
+    first, second = built(_Open, {"a": 1, "b": 2}), built(_Open, {"a": 3, "b": 4})
+    assert first.__pydantic_fields_set__ is not second.__pydantic_fields_set__
+    fresh = built(_Open, {"a": 1})
+    fresh.b = 5
+    assert fresh.model_fields_set == {"a", "b"}
+    assert built(_Open, {"a": 1}).model_fields_set == {"a"}
+    original = built(_Open, {"a": 1, "b": 2})
+    copied = replaced(original, b=3)
+    assert copied.__pydantic_fields_set__ is not original.__pydantic_fields_set__
+    widened = replaced(built(_Open, {"a": 1}), b=2)
+    assert widened.model_fields_set == {"a", "b"}
