@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from hub.alerts import AlertBody
 from hub.backtest.batches import BatchSeals
 from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
@@ -29,7 +28,7 @@ from hub.backtest.period import MonthOf, Period
 from hub.backtest.plan import Planned, Planner, Sealed, Take, Tick
 from hub.backtest.schedule import Instants, Wakes, WatchedDispatcher
 from hub.backtest.tally import Report, Tally
-from hub.backtest.unsealed import UnsealedKey
+from hub.backtest.unsealed import UnsealedKey, counted
 from hub.codec import load_catalogue
 from hub.config import Settings
 from hub.correlate import Correlator
@@ -230,7 +229,8 @@ class Backtest:
         self._touched.add(token)
         state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
-        self._episodes()  # not needed: the subject is rescanned at the next tick
+        if self._watched is not None:  # its episodes are not needed: the subject is
+            self._watched.seen.clear()  # rescanned at the next tick
         if folded is not None:
             self._apply(token, folded.step)
         elif wake is not None:
@@ -318,10 +318,10 @@ class Backtest:
         self._decided[month].update(step.outcomes())  # counted in C
         for pending in step.pending:
             pid = pending.partnership_id
-            body = AlertBody.from_bytes(pending.value)  # kept in plain: UnsealedKey
-            rule = body.rule.id or self._rule_of.get(body.flag_id, "")
-            self._rule_of.setdefault(body.flag_id, rule)
-            self._tally.alert((rule, pid, month), body.kind.value, token)
+            rule, flag_id, kind = counted(pending.value)  # kept in plain: UnsealedKey
+            rule = rule or self._rule_of.get(flag_id, "")
+            self._rule_of.setdefault(flag_id, rule)
+            self._tally.alert((rule, pid, month), kind, token)
 
 
 def describe(

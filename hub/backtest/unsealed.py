@@ -11,9 +11,13 @@ run, as before): the alert's headers are as they were, and the body never leaves
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from hub.alerts import AlertKind
+from hub.alerts.body import BODY_FORMAT
 from hub.crypto import HpkePrivateKey, HpkePublicKey
+from hub.errors import DecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +32,18 @@ class UnsealedKey(HpkePublicKey):
     def seal(self, plaintext: bytes, info: bytes) -> bytes:  # info binds nothing: no ciphertext
         """``plaintext`` itself: the alert is read back in this process and dropped."""
         return plaintext
+
+
+def counted(value: bytes) -> tuple[str, str, str]:
+    """What the runner counts of an alert its dispatcher kept in plain: ``(rule id, flag id,
+    kind)``, read from the body's JSON as :meth:`hub.alerts.AlertBody.from_bytes` reads
+    them (the same values), without building and validating the whole body (a fifth of the
+    cost: the dispatcher built it from a validated body in this process, and it never left).
+    DecodeError if it is not a v1 body."""
+    try:
+        doc = json.loads(value)
+        if doc["format"] != BODY_FORMAT:
+            raise DecodeError("alert body: unknown format")
+        return doc["rule"]["id"], doc["flag_id"], AlertKind(doc["kind"]).value
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DecodeError(f"alert body does not parse ({type(exc).__name__})") from exc
