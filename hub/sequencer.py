@@ -1,8 +1,7 @@
 """Gap-free numbering of each partnership's alerts, and de-duplication by alert id.
 
-The sequencer is the only writer of the partnership topics, and the topic itself is its state
-(read to its true end, ``hub.transport.kafka.read_to_end``: one partnership's alerts of a record
-go in one record batch, which the embedded broker's ListOffsets under-reports). After a restart or a
+The sequencer is the only writer of the partnership topics. It writes one record per request,
+so the topic's end offset is exact, and the topic itself is its state. After a restart or a
 rebalance it rebuilds a :class:`PartnershipLog` by reading the partnership's topic from the
 start, **from records that verify as the hub's alerts for that partnership only**
 (:func:`verified_meta`): anyone can write to the topic, and a forged number must change
@@ -110,21 +109,6 @@ class PartnershipLog:
         if alert_id in self.alert_ids:
             return None
         return self.last_seq + 1
-
-    def assign_all(self, alert_ids: Iterable[str]) -> list[int | None]:
-        """The numbers a run of alerts would go out with, in order, if sent together: None
-        for an alert numbered before, or named earlier in the run."""
-        numbers: list[int | None] = []
-        named: set[str] = set()
-        last = self.last_seq
-        for alert_id in alert_ids:
-            if alert_id in self.alert_ids or alert_id in named:
-                numbers.append(None)
-                continue
-            named.add(alert_id)
-            last += 1
-            numbers.append(last)
-        return numbers
 
     def sent(self, alert_id: str, seq: int) -> None:
         """Record that ``alert_id`` went out as ``seq``."""

@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord
 
 from hub.errors import UnknownTopicError
@@ -31,7 +30,7 @@ from hub.transport.endpoint import KafkaEndpoint
 from hub.transport.failure import translated
 from hub.transport.partitioner import partition_for
 from hub.transport.probe import true_ends
-from hub.transport.record import Headers, Outgoing, Record, Visit, Written
+from hub.transport.record import Headers, Record, Visit, Written
 from hub.transport.visit import visit_safely
 
 #: A caught-up poll's wait before a read ends, and the fetch wait (``hub.transport.topiclog``).
@@ -79,26 +78,6 @@ class KafkaTransport:
                 topic, value, key=key, partition=partition, headers=list(headers)
             )
         return Written(meta.topic, meta.partition, meta.offset)
-
-    async def send_many(
-        self, topic: str, partition: int, records: Sequence[Outgoing]
-    ) -> list[Written]:
-        """Write ``records`` to one partition in as few record batches as fit, each batch
-        waited for before the next is sent: a batch is written whole or not at all, so what
-        an error leaves written is a prefix of ``records``."""
-        written: list[Written] = []
-        async with translated(self.endpoint, f"send to {topic}"):
-            producer = await self._started_producer()
-            if not 0 <= partition < await self._count(producer, topic):
-                raise UnknownTopicError(topic, partition)
-            rest = list(records)
-            while rest:
-                batch = producer.create_batch()
-                taken = _filled(batch, rest)
-                meta = await (await producer.send_batch(batch, topic, partition=partition))
-                written.extend(Written(topic, partition, meta.offset + n) for n in range(taken))
-                rest = rest[taken:]
-        return written
 
     async def read(self, topic: str, partition: int, visit: Visit, *, start: int = 0) -> int:
         """Visit one partition from ``start`` to its end as of the call."""
@@ -220,9 +199,9 @@ async def read_to_end(
 ) -> int:
     """Visit ``partition`` from ``start`` to its end as of now, on a started consumer.
 
-    The read goes on past the reported end until a poll comes back empty, so that a short
-    end (the embedded broker's when the last batch holds several records, BROKER.md, as a
-    partnership topic's can: ``Transport.send_many``) never hides a record.
+    The topics read this way are written one record per request, so the reported end is
+    exact; the read still goes on past it until a poll comes back empty, so that a short end
+    (the embedded broker's, BROKER.md) can never hide a record.
     """
     consumer.assign([partition])
     consumer.seek(partition, start)
@@ -236,22 +215,6 @@ async def read_to_end(
         count += len(records)
         if not records and await consumer.position(partition) >= end:
             return count
-
-
-def _filled(batch: BatchBuilder, records: Sequence[Outgoing]) -> int:
-    """Append the first of ``records`` that fit to an empty ``batch``; how many. The first
-    always goes in (aiokafka's builder takes one record whatever its size; the broker judges
-    it), so every batch sent holds at least one."""
-    taken = 0
-    for record in records:
-        appended = batch.append(
-            timestamp=None, key=record.key, value=record.value, headers=list(record.headers)
-        )
-        if appended is None:
-            break
-        taken += 1
-    batch.close()
-    return taken
 
 
 def record_of(record: ConsumerRecord[bytes, bytes]) -> Record:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from hub.errors import TransportError, UnknownTopicError
 from hub.topics import TopicSpec
 from hub.transport.partitioner import partition_for
-from hub.transport.record import Headers, Outgoing, Record, Visit, Written
+from hub.transport.record import Headers, Record, Visit, Written
 from hub.transport.visit import visit_safely
 
 
@@ -65,25 +65,6 @@ class MemoryTransport:
         async with self._arrived:
             self._arrived.notify_all()
         return Written(topic, partition, len(records) - 1)
-
-    async def send_many(
-        self, topic: str, partition: int, records: Sequence[Outgoing]
-    ) -> list[Written]:
-        """Append ``records`` to one partition together (a failed call writes none)."""
-        partitions = self._partitions_of(topic, partition)
-        if self._failing > 0:
-            self._failing -= 1
-            raise TransportError(f"cannot send to {topic}: the broker is unreachable (simulated)")
-        written = partitions[partition]
-        stamp = time.time_ns() // 1_000_000
-        first = len(written)
-        written.extend(
-            Record(topic, partition, first + n, r.key, r.value, tuple(r.headers), stamp)
-            for n, r in enumerate(records)
-        )
-        async with self._arrived:
-            self._arrived.notify_all()
-        return [Written(topic, partition, first + n) for n in range(len(records))]
 
     async def read(self, topic: str, partition: int, visit: Visit, *, start: int = 0) -> int:
         """Visit one partition from ``start`` to its end as of the call."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from hub.topics import TopicSpec
-from hub.transport.record import Headers, Outgoing, Visit, Written
+from hub.transport.record import Headers, Visit, Written
 
 
 class Transport(Protocol):
@@ -35,19 +35,6 @@ class Transport(Protocol):
 
         The partition is ``partition`` if given, else the default partitioner's for ``key``
         (``hub.transport.partitioner``), else the implementation's choice.
-        """
-        ...
-
-    async def send_many(
-        self, topic: str, partition: int, records: Sequence[Outgoing]
-    ) -> list[Written]:
-        """Write ``records`` to one partition, in their order, and wait for every
-        acknowledgement; where each went, in the same order.
-
-        Never a record without every one before it: when an error is raised, what was
-        written is a prefix of ``records`` (perhaps none, perhaps all, as with an
-        acknowledgement lost). The Kafka implementation sends them as few record batches as
-        fit (a batch is written whole or not at all), each waited for before the next.
         """
         ...
 

@@ -34,14 +34,5 @@ class Written:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One record to write with others to one partition (``Transport.send_many``)."""
-
-    key: bytes | None
-    value: bytes
-    headers: Headers = ()
-
-
 #: What a reader does with each record; an error it lets escape refuses that record only.
 Visit = Callable[[Record], None]

@@ -21,7 +21,7 @@ from hub.transport.kafka import KafkaTransport
 from hub.transport.memory import MemoryTransport
 from hub.transport.partitioner import partition_for
 from hub.transport.protocol import Transport
-from hub.transport.record import Outgoing, Record
+from hub.transport.record import Record
 from hub.transport.topiclog import read_partition
 
 pytestmark = pytest.mark.timeout(60)
@@ -72,34 +72,6 @@ async def test_a_record_reads_back_with_its_key_value_and_headers(transport: Tra
     assert (record.topic, record.partition, record.offset) == (name, 0, 0)
     assert (record.key, record.value, record.headers) == (b"al-1", b"value-1", headers)
     assert record.timestamp_ms > 0
-
-
-async def test_records_sent_together_read_back_in_order_after_what_was_there(
-    transport: Transport,
-) -> None:
-    """``send_many``: one partition, in order, offsets consecutive; a read reaches the last
-    of them although the embedded broker reports a short end for a batch of several."""
-    name = await topic(transport)
-    await transport.send(name, b"first", key=b"k0")
-    sent = [
-        Outgoing(f"k{n}".encode(), f"v{n}".encode(), (("n", str(n).encode()),)) for n in (1, 2, 3)
-    ]
-    written = await transport.send_many(name, 0, sent)
-    assert [(w.topic, w.partition, w.offset) for w in written] == [(name, 0, n) for n in (1, 2, 3)]
-    records = await read_all(transport, name)
-    assert [(r.offset, r.key, r.value, r.headers) for r in records[1:]] == [
-        (n, f"k{n}".encode(), f"v{n}".encode(), (("n", str(n).encode()),)) for n in (1, 2, 3)
-    ]
-    assert (await transport.end_offsets(name))[0] == 4
-
-
-async def test_records_sent_together_to_a_partition_the_topic_lacks_is_a_typed_error(
-    transport: Transport,
-) -> None:
-    name = await topic(transport)
-    with pytest.raises(UnknownTopicError):
-        await transport.send_many(name, 1, [Outgoing(None, b"v")])
-    assert await read_all(transport, name) == []
 
 
 async def test_a_record_without_key_or_headers_reads_back_bare(transport: Transport) -> None:

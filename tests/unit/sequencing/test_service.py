@@ -4,7 +4,6 @@ sweep, retries, heartbeats and refusals (``hub.sequencing``)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from hub.sequencer import Pending
 from hub.sequencing import Retry, SequencingKeys, SequencingService, SequencingTopics
 from hub.transport.memory import MemoryTransport
 from hub.transport.partitioner import partition_for
-from hub.transport.record import Outgoing, Record
+from hub.transport.record import Record
 from tests.unit.alerts.builders import HUB, OTHER_HUB, READING, sample_body
 
 INTERNAL = HmacKey(b"\x41" * 32)
@@ -180,44 +179,6 @@ async def test_a_send_that_fails_is_retried_with_backoff_and_numbered_once() -> 
     assert [(m.id, m.seq) for m in await published(memory)] == [("a", 1)]
 
 
-class PrefixLands(MemoryTransport):
-    """The in-memory transport whose first alert write lands only its first ``landed``
-    records, then fails (a broker that took one batch of several and lost the next)."""
-
-    def __init__(self, landed: int) -> None:
-        super().__init__()
-        self.landed: int | None = landed
-
-    async def send_many(self, topic: str, partition: int, records: Sequence[Outgoing]) -> Any:
-        if self.landed is None:
-            return await super().send_many(topic, partition, records)
-        landed, self.landed = self.landed, None
-        await super().send_many(topic, partition, records[:landed])
-        raise TransportError("the broker went away after the first batch (simulated)")
-
-
-async def test_a_write_that_lands_part_way_is_retried_and_the_numbers_stay_gap_free() -> None:
-    memory = PrefixLands(landed=1)
-    memory.create(OUTBOX, PARTITIONS)
-    memory.create(TOPICS.alerts("reading"))
-    sleeps = Sleeps()
-    record = await outbox_record(memory, [pending("a"), pending("b"), pending("c")])
-    taken = await service(memory, sleeps).take(record)
-    assert sleeps.delays == [0.5]
-    # "a" landed with the failed write: the retry reads it back and numbers the rest after it
-    assert [(s.alert_id, s.seq) for s in taken.sequenced] == [("a", None), ("b", 2), ("c", 3)]
-    assert [(m.id, m.seq) for m in await published(memory)] == [("a", 1), ("b", 2), ("c", 3)]
-
-
-async def test_an_alert_named_twice_in_one_record_is_numbered_once() -> None:
-    memory = transport()
-    taken = await service(memory).take(
-        await outbox_record(memory, [pending("a"), pending("a"), pending("b")])
-    )
-    assert [(s.alert_id, s.seq) for s in taken.sequenced] == [("a", 1), ("a", None), ("b", 2)]
-    assert [(m.id, m.seq) for m in await published(memory)] == [("a", 1), ("b", 2)]
-
-
 async def test_a_sweep_after_reassignment_numbers_what_the_stream_skipped() -> None:
     memory = transport()
     skipped = await outbox_record(memory, [pending("a"), pending("b")])
@@ -324,14 +285,12 @@ async def test_a_rebuild_that_fails_is_left_to_the_partnership_it_belongs_to() -
 
 
 class SlowSends(MemoryTransport):
-    """The in-memory transport, each write yielding to the loop first: counts writes at once,
-    and the records of each alert write."""
+    """The in-memory transport, each send yielding to the loop first: counts sends at once."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sending = 0
         self.most = 0
-        self.writes: list[int] = []
 
     async def send(self, topic: str, value: bytes, **kw: Any) -> Any:
         self.sending += 1
@@ -340,17 +299,6 @@ class SlowSends(MemoryTransport):
             for _ in range(3):
                 await asyncio.sleep(0)
             return await super().send(topic, value, **kw)
-        finally:
-            self.sending -= 1
-
-    async def send_many(self, topic: str, partition: int, records: Sequence[Outgoing]) -> Any:
-        self.sending += 1
-        self.most = max(self.most, self.sending)
-        self.writes.append(len(records))
-        try:
-            for _ in range(3):
-                await asyncio.sleep(0)
-            return await super().send_many(topic, partition, records)
         finally:
             self.sending -= 1
 
@@ -374,8 +322,7 @@ async def test_one_records_alerts_go_to_different_partnerships_at_once_each_in_o
         ("reading", "r2", 2),
         ("slough", "s2", 2),
     ]  # in the record's order, each partnership numbered gap-free
-    assert memory.most == 2  # one write per partnership at a time, both partnerships at once
-    assert memory.writes == [2, 2]  # each partnership's two alerts in one write
+    assert memory.most == 2  # one send per partnership at a time, both partnerships at once
     for name, ids in (("reading", ["r1", "r2"]), ("slough", ["s1", "s2"])):
         metas = await published(memory, name)
         assert [m.seq for m in metas] == [1, 2]
@@ -387,14 +334,14 @@ async def test_an_alert_that_cannot_be_numbered_is_raised_once_the_others_are_se
     sequencer = service(memory)
     broken = Pending("slough", "s1", b"not an alert", ())
     record = await outbox_record(memory, [pending("r1"), broken, pending("r2")])
-    number_all = sequencer.number_all
+    number = sequencer.number
 
-    async def refusing(ps: list[Pending]) -> list[int | None]:
-        if any(p.alert_id == "s1" for p in ps):
+    async def refusing(p: Pending) -> int | None:
+        if p.alert_id == "s1":
             raise DecodeError("an alert the hub cannot number")
-        return await number_all(ps)
+        return await number(p)
 
-    sequencer.number_all = refusing  # type: ignore[method-assign]  # one alert fails for good
+    sequencer.number = refusing  # type: ignore[method-assign]  # one alert fails for good
     with pytest.raises(DecodeError):
         await sequencer.take(record)
     assert memory.sending == 0  # nothing of the record still on its way
