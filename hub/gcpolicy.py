@@ -151,7 +151,7 @@ BEHIND_S = 0.1
 CAUGHT_UP_S = 0.25
 """Behind until no event older than :data:`BEHIND_S` has been seen for this long."""
 
-HOLD_MAX_S = 2.0
+HOLD_MAX_S = 5.0
 """The longest young collections are held off at a time; once a hold ends at this bound, none
 begins until a young collection has run (a worker always behind still collects)."""
 
@@ -203,15 +203,13 @@ class YoungHold:
         return self._young_at_bound is None or self.young > self._young_at_bound
 
     def _end(self, now: float, *, bounded: bool) -> None:
-        gc.enable()
-        structlog.get_logger("hub.gcpolicy").info(
-            "gc_held",
-            held_ms=round((now - (self.held_since or now)) * 1000, 1),
-            bounded=bounded,
-            young_objects=gc.get_count()[0],
-        )
+        held_s, young_objects = now - (self.held_since or now), gc.get_count()[0]
         self.held_since = None
         self._young_at_bound = self.young if bounded else None
+        gc.enable()  # before the log line: the next allocation may run the collection
+        structlog.get_logger("hub.gcpolicy").info(
+            "gc_held", held_ms=round(held_s * 1000, 1), bounded=bounded, young=young_objects
+        )
 
 
 def young_hold() -> YoungHold:

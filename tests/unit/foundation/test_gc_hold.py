@@ -75,3 +75,32 @@ def test_the_process_has_one_hold_and_it_hears_the_collector() -> None:
     before = hold.young
     gc.collect(0)
     assert hold.young == before + 1
+
+
+class CollectingLogger:
+    """A logger whose every line runs a young collection first, as an allocation inside a
+    log call can once the collector is enabled again."""
+
+    def __init__(self, hold: YoungHold) -> None:
+        self.hold = hold
+        self.lines: list[tuple[str, dict[str, object]]] = []
+
+    def info(self, event: str, **fields: object) -> None:
+        self.hold("start", YOUNG)
+        self.hold("stop", YOUNG)
+        self.lines.append((event, fields))
+
+
+def test_a_collection_run_by_the_hold_s_own_log_line_counts_as_the_one_after_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold = YoungHold(behind_s=0.1, caught_up_s=0.25, max_s=2.0)
+    logger = CollectingLogger(hold)
+    monkeypatch.setattr("hub.gcpolicy.structlog.get_logger", lambda *_: logger)
+    hold.note(0.5, now=10.0)
+    hold.note(0.5, now=12.0)  # the bound: enabled, and the log line's allocation collects
+    assert gc.isenabled()
+    assert [event for event, _ in logger.lines] == ["gc_held"]
+    assert logger.lines[0][1]["bounded"] is True
+    hold.note(0.5, now=12.1)  # that collection ran: a new hold may begin
+    assert not gc.isenabled()
