@@ -32,7 +32,6 @@ from hub.correlation import SUBJECTS, Correlation, Outcome, Result, Tables, Wiri
 from hub.correlation.ticks import TickRota
 from hub.crypto.record import Place
 from hub.errors import HubError
-from hub.gcpolicy import YoungHold, young_hold
 from hub.policy import PolicyClock
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
@@ -40,8 +39,6 @@ from hub.runtime import WorkerKeys
 from hub.sna.stream import TABLE as SNA_TABLE
 
 log = structlog.get_logger("agents.correlate")
-#: How often a hold of young collections is checked when no record comes (hub.gcpolicy).
-HOLD_CHECK_S = 0.25
 #: The tables whose changelog carries packed rows: those whose every reader expands packs
 #: (recovery in ``agents/tables.py``; ``hub sna export`` in ``hub/sna/changelog.py``).
 PACKED_TABLES = frozenset({SUBJECTS, SNA_TABLE})
@@ -50,10 +47,7 @@ PACKED_TABLES = frozenset({SUBJECTS, SNA_TABLE})
 class CorrelateAgent:
     """The service, the worker's tables and the topics it writes."""
 
-    def __init__(
-        self, app: faust.App, settings: Settings, wiring: Wiring, hold: YoungHold | None = None
-    ) -> None:
-        self.hold = hold
+    def __init__(self, app: faust.App, settings: Settings, wiring: Wiring) -> None:
         verifier = wiring.keys.verifier
         self.tables: dict[str, VerifiedTable] = {
             name: verified_table(
@@ -76,11 +70,8 @@ class CorrelateAgent:
         """Decide one accepted record and write what it produced: sends first, then rows."""
         message = event.message
         place = Place(message.topic, message.partition)
-        sent_at = metrics.origin_of(header_items(message.headers))
-        if self.hold is not None:  # behind: young collections wait (hub.gcpolicy)
-            self.hold.note(None if sent_at is None else time.time() - sent_at, time.monotonic())
         result = await self.service.handle(event.value or b"", place, message.offset)
-        origin = metrics.origin_headers(sent_at)
+        origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         await self.write(result, origin)
         self.store(result, message.partition, message.offset)
         return result.outcome
@@ -136,9 +127,8 @@ def register_correlate(
     ``wiring`` is the worker's policy clock, keys and consent-feed follower.
     """
     clock, keys, feeds = wiring
-    hold = young_hold()
     agent = CorrelateAgent(
-        app, settings, Wiring(settings, correlator, registry, clock, keys, feeds), hold
+        app, settings, Wiring(settings, correlator, registry, clock, keys, feeds)
     )
     accepted = raw_topic(app, settings.accepted_topic)
     rota = TickRota(settings.partitions)
@@ -174,9 +164,5 @@ def register_correlate(
         except Exception as exc:  # noqa: BLE001  # an error escaping a timer crashes the worker
             log.warning("tick_deferred", error=type(exc).__name__)
 
-    async def check_hold() -> None:
-        hold.refresh(time.monotonic())
-
     app.agent(accepted, name="correlate")(correlate_agent)
-    app.timer(interval=HOLD_CHECK_S)(check_hold)
     app.timer(interval=rota.period_s(settings.tick_interval_s))(tick)

@@ -14,12 +14,6 @@ garbage held until the next collection (``docs/operations.md``, "Garbage collect
 >>> meter = CollectorMeter.start()  # doctest: +SKIP
 >>> meter.stop().seconds  # doctest: +SKIP
 
-While the worker is behind (the events correlation takes are older than :data:`BEHIND_S`
-since their agency sent them) young collections are held off (:class:`YoungHold`, at most
-:data:`HOLD_MAX_S` at a time): a young collection is 20 to 45 ms of a held loop, and the
-load's last second, the slowest alerts', held two of them (``docs/benchmarks.md``). Held, it
-runs once the worker has caught up, over more young objects.
-
 A worker also logs every collection that holds its event loop longer than
 :data:`SLOW_COLLECTION_S` (:func:`log_slow_collections`, ``gc_paused``): a pause of every agent,
 one of the things a latency tail is made of (``docs/benchmarks.md``). The collector's callback
@@ -143,81 +137,3 @@ def log_slow_collections(threshold_s: float = SLOW_COLLECTION_S) -> SlowCollecti
     listener = SlowCollections(threshold_s)
     gc.callbacks.append(listener)
     return listener
-
-
-BEHIND_S = 0.1
-"""An event older than this (from its agency's send) when correlation takes it: behind."""
-
-CAUGHT_UP_S = 0.25
-"""Behind until no event older than :data:`BEHIND_S` has been seen for this long."""
-
-HOLD_MAX_S = 5.0
-"""The longest young collections are held off at a time; once a hold ends at this bound, none
-begins until a young collection has run (a worker always behind still collects)."""
-
-
-@dataclass
-class YoungHold:
-    """Young collections held off (:func:`gc.disable`) while the worker is behind.
-
-    :meth:`note` is told the age of each record's events as correlation takes it, and
-    :meth:`refresh` (also called by a timer, as records may stop coming) ends a hold once the
-    worker has caught up or the hold has lasted :attr:`max_s`. The collector is a
-    :data:`gc.callbacks` listener: it counts young collections (:meth:`__call__`). Ages come
-    from an unauthenticated header (``hub.metrics.origin_of``): a sender lying about them can
-    only make holds come, each bounded and followed by a collection.
-    """
-
-    behind_s: float = BEHIND_S
-    caught_up_s: float = CAUGHT_UP_S
-    max_s: float = HOLD_MAX_S
-    held_since: float | None = None
-    behind_at: float | None = None
-    young: int = 0
-    """Young collections seen since the hold was made (a running count)."""
-    _young_at_bound: int | None = None
-
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop" and info["generation"] == 0:
-            self.young += 1
-
-    def note(self, age_s: float | None, now: float) -> None:
-        """One record taken at ``now`` (monotonic seconds), its events ``age_s`` old."""
-        if age_s is not None and age_s > self.behind_s:
-            self.behind_at = now
-        self.refresh(now)
-
-    def refresh(self, now: float) -> None:
-        """Begin or end the hold as the worker's state says at ``now``."""
-        behind = self.behind_at is not None and now - self.behind_at < self.caught_up_s
-        if self.held_since is None:
-            if behind and self._may_hold():
-                gc.disable()
-                self.held_since = now
-        elif not behind:
-            self._end(now, bounded=False)
-        elif now - self.held_since >= self.max_s:
-            self._end(now, bounded=True)
-
-    def _may_hold(self) -> bool:
-        return self._young_at_bound is None or self.young > self._young_at_bound
-
-    def _end(self, now: float, *, bounded: bool) -> None:
-        held_s, young_objects = now - (self.held_since or now), gc.get_count()[0]
-        self.held_since = None
-        self._young_at_bound = self.young if bounded else None
-        gc.enable()  # before the log line: the next allocation may run the collection
-        structlog.get_logger("hub.gcpolicy").info(
-            "gc_held", held_ms=round(held_s * 1000, 1), bounded=bounded, young=young_objects
-        )
-
-
-def young_hold() -> YoungHold:
-    """The process's hold, listening to the collector (once per process, as
-    :func:`log_slow_collections`)."""
-    for listener in gc.callbacks:
-        if isinstance(listener, YoungHold):
-            return listener
-    hold = YoungHold()
-    gc.callbacks.append(hold)
-    return hold
