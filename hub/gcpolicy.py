@@ -26,6 +26,7 @@ import gc
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -89,33 +90,37 @@ class SlowCollections:
     """
 
     threshold_s: float
-    pending: deque[tuple[int, int, float, float]] = field(
+    pending: deque[tuple[int, int, float, float, float]] = field(
         default_factory=lambda: deque(maxlen=SLOW_COLLECTIONS_KEPT)
     )
     _began: float = 0.0
     _cpu: float = 0.0
+    _at: float = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._began = time.perf_counter()
             self._cpu = time.thread_time()
+            self._at = time.time()
             return
         took = time.perf_counter() - self._began
         if took >= self.threshold_s:
             cpu = time.thread_time() - self._cpu
-            self.pending.append((info["generation"], info["collected"], took, cpu))
+            self.pending.append((info["generation"], info["collected"], took, cpu, self._at))
 
     def flush(self) -> int:
-        """Log (``gc_paused``, INFO) each noted collection; how many were logged."""
+        """Log (``gc_paused``, INFO) each noted collection, with when it began (``began``, UTC);
+        how many were logged."""
         logged = 0
         while self.pending:
-            generation, collected, took, cpu = self.pending.popleft()
+            generation, collected, took, cpu, at = self.pending.popleft()
             structlog.get_logger("hub.gcpolicy").info(
                 "gc_paused",
                 generation=generation,
                 collected=collected,
                 duration_ms=round(took * 1000, 3),
                 cpu_ms=round(cpu * 1000, 3),
+                began=datetime.fromtimestamp(at, UTC).isoformat(),
             )
             logged += 1
         return logged

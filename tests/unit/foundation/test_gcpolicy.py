@@ -74,6 +74,7 @@ def test_a_slow_collection_is_noted_in_the_callback_and_logged_by_flush() -> Non
     """The collector's callback never logs (a collection can start inside a log call, whose
     printer holds a plain lock: logging there hung the worker); flush logs what it noted."""
     slow = SlowCollections(threshold_s=0.0)
+    before = datetime.now(UTC)
     with structlog.testing.capture_logs() as logged:
         slow("start", {"generation": 0, "collected": 0, "uncollectable": 0})
         slow("stop", {"generation": 2, "collected": 7, "uncollectable": 0})
@@ -84,6 +85,7 @@ def test_a_slow_collection_is_noted_in_the_callback_and_logged_by_flush() -> Non
     assert (line["event"], line["generation"], line["collected"]) == ("gc_paused", 2, 7)
     assert line["duration_ms"] >= 0
     assert line["cpu_ms"] >= 0
+    assert before <= datetime.fromisoformat(line["began"]) <= datetime.now(UTC)  # when it began
 
 
 def test_the_noted_collections_are_bounded_between_flushes() -> None:
