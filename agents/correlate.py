@@ -14,7 +14,6 @@ partitions' rounds of re-decisions come one at a time instead of all together.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +29,7 @@ from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.correlation import SUBJECTS, Correlation, Outcome, Result, Tables, Wiring
-from hub.correlation.ticks import Backlog, TickRota, wait_while_behind
+from hub.correlation.ticks import TickRota
 from hub.crypto.record import Place
 from hub.errors import HubError
 from hub.policy import PolicyClock
@@ -66,16 +65,13 @@ class CorrelateAgent:
             for topic in (settings.outbox_topic, settings.decisions_topic)
         }
         self.quarantine = raw_topic(app, settings.quarantine_topic)
-        self.backlog = Backlog()
 
     async def handle(self, event: Any) -> Outcome:
         """Decide one accepted record and write what it produced: sends first, then rows."""
         message = event.message
         place = Place(message.topic, message.partition)
-        sent_at = metrics.origin_of(header_items(message.headers))
-        self.backlog.note(None if sent_at is None else time.time() - sent_at, time.monotonic())
         result = await self.service.handle(event.value or b"", place, message.offset)
-        origin = metrics.origin_headers(sent_at)
+        origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         await self.write(result, origin)
         self.store(result, message.partition, message.offset)
         return result.outcome
@@ -153,19 +149,10 @@ def register_correlate(
                 **outcome.fields(),
             )
 
-    period_s = rota.period_s(settings.tick_interval_s)
-
-    def behind() -> bool:
-        return agent.backlog.behind(time.monotonic())
-
     async def tick() -> None:
         """A MACed clock tick into each held accepted partition whose turn it is (a failed one
-        waits for its next turn), once the worker has caught up or half a period has passed
-        (hub.correlation.ticks)."""
+        waits for its next turn)."""
         try:
-            waited = await wait_while_behind(behind, period_s / 2, asyncio.sleep)
-            if waited:
-                log.info("tick_waited", waited_ms=round(waited * 1000))
             held = {
                 tp.partition
                 for tp in app.consumer.assignment()
@@ -178,4 +165,4 @@ def register_correlate(
             log.warning("tick_deferred", error=type(exc).__name__)
 
     app.agent(accepted, name="correlate")(correlate_agent)
-    app.timer(interval=period_s)(tick)
+    app.timer(interval=rota.period_s(settings.tick_interval_s))(tick)

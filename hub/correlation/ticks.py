@@ -19,26 +19,9 @@ whole: partition ``p`` takes turn ``p % partitions``.
 >>> rota = TickRota(4)  # the topic grew to six partitions
 >>> [rota.next({0, 1, 2, 3, 4, 5}) for _ in range(4)]
 [(0, 4), (1, 5), (2,), (3,)]
-
-A turn also waits while the worker is behind (:class:`Backlog`: the events correlation takes
-arrive more than :data:`BEHIND_S` after their agency sent them), at most half a turn's period
-(:func:`wait_while_behind`), so that a round of re-decisions does not land on the records of
-a burst, and under a sustained overload the ticks still come.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
-BEHIND_S = 0.1
-"""An event older than this (since its agency sent it) when correlation takes it: behind."""
-
-CAUGHT_UP_S = 0.25
-"""Behind until no event older than :data:`BEHIND_S` has come for this long."""
-
-TICK_WAIT_POLL_S = 0.02
-"""How often a waiting turn looks again whether the worker has caught up."""
 
 
 class TickRota:
@@ -59,41 +42,3 @@ class TickRota:
         turn = self._turn
         self._turn = (turn + 1) % self.partitions
         return tuple(sorted(p for p in held if p % self.partitions == turn))
-
-
-@dataclass
-class Backlog:
-    """Whether the worker is behind, from the age of the events correlation takes.
-
-    Ages come from an unauthenticated header (``hub.metrics.origin_of``): a sender lying
-    about them can only delay ticks, each by at most :func:`wait_while_behind`'s bound.
-    """
-
-    behind_s: float = BEHIND_S
-    caught_up_s: float = CAUGHT_UP_S
-    behind_at: float | None = None
-
-    def note(self, age_s: float | None, now: float) -> None:
-        """One record taken at ``now`` (monotonic seconds), its events ``age_s`` old."""
-        if age_s is not None and age_s > self.behind_s:
-            self.behind_at = now
-
-    def behind(self, now: float) -> bool:
-        """Whether an event older than :attr:`behind_s` came in the last :attr:`caught_up_s`."""
-        return self.behind_at is not None and now - self.behind_at < self.caught_up_s
-
-
-async def wait_while_behind(
-    behind: Callable[[], bool],
-    bound_s: float,
-    sleep: Callable[[float], Awaitable[None]],
-    poll_s: float = TICK_WAIT_POLL_S,
-) -> float:
-    """Wait while ``behind()`` says so, looking every ``poll_s``, at most ``bound_s``; how
-    long it waited (the sum of the sleeps asked for)."""
-    waited = 0.0
-    while waited < bound_s and behind():
-        step = min(poll_s, bound_s - waited)
-        await sleep(step)
-        waited += step
-    return waited
