@@ -160,7 +160,7 @@ class Stamp:
     (None: replay holds no id key of the partnership, and no denial of it is a retraction)."""
     ids: frozenset[str]
     """The flag's event ids: a denial is a retraction when the partnership holds a flag of
-    exactly these events (:meth:`hub.audit.rederive._Held.deny`)."""
+    exactly these events (:meth:`hub.audit.held.Held.deny`)."""
     tallied: Tallied
     """What the summary counts of each of its entries (:meth:`hub.audit.tally.Tally.stamp`):
     one object per value among the stamps of a replay (:meth:`Stamps._stamp`), so that the
