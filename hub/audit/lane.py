@@ -90,7 +90,7 @@ class Lane:
         """The engine's decision per (event class, interval, partnership)."""
         self._consents: dict[EventKey, tuple[Asked, dict[tuple[Fact, ...], Decision]]] = {}
         """Per key, the lookups the engine makes, and the decisions per their answers."""
-        self._verdicts: dict[tuple[int, ...], tuple[object, Verdict]] = {}
+        self._verdicts: dict[tuple[int, tuple[int, ...]], tuple[object, Verdict]] = {}
         self._classes: dict[EventClass, int] = {}
         """Every event class met, numbered (few: agencies, types, councils, age bands)."""
         self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
@@ -150,21 +150,21 @@ class Lane:
         else:
             outcomes = self._unconsented(classes, basis, place, pid)
         flagged = basis.flagged
-        key = (id(flagged), *map(id, outcomes))
+        ids = tuple(map(id, outcomes))
+        key = (id(flagged), ids)
         known = self._verdicts.get(key)
         if known is None or known[0] is not flagged:
             if len(self._verdicts) >= _MEMO_MAX:
                 self._verdicts.clear()
-            known = (flagged, self._settled(basis, outcomes))
+            known = (flagged, self._settled(basis, outcomes, ids))
             self._verdicts[key] = known
         return known[1]
 
-    def _settled(self, basis: Basis, outcomes: Outcomes) -> Verdict:
+    def _settled(self, basis: Basis, outcomes: Outcomes, ids: tuple[int, ...]) -> Verdict:
         """The verdict on the decisions as :meth:`Rederiver.rederive` reaches it (the rule
         re-checked on the events permitted, the consent clauses looked for), with whether
         the rule holds remembered per flag and events permitted (it depends on nothing else)."""
         flagged = basis.flagged
-        ids = tuple(map(id, outcomes))
         read = self._read.get(ids)
         if read is None:  # held with the decisions: their identities stay theirs
             if len(self._read) >= _MEMO_MAX:

@@ -304,9 +304,6 @@ class Stamps:
 
     def _question(self, middle: bytes, read: bytes) -> _Asked | None:
         """The question read from the entry's bytes but its position (remembered per text)."""
-        key = (middle, read)
-        if key in self._asked:
-            return self._asked[key]
         fields, marks = middle_fields(middle), read_fields(read)
         asked = None
         if fields is not None and marks is not None:
@@ -315,7 +312,7 @@ class Stamps:
             asked = _Asked(next(self._counter), recipient, rule_id, events, *marks, flag)
         if len(self._asked) >= _MEMO_MAX:
             self._asked.clear()
-        self._asked[key] = asked
+        self._asked[middle, read] = asked
         return asked
 
     def _place(self, where: bytes) -> Place | None:
