@@ -14,7 +14,7 @@ entry (:meth:`Lane.expect`) from parts each computed once per distinct input:
   engine itself remembers a decision per (:meth:`hub.dsa.Evaluator.decide`), when the
   subject has no consent record (the empty book answers every lookup alike); with consent
   records, per the same key and the ledger's answers to the lookups the engine makes for it
-  (noted the first time, :class:`_Asking`);
+  (noted the first time, :class:`Asking`);
 - the **verdict** (per flag and decisions): whether the rule still holds on the events
   permitted (per flag and events permitted), whether any decision consulted consent, and
   the decisions' bytes cut at the decision time;
@@ -37,105 +37,46 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import orjson
 
 from hub.audit.answer import STAND_IN, STAND_IN_AT, Forms, time_text
 from hub.audit.ids import decision_id_of, place_text
+from hub.audit.lanebytes import flag_parts_of, quiet, tail_bytes
 from hub.audit.question import Question, position_at
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
+from hub.audit.verdict import (
+    UNASKED,
+    Asked,
+    Asking,
+    EventClass,
+    EventKey,
+    Expected,
+    Fact,
+    Outcomes,
+    Place,
+    Verdict,
+    event_class,
+    fact_of,
+)
 from hub.consent import ConsentLedger
-from hub.dispatch import ConsentRead, Position, consent_read_of, consents_consulted
+from hub.dispatch import Position, consent_read_of, consents_consulted
 from hub.dsa import (
     NO_CONSENT,
-    ConsentRef,
     Decision,
-    Evaluator,
     EventFacts,
     Purpose,
 )
 from hub.flags import still_holds
+
+__all__ = ["Expected", "Lane", "Place", "Verdict", "event_class"]
 
 _MEMO_MAX = 65_536
 _NO_AT = STAND_IN_AT
 """Stand-in for a decision's time while its bytes are cut around it (its text is found
 nowhere else in a record: checked on each cut): the pieces' stand-in
 (:data:`hub.audit.answer.STAND_IN`, its text)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """What an entry's stream position determines (shared by every entry taken there)."""
-
-    at: datetime
-    text: bytes
-    """The time as a record writes it, with its opening quote."""
-    iso: str
-    """The time as the decision id hashes it."""
-    sequence: int
-    slot: int
-    """The interval of the agreement book ``at`` falls in (its breakpoints bisected)."""
-    where: str
-    """The position as the decision id hashes it."""
-    where_json: bytes
-    """The position as the record writes it."""
-    hashed: bytes
-    """The time and position as the decision id hashes them (:func:`decision_of`)."""
-    position: Position
-
-
-@dataclass(slots=True)
-class Verdict:
-    """The engine's decisions on a flag's events for one partnership, and what follows.
-
-    Not frozen: :attr:`chunks` is filled on first use; nothing else changes once built.
-    """
-
-    outcomes: tuple[Decision, ...]
-    permit: bool
-    consulting: bool
-    """Whether any decision has a consent clause (then the consent records are listed)."""
-    ids: tuple[int, ...]
-    """The decisions' identities (how the summary counts them: :meth:`Tally.count`)."""
-    chunks: list[bytes] | None = None
-    """The decisions' bytes for the flag's events (a remembered verdict is one flag's), cut
-    at each decision's time; empty when they cannot be cut so."""
-
-
-EventClass = tuple[int, str, str, str | None, int | None]
-"""The agreement sequence, and an event's agency, type, council and age band."""
-
-_EventKey = tuple[int, int, str]
-"""(an event class, numbered; the interval of the book; the partnership)."""
-
-
-@dataclass(slots=True)
-class Expected:
-    """An entry's expected bytes, and what counting it does."""
-
-    value: bytes
-    change: Callable[[], None]
-    """The entry's change to the flags held (made once the entry is counted)."""
-    outcome: str
-    retraction: bool
-    verdict: Verdict
-    agencies: tuple[str, ...]
-
-
-def event_class(fact: EventFacts, sequence: int, evaluator: Evaluator) -> EventClass:
-    """What the agreements engine at ``sequence`` tells apart in an event.
-
-    The engine decides one event for one partnership from the interval of the book the time
-    falls in, the event's agency, type, council and age band (the ages its age scopes treat
-    alike), the partnership, the purpose (always the same here) and the answers of the
-    consent view, and remembers its decisions per those (:meth:`hub.dsa.Evaluator.decide`).
-    With the empty consent view every answer is "none": two events of one class get the
-    same decision (but for event id and time) at the same interval and partnership.
-    """
-    return (sequence, *evaluator.event_class(fact))
 
 
 class Lane:
@@ -145,20 +86,20 @@ class Lane:
         self._rederiver = rederiver
         self._forms = forms
         self._places: dict[tuple[int, int], Place] = {}
-        self._outcomes: dict[_EventKey, Decision] = {}
+        self._outcomes: dict[EventKey, Decision] = {}
         """The engine's decision per (event class, interval, partnership)."""
-        self._consents: dict[_EventKey, tuple[_Asked, dict[tuple[_Fact, ...], Decision]]] = {}
+        self._consents: dict[EventKey, tuple[Asked, dict[tuple[Fact, ...], Decision]]] = {}
         """Per key, the lookups the engine makes, and the decisions per their answers."""
-        self._verdicts: dict[tuple[int, ...], tuple[object, Verdict]] = {}
+        self._verdicts: dict[tuple[int, tuple[int, ...]], tuple[object, Verdict]] = {}
         self._classes: dict[EventClass, int] = {}
         """Every event class met, numbered (few: agencies, types, councils, age bands)."""
         self._flag_classes: dict[tuple[int, int], tuple[object, tuple[int, ...]]] = {}
         self._parts: dict[tuple[int, int], tuple[object, bytes, bytes]] = {}
         self._answering: (
-            tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], _Fact]] | None
+            tuple[ConsentLedger, str, datetime, Callable[[Purpose, str, str], Fact]] | None
         ) = None
         self._holds: dict[tuple[int, tuple[bool, ...]], tuple[object, bool]] = {}
-        self._read: dict[tuple[int, ...], tuple[_Outcomes, tuple[bool, ...], bool]] = {}
+        self._read: dict[tuple[int, ...], tuple[Outcomes, tuple[bool, ...], bool]] = {}
         """Per decisions (by identity, held): which permit, and whether any consulted
         consent (a flag's decisions for one partnership recur across flags and sequences)."""
         self.hits = 0
@@ -209,21 +150,21 @@ class Lane:
         else:
             outcomes = self._unconsented(classes, basis, place, pid)
         flagged = basis.flagged
-        key = (id(flagged), *map(id, outcomes))
+        ids = tuple(map(id, outcomes))
+        key = (id(flagged), ids)
         known = self._verdicts.get(key)
         if known is None or known[0] is not flagged:
             if len(self._verdicts) >= _MEMO_MAX:
                 self._verdicts.clear()
-            known = (flagged, self._settled(basis, outcomes))
+            known = (flagged, self._settled(basis, outcomes, ids))
             self._verdicts[key] = known
         return known[1]
 
-    def _settled(self, basis: Basis, outcomes: _Outcomes) -> Verdict:
+    def _settled(self, basis: Basis, outcomes: Outcomes, ids: tuple[int, ...]) -> Verdict:
         """The verdict on the decisions as :meth:`Rederiver.rederive` reaches it (the rule
         re-checked on the events permitted, the consent clauses looked for), with whether
         the rule holds remembered per flag and events permitted (it depends on nothing else)."""
         flagged = basis.flagged
-        ids = tuple(map(id, outcomes))
         read = self._read.get(ids)
         if read is None:  # held with the decisions: their identities stay theirs
             if len(self._read) >= _MEMO_MAX:
@@ -246,7 +187,7 @@ class Lane:
 
     def _unconsented(
         self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
-    ) -> _Outcomes:
+    ) -> Outcomes:
         """The engine's decisions for a subject without consent records, per event."""
         memo, slot = self._outcomes, place.slot
         found = [memo.get((c, slot, pid)) for c in classes]
@@ -271,14 +212,14 @@ class Lane:
 
     def _consented(
         self, classes: tuple[int, ...], basis: Basis, place: Place, pid: str
-    ) -> _Outcomes:
+    ) -> Outcomes:
         """The engine's decisions for a subject with consent records, per event: remembered
         per (event class, interval, partnership) and the consent ledger's answers to the
         lookups the engine makes for it.
 
         The engine asks the same lookups (purpose, provider) for every event of one class,
         interval and partnership (it remembers them per its own key, a part of this one:
-        :meth:`Evaluator.outcome`), so they are noted the first time (:class:`_Asking`) and
+        :meth:`Evaluator.outcome`), so they are noted the first time (:class:`Asking`) and
         asked again of each ledger.
         """
         ledger, token, at, slot = basis.consent, basis.token, place.at, place.slot
@@ -299,20 +240,22 @@ class Lane:
 
     def _answerer(
         self, ledger: ConsentLedger, token: str, at: datetime
-    ) -> Callable[[Purpose, str, str], _Fact]:
+    ) -> Callable[[Purpose, str, str], Fact]:
         """The ledger's answer to a lookup (purpose, provider, partnership) for the subject
         at ``at``, remembered while the ledger and the time stay the same (the entries of
         one dispatch: every flag of the subject, for every partnership)."""
         last = self._answering
         if last is not None and last[0] is ledger and last[1] == token and last[2] == at:
             return last[3]
-        answers: dict[tuple[Purpose, str, str], _Fact] = {}
+        answers: dict[tuple[Purpose, str, str], Fact] = {}
 
-        def answer(purpose: Purpose, provider: str, pid: str) -> _Fact:
+        def answer(purpose: Purpose, provider: str, pid: str) -> Fact:
             key = (purpose, provider, pid)
-            found = answers.get(key, _UNASKED)
-            if found is _UNASKED:
-                found = answers[key] = _fact(ledger.consent_for(token, purpose, provider, pid, at))
+            found = answers.get(key, UNASKED)
+            if found is UNASKED:
+                found = answers[key] = fact_of(
+                    ledger.consent_for(token, purpose, provider, pid, at)
+                )
             return found  # type: ignore[return-value]  # not the stand-in
 
         self._answering = (ledger, token, at, answer)
@@ -323,7 +266,7 @@ class Lane:
     ) -> Decision:
         """An event decided by the engine, its consent lookups and answers noted."""
         pid = key[2]
-        asking = _Asking(basis.consent, basis.token, pid)
+        asking = Asking(basis.consent, basis.token, pid)
         evaluator = self._rederiver.evaluator(basis.sequence)
         decision = self._same(evaluator.outcome(fact, pid, at, asking))
         if asking.foreign:  # asked about another subject or partnership: not remembered
@@ -476,7 +419,7 @@ class Lane:
         if known is None or known[0] is not basis.flagged:
             if len(self._parts) >= _MEMO_MAX:
                 self._parts.clear()
-            known = (basis.flagged, *_flag_parts(basis))
+            known = (basis.flagged, *flag_parts_of(basis))
             self._parts[key] = known
         return known[1], known[2]
 
@@ -504,122 +447,5 @@ class Lane:
         )
         own, alert_id = ids
         if alert_id is None and own is None and not consents and read is None:
-            return b"".join((b'],"alert_id":null,"position":', place.where_json, _quiet(basis)))
-        return _tail_bytes((alert_id, basis.position), consents, basis.severity, own, read)
-
-
-_Outcomes = tuple[Decision, ...]
-_Asked = tuple[tuple[Purpose, str], ...]
-"""Consent lookups: (purpose, provider) each."""
-_UNASKED = object()
-_Fact = tuple[str, datetime] | None
-"""A consent lookup's answer: the consent's id and the time it was given, or None (what the
-engine tells answers apart by)."""
-
-
-def _fact(found: ConsentRef | None) -> _Fact:
-    return None if found is None else (found.consent_id, found.given_at)
-
-
-class _Asking:
-    """A subject's consent ledger as the engine's view, noting each lookup and its answer."""
-
-    __slots__ = ("_ledger", "_pid", "_token", "answers", "asked", "foreign")
-
-    def __init__(self, ledger: ConsentLedger, token: str, pid: str) -> None:
-        self._ledger, self._token, self._pid = ledger, token, pid
-        self.asked: list[tuple[Purpose, str]] = []
-        self.answers: list[_Fact] = []
-        self.foreign = False
-        """Whether a lookup was about another subject or partnership."""
-
-    def consent_for(
-        self, subject_token: str, purpose: Purpose, provider: str, recipient: str, at: datetime
-    ) -> ConsentRef | None:
-        found = self._ledger.consent_for(subject_token, purpose, provider, recipient, at)
-        self.foreign |= subject_token != self._token or recipient != self._pid
-        self.asked.append((purpose, provider))
-        self.answers.append(_fact(found))
-        return found
-
-
-def _flag_parts(basis: Basis) -> tuple[bytes, bytes]:
-    flag_part = b"".join(
-        (
-            b',"flag_id":',
-            orjson.dumps(basis.flag[0]),
-            b',"rule_id":',
-            orjson.dumps(basis.rule.id),
-            b',"rule_version":',
-            orjson.dumps(basis.rule.version),
-            b',"policy_sequence":',
-            orjson.dumps(basis.sequence),
-            b',"outcome":',
-        )
-    )
-    events_part = b"".join(
-        (
-            b',"events":',
-            orjson.dumps(basis.events),
-            b',"inputs_digest":',
-            orjson.dumps(basis.inputs),
-            b',"decisions":[',
-        )
-    )
-    return flag_part, events_part
-
-
-@lru_cache(maxsize=64)
-def _quiet_tail(severity: str | None) -> bytes:
-    """A tail's bytes after the position, for an entry that consulted and read no consent
-    and names no flag or alert of the partnership."""
-    return b"".join(
-        (
-            b',"consents":[],"severity":',
-            orjson.dumps(severity),
-            b',"recipient_flag_id":null,"consent_read":null}',
-        )
-    )
-
-
-def _quiet(basis: Basis) -> bytes:
-    return _quiet_tail(basis.severity)
-
-
-def _tail_bytes(
-    alerted: tuple[str | None, Position | None],
-    consents: tuple[object, ...],
-    severity: str | None,
-    own: str | None,
-    read: ConsentRead | None,
-) -> bytes:
-    """The bytes :meth:`Forms.json_bytes` writes after the decisions' closing bracket
-    (``alerted``: the alert id and the position)."""
-    alert_id, position = alerted
-    where = (
-        b"null"
-        if position is None
-        else b'{"partition":%d,"offset":%d}' % (position.partition, position.offset)
-    )
-    listed = (
-        b"[" + b",".join([c.__pydantic_serializer__.to_json(c) for c in consents]) + b"]"  # type: ignore[attr-defined]
-        if consents
-        else b"[]"
-    )
-    return b"".join(
-        (
-            b'],"alert_id":',
-            orjson.dumps(alert_id),
-            b',"position":',
-            where,
-            b',"consents":',
-            listed,
-            b',"severity":',
-            orjson.dumps(severity),
-            b',"recipient_flag_id":',
-            orjson.dumps(own),
-            b',"consent_read":',
-            b"null" if read is None else read.__pydantic_serializer__.to_json(read),
-            b"}",
-        )
-    )
+            return b"".join((b'],"alert_id":null,"position":', place.where_json, quiet(basis)))
+        return tail_bytes((alert_id, basis.position), consents, basis.severity, own, read)

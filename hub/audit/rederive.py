@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hub.alerts import AlertKind
 from hub.audit.answer import Answer
+from hub.audit.held import Held, nothing
 from hub.audit.history import History
 from hub.audit.question import Question
 from hub.consent import CONSENT_ENDS, ConsentLedger
@@ -26,8 +26,6 @@ from hub.dispatch import (
     DecisionRecord,
     Moment,
     Position,
-    alert_revision,
-    anchor_key,
     consent_read_of,
     consents_consulted,
     decision_ids,
@@ -51,7 +49,6 @@ from hub.idkey import IdKey
 from hub.models.accepted import Located
 from hub.registry import Registry
 from hub.rules import Rule, RuleSet
-from hub.view import continued
 
 
 class UnreplayableError(Exception):
@@ -142,7 +139,7 @@ class Derived:
 
     def commit(self) -> None:
         """Make the decision's change to the flags held (once)."""
-        change, self.change = self.change, _nothing
+        change, self.change = self.change, nothing
         change()
 
     @property
@@ -151,86 +148,6 @@ class Derived:
         if self._record is None:
             self._record = self.answer.record()
         return self._record
-
-
-@dataclass(frozen=True, slots=True)
-class _Live:
-    """A partnership's flag as replay's own permits left it: events, start, anchor, revision."""
-
-    events: frozenset[str]
-    start: datetime
-    anchor: datetime
-    revision: str
-
-
-@dataclass
-class _Held:
-    """The flags each partnership holds per (partnership, subject, rule), from re-derived permits.
-
-    Partnership ids are keyed (:mod:`hub.idkey`): replay derives them with the id keys it is
-    given, and a partnership without one gets ``None`` (a mismatch if the entry has an id).
-    """
-
-    keys: Mapping[str, IdKey]
-    live: dict[tuple[str, str, str], dict[str, _Live]] = field(default_factory=dict)
-    closed: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    subjects: set[str] = field(default_factory=set)
-    """Every subject whose held flags were read (a sharded replay checks that no two
-    shards read one subject's)."""
-
-    def permit(self, basis: Basis, pid: str) -> _Ids:
-        """A permit's ids, and the change it makes to the flags held (not yet made)."""
-        key = self.keys.get(pid)
-        self.subjects.add(basis.token)
-        if key is None:
-            return None, None, _nothing
-        members = basis.ids
-        revision = alert_revision(basis.flag[1], pid, members)
-        place = (pid, basis.token, basis.rule.id)
-        live = self.live.get(place, {})
-        own = continued(members, {i: (f.events, f.start) for i, f in live.items()})
-        start = basis.members[0].occurred_at
-        if own is None:
-            reopened = self.closed.get((pid, basis.token, anchor_key(basis.rule.id, start)), 0)
-            own, anchor = key.flag_id(basis.rule.id, basis.token, start, reopened), start
-        else:
-            anchor = live[own].anchor
-        held = _Live(members, start, anchor, revision)
-
-        def hold() -> None:
-            self.live.setdefault(place, {})[own] = held
-
-        return own, key.alert_id(own, revision), hold
-
-    def deny(self, basis: Basis, pid: str) -> _Ids:
-        """A retraction's ids when the entry's events are a flag the partnership held, and
-        the change it makes to the flags held (not yet made)."""
-        key = self.keys.get(pid)
-        self.subjects.add(basis.token)
-        place = (pid, basis.token, basis.rule.id)
-        live = self.live.get(place)
-        if key is None or not live:  # most denials: the partnership holds no such flag
-            return None, None, _nothing
-        members = basis.ids
-        own = next((i for i, f in live.items() if f.events == members), None)
-        if own is None:
-            return None, None, _nothing
-        gone = live[own]
-        closed = (pid, basis.token, anchor_key(basis.rule.id, gone.anchor))
-
-        def close() -> None:
-            del self.live[place][own]
-            self.closed[closed] = self.closed.get(closed, 0) + 1
-
-        return own, key.closed_id(own, AlertKind.RETRACTED.value, gone.revision), close
-
-
-_Ids = tuple[str | None, str | None, Callable[[], None]]
-"""A partnership's flag id and alert id for an entry, and its change to the flags held."""
-
-
-def _nothing() -> None:
-    """No change to the flags held."""
 
 
 class Rederiver:
@@ -253,7 +170,7 @@ class Rederiver:
         self._registry = registry
         self._areas = areas
         self._evaluators: dict[int, Evaluator] = {}
-        self._held = _Held(id_keys or {})
+        self._held = Held(id_keys or {})
         self._bases: dict[tuple[Any, ...], Basis] = {}
         self._contributed: dict[str, Contribution | None] = {}
         self._seen_facts: dict[str, EventFacts] = {}
@@ -261,13 +178,13 @@ class Rederiver:
         self._consent_clauses: dict[int, tuple[tuple[Clause, ...], bool]] = {}
 
     @property
-    def held(self) -> _Held:
+    def held(self) -> Held:
         """The flags each partnership holds, from the permits re-derived so far."""
         return self._held
 
     @property
     def subjects(self) -> set[str]:
-        """Every subject whose held flags a re-derivation read (see :class:`_Held`)."""
+        """Every subject whose held flags a re-derivation read (:class:`~hub.audit.held.Held`)."""
         return self._held.subjects
 
     def rederive(self, recorded: Question, *, commit: bool = True) -> Derived:
@@ -315,7 +232,7 @@ class Rederiver:
         )
         if commit:
             change()
-            change = _nothing
+            change = nothing
         return Derived(answer, basis.located, recorded, change, basis.agencies)
 
     def consulting(self, decisions: Iterable[Decision]) -> bool:

@@ -26,131 +26,48 @@ against them too; without them it is taken as recorded.
 
 from __future__ import annotations
 
-import gc
-import json
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.audit.answer import Forms
+from hub.audit.collector import REPLAY_YOUNG_THRESHOLD, collection_paused
+from hub.audit.entries import (
+    differences,
+    explain_event,
+    id_of,
+    parsed,
+    release_of,
+    time_of,
+    validated,
+)
 from hub.audit.history import History
 from hub.audit.lane import Lane
 from hub.audit.mismatch import Mismatch
 from hub.audit.question import Question, question_of, written_question
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
+from hub.audit.report import AskedIds, ReplayReport, ShardResult, Window
 from hub.audit.stamp import Stamps
-from hub.audit.tally import Tally
-from hub.audit.watermark import WatermarkCheck, WatermarkCounts
+from hub.audit.watermark import WatermarkCheck
 from hub.dispatch import DecisionRecord
-from hub.dsa import Decision
 from hub.geo import AreaLookup
 from hub.idkey import IdKey
-from hub.models.accepted import Located
 from hub.registry import Registry
 from hub.rules import RuleSet
-from hub.sna import is_release_record
 
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The decision times to report on (inclusive bounds; None: open)."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def before(self, at: datetime) -> bool:
-        """Whether ``at`` is before the window."""
-        return self.start is not None and at < self.start
-
-    def after(self, at: datetime) -> bool:
-        """Whether ``at`` is after the window."""
-        return self.end is not None and at > self.end
-
-
-@dataclass(slots=True)
-class ReplayReport:
-    """What a replay found: counts, every mismatch, the summary, explanations asked for."""
-
-    entries: int = 0
-    repeats: int = 0
-    outside: int = 0
-    mismatched: int = 0
-    mismatches: list[Mismatch] = field(default_factory=list)
-    tally: Tally = field(default_factory=Tally)
-    explanations: list[dict[str, Any]] = field(default_factory=list)
-    unexplained: list[str] = field(default_factory=list)
-    watermark: dict[str, Any] | None = None
-    """The watermark check against the consent feeds, or None when none were given."""
-    validated: int = 0
-    """Entries read as whole records: not of the record's shape, or not equal to the
-    re-derived one on the fast path (or every entry, with the consent feeds)."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether every entry re-derived exactly as recorded."""
-        return not self.mismatches
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON data."""
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "repeats": self.repeats,
-            "outside_window": self.outside,
-            "mismatched_entries": self.mismatched,
-            "mismatches": [m.to_json() for m in self.mismatches],
-            "summary": self.tally.to_json(),
-            "explanations": self.explanations,
-            "unexplained": self.unexplained,
-            "watermark": self.watermark,
-            "validated_whole": self.validated,
-        }
-
-
-@dataclass(slots=True)
-class ShardResult:
-    """What a replay of some entries found, as plain values another process can merge:
-    each mismatch and explanation with the index of its entry among all entries."""
-
-    entries: int
-    repeats: int
-    outside: int
-    mismatched: int
-    validated: int
-    mismatches: list[tuple[int, Mismatch]]
-    explanations: list[tuple[int, dict[str, Any]]]
-    tally: tuple[Counter[tuple[str, str, bool]], Counter[Any]]
-    watermark: WatermarkCounts | None
-    asked: set[str]
-    """Every decision id looked up among those seen (repeats are found by id)."""
-    subjects: set[str]
-    """Every subject whose held flags a re-derivation read."""
-    history: dict[str, int]
-    """The history's counts (``Counts`` and ``records``)."""
-    undecodable_events: set[str]
-    """Events this shard's history found undecodable when looked up (in ``history``)."""
-    cpu: float = 0.0
-    """CPU seconds its process spent on it (set by the caller)."""
-
-
-class _Asked(set[str]):
-    """The decision ids seen, remembering every id looked up (:meth:`Replayer.shard`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: set[str] = set()
-
-    def __contains__(self, item: object) -> bool:
-        if isinstance(item, str):
-            self.asked.add(item)
-        return super().__contains__(item)
+__all__ = [
+    "REPLAY_YOUNG_THRESHOLD",
+    "ReplayReport",
+    "Replayer",
+    "ShardResult",
+    "Window",
+    "collection_paused",
+    "differences",
+]
 
 
 class Replayer:
@@ -226,7 +143,7 @@ class Replayer:
         :meth:`replay` does, and say what a merge with other shards needs
         (:func:`hub.audit.shard.replay_sharded`)."""
         window = window or Window()
-        report, seen = ReplayReport(), _Asked()
+        report, seen = ReplayReport(), AskedIds()
         mismatch_at: list[int] = []
         explained_at: list[int] = []
         with collection_paused():
@@ -273,14 +190,14 @@ class Replayer:
             or self._written(value, window, explain, into)
         ):
             return
-        raw = _parsed(value)
-        release = release_record(value) if raw is None else _release_of(raw)
+        raw = parsed(value)
+        release = release_record(value) if raw is None else release_of(raw)
         if release is not None:
             self._release(release, into)
             return
         question = question_of(raw) if raw is not None else None
         bounded = window.start is not None or window.end is not None
-        at = _time(raw.get("decided_at")) if raw is not None and bounded else None
+        at = time_of(raw.get("decided_at")) if raw is not None and bounded else None
         if raw is None or question is None or (bounded and at is None) or self._feeds is not None:
             self._validated(value, window, explain, into)
             return
@@ -342,7 +259,7 @@ class Replayer:
         question, decided_at = written
         at = None
         if window.start is not None or window.end is not None:
-            at = _time(decided_at)
+            at = time_of(decided_at)
             if at is None or window.after(at):
                 return False
         entry = (question, at)
@@ -412,12 +329,12 @@ class Replayer:
     @staticmethod
     def _repeat(value: bytes, report: ReplayReport) -> None:
         """A repeated decision id: skipped as the ledger skips it, if it is a record at all."""
-        if _validate(value) is not None:
+        if validated(value) is not None:
             report.repeats += 1
             return
         report.entries += 1
         report.mismatched += 1
-        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+        report.mismatches.append(Mismatch(id_of(value), "record", "unreadable", "a record"))
 
     def _release(self, release: dict[str, Any], into: tuple[ReplayReport, set[str]]) -> None:
         report, seen = into
@@ -445,7 +362,7 @@ class Replayer:
         except PydanticValidationError:
             report.entries += 1
             report.mismatched += 1
-            report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+            report.mismatches.append(Mismatch(id_of(value), "record", "unreadable", "a record"))
             return
         if recorded.decision_id in seen:
             report.repeats += 1
@@ -498,12 +415,12 @@ class Replayer:
         value: bytes, known: DecisionRecord | dict[str, Any], report: ReplayReport
     ) -> None:
         """An entry outside the window: counted, unless it is not a record at all."""
-        if isinstance(known, DecisionRecord) or _validate(value) is not None:
+        if isinstance(known, DecisionRecord) or validated(value) is not None:
             report.outside += 1
             return
         report.entries += 1
         report.mismatched += 1
-        report.mismatches.append(Mismatch(_id_of(value), "record", "unreadable", "a record"))
+        report.mismatches.append(Mismatch(id_of(value), "record", "unreadable", "a record"))
 
     def _differences(
         self, value: bytes, known: DecisionRecord | dict[str, Any], found: Derived
@@ -514,7 +431,7 @@ class Replayer:
         re-derived record's form: it is then validated whole and compared as models, so
         each difference is named as before.
         """
-        recorded = known if isinstance(known, DecisionRecord) else _validate(value)
+        recorded = known if isinstance(known, DecisionRecord) else validated(value)
         if recorded is None:
             return [Mismatch(found.answer.decision_id, "record", "unreadable", "a record")]
         # The ledger holds what the live path wrote: the same bytes mean no field differs.
@@ -530,7 +447,7 @@ class Replayer:
         try:
             return self._rederiver.rederive(question)
         except UnreplayableError as exc:
-            recorded = _validate(value)
+            recorded = validated(value)
             if recorded is None:
                 return [Mismatch(question.decision_id, "record", "unreadable", "a record")]
             recorded_value = recorded.model_dump(mode="json").get(exc.field_name)
@@ -545,7 +462,7 @@ class Replayer:
             "decided_at": derived.decided_at.isoformat(),
             "policy_sequence": derived.policy_sequence,
             "events": [
-                _explain_event(e, d) for e, d in zip(found.events, derived.decisions, strict=True)
+                explain_event(e, d) for e, d in zip(found.events, derived.decisions, strict=True)
             ],
             "consents": [
                 self._explain_consent(c.model_dump(mode="json")) for c in derived.consents
@@ -569,125 +486,3 @@ def _inside(at: datetime | None, window: Window, report: ReplayReport) -> bool:
         return False
     report.entries += 1
     return True
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector made rare for a replay's loop, and restored after.
-
-    A replay allocates a few dozen small objects per entry and keeps its memos (bounded)
-    alive: the collector's passes over them cost about a tenth of the replay's time
-    (``docs/benchmarks.md``) and free little. The young generation is collected every
-    :data:`REPLAY_YOUNG_THRESHOLD` allocations instead of every 700, so whatever cyclic
-    garbage a ledger's entries do leave stays bounded however long the ledger; reference
-    counting frees everything else as usual. A collector that was disabled stays so.
-
-    What exists when the loop starts (the history just indexed, the replayer's memos) is
-    frozen for the loop (:func:`gc.freeze`) and unfrozen after, into the oldest generation:
-    it lives as long as the replay, and the young collections the loop makes need not walk
-    it (a history just indexed is still young; ``docs/benchmarks.md``, branch replay12).
-    Not when something is frozen already: unfreezing would undo the caller's freeze.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    thresholds = gc.get_threshold()
-    gc.set_threshold(REPLAY_YOUNG_THRESHOLD, *thresholds[1:])
-    freezing = gc.get_freeze_count() == 0  # else the caller froze: its choice is left alone
-    if freezing:
-        gc.freeze()
-    try:
-        yield
-    finally:
-        if freezing:
-            gc.unfreeze()
-        gc.set_threshold(*thresholds)
-
-
-REPLAY_YOUNG_THRESHOLD = 200_000
-"""Allocations between two young collections while a replay runs (CPython's default: 700)."""
-
-
-def _explain_event(located: Located, decision: Decision) -> dict[str, Any]:
-    return {
-        "event_id": located.event.event_id,
-        "event_type": located.event.event_type,
-        "agency": located.event.envelope.agency_id,
-        "outcome": str(decision.outcome),
-        "agreement": f"{decision.agreement_id}@{decision.agreement_version}"
-        if decision.permitted
-        else None,
-        "reasons": [str(r) for r in decision.reasons],
-        "failed_clauses": [
-            f"{c.agreement}:{c.clause}: {c.detail}"
-            for c in decision.clauses
-            if c.effect == "failed"
-        ],
-    }
-
-
-def _release_of(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """The release record an entry's JSON is, or None when it is a decision."""
-    return raw if is_release_record(raw) and isinstance(raw.get("decision_id"), str) else None
-
-
-def _parsed(value: bytes) -> dict[str, Any] | None:
-    """The entry's JSON object, or None when it is not one."""
-    try:
-        raw = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    return raw if isinstance(raw, dict) else None
-
-
-def _time(value: object) -> datetime | None:
-    """A recorded time read without the model (None when it needs the model to read it)."""
-    if type(value) is not str:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
-
-def _validate(value: bytes) -> DecisionRecord | None:
-    """The entry validated as a record, or None when it is not one."""
-    try:
-        return DecisionRecord.model_validate_json(value)
-    except PydanticValidationError:
-        return None
-
-
-def _id_of(value: bytes) -> str:
-    """The decision id of an unreadable record, if it has one."""
-    try:
-        raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return ""
-    return str(raw.get("decision_id", "")) if isinstance(raw, dict) else ""
-
-
-def differences(recorded: DecisionRecord, derived: DecisionRecord) -> list[Mismatch]:
-    """Every field that differs between two records (per event decision for ``decisions``)."""
-    left, right = recorded.model_dump(mode="json"), derived.model_dump(mode="json")
-    found = []
-    for name in sorted(left.keys() | right.keys()):
-        if name == "decisions":
-            found += _decision_differences(recorded.decision_id, left[name], right[name])
-        elif left.get(name) != right.get(name):
-            found.append(Mismatch(recorded.decision_id, name, left.get(name), right.get(name)))
-    return found
-
-
-def _decision_differences(
-    decision_id: str, left: list[dict[str, Any]], right: list[dict[str, Any]]
-) -> list[Mismatch]:
-    if len(left) != len(right):
-        return [Mismatch(decision_id, "decisions", len(left), len(right))]
-    return [
-        Mismatch(decision_id, f"decisions[{n}].{name}", one.get(name), other.get(name))
-        for n, (one, other) in enumerate(zip(left, right, strict=True))
-        for name in sorted(one.keys() | other.keys())
-        if one.get(name) != other.get(name)
-    ]

@@ -160,7 +160,7 @@ class Stamp:
     (None: replay holds no id key of the partnership, and no denial of it is a retraction)."""
     ids: frozenset[str]
     """The flag's event ids: a denial is a retraction when the partnership holds a flag of
-    exactly these events (:meth:`hub.audit.rederive._Held.deny`)."""
+    exactly these events (:meth:`hub.audit.held.Held.deny`)."""
     tallied: Tallied
     """What the summary counts of each of its entries (:meth:`hub.audit.tally.Tally.stamp`):
     one object per value among the stamps of a replay (:meth:`Stamps._stamp`), so that the
@@ -304,9 +304,6 @@ class Stamps:
 
     def _question(self, middle: bytes, read: bytes) -> _Asked | None:
         """The question read from the entry's bytes but its position (remembered per text)."""
-        key = (middle, read)
-        if key in self._asked:
-            return self._asked[key]
         fields, marks = middle_fields(middle), read_fields(read)
         asked = None
         if fields is not None and marks is not None:
@@ -315,7 +312,7 @@ class Stamps:
             asked = _Asked(next(self._counter), recipient, rule_id, events, *marks, flag)
         if len(self._asked) >= _MEMO_MAX:
             self._asked.clear()
-        self._asked[key] = asked
+        self._asked[middle, read] = asked
         return asked
 
     def _place(self, where: bytes) -> Place | None:
