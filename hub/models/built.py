@@ -59,7 +59,10 @@ def _every_field(cls: type[BaseModel]) -> set[str]:
 
 _EVERY_FIELD: dict[type[BaseModel], set[str]] = {}
 """Per model class, the set of all its fields, shared by its instances' ``fields_set``
-(see :func:`built`)."""
+(see :func:`built`). Never change a frozen model's ``model_fields_set`` in place: the set is
+every such instance's. Pydantic never does (a frozen model refuses assignment before it
+touches the set; ``model_copy`` copies it first), and it cannot be a frozenset, because
+``model_copy`` updates its copy in place."""
 # BaseModel defines no __new__: object's is the one ``cls(...)`` and ``model_construct`` call.
 _new = object.__new__
 # BaseModel's slots, set through their descriptors: what ``object.__setattr__`` (pydantic's
