@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from random import Random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hub.flags.engine
 from hub.flags import Contribution, SubjectWindow, episodes_of
 from hub.flags.match import Episode, episodes, needed_types
 from hub.models.built import replaced
 from hub.rules import FieldValue, Rule, RuleSet
+from hub.rules.model import Conditions, Contributor, Sequence
 from tests.unit.flags.builders import CONTRIBUTING, RULES, T0, contribution
 
 _VARIED: dict[str, tuple[dict[str, FieldValue], ...]] = {
@@ -139,3 +142,68 @@ def test_a_rule_naming_no_label_is_matched_on_its_types() -> None:
     found = episodes_of(rules, window)
     assert [rule.id for rule, _ in found] == ["repeated-violence"]
     assert found == [(counts_only, e) for e in episodes(counts_only, window.contributions, None)]
+
+
+_TYPES = ("police.arrest", "csc.missing_episode", "education.suspension", "police.stop_search")
+"""Four types of three agencies, for rules made up below (no ``where`` tests)."""
+_LABELS = ("a", "b", "c", "ghost")
+"""Labels contributors may carry, and one no contributor carries (``ghost``)."""
+
+
+@st.composite
+def _made_up_rule(draw: st.DrawFn) -> Rule:
+    """Any rule the model allows over :data:`_TYPES`: contributors sharing labels or
+    unlabelled, ``require`` and sequences naming any label (one only in a sequence, one no
+    contributor carries), counts and agencies above one."""
+    contributors = draw(
+        st.lists(
+            st.builds(
+                Contributor,
+                type=st.sampled_from(_TYPES),
+                label=st.sampled_from([None, *_LABELS[:3]]),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    names = sorted({c.name for c in contributors} | {"ghost"})
+    label = st.sampled_from(names)
+    conditions = Conditions(
+        min_events=draw(st.integers(1, 3)),
+        min_agencies=draw(st.integers(1, 2)),
+        require=tuple(draw(st.lists(label, max_size=2))),
+        sequence=tuple(
+            draw(
+                st.lists(
+                    st.builds(Sequence, first=label, then=label, within_days=st.just(30)),
+                    max_size=2,
+                )
+            )
+        ),
+    )
+    return Rule(
+        id="made-up",
+        version=1,
+        title="A made-up rule",
+        explanation="A rule made up to test the needed types on any shape.",
+        severity="low",
+        window_days=draw(st.sampled_from([20, 60, 400])),
+        events=tuple(contributors),
+        conditions=conditions,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_made_up_rule(), st.lists(st.tuples(st.sampled_from(_TYPES), st.floats(0, 90)), max_size=9))
+def test_any_rule_the_model_allows_finds_its_episodes_on_every_window(
+    rule: Rule, arrivals: list[tuple[str, float]]
+) -> None:
+    """The needed types are a necessary condition for every rule shape, not only the
+    shipped rules' (in which every label is required and defined): a window grown by any
+    arrivals has the episodes of matching the rule itself."""
+    rules = RuleSet([rule])
+    window = SubjectWindow()
+    for event_type, day in arrivals:
+        window = window.add(contribution(event_type, day))
+        expected = [(rule, e) for e in episodes(rule, window.contributions, None)]
+        assert episodes_of(rules, window) == expected
