@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -134,11 +135,23 @@ def _named(avro_type: Any, name: str) -> Any:
     return avro_type
 
 
+# Built once and drawn from many times: hypothesis validates a strategy on every draw, and one
+# built afresh per draw is validated afresh, which cost most of this test's time. The draws are
+# the same, in the same order, from strategies of the same definition: the same pairs.
+FIELD_TYPES = _types(1)
+FIELD_NAMES = st.lists(st.sampled_from("abcdef"), unique=True, max_size=4)
+
+
+@functools.cache
+def _renamed(names: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(names), max_size=2)
+
+
 def _fields(draw: st.DrawFn) -> dict[str, Any]:
-    names = draw(st.lists(st.sampled_from("abcdef"), unique=True, max_size=4))
+    names = draw(FIELD_NAMES)
     found = {}
     for name in names:
-        field: dict[str, Any] = {"name": name, "type": _named(draw(_types(1)), f"E{name}")}
+        field: dict[str, Any] = {"name": name, "type": _named(draw(FIELD_TYPES), f"E{name}")}
         if draw(st.booleans()) and field["type"] == "int":
             field["default"] = 0
         if draw(st.booleans()) and isinstance(field["type"], list):
@@ -151,9 +164,9 @@ def _fields(draw: st.DrawFn) -> dict[str, Any]:
 def schema_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     writer = _fields(draw)
     reader = _fields(draw) if draw(st.booleans()) else dict(writer)
-    for name in draw(st.lists(st.sampled_from(sorted(writer) or ["a"]), max_size=2)):
+    for name in draw(_renamed(tuple(sorted(writer) or ["a"]))):
         if name in reader:
-            reader[name] = {"name": name, "type": _named(draw(_types(1)), f"E{name}")}
+            reader[name] = {"name": name, "type": _named(draw(FIELD_TYPES), f"E{name}")}
     return record(*reader.values()), record(*writer.values())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -45,6 +46,13 @@ def _day(offset: int) -> str:
     return (DAY0 + timedelta(days=offset)).isoformat()
 
 
+# Every strategy below is built once (module constants, or cached by its arguments) and drawn
+# from many times: hypothesis validates a strategy on each draw, and a strategy built afresh
+# per draw is validated afresh, which cost most of these tests' time. The draws are the same
+# ones, in the same order, from strategies of the same definition, so the examples are too.
+
+
+@functools.cache
 def mostly(
     strategy: st.SearchStrategy[Any], rare: st.SearchStrategy[Any], odds: int = 10
 ) -> st.SearchStrategy[Any]:
@@ -52,48 +60,68 @@ def mostly(
     return st.integers(1, odds).flatmap(lambda k: rare if k == odds else strategy)
 
 
+@functools.cache
+def pick(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """One of ``options``."""
+    return st.sampled_from(options)
+
+
+@functools.cache
+def some(
+    options: tuple[Any, ...], min_size: int = 0, max_size: int | None = None
+) -> st.SearchStrategy[list[Any]]:
+    """A list of distinct ``options``."""
+    return st.lists(pick(options), min_size=min_size, max_size=max_size, unique=True)
+
+
+@functools.cache
+def ends(start: int) -> st.SearchStrategy[int | None]:
+    return mostly(st.none(), st.integers(start, start + 120), odds=3)
+
+
 ages = st.none() | st.tuples(st.none() | st.integers(0, 25), st.none() | st.integers(0, 25)).map(
     lambda b: {"min": b[0], "max": b[1]}
 )
+AGENCIES = tuple(sorted(AGENCY_TYPES))
+MOSTLY_NOT = mostly(st.just(False), st.just(True), odds=3)
+MOSTLY_NO_AGES = mostly(st.none(), ages, odds=3)
+SOME_FIELDS = mostly(some(tuple(FIELDS), min_size=1), st.just([]))
+SIGNED = mostly(st.integers(-30, 30), st.none())
+UP_TO_TWO = st.integers(0, 2)
+STARTS = st.integers(0, 60)
+CONSENT_PURPOSE = st.none() | pick(tuple(PURPOSES))
 
 
 @st.composite
 def agreements(draw: st.DrawFn, agreement_id: str) -> Agreement:
-    providers = draw(
-        st.lists(st.sampled_from(sorted(AGENCY_TYPES)), min_size=1, max_size=2, unique=True)
-    )
-    recipients = draw(st.lists(st.sampled_from(PARTNERS), min_size=1, max_size=3, unique=True))
-    types = sorted({t for p in providers for t in AGENCY_TYPES[p]})
+    providers = draw(some(AGENCIES, min_size=1, max_size=2))
+    recipients = draw(some(tuple(PARTNERS), min_size=1, max_size=3))
+    types = tuple(sorted({t for p in providers for t in AGENCY_TYPES[p]}))
     items = [
         {
             "event_type": t,
-            "level": draw(st.sampled_from(["person", "area"])),
-            "fields": [{"name": f} for f in draw(st.lists(st.sampled_from(FIELDS), unique=True))],
-            "consent_required": draw(mostly(st.just(False), st.just(True), odds=3)),
-            "age_scope": draw(mostly(st.none(), ages, odds=3)),
+            "level": draw(pick(("person", "area"))),
+            "fields": [{"name": f} for f in draw(some(tuple(FIELDS)))],
+            "consent_required": draw(MOSTLY_NOT),
+            "age_scope": draw(MOSTLY_NO_AGES),
         }
-        for t in draw(st.lists(st.sampled_from(types), min_size=1, unique=True))
+        for t in draw(some(types, min_size=1))
     ]
     prohibitions = [
         {
             "id": f"p{i}",
             "description": "generated",
-            "event_types": draw(st.lists(st.sampled_from(types), unique=True, max_size=1)),
-            "recipients": draw(st.lists(st.sampled_from(recipients), unique=True, max_size=1)),
-            "purposes": draw(st.lists(st.sampled_from(PURPOSES), unique=True, max_size=1)),
-            "fields": draw(
-                mostly(st.lists(st.sampled_from(FIELDS), unique=True, min_size=1), st.just([]))
-            ),
+            "event_types": draw(some(types, max_size=1)),
+            "recipients": draw(some(tuple(recipients), max_size=1)),
+            "purposes": draw(some(tuple(PURPOSES), max_size=1)),
+            "fields": draw(SOME_FIELDS),
             "age_scope": draw(ages),
         }
-        for i in range(draw(st.integers(0, 2)))
+        for i in range(draw(UP_TO_TWO))
     ]
-    start = draw(st.integers(0, 60))
-    end = draw(mostly(st.none(), st.integers(start, start + 120), odds=3))
-    signed = [
-        draw(mostly(st.integers(-30, 30), st.none()))
-        for _ in range(len(providers) + len(recipients))
-    ]
+    start = draw(STARTS)
+    end = draw(ends(start))
+    signed = [draw(SIGNED) for _ in range(len(providers) + len(recipients))]
     parties = providers + recipients
     contact = {"name": "n", "role": "r", "email": "x@y.example"}
     doc = agreement_dict(
@@ -112,15 +140,15 @@ def agreements(draw: st.DrawFn, agreement_id: str) -> Agreement:
                 "party": r,
                 "role": "controller",
                 "contact": contact,
-                "neighbours": draw(st.lists(st.sampled_from(PARTNERS), unique=True, max_size=1)),
+                "neighbours": draw(some(tuple(PARTNERS), max_size=1)),
             }
             for r in recipients
         ],
-        purposes=draw(st.lists(st.sampled_from(PURPOSES), min_size=1, unique=True)),
-        consent_purpose=draw(st.none() | st.sampled_from(PURPOSES)),
+        purposes=draw(some(tuple(PURPOSES), min_size=1)),
+        consent_purpose=draw(CONSENT_PURPOSE),
         data_items=items,
         prohibitions=prohibitions,
-        age_scope=draw(mostly(st.none(), ages, odds=3)),
+        age_scope=draw(MOSTLY_NO_AGES),
         effective_from=_day(start),
         effective_to=None if end is None else _day(end),
         signatories=[
@@ -134,23 +162,30 @@ def agreements(draw: st.DrawFn, agreement_id: str) -> Agreement:
 moments = st.integers(20 * 24, 150 * 24).map(
     lambda h: datetime.combine(DAY0, time(0), tzinfo=UTC) + timedelta(hours=h)
 )
+ANYWHERE = st.none() | pick(tuple(sorted(c for p in PARTNERS for c in COUNCILS[p])))
+AGES_OR_NONE = mostly(st.integers(0, 25), st.none())
+TOKEN_OR_NONE = mostly(st.just("tok"), st.none())
 
 
 @st.composite
 def events(draw: st.DrawFn, likely: tuple[str, ...], recipient: str) -> EventFacts:
-    agency = draw(mostly(st.sampled_from(likely), st.sampled_from(sorted(AGENCY_TYPES)), odds=4))
-    anywhere = st.none() | st.sampled_from(sorted(c for p in PARTNERS for c in COUNCILS[p]))
-    council = draw(mostly(st.sampled_from(sorted(COUNCILS[recipient])), anywhere, odds=3))
+    agency = draw(mostly(pick(likely), pick(AGENCIES), odds=4))
+    council = draw(mostly(pick(tuple(sorted(COUNCILS[recipient]))), ANYWHERE, odds=3))
     return EventFacts(
         event_id="ev",
         agency_id=agency,
-        event_type=draw(st.sampled_from(AGENCY_TYPES[agency])),
+        event_type=draw(pick(tuple(AGENCY_TYPES[agency]))),
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
         council=council,
-        age=draw(mostly(st.integers(0, 25), st.none())),
-        subject_token=draw(mostly(st.just("tok"), st.none())),
+        age=draw(AGES_OR_NONE),
+        subject_token=draw(TOKEN_OR_NONE),
         fields={f: f"value-{f}" for f in [*FIELDS, "secret"]},
     )
+
+
+GIVEN_AT = mostly(st.just(DAY_ZERO), moments)
+WITHDRAWN_AT = st.none() | moments
+UP_TO_THREE = st.integers(0, 3)
 
 
 @st.composite
@@ -159,30 +194,38 @@ def consents(draw: st.DrawFn) -> ConsentBook:
         ConsentGrant(
             consent_id=f"c{i}",
             subject_token="tok",
-            purpose=draw(st.sampled_from(PURPOSES)),
-            provider=draw(st.sampled_from(sorted(AGENCY_TYPES))),
-            recipients=frozenset(draw(st.lists(st.sampled_from(PARTNERS), min_size=1))),
-            given_at=draw(mostly(st.just(DAY_ZERO), moments)),
-            withdrawn_at=draw(st.none() | moments),
+            purpose=draw(pick(tuple(PURPOSES))),
+            provider=draw(pick(AGENCIES)),
+            recipients=frozenset(draw(st.lists(pick(tuple(PARTNERS)), min_size=1))),
+            given_at=draw(GIVEN_AT),
+            withdrawn_at=draw(WITHDRAWN_AT),
         )
-        for i in range(draw(st.integers(0, 3)))
+        for i in range(draw(UP_TO_THREE))
     ]
     return ConsentBook(grants)
 
 
+IDS = st.lists(st.integers(0, 2**16), min_size=1, max_size=4, unique=True)
+
+
+@functools.cache
+def agreements_named(agreement_id: str) -> st.SearchStrategy[Agreement]:
+    return agreements(agreement_id)
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[Any, ...]:
-    ids = draw(st.lists(st.integers(0, 2**16), min_size=1, max_size=4, unique=True))
-    agreements_ = tuple(draw(agreements(f"a{i}")) for i in ids)
+    ids = draw(IDS)
+    agreements_ = tuple(draw(agreements_named(f"a{i}")) for i in ids)
     providers = tuple(sorted({p for a in agreements_ for p in a.provider_ids}))
-    recipients = sorted({r for a in agreements_ for r in a.recipient_ids})
-    recipient = draw(mostly(st.sampled_from(recipients), st.sampled_from(PARTNERS), odds=4))
+    recipients = tuple(sorted({r for a in agreements_ for r in a.recipient_ids}))
+    recipient = draw(mostly(pick(recipients), pick(tuple(PARTNERS)), odds=4))
     return (
         agreements_,
         draw(events(providers, recipient)),
         recipient,
         draw(moments),
-        draw(st.sampled_from(PURPOSES)),
+        draw(pick(tuple(PURPOSES))),
         draw(consents()),
     )
 
@@ -323,7 +366,7 @@ def test_a_prohibition_always_wins(s: Any, data: st.DataObject) -> None:
     index = next(i for i, a in enumerate(agreements_) if a.id == decision.agreement_id)
     target = agreements_[index]
     whole = data.draw(st.booleans())
-    field = data.draw(st.sampled_from(FIELDS))
+    field = data.draw(pick(tuple(FIELDS)))
     rule: dict[str, Any] = {"id": "added", "description": "added", "event_types": [e.event_type]}
     if not whole:
         rule["fields"] = [field]
@@ -350,7 +393,7 @@ def test_evaluation_at_t_is_unchanged_by_any_later_agreement_change(
         book = book.apply(encode_agreement_message(a, seq, at - timedelta(days=400)))
     before = Evaluator(book, REGISTRY).decide(e, recipient, at, consent, purpose)
     target = data.draw(st.sampled_from(agreements_))
-    replacement = data.draw(agreements(target.id if data.draw(st.booleans()) else "new-one"))
+    replacement = data.draw(agreements_named(target.id if data.draw(st.booleans()) else "new-one"))
     doc = replacement.model_dump(mode="json")
     if replacement.id == target.id:
         doc["version"] = target.version + 1
