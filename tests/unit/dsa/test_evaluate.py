@@ -246,6 +246,17 @@ def test_age_scoped_prohibition_applies_to_unknown_age() -> None:
     assert judge.decide(event(age=10), "reading", NOW).permitted
 
 
+def test_purpose_scoped_prohibition_applies_to_its_purposes_only() -> None:
+    """A prohibition naming purposes forbids the flow for those purposes, and leaves the
+    agreement's other purposes permitted."""
+    rule = {"id": "no-safeguarding", "description": "x", "purposes": ["safeguarding"]}
+    purposes = ["serious_violence_prevention", "safeguarding"]
+    judge = evaluator(agreement(purposes=purposes, prohibitions=[rule]))
+    asked = judge.decide(event(), "reading", NOW, purpose=Purpose.SAFEGUARDING)
+    assert asked.reasons == (DenialReason.PROHIBITED,)
+    assert judge.decide(event(), "reading", NOW).permitted
+
+
 def test_area_level_flow_never_discloses_the_subject() -> None:
     doc = agreement().model_dump(mode="json")
     doc["data_items"][0]["level"] = "area"
