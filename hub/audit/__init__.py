@@ -18,6 +18,7 @@ Pure domain logic: no I/O, no faust. See ``docs/audit.md``.
 """
 
 from hub.audit.at import subject_at
+from hub.audit.entries import differences
 from hub.audit.entry import Entry, canonical_json, entry_of
 from hub.audit.head import (
     GENESIS,
@@ -33,7 +34,8 @@ from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
 from hub.audit.mismatch import Mismatch
 from hub.audit.question import Question, question_of
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
-from hub.audit.replay import Replayer, ReplayReport, Window, differences
+from hub.audit.replay import Replayer
+from hub.audit.report import ReplayReport, Window
 from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
 from hub.audit.tally import Tally
 from hub.audit.verify import (

@@ -70,8 +70,6 @@ from hub.dsa import (
 )
 from hub.flags import still_holds
 
-__all__ = ["Expected", "Lane", "Place", "Verdict", "event_class"]
-
 _MEMO_MAX = 65_536
 _NO_AT = STAND_IN_AT
 """Stand-in for a decision's time while its bytes are cut around it (its text is found

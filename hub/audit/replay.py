@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from hub.audit.answer import Forms
-from hub.audit.collector import REPLAY_YOUNG_THRESHOLD, collection_paused
+from hub.audit.collector import collection_paused
 from hub.audit.entries import (
     differences,
     explain_event,
@@ -58,16 +58,6 @@ from hub.geo import AreaLookup
 from hub.idkey import IdKey
 from hub.registry import Registry
 from hub.rules import RuleSet
-
-__all__ = [
-    "REPLAY_YOUNG_THRESHOLD",
-    "ReplayReport",
-    "Replayer",
-    "ShardResult",
-    "Window",
-    "collection_paused",
-    "differences",
-]
 
 
 class Replayer:

@@ -41,7 +41,8 @@ import orjson
 import structlog
 
 from hub.audit.mismatch import Mismatch
-from hub.audit.replay import Replayer, ReplayReport, ShardResult, Window
+from hub.audit.replay import Replayer
+from hub.audit.report import ReplayReport, ShardResult, Window
 from hub.audit.watermark import WatermarkCounts
 from hub.errors import AuditError, HubError
 

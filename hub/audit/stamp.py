@@ -48,10 +48,11 @@ from typing import Any
 import orjson
 
 from hub.audit.ids import decision_text
-from hub.audit.lane import Lane, Place, Verdict
+from hub.audit.lane import Lane
 from hub.audit.question import Question, middle_fields, read_fields
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
 from hub.audit.tally import Tallied
+from hub.audit.verdict import Place, Verdict
 from hub.dispatch import FeedMark, consent_read_of
 
 _ID_HEAD = b'{"decision_id":"'

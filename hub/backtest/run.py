@@ -229,8 +229,7 @@ class Backtest:
         self._touched.add(token)
         state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
-        if self._watched is not None:  # its episodes are not needed: the subject is
-            self._watched.seen.clear()  # rescanned at the next tick
+        self._forget_episodes()  # not needed: the subject is rescanned at the next tick
         if folded is not None:
             self._apply(token, folded.step)
         elif wake is not None:
@@ -280,7 +279,7 @@ class Backtest:
         rescan = self._setup.correlator.rescan
         for token in sorted(t for t in self._flagged if t not in quiet):
             state = self._states[token]
-            self._episodes()  # forget those of earlier dispatches
+            self._forget_episodes()  # those of earlier dispatches
             step = rescan(token, state, moment)
             self.rescans += 1
             if step.pending or step.state != state:
@@ -300,6 +299,11 @@ class Backtest:
     def _episodes(self) -> list[_Episodes]:
         """The episodes evaluated since the last call (none when they are not noted)."""
         return [] if self._watched is None else self._watched.watched()
+
+    def _forget_episodes(self) -> None:
+        """Drop the episodes evaluated since the last call, unread."""
+        if self._watched is not None:
+            self._watched.forget()
 
     def _moment(self, at: datetime) -> Moment:
         """The dispatch's moment; its position only where decisions are recorded (a position

@@ -57,6 +57,10 @@ class WatchedDispatcher(Dispatcher):
         self.seen.clear()
         return seen
 
+    def forget(self) -> None:
+        """Drop the episodes noted since the last call, for a caller that does not need them."""
+        self.seen.clear()
+
 
 @dataclass(frozen=True, slots=True)
 class Instants:

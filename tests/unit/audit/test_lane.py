@@ -25,9 +25,10 @@ import pytest
 from hub.audit import Window
 from hub.audit.answer import Forms, time_text
 from hub.audit.ids import decision_id_of
-from hub.audit.lane import _NO_AT, Lane, Verdict, event_class
+from hub.audit.lane import _NO_AT, Lane
 from hub.audit.question import written_question
 from hub.audit.tally import Tallied
+from hub.audit.verdict import Verdict, event_class
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
 from tests.unit.audit.simulated import Simulator, simulated

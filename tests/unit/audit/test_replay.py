@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from hub.audit import Replayer, ReplayReport, Window
+from hub.audit.collector import REPLAY_YOUNG_THRESHOLD, collection_paused
 from hub.audit.question import written_question
-from hub.audit.replay import REPLAY_YOUNG_THRESHOLD, collection_paused
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import Simulator, generate, simulated, world
 

@@ -21,7 +21,8 @@ import orjson
 import pytest
 
 from hub.audit import Window
-from hub.audit.replay import Replayer, ReplayReport
+from hub.audit.replay import Replayer
+from hub.audit.report import ReplayReport
 from hub.audit.shard import conflict, merge, partition_of, plan, replay_sharded
 from hub.dispatch import DecisionRecord
 from tests.unit.audit.simulated import ROOT, Simulator, simulated
