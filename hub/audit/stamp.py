@@ -68,7 +68,10 @@ _CONSENTS = b'},"consents":[],"severity":'
 _READ = b',"recipient_flag_id":null,"consent_read":'
 _NULL_READ = _READ + b"null}"
 _POSITION = re.compile(rb'\{"partition":([0-9]{1,9}),"offset":([0-9]{1,18})\}')
-_MEMO_MAX = 65_536
+_MEMO_MAX = 8_192
+"""Entries per memo. A key's entries lie near each other in the ledger: 8,192 kept every
+stamp hit of 65,536 on the bench's history (95,009 of 100,014, counted by ``replay15``), with
+145 MB less peak memory in ``bench_replay 100000`` (docs/benchmarks.md)."""
 _NEVER = object()
 """A key whose entries are never quiet denials (permits, or decisions that consulted
 consent): they take the lane."""
