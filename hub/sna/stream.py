@@ -42,7 +42,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from hub.dsa import Evaluator
@@ -134,19 +134,41 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
 def key_of(partition: int, event: Event, council: str | None) -> bytes:
     """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
     envelope = event.envelope
-    band = _band_text(envelope.age)
-    # A day's ISO text is digits and hyphens: json writes it quoted, nothing escaped.
     return (
-        f'[{int(partition)},"{envelope.occurred_at.date().isoformat()}",'
-        f"{_json_text(council or '')},{_json_text(envelope.lsoa)},{_json_text(event.event_type)},"
-        f"{_json_text(envelope.agency_id)},{band}]"
+        f"[{int(partition)},{_day_text(envelope.occurred_at.date())},"
+        f"{_area_text(council or '', envelope.lsoa)},"
+        f"{_kind_text(event.event_type, envelope.agency_id)},{_band_text(envelope.age)}]"
     ).encode()
+
+
+# A row key's texts, remembered (each a pure function of small, repeating values; bounded).
+# Per event: the day 0.4 µs as ISO text, the four strings 0.45 µs as JSON; remembered, the
+# lookups 0.1 µs each.
 
 
 @lru_cache(maxsize=1024)
 def _band_text(age: int | None) -> str:
     """An age's band as a row key writes it (remembered: an age is a small number)."""
     return _json_text(age_band(age))
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date) -> str:
+    """A day as a row key writes it: its ISO text quoted (digits and hyphens: nothing to
+    escape)."""
+    return _json_text(day.isoformat())
+
+
+@lru_cache(maxsize=16_384)
+def _area_text(council: str, lsoa: str) -> str:
+    """A row key's council and LSOA, as JSON strings."""
+    return f"{_json_text(council)},{_json_text(lsoa)}"
+
+
+@lru_cache(maxsize=1024)
+def _kind_text(event_type: str, agency_id: str) -> str:
+    """A row key's event type and agency, as JSON strings."""
+    return f"{_json_text(event_type)},{_json_text(agency_id)}"
 
 
 def _fields(event: Event, council: str | None) -> tuple[str, str, str, str, str, str]:
@@ -251,6 +273,24 @@ def advance(
     return Tallied(mark, before, outcomes, held.entries + entry)
 
 
+def _first_row(mark: Mark, outcome: str, digest: bytes) -> Tallied:
+    """``Tallied(mark, 0, (outcome,), <its one entry>)``: a new row (most of a record's), built
+    through the class's slot descriptors rather than the frozen ``__init__``'s
+    ``object.__setattr__`` per field (0.55 → 0.3 µs; test: equal to the one built)."""
+    row = _new(Tallied)
+    _set_mark(row, mark)
+    _set_before(row, 0)
+    _set_outcomes(row, (outcome,))
+    _set_entries(row, _ENTRY.pack(0, digest))
+    return row
+
+
+_new = object.__new__
+_set_mark, _set_before, _set_outcomes, _set_entries = (
+    vars(Tallied)[name].__set__ for name in ("mark", "before", "outcomes", "entries")
+)
+
+
 def tally(
     seen: Located, mark: Mark, counter: CountContext, load: Callable[[bytes], bytes | None]
 ) -> tuple[bytes, Tallied] | None:
@@ -344,7 +384,7 @@ class Counting:
         where = (partition, mark.offset, at)
         if held is None:  # most rows: a new one (advance's first case, without its closure)
             outcome = self._outcome(event, council, where)
-            updated: Tallied | None = Tallied(mark, 0, (outcome,), _ENTRY.pack(0, digest))
+            updated: Tallied | None = _first_row(mark, outcome, digest)
         else:
             updated = advance(held, mark, digest, lambda: self._outcome(event, council, where))
         if updated is not None:
