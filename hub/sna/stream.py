@@ -69,18 +69,32 @@ def digest_of(event_id: str) -> bytes:
     return hashlib.blake2b(event_id.encode(), digest_size=DIGEST_SIZE).digest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Mark:
-    """Where in a partition an event was read: offset, item index, items in the record."""
+    """Where in a partition an event was read: offset, item index, items in the record.
+
+    One per event read: its ``__init__`` sets the fields through the class's slot
+    descriptors, which a frozen dataclass's generated one reaches through
+    ``object.__setattr__`` per field (0.45 → 0.2 µs; the same value: tests)."""
 
     offset: int
     item: int
     size: int = 1
 
+    def __init__(self, offset: int, item: int, size: int = 1) -> None:
+        _set_offset(self, offset)
+        _set_item(self, item)
+        _set_size(self, size)
+
     @property
     def last_of_record(self) -> bool:
         """Whether the record's every event has been read once this one has."""
         return self.item + 1 >= self.size
+
+
+_set_offset, _set_item, _set_size = (
+    vars(Mark)[name].__set__ for name in ("offset", "item", "size")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +203,26 @@ def outcome_of(verdict: Verdict) -> str:
     return _LEFT_OUT + verdict.excluded if verdict.cell is None else _COUNTED + verdict.agreement
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Tallied:
     """A row's value: the mark of the last event seen, the entries before its record, the
-    outcomes named, and the entries (outcome index and event id digest, in the order added)."""
+    outcomes named, and the entries (outcome index and event id digest, in the order added).
+
+    Built once per row an event moves (most events make a new row): its ``__init__`` sets
+    the fields through the slot descriptors, as :class:`Mark`'s (0.55 → 0.3 µs)."""
 
     mark: Mark
     before: int
     outcomes: tuple[str, ...]
     entries: bytes = b""
+
+    def __init__(
+        self, mark: Mark, before: int, outcomes: tuple[str, ...], entries: bytes = b""
+    ) -> None:
+        _set_mark(self, mark)
+        _set_before(self, before)
+        _set_outcomes(self, outcomes)
+        _set_entries(self, entries)
 
     @property
     def count(self) -> int:
@@ -252,6 +277,11 @@ class Tallied:
         return Counter(self.outcomes[i] for i, _ in _ENTRY.iter_unpack(entries))
 
 
+_set_mark, _set_before, _set_outcomes, _set_entries = (
+    vars(Tallied)[name].__set__ for name in ("mark", "before", "outcomes", "entries")
+)
+
+
 def advance(
     held: Tallied | None, mark: Mark, digest: bytes, outcome: Callable[[], str]
 ) -> Tallied | None:
@@ -271,24 +301,6 @@ def advance(
         outcomes = (*outcomes, said)
     entry = _ENTRY.pack(outcomes.index(said), digest)
     return Tallied(mark, before, outcomes, held.entries + entry)
-
-
-def _first_row(mark: Mark, outcome: str, digest: bytes) -> Tallied:
-    """``Tallied(mark, 0, (outcome,), <its one entry>)``: a new row (most of a record's), built
-    through the class's slot descriptors rather than the frozen ``__init__``'s
-    ``object.__setattr__`` per field (0.55 → 0.3 µs; test: equal to the one built)."""
-    row = _new(Tallied)
-    _set_mark(row, mark)
-    _set_before(row, 0)
-    _set_outcomes(row, (outcome,))
-    _set_entries(row, _ENTRY.pack(0, digest))
-    return row
-
-
-_new = object.__new__
-_set_mark, _set_before, _set_outcomes, _set_entries = (
-    vars(Tallied)[name].__set__ for name in ("mark", "before", "outcomes", "entries")
-)
 
 
 def tally(
@@ -384,7 +396,7 @@ class Counting:
         where = (partition, mark.offset, at)
         if held is None:  # most rows: a new one (advance's first case, without its closure)
             outcome = self._outcome(event, council, where)
-            updated: Tallied | None = _first_row(mark, outcome, digest)
+            updated: Tallied | None = Tallied(mark, 0, (outcome,), _ENTRY.pack(0, digest))
         else:
             updated = advance(held, mark, digest, lambda: self._outcome(event, council, where))
         if updated is not None:

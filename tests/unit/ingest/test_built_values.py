@@ -5,6 +5,7 @@ what the plain construction gives, so the shortcut changes nothing a reader can 
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
@@ -12,7 +13,7 @@ from hub.crypto.batchrecord import encode_batch_record, parse_batch_record
 from hub.crypto.signing import SigningKey
 from hub.errors import MalformedBatchError
 from hub.ingest import Outcome, accepted_outcome
-from hub.sna.stream import _ENTRY, Mark, Tallied, _first_row
+from hub.sna.stream import _ENTRY, Mark, Tallied
 
 KEY = SigningKey.from_raw(b"\x05" * 32)
 
@@ -30,19 +31,39 @@ def test_an_accepted_outcome_is_the_one_its_constructor_builds(event_id: str, in
         built.reason = "changed"  # type: ignore[misc]  # frozen, as the constructor's
 
 
-def test_a_new_rows_value_is_the_one_its_constructor_builds() -> None:
-    fields = {f.name for f in dataclasses.fields(Tallied)}
-    assert fields == {"mark", "before", "outcomes", "entries"}  # every field set
-    for mark, outcome, digest in (
-        (Mark(0, 0), "c:agreement", b"\x00" * 16),
-        (Mark(2**40, 7, 9), "x:no_agreement", bytes(range(16))),
-    ):
-        built = _first_row(mark, outcome, digest)
-        plain = Tallied(mark, 0, (outcome,), _ENTRY.pack(0, digest))
-        assert built == plain
-        assert built.to_bytes() == plain.to_bytes()
-        assert Tallied.from_bytes(built.to_bytes()) == plain
-        assert built.holds(digest)
+def test_marks_and_rows_built_by_their_own_init_are_ordinary_frozen_dataclasses() -> None:
+    """:class:`Mark` and :class:`Tallied` set their fields through their slot descriptors:
+    every field set, defaults kept, keywords taken, equal and hashed by value, frozen,
+    ``replace`` and pickle working as for a generated ``__init__``."""
+    assert [f.name for f in dataclasses.fields(Mark)] == ["offset", "item", "size"]
+    assert [f.name for f in dataclasses.fields(Tallied)] == [
+        "mark",
+        "before",
+        "outcomes",
+        "entries",
+    ]
+    mark = Mark(2**40, 7, 9)
+    assert dataclasses.astuple(mark) == (2**40, 7, 9)
+    assert Mark(3, 4) == Mark(item=4, offset=3, size=1)
+    assert Mark(3, 4).size == 1
+    assert hash(Mark(3, 4)) == hash(Mark(3, 4, 1))
+    assert Mark(3, 4) != Mark(3, 4, 2)
+    assert dataclasses.replace(mark, item=8) == Mark(2**40, 8, 9)
+    digest = bytes(range(16))
+    row = Tallied(mark, 0, ("x:no_agreement",), _ENTRY.pack(0, digest))
+    assert (row.mark, row.before, row.outcomes) == (mark, 0, ("x:no_agreement",))
+    assert Tallied(mark, 0, ()).entries == b""
+    assert row == Tallied(
+        entries=_ENTRY.pack(0, digest), outcomes=row.outcomes, before=0, mark=mark
+    )
+    assert Tallied.from_bytes(row.to_bytes()) == row
+    assert row.holds(digest)
+    assert pickle.loads(pickle.dumps(row)) == row  # noqa: S301  # our own bytes
+    assert repr(mark) == "Mark(offset=1099511627776, item=7, size=9)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mark.offset = 1  # type: ignore[misc]  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.before = 1  # type: ignore[misc]  # frozen
 
 
 def test_a_batch_records_events_are_the_same_from_any_bytes_like_input() -> None:
