@@ -241,13 +241,11 @@ class Tallied:
 
     def to_bytes(self) -> bytes:
         """The row's stored body (sealed by the caller)."""
-        m = self.mark
-        parts = [_HEAD.pack(m.offset, m.item, m.size, self.before, len(self.outcomes))]
-        for outcome in self.outcomes:
-            raw = outcome.encode()
-            parts += [_LEN.pack(len(raw)), raw]
-        parts.append(self.entries)
-        return b"".join(parts)
+        m, outcomes = self.mark, self.outcomes
+        head = _HEAD.pack(m.offset, m.item, m.size, self.before, len(outcomes))
+        if len(outcomes) == 1:  # most rows: one outcome
+            return head + _outcome_bytes(outcomes[0]) + self.entries
+        return b"".join([head, *map(_outcome_bytes, outcomes), self.entries])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Tallied:
@@ -275,6 +273,14 @@ class Tallied:
         if self.mark.offset >= cutoff:
             entries = entries[: self.before * _ENTRY.size]
         return Counter(self.outcomes[i] for i, _ in _ENTRY.iter_unpack(entries))
+
+
+@lru_cache(maxsize=1024)
+def _outcome_bytes(outcome: str) -> bytes:
+    """An outcome as a row stores it: u16 length ‖ UTF-8 (remembered: a row's outcomes are
+    a few agreement names and reasons)."""
+    raw = outcome.encode()
+    return _LEN.pack(len(raw)) + raw
 
 
 _set_mark, _set_before, _set_outcomes, _set_entries = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import struct
 
 import pytest
 
@@ -85,3 +86,23 @@ def test_a_truncated_event_is_refused_at_the_same_offset_from_any_input() -> Non
             parse_batch_record(given)  # type: ignore[arg-type]  # as above
         offsets.add(str(raised.value))
     assert len(offsets) == 1
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [(), ("c:agreement",), ("x:no_agreement", "c:a\u00e9", "c:" + "z" * 300), ("", "x:")],
+)
+def test_a_rows_bytes_are_its_documented_layout(outcomes: tuple[str, ...]) -> None:
+    """``offset ‖ item ‖ size ‖ before ‖ n`` then each outcome ``u16 length ‖ UTF-8``, then
+    the entries: written out here field by field, as the module docstring states it."""
+    entries = b"".join(  # each entry names one of the outcomes (none without any)
+        struct.pack(">H16s", i % len(outcomes), bytes([i]) * 16)
+        for i in range(3 if outcomes else 0)
+    )
+    before = 2 if outcomes else 0  # entries before the row's last record
+    row = Tallied(Mark(2**33, 5, 11), before, outcomes, entries)
+    expected = struct.pack(">QIIIH", 2**33, 5, 11, before, len(outcomes))
+    for outcome in outcomes:
+        expected += struct.pack(">H", len(outcome.encode())) + outcome.encode()
+    assert row.to_bytes() == expected + entries
+    assert Tallied.from_bytes(row.to_bytes()) == row
