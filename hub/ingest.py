@@ -386,6 +386,7 @@ class Ingest:
         accepted: list[Routed] = []
         outcomes: list[Outcome] = []
         seals: list[EventSeal] = []
+        refused: list[Outbound] = []  # the refused events' messages, in input order
         base = message.source.position
         for index, raw in enumerate(record.events):
             try:
@@ -393,12 +394,13 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001  # _refusal: an input never crashes the hub
                 seals = seals or event_seals(record, tree)  # quarantined alone, with its seal
                 headers = ((SEAL_HEADER, seals[index].to_bytes()),)
-                outcomes.append(self._refused(message, _refusal(exc), (index, raw, headers)))
+                outcome = self._refused(message, _refusal(exc), (index, raw, headers))
+                outcomes.append(outcome)
+                refused += outcome.messages
                 continue
             accepted.append(Routed(partition, key, raw))
             outcomes.append(accepted_outcome(event_id, index))
-        refused = tuple(m for o in outcomes for m in o.messages)
-        return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
+        return RoutedRecord(tuple(outcomes), tuple(accepted), tuple(refused))
 
     def _batch_event(
         self, raw: bytes, record: BatchRecord, at: tuple[SeenEvents, str, int]
