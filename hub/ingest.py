@@ -123,6 +123,32 @@ class RecordOutcome:
         return sum(1 for o in self.outcomes if o.status == "accepted")
 
 
+def accepted_outcome(event_id: str, index: int) -> Outcome:
+    """``Outcome("accepted", "accepted", event_id, (), None, index)``: a batch event's
+    accepted outcome, one per event, built without the frozen dataclass's ``__init__``.
+
+    That ``__init__`` sets each of the six fields through ``object.__setattr__`` (0.75 µs);
+    setting them through the class's own slot descriptors, as ``__init__`` does in the end,
+    gives the same value in half the time (test: equal, field for field, to the one built).
+    """
+    outcome = _new(Outcome)
+    _set_status(outcome, "accepted")
+    _set_reason(outcome, "accepted")
+    _set_event_id(outcome, event_id)
+    _set_messages(outcome, ())
+    _set_error(outcome, None)
+    _set_index(outcome, index)
+    return outcome
+
+
+_new = object.__new__
+# Outcome's slot descriptors (a frozen dataclass refuses its own __setattr__, not theirs).
+_set_status, _set_reason, _set_event_id, _set_messages, _set_error, _set_index = (
+    vars(Outcome)[name].__set__
+    for name in ("status", "reason", "event_id", "messages", "error", "index")
+)
+
+
 class Routed(NamedTuple):
     """An accepted event before it is sealed: its destination partition, key and bytes.
 
@@ -360,6 +386,7 @@ class Ingest:
         accepted: list[Routed] = []
         outcomes: list[Outcome] = []
         seals: list[EventSeal] = []
+        refused: list[Outbound] = []  # the refused events' messages, in input order
         base = message.source.position
         for index, raw in enumerate(record.events):
             try:
@@ -367,12 +394,13 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001  # _refusal: an input never crashes the hub
                 seals = seals or event_seals(record, tree)  # quarantined alone, with its seal
                 headers = ((SEAL_HEADER, seals[index].to_bytes()),)
-                outcomes.append(self._refused(message, _refusal(exc), (index, raw, headers)))
+                outcome = self._refused(message, _refusal(exc), (index, raw, headers))
+                outcomes.append(outcome)
+                refused += outcome.messages
                 continue
             accepted.append(Routed(partition, key, raw))
-            outcomes.append(Outcome("accepted", "accepted", event_id, (), None, index))
-        refused = tuple(m for o in outcomes for m in o.messages)
-        return RoutedRecord(tuple(outcomes), tuple(accepted), refused)
+            outcomes.append(accepted_outcome(event_id, index))
+        return RoutedRecord(tuple(outcomes), tuple(accepted), tuple(refused))
 
     def _batch_event(
         self, raw: bytes, record: BatchRecord, at: tuple[SeenEvents, str, int]

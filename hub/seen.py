@@ -127,7 +127,10 @@ class SeenEvents(MutableMapping[str, str]):
         """``self[event_id] = position`` for event ``index`` of record ``record`` (``"-"``: a
         single-event record), whose position the caller has already built: not split again."""
         self._index[event_id] = position
-        self._pending.setdefault(record, []).append(f"{event_id} {index}")
+        lines = self._pending.get(record)  # a record's first event makes its list, once
+        if lines is None:
+            lines = self._pending[record] = []
+        lines.append(f"{event_id} {index}")
 
     def commit(self) -> None:
         """Store one row per record whose events were accepted since the last commit (or,

@@ -136,22 +136,24 @@ def parse_batch_record(data: bytes) -> BatchRecord:
     at += _FIXED.size
     if not 0 < count <= MAX_RECORD_EVENTS:
         raise MalformedBatchError("event count", at)
-    events, at = _events(view, at, count)
+    events, at = _events(data if type(data) is bytes else bytes(view), at, count)
     if len(view) - at != SIGNATURE_SIZE:
         raise MalformedBatchError("signature length", at)
     return BatchRecord(agency.decode("ascii"), key_id.hex(), batch_id, events, bytes(view[at:]))
 
 
-def _events(view: memoryview, at: int, count: int) -> tuple[tuple[bytes, ...], int]:
-    """``count`` length-prefixed events from ``at``, and the offset after them."""
+def _events(data: bytes, at: int, count: int) -> tuple[tuple[bytes, ...], int]:
+    """``count`` length-prefixed events from ``at``, and the offset after them (each event a
+    slice of the record's bytes: one copy, not a memoryview slice and then its bytes)."""
     events = []
+    size = len(data)
     for _ in range(count):
-        if len(view) < at + _LEN.size:
+        if size < at + _LEN.size:
             raise MalformedBatchError("truncated event length", at)
-        (length,) = _LEN.unpack_from(view, at)
+        (length,) = _LEN.unpack_from(data, at)
         at += _LEN.size
-        if len(view) < at + length:
+        if size < at + length:
             raise MalformedBatchError("truncated event", at)
-        events.append(bytes(view[at : at + length]))
+        events.append(data[at : at + length])
         at += length
     return tuple(events), at

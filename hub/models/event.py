@@ -61,7 +61,10 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
         check_timeliness(envelope, clock())
     if envelope.event_type != decoded.event_type:
         raise ValidationError("envelope.event_type: does not match the writer schema")
-    _check_subject(decoded, envelope)
+    # A token where the type forbids one, or none where it requires one: say which (the
+    # usual event, neither, calls nothing).
+    if (envelope.subject_token is None) is (decoded.subject != "forbidden"):
+        _check_subject(decoded, envelope)
     fields = dict(decoded.record)  # the record's own names in order, without the envelope
     del fields["envelope"]
     problem = check_fields(decoded.event_type, fields, raw_envelope)

@@ -112,7 +112,13 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 def _bounded(fields: Mapping[str, Any], _: Mapping[str, Any]) -> Problem | None:
     """No string longer than MAX_STRING characters, no array longer than MAX_ITEMS."""
     for name, value in fields.items():
-        if isinstance(value, str):  # the usual field first: this runs on every field
+        kind = type(value)  # the decoder's exact types first: this runs on every field
+        if kind is str:
+            if len(value) > MAX_STRING:
+                return name, f"must be at most {MAX_STRING} characters"
+        elif kind is bool or kind is int or value is None:
+            continue  # neither a string nor an array
+        elif isinstance(value, str):
             if len(value) > MAX_STRING:
                 return name, f"must be at most {MAX_STRING} characters"
         elif isinstance(value, list):  # no list built per scalar

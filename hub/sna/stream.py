@@ -42,7 +42,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from hub.dsa import Evaluator
@@ -69,18 +69,32 @@ def digest_of(event_id: str) -> bytes:
     return hashlib.blake2b(event_id.encode(), digest_size=DIGEST_SIZE).digest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Mark:
-    """Where in a partition an event was read: offset, item index, items in the record."""
+    """Where in a partition an event was read: offset, item index, items in the record.
+
+    One per event read: its ``__init__`` sets the fields through the class's slot
+    descriptors, which a frozen dataclass's generated one reaches through
+    ``object.__setattr__`` per field (0.45 → 0.2 µs; the same value: tests)."""
 
     offset: int
     item: int
     size: int = 1
 
+    def __init__(self, offset: int, item: int, size: int = 1) -> None:
+        _set_offset(self, offset)
+        _set_item(self, item)
+        _set_size(self, size)
+
     @property
     def last_of_record(self) -> bool:
         """Whether the record's every event has been read once this one has."""
         return self.item + 1 >= self.size
+
+
+_set_offset, _set_item, _set_size = (
+    vars(Mark)[name].__set__ for name in ("offset", "item", "size")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +148,41 @@ def place_of(partition: int, event: Event, council: str | None) -> Place:
 def key_of(partition: int, event: Event, council: str | None) -> bytes:
     """``place_of(partition, event, council).key()``, without building the :class:`Place`."""
     envelope = event.envelope
-    band = _band_text(envelope.age)
-    # A day's ISO text is digits and hyphens: json writes it quoted, nothing escaped.
     return (
-        f'[{int(partition)},"{envelope.occurred_at.date().isoformat()}",'
-        f"{_json_text(council or '')},{_json_text(envelope.lsoa)},{_json_text(event.event_type)},"
-        f"{_json_text(envelope.agency_id)},{band}]"
+        f"[{int(partition)},{_day_text(envelope.occurred_at.date())},"
+        f"{_area_text(council or '', envelope.lsoa)},"
+        f"{_kind_text(event.event_type, envelope.agency_id)},{_band_text(envelope.age)}]"
     ).encode()
+
+
+# A row key's texts, remembered (each a pure function of small, repeating values; bounded).
+# Per event: the day 0.4 µs as ISO text, the four strings 0.45 µs as JSON; remembered, the
+# lookups 0.1 µs each.
 
 
 @lru_cache(maxsize=1024)
 def _band_text(age: int | None) -> str:
     """An age's band as a row key writes it (remembered: an age is a small number)."""
     return _json_text(age_band(age))
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date) -> str:
+    """A day as a row key writes it: its ISO text quoted (digits and hyphens: nothing to
+    escape)."""
+    return _json_text(day.isoformat())
+
+
+@lru_cache(maxsize=16_384)
+def _area_text(council: str, lsoa: str) -> str:
+    """A row key's council and LSOA, as JSON strings."""
+    return f"{_json_text(council)},{_json_text(lsoa)}"
+
+
+@lru_cache(maxsize=1024)
+def _kind_text(event_type: str, agency_id: str) -> str:
+    """A row key's event type and agency, as JSON strings."""
+    return f"{_json_text(event_type)},{_json_text(agency_id)}"
 
 
 def _fields(event: Event, council: str | None) -> tuple[str, str, str, str, str, str]:
@@ -167,15 +203,26 @@ def outcome_of(verdict: Verdict) -> str:
     return _LEFT_OUT + verdict.excluded if verdict.cell is None else _COUNTED + verdict.agreement
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Tallied:
     """A row's value: the mark of the last event seen, the entries before its record, the
-    outcomes named, and the entries (outcome index and event id digest, in the order added)."""
+    outcomes named, and the entries (outcome index and event id digest, in the order added).
+
+    Built once per row an event moves (most events make a new row): its ``__init__`` sets
+    the fields through the slot descriptors, as :class:`Mark`'s (0.55 → 0.3 µs)."""
 
     mark: Mark
     before: int
     outcomes: tuple[str, ...]
     entries: bytes = b""
+
+    def __init__(
+        self, mark: Mark, before: int, outcomes: tuple[str, ...], entries: bytes = b""
+    ) -> None:
+        _set_mark(self, mark)
+        _set_before(self, before)
+        _set_outcomes(self, outcomes)
+        _set_entries(self, entries)
 
     @property
     def count(self) -> int:
@@ -194,13 +241,11 @@ class Tallied:
 
     def to_bytes(self) -> bytes:
         """The row's stored body (sealed by the caller)."""
-        m = self.mark
-        parts = [_HEAD.pack(m.offset, m.item, m.size, self.before, len(self.outcomes))]
-        for outcome in self.outcomes:
-            raw = outcome.encode()
-            parts += [_LEN.pack(len(raw)), raw]
-        parts.append(self.entries)
-        return b"".join(parts)
+        m, outcomes = self.mark, self.outcomes
+        head = _HEAD.pack(m.offset, m.item, m.size, self.before, len(outcomes))
+        if len(outcomes) == 1:  # most rows: one outcome
+            return head + _outcome_bytes(outcomes[0]) + self.entries
+        return b"".join([head, *map(_outcome_bytes, outcomes), self.entries])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Tallied:
@@ -228,6 +273,19 @@ class Tallied:
         if self.mark.offset >= cutoff:
             entries = entries[: self.before * _ENTRY.size]
         return Counter(self.outcomes[i] for i, _ in _ENTRY.iter_unpack(entries))
+
+
+@lru_cache(maxsize=1024)
+def _outcome_bytes(outcome: str) -> bytes:
+    """An outcome as a row stores it: u16 length ‖ UTF-8 (remembered: a row's outcomes are
+    a few agreement names and reasons)."""
+    raw = outcome.encode()
+    return _LEN.pack(len(raw)) + raw
+
+
+_set_mark, _set_before, _set_outcomes, _set_entries = (
+    vars(Tallied)[name].__set__ for name in ("mark", "before", "outcomes", "entries")
+)
 
 
 def advance(

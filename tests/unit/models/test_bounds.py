@@ -47,6 +47,14 @@ def _bounded_reference(fields: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+class _Text(str):
+    """A string of another type than ``str`` (the decoder gives exact types; others may not)."""
+
+
+class _Items(list[Any]):
+    """A list of another type than ``list``."""
+
+
 _strings = st.integers(MAX_STRING - 1, MAX_STRING + 1).map(lambda n: "s" * n)
 _values = st.one_of(
     st.none(),
@@ -55,6 +63,10 @@ _values = st.one_of(
     _strings,
     st.lists(st.one_of(_strings, st.integers()), max_size=3),
     st.integers(MAX_ITEMS - 1, MAX_ITEMS + 1).map(lambda n: ["A"] * n),
+    _strings.map(_Text),
+    st.integers(MAX_ITEMS - 1, MAX_ITEMS + 1).map(lambda n: _Items(["A"] * n)),
+    st.floats(allow_nan=False),
+    st.datetimes(),
 )
 
 

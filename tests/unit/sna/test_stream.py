@@ -348,3 +348,18 @@ def test_an_events_row_key_is_its_place_s_key() -> None:
                     update={"envelope": event.envelope.model_copy(update={"age": age})}
                 )
                 assert key_of(2, aged, council) == place_of(2, aged, council).key()
+
+
+def test_a_row_key_escapes_what_json_escapes() -> None:
+    """``key_of`` remembers its texts; texts JSON must escape (non-ASCII, quotes, control
+    characters) and a day before year 1000 still give the :class:`Place`'s key."""
+    event = EVENTS[0]
+    odd = {
+        "lsoa": 'E0\u0661\u0662"3\\4\n',
+        "agency_id": "agenc\u00e9",
+        "occurred_at": datetime(999, 1, 2, tzinfo=UTC),
+    }
+    aged = event.model_copy(update={"envelope": event.envelope.model_copy(update=odd)})
+    for council in (None, "", 'E0\u00e9"6', AREAS.council(event.envelope.lsoa)):
+        assert key_of(0, aged, council) == place_of(0, aged, council).key()
+        assert key_of(5, event, council) == place_of(5, event, council).key()
