@@ -56,10 +56,13 @@ class SubjectWindow(BaseModel):
         An event id is unique at source and ingest refuses an id seen at another position,
         so a second contribution with a known id is a redelivery of the same event.
         """
-        if contribution.event_id in self:
-            return self
         items = self.contributions
-        at = bisect_left(items, _KEY(contribution), key=_KEY)
+        if contribution.event_id in map(_EVENT_ID, items):  # ``in self``, without its call
+            return self
+        key = _KEY(contribution)
+        if not items or _KEY(items[-1]) < key:  # the latest (events mostly come in order)
+            return replaced(self, contributions=(*items, contribution))
+        at = bisect_left(items, key, key=_KEY)
         return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
