@@ -110,16 +110,19 @@ def fold_area(
     if not relevant or event.event_id in state.seen:
         return state, []
     day = event.envelope.occurred_at.date().isoformat()
-    days = {t: dict(c) for t, c in state.days.items()}
-    days.setdefault(event.event_type, {})[day] = days.get(event.event_type, {}).get(day, 0) + 1
-    seen = {**state.seen, event.event_id: day}
-    latest = max(d for counts in days.values() for d in counts)
+    latest = max([day, *map(max, filter(None, state.days.values()))])  # a day's key is its date
     keep = (
         date.fromisoformat(latest)
         - timedelta(days=max(r.window_days + r.baseline_days for r in rules))
     ).isoformat()
-    days = {t: {d: n for d, n in c.items() if d > keep} for t, c in days.items()}
-    seen = {i: d for i, d in seen.items() if d > keep}
+    # The days and ids after the event, those not after ``keep`` dropped, in one copy each
+    # (in the order adding the event and then dropping would leave them).
+    days = {t: {d: n for d, n in c.items() if d > keep} for t, c in state.days.items()}
+    counts = days.setdefault(event.event_type, {})
+    seen = {i: d for i, d in state.seen.items() if d > keep}
+    if day > keep:
+        counts[day] = state.days.get(event.event_type, {}).get(day, 0) + 1
+        seen[event.event_id] = day
     since = {**state.since, event.event_type: min(day, state.since.get(event.event_type, day))}
     # Every value is a new mapping of strings (and day counts) already: validating them
     # again would only copy them.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hub.correlation.values import RowWrite, SealedTable
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import Sealing, TableValue, value_of
+from hub.crypto.tablevalue import Sealing, unwrapped, value_of
 from hub.disclosure import SubjectState, keep_decoded
 from hub.hotspot import AreaState
 
@@ -49,10 +49,13 @@ class Rows:
 
     def subject(self, token: str) -> SubjectState:
         """A subject's state (empty for a new subject), decoded once per record."""
-        current = self._read(token)
-        if isinstance(current, SubjectState):
-            return current
-        data = _raw(current)
+        if token in self._current:
+            current = self._current[token]
+            if isinstance(current, SubjectState):
+                return current
+            data = _raw(current)
+        else:
+            data = self._unread(token)
         state = SubjectState.from_bytes(data)
         self._current[token] = state
         if data:
@@ -121,15 +124,17 @@ class Rows:
     def _read(self, row: str) -> Value | None:
         if row in self._current:
             return self._current[row]
-        held = self._load(row)
-        self._held[row] = 0 if held is None else held.version
-        value = None if held is None else held.value
-        self._current[row] = value
+        value = self._current[row] = self._unread(row)
         return value
 
-    def _load(self, row: str) -> TableValue | None:
+    def _unread(self, row: str) -> bytes | None:
+        """A row's value read from the table (None if absent), its version held."""
         stored = self._table.get(row.encode())
-        return None if stored is None else value_of(stored)
+        if stored is None:
+            self._held[row] = 0
+            return None
+        self._held[row], value = unwrapped(stored)
+        return value
 
 
 def _raw(value: Value | None) -> bytes | None:

@@ -364,8 +364,8 @@ class Correlation:
         row = AREA_KEY.format(lsoa=event.envelope.lsoa)
         state = batch.rows.area(row)
         updated, hotspots = fold_area(state, event, self.watch.rules)
-        if updated is state or updated == state:
-            return
+        if updated is state or (updated.seen.keys() == state.seen.keys() and updated == state):
+            return  # (a new id in ``seen`` is a new state: most events, compared no further)
         if hotspots:  # a step without alerts or decisions would emit nothing
             moment = self._moment(batch)
             pending = tuple(

@@ -35,7 +35,7 @@ MAC_SIZE = 32
 _HEAD = struct.Struct(">4s8sQ")
 _BIND = struct.Struct(">HI")
 _ROW = struct.Struct(">I")
-_VERSION = struct.Struct(">Q")  # _HEAD's last field
+_VERSION = struct.Struct(">Q")  # _HEAD's last field, at 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +80,15 @@ class Sealing:
 
 def value_of(stored: bytes) -> TableValue:
     """Unwrap a value this worker holds (verified when it entered the table); no MAC check."""
+    return TableValue(*unwrapped(stored))
+
+
+def unwrapped(stored: bytes) -> tuple[int, bytes]:
+    """:func:`value_of` as (version, value), without the :class:`TableValue`."""
     if len(stored) < _HEAD.size + MAC_SIZE or stored[:4] != MAGIC:
         raise MalformedRecordError("not a hub table value")
-    _, _, version = _HEAD.unpack_from(stored)
-    return TableValue(version, stored[_HEAD.size : -MAC_SIZE])
+    (version,) = _VERSION.unpack_from(stored, 12)
+    return version, stored[_HEAD.size : -MAC_SIZE]
 
 
 def verify_value(

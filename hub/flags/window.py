@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from itertools import repeat
 from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -55,10 +56,13 @@ class SubjectWindow(BaseModel):
         An event id is unique at source and ingest refuses an id seen at another position,
         so a second contribution with a known id is a redelivery of the same event.
         """
-        if contribution.event_id in self:
-            return self
         items = self.contributions
-        at = bisect_left(items, _KEY(contribution), key=_KEY)
+        if contribution.event_id in map(_EVENT_ID, items):  # ``in self``, without its call
+            return self
+        key = _KEY(contribution)
+        if not items or _KEY(items[-1]) < key:  # the latest (events mostly come in order)
+            return replaced(self, contributions=(*items, contribution))
+        at = bisect_left(items, key, key=_KEY)
         return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
@@ -98,19 +102,29 @@ def window_json(window: SubjectWindow) -> bytes:
 
     A contribution is immutable and stays in its subject's window for many events; its JSON
     is remembered (bounded) and the window's joined around it, byte for byte as pydantic
-    writes the whole.
+    writes the whole. The memo is by identity: an entry holds its contribution, so no other
+    object can have its id while the entry is there, and a hit needs no identity check; the
+    lookups are made in C (``map``), only a miss in Python.
     """
-    parts = []
-    for contribution in window.contributions:
-        known = _json.get(id(contribution))
-        if known is None or known[0] is not contribution:
-            # model_dump_json's bytes without its keyword handling and str round trip
-            known = (contribution, contribution.__pydantic_serializer__.to_json(contribution))
-            if len(_json) >= _JSON_CAPACITY:
-                _json.popitem(last=False)  # the oldest, not all: those in use stay
-            _json[id(contribution)] = known  # holding it keeps its id from being reused
-        parts.append(known[1])
+    contributions = window.contributions
+    ids = list(map(id, contributions))
+    parts: list[bytes] = list(map(_json.get, ids, _NO_JSON))
+    if b"" in parts:  # a contribution's JSON is never empty: only a miss is
+        for i, found in enumerate(parts):
+            if not found:
+                parts[i] = _remember(contributions[i], ids[i])
     return b'{"contributions":[' + b",".join(parts) + b"]," + _floors_json(window)
+
+
+def _remember(contribution: Contribution, key: int) -> bytes:
+    """A contribution's JSON, written and remembered (the oldest forgotten past capacity)."""
+    # model_dump_json's bytes without its keyword handling and str round trip
+    data: bytes = contribution.__pydantic_serializer__.to_json(contribution)
+    if len(_held) >= _JSON_CAPACITY:
+        _json.pop(_held.popitem(last=False)[0])  # the oldest, not all: those in use stay
+    _held[key] = contribution  # holding it keeps its id from being reused
+    _json[key] = data
+    return data
 
 
 def _floors_json(window: SubjectWindow) -> bytes:
@@ -142,7 +156,12 @@ def _floors_json(window: SubjectWindow) -> bytes:
 _EVENT_ID = attrgetter("event_id")
 _KEY = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
 _JSON_CAPACITY = 16384
-_json: OrderedDict[int, tuple[Contribution, bytes]] = OrderedDict()
+_json: dict[int, bytes] = {}
+"""Each remembered contribution's JSON, by its id (:func:`window_json`)."""
+_NO_JSON = repeat(b"")
+""":func:`window_json`'s default for a miss (a contribution's JSON is never empty)."""
+_held: OrderedDict[int, Contribution] = OrderedDict()
+"""The contributions :data:`_json` remembers, oldest first: held, so that their ids stay theirs."""
 _FLOORS_CAPACITY = 1024
 _floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
 _by_id: OrderedDict[int, tuple[Mapping[str, datetime], bytes]] = OrderedDict()

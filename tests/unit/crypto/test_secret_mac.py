@@ -1,4 +1,4 @@
-"""HmacKey.mac is the standard library's HMAC-SHA256, from a state set up once per key."""
+"""HmacKey.mac equals the standard library's HMAC-SHA256 (it copies a state set up once per key)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import Row, Sealing, TableValue, seal_value, value_of, verify_value
+from hub.crypto.tablevalue import (
+    Row,
+    Sealing,
+    TableValue,
+    seal_value,
+    unwrapped,
+    value_of,
+    verify_value,
+)
 from hub.errors import BadSignatureError, MalformedRecordError, UnknownKeyError
 
 KEY = HmacKey(b"\x51" * 32)
@@ -56,6 +64,8 @@ def test_deletions_missing_keys_unknown_keys_and_garbage_are_refused() -> None:
     for garbage in (b"", b"VRT1", b"x" * 60, STORED[:-1][:44]):
         with pytest.raises(MalformedRecordError):
             verify_value(keys, ROW, garbage)
+        with pytest.raises(MalformedRecordError):
+            unwrapped(garbage)
 
 
 @given(
@@ -72,3 +82,5 @@ def test_sealing_many_rows_of_a_partition_gives_seal_values_bytes(
     row = Row(table, partition, key)
     assert sealed == seal_value(KEY, row, version, value)
     assert verify_value(keys, row, sealed) == TableValue(version, value)
+    assert unwrapped(sealed) == (version, value)
+    assert value_of(sealed) == TableValue(version, value)

@@ -6,14 +6,17 @@ that the two can be compared over random windows: equal values and equal stored 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from random import Random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.flags import Contribution, FlagState, SubjectWindow, evaluate, expire
+from hub.flags import window as window_module
 from hub.flags.engine import _built_state, _state
 from hub.flags.match import Episode, _contributors, episodes, labels, qualifying
 from hub.flags.state import Status
@@ -252,3 +255,25 @@ def test_a_window_of_any_text_is_written_as_pydantic_writes_it(
         )
     )
     assert window_json(window) == window.model_dump_json().encode()
+
+
+def test_window_json_stays_pydantics_past_the_memos_capacity_and_as_ids_are_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Contributions' JSON is remembered by identity, the oldest forgotten past capacity:
+    windows mixing remembered, forgotten and new contributions (several new in one window),
+    and new contributions made where dropped ones lived (their ids reused), are written as
+    pydantic writes them."""
+    monkeypatch.setattr(window_module, "_JSON_CAPACITY", 5)
+    monkeypatch.setattr(window_module, "_json", {})
+    monkeypatch.setattr(window_module, "_held", OrderedDict())
+    kept = [contribution(CONTRIBUTING[n % len(CONTRIBUTING)], n) for n in range(8)]
+    for size in (1, 3, 8):
+        for start in range(0, 8, 2):
+            window = built(kept[start : start + size])
+            assert window_json(window) == window.model_dump_json().encode()
+            assert len(window_module._held) <= 5
+            assert window_module._json.keys() == window_module._held.keys()
+    for day in range(20):  # made and dropped: CPython reuses their memory, so their ids
+        window = built([contribution(CONTRIBUTING[day % 3], day, age=10 + day), kept[0]])
+        assert window_json(window) == window.model_dump_json().encode()

@@ -112,3 +112,27 @@ def test_unreadable_bytes_are_a_state_error_without_the_bytes(data: bytes) -> No
         SubjectWindow.from_bytes(data)
     assert caught.value.reason == "state_error"
     assert caught.value.__cause__ is None
+
+
+def test_each_rule_set_gives_its_own_fields_when_several_are_used_in_turn() -> None:
+    """What a type's contribution keeps is read per rule set (it is remembered for the last
+    one used): alternating between two rule sets never keeps the other's fields or types."""
+    rule = parse_rule(
+        "id: arrest-outcome\nversion: 1\ntitle: Charged\nseverity: low\nwindow_days: 30\n"
+        "explanation: An arrest that led to a charge.\n"
+        "events: [{type: police.arrest, where: ['outcome == CHARGED']}]\n",
+        "inline.yaml",
+    )
+    other = RuleSet([rule])
+    fields = {"offence_group": "DRUG_OFFENCES", "intent_to_supply": True, "outcome": "CHARGED"}
+    event = _event("police.arrest", fields)
+    missing = _event("csc.missing_episode", {})
+    for _ in range(2):
+        mine = contribution_of(event, None, RULES)
+        theirs = contribution_of(event, None, other)
+        assert mine is not None
+        assert theirs is not None
+        assert dict(mine.fields) == {"offence_group": "DRUG_OFFENCES", "intent_to_supply": True}
+        assert dict(theirs.fields) == {"outcome": "CHARGED"}
+        assert contribution_of(missing, None, RULES) is not None
+        assert contribution_of(missing, None, other) is None  # not a type it lists
