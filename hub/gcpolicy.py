@@ -192,12 +192,14 @@ class OwnCollections:
 @contextlib.contextmanager
 def own_heap_frozen() -> Iterator[OwnCollections]:
     """While a benchmark measures: its heap collected and frozen, the collector's counts so
-    reset, and its collections noted (:class:`OwnCollections`); unfrozen on the way out.
+    reset, and its collections noted (:class:`OwnCollections`); unfrozen on the way out,
+    unless something was frozen before (the collector cannot unfreeze only what it froze).
 
     Without it a full collection of the latency bench's process, over the loads it holds and
     whatever its earlier phases left, held its paced sender and its alert reader for 67 to
     150 ms at a point set by what ran before (once 29.9 s into a 30 s load), and was measured
     as the hub's latency (``docs/benchmarks.md``, thirteenth session)."""
+    frozen_before = gc.get_freeze_count()
     gc.collect()
     gc.freeze()
     own = OwnCollections.start()
@@ -205,4 +207,5 @@ def own_heap_frozen() -> Iterator[OwnCollections]:
         yield own
     finally:
         own.stop()
-        gc.unfreeze()
+        if not frozen_before:  # a freeze made before (settle) is left as it was, and so ours
+            gc.unfreeze()
