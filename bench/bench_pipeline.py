@@ -66,6 +66,7 @@ from hub.broker import EmbeddedBroker
 from hub.codec import SchemaStore
 from hub.config import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, load_settings, settings_env
 from hub.crypto import Keyring, create_dev_keyring
+from hub.gcpolicy import own_heap_frozen
 from hub.runtime import load_registry_from
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,21 +237,22 @@ class Bench:
         phase = await self._started(f"latency-{rate}{suffix}", workers)
         stop = asyncio.Event()
         try:
-            reader = asyncio.create_task(
-                receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
-            )
-            async with producer(phase.endpoint) as out:
-                loaded = time.time()
-                if self.batched:
-                    sent = await paced_batches(
-                        phase.settings, out, messages, rate, probe, keyring=self.keyring
-                    )
-                else:
-                    sent = await paced_send(phase.settings, out, messages, rate, probe)
-            await wait_done(phase.settings, sent, self.timeout_s)
-            await asyncio.sleep(2.0)  # the last alerts' fetches
-            stop.set()
-            receipts = await reader
+            with own_heap_frozen() as own:  # the bench's own pauses are not the hub's
+                reader = asyncio.create_task(
+                    receive_alerts(phase.settings, self.registry, self.keyring, probe, stop)
+                )
+                async with producer(phase.endpoint) as out:
+                    loaded = time.time()
+                    if self.batched:
+                        sent = await paced_batches(
+                            phase.settings, out, messages, rate, probe, keyring=self.keyring
+                        )
+                    else:
+                        sent = await paced_send(phase.settings, out, messages, rate, probe)
+                await wait_done(phase.settings, sent, self.timeout_s)
+                await asyncio.sleep(2.0)  # the last alerts' fetches
+                stop.set()
+                receipts = await reader
         finally:
             stop_workers(phase)
         lat = receipts.latencies_ms
@@ -273,10 +275,12 @@ class Bench:
             "delivery_p50_ms": round(percentile([t.delivery_ms for t in receipts.timed], 0.5), 1),
             "slowest": receipts.slowest(SLOWEST, loaded),
             "by_second": receipts.by_second(loaded),
+            "bench_gc": own.summary(loaded),
         }
         _echo(f"latency: {report.latency_line(self.figures[key])}")
         _echo(f"latency: {report.slowest_line(self.figures[key])}")
         _echo(f"latency: {report.by_second_line(self.figures[key])}")
+        _echo(f"latency: the bench's own collections {self.figures[key]['bench_gc']}")
 
     async def _started(self, name: str, workers: int) -> Phase:
         """A phase with its workers joined and warmed up (every warm-up event processed)."""

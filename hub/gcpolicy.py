@@ -22,9 +22,11 @@ only notes them; a timer logs them (:meth:`SlowCollections.flush`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -137,3 +139,73 @@ def log_slow_collections(threshold_s: float = SLOW_COLLECTION_S) -> SlowCollecti
     listener = SlowCollections(threshold_s)
     gc.callbacks.append(listener)
     return listener
+
+
+@dataclass
+class OwnCollections:
+    """A process's collections from :meth:`start` to :meth:`stop`, each with when it began: a
+    benchmark that times something (``bench.latency``) sees whether its own collector paused
+    it, and when.
+
+    A :data:`gc.callbacks` listener; it only appends a tuple a collection, logs nothing."""
+
+    tracked: int = 0
+    noted: list[tuple[float, int, float]] = field(default_factory=list)
+    _began: float = 0.0
+
+    @classmethod
+    def start(cls) -> OwnCollections:
+        """A listener on the collector until :meth:`stop`; notes how many objects the
+        collector tracks now, frozen ones aside (a full collection walks them all)."""
+        own = cls(tracked=len(gc.get_objects()))
+        gc.callbacks.append(own._heard)
+        return own
+
+    def stop(self) -> OwnCollections:
+        """Stop listening; keep what was noted."""
+        gc.callbacks.remove(self._heard)
+        return self
+
+    def _heard(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        took = time.perf_counter() - self._began
+        self.noted.append((time.time() - took, info["generation"], took))
+
+    def summary(self, started: float) -> dict[str, object]:
+        """Collections per generation, their total and longest pause (ms), and when in the
+        load (s after ``started``) the longest began."""
+        counts = [0, 0, 0]
+        for _, generation, _ in self.noted:
+            counts[generation] += 1
+        at, _, longest = max(self.noted, key=lambda n: n[2], default=(started, 0, 0.0))
+        return {
+            "tracked_at_start": self.tracked,
+            "collections": counts,
+            "total_ms": round(sum(n[2] for n in self.noted) * 1000, 1),
+            "longest_ms": round(longest * 1000, 1),
+            "longest_at_s": round(at - started, 2),
+        }
+
+
+@contextlib.contextmanager
+def own_heap_frozen() -> Iterator[OwnCollections]:
+    """While a benchmark measures: its heap collected and frozen, the collector's counts so
+    reset, and its collections noted (:class:`OwnCollections`); unfrozen on the way out,
+    unless something was frozen before (the collector cannot unfreeze only what it froze).
+
+    Without it a full collection of the latency bench's process, over the loads it holds and
+    whatever its earlier phases left, held its paced sender and its alert reader for 67 to
+    150 ms at a point set by what ran before (once 29.9 s into a 30 s load), and was measured
+    as the hub's latency (``docs/benchmarks.md``, thirteenth session)."""
+    frozen_before = gc.get_freeze_count()
+    gc.collect()
+    gc.freeze()
+    own = OwnCollections.start()
+    try:
+        yield own
+    finally:
+        own.stop()
+        if not frozen_before:  # a freeze made before (settle) is left as it was, and so ours
+            gc.unfreeze()
