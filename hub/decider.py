@@ -25,10 +25,11 @@ a subject's events). Each partnership's own decisions stay its own
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
 flags at each event a partnership may not see and at each tick), a contribution's facts and
-class and a window's classes are remembered across dispatches too, by the identity of the
-evaluator and of each contribution or window (immutable; held with the entry, so that their
-ids are not reused while it is remembered), the newest :data:`_CLASSES_MAX` and
-:data:`_LAST_MAX` kept. The live worker does not: its windows change with nearly every
+class are remembered across dispatches too, by the identity of the evaluator and of each
+contribution (immutable; held with the entry, so that their ids are not reused while it is
+remembered), and so are the classes of each subject's last window, by token, carried over
+to its next window for the contribution objects it keeps; the newest :data:`_CLASSES_MAX`
+and :data:`_LAST_MAX` kept. The live worker does not: its windows change with nearly every
 dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``, "Domain
 cost, seventh session"). Pure: no I/O, no clock.
 """
@@ -161,8 +162,8 @@ class Decider:
 
     def _classified(self, window: SubjectWindow) -> _Classified:
         """The classes of the window's contributions: found once per dispatch, or,
-        remembering, once per window object, token and evaluator (a flagged subject's window
-        is dispatched again at each tick)."""
+        remembering, carried over from the subject's last window under the same evaluator
+        (the same window object again at a tick; the same contribution objects otherwise)."""
         policy, token = self.moment.policy, self.token
         before = _LAST.get(token) if self.remember else None
         if before is not None and before.of(window, policy, token):
