@@ -15,37 +15,48 @@ ones it records).
 For a consent state that answers no lookup (no consent record: most subjects) a decision is
 a function of the evaluator, the interval of the time between the book's breakpoints
 (:meth:`~hub.dsa.Evaluator.interval`), the class and the partnership alone: those decisions
-are shared by every dispatch. With ``remember`` (a backtest's dispatcher, whose subjects are
-re-decided with the same flags at each event a partnership may not see), a contribution's
-facts and class and a partnership's view of a set of contributions (:meth:`Decider.see`) are
-remembered across dispatches too, by the identity of the evaluator and of each contribution
-(immutable; held with the entry, so that their ids are not reused while it is remembered),
-the newest :data:`SEEN_MAX` kept. The live worker does not: its windows change with nearly
-every dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``,
-"Domain cost, seventh session"). Pure: no I/O, no clock.
+are shared by every dispatch, and so is which of a window's classes each partnership may see.
+
+What a partnership may see of a window (:meth:`Decider.sight`) is then the events of the
+classes it is permitted: partnerships permitted the same classes see the same events, and a
+dispatch finds them once for all of them (the demo's nine partnerships see one of two sets of
+a subject's events). Each partnership's own decisions stay its own
+(:meth:`Decider.decisions`, found when a record or an alert asks).
+
+With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
+flags at each event a partnership may not see and at each tick), a contribution's facts and
+class are remembered across dispatches too, by the identity of the evaluator and of each
+contribution (immutable; held with the entry, so that their ids are not reused while it is
+remembered), and so are the classes of each subject's last window, by token, carried over
+to its next window for the contribution objects it keeps; the newest :data:`_CLASSES_MAX`
+and :data:`_LAST_MAX` kept. The live worker does not: its windows change with nearly every
+dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``, "Domain
+cost, seventh session"). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import operator
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.consent import ConsentLedger
 from hub.disclosure import Moment, event_facts
-from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts
+from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Outcome
 from hub.flags import Contribution, SubjectWindow
-from hub.view import Decide, Seen, seen_of, within
+from hub.view import Decide, Seen, Sight, seen_of, within
 
 _Class = tuple[str, str, str | None, int | None]
-SEEN_MAX = 16384
-"""Views remembered across dispatches (a bound on memory: a backtest's flagged subjects)."""
-_SeenKey = tuple[int, int, str, tuple[int, ...]]
-_SEEN: OrderedDict[_SeenKey, tuple[Evaluator, tuple[Contribution, ...], Seen]] = OrderedDict()
 _CLASSES_MAX = 16384
-_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, EventFacts, _Class]] = OrderedDict()
+_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, _Class]]] = (
+    OrderedDict()
+)
 """Each contribution's facts and class, by the contribution's identity (see _class_of)."""
+_LAST_MAX = 16384
+_LAST: OrderedDict[str, _Classified] = OrderedDict()
+"""The classes of each subject's last window, by token (see Decider._classified)."""
+_LOOK_AHEAD = 4
+"""Contributions of the window before looked past for one of the new window's."""
 _TABLES_MAX = 1024
 _TABLE_MAX = 16384
 _TABLES: dict[tuple[int, int, str], tuple[Evaluator, dict[_Class, Decision]]] = {}
@@ -54,6 +65,13 @@ only the last evaluator's (a worker decides under one at a time; one that reload
 agreements does not keep the superseded evaluators alive through this memo)."""
 _TABLES_OF: list[Evaluator | None] = [None]
 """The evaluator whose decisions :data:`_TABLES` holds."""
+_PERMIT = Outcome.PERMIT
+_PATTERNS_MAX = 4096
+_PATTERNS: dict[tuple[int, frozenset[_Class]], dict[str, frozenset[_Class]]] = {}
+"""Per (interval, a window's classes): which of them each partnership may see, for
+a consent state that answers nothing (:func:`_patterns`)."""
+_PATTERNS_OF: list[Evaluator | None] = [None]
+"""The evaluator whose patterns :data:`_PATTERNS` holds."""
 
 
 @dataclass(slots=True)
@@ -68,6 +86,11 @@ class Decider:
     _tables: dict[tuple[int, str], dict[_Class, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)
     """The consent views asked (held: their ids key the tables)."""
+    _window: _Classified | None = None
+    """The classes of the window :meth:`sight` was last asked of."""
+    _permits: dict[str, frozenset[_Class]] = field(default_factory=dict)
+    """Which of its classes each partnership may see (shared by the dispatches of an interval
+    for a consent state that answers nothing: :func:`_patterns`)."""
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -88,30 +111,105 @@ class Decider:
 
         return decide
 
+    def sight(self, partnership_id: str, window: SubjectWindow) -> Sight:
+        """What the partnership may see of the window under the moment's consent: the events
+        ``see(window, self.decide(partnership_id))`` permits. Partnerships whose decisions
+        permit the same of the window's classes get the same object (a decision is a function
+        of the class, so they see the same events); each class is decided once per
+        partnership, not each event, and for a consent state that answers nothing, once per
+        interval and set of classes (see the module doc)."""
+        known = self._window
+        if known is None or known.window is not window:
+            known = self._classified(window)
+        permits = self._permits.get(partnership_id)
+        if permits is None:
+            permits = self._permits[partnership_id] = self._permitted(partnership_id, known)
+        found = known.sights.get(permits)
+        if found is None:
+            visible = zip(window.contributions, known.kinds, strict=True)
+            found = known.sights[permits] = Sight(tuple(c for c, k in visible if k in permits))
+        return found
+
+    def decisions(self, partnership_id: str, window: SubjectWindow) -> Mapping[str, Decision]:
+        """The partnership's decisions on the window's events, by event id, each found when
+        asked: those of ``see(window, self.decide(partnership_id)).decisions``."""
+        known = self._window
+        if known is None or known.window is not window:
+            known = self._classified(window)
+        table = self._table(partnership_id, self.moment.consent)
+        return _Decisions(partnership_id, self.moment, table, known)
+
     def see(
-        self,
-        partnership_id: str,
-        window: SubjectWindow,
-        only: frozenset[str] | None = None,
-        decide: Decide | None = None,
+        self, partnership_id: str, window: SubjectWindow, only: frozenset[str] | None = None
     ) -> Seen:
-        """:func:`hub.view.see` for the partnership under the moment's consent, remembered
-        across dispatches when the consent state answers no lookup (see the module doc).
-        ``decide``, when given, is :meth:`decide` of the partnership, made already."""
+        """:func:`hub.view.see` for the partnership under the moment's consent."""
         events = window.contributions if only is None else within(window, only)
+        return seen_of(events, self.decide(partnership_id))
+
+    def _permitted(self, partnership_id: str, known: _Classified) -> frozenset[_Class]:
+        """The classes of a window the partnership may see."""
+        view = self.moment.consent
+        table = self._table(partnership_id, view)
+        outcome, at = self.moment.policy.outcome, self.moment.at
+        permits = []
+        for kind, facts in known.first.items():
+            decision = table.get(kind)
+            if decision is None:
+                decision = table[kind] = outcome(facts, partnership_id, at, view)
+            if decision.outcome is _PERMIT:
+                permits.append(kind)
+        return frozenset(permits)
+
+    def _classified(self, window: SubjectWindow) -> _Classified:
+        """The classes of the window's contributions: found once per dispatch, or,
+        remembering, carried over from the subject's last window under the same evaluator
+        (the same window object again at a tick; the same contribution objects otherwise)."""
+        policy, token = self.moment.policy, self.token
+        before = _LAST.get(token) if self.remember else None
+        if before is not None and before.of(window, policy, token):
+            known = before  # the same window again: a tick's rescan
+        else:
+            if before is not None and (before.policy is not policy or before.token != token):
+                before = None
+            known = _Classified(window, (policy, token), self._classes_of(window, before))
+            if self.remember:
+                _LAST.pop(token, None)  # the newest last
+                if len(_LAST) >= _LAST_MAX:
+                    _LAST.popitem(last=False)  # the oldest
+                _LAST[token] = known
+        self._window = known
         consent = self.moment.consent
-        if not self.remember or not (consent is NO_CONSENT or _silent(consent)):
-            return seen_of(events, decide or self.decide(partnership_id))
-        policy = self.moment.policy
-        key = (id(policy), policy.interval(self.moment.at), partnership_id, tuple(map(id, events)))
-        known = _SEEN.get(key)
-        if known is not None and known[0] is policy and all(map(operator.is_, known[1], events)):
-            return known[2]
-        seen = seen_of(events, decide or self.decide(partnership_id))
-        if len(_SEEN) >= SEEN_MAX:
-            _SEEN.popitem(last=False)  # the oldest
-        _SEEN[key] = (policy, tuple(events), seen)
-        return seen
+        if consent is NO_CONSENT or _silent(consent):
+            self._permits = _patterns(self.moment, known.classes)
+        else:
+            self._permits = {}
+        return known
+
+    def _classes_of(
+        self, window: SubjectWindow, before: _Classified | None
+    ) -> tuple[list[EventFacts], list[_Class]]:
+        """Each contribution's facts and class, in order: those of the subject's window
+        before (``before``, the same evaluator's and token's) for the contribution objects
+        it had, found in order (a new window is the one before with an event added or old
+        ones dropped), else :meth:`_class_of`'s."""
+        facts: list[EventFacts] = []
+        kinds: list[_Class] = []
+        old = before.window.contributions if before is not None else ()
+        old_facts, old_kinds = (before.facts, before.kinds) if before is not None else ([], [])
+        j, n = 0, len(old)
+        for c in window.contributions:
+            k = j
+            while k < n and old[k] is not c and k < j + _LOOK_AHEAD:
+                k += 1  # contributions dropped since (the oldest first)
+            if k < n and old[k] is c:
+                facts.append(old_facts[k])
+                kinds.append(old_kinds[k])
+                j = k + 1
+            else:
+                found = self._class_of(c)
+                facts.append(found[0])
+                kinds.append(found[1])
+        return facts, kinds
 
     def _table(self, partnership_id: str, view: ConsentView) -> dict[_Class, Decision]:
         """The partnership's decisions by event class under ``view``: this dispatch's, or,
@@ -153,12 +251,116 @@ class Decider:
             or known[2] != token
         ):
             facts = event_facts(contribution, token)
-            known = (contribution, policy, token, facts, policy.event_class(facts))
+            known = (contribution, policy, token, (facts, policy.event_class(facts)))
             if len(_CLASSES) >= _CLASSES_MAX:
                 _CLASSES.popitem(last=False)  # the oldest
             _CLASSES[id(contribution)] = known  # held, so that its id is not reused
-        found = self._classes[contribution.event_id] = (known[3], known[4])
+        found = self._classes[contribution.event_id] = known[3]
         return found
+
+
+class _Classified:
+    """The classes of one window's contributions, as one evaluator finds them for one token."""
+
+    __slots__ = (
+        "_by_id",
+        "_first",
+        "classes",
+        "facts",
+        "kinds",
+        "policy",
+        "sights",
+        "token",
+        "window",
+    )
+
+    def __init__(
+        self,
+        window: SubjectWindow,
+        moment: tuple[Evaluator, str],
+        found: tuple[list[EventFacts], list[_Class]],
+    ) -> None:
+        self.window = window
+        self.policy, self.token = moment
+        self.facts, self.kinds = found
+        """Each contribution's facts and class, in order."""
+        self.classes = frozenset(self.kinds)
+        self.sights: dict[frozenset[_Class], Sight] = {}
+        """What partnerships may see of it, by the classes of it they are permitted."""
+        self._first: dict[_Class, EventFacts] | None = None
+        self._by_id: dict[str, tuple[EventFacts, _Class]] | None = None
+
+    def of(self, window: SubjectWindow, policy: Evaluator, token: str) -> bool:
+        """Whether these are the classes of this window object, evaluator and token."""
+        return self.window is window and self.policy is policy and self.token == token
+
+    @property
+    def first(self) -> dict[_Class, EventFacts]:
+        """Its classes, each with the facts of its first contribution, in order (built once)."""
+        if self._first is None:
+            first: dict[_Class, EventFacts] = {}
+            for facts, kind in zip(self.facts, self.kinds, strict=True):
+                first.setdefault(kind, facts)
+            self._first = first
+        return self._first
+
+    @property
+    def by_id(self) -> dict[str, tuple[EventFacts, _Class]]:
+        """Each contribution's facts and class, by event id (built once, when asked)."""
+        if self._by_id is None:
+            ids = (c.event_id for c in self.window.contributions)
+            self._by_id = dict(zip(ids, zip(self.facts, self.kinds, strict=True), strict=True))
+        return self._by_id
+
+
+class _Decisions(Mapping[str, Decision]):
+    """One partnership's decisions on a window's events, by event id (:meth:`Decider.decisions`)."""
+
+    __slots__ = ("_known", "_moment", "_partnership", "_table")
+
+    def __init__(
+        self,
+        partnership_id: str,
+        moment: Moment,
+        table: dict[_Class, Decision],
+        known: _Classified,
+    ) -> None:
+        self._partnership = partnership_id
+        self._moment = moment
+        self._table = table
+        self._known = known
+
+    def __getitem__(self, event_id: str) -> Decision:
+        facts, kind = self._known.by_id[event_id]
+        decision = self._table.get(kind)
+        if decision is None:
+            moment = self._moment
+            decision = self._table[kind] = moment.policy.outcome(
+                facts, self._partnership, moment.at, moment.consent
+            )
+        return decision
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known.by_id)
+
+    def __len__(self) -> int:
+        return len(self._known.by_id)
+
+
+def _patterns(moment: Moment, kinds: frozenset[_Class]) -> dict[str, frozenset[_Class]]:
+    """Which of these classes each partnership may see, as :meth:`Decider.sight` finds it,
+    for a consent state that answers nothing: a function of the evaluator, the interval, the
+    classes and the partnership alone (as :data:`_TABLES`), shared by every dispatch. Only
+    the last evaluator's are kept, :data:`_PATTERNS_MAX` sets of classes at most."""
+    policy = moment.policy
+    if _PATTERNS_OF[0] is not policy or len(_PATTERNS) >= _PATTERNS_MAX:
+        _PATTERNS.clear()
+        _PATTERNS_OF[0] = policy  # held: the entries are its
+    key = (policy.interval(moment.at), kinds)
+    found = _PATTERNS.get(key)
+    if found is None:
+        found = _PATTERNS[key] = {}
+    return found
 
 
 def _silent(consent: ConsentView) -> bool:

@@ -100,7 +100,7 @@ class Dispatcher:
     rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
     daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
     measured no gain: its windows change with nearly every dispatch). It also has the
-    decider remember views, facts and classes, and dispatch the hub's flags of deny records,
+    decider remember facts and classes, and dispatch the hub's flags of deny records,
     across dispatches (:mod:`hub.decider`, :func:`hub.rounds._hub_flag`).
     """
 
@@ -182,8 +182,7 @@ class Dispatcher:
         decider = Decider(token, moment, remember=self.remembered > 0)
         for recipient in self.recipients:
             pid = recipient.partnership_id
-            seen = decider.see(pid, state.window)
-            own = seen.window(state.floors.get(pid, {}))
+            own = decider.sight(pid, state.window).window(state.floors.get(pid, {}))
             floors[pid] = floored(self.rules, own, moment.at - self.rules.horizon)
         return replaced(state, window=window, floors=floors)
 

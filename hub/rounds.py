@@ -43,7 +43,7 @@ from hub.models.built import built
 from hub.pseudonym import parse_token, pseudonym
 from hub.rules import FieldValue, Rule
 from hub.sequencer import Pending
-from hub.view import Decide, Held, Seen, match, see
+from hub.view import Held, Sight, match, see
 
 if TYPE_CHECKING:
     from hub.dispatch import Dispatcher
@@ -79,6 +79,12 @@ class Round:
     told: dict[tuple[str, frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
     """Per (a hub flag's rule and events, the events a partnership sees): whether what it
     sees of the flag still holds (:meth:`_deny_unseen`), found once per dispatch."""
+    denials: dict[
+        Sight,
+        tuple[Sequence[tuple[FlagState, frozenset[str]]], list[tuple[FlagState, frozenset[str]]]],
+    ] = field(default_factory=dict)
+    """Per sight: the active flags (held, as given) and those denied to a partnership seeing
+    it that holds none (:meth:`_denied`)."""
 
     def __post_init__(self) -> None:
         self.decider = Decider(self.token, self.moment, remember=self.dispatcher.remembered > 0)
@@ -107,10 +113,10 @@ class Round:
             found = self.flags[key] = states(self.token, episodes, self.moment.at)
         return found
 
-    def evaluate_seen(self, seen: Seen, floors: Mapping[str, datetime]) -> list[FlagState]:
+    def evaluate_seen(self, seen: Sight, floors: Mapping[str, datetime]) -> list[FlagState]:
         """:meth:`evaluate` of a partnership's own window (``seen.window(floors)``), built
         only when no partnership with the same events and floors was evaluated before."""
-        key = (tuple(map(_EVENT_ID, seen.visible)), tuple(sorted(floors.items())))
+        key = (seen.key, tuple(sorted(floors.items())) if floors else ())
         found = self.flags.get(key)
         return found if found is not None else self.evaluate(seen.window(floors))
 
@@ -125,28 +131,28 @@ class Round:
         ``active`` holds the hub's active flags, each with its event ids.
         """
         pid = recipient.partnership_id
-        decide = self.decider.decide(pid)
-        known = {frozenset(h.events) for h in self.held.get(pid, {}).values()}
-        # the active flags its own flags do not answer for: each needs a denial unless what
-        # the partnership sees of it still holds
-        unknown = [(flag, ids) for flag, ids in active if ids not in known]
-        if not self.resend and self._hidden_trigger(decide, trigger):
-            # Not this partnership's business: only the ledger's denials, which need those
-            # flags' events alone (the cost of dispatch before per-partnership views), and
-            # no view at all when there are none (most partnerships of a flagged subject).
-            if not unknown:
-                return
-            members = frozenset().union(*(ids for _, ids in unknown))
-            seen = self.decider.see(pid, self.state.window, members, decide)
+        # what it may see: one object for the partnerships that see the same events
+        seen = self.decider.sight(pid, self.state.window)
+        held = self.held.get(pid)
+        hidden = not self.resend and self._hidden_trigger(seen, trigger)
+        denied: Sequence[tuple[FlagState, frozenset[str]]]
+        if held:
+            known = {frozenset(h.events) for h in held.values()}
+            # the active flags its own flags do not answer for: each needs a denial unless
+            # what the partnership sees of it still holds
+            unknown = [(flag, ids) for flag, ids in active if ids not in known]
+            if hidden and not unknown:
+                return  # not its business, and nothing to deny (most partnerships)
+            denied = [(flag, ids) for flag, ids in unknown if self._unseen(flag, ids, seen)]
         else:
-            seen = self.decider.see(pid, self.state.window, decide=decide)
-            if self.resend or self._concerns(pid, seen, trigger):
-                self._view(recipient, seen)
-        for flag, ids in unknown:
-            self._deny_unseen(flag, ids, pid, seen)
+            denied = self._denied(active, seen)  # the same for all that see the same
+        if not hidden and (self.resend or self._concerns(pid, seen, trigger)):
+            self._view(recipient, seen)
+        for flag, ids in denied:
+            self._deny(pid, flag, ids)
 
-    def _hidden_trigger(self, decide: Decide, trigger: Trigger) -> bool:
-        """Whether the trigger is an event the partnership may not see (one decision)."""
+    def _hidden_trigger(self, seen: Sight, trigger: Trigger) -> bool:
+        """Whether the trigger is an event of the window the partnership may not see."""
         if trigger.event_id is None:
             return False
         event_id = trigger.event_id
@@ -154,10 +160,9 @@ class Round:
             contributions = self.state.window.contributions
             found = next((c for c in contributions if c.event_id == event_id), None)
             self.triggered[event_id] = found
-        found = self.triggered[event_id]
-        return found is not None and not decide((found,))[0].permitted
+        return self.triggered[event_id] is not None and event_id not in seen.ids
 
-    def _concerns(self, pid: str, seen: Seen, trigger: Trigger) -> bool:
+    def _concerns(self, pid: str, seen: Sight, trigger: Trigger) -> bool:
         """Whether the trigger is something the partnership may see (see :class:`Trigger`)."""
         if trigger.event_id is not None:
             return trigger.event_id in seen.ids
@@ -166,20 +171,40 @@ class Round:
             return see(self.state.window, before).ids != seen.ids
         return True
 
-    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Seen) -> None:
+    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Sight) -> None:
         """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        members = self._members(ids)
-        # Whether the visible part still holds is a function of the flag's rule and events and
-        # of the events the partnership sees: partnerships seeing the same share the answer.
+        if self._unseen(flag, ids, seen):
+            self._deny(pid, flag, ids)
+
+    def _unseen(self, flag: FlagState, ids: frozenset[str], seen: Sight) -> bool:
+        """Whether what a partnership sees of a hub flag does not hold (a denial)."""
+        # A function of the flag's rule and events and of the events the partnership sees:
+        # partnerships seeing the same share the answer.
         key = (flag.rule_id, ids, seen.ids)
         told = self.told.get(key)
         if told is None:
-            visible = [c for c in members if c.event_id in seen.ids]
+            visible = [c for c in self._members(ids) if c.event_id in seen.ids]
             rule = self.dispatcher.rules.get(flag.rule_id)
             told = self.told[key] = bool(visible) and still_holds(rule, visible)
-        if told:
-            return
-        self._record(pid, flag.rule_id, members, seen, ("deny", None, None))
+        return not told
+
+    def _denied(
+        self, active: Sequence[tuple[FlagState, frozenset[str]]], seen: Sight
+    ) -> Sequence[tuple[FlagState, frozenset[str]]]:
+        """The active flags denied to a partnership that holds none and sees ``seen``: found
+        once per dispatch for every such partnership that sees the same."""
+        found = self.denials.get(seen)
+        if found is None or found[0] is not active:
+            denied = [(flag, ids) for flag, ids in active if self._unseen(flag, ids, seen)]
+            found = self.denials[seen] = (active, denied)
+        return found[1]
+
+    def _deny(self, pid: str, flag: FlagState, ids: frozenset[str]) -> None:
+        """The ledger's denial of a hub flag to the partnership."""
+        if self.dispatcher.ledger:
+            self._record(pid, flag.rule_id, self._members(ids), ("deny", None, None))
+        else:
+            self.counted.append(Counted(self.dispatcher.rules.get(flag.rule_id).id, pid, "deny"))
 
     def _members(self, ids: frozenset[str]) -> list[Contribution]:
         """The window's contributions with these ids, in order: found once per flag in a
@@ -192,7 +217,7 @@ class Round:
             )
         return found[1]
 
-    def _view(self, recipient: Recipient, seen: Seen) -> None:
+    def _view(self, recipient: Recipient, seen: Sight) -> None:
         """Raise, update, expire or retract the partnership's flags from its own view."""
         pid = recipient.partnership_id
         at = self.moment.at
@@ -213,10 +238,10 @@ class Round:
                     c for c in self.state.window.contributions if c.event_id in previous.events
                 ]
                 ids = (previous.flag_id, alert_id)
-                self._record(pid, previous.rule_id, members, seen, ("deny", *ids))
+                self._record(pid, previous.rule_id, members, ("deny", *ids))
 
     def _offer(
-        self, recipient: Recipient, flag: FlagState, previous: Held | None, seen: Seen
+        self, recipient: Recipient, flag: FlagState, previous: Held | None, seen: Sight
     ) -> None:
         """Tell the partnership of a flag of its own view, if it is new or what it sees changed."""
         pid = recipient.partnership_id
@@ -238,7 +263,7 @@ class Round:
             changed = previous.revision != revision
             kind = AlertKind.UPDATED if changed else AlertKind(previous.kind)
         alert_id = recipient.ids.alert_id(own_id, revision)
-        self._alert(recipient, kind, (flag, own_id, alert_id), members, seen)
+        self._alert(recipient, kind, (flag, own_id, alert_id), members)
         self.held[pid][own_id] = Held(
             flag_id=own_id,
             rule_id=flag.rule_id,
@@ -252,7 +277,7 @@ class Round:
             ask=tuple(sorted({c.agency_id for c in members})),
         )
         if previous is None or previous.revision != revision:
-            self._record(pid, flag.rule_id, members, seen, ("permit", own_id, alert_id))
+            self._record(pid, flag.rule_id, members, ("permit", own_id, alert_id))
 
     def _alert(
         self,
@@ -260,10 +285,10 @@ class Round:
         kind: AlertKind,
         ids: tuple[FlagState, str, str],
         visible: Sequence[Contribution],
-        seen: Seen,
     ) -> None:
         flag, own_id, alert_id = ids
-        decisions = [seen.decisions[c.event_id] for c in visible]
+        of = self.decider.decisions(recipient.partnership_id, self.state.window)
+        decisions = [of[c.event_id] for c in visible]
         rule = self.dispatcher.rules.get(flag.rule_id)
         events = tuple(
             ContributingEvent(
@@ -346,7 +371,6 @@ class Round:
         partnership_id: str,
         rule_id: str,
         members: Sequence[Contribution],
-        seen: Seen,
         outcome: tuple[str, str | None, str | None],
     ) -> None:
         """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``;
@@ -358,7 +382,8 @@ class Round:
             return
         at = self.moment.at
         events = tuple(c.event_id for c in members)
-        decisions = stamped(map(seen.decisions.__getitem__, events), events, at)
+        of = self.decider.decisions(partnership_id, self.state.window)  # its own
+        decisions = stamped(map(of.__getitem__, events), events, at)
         flag, revision, level, inputs = self._flag(rule, events, members)
         ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
         # Every value is of its field's type already (ids and digests are str, the decisions

@@ -72,6 +72,32 @@ class Seen:
         return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
 
 
+class Sight:
+    """The events of one window a partnership may see, without its decisions: the same for
+    every partnership whose decisions permit the same of the window's event classes
+    (:meth:`hub.decider.Decider.sight`), so a dispatch finds it once for all of them. What a
+    partnership is told from it depends on nothing it may not see: it is exactly
+    ``see(window, decide)``'s ``visible`` and ``ids`` for each of them."""
+
+    __slots__ = ("_key", "ids", "visible")
+
+    def __init__(self, visible: tuple[Contribution, ...]) -> None:
+        self.visible = visible
+        self.ids = frozenset(map(_EVENT_ID, visible))
+        self._key: tuple[str, ...] | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The visible events' ids, in order (built once)."""
+        if self._key is None:
+            self._key = tuple(map(_EVENT_ID, self.visible))
+        return self._key
+
+    def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
+        """The partnership's own window: its visible events (already canonical) and floors."""
+        return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
+
+
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:
     """Decide every event of the window for one partnership (or only the ids in ``only``)."""
     return seen_of(window.contributions if only is None else within(window, only), decide)

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from hub.codec import SchemaStore
-from hub.decider import Decider
 from hub.dispatch import SubjectState, Trigger
 from hub.flags import FlagState, Status
 from hub.rounds import Round
@@ -92,7 +91,7 @@ def _hidden_round(world: World, state: SubjectState) -> Round:  # noqa: F811
     """A round of the subject whose trigger every partnership is told it may not see."""
     run = Round(world[0].dispatcher, TOKEN, state, moment(world))
     run.start()
-    run._hidden_trigger = lambda decide, trigger: True  # type: ignore[method-assign]
+    run._hidden_trigger = lambda seen, trigger: True  # type: ignore[method-assign]
     return run
 
 
@@ -106,23 +105,31 @@ def test_a_hidden_trigger_makes_no_view_for_a_partnership_holding_every_active_f
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Reading holds both of the scenario's flags: an event it may not see needs no denial
-    of them, so no view of its events is made (and no record)."""
+    of them, so neither its view nor any denial is worked out (and no record made)."""
     state = _state(world)
     run = _hidden_round(world, state)
     asked: list[str] = []
-    see = Decider.see
+    view, unseen = Round._view, Round._unseen
 
-    def noted(self: Decider, pid: str, *args: Any, **kwargs: Any) -> Seen:
-        asked.append(pid)
-        return see(self, pid, *args, **kwargs)
+    def viewed(self: Round, *args: Any) -> None:
+        asked.append("view")
+        view(self, *args)
 
-    monkeypatch.setattr(Decider, "see", noted)
+    def judged(self: Round, *args: Any) -> bool:
+        asked.append("unseen")
+        return unseen(self, *args)
+
+    monkeypatch.setattr(Round, "_view", viewed)
+    monkeypatch.setattr(Round, "_unseen", judged)
     reading = next(r for r in world[0].dispatcher.recipients if r.partnership_id == "reading")
     active = _active(run)
     assert len(active) == 2
     assert len(state.held["reading"]) == 2
     run.decide(reading, active, Trigger(event_id="hidden"))
     assert (asked, run.records) == ([], [])
+    slough = next(r for r in world[0].dispatcher.recipients if r.partnership_id == "slough")
+    run.decide(slough, active, Trigger(event_id="hidden"))  # holds none: both judged
+    assert asked == ["unseen", "unseen"]
 
 
 def test_a_hidden_trigger_denies_as_a_view_of_every_active_flags_events_does(

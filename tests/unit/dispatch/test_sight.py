@@ -1,0 +1,279 @@
+"""What a partnership may see of a window, found once for the partnerships that see the same.
+
+:meth:`hub.decider.Decider.sight` gives the events of the window whose class the partnership
+is permitted, as one object for every partnership permitted the same classes; which classes a
+partnership is permitted is shared by the dispatches of an interval under a silent consent
+state, and, remembering, a subject's classes are carried over from its window before.
+:meth:`~hub.decider.Decider.decisions` gives the partnership's own decisions, found when
+asked. Random runs of one subject's windows (grown by an event, old events dropped, the same
+window again), decided at moments that cross agreement breakpoints, under no consent, an
+empty ledger or grants, must give exactly :func:`hub.view.see` with a fresh evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub import decider as decider_module
+from hub.consent import ConsentLedger
+from hub.decider import Decider
+from hub.disclosure import Moment, event_facts
+from hub.dsa import (
+    NO_CONSENT,
+    AgreementBook,
+    ConsentBook,
+    ConsentGrant,
+    ConsentView,
+    Decision,
+    Evaluator,
+    Purpose,
+    load_directory,
+)
+from hub.dsa.decision import stamped
+from hub.flags import Contribution, SubjectWindow
+from hub.registry import Registry
+from hub.view import see
+from tests.unit.dispatch.test_decider import (
+    LIVE,
+    PARTNERSHIPS,
+    ROOT,
+    SETTINGS,
+    START,
+    TOKEN,
+    book_and_registry,  # noqa: F401  # the fixture
+    consents,
+    contributions,
+)
+
+Book = tuple[AgreementBook, Registry]
+
+
+def _fresh(
+    evaluator: Evaluator,
+    pid: str,
+    at: datetime,
+    consent: ConsentView,
+    contributions: Sequence[Contribution],
+) -> list[Decision]:
+    return [evaluator.decide(event_facts(c, TOKEN), pid, at, consent) for c in contributions]
+
+
+def _variant(c: Contribution) -> Contribution:
+    """Another contribution of the same event id, of another class (a corrected event)."""
+    other = c.agency_id != "police"
+    fields = {"agency_id": "police", "event_type": "police.arrest"} if other else {}
+    return c.model_copy(
+        update=fields or {"agency_id": "education", "event_type": "education.suspension"}
+    )
+
+
+def _windows(
+    events: list[Contribution], picks: list[list[tuple[int, bool]]]
+) -> list[SubjectWindow]:
+    """One subject's windows, sharing the contribution objects as a fold does: each holds
+    the events picked (by index, in order), some as a variant of the same event id."""
+    variants = [_variant(c) for c in events]
+    return [
+        SubjectWindow(
+            contributions=tuple(
+                (variants if swap else events)[n] for n, swap in sorted(dict(pick).items())
+            )
+        )
+        for pick in picks
+    ]
+
+
+def _check(decider: Decider, window: SubjectWindow, fresh: Evaluator, at: datetime) -> None:
+    """Every partnership's sight and decisions against a fresh evaluator's view."""
+    ids = [c.event_id for c in window.contributions]
+    sights = {}
+    for pid in PARTNERSHIPS:
+        sight = decider.sight(pid, window)
+        plain = see(window, partial(_fresh, fresh, pid, at, decider.moment.consent))
+        assert sight.visible == plain.visible
+        assert sight.ids == plain.ids
+        assert sight.key == tuple(c.event_id for c in plain.visible)
+        decisions = decider.decisions(pid, window)
+        assert list(decisions) == ids
+        assert len(decisions) == len(ids)
+        given_ = [decisions[i] for i in ids]
+        assert list(stamped(given_, ids, at)) == list(plain.decisions.values())
+        sights[pid] = sight
+    # one object for the partnerships that see the same events, another for the others
+    for a, b in pairwise(PARTNERSHIPS):
+        assert (sights[a] is sights[b]) == (sights[a].ids == sights[b].ids)
+
+
+@SETTINGS
+@given(
+    events=contributions(),
+    consent=consents(st.integers(0, 500)),
+    days=st.lists(st.integers(0, 900), min_size=1, max_size=5),
+    data=st.data(),
+)
+def test_sights_and_decisions_are_a_fresh_evaluators_views(
+    book_and_registry: Book,  # noqa: F811
+    events: list[Contribution],
+    consent: ConsentView,
+    days: list[int],
+    data: st.DataObject,
+) -> None:
+    remember = data.draw(st.booleans())
+    pick = st.lists(
+        st.tuples(st.integers(0, len(events) - 1), st.integers(0, 4).map(lambda n: n == 0)),
+        min_size=1,
+    )
+    windows = _windows(events, data.draw(st.lists(pick, min_size=1, max_size=4)))
+    windows.append(windows[-1])  # the same window object again: a tick's rescan
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    for day in sorted(days):
+        at = START + timedelta(days=day, minutes=day % 7)
+        fresh = Evaluator(book, registry)
+        for window in windows:
+            decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=consent), remember=remember)
+            _check(decider, window, fresh, at)
+
+
+def _police(n: int) -> Contribution:
+    return Contribution(
+        event_id=f"p{n}",
+        event_type="police.arrest",
+        agency_id="police",
+        occurred_at=LIVE + timedelta(hours=n),
+        council="E06000038",
+        age=15,
+    )
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_which_classes_a_partnership_sees_is_found_again_in_a_new_interval(
+    book_and_registry: Book,  # noqa: F811
+    remember: bool,
+) -> None:
+    """Reading may see a police arrest from 1 April 2026 (an agreement's breakpoint), not
+    before: the classes it sees, shared by the dispatches of an interval, are not carried
+    into the next one."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    window = SubjectWindow(contributions=(_police(0),))
+    found = []
+    for at in (datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 10, tzinfo=UTC)):
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
+        _check(decider, window, Evaluator(book, registry), at)
+        found.append(decider.sight("reading", window).ids)
+    assert found == [frozenset(), {"p0"}]
+
+
+def test_a_consent_grant_is_read_for_the_sight_not_the_shared_classes(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """A voluntary-sector engagement is seen only under a consent grant: what a silent ledger
+    gives (shared by the interval's dispatches) is not what a live grant gives."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    engagement = Contribution(
+        event_id="v1",
+        event_type="voluntary.engagement",
+        agency_id="voluntary-sector",
+        occurred_at=LIVE,
+        council="E06000038",
+        age=15,
+    )
+    window = SubjectWindow(contributions=(engagement, _police(1)))
+    grant = ConsentGrant(
+        consent_id="c-1",
+        subject_token=TOKEN,
+        purpose=Purpose.EARLY_INTERVENTION,
+        provider="voluntary-sector",
+        recipients=frozenset({"reading"}),
+        given_at=LIVE,
+    )
+    at = LIVE + timedelta(days=1)
+    found = []
+    for consent in (ConsentLedger(), ConsentBook([grant]), NO_CONSENT):
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=consent), remember=True)
+        _check(decider, window, Evaluator(book, registry), at)
+        found.append(decider.sight("reading", window).ids)
+    assert found == [{"p1"}, {"v1", "p1"}, {"p1"}]
+
+
+def test_a_window_met_under_another_evaluator_is_classified_by_it(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """A subject's classes are carried over from its window before only under the same
+    evaluator: agreements reloaded without the education one (its age scope cuts at 4) number
+    the age bands otherwise, and the window's classes are the new evaluator's."""
+    book, registry = book_and_registry
+    loaded = load_directory(ROOT / "deploy" / "agreements").agreements
+    fewer = [a for path, a in loaded if "education-under18" not in str(path)]
+    assert len(fewer) == len(loaded) - 1
+    old, new = Evaluator(book, registry), Evaluator(AgreementBook.from_agreements(fewer), registry)
+    window = SubjectWindow(contributions=tuple(_police(n) for n in range(3)))
+    at = LIVE + timedelta(days=1)
+    classes = []
+    for evaluator in (old, new):
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+        _check(decider, window, evaluator, at)
+        decider.sight("reading", window)
+        known = decider_module._LAST[TOKEN]
+        assert (known.window, known.policy) == (window, evaluator)
+        expected = [evaluator.event_class(event_facts(c, TOKEN)) for c in window.contributions]
+        assert known.kinds == expected
+        classes.append(expected)
+    assert classes[0] != classes[1]  # not vacuous: the bands differ
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_partnerships_permitted_the_same_classes_share_one_sight(
+    book_and_registry: Book,  # noqa: F811
+    remember: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nine partnerships, a police and a voluntary-sector event (consent-gated, so no
+    partnership sees it under a silent ledger): one set of events is made once, and each
+    class is decided once per partnership, not once per event."""
+    book, registry = book_and_registry
+    police = [
+        Contribution(
+            event_id=f"p{n}",
+            event_type="police.weapon_possession",
+            agency_id="police",
+            occurred_at=LIVE + timedelta(hours=n),
+            council="E06000038",
+            age=15,
+        )
+        for n in range(4)
+    ]
+    window = SubjectWindow(contributions=tuple(police))
+    evaluator = Evaluator(book, registry)
+    asked: list[str] = []
+    outcome = Evaluator.outcome
+
+    def counted(self: Evaluator, facts: object, pid: str, *args: object) -> Decision:
+        asked.append(pid)
+        return outcome(self, facts, pid, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Evaluator, "outcome", counted)
+    decider_module._PATTERNS.clear()
+    decider_module._TABLES.clear()
+    at = LIVE + timedelta(days=2)
+    decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentLedger()), remember=remember)
+    pids = [p for p in PARTNERSHIPS if p != "no-such-place"]
+    sights = [decider.sight(pid, window) for pid in pids]
+    assert sorted(asked) == sorted(pids)  # one class, decided once for each
+    assert len({id(s) for s in sights}) == len({s.ids for s in sights})
+    assert any(s.ids == {c.event_id for c in police} for s in sights)
+    # a later dispatch of the interval with the same classes asks the evaluator nothing
+    asked.clear()
+    later = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
+    again = [later.sight(pid, window) for pid in pids]
+    assert asked == []
+    assert [s.ids for s in again] == [s.ids for s in sights]
