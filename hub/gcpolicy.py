@@ -150,14 +150,16 @@ class OwnCollections:
     A :data:`gc.callbacks` listener; it only appends a tuple a collection, logs nothing."""
 
     tracked: int = 0
+    frozen: int = 0
     noted: list[tuple[float, int, float]] = field(default_factory=list)
     _began: float = 0.0
 
     @classmethod
     def start(cls) -> OwnCollections:
         """A listener on the collector until :meth:`stop`; notes how many objects the
-        collector tracks now, frozen ones aside (a full collection walks them all)."""
-        own = cls(tracked=len(gc.get_objects()))
+        collector tracks now (a full collection walks them all) and how many are frozen out
+        of its sight (:func:`gc.freeze`)."""
+        own = cls(tracked=len(gc.get_objects()), frozen=gc.get_freeze_count())
         gc.callbacks.append(own._heard)
         return own
 
@@ -182,6 +184,7 @@ class OwnCollections:
         at, _, longest = max(self.noted, key=lambda n: n[2], default=(started, 0, 0.0))
         return {
             "tracked_at_start": self.tracked,
+            "frozen_at_start": self.frozen,
             "collections": counts,
             "total_ms": round(sum(n[2] for n in self.noted) * 1000, 1),
             "longest_ms": round(longest * 1000, 1),

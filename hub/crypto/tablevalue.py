@@ -87,7 +87,7 @@ def unwrapped(stored: bytes) -> tuple[int, bytes]:
     """:func:`value_of` as (version, value), without the :class:`TableValue`."""
     if len(stored) < _HEAD.size + MAC_SIZE or stored[:4] != MAGIC:
         raise MalformedRecordError("not a hub table value")
-    (version,) = _VERSION.unpack_from(stored, 12)
+    (version,) = _VERSION.unpack_from(stored, _HEAD.size - _VERSION.size)
     return version, stored[_HEAD.size : -MAC_SIZE]
 
 
@@ -100,7 +100,7 @@ def verify_value(
     """
     if stored is None or row is None:
         raise MalformedRecordError("a deletion or a row without a key: the hub writes neither")
-    unwrapped = value_of(stored)
+    value = value_of(stored)
     key_id = stored[4:12].hex()
     key = keys(key_id)
     if key is None:
@@ -108,7 +108,7 @@ def verify_value(
     expected = key.mac(_statement(row, stored[:-MAC_SIZE]))
     if not hmac.compare_digest(expected, stored[-MAC_SIZE:]):
         raise BadSignatureError(f"table value MAC does not verify under key {key_id}")
-    return unwrapped
+    return value
 
 
 def _statement(row: Row, body: bytes) -> bytes:

@@ -67,3 +67,18 @@ def test_an_event_older_than_what_is_kept_changes_only_since() -> None:
     assert old.seen == state.seen
     assert old.since["health.ed_assault"] < state.since["health.ed_assault"]
     assert old.to_bytes() == _reference(state, assault(7, 0), RULES)[0].to_bytes()
+
+
+def test_an_event_on_the_last_dropped_day_is_dropped_and_the_next_day_kept() -> None:
+    """The kept days are those after ``latest - span``: an event on that very day is counted
+    nowhere, one a day later is counted (the boundary random days almost never reach)."""
+    span = max(r.window_days + r.baseline_days for r in RULES)
+    mine = theirs = AreaState()
+    for seed, day in ((0, 900), (1, 900 - span), (2, 901 - span)):
+        event = assault(seed, day)
+        mine, _ = fold_area(mine, event, RULES)
+        theirs, _ = _reference(theirs, event, RULES)
+        assert mine.to_bytes() == theirs.to_bytes()
+    assert len(mine.seen) == 2
+    assert sum(n for counts in mine.days.values() for n in counts.values()) == 2
+    assert assault(1, 900 - span).event_id not in mine.seen

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from hub.correlation.rows import Rows, Where
 from hub.crypto import HmacKey
-from hub.crypto.tablevalue import Row, seal_value
+from hub.crypto.tablevalue import Row, seal_value, value_of
 from hub.disclosure import SubjectState
 
 KEY = HmacKey(b"\x0b" * 32)
@@ -54,3 +54,27 @@ def test_a_state_written_is_the_one_read_next() -> None:
     rows.put(TOKEN, after)
     _store(table, rows)
     assert _rows(table, 3).subject(TOKEN) is after
+
+
+def test_a_write_is_never_versioned_below_the_version_the_row_held() -> None:
+    """A record at an offset below the row's version (a redelivery after a later record
+    wrote it) writes at the row's version, read by whichever call reads the row first: an
+    older value can never replace a newer one."""
+    state = SubjectState(floors={"p": {"r": AT}})
+    stored = seal_value(KEY, Row("subjects", 0, TOKEN.encode()), 10, state.to_bytes())
+    area = "__area__:E01016500"
+    area_stored = seal_value(KEY, Row("subjects", 0, area.encode()), 12, b"{}")
+    for first in ("put", "subject", "raw"):
+        rows = _rows({TOKEN.encode(): stored, area.encode(): area_stored}, 5)
+        if first == "subject":
+            rows.subject(TOKEN)
+        elif first == "raw":
+            rows.raw(TOKEN)
+        rows.put(TOKEN, SubjectState(floors={"p": {"r": AT.replace(year=2027)}}))
+        rows.raw(area)
+        rows.put(area, b"{}")
+        versions = {w.key: value_of(w.value).version for w in rows.writes()}
+        assert versions == {TOKEN.encode(): 10, area.encode(): 12}, first
+    fresh = _rows({}, 5)
+    fresh.put(TOKEN, state)
+    assert [value_of(w.value).version for w in fresh.writes()] == [5]  # a new row: its offset

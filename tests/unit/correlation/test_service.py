@@ -19,6 +19,7 @@ from hub.correlation.emission import RECORD_BUDGET, Emission, Sealer
 from hub.crypto.record import Kind, Place, parse
 from hub.crypto.tablevalue import value_of
 from hub.dispatch import Step, SubjectState
+from hub.hotspot import AreaState
 from hub.policy import Switch
 from hub.sequencer import Pending
 from hub.sna.stream import TABLE as SNA_TABLE
@@ -249,6 +250,23 @@ async def test_an_area_event_that_raises_nothing_writes_its_row_and_emits_nothin
     again = await hub.run(events([assault(9100, 3)], offset=5))
     assert (again.outcome.area_alerts, hub.alerts(again), again.decisions) == (0, [], ())
     assert [r for r in again.rows if r.table == "subjects"] == []
+
+
+async def test_an_area_event_older_than_the_kept_days_writes_its_row_with_since_moved_back(
+    settings: Settings,
+) -> None:
+    """An event dated before the kept days changes only the area's ``since`` (no new id is
+    remembered): the service still writes that row, so the area's first day is kept."""
+    hub = Hub(settings)
+    first = await hub.run(events([assault(9200, 3)]))
+    [row] = [r for r in first.rows if r.table == "subjects"]
+    before = AreaState.from_bytes(value_of(row.value).value)
+    old = await hub.run(events([assault(9201, 1500)], offset=5))
+    [moved] = [r for r in old.rows if r.table == "subjects"]
+    assert moved.key == row.key
+    after = AreaState.from_bytes(value_of(moved.value).value)
+    assert after.seen == before.seen  # nothing counted or remembered
+    assert after.since["health.ed_assault"] < before.since["health.ed_assault"]
 
 
 RULE = "disengagement-and-violence"

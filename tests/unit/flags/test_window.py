@@ -133,6 +133,8 @@ def test_each_rule_set_gives_its_own_fields_when_several_are_used_in_turn() -> N
         assert mine is not None
         assert theirs is not None
         assert dict(mine.fields) == {"offence_group": "DRUG_OFFENCES", "intent_to_supply": True}
+        # sorted by name: the order sets the bytes of every stored window
+        assert list(mine.fields) == ["intent_to_supply", "offence_group"]
         assert dict(theirs.fields) == {"outcome": "CHARGED"}
         assert contribution_of(missing, None, RULES) is not None
         assert contribution_of(missing, None, other) is None  # not a type it lists

@@ -34,6 +34,8 @@ def test_the_heap_is_frozen_while_measuring_and_unfrozen_after() -> None:
         assert gc.get_freeze_count() >= len(held)
         assert not any(o is held for o in gc.get_objects())
         assert own.tracked < gc.get_freeze_count()
+        assert own.frozen >= len(held)  # what the freeze took out of a collection's walk
+        assert own.summary(0.0)["frozen_at_start"] == own.frozen
         assert gc.get_count()[2] == 0  # the counts an earlier phase left are reset
     assert gc.get_freeze_count() == 0
     assert any(o is held for o in gc.get_objects())
