@@ -15,7 +15,7 @@ ones it records).
 For a consent state that answers no lookup (no consent record: most subjects) a decision is
 a function of the evaluator, the interval of the time between the book's breakpoints
 (:meth:`~hub.dsa.Evaluator.interval`), the class and the partnership alone: those decisions
-are shared by every dispatch, and so is which of a window's classes each partnership may see.
+are shared by every dispatch.
 
 What a partnership may see of a window (:meth:`Decider.sight`) is then the events of the
 classes it is permitted: partnerships permitted the same classes see the same events, and a
@@ -28,8 +28,11 @@ flags at each event a partnership may not see and at each tick), a contribution'
 class are remembered across dispatches too, by the identity of the evaluator and of each
 contribution (immutable; held with the entry, so that their ids are not reused while it is
 remembered), and so are the classes of each subject's last window, by token, carried over
-to its next window for the contribution objects it keeps; the newest :data:`_CLASSES_MAX`
-and :data:`_LAST_MAX` kept. The live worker does not: its windows change with nearly every
+to its next window for the contribution objects it keeps (the newest :data:`_CLASSES_MAX`
+and :data:`_LAST_MAX` kept, the last evaluator's only), and, under a consent state that
+answers nothing, which of a window's classes each partnership may see, per interval and set
+of classes (:func:`_patterns`; windows of at most :data:`_PATTERN_CLASSES_MAX` classes). The
+live worker does not: its windows change with nearly every
 dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``, "Domain
 cost, seventh session"). Pure: no I/O, no clock.
 """
@@ -55,6 +58,8 @@ _CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts,
 _LAST_MAX = 16384
 _LAST: OrderedDict[str, _Classified] = OrderedDict()
 """The classes of each subject's last window, by token (see Decider._classified)."""
+_LAST_OF: list[Evaluator | None] = [None]
+"""The evaluator whose classes :data:`_LAST` holds (a superseded one is not kept alive)."""
 _LOOK_AHEAD = 4
 """Contributions of the window before looked past for one of the new window's."""
 _TABLES_MAX = 1024
@@ -70,6 +75,9 @@ _PATTERNS_MAX = 4096
 _PATTERNS: dict[tuple[int, frozenset[_Class]], dict[str, frozenset[_Class]]] = {}
 """Per (interval, a window's classes): which of them each partnership may see, for
 a consent state that answers nothing (:func:`_patterns`)."""
+_PATTERN_CLASSES_MAX = 64
+"""Windows of more classes are decided per dispatch: a key holds every class of its window,
+and a hostile subject's many classes would fill the memo with keys that never hit."""
 _PATTERNS_OF: list[Evaluator | None] = [None]
 """The evaluator whose patterns :data:`_PATTERNS` holds."""
 
@@ -81,7 +89,8 @@ class Decider:
     token: str
     moment: Moment
     remember: bool = False
-    """Remember facts, classes and views across dispatches (see the module doc)."""
+    """Remember facts, classes, windows' classes and what each partnership may see of them
+    across dispatches (see the module doc)."""
     _classes: dict[str, tuple[EventFacts, _Class]] = field(default_factory=dict)
     _tables: dict[tuple[int, str], dict[_Class, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)
@@ -89,8 +98,8 @@ class Decider:
     _window: _Classified | None = None
     """The classes of the window :meth:`sight` was last asked of."""
     _permits: dict[str, frozenset[_Class]] = field(default_factory=dict)
-    """Which of its classes each partnership may see (shared by the dispatches of an interval
-    for a consent state that answers nothing: :func:`_patterns`)."""
+    """Which of its classes each partnership may see (remembering, shared by the dispatches
+    of an interval for a consent state that answers nothing: :func:`_patterns`)."""
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -173,13 +182,16 @@ class Decider:
                 before = None
             known = _Classified(window, (policy, token), self._classes_of(window, before))
             if self.remember:
+                if _LAST_OF[0] is not policy:  # only the last evaluator's, as _TABLES
+                    _LAST.clear()
+                    _LAST_OF[0] = policy
                 _LAST.pop(token, None)  # the newest last
                 if len(_LAST) >= _LAST_MAX:
                     _LAST.popitem(last=False)  # the oldest
                 _LAST[token] = known
         self._window = known
         consent = self.moment.consent
-        if consent is NO_CONSENT or _silent(consent):
+        if self.remember and len(known.classes) <= _PATTERN_CLASSES_MAX and _shared(consent):
             self._permits = _patterns(self.moment, known.classes)
         else:
             self._permits = {}
@@ -361,6 +373,11 @@ def _patterns(moment: Moment, kinds: frozenset[_Class]) -> dict[str, frozenset[_
     if found is None:
         found = _PATTERNS[key] = {}
     return found
+
+
+def _shared(consent: ConsentView) -> bool:
+    """Whether decisions under this consent state are shared by every dispatch."""
+    return consent is NO_CONSENT or _silent(consent)
 
 
 def _silent(consent: ConsentView) -> bool:

@@ -78,7 +78,7 @@ class Round:
     members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
     told: dict[tuple[str, frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
     """Per (a hub flag's rule and events, the events a partnership sees): whether what it
-    sees of the flag still holds (:meth:`_deny_unseen`), found once per dispatch."""
+    sees of the flag still holds (:meth:`_unseen`), found once per dispatch."""
     denials: dict[
         Sight,
         tuple[Sequence[tuple[FlagState, frozenset[str]]], list[tuple[FlagState, frozenset[str]]]],
@@ -126,7 +126,7 @@ class Round:
         active: Sequence[tuple[FlagState, frozenset[str]]],
         trigger: Trigger,
     ) -> None:
-        """Decide the subject for one partnership: denials for the ledger, then its view.
+        """Decide the subject for one partnership: its view, then denials for the ledger.
 
         ``active`` holds the hub's active flags, each with its event ids.
         """

@@ -2,14 +2,14 @@
 
 :class:`hub.decider.Decider` decides each (event class, partnership, consent view) once per
 dispatch, remembers a partnership's decisions by class across dispatches of one interval when
-the consent state answers nothing, and, with ``remember``, remembers facts, classes and whole
-views (:meth:`Decider.see`) across dispatches. Random sets of contributions (the shipped
-agreements' agencies, types, areas and ages, consent-gated voluntary-sector events among
-them), decided at a run of moments that crosses agreement breakpoints, under no consent, an
-empty ledger or grants that start and end between the moments, must give exactly a fresh
-evaluator's decisions, restamped for each event and time, and :func:`hub.view.see`'s view.
-The dispatch memo of the hub's flag is checked against :func:`hub.disclosure.hub_flag` the
-same way.
+the consent state answers nothing, and, with ``remember``, remembers facts, classes and each
+subject's window classes (:meth:`Decider.sight`) across dispatches. Random sets of
+contributions (the shipped agreements' agencies, types, areas and ages, consent-gated
+voluntary-sector events among them), decided at a run of moments that crosses agreement
+breakpoints, under no consent, an empty ledger or grants that start and end between the
+moments, must give exactly a fresh evaluator's decisions, restamped for each event and time,
+and :func:`hub.view.see`'s view. The dispatch memo of the hub's flag is checked against
+:func:`hub.disclosure.hub_flag` the same way.
 """
 
 from __future__ import annotations

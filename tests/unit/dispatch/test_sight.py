@@ -277,3 +277,73 @@ def test_partnerships_permitted_the_same_classes_share_one_sight(
     again = [later.sight(pid, window) for pid in pids]
     assert asked == []
     assert [s.ids for s in again] == [s.ids for s in sights]
+
+
+_COUNCILS = (
+    "E06000036",
+    "E06000037",
+    "E06000038",
+    "E06000039",
+    "E06000040",
+    "E06000041",
+    "E06000042",
+    "E06000060",
+    "E07000177",
+    "E10000025",
+)
+_KINDS = ("police.weapon_possession", "police.arrest", "police.violent_incident")
+
+
+def test_only_a_remembering_decider_shares_classes_and_never_a_window_of_many(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """What partnerships may see of a set of classes is remembered across dispatches only
+    by a remembering (backtest) decider, and only for windows of few classes: a key holds
+    every class of its window, so a live worker, or a subject of many classes, would fill
+    the memo with keys that never hit (a hostile feed: 114 MB for eleven subjects)."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    many = tuple(
+        Contribution(
+            event_id=f"m{n}",
+            event_type=kind,
+            agency_id="police",
+            occurred_at=LIVE + timedelta(minutes=n),
+            council=council,
+            age=age,
+        )
+        for n, (kind, council, age) in enumerate(
+            (k, c, a) for k in _KINDS for c in _COUNCILS for a in (7, 12, 15, 19, 22, 30)
+        )
+    )
+    classes = {evaluator.event_class(event_facts(c, TOKEN)) for c in many}
+    assert len(classes) > decider_module._PATTERN_CLASSES_MAX, len(classes)  # not vacuous
+    at = LIVE + timedelta(days=1)
+    few = SubjectWindow(contributions=many[:3])
+    wide = SubjectWindow(contributions=many)
+    for remember, window, kept in ((False, few, 0), (True, wide, 0), (True, few, 1)):
+        decider_module._PATTERNS.clear()
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
+        _check(decider, window, Evaluator(book, registry), at)
+        decider.sight("reading", window)
+        assert len(decider_module._PATTERNS) == kept, (remember, len(window.contributions))
+
+
+def test_the_last_windows_are_only_the_last_evaluators(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """A new evaluator empties the subjects' last windows, so a superseded one (and the
+    windows it classified) is not kept alive by them, as the decision tables do."""
+    book, registry = book_and_registry
+    at = LIVE + timedelta(days=1)
+    window = SubjectWindow(contributions=(_police(0),))
+    tokens = [TOKEN.replace("a", letter) for letter in "abc"]
+    for evaluator, subjects in (
+        (Evaluator(book, registry), tokens[:2]),
+        (Evaluator(book, registry), tokens[2:]),
+    ):
+        for token in subjects:
+            decider = Decider(token, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+            decider.sight("reading", window)
+        assert list(decider_module._LAST) == subjects
+        assert all(k.policy is evaluator for k in decider_module._LAST.values())
