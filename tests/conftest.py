@@ -6,6 +6,7 @@ so it starts its own broker, and every test gets its own topic prefix and consum
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +46,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return float(mark.args[0]) if mark is not None and mark.args else 0.0
 
     items.sort(key=bound, reverse=True)
+
+
+@pytest.fixture(autouse=True)
+def collector_as_found() -> Iterator[None]:
+    """The cyclic collector left as the test found it: enabled or not, its thresholds, and
+    nothing frozen that the test froze.
+
+    Code run in process freezes on purpose (``hub.gcpolicy.settle``, the backtest's
+    ``chunk_collected``: what a worker or a backtest keeps lives as long as its process). In a
+    test process that freeze outlived its test, and every later ``gc.get_freeze_count()``
+    walked the frozen objects: a replay called once per entry (``test_lane.py``) took 120 s
+    after the backtest tests instead of 1 s.
+    """
+    enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    frozen = gc.get_freeze_count() > 0
+    yield
+    if not frozen and gc.get_freeze_count():
+        gc.unfreeze()
+    gc.set_threshold(*thresholds)
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
 
 
 @pytest.fixture(scope="session")

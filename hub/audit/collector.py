@@ -23,7 +23,9 @@ def collection_paused() -> Iterator[None]:
     frozen for the loop (:func:`gc.freeze`) and unfrozen after, into the oldest generation:
     it lives as long as the replay, and the young collections the loop makes need not walk
     it (a history just indexed is still young; ``docs/benchmarks.md``, branch replay12).
-    Not when something is frozen already: unfreezing would undo the caller's freeze.
+    Not when something is frozen already: unfreezing would undo the caller's freeze. Finding
+    that out (:func:`gc.get_freeze_count`) walks every frozen object, so a replay is meant to
+    be given many entries at once, not one per call in a process that froze a large heap.
     """
     if not gc.isenabled():
         yield
