@@ -40,23 +40,23 @@ cost, seventh session"). Pure: no I/O, no clock.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hub.classified import Class, Classified, Decisions
 from hub.consent import ConsentLedger
 from hub.disclosure import Moment, event_facts
 from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Outcome
 from hub.flags import Contribution, SubjectWindow
 from hub.view import Decide, Seen, Sight, seen_of, within
 
-_Class = tuple[str, str, str | None, int | None]
 _CLASSES_MAX = 16384
-_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, _Class]]] = (
+_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, Class]]] = (
     OrderedDict()
 )
 """Each contribution's facts and class, by the contribution's identity (see _class_of)."""
 _LAST_MAX = 16384
-_LAST: OrderedDict[str, _Classified] = OrderedDict()
+_LAST: OrderedDict[str, Classified] = OrderedDict()
 """The classes of each subject's last window, by token (see Decider._classified)."""
 _LAST_OF: list[Evaluator | None] = [None]
 """The evaluator whose classes :data:`_LAST` holds (a superseded one is not kept alive)."""
@@ -64,7 +64,7 @@ _LOOK_AHEAD = 4
 """Contributions of the window before looked past for one of the new window's."""
 _TABLES_MAX = 1024
 _TABLE_MAX = 16384
-_TABLES: dict[tuple[int, int, str], tuple[Evaluator, dict[_Class, Decision]]] = {}
+_TABLES: dict[tuple[int, int, str], tuple[Evaluator, dict[Class, Decision]]] = {}
 """Decisions by class, per (evaluator, interval, partnership), for a silent consent state:
 only the last evaluator's (a worker decides under one at a time; one that reloads its
 agreements does not keep the superseded evaluators alive through this memo)."""
@@ -72,7 +72,7 @@ _TABLES_OF: list[Evaluator | None] = [None]
 """The evaluator whose decisions :data:`_TABLES` holds."""
 _PERMIT = Outcome.PERMIT
 _PATTERNS_MAX = 4096
-_PATTERNS: dict[tuple[int, frozenset[_Class]], dict[str, frozenset[_Class]]] = {}
+_PATTERNS: dict[tuple[int, frozenset[Class]], dict[str, frozenset[Class]]] = {}
 """Per (interval, a window's classes): which of them each partnership may see, for
 a consent state that answers nothing (:func:`_patterns`)."""
 _PATTERN_CLASSES_MAX = 64
@@ -91,13 +91,13 @@ class Decider:
     remember: bool = False
     """Remember facts, classes, windows' classes and what each partnership may see of them
     across dispatches (see the module doc)."""
-    _classes: dict[str, tuple[EventFacts, _Class]] = field(default_factory=dict)
-    _tables: dict[tuple[int, str], dict[_Class, Decision]] = field(default_factory=dict)
+    _classes: dict[str, tuple[EventFacts, Class]] = field(default_factory=dict)
+    _tables: dict[tuple[int, str], dict[Class, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)
     """The consent views asked (held: their ids key the tables)."""
-    _window: _Classified | None = None
+    _window: Classified | None = None
     """The classes of the window :meth:`sight` was last asked of."""
-    _permits: dict[str, frozenset[_Class]] = field(default_factory=dict)
+    _permits: dict[str, frozenset[Class]] = field(default_factory=dict)
     """Which of its classes each partnership may see (remembering, shared by the dispatches
     of an interval for a consent state that answers nothing: :func:`_patterns`)."""
 
@@ -146,7 +146,7 @@ class Decider:
         if known is None or known.window is not window:
             known = self._classified(window)
         table = self._table(partnership_id, self.moment.consent)
-        return _Decisions(partnership_id, self.moment, table, known)
+        return Decisions(partnership_id, self.moment, table, known)
 
     def see(
         self, partnership_id: str, window: SubjectWindow, only: frozenset[str] | None = None
@@ -155,7 +155,7 @@ class Decider:
         events = window.contributions if only is None else within(window, only)
         return seen_of(events, self.decide(partnership_id))
 
-    def _permitted(self, partnership_id: str, known: _Classified) -> frozenset[_Class]:
+    def _permitted(self, partnership_id: str, known: Classified) -> frozenset[Class]:
         """The classes of a window the partnership may see."""
         view = self.moment.consent
         table = self._table(partnership_id, view)
@@ -169,7 +169,7 @@ class Decider:
                 permits.append(kind)
         return frozenset(permits)
 
-    def _classified(self, window: SubjectWindow) -> _Classified:
+    def _classified(self, window: SubjectWindow) -> Classified:
         """The classes of the window's contributions: found once per dispatch, or,
         remembering, carried over from the subject's last window under the same evaluator
         (the same window object again at a tick; the same contribution objects otherwise)."""
@@ -180,7 +180,7 @@ class Decider:
         else:
             if before is not None and (before.policy is not policy or before.token != token):
                 before = None
-            known = _Classified(window, (policy, token), self._classes_of(window, before))
+            known = Classified(window, (policy, token), self._classes_of(window, before))
             if self.remember:
                 if _LAST_OF[0] is not policy:  # only the last evaluator's, as _TABLES
                     _LAST.clear()
@@ -198,14 +198,14 @@ class Decider:
         return known
 
     def _classes_of(
-        self, window: SubjectWindow, before: _Classified | None
-    ) -> tuple[list[EventFacts], list[_Class]]:
+        self, window: SubjectWindow, before: Classified | None
+    ) -> tuple[list[EventFacts], list[Class]]:
         """Each contribution's facts and class, in order: those of the subject's window
         before (``before``, the same evaluator's and token's) for the contribution objects
         it had, found in order (a new window is the one before with an event added or old
         ones dropped), else :meth:`_class_of`'s."""
         facts: list[EventFacts] = []
-        kinds: list[_Class] = []
+        kinds: list[Class] = []
         old = before.window.contributions if before is not None else ()
         old_facts, old_kinds = (before.facts, before.kinds) if before is not None else ([], [])
         j, n = 0, len(old)
@@ -223,7 +223,7 @@ class Decider:
                 kinds.append(found[1])
         return facts, kinds
 
-    def _table(self, partnership_id: str, view: ConsentView) -> dict[_Class, Decision]:
+    def _table(self, partnership_id: str, view: ConsentView) -> dict[Class, Decision]:
         """The partnership's decisions by event class under ``view``: this dispatch's, or,
         for a consent state that answers nothing, those of every dispatch in the interval."""
         key = (id(view), partnership_id)
@@ -246,7 +246,7 @@ class Decider:
         self._views.append(view)
         return table
 
-    def _class_of(self, contribution: Contribution) -> tuple[EventFacts, _Class]:
+    def _class_of(self, contribution: Contribution) -> tuple[EventFacts, Class]:
         """A contribution's facts and class: found once per dispatch, or, remembering, once
         per contribution object, token and evaluator (a subject's contributions are decided
         again at each of its dispatches)."""
@@ -271,95 +271,7 @@ class Decider:
         return found
 
 
-class _Classified:
-    """The classes of one window's contributions, as one evaluator finds them for one token."""
-
-    __slots__ = (
-        "_by_id",
-        "_first",
-        "classes",
-        "facts",
-        "kinds",
-        "policy",
-        "sights",
-        "token",
-        "window",
-    )
-
-    def __init__(
-        self,
-        window: SubjectWindow,
-        moment: tuple[Evaluator, str],
-        found: tuple[list[EventFacts], list[_Class]],
-    ) -> None:
-        self.window = window
-        self.policy, self.token = moment
-        self.facts, self.kinds = found
-        """Each contribution's facts and class, in order."""
-        self.classes = frozenset(self.kinds)
-        self.sights: dict[frozenset[_Class], Sight] = {}
-        """What partnerships may see of it, by the classes of it they are permitted."""
-        self._first: dict[_Class, EventFacts] | None = None
-        self._by_id: dict[str, tuple[EventFacts, _Class]] | None = None
-
-    def of(self, window: SubjectWindow, policy: Evaluator, token: str) -> bool:
-        """Whether these are the classes of this window object, evaluator and token."""
-        return self.window is window and self.policy is policy and self.token == token
-
-    @property
-    def first(self) -> dict[_Class, EventFacts]:
-        """Its classes, each with the facts of its first contribution, in order (built once)."""
-        if self._first is None:
-            first: dict[_Class, EventFacts] = {}
-            for facts, kind in zip(self.facts, self.kinds, strict=True):
-                first.setdefault(kind, facts)
-            self._first = first
-        return self._first
-
-    @property
-    def by_id(self) -> dict[str, tuple[EventFacts, _Class]]:
-        """Each contribution's facts and class, by event id (built once, when asked)."""
-        if self._by_id is None:
-            ids = (c.event_id for c in self.window.contributions)
-            self._by_id = dict(zip(ids, zip(self.facts, self.kinds, strict=True), strict=True))
-        return self._by_id
-
-
-class _Decisions(Mapping[str, Decision]):
-    """One partnership's decisions on a window's events, by event id (:meth:`Decider.decisions`)."""
-
-    __slots__ = ("_known", "_moment", "_partnership", "_table")
-
-    def __init__(
-        self,
-        partnership_id: str,
-        moment: Moment,
-        table: dict[_Class, Decision],
-        known: _Classified,
-    ) -> None:
-        self._partnership = partnership_id
-        self._moment = moment
-        self._table = table
-        self._known = known
-
-    def __getitem__(self, event_id: str) -> Decision:
-        facts, kind = self._known.by_id[event_id]
-        decision = self._table.get(kind)
-        if decision is None:
-            moment = self._moment
-            decision = self._table[kind] = moment.policy.outcome(
-                facts, self._partnership, moment.at, moment.consent
-            )
-        return decision
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._known.by_id)
-
-    def __len__(self) -> int:
-        return len(self._known.by_id)
-
-
-def _patterns(moment: Moment, kinds: frozenset[_Class]) -> dict[str, frozenset[_Class]]:
+def _patterns(moment: Moment, kinds: frozenset[Class]) -> dict[str, frozenset[Class]]:
     """Which of these classes each partnership may see, as :meth:`Decider.sight` finds it,
     for a consent state that answers nothing: a function of the evaluator, the interval, the
     classes and the partnership alone (as :data:`_TABLES`), shared by every dispatch. Only

@@ -1,0 +1,104 @@
+"""What one evaluator finds of one subject's window (split from :mod:`hub.decider`): the
+window's event classes (:class:`Classified`) and a partnership's decisions on its events,
+found when asked (:class:`Decisions`). Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from hub.disclosure import Moment
+from hub.dsa import Decision, Evaluator, EventFacts
+from hub.flags import SubjectWindow
+from hub.view import Sight
+
+Class = tuple[str, str, str | None, int | None]
+"""An event's class as the evaluator gives it (:meth:`hub.dsa.Evaluator.event_class`)."""
+
+
+class Classified:
+    """The classes of one window's contributions, as one evaluator finds them for one token."""
+
+    __slots__ = (
+        "_by_id",
+        "_first",
+        "classes",
+        "facts",
+        "kinds",
+        "policy",
+        "sights",
+        "token",
+        "window",
+    )
+
+    def __init__(
+        self,
+        window: SubjectWindow,
+        moment: tuple[Evaluator, str],
+        found: tuple[list[EventFacts], list[Class]],
+    ) -> None:
+        self.window = window
+        self.policy, self.token = moment
+        self.facts, self.kinds = found
+        """Each contribution's facts and class, in order."""
+        self.classes = frozenset(self.kinds)
+        self.sights: dict[frozenset[Class], Sight] = {}
+        """What partnerships may see of it, by the classes of it they are permitted."""
+        self._first: dict[Class, EventFacts] | None = None
+        self._by_id: dict[str, tuple[EventFacts, Class]] | None = None
+
+    def of(self, window: SubjectWindow, policy: Evaluator, token: str) -> bool:
+        """Whether these are the classes of this window object, evaluator and token."""
+        return self.window is window and self.policy is policy and self.token == token
+
+    @property
+    def first(self) -> dict[Class, EventFacts]:
+        """Its classes, each with the facts of its first contribution, in order (built once)."""
+        if self._first is None:
+            first: dict[Class, EventFacts] = {}
+            for facts, kind in zip(self.facts, self.kinds, strict=True):
+                first.setdefault(kind, facts)
+            self._first = first
+        return self._first
+
+    @property
+    def by_id(self) -> dict[str, tuple[EventFacts, Class]]:
+        """Each contribution's facts and class, by event id (built once, when asked)."""
+        if self._by_id is None:
+            ids = (c.event_id for c in self.window.contributions)
+            self._by_id = dict(zip(ids, zip(self.facts, self.kinds, strict=True), strict=True))
+        return self._by_id
+
+
+class Decisions(Mapping[str, Decision]):
+    """One partnership's decisions on a window's events, by event id
+    (:meth:`hub.decider.Decider.decisions`)."""
+
+    __slots__ = ("_known", "_moment", "_partnership", "_table")
+
+    def __init__(
+        self,
+        partnership_id: str,
+        moment: Moment,
+        table: dict[Class, Decision],
+        known: Classified,
+    ) -> None:
+        self._partnership = partnership_id
+        self._moment = moment
+        self._table = table
+        self._known = known
+
+    def __getitem__(self, event_id: str) -> Decision:
+        facts, kind = self._known.by_id[event_id]
+        decision = self._table.get(kind)
+        if decision is None:
+            moment = self._moment
+            decision = self._table[kind] = moment.policy.outcome(
+                facts, self._partnership, moment.at, moment.consent
+            )
+        return decision
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known.by_id)
+
+    def __len__(self) -> int:
+        return len(self._known.by_id)
