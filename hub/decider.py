@@ -48,7 +48,7 @@ from hub.consent import ConsentLedger
 from hub.disclosure import Moment, event_facts
 from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Outcome
 from hub.flags import Contribution, SubjectWindow
-from hub.view import Decide, Seen, Sight, seen_of, within
+from hub.view import Decide, Sight
 
 _CLASSES_MAX = 16384
 _CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, Class]]] = (
@@ -127,9 +127,7 @@ class Decider:
         of the class, so they see the same events); each class is decided once per
         partnership, not each event, and for a consent state that answers nothing, once per
         interval and set of classes (see the module doc)."""
-        known = self._window
-        if known is None or known.window is not window:
-            known = self._classified(window)
+        known = self._known(window)
         permits = self._permits.get(partnership_id)
         if permits is None:
             permits = self._permits[partnership_id] = self._permitted(partnership_id, known)
@@ -142,18 +140,13 @@ class Decider:
     def decisions(self, partnership_id: str, window: SubjectWindow) -> Mapping[str, Decision]:
         """The partnership's decisions on the window's events, by event id, each found when
         asked: those of ``see(window, self.decide(partnership_id)).decisions``."""
-        known = self._window
-        if known is None or known.window is not window:
-            known = self._classified(window)
         table = self._table(partnership_id, self.moment.consent)
-        return Decisions(partnership_id, self.moment, table, known)
+        return Decisions(partnership_id, self.moment, table, self._known(window))
 
-    def see(
-        self, partnership_id: str, window: SubjectWindow, only: frozenset[str] | None = None
-    ) -> Seen:
-        """:func:`hub.view.see` for the partnership under the moment's consent."""
-        events = window.contributions if only is None else within(window, only)
-        return seen_of(events, self.decide(partnership_id))
+    def _known(self, window: SubjectWindow) -> Classified:
+        """The window's classes: this dispatch's, found on the first ask (:meth:`_classified`)."""
+        known = self._window
+        return known if known is not None and known.window is window else self._classified(window)
 
     def _permitted(self, partnership_id: str, known: Classified) -> frozenset[Class]:
         """The classes of a window the partnership may see."""
@@ -230,7 +223,7 @@ class Decider:
         table = self._tables.get(key)
         if table is not None:
             return table
-        if view is NO_CONSENT or _silent(view):
+        if _shared(view):
             policy = self.moment.policy
             shared = (id(policy), policy.interval(self.moment.at), partnership_id)
             found = _TABLES.get(shared)

@@ -44,6 +44,7 @@ from hub.errors import (
 from hub.geo import AreaLookup
 from hub.merkle import MerkleTree
 from hub.models import Clock, Event, remember, validate_event, wall_clock
+from hub.models.built import slot_setters
 from hub.quarantine import SourceRef, quarantine
 from hub.registry import Registry
 from hub.retention import MAX_MESSAGE_BYTES
@@ -143,9 +144,8 @@ def accepted_outcome(event_id: str, index: int) -> Outcome:
 
 _new = object.__new__
 # Outcome's slot descriptors (a frozen dataclass refuses its own __setattr__, not theirs).
-_set_status, _set_reason, _set_event_id, _set_messages, _set_error, _set_index = (
-    vars(Outcome)[name].__set__
-    for name in ("status", "reason", "event_id", "messages", "error", "index")
+_set_status, _set_reason, _set_event_id, _set_messages, _set_error, _set_index = slot_setters(
+    Outcome, "status", "reason", "event_id", "messages", "error", "index"
 )
 
 

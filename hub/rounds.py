@@ -171,11 +171,6 @@ class Round:
             return see(self.state.window, before).ids != seen.ids
         return True
 
-    def _deny_unseen(self, flag: FlagState, ids: frozenset[str], pid: str, seen: Sight) -> None:
-        """Record that the partnership may not be told of a hub flag (its visible part fails)."""
-        if self._unseen(flag, ids, seen):
-            self._deny(pid, flag, ids)
-
     def _unseen(self, flag: FlagState, ids: frozenset[str], seen: Sight) -> bool:
         """Whether what a partnership sees of a hub flag does not hold (a denial)."""
         # A function of the flag's rule and events and of the events the partnership sees:

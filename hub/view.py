@@ -69,7 +69,7 @@ class Seen:
 
     def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
         """The partnership's own window: its visible events (already canonical) and floors."""
-        return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
+        return own_window(self.visible, floors)
 
 
 class Sight:
@@ -95,7 +95,12 @@ class Sight:
 
     def window(self, floors: Mapping[str, datetime]) -> SubjectWindow:
         """The partnership's own window: its visible events (already canonical) and floors."""
-        return built(SubjectWindow, {"contributions": self.visible, "floors": dict(floors)})
+        return own_window(self.visible, floors)
+
+
+def own_window(visible: tuple[Contribution, ...], floors: Mapping[str, datetime]) -> SubjectWindow:
+    """A partnership's own window: the events it may see (already canonical) and its floors."""
+    return built(SubjectWindow, {"contributions": visible, "floors": dict(floors)})
 
 
 def see(window: SubjectWindow, decide: Decide, only: frozenset[str] | None = None) -> Seen:

@@ -44,7 +44,7 @@ def contribution_of(event: Event, council: str | None, rules: RuleSet) -> Contri
     """
     if event.subject_token is None:
         return None
-    wanted = _wanted(rules, event.event_type)
+    wanted = rules.kept_fields(event.event_type)
     if wanted is None:
         return None
     envelope = event.envelope
@@ -63,26 +63,6 @@ def contribution_of(event: Event, council: str | None, rules: RuleSet) -> Contri
             "fields": {name: _value(fields[name]) for name in wanted if name in fields},
         },
     )
-
-
-def _wanted(rules: RuleSet, event_type: str) -> tuple[str, ...] | None:
-    """The fields the rules test on a type, sorted; None when no rule lists the type.
-    Made once per type of a rule set (rule sets are frozen; a worker has one)."""
-    if _WANTED[0] is not rules:
-        _WANTED[:] = [rules, {}]
-    known: dict[str, tuple[str, ...] | None] = _WANTED[1]
-    if event_type not in known:
-        if len(known) >= _WANTED_MAX:  # types are the registry's: a bound all the same
-            known.clear()
-        contributes = rules.contributes(event_type)
-        known[event_type] = tuple(sorted(rules.fields_for(event_type))) if contributes else None
-    return known[event_type]
-
-
-_WANTED_MAX = 1024
-_WANTED: list[Any] = [None, {}]
-"""The last rule set :func:`_wanted` read, and per event type what it found (held, so that
-the rule set's id is not reused)."""
 
 
 def _value(raw: Any) -> FieldValue:

@@ -14,6 +14,7 @@ Only for models without private attributes, validators that change values, or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -47,6 +48,16 @@ def replaced(model: M, **changes: Any) -> M:
     _extra(new, None)
     _private(new, None)
     return new
+
+
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The ``__set__`` of each named field's slot descriptor of a frozen slotted dataclass.
+
+    Its generated ``__init__`` reaches them through ``object.__setattr__``, one call per
+    field; an ``__init__`` (or builder) calling them directly makes the same instance in
+    about half the time (a frozen dataclass refuses its own ``__setattr__``, not its
+    descriptors'). For objects made once per event on the hot path."""
+    return tuple(vars(cls)[name].__set__ for name in names)
 
 
 def _every_field(cls: type[BaseModel]) -> set[str]:

@@ -26,6 +26,7 @@ class RuleSet:
     __slots__ = (
         "_by_id",
         "_fields",
+        "_kept",
         "_rules",
         "_types",
         "horizon",
@@ -48,6 +49,7 @@ class RuleSet:
                 names = fields.setdefault(contributor.type, set())
                 names.update(t.field for t in contributor.where)
         self._fields = {t: frozenset(n) for t, n in fields.items()}
+        self._kept = {t: tuple(sorted(n)) for t, n in fields.items()}
         self.horizon = timedelta(days=max(r.window_days for r in self._rules))
         self.least_events = min(r.conditions.min_events for r in self._rules)
         self.least_agencies = min(r.conditions.min_agencies for r in self._rules)
@@ -86,6 +88,11 @@ class RuleSet:
     def fields_for(self, event_type: str) -> frozenset[str]:
         """The type-specific fields the rules test on this type."""
         return self._fields.get(event_type, frozenset())
+
+    def kept_fields(self, event_type: str) -> tuple[str, ...] | None:
+        """:meth:`fields_for` sorted by name (the order a contribution keeps them in), or
+        None when the type contributes to no rule."""
+        return self._kept.get(event_type)
 
     def __len__(self) -> int:
         return len(self._rules)

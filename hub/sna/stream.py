@@ -49,6 +49,7 @@ from hub.dsa import Evaluator
 from hub.errors import MalformedRecordError
 from hub.models import Event
 from hub.models.accepted import Located
+from hub.models.built import slot_setters
 from hub.sna.count import Cell, CountContext, Verdict, age_band, classify
 
 TABLE = "sna-counts"
@@ -92,9 +93,7 @@ class Mark:
         return self.item + 1 >= self.size
 
 
-_set_offset, _set_item, _set_size = (
-    vars(Mark)[name].__set__ for name in ("offset", "item", "size")
-)
+_set_offset, _set_item, _set_size = slot_setters(Mark, "offset", "item", "size")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +282,8 @@ def _outcome_bytes(outcome: str) -> bytes:
     return _LEN.pack(len(raw)) + raw
 
 
-_set_mark, _set_before, _set_outcomes, _set_entries = (
-    vars(Tallied)[name].__set__ for name in ("mark", "before", "outcomes", "entries")
+_set_mark, _set_before, _set_outcomes, _set_entries = slot_setters(
+    Tallied, "mark", "before", "outcomes", "entries"
 )
 
 

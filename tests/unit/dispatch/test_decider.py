@@ -155,7 +155,7 @@ def test_the_decider_gives_a_fresh_evaluators_decisions_and_views(
             assert list(stamped(given_, ids, at)) == expected
             only = frozenset(data.draw(st.sets(st.sampled_from(ids))))
             for subset in (None, only):
-                view = decider.see(pid, subject, subset)
+                view = see(subject, decider.decide(pid), subset)
                 plain = see(subject, partial(_fresh, fresh, pid, at, consent), subset)
                 assert view.ids == plain.ids
                 assert view.visible == plain.visible
@@ -200,9 +200,9 @@ def test_a_consent_grant_between_two_moments_changes_the_view(
         given_at=LIVE,
     )
     silent = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentLedger()), remember=True)
-    assert silent.see("reading", subject).ids == frozenset()
+    assert see(subject, silent.decide("reading")).ids == frozenset()
     granted = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentBook([grant])), remember=True)
-    assert granted.see("reading", subject).ids == {"v1"}
+    assert see(subject, granted.decide("reading")).ids == {"v1"}
 
 
 @SETTINGS

@@ -142,10 +142,10 @@ def test_sights_and_decisions_are_a_fresh_evaluators_views(
             _check(decider, window, fresh, at)
 
 
-def _police(n: int) -> Contribution:
+def _police(n: int, event_type: str = "police.arrest") -> Contribution:
     return Contribution(
         event_id=f"p{n}",
-        event_type="police.arrest",
+        event_type=event_type,
         agency_id="police",
         occurred_at=LIVE + timedelta(hours=n),
         council="E06000038",
@@ -241,17 +241,7 @@ def test_partnerships_permitted_the_same_classes_share_one_sight(
     partnership sees it under a silent ledger): one set of events is made once, and each
     class is decided once per partnership, not once per event."""
     book, registry = book_and_registry
-    police = [
-        Contribution(
-            event_id=f"p{n}",
-            event_type="police.weapon_possession",
-            agency_id="police",
-            occurred_at=LIVE + timedelta(hours=n),
-            council="E06000038",
-            age=15,
-        )
-        for n in range(4)
-    ]
+    police = [_police(n, "police.weapon_possession") for n in range(4)]
     window = SubjectWindow(contributions=tuple(police))
     evaluator = Evaluator(book, registry)
     asked: list[str] = []

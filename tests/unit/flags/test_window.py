@@ -115,8 +115,8 @@ def test_unreadable_bytes_are_a_state_error_without_the_bytes(data: bytes) -> No
 
 
 def test_each_rule_set_gives_its_own_fields_when_several_are_used_in_turn() -> None:
-    """What a type's contribution keeps is read per rule set (it is remembered for the last
-    one used): alternating between two rule sets never keeps the other's fields or types."""
+    """What a type's contribution keeps is read from its own rule set: alternating between
+    two rule sets never keeps the other's fields or types."""
     rule = parse_rule(
         "id: arrest-outcome\nversion: 1\ntitle: Charged\nseverity: low\nwindow_days: 30\n"
         "explanation: An arrest that led to a charge.\n"
