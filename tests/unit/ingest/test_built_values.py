@@ -19,8 +19,12 @@ from hub.sna.stream import _ENTRY, Mark, Tallied
 KEY = SigningKey.from_raw(b"\x05" * 32)
 
 
-@pytest.mark.parametrize(("event_id", "index"), [("e-1", 0), ("", 4095), ("x" * 40, 17)])
-def test_an_accepted_outcome_is_the_one_its_constructor_builds(event_id: str, index: int) -> None:
+@pytest.mark.parametrize(
+    ("event_id", "index"), [("e-1", 0), ("", 4095), ("x" * 40, 17), ("e-2", None)]
+)
+def test_an_accepted_outcome_is_the_one_its_constructor_builds(
+    event_id: str, index: int | None
+) -> None:
     built = accepted_outcome(event_id, index)
     plain = Outcome("accepted", "accepted", event_id, (), None, index)
     assert built == plain
