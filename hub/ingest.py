@@ -78,8 +78,11 @@ class FeedMessage:
 
     @property
     def seal(self) -> bytes | None:
-        """The agency's batch seal, if the message carries one."""
-        return next((v for k, v in self.headers if k == SEAL_HEADER), None)
+        """The agency's batch seal, if the message carries one (its first ``vru-seal``)."""
+        for name, value in self.headers:  # a loop: no generator made per message
+            if name == SEAL_HEADER:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)
