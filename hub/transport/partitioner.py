@@ -6,9 +6,10 @@ with the default partitioner would have put them.
 
 Two libraries compute it, with the same result for every key (``tests/unit/transport``):
 librdkafka's murmur2 partitioner through ``confluent_kafka.murmur2`` (C, about 0.1 µs for a
-linkage token; in confluent-kafka 2.16, not in older versions), used when that package has
-it, else aiokafka's ``murmur2`` (pure Python, about 11 µs). Every key of a new subject pays it once
-(a quarter of ``bench_domain``'s events); the cache in front holds the keys met since.
+linkage token; in confluent-kafka 2.16, not in older versions), used when the installed
+package has it, else aiokafka's ``murmur2`` (pure Python, about 11 µs). Every key of a new
+subject pays it once (a quarter of ``bench_domain``'s events); the cache in front holds the
+keys met since (bounded; a key is a checked linkage token or LSOA, or a partnership id).
 """
 
 from __future__ import annotations
