@@ -9,7 +9,8 @@ librdkafka's murmur2 partitioner through ``confluent_kafka.murmur2`` (C, about 0
 linkage token; in confluent-kafka 2.16, not in older versions), used when the installed
 package has it, else aiokafka's ``murmur2`` (pure Python, about 11 µs). Every key of a new
 subject pays it once (a quarter of ``bench_domain``'s events); the cache in front holds the
-keys met since (bounded; a key is a checked linkage token or LSOA, or a partnership id).
+keys met since (bounded: keys the hub writes records under, an accepted event's made from
+its checked linkage token or LSOA).
 """
 
 from __future__ import annotations
