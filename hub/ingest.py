@@ -78,8 +78,11 @@ class FeedMessage:
 
     @property
     def seal(self) -> bytes | None:
-        """The agency's batch seal, if the message carries one."""
-        return next((v for k, v in self.headers if k == SEAL_HEADER), None)
+        """The agency's batch seal, if the message carries one (its first ``vru-seal``)."""
+        for name, value in self.headers:  # a loop: no generator made per message
+            if name == SEAL_HEADER:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +127,10 @@ class RecordOutcome:
         return sum(1 for o in self.outcomes if o.status == "accepted")
 
 
-def accepted_outcome(event_id: str, index: int) -> Outcome:
-    """``Outcome("accepted", "accepted", event_id, (), None, index)``: a batch event's
-    accepted outcome, one per event, built without the frozen dataclass's ``__init__``.
+def accepted_outcome(event_id: str, index: int | None) -> Outcome:
+    """``Outcome("accepted", "accepted", event_id, (), None, index)``: an event's accepted
+    outcome (``index`` None: a single-event record's), one per event, built without the
+    frozen dataclass's ``__init__``.
 
     That ``__init__`` sets each of the six fields through ``object.__setattr__`` (0.75 µs);
     setting them through the class's own slot descriptors, as ``__init__`` does in the end,
@@ -273,10 +277,10 @@ class Ingest:
     def judge(self, message: FeedMessage, seen: MutableMapping[str, str]) -> Outcome:
         """:meth:`process` without its output records: the outcome of one single-event feed
         message, accepted with no record built (a backtest writes nothing); never raises."""
-        found = _attempt(self._route_single, message, seen)
-        return (
-            found.outcomes[0] if isinstance(found, RoutedRecord) else self._refused(message, found)
-        )
+        found = _attempt(self._single, message, seen)
+        if isinstance(found, HubError):
+            return self._refused(message, found)
+        return accepted_outcome(found[0], None)
 
     def _refused(
         self,
@@ -303,13 +307,22 @@ class Ingest:
         return Outcome("accepted", "accepted", outcome.event_id, (accepted,))
 
     def _route_single(self, message: FeedMessage, seen: MutableMapping[str, str]) -> RoutedRecord:
-        event = validate_event(self._ctx.decoder.decode(message.value), clock=self._ctx.clock)
+        event_id, key, partition = self._single(message, seen)
+        outcome = accepted_outcome(event_id, None)
+        return RoutedRecord((outcome,), (Routed(partition, key, message.value),), ())
+
+    def _single(
+        self, message: FeedMessage, seen: MutableMapping[str, str]
+    ) -> tuple[str, bytes, int]:
+        """A single-event record's event checked and noted in ``seen``: its id, key and
+        partition (raises what refuses it)."""
+        event = validate_event(self._decode(message.value), clock=self._ctx.clock)
         self._check_provenance(event, message)
         position = message.source.position
         key, partition = self._admit(event, message.value, seen, position)
-        seen[event.event_id] = position
-        outcome = Outcome("accepted", "accepted", event.event_id, ())
-        return RoutedRecord((outcome,), (Routed(partition, key, message.value),), ())
+        event_id = event.envelope.event_id
+        seen[event_id] = position
+        return event_id, key, partition
 
     def _check_agency(self, event: Event, feed_agency: str) -> None:
         agency_id = event.envelope.agency_id

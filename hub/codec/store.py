@@ -74,6 +74,12 @@ class SchemaStore:
             self._by_fingerprint[version.writer.fingerprint] = version
             self._versions.setdefault(file.event_type, {})[file.version] = version
         self._current = {t: v[max(v)] for t, v in self._versions.items()}
+        self._reading = {
+            fingerprint: (version, _reader(version, self._current[version.event_type]))
+            for fingerprint, version in self._by_fingerprint.items()
+        }
+        """Per fingerprint, its version and the schema its records are resolved to (None:
+        read as written, the version being its type's current one)."""
         self.identity = _identity(files)
         """A digest of every schema version: stores with equal identities decode alike."""
         self._fields = {
@@ -131,13 +137,16 @@ class SchemaStore:
     def decode(self, data: bytes) -> DecodedEvent:
         """Decode any byte string; raises only DecodeError or UnknownSchemaError."""
         fingerprint = header_fingerprint(data)
-        writer = self._by_fingerprint.get(fingerprint)
-        if writer is None:
+        found = self._reading.get(fingerprint)
+        if found is None:
             raise UnknownSchemaError(fingerprint)
-        current = self._current[writer.event_type]
-        reader = None if current is writer else current.writer
+        writer, reader = found
         record = decode_body(writer.writer, data, reader, HEADER_SIZE)
-        _check_envelope(record, writer)
+        envelope = record["envelope"]
+        if envelope["event_type"] != writer.event_type or (
+            envelope["schema_version"] != writer.version
+        ):
+            _refuse_envelope(envelope, writer)
         return DecodedEvent(writer.event_type, record, writer.version, fingerprint, writer.subject)
 
     def _versions_of(self, event_type: str) -> dict[int, _Version]:
@@ -171,8 +180,13 @@ def _stamped(record: Mapping[str, Any], version: _Version) -> dict[str, Any]:
     return {**record, "envelope": stamped}
 
 
-def _check_envelope(record: Any, writer: _Version) -> None:
-    envelope = record["envelope"]
+def _reader(version: _Version, current: _Version) -> WriterSchema | None:
+    """The schema a version's records are resolved to: None for its type's current one."""
+    return None if current is version else current.writer
+
+
+def _refuse_envelope(envelope: Any, writer: _Version) -> None:
+    """Raise the DecodeError naming what of the envelope contradicts the writer schema."""
     if envelope["event_type"] != writer.event_type:
         raise DecodeError(
             f"envelope.event_type contradicts the writer schema ({writer.event_type})"

@@ -35,6 +35,22 @@ def built(cls: type[M], values: dict[str, Any]) -> M:
     return new
 
 
+def built_whole(cls: type[M], values: dict[str, Any]) -> M:
+    """:func:`built` for values whose keys the caller has checked are every field of
+    ``cls``: their set is not compared again (the envelope's keys are checked in order by
+    ``plain_envelope``, an event's named by its literal). A class that is not frozen, or
+    not met yet, goes through :func:`built`."""
+    shared = _EVERY_FIELD.get(cls)
+    if not shared:
+        return built(cls, values)
+    new = _new(cls)
+    _dict(new, values)
+    _fields_set(new, shared)
+    _extra(new, None)
+    _private(new, None)
+    return new
+
+
 def replaced(model: M, **changes: Any) -> M:
     """``model.model_copy(update=changes)``, for values already of their fields' types."""
     if model.__pydantic_private__ is not None or model.__pydantic_extra__ is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.models.built import built
+from hub.models.built import built_whole
 
 UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 LSOA = r"^[EW]0\d{7}$"
@@ -108,4 +108,4 @@ def plain_envelope(raw: Any) -> Envelope | None:
         text = _TEXT(f"{event_id}\x00{agency_id}\x00{event_type}\x00{lsoa}\x00{key_id}\x00{token}")
     else:
         return None
-    return None if text is None else built(Envelope, raw.copy())
+    return None if text is None else built_whole(Envelope, raw.copy())

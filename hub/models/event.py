@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hub.codec import DecodedEvent
 from hub.errors import ValidationError
-from hub.models.built import built
+from hub.models.built import built_whole
 from hub.models.envelope import Envelope, plain_envelope
 from hub.models.rules import check_fields
 from hub.models.timing import check_timeliness
@@ -72,7 +72,7 @@ def validate_event(decoded: DecodedEvent, *, clock: Clock | None = wall_clock) -
         raise ValidationError(f"{decoded.event_type} {problem[0]}: {problem[1]}")
     # Every value is valid already (the envelope validated, the fields a fresh dict of the
     # record's own names): the model is built without validating them again.
-    return built(
+    return built_whole(
         Event,
         {
             "event_type": decoded.event_type,

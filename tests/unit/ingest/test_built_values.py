@@ -13,14 +13,19 @@ import pytest
 from hub.crypto.batchrecord import encode_batch_record, parse_batch_record
 from hub.crypto.signing import SigningKey
 from hub.errors import MalformedBatchError
-from hub.ingest import Outcome, accepted_outcome
+from hub.ingest import SEAL_HEADER, FeedMessage, Outcome, accepted_outcome
+from hub.quarantine import SourceRef
 from hub.sna.stream import _ENTRY, Mark, Tallied
 
 KEY = SigningKey.from_raw(b"\x05" * 32)
 
 
-@pytest.mark.parametrize(("event_id", "index"), [("e-1", 0), ("", 4095), ("x" * 40, 17)])
-def test_an_accepted_outcome_is_the_one_its_constructor_builds(event_id: str, index: int) -> None:
+@pytest.mark.parametrize(
+    ("event_id", "index"), [("e-1", 0), ("", 4095), ("x" * 40, 17), ("e-2", None)]
+)
+def test_an_accepted_outcome_is_the_one_its_constructor_builds(
+    event_id: str, index: int | None
+) -> None:
     built = accepted_outcome(event_id, index)
     plain = Outcome("accepted", "accepted", event_id, (), None, index)
     assert built == plain
@@ -106,3 +111,15 @@ def test_a_rows_bytes_are_its_documented_layout(outcomes: tuple[str, ...]) -> No
         expected += struct.pack(">H", len(outcome.encode())) + outcome.encode()
     assert row.to_bytes() == expected + entries
     assert Tallied.from_bytes(row.to_bytes()) == row
+
+
+def test_a_messages_seal_is_its_first_seal_header() -> None:
+    source = SourceRef(topic="feed", partition=0, offset=1)
+
+    def seal_of(headers: tuple[tuple[str, bytes], ...]) -> bytes | None:
+        return FeedMessage(b"v", None, headers, source, "police").seal
+
+    assert seal_of(()) is None
+    assert seal_of((("vru-source", b"x"), ("VRU-SEAL", b"y"))) is None
+    assert seal_of((("vru-source", b"x"), (SEAL_HEADER, b"a"), (SEAL_HEADER, b"b"))) == b"a"
+    assert seal_of(((SEAL_HEADER, b""),)) == b""

@@ -6,7 +6,7 @@ and folds them into their area's counts), so each is remembered and read back on
 
 from __future__ import annotations
 
-from hub.ingest import SEAL_HEADER, FeedMessage
+from hub.ingest import SEAL_HEADER, FeedMessage, Outcome
 from hub.models import read_accepted, validate_event
 from hub.models.accepted import _recent
 from hub.quarantine import SourceRef
@@ -58,4 +58,20 @@ def test_judging_a_message_gives_processing_its_outcome_without_records() -> Non
             if judged.status == "accepted":
                 assert processed.messages
                 assert not judged.messages
+                assert judged == Outcome("accepted", "accepted", processed.event_id, ())
+    _recent.clear()
+
+
+def test_judging_notes_the_event_where_it_was_read() -> None:
+    """A judged event is noted at its position: judged again there it is accepted (a
+    redelivery), judged from another position it is a duplicate."""
+    agency, value, seal = VALID[0]
+    seen: dict[str, str] = {}
+    judged = []
+    for offset in (3, 3, 4):
+        source = SourceRef(topic=SETTINGS.feed_topic(agency), partition=0, offset=offset)
+        message = FeedMessage(value, None, ((SEAL_HEADER, seal),), source, agency)
+        judged.append(INGEST.judge(message, seen).reason)
+    assert judged == ["accepted", "accepted", "duplicate_event"]
+    assert list(seen.values()) == [f"{SETTINGS.feed_topic(agency)}:0:3"]
     _recent.clear()

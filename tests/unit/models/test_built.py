@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from hub.consent import ConsentLedger
 from hub.flags import Contribution, SubjectWindow
 from hub.flags.state import EventRef, FlagState, Status
-from hub.models.built import built, replaced
+from hub.models.built import built, built_whole, replaced
 
 AT = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -108,3 +108,39 @@ def test_a_model_that_is_not_frozen_keeps_a_fields_set_of_its_own() -> None:
     assert copied.__pydantic_fields_set__ is not original.__pydantic_fields_set__
     widened = replaced(built(_Open, {"a": 1}), b=2)
     assert widened.model_fields_set == {"a", "b"}
+
+
+class _Frozen(BaseModel):
+    """A frozen model no other test builds: its first instance is built by built_whole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    a: int = 0
+    b: int = 0
+
+
+def test_built_whole_is_built_for_every_field_named() -> None:
+    """The caller vouches that every field is named: the model is the one built() makes,
+    sharing the frozen class's fields set, the first instance of its class too."""
+    first = built_whole(_Frozen, {"a": 1, "b": 2})
+    assert first == _Frozen(a=1, b=2)
+    assert first.model_dump_json() == _Frozen(a=1, b=2).model_dump_json()
+    assert first.model_fields_set == {"a", "b"}
+    second = built_whole(_Frozen, {"a": 3, "b": 4})
+    assert second.__pydantic_fields_set__ is first.__pydantic_fields_set__
+    assert second.__pydantic_extra__ is None
+    assert second.__pydantic_private__ is None
+    validated = _contribution()
+    fast = built_whole(Contribution, dict(validated.__dict__))
+    assert fast == validated
+    assert fast.model_dump_json() == validated.model_dump_json()
+    assert (
+        fast.__pydantic_fields_set__
+        is built(Contribution, dict(validated.__dict__)).__pydantic_fields_set__
+    )
+
+
+def test_built_whole_of_a_model_that_is_not_frozen_gives_it_its_own_fields_set() -> None:
+    first, second = built_whole(_Open, {"a": 1, "b": 2}), built_whole(_Open, {"a": 3, "b": 4})
+    assert first.model_fields_set == {"a", "b"}
+    assert first.__pydantic_fields_set__ is not second.__pydantic_fields_set__
