@@ -15,7 +15,6 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 
 from __future__ import annotations
 
-import operator
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 
 from hub.flags.contribution import Contribution
+from hub.flags.memo import Bounded
 from hub.flags.predicate import Predicate, compiled
 from hub.rules import Rule, Severity, rank
 from hub.rules.model import AgeRange
@@ -54,7 +54,7 @@ class _Contributors:
     age: AgeRange | None
     known: OrderedDict[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
-    found: OrderedDict[tuple[int, ...], _Found]
+    found: Bounded[tuple[int, ...], _Found]
     """Episodes already found, by candidates (held, so that their ids are not reused)."""
 
     def labels(self, contribution: Contribution) -> frozenset[str]:
@@ -90,6 +90,9 @@ class _Found:
 
 _NONE: frozenset[str] = frozenset()
 _KNOWN_MAX = 16384
+_FOUND_WEIGHT = 1 << 18
+"""The candidates a rule's remembered episodes hold in all (:class:`hub.flags.memo.Bounded`):
+a subject sent thousands of events cannot make every entry hold thousands."""
 _INDEXED: dict[int, tuple[Rule, _Contributors]] = {}
 _INDEXED_MAX = 1024
 _key = attrgetter("occurred_at", "event_id")  # Contribution.key, without the property call
@@ -114,7 +117,7 @@ def _contributors(rule: Rule) -> _Contributors:
         {t: tuple(cs) for t, cs in by_type.items()},
         rule.conditions.age,
         OrderedDict(),
-        OrderedDict(),
+        Bounded(_KNOWN_MAX, _FOUND_WEIGHT),
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
         _INDEXED.clear()
@@ -166,8 +169,18 @@ def holds(rule: Rule, members: Sequence[Labelled]) -> bool:
 def _followed(members: Sequence[Labelled], first: str, then: str, within: timedelta) -> bool:
     """Some ``first`` event is followed by a ``then`` strictly later, at most ``within`` after."""
     starts = [c.occurred_at for c, names in members if first in names]
-    ends = [c.occurred_at for c, names in members if then in names]
-    return any(timedelta(0) < end - start <= within for start in starts for end in ends)
+    if not starts:
+        return False
+    # The members are in time order, so the starts are sorted: the latest start strictly
+    # before an end is the nearest, and some start is within reach exactly when it is
+    # (one search per end, not a pass over every start).
+    for contribution, names in members:
+        if then in names:
+            end = contribution.occurred_at
+            before = bisect_left(starts, end)
+            if before and end - starts[before - 1] <= within:
+                return True
+    return False
 
 
 def severity(rule: Rule, members: Sequence[Labelled]) -> Severity:
@@ -196,16 +209,16 @@ def episodes(
     # another type, or a view of it with the same candidates, is not matched again. Only
     # candidates enough for the rule's counts are remembered, so a remembered set needs no
     # count.
+    # An entry holds its candidates, so no other object has one of their ids while it is
+    # there: a key found is the same objects.
     key = tuple(map(id, candidates))
     known = indexed.found.get(key)
-    if known is not None and all(map(operator.is_, known.candidates, candidates)):
+    if known is not None:
         return list(known.episodes)
     if not _enough(rule, candidates):
         return []  # every window's members are among these: the rule holds on none
-    found = _grown(rule, indexed, candidates) or _matched(rule, candidates)
-    if len(indexed.found) >= _KNOWN_MAX:
-        indexed.found.popitem(last=False)
-    indexed.found[key] = found
+    found = _grown(rule, indexed, candidates, key) or _matched(rule, candidates)
+    indexed.found.put(key, found, len(key))
     return list(found.episodes)
 
 
@@ -217,30 +230,41 @@ def _matched(rule: Rule, candidates: list[Contribution]) -> _Found:
     return _Found(tuple(candidates), tuple(_greedy(rule, ordered, 0, None)), tuple(ordered))
 
 
-def _grown(rule: Rule, indexed: _Contributors, candidates: list[Contribution]) -> _Found | None:
-    """The episodes when the candidates are a set already matched and one contribution later
-    than all of them (an event arriving in time order): None when they are not.
+def _grown(
+    rule: Rule, indexed: _Contributors, candidates: list[Contribution], key: tuple[int, ...]
+) -> _Found | None:
+    """The episodes when the candidates (``key`` their ids) are a set already matched and
+    one contribution later than all of them (an event arriving in time order): None when
+    they are not.
 
     The new one is a member only of windows that reach its time, so the episodes that end
     by then stand; every anchor after the last of them whose window ends by then was tried
     and did not hold, with the same members; the greedy choice resumes at the first anchor
-    whose window reaches the new time.
+    allowed whose window reaches the new time. That window's members are every qualifying
+    candidate from it on, and each later anchor's are a part of them. A rule that holds on
+    some members holds on more (:func:`holds`: every condition asks for something to be
+    among them), so if that window does not hold no later one does, and if it does the
+    next anchor allowed is past the new time: one window is tried.
     """
-    before = candidates[:-1]
-    known = indexed.found.get(tuple(map(id, before)))
-    if known is None or not all(map(operator.is_, known.candidates, before)):
+    known = indexed.found.get(key[:-1])  # an entry holds its candidates: the same objects
+    if known is None:
         return None
     latest = candidates[-1]
     names = indexed.labels(latest)
     if not names:  # it does not qualify: nothing the rule sees changed
         return _Found(tuple(candidates), known.episodes, known.ordered)
-    ordered = [*known.ordered, (latest, names)]
+    ordered = (*known.ordered, (latest, names))
     at, width = latest.occurred_at, timedelta(days=rule.window_days)
     kept = [e for e in known.episodes if e.end <= at]  # in anchor order: a prefix
-    allowed = kept[-1].end if kept else None
     first = bisect_right(ordered, at - width, key=_occurred)  # its window reaches ``at``
-    found = kept + _greedy(rule, ordered, first, allowed)
-    return _Found(tuple(candidates), tuple(found), tuple(ordered))
+    if kept:
+        first = max(first, bisect_left(ordered, kept[-1].end, key=_occurred))
+    members = ordered[first:]  # all before ``at``, within a window of the first
+    if holds(rule, members):
+        start = members[0][0].occurred_at
+        found = Episode(start, start + width, tuple(c for c, _ in members), severity(rule, members))
+        kept.append(found)
+    return _Found(tuple(candidates), tuple(kept), ordered)
 
 
 def _greedy(
@@ -251,16 +275,22 @@ def _greedy(
     times = [c.occurred_at for c, _ in ordered]
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
+    failed = -1  # where the members of the last window that did not hold end
     for i in range(first, len(ordered)):
         start = times[i]
         if allowed is not None and start < allowed:
             continue
-        members = ordered[i : bisect_left(times, start + width, lo=i)]
+        end = bisect_left(times, start + width, lo=i)
+        if end == failed:
+            continue  # its members are a part of that window's: the rule holds on none
+        members = ordered[i:end]
         if holds(rule, members):
             found.append(
                 Episode(start, start + width, tuple(c for c, _ in members), severity(rule, members))
             )
             allowed = start + width
+        else:
+            failed = end
     return found
 
 

@@ -1,0 +1,220 @@
+"""Matching carried over and bounded (``hub.flags.match``, ``hub.flags.memo``): the episodes
+of a window grown by one event (one window tried), the greedy pass skipping windows inside
+one that did not hold, the sequence test by search, and the memos' bounds, each against the
+plain computation written here (every anchor, every pair)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from random import Random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.flags import Contribution, episodes, match
+from hub.flags.match import Episode, Labelled, qualifying, severity
+from hub.flags.memo import Bounded
+from hub.rules import Rule
+from hub.rules.model import Conditions, Contributor
+from hub.rules.model import Sequence as Ordering
+from tests.unit.flags.builders import RULES, T0, contribution
+
+_TYPES = ("police.arrest", "csc.missing_episode", "education.suspension", "police.stop_search")
+"""Four types of three agencies, for rules made up below (no ``where`` tests)."""
+_DISPOSAL = "youth_justice.out_of_court_disposal"
+
+
+def _plain_holds(rule: Rule, members: Sequence[Labelled]) -> bool:
+    """Every condition, read as ``docs/rules.md`` states it (every pair for a sequence)."""
+    cond = rule.conditions
+    names = set().union(*(n for _, n in members))
+    return (
+        len(members) >= cond.min_events
+        and len({c.agency_id for c, _ in members}) >= cond.min_agencies
+        and names.issuperset(cond.require)
+        and all(
+            any(
+                timedelta(0) < b.occurred_at - a.occurred_at <= timedelta(days=s.within_days)
+                for a, first in members
+                if s.first in first
+                for b, then in members
+                if s.then in then
+            )
+            for s in cond.sequence
+        )
+    )
+
+
+def _plain(rule: Rule, items: Iterable[Contribution], floor: datetime | None) -> list[Episode]:
+    """The greedy episodes, every anchor tried with all its members."""
+    ordered = qualifying(rule, [c for c in items if floor is None or c.occurred_at >= floor])
+    width = timedelta(days=rule.window_days)
+    found: list[Episode] = []
+    allowed: datetime | None = None
+    for i, (anchor, _) in enumerate(ordered):
+        start = anchor.occurred_at
+        if allowed is not None and start < allowed:
+            continue
+        members = [m for m in ordered[i:] if m[0].occurred_at < start + width]
+        if _plain_holds(rule, members):
+            found.append(
+                Episode(start, start + width, tuple(c for c, _ in members), severity(rule, members))
+            )
+            allowed = start + width
+    return found
+
+
+@st.composite
+def _rules(draw: st.DrawFn) -> Rule:
+    """A rule of any shape over :data:`_TYPES`: shared labels, sequences, counts, agencies."""
+    contributors = draw(
+        st.lists(
+            st.builds(
+                Contributor, type=st.sampled_from(_TYPES), label=st.sampled_from([None, "a", "b"])
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    label = st.sampled_from(sorted({c.name for c in contributors}))
+    sequence = st.builds(Ordering, first=label, then=label, within_days=st.integers(1, 20))
+    conditions = Conditions(
+        min_events=draw(st.integers(1, 4)),
+        min_agencies=draw(st.integers(1, 2)),
+        require=tuple(draw(st.lists(label, max_size=2, unique=True))),
+        sequence=tuple(draw(st.lists(sequence, max_size=2))),
+    )
+    return Rule(
+        id="made-up",
+        version=1,
+        title="A made-up rule",
+        explanation="A rule made up to test matching carried over on any shape.",
+        severity="low",
+        window_days=draw(st.sampled_from([3, 10, 30])),
+        events=tuple(contributors),
+        conditions=conditions,
+    )
+
+
+_arrivals = st.lists(st.tuples(st.sampled_from(_TYPES), st.integers(0, 60 * 24)), max_size=24)
+"""Events by type and minute of 60 days: windows of a few days hold several."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rules(), _arrivals, st.sampled_from([None, 5, 20]))
+def test_a_window_growing_in_time_order_has_the_plain_greedy_episodes(
+    rule: Rule, arrivals: list[tuple[str, int]], floor_day: int | None
+) -> None:
+    """Each set grown by an event later than all of them is carried over (one window
+    tried) and equals the greedy pass over every anchor; so does the same set matched afresh
+    (other objects), which takes the greedy pass with its skips."""
+    floor = None if floor_day is None else T0 + timedelta(days=floor_day)
+    items = sorted(
+        (contribution(t, minute / (24 * 60)) for t, minute in arrivals), key=lambda c: c.key
+    )
+    for size in range(1, len(items) + 1):
+        want = _plain(rule, items[:size], floor)
+        assert episodes(rule, items[:size], floor) == want
+        assert episodes(rule, [c.model_copy() for c in items[:size]], floor) == want
+
+
+def test_the_grown_windows_are_carried_over_not_matched_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Repeated violence over 100 events a day apart, in time order: after the first set
+    enough for the rule, every set is carried over from the one before (none is matched in
+    full), and the episodes are the plain greedy ones, several of them."""
+    rule = RULES.get("repeated-violence")
+    types = ("police.violent_incident", "police.weapon_possession", _DISPOSAL)
+    items = [contribution(types[i % 3], i * 1.0, age=16) for i in range(100)]
+    full: list[int] = []
+    matched = match._matched
+
+    def counted(rule: Rule, candidates: list[Contribution]) -> match._Found:
+        full.append(len(candidates))
+        return matched(rule, candidates)
+
+    monkeypatch.setattr(match, "_matched", counted)
+    for size in range(1, len(items) + 1):
+        assert episodes(rule, items[:size], None) == _plain(rule, items[:size], None)
+    assert len(full) == 1
+    assert len(episodes(rule, items, None)) >= 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["a", "b", "ab", ""])), max_size=14),
+    st.integers(0, 12),
+)
+def test_the_sequence_test_finds_what_every_pair_finds(
+    events: list[tuple[int, str]], within_days: int
+) -> None:
+    """``first`` followed by ``then`` strictly later and at most ``within`` after: found by a
+    search per end as by trying every pair, equal times and ties at the bound included."""
+    members = [
+        (contribution("police.arrest", day), frozenset(names))
+        for day, names in sorted(events, key=lambda e: e[0])
+    ]
+    within = timedelta(days=within_days)
+    for first, then in [("a", "b"), ("b", "a"), ("a", "a")]:
+        plain = any(
+            timedelta(0) < b.occurred_at - a.occurred_at <= within
+            for a, x in members
+            if first in x
+            for b, y in members
+            if then in y
+        )
+        assert match._followed(members, first, then, within) is plain
+
+
+def test_a_subject_sent_thousands_of_events_holds_a_bounded_memo() -> None:
+    """3,000 events of one subject in a month, in time order: each rule's memo of episodes
+    holds at most its budget of candidates in all (the entries are forgotten oldest first),
+    the last set is still carried over from the one before, and the episodes are right."""
+    rule = RULES.get("repeated-violence")
+    types = ("police.violent_incident", "police.weapon_possession", _DISPOSAL)
+    items = [contribution(types[i % 3], i / 100, age=16) for i in range(3000)]
+    memo = match._contributors(rule).found
+    for size in range(1, len(items) + 1):
+        episodes(rule, items[:size], None)
+        assert memo.held() <= match._FOUND_WEIGHT
+    assert memo.get(tuple(map(id, items[:-1]))) is not None  # the set before: carried over
+    assert episodes(rule, items, None) == _plain(rule, items, None)
+
+
+def test_the_bounded_memo_forgets_the_oldest_past_either_bound() -> None:
+    """Entries over the count, or weight over the budget, push the oldest out first; an
+    entry heavier than the budget is not kept; a key put again is weighed once."""
+    memo: Bounded[str, int] = Bounded(entries=3, weight=10)
+    for key, weight in [("a", 2), ("b", 2), ("c", 2)]:
+        memo.put(key, ord(key), weight)
+    memo.put("d", 4, 2)  # a fourth entry: the oldest goes
+    assert [memo.get(k) for k in "abcd"] == [None, ord("b"), ord("c"), 4]
+    memo.put("e", 5, 4)  # 2 + 2 + 4 <= 10, but a fourth entry: b goes
+    assert [memo.get(k) for k in "bcde"] == [None, ord("c"), 4, 5]
+    assert (len(memo), memo.held()) == (3, 8)
+    memo.put("f", 6, 5)  # c goes for the count, then d for the weight: 4 + 5 <= 10
+    assert [memo.get(k) for k in "cdef"] == [None, None, 5, 6]
+    assert (len(memo), memo.held()) == (2, 9)
+    memo.put("e", 7, 1)  # the same key again: its old weight no longer counts
+    assert (memo.get("e"), len(memo), memo.held()) == (7, 2, 6)
+    memo.put("huge", 8, 11)  # heavier than the whole budget: not kept, nothing pushed out
+    assert (memo.get("huge"), len(memo), memo.held()) == (None, 2, 6)
+    memo.clear()
+    assert (memo.get("d"), len(memo), memo.held()) == (None, 0, 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_bounded_memos_keep_their_bounds_and_their_newest(seed: int) -> None:
+    """Random puts: never more entries or weight than the bounds, and the newest entry
+    (when it fits the budget) is always there with its value."""
+    rng = Random(seed)
+    memo: Bounded[int, int] = Bounded(entries=rng.randint(1, 6), weight=rng.randint(5, 30))
+    for step in range(200):
+        key, weight = rng.randint(0, 9), rng.randint(0, 12)
+        memo.put(key, step, weight)
+        assert len(memo) <= memo.entries
+        assert memo.held() <= memo.weight
+        assert memo.get(key) == (step if weight <= memo.weight else None)
