@@ -4,7 +4,7 @@ found when asked (:class:`Decisions`). Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from hub.disclosure import Moment
 from hub.dsa import Decision, Evaluator, EventFacts
@@ -23,6 +23,7 @@ class Classified:
         "_first",
         "classes",
         "facts",
+        "given",
         "kinds",
         "policy",
         "sights",
@@ -43,6 +44,9 @@ class Classified:
         self.classes = frozenset(self.kinds)
         self.sights: dict[frozenset[Class], Sight] = {}
         """What partnerships may see of it, by the classes of it they are permitted."""
+        self.given: tuple[dict[Class, int], tuple[str, ...], list[Sight]] | None = None
+        """The last sights given for it (:meth:`hub.decider.Decider.sights`): the masks they
+        were found by, the partnerships, and each one's sight."""
         self._first: dict[Class, EventFacts] | None = None
         self._by_id: dict[str, tuple[EventFacts, Class]] | None = None
 
@@ -67,6 +71,34 @@ class Classified:
             ids = (c.event_id for c in self.window.contributions)
             self._by_id = dict(zip(ids, zip(self.facts, self.kinds, strict=True), strict=True))
         return self._by_id
+
+
+def groups(masks: Iterable[int], count: int) -> list[int]:
+    """``count`` partnerships split by the classes they are permitted: each mask is a class's
+    permitted partnerships (bit n: the n-th), and each group found (a mask of partnerships)
+    holds those permitted exactly the same classes. The groups are disjoint and cover all."""
+    everyone = (1 << count) - 1
+    found = [everyone] if count else []
+    for mask in masks:
+        if mask == 0 or mask & everyone == everyone:
+            continue  # a class permitted to none or to all splits no group
+        split = []
+        for group in found:
+            inside = group & mask
+            if inside:
+                split.append(inside)
+            if inside != group:
+                split.append(group & ~mask)
+        found = split
+    return found
+
+
+def members(group: int) -> Iterator[int]:
+    """The partnerships (their numbers, from 0) of a group of :func:`groups`."""
+    while group:
+        low = group & -group
+        yield low.bit_length() - 1
+        group ^= low
 
 
 class Decisions(Mapping[str, Decision]):

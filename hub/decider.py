@@ -18,10 +18,13 @@ a function of the evaluator, the interval of the time between the book's breakpo
 are shared by every dispatch.
 
 What a partnership may see of a window (:meth:`Decider.sight`) is then the events of the
-classes it is permitted: partnerships permitted the same classes see the same events, and a
-dispatch finds them once for all of them (the demo's nine partnerships see one of two sets of
-a subject's events). Each partnership's own decisions stay its own
-(:meth:`Decider.decisions`, found when a record or an alert asks).
+classes it is permitted: partnerships permitted the same classes see the same events. A
+dispatch finds every partnership's at once (:meth:`Decider.sights`): each class of the
+window is one mask of the partnerships it permits (for a consent state that answers nothing,
+shared by every dispatch of the interval, per class: :data:`_MASKS`), the partnerships are
+split into the groups permitted the same classes, and each group's events are found once
+(the demo's nine partnerships see one of two sets of a subject's events). Each partnership's
+own decisions stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
 flags at each event a partnership may not see and at each tick), a contribution's facts and
@@ -29,12 +32,10 @@ class are remembered across dispatches too, by the identity of the evaluator and
 contribution (immutable; held with the entry, so that their ids are not reused while it is
 remembered), and so are the classes of each subject's last window, by token, carried over
 to its next window for the contribution objects it keeps (the newest :data:`_CLASSES_MAX`
-and :data:`_LAST_MAX` kept, the last evaluator's only), and, under a consent state that
-answers nothing, which of a window's classes each partnership may see, per interval and set
-of classes (:func:`_patterns`; windows of at most :data:`_PATTERN_CLASSES_MAX` classes). The
-live worker does not: its windows change with nearly every
-dispatch, and the entries cost collector time and memory (``docs/benchmarks.md``, "Domain
-cost, seventh session"). Pure: no I/O, no clock.
+and :data:`_LAST_MAX` kept, the last evaluator's only), with the sights last given for it.
+The live worker does not: its windows change with nearly every dispatch, and the entries
+cost collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session").
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hub.classified import Class, Classified, Decisions
+from hub.classified import Class, Classified, Decisions, groups, members
 from hub.consent import ConsentLedger
 from hub.disclosure import Moment, event_facts
 from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Outcome
@@ -71,15 +72,15 @@ agreements does not keep the superseded evaluators alive through this memo)."""
 _TABLES_OF: list[Evaluator | None] = [None]
 """The evaluator whose decisions :data:`_TABLES` holds."""
 _PERMIT = Outcome.PERMIT
-_PATTERNS_MAX = 4096
-_PATTERNS: dict[tuple[int, frozenset[Class]], dict[str, frozenset[Class]]] = {}
-"""Per (interval, a window's classes): which of them each partnership may see, for
-a consent state that answers nothing (:func:`_patterns`)."""
-_PATTERN_CLASSES_MAX = 64
-"""Windows of more classes are decided per dispatch: a key holds every class of its window,
-and a hostile subject's many classes would fill the memo with keys that never hit."""
-_PATTERNS_OF: list[Evaluator | None] = [None]
-"""The evaluator whose patterns :data:`_PATTERNS` holds."""
+_MASKS_MAX = 8
+_MASKS: dict[tuple[int, int, tuple[str, ...]], tuple[Evaluator, dict[Class, int]]] = {}
+"""Per (evaluator, interval, partnerships in order), for a consent state that answers
+nothing: each class's permitted partnerships, bit i the i-th (:meth:`Decider.sights`). At
+most :data:`_MASKS_MAX` keys (one per interval and recipients tuple in practice) of
+:data:`_TABLE_MAX` classes each (a fresh one when full: a feed of many classes cannot grow
+it, nor one window of many classes); only the last evaluator's."""
+_MASKS_OF: list[Evaluator | None] = [None]
+"""The evaluator whose masks :data:`_MASKS` holds."""
 
 
 @dataclass(slots=True)
@@ -98,8 +99,10 @@ class Decider:
     _window: Classified | None = None
     """The classes of the window :meth:`sight` was last asked of."""
     _permits: dict[str, frozenset[Class]] = field(default_factory=dict)
-    """Which of its classes each partnership may see (remembering, shared by the dispatches
-    of an interval for a consent state that answers nothing: :func:`_patterns`)."""
+    """Which of the window's classes each partnership may see (found by :meth:`sights` or
+    :meth:`sight`)."""
+    _masks: dict[tuple[str, ...], dict[Class, int]] = field(default_factory=dict)
+    """Each class's permitted partnerships, per partnerships asked (:meth:`_masks_of`)."""
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -133,8 +136,40 @@ class Decider:
             permits = self._permits[partnership_id] = self._permitted(partnership_id, known)
         found = known.sights.get(permits)
         if found is None:
-            visible = zip(window.contributions, known.kinds, strict=True)
-            found = known.sights[permits] = Sight(tuple(c for c, k in visible if k in permits))
+            found = known.sights[permits] = _sight_of(window, known, permits)
+        return found
+
+    def sights(self, partnership_ids: tuple[str, ...], window: SubjectWindow) -> list[Sight]:
+        """:meth:`sight` of each partnership, in order, found at once: which partnerships each
+        of the window's classes permits is one mask (:meth:`_masks_of`), the partnerships are
+        split into groups permitted the same classes (:func:`hub.classified.groups`), and
+        each group's events are found once. A window object met again at the same interval,
+        under a consent state that answers nothing, gives the sights it gave."""
+        known = self._known(window)
+        masks = self._masks_of(partnership_ids)
+        given = known.given
+        if given is not None and given[0] is masks and given[1] == partnership_ids:
+            return given[2]
+        first = known.first
+        kinds = list(first)
+        bits = []
+        for kind in kinds:
+            mask = masks.get(kind)
+            if mask is None:
+                mask = self._mask(partnership_ids, kind, first[kind])
+                if len(masks) < _TABLE_MAX:  # a window of many classes fills it no further
+                    masks[kind] = mask
+            bits.append(mask)
+        found: list[Sight] = [_NO_SIGHT] * len(partnership_ids)
+        for group in groups(bits, len(partnership_ids)):
+            permits = frozenset([k for k, m in zip(kinds, bits, strict=True) if m & group])
+            sight = known.sights.get(permits)
+            if sight is None:
+                sight = known.sights[permits] = _sight_of(window, known, permits)
+            for n in members(group):
+                found[n] = sight
+                self._permits[partnership_ids[n]] = permits
+        known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
         return found
 
     def decisions(self, partnership_id: str, window: SubjectWindow) -> Mapping[str, Decision]:
@@ -162,6 +197,42 @@ class Decider:
                 permits.append(kind)
         return frozenset(permits)
 
+    def _mask(self, partnership_ids: tuple[str, ...], kind: Class, facts: EventFacts) -> int:
+        """The partnerships (bit n: the n-th) permitted events of this class."""
+        view = self.moment.consent
+        outcome, at = self.moment.policy.outcome, self.moment.at
+        mask = 0
+        for n, pid in enumerate(partnership_ids):
+            table = self._table(pid, view)
+            decision = table.get(kind)
+            if decision is None:
+                decision = table[kind] = outcome(facts, pid, at, view)
+            if decision.outcome is _PERMIT:
+                mask |= 1 << n
+        return mask
+
+    def _masks_of(self, partnership_ids: tuple[str, ...]) -> dict[Class, int]:
+        """Each class's mask of permitted partnerships: this dispatch's, or, for a consent
+        state that answers nothing, those of every dispatch in the interval (:data:`_MASKS`,
+        as :meth:`_table`)."""
+        found = self._masks.get(partnership_ids)
+        if found is not None:
+            return found
+        if _shared(self.moment.consent):
+            policy = self.moment.policy
+            key = (id(policy), policy.interval(self.moment.at), partnership_ids)
+            entry = _MASKS.get(key)
+            if entry is None or entry[0] is not policy or len(entry[1]) >= _TABLE_MAX:
+                if len(_MASKS) >= _MASKS_MAX or _MASKS_OF[0] is not policy:
+                    _MASKS.clear()
+                    _MASKS_OF[0] = policy
+                entry = _MASKS[key] = (policy, {})  # held, so its id is not reused
+            found = entry[1]
+        else:
+            found = {}
+        self._masks[partnership_ids] = found
+        return found
+
     def _classified(self, window: SubjectWindow) -> Classified:
         """The classes of the window's contributions: found once per dispatch, or,
         remembering, carried over from the subject's last window under the same evaluator
@@ -183,11 +254,7 @@ class Decider:
                     _LAST.popitem(last=False)  # the oldest
                 _LAST[token] = known
         self._window = known
-        consent = self.moment.consent
-        if self.remember and len(known.classes) <= _PATTERN_CLASSES_MAX and _shared(consent):
-            self._permits = _patterns(self.moment, known.classes)
-        else:
-            self._permits = {}
+        self._permits = {}
         return known
 
     def _classes_of(
@@ -264,20 +331,14 @@ class Decider:
         return found
 
 
-def _patterns(moment: Moment, kinds: frozenset[Class]) -> dict[str, frozenset[Class]]:
-    """Which of these classes each partnership may see, as :meth:`Decider.sight` finds it,
-    for a consent state that answers nothing: a function of the evaluator, the interval, the
-    classes and the partnership alone (as :data:`_TABLES`), shared by every dispatch. Only
-    the last evaluator's are kept, :data:`_PATTERNS_MAX` sets of classes at most."""
-    policy = moment.policy
-    if _PATTERNS_OF[0] is not policy or len(_PATTERNS) >= _PATTERNS_MAX:
-        _PATTERNS.clear()
-        _PATTERNS_OF[0] = policy  # held: the entries are its
-    key = (policy.interval(moment.at), kinds)
-    found = _PATTERNS.get(key)
-    if found is None:
-        found = _PATTERNS[key] = {}
-    return found
+def _sight_of(window: SubjectWindow, known: Classified, permits: frozenset[Class]) -> Sight:
+    """The window's events of the permitted classes."""
+    visible = zip(window.contributions, known.kinds, strict=True)
+    return Sight(tuple([c for c, k in visible if k in permits]))
+
+
+_NO_SIGHT = Sight(())
+"""A placeholder: :func:`hub.classified.groups` puts every partnership in one group."""
 
 
 def _shared(consent: ConsentView) -> bool:

@@ -40,11 +40,12 @@ class Recipient:
     partnership_id: str
     hpke: HpkePublicKey
     pseudonym_key: HmacKey = field(repr=False)
+    ids: IdKey = field(init=False, repr=False, compare=False)
+    """The key the partnership's flag and alert ids are derived with (derived once: every
+    alert and retraction to the partnership names ids keyed with it)."""
 
-    @property
-    def ids(self) -> IdKey:
-        """The key the partnership's flag and alert ids are derived with."""
-        return IdKey.of(self.pseudonym_key)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", IdKey.of(self.pseudonym_key))  # frozen: set once
 
 
 class SubjectState(BaseModel):

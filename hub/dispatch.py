@@ -114,6 +114,12 @@ class Dispatcher:
     _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], Episodes]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    partnership_ids: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    """The recipients' partnership ids, in order (what :meth:`Decider.sights` is asked)."""
+
+    def __post_init__(self) -> None:
+        ids = tuple(r.partnership_id for r in self.recipients)
+        object.__setattr__(self, "partnership_ids", ids)  # frozen: set once, as __init__ does
 
     def episodes(self, window: SubjectWindow) -> Episodes:
         """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
@@ -157,8 +163,9 @@ class Dispatcher:
         evaluated = run.evaluate(window, found)
         run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
-        for recipient in self.recipients:
-            run.decide(recipient, active, trigger)
+        sights = run.decider.sights(self.partnership_ids, window)
+        for recipient, seen in zip(self.recipients, sights, strict=True):
+            run.decide(recipient, active, trigger, seen)
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
         new_state = replaced(state, held=held, closed=closed)
@@ -180,9 +187,9 @@ class Dispatcher:
             return state  # nothing dropped: nothing changes (hub.flags.expire)
         floors: dict[str, Mapping[str, datetime]] = {}
         decider = Decider(token, moment, remember=self.remembered > 0)
-        for recipient in self.recipients:
-            pid = recipient.partnership_id
-            own = decider.sight(pid, state.window).window(state.floors.get(pid, {}))
+        sights = decider.sights(self.partnership_ids, state.window)
+        for pid, seen in zip(self.partnership_ids, sights, strict=True):
+            own = seen.window(state.floors.get(pid, {}))
             floors[pid] = floored(self.rules, own, moment.at - self.rules.horizon)
         return replaced(state, window=window, floors=floors)
 

@@ -37,10 +37,11 @@ from hub.disclosure import (
     inputs_digest,
     material,
 )
+from hub.dsa import Decision
 from hub.dsa.decision import stamped
 from hub.flags import Contribution, Episode, FlagState, Status, SubjectWindow, states, still_holds
 from hub.models.built import built
-from hub.pseudonym import parse_token, pseudonym
+from hub.pseudonym import Token, parse_token, pseudonym
 from hub.rules import FieldValue, Rule
 from hub.sequencer import Pending
 from hub.view import Held, Sight, match, see
@@ -75,7 +76,13 @@ class Round:
         default_factory=dict
     )
     consent_read: ConsentRead | None = None
-    members: dict[int, tuple[frozenset[str], list[Contribution]]] = field(default_factory=dict)
+    members: dict[int, tuple[frozenset[str], list[Contribution], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+    owns: dict[str, Mapping[str, Decision]] = field(default_factory=dict)
+    """Each partnership's own decisions on the window (:meth:`_own`)."""
+    parsed: Token | None = None
+    """The subject's token, parsed when an alert first names a pseudonym."""
     told: dict[tuple[str, frozenset[str], frozenset[str]], bool] = field(default_factory=dict)
     """Per (a hub flag's rule and events, the events a partnership sees): whether what it
     sees of the flag still holds (:meth:`_unseen`), found once per dispatch."""
@@ -125,14 +132,16 @@ class Round:
         recipient: Recipient,
         active: Sequence[tuple[FlagState, frozenset[str]]],
         trigger: Trigger,
+        seen: Sight | None = None,
     ) -> None:
         """Decide the subject for one partnership: its view, then denials for the ledger.
 
-        ``active`` holds the hub's active flags, each with its event ids.
+        ``active`` holds the hub's active flags, each with its event ids; ``seen``, when
+        given, what the partnership may see of the window (:meth:`Decider.sights`).
         """
         pid = recipient.partnership_id
-        # what it may see: one object for the partnerships that see the same events
-        seen = self.decider.sight(pid, self.state.window)
+        if seen is None:  # what it may see: one object for the partnerships seeing the same
+            seen = self.decider.sight(pid, self.state.window)
         held = self.held.get(pid)
         hidden = not self.resend and self._hidden_trigger(seen, trigger)
         denied: Sequence[tuple[FlagState, frozenset[str]]]
@@ -180,7 +189,9 @@ class Round:
         if told is None:
             visible = [c for c in self._members(ids) if c.event_id in seen.ids]
             rule = self.dispatcher.rules.get(flag.rule_id)
-            told = self.told[key] = bool(visible) and still_holds(rule, visible)
+            remember = self.dispatcher.remembered > 0
+            holds = _still_holds if remember else still_holds
+            told = self.told[key] = bool(visible) and holds(rule, visible)
         return not told
 
     def _denied(
@@ -197,20 +208,33 @@ class Round:
     def _deny(self, pid: str, flag: FlagState, ids: frozenset[str]) -> None:
         """The ledger's denial of a hub flag to the partnership."""
         if self.dispatcher.ledger:
-            self._record(pid, flag.rule_id, self._members(ids), ("deny", None, None))
+            members, events = self._flag_members(ids)
+            self._record(pid, flag.rule_id, members, ("deny", None, None), events)
         else:
             self.counted.append(Counted(self.dispatcher.rules.get(flag.rule_id).id, pid, "deny"))
 
     def _members(self, ids: frozenset[str]) -> list[Contribution]:
         """The window's contributions with these ids, in order: found once per flag in a
         dispatch (every partnership that may not see it asks)."""
+        return self._flag_members(ids)[0]
+
+    def _flag_members(self, ids: frozenset[str]) -> tuple[list[Contribution], tuple[str, ...]]:
+        """:meth:`_members`, and their event ids in order (what a record names)."""
         found = self.members.get(id(ids))
         if found is None or found[0] is not ids:  # held, so that its id is not reused
-            found = self.members[id(ids)] = (
-                ids,
-                [c for c in self.state.window.contributions if c.event_id in ids],
+            members = [c for c in self.state.window.contributions if c.event_id in ids]
+            found = self.members[id(ids)] = (ids, members, tuple(map(_EVENT_ID, members)))
+        return found[1], found[2]
+
+    def _own(self, partnership_id: str) -> Mapping[str, Decision]:
+        """The partnership's own decisions on the window (:meth:`Decider.decisions`), the
+        same mapping for each of its records and alerts in the dispatch."""
+        found = self.owns.get(partnership_id)
+        if found is None:
+            found = self.owns[partnership_id] = self.decider.decisions(
+                partnership_id, self.state.window
             )
-        return found[1]
+        return found
 
     def _view(self, recipient: Recipient, seen: Sight) -> None:
         """Raise, update, expire or retract the partnership's flags from its own view."""
@@ -282,7 +306,7 @@ class Round:
         visible: Sequence[Contribution],
     ) -> None:
         flag, own_id, alert_id = ids
-        of = self.decider.decisions(recipient.partnership_id, self.state.window)
+        of = self._own(recipient.partnership_id)
         decisions = [of[c.event_id] for c in visible]
         rule = self.dispatcher.rules.get(flag.rule_id)
         events = tuple(
@@ -345,7 +369,9 @@ class Round:
         )
 
     def _pseudonym(self, recipient: Recipient) -> str:
-        return pseudonym(parse_token(self.token), recipient.pseudonym_key).text
+        if self.parsed is None:
+            self.parsed = parse_token(self.token)  # once per dispatch, not per alert
+        return pseudonym(self.parsed, recipient.pseudonym_key).text
 
     def _flag(
         self, rule: Rule, events: tuple[str, ...], members: Sequence[Contribution]
@@ -367,17 +393,20 @@ class Round:
         rule_id: str,
         members: Sequence[Contribution],
         outcome: tuple[str, str | None, str | None],
+        events: tuple[str, ...] | None = None,
     ) -> None:
-        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``;
-        only counted when the dispatcher writes no ledger."""
+        """One ledger entry: (outcome, partnership's flag id, alert id) over ``members``
+        (``events``: their ids, when known); only counted when the dispatcher writes no
+        ledger."""
         verdict, own_id, alert_id = outcome
         rule = self.dispatcher.rules.get(rule_id)
         if not self.dispatcher.ledger:
             self.counted.append(Counted(rule.id, partnership_id, verdict))
             return
         at = self.moment.at
-        events = tuple(c.event_id for c in members)
-        of = self.decider.decisions(partnership_id, self.state.window)  # its own
+        if events is None:
+            events = tuple(map(_EVENT_ID, members))
+        of = self._own(partnership_id)  # its own
         decisions = stamped(map(of.__getitem__, events), events, at)
         flag, revision, level, inputs = self._flag(rule, events, members)
         ids = decision_ids((flag, revision), events, partnership_id, self.moment, inputs)
@@ -432,6 +461,32 @@ _HUB_FLAGS: OrderedDict[
     tuple[int, str, tuple[int, ...]],
     tuple[Rule, tuple[Contribution, ...], tuple[str, str, str]],
 ] = OrderedDict()
+
+
+def _still_holds(rule: Rule, visible: Sequence[Contribution]) -> bool:
+    """:func:`hub.flags.still_holds`, remembered across dispatches: a flag a partnership may
+    not see is judged again at each dispatch of its subject (each event, each tick), over the
+    same contribution objects. Known by the rule's and the events' identities (held with the
+    entry, so that their ids are not reused); the newest :data:`_TOLD_MAX` kept, and none of
+    more than :data:`_TOLD_EVENTS_MAX` events (an entry holds its events)."""
+    if len(visible) > _TOLD_EVENTS_MAX:
+        return still_holds(rule, visible)
+    key = (id(rule), tuple(map(id, visible)))
+    known = _TOLD.get(key)
+    if known is not None and known[0] is rule and all(map(operator.is_, known[1], visible)):
+        return known[2]
+    found = still_holds(rule, visible)
+    if len(_TOLD) >= _TOLD_MAX:
+        _TOLD.popitem(last=False)  # the oldest
+    _TOLD[key] = (rule, tuple(visible), found)
+    return found
+
+
+_TOLD_MAX = 8192
+_TOLD_EVENTS_MAX = 32
+_TOLD: OrderedDict[tuple[int, tuple[int, ...]], tuple[Rule, tuple[Contribution, ...], bool]] = (
+    OrderedDict()
+)
 
 
 def _scalar(value: FieldValue) -> Scalar:

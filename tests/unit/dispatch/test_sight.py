@@ -18,10 +18,11 @@ from functools import partial
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub import decider as decider_module
+from hub.classified import groups, members
 from hub.consent import ConsentLedger
 from hub.decider import Decider
 from hub.disclosure import Moment, event_facts
@@ -90,12 +91,22 @@ def _windows(
     ]
 
 
-def _check(decider: Decider, window: SubjectWindow, fresh: Evaluator, at: datetime) -> None:
-    """Every partnership's sight and decisions against a fresh evaluator's view."""
+def _check(
+    decider: Decider,
+    window: SubjectWindow,
+    fresh: Evaluator,
+    at: datetime,
+    at_once: bool = True,
+) -> None:
+    """Every partnership's sight and decisions against a fresh evaluator's view: found at
+    once (:meth:`Decider.sights`) and one by one (:meth:`Decider.sight`), which agree."""
     ids = [c.event_id for c in window.contributions]
     sights = {}
-    for pid in PARTNERSHIPS:
+    together = decider.sights(PARTNERSHIPS, window) if at_once else None
+    for n, pid in enumerate(PARTNERSHIPS):
         sight = decider.sight(pid, window)
+        if together is not None:
+            assert together[n] is sight
         plain = see(window, partial(_fresh, fresh, pid, at, decider.moment.consent))
         assert sight.visible == plain.visible
         assert sight.ids == plain.ids
@@ -139,7 +150,7 @@ def test_sights_and_decisions_are_a_fresh_evaluators_views(
         fresh = Evaluator(book, registry)
         for window in windows:
             decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=consent), remember=remember)
-            _check(decider, window, fresh, at)
+            _check(decider, window, fresh, at, at_once=data.draw(st.booleans()))
 
 
 def _police(n: int, event_type: str = "police.arrest") -> Contribution:
@@ -252,19 +263,20 @@ def test_partnerships_permitted_the_same_classes_share_one_sight(
         return outcome(self, facts, pid, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Evaluator, "outcome", counted)
-    decider_module._PATTERNS.clear()
+    decider_module._MASKS.clear()
     decider_module._TABLES.clear()
     at = LIVE + timedelta(days=2)
     decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentLedger()), remember=remember)
-    pids = [p for p in PARTNERSHIPS if p != "no-such-place"]
-    sights = [decider.sight(pid, window) for pid in pids]
+    pids = tuple(p for p in PARTNERSHIPS if p != "no-such-place")
+    sights = decider.sights(pids, window)
     assert sorted(asked) == sorted(pids)  # one class, decided once for each
     assert len({id(s) for s in sights}) == len({s.ids for s in sights})
     assert any(s.ids == {c.event_id for c in police} for s in sights)
+    assert [decider.sight(pid, window) for pid in pids] == sights
     # a later dispatch of the interval with the same classes asks the evaluator nothing
     asked.clear()
     later = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
-    again = [later.sight(pid, window) for pid in pids]
+    again = later.sights(pids, SubjectWindow(contributions=tuple(police)))
     assert asked == []
     assert [s.ids for s in again] == [s.ids for s in sights]
 
@@ -284,18 +296,11 @@ _COUNCILS = (
 _KINDS = ("police.weapon_possession", "police.arrest", "police.violent_incident")
 
 
-def test_only_a_remembering_decider_shares_classes_and_never_a_window_of_many(
-    book_and_registry: Book,  # noqa: F811
-) -> None:
-    """What partnerships may see of a set of classes is remembered across dispatches only
-    by a remembering (backtest) decider, and only for windows of few classes: a key holds
-    every class of its window, so a live worker, or a subject of many classes, would fill
-    the memo with keys that never hit (a hostile feed: 114 MB for eleven subjects)."""
-    book, registry = book_and_registry
-    evaluator = Evaluator(book, registry)
-    many = tuple(
+def _many() -> tuple[Contribution, ...]:
+    """Police events of 180 classes (types, councils, ages), one a minute."""
+    return tuple(
         Contribution(
-            event_id=f"m{n}",
+            event_id=f"m{n:03d}",
             event_type=kind,
             agency_id="police",
             occurred_at=LIVE + timedelta(minutes=n),
@@ -306,17 +311,89 @@ def test_only_a_remembering_decider_shares_classes_and_never_a_window_of_many(
             (k, c, a) for k in _KINDS for c in _COUNCILS for a in (7, 12, 15, 19, 22, 30)
         )
     )
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_the_shared_masks_are_bounded_by_class_not_by_window(
+    book_and_registry: Book,  # noqa: F811
+    remember: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Which partnerships each class permits is shared by the dispatches of an interval, live
+    or not, one entry per class: a hostile subject of many classes adds at most the bound
+    (here 16) to the memo, and a key never holds a window's set of classes (review16b's
+    114 MB). The sights found past the bound are still a fresh evaluator's."""
+    monkeypatch.setattr(decider_module, "_TABLE_MAX", 16)
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    many = _many()
     classes = {evaluator.event_class(event_facts(c, TOKEN)) for c in many}
-    assert len(classes) > decider_module._PATTERN_CLASSES_MAX, len(classes)  # not vacuous
+    assert len(classes) > 16, len(classes)  # not vacuous
     at = LIVE + timedelta(days=1)
+    decider_module._MASKS.clear()
     few = SubjectWindow(contributions=many[:3])
     wide = SubjectWindow(contributions=many)
-    for remember, window, kept in ((False, few, 0), (True, wide, 0), (True, few, 1)):
-        decider_module._PATTERNS.clear()
+    for window, kept in (
+        (few, len({evaluator.event_class(event_facts(c, TOKEN)) for c in many[:3]})),
+        (wide, 16),
+    ):
         decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
         _check(decider, window, Evaluator(book, registry), at)
-        decider.sight("reading", window)
-        assert len(decider_module._PATTERNS) == kept, (remember, len(window.contributions))
+        assert len(decider_module._MASKS) == 1
+        (entry,) = decider_module._MASKS.values()
+        assert len(entry[1]) == kept
+        assert set(entry[1]) <= classes  # one class a key
+    # a consent state that answers lookups shares nothing
+    decider_module._MASKS.clear()
+    granted = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentBook([])), remember=remember)
+    granted.sights(PARTNERSHIPS, SubjectWindow(contributions=many[:5]))
+    assert decider_module._MASKS == {}
+
+
+def test_a_window_met_again_in_another_interval_is_sighted_again(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """The sights a remembered window last gave are given again only for the same masks: the
+    same window object at a tick in the next interval (Reading may see a police arrest from
+    1 April 2026) is found again."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    window = SubjectWindow(contributions=(_police(0), _police(1, "police.weapon_possession")))
+    pids = ("reading", "oxfordshire")
+    found = []
+    moments = (2026, 3, 20), (2026, 3, 21), (2026, 4, 10)
+    for at in (datetime(*ymd, tzinfo=UTC) for ymd in moments):
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+        found.append([s.ids for s in decider.sights(pids, window)])
+        _check(decider, window, Evaluator(book, registry), at, at_once=False)
+    assert found[0] == found[1]
+    assert found[1] != found[2]
+    assert "p0" not in found[0][0]
+    assert "p0" in found[2][0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    masks=st.lists(st.integers(0, 2**6 - 1), max_size=8),
+    count=st.integers(0, 6),
+)
+def test_groups_split_partnerships_by_exactly_the_classes_they_are_permitted(
+    masks: list[int], count: int
+) -> None:
+    """:func:`hub.classified.groups`: disjoint, covering every partnership, and two
+    partnerships share a group exactly when every class permits both or neither."""
+    masks = [m & ((1 << count) - 1) for m in masks]
+    found = groups(masks, count)
+    where = {}
+    for g in found:
+        for n in members(g):
+            assert n not in where  # disjoint
+            where[n] = g
+    assert sorted(where) == list(range(count))  # covering
+    for a in range(count):
+        for b in range(count):
+            same = all(bool(m >> a & 1) == bool(m >> b & 1) for m in masks)
+            assert (where[a] == where[b]) == same
 
 
 def test_the_last_windows_are_only_the_last_evaluators(
