@@ -92,10 +92,10 @@ class Dispatch:
     """What the decision id hashes before the partnership (domain, inputs digest)."""
     placed: bytes
     """What the decision id hashes after the partnership (time and position)."""
-    state: tuple[int, int, int, int]
-    """The flag (its number), the agreement sequence, the interval of the book and the
-    subject's consent state as the engine sees it (its number): what the partnerships'
-    verdicts rest on (:meth:`Dispatches._verdict`)."""
+    state: tuple[int, int, int] | None
+    """The flag (its number), the agreement sequence and the interval of the book: what the
+    partnerships' verdicts rest on when the subject has no consent record
+    (:meth:`Dispatches._verdict`); None when it has some."""
 
 
 def _cut(value: bytes) -> tuple[bytes, _Key] | None:
@@ -147,9 +147,9 @@ class Dispatches:
         self._live = rederiver.held.live
         self._keyed = lane.keyed
         self._groups: dict[_Key, Dispatch | None] = {}
-        self._verdicts: dict[tuple[int, int, int, int, str], Verdict] = {}
+        self._verdicts: dict[tuple[int, int, int, str], Verdict] = {}
         self._numbers: dict[object, int] = {}
-        """Flags and consent states met, numbered."""
+        """Flags met (events and rule), numbered."""
         self._counter = itertools.count()
         self.hits = 0
         """Entries counted here (by the replayer)."""
@@ -211,11 +211,15 @@ class Dispatches:
 
     def _verdict(self, group: Dispatch, pid: str) -> Verdict:
         """The partnership's verdict on the group's flag (:meth:`Lane.verdict
-        <hub.audit.lane.Lane.verdict>`), remembered per the inputs it rests on: the flag, the
-        agreement sequence, the interval of the book, the consent state as the engine sees it
-        (the live consent records' ids, times given, purposes, providers and recipients) and
-        the partnership. A flag dispatched again under the same conditions finds it."""
-        key = (*group.state, pid)
+        <hub.audit.lane.Lane.verdict>`). For a subject without consent records it is
+        remembered per what it rests on: the flag, the agreement sequence, the interval of
+        the book and the partnership (the engine decides each event per its class, interval
+        and partnership: ``test_lane.py``); a flag dispatched again under the same ones finds
+        it. With consent records, the lane remembers decisions per the ledger's answers."""
+        state = group.state
+        if state is None:
+            return self._lane.verdict(group.basis, group.place, pid)
+        key = (*state, pid)
         verdict = self._verdicts.get(key)
         if verdict is None:
             if len(self._verdicts) >= _VERDICTS_MAX:
@@ -266,15 +270,6 @@ class Dispatches:
         )
         written = None if read is None else read.__pydantic_serializer__.to_json(read)
         flag_part, events_part = self._lane.flag_parts(basis)
-        live = (
-            tuple(
-                (r.consent_id, r.given_at, r.purpose, r.provider, r.recipients)
-                for r in ledger.for_subject(basis.token)
-                if r.live(basis.at)
-            )
-            if ledger.records
-            else None
-        )
         flag = self._number((basis.events, basis.rule.id))
         return Dispatch(
             place=place,
@@ -284,5 +279,5 @@ class Dispatches:
             end=_end(place.where_json, basis.severity, written),
             hashed=decision_text(basis.inputs, "")[:-1],
             placed=b"\x00" + place.hashed,
-            state=(flag, basis.sequence, place.slot, self._number(live)),
+            state=None if ledger.records else (flag, basis.sequence, place.slot),
         )

@@ -184,3 +184,33 @@ def test_groups_are_bounded(small: Simulator, monkeypatch: pytest.MonkeyPatch) -
     assert groups is not None
     assert len(groups._groups) <= 16
     assert groups.groups > 16
+
+
+def _restated(sim: Simulator) -> tuple[int, int]:
+    """Two quiet denials of one flag for one partnership whose decisions differ (under
+    another agreement sequence, interval of the book or consent state): the earlier's
+    index and the later's."""
+    first: dict[tuple[Any, ...], list[tuple[int, Any]]] = defaultdict(list)
+    for n, value in enumerate(sim.decisions):
+        raw = json.loads(value)
+        if raw["outcome"] != "deny" or raw["alert_id"] is not None or raw["consents"]:
+            continue
+        decided = [{**d, "at": None} for d in raw["decisions"]]
+        key = (tuple(raw["events"]), raw["rule_id"], raw["recipient"])
+        for m, other in first[key]:
+            if other != decided:
+                return m, n
+        first[key].append((n, decided))
+    raise AssertionError("no flag decided again otherwise")
+
+
+def test_a_verdict_is_not_taken_from_another_dispatch_of_the_flag(small: Simulator) -> None:
+    """A quiet denial written with the decisions its flag got for the partnership at an
+    earlier dispatch, where they were other, is named: the verdicts the grouped lane
+    remembers are kept per what they rest on."""
+    earlier, later = _restated(small)
+    values = list(small.decisions)
+    before, raw = json.loads(values[earlier]), json.loads(values[later])
+    raw["decisions"] = [{**d, "at": raw["decided_at"]} for d in before["decisions"]]
+    values[later] = orjson.dumps(raw)
+    _check(small, values, raw["decision_id"])
