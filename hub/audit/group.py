@@ -54,6 +54,7 @@ _ID_END = len(_ID_HEAD) + 32
 _AT_HEAD = b'","decided_at":"'
 _AT_BEFORE = b'","decided_at":'
 """What precedes the time (whose bytes open with their quote: ``Place.text``)."""
+_TIME_AT = _ID_END + len(_AT_HEAD)
 _RECIPIENT = b',"recipient":"'
 _DECISIONS = b',"decisions":['
 _QUIET_HEAD = b'],"alert_id":null,"position":'
@@ -73,7 +74,10 @@ Counted = tuple[
 """What the summary counts of an entry (:meth:`hub.audit.tally.Tally.count`'s arguments)."""
 _MISSING: Any = object()
 _Key = tuple[bytes, bytes, bytes]
-"""(the position's bytes, the flag's bytes from its id to its decisions, the consent read's)."""
+"""(the time's text, the flag's bytes from its id to its decisions, the consent read's): a
+key only, which the entries of one dispatch share (the group is derived from the position of
+the first entry of its key; an entry at another position with the same key is not its
+bytes, and takes the lane)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,9 @@ class Dispatch:
     """What the decision id hashes before the partnership (domain, inputs digest)."""
     placed: bytes
     """What the decision id hashes after the partnership (time and position)."""
+    classes: tuple[int, ...]
+    """The flag's events' classes at the sequence (:meth:`Lane.classes
+    <hub.audit.lane.Lane.classes>`)."""
     state: tuple[int, int, int] | None
     """The flag (its number), the agreement sequence and the interval of the book: what the
     partnerships' verdicts rest on when the subject has no consent record
@@ -103,23 +110,29 @@ def _cut(value: bytes) -> tuple[bytes, _Key] | None:
     out as a quiet denial (else None)."""
     if not value.startswith(_ID_HEAD) or not value.startswith(_AT_HEAD, _ID_END):
         return None  # a decision id is 32 hex digits: its end is found without a search
-    at_end = value.find(b'"', _ID_END + len(_AT_HEAD)) + 1
-    if not value.startswith(_RECIPIENT, at_end):
+    at_end = value.find(b'"', _TIME_AT)
+    if not value.startswith(_RECIPIENT, at_end + 1):
         return None
-    start = at_end + len(_RECIPIENT)
+    start = at_end + 1 + len(_RECIPIENT)
     flag = value.find(b'"', start) + 1
     opened = value.find(_DECISIONS, flag) + len(_DECISIONS)
-    tail = value.rfind(_TAIL)
     if value.endswith(_NULL_READ):  # most entries: no consent read (the last such field)
-        read_at, read = len(value) - len(_NULL_READ), b"null"
+        read = b"null"
     else:
         read_at = value.rfind(_READ)
         read = value[read_at + len(_READ) : -1]
-    ends = value.find(_CONSENTS, tail)
-    if not start < flag < opened < tail < ends < read_at:
+        if read_at < opened:
+            return None
+    if not start < flag < opened:
         return None
-    where = value[tail + _POSITION_AT : ends + 1]
-    return value[start : flag - 1], (where, value[flag:opened], read)
+    return value[start : flag - 1], (value[_TIME_AT:at_end], value[flag:opened], read)
+
+
+def _where(value: bytes) -> bytes | None:
+    """The position of an entry laid out as a quiet denial, as it writes it."""
+    tail = value.rfind(_TAIL)
+    ends = value.find(_CONSENTS, tail)
+    return value[tail + _POSITION_AT : ends + 1] if 0 < tail < ends else None
 
 
 @lru_cache(maxsize=1024)
@@ -166,7 +179,7 @@ class Dispatches:
         recipient, key = cut
         group = self._groups.get(key, _MISSING)
         if group is _MISSING:
-            group = self._group(key)
+            group = self._group(key, _where(value))
         if group is None:
             return None
         try:
@@ -218,13 +231,15 @@ class Dispatches:
         it. With consent records, the lane remembers decisions per the ledger's answers."""
         state = group.state
         if state is None:
-            return self._lane.verdict(group.basis, group.place, pid)
+            return self._lane.verdict(group.basis, group.place, pid, group.classes)
         key = (*state, pid)
         verdict = self._verdicts.get(key)
         if verdict is None:
             if len(self._verdicts) >= _VERDICTS_MAX:
                 self._verdicts.clear()
-            verdict = self._verdicts[key] = self._lane.verdict(group.basis, group.place, pid)
+            verdict = self._verdicts[key] = self._lane.verdict(
+                group.basis, group.place, pid, group.classes
+            )
         return verdict
 
     def _number(self, value: object) -> int:
@@ -237,12 +252,12 @@ class Dispatches:
             found = self._numbers[value] = next(self._counter)
         return found
 
-    def _group(self, key: _Key) -> Dispatch | None:
+    def _group(self, key: _Key, where: bytes | None) -> Dispatch | None:
         """The group of a key (None: its entries take the lane), derived from the question
         its bytes show (their flag, position and consent read; no recipient)."""
         group = None
-        where, flag, read = key
-        found = _POSITION.fullmatch(where)
+        _, flag, read = key
+        found = None if where is None else _POSITION.fullmatch(where)
         place = None if found is None else self._lane.place(int(found[1]), int(found[2]))
         fields, marks = flag_fields(flag), read_fields(read)
         if place is not None and fields is not None and marks is not None:
@@ -279,5 +294,6 @@ class Dispatches:
             end=_end(place.where_json, basis.severity, written),
             hashed=decision_text(basis.inputs, "")[:-1],
             placed=b"\x00" + place.hashed,
+            classes=self._lane.classes(basis),
             state=None if ledger.records else (flag, basis.sequence, place.slot),
         )
