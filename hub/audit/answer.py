@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -163,25 +164,36 @@ class Forms:
         if not outcomes:
             return None
         cut = self._cut
-        chunks = []
-        before = b""
-        for decision, event_id in zip(outcomes, events, strict=True):
-            found = cut.get((id(decision), event_id))
-            if found is None or found[0] is not decision:
-                pieces = self._pieces_for(decision)
-                if pieces is None:
-                    return None
-                head, middle, after = pieces
-                piece = b"".join((head, orjson.dumps(event_id), middle))
-                if STAND_IN in piece:  # (the stand-in has no comma: no cut spans one)
-                    return None
-                if len(cut) >= _FORMS_MAX:
-                    cut.clear()
-                found = cut[id(decision), event_id] = (decision, piece, after + b",")
-            chunks.append(before + found[1])
-            before = found[2]
-        chunks.append(before[:-1])
+        # an entry holds its decision: while it is kept, no other object has that identity
+        found = [cut.get((id(d), e)) for d, e in zip(outcomes, events, strict=True)]
+        if None in found:
+            for n, (decision, event_id) in enumerate(zip(outcomes, events, strict=True)):
+                if found[n] is None:
+                    made = self._cut_at(decision, event_id)
+                    if made is None:
+                        return None
+                    found[n] = made
+        chunks = [found[0][1]]  # type: ignore[index]  # none is None now
+        chunks += [a[2] + b[1] for a, b in pairwise(found)]  # type: ignore[index]
+        chunks.append(found[-1][2][:-1])  # type: ignore[index]
         return chunks
+
+    def _cut_at(self, decision: Decision, event_id: str) -> tuple[Decision, bytes, bytes] | None:
+        """A decision's bytes for an event up to its time, and after its time with a comma
+        (kept per decision and event id: :meth:`decision_chunks`); None when they cannot be
+        cut so."""
+        pieces = self._pieces_for(decision)
+        if pieces is None:
+            return None
+        head, middle, after = pieces
+        piece = b"".join((head, orjson.dumps(event_id), middle))
+        if STAND_IN in piece:  # (the stand-in has no comma: no cut spans one)
+            return None
+        cut = self._cut
+        if len(cut) >= _FORMS_MAX:
+            cut.clear()
+        found = cut[id(decision), event_id] = (decision, piece, after + b",")
+        return found
 
     def _pieces_for(self, decision: Decision) -> _Pieces | None:
         """A decision's pieces (:meth:`_pieces_of`), found by its identity first."""

@@ -137,12 +137,16 @@ class Lane:
         """The partnerships whose id keys replay holds (only their denials can be retractions)."""
         return self._rederiver.held.keys
 
-    def verdict(self, basis: Basis, place: Place, pid: str) -> Verdict:
+    def verdict(
+        self, basis: Basis, place: Place, pid: str, classes: tuple[int, ...] | None = None
+    ) -> Verdict:
         """The engine's decisions for the entry, and whether the rule holds on the events
         permitted (per flag and decisions). The decisions are remembered per event class,
         interval and partnership when the subject has no consent record (:func:`event_class`),
-        and per the flag's classes, interval, partnership and consent answers when it has."""
-        classes = self._classes_of(basis)
+        and per the flag's classes, interval, partnership and consent answers when it has.
+        ``classes``: the flag's events' classes (:meth:`classes`), when the caller has them."""
+        if classes is None:
+            classes = self.classes(basis)
         if basis.consent.records:
             outcomes = self._consented(classes, basis, place, pid)
         else:
@@ -307,7 +311,7 @@ class Lane:
             found = self._decided[key] = decision
         return found
 
-    def _classes_of(self, basis: Basis) -> tuple[int, ...]:
+    def classes(self, basis: Basis) -> tuple[int, ...]:
         """The flag's events' classes at the basis's sequence, numbered."""
         key = (id(basis.flagged), basis.sequence)
         known = self._flag_classes.get(key)

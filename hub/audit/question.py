@@ -30,13 +30,14 @@ _READ_KEYS = frozenset({"watermark", "ends"})
 _TEXT = rb'"([^"\\]*)"'
 _ID_AT = re.compile(rb'\{"decision_id":' + _TEXT + rb',"decided_at":' + _TEXT)
 _DECISIONS = b',"decisions":['
-_MIDDLE = re.compile(
-    rb',"recipient":' + _TEXT
-    + rb',"flag_id":"[^"\\]*","rule_id":' + _TEXT
+_FLAG = (
+    rb',"flag_id":"[^"\\]*","rule_id":' + _TEXT
     + rb',"rule_version":-?[0-9]+,"policy_sequence":-?[0-9]+,"outcome":"[^"\\]*"'
     + rb',"events":\[((?:"[^"\\]*")?(?:,"[^"\\]*")*)\],"inputs_digest":"[^"\\]*"'
     + re.escape(_DECISIONS)
 )  # fmt: skip
+_MIDDLE = re.compile(rb',"recipient":' + _TEXT + _FLAG)
+_FLAG_FIELDS = re.compile(_FLAG)
 """The fields from the recipient to the opening of the decisions: one pattern with the
 decision id and time before them. Strings hold no quote, so the first ``,"decisions":[``
 after the time ends the fields wherever the whole pattern matches."""
@@ -145,6 +146,19 @@ def middle_fields(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     except UnicodeDecodeError:
         return None
     return recipient, rule_id, tuple(events[1:-1].split('","')) if events else ()
+
+
+def flag_fields(text: bytes) -> tuple[str, tuple[str, ...]] | None:
+    """The rule and events of a record's fields from its flag id to its decisions (no
+    recipient: :mod:`hub.audit.group` reads them once for a dispatch's entries)."""
+    fields = _FLAG_FIELDS.fullmatch(text)
+    if fields is None:
+        return None
+    try:
+        rule_id, events = [g.decode() for g in fields.groups()]
+    except UnicodeDecodeError:
+        return None
+    return rule_id, tuple(events[1:-1].split('","')) if events else ()
 
 
 @lru_cache(maxsize=16_384)

@@ -44,6 +44,7 @@ from hub.audit.entries import (
     time_of,
     validated,
 )
+from hub.audit.group import Dispatches
 from hub.audit.history import History
 from hub.audit.lane import Lane
 from hub.audit.mismatch import Mismatch
@@ -51,7 +52,6 @@ from hub.audit.question import Question, question_of, written_question
 from hub.audit.rederive import Derived, Rederiver, UnreplayableError
 from hub.audit.release import ReleaseReplayer, release_record
 from hub.audit.report import AskedIds, ReplayReport, ShardResult, Window
-from hub.audit.stamp import Stamps
 from hub.audit.watermark import WatermarkCheck
 from hub.dispatch import DecisionRecord
 from hub.geo import AreaLookup
@@ -82,8 +82,8 @@ class Replayer:
         self._lane = Lane(self._rederiver, self._forms) if fast else None
         """Expected bytes from remembered verdicts (:mod:`hub.audit.lane`); without it,
         every entry is re-derived in full (the reference the tests compare it with)."""
-        self._stamps = Stamps(self._lane, self._rederiver) if self._lane is not None else None
-        """Quiet denials checked against stamps (:mod:`hub.audit.stamp`), before the lane."""
+        self._groups = Dispatches(self._lane, self._rederiver) if self._lane is not None else None
+        """Quiet denials checked a dispatch at a time (:mod:`hub.audit.group`), before the lane."""
         self._guessed: Derived | None = None
         """The entry re-derived from its written question, when its bytes differed."""
 
@@ -98,9 +98,9 @@ class Replayer:
         return self._lane
 
     @property
-    def stamps(self) -> Stamps | None:
-        """The stamped lane, when taken (:mod:`hub.audit.stamp`)."""
-        return self._stamps
+    def groups(self) -> Dispatches | None:
+        """The grouped lane, when taken (:mod:`hub.audit.group`)."""
+        return self._groups
 
     def replay(
         self,
@@ -176,7 +176,7 @@ class Replayer:
         the JSON does not have the record's shape."""
         self._guessed = None
         if self._feeds is None and (
-            self._stamped(value, window, explain, into)
+            self._grouped(value, window, explain, into)
             or self._written(value, window, explain, into)
         ):
             return
@@ -198,23 +198,23 @@ class Replayer:
         seen.add(question.decision_id)
         self._decide(value, (raw, question, at), window, explain, into)
 
-    def _stamped(
+    def _grouped(
         self,
         value: bytes,
         window: Window,
         explain: Collection[str],
         into: tuple[ReplayReport, set[str]],
     ) -> bool:
-        """Whether the entry is a quiet denial whose bytes are its stamp's filled for it
-        (:mod:`hub.audit.stamp`); then it is counted as :meth:`_fast` counts it. Otherwise
-        nothing is changed, and the entry takes the lane."""
-        stamps, lane = self._stamps, self._lane
-        if stamps is None or lane is None:
+        """Whether the entry is a quiet denial whose bytes are the ones its dispatch's group
+        re-derives for it (:mod:`hub.audit.group`); then it is counted as :meth:`_fast`
+        counts it. Otherwise nothing is changed, and the entry takes the lane."""
+        groups, lane = self._groups, self._lane
+        if groups is None or lane is None:
             return False
-        found = stamps.check(value)
+        found = groups.check(value)
         if found is None:
             return False
-        written, at, stamp = found
+        written, at, counted = found
         decision_id = written.decode()
         report, seen = into
         if decision_id in seen or decision_id in explain:
@@ -224,12 +224,12 @@ class Replayer:
             return False
         seen.add(decision_id)
         lane.hits += 1
-        stamps.hits += 1
+        groups.hits += 1
         if not bounded:
             report.entries += 1
         elif not _inside(at, window, report):
             return True
-        report.tally.stamp(stamp.tallied)
+        report.tally.count(*counted)
         return True
 
     def _written(

@@ -16,21 +16,6 @@ from hub.dispatch import DecisionRecord
 from hub.dsa import Decision
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Tallied:
-    """What an entry counted by its stamp (:class:`hub.audit.stamp.Stamp`) is counted as:
-    told apart by identity (one object per value, :meth:`key`), so counting one is a
-    counter update by identity."""
-
-    counted: tuple[str, str, bool]
-    agencies: tuple[str, ...]
-    decided: tuple[tuple[Decision, ...], tuple[int, ...]]
-
-    def key(self) -> tuple[object, ...]:
-        """The value it stands for (its decisions by their identities)."""
-        return (self.counted, self.agencies, self.decided[1])
-
-
 @dataclass(slots=True)
 class Tally:
     """Counts of re-derived decisions.
@@ -51,9 +36,6 @@ class Tally:
     """(outcome, partnership, whether a retraction) per validated record."""
     decisions: Counter[_Counted] = field(default_factory=Counter)
     """What the summary counts of each event decision of a validated record."""
-    stamped: Counter[Tallied] = field(default_factory=Counter)
-    """Entries counted by their stamps (:meth:`stamp`), per :class:`Tallied` (held, so that
-    an identity stays its own)."""
 
     def add(self, record: DecisionRecord | Answer, agencies: tuple[str, ...]) -> None:
         """Count one entry; ``agencies`` are its events' publishers, in the entry's order."""
@@ -81,11 +63,6 @@ class Tally:
         self.known[ids] = outcomes
         self.answers[(*entry, agencies, ids)] += 1
 
-    def stamp(self, stamp: Tallied) -> None:
-        """Count one entry as :meth:`count` counts it, from what its stamp says (one
-        counter update keyed by the stamp's identity, summed in :meth:`counted`)."""
-        self.stamped[stamp] += 1
-
     def to_json(self) -> dict[str, Any]:
         """Plain, sorted JSON data."""
         return _summary(*self.counted())
@@ -98,10 +75,6 @@ class Tally:
         for (outcome, partnership, retraction, agencies, ids), n in self.answers.items():
             entries[outcome, partnership, retraction] += n
             for agency, decision in zip(agencies, self.known[ids], strict=True):
-                decisions[_counted(agency, decision)] += n
-        for stamp, n in self.stamped.items():
-            entries[stamp.counted] += n
-            for agency, decision in zip(stamp.agencies, stamp.decided[0], strict=True):
                 decisions[_counted(agency, decision)] += n
         return entries, decisions
 

@@ -1,6 +1,6 @@
 """What the fast lane remembers per input: places, verdicts, event classes, consent lookups.
 
-Split from :mod:`hub.audit.lane` (which uses them, with :mod:`hub.audit.stamp`).
+Split from :mod:`hub.audit.lane` (which uses them, with :mod:`hub.audit.group`).
 """
 
 from __future__ import annotations

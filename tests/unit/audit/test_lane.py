@@ -27,7 +27,6 @@ from hub.audit.answer import Forms, time_text
 from hub.audit.ids import decision_id_of
 from hub.audit.lane import _NO_AT, Lane
 from hub.audit.question import written_question
-from hub.audit.tally import Tallied
 from hub.audit.verdict import Verdict, event_class
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
@@ -162,31 +161,10 @@ def test_a_lane_without_the_rederivers_state_expects_nothing_it_cannot_derive(
     assert lane.expect(question[0]) is not None
 
 
-def test_every_stamped_entry_is_the_lanes_bytes(small: Simulator) -> None:
-    """Each entry the stamped lane accepts is, byte for byte, what the fast lane expects
-    for its question (so a stamp is the lane's bytes with holes), and most entries are
-    stamped."""
-    replayer = small.source()()
-    stamps, lane = replayer.stamps, replayer.lane
-    assert stamps is not None
-    assert lane is not None
-    stamped = 0
-    for value in small.decisions:
-        if stamps.check(value) is not None:
-            stamped += 1
-            written = written_question(value)
-            assert written is not None
-            expected = lane.expect(written[0])
-            assert expected is not None
-            assert expected.value == value
-        replayer.replay([value])
-    assert stamped > len(small.decisions) // 2
-
-
 def test_decisions_bytes_kept_per_decision_and_event_are_the_written_ones(
     small: Simulator,
 ) -> None:
-    """The decisions' bytes the lane and the stamps join (``Forms.decision_chunks``: each
+    """The decisions' bytes the lane and the grouped lane join (``Forms.decision_chunks``: each
     decision's bytes kept per decision and event id, shared by every flag and verdict that
     holds them) are, joined at an entry's time, what ``Forms.decisions_bytes`` writes for it,
     on every entry of a history; an event id holding the stand-in time is never cut (the
@@ -220,7 +198,7 @@ def test_decisions_bytes_kept_per_decision_and_event_are_the_written_ones(
     assert shared > len(small.decisions) // 3
 
 
-_STAMP_PROBES: dict[str, Any] = {
+_QUIET_PROBES: dict[str, Any] = {
     "a decision's time": lambda raw: {"decisions": [{**raw["decisions"][0], "at": _later(raw)}]},
     "the time but not the decisions'": lambda raw: {"decided_at": _later(raw)},
     "the decision id": lambda raw: {"decision_id": "0" * 32},
@@ -242,10 +220,11 @@ def _later(raw: dict[str, Any]) -> str:
     return (datetime.fromisoformat(raw["decided_at"]) + timedelta(seconds=1)).isoformat()
 
 
-def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) -> None:
-    """Quiet denials late in the ledger (their stamps made by earlier entries), each changed
-    in one way and written compact as the live path writes: each is reported, and the report
-    is the full path's byte for byte."""
+def test_a_grouped_entry_changed_gets_the_full_paths_report(small: Simulator) -> None:
+    """Quiet denials late in the ledger (checked by the grouped lane, ``hub.audit.group``),
+    each changed in one way and written compact as the live path writes: each is reported,
+    and the report is the full path's byte for byte (``test_group.py`` changes one entry of
+    a dispatch in each field)."""
     values = list(small.decisions)
     changed = set()
     quiet = [
@@ -254,7 +233,7 @@ def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) ->
         if n > len(values) // 2 and b'"alert_id":null' in v and b'"consents":[]' in v
     ]
     candidates = iter(quiet[::7])
-    for probe in _STAMP_PROBES.values():
+    for probe in _QUIET_PROBES.values():
         # The next candidate the probe changes (a denial's reasons may be empty already).
         for n in candidates:
             raw = json.loads(values[n])
@@ -269,26 +248,9 @@ def test_a_stamped_entry_changed_gets_the_full_paths_report(small: Simulator) ->
             raise AssertionError("too few quiet denials for every probe")
         values[n] = orjson.dumps(written)
         changed.add(written["decision_id"])
-    assert len(changed) == len(_STAMP_PROBES)
+    assert len(changed) == len(_QUIET_PROBES)
     fast, full = _reports(small, values)
     assert fast == full
     report = json.loads(fast)
     assert {m["decision_id"] for m in report["mismatches"]} == changed
-    assert report["mismatched_entries"] == len(_STAMP_PROBES)
-
-
-def test_the_tally_holds_one_small_value_per_kind_of_stamped_entry(small: Simulator) -> None:
-    """Entries counted by their stamps are counted per :class:`Tallied`, one object per value
-    (not per stamp, whose bytes the tally would then keep for the whole replay), and the
-    report counts them as the full path does."""
-    replayer = small.source()()
-    report = replayer.replay(list(small.decisions))
-    stamped = report.tally.stamped
-    assert replayer.stamps is not None
-    assert replayer.stamps.hits > len(small.decisions) // 3
-    assert stamped
-    assert all(type(t) is Tallied for t in stamped)
-    assert len({t.key() for t in stamped}) == len(stamped)
-    assert sum(stamped.values()) == replayer.stamps.hits
-    full = replace(small.source(), fast=False)().replay(list(small.decisions))
-    assert report.to_json() == full.to_json()
+    assert report["mismatched_entries"] == len(_QUIET_PROBES)
