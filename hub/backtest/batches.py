@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hub.agency import FeedMessage as SealedMessage
+from hub.agency.message import Headers
 from hub.crypto.batch import EventSeal, KeySource, SealVerifier
 from hub.crypto.batchrecord import (
     BatchRecord,
@@ -39,6 +40,7 @@ from hub.crypto.signing import VerifyKey
 from hub.errors import AgencyMismatchError, BadSignatureError, HubError, UnknownAgencyError
 from hub.ingest import SEAL_HEADER
 from hub.merkle import MerkleTree
+from hub.models.built import slot_setters
 from hub.registry import Registry
 
 BATCH_EVENT = b"vru-backtest/batch-event"
@@ -58,10 +60,26 @@ def events_of(message: SealedMessage) -> list[tuple[SealedMessage, bytes | None]
         return [(message, None)]
     kept = tuple((name, v) for name, v in message.headers if name != SEAL_HEADER)
     headers = (*kept, (SEAL_HEADER, BATCH_EVENT))
-    return [
-        (SealedMessage(key=message.key, value=event, headers=headers), message.value)
-        for event in record.events
-    ]
+    return [(sealed_event(message.key, event, headers), message.value) for event in record.events]
+
+
+def sealed_event(key: bytes, value: bytes, headers: Headers) -> SealedMessage:
+    """``SealedMessage(key, value, headers)``, made through its slots' descriptors (as
+    :func:`hub.models.built.slot_setters` says: half its ``__init__``'s cost, for one made
+    per event by the planner and again where a run across processes unwires it)."""
+    message = _new(SealedMessage)
+    _set_key(message, key)
+    _set_value(message, value)
+    _set_headers(message, headers)
+    _set_partition(message, None)
+    _set_events(message, 1)
+    return message
+
+
+_new = object.__new__
+_set_key, _set_value, _set_headers, _set_partition, _set_events = slot_setters(
+    SealedMessage, "key", "value", "headers", "partition", "events"
+)
 
 
 def single_events(message: SealedMessage) -> list[SealedMessage]:

@@ -23,7 +23,7 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastavro import parse_schema, schemaless_reader
 
@@ -32,9 +32,9 @@ from hub.codec.single_object import split_header
 from hub.errors import DecodeError, HubError, UnknownSchemaError
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """What the planner orders and routes a message by."""
+class Envelope(NamedTuple):
+    """What the planner orders and routes a message by (a named tuple: one is made for
+    every event, at a third of a frozen dataclass's cost)."""
 
     recorded_at: datetime
     event_id: str

@@ -19,8 +19,8 @@ has, and each process only its own messages.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.backtest.batches import events_of
@@ -32,17 +32,19 @@ Sealed = tuple[str, SealedMessage]
 """An agency id and one sealed message of its feed, as ``hub feed`` would send it."""
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     """The clock tick at ``at`` (a midnight), after ``offset`` messages of the run."""
 
     at: datetime
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Take:
-    """One message run at ``now``, the ``offset``-th of the run (from 1)."""
+class Take(NamedTuple):
+    """One message run at ``now``, the ``offset``-th of the run (from 1).
+
+    Steps are named tuples, not frozen dataclasses: one is made for every event (twice
+    across processes: planned, then unwired where it runs), and a frozen dataclass costs
+    three times as much to make (each field set through ``object.__setattr__``)."""
 
     item: Sealed
     offset: int
@@ -55,8 +57,7 @@ class Take:
     """The batch record the message was taken from (:mod:`hub.backtest.batches`), or None."""
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
+class Seen(NamedTuple):
     """An event id another process accepted at ``position`` (its ingest de-duplicates by it)."""
 
     event_id: str
@@ -103,7 +104,7 @@ class Planner:
                         self.outside += 1
                         continue
                 steps.append(self._take(item, None, None, batch))  # ingest quarantines it
-        timed.sort(key=lambda t: t[:3])
+        timed.sort()  # by time, event id, place: places differ, so nothing after is compared
         for at, event_id, _, item, key, batch in timed:
             if self._day != at.date():
                 midnight = datetime.combine(at.date(), datetime.min.time(), UTC)

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from hub.agency import FeedMessage as SealedMessage
 from hub.backtest.batches import BatchSeals
 from hub.backtest.collector import chunk_collected
 from hub.backtest.decoded import DecodedOnce
@@ -39,6 +40,7 @@ from hub.dsa.document import Agreement
 from hub.dsa.loader import load_directory
 from hub.flags import Episode
 from hub.ingest import FeedMessage, Ingest, IngestContext
+from hub.models.built import slot_setters
 from hub.quarantine import SourceRef, quarantine
 from hub.rules import Rule
 from hub.runtime import load_correlator, load_ingest_context
@@ -206,7 +208,7 @@ class Backtest:
         agency, sealed = item
         self._offset = offset
         source = self._source(agency, offset)
-        message = FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)
+        message = _feed_message(sealed, source, agency)
         refused = self._seals.open(batch, agency)  # None: a message that came alone
         if refused is not None:  # the record's seal failed: each of its events is refused
             self._tally.quarantined[quarantine(sealed.value, source, refused).reason] += 1
@@ -346,6 +348,26 @@ _EMPTY = SubjectState()
 """A subject met for the first time (one for all: a new state costs a deep copy of defaults)."""
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _Episodes = list[tuple[Rule, Episode]]
+
+
+def _feed_message(sealed: SealedMessage, source: SourceRef, agency: str) -> FeedMessage:
+    """``FeedMessage(sealed.value, sealed.key, tuple(sealed.headers), source, agency)``,
+    made through its slots' descriptors (:func:`hub.models.built.slot_setters`: half its
+    ``__init__``'s cost; one is made for every event)."""
+    message = _new(FeedMessage)
+    _set_value(message, sealed.value)
+    _set_key(message, sealed.key)
+    _set_headers(message, tuple(sealed.headers))
+    _set_source(message, source)
+    _set_agency(message, agency)
+    _set_received(message, None)
+    return message
+
+
+_new = object.__new__
+_set_value, _set_key, _set_headers, _set_source, _set_agency, _set_received = slot_setters(
+    FeedMessage, "value", "key", "headers", "source", "feed_agency", "received_at"
+)
 
 
 def _watched(dispatcher: Dispatcher) -> WatchedDispatcher | None:

@@ -36,7 +36,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
-from hub.agency import FeedMessage as SealedMessage
+from hub.backtest.batches import sealed_event
 from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import Period
 from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
@@ -260,8 +260,7 @@ def _unwire(rows: list[Wire]) -> Iterator[Planned]:
     for row in rows:
         if len(row) == _TAKE:
             offset, now, agency, key, value, headers, batch = row
-            message = SealedMessage(key, value, headers)
-            yield Take((agency, message), offset, now, None, None, batch)
+            yield Take((agency, sealed_event(key, value, headers)), offset, now, None, None, batch)
         elif isinstance(row[0], int):
             yield Tick(row[1], row[0])
         else:

@@ -12,12 +12,14 @@ import pytest
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
-from hub.backtest.batches import BATCH_EVENT, events_of, single_events
+from hub.backtest.batches import BATCH_EVENT, events_of, sealed_event, single_events
 from hub.backtest.plan import Sealed
+from hub.backtest.run import _feed_message
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto.batchrecord import BatchRecord, is_batch_record, parse_batch_record
-from hub.ingest import SEAL_HEADER
+from hub.ingest import SEAL_HEADER, FeedMessage
+from hub.quarantine import SourceRef
 from tests.unit.backtest.test_backtest import T0, demo_chunks, sample_settings
 
 PERIOD = Period.parse("2026-09-01", "2026-09-30")
@@ -169,3 +171,17 @@ def test_a_copy_of_a_record_on_another_agencys_feed_does_not_refuse_the_genuine_
     assert set(runner.tally.quarantined) == {"agency_mismatch"}
     assert runner.tally.events == base.tally.events
     assert sum(base.tally.events.values()) > 0
+
+
+def test_messages_made_through_their_slots_equal_the_ones_their_init_makes() -> None:
+    """The planner's and the runner's per-event messages (:func:`sealed_event`,
+    ``run._feed_message``) are the objects the dataclasses' own ``__init__`` makes."""
+    headers = (("a", b"1"), (SEAL_HEADER, BATCH_EVENT))
+    made = sealed_event(b"key", b"value", headers)
+    assert made == SealedMessage(b"key", b"value", headers)
+    assert (made.partition, made.events, made.seal) == (None, 1, BATCH_EVENT)
+    source = SourceRef(topic="backtest.police", partition=0, offset=7)
+    fed = _feed_message(made, source, "police")
+    assert fed == FeedMessage(b"value", b"key", headers, source, "police")
+    assert fed.received_at is None
+    assert fed.seal == BATCH_EVENT
