@@ -8,7 +8,9 @@ De-duplication stores one row per feed record and survives a restart.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +38,7 @@ from hub.transport.partitioner import partition_for
 
 ROOT = Path(__file__).resolve().parents[3]
 WORK = Path(tempfile.mkdtemp(prefix="batch-ingest-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # made at import, removed at exit
 REGISTRY = load_registry(ROOT / "deploy" / "registry.yaml")
 create_dev_keyring(WORK / "keys", REGISTRY, datetime.now(UTC))
 DATA = write_sample_data(WORK / "data", REGISTRY, rows=120)

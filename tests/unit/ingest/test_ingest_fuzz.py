@@ -8,7 +8,9 @@ valid event can be) or quarantined with a reason from the closed list, and no in
 
 from __future__ import annotations
 
+import atexit
 import random
+import shutil
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -39,6 +41,7 @@ FUZZ = settings(
 )
 
 WORK = Path(tempfile.mkdtemp(prefix="ingest-fuzz-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # made at import, removed at exit
 REGISTRY = load_registry(ROOT / "deploy" / "registry.yaml")
 create_dev_keyring(WORK / "keys", REGISTRY, datetime.now(UTC))
 DATA = write_sample_data(WORK / "data", REGISTRY, rows=300)
