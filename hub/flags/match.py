@@ -152,7 +152,8 @@ def qualifying(rule: Rule, contributions: Iterable[Contribution]) -> list[Labell
 
 
 def holds(rule: Rule, members: Sequence[Labelled]) -> bool:
-    """Whether the members of one window satisfy every condition of the rule."""
+    """Whether the members of one window satisfy every condition of the rule. The members
+    are in time order (as :func:`qualifying` gives them): the sequence test searches them."""
     cond = rule.conditions
     if len(members) < cond.min_events:
         return False

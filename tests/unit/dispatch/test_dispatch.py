@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
+from hub.alerts.headers import CE_TYPE
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.consent import ConsentLedger
@@ -20,6 +21,7 @@ from hub.crypto import HUB, HmacKey, Keyring, create_dev_keyring, partnership_ow
 from hub.dispatch import DecisionRecord, Dispatcher, Moment, Position, SubjectState
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.feeds.synthetic import synth_valid_fields
+from hub.flags import Contribution, SubjectWindow
 from hub.ids import uuid7
 from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import load_registry
@@ -337,3 +339,51 @@ def test_a_moment_with_a_subjects_consent_is_replace_s() -> None:
     later = replace(base, at=NOW + timedelta(seconds=1))
     assert _with_consent(later, other) == replace(later, consent=other)
     assert {f.name for f in dataclasses.fields(Moment)} == set(_MOMENT_FIELDS)
+
+
+def test_a_trim_floors_each_partnership_over_what_it_saw_before_the_drop(world: World) -> None:
+    """Child exploitation in Reading: a missing episode on day 0, then a screening, another
+    missing episode and a weapon on days 80 to 85, dispatched on day 86. The trim on day 100
+    drops day 0's episode; Reading's floor for the rule is computed over what it saw before
+    the drop (the old episode's end, day 90), so the events left can never form a new flag
+    for it: the dispatch after the trim tells Reading its flag expired, and nothing else."""
+    dispatcher = world[0].dispatcher
+    start = NOW - timedelta(days=120)
+    kinds = (
+        (0, "csc.missing_episode", "childrens-social-care", {}),
+        (
+            80,
+            "csc.exploitation_screening",
+            "childrens-social-care",
+            {"exploitation_type": "CRIMINAL"},
+        ),
+        (82, "csc.missing_episode", "childrens-social-care", {}),
+        (85, "police.weapon_possession", "police", {}),
+    )
+    state, window = SubjectState(), SubjectWindow()
+    for n, (day, event_type, agency, fields) in enumerate(kinds):
+        window = window.add(
+            Contribution(
+                event_id=f"e{n}",
+                event_type=event_type,
+                agency_id=agency,
+                occurred_at=start + timedelta(days=day),
+                council="E06000038",
+                lsoa=READING,
+                age=15,
+                fields=fields,
+            )
+        )
+        state = state.model_copy(update={"window": window})
+        state = dispatcher.dispatch(TOKEN, state, moment(world, start + timedelta(days=86))).state
+    held = {pid: set(flags) for pid, flags in state.held.items()}
+    assert held.get("reading")  # the rule held on days 0 to 85
+    day100 = moment(world, start + timedelta(days=100))
+    trimmed = dispatcher.trim(TOKEN, state, day100)
+    assert len(trimmed.window.contributions) < len(window.contributions)  # day 0 dropped
+    assert trimmed.floors["reading"]["child-exploitation"] == start + timedelta(days=90)
+    step = dispatcher.dispatch(TOKEN, trimmed, day100)
+    told = [dict(p.headers)[CE_TYPE] for p in step.pending if p.partnership_id == "reading"]
+    assert told == [b"vru.flag.expired"]  # the old flag expires; no new one is raised
+    after = {pid: set(flags) for pid, flags in step.state.held.items()}
+    assert all(after[pid] <= held.get(pid, set()) for pid in after)

@@ -414,3 +414,31 @@ def test_the_last_windows_are_only_the_last_evaluators(
             decider.sight("reading", window)
         assert list(decider_module._LAST) == subjects
         assert all(k.policy is evaluator for k in decider_module._LAST.values())
+
+
+def test_the_shared_masks_are_kept_per_set_of_partnerships(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """Two dispatchers of the same interval whose partnerships are as many but in another
+    order do not share masks: a mask's bits are positions in its own tuple of partnerships,
+    so Reading and Oxfordshire each see their own council's arrest in both orders."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    window = SubjectWindow(
+        contributions=(
+            _police(0).model_copy(update={"council": "E06000038"}),
+            _police(1).model_copy(update={"council": "E10000025"}),
+        )
+    )
+    at = LIVE + timedelta(days=2)
+    decider_module._MASKS.clear()
+    found = {}
+    for pids in (("reading", "oxfordshire"), ("oxfordshire", "reading")):
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT))
+        sights = decider.sights(pids, window)
+        for pid, sight in zip(pids, sights, strict=True):
+            plain = see(window, partial(_fresh, Evaluator(book, registry), pid, at, NO_CONSENT))
+            assert sight.ids == plain.ids
+            found.setdefault(pid, set()).add(sight.ids)
+    assert found["reading"] != found["oxfordshire"]  # they see different events
+    assert all(len(seen) == 1 for seen in found.values())

@@ -17,7 +17,7 @@ from hub.flags import Contribution, episodes, match
 from hub.flags.match import Episode, Labelled, qualifying, severity
 from hub.flags.memo import Bounded
 from hub.rules import Rule
-from hub.rules.model import Conditions, Contributor
+from hub.rules.model import Conditions, Contributor, Threshold
 from hub.rules.model import Sequence as Ordering
 from tests.unit.flags.builders import RULES, T0, contribution
 
@@ -218,3 +218,60 @@ def test_random_bounded_memos_keep_their_bounds_and_their_newest(seed: int) -> N
         assert len(memo) <= memo.entries
         assert memo.held() <= memo.weight
         assert memo.get(key) == (step if weight <= memo.weight else None)
+
+
+def test_every_condition_is_one_that_more_members_keep() -> None:
+    """Carrying over tries one window and the greedy pass skips nested ones only because a
+    rule that holds on some members holds on more: every condition the rules can state is a
+    minimum (a ``max_events`` or an absence test would break both, so adding one must come
+    with a matching that does not rely on it)."""
+    assert set(Conditions.model_fields) == {
+        "min_events",
+        "min_agencies",
+        "require",
+        "age",
+        "sequence",
+    }
+    assert set(Threshold.model_fields) == {"min_events", "min_agencies"}
+
+
+def test_an_event_exactly_one_window_after_an_anchor_is_not_its_member() -> None:
+    """Carried over, the first anchor whose window reaches the new event is strictly less
+    than a window before it: an anchor exactly ``window_days`` earlier does not take it (so
+    the arrest's window holds one event and the suspension's holds both)."""
+    rule = Rule(
+        id="made-up",
+        version=1,
+        title="A made-up rule",
+        explanation="An event exactly one window after an anchor is not its member.",
+        severity="low",
+        window_days=3,
+        events=(
+            Contributor(type="police.arrest"),
+            Contributor(type="education.suspension"),
+            Contributor(type="csc.missing_episode", label="b"),
+        ),
+        conditions=Conditions(min_events=2, min_agencies=2, require=("b",)),
+    )
+    items = [
+        contribution("police.arrest", 0),
+        contribution("education.suspension", 1),
+        contribution("csc.missing_episode", 3),
+    ]
+    for size in range(1, 4):
+        episodes(rule, items[:size], None)
+    assert [e.anchor for e in episodes(rule, items, None)] == [T0 + timedelta(days=1)]
+    assert episodes(rule, items, None) == _plain(rule, items, None)
+
+
+def test_the_memo_budget_counts_the_candidates_its_entries_hold() -> None:
+    """The bound is on what the entries hold, not on a count the memo keeps of itself: the
+    candidates of every remembered episode set, summed, stay within the budget."""
+    rule = RULES.get("repeated-violence")
+    types = ("police.violent_incident", "police.weapon_possession", _DISPOSAL)
+    items = [contribution(types[i % 3], i / 100, age=16) for i in range(1500)]
+    memo = match._contributors(rule).found
+    for size in range(1, len(items) + 1):
+        episodes(rule, items[:size], None)
+    held = sum(len(found.candidates) for found in memo._values.values())
+    assert 0 < held <= match._FOUND_WEIGHT
