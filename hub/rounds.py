@@ -40,6 +40,7 @@ from hub.disclosure import (
 from hub.dsa import Decision
 from hub.dsa.decision import stamped
 from hub.flags import Contribution, Episode, FlagState, Status, SubjectWindow, states, still_holds
+from hub.flags.memo import Bounded
 from hub.models.built import built
 from hub.pseudonym import Token, parse_token, pseudonym
 from hub.rules import FieldValue, Rule
@@ -450,17 +451,15 @@ def _hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[
     if known is not None and known[0] is rule and all(map(operator.is_, known[1], members)):
         return known[2]
     found = hub_flag(rule, token, members)
-    if len(_HUB_FLAGS) >= _HUB_FLAGS_MAX:
-        _HUB_FLAGS.popitem(last=False)  # the oldest
-    _HUB_FLAGS[key] = (rule, tuple(members), found)
+    _HUB_FLAGS.put(key, (rule, tuple(members), found), len(members))  # weighed by its members
     return found
 
 
 _HUB_FLAGS_MAX = 16384
-_HUB_FLAGS: OrderedDict[
+_HUB_FLAGS: Bounded[
     tuple[int, str, tuple[int, ...]],
     tuple[Rule, tuple[Contribution, ...], tuple[str, str, str]],
-] = OrderedDict()
+] = Bounded(_HUB_FLAGS_MAX, 1 << 18)
 
 
 def _still_holds(rule: Rule, visible: Sequence[Contribution]) -> bool:

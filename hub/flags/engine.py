@@ -6,7 +6,6 @@ result, whatever order the window's contributions arrived in.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from hub.errors import RuleError
 from hub.flags.contribution import Contribution
 from hub.flags.match import Episode, contributing_types, episodes, needed_types
+from hub.flags.memo import Bounded
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
 from hub.models.built import built
@@ -83,14 +83,18 @@ def _state(rule: Rule, token: str, episode: Episode, now: datetime) -> FlagState
     if known is not None and known[0] is rule and known[1] is episode:
         return known[2]
     state = _built_state(rule, token, episode, status)
-    if len(_STATES) >= _STATES_MAX:
-        _STATES.popitem(last=False)  # the oldest
-    _STATES[key] = (rule, episode, state)  # held, so that their ids are not reused
+    # held, so that their ids are not reused; weighed by the members the flag lists
+    _STATES.put(key, (rule, episode, state), len(episode.members))
     return state
 
 
 _STATES_MAX = 16384
-_STATES: OrderedDict[tuple[int, str, int, Status], tuple[Rule, Episode, FlagState]] = OrderedDict()
+_STATES_WEIGHT = 1 << 18
+"""The members the remembered flags list in all: a count of entries alone would let a feed
+sending one subject thousands of events keep thousands of event references in each."""
+_STATES: Bounded[tuple[int, str, int, Status], tuple[Rule, Episode, FlagState]] = Bounded(
+    _STATES_MAX, _STATES_WEIGHT
+)
 
 
 def _built_state(rule: Rule, token: str, episode: Episode, status: Status) -> FlagState:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hub import rounds
 from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
 from hub.alerts.headers import CE_TYPE
 from hub.codec import SchemaStore
@@ -25,6 +26,7 @@ from hub.flags import Contribution, SubjectWindow
 from hub.ids import uuid7
 from hub.pseudonym import NationalIdentity, linkage_token
 from hub.registry import load_registry
+from hub.rules import RuleSet
 from hub.runtime import load_correlator
 from hub.sequencer import Pending
 
@@ -387,3 +389,26 @@ def test_a_trim_floors_each_partnership_over_what_it_saw_before_the_drop(world: 
     assert told == [b"vru.flag.expired"]  # the old flag expires; no new one is raised
     after = {pid: set(flags) for pid, flags in step.state.held.items()}
     assert all(after[pid] <= held.get(pid, set()) for pid in after)
+
+
+def test_the_remembered_hub_flags_are_bounded_by_their_members() -> None:
+    """A subject's flag as the hub records it, remembered across dispatches by its members'
+    identities (``hub.rounds._hub_flag``): 1,500 growing sets of one subject's events keep
+    at most the budget of members in all."""
+    rule = RuleSet.load(ROOT / "deploy" / "rules").get("repeated-violence")
+    members = [
+        Contribution(
+            event_id=f"e{n}",
+            event_type="police.violent_incident",
+            agency_id="police",
+            occurred_at=NOW + timedelta(minutes=n),
+            council="E06000038",
+            age=16,
+        )
+        for n in range(1500)
+    ]
+    rounds._HUB_FLAGS.clear()
+    for size in range(1, len(members) + 1):
+        rounds._hub_flag(rule, TOKEN, members[:size])
+    held = sum(len(kept) for _, kept, _ in rounds._HUB_FLAGS._values.values())
+    assert 0 < held <= rounds._HUB_FLAGS.weight

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.flags import Contribution, episodes, match
+from hub.flags import Contribution, engine, episodes, match
 from hub.flags.match import Episode, Labelled, qualifying, severity
 from hub.flags.memo import Bounded
 from hub.rules import Rule
@@ -275,3 +275,18 @@ def test_the_memo_budget_counts_the_candidates_its_entries_hold() -> None:
         episodes(rule, items[:size], None)
     held = sum(len(found.candidates) for found in memo._values.values())
     assert 0 < held <= match._FOUND_WEIGHT
+
+
+def test_the_remembered_flags_are_bounded_by_the_members_they_list() -> None:
+    """The flags remembered per episode (``hub.flags.engine``) hold their members' event
+    references: 1,500 events of one subject, each set's flag made, keep at most the budget
+    of members in all, not 16,384 flags of up to 1,500 members each."""
+    rule = RULES.get("repeated-violence")
+    types = ("police.violent_incident", "police.weapon_possession", _DISPOSAL)
+    items = [contribution(types[i % 3], i / 100, age=16) for i in range(1500)]
+    engine._STATES.clear()
+    for size in range(1, len(items) + 1):
+        found = [(rule, e) for e in episodes(rule, items[:size], None)]
+        assert len(engine.states("t", found, T0 + timedelta(days=400))) == len(found)
+    held = sum(len(episode.members) for _, episode, _ in engine._STATES._values.values())
+    assert 0 < held <= engine._STATES_WEIGHT
