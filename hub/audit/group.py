@@ -17,7 +17,7 @@ the partnership and no consent record. Such entries share everything but four th
   event class, interval and partnership), the decision id (one SHA-256) and the record's bytes.
 
 An entry is counted here only when its own bytes, whole, are the record re-derived for the
-question they show: the group is found by the entry's own position, flag text and consent
+question they show: the group is found by the entry's own time, flag text and consent
 read (a key only: what the entry is compared with is the group's derivation, never a
 sibling's bytes), and the expected bytes (shared parts included) are compared with the entry's
 bytes in one comparison. So an entry whose shared part differs from its siblings' (another
@@ -65,8 +65,16 @@ _READ = b',"recipient_flag_id":null,"consent_read":'
 _NULL_READ = _READ + b"null}"
 _POSITION = re.compile(rb'\{"partition":([0-9]{1,9}),"offset":([0-9]{1,18})\}')
 _GROUPS_MAX = 4_096
-_VERDICTS_MAX = 16_384
 """Groups kept (a dispatch's entries are adjacent in the ledger: the memo is a window)."""
+_VERDICTS_MAX = 16_384
+"""Verdicts kept, and flags numbered, before either memo is cleared."""
+_TIME_MAX = 40
+_RECIPIENT_MAX = 64
+_FLAG_MAX = 16_384
+_READ_MAX = 1_024
+"""The longest time, recipient, flag text and consent read an entry may show to be grouped:
+the memos' keys hold them, so a hostile ledger of megabyte entries would otherwise keep
+gigabytes (longer entries take the lane, which names them or re-derives them as before)."""
 
 Counted = tuple[
     tuple[str, str, bool], tuple[str, ...], tuple[tuple[Decision, ...], tuple[int, ...]]
@@ -125,6 +133,13 @@ def _cut(value: bytes) -> tuple[bytes, _Key] | None:
             return None
     if not start < flag < opened:
         return None
+    if (
+        at_end - _TIME_AT > _TIME_MAX
+        or flag - start > _RECIPIENT_MAX
+        or opened - flag > _FLAG_MAX
+        or len(read) > _READ_MAX
+    ):
+        return None  # too long to be a key (see _FLAG_MAX)
     return value[start : flag - 1], (value[_TIME_AT:at_end], value[flag:opened], read)
 
 

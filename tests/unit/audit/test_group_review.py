@@ -1,0 +1,149 @@
+"""The grouped lane's keys, numbers and verdicts (``hub.audit.group``), from the review of
+``replay17``: a verdict remembered across two intervals of one agreement sequence, a
+retraction written as a quiet denial, flag numbers after the memo is cleared, and entries
+too long to be kept as keys. Each is checked against the full path's report."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+import hub.audit.group as group_module
+from hub.audit.group import Dispatches
+from tests.unit.audit.simulated import T0, Simulator, generate, simulated, world
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
+    return simulated(tmp_path_factory.mktemp("keys"), 3_000)
+
+
+@pytest.fixture(scope="module")
+def midnight(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
+    """A history that crosses a breakpoint of the book within one agreement sequence: two
+    agreements come into force at midnight, an hour into the run (between the publication
+    at a quarter of the way and the suspension at 60 %)."""
+    correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
+    late = {"tv-community-safety", "tv-education-under18"}
+    agreements = [
+        a.model_copy(update={"effective_from": date(2026, 10, 1)}) if a.id in late else a
+        for a in agreements
+    ]
+    start = T0 - timedelta(hours=1)
+    sim = Simulator(correlator, registry, clock_ms=int(start.timestamp() * 1000))
+    generate(sim, agreements, 3_000)
+    return sim
+
+
+def _same_as_full(sim: Simulator, values: list[bytes]) -> set[str]:
+    """The fast replay's report, equal to the full path's; the decision ids it names."""
+    fast = sim.source()().replay(values)
+    full = replace(sim.source(), fast=False)().replay(values)
+    assert orjson.dumps(fast.to_json()) == orjson.dumps(full.to_json())
+    return {m.decision_id for m in fast.mismatches}
+
+
+def _across(sim: Simulator) -> tuple[int, int]:
+    """Two quiet denials of one flag for one partnership under one agreement sequence (so
+    in two intervals of the book) whose decisions differ: the earlier's index and the later's."""
+    first: dict[tuple[Any, ...], list[tuple[int, Any]]] = defaultdict(list)
+    for n, value in enumerate(sim.decisions):
+        raw = json.loads(value)
+        if raw["outcome"] != "deny" or raw["alert_id"] is not None or raw["consents"]:
+            continue
+        decided = [{**d, "at": None} for d in raw["decisions"]]
+        key = (tuple(raw["events"]), raw["rule_id"], raw["recipient"], raw["policy_sequence"])
+        for m, other in first[key]:
+            if other != decided:
+                return m, n
+        first[key].append((n, decided))
+    raise AssertionError("no flag decided otherwise in another interval of one sequence")
+
+
+def test_a_verdict_is_not_taken_from_another_interval_of_the_sequence(
+    midnight: Simulator,
+) -> None:
+    """A quiet denial rewritten with the decisions its flag had for the partnership before
+    midnight (same sequence, an earlier interval of the book) is named."""
+    earlier, later = _across(midnight)
+    values = list(midnight.decisions)
+    before, raw = json.loads(values[earlier]), json.loads(values[later])
+    assert before["policy_sequence"] == raw["policy_sequence"]
+    raw["decisions"] = [{**d, "at": raw["decided_at"]} for d in before["decisions"]]
+    values[later] = orjson.dumps(raw)
+    assert _same_as_full(midnight, values) == {raw["decision_id"]}
+    replayer = midnight.source()()
+    replayer.replay(values)
+    assert isinstance(replayer.groups, Dispatches)
+    assert replayer.groups.hits > len(values) // 2  # the grouped lane was the one asked
+
+
+def test_a_retraction_written_as_a_quiet_denial_is_named(small: Simulator) -> None:
+    """The partnership holds a flag of exactly these events, so the denial is a retraction
+    (an alert id, the partnership's flag id): written quiet, it is named, with the full
+    path's report, though its siblings are quiet denials of the same group."""
+    values = list(small.decisions)
+    retractions = [
+        n
+        for n, v in enumerate(values)
+        if (raw := json.loads(v))["outcome"] == "deny"
+        and raw["alert_id"] is not None
+        and not raw["consents"]
+        and raw["consent_read"] is None
+    ]
+    assert retractions
+    n = retractions[-1]
+    raw = json.loads(values[n])
+    raw["alert_id"] = raw["recipient_flag_id"] = None
+    values[n] = orjson.dumps(raw)
+    assert raw["decision_id"] in _same_as_full(small, values)
+
+
+def test_a_flag_number_is_never_reused_after_the_memo_is_cleared(
+    small: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts are remembered per flag number: a number handed out again after the
+    numbers are cleared would find another flag's verdicts."""
+    monkeypatch.setattr(group_module, "_VERDICTS_MAX", 4)
+    groups = small.source()().groups
+    assert groups is not None
+    numbers = [groups._number((("e", str(n)), "rule")) for n in range(20)]
+    assert len(set(numbers)) == len(numbers)
+    assert len(groups._numbers) <= 4
+
+
+@pytest.mark.parametrize("field", ["flag_id", "recipient"])
+def test_entries_too_long_to_be_keys_take_the_lane_and_are_named(
+    small: Simulator, field: str
+) -> None:
+    """Forty quiet denials given a 100 kB flag id or recipient: each is named, as by the full
+    path, and none is kept in the grouped lane's memos (whose keys hold those texts)."""
+    values = list(small.decisions)
+    quiet = [
+        n
+        for n, v in enumerate(values)
+        if (raw := json.loads(v))["outcome"] == "deny"
+        and raw["alert_id"] is None
+        and not raw["consents"]
+    ][:40]
+    named = set()
+    for n in quiet:
+        raw = json.loads(values[n])
+        raw[field] = "f" * 100_000
+        values[n] = orjson.dumps(raw)
+        named.add(raw["decision_id"])
+    assert named <= _same_as_full(small, values)
+    replayer = small.source()()
+    replayer.replay(values)
+    groups = replayer.groups
+    assert isinstance(groups, Dispatches)
+    assert groups.hits > len(values) // 2
+    longest = max(len(part) for key in groups._groups for part in key)
+    assert longest <= group_module._FLAG_MAX
+    assert all(len(key[-1]) <= group_module._RECIPIENT_MAX for key in groups._verdicts)
