@@ -299,6 +299,8 @@ class Rederiver:
         """
         key = (events, rule_id)
         if key not in self._flags:
+            if len(self._flags) >= _KNOWN_MAX:
+                self._flags.clear()  # bounded: a hostile ledger names ever new events
             try:
                 self._flags[key] = self._flag_of(events, rule_id, None)
             except UnreplayableError:

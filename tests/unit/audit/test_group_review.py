@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 import hub.audit.group as group_module
+import hub.audit.rederive as rederive_module
 from hub.audit.group import Dispatches
 from tests.unit.audit.simulated import T0, Simulator, generate, simulated, world
 
@@ -147,3 +148,16 @@ def test_entries_too_long_to_be_keys_take_the_lane_and_are_named(
     longest = max(len(part) for key in groups._groups for part in key)
     assert longest <= group_module._FLAG_MAX
     assert all(len(key[-1]) <= group_module._RECIPIENT_MAX for key in groups._verdicts)
+
+
+def test_the_flags_derived_for_the_entries_are_bounded(
+    small: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flags re-derived per events and rule are a memo of at most its size, whatever the
+    ledger names (a hostile one names ever new events), and the report is unchanged."""
+    monkeypatch.setattr(rederive_module, "_KNOWN_MAX", 16)
+    replayer = small.source()()
+    report = replayer.replay(small.decisions)
+    assert report.ok
+    flags = replayer.rederiver._flags
+    assert 0 < len(flags) <= 16
