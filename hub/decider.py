@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hub.classified import Class, Classified, Decisions, groups, members
 from hub.consent import ConsentLedger
@@ -81,6 +82,30 @@ most :data:`_MASKS_MAX` keys (one per interval and recipients tuple in practice)
 it, nor one window of many classes); only the last evaluator's."""
 _MASKS_OF: list[Evaluator | None] = [None]
 """The evaluator whose masks :data:`_MASKS` holds."""
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _interval_memo(
+    memo: dict[K, tuple[Evaluator, dict[Class, V]]],
+    owner: list[Evaluator | None],
+    most: int,
+    policy: Evaluator,
+    key: K,
+) -> dict[Class, V]:
+    """The by-class memo shared by the dispatches of an interval under ``key`` (its
+    evaluator's id and interval first): a fresh one when the evaluator's entry is full
+    (:data:`_TABLE_MAX` classes), and every entry forgotten past ``most`` keys or when
+    another evaluator is met (``owner`` names the one ``memo`` holds)."""
+    entry = memo.get(key)
+    if entry is None or entry[0] is not policy or len(entry[1]) >= _TABLE_MAX:
+        if len(memo) >= most or owner[0] is not policy:
+            memo.clear()
+            owner[0] = policy
+        entry = memo[key] = (policy, {})  # held, so its id is not reused
+    return entry[1]
 
 
 @dataclass(slots=True)
@@ -221,13 +246,7 @@ class Decider:
         if _shared(self.moment.consent):
             policy = self.moment.policy
             key = (id(policy), policy.interval(self.moment.at), partnership_ids)
-            entry = _MASKS.get(key)
-            if entry is None or entry[0] is not policy or len(entry[1]) >= _TABLE_MAX:
-                if len(_MASKS) >= _MASKS_MAX or _MASKS_OF[0] is not policy:
-                    _MASKS.clear()
-                    _MASKS_OF[0] = policy
-                entry = _MASKS[key] = (policy, {})  # held, so its id is not reused
-            found = entry[1]
+            found = _interval_memo(_MASKS, _MASKS_OF, _MASKS_MAX, policy, key)
         else:
             found = {}
         self._masks[partnership_ids] = found
@@ -293,13 +312,7 @@ class Decider:
         if _shared(view):
             policy = self.moment.policy
             shared = (id(policy), policy.interval(self.moment.at), partnership_id)
-            found = _TABLES.get(shared)
-            if found is None or found[0] is not policy or len(found[1]) >= _TABLE_MAX:
-                if len(_TABLES) >= _TABLES_MAX or _TABLES_OF[0] is not policy:
-                    _TABLES.clear()
-                    _TABLES_OF[0] = policy
-                found = _TABLES[shared] = (policy, {})  # held, so its id is not reused
-            table = found[1]
+            table = _interval_memo(_TABLES, _TABLES_OF, _TABLES_MAX, policy, shared)
         else:
             table = {}
         self._tables[key] = table

@@ -186,10 +186,11 @@ def test_groups_are_bounded(small: Simulator, monkeypatch: pytest.MonkeyPatch) -
     assert groups.groups > 16
 
 
-def _restated(sim: Simulator) -> tuple[int, int]:
+def _restated(sim: Simulator, one_sequence: bool = False) -> tuple[int, int]:
     """Two quiet denials of one flag for one partnership whose decisions differ (under
-    another agreement sequence, interval of the book or consent state): the earlier's
-    index and the later's."""
+    another agreement sequence, interval of the book or consent state; with
+    ``one_sequence``, under the same agreement sequence): the earlier's index and the
+    later's."""
     first: dict[tuple[Any, ...], list[tuple[int, Any]]] = defaultdict(list)
     for n, value in enumerate(sim.decisions):
         raw = json.loads(value)
@@ -197,6 +198,8 @@ def _restated(sim: Simulator) -> tuple[int, int]:
             continue
         decided = [{**d, "at": None} for d in raw["decisions"]]
         key = (tuple(raw["events"]), raw["rule_id"], raw["recipient"])
+        if one_sequence:
+            key += (raw["policy_sequence"],)
         for m, other in first[key]:
             if other != decided:
                 return m, n

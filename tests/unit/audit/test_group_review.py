@@ -6,10 +6,8 @@ too long to be kept as keys. Each is checked against the full path's report."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
 
 import orjson
 import pytest
@@ -18,6 +16,7 @@ import hub.audit.group as group_module
 import hub.audit.rederive as rederive_module
 from hub.audit.group import Dispatches
 from tests.unit.audit.simulated import T0, Simulator, generate, simulated, world
+from tests.unit.audit.test_group import _restated
 
 
 @pytest.fixture(scope="module")
@@ -50,29 +49,12 @@ def _same_as_full(sim: Simulator, values: list[bytes]) -> set[str]:
     return {m.decision_id for m in fast.mismatches}
 
 
-def _across(sim: Simulator) -> tuple[int, int]:
-    """Two quiet denials of one flag for one partnership under one agreement sequence (so
-    in two intervals of the book) whose decisions differ: the earlier's index and the later's."""
-    first: dict[tuple[Any, ...], list[tuple[int, Any]]] = defaultdict(list)
-    for n, value in enumerate(sim.decisions):
-        raw = json.loads(value)
-        if raw["outcome"] != "deny" or raw["alert_id"] is not None or raw["consents"]:
-            continue
-        decided = [{**d, "at": None} for d in raw["decisions"]]
-        key = (tuple(raw["events"]), raw["rule_id"], raw["recipient"], raw["policy_sequence"])
-        for m, other in first[key]:
-            if other != decided:
-                return m, n
-        first[key].append((n, decided))
-    raise AssertionError("no flag decided otherwise in another interval of one sequence")
-
-
 def test_a_verdict_is_not_taken_from_another_interval_of_the_sequence(
     midnight: Simulator,
 ) -> None:
     """A quiet denial rewritten with the decisions its flag had for the partnership before
     midnight (same sequence, an earlier interval of the book) is named."""
-    earlier, later = _across(midnight)
+    earlier, later = _restated(midnight, one_sequence=True)
     values = list(midnight.decisions)
     before, raw = json.loads(values[earlier]), json.loads(values[later])
     assert before["policy_sequence"] == raw["policy_sequence"]
