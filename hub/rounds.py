@@ -133,16 +133,15 @@ class Round:
         recipient: Recipient,
         active: Sequence[tuple[FlagState, frozenset[str]]],
         trigger: Trigger,
-        seen: Sight | None = None,
+        seen: Sight,
     ) -> None:
         """Decide the subject for one partnership: its view, then denials for the ledger.
 
-        ``active`` holds the hub's active flags, each with its event ids; ``seen``, when
-        given, what the partnership may see of the window (:meth:`Decider.sights`).
+        ``active`` holds the hub's active flags, each with its event ids; ``seen``, what the
+        partnership may see of the window (:meth:`Decider.sights`: one object for the
+        partnerships that see the same events).
         """
         pid = recipient.partnership_id
-        if seen is None:  # what it may see: one object for the partnerships seeing the same
-            seen = self.decider.sight(pid, self.state.window)
         held = self.held.get(pid)
         hidden = not self.resend and self._hidden_trigger(seen, trigger)
         denied: Sequence[tuple[FlagState, frozenset[str]]]

@@ -157,7 +157,7 @@ def _end(where: bytes, severity: str | None, read: bytes | None) -> bytes:
         (
             _QUIET_HEAD,
             where,
-            b',"consents":[],"severity":',
+            _CONSENTS[1:],
             orjson.dumps(severity),
             _READ,
             b"null" if read is None else read,

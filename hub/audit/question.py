@@ -138,27 +138,38 @@ def written_question(value: bytes) -> tuple[Question, str] | None:
 def middle_fields(text: bytes) -> tuple[str, str, tuple[str, ...]] | None:
     """The recipient, rule and events of a record's fields from its recipient to its
     decisions (remembered per text: a flag's entries for one partnership share it)."""
-    fields = _MIDDLE.fullmatch(text)
+    fields = _decoded(_MIDDLE, text)
     if fields is None:
         return None
-    try:
-        recipient, rule_id, events = [g.decode() for g in fields.groups()]
-    except UnicodeDecodeError:
-        return None
-    return recipient, rule_id, tuple(events[1:-1].split('","')) if events else ()
+    recipient, rule_id, events = fields
+    return recipient, rule_id, _events(events)
 
 
 def flag_fields(text: bytes) -> tuple[str, tuple[str, ...]] | None:
     """The rule and events of a record's fields from its flag id to its decisions (no
     recipient: :mod:`hub.audit.group` reads them once for a dispatch's entries)."""
-    fields = _FLAG_FIELDS.fullmatch(text)
+    fields = _decoded(_FLAG_FIELDS, text)
+    if fields is None:
+        return None
+    rule_id, events = fields
+    return rule_id, _events(events)
+
+
+def _decoded(pattern: re.Pattern[bytes], text: bytes) -> list[str] | None:
+    """The groups of the pattern matching the whole text, as text; None when it does not
+    match or a group is not UTF-8."""
+    fields = pattern.fullmatch(text)
     if fields is None:
         return None
     try:
-        rule_id, events = [g.decode() for g in fields.groups()]
+        return [g.decode() for g in fields.groups()]
     except UnicodeDecodeError:
         return None
-    return rule_id, tuple(events[1:-1].split('","')) if events else ()
+
+
+def _events(listed: str) -> tuple[str, ...]:
+    """The event ids of a record's ``events`` array, written without its brackets."""
+    return tuple(listed[1:-1].split('","')) if listed else ()
 
 
 @lru_cache(maxsize=16_384)

@@ -6,11 +6,11 @@ with the default partitioner would have put them.
 
 Two libraries compute it, with the same result for every key (``tests/unit/transport``):
 librdkafka's murmur2 partitioner through ``confluent_kafka.murmur2`` (C, about 0.1 µs for a
-linkage token; in confluent-kafka 2.16, not in older versions), used when the installed
-package has it, else aiokafka's ``murmur2`` (pure Python, about 11 µs). Every key of a new
-subject pays it once (a quarter of ``bench_domain``'s events); the cache in front holds the
-keys met since (bounded: keys the hub writes records under, an accepted event's made from
-its checked linkage token or LSOA).
+linkage token; confluent-kafka 2.16 and later, a runtime dependency), else aiokafka's
+``murmur2`` (pure Python, about 11 µs), for an install whose confluent-kafka lacks it.
+Every key of a new subject pays it once (a quarter of ``bench_domain``'s events); the cache
+in front holds the keys met since (bounded: keys the hub writes records under, an accepted
+event's made from its checked linkage token or LSOA).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _compiled() -> Callable[[bytes, int], int] | None:
     """confluent-kafka's ``murmur2(key, partitions)`` (librdkafka's, Java-compatible), or
     None when the package, or that function of it, is not installed."""
     try:
-        from confluent_kafka import murmur2 as compiled  # noqa: PLC0415  # optional
+        from confluent_kafka import murmur2 as compiled  # noqa: PLC0415  # may lack it
     except ImportError:
         return None
     found: Callable[[bytes, int], int] = compiled

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -32,7 +32,7 @@ def midnight(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
     correlator, registry, agreements = world(tmp_path_factory.mktemp("keys"))
     late = {"tv-community-safety", "tv-education-under18"}
     agreements = [
-        a.model_copy(update={"effective_from": date(2026, 10, 1)}) if a.id in late else a
+        a.model_copy(update={"effective_from": T0.date()}) if a.id in late else a
         for a in agreements
     ]
     start = T0 - timedelta(hours=1)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hub.codec import SchemaStore
+from hub.disclosure import Recipient
 from hub.dispatch import SubjectState, Trigger
 from hub.flags import FlagState, Status
 from hub.rounds import Round
@@ -107,6 +108,15 @@ def _active(run: Round) -> list[tuple[FlagState, frozenset[str]]]:
     return [(f, f.event_ids) for f in flags if f.status is Status.ACTIVE]
 
 
+def _decide(
+    run: Round, recipient: Recipient, active: list[tuple[FlagState, frozenset[str]]]
+) -> None:
+    """The round decides the partnership after a hidden trigger, with the sight dispatch
+    would give it."""
+    seen = run.decider.sight(recipient.partnership_id, run.state.window)
+    run.decide(recipient, active, Trigger(event_id="hidden"), seen)
+
+
 def test_a_hidden_trigger_makes_no_view_for_a_partnership_holding_every_active_flag(
     world: World,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -132,10 +142,10 @@ def test_a_hidden_trigger_makes_no_view_for_a_partnership_holding_every_active_f
     active = _active(run)
     assert len(active) == 2
     assert len(state.held["reading"]) == 2
-    run.decide(reading, active, Trigger(event_id="hidden"))
+    _decide(run, reading, active)
     assert (asked, run.records) == ([], [])
     slough = next(r for r in world[0].dispatcher.recipients if r.partnership_id == "slough")
-    run.decide(slough, active, Trigger(event_id="hidden"))  # holds none: both judged
+    _decide(run, slough, active)  # holds none: both judged
     assert asked == ["unseen", "unseen"]
 
 
@@ -151,7 +161,7 @@ def test_a_hidden_trigger_denies_as_a_view_of_every_active_flags_events_does(
         if recipient.partnership_id == "reading":
             continue
         run = _hidden_round(world, state)
-        run.decide(recipient, active, Trigger(event_id="hidden"))
+        _decide(run, recipient, active)
         reference = _hidden_round(world, state)
         members = frozenset().union(*(ids for _, ids in active))
         pid = recipient.partnership_id
@@ -182,7 +192,7 @@ def test_a_narrowed_view_denies_as_the_view_of_every_active_flag_does(
                     update={"held": others | ({pid: dict(subset)} if subset else {})}
                 )
                 run = _hidden_round(world, state)
-                run.decide(recipient, active, Trigger(event_id="hidden"))
+                _decide(run, recipient, active)
                 reference = _hidden_round(world, state)
                 known = {frozenset(h.events) for _, h in subset}
                 seen = see(state.window, reference.decider.decide(pid), members)
