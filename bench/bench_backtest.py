@@ -148,6 +148,8 @@ def main() -> None:
         report, rescans, unrecorded = _across(args, load, sealer, period, chunks)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     meter.stop()
+    if args.profile_months is not None:  # the run stopped there
+        events = sum(m.events for chunk in chunks[: args.profile_months[1]] for _, m in chunk)
     print(
         f"backtest           {wall:8.1f} s wall {events / wall:10,.0f} events/s"
         f" ({wall / events * 1e6:.0f} us per event, wall); this process {cpu:.1f} s CPU"
