@@ -23,7 +23,10 @@ JSON, sorted keys: equal digests, equal reports; the same for any number of proc
 ``--daily`` dispatches every flagged subject at every tick (``Backtest(daily=True)``), the
 path before ticks were scheduled, for comparison.
 ``--profile`` runs the backtest proper in this process under cProfile and prints the top
-functions by their own time.
+functions by their own time; ``--profile-months A:B`` profiles only months A to B (from 0, B
+excluded) and stops the run there (the report is then of months 0 to B only): a late window
+against an early one shows what grows with the run's length. ``rescans`` also says how many
+of the ticks' dispatches sent nothing and changed nothing (the worker records none of them).
 """
 
 from __future__ import annotations
@@ -85,8 +88,28 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--report-out", type=Path, help="write the report's JSON there (sorted keys, as hashed)"
     )
+    parser.add_argument(
+        "--profile-months",
+        type=_months,
+        metavar="A:B",
+        help="in one process: profile months A to B (from 0, B excluded) alone, stop after B",
+    )
     add_run_options(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.profile_months is not None and (args.processes != 1 or args.sharded):
+        parser.error("--profile-months runs in this process (--processes 1)")
+    return args
+
+
+def _months(text: str) -> tuple[int, int]:
+    first, _, last = text.partition(":")
+    try:
+        months = int(first), int(last)
+    except ValueError:
+        raise argparse.ArgumentTypeError("A:B, two month numbers") from None
+    if not 0 <= months[0] < months[1]:
+        raise argparse.ArgumentTypeError("A:B with 0 <= A < B")
+    return months
 
 
 def main() -> None:
@@ -120,11 +143,13 @@ def main() -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     _PROGRESS[:] = [cpu, 0]
     if args.processes == 1 and not args.sharded:
-        report, rescans = _in_process(args, load(), period, chunks)
+        report, rescans, unrecorded = _in_process(args, load(), period, chunks)
     else:
-        report, rescans = _across(args, load, sealer, period, chunks)
+        report, rescans, unrecorded = _across(args, load, sealer, period, chunks)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     meter.stop()
+    if args.profile_months is not None:  # the run stopped there
+        events = sum(m.events for chunk in chunks[: args.profile_months[1]] for _, m in chunk)
     print(
         f"backtest           {wall:8.1f} s wall {events / wall:10,.0f} events/s"
         f" ({wall / events * 1e6:.0f} us per event, wall); this process {cpu:.1f} s CPU"
@@ -139,7 +164,10 @@ def main() -> None:
         f"report: {len(report.rows)} rows, at least {raised:,} flags raised, digest {digest[:16]}"
     )
     print(f"refused at source: {dict(sealer.refused)}")
-    print(f"rescans: {rescans:,} dispatches at ticks")
+    print(
+        f"rescans: {rescans:,} dispatches at ticks,"
+        f" {unrecorded:,} of them sent nothing and changed nothing"
+    )
     print(
         f"gc (this process): threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
         f" collections per generation {meter.counts}, {sum(meter.seconds):.1f} s"
@@ -202,20 +230,31 @@ def _singles(chunk: list[Sealed]) -> list[Sealed]:
 
 def _in_process(
     args: argparse.Namespace, setup: BacktestSetup, period: Period, chunks: list[list[Sealed]]
-) -> tuple[Report, int]:
+) -> tuple[Report, int, int]:
     runner = Backtest(setup, period, **({"daily": True} if args.daily else {}))
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler is not None:
-        profiler.enable()
-    for n, chunk in enumerate(chunks):
+    first, last = args.profile_months or (0, len(chunks))
+    profiler = cProfile.Profile() if args.profile or args.profile_months else None
+    since = (time.process_time(), runner.read)
+    for n, chunk in enumerate(chunks[:last]):
+        if profiler is not None and n == first:
+            profiler.enable()
+            since = (time.process_time(), runner.read)
         runner.feed(chunk)
         _progress(n, len(chunks), runner.read)
     if profiler is not None:
         profiler.disable()
+        cpu, read = time.process_time() - since[0], runner.read - since[1]
+        read = max(read, 1)
+        print(
+            f"profiled months {first} to {last}: {read:,} events, {cpu / read * 1e6:.0f} us CPU"
+            " per event (under cProfile)"
+        )
+    if last < len(chunks):
+        print(f"stopped after month {last}: the report is of months 0 to {last} only")
     report = runner.finish()
     if profiler is not None:
         print_profile(profiler, args.top, args.profile_out)
-    return report, runner.rescans
+    return report, runner.rescans, runner.unrecorded
 
 
 def _across(
@@ -224,7 +263,7 @@ def _across(
     sealer: Sealer,
     period: Period,
     chunks: list[list[Sealed]],
-) -> tuple[Report, int]:
+) -> tuple[Report, int, int]:
     processes = args.processes
     with ShardedBacktest(load, sealer.store, period, processes, daily=args.daily) as runner:
         for n, chunk in enumerate(chunks):
@@ -239,7 +278,7 @@ def _across(
             f" {share.wall:.1f} s wall after set-up, {share.waited:.1f} s of it waiting for steps;"
             f" collector {sum(share.collector.seconds):.1f} s ({share.collector.counts})"
         )
-    return report, runner.rescans
+    return report, runner.rescans, runner.unrecorded
 
 
 def _progress(n: int, months: int, read: int) -> None:

@@ -147,6 +147,9 @@ class Backtest:
         self._last_tick: datetime | None = None
         self._wakes = Wakes()
         self.rescans = 0
+        self.unrecorded = 0
+        """Of :attr:`rescans`, those that sent nothing and changed nothing (the worker records
+        none of them): what a sharper schedule could skip."""
         read = EnvelopeRead.ahead(Envelopes(self._decoder), self._decoder.ahead)
         self._planner = Planner(period, read)
         self._tally = Tally()
@@ -286,7 +289,9 @@ class Backtest:
             self.rescans += 1
             if step.pending or step.state != state:
                 self._apply(token, step, at)  # the worker records it
-            elif not self._daily:
+                continue
+            self.unrecorded += 1
+            if not self._daily:
                 self._settle(token, at, step.state, self._episodes())
 
     def _settle(

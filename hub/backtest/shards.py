@@ -64,6 +64,8 @@ class Share:
     tally: Tally
     policy: str
     rescans: int
+    unrecorded: int
+    """Of ``rescans``, those that sent nothing and changed nothing (:attr:`Backtest.unrecorded`)."""
     cpu: float
     """CPU seconds the process used (set-up included)."""
     setup_cpu: float
@@ -150,6 +152,11 @@ class ShardedBacktest:
     def rescans(self) -> int:
         """Dispatches the processes' ticks made (after :meth:`finish`)."""
         return sum(s.rescans for s in self.shares)
+
+    @property
+    def unrecorded(self) -> int:
+        """Of :attr:`rescans`, those that sent nothing and changed nothing."""
+        return sum(s.unrecorded for s in self.shares)
 
     def close(self) -> None:
         """Stop every process still running."""
@@ -296,7 +303,8 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
             else:
                 times = (time.process_time(), ready, time.perf_counter() - began, waited)
                 policy, collector = setup.policy.value, meter.stop()
-                share = Share(runner.tally, policy, runner.rescans, *times, collector)
+                rescans = (runner.rescans, runner.unrecorded)
+                share = Share(runner.tally, policy, *rescans, *times, collector)
                 conn.send(("share", share))
                 return
     except BaseException as exc:  # noqa: BLE001  # every failure is the parent's to report

@@ -123,6 +123,8 @@ def test_a_run_across_processes_reports_what_one_process_reports(
     shares = {share_of(k, PROCESSES) for k in _reused_keys(settings, chunks)}
     assert len(shares) > 1  # some reused ids are met in two processes
     assert split.tally == counts  # every exact count
+    assert (split.rescans, split.unrecorded) == (one.rescans, one.unrecorded)
+    assert 0 < one.unrecorded < one.rescans
     assert len(split.shares) == PROCESSES
     assert all(share.tally.events for share in split.shares)  # each ran a share
     a, b = tmp_path / "one", tmp_path / "split"

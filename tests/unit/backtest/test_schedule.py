@@ -80,6 +80,11 @@ def test_the_scheduled_backtest_reports_what_daily_rescans_report(
     assert scheduled.rescans < daily.rescans / 3  # most ticks repeat the one before
     assert scheduled.tally == daily.tally  # every exact count, before suppression
     assert scheduled.finish().to_json() == daily.finish().to_json()
+    # the ticks' dispatches that are recorded are the same ones; the schedule skips only
+    # dispatches that would have recorded nothing, and says how many it still made
+    recorded = scheduled.rescans - scheduled.unrecorded
+    assert 0 < recorded == daily.rescans - daily.unrecorded
+    assert 0 < scheduled.unrecorded < daily.unrecorded
 
 
 LONG = Period(date(2026, 4, 1), date(2026, 9, 30))  # longer than the rules' 90-day horizon
