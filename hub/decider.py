@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 from typing import TypeVar
 
 from hub.classified import Class, Classified, Decisions, groups, members
@@ -288,7 +289,16 @@ class Decider:
         old = before.window.contributions if before is not None else ()
         old_facts, old_kinds = (before.facts, before.kinds) if before is not None else ([], [])
         j, n = 0, len(old)
-        for c in window.contributions:
+        contributions = window.contributions
+        if n and len(contributions) > n and all(map(is_, old, contributions)):
+            # the window before with events added after it (most): its classes, then theirs
+            facts, kinds = list(old_facts), list(old_kinds)
+            for c in contributions[n:]:
+                found = self._class_of(c)
+                facts.append(found[0])
+                kinds.append(found[1])
+            return facts, kinds
+        for c in contributions:
             k = j
             while k < n and old[k] is not c and k < j + _LOOK_AHEAD:
                 k += 1  # contributions dropped since (the oldest first)

@@ -101,7 +101,7 @@ class Dispatcher:
     daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
     measured no gain: its windows change with nearly every dispatch). It also has the
     decider remember facts and classes, and dispatch the hub's flags of deny records,
-    across dispatches (:mod:`hub.decider`, :func:`hub.rounds._hub_flag`).
+    across dispatches (:mod:`hub.decider`, :mod:`hub.remembered`).
     """
 
     rules: RuleSet

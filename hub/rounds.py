@@ -11,7 +11,6 @@ each partnership is told and when.
 from __future__ import annotations
 
 import operator
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,9 +39,9 @@ from hub.disclosure import (
 from hub.dsa import Decision
 from hub.dsa.decision import stamped
 from hub.flags import Contribution, Episode, FlagState, Status, SubjectWindow, states, still_holds
-from hub.flags.memo import Bounded
 from hub.models.built import built
 from hub.pseudonym import Token, parse_token, pseudonym
+from hub.remembered import remembered_flag, remembered_holds
 from hub.rules import FieldValue, Rule
 from hub.sequencer import Pending
 from hub.view import Held, Sight, match, see
@@ -190,7 +189,7 @@ class Round:
             visible = [c for c in self._members(ids) if c.event_id in seen.ids]
             rule = self.dispatcher.rules.get(flag.rule_id)
             remember = self.dispatcher.remembered > 0
-            holds = _still_holds if remember else still_holds
+            holds = remembered_holds if remember else still_holds
             told = self.told[key] = bool(visible) and holds(rule, visible)
         return not told
 
@@ -265,11 +264,13 @@ class Round:
         """Tell the partnership of a flag of its own view, if it is new or what it sees changed."""
         pid = recipient.partnership_id
         event_ids = flag.event_ids  # a property that builds the set: built once here
-        members = [c for c in seen.visible if c.event_id in event_ids]
         revision = alert_revision(flag.revision, pid, event_ids)
+        if previous is not None and previous.revision == revision and not self.resend:
+            return  # nothing changed (a tick's rescan, most): the members are not needed
+        members = [c for c in seen.visible if c.event_id in event_ids]
         if previous is not None:
             same = previous.revision == revision
-            if (same and not self.resend) or (not same and not material(previous, flag, members)):
+            if not same and not material(previous, flag, members):
                 return  # nothing a duty team acts on changed: a later update will carry it
         if previous is None:
             counts = self.closed.get(pid, {})
@@ -382,7 +383,8 @@ class Round:
         found = self.hub_flags.get(key)
         if found is None:
             remember = self.dispatcher.remembered > 0
-            flag, revision, level = (_hub_flag if remember else hub_flag)(rule, self.token, members)
+            judged = remembered_flag if remember else hub_flag
+            flag, revision, level = judged(rule, self.token, members)
             inputs = inputs_digest((flag, revision), events, self.moment.policy_sequence)
             found = self.hub_flags[key] = (flag, revision, level, inputs)
         return found
@@ -438,53 +440,6 @@ class Round:
                 },
             )
         )
-
-
-def _hub_flag(rule: Rule, token: str, members: Sequence[Contribution]) -> tuple[str, str, str]:
-    """:func:`hub.disclosure.hub_flag`, remembered across dispatches: a subject's flag is
-    recorded again at each of its dispatches (every partnership denied it, every event),
-    over the same contribution objects. Known by the rule's and the members' identities
-    (held with the entry, so that their ids are not reused) and the token."""
-    key = (id(rule), token, tuple(map(id, members)))
-    known = _HUB_FLAGS.get(key)
-    if known is not None and known[0] is rule and all(map(operator.is_, known[1], members)):
-        return known[2]
-    found = hub_flag(rule, token, members)
-    _HUB_FLAGS.put(key, (rule, tuple(members), found), len(members))  # weighed by its members
-    return found
-
-
-_HUB_FLAGS_MAX = 16384
-_HUB_FLAGS: Bounded[
-    tuple[int, str, tuple[int, ...]],
-    tuple[Rule, tuple[Contribution, ...], tuple[str, str, str]],
-] = Bounded(_HUB_FLAGS_MAX, 1 << 18)
-
-
-def _still_holds(rule: Rule, visible: Sequence[Contribution]) -> bool:
-    """:func:`hub.flags.still_holds`, remembered across dispatches: a flag a partnership may
-    not see is judged again at each dispatch of its subject (each event, each tick), over the
-    same contribution objects. Known by the rule's and the events' identities (held with the
-    entry, so that their ids are not reused); the newest :data:`_TOLD_MAX` kept, and none of
-    more than :data:`_TOLD_EVENTS_MAX` events (an entry holds its events)."""
-    if len(visible) > _TOLD_EVENTS_MAX:
-        return still_holds(rule, visible)
-    key = (id(rule), tuple(map(id, visible)))
-    known = _TOLD.get(key)
-    if known is not None and known[0] is rule and all(map(operator.is_, known[1], visible)):
-        return known[2]
-    found = still_holds(rule, visible)
-    if len(_TOLD) >= _TOLD_MAX:
-        _TOLD.popitem(last=False)  # the oldest
-    _TOLD[key] = (rule, tuple(visible), found)
-    return found
-
-
-_TOLD_MAX = 8192
-_TOLD_EVENTS_MAX = 32
-_TOLD: OrderedDict[tuple[int, tuple[int, ...]], tuple[Rule, tuple[Contribution, ...], bool]] = (
-    OrderedDict()
-)
 
 
 def _scalar(value: FieldValue) -> Scalar:

@@ -26,6 +26,7 @@ from hub.dsa.facts import ConsentRef, ConsentView, EventFacts
 from hub.dsa.index import Coverage, PolicyIndex
 from hub.dsa.suspension import Party
 from hub.dsa.vocabulary import DenialReason, Level, Outcome, Purpose
+from hub.models.built import built_whole
 
 _HUB = "hub"
 
@@ -83,7 +84,8 @@ def _clause(*, agreement: str, clause: str, effect: Effect, detail: str) -> Clau
     # Clauses repeat across events, so they are shared; built without re-validation because
     # every value comes from validated agreements and facts. Details hold codes, never
     # identifiers or payloads.
-    return Clause.model_construct(agreement=agreement, clause=clause, effect=effect, detail=detail)
+    values = {"agreement": agreement, "clause": clause, "effect": effect, "detail": detail}
+    return built_whole(Clause, values)
 
 
 def _hub(clause: str, detail: str) -> Clause:
@@ -238,36 +240,42 @@ def _conclude(
     names = set(BASE_FIELDS) | (chosen.coverage.field_names - banned)
     if item.level is Level.PERSON:
         names.add("subject_token")
-    return Decision.model_construct(
-        outcome=Outcome.PERMIT,
-        event_id=ask.event.event_id,
-        recipient=ask.recipient,
-        purpose=ask.purpose,
-        at=ask.at,
-        agreement_id=agreement.id,
-        agreement_version=agreement.version,
-        agreement_digest=chosen.coverage.digest,
-        level=item.level,
-        consent_id=chosen.consent.consent_id if chosen.consent else None,
-        fields=tuple(sorted(names)),
-        clauses=tuple(clauses),
-        reasons=(),
+    return built_whole(
+        Decision,
+        {
+            "outcome": Outcome.PERMIT,
+            "event_id": ask.event.event_id,
+            "recipient": ask.recipient,
+            "purpose": ask.purpose,
+            "at": ask.at,
+            "agreement_id": agreement.id,
+            "agreement_version": agreement.version,
+            "agreement_digest": chosen.coverage.digest,
+            "level": item.level,
+            "consent_id": chosen.consent.consent_id if chosen.consent else None,
+            "fields": tuple(sorted(names)),
+            "clauses": tuple(clauses),
+            "reasons": (),
+        },
     )
 
 
 def _deny(ask: Ask, reasons: set[DenialReason], clauses: list[Clause]) -> Decision:
-    return Decision.model_construct(
-        outcome=Outcome.DENY,
-        event_id=ask.event.event_id,
-        recipient=ask.recipient,
-        purpose=ask.purpose,
-        at=ask.at,
-        agreement_id=None,
-        agreement_version=None,
-        agreement_digest=None,
-        level=None,
-        consent_id=None,
-        fields=(),
-        clauses=tuple(clauses),
-        reasons=tuple(sorted(reasons, key=_ORDER.__getitem__)),
+    return built_whole(
+        Decision,
+        {
+            "outcome": Outcome.DENY,
+            "event_id": ask.event.event_id,
+            "recipient": ask.recipient,
+            "purpose": ask.purpose,
+            "at": ask.at,
+            "agreement_id": None,
+            "agreement_version": None,
+            "agreement_digest": None,
+            "level": None,
+            "consent_id": None,
+            "fields": (),
+            "clauses": tuple(clauses),
+            "reasons": tuple(sorted(reasons, key=_ORDER.__getitem__)),
+        },
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from hub.errors import RuleError
@@ -30,11 +31,10 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     function of the rules, the contributions and the floors alone)."""
     contributions = window.contributions
     if len(contributions) < rules.least_events or (
-        rules.least_agencies > 1
-        and len({c.agency_id for c in contributions}) < rules.least_agencies
+        rules.least_agencies > 1 and len(set(map(_AGENCY, contributions))) < rules.least_agencies
     ):
         return []  # too few events, or agencies, for any rule: no episode anywhere
-    present = {c.event_type for c in contributions}
+    present = set(map(_TYPE, contributions))  # the attributes read in C, not a setcomp
     floors = window.floors
     # A rule holds on a window only when every label its conditions name is among its
     # members' labels, and a label comes only with an event of one of its contributors'
@@ -62,6 +62,8 @@ def _needed(rules: RuleSet) -> tuple[tuple[Rule, tuple[frozenset[str], ...]], ..
 
 
 _NEEDED: list[Any] = [None, ()]
+_AGENCY = attrgetter("agency_id")
+_TYPE = attrgetter("event_type")
 """The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
 
 

@@ -200,11 +200,10 @@ def episodes(
     """Every flag-worthy window of the rule over a set, greedily from the earliest anchor."""
     indexed = _contributors(rule)
     types = indexed.types
-    candidates = [
-        c
-        for c in contributions
-        if c.event_type in types and (floor is None or c.occurred_at >= floor)
-    ]
+    if floor is None:  # most windows: no expiry yet, no late event
+        candidates = [c for c in contributions if c.event_type in types]
+    else:
+        candidates = [c for c in contributions if c.event_type in types and c.occurred_at >= floor]
     # The episodes are a function of the rule and the candidates alone (every anchor is a
     # candidate, so the floor acts only through them): a window that gained an event of
     # another type, or a view of it with the same candidates, is not matched again. Only

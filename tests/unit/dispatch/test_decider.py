@@ -42,7 +42,7 @@ from hub.dsa import (
 from hub.dsa.decision import stamped
 from hub.flags import Contribution, SubjectWindow
 from hub.registry import Registry, load_registry
-from hub.rounds import _hub_flag
+from hub.remembered import remembered_flag as _hub_flag
 from hub.rules import load_rules
 from hub.view import see
 

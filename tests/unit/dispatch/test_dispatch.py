@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import rounds
+from hub import remembered
 from hub.alerts import AlertKind, Unnumbered, number_alert, open_alert
 from hub.alerts.headers import CE_TYPE
 from hub.codec import SchemaStore
@@ -393,7 +393,7 @@ def test_a_trim_floors_each_partnership_over_what_it_saw_before_the_drop(world: 
 
 def test_the_remembered_hub_flags_are_bounded_by_their_members() -> None:
     """A subject's flag as the hub records it, remembered across dispatches by its members'
-    identities (``hub.rounds._hub_flag``): 1,500 growing sets of one subject's events keep
+    identities (``hub.remembered.remembered_flag``): 1,500 growing sets of one subject's events keep
     at most the budget of members in all."""
     rule = RuleSet.load(ROOT / "deploy" / "rules").get("repeated-violence")
     members = [
@@ -407,8 +407,8 @@ def test_the_remembered_hub_flags_are_bounded_by_their_members() -> None:
         )
         for n in range(1500)
     ]
-    rounds._HUB_FLAGS.clear()
+    remembered._HUB_FLAGS.clear()
     for size in range(1, len(members) + 1):
-        rounds._hub_flag(rule, TOKEN, members[:size])
-    held = sum(len(kept) for _, kept, _ in rounds._HUB_FLAGS._values.values())
-    assert 0 < held <= rounds._HUB_FLAGS.weight
+        remembered.remembered_flag(rule, TOKEN, members[:size])
+    held = sum(len(kept) for _, kept, _ in remembered._HUB_FLAGS._values.values())
+    assert 0 < held <= remembered._HUB_FLAGS.weight

@@ -242,6 +242,36 @@ def test_a_window_met_under_another_evaluator_is_classified_by_it(
     assert classes[0] != classes[1]  # not vacuous: the bands differ
 
 
+def test_a_window_grown_at_the_end_keeps_its_classes_and_finds_the_new_ones(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """A subject's window that grew at the end (the same contribution objects, then new
+    ones) takes the classes of the window before for those it had, by identity, and finds
+    the new ones' (``Decider._classes_of``): every class is the fresh one, and the first
+    ones are the same objects as before."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    kept = tuple(_police(n) for n in range(3))
+    added = (_police(3, "police.weapon_possession"), _police(4, "police.violent_incident"))
+    at = LIVE + timedelta(days=1)
+    before = SubjectWindow(contributions=kept)
+    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
+        "reading", before
+    )
+    old = decider_module._LAST[TOKEN]
+    grown = SubjectWindow(contributions=(*kept, *added))
+    decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+    _check(decider, grown, Evaluator(book, registry), at)
+    known = decider_module._LAST[TOKEN]
+    assert known.window is grown
+    assert known.kinds == [
+        evaluator.event_class(event_facts(c, TOKEN)) for c in grown.contributions
+    ]
+    assert [f.event_id for f in known.facts] == [c.event_id for c in grown.contributions]
+    assert all(a is b for a, b in zip(known.facts[:3], old.facts, strict=True))
+    assert known.kinds[3] != known.kinds[0]  # not vacuous: the new ones are other classes
+
+
 @pytest.mark.parametrize("remember", [False, True])
 def test_partnerships_permitted_the_same_classes_share_one_sight(
     book_and_registry: Book,  # noqa: F811

@@ -1,7 +1,7 @@
 """Whether a flag still holds on what a partnership sees, remembered across dispatches.
 
 A backtest judges the flags a partnership may not see again at every dispatch of their
-subject, over the same contribution objects: :func:`hub.rounds._still_holds` remembers
+subject, over the same contribution objects: :func:`hub.remembered.remembered_holds` remembers
 :func:`hub.flags.still_holds` by the identities of the rule and the events. It must give the
 fresh answer for any subset, a corrected event (the same id, another object) included, and
 hold no more than its bounds.
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub import rounds as rounds_module
+from hub import remembered as rounds_module
 from hub.flags import Contribution, still_holds
-from hub.rounds import _still_holds
+from hub.remembered import remembered_holds as _still_holds
 from hub.rules import Rule, load_rules
 from tests.unit.dispatch.test_decider import LIVE, ROOT, SETTINGS, contributions
 

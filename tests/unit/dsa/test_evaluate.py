@@ -305,6 +305,31 @@ def test_decisions_round_trip_through_json_for_the_audit_log() -> None:
         assert "tok-1" not in decision.model_dump_json()
 
 
+def test_decisions_and_clauses_are_the_models_validation_builds() -> None:
+    """The evaluator builds its decisions and clauses without validating them again
+    (:func:`hub.models.built.built_whole`): each must equal the validated model field for
+    field, name every field as set, and write the same JSON."""
+    rule = {"id": "no-offence", "description": "x", "fields": ["offence"]}
+    judge = evaluator(agreement(prohibitions=[rule]))
+    decisions = [
+        judge.decide(event(), "reading", NOW),  # a permit, fields removed by a prohibition
+        judge.decide(event(council=OXFORDSHIRE), "reading", NOW),  # a denial
+    ]
+    assert {d.outcome for d in decisions} == {Outcome.PERMIT, Outcome.DENY}
+    for decision in decisions:
+        validated = Decision.model_validate(decision.model_dump())
+        assert decision.__dict__ == validated.__dict__
+        assert list(decision.__dict__) == list(validated.__dict__)  # in field order
+        assert decision.model_fields_set == validated.model_fields_set == set(Decision.model_fields)
+        assert decision.model_dump_json() == validated.model_dump_json()
+        assert decision.clauses
+        for clause in decision.clauses:
+            again = type(clause).model_validate(clause.model_dump())
+            assert clause.__dict__ == again.__dict__
+            assert clause.model_fields_set == again.model_fields_set
+            assert clause.model_dump_json() == again.model_dump_json()
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
