@@ -112,10 +112,13 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 def _bounded(fields: Mapping[str, Any], _: Mapping[str, Any]) -> Problem | None:
     """No string longer than MAX_STRING characters, no array longer than MAX_ITEMS."""
     for name, value in fields.items():
-        kind = type(value)  # this runs on every field: the decoder's scalars leave at once
-        if kind is bool or kind is int or value is None:
+        kind = type(value)  # this runs on every field: the decoder's values leave at once
+        if kind is str:  # most fields are strings (enum symbols too)
+            if len(value) > MAX_STRING:
+                return name, f"must be at most {MAX_STRING} characters"
+        elif kind is bool or kind is int or value is None:
             continue  # neither a string nor an array
-        if isinstance(value, str):
+        elif isinstance(value, str):
             if len(value) > MAX_STRING:
                 return name, f"must be at most {MAX_STRING} characters"
         elif isinstance(value, list):  # no list built per scalar
