@@ -164,9 +164,7 @@ class Lane:
             self._verdicts[key] = known
         return known[1]
 
-    def outcomes(
-        self, basis: Basis, place: Place, pid: str, classes: tuple[int, ...]
-    ) -> Outcomes:
+    def outcomes(self, basis: Basis, place: Place, pid: str, classes: tuple[int, ...]) -> Outcomes:
         """The engine's decisions on the flag's events for the partnership (``classes``:
         the events' classes, :meth:`classes`), remembered per event as :meth:`verdict` says."""
         if basis.consent.records:
