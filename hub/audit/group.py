@@ -192,14 +192,15 @@ def _end(where: bytes, severity: str | None, read: bytes | None) -> bytes:
     )
 
 
-def _form(pieces: list[Pieces]) -> bytes:
-    """Decisions' bytes with ``%s`` for each event id and time (:attr:`_Said.form`)."""
-    return b",".join(
-        b"%s".join(
-            (head.replace(b"%", b"%%"), middle.replace(b"%", b"%%"), tail.replace(b"%", b"%%"))
-        )
-        for head, middle, tail in pieces
-    )
+def _form(pieces: Pieces) -> bytes:
+    """A decision's bytes with ``%s`` for its event id and its time (:attr:`_Said.form`)."""
+    head, middle, tail = (p.replace(b"%", b"%%") for p in pieces)
+    return b"%s".join((head, middle, tail))
+
+
+_Decided = tuple[Decision, bytes | None, bool, bool]
+"""A decision, its form (None: written whole), whether it permits, whether it has a consent
+clause."""
 
 
 class Dispatches:
@@ -217,6 +218,8 @@ class Dispatches:
         subjects without consent records."""
         self._written: dict[tuple[int, ...], _Said] = {}
         """Per decisions (their identities)."""
+        self._decisions: dict[int, _Decided] = {}
+        """Per decision (its identity, held)."""
         self.hits = 0
         """Entries counted here (by the replayer)."""
         self.groups = 0
@@ -316,17 +319,34 @@ class Dispatches:
         ids = tuple(map(id, outcomes))
         said = self._written.get(ids)
         if said is None:
-            pieces = [self._forms.pieces(d) for d in outcomes]
+            each = [self._decision(d) for d in outcomes]
+            forms = [e[1] for e in each]
             if len(self._written) >= _VERDICTS_MAX:
                 self._written.clear()
             said = self._written[ids] = _Said(
                 outcomes=outcomes,
                 ids=ids,
-                permits=any(d.permitted for d in outcomes),
-                consulting=self._rederiver.consulting(outcomes),
-                form=None if None in pieces else _form(pieces),  # type: ignore[arg-type]
+                permits=any(e[2] for e in each),
+                consulting=any(e[3] for e in each),
+                form=None if None in forms else b",".join(forms),  # type: ignore[arg-type]
             )
         return said
+
+    def _decision(self, decision: Decision) -> _Decided:
+        """A decision's form (:attr:`_Said.form`'s part), whether it permits and whether
+        it has a consent clause (remembered per decision, held)."""
+        known = self._decisions.get(id(decision))
+        if known is None or known[0] is not decision:
+            pieces = self._forms.pieces(decision)
+            if len(self._decisions) >= _VERDICTS_MAX:
+                self._decisions.clear()
+            known = self._decisions[id(decision)] = (
+                decision,
+                None if pieces is None else _form(pieces),
+                decision.permitted,
+                self._rederiver.consulting((decision,)),
+            )
+        return known
 
     def _group(self, key: _Key, where: bytes | None) -> Dispatch | None:
         """The group of a key (None: its entries take the lane), derived from the question
