@@ -12,9 +12,12 @@ the partnership and no consent record. Such entries share everything but four th
   first entry's bytes, never its outcome) as the fast lane derives them
   (``Rederiver.basis``, :meth:`Lane.place <hub.audit.lane.Lane.place>`,
   :meth:`Lane.flag_parts <hub.audit.lane.Lane.flag_parts>`), written as bytes once;
-- **per entry**: the recipient, the engine's decisions for it and whether the rule holds on
-  the events it may see (:meth:`Lane.verdict <hub.audit.lane.Lane.verdict>`, remembered per
-  event class, interval and partnership), the decision id (one SHA-256) and the record's bytes.
+- **per entry**: the recipient, the engine's decisions for it (:meth:`Lane.outcomes
+  <hub.audit.lane.Lane.outcomes>`, remembered per event class, interval and partnership; for
+  a subject without consent records, per the flag's classes, interval and partnership too)
+  and whether the rule holds on the events it may see (asked of :meth:`Lane.verdict
+  <hub.audit.lane.Lane.verdict>` when any decision permits), the decision id (one SHA-256)
+  and the record's bytes (the decisions' from their form, :attr:`_Said.form`).
 
 An entry is counted here only when its own bytes, whole, are the record re-derived for the
 question they show: the group is found by the entry's own time, flag text and consent
