@@ -102,6 +102,7 @@ def test_the_remembered_decisions_are_bounded(
     assert groups.hits > len(small.decisions) // 2
     assert 0 < len(groups._said) <= 4
     assert 0 < len(groups._written) <= 4
+    assert 0 < len(groups._decisions) <= 4
 
 
 @pytest.mark.parametrize("field", ["flag_id", "recipient"])
