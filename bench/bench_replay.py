@@ -1,26 +1,33 @@
 """Replay speed: decisions re-derived per second, on an in-process history of 100k decisions.
 
-Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS] [WORKERS]``. The history is made by
-the real correlator over simulated partitions (``tests/unit/audit/simulated.py``): subjects
-giving and withdrawing consent, and a new police agreement version half way. Each step is
-timed on the wall clock and in process CPU time: the machine is shared, and CPU time is the
-steadier figure there. The same history is first replayed sharded across ``WORKERS`` processes
+Run: ``.venv/bin/python -m bench.bench_replay [DECISIONS] [WORKERS] [--profile FILE]``. The
+history is made by the real correlator over simulated partitions
+(``tests/unit/audit/simulated.py``): subjects giving and withdrawing consent, and a new
+police agreement version half way. Each step is timed on the wall clock and in process CPU
+time: the machine is shared, and CPU time is the steadier figure there. The same history is
+first replayed sharded across ``WORKERS`` processes
 (default as ``hub audit replay``: the machine's cores, one per 10,000 decisions at most;
 ``hub.audit.shard``), end to end: processes started, each one's history indexed, the entries
 replayed and the reports merged, on the wall clock and as the CPU time of the busiest process
 (the wall clock of an otherwise idle machine with a core per process, start-up excepted).
 Prints figures, and whether the sharded report is the one-process report; asserts nothing.
 The one-process figures come last (``make bench`` reads the last decisions/s figure).
+With ``--profile FILE`` the one-process replay runs under cProfile (its figures then include
+the profiler's cost): the stats go to ``FILE`` and the functions with the most time of their
+own are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import tempfile
 import time
 from pathlib import Path
 
 from hub.audit import Replayer
+from hub.audit.report import ReplayReport
 from hub.audit.shard import default_workers, plan, replay_sharded
 from tests.unit.audit.simulated import Simulator, generate, world
 
@@ -30,6 +37,12 @@ def main() -> None:
     parser.add_argument("decisions", nargs="?", type=int, default=100_000, help="history size")
     parser.add_argument(
         "workers", nargs="?", type=int, help="processes (default: as hub audit replay)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="profile the one-process replay (cProfile): its stats to FILE, the top printed",
     )
     args = parser.parse_args()
     size = args.decisions
@@ -52,8 +65,9 @@ def main() -> None:
     indexed = (time.perf_counter() - started, time.process_time() - cpu_serial)
     dispatcher = correlator.dispatcher
     replayer = Replayer(history, dispatcher.rules, registry, correlator.areas, dispatcher.id_keys())
+    profiler = cProfile.Profile() if args.profile is not None else None
     started, cpu_serial = time.perf_counter(), time.process_time()
-    report = replayer.replay(sim.decisions)
+    report = _replayed(replayer, sim.decisions, profiler)
     replayed = (time.perf_counter() - started, time.process_time() - cpu_serial)
     total = (indexed[0] + replayed[0], indexed[1] + replayed[1])
     sizes = ", ".join(f"{len(s):,}" for s in shards)
@@ -72,6 +86,23 @@ def main() -> None:
     _line("replay (re-derive and compare)", report.entries, replayed, "decisions/s")
     _line("end to end (index + replay)", report.entries, total, "decisions/s")
     print(f"mismatches: {len(report.mismatches)}")
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+        print(f"one-process replay profiled (its figures include cProfile's): {args.profile}")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def _replayed(
+    replayer: Replayer, decisions: list[bytes], profiler: cProfile.Profile | None
+) -> ReplayReport:
+    """The replay's report, run under ``profiler`` when given."""
+    if profiler is None:
+        return replayer.replay(decisions)
+    profiler.enable()
+    try:
+        return replayer.replay(decisions)
+    finally:
+        profiler.disable()
 
 
 def _line(name: str, count: int, seconds: tuple[float, float], unit: str) -> None:

@@ -195,6 +195,12 @@ class Forms:
         found = cut[id(decision), event_id] = (decision, piece, after + b",")
         return found
 
+    def pieces(self, decision: Decision) -> Pieces | None:
+        """A decision's bytes before its event id, between it and its time, and after its
+        time (the time's bytes open with its quote, as :data:`STAND_IN`'s); None when it is
+        written whole. Kept per decision (held)."""
+        return self._pieces_for(decision)
+
     def _pieces_for(self, decision: Decision) -> _Pieces | None:
         """A decision's pieces (:meth:`_pieces_of`), found by its identity first."""
         known = self._known
@@ -268,6 +274,7 @@ class Forms:
 
 _Pieces = tuple[bytes, bytes, bytes]
 """A decision's JSON bytes before its event id, between it and its time, and after it."""
+Pieces = _Pieces
 
 
 def _pieces(decision: Decision) -> _Pieces | None:

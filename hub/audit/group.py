@@ -12,9 +12,12 @@ the partnership and no consent record. Such entries share everything but four th
   first entry's bytes, never its outcome) as the fast lane derives them
   (``Rederiver.basis``, :meth:`Lane.place <hub.audit.lane.Lane.place>`,
   :meth:`Lane.flag_parts <hub.audit.lane.Lane.flag_parts>`), written as bytes once;
-- **per entry**: the recipient, the engine's decisions for it and whether the rule holds on
-  the events it may see (:meth:`Lane.verdict <hub.audit.lane.Lane.verdict>`, remembered per
-  event class, interval and partnership), the decision id (one SHA-256) and the record's bytes.
+- **per entry**: the recipient, the engine's decisions for it (:meth:`Lane.outcomes
+  <hub.audit.lane.Lane.outcomes>`, remembered per event class, interval and partnership; for
+  a subject without consent records, per the flag's classes, interval and partnership too)
+  and whether the rule holds on the events it may see (asked of :meth:`Lane.verdict
+  <hub.audit.lane.Lane.verdict>` when any decision permits), the decision id (one SHA-256)
+  and the record's bytes (the decisions' from their form, :attr:`_Said.form`).
 
 An entry is counted here only when its own bytes, whole, are the record re-derived for the
 question they show: the group is found by the entry's own time, flag text and consent
@@ -41,11 +44,12 @@ from typing import Any
 
 import orjson
 
+from hub.audit.answer import Pieces
 from hub.audit.ids import decision_text
 from hub.audit.lane import Lane
 from hub.audit.question import Question, flag_fields, read_fields
 from hub.audit.rederive import Basis, Rederiver, UnreplayableError
-from hub.audit.verdict import Place, Verdict
+from hub.audit.verdict import Place
 from hub.dispatch import consent_read_of
 from hub.dsa import Decision
 
@@ -67,7 +71,8 @@ _POSITION = re.compile(rb'\{"partition":([0-9]{1,9}),"offset":([0-9]{1,18})\}')
 _GROUPS_MAX = 4_096
 """Groups kept (a dispatch's entries are adjacent in the ledger: the memo is a window)."""
 _VERDICTS_MAX = 16_384
-"""Verdicts kept, and flags numbered, before either memo is cleared."""
+"""Verdicts kept (per event classes, interval and partnership; per decisions) before either
+memo is cleared."""
 _TIME_MAX = 40
 _RECIPIENT_MAX = 64
 _FLAG_MAX = 16_384
@@ -106,11 +111,35 @@ class Dispatch:
     """What the decision id hashes after the partnership (time and position)."""
     classes: tuple[int, ...]
     """The flag's events' classes at the sequence (:meth:`Lane.classes
-    <hub.audit.lane.Lane.classes>`)."""
-    state: tuple[int, int, int] | None
-    """The flag (its number), the agreement sequence and the interval of the book: what the
-    partnerships' verdicts rest on when the subject has no consent record
-    (:meth:`Dispatches._verdict`); None when it has some."""
+    <hub.audit.lane.Lane.classes>`: each number names its sequence too)."""
+    unconsented: bool
+    """Whether the subject has no consent record (then a partnership's decisions rest on the
+    classes, the interval of the book and the partnership only: :meth:`Dispatches._said`)."""
+    stamps: tuple[bytes, ...]
+    """The flag's event ids as the decisions write them (JSON strings), each followed by
+    the time as they write it (with its opening quote): what a decisions' form is filled
+    with (:attr:`_Said.form`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """The engine's decisions on a flag's events for one partnership, as a quiet denial
+    writes them: shared by every flag whose events have the same classes (and interval),
+    and by every flag given the same decisions."""
+
+    outcomes: tuple[Decision, ...]
+    ids: tuple[int, ...]
+    """The decisions' identities (held here, so they stay theirs)."""
+    permits: bool
+    """Whether any decision permits (then whether the rule holds decides: the lane's)."""
+    consulting: bool
+    """Whether any decision has a consent clause."""
+    form: bytes | None
+    """The decisions' bytes as :meth:`Forms.decisions_bytes
+    <hub.audit.answer.Forms.decisions_bytes>` writes them, joined with commas, with ``%s``
+    for each event id and each time (and ``%`` written ``%%``): ``form % stamps`` is them for
+    a flag's events at a time (:attr:`Dispatch.stamps`). None when a decision is written
+    whole (:meth:`Forms.pieces <hub.audit.answer.Forms.pieces>`)."""
 
 
 def _cut(value: bytes) -> tuple[bytes, _Key] | None:
@@ -166,6 +195,17 @@ def _end(where: bytes, severity: str | None, read: bytes | None) -> bytes:
     )
 
 
+def _form(pieces: Pieces) -> bytes:
+    """A decision's bytes with ``%s`` for its event id and its time (:attr:`_Said.form`)."""
+    head, middle, tail = (p.replace(b"%", b"%%") for p in pieces)
+    return b"%s".join((head, middle, tail))
+
+
+_Decided = tuple[Decision, bytes | None, bool, bool]
+"""A decision, its form (None: written whole), whether it permits, whether it has a consent
+clause."""
+
+
 class Dispatches:
     """Quiet denials checked a dispatch at a time (see the module doc)."""
 
@@ -175,10 +215,14 @@ class Dispatches:
         self._live = rederiver.held.live
         self._keyed = lane.keyed
         self._groups: dict[_Key, Dispatch | None] = {}
-        self._verdicts: dict[tuple[int, int, int, str], Verdict] = {}
-        self._numbers: dict[object, int] = {}
-        """Flags met (events and rule), numbered."""
-        self._counter = itertools.count()
+        self._forms = lane.forms
+        self._said: dict[tuple[tuple[int, ...], int, str], _Said] = {}
+        """Per the flag's event classes, the interval of the book and the partnership, for
+        subjects without consent records."""
+        self._written: dict[tuple[int, ...], _Said] = {}
+        """Per decisions (their identities)."""
+        self._decisions: dict[int, _Decided] = {}
+        """Per decision (its identity, held)."""
         self.hits = 0
         """Entries counted here (by the replayer)."""
         self.groups = 0
@@ -212,9 +256,9 @@ class Dispatches:
     ) -> tuple[bytes, bytes, Counted] | None:
         """The quiet denial re-derived for the partnership in the group: its decision id,
         its bytes and what the summary counts; None when it is no quiet denial."""
-        basis, place, lane = group.basis, group.place, self._lane
-        verdict = self._verdict(group, pid)
-        if verdict.permit or (verdict.consulting and basis.consent.records):
+        basis, place = group.basis, group.place
+        said = self._said_of(group, pid)
+        if said is None:
             return None  # a permit, or consent records named: the lane writes them
         if pid in self._keyed:
             live = self._live.get((pid, basis.token, basis.rule.id))
@@ -223,6 +267,13 @@ class Dispatches:
         decision_id = hexlify(
             hashlib.sha256(b"".join((group.hashed, recipient, group.placed))).digest()[:16]
         )
+        form = said.form
+        if form is None:  # a decision written whole
+            decisions = b",".join(
+                self._forms.decisions_bytes(said.outcomes, basis.events, place.at)
+            )
+        else:  # as Forms.decisions_bytes writes them, joined with commas
+            decisions = form % group.stamps
         written = b"".join(
             (
                 _ID_HEAD,
@@ -230,42 +281,75 @@ class Dispatches:
                 group.head,
                 orjson.dumps(pid),
                 group.middle,
-                place.text.join(lane.decisions(basis, verdict)),
+                decisions,
                 group.end,
             )
         )
-        counted = (("deny", pid, False), basis.agencies, (verdict.outcomes, verdict.ids))
+        counted = (("deny", pid, False), basis.agencies, (said.outcomes, said.ids))
         return decision_id, written, counted
 
-    def _verdict(self, group: Dispatch, pid: str) -> Verdict:
-        """The partnership's verdict on the group's flag (:meth:`Lane.verdict
-        <hub.audit.lane.Lane.verdict>`). For a subject without consent records it is
-        remembered per what it rests on: the flag, the agreement sequence, the interval of
-        the book and the partnership (the engine decides each event per its class, interval
-        and partnership: ``test_lane.py``); a flag dispatched again under the same ones finds
-        it. With consent records, the lane remembers decisions per the ledger's answers."""
-        state = group.state
-        if state is None:
-            return self._lane.verdict(group.basis, group.place, pid, group.classes)
-        key = (*state, pid)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            if len(self._verdicts) >= _VERDICTS_MAX:
-                self._verdicts.clear()
-            verdict = self._verdicts[key] = self._lane.verdict(
-                group.basis, group.place, pid, group.classes
-            )
-        return verdict
+    def _said_of(self, group: Dispatch, pid: str) -> _Said | None:
+        """The partnership's decisions on the group's flag (:meth:`Lane.verdict
+        <hub.audit.lane.Lane.verdict>`); None when they permit it, or name consent records.
 
-    def _number(self, value: object) -> int:
-        """A value's number (numbers are never reused: a memo cleared never makes a verdict
-        found under another value's number)."""
-        found = self._numbers.get(value)
-        if found is None:
-            if len(self._numbers) >= _VERDICTS_MAX:
-                self._numbers.clear()
-            found = self._numbers[value] = next(self._counter)
-        return found
+        For a subject without consent records they are remembered per what they rest on:
+        the flag's event classes (each naming its agreement sequence), the interval of the
+        book and the partnership (the engine decides each event per its class, interval and
+        partnership: ``test_lane.py``), so another flag whose events have the same classes
+        finds them; whether the rule holds on the events permitted is the flag's own, asked
+        of the lane whenever any decision permits. With consent records, the lane remembers
+        decisions per the ledger's answers."""
+        basis, place, lane = group.basis, group.place, self._lane
+        if group.unconsented:
+            key = (group.classes, place.slot, pid)
+            said = self._said.get(key)
+            if said is None:
+                said = self._said_for(lane.outcomes(basis, place, pid, group.classes))
+                if len(self._said) >= _VERDICTS_MAX:
+                    self._said.clear()
+                self._said[key] = said
+        else:
+            said = self._said_for(lane.outcomes(basis, place, pid, group.classes))
+            if said.consulting:
+                return None  # consent records named
+        if said.permits and lane.verdict(basis, place, pid, group.classes).permit:
+            return None
+        return said
+
+    def _said_for(self, outcomes: tuple[Decision, ...]) -> _Said:
+        """Decisions with what a quiet denial writes of them (remembered per their
+        identities, held)."""
+        ids = tuple(map(id, outcomes))
+        said = self._written.get(ids)
+        if said is None:
+            each = [self._decision(d) for d in outcomes]
+            forms = [e[1] for e in each]
+            if len(self._written) >= _VERDICTS_MAX:
+                self._written.clear()
+            said = self._written[ids] = _Said(
+                outcomes=outcomes,
+                ids=ids,
+                permits=any(e[2] for e in each),
+                consulting=any(e[3] for e in each),
+                form=None if None in forms else b",".join(forms),  # type: ignore[arg-type]
+            )
+        return said
+
+    def _decision(self, decision: Decision) -> _Decided:
+        """A decision's form (:attr:`_Said.form`'s part), whether it permits and whether
+        it has a consent clause (remembered per decision, held)."""
+        known = self._decisions.get(id(decision))
+        if known is None or known[0] is not decision:
+            pieces = self._forms.pieces(decision)
+            if len(self._decisions) >= _VERDICTS_MAX:
+                self._decisions.clear()
+            known = self._decisions[id(decision)] = (
+                decision,
+                None if pieces is None else _form(pieces),
+                decision.permitted,
+                self._rederiver.consulting((decision,)),
+            )
+        return known
 
     def _group(self, key: _Key, where: bytes | None) -> Dispatch | None:
         """The group of a key (None: its entries take the lane), derived from the question
@@ -300,7 +384,6 @@ class Dispatches:
         )
         written = None if read is None else read.__pydantic_serializer__.to_json(read)
         flag_part, events_part = self._lane.flag_parts(basis)
-        flag = self._number((basis.events, basis.rule.id))
         return Dispatch(
             place=place,
             basis=basis,
@@ -310,5 +393,8 @@ class Dispatches:
             hashed=decision_text(basis.inputs, "")[:-1],
             placed=b"\x00" + place.hashed,
             classes=self._lane.classes(basis),
-            state=None if ledger.records else (flag, basis.sequence, place.slot),
+            unconsented=not ledger.records,
+            stamps=tuple(
+                itertools.chain.from_iterable((orjson.dumps(e), place.text) for e in basis.events)
+            ),
         )

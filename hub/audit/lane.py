@@ -133,6 +133,11 @@ class Lane:
         return Expected(value, change, outcome, retraction, verdict, basis.agencies)
 
     @property
+    def forms(self) -> Forms:
+        """The JSON forms and bytes of decisions the lane writes with."""
+        return self._forms
+
+    @property
     def keyed(self) -> Mapping[str, object]:
         """The partnerships whose id keys replay holds (only their denials can be retractions)."""
         return self._rederiver.held.keys
@@ -147,10 +152,7 @@ class Lane:
         ``classes``: the flag's events' classes (:meth:`classes`), when the caller has them."""
         if classes is None:
             classes = self.classes(basis)
-        if basis.consent.records:
-            outcomes = self._consented(classes, basis, place, pid)
-        else:
-            outcomes = self._unconsented(classes, basis, place, pid)
+        outcomes = self.outcomes(basis, place, pid, classes)
         flagged = basis.flagged
         ids = tuple(map(id, outcomes))
         key = (id(flagged), ids)
@@ -161,6 +163,13 @@ class Lane:
             known = (flagged, self._settled(basis, outcomes, ids))
             self._verdicts[key] = known
         return known[1]
+
+    def outcomes(self, basis: Basis, place: Place, pid: str, classes: tuple[int, ...]) -> Outcomes:
+        """The engine's decisions on the flag's events for the partnership (``classes``:
+        the events' classes, :meth:`classes`), remembered per event as :meth:`verdict` says."""
+        if basis.consent.records:
+            return self._consented(classes, basis, place, pid)
+        return self._unconsented(classes, basis, place, pid)
 
     def _settled(self, basis: Basis, outcomes: Outcomes, ids: tuple[int, ...]) -> Verdict:
         """The verdict on the decisions as :meth:`Rederiver.rederive` reaches it (the rule

@@ -4,7 +4,8 @@ still checked whole.
 A group is the quiet denials of one flag dispatched at one position (one per partnership).
 One entry of a group is changed in one field, shared with its siblings (time, position,
 flag id, rule, rule version, policy sequence, events, inputs digest, severity, consent read)
-or its own (decision id, recipient, a decision): the report names that entry and no other,
+or its own (decision id, recipient, a decision's reasons, recipient or time, reasons that
+hold a format, two decisions' event ids swapped): the report names that entry and no other,
 and is the full path's report byte for byte; its siblings are still counted by the group.
 """
 
@@ -83,6 +84,19 @@ _OWN: dict[str, Any] = {
     },
     "a decision's recipient": lambda raw: {
         "decisions": [{**raw["decisions"][0], "recipient": "reading-x"}, *raw["decisions"][1:]]
+    },
+    "a decision's reasons holding a format": lambda raw: {
+        "decisions": [{**raw["decisions"][0], "reasons": ["%s"]}, *raw["decisions"][1:]]
+    },
+    "a decision's time": lambda raw: {
+        "decisions": [{**raw["decisions"][0], "at": _later(raw)}, *raw["decisions"][1:]]
+    },
+    "two decisions' event ids swapped": lambda raw: {
+        "decisions": [
+            {**raw["decisions"][0], "event_id": raw["decisions"][1]["event_id"]},
+            {**raw["decisions"][1], "event_id": raw["decisions"][0]["event_id"]},
+            *raw["decisions"][2:],
+        ]
     },
 }
 
@@ -217,3 +231,11 @@ def test_a_verdict_is_not_taken_from_another_dispatch_of_the_flag(small: Simulat
     raw["decisions"] = [{**d, "at": raw["decided_at"]} for d in before["decisions"]]
     values[later] = orjson.dumps(raw)
     _check(small, values, raw["decision_id"])
+
+
+def test_a_decisions_form_is_its_bytes_whatever_they_hold() -> None:
+    """A decision's form, filled with an event id and a time, is its bytes around them, even
+    when they hold ``%`` or ``%s`` (written ``%%`` in the form)."""
+    pieces = (b'{"a":"%s%d%%",', b'","b":"%", "at":', b'","c":"%s"}')
+    form = group_module._form(pieces)
+    assert form % (b'"e-%s"', b'"2026') == b'{"a":"%s%d%%","e-%s"","b":"%", "at":"2026","c":"%s"}'

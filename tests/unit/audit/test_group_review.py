@@ -1,7 +1,7 @@
 """The grouped lane's keys, numbers and verdicts (``hub.audit.group``), from the review of
 ``replay17``: a verdict remembered across two intervals of one agreement sequence, a
-retraction written as a quiet denial, flag numbers after the memo is cleared, and entries
-too long to be kept as keys. Each is checked against the full path's report."""
+retraction written as a quiet denial, the remembered decisions bounded, and entries too
+long to be kept as keys. Each is checked against the full path's report."""
 
 from __future__ import annotations
 
@@ -88,17 +88,21 @@ def test_a_retraction_written_as_a_quiet_denial_is_named(small: Simulator) -> No
     assert raw["decision_id"] in _same_as_full(small, values)
 
 
-def test_a_flag_number_is_never_reused_after_the_memo_is_cleared(
+def test_the_remembered_decisions_are_bounded(
     small: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Verdicts are remembered per flag number: a number handed out again after the
-    numbers are cleared would find another flag's verdicts."""
+    """The decisions remembered per event classes, interval and partnership, and the bytes
+    kept per decisions, are memos of at most their size, and the report is unchanged."""
     monkeypatch.setattr(group_module, "_VERDICTS_MAX", 4)
-    groups = small.source()().groups
-    assert groups is not None
-    numbers = [groups._number((("e", str(n)), "rule")) for n in range(20)]
-    assert len(set(numbers)) == len(numbers)
-    assert len(groups._numbers) <= 4
+    replayer = small.source()()
+    report = replayer.replay(small.decisions)
+    assert report.ok
+    groups = replayer.groups
+    assert isinstance(groups, Dispatches)
+    assert groups.hits > len(small.decisions) // 2
+    assert 0 < len(groups._said) <= 4
+    assert 0 < len(groups._written) <= 4
+    assert 0 < len(groups._decisions) <= 4
 
 
 @pytest.mark.parametrize("field", ["flag_id", "recipient"])
@@ -129,7 +133,7 @@ def test_entries_too_long_to_be_keys_take_the_lane_and_are_named(
     assert groups.hits > len(values) // 2
     longest = max(len(part) for key in groups._groups for part in key)
     assert longest <= group_module._FLAG_MAX
-    assert all(len(key[-1]) <= group_module._RECIPIENT_MAX for key in groups._verdicts)
+    assert all(len(key[-1]) <= group_module._RECIPIENT_MAX for key in groups._said)
 
 
 def test_the_flags_derived_for_the_entries_are_bounded(
