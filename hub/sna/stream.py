@@ -423,6 +423,8 @@ class Counting:
         lookups and the record's position are found once for all its events (the same rows
         and outcomes as event by event: tests)."""
         size = len(events)
+        if not size:
+            return  # nothing to count: the agreements at the position are not asked
         where = (partition, offset, at)
         evaluator, decided = self._outcomes(where)
         council_of, age_band = self._counter.areas.council, evaluator.age_band

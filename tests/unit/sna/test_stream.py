@@ -256,6 +256,24 @@ def test_counting_a_records_events_together_writes_what_counting_each_writes(
     assert table == expected
 
 
+def test_a_record_without_events_counts_nothing_and_asks_no_agreements() -> None:
+    """An empty record moves no row and, as event by event, never asks the agreements in
+    force at its position (a position they could not be found for changes nothing)."""
+    asked: list[tuple[int, int]] = []
+
+    def evaluator_at(partition: int, offset: int) -> Evaluator:
+        asked.append((partition, offset))
+        return ALL
+
+    counting = Counting(CountContext(AREAS, registry(), evaluator_at), {}.get, Remembered())
+    counting.add_record([], 0, 7, READ_AT)
+    assert counting.changed() == {}
+    assert asked == []
+    counting.add_record([EVENTS[0]], 0, 8, READ_AT)
+    assert set(asked) == {(0, 8)}  # asked at the record's position only
+    assert len(counting.changed()) == 1
+
+
 def test_an_event_accepted_again_later_is_counted_once_under_its_first_agreements() -> None:
     """Event 0 at offset 0, then a redelivered batch (0, 1, 2) at offset 3, after the s17A
     agreement stopped applying at offset 2: event 0 counts once, as permitted at offset 0
