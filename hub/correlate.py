@@ -19,16 +19,26 @@ from hub.dsa import ConsentView
 from hub.flags import Contribution, at_least, contribution_of, late_floor
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
-from hub.models.built import replaced
+from hub.models.built import replaced, slot_setters
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Folded:
-    """An accepted event that joined a subject's window, and what dispatch made of it."""
+    """An accepted event that joined a subject's window, and what dispatch made of it.
+
+    One per event: built through its slot descriptors (:func:`slot_setters`)."""
 
     token: str
     event_id: str
     step: Step
+
+    def __init__(self, token: str, event_id: str, step: Step) -> None:
+        _set_token(self, token)
+        _set_event_id(self, event_id)
+        _set_step(self, step)
+
+
+_set_token, _set_event_id, _set_step = slot_setters(Folded, "token", "event_id", "step")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
 from hub.flags.window import window_json
 from hub.idkey import IdKey
-from hub.models.built import built
+from hub.models.built import built, slot_setters
 from hub.rules import Rule
 from hub.sequencer import Pending
 from hub.view import Held
@@ -277,12 +277,15 @@ class Counted(NamedTuple):
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Step:
     """What one dispatch produced: the new state, alerts to number, decisions to record.
 
     A dispatcher that writes no ledger (a backtest's) leaves ``decisions`` empty and gives
     each decision's rule, partnership and outcome in ``counted`` instead.
+
+    One per event: its ``__init__`` sets the fields through the class's slot descriptors
+    (:func:`hub.models.built.slot_setters`; 0.63 → 0.41 µs, the same value: tests).
     """
 
     state: SubjectState
@@ -290,11 +293,28 @@ class Step:
     decisions: tuple[DecisionRecord, ...]
     counted: tuple[Counted, ...] = ()
 
+    def __init__(
+        self,
+        state: SubjectState,
+        pending: tuple[Pending, ...],
+        decisions: tuple[DecisionRecord, ...],
+        counted: tuple[Counted, ...] = (),
+    ) -> None:
+        _set_state(self, state)
+        _set_pending(self, pending)
+        _set_decisions(self, decisions)
+        _set_counted(self, counted)
+
     def outcomes(self) -> Iterator[tuple[str, str, str]]:
         """Each decision's (rule, partnership, outcome): from its records or its counts."""
         for record in self.decisions:
             yield record.rule_id, record.recipient, record.outcome
         yield from self.counted
+
+
+_set_state, _set_pending, _set_decisions, _set_counted = slot_setters(
+    Step, "state", "pending", "decisions", "counted"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +333,7 @@ class Moment:
     """The consent feeds' read positions, when they were read to their end for this moment."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Trigger:
     """What caused a dispatch, to say which partnerships it decides.
 
@@ -321,10 +341,21 @@ class Trigger:
     are decided. ``consent_before``: the consent ledger before a consent event; only
     partnerships whose visible events it changes are decided. Neither (a clock tick, an
     agreement switch): every partnership is decided.
+
+    One per event: built through its slot descriptors, as :class:`Step`.
     """
 
     event_id: str | None = None
     consent_before: ConsentLedger | None = None
+
+    def __init__(
+        self, event_id: str | None = None, consent_before: ConsentLedger | None = None
+    ) -> None:
+        _set_event_id(self, event_id)
+        _set_consent_before(self, consent_before)
+
+
+_set_event_id, _set_consent_before = slot_setters(Trigger, "event_id", "consent_before")
 
 
 EVERYONE = Trigger()

@@ -8,6 +8,7 @@ SNA counts, its steps' alerts and decisions, its consent barrier and its outcome
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from hub.config import Settings
 from hub.correlate import Correlator
@@ -16,7 +17,7 @@ from hub.correlation.emission import Emission
 from hub.correlation.rows import Rows, Where
 from hub.correlation.values import ConsentBarrier, Received, SealedTable
 from hub.crypto.record import Kind
-from hub.crypto.tablevalue import value_of
+from hub.crypto.tablevalue import unwrapped
 from hub.dispatch import Moment, Step
 from hub.policy import PolicyClock
 from hub.registry import Registry
@@ -68,7 +69,7 @@ class Batch:
         self.received = received
         where = Where(SUBJECTS, received.partition, received.offset)
         self.rows = Rows(tables.subjects, where, wiring.keys.internal)
-        self.counting = Counting(counter, lambda key: _body(tables.sna, key), remembered)
+        self.counting = Counting(counter, partial(_body, tables.sna), remembered)
         self.emission = Emission()
         self.withdrawals = Withdrawals(wiring.consent, wiring.correlator)
         self.counts: dict[str, int] = {}
@@ -87,4 +88,4 @@ class Batch:
 
 def _body(table: SealedTable, key: bytes) -> bytes | None:
     stored = table.get(key)
-    return None if stored is None else value_of(stored).value
+    return None if stored is None else unwrapped(stored)[1]

@@ -60,7 +60,7 @@ from hub.refusal import Position, refused
 from hub.rules.area import load_area_rules
 from hub.sna import CountContext
 from hub.sna.stream import TABLE as SNA_TABLE
-from hub.sna.stream import Mark, Remembered
+from hub.sna.stream import Remembered
 from hub.transport.partitioner import partition_for
 
 log = structlog.get_logger("hub.correlation")
@@ -315,15 +315,13 @@ class Correlation:
         return batch.moment
 
     async def _events(self, batch: Batch) -> None:
-        """Fold each event of the record, in order; every event is counted for the SNA first."""
+        """Count the record's events for the SNA, then fold each, in order."""
         received = batch.received
         partition, offset, at = received.partition, received.offset, received.at
-        size = len(received.items)
-        batch.note("events", size)
-        read, count = self.wiring.correlator.read, batch.counting.add_read
-        for i, item in enumerate(received.items):
-            event = read(item)
-            count(event, partition, at, Mark(offset, i, size))
+        batch.note("events", len(received.items))
+        events = list(map(self.wiring.correlator.read, received.items))
+        batch.counting.add_record(events, partition, offset, at)
+        for event in events:
             token = event.subject_token
             if token is None:
                 self._area(batch, event)

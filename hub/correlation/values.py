@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from hub.consent.ledger import ConsentLedger
 from hub.crypto.record import Kind
 from hub.disclosure import DecisionRecord, FeedMark
+from hub.models.built import slot_setters
 
 
 class SealedTable(Protocol):
@@ -65,13 +66,24 @@ class Outgoing:
     value: bytes = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RowWrite:
-    """One table row to store: the table's name, the row's key and its sealed value."""
+    """One table row to store: the table's name, the row's key and its sealed value.
+
+    About two per event (its subject's row and an SNA row): built through its slot
+    descriptors (:func:`hub.models.built.slot_setters`)."""
 
     table: str
     key: bytes
     value: bytes = field(repr=False)
+
+    def __init__(self, table: str, key: bytes, value: bytes) -> None:
+        _set_table(self, table)
+        _set_key(self, key)
+        _set_value(self, value)
+
+
+_set_table, _set_key, _set_value = slot_setters(RowWrite, "table", "key", "value")
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,6 +229,51 @@ def test_counting_a_record_at_once_writes_what_tallying_each_event_writes(
     assert table == expected
 
 
+@settings(max_examples=150, deadline=None)
+@given(records_st, st.integers(0, 13))
+def test_counting_a_records_events_together_writes_what_counting_each_writes(
+    records: list[list[int]], switch: int
+) -> None:
+    """:meth:`Counting.add_record` (the record's outcomes and lookups found once, as the
+    service counts) leaves the rows :func:`tally` leaves event by event, and the same as
+    :meth:`Counting.add_read` for each event: rows shared, events repeated, a switch."""
+    counter = context(switch)
+    expected: dict[bytes, bytes] = {}
+    process(records, expected, [], counter, stop=10**6)
+    table: dict[bytes, bytes] = {}
+    each: dict[bytes, bytes] = {}
+    remembered, remembered_each = Remembered(), Remembered()
+    for offset, items in enumerate(records):
+        at = READ_AT + timedelta(minutes=offset)
+        counting = Counting(counter, table.get, remembered)
+        counting.add_record([EVENTS[e] for e in items], 0, offset, at)
+        table |= {key: row.to_bytes() for key, row in counting.changed().items()}
+        one_by_one = Counting(counter, each.get, remembered_each)
+        for i, e in enumerate(items):
+            one_by_one.add_read(EVENTS[e], 0, at, Mark(offset, i, len(items)))
+        assert counting.changed() == one_by_one.changed()
+        each |= {key: row.to_bytes() for key, row in one_by_one.changed().items()}
+    assert table == expected
+
+
+def test_a_record_without_events_counts_nothing_and_asks_no_agreements() -> None:
+    """An empty record moves no row and, as event by event, never asks the agreements in
+    force at its position (a position they could not be found for changes nothing)."""
+    asked: list[tuple[int, int]] = []
+
+    def evaluator_at(partition: int, offset: int) -> Evaluator:
+        asked.append((partition, offset))
+        return ALL
+
+    counting = Counting(CountContext(AREAS, registry(), evaluator_at), {}.get, Remembered())
+    counting.add_record([], 0, 7, READ_AT)
+    assert counting.changed() == {}
+    assert asked == []
+    counting.add_record([EVENTS[0]], 0, 8, READ_AT)
+    assert set(asked) == {(0, 8)}  # asked at the record's position only
+    assert len(counting.changed()) == 1
+
+
 def test_an_event_accepted_again_later_is_counted_once_under_its_first_agreements() -> None:
     """Event 0 at offset 0, then a redelivered batch (0, 1, 2) at offset 3, after the s17A
     agreement stopped applying at offset 2: event 0 counts once, as permitted at offset 0
