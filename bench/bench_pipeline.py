@@ -49,6 +49,9 @@ from bench.latency import (
     percentile,
     receive_alerts,
     rests_on,
+    stage_lines,
+    stage_marks,
+    stage_summary,
 )
 from bench.loadgen import Generator, Sent, SentRecord, data_for
 from bench.progress import read_outputs, wait_done, wait_heartbeats
@@ -67,7 +70,7 @@ from hub.codec import SchemaStore
 from hub.config import EMBEDDED_FETCH_MAX_WAIT_MS, Settings, load_settings, settings_env
 from hub.crypto import Keyring, create_dev_keyring
 from hub.gcpolicy import own_heap_frozen
-from hub.runtime import load_registry_from
+from hub.runtime import load_registry_from, load_worker_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -255,6 +258,10 @@ class Bench:
                 receipts = await reader
         finally:
             stop_workers(phase)
+        verifier = load_worker_keys(phase.settings, self.keyring).verifier
+        stages = stage_summary(
+            receipts, await stage_marks(phase.settings, verifier), loaded, SLOWEST
+        )
         lat = receipts.latencies_ms
         key = f"latency@{rate}{suffix}"
         self.figures[key] = {
@@ -276,11 +283,14 @@ class Bench:
             "slowest": receipts.slowest(SLOWEST, loaded),
             "by_second": receipts.by_second(loaded),
             "bench_gc": own.summary(loaded),
+            "stages": stages,
         }
         _echo(f"latency: {report.latency_line(self.figures[key])}")
         _echo(f"latency: {report.slowest_line(self.figures[key])}")
         _echo(f"latency: {report.by_second_line(self.figures[key])}")
         _echo(f"latency: the bench's own collections {self.figures[key]['bench_gc']}")
+        for line in stage_lines(stages):
+            _echo(f"latency: {line}")
 
     async def _started(self, name: str, workers: int) -> Phase:
         """A phase with its workers joined and warmed up (every warm-up event processed)."""

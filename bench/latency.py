@@ -17,15 +17,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from aiokafka.structs import ConsumerRecord
 
 from bench.loadgen import Sent
+from hub import metrics
 from hub.alerts import AlertKind, AlertRecord, Heartbeat, OpenedAlert, open_alert
 from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring, agency_owner, partnership_owner
 from hub.crypto.batchrecord import encode_batch_record
+from hub.crypto.record import Kind, Place
+from hub.crypto.trust import RecordVerifier
+from hub.errors import HubError
 from hub.pseudonym import parse_token, pseudonym
 from hub.registry import Registry
+from hub.sequencer import Pending
 from hub.transport import kafka_endpoint, new_consumer
 from hub.transport.partitioner import partition_for
 
@@ -145,11 +152,15 @@ async def paced_batches(
 @dataclass(frozen=True, slots=True)
 class Timed:
     """One matched alert's times (wall clock, seconds): the triggering event's send, the alert
-    record's timestamp (set by the worker's sequencer as it sends it) and the bench's receipt."""
+    record's timestamp (set by the worker's sequencer as it sends it) and the bench's receipt;
+    its alert id and the accepted partition of its subject, to find its stages
+    (:func:`stage_marks`)."""
 
     sent: float
     produced: float
     received: float
+    alert_id: str = ""
+    partition: int = -1
 
     @property
     def in_worker_ms(self) -> float:
@@ -234,7 +245,8 @@ async def receive_alerts(
                     record = AlertRecord(r.key or b"", r.value or b"", tuple(r.headers))
                     opened = open_alert(record, partnership, hpke[partnership], hub_keys)
                     times = (r.timestamp / 1000, received)
-                    _count(receipts, probe, partnership, opened, times)
+                    where = ((r.key or b"").decode(errors="replace"), settings.partitions)
+                    _count(receipts, probe, partnership, opened, times, where=where)
     finally:
         await consumer.stop()
     return receipts
@@ -246,8 +258,11 @@ def _count(
     partnership: str,
     opened: OpenedAlert | Heartbeat,
     times: tuple[float, float],
+    *,
+    where: tuple[str, int] = ("", 0),
 ) -> None:
-    """Match one alert to its send; ``times`` are its record's timestamp and its receipt."""
+    """Match one alert to its send; ``times`` are its record's timestamp and its receipt,
+    ``where`` its alert id (the record key) and the accepted topic's partition count."""
     produced, received = times
     if isinstance(opened, Heartbeat):
         return
@@ -259,7 +274,10 @@ def _count(
         receipts.unmatched += 1
     else:
         receipts.latencies_ms.append((received - sent) * 1000)
-        receipts.timed.append(Timed(sent, produced, received))
+        alert_id, partitions = where
+        token = probe.tokens.get((partnership, opened.body.subject), "")
+        partition = partition_for(token.encode(), partitions) if token and partitions else -1
+        receipts.timed.append(Timed(sent, produced, received, alert_id, partition))
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -281,3 +299,139 @@ def rests_on(count: int, share: float) -> int:
 
 def _rank(count: int, share: float) -> int:
     return max(0, min(count - 1, math.ceil(share * count) - 1))
+
+
+STAGES = ("ingest", "correlate", "sequence", "delivery")
+"""An alert's time, hop by hop: send to its accepted record (the feed fetch and ingest),
+accepted record to its outbox record (the accepted fetch and correlation), outbox record to
+alert record (the outbox fetch and the sequencer), alert record to the bench's receipt."""
+
+
+@dataclass
+class StageMarks:
+    """Write times (Kafka CreateTime, seconds) of the worker's intermediate records, read back
+    after a latency phase: each accepted record by (partition, origin ms) (the feed send time
+    ingest puts on it, ``hub.metrics.ORIGIN_HEADER``), and each alert's outbox record by alert
+    id. Nothing in the worker is changed to measure them."""
+
+    accepted: dict[tuple[int, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    outbox: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def stages_ms(self, timed: Timed) -> dict[str, float] | None:
+        """``timed``'s time per stage (:data:`STAGES`), ms; None when a mark is missing (an
+        alert a clock tick raised carries no origin)."""
+        found = self.outbox.get(timed.alert_id)
+        if found is None:
+            return None
+        outboxed, origin = found
+        written = [t for t in self.accepted.get((timed.partition, origin), ()) if t <= outboxed]
+        if not written:
+            return None
+        accepted = max(written)
+        return {
+            "ingest": round((accepted - timed.sent) * 1000, 1),
+            "correlate": round((outboxed - accepted) * 1000, 1),
+            "sequence": round((timed.produced - outboxed) * 1000, 1),
+            "delivery": round((timed.received - timed.produced) * 1000, 1),
+        }
+
+
+async def stage_marks(settings: Settings, verifier: RecordVerifier) -> StageMarks:
+    """Read the accepted and outbox topics to their quiet end (:class:`StageMarks`)."""
+    consumer = new_consumer(
+        kafka_endpoint(settings),
+        settings.accepted_topic,
+        settings.outbox_topic,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    marks = StageMarks()
+    await consumer.start()
+    try:
+        empty = 0
+        while empty < 2:  # two empty polls in a row: the end
+            batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
+            empty = 0 if any(batch.values()) else empty + 1
+            for tp, records in batch.items():
+                for r in records:
+                    origin = metrics.origin_of(tuple((k, bytes(v or b"")) for k, v in r.headers))
+                    if origin is None:
+                        continue
+                    origin_ms = round(origin * 1000)
+                    if tp.topic == settings.accepted_topic:
+                        marks.accepted[(tp.partition, origin_ms)].append(r.timestamp / 1000)
+                    else:
+                        _mark_outbox(marks, verifier, r, origin_ms)
+    finally:
+        await consumer.stop()
+    return marks
+
+
+def _mark_outbox(
+    marks: StageMarks, verifier: RecordVerifier, record: ConsumerRecord[bytes, bytes], origin: int
+) -> None:
+    try:
+        opened = verifier.open(
+            record.value or b"", Place(record.topic, record.partition), (Kind.ALERTS,)
+        )
+        ids = [Pending.from_bytes(item).alert_id for item in opened.items]
+    except HubError:
+        return
+    for alert_id in ids:
+        marks.outbox.setdefault(alert_id, (record.timestamp / 1000, origin))
+
+
+def stage_summary(
+    receipts: Receipts, marks: StageMarks, started: float, count: int
+) -> dict[str, Any]:
+    """Per stage, p50 / p99 / max over the alerts whose stages were found; the ``count``
+    slowest alerts with their stages; and per second of send time the most any alert spent
+    in each stage (where the tail's time goes, and when)."""
+    staged = [(t, s) for t in receipts.timed if (s := marks.stages_ms(t)) is not None]
+    summary: dict[str, Any] = {"alerts_staged": len(staged)}
+    for stage in STAGES:
+        values = [s[stage] for _, s in staged]
+        summary[stage] = {
+            "p50_ms": round(percentile(values, 0.5), 1),
+            "p99_ms": round(percentile(values, 0.99), 1),
+            "max_ms": round(max(values, default=float("nan")), 1),
+        }
+    ordered = sorted(staged, key=lambda ts: ts[0].received - ts[0].sent, reverse=True)
+    summary["slowest"] = [
+        {"sent_s": round(t.sent - started, 2), "latency_ms": round((t.received - t.sent) * 1000, 1)}
+        | s
+        for t, s in ordered[:count]
+    ]
+    buckets: dict[int, list[dict[str, float]]] = defaultdict(list)
+    for t, s in staged:
+        buckets[math.floor(t.sent - started)].append(s)
+    summary["by_second_max"] = [
+        {"sent_s": second} | {stage: max(s[stage] for s in found) for stage in STAGES}
+        for second, found in sorted(buckets.items())
+    ]
+    return summary
+
+
+def stage_lines(summary: dict[str, Any]) -> list[str]:
+    """The stage summary as printable lines."""
+    per = ", ".join(
+        f"{stage} {summary[stage]['p50_ms']:.0f}/{summary[stage]['p99_ms']:.0f}"
+        f"/{summary[stage]['max_ms']:.0f}"
+        for stage in STAGES
+    )
+    slow = "; ".join(
+        f"{s['latency_ms']:.0f} at {s['sent_s']:.1f} s = "
+        + " + ".join(f"{s[stage]:.0f}" for stage in STAGES)
+        for s in summary["slowest"]
+    )
+    late = "; ".join(
+        f"{b['sent_s']}s: " + "/".join(f"{b[stage]:.0f}" for stage in STAGES)
+        for b in summary["by_second_max"]
+        if b["sent_s"] >= 20  # the load's end, where the tail is made
+    )
+    return [
+        f"stages over {summary['alerts_staged']} alerts, p50/p99/max ms: {per}",
+        f"slowest, ms = {' + '.join(STAGES)}: {slow}",
+        f"stage max per send second from 20 s ({'/'.join(STAGES)}): {late}",
+    ]
