@@ -62,9 +62,9 @@ def _needed(rules: RuleSet) -> tuple[tuple[Rule, tuple[frozenset[str], ...]], ..
 
 
 _NEEDED: list[Any] = [None, ()]
+"""The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
 _AGENCY = attrgetter("agency_id")
 _TYPE = attrgetter("event_type")
-"""The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
 
 
 def states(token: str, found: list[tuple[Rule, Episode]], now: datetime) -> list[FlagState]:

@@ -2,7 +2,7 @@
 
 Matching remembers what it found per set of contributions, keyed by the set's object ids
 (:mod:`hub.flags.match`; the flags made of episodes, :mod:`hub.flags.engine`, and the hub's
-flags per members, :mod:`hub.rounds`, likewise). An entry holds tuples as long as its set,
+flags per members, :mod:`hub.remembered`, likewise). An entry holds tuples as long as its set,
 so a count alone would not bound the memory: a feed sending one subject thousands of events
 would have every entry hold thousands. Each entry is therefore weighed (the length of its
 key, which is its set's), and the oldest are forgotten while the entries or their weight

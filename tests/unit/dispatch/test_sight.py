@@ -272,6 +272,55 @@ def test_a_window_grown_at_the_end_keeps_its_classes_and_finds_the_new_ones(
     assert known.kinds[3] != known.kinds[0]  # not vacuous: the new ones are other classes
 
 
+def test_a_window_of_other_objects_grown_at_the_end_is_classified_afresh(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """A window whose first events are the window before's ids but other objects (corrected
+    events: other classes), with one more at the end, takes none of the classes before:
+    ``_classes_of``'s slice is taken only when the old contributions are the same objects."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    at = LIVE + timedelta(days=1)
+    kept = tuple(_police(n) for n in range(3))
+    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
+        "reading", SubjectWindow(contributions=kept)
+    )
+    old = decider_module._LAST[TOKEN]
+    corrected = tuple(_variant(c) for c in kept)  # the same ids, other objects and classes
+    grown = SubjectWindow(contributions=(*corrected, _police(3, "police.weapon_possession")))
+    decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+    _check(decider, grown, Evaluator(book, registry), at)
+    known = decider_module._LAST[TOKEN]
+    assert known.kinds == [
+        evaluator.event_class(event_facts(c, TOKEN)) for c in grown.contributions
+    ]
+    assert known.kinds[0] != old.kinds[0]  # not vacuous: the corrected events are other classes
+
+
+def test_a_grown_window_leaves_the_classes_of_the_window_before_as_they_were(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """The fast path copies the lists of the window before: its facts and classes still
+    match its own contributions after a window grown from it was classified."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    at = LIVE + timedelta(days=1)
+    kept = tuple(_police(n) for n in range(3))
+    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
+        "reading", SubjectWindow(contributions=kept)
+    )
+    old = decider_module._LAST[TOKEN]
+    facts, kinds = list(old.facts), list(old.kinds)
+    grown = SubjectWindow(contributions=(*kept, _police(3, "police.weapon_possession")))
+    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
+        "reading", grown
+    )
+    assert decider_module._LAST[TOKEN] is not old
+    assert old.facts == facts
+    assert old.kinds == kinds
+    assert len(old.facts) == len(old.window.contributions)
+
+
 @pytest.mark.parametrize("remember", [False, True])
 def test_partnerships_permitted_the_same_classes_share_one_sight(
     book_and_registry: Book,  # noqa: F811
