@@ -315,7 +315,11 @@ class Correlation:
         return batch.moment
 
     async def _events(self, batch: Batch) -> None:
-        """Count the record's events for the SNA, then fold each, in order."""
+        """Read every event of the record, count them for the SNA, then fold each, in order.
+
+        The record is read whole first: one whose item does not read is refused for that
+        (a decode error) before any event is folded, whatever a fold would have raised;
+        nothing is stored either way (``tests/unit/correlation/test_events_order.py``)."""
         received = batch.received
         partition, offset, at = received.partition, received.offset, received.at
         batch.note("events", len(received.items))

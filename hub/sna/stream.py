@@ -396,7 +396,9 @@ class Counting:
     def add_read(self, event: Event, partition: int, at: datetime, mark: Mark) -> None:
         """Count one event read at ``mark`` of ``partition`` (marks in the order read, as for
         :func:`tally`), in a record of time ``at``: its :class:`Located` (at ``mark``'s
-        offset) is built only if its cell's outcome is not known yet."""
+        offset) is built only if its cell's outcome is not known yet. The service counts a
+        record's events with :meth:`add_record`; this and :func:`tally` are the references
+        its tests compare it with."""
         council = self._counter.areas.council(event.envelope.lsoa)
         key = key_of(partition, event, council)
         rows = self._rows

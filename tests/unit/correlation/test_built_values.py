@@ -40,10 +40,13 @@ def test_steps_triggers_folds_and_row_writes_are_ordinary_frozen_dataclasses() -
     ``replace`` and pickle working, as for a generated ``__init__``."""
     state = SubjectState()
     counted = (Counted("r", "p", "deny"),)
+    # distinct and not empty, so that a shortcut setting one field from the other fails
+    pending: tuple[Any, ...] = ("a pending alert",)
+    decisions: tuple[Any, ...] = ("a decision", "another")
     cases: list[tuple[object, tuple[Any, ...]]] = [
         (Step(state, (), ()), (state, (), ())),
-        (Step(state, (), (), counted), (state, (), (), counted)),
-        (Step(decisions=(), pending=(), state=state), (state, (), ())),
+        (Step(state, pending, decisions, counted), (state, pending, decisions, counted)),
+        (Step(decisions=decisions, pending=pending, state=state), (state, pending, decisions)),
         (Trigger(), ()),
         (Trigger("e-1"), ("e-1",)),
         (Trigger(consent_before=state.consent), (None, state.consent)),
