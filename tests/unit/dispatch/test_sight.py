@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub import decider as decider_module
-from hub.classified import groups, members
+from hub.classified import Classified, groups, members
 from hub.consent import ConsentLedger
 from hub.decider import Decider
 from hub.disclosure import Moment, event_facts
@@ -272,6 +272,20 @@ def test_a_window_grown_at_the_end_keeps_its_classes_and_finds_the_new_ones(
     assert known.kinds[3] != known.kinds[0]  # not vacuous: the new ones are other classes
 
 
+def _classified_before(
+    book: AgreementBook, registry: Registry
+) -> tuple[Evaluator, datetime, tuple[Contribution, ...], Classified]:
+    """An evaluator, a moment, three police events and what the decider remembered of the
+    window they make (the window before, for the tests of a window grown from it)."""
+    evaluator = Evaluator(book, registry)
+    at = LIVE + timedelta(days=1)
+    kept = tuple(_police(n) for n in range(3))
+    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
+        "reading", SubjectWindow(contributions=kept)
+    )
+    return evaluator, at, kept, decider_module._LAST[TOKEN]
+
+
 def test_a_window_of_other_objects_grown_at_the_end_is_classified_afresh(
     book_and_registry: Book,  # noqa: F811
 ) -> None:
@@ -279,13 +293,7 @@ def test_a_window_of_other_objects_grown_at_the_end_is_classified_afresh(
     events: other classes), with one more at the end, takes none of the classes before:
     ``_classes_of``'s slice is taken only when the old contributions are the same objects."""
     book, registry = book_and_registry
-    evaluator = Evaluator(book, registry)
-    at = LIVE + timedelta(days=1)
-    kept = tuple(_police(n) for n in range(3))
-    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
-        "reading", SubjectWindow(contributions=kept)
-    )
-    old = decider_module._LAST[TOKEN]
+    evaluator, at, kept, old = _classified_before(book, registry)
     corrected = tuple(_variant(c) for c in kept)  # the same ids, other objects and classes
     grown = SubjectWindow(contributions=(*corrected, _police(3, "police.weapon_possession")))
     decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
@@ -303,13 +311,7 @@ def test_a_grown_window_leaves_the_classes_of_the_window_before_as_they_were(
     """The fast path copies the lists of the window before: its facts and classes still
     match its own contributions after a window grown from it was classified."""
     book, registry = book_and_registry
-    evaluator = Evaluator(book, registry)
-    at = LIVE + timedelta(days=1)
-    kept = tuple(_police(n) for n in range(3))
-    Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
-        "reading", SubjectWindow(contributions=kept)
-    )
-    old = decider_module._LAST[TOKEN]
+    evaluator, at, kept, old = _classified_before(book, registry)
     facts, kinds = list(old.facts), list(old.kinds)
     grown = SubjectWindow(contributions=(*kept, _police(3, "police.weapon_possession")))
     Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True).sight(
