@@ -112,9 +112,14 @@ def write_key(root: Path, info: KeyInfo, secret: bytes | None) -> Path:
 
 
 def make_private_dir(path: Path, stop: Path) -> None:
-    """Create ``path`` and its parents up to ``stop`` (inclusive) with mode 0700."""
+    """Create ``path`` and its parents up to ``stop`` (inclusive) with mode 0700, and make
+    those that exist 0700 too, except ``stop`` itself when it already existed and is not
+    ``path``: that is the directory the caller's tree hangs from (a key directory made in
+    ``/tmp`` or a home directory must leave that directory's mode as it is)."""
     for directory in [*reversed(path.relative_to(stop).parents), path.relative_to(stop)]:
         full = stop / directory
+        if full == stop != path and full.is_dir():
+            continue
         full.mkdir(mode=0o700, exist_ok=True)
         full.chmod(0o700)
 
