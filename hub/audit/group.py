@@ -73,6 +73,11 @@ _GROUPS_MAX = 4_096
 _VERDICTS_MAX = 16_384
 """Verdicts kept (per event classes, interval and partnership; per decisions) before either
 memo is cleared."""
+_CLASSES_MAX = 64
+"""Flags of more events than this are not remembered by their classes: a remembered value
+holds a decision and its bytes per event (up to about 1 kB each), so the memos of
+:data:`_VERDICTS_MAX` entries stay in the megabytes (a flag id of 16 KiB names about 420
+events: with no cap, about 7 GiB at the bounds)."""
 _TIME_MAX = 40
 _RECIPIENT_MAX = 64
 _FLAG_MAX = 16_384
@@ -300,39 +305,44 @@ class Dispatches:
         of the lane whenever any decision permits. With consent records, the lane remembers
         decisions per the ledger's answers."""
         basis, place, lane = group.basis, group.place, self._lane
+        remember = len(group.classes) <= _CLASSES_MAX
         if group.unconsented:
             key = (group.classes, place.slot, pid)
-            said = self._said.get(key)
+            said = self._said.get(key) if remember else None
             if said is None:
-                said = self._said_for(lane.outcomes(basis, place, pid, group.classes))
-                if len(self._said) >= _VERDICTS_MAX:
-                    self._said.clear()
-                self._said[key] = said
+                said = self._said_for(lane.outcomes(basis, place, pid, group.classes), remember)
+                if remember:
+                    if len(self._said) >= _VERDICTS_MAX:
+                        self._said.clear()
+                    self._said[key] = said
         else:
-            said = self._said_for(lane.outcomes(basis, place, pid, group.classes))
+            said = self._said_for(lane.outcomes(basis, place, pid, group.classes), remember)
             if said.consulting:
                 return None  # consent records named
         if said.permits and lane.verdict(basis, place, pid, group.classes).permit:
             return None
         return said
 
-    def _said_for(self, outcomes: tuple[Decision, ...]) -> _Said:
+    def _said_for(self, outcomes: tuple[Decision, ...], remember: bool = True) -> _Said:
         """Decisions with what a quiet denial writes of them (remembered per their
-        identities, held)."""
+        identities, held, unless ``remember`` is false: a flag of more than
+        :data:`_CLASSES_MAX` events)."""
         ids = tuple(map(id, outcomes))
-        said = self._written.get(ids)
+        said = self._written.get(ids) if remember else None
         if said is None:
             each = [self._decision(d) for d in outcomes]
             forms = [e[1] for e in each]
-            if len(self._written) >= _VERDICTS_MAX:
+            if remember and len(self._written) >= _VERDICTS_MAX:
                 self._written.clear()
-            said = self._written[ids] = _Said(
+            said = _Said(
                 outcomes=outcomes,
                 ids=ids,
                 permits=any(e[2] for e in each),
                 consulting=any(e[3] for e in each),
                 form=None if None in forms else b",".join(forms),  # type: ignore[arg-type]
             )
+            if remember:
+                self._written[ids] = said
         return said
 
     def _decision(self, decision: Decision) -> _Decided:

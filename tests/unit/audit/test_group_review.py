@@ -105,6 +105,25 @@ def test_the_remembered_decisions_are_bounded(
     assert 0 < len(groups._decisions) <= 4
 
 
+def test_flags_of_many_events_are_not_remembered_by_their_classes(
+    small: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remembered value holds a decision and its bytes per event of the flag: flags of
+    more events than the cap are derived each time, never kept, and the report is the same
+    (the cap set to one event here, so that the history's flags are over it)."""
+    monkeypatch.setattr(group_module, "_CLASSES_MAX", 1)
+    replayer = small.source()()
+    report = replayer.replay(small.decisions)
+    assert report.ok
+    groups = replayer.groups
+    assert isinstance(groups, Dispatches)
+    assert groups.hits > len(small.decisions) // 2
+    assert all(len(key[0]) <= 1 for key in groups._said)
+    assert all(len(ids) <= 1 for ids in groups._written)
+    longer = [g for g in groups._groups.values() if g is not None and len(g.classes) > 1]
+    assert longer  # not vacuous: the history has flags over the cap
+
+
 @pytest.mark.parametrize("field", ["flag_id", "recipient"])
 def test_entries_too_long_to_be_keys_take_the_lane_and_are_named(
     small: Simulator, field: str
