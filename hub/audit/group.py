@@ -323,7 +323,7 @@ class Dispatches:
             return None
         return said
 
-    def _said_for(self, outcomes: tuple[Decision, ...], remember: bool = True) -> _Said:
+    def _said_for(self, outcomes: tuple[Decision, ...], remember: bool) -> _Said:
         """Decisions with what a quiet denial writes of them (remembered per their
         identities, held, unless ``remember`` is false: a flag of more than
         :data:`_CLASSES_MAX` events)."""

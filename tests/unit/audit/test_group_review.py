@@ -88,18 +88,23 @@ def test_a_retraction_written_as_a_quiet_denial_is_named(small: Simulator) -> No
     assert raw["decision_id"] in _same_as_full(small, values)
 
 
+def _replayed_in_groups(small: Simulator) -> Dispatches:
+    """The grouped lane after replaying the history: its report ok, most entries grouped."""
+    replayer = small.source()()
+    assert replayer.replay(small.decisions).ok
+    groups = replayer.groups
+    assert isinstance(groups, Dispatches)
+    assert groups.hits > len(small.decisions) // 2
+    return groups
+
+
 def test_the_remembered_decisions_are_bounded(
     small: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The decisions remembered per event classes, interval and partnership, and the bytes
     kept per decisions, are memos of at most their size, and the report is unchanged."""
     monkeypatch.setattr(group_module, "_VERDICTS_MAX", 4)
-    replayer = small.source()()
-    report = replayer.replay(small.decisions)
-    assert report.ok
-    groups = replayer.groups
-    assert isinstance(groups, Dispatches)
-    assert groups.hits > len(small.decisions) // 2
+    groups = _replayed_in_groups(small)
     assert 0 < len(groups._said) <= 4
     assert 0 < len(groups._written) <= 4
     assert 0 < len(groups._decisions) <= 4
@@ -112,12 +117,7 @@ def test_flags_of_many_events_are_not_remembered_by_their_classes(
     more events than the cap are derived each time, never kept, and the report is the same
     (the cap set to one event here, so that the history's flags are over it)."""
     monkeypatch.setattr(group_module, "_CLASSES_MAX", 1)
-    replayer = small.source()()
-    report = replayer.replay(small.decisions)
-    assert report.ok
-    groups = replayer.groups
-    assert isinstance(groups, Dispatches)
-    assert groups.hits > len(small.decisions) // 2
+    groups = _replayed_in_groups(small)
     assert all(len(key[0]) <= 1 for key in groups._said)
     assert all(len(ids) <= 1 for ids in groups._written)
     longer = [g for g in groups._groups.values() if g is not None and len(g.classes) > 1]
