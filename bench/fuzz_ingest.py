@@ -22,11 +22,24 @@ A *crash* is an exception out of ``Ingest.process``, an outcome outside the clos
 an ``internal_error``, a quarantine record that does not parse back or does not keep the input,
 or an input accepted that must not be (any mutation of the event bytes, any hostile record).
 The run exits 1 when there was any crash.
+
+**Comparing two trees.** ``--corpus DIR`` makes the run's keyring, sample data, valid events
+and clock once, in ``DIR``, and reuses them on every later run; ingest's clock is the corpus's
+time, so the same seed gives the same inputs and, for the same code, the same outcomes. The
+run prints a digest of every outcome in order (status, reason, error and its detail, event id
+and index, every message written, quarantine records without their ``quarantined_at``), and
+``--outcomes FILE`` writes them one line an input, to ``diff``. To compare a change with a
+base, run this file from either tree with the other's code first on the path::
+
+    PYTHONPATH=/tmp/base python bench/fuzz_ingest.py --corpus /tmp/fz --outcomes base.txt
+    PYTHONPATH=.         python bench/fuzz_ingest.py --corpus /tmp/fz --outcomes mine.txt
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import dataclasses
 import hashlib
 import json
 import random
@@ -45,6 +58,7 @@ from hub.agency import AgencyClient, agency_keys, draft_of
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.crypto import Keyring, agency_owner, create_dev_keyring, seal_batch
+from hub.crypto.batch import BATCH_ID_SIZE
 from hub.feeds.agencies import partner_events
 from hub.feeds.police import police_events
 from hub.feeds.sample import write_sample_data
@@ -58,6 +72,8 @@ from tests.fuzzing import mutate
 ROOT = Path(__file__).resolve().parent.parent
 #: faust's default producer_max_request_size: a larger quarantine record could not be sent.
 MAX_RECORD_BYTES = 1_000_000
+#: In a ``--corpus`` directory: the corpus's time and its valid events (agency, bytes, seal).
+CORPUS_FILE = "corpus.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,34 +99,64 @@ class Valid:
 
 
 class Corpus:
-    """The ingest step under test and the valid events the generators start from."""
+    """The ingest step under test and the valid events the generators start from.
+
+    Made in ``work`` (keyring, sample data, and ``corpus.json``: the time and the valid
+    events); when ``work`` already holds a corpus, that one is read back, so that runs in
+    two trees meet the same keys, inputs and clock.
+    """
 
     def __init__(self, work: Path) -> None:
         registry = load_registry(ROOT / "deploy" / "registry.yaml")
-        create_dev_keyring(work / "keys", registry, datetime.now(UTC))
-        data = write_sample_data(work / "data", registry, rows=300)
+        saved = work / CORPUS_FILE
+        made = not saved.exists()
+        if made:
+            self.now = datetime.now(UTC).replace(microsecond=0)
+            create_dev_keyring(work / "keys", registry, self.now)
+            write_sample_data(work / "data", registry, rows=300)
+        else:
+            kept = json.loads(saved.read_text(encoding="utf-8"))
+            self.now = datetime.fromisoformat(kept["now"])
         self.settings = Settings(
             deploy_dir=ROOT / "deploy",
             schemas_dir=ROOT / "schemas",
             keys_dir=work / "keys",
-            data_dir=data,
+            data_dir=work / "data",
         )
         self.store = SchemaStore.load(self.settings.schemas_dir)
-        self.ingest = Ingest(load_ingest_context(self.settings))
+        # Ingest judges times against the corpus's clock, not the wall's: outcomes repeat.
+        context = load_ingest_context(self.settings)
+        self.ingest = Ingest(dataclasses.replace(context, clock=lambda: self.now))
         self.keyring = Keyring.open(self.settings.keys_dir)
         self.agencies = sorted(a.id for a in registry.agencies)
-        self.valid = self._valid(data, registry)
+        if made:
+            self.valid = self._valid(self.settings.data_dir, registry)
+            saved.write_text(json.dumps(self._kept()), encoding="utf-8")
+        else:
+            self.valid = [self._read(*v) for v in kept["valid"]]
         self.fingerprints = [
             self.store.fingerprint(t, v)
             for t in sorted(self.store.event_types)
             for v in self.store.versions(t)
         ]
 
+    def _kept(self) -> dict[str, Any]:
+        def b64(data: bytes) -> str:
+            return base64.b64encode(data).decode()
+
+        valid = [[v.agency, b64(v.value), b64(v.seal)] for v in self.valid]
+        return {"now": self.now.isoformat(), "valid": valid}
+
+    def _read(self, agency: str, value: str, seal: str) -> Valid:
+        raw = base64.b64decode(value)
+        decoded = self.store.decode(raw)
+        return Valid(agency, raw, base64.b64decode(seal), decoded.event_type, decoded.record)
+
     def _valid(self, data: Path, registry: Any) -> list[Valid]:
         areas = AreaLookup.from_data_dir(data)
         # The sample month replayed 100 days ago, whatever the date: a valid event must stay
         # younger than ingest's ten-year bound, and partner events follow up to 60 days later.
-        month = datetime.now(UTC) - timedelta(days=100)
+        month = self.now - timedelta(days=100)
         csv = next((data / "police").glob("*.csv"))
         police = list(police_events(csv, areas, self.store, rebase_to=month))
         events = police[:60] + list(partner_events(police[:60], registry, self.store))
@@ -127,7 +173,9 @@ class Corpus:
         """Encode ``record`` and seal it as a batch of one with the agency's key."""
         key = self.keyring.signing_key(agency_owner(agency))
         value = self.store.encode(event_type, record)
-        return value, seal_batch([value], key, agency)[0].to_bytes()
+        # The batch id from the bytes, not at random: the same input on every run.
+        batch_id = hashlib.sha256(value).digest()[:BATCH_ID_SIZE]
+        return value, seal_batch([value], key, agency, batch_id=batch_id)[0].to_bytes()
 
 
 def _arbitrary(c: Corpus, rng: random.Random) -> Input:
@@ -157,8 +205,7 @@ def _mutated(which: str) -> Callable[[Corpus, random.Random], Input]:
     return generate
 
 
-def _hostile_envelope(rng: random.Random, envelope: dict[str, Any]) -> None:
-    now = datetime.now(UTC)
+def _hostile_envelope(rng: random.Random, envelope: dict[str, Any], now: datetime) -> None:
     choice = rng.randrange(9)
     if choice == 0:
         envelope["recorded_at"] = now + timedelta(days=rng.randint(1, 40_000))
@@ -199,7 +246,7 @@ def _hostile_record(c: Corpus, rng: random.Random) -> Input:
     envelope = dict(v.record["envelope"])
     original = dict(envelope)
     if rng.random() < 0.9 or not _hostile_fields(rng, record):
-        _hostile_envelope(rng, envelope)
+        _hostile_envelope(rng, envelope, c.now)
     else:
         original = {}  # an oversized field is never acceptable
     try:
@@ -253,6 +300,16 @@ class Tally:
     crashes: Counter[str] = field(default_factory=Counter)
     accepted_from: Counter[str] = field(default_factory=Counter)
     first_crashes: list[str] = field(default_factory=list)
+    lines: list[str] | None = None
+    """Each input's outcome line, when asked for (``--outcomes``)."""
+    digest: Any = field(default_factory=hashlib.sha256)
+    """Of every outcome line, in order."""
+
+    def outcome(self, line: str) -> None:
+        """Add one input's outcome line to the digest (and the lines, when kept)."""
+        self.digest.update(line.encode() + b"\n")
+        if self.lines is not None:
+            self.lines.append(line)
 
     def crash(self, generator: str, what: str) -> None:
         self.crashes[f"{generator}: {what.splitlines()[-1][:120]}"] += 1
@@ -269,7 +326,9 @@ def check(c: Corpus, name: str, item: Input, offset: int, tally: Tally) -> None:
         outcome = c.ingest.process(message, {} if item.seen is None else dict(item.seen))
     except Exception:  # noqa: BLE001  # that is what the run looks for
         tally.crash(name, traceback.format_exc())
+        tally.outcome(f"{offset} {name} raised {traceback.format_exc().splitlines()[-1]}")
         return
+    tally.outcome(outcome_line(c, offset, name, outcome))
     tally.reasons[outcome.reason] += 1
     if outcome.status == "accepted":
         tally.accepted_from[name] += 1
@@ -289,20 +348,47 @@ def check(c: Corpus, name: str, item: Input, offset: int, tally: Tally) -> None:
         tally.crash(name, "quarantine record larger than the producer's request limit")
 
 
-def run(count: int, seed: int, progress: bool) -> tuple[Tally, float]:
-    """Fuzz ``count`` inputs; returns the tally and the seconds spent fuzzing."""
+def outcome_line(c: Corpus, offset: int, name: str, outcome: Any) -> str:
+    """One input's outcome as a line: equal lines mean ingest decided and wrote the same.
+
+    Every message written counts by its topic, key, headers and value, but a quarantine
+    record's ``quarantined_at`` (the wall clock's, not ingest's) is left out.
+    """
+    written = []
+    for m in outcome.messages:
+        value = m.value
+        if m.topic == c.settings.quarantine_topic:
+            fields = QuarantineRecord.from_bytes(value).model_dump(mode="json")
+            fields.pop("quarantined_at")
+            value = json.dumps(fields, sort_keys=True).encode()
+        kept = (m.topic, m.key, tuple(m.headers), value, m.partition)
+        written.append(hashlib.sha256(repr(kept).encode()).hexdigest()[:16])
+    said = (outcome.status, outcome.reason, outcome.event_id, outcome.index, outcome.error)
+    return f"{offset} {name} {said!r} {' '.join(written)}"
+
+
+def run(
+    count: int, seed: int, progress: bool, *, corpus: Path | None = None, lines: bool = False
+) -> tuple[Tally, float]:
+    """Fuzz ``count`` inputs; returns the tally and the seconds spent fuzzing.
+
+    ``corpus``: a directory to make the corpus in, or read it from (else a temporary one);
+    ``lines``: keep each input's outcome line in the tally.
+    """
     with tempfile.TemporaryDirectory(prefix="fuzz-ingest-") as work:
-        corpus = Corpus(Path(work))
+        where = Path(work) if corpus is None else corpus
+        where.mkdir(parents=True, exist_ok=True)
+        made = Corpus(where)
         rng = random.Random(seed)  # noqa: S311  # reproducible fuzzing, not security
         names = [name for name, _, _ in GENERATORS]
         weights = [share for _, _, share in GENERATORS]
         makers = {name: make for name, make, _ in GENERATORS}
-        tally = Tally()
+        tally = Tally(lines=[] if lines else None)
         started = time.perf_counter()
         for n in range(count):
             name = rng.choices(names, weights)[0]
             tally.by_generator[name] += 1
-            check(corpus, name, makers[name](corpus, rng), n, tally)
+            check(made, name, makers[name](made, rng), n, tally)
             tally.inputs += 1
             if progress and n and n % 100_000 == 0:
                 rate = n / (time.perf_counter() - started)
@@ -316,8 +402,18 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="make the corpus here, or reuse the one here"
+    )
+    parser.add_argument(
+        "--outcomes", type=Path, default=None, help="write each input's outcome line here"
+    )
     args = parser.parse_args()
-    tally, seconds = run(args.count, args.seed, progress=True)
+    tally, seconds = run(
+        args.count, args.seed, progress=True, corpus=args.corpus, lines=args.outcomes is not None
+    )
+    if args.outcomes is not None and tally.lines is not None:
+        args.outcomes.write_text("".join(f"{line}\n" for line in tally.lines), encoding="utf-8")
     crashes = sum(tally.crashes.values())
     figures = {
         "inputs": tally.inputs,
@@ -330,12 +426,15 @@ def main() -> None:
         "accepted_from": dict(tally.accepted_from.most_common()),
         "crash_kinds": dict(tally.crashes),
         "seed": args.seed,
+        "outcomes_digest": tally.digest.hexdigest(),
     }
     print(f"fuzz_ingest: {tally.inputs:,} inputs in {seconds:.1f}s ({figures['inputs_per_s']:,}/s)")
     print(f"  crashes: {crashes}; quarantined without their bytes (too large): {tally.omitted}")
     for reason, n in tally.reasons.most_common():
         print(f"  {reason:<18} {n:>9,}  {100 * n / tally.inputs:6.2f}%")
     print(f"  accepted, by generator: {dict(tally.accepted_from.most_common())}")
+    made = "a fresh corpus" if args.corpus is None else f"the corpus in {args.corpus}"
+    print(f"outcomes digest: {tally.digest.hexdigest()} (seed {args.seed}, {made})")
     for text in tally.first_crashes:
         print(text)
     if args.json is not None:
