@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hub.agency import FeedMessage as SealedMessage
 from hub.agency.message import Headers
@@ -148,6 +148,19 @@ class Planner:
 
 
 _MIDNIGHT = datetime.min.time()
+
+Wired = tuple[str, bytes, Headers, bytes | None]
+"""A record as a run across processes sends it: its agency, key, the headers each of its
+events has, and its batch bytes (None: one message, whose value is its row's)."""
+
+Sent = tuple[list[Wired], list[tuple[Any, ...]]]
+"""Steps as a run across processes sends them (plain tuples pickle several times faster than
+named tuples): records, and rows: a message taken is ``(offset, now, value, record)`` (its
+record's index in the records, :data:`TAKEN` fields), a tick ``(offset, at)``, an event id
+another process accepted ``(event_id, position)``."""
+
+TAKEN = 4
+"""The length of a sent row that is a message taken."""
 
 
 def _take(records: list[Record], row: Row) -> Take:

@@ -29,7 +29,7 @@ import multiprocessing
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection, wait
@@ -37,11 +37,9 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
-from hub.agency.message import Headers
-from hub.backtest.batches import sealed_event
 from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import Period
-from hub.backtest.plan import Planned, Planner, Row, Sealed, Seen, Take, Tick
+from hub.backtest.plan import Planner, Row, Sealed, Sent, Tick, Wired
 from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
 from hub.backtest.sender import Sender
 from hub.backtest.tally import Report, Tally
@@ -81,10 +79,8 @@ class Share:
 
 
 class _Pending:
-    """A process's steps not yet sent, as sent: plain tuples (they pickle several times
-    faster than named tuples or dataclasses). A message taken is ``(offset, now, value,
-    record)``, its record ``(agency, key, headers, batch)`` sent once in the records of the
-    steps that use it; a tick ``(offset, at)``; an event id seen ``(event_id, position)``."""
+    """A process's steps not yet sent, as they are sent (:data:`~hub.backtest.plan.Sent`):
+    each record sent once, with the first of its messages the process takes."""
 
     __slots__ = ("_local", "records", "rows")
 
@@ -103,13 +99,9 @@ class _Pending:
             self.records.append(records[record])
         self.rows.append((offset, now, value, local))
 
-    def wire(self) -> tuple[list[Wired], list[tuple[Any, ...]]]:
+    def sent(self) -> Sent:
         """What is sent."""
         return self.records, self.rows
-
-
-Wired = tuple[str, bytes, Headers, bytes | None]
-"""A record as sent: its agency, key, the headers each of its events has, its batch bytes."""
 
 
 @dataclass
@@ -241,7 +233,7 @@ class ShardedBacktest:
     def _flush(self, n: int) -> None:
         held = self._processes[n]
         if held.pending.rows:
-            self._send(n, ("steps", held.pending.wire()))
+            self._send(n, ("steps", held.pending.sent()))
             held.pending = _Pending()
 
     def _send(self, n: int, message: tuple[str, Any]) -> None:
@@ -282,20 +274,6 @@ class ShardedBacktest:
         return BacktestProcessError(f"backtest process {n} stopped (exit code {code})")
 
 
-def _unwire(body: tuple[list[Wired], list[tuple[Any, ...]]]) -> Iterator[Planned]:
-    records, rows = body
-    for row in rows:
-        if len(row) == _TAKE:
-            offset, now, value, local = row
-            agency, key, headers, batch = records[local]
-            yield Take((agency, sealed_event(key, value, headers)), offset, now, None, None, batch)
-        elif isinstance(row[0], int):
-            yield Tick(row[1], row[0])
-        else:
-            yield Seen(row[0], row[1])
-
-
-_TAKE = 4
 _POLL = 1.0
 """Seconds between checks, while waiting for an answer, that sending to the process works."""
 
@@ -318,7 +296,7 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
             kind, body = conn.recv()
             waited += time.perf_counter() - asked
             if kind == "steps":
-                runner.run(_unwire(body))
+                runner.run_sent(body)
             elif kind == "ask":
                 conn.send(("seen", runner.accepted_at(body)))
             else:
