@@ -75,7 +75,7 @@ def taken_from(message: SealedMessage) -> tuple[Sequence[bytes], Headers, bytes 
 def sealed_event(key: bytes, value: bytes, headers: Headers) -> SealedMessage:
     """``SealedMessage(key, value, headers)``, made through its slots' descriptors (as
     :func:`hub.models.built.slot_setters` says: half its ``__init__``'s cost, for one made
-    per event by the planner and again where a run across processes unwires it)."""
+    per event where one process runs the steps)."""
     message = _new(SealedMessage)
     _set_key(message, key)
     _set_value(message, value)
