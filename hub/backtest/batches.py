@@ -21,7 +21,7 @@ whoever marked it, unless it is an event of the very record the runner opened fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -52,21 +52,30 @@ def events_of(message: SealedMessage) -> list[tuple[SealedMessage, bytes | None]
     from: a batch record's events in order, each marked :data:`BATCH_EVENT`; anything else
     (a single event, or a record that claims to be a batch and does not parse: ingest
     refuses it whole) as it is, with None."""
-    if not is_batch_record(message.value):
+    values, headers, batch = taken_from(message)
+    if batch is None:
         return [(message, None)]
+    return [(sealed_event(message.key, value, headers), batch) for value in values]
+
+
+def taken_from(message: SealedMessage) -> tuple[Sequence[bytes], Headers, bytes | None]:
+    """What :func:`events_of` takes from a feed message, before any per-event message is
+    made: the values of its events, the headers each of them has, and the batch record they
+    came from (None: the message is taken as it is, its own value and headers)."""
+    if not is_batch_record(message.value):
+        return (message.value,), message.headers, None
     try:
         record = parse_batch_record(message.value)
     except HubError:
-        return [(message, None)]
+        return (message.value,), message.headers, None
     kept = tuple((name, v) for name, v in message.headers if name != SEAL_HEADER)
-    headers = (*kept, (SEAL_HEADER, BATCH_EVENT))
-    return [(sealed_event(message.key, event, headers), message.value) for event in record.events]
+    return record.events, (*kept, (SEAL_HEADER, BATCH_EVENT)), message.value
 
 
 def sealed_event(key: bytes, value: bytes, headers: Headers) -> SealedMessage:
     """``SealedMessage(key, value, headers)``, made through its slots' descriptors (as
     :func:`hub.models.built.slot_setters` says: half its ``__init__``'s cost, for one made
-    per event by the planner and again where a run across processes unwires it)."""
+    per event where one process runs the steps)."""
     message = _new(SealedMessage)
     _set_key(message, key)
     _set_value(message, value)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hub.agency import FeedMessage as SealedMessage
-from hub.backtest.batches import events_of
+from hub.agency.message import Headers
+from hub.backtest.batches import sealed_event, taken_from
 from hub.backtest.envelope import EnvelopeRead
 from hub.backtest.period import Period
 from hub.errors import HubError
@@ -67,6 +68,24 @@ class Seen(NamedTuple):
 Planned = Tick | Take | Seen
 
 
+Record = tuple[str, SealedMessage, Headers, bytes | None]
+"""A feed message as the planner takes its events (:func:`~hub.backtest.batches.taken_from`):
+its agency, the message, the headers each event has, and the batch record they came from
+(None: the message is taken as it is)."""
+
+Row = tuple[int, datetime, bytes, int, str | None, str | None]
+"""A message taken, as :meth:`Planner.plan` gives it: its offset, the clock (``now``), its
+event's bytes, the index of its record in the plan's records, its key and event id (None
+when its envelope does not read)."""
+
+
+class Plan(NamedTuple):
+    """A chunk's steps before any per-event message is made (:meth:`Planner.plan`)."""
+
+    records: list[Record]
+    rows: list[Tick | Row]
+
+
 class Planner:
     """Turns chunks into steps, keeping the run's clock, count and day between chunks."""
 
@@ -82,40 +101,71 @@ class Planner:
     def steps(self, messages: Iterable[Sealed]) -> list[Planned]:
         """A chunk's steps (a chunk must not reach back before the last: if it does, its
         first tick is earlier than the one before, and the runner rescans everyone)."""
-        steps: list[Planned] = []
-        timed: list[tuple[datetime, str, int, Sealed, str | None, bytes | None]] = []
+        records, rows = self.plan(messages)
+        return [row if isinstance(row, Tick) else _take(records, row) for row in rows]
+
+    def plan(self, messages: Iterable[Sealed]) -> Plan:
+        """A chunk's steps as rows: each message taken is a :data:`Row` (its message made
+        only by whoever runs it, :meth:`steps`), each tick a :class:`Tick`."""
+        records: list[Record] = []
+        rows: list[Tick | Row] = []
+        timed: list[tuple[datetime, str, int, bytes, int, str | None]] = []
         n = 0
         start, end = self._bounds  # Period.contains, its bounds computed once
+        read, whole = self._read, self._whole
         for agency, message in messages:
-            for event, batch in events_of(message):
+            values, headers, batch = taken_from(message)
+            record = len(records)
+            records.append((agency, message, headers, batch))
+            for value in values:
                 self.read += 1
                 n += 1
-                item = (agency, event)
                 try:
-                    envelope, whole = self._read(event.value)
+                    envelope, decoded = read(value)
                 except HubError:
                     pass
                 else:
                     at = envelope.recorded_at
                     if start <= at < end:
-                        timed.append((at, envelope.event_id, n, item, envelope.key, batch))
+                        timed.append((at, envelope.event_id, n, value, record, envelope.key))
                         continue
-                    if whole or (whole is None and self._whole(event.value)):
+                    if decoded or (decoded is None and whole(value)):
                         self.outside += 1
                         continue
-                steps.append(self._take(item, None, None, batch))  # ingest quarantines it
+                self.offset += 1  # taken at once: ingest quarantines it
+                rows.append((self.offset, self.now, value, record, None, None))
         timed.sort()  # by time, event id, place: places differ, so nothing after is compared
-        for at, event_id, _, item, key, batch in timed:
-            if self._day != at.date():
-                midnight = datetime.combine(at.date(), datetime.min.time(), UTC)
-                steps.append(Tick(midnight, self.offset))
-                self._day = at.date()
-            self.now = at
-            steps.append(self._take(item, key, event_id, batch))
-        return steps
+        offset, day = self.offset, self._day
+        for at, event_id, _, value, record, key in timed:
+            if day != at.date():
+                day = at.date()
+                rows.append(Tick(datetime.combine(day, _MIDNIGHT, UTC), offset))
+            offset += 1
+            rows.append((offset, at, value, record, key, event_id))
+        if timed:
+            self.now, self.offset, self._day = timed[-1][0], offset, day
+        return Plan(records, rows)
 
-    def _take(
-        self, item: Sealed, key: str | None, event_id: str | None, batch: bytes | None
-    ) -> Take:
-        self.offset += 1
-        return Take(item, self.offset, self.now, key, event_id, batch)
+
+_MIDNIGHT = datetime.min.time()
+
+Wired = tuple[str, bytes, Headers, bytes | None]
+"""A record as a run across processes sends it: its agency, key, the headers each of its
+events has, and its batch bytes (None: one message, whose value is its row's)."""
+
+Sent = tuple[list[Wired], list[tuple[Any, ...]]]
+"""Steps as a run across processes sends them (plain tuples pickle several times faster than
+named tuples): records, and rows: a message taken is ``(offset, now, value, record)`` (its
+record's index in the records, :data:`TAKEN` fields), a tick ``(offset, at)``, an event id
+another process accepted ``(event_id, position)``."""
+
+TAKEN = 4
+"""The length of a sent row that is a message taken."""
+
+
+def _take(records: list[Record], row: Row) -> Take:
+    offset, now, value, record, key, event_id = row
+    agency, message, headers, batch = records[record]
+    if batch is not None:
+        message = sealed_event(message.key, value, headers)
+    return Take((agency, message), offset, now, key, event_id, batch)

@@ -29,17 +29,17 @@ import multiprocessing
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
-from hub.backtest.batches import sealed_event
 from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import Period
-from hub.backtest.plan import Planned, Planner, Sealed, Seen, Take, Tick
+from hub.backtest.plan import Planner, Row, Sealed, Sent, Tick, Wired
 from hub.backtest.run import Backtest, BacktestSetup, Policy, describe
 from hub.backtest.sender import Sender
 from hub.backtest.tally import Report, Tally
@@ -78,12 +78,38 @@ class Share:
     """The collections it made after its set-up, and their CPU seconds."""
 
 
+class _Pending:
+    """A process's steps not yet sent, as they are sent (:data:`~hub.backtest.plan.Sent`):
+    each record sent once, with the first of its messages the process takes."""
+
+    __slots__ = ("_local", "records", "rows")
+
+    def __init__(self) -> None:
+        self.records: list[Wired] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self._local: dict[int, int] = {}
+
+    def take(
+        self, offset: int, now: datetime, value: bytes, record: int, records: list[Wired]
+    ) -> None:
+        """A message taken from the chunk's ``record``-th record."""
+        local = self._local.get(record)
+        if local is None:
+            local = self._local[record] = len(self.records)
+            self.records.append(records[record])
+        self.rows.append((offset, now, value, local))
+
+    def sent(self) -> Sent:
+        """What is sent."""
+        return self.records, self.rows
+
+
 @dataclass
 class _Process:
     process: BaseProcess
     conn: Connection
     sender: Sender
-    pending: list[Planned] = field(default_factory=list)
+    pending: _Pending = field(default_factory=_Pending)
 
 
 class ShardedBacktest:
@@ -101,6 +127,8 @@ class ShardedBacktest:
         self._planner = Planner(period, EnvelopeRead.alone(Envelopes(schemas)))
         self._ids: dict[int, int] = {}
         """Hash of each event id taken -> bit mask of the processes it went to."""
+        self._records: list[Wired] = []
+        """The records of the chunk being routed, as sent."""
         context = multiprocessing.get_context("spawn")
         self._processes: list[_Process] = []
         for n in range(processes):
@@ -123,12 +151,15 @@ class ShardedBacktest:
 
     def feed(self, messages: Iterable[Sealed]) -> None:
         """Plan a chunk and send each process its steps (it runs them while the next is planned)."""
-        for step in self._planner.steps(messages):
-            if isinstance(step, Take):
-                self._route(step)
-            else:
+        records, rows = self._planner.plan(messages)
+        self._records = [(agency, m.key, headers, batch) for agency, m, headers, batch in records]
+        for row in rows:
+            if isinstance(row, Tick):
+                tick = (row.offset, row.at)
                 for held in self._processes:
-                    held.pending.append(step)
+                    held.pending.rows.append(tick)
+            else:
+                self._route(row)
         for n in range(len(self._processes)):
             self._flush(n)
 
@@ -175,16 +206,17 @@ class ShardedBacktest:
     ) -> None:
         self.close()
 
-    def _route(self, step: Take) -> None:
-        n = share_of(step.key, len(self._processes))
-        if step.event_id is not None:
-            digest = hash(step.event_id)
+    def _route(self, row: Row) -> None:
+        offset, now, value, record, key, event_id = row
+        n = share_of(key, len(self._processes))
+        if event_id is not None:
+            digest = hash(event_id)
             had = self._ids.get(digest, 0)
             others = had & ~(1 << n)
             if others:
-                self._settle(step.event_id, others, n)
+                self._settle(event_id, others, n)
             self._ids[digest] = had | (1 << n)
-        self._processes[n].pending.append(step)
+        self._processes[n].pending.take(offset, now, value, record, self._records)
 
     def _settle(self, event_id: str, others: int, n: int) -> None:
         """Tell process ``n`` where another process accepted ``event_id``, if one did."""
@@ -195,14 +227,14 @@ class ShardedBacktest:
             self._send(other, ("ask", event_id))
             position = self._receive(other)
             if position is not None:
-                self._processes[n].pending.append(Seen(event_id, position))
+                self._processes[n].pending.rows.append((event_id, position))
                 return
 
     def _flush(self, n: int) -> None:
         held = self._processes[n]
-        if held.pending:
-            self._send(n, ("steps", [_wire(step) for step in held.pending]))
-            held.pending = []
+        if held.pending.rows:
+            self._send(n, ("steps", held.pending.sent()))
+            held.pending = _Pending()
 
     def _send(self, n: int, message: tuple[str, Any]) -> None:
         """Queue a message for process ``n`` (:class:`~hub.backtest.sender.Sender`)."""
@@ -242,39 +274,6 @@ class ShardedBacktest:
         return BacktestProcessError(f"backtest process {n} stopped (exit code {code})")
 
 
-Wire = tuple[Any, ...]
-"""A step as sent: plain tuples pickle several times faster than dataclasses."""
-
-
-def _wire(step: Planned) -> Wire:
-    if isinstance(step, Take):
-        agency, message = step.item
-        return (
-            step.offset,
-            step.now,
-            agency,
-            message.key,
-            message.value,
-            message.headers,
-            step.batch,
-        )
-    if isinstance(step, Tick):
-        return (step.offset, step.at)
-    return (step.event_id, step.position)
-
-
-def _unwire(rows: list[Wire]) -> Iterator[Planned]:
-    for row in rows:
-        if len(row) == _TAKE:
-            offset, now, agency, key, value, headers, batch = row
-            yield Take((agency, sealed_event(key, value, headers)), offset, now, None, None, batch)
-        elif isinstance(row[0], int):
-            yield Tick(row[1], row[0])
-        else:
-            yield Seen(row[0], row[1])
-
-
-_TAKE = 7
 _POLL = 1.0
 """Seconds between checks, while waiting for an answer, that sending to the process works."""
 
@@ -297,7 +296,7 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
             kind, body = conn.recv()
             waited += time.perf_counter() - asked
             if kind == "steps":
-                runner.run(_unwire(body))
+                runner.run_sent(body)
             elif kind == "ask":
                 conn.send(("seen", runner.accepted_at(body)))
             else:

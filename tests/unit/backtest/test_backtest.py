@@ -203,3 +203,4 @@ def test_a_messages_source_is_the_one_built_afresh(settings: Settings) -> None:
     assert made == built
     assert [m.position for m in made] == [b.position for b in built]
     assert [m.model_dump() for m in made] == [b.model_dump() for b in built]
+    assert [m.model_fields_set for m in made] == [b.model_fields_set for b in built]

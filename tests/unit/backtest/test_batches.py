@@ -181,7 +181,7 @@ def test_messages_made_through_their_slots_equal_the_ones_their_init_makes() -> 
     assert made == SealedMessage(b"key", b"value", headers)
     assert (made.partition, made.events, made.seal) == (None, 1, BATCH_EVENT)
     source = SourceRef(topic="backtest.police", partition=0, offset=7)
-    fed = _feed_message(made, source, "police")
+    fed = _feed_message(made.value, made.key, made.headers, source, "police")
     assert fed == FeedMessage(b"value", b"key", headers, source, "police")
     assert fed.received_at is None
     assert fed.seal == BATCH_EVENT
