@@ -27,15 +27,16 @@ split into the groups permitted the same classes, and each group's events are fo
 own decisions stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
-flags at each event a partnership may not see and at each tick), a contribution's facts and
-class are remembered across dispatches too, by the identity of the evaluator and of each
-contribution (immutable; held with the entry, so that their ids are not reused while it is
-remembered), and so are the classes of each subject's last window, by token, carried over
-to its next window for the contribution objects it keeps (the newest :data:`_CLASSES_MAX`
-and :data:`_LAST_MAX` kept, the last evaluator's only), with the sights last given for it.
-The live worker does not: its windows change with nearly every dispatch, and the entries
-cost collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session").
-Pure: no I/O, no clock.
+flags at each event a partnership may not see and at each tick), the classes of each
+subject's last window are remembered across dispatches, by token, and carried over to its
+next window for the contribution objects it keeps (the newest :data:`_LAST_MAX` kept, the
+last evaluator's only), with the sights last given for it. A contribution's own facts and
+class are not remembered apart (they were, by the contribution's identity, until
+2026-12-07: over three months of the demo that memo answered none of its 9,689 asks, every
+contribution it could answer being in its subject's last window already, and in a long run
+it evicted an entry at every new contribution). The live worker remembers nothing: its
+windows change with nearly every dispatch, and the entries cost collector time and memory
+(``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -53,11 +54,6 @@ from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Ou
 from hub.flags import Contribution, SubjectWindow
 from hub.view import Decide, Sight
 
-_CLASSES_MAX = 16384
-_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, Class]]] = (
-    OrderedDict()
-)
-"""Each contribution's facts and class, by the contribution's identity (see _class_of)."""
 _LAST_MAX = 16384
 _LAST: OrderedDict[str, Classified] = OrderedDict()
 """The classes of each subject's last window, by token (see Decider._classified)."""
@@ -330,27 +326,11 @@ class Decider:
         return table
 
     def _class_of(self, contribution: Contribution) -> tuple[EventFacts, Class]:
-        """A contribution's facts and class: found once per dispatch, or, remembering, once
-        per contribution object, token and evaluator (a subject's contributions are decided
-        again at each of its dispatches)."""
-        policy, token = self.moment.policy, self.token
-        if not self.remember:
-            facts = event_facts(contribution, token)
-            found = self._classes[contribution.event_id] = (facts, policy.event_class(facts))
-            return found
-        known = _CLASSES.get(id(contribution))
-        if (
-            known is None
-            or known[0] is not contribution
-            or known[1] is not policy
-            or known[2] != token
-        ):
-            facts = event_facts(contribution, token)
-            known = (contribution, policy, token, (facts, policy.event_class(facts)))
-            if len(_CLASSES) >= _CLASSES_MAX:
-                _CLASSES.popitem(last=False)  # the oldest
-            _CLASSES[id(contribution)] = known  # held, so that its id is not reused
-        found = self._classes[contribution.event_id] = known[3]
+        """A contribution's facts and class, found once per dispatch (remembering, a
+        contribution of the subject's last window has them from there: :meth:`_classes_of`)."""
+        facts = event_facts(contribution, self.token)
+        found = (facts, self.moment.policy.event_class(facts))
+        self._classes[contribution.event_id] = found
         return found
 
 
