@@ -125,6 +125,9 @@ class Decider:
     :meth:`sight`)."""
     _masks: dict[tuple[str, ...], dict[Class, int]] = field(default_factory=dict)
     """Each class's permitted partnerships, per partnerships asked (:meth:`_masks_of`)."""
+    _grown: Classified | None = None
+    """The subject's window before, when the window last classified is it with events added
+    at the end (:meth:`_classes_of`; remembering only): :meth:`_grown_sights`."""
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -172,6 +175,9 @@ class Decider:
         given = known.given
         if given is not None and given[0] is masks and given[1] == partnership_ids:
             return given[2]
+        grown = self._grown_sights(known, masks, partnership_ids)
+        if grown is not None:
+            return grown
         first = known.first
         kinds = list(first)
         bits = []
@@ -191,6 +197,45 @@ class Decider:
             for n in members(group):
                 found[n] = sight
                 self._permits[partnership_ids[n]] = permits
+        known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
+        return found
+
+    def _grown_sights(
+        self, known: Classified, masks: dict[Class, int], partnership_ids: tuple[str, ...]
+    ) -> list[Sight] | None:
+        """The sights of a window grown at the end from the subject's window before, found
+        from that window's (None when they cannot be): when those were given under the same
+        masks (the same evaluator, interval and partnerships, a consent state that answers
+        nothing) and every event added is of a class the window before had, the window's
+        classes are the same, so every partnership is permitted the same of them, and each
+        sight is the one before with the added events of its classes, in order."""
+        before = self._grown
+        if before is None or self._window is not known:
+            return None
+        given = before.given
+        if given is None or given[0] is not masks or given[1] != partnership_ids:
+            return None
+        n = len(before.kinds)
+        added = known.kinds[n:]
+        if not all(map(before.classes.__contains__, added)):
+            return None  # a new class: it may split the partnerships otherwise
+        permitted = {id(sight): permits for permits, sight in before.sights.items()}
+        contributions = known.window.contributions[n:]
+        made: dict[int, tuple[frozenset[Class], Sight]] = {}
+        for old in given[2]:
+            if id(old) in made:
+                continue
+            permits = permitted.get(id(old))
+            if permits is None:
+                return None
+            more = [c for c, k in zip(contributions, added, strict=True) if k in permits]
+            made[id(old)] = (permits, Sight((*old.visible, *more)) if more else old)
+        found = []
+        for pid, old in zip(partnership_ids, given[2], strict=True):
+            permits, sight = made[id(old)]
+            known.sights[permits] = sight
+            self._permits[pid] = permits
+            found.append(sight)
         known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
         return found
 
@@ -254,6 +299,7 @@ class Decider:
         remembering, carried over from the subject's last window under the same evaluator
         (the same window object again at a tick; the same contribution objects otherwise)."""
         policy, token = self.moment.policy, self.token
+        self._grown = None  # until _classes_of finds the window grown from the one before
         before = _LAST.get(token) if self.remember else None
         if before is not None and before.of(window, policy, token):
             known = before  # the same window again: a tick's rescan
@@ -288,6 +334,7 @@ class Decider:
         contributions = window.contributions
         if n and len(contributions) > n and all(map(is_, old, contributions)):
             # the window before with events added after it (most): its classes, then theirs
+            self._grown = before
             facts, kinds = list(old_facts), list(old_kinds)
             for c in contributions[n:]:
                 found = self._class_of(c)
