@@ -27,15 +27,16 @@ split into the groups permitted the same classes, and each group's events are fo
 own decisions stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
-flags at each event a partnership may not see and at each tick), a contribution's facts and
-class are remembered across dispatches too, by the identity of the evaluator and of each
-contribution (immutable; held with the entry, so that their ids are not reused while it is
-remembered), and so are the classes of each subject's last window, by token, carried over
-to its next window for the contribution objects it keeps (the newest :data:`_CLASSES_MAX`
-and :data:`_LAST_MAX` kept, the last evaluator's only), with the sights last given for it.
-The live worker does not: its windows change with nearly every dispatch, and the entries
-cost collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session").
-Pure: no I/O, no clock.
+flags at each event a partnership may not see and at each tick), the classes of each
+subject's last window are remembered across dispatches, by token, and carried over to its
+next window for the contribution objects it keeps (the newest :data:`_LAST_MAX` kept, the
+last evaluator's only), with the sights last given for it. A contribution's own facts and
+class are not remembered apart (they were, by the contribution's identity, until
+2026-12-07: over three months of the demo that memo answered none of its 9,689 asks, every
+contribution it could answer being in its subject's last window already, and in a long run
+it evicted an entry at every new contribution). The live worker remembers nothing: its
+windows change with nearly every dispatch, and the entries cost collector time and memory
+(``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -53,11 +54,6 @@ from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Ou
 from hub.flags import Contribution, SubjectWindow
 from hub.view import Decide, Sight
 
-_CLASSES_MAX = 16384
-_CLASSES: OrderedDict[int, tuple[Contribution, Evaluator, str, tuple[EventFacts, Class]]] = (
-    OrderedDict()
-)
-"""Each contribution's facts and class, by the contribution's identity (see _class_of)."""
 _LAST_MAX = 16384
 _LAST: OrderedDict[str, Classified] = OrderedDict()
 """The classes of each subject's last window, by token (see Decider._classified)."""
@@ -129,6 +125,9 @@ class Decider:
     :meth:`sight`)."""
     _masks: dict[tuple[str, ...], dict[Class, int]] = field(default_factory=dict)
     """Each class's permitted partnerships, per partnerships asked (:meth:`_masks_of`)."""
+    _grown: Classified | None = None
+    """The subject's window before, when the window last classified is it with events added
+    at the end (:meth:`_classes_of`; remembering only): :meth:`_grown_sights`."""
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -176,6 +175,9 @@ class Decider:
         given = known.given
         if given is not None and given[0] is masks and given[1] == partnership_ids:
             return given[2]
+        grown = self._grown_sights(known, masks, partnership_ids)
+        if grown is not None:
+            return grown
         first = known.first
         kinds = list(first)
         bits = []
@@ -195,6 +197,45 @@ class Decider:
             for n in members(group):
                 found[n] = sight
                 self._permits[partnership_ids[n]] = permits
+        known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
+        return found
+
+    def _grown_sights(
+        self, known: Classified, masks: dict[Class, int], partnership_ids: tuple[str, ...]
+    ) -> list[Sight] | None:
+        """The sights of a window grown at the end from the subject's window before, found
+        from that window's (None when they cannot be): when those were given under the same
+        masks (the same evaluator, interval and partnerships, a consent state that answers
+        nothing) and every event added is of a class the window before had, the window's
+        classes are the same, so every partnership is permitted the same of them, and each
+        sight is the one before with the added events of its classes, in order."""
+        before = self._grown
+        if before is None or self._window is not known:
+            return None
+        given = before.given
+        if given is None or given[0] is not masks or given[1] != partnership_ids:
+            return None
+        n = len(before.kinds)
+        added = known.kinds[n:]
+        if not all(map(before.classes.__contains__, added)):
+            return None  # a new class: it may split the partnerships otherwise
+        permitted = {id(sight): permits for permits, sight in before.sights.items()}
+        contributions = known.window.contributions[n:]
+        made: dict[int, tuple[frozenset[Class], Sight]] = {}
+        for old in given[2]:
+            if id(old) in made:
+                continue
+            permits = permitted.get(id(old))
+            if permits is None:
+                return None
+            more = [c for c, k in zip(contributions, added, strict=True) if k in permits]
+            made[id(old)] = (permits, Sight((*old.visible, *more)) if more else old)
+        found = []
+        for pid, old in zip(partnership_ids, given[2], strict=True):
+            permits, sight = made[id(old)]
+            known.sights[permits] = sight
+            self._permits[pid] = permits
+            found.append(sight)
         known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
         return found
 
@@ -258,6 +299,7 @@ class Decider:
         remembering, carried over from the subject's last window under the same evaluator
         (the same window object again at a tick; the same contribution objects otherwise)."""
         policy, token = self.moment.policy, self.token
+        self._grown = None  # until _classes_of finds the window grown from the one before
         before = _LAST.get(token) if self.remember else None
         if before is not None and before.of(window, policy, token):
             known = before  # the same window again: a tick's rescan
@@ -292,6 +334,7 @@ class Decider:
         contributions = window.contributions
         if n and len(contributions) > n and all(map(is_, old, contributions)):
             # the window before with events added after it (most): its classes, then theirs
+            self._grown = before
             facts, kinds = list(old_facts), list(old_kinds)
             for c in contributions[n:]:
                 found = self._class_of(c)
@@ -330,27 +373,11 @@ class Decider:
         return table
 
     def _class_of(self, contribution: Contribution) -> tuple[EventFacts, Class]:
-        """A contribution's facts and class: found once per dispatch, or, remembering, once
-        per contribution object, token and evaluator (a subject's contributions are decided
-        again at each of its dispatches)."""
-        policy, token = self.moment.policy, self.token
-        if not self.remember:
-            facts = event_facts(contribution, token)
-            found = self._classes[contribution.event_id] = (facts, policy.event_class(facts))
-            return found
-        known = _CLASSES.get(id(contribution))
-        if (
-            known is None
-            or known[0] is not contribution
-            or known[1] is not policy
-            or known[2] != token
-        ):
-            facts = event_facts(contribution, token)
-            known = (contribution, policy, token, (facts, policy.event_class(facts)))
-            if len(_CLASSES) >= _CLASSES_MAX:
-                _CLASSES.popitem(last=False)  # the oldest
-            _CLASSES[id(contribution)] = known  # held, so that its id is not reused
-        found = self._classes[contribution.event_id] = known[3]
+        """A contribution's facts and class, found once per dispatch (remembering, a
+        contribution of the subject's last window has them from there: :meth:`_classes_of`)."""
+        facts = event_facts(contribution, self.token)
+        found = (facts, self.moment.policy.event_class(facts))
+        self._classes[contribution.event_id] = found
         return found
 
 

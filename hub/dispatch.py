@@ -164,8 +164,7 @@ class Dispatcher:
         run.start()
         active = [(f, f.event_ids) for f in evaluated if f.status is Status.ACTIVE]
         sights = run.decider.sights(self.partnership_ids, window)
-        for recipient, seen in zip(self.recipients, sights, strict=True):
-            run.decide(recipient, active, trigger, seen)
+        run.decide_all(self.recipients, sights, active, trigger)
         held = {pid: flags for pid, flags in run.held.items() if flags}
         closed = {pid: counts for pid, counts in run.closed.items() if counts}
         new_state = replaced(state, held=held, closed=closed)

@@ -127,6 +127,48 @@ class Round:
         found = self.flags.get(key)
         return found if found is not None else self.evaluate(seen.window(floors))
 
+    def decide_all(
+        self,
+        recipients: Sequence[Recipient],
+        sights: Sequence[Sight],
+        active: Sequence[tuple[FlagState, frozenset[str]]],
+        trigger: Trigger,
+    ) -> None:
+        """:meth:`decide` each partnership in order, with what decides a partnership that
+        holds no flag found once per sight: whether the trigger concerns it (for a clock
+        tick or an event, a function of what it sees) and the flags denied to it. Each
+        partnership's view, alerts and decisions stay its own, in the same order."""
+        if self.resend or trigger.consent_before is not None:  # the answers are its own
+            for recipient, seen in zip(recipients, sights, strict=True):
+                self.decide(recipient, active, trigger, seen)
+            return
+        shared: dict[Sight, tuple[bool, Sequence[tuple[FlagState, frozenset[str]]], list[str]]]
+        shared = {}
+        ledger, counted = self.dispatcher.ledger, self.counted
+        for recipient, seen in zip(recipients, sights, strict=True):
+            pid = recipient.partnership_id
+            if self.held.get(pid):
+                self.decide(recipient, active, trigger, seen)
+                continue
+            plan = shared.get(seen)
+            if plan is None:  # what decide finds for a partnership holding nothing
+                concerns = not self._hidden_trigger(seen, trigger) and self._concerns(
+                    pid, seen, trigger
+                )
+                denied = self._denied(active, seen)
+                rules = (
+                    [] if ledger else [self.dispatcher.rules.get(f.rule_id).id for f, _ in denied]
+                )
+                plan = shared[seen] = (concerns, denied, rules)
+            concerns, denied, rules = plan
+            if concerns:
+                self._view(recipient, seen)
+            if ledger:
+                for flag, ids in denied:
+                    self._deny(pid, flag, ids)
+            else:  # counted as _deny counts them
+                counted.extend([Counted(rule_id, pid, "deny") for rule_id in rules])
+
     def decide(
         self,
         recipient: Recipient,
@@ -240,6 +282,8 @@ class Round:
         pid = recipient.partnership_id
         at = self.moment.at
         own = self.evaluate_seen(seen, self.state.floors.get(pid, {}))
+        if not own and not self.held.get(pid):
+            return  # no flag of its own, none held: nothing to tell (most partnerships)
         held = self.held.setdefault(pid, {})
         pairs, gone = match(own, tuple(held.values()))
         for flag, previous in pairs:

@@ -523,3 +523,43 @@ def test_the_shared_masks_are_kept_per_set_of_partnerships(
             found.setdefault(pid, set()).add(sight.ids)
     assert found["reading"] != found["oxfordshire"]  # they see different events
     assert all(len(seen) == 1 for seen in found.values())
+
+
+def test_a_grown_windows_sights_are_the_ones_before_with_the_events_added(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """Remembering, a window grown at the end with events of classes the window before had
+    gets that window's sights with the added events of each one's classes
+    (``Decider._grown_sights``): a sight no added event joins is the same object. An added
+    event of a new class is sighted afresh. Each is a fresh evaluator's view."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    at = LIVE + timedelta(days=1)
+
+    def police(n: int, council: str) -> Contribution:
+        return Contribution(
+            event_id=f"g{n}",
+            event_type="police.weapon_possession",
+            agency_id="police",
+            occurred_at=LIVE + timedelta(hours=n),
+            council=council,
+            age=15,
+        )
+
+    reading, oxfordshire, milton_keynes = "E06000038", "E10000025", "E06000042"
+    grown = [(police(0, reading), police(1, oxfordshire))]
+    grown.append((*grown[-1], police(2, oxfordshire)))  # only Oxfordshire's sight grows
+    grown.append((*grown[-1], police(3, reading), police(4, oxfordshire)))
+    grown.append((*grown[-1], police(5, milton_keynes)))  # a new class
+    grown.append((*grown[-1], police(6, reading)))
+    given = []
+    for events in grown:
+        window = SubjectWindow(contributions=events)
+        decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
+        _check(decider, window, Evaluator(book, registry), at)
+        given.append(dict(zip(PARTNERSHIPS, decider.sights(PARTNERSHIPS, window), strict=True)))
+    assert given[0]["reading"].ids != given[0]["oxfordshire"].ids  # not vacuous: two sights
+    assert given[1]["reading"] is given[0]["reading"]  # the sight before: the grown path
+    assert given[1]["oxfordshire"].ids == {"g1", "g2"}
+    assert given[3]["milton-keynes"].ids == {"g5"}
+    assert given[4]["oxfordshire"] is given[3]["oxfordshire"]

@@ -1,0 +1,104 @@
+"""The partnerships of a dispatch decided together are decided as one by one.
+
+:meth:`hub.rounds.Round.decide_all` finds once per sight what decides a partnership that holds
+no flag (whether the trigger concerns it, the flags denied to it) and leaves each
+partnership's view, alerts and decisions its own, in order. Random histories of one subject
+(several agencies and areas, late events, clock ticks) go through the pure pipeline twice:
+as dispatch runs, and with every partnership decided by :meth:`~hub.rounds.Round.decide`
+in turn, for the worker's dispatcher (records) and a backtest's (counts, remembered
+episodes). Every step must be the same: state, records or counts in order, alerts in order
+with their bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import given
+
+from hub.correlate import Correlator
+from hub.dispatch import Dispatcher, Moment, Recipient, SubjectState, Trigger
+from hub.dsa import Evaluator
+from hub.flags import FlagState
+from hub.rounds import Round
+from hub.view import Sight
+from tests.unit.dispatch.test_view_property import (
+    SETTINGS,
+    START,
+    TICK_DAYS,
+    TOKEN,
+    Item,
+    World,
+    encode,
+    items,
+    opened,
+    world,  # noqa: F401  # the fixture
+)
+
+
+def _one_by_one(
+    self: Round,
+    recipients: Sequence[Recipient],
+    sights: Sequence[Sight],
+    active: Sequence[tuple[FlagState, frozenset[str]]],
+    trigger: Trigger,
+) -> None:
+    for recipient, seen in zip(recipients, sights, strict=True):
+        self.decide(recipient, active, trigger, seen)
+
+
+@contextmanager
+def _one_by_one_decided() -> Iterator[None]:
+    together = Round.decide_all
+    Round.decide_all = _one_by_one  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Round.decide_all = together  # type: ignore[method-assign]
+
+
+def _steps(place: World, correlator: Correlator, history: Sequence[Item]) -> list[Any]:
+    """Each dispatch's outputs over the history, events and ticks in time order."""
+    evaluator = Evaluator(place.book, place.registry)
+    state, found = SubjectState(), []
+    last = max(i.arrived for i in history) + timedelta(days=120)
+    timeline: list[tuple[timedelta, int, Item | None]] = [
+        (timedelta(days=d), 1, None) for d in range(0, last.days, TICK_DAYS)
+    ]
+    timeline += [(i.arrived, 0, i) for i in history]
+    for at, _, item in sorted(timeline, key=lambda x: (x[0], x[1], x[2].n if x[2] else 0)):
+        moment = Moment(START + at, evaluator, place.book.last_sequence)
+        if item is None:
+            step = correlator.rescan(TOKEN, state, moment)
+        else:
+            folded = correlator.fold(encode(correlator.store, item), state, moment)
+            if folded is None:
+                continue
+            step = folded.step
+        state = step.state
+        alerts = [
+            (p.partnership_id, p.alert_id, opened(place, p, p.partnership_id).body.to_bytes())
+            for p in step.pending
+        ]
+        found.append((step.state, step.decisions, step.counted, alerts))
+    return found
+
+
+@SETTINGS
+@given(history=items())
+def test_partnerships_decided_together_are_decided_as_one_by_one(
+    world: World,  # noqa: F811  # the fixture
+    history: list[Item],
+) -> None:
+    live = world.correlator
+    rules, recipients = live.dispatcher.rules, live.dispatcher.recipients
+    backtest = replace(live, dispatcher=Dispatcher(rules, recipients, remembered=64, ledger=False))
+    for correlator in (live, backtest):
+        together = _steps(world, correlator, history)
+        with _one_by_one_decided():
+            alone = _steps(world, correlator, history)
+        assert together == alone
