@@ -59,6 +59,13 @@ class Correlator:
 
     def fold_event(self, event: Event, state: SubjectState, moment: Moment) -> Folded | None:
         """:meth:`fold` for an event already read (its subject's state chosen by its token)."""
+        return self.fold_placed(event, self.areas.council(event.envelope.lsoa), state, moment)
+
+    def fold_placed(
+        self, event: Event, council: str | None, state: SubjectState, moment: Moment
+    ) -> Folded | None:
+        """:meth:`fold_event` for an event whose council (``self.areas``' of its LSOA) the
+        caller has found already: the correlation service's SNA counting finds it first."""
         token = event.subject_token
         if token is not None and is_consent_event(event.event_type):
             consent = state.consent.apply(event, moment.at)
@@ -68,7 +75,6 @@ class Correlator:
                 token, updated, moment, resend=consent == state.consent, trigger=trigger
             )
             return Folded(token, event.event_id, step)
-        council = self.areas.council(event.envelope.lsoa)
         contribution = contribution_of(event, council, self.dispatcher.rules)
         if token is None or contribution is None:
             return None

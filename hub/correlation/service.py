@@ -324,18 +324,19 @@ class Correlation:
         partition, offset, at = received.partition, received.offset, received.at
         batch.note("events", len(received.items))
         events = list(map(self.wiring.correlator.read, received.items))
-        batch.counting.add_record(events, partition, offset, at)
-        for event in events:
+        councils = batch.counting.add_record(events, partition, offset, at)
+        for event, council in zip(events, councils, strict=True):
             token = event.subject_token
             if token is None:
                 self._area(batch, event)
             elif batch.withdrawals.idle:
-                self._fold_now(batch, event, token, self._moment(batch))
+                self._fold_now(batch, event, token, council, self._moment(batch))
             else:
-                await self._fold(batch, event, token)
+                await self._fold(batch, event, token, council)
 
-    async def _fold(self, batch: Batch, event: Event, token: str) -> None:
-        """Add one event to its subject (named by the authenticated event, never the key)."""
+    async def _fold(self, batch: Batch, event: Event, token: str, council: str | None) -> None:
+        """Add one event to its subject (named by the authenticated event, never the key);
+        ``council`` is its LSOA's, as the SNA counting found it."""
         state = batch.rows.subject(token)
         giving = event.event_type == GIVEN
         state, moment, early = await batch.withdrawals.fold(
@@ -345,13 +346,21 @@ class Correlation:
             batch.rows.put(token, state)
             self.flagged.note(batch.received.partition, token, state)
             batch.emit(early)
-        self._fold_now(batch, event, token, moment, withdrawn=early is not None)
+        self._fold_now(batch, event, token, council, moment, withdrawn=early is not None)
 
     def _fold_now(
-        self, batch: Batch, event: Event, token: str, moment: Moment, *, withdrawn: bool = False
+        self,
+        batch: Batch,
+        event: Event,
+        token: str,
+        council: str | None,
+        moment: Moment,
+        *,
+        withdrawn: bool = False,
     ) -> None:
         """:meth:`_fold` once the consent feeds have been read (or need not be)."""
-        folded = self.wiring.correlator.fold_event(event, batch.rows.subject(token), moment)
+        state = batch.rows.subject(token)
+        folded = self.wiring.correlator.fold_placed(event, council, state, moment)
         if folded is None:
             batch.note("withdrawn_on_receipt" if withdrawn else "not_contributing")
             return

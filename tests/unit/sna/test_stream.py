@@ -246,7 +246,9 @@ def test_counting_a_records_events_together_writes_what_counting_each_writes(
     for offset, items in enumerate(records):
         at = READ_AT + timedelta(minutes=offset)
         counting = Counting(counter, table.get, remembered)
-        counting.add_record([EVENTS[e] for e in items], 0, offset, at)
+        councils = counting.add_record([EVENTS[e] for e in items], 0, offset, at)
+        # each event's council, as correlation folds it with (AreaLookup.council of its LSOA)
+        assert councils == [AREAS.council(EVENTS[e].envelope.lsoa) for e in items]
         table |= {key: row.to_bytes() for key, row in counting.changed().items()}
         one_by_one = Counting(counter, each.get, remembered_each)
         for i, e in enumerate(items):
