@@ -13,7 +13,15 @@ from typing import Any
 
 from hub.errors import RuleError
 from hub.flags.contribution import Contribution
-from hub.flags.match import Episode, contributing_types, episodes, needed_types
+from hub.flags.match import (
+    Episode,
+    Indexed,
+    contributing_types,
+    contributors,
+    episodes,
+    episodes_by,
+    needed_types,
+)
 from hub.flags.memo import Bounded
 from hub.flags.state import EventRef, FlagState, Status, flag_id, revision
 from hub.flags.window import SubjectWindow
@@ -34,35 +42,54 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
         rules.least_agencies > 1 and len(set(map(_AGENCY, contributions))) < rules.least_agencies
     ):
         return []  # too few events, or agencies, for any rule: no episode anywhere
-    present = set(map(_TYPE, contributions))  # the attributes read in C, not a setcomp
     floors = window.floors
-    # A rule holds on a window only when every label its conditions name is among its
-    # members' labels, and a label comes only with an event of one of its contributors'
-    # types: a window lacking every type of one such label has no episode of the rule.
     return [
         (rule, episode)
-        for rule, needed in _needed(rules)
-        if not any(map(present.isdisjoint, needed))  # else no episode: skip the work
-        for episode in episodes(rule, contributions, floors.get(rule.id))
+        for rule, indexed in _matchable(rules, frozenset(map(_TYPE, contributions)))
+        for episode in episodes_by(rule, indexed, contributions, floors.get(rule.id))
     ]
 
 
-def _needed(rules: RuleSet) -> tuple[tuple[Rule, tuple[frozenset[str], ...]], ...]:
-    """Each rule with, per label its conditions name, the event types that carry it
-    (:func:`hub.flags.match.needed_types`), or, for a rule that names none, the types it
-    reads: a window needs one of each set for an episode. Made once per rule set (rule sets
-    are frozen)."""
+_Matchable = tuple[tuple[Rule, Indexed], ...]
+
+
+def _matchable(rules: RuleSet, present: frozenset[str]) -> _Matchable:
+    """The rules (each with its contributors by type, :func:`hub.flags.match.contributors`)
+    that may have an episode on a window whose contributions are of the types ``present``.
+
+    A rule holds on a window only when every label its conditions name is among its
+    members' labels, and a label comes only with an event of one of its contributors' types
+    (:func:`hub.flags.match.needed_types`; for a rule that names none, the types it reads):
+    a window lacking every type of one such label has no episode of the rule. A function of
+    the rule set and the types alone, so found once per set of types (remembered for the
+    last rule set: a worker has one), at most :data:`_MATCHABLE_MAX` of them."""
     if _NEEDED[0] is not rules:
         _NEEDED[:] = [
             rules,
-            tuple((r, needed_types(r) or (contributing_types(r),)) for r in rules.rules),
+            tuple(
+                (r, needed_types(r) or (contributing_types(r),), contributors(r))
+                for r in rules.rules
+            ),
+            {},
         ]
-    needed: tuple[tuple[Rule, tuple[frozenset[str], ...]], ...] = _NEEDED[1]
-    return needed
+    known: dict[frozenset[str], _Matchable] = _NEEDED[2]
+    found = known.get(present)
+    if found is None:
+        found = tuple(
+            (rule, indexed)
+            for rule, needed, indexed in _NEEDED[1]
+            if not any(map(present.isdisjoint, needed))
+        )
+        if len(known) >= _MATCHABLE_MAX:
+            known.clear()  # sets of types are few (one per combination a subject has had)
+        known[present] = found
+    return found
 
 
-_NEEDED: list[Any] = [None, ()]
-"""The last rule set :func:`_needed` indexed, and its index (a worker has one rule set)."""
+_NEEDED: list[Any] = [None, (), {}]
+"""The last rule set :func:`_matchable` indexed, its rules' needed types and contributors,
+and the rules it found per set of types (a worker has one rule set)."""
+_MATCHABLE_MAX = 4096
 _AGENCY = attrgetter("agency_id")
 _TYPE = attrgetter("event_type")
 

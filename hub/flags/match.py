@@ -16,7 +16,6 @@ Every step looks at the set, in (occurred_at, event_id) order, never at arrival 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,7 +51,7 @@ class _Contributors:
     by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
     """Per event type, each contributor's label and its compiled ``where`` tests."""
     age: AgeRange | None
-    known: OrderedDict[int, tuple[Contribution, frozenset[str]]]
+    known: Bounded[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
     found: Bounded[tuple[int, ...], _Found]
     """Episodes already found, by candidates (held, so that their ids are not reused)."""
@@ -62,10 +61,7 @@ class _Contributors:
         if found is not None and found[0] is contribution:
             return found[1]
         names = self._labels(contribution)
-        if len(self.known) >= _KNOWN_MAX:
-            self.known.popitem(last=False)  # the oldest: clearing all would relabel every
-            # contribution of the windows in use at once
-        self.known[id(contribution)] = (contribution, names)
+        self.known.put(id(contribution), (contribution, names), 1)  # bounded by the count
         return names
 
     def _labels(self, contribution: Contribution) -> frozenset[str]:
@@ -77,6 +73,10 @@ class _Contributors:
             for name, tests in self.by_type.get(contribution.event_type, ())
             if all(test(fields) for test in tests)
         )
+
+
+Indexed = _Contributors
+"""A rule's contributors by type (:func:`contributors`), for callers' annotations."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def _contributors(rule: Rule) -> _Contributors:
         tuple(frozenset(by_label.get(label, ())) for label in named),
         {t: tuple(cs) for t, cs in by_type.items()},
         rule.conditions.age,
-        OrderedDict(),
+        Bounded(_KNOWN_MAX, _KNOWN_MAX),
         Bounded(_KNOWN_MAX, _FOUND_WEIGHT),
     )
     if len(_INDEXED) >= _INDEXED_MAX:  # rule sets are few; only tests build many
@@ -195,10 +195,22 @@ def severity(rule: Rule, members: Sequence[Labelled]) -> Severity:
 
 
 def episodes(
-    rule: Rule, contributions: Iterable[Contribution], floor: datetime | None
+    rule: Rule, contributions: Sequence[Contribution], floor: datetime | None
 ) -> list[Episode]:
     """Every flag-worthy window of the rule over a set, greedily from the earliest anchor."""
-    indexed = _contributors(rule)
+    return episodes_by(rule, _contributors(rule), contributions, floor)
+
+
+def contributors(rule: Rule) -> Indexed:
+    """The rule's contributors by type (what :func:`episodes_by` is given)."""
+    return _contributors(rule)
+
+
+def episodes_by(
+    rule: Rule, indexed: Indexed, contributions: Sequence[Contribution], floor: datetime | None
+) -> list[Episode]:
+    """:func:`episodes`, given the rule's contributors (:func:`contributors`): a caller that
+    matches many windows against the same rules finds them once."""
     types = indexed.types
     if floor is None:  # most windows: no expiry yet, no late event
         candidates = [c for c in contributions if c.event_type in types]
@@ -211,6 +223,8 @@ def episodes(
     # count.
     # An entry holds its candidates, so no other object has one of their ids while it is
     # there: a key found is the same objects.
+    if len(candidates) < rule.conditions.min_events:
+        return []  # too few for the rule's counts: never remembered, nothing to look up
     key = tuple(map(id, candidates))
     known = indexed.found.get(key)
     if known is not None:

@@ -184,40 +184,100 @@ def test_a_subject_sent_thousands_of_events_holds_a_bounded_memo() -> None:
     assert episodes(rule, items, None) == _plain(rule, items, None)
 
 
-def test_the_bounded_memo_forgets_the_oldest_past_either_bound() -> None:
-    """Entries over the count, or weight over the budget, push the oldest out first; an
-    entry heavier than the budget is not kept; a key put again is weighed once."""
-    memo: Bounded[str, int] = Bounded(entries=3, weight=10)
-    for key, weight in [("a", 2), ("b", 2), ("c", 2)]:
-        memo.put(key, ord(key), weight)
-    memo.put("d", 4, 2)  # a fourth entry: the oldest goes
-    assert [memo.get(k) for k in "abcd"] == [None, ord("b"), ord("c"), 4]
-    memo.put("e", 5, 4)  # 2 + 2 + 4 <= 10, but a fourth entry: b goes
-    assert [memo.get(k) for k in "bcde"] == [None, ord("c"), 4, 5]
-    assert (len(memo), memo.held()) == (3, 8)
-    memo.put("f", 6, 5)  # c goes for the count, then d for the weight: 4 + 5 <= 10
-    assert [memo.get(k) for k in "cdef"] == [None, None, 5, 6]
-    assert (len(memo), memo.held()) == (2, 9)
-    memo.put("e", 7, 1)  # the same key again: its old weight no longer counts
-    assert (memo.get("e"), len(memo), memo.held()) == (7, 2, 6)
-    memo.put("huge", 8, 11)  # heavier than the whole budget: not kept, nothing pushed out
-    assert (memo.get("huge"), len(memo), memo.held()) == (None, 2, 6)
+def test_the_bounded_memo_forgets_its_older_generation_whole() -> None:
+    """Half the entries, or half the weight, make a generation: the newer full, the older
+    is forgotten whole and the newer takes its place; an entry found in the older is copied
+    into the newer; an entry heavier than half the budget is not kept; a key put again is
+    weighed once."""
+    memo: Bounded[str, int] = Bounded(entries=6, weight=20)
+    for key in "abc":
+        memo.put(key, ord(key), 2)
+    assert (len(memo), memo.held()) == (3, 6)
+    memo.put("d", 4, 2)  # the newer holds three: it becomes the older
+    assert (sorted(memo._new), sorted(memo._old), memo.held()) == (["d"], ["a", "b", "c"], 8)
+    assert memo.get("a") == ord("a")  # found in the older: copied into the newer
+    assert (sorted(memo._new), sorted(memo._old), memo.held()) == (["a", "d"], ["a", "b", "c"], 10)
+    memo.put("e", 5, 2)
+    assert (sorted(memo._new), memo.held()) == (["a", "d", "e"], 12)
+    memo.put("g", 3, 2)  # the newer full: the older (b and c, and a's first copy) goes
+    assert (sorted(memo._new), sorted(memo._old), memo.held()) == (["g"], ["a", "d", "e"], 8)
+    assert [memo.get(k) for k in "bcg"] == [None, None, 3]
+    memo.put("g", 7, 1)  # the same key again: its old weight no longer counts
+    assert (memo.get("g"), len(memo), memo.held()) == (7, 4, 7)
+    memo.put("f", 6, 10)  # 1 + 10 > 20 // 2: a new generation, for the weight
+    assert (sorted(memo._new), sorted(memo._old), memo.held()) == (["f"], ["g"], 11)
+    memo.put("g", 8, 11)  # heavier than half the budget: not kept, nor its older value
+    assert (memo.get("g"), len(memo), memo.held()) == (None, 1, 10)
     memo.clear()
-    assert (memo.get("d"), len(memo), memo.held()) == (None, 0, 0)
+    assert (memo.get("f"), len(memo), memo.held()) == (None, 0, 0)
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_random_bounded_memos_keep_their_bounds_and_their_newest(seed: int) -> None:
-    """Random puts: never more entries or weight than the bounds, and the newest entry
-    (when it fits the budget) is always there with its value."""
+@pytest.mark.parametrize("seed", range(40))
+def test_random_bounded_memos_keep_their_bounds_and_their_recent_entries(seed: int) -> None:
+    """Random puts and lookups against a plain record of every put: never more entries or
+    weight than the bounds (the weight counted is the entries' own), never a value but the
+    last one put for its key, and every key put (or copied into the newer generation) in the
+    last ``entries // 2`` such steps, while their weights fit half the budget, is still there."""
     rng = Random(seed)
-    memo: Bounded[int, int] = Bounded(entries=rng.randint(1, 6), weight=rng.randint(5, 30))
-    for step in range(200):
-        key, weight = rng.randint(0, 9), rng.randint(0, 12)
+    memo: Bounded[int, int] = Bounded(entries=rng.randint(1, 12), weight=rng.randint(5, 60))
+    last: dict[int, tuple[int, int]] = {}
+    inserted: list[tuple[int, int]] = []  # every put, and every entry copied into the newer
+    for step in range(300):
+        key = rng.randint(0, 14)
+        if rng.random() < 0.3:
+            copied = key not in memo._new and dict.get(memo._old, key) is not None
+            assert memo.get(key) in (None, last.get(key, (None,))[0])
+            if copied:
+                inserted.append((key, last[key][1]))
+            continue
+        weight = rng.randint(0, 12)
         memo.put(key, step, weight)
+        last[key] = (step, weight)
+        inserted.append((key, weight))
         assert len(memo) <= memo.entries
         assert memo.held() <= memo.weight
-        assert memo.get(key) == (step if weight <= memo.weight else None)
+        generations = (memo._new, memo._old)
+        assert memo.held() == sum(sum(g.weights.values()) for g in generations)
+        assert all(g.keys() == g.weights.keys() for g in generations)
+        recent, weighed = set(), 0
+        for recent_key, recent_weight in reversed(inserted[len(inserted) - memo.entries // 2 :]):
+            weighed += recent_weight
+            if weighed > memo.weight // 2:
+                break
+            recent.add(recent_key)
+        for recent_key in recent:
+            assert (
+                dict.get(memo._new, recent_key, dict.get(memo._old, recent_key))
+                == (last[recent_key][0])
+            )
+
+
+def test_a_memo_of_one_entry_keeps_none() -> None:
+    """Half of one entry is none: a memo bounded to one keeps nothing (two would be more)."""
+    memo: Bounded[str, int] = Bounded(entries=1, weight=10)
+    memo.put("a", 1, 1)
+    assert (memo.get("a"), len(memo), memo.held()) == (None, 0, 0)
+
+
+def test_the_labels_memo_is_bounded_and_relabels_nothing_it_holds() -> None:
+    """A rule's labels by contribution: 3,000 contributions labelled twice over keep at most
+    the memo's bound, the latest half of them labelled once, and their labels right."""
+    rule = RULES.get("repeated-violence")
+    indexed = match._contributors(rule)
+    indexed.known.clear()
+    items = [contribution(_DISPOSAL, i / 100, age=16) for i in range(3000)]
+    for item in items:
+        match.labels(rule, item)
+        assert len(indexed.known) <= match._KNOWN_MAX
+    labelled = []
+    real = match._Contributors._labels
+    try:
+        match._Contributors._labels = lambda self, c: labelled.append(c) or real(self, c)  # type: ignore[method-assign]
+        names = [match.labels(rule, item) for item in items[-match._KNOWN_MAX // 2 :]]
+    finally:
+        match._Contributors._labels = real  # type: ignore[method-assign]
+    assert labelled == []
+    assert names == [indexed._labels(item) for item in items[-match._KNOWN_MAX // 2 :]]
 
 
 def test_every_condition_is_one_that_more_members_keep() -> None:
@@ -273,7 +333,7 @@ def test_the_memo_budget_counts_the_candidates_its_entries_hold() -> None:
     memo = match._contributors(rule).found
     for size in range(1, len(items) + 1):
         episodes(rule, items[:size], None)
-    held = sum(len(found.candidates) for found in memo._values.values())
+    held = sum(len(found.candidates) for found in memo.values())
     assert 0 < held <= match._FOUND_WEIGHT
 
 
@@ -292,6 +352,6 @@ def test_the_remembered_flags_are_bounded_by_the_members_they_list(
     for size in range(1, len(items) + 1):
         found = [(rule, e) for e in episodes(rule, items[:size], None)]
         assert len(engine.states("t", found, T0 + timedelta(days=400))) == len(found)
-    held = sum(len(episode.members) for _, episode, _ in engine._STATES._values.values())
+    held = sum(len(episode.members) for _, episode, _ in engine._STATES.values())
     assert 0 < held <= 1 << 14
     engine._STATES.clear()

@@ -4,7 +4,6 @@ must be every rule's, as matching each rule on every window finds them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from random import Random
 
@@ -14,7 +13,14 @@ from hypothesis import strategies as st
 
 import hub.flags.engine
 from hub.flags import Contribution, SubjectWindow, episodes_of
-from hub.flags.match import Episode, episodes, needed_types
+from hub.flags.match import (
+    Episode,
+    Indexed,
+    contributing_types,
+    episodes,
+    episodes_by,
+    needed_types,
+)
 from hub.models.built import replaced
 from hub.rules import FieldValue, Rule, RuleSet
 from hub.rules.model import Conditions, Contributor, Sequence
@@ -108,12 +114,15 @@ def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.Monkey
     matched: list[str] = []
 
     def spy(
-        rule: Rule, contributions: Iterable[Contribution], floor: datetime | None
+        rule: Rule,
+        indexed: Indexed,
+        contributions: tuple[Contribution, ...],
+        floor: datetime | None,
     ) -> list[Episode]:
         matched.append(rule.id)
-        return episodes(rule, contributions, floor)
+        return episodes_by(rule, indexed, contributions, floor)
 
-    monkeypatch.setattr(hub.flags.engine, "episodes", spy)
+    monkeypatch.setattr(hub.flags.engine, "episodes_by", spy)
     window = SubjectWindow()
     for day, event_type in enumerate(["police.arrest", "police.arrest", "voluntary.engagement"]):
         window = window.add(contribution(event_type, day, intent_to_supply=True))
@@ -142,6 +151,45 @@ def test_a_rule_naming_no_label_is_matched_on_its_types() -> None:
     found = episodes_of(rules, window)
     assert [rule.id for rule, _ in found] == ["repeated-violence"]
     assert found == [(counts_only, e) for e in episodes(counts_only, window.contributions, None)]
+
+
+def test_the_rules_remembered_per_set_of_types_are_bounded_and_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rules each set of types may match are remembered per set, at most
+    ``_MATCHABLE_MAX`` sets (here 2): windows of five different sets of types, each
+    evaluated twice, find the rules that needed types allow and the episodes of matching
+    each of those rules directly, and never more than two sets are held."""
+    monkeypatch.setattr(hub.flags.engine, "_MATCHABLE_MAX", 2)
+    kinds = [
+        ("police.arrest", "police.arrest", "csc.missing_episode"),
+        ("police.violent_incident", "police.weapon_possession", _DISPOSAL_TYPE),
+        ("police.arrest", "voluntary.engagement", "police.arrest"),
+        ("police.violent_incident", "youth_justice.court_outcome", "police.violent_incident"),
+        ("education.suspension", "csc.missing_episode", "police.stop_search"),
+    ]
+    for _ in range(2):
+        for types in kinds:
+            window = SubjectWindow()
+            for day, event_type in enumerate(types):
+                window = window.add(contribution(event_type, day, intent_to_supply=True, age=16))
+            present = frozenset(types)
+            allowed = [
+                rule
+                for rule in RULES.rules
+                if all(present & n for n in needed_types(rule) or (contributing_types(rule),))
+            ]
+            chosen = hub.flags.engine._matchable(RULES, present)
+            assert [rule for rule, _ in chosen] == allowed
+            assert episodes_of(RULES, window) == [
+                (rule, episode)
+                for rule in allowed
+                for episode in episodes(rule, window.contributions, None)
+            ]
+            assert len(hub.flags.engine._NEEDED[2]) <= 2
+
+
+_DISPOSAL_TYPE = "youth_justice.out_of_court_disposal"
 
 
 _TYPES = ("police.arrest", "csc.missing_episode", "education.suspension", "police.stop_search")
