@@ -117,13 +117,6 @@ class Bounded(Generic[K, V]):
         yield from self._new.values()
         yield from self._old.values()
 
-    @property
-    def _values(self) -> dict[K, V]:
-        """Every value remembered, by key (the newer generation's where both hold one): the
-        mapping the memo kept before it had generations, which tests outside
-        ``tests/unit/flags`` read (``tests/unit/dispatch/test_dispatch.py``)."""
-        return {**self._old, **self._new}
-
     def clear(self) -> None:
         """Forget every entry."""
         self._new.memo = self._new.older = None

@@ -410,5 +410,5 @@ def test_the_remembered_hub_flags_are_bounded_by_their_members() -> None:
     remembered._HUB_FLAGS.clear()
     for size in range(1, len(members) + 1):
         remembered.remembered_flag(rule, TOKEN, members[:size])
-    held = sum(len(kept) for _, kept, _ in remembered._HUB_FLAGS._values.values())
+    held = sum(len(kept) for _, kept, _ in remembered._HUB_FLAGS.values())
     assert 0 < held <= remembered._HUB_FLAGS.weight
