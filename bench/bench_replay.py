@@ -10,7 +10,9 @@ first replayed sharded across ``WORKERS`` processes
 ``hub.audit.shard``), end to end: processes started, each one's history indexed, the entries
 replayed and the reports merged, on the wall clock and as the CPU time of the busiest process
 (the wall clock of an otherwise idle machine with a core per process, start-up excepted).
-Prints figures, and whether the sharded report is the one-process report; asserts nothing.
+Prints figures, whether the sharded report is the one-process report, and each report's
+digest (SHA-256 of its canonical JSON, :meth:`ReplayReport.digest`: two trees' runs compare
+by it); asserts nothing.
 The one-process figures come last (``make bench`` reads the last decisions/s figure).
 With ``--profile FILE`` the one-process replay runs under cProfile (its figures then include
 the profiler's cost): the stats go to ``FILE`` and the functions with the most time of their
@@ -80,12 +82,14 @@ def main() -> None:
     print(f"CPU seconds per process (this one first): {shares}; this process in all {cpu:.2f}")
     same = sharded.report.to_json() == report.to_json() and sharded.fallback is None
     print(f"sharded report equal to the one-process report: {same} (fallback: {sharded.fallback})")
+    print(f"sharded report digest: {sharded.report.digest()}")
     # one process last: bench/report.py (make bench) reads the last decisions/s figure
     print(f"{'one process':<40} {'wall':>12} {'CPU':>12}")
     _line("index accepted topic", len(sim.accepted), indexed, "records/s")
     _line("replay (re-derive and compare)", report.entries, replayed, "decisions/s")
     _line("end to end (index + replay)", report.entries, total, "decisions/s")
     print(f"mismatches: {len(report.mismatches)}")
+    print(f"report digest: {report.digest()}")
     if profiler is not None:
         profiler.dump_stats(args.profile)
         print(f"one-process replay profiled (its figures include cProfile's): {args.profile}")

@@ -5,11 +5,13 @@ Split from :mod:`hub.audit.replay`, which fills them.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hub.audit.entry import canonical_json
 from hub.audit.mismatch import Mismatch
 from hub.audit.tally import Tally
 from hub.audit.watermark import WatermarkCounts
@@ -69,6 +71,11 @@ class ReplayReport:
             "watermark": self.watermark,
             "validated_whole": self.validated,
         }
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the report's canonical JSON (:meth:`to_json`, sorted keys, no
+        spaces): two replays gave the same report exactly when their digests are equal."""
+        return hashlib.sha256(canonical_json(self.to_json())).hexdigest()
 
 
 @dataclass(slots=True)
