@@ -20,8 +20,8 @@ class Classified:
 
     __slots__ = (
         "_by_id",
+        "_classes",
         "_first",
-        "classes",
         "facts",
         "given",
         "kinds",
@@ -41,7 +41,7 @@ class Classified:
         self.policy, self.token = moment
         self.facts, self.kinds = found
         """Each contribution's facts and class, in order."""
-        self.classes = frozenset(self.kinds)
+        self._classes: frozenset[Class] | None = None
         self.sights: dict[frozenset[Class], Sight] = {}
         """What partnerships may see of it, by the classes of it they are permitted."""
         self.given: tuple[dict[Class, int], tuple[str, ...], list[Sight]] | None = None
@@ -53,6 +53,13 @@ class Classified:
     def of(self, window: SubjectWindow, policy: Evaluator, token: str) -> bool:
         """Whether these are the classes of this window object, evaluator and token."""
         return self.window is window and self.policy is policy and self.token == token
+
+    @property
+    def classes(self) -> frozenset[Class]:
+        """Its classes (built once, when asked: most windows' are never asked)."""
+        if self._classes is None:
+            self._classes = frozenset(self.kinds)
+        return self._classes
 
     @property
     def first(self) -> dict[Class, EventFacts]:

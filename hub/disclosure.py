@@ -25,7 +25,7 @@ from hub.dsa import NO_CONSENT, Clause, ConsentView, Decision, Evaluator, EventF
 from hub.flags import Contribution, FlagState, SubjectWindow, flag_id, qualifying
 from hub.flags.match import severity
 from hub.flags.state import revision as flag_revision
-from hub.flags.window import window_json
+from hub.flags.window import floors_json, joined_json
 from hub.idkey import IdKey
 from hub.models.built import built, slot_setters
 from hub.rules import Rule
@@ -72,9 +72,20 @@ class SubjectState(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Compact JSON for the state table (remembered: the next read is of these bytes)."""
-        # As model_dump_json(), the window's contributions written once each (window_json)
-        # and the other fields' JSON once per set of values (_rest_json).
-        data = b'{"window":' + window_json(self.window) + b"," + _rest_json(self)[1:]
+        # As model_dump_json(), the window's contributions written once each (joined_json),
+        # its floors' JSON once per mapping (floors_json) and the other fields' once per set
+        # of values (_rest_json): joined in one copy, not one per part.
+        window = self.window
+        data = b"".join(
+            (
+                b'{"window":{"contributions":[',
+                joined_json(window.contributions),
+                b"],",
+                floors_json(window),
+                b",",
+                _rest_json(self),
+            )
+        )
         _decoded.keep(data, self)
         return data
 
@@ -101,7 +112,8 @@ def keep_decoded(data: bytes, state: SubjectState) -> None:
 
 
 def _rest_json(state: SubjectState) -> bytes:
-    """``state.model_dump_json(exclude={"window"})``, written once per set of values.
+    """``state.model_dump_json(exclude={"window"})`` without its opening brace (the rest of
+    the state's JSON after its window's), written once per set of values.
 
     A state's held flags, consent ledger, floors and retraction counts are immutable and
     mostly carried over unchanged from one state of a subject to the next (only the window
@@ -117,7 +129,7 @@ def _rest_json(state: SubjectState) -> bytes:
     known = _rest.get(key)
     if known is not None and all(map(operator.is_, known[0], parts)):
         return known[1]
-    data = state.model_dump_json(exclude={"window"}).encode()
+    data = state.model_dump_json(exclude={"window"}).encode()[1:]
     if len(_rest) >= _REST_CAPACITY:
         _rest.clear()
     _rest[key] = (parts, data)
@@ -132,8 +144,9 @@ def _empty_state() -> SubjectState:
 
 @cache
 def _empty_rest() -> bytes:
-    """The JSON of empty held flags, consent, floors and counts (the same for every state)."""
-    return SubjectState().model_dump_json(exclude={"window"}).encode()
+    """The JSON of empty held flags, consent, floors and counts (the same for every state),
+    without its opening brace."""
+    return SubjectState().model_dump_json(exclude={"window"}).encode()[1:]
 
 
 _REST_CAPACITY = 16384
@@ -159,8 +172,10 @@ class DecodedByBytes(Generic[S]):
         self._states: OrderedDict[bytes, S] = OrderedDict()
 
     def keep(self, data: bytes, state: S) -> None:
-        self._states[data] = state
-        self.trim()
+        states = self._states
+        states[data] = state
+        if len(states) > self.capacity:  # once full (one call less per write until then)
+            self.trim()
 
     def trim(self) -> None:
         while len(self._states) > self.capacity:

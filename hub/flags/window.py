@@ -100,20 +100,30 @@ class SubjectWindow(BaseModel):
 def window_json(window: SubjectWindow) -> bytes:
     """``window.model_dump_json()``, with each contribution's JSON written once.
 
-    A contribution is immutable and stays in its subject's window for many events; its JSON
-    is remembered (bounded) and the window's joined around it, byte for byte as pydantic
-    writes the whole. The memo is by identity: an entry holds its contribution, so no other
-    object can have its id while the entry is there, and a hit needs no identity check; the
-    lookups are made in C (``map``), only a miss in Python.
+    The window's JSON is pydantic's, joined around its contributions' (:func:`joined_json`)
+    and its floors' (:func:`floors_json`) in one copy.
     """
-    contributions = window.contributions
+    return b"".join(
+        (b'{"contributions":[', joined_json(window.contributions), b"],", floors_json(window))
+    )
+
+
+def joined_json(contributions: tuple[Contribution, ...]) -> bytes:
+    """The contributions' JSON, comma-separated, as pydantic writes them in a window.
+
+    A contribution is immutable and stays in its subject's window for many events; its JSON
+    is remembered (bounded) and joined with the others', byte for byte as pydantic writes
+    them. The memo is by identity: an entry holds its contribution, so no other object can
+    have its id while the entry is there, and a hit needs no identity check; the lookups are
+    made in C (``map``), only a miss in Python.
+    """
     ids = list(map(id, contributions))
     parts: list[bytes] = list(map(_json.get, ids, _NO_JSON))
     if b"" in parts:  # a contribution's JSON is never empty: only a miss is
         for i, found in enumerate(parts):
             if not found:
                 parts[i] = _remember(contributions[i], ids[i])
-    return b'{"contributions":[' + b",".join(parts) + b"]," + _floors_json(window)
+    return b",".join(parts)
 
 
 def _remember(contribution: Contribution, key: int) -> bytes:
@@ -127,7 +137,7 @@ def _remember(contribution: Contribution, key: int) -> bytes:
     return data
 
 
-def _floors_json(window: SubjectWindow) -> bytes:
+def floors_json(window: SubjectWindow) -> bytes:
     """``"floors":{...}}``: the window's JSON after its contributions, remembered per floors.
 
     A window's floors change only when expiry drops a contribution (or a late event
