@@ -13,7 +13,7 @@ with their bodies.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -102,3 +102,52 @@ def test_partnerships_decided_together_are_decided_as_one_by_one(
         with _one_by_one_decided():
             alone = _steps(world, correlator, history)
         assert together == alone
+
+
+@SETTINGS
+@given(history=items())
+def test_a_resend_to_partnerships_holding_nothing_is_decided_as_one_by_one(
+    world: World,  # noqa: F811  # the fixture
+    history: list[Item],
+) -> None:
+    """A resend (a redelivered event) views every partnership, one that may not see the
+    event too: :meth:`~hub.rounds.Round.decide_all` leaves it to
+    :meth:`~hub.rounds.Round.decide`. Each step's state is dispatched again with no flag held
+    (a partnership added since, say), resent for its window's first and last events."""
+    correlator = world.correlator
+    evaluator = Evaluator(world.book, world.registry)
+    for state, at in _states(world, correlator, history):
+        bare = state.model_copy(update={"held": {}})
+        moment = Moment(at, evaluator, world.book.last_sequence)
+        contributions = bare.window.contributions
+        for event_id in {contributions[0].event_id, contributions[-1].event_id}:
+            found = []
+            for together in (True, False):
+                with nullcontext() if together else _one_by_one_decided():
+                    step = correlator.dispatcher.dispatch(
+                        TOKEN, bare, moment, resend=True, trigger=Trigger(event_id)
+                    )
+                alerts = [
+                    (
+                        p.partnership_id,
+                        p.alert_id,
+                        opened(world, p, p.partnership_id).body.to_bytes(),
+                    )
+                    for p in step.pending
+                ]
+                found.append((step.state, step.decisions, step.counted, alerts))
+            assert found[0] == found[1]
+
+
+def _states(place: World, correlator: Correlator, history: Sequence[Item]) -> list[Any]:
+    """Each event's state over the history (no ticks), with its moment's time."""
+    evaluator = Evaluator(place.book, place.registry)
+    state, found = SubjectState(), []
+    for item in sorted(history, key=lambda i: (i.arrived, i.n)):
+        at = START + item.arrived
+        moment = Moment(at, evaluator, place.book.last_sequence)
+        folded = correlator.fold(encode(correlator.store, item), state, moment)
+        if folded is not None:
+            state = folded.step.state
+            found.append((state, at))
+    return found
