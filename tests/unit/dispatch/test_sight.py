@@ -563,3 +563,41 @@ def test_a_grown_windows_sights_are_the_ones_before_with_the_events_added(
     assert given[1]["oxfordshire"].ids == {"g1", "g2"}
     assert given[3]["milton-keynes"].ids == {"g5"}
     assert given[4]["oxfordshire"] is given[3]["oxfordshire"]
+
+
+def test_a_grown_window_in_another_interval_is_sighted_afresh(
+    book_and_registry: Book,  # noqa: F811
+) -> None:
+    """Remembering, a window grown at the end with events of its classes only, decided in
+    another interval than the window before (an agreement in force since), takes none of
+    the sights before: the masks differ (``Decider._grown_sights``). Education suspensions
+    in Reading are shared with Reading by 2026-12-01, not by 2026-06-01."""
+    book, registry = book_and_registry
+    evaluator = Evaluator(book, registry)
+    before_at, at = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    assert evaluator.interval(before_at) != evaluator.interval(at)
+
+    def event(n: int, agency: str, event_type: str) -> Contribution:
+        return Contribution(
+            event_id=f"i{n}",
+            event_type=event_type,
+            agency_id=agency,
+            occurred_at=before_at - timedelta(days=10 - n),
+            council="E06000038",
+            age=15,
+        )
+
+    first = (
+        event(0, "police", "police.weapon_possession"),
+        event(1, "education", "education.suspension"),
+    )
+    grown = (*first, event(2, "education", "education.suspension"))
+    found = []
+    for events, when in ((first, before_at), (grown, at)):
+        window = SubjectWindow(contributions=events)
+        moment = Moment(when, evaluator, 1, consent=NO_CONSENT)
+        decider = Decider(TOKEN, moment, remember=True)
+        found.append(dict(zip(PARTNERSHIPS, decider.sights(PARTNERSHIPS, window), strict=True)))
+        _check(Decider(TOKEN, moment, remember=True), window, Evaluator(book, registry), when)
+    assert found[0]["reading"].ids == {"i0"}  # not vacuous: the suspension withheld before
+    assert found[1]["reading"].ids == {"i0", "i1", "i2"}
