@@ -112,8 +112,8 @@ class Decider:
     token: str
     moment: Moment
     remember: bool = False
-    """Remember facts, classes, windows' classes and what each partnership may see of them
-    across dispatches (see the module doc)."""
+    """Remember windows' classes and what each partnership may see of them across
+    dispatches (see the module doc)."""
     _classes: dict[str, tuple[EventFacts, Class]] = field(default_factory=dict)
     _tables: dict[tuple[int, str], dict[Class, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)

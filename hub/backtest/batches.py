@@ -4,8 +4,9 @@ An agency seals a batch of up to 256 events with one signature, and ``hub feed``
 one batch record (``hub.crypto.batchrecord``); the live hub verifies the record once (the
 Merkle root of all its events, then the signature over it) and checks each event alone. A
 backtest takes each event at its own time, so a record's events are taken apart by the
-planner (:func:`events_of`), each marked as an event of that record (its ``vru-seal`` header
-is :data:`BATCH_EVENT`, the record's bytes travel with it), and the runner opens each record
+planner (:func:`taken_from`; :func:`events_of` makes a message of each), each marked as an
+event of that record (its ``vru-seal`` header is :data:`BATCH_EVENT`, the record's bytes
+travel with it), and the runner opens each record
 once with :class:`BatchSeals`: parsed, its agency checked, its root recomputed from every
 event and its signature verified, or refused with the error the live hub would give the
 whole record (counted once per event, as the backtest counts events).

@@ -16,7 +16,7 @@ process.
 The one thing ingest shares between subjects is de-duplication by event id. An event id met
 again in another process than before (an agency that sealed one id for two subjects) is
 settled exactly: the processes that had it are asked whether they accepted it, and the one
-now taking it is told where (:class:`~hub.backtest.plan.Seen`) before it runs it.
+now taking it is told where (an ``(event id, position)`` row) before it runs it.
 
 A process that fails stops the run with :class:`BacktestProcessError` (its error's type and
 message, or its exit code); no report is written from part of a run.
