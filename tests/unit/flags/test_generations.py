@@ -29,7 +29,8 @@ class _Value:
 def test_a_generation_forgotten_is_freed() -> None:
     """Once the older generation is forgotten (two turns after a put), nothing of the memo
     holds its values: a turned generation must not keep a reference to the one before it,
-    or every generation ever made would stay in memory, linked one to the next."""
+    or every generation ever made would stay in memory, linked one to the next. A memo
+    cleared finds nothing put before and holds nothing."""
     memo: Bounded[int, _Value] = Bounded(entries=4, weight=100)
     first = _Value(1)
     watched = weakref.ref(first)
@@ -41,6 +42,8 @@ def test_a_generation_forgotten_is_freed() -> None:
     gc.collect()
     assert watched() is None
     assert memo.get(-1) is None
+    memo.clear()  # nothing found after, and nothing held
+    assert (memo.get(5), len(memo), memo.held(), list(memo.values())) == (None, 0, 0, [])
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -51,7 +54,8 @@ def test_each_generation_weighs_what_it_holds_and_never_gives_a_replaced_value(
     value found in the older generation into the newer): every value a generation holds
     is weighed with the weight it was put with, each generation holds at most half the
     entries and half the weight, and a lookup gives the value last put for its key or
-    none, never one put before it."""
+    none, never one put before it; ``values`` gives the newer's then the older's and
+    ``held`` their sum."""
     rng = Random(seed)
     memo: Bounded[int, tuple[int, _Value]] = Bounded(rng.randint(2, 12), rng.randint(4, 40))
     last: dict[int, tuple[int, _Value]] = {}
@@ -74,6 +78,8 @@ def test_each_generation_weighs_what_it_holds_and_never_gives_a_replaced_value(
             # holds a later one for the key (it is then never looked up there)
             assert all(v is last[k] for k, v in memo._new.items())
             assert all(v is last[k] or k in memo._new for k, v in memo._old.items())
+        assert list(memo.values()) == [*memo._new.values(), *memo._old.values()]
+        assert memo.held() == memo._new.held + memo._old.held
 
 
 def test_the_labels_memo_keeps_its_bound_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
