@@ -171,7 +171,7 @@ def test_the_sequence_test_finds_what_every_pair_finds(
 
 def test_a_subject_sent_thousands_of_events_holds_a_bounded_memo() -> None:
     """3,000 events of one subject in a month, in time order: each rule's memo of episodes
-    holds at most its budget of candidates in all (the entries are forgotten oldest first),
+    holds at most its budget of candidates in all (the older generation forgotten whole),
     the last set is still carried over from the one before, and the episodes are right."""
     rule = RULES.get("repeated-violence")
     types = ("police.violent_incident", "police.weapon_possession", _DISPOSAL)
