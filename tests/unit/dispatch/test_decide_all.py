@@ -29,13 +29,13 @@ from hub.view import Sight
 from tests.unit.dispatch.test_view_property import (
     SETTINGS,
     START,
-    TICK_DAYS,
     TOKEN,
     Item,
     World,
     encode,
     items,
     opened,
+    steps,
     world,  # noqa: F401  # the fixture
 )
 
@@ -63,29 +63,18 @@ def _one_by_one_decided() -> Iterator[None]:
 
 def _steps(place: World, correlator: Correlator, history: Sequence[Item]) -> list[Any]:
     """Each dispatch's outputs over the history, events and ticks in time order."""
-    evaluator = Evaluator(place.book, place.registry)
-    state, found = SubjectState(), []
-    last = max(i.arrived for i in history) + timedelta(days=120)
-    timeline: list[tuple[timedelta, int, Item | None]] = [
-        (timedelta(days=d), 1, None) for d in range(0, last.days, TICK_DAYS)
+    return [
+        (
+            step.state,
+            step.decisions,
+            step.counted,
+            [
+                (p.partnership_id, p.alert_id, opened(place, p, p.partnership_id).body.to_bytes())
+                for p in step.pending
+            ],
+        )
+        for step in steps(place, correlator, history)
     ]
-    timeline += [(i.arrived, 0, i) for i in history]
-    for at, _, item in sorted(timeline, key=lambda x: (x[0], x[1], x[2].n if x[2] else 0)):
-        moment = Moment(START + at, evaluator, place.book.last_sequence)
-        if item is None:
-            step = correlator.rescan(TOKEN, state, moment)
-        else:
-            folded = correlator.fold(encode(correlator.store, item), state, moment)
-            if folded is None:
-                continue
-            step = folded.step
-        state = step.state
-        alerts = [
-            (p.partnership_id, p.alert_id, opened(place, p, p.partnership_id).body.to_bytes())
-            for p in step.pending
-        ]
-        found.append((step.state, step.decisions, step.counted, alerts))
-    return found
 
 
 @SETTINGS

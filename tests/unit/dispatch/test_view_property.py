@@ -12,7 +12,7 @@ compared), so whole bodies are compared.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
 from hub.crypto import HUB, HmacKey, Keyring, create_dev_keyring, partnership_owner
-from hub.dispatch import Moment, SubjectState, event_facts
+from hub.dispatch import Moment, Step, SubjectState, event_facts
 from hub.dsa import AgreementBook, Evaluator, load_directory
 from hub.feeds.synthetic import synth_valid_fields
 from hub.flags import Contribution, SubjectWindow, contribution_of, evaluate
@@ -103,15 +103,16 @@ def encode(store: SchemaStore, item: Item) -> bytes:
     return store.encode(event_type, {"envelope": envelope, **body, **fields})
 
 
-def stream(world: World, items: Sequence[Item], partnership: str) -> list[bytes]:
-    """The bodies ``partnership`` receives, in order, once each (as the sequencer numbers them)."""
-    correlator, evaluator = world.correlator, Evaluator(world.book, world.registry)
-    state, pending = SubjectState(), list[Pending]()
-    ordered = sorted(items, key=lambda i: (i.arrived, i.n))
+def steps(world: World, correlator: Correlator, items: Sequence[Item]) -> Iterator[Step]:
+    """Each dispatch's step over ``items``: events as they arrive and a tick every
+    ``TICK_DAYS`` days until 120 days after the last, in time order (an event before a tick
+    of the same instant)."""
+    evaluator = Evaluator(world.book, world.registry)
+    state = SubjectState()
     last = max((i.arrived for i in items), default=timedelta(0)) + timedelta(days=120)
     ticks = [timedelta(days=d) for d in range(0, last.days, TICK_DAYS)]
     timeline: list[tuple[timedelta, int, Item | None]] = [(t, 1, None) for t in ticks]
-    timeline += [(i.arrived, 0, i) for i in ordered]
+    timeline += [(i.arrived, 0, i) for i in items]
     for at, _, item in sorted(timeline, key=lambda x: (x[0], x[1], x[2].n if x[2] else 0)):
         moment = Moment(START + at, evaluator, world.book.last_sequence)
         if item is None:
@@ -122,7 +123,17 @@ def stream(world: World, items: Sequence[Item], partnership: str) -> list[bytes]
                 continue
             step = folded.step
         state = step.state
-        pending += [p for p in step.pending if p.partnership_id == partnership]
+        yield step
+
+
+def stream(world: World, items: Sequence[Item], partnership: str) -> list[bytes]:
+    """The bodies ``partnership`` receives, in order, once each (as the sequencer numbers them)."""
+    pending = [
+        p
+        for step in steps(world, world.correlator, items)
+        for p in step.pending
+        if p.partnership_id == partnership
+    ]
     return [opened(world, p, partnership).body.to_bytes() for p in unique(pending)]
 
 
