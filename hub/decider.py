@@ -17,26 +17,31 @@ a function of the evaluator, the interval of the time between the book's breakpo
 (:meth:`~hub.dsa.Evaluator.interval`), the class and the partnership alone: those decisions
 are shared by every dispatch.
 
-What a partnership may see of a window (:meth:`Decider.sight`) is then the events of the
-classes it is permitted: partnerships permitted the same classes see the same events. A
-dispatch finds every partnership's at once (:meth:`Decider.sights`): each class of the
-window is one mask of the partnerships it permits (for a consent state that answers nothing,
-shared by every dispatch of the interval, per class: :data:`_MASKS`), the partnerships are
-split into the groups permitted the same classes, and each group's events are found once
-(the demo's nine partnerships see one of two sets of a subject's events). Each partnership's
-own decisions stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
+Each class is keyed by its number (:class:`hub.classified.Numbering`, the last evaluator's,
+:data:`_NUMBERING`): found once per contribution, a number hashes and compares at once, and a
+set of classes is one int, bit n the class numbered n. What a partnership may see of a window
+(:meth:`Decider.sight`) is then the events of the classes it is permitted (one int, its
+permits): partnerships permitted the same classes see the same events. A dispatch finds every
+partnership's at once (:meth:`Decider.sights`): each class of the window is one mask of the
+partnerships it permits (for a consent state that answers nothing, shared by every dispatch
+of the interval, per class: :data:`_MASKS`), the partnerships are split into the groups
+permitted the same classes, and each group's events are found once (the demo's nine
+partnerships see one of two sets of a subject's events). Each partnership's own decisions
+stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
 flags at each event a partnership may not see and at each tick), the classes of each
 subject's last window are remembered across dispatches, by token, and carried over to its
 next window for the contribution objects it keeps (the newest :data:`_LAST_MAX` kept, the
-last evaluator's only), with the sights last given for it. A contribution's own facts and
-class are not remembered apart (they were, by the contribution's identity, until
-2026-12-07: over three months of the demo that memo answered none of its 9,689 asks, every
-contribution it could answer being in its subject's last window already, and in a long run
-it evicted an entry at every new contribution). The live worker remembers nothing: its
-windows change with nearly every dispatch, and the entries cost collector time and memory
-(``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no I/O, no clock.
+last numbering's only), with the sights last given for it: a window grown at the end with
+events of classes it had takes those sights with the added events (:meth:`Decider.sights`).
+A contribution's own facts and class are not remembered apart (they were, by the
+contribution's identity, until 2026-12-07: over three months of the demo that memo answered
+none of its 9,689 asks, every contribution it could answer being in its subject's last window
+already, and in a long run it evicted an entry at every new contribution). The live worker
+remembers nothing: its windows change with nearly every dispatch, and the entries cost
+collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no
+I/O, no clock.
 """
 
 from __future__ import annotations
