@@ -17,26 +17,31 @@ a function of the evaluator, the interval of the time between the book's breakpo
 (:meth:`~hub.dsa.Evaluator.interval`), the class and the partnership alone: those decisions
 are shared by every dispatch.
 
-What a partnership may see of a window (:meth:`Decider.sight`) is then the events of the
-classes it is permitted: partnerships permitted the same classes see the same events. A
-dispatch finds every partnership's at once (:meth:`Decider.sights`): each class of the
-window is one mask of the partnerships it permits (for a consent state that answers nothing,
-shared by every dispatch of the interval, per class: :data:`_MASKS`), the partnerships are
-split into the groups permitted the same classes, and each group's events are found once
-(the demo's nine partnerships see one of two sets of a subject's events). Each partnership's
-own decisions stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
+Each class is keyed by its number (:class:`hub.classified.Numbering`, the last evaluator's,
+:data:`_NUMBERING`): found once per contribution, a number hashes and compares at once, and a
+set of classes is one int, bit n the class numbered n. What a partnership may see of a window
+(:meth:`Decider.sight`) is then the events of the classes it is permitted (one int, its
+permits): partnerships permitted the same classes see the same events. A dispatch finds every
+partnership's at once (:meth:`Decider.sights`): each class of the window is one mask of the
+partnerships it permits (for a consent state that answers nothing, shared by every dispatch
+of the interval, per class: :data:`_MASKS`), the partnerships are split into the groups
+permitted the same classes, and each group's events are found once (the demo's nine
+partnerships see one of two sets of a subject's events). Each partnership's own decisions
+stay its own (:meth:`Decider.decisions`, found when a record or an alert asks).
 
 With ``remember`` (a backtest's dispatcher, whose subjects are re-decided with the same
 flags at each event a partnership may not see and at each tick), the classes of each
 subject's last window are remembered across dispatches, by token, and carried over to its
 next window for the contribution objects it keeps (the newest :data:`_LAST_MAX` kept, the
-last evaluator's only), with the sights last given for it. A contribution's own facts and
-class are not remembered apart (they were, by the contribution's identity, until
-2026-12-07: over three months of the demo that memo answered none of its 9,689 asks, every
-contribution it could answer being in its subject's last window already, and in a long run
-it evicted an entry at every new contribution). The live worker remembers nothing: its
-windows change with nearly every dispatch, and the entries cost collector time and memory
-(``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no I/O, no clock.
+last numbering's only), with the sights last given for it: a window grown at the end with
+events of classes it had takes those sights with the added events (:meth:`Decider.sights`).
+A contribution's own facts and class are not remembered apart (they were, by the
+contribution's identity, until 2026-12-07: over three months of the demo that memo answered
+none of its 9,689 asks, every contribution it could answer being in its subject's last window
+already, and in a long run it evicted an entry at every new contribution). The live worker
+remembers nothing: its windows change with nearly every dispatch, and the entries cost
+collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no
+I/O, no clock.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from dataclasses import dataclass, field
 from operator import is_
 from typing import TypeVar
 
-from hub.classified import Class, Classified, Decisions, groups, members
+from hub.classified import Classified, Decisions, Numbering, bits_of, groups, members
 from hub.consent import ConsentLedger
 from hub.disclosure import Moment, event_facts
 from hub.dsa import NO_CONSENT, ConsentView, Decision, Evaluator, EventFacts, Outcome
@@ -57,28 +62,34 @@ from hub.view import Decide, Sight
 _LAST_MAX = 16384
 _LAST: OrderedDict[str, Classified] = OrderedDict()
 """The classes of each subject's last window, by token (see Decider._classified)."""
-_LAST_OF: list[Evaluator | None] = [None]
-"""The evaluator whose classes :data:`_LAST` holds (a superseded one is not kept alive)."""
+_LAST_OF: list[Numbering | None] = [None]
+"""The numbering whose classes :data:`_LAST` holds (a superseded one is not kept alive)."""
 _LOOK_AHEAD = 4
 """Contributions of the window before looked past for one of the new window's."""
+_NUMBERING_MAX = 16384
+_NUMBERING: list[Numbering | None] = [None]
+"""The classes' numbers (:class:`hub.classified.Numbering`): the last evaluator's, replaced
+by a fresh one for a dispatch that finds it holding :data:`_NUMBERING_MAX` classes (so it
+holds at most that many and the classes of one dispatch's windows). Everything keyed by
+class numbers is of one numbering: :data:`_LAST`, :data:`_TABLES` and :data:`_MASKS` are
+emptied when another is met, and hold at most its classes per key."""
 _TABLES_MAX = 1024
-_TABLE_MAX = 16384
-_TABLES: dict[tuple[int, int, str], tuple[Evaluator, dict[Class, Decision]]] = {}
-"""Decisions by class, per (evaluator, interval, partnership), for a silent consent state:
-only the last evaluator's (a worker decides under one at a time; one that reloads its
+_TABLES: dict[tuple[int, str], tuple[Numbering, dict[int, Decision]]] = {}
+"""Decisions by class number, per (interval, partnership), for a silent consent state: only
+the last numbering's (a worker decides under one evaluator at a time; one that reloads its
 agreements does not keep the superseded evaluators alive through this memo)."""
-_TABLES_OF: list[Evaluator | None] = [None]
-"""The evaluator whose decisions :data:`_TABLES` holds."""
+_TABLES_OF: list[Numbering | None] = [None]
+"""The numbering whose decisions :data:`_TABLES` holds."""
 _PERMIT = Outcome.PERMIT
 _MASKS_MAX = 8
-_MASKS: dict[tuple[int, int, tuple[str, ...]], tuple[Evaluator, dict[Class, int]]] = {}
-"""Per (evaluator, interval, partnerships in order), for a consent state that answers
-nothing: each class's permitted partnerships, bit i the i-th (:meth:`Decider.sights`). At
-most :data:`_MASKS_MAX` keys (one per interval and recipients tuple in practice) of
-:data:`_TABLE_MAX` classes each (a fresh one when full: a feed of many classes cannot grow
-it, nor one window of many classes); only the last evaluator's."""
-_MASKS_OF: list[Evaluator | None] = [None]
-"""The evaluator whose masks :data:`_MASKS` holds."""
+_MASKS: dict[tuple[int, tuple[str, ...]], tuple[Numbering, dict[int, int]]] = {}
+"""Per (interval, partnerships in order), for a consent state that answers nothing: each
+class's permitted partnerships, bit i the i-th (:meth:`Decider.sights`). At most
+:data:`_MASKS_MAX` keys (one per interval and recipients tuple in practice), each of at most
+the numbering's classes (one a key: a window's set of classes is never one); only the last
+numbering's."""
+_MASKS_OF: list[Numbering | None] = [None]
+"""The numbering whose masks :data:`_MASKS` holds."""
 
 
 K = TypeVar("K")
@@ -86,23 +97,30 @@ V = TypeVar("V")
 
 
 def _interval_memo(
-    memo: dict[K, tuple[Evaluator, dict[Class, V]]],
-    owner: list[Evaluator | None],
+    memo: dict[K, tuple[Numbering, dict[int, V]]],
+    owner: list[Numbering | None],
     most: int,
-    policy: Evaluator,
+    numbering: Numbering,
     key: K,
-) -> dict[Class, V]:
-    """The by-class memo shared by the dispatches of an interval under ``key`` (its
-    evaluator's id and interval first): a fresh one when the evaluator's entry is full
-    (:data:`_TABLE_MAX` classes), and every entry forgotten past ``most`` keys or when
-    another evaluator is met (``owner`` names the one ``memo`` holds)."""
+) -> dict[int, V]:
+    """The by-class memo shared by the dispatches of an interval under ``key`` (its interval
+    first), of this numbering's classes: every entry forgotten past ``most`` keys or when
+    another numbering is met (``owner`` names the one ``memo`` holds)."""
     entry = memo.get(key)
-    if entry is None or entry[0] is not policy or len(entry[1]) >= _TABLE_MAX:
-        if len(memo) >= most or owner[0] is not policy:
+    if entry is None or entry[0] is not numbering:
+        if len(memo) >= most or owner[0] is not numbering:
             memo.clear()
-            owner[0] = policy
-        entry = memo[key] = (policy, {})  # held, so its id is not reused
+            owner[0] = numbering
+        entry = memo[key] = (numbering, {})
     return entry[1]
+
+
+def _numbering(policy: Evaluator) -> Numbering:
+    """The numbering of the evaluator's classes a dispatch keys them by (:data:`_NUMBERING`)."""
+    numbering = _NUMBERING[0]
+    if numbering is None or numbering.policy is not policy or numbering.full(_NUMBERING_MAX):
+        numbering = _NUMBERING[0] = Numbering(policy)
+    return numbering
 
 
 @dataclass(slots=True)
@@ -114,20 +132,26 @@ class Decider:
     remember: bool = False
     """Remember windows' classes and what each partnership may see of them across
     dispatches (see the module doc)."""
-    _classes: dict[str, tuple[EventFacts, Class]] = field(default_factory=dict)
-    _tables: dict[tuple[int, str], dict[Class, Decision]] = field(default_factory=dict)
+    _numbering: Numbering = field(init=False)
+    """The numbers of the evaluator's classes this dispatch keys them by (:data:`_NUMBERING`,
+    taken once: every class number it holds is of this numbering)."""
+    _classes: dict[str, tuple[EventFacts, int]] = field(default_factory=dict)
+    _tables: dict[tuple[int, str], dict[int, Decision]] = field(default_factory=dict)
     _views: list[ConsentView] = field(default_factory=list)
     """The consent views asked (held: their ids key the tables)."""
     _window: Classified | None = None
     """The classes of the window :meth:`sight` was last asked of."""
-    _permits: dict[str, frozenset[Class]] = field(default_factory=dict)
-    """Which of the window's classes each partnership may see (found by :meth:`sights` or
-    :meth:`sight`)."""
-    _masks: dict[tuple[str, ...], dict[Class, int]] = field(default_factory=dict)
+    _permits: dict[str, int] = field(default_factory=dict)
+    """Which of the window's classes each partnership may see (bit n the class numbered n),
+    found by :meth:`sight`."""
+    _masks: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
     """Each class's permitted partnerships, per partnerships asked (:meth:`_masks_of`)."""
     _grown: Classified | None = None
     """The subject's window before, when the window last classified is it with events added
     at the end (:meth:`_classes_of`; remembering only): :meth:`_grown_sights`."""
+
+    def __post_init__(self) -> None:
+        self._numbering = _numbering(self.moment.policy)
 
     def decide(self, partnership_id: str, consent: ConsentView | None = None) -> Decide:
         """The partnership's decisions on contributions, under ``consent`` (the moment's when
@@ -180,32 +204,35 @@ class Decider:
             return grown
         first = known.first
         kinds = list(first)
+        known.bits = bits_of(kinds)
         bits = []
         for kind in kinds:
             mask = masks.get(kind)
             if mask is None:
-                mask = self._mask(partnership_ids, kind, first[kind])
-                if len(masks) < _TABLE_MAX:  # a window of many classes fills it no further
-                    masks[kind] = mask
+                mask = masks[kind] = self._mask(partnership_ids, kind, first[kind])
             bits.append(mask)
         found: list[Sight] = [_NO_SIGHT] * len(partnership_ids)
+        permitted = [0] * len(partnership_ids)
         for group in groups(bits, len(partnership_ids)):
-            permits = frozenset([k for k, m in zip(kinds, bits, strict=True) if m & group])
+            permits = 0
+            for kind, mask in zip(kinds, bits, strict=True):
+                if mask & group:
+                    permits |= 1 << kind
             sight = known.sights.get(permits)
             if sight is None:
                 sight = known.sights[permits] = _sight_of(window, known, permits)
             for n in members(group):
                 found[n] = sight
-                self._permits[partnership_ids[n]] = permits
-        known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
+                permitted[n] = permits
+        known.given = (masks, partnership_ids, found, permitted)  # held: its id is not reused
         return found
 
     def _grown_sights(
-        self, known: Classified, masks: dict[Class, int], partnership_ids: tuple[str, ...]
+        self, known: Classified, masks: dict[int, int], partnership_ids: tuple[str, ...]
     ) -> list[Sight] | None:
         """The sights of a window grown at the end from the subject's window before, found
         from that window's (None when they cannot be): when those were given under the same
-        masks (the same evaluator, interval and partnerships, a consent state that answers
+        masks (the same numbering, interval and partnerships, a consent state that answers
         nothing) and every event added is of a class the window before had, the window's
         classes are the same, so every partnership is permitted the same of them, and each
         sight is the one before with the added events of its classes, in order."""
@@ -217,26 +244,28 @@ class Decider:
             return None
         n = len(before.kinds)
         added = known.kinds[n:]
-        if not all(map(before.classes.__contains__, added)):
+        bits = bits_of(added)
+        had = before.bits
+        known.bits = had | bits
+        if bits & ~had:
             return None  # a new class: it may split the partnerships otherwise
-        permitted = {id(sight): permits for permits, sight in before.sights.items()}
         contributions = known.window.contributions[n:]
-        made: dict[int, tuple[frozenset[Class], Sight]] = {}
-        for old in given[2]:
-            if id(old) in made:
-                continue
-            permits = permitted.get(id(old))
-            if permits is None:
-                return None
-            more = [c for c, k in zip(contributions, added, strict=True) if k in permits]
-            made[id(old)] = (permits, Sight((*old.visible, *more)) if more else old)
+        sights = known.sights
         found = []
-        for pid, old in zip(partnership_ids, given[2], strict=True):
-            permits, sight = made[id(old)]
-            known.sights[permits] = sight
-            self._permits[pid] = permits
+        for old, permits in zip(given[2], given[3], strict=True):
+            sight = sights.get(permits)
+            if sight is None:
+                seen = permits & bits
+                if not seen:
+                    sight = old  # no added event is of its classes
+                elif seen == bits:
+                    sight = old.grown(contributions)
+                else:
+                    more = zip(contributions, added, strict=True)
+                    sight = old.grown([c for c, k in more if permits >> k & 1])
+                sights[permits] = sight
             found.append(sight)
-        known.given = (masks, partnership_ids, found)  # held, so that its id is not reused
+        known.given = (masks, partnership_ids, found, given[3])  # held: its id is not reused
         return found
 
     def decisions(self, partnership_id: str, window: SubjectWindow) -> Mapping[str, Decision]:
@@ -250,21 +279,21 @@ class Decider:
         known = self._window
         return known if known is not None and known.window is window else self._classified(window)
 
-    def _permitted(self, partnership_id: str, known: Classified) -> frozenset[Class]:
-        """The classes of a window the partnership may see."""
+    def _permitted(self, partnership_id: str, known: Classified) -> int:
+        """The classes of a window the partnership may see (bit n the class numbered n)."""
         view = self.moment.consent
         table = self._table(partnership_id, view)
         outcome, at = self.moment.policy.outcome, self.moment.at
-        permits = []
+        permits = 0
         for kind, facts in known.first.items():
             decision = table.get(kind)
             if decision is None:
                 decision = table[kind] = outcome(facts, partnership_id, at, view)
             if decision.outcome is _PERMIT:
-                permits.append(kind)
-        return frozenset(permits)
+                permits |= 1 << kind
+        return permits
 
-    def _mask(self, partnership_ids: tuple[str, ...], kind: Class, facts: EventFacts) -> int:
+    def _mask(self, partnership_ids: tuple[str, ...], kind: int, facts: EventFacts) -> int:
         """The partnerships (bit n: the n-th) permitted events of this class."""
         view = self.moment.consent
         outcome, at = self.moment.policy.outcome, self.moment.at
@@ -278,7 +307,7 @@ class Decider:
                 mask |= 1 << n
         return mask
 
-    def _masks_of(self, partnership_ids: tuple[str, ...]) -> dict[Class, int]:
+    def _masks_of(self, partnership_ids: tuple[str, ...]) -> dict[int, int]:
         """Each class's mask of permitted partnerships: this dispatch's, or, for a consent
         state that answers nothing, those of every dispatch in the interval (:data:`_MASKS`,
         as :meth:`_table`)."""
@@ -286,9 +315,8 @@ class Decider:
         if found is not None:
             return found
         if _shared(self.moment.consent):
-            policy = self.moment.policy
-            key = (id(policy), policy.interval(self.moment.at), partnership_ids)
-            found = _interval_memo(_MASKS, _MASKS_OF, _MASKS_MAX, policy, key)
+            key = (self.moment.policy.interval(self.moment.at), partnership_ids)
+            found = _interval_memo(_MASKS, _MASKS_OF, _MASKS_MAX, self._numbering, key)
         else:
             found = {}
         self._masks[partnership_ids] = found
@@ -296,21 +324,21 @@ class Decider:
 
     def _classified(self, window: SubjectWindow) -> Classified:
         """The classes of the window's contributions: found once per dispatch, or,
-        remembering, carried over from the subject's last window under the same evaluator
+        remembering, carried over from the subject's last window of the same numbering
         (the same window object again at a tick; the same contribution objects otherwise)."""
-        policy, token = self.moment.policy, self.token
+        numbering, token = self._numbering, self.token
         self._grown = None  # until _classes_of finds the window grown from the one before
         before = _LAST.get(token) if self.remember else None
-        if before is not None and before.of(window, policy, token):
+        if before is not None and before.of(window, numbering, token):
             known = before  # the same window again: a tick's rescan
         else:
-            if before is not None and (before.policy is not policy or before.token != token):
+            if before is not None and (before.numbering is not numbering or before.token != token):
                 before = None
-            known = Classified(window, (policy, token), self._classes_of(window, before))
+            known = Classified(window, (numbering, token), self._classes_of(window, before))
             if self.remember:
-                if _LAST_OF[0] is not policy:  # only the last evaluator's, as _TABLES
+                if _LAST_OF[0] is not numbering:  # only the last numbering's, as _TABLES
                     _LAST.clear()
-                    _LAST_OF[0] = policy
+                    _LAST_OF[0] = numbering
                 _LAST.pop(token, None)  # the newest last
                 if len(_LAST) >= _LAST_MAX:
                     _LAST.popitem(last=False)  # the oldest
@@ -321,13 +349,13 @@ class Decider:
 
     def _classes_of(
         self, window: SubjectWindow, before: Classified | None
-    ) -> tuple[list[EventFacts], list[Class]]:
+    ) -> tuple[list[EventFacts], list[int]]:
         """Each contribution's facts and class, in order: those of the subject's window
-        before (``before``, the same evaluator's and token's) for the contribution objects
+        before (``before``, of the same numbering and token) for the contribution objects
         it had, found in order (a new window is the one before with an event added or old
         ones dropped), else :meth:`_class_of`'s."""
         facts: list[EventFacts] = []
-        kinds: list[Class] = []
+        kinds: list[int] = []
         old = before.window.contributions if before is not None else ()
         old_facts, old_kinds = (before.facts, before.kinds) if before is not None else ([], [])
         j, n = 0, len(old)
@@ -355,36 +383,37 @@ class Decider:
                 kinds.append(found[1])
         return facts, kinds
 
-    def _table(self, partnership_id: str, view: ConsentView) -> dict[Class, Decision]:
-        """The partnership's decisions by event class under ``view``: this dispatch's, or,
+    def _table(self, partnership_id: str, view: ConsentView) -> dict[int, Decision]:
+        """The partnership's decisions by class number under ``view``: this dispatch's, or,
         for a consent state that answers nothing, those of every dispatch in the interval."""
         key = (id(view), partnership_id)
         table = self._tables.get(key)
         if table is not None:
             return table
         if _shared(view):
-            policy = self.moment.policy
-            shared = (id(policy), policy.interval(self.moment.at), partnership_id)
-            table = _interval_memo(_TABLES, _TABLES_OF, _TABLES_MAX, policy, shared)
+            shared = (self.moment.policy.interval(self.moment.at), partnership_id)
+            table = _interval_memo(_TABLES, _TABLES_OF, _TABLES_MAX, self._numbering, shared)
         else:
             table = {}
         self._tables[key] = table
         self._views.append(view)
         return table
 
-    def _class_of(self, contribution: Contribution) -> tuple[EventFacts, Class]:
-        """A contribution's facts and class, found once per dispatch (remembering, a
+    def _class_of(self, contribution: Contribution) -> tuple[EventFacts, int]:
+        """A contribution's facts and class number, found once per dispatch (remembering, a
         contribution of the subject's last window has them from there: :meth:`_classes_of`)."""
         facts = event_facts(contribution, self.token)
-        found = (facts, self.moment.policy.event_class(facts))
+        found = (facts, self._numbering.number(self.moment.policy.event_class(facts)))
         self._classes[contribution.event_id] = found
         return found
 
 
-def _sight_of(window: SubjectWindow, known: Classified, permits: frozenset[Class]) -> Sight:
-    """The window's events of the permitted classes."""
+def _sight_of(window: SubjectWindow, known: Classified, permits: int) -> Sight:
+    """The window's events of the permitted classes (bit n the class numbered n)."""
+    if permits == known.bits:
+        return Sight(window.contributions)  # every class of the window
     visible = zip(window.contributions, known.kinds, strict=True)
-    return Sight(tuple([c for c, k in visible if k in permits]))
+    return Sight(tuple([c for c, k in visible if permits >> k & 1]))
 
 
 _NO_SIGHT = Sight(())

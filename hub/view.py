@@ -81,10 +81,18 @@ class Sight:
 
     __slots__ = ("_key", "ids", "visible")
 
-    def __init__(self, visible: tuple[Contribution, ...]) -> None:
+    def __init__(
+        self, visible: tuple[Contribution, ...], ids: frozenset[str] | None = None
+    ) -> None:
         self.visible = visible
-        self.ids = frozenset(map(_EVENT_ID, visible))
+        self.ids = frozenset(map(_EVENT_ID, visible)) if ids is None else ids
+        """The visible events' ids (given: those of ``visible``, already found)."""
         self._key: tuple[str, ...] | None = None
+
+    def grown(self, more: Sequence[Contribution]) -> Sight:
+        """This sight with ``more`` events after its own (a window grown at the end): its
+        ids are its own with theirs, not found again."""
+        return Sight((*self.visible, *more), self.ids.union(map(_EVENT_ID, more)))
 
     @property
     def key(self) -> tuple[str, ...]:

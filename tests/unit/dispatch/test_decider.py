@@ -229,4 +229,5 @@ def test_the_shared_decisions_are_only_the_current_evaluators(
             decider.decide(pid)(window)
     held = [entry[0] for entry in decider_module._TABLES.values()]
     assert held
-    assert all(e is new for e in held)
+    assert all(numbering.policy is new for numbering in held)
+    assert decider_module._TABLES_OF[0] is held[0]

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub import decider as decider_module
-from hub.classified import Classified, groups, members
+from hub.classified import Class, Classified, groups, members
 from hub.consent import ConsentLedger
 from hub.decider import Decider
 from hub.disclosure import Moment, event_facts
@@ -64,6 +64,12 @@ def _fresh(
     contributions: Sequence[Contribution],
 ) -> list[Decision]:
     return [evaluator.decide(event_facts(c, TOKEN), pid, at, consent) for c in contributions]
+
+
+def classes_of(known: Classified) -> list[Class]:
+    """The classes a window's class numbers name in their numbering."""
+    named = {n: kind for kind, n in known.numbering.numbers.items()}
+    return [named[n] for n in known.kinds]
 
 
 def _variant(c: Contribution) -> Contribution:
@@ -237,7 +243,7 @@ def test_a_window_met_under_another_evaluator_is_classified_by_it(
         known = decider_module._LAST[TOKEN]
         assert (known.window, known.policy) == (window, evaluator)
         expected = [evaluator.event_class(event_facts(c, TOKEN)) for c in window.contributions]
-        assert known.kinds == expected
+        assert classes_of(known) == expected
         classes.append(expected)
     assert classes[0] != classes[1]  # not vacuous: the bands differ
 
@@ -264,7 +270,7 @@ def test_a_window_grown_at_the_end_keeps_its_classes_and_finds_the_new_ones(
     _check(decider, grown, Evaluator(book, registry), at)
     known = decider_module._LAST[TOKEN]
     assert known.window is grown
-    assert known.kinds == [
+    assert classes_of(known) == [
         evaluator.event_class(event_facts(c, TOKEN)) for c in grown.contributions
     ]
     assert [f.event_id for f in known.facts] == [c.event_id for c in grown.contributions]
@@ -299,9 +305,10 @@ def test_a_window_of_other_objects_grown_at_the_end_is_classified_afresh(
     decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=True)
     _check(decider, grown, Evaluator(book, registry), at)
     known = decider_module._LAST[TOKEN]
-    assert known.kinds == [
+    assert classes_of(known) == [
         evaluator.event_class(event_facts(c, TOKEN)) for c in grown.contributions
     ]
+    assert known.numbering is old.numbering
     assert known.kinds[0] != old.kinds[0]  # not vacuous: the corrected events are other classes
 
 
@@ -401,10 +408,11 @@ def test_the_shared_masks_are_bounded_by_class_not_by_window(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Which partnerships each class permits is shared by the dispatches of an interval, live
-    or not, one entry per class: a hostile subject of many classes adds at most the bound
-    (here 16) to the memo, and a key never holds a window's set of classes (review16b's
-    114 MB). The sights found past the bound are still a fresh evaluator's."""
-    monkeypatch.setattr(decider_module, "_TABLE_MAX", 16)
+    or not, one entry per class number: a key never holds a window's set of classes
+    (review16b's 114 MB), and a hostile subject of many classes fills the numbering, which
+    the next dispatch replaces (here past 16 classes), the masks with it. The sights found
+    are still a fresh evaluator's."""
+    monkeypatch.setattr(decider_module, "_NUMBERING_MAX", 16)
     book, registry = book_and_registry
     evaluator = Evaluator(book, registry)
     many = _many()
@@ -414,16 +422,22 @@ def test_the_shared_masks_are_bounded_by_class_not_by_window(
     decider_module._MASKS.clear()
     few = SubjectWindow(contributions=many[:3])
     wide = SubjectWindow(contributions=many)
-    for window, kept in (
-        (few, len({evaluator.event_class(event_facts(c, TOKEN)) for c in many[:3]})),
-        (wide, 16),
-    ):
+    numberings = []
+    some = len({evaluator.event_class(event_facts(c, TOKEN)) for c in many[:3]})
+    for window, kept in ((few, some), (wide, len(classes)), (few, some)):
         decider = Decider(TOKEN, Moment(at, evaluator, 1, consent=NO_CONSENT), remember=remember)
         _check(decider, window, Evaluator(book, registry), at)
         assert len(decider_module._MASKS) == 1
         (entry,) = decider_module._MASKS.values()
+        numbering = decider_module._NUMBERING[0]
+        assert numbering is not None
+        assert entry[0] is numbering
         assert len(entry[1]) == kept
-        assert set(entry[1]) <= classes  # one class a key
+        assert set(entry[1]) <= set(numbering.numbers.values())  # one class number a key
+        assert len(numbering.numbers) <= 16 + kept  # the bound, and one dispatch's classes
+        numberings.append(numbering)
+    assert numberings[0] is numberings[1]  # the wide window's classes went on past 16
+    assert numberings[2] is not numberings[1]  # then the next dispatch took a fresh one
     # a consent state that answers lookups shares nothing
     decider_module._MASKS.clear()
     granted = Decider(TOKEN, Moment(at, evaluator, 1, consent=ConsentBook([])), remember=remember)
