@@ -65,17 +65,26 @@ class Sealing:
     the value and of the MAC's statement that every row shares are made once (a record's
     rows are sealed together: about one SNA row per event, and its subjects' rows)."""
 
-    __slots__ = ("_bound", "_head", "_mac")
+    __slots__ = ("_bound", "_head", "_mac", "_version", "_versioned")
 
     def __init__(self, key: HmacKey, table: str, partition: int) -> None:
         self._mac = key.mac
         self._head = MAGIC + _key_id(key.key_id)
         self._bound = _bound(table, partition)
+        self._version: int | None = None  # none yet: the first seal makes the head
+        self._versioned = b""
 
     def seal(self, row: bytes, version: int, value: bytes) -> bytes:
-        """``seal_value(key, Row(table, partition, row), version, value)``."""
-        body = self._head + _VERSION.pack(version) + value
-        return body + self._mac(_row_statement(self._bound, row, body))
+        """``seal_value(key, Row(table, partition, row), version, value)``.
+
+        A record's rows are mostly written at one version (its offset): the value's head
+        with that version is made once and kept until another version is asked for."""
+        if version != self._version:
+            self._versioned = self._head + _VERSION.pack(version)
+            self._version = version
+        body = self._versioned + value
+        # _row_statement, inline: one call less per row
+        return body + self._mac(self._bound + _ROW.pack(len(row)) + row + body)
 
 
 def value_of(stored: bytes) -> TableValue:
