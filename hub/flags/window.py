@@ -122,12 +122,12 @@ def joined_json(contributions: tuple[Contribution, ...]) -> bytes:
     have its id while the entry is there, and a hit needs no identity check; the lookups are
     made in C (``map``), only a miss in Python.
     """
-    ids = list(map(id, contributions))
-    parts: list[bytes] = list(map(_json.get, ids, _NO_JSON))
+    parts: list[bytes] = list(map(_json.get, map(id, contributions), _NO_JSON))
     if b"" in parts:  # a contribution's JSON is never empty: only a miss is
         for i, found in enumerate(parts):
             if not found:
-                parts[i] = _remember(contributions[i], ids[i])
+                contribution = contributions[i]
+                parts[i] = _remember(contribution, id(contribution))
     return b",".join(parts)
 
 
