@@ -19,7 +19,7 @@ from hub.dsa import ConsentView
 from hub.flags import Contribution, at_least, contribution_of, late_floor
 from hub.geo import AreaLookup
 from hub.models import Event, read_accepted
-from hub.models.built import replaced, slot_setters
+from hub.models.built import replaced, replaced_one, slot_setters
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -139,7 +139,7 @@ def admit(
     rules = dispatcher.rules
     floor = late_floor(rules, state.window, contribution, at)
     if floor is None:
-        return replaced(state, window=window)
+        return replaced_one(state, "window", window)
     floors = dict(state.floors)
     for recipient in dispatcher.recipients:
         pid = recipient.partnership_id

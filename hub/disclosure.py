@@ -75,17 +75,19 @@ class SubjectState(BaseModel):
         # As model_dump_json(), the window's contributions written once each (joined_json),
         # its floors' JSON once per mapping (floors_json) and the other fields' once per set
         # of values (_rest_json): joined in one copy, not one per part.
-        window = self.window
-        data = b"".join(
-            (
-                b'{"window":{"contributions":[',
-                joined_json(window.contributions),
-                b"],",
-                floors_json(window),
-                b",",
-                _rest_json(self),
-            )
-        )
+        window, consent = self.window, self.consent
+        joined = joined_json(window.contributions)
+        if (
+            window.floors
+            or self.held
+            or self.floors
+            or self.closed
+            or consent.ends
+            or consent.records
+        ):
+            data = b"".join((_OPENING, joined, b"],", floors_json(window), b",", _rest_json(self)))
+        else:  # most states: no floor, no flag, no consent: the one tail of them all
+            data = b"".join((_OPENING, joined, _empty_tail()))
         _decoded.keep(data, self)
         return data
 
@@ -140,6 +142,17 @@ def _rest_json(state: SubjectState) -> bytes:
 def _empty_state() -> SubjectState:
     """A new subject's state (built once: validating its defaults costs more than a read)."""
     return SubjectState()
+
+
+_OPENING = b'{"window":{"contributions":['
+"""A state's JSON up to its contributions'."""
+
+
+@cache
+def _empty_tail() -> bytes:
+    """A state's JSON after its contributions when its window has no floors and the rest is
+    empty (:func:`_empty_rest`): the same for every such state, joined once."""
+    return b"],%s,%s" % (floors_json(SubjectWindow()), _empty_rest())
 
 
 @cache

@@ -24,7 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hub.errors import StateError
 from hub.flags.contribution import Contribution
-from hub.models.built import built, replaced
+from hub.models.built import built, replaced_one
 
 
 class SubjectWindow(BaseModel):
@@ -59,11 +59,16 @@ class SubjectWindow(BaseModel):
         items = self.contributions
         if contribution.event_id in map(_EVENT_ID, items):  # ``in self``, without its call
             return self
+        if not items:
+            return replaced_one(self, "contributions", (contribution,))
+        # The latest (events mostly come in order): ``_KEY(last) < _KEY(contribution)``,
+        # compared field by field as the tuples would be, without making them.
+        last, new = items[-1].occurred_at, contribution.occurred_at
+        if last < new or (last == new and items[-1].event_id < contribution.event_id):
+            return replaced_one(self, "contributions", (*items, contribution))
         key = _KEY(contribution)
-        if not items or _KEY(items[-1]) < key:  # the latest (events mostly come in order)
-            return replaced(self, contributions=(*items, contribution))
         at = bisect_left(items, key, key=_KEY)
-        return replaced(self, contributions=(*items[:at], contribution, *items[at:]))
+        return replaced_one(self, "contributions", (*items[:at], contribution, *items[at:]))
 
     def without_before(self, cut: datetime, floors: Mapping[str, datetime]) -> SubjectWindow:
         """Drop contributions that occurred before ``cut`` and record the new floors."""
@@ -117,12 +122,12 @@ def joined_json(contributions: tuple[Contribution, ...]) -> bytes:
     have its id while the entry is there, and a hit needs no identity check; the lookups are
     made in C (``map``), only a miss in Python.
     """
-    ids = list(map(id, contributions))
-    parts: list[bytes] = list(map(_json.get, ids, _NO_JSON))
+    parts: list[bytes] = list(map(_json.get, map(id, contributions), _NO_JSON))
     if b"" in parts:  # a contribution's JSON is never empty: only a miss is
         for i, found in enumerate(parts):
             if not found:
-                parts[i] = _remember(contributions[i], ids[i])
+                contribution = contributions[i]
+                parts[i] = _remember(contribution, id(contribution))
     return b",".join(parts)
 
 
@@ -146,6 +151,8 @@ def floors_json(window: SubjectWindow) -> bytes:
     value for equal floors of other subjects (those expired at one cut).
     """
     floors = window.floors
+    if not floors:
+        return _NO_FLOORS  # most windows: nothing expired yet
     found = _by_id.get(id(floors))
     if found is not None and found[0] is floors:
         return found[1]
@@ -175,6 +182,10 @@ _held: OrderedDict[int, Contribution] = OrderedDict()
 _FLOORS_CAPACITY = 1024
 _floors: dict[tuple[tuple[str, datetime, timedelta | None], ...], bytes] = {}
 _by_id: OrderedDict[int, tuple[Mapping[str, datetime], bytes]] = OrderedDict()
+
+
+_NO_FLOORS = SubjectWindow().model_dump_json(exclude={"contributions"}).encode()[1:]
+""":func:`floors_json` of a window without floors (pydantic's, written once)."""
 
 
 def _aware(moment: object) -> bool:

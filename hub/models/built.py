@@ -66,6 +66,26 @@ def replaced(model: M, **changes: Any) -> M:
     return new
 
 
+def replaced_one(model: M, name: str, value: Any) -> M:
+    """``replaced(model, **{name: value})``, for one field: without the keyword dictionary
+    and its merge (a window grown by a contribution and its state given the new window:
+    twice an event, 0.2 to 0.5 µs less a call)."""
+    if model.__pydantic_private__ is not None or model.__pydantic_extra__ is not None:
+        return model.model_copy(update={name: value})
+    cls = type(model)
+    values = model.__dict__.copy()
+    values[name] = value  # in the field's place, as the merge puts it
+    new = _new(cls)
+    _dict(new, values)
+    names = model.__pydantic_fields_set__
+    if names is not _EVERY_FIELD.get(cls):  # else every field is set already
+        names = names | {name}
+    _fields_set(new, names)
+    _extra(new, None)
+    _private(new, None)
+    return new
+
+
 def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     """The ``__set__`` of each named field's slot descriptor of a frozen slotted dataclass.
 

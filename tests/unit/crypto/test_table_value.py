@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,3 +86,35 @@ def test_sealing_many_rows_of_a_partition_gives_seal_values_bytes(
     assert verify_value(keys, row, sealed) == TableValue(version, value)
     assert unwrapped(sealed) == (version, value)
     assert value_of(sealed) == TableValue(version, value)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=40),
+            st.sampled_from([0, 1, 7, 2**64 - 1]),
+            st.binary(max_size=60),
+        ),
+        max_size=12,
+    )
+)
+def test_one_sealing_gives_seal_values_bytes_as_the_version_changes_between_rows(
+    rows: list[tuple[bytes, int, bytes]],
+) -> None:
+    """A record's rows sealed with one :class:`Sealing`, their versions repeating and
+    changing (a row held above the record's offset) in any order: each as sealed alone."""
+    sealing = Sealing(KEY, "subjects", 3)
+    for key, version, value in rows:
+        sealed = sealing.seal(key, version, value)
+        assert sealed == seal_value(KEY, Row("subjects", 3, key), version, value)
+
+
+def test_a_version_no_row_can_have_is_refused_by_a_sealing_too() -> None:
+    """A version past the u64 field is refused, first or after another (never sealed with
+    the head of the version before)."""
+    sealing = Sealing(KEY, "subjects", 0)
+    with pytest.raises(struct.error):
+        sealing.seal(b"k", -1, b"v")
+    sealing.seal(b"k", 5, b"v")
+    with pytest.raises(struct.error):
+        sealing.seal(b"k", 2**64, b"v")

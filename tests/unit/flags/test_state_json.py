@@ -12,7 +12,11 @@ from datetime import timedelta
 import pytest
 
 from hub import disclosure
+from hub.consent import ConsentLedger
+from hub.consent.ledger import ConsentEnd
+from hub.consent.record import ConsentRecord, ConsentStatus
 from hub.disclosure import SubjectState, remember_states
+from hub.dsa.vocabulary import Purpose
 from hub.flags import SubjectWindow
 from hub.flags import window as window_module
 from hub.flags.window import window_json
@@ -87,3 +91,41 @@ def test_the_memos_of_writing_states_are_bounded(monkeypatch: pytest.MonkeyPatch
         assert len(disclosure._decoded._states) == 2
     finally:
         remember_states(disclosure.STATE_CAPACITY)
+
+
+def _one_part_states() -> list[SubjectState]:
+    """States with exactly one part besides their contributions set: window floors, held
+    flags, expiry floors, retraction counts, a consent record, a consent end (and none)."""
+    window = built([]).add(contribution(CONTRIBUTING[0], 1))
+    record = ConsentRecord(
+        consent_id="c1",
+        subject_token="lt1:test",  # a made-up token
+        purpose=Purpose.SAFEGUARDING,
+        provider="voluntary-sector",
+        given_by="subject",
+        method="written",
+        notice="n1",
+        recorded_by="worker-1",
+        event_id="evt-consent",
+        given_at=T0,
+        effective_from=T0,
+    )
+    end = ConsentEnd(status=ConsentStatus.WITHDRAWN, at=T0, on=T0, by="subject", event_id="evt-end")
+    return [
+        SubjectState(window=window),
+        SubjectState(window=SubjectWindow(contributions=window.contributions, floors={"r": T0})),
+        SubjectState(window=window, held={"reading": {"flag-1": _held(1)}}),
+        SubjectState(window=window, floors={"reading": {"rule-a": T0}}),
+        SubjectState(window=window, closed={"reading": {"rule-a|0": 1}}),
+        SubjectState(window=window, consent=ConsentLedger(records=(record,))),
+        SubjectState(window=window, consent=ConsentLedger(ends={"c1": end})),
+    ]
+
+
+def test_a_state_with_any_one_part_set_is_written_as_pydantic_writes_it() -> None:
+    """Each part alone takes the state off the tail shared by states with none of them:
+    the bytes are pydantic's for each, and for the state with none."""
+    for state in _one_part_states():
+        data = state.to_bytes()
+        assert data == state.model_dump_json().encode()
+        assert SubjectState.from_bytes(data) == state

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.errors import StateError
 from hub.flags import SubjectWindow, contribution_of, evaluate
@@ -92,6 +94,38 @@ def test_add_is_idempotent_by_event_id_and_keeps_time_order() -> None:
     assert window.add(b) is window
     assert a.event_id in window
     assert len(window) == 3
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcd"), st.integers(0, 3), st.sampled_from([0, 1, -5])),
+        max_size=8,
+    )
+)
+def test_a_window_grown_one_by_one_is_the_validated_window_of_its_contributions(
+    drawn: list[tuple[str, int, int]],
+) -> None:
+    """Events in any order, at equal instants (written in other offsets too) or not, an id
+    arriving again at another time: each ``add`` gives the window validation builds from
+    the contributions kept (the first of an id), in the same order, and the same bytes."""
+    window, kept = SubjectWindow(), {}
+    for name, hour, offset in drawn:
+        zone = timezone(timedelta(hours=offset))
+        at = (T0 + timedelta(hours=hour)).astimezone(zone)
+        item = contribution("police.arrest", 0).model_copy(
+            update={"event_id": f"evt-{name}", "occurred_at": at}
+        )
+        grown = window.add(item)
+        if name in kept:
+            assert grown is window
+        kept.setdefault(name, item)
+        window = grown
+        expected = SubjectWindow(contributions=tuple(kept.values()))
+        assert window.contributions == expected.contributions
+        assert [c.occurred_at for c in window.contributions] == [
+            c.occurred_at for c in expected.contributions
+        ]
+        assert window.to_bytes() == expected.to_bytes()
 
 
 def test_bytes_round_trip_is_compact_and_canonical() -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from hub.consent import ConsentLedger
 from hub.flags import Contribution, SubjectWindow
 from hub.flags.state import EventRef, FlagState, Status
-from hub.models.built import built, built_whole, replaced
+from hub.models.built import built, built_whole, replaced, replaced_one
 
 AT = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -144,3 +144,46 @@ def test_built_whole_of_a_model_that_is_not_frozen_gives_it_its_own_fields_set()
     first, second = built_whole(_Open, {"a": 1, "b": 2}), built_whole(_Open, {"a": 3, "b": 4})
     assert first.model_fields_set == {"a", "b"}
     assert first.__pydantic_fields_set__ is not second.__pydantic_fields_set__
+
+
+def test_replaced_one_is_replaced_of_one_field() -> None:
+    """The same model as ``replaced`` and ``model_copy`` give, field for field, fields set
+    and JSON: of a window with every field set (shared set), one with some (a default
+    window grown), a model that is not frozen, and one with private attributes (copied by
+    pydantic); the original untouched."""
+    grown = (_contribution("e0"), _contribution("e1"))
+    cases: list[tuple[BaseModel, str, object]] = [
+        (built(SubjectWindow, {"contributions": (), "floors": {"r": AT}}), "contributions", grown),
+        (SubjectWindow(), "contributions", grown),
+        (SubjectWindow(contributions=grown[:1]), "floors", {"r": AT}),
+        (built(_Open, {"a": 1}), "b", 2),
+        (built(_Open, {"a": 1, "b": 2}), "a", 3),
+        (ConsentLedger(), "ends", {}),
+    ]
+    for model, name, value in cases:
+        before = (dict(model.__dict__), set(model.model_fields_set))
+        fast = replaced_one(model, name, value)
+        copied = model.model_copy(update={name: value})
+        assert type(fast) is type(copied)
+        assert fast.__dict__ == copied.__dict__
+        assert list(fast.__dict__) == list(copied.__dict__)  # the fields in their order
+        assert fast.model_fields_set == copied.model_fields_set
+        assert fast.model_dump_json() == copied.model_dump_json()
+        assert fast.__pydantic_private__ == copied.__pydantic_private__
+        assert fast.__pydantic_extra__ == copied.__pydantic_extra__
+        assert (dict(model.__dict__), set(model.model_fields_set)) == before
+        if not model.model_config.get("frozen", False):
+            assert fast.__pydantic_fields_set__ is not model.__pydantic_fields_set__
+
+
+def test_replaced_one_of_a_model_that_is_not_frozen_keeps_its_fields_set_apart() -> None:
+    """Assigning to the copy of a mutable model adds to the copy's fields set alone."""
+    original = built(_Open, {"a": 1, "b": 2})
+    copied = replaced_one(original, "a", 5)
+    copied.b = 7
+    assert original.model_fields_set == {"a", "b"}
+    partial = built(_Open, {"a": 1})
+    moved = replaced_one(partial, "a", 2)
+    moved.b = 3
+    assert partial.model_fields_set == {"a"}
+    assert moved.model_fields_set == {"a", "b"}
