@@ -4,7 +4,7 @@ must be every rule's, as matching each rule on every window finds them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from random import Random
 
 import pytest
@@ -15,10 +15,11 @@ import hub.flags.engine
 from hub.flags import Contribution, SubjectWindow, episodes_of
 from hub.flags.match import (
     Episode,
+    Found,
     Indexed,
     contributing_types,
     episodes,
-    episodes_by,
+    found_by,
     needed_types,
 )
 from hub.models.built import replaced
@@ -116,13 +117,13 @@ def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.Monkey
     def spy(
         rule: Rule,
         indexed: Indexed,
-        contributions: tuple[Contribution, ...],
-        floor: datetime | None,
-    ) -> list[Episode]:
+        candidates: tuple[Contribution, ...],
+        before: Found | None,
+    ) -> Found | None:
         matched.append(rule.id)
-        return episodes_by(rule, indexed, contributions, floor)
+        return found_by(rule, indexed, candidates, before)
 
-    monkeypatch.setattr(hub.flags.engine, "episodes_by", spy)
+    monkeypatch.setattr(hub.flags.engine, "found_by", spy)
     window = SubjectWindow()
     for day, event_type in enumerate(["police.arrest", "police.arrest", "voluntary.engagement"]):
         window = window.add(contribution(event_type, day, intent_to_supply=True))
@@ -180,7 +181,7 @@ def test_the_rules_remembered_per_set_of_types_are_bounded_and_right(
                 if all(present & n for n in needed_types(rule) or (contributing_types(rule),))
             ]
             chosen = hub.flags.engine._matchable(RULES, present)
-            assert [rule for rule, _ in chosen] == allowed
+            assert [rule for _, rule, _ in chosen] == allowed
             assert episodes_of(RULES, window) == [
                 (rule, episode)
                 for rule in allowed
