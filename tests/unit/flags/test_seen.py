@@ -16,7 +16,7 @@ from hub.flags import Contribution, SubjectWindow, engine, episodes_of, expire
 from hub.flags.match import Episode, Found, Indexed, found_by, severity
 from hub.flags.memo import Bounded
 from hub.rules import Rule
-from tests.unit.flags.builders import RULES, contribution, sets
+from tests.unit.flags.builders import RULES, T0, contribution, sets
 from tests.unit.flags.test_fast_paths import _full_labels
 from tests.unit.flags.test_incremental import _plain_holds
 
@@ -76,7 +76,10 @@ def _walk(items: list[Contribution], rng: Random) -> None:
         again = SubjectWindow(contributions=window.contributions, floors=window.floors)
         assert episodes_of(RULES, again) == _plain(again)
         if rng.random() < 0.2:
-            now = window.contributions[-1].occurred_at + timedelta(days=rng.randint(0, 200))
+            # the cut just after a contribution: an episode anchored before it may end
+            # after events still to come, which its floor then keeps out
+            anchor = rng.choice(window.contributions).occurred_at
+            now = anchor + RULES.horizon + timedelta(hours=rng.randint(1, 48))
             window = expire(RULES, window, now)
             assert episodes_of(RULES, window) == _plain(window)
 
@@ -158,3 +161,22 @@ def test_a_window_grown_by_one_event_asks_only_the_rules_that_read_it(
     again = SubjectWindow(contributions=grown.contributions, floors=grown.floors)
     assert episodes_of(RULES, again) == _plain(grown)
     assert asked == []
+
+
+def test_events_in_order_below_a_floor_are_no_rules_candidates() -> None:
+    """An expiry keeps a flag anchored before its cut (days 0 to 90) from being found again:
+    its rule's floor is the flag's end. Events arriving after it, in time order but before
+    that end, grow the window: they are not the rule's candidates, and no new flag starts."""
+    kinds = ["csc.missing_episode", "csc.exploitation_screening", "police.violent_incident"]
+    window = SubjectWindow()
+    for day, kind in enumerate([kinds[-1], *kinds]):
+        window = window.add(contribution(kind, day))
+    assert [rule.id for rule, _ in episodes_of(RULES, window)] == ["child-exploitation"]
+    window = expire(RULES, window, T0 + RULES.horizon + timedelta(hours=12))
+    assert len(window) == 3  # the flag's first event dropped, one of each kind left
+    assert window.floors["child-exploitation"] == T0 + timedelta(days=90)
+    assert episodes_of(RULES, window) == _plain(window) == []
+    for day, kind in enumerate(kinds, 4):
+        window = window.add(contribution(kind, day))
+        assert episodes_of(RULES, window) == _plain(window)
+    assert [rule.id for rule, _ in episodes_of(RULES, window)] == []
