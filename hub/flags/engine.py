@@ -20,6 +20,7 @@ from hub.flags.match import (
     contributing_types,
     contributors,
     episodes,
+    episodes_by,
     found_by,
     needed_types,
 )
@@ -51,10 +52,21 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     if count < rules.least_events or not count:
         return []  # too few events for any rule: no episode anywhere
     floors = window.floors
+    if count < _SEEN_FROM:  # scanning a few events costs less than remembering them
+        if (
+            rules.least_agencies > 1
+            and len(set(map(_AGENCY, contributions))) < rules.least_agencies
+        ):
+            return []  # too few agencies for any rule
+        return [
+            (rule, episode)
+            for _, rule, indexed in _matchable(rules, frozenset(map(_TYPE, contributions)))
+            for episode in episodes_by(rule, indexed, contributions, floors.get(rule.id))
+        ]
     key = (id(contributions[-1]), count)
     seen = _SEEN.get(key)
     if seen is None or not seen.fits(rules, contributions, floors, count):
-        before = _SEEN.get((id(contributions[-2]), count - 1)) if count > 1 else None
+        before = _SEEN.get((id(contributions[-2]), count - 1))
         if before is not None and before.fits(rules, contributions, floors, count - 1):
             seen = before.grown(contributions)
         else:
@@ -207,6 +219,8 @@ def _candidates(
     return tuple([c for c in contributions if c.event_type in types and c.occurred_at >= floor])
 
 
+_SEEN_FROM = 6
+"""Windows of fewer contributions are matched directly, and not remembered."""
 _SEEN_MAX = 16384
 _SEEN_WEIGHT = 1 << 20
 """The contributions the remembered windows hold in all, with each rule's candidates

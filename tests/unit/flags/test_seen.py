@@ -104,7 +104,21 @@ def test_with_tiny_bounds_the_episodes_are_the_same(items: list[Contribution], r
     are found anew, with the same episodes."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine, "_SEEN", Bounded(4, 120))
+        patch.setattr(engine, "_SEEN_FROM", 1)  # every window through the memo
         _walk(sorted(items, key=lambda c: c.key), rng)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sets, st.randoms(use_true_random=False))
+def test_every_window_through_the_memo_has_the_plain_computations_episodes(
+    items: list[Contribution], rng: Random
+) -> None:
+    """As above with the small windows remembered too (found from the one before)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "_SEEN_FROM", 1)
+        test_a_subjects_windows_have_the_plain_computations_episodes.hypothesis.inner_test(
+            items, rng
+        )
 
 
 def test_the_windows_remembered_stay_within_their_bounds() -> None:
@@ -145,6 +159,7 @@ def test_a_window_grown_by_one_event_asks_only_the_rules_that_read_it(
         return found_by(rule, indexed, candidates, before)
 
     monkeypatch.setattr(engine, "found_by", spy)
+    monkeypatch.setattr(engine, "_SEEN_FROM", 1)  # windows this small remembered too
     window = SubjectWindow()
     for day, kind in enumerate(
         ["police.weapon_possession", "education.suspension", "csc.missing_episode", "police.arrest"]
@@ -163,10 +178,13 @@ def test_a_window_grown_by_one_event_asks_only_the_rules_that_read_it(
     assert asked == []
 
 
-def test_events_in_order_below_a_floor_are_no_rules_candidates() -> None:
+def test_events_in_order_below_a_floor_are_no_rules_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """An expiry keeps a flag anchored before its cut (days 0 to 90) from being found again:
     its rule's floor is the flag's end. Events arriving after it, in time order but before
     that end, grow the window: they are not the rule's candidates, and no new flag starts."""
+    monkeypatch.setattr(engine, "_SEEN_FROM", 1)  # windows this small remembered too
     kinds = ["csc.missing_episode", "csc.exploitation_screening", "police.violent_incident"]
     window = SubjectWindow()
     for day, kind in enumerate([kinds[-1], *kinds]):
@@ -180,3 +198,13 @@ def test_events_in_order_below_a_floor_are_no_rules_candidates() -> None:
         window = window.add(contribution(kind, day))
         assert episodes_of(RULES, window) == _plain(window)
     assert [rule.id for rule, _ in episodes_of(RULES, window)] == []
+
+
+def test_a_window_of_few_events_is_matched_directly_and_not_remembered() -> None:
+    """Below ``_SEEN_FROM`` contributions a window is not remembered; from it, it is."""
+    engine._SEEN.clear()
+    window = SubjectWindow()
+    for day in range(engine._SEEN_FROM):
+        window = window.add(contribution("police.weapon_possession", day))
+        assert episodes_of(RULES, window) == _plain(window)
+        assert len(engine._SEEN) == (len(window) >= engine._SEEN_FROM)
