@@ -45,7 +45,9 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     window, a partnership's view with it) is found from the one before: each rule's
     candidates are those before, with the new event when it is one, and a rule whose
     candidates did not change keeps its episodes without a look-up. The same window again
-    (another view with the same events) is found at once.
+    (another view with the same events) is found at once. A window of fewer than
+    :data:`_SEEN_FROM` contributions is matched directly (its scans cost less than the
+    memo's upkeep) and not remembered.
     """
     contributions = window.contributions
     count = len(contributions)
@@ -65,9 +67,9 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
         ]
     key = (id(contributions[-1]), count)
     seen = _SEEN.get(key)
-    if seen is None or not seen.fits(rules, contributions, floors, count):
+    if seen is None or not seen.fits(rules, contributions, floors):
         before = _SEEN.get((id(contributions[-2]), count - 1))
-        if before is not None and before.fits(rules, contributions, floors, count - 1):
+        if before is not None and before.fits(rules, contributions, floors):
             seen = before.grown(contributions)
         else:
             seen = _Seen.of(rules, contributions, floors)
@@ -121,14 +123,13 @@ class _Seen:
         rules: RuleSet,
         contributions: tuple[Contribution, ...],
         floors: Mapping[str, datetime],
-        count: int,
     ) -> bool:
-        """Whether this was found over the first ``count`` of these contributions (the
-        same objects), with these rules and floors equal to these."""
+        """Whether this was found over the first of these contributions (the same objects,
+        as many as the memo's key says: it holds the count), with these rules and floors
+        equal to these."""
         held = self.contributions
         return (
             self.rules is rules
-            and len(held) == count
             and (self.floors is floors or self.floors == floors)
             and (held is contributions or all(map(is_, held, contributions)))
         )
