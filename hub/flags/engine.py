@@ -220,7 +220,7 @@ def _candidates(
     return tuple([c for c in contributions if c.event_type in types and c.occurred_at >= floor])
 
 
-_SEEN_FROM = 6
+_SEEN_FROM = 8
 """Windows of fewer contributions are matched directly, and not remembered."""
 _SEEN_MAX = 16384
 _SEEN_WEIGHT = 1 << 20
