@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hub.flags.engine
+import hub.flags.match
 from hub.flags import Contribution, SubjectWindow, episodes_of
 from hub.flags.match import (
     Episode,
@@ -108,10 +109,14 @@ def test_needed_types_are_each_named_labels_types() -> None:
     }
 
 
-def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("seen_from", [1, hub.flags.engine._SEEN_FROM])
+def test_a_rule_lacking_a_labels_types_is_not_matched(
+    monkeypatch: pytest.MonkeyPatch, seen_from: int
+) -> None:
     """Arrests with intent to supply from two agencies' views but no missing episode: the
     county-lines rule, whose ``missing`` label only a missing episode carries, is not matched
-    at all (it was, finding nothing, before the needed types were checked)."""
+    at all (it was, finding nothing, before the needed types were checked). So whether the
+    windows are remembered (``_SEEN_FROM``) or, small, matched directly."""
     matched: list[str] = []
 
     def spy(
@@ -124,6 +129,8 @@ def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.Monkey
         return found_by(rule, indexed, candidates, before)
 
     monkeypatch.setattr(hub.flags.engine, "found_by", spy)
+    monkeypatch.setattr(hub.flags.match, "found_by", spy)  # small windows: episodes_by's
+    monkeypatch.setattr(hub.flags.engine, "_SEEN_FROM", seen_from)
     window = SubjectWindow()
     for day, event_type in enumerate(["police.arrest", "police.arrest", "voluntary.engagement"]):
         window = window.add(contribution(event_type, day, intent_to_supply=True))
