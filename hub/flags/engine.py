@@ -225,8 +225,11 @@ _SEEN_FROM = 8
 _SEEN_MAX = 16384
 _SEEN_WEIGHT = 1 << 20
 """The contributions the remembered windows hold in all, with each rule's candidates
-(:class:`_Seen`): a feed sending one subject thousands of events cannot make every entry
-hold thousands."""
+(:class:`_Seen`; an entry weighs its count times one more than the rules, whether or not a
+rule's candidates were found): a feed sending one subject thousands of events cannot make
+every entry hold thousands. What matching found over a rule's candidates (the qualifying
+ones and the episodes' members, each at most the candidates) is held too: at most twice as
+many references again."""
 _SEEN: Bounded[tuple[int, int], _Seen] = Bounded(_SEEN_MAX, _SEEN_WEIGHT)
 
 
