@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 from hub.errors import RuleError
 from hub.flags.contribution import Contribution
 from hub.flags.match import (
     Episode,
+    Found,
     Indexed,
     contributing_types,
     contributors,
     episodes,
     episodes_by,
+    found_by,
     needed_types,
 )
 from hub.flags.memo import Bounded
@@ -36,26 +38,232 @@ def evaluate(rules: RuleSet, token: str, window: SubjectWindow, now: datetime) -
 
 def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episode]]:
     """The window's episodes, by rule id then anchor: :func:`evaluate` before the clock (a
-    function of the rules, the contributions and the floors alone)."""
+    function of the rules, the contributions and the floors alone).
+
+    What is found over a window is remembered by its last contribution and its length
+    (:class:`_Seen`), so a window that grew by one event at the end (the next event's
+    window, a partnership's view with it) is found from the one before: each rule's
+    candidates are those before, with the new event when it is one, and a rule whose
+    candidates did not change keeps its episodes without a look-up. The same window again
+    (another view with the same events) is found at once. A window of fewer than
+    :data:`_SEEN_FROM` contributions is matched directly (its scans cost less than the
+    memo's upkeep) and not remembered.
+    """
     contributions = window.contributions
-    if len(contributions) < rules.least_events or (
-        rules.least_agencies > 1 and len(set(map(_AGENCY, contributions))) < rules.least_agencies
-    ):
-        return []  # too few events, or agencies, for any rule: no episode anywhere
+    count = len(contributions)
+    if count < rules.least_events or not count:
+        return []  # too few events for any rule: no episode anywhere
     floors = window.floors
-    return [
-        (rule, episode)
-        for rule, indexed in _matchable(rules, frozenset(map(_TYPE, contributions)))
-        for episode in episodes_by(rule, indexed, contributions, floors.get(rule.id))
+    if count < _SEEN_FROM:  # scanning a few events costs less than remembering them
+        if (
+            rules.least_agencies > 1
+            and len(set(map(_AGENCY, contributions))) < rules.least_agencies
+        ):
+            return []  # too few agencies for any rule
+        return [
+            (rule, episode)
+            for _, rule, indexed in _matchable(rules, frozenset(map(_TYPE, contributions)))
+            for episode in episodes_by(rule, indexed, contributions, floors.get(rule.id))
+        ]
+    key = (id(contributions[-1]), count)
+    seen = _SEEN.get(key)
+    if seen is None or not seen.fits(rules, contributions, floors):
+        before = _SEEN.get((id(contributions[-2]), count - 1))
+        if before is not None and before.fits(rules, contributions, floors):
+            seen = before.grown(contributions)
+        else:
+            seen = _Seen.of(rules, contributions, floors)
+        _SEEN.put(key, seen, count * (1 + len(seen.candidates)))
+    return list(seen.found)
+
+
+class _Seen:
+    """What :func:`episodes_of` found over one window: per rule (in rule order), its
+    candidates (its types' contributions at or after its floor, None until a window needs
+    them) and what matching found over them (:func:`hub.flags.match.found_by`; ``done``
+    says whether it was asked), and the episodes of all. It holds the window's
+    contributions, so that its key (the last one's id) stays theirs."""
+
+    __slots__ = (
+        "agencies",
+        "candidates",
+        "contributions",
+        "done",
+        "floors",
+        "found",
+        "matched",
+        "rules",
+        "types",
+    )
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        contributions: tuple[Contribution, ...],
+        floors: Mapping[str, datetime],
+        *,
+        agencies: frozenset[str],
+        types: frozenset[str],
+        candidates: list[tuple[Contribution, ...] | None],
+        matched: list[Found | None],
+        done: list[bool],
+    ) -> None:
+        self.rules = rules
+        self.contributions = contributions
+        self.floors = floors
+        self.agencies = agencies
+        self.types = types
+        self.candidates = candidates
+        self.matched = matched
+        self.done = done
+        self.found: tuple[tuple[Rule, Episode], ...] = ()
+
+    def fits(
+        self,
+        rules: RuleSet,
+        contributions: tuple[Contribution, ...],
+        floors: Mapping[str, datetime],
+    ) -> bool:
+        """Whether this was found over the first of these contributions (the same objects,
+        as many as the memo's key says: it holds the count), with these rules and floors
+        equal to these."""
+        held = self.contributions
+        return (
+            self.rules is rules
+            and (self.floors is floors or self.floors == floors)
+            and (held is contributions or all(map(is_, held, contributions)))
+        )
+
+    @classmethod
+    def of(
+        cls, rules: RuleSet, contributions: tuple[Contribution, ...], floors: Mapping[str, datetime]
+    ) -> _Seen:
+        """A window matched from nothing."""
+        many = len(rules.rules)
+        seen = cls(
+            rules,
+            contributions,
+            floors,
+            agencies=frozenset(map(_AGENCY, contributions)),
+            types=frozenset(map(_TYPE, contributions)),
+            candidates=[None] * many,
+            matched=[None] * many,
+            done=[False] * many,
+        )
+        seen.match()
+        return seen
+
+    def grown(self, contributions: tuple[Contribution, ...]) -> _Seen:
+        """The window of these contributions: this one's and one more, the latest."""
+        latest = contributions[-1]
+        agencies, types = self.agencies, self.types
+        if latest.agency_id not in agencies:
+            agencies = agencies | {latest.agency_id}
+        if latest.event_type not in types:
+            types = types | {latest.event_type}
+        candidates, matched, done = list(self.candidates), list(self.matched), list(self.done)
+        kind, at, floors = latest.event_type, latest.occurred_at, self.floors
+        for i, rule in _reading(self.rules).get(kind, ()):
+            held = candidates[i]
+            if held is not None:
+                floor = floors.get(rule.id) if floors else None
+                if floor is None or at >= floor:
+                    candidates[i] = (*held, latest)
+                    if not done[i]:
+                        matched[i] = None  # not found over ``held``: looked up, if anywhere
+                    done[i] = False
+        seen = _Seen(
+            self.rules,
+            contributions,
+            floors,
+            agencies=agencies,
+            types=types,
+            candidates=candidates,
+            matched=matched,
+            done=done,
+        )
+        seen.match()
+        return seen
+
+    def match(self) -> None:
+        """Each rule the window's types allow matched over its candidates, unless it was
+        over the same candidates already; the episodes of all, in rule order."""
+        rules = self.rules
+        if len(self.agencies) < rules.least_agencies:
+            return  # too few agencies for any rule: no episode anywhere
+        candidates, matched, done = self.candidates, self.matched, self.done
+        contributions, floors = self.contributions, self.floors
+        found: list[tuple[Rule, Episode]] = []
+        for i, rule, indexed in _matchable(rules, self.types):
+            if not done[i]:
+                held = candidates[i]
+                if held is None:
+                    held = candidates[i] = _candidates(indexed, contributions, floors.get(rule.id))
+                    before = None
+                else:  # grown by its last (or never asked): what was found before it, if any
+                    before = matched[i]
+                matched[i] = found_by(rule, indexed, held, before)
+                done[i] = True
+            known = matched[i]
+            if known is not None:
+                found.extend([(rule, episode) for episode in known.episodes])
+        self.found = tuple(found)
+
+
+def _candidates(
+    indexed: Indexed, contributions: tuple[Contribution, ...], floor: datetime | None
+) -> tuple[Contribution, ...]:
+    """A rule's candidates: the contributions of its types, at or after its floor."""
+    types = indexed.types
+    if floor is None:  # most windows: no expiry yet, no late event
+        return tuple([c for c in contributions if c.event_type in types])
+    return tuple([c for c in contributions if c.event_type in types and c.occurred_at >= floor])
+
+
+_SEEN_FROM = 8
+"""Windows of fewer contributions are matched directly, and not remembered."""
+_SEEN_MAX = 16384
+_SEEN_WEIGHT = 1 << 20
+"""The contributions the remembered windows hold in all, with each rule's candidates
+(:class:`_Seen`; an entry weighs its count times one more than the rules, whether or not a
+rule's candidates were found): a feed sending one subject thousands of events cannot make
+every entry hold thousands. What matching found over a rule's candidates (the qualifying
+ones and the episodes' members, each at most the candidates) is held too: at most twice as
+many references again."""
+_SEEN: Bounded[tuple[int, int], _Seen] = Bounded(_SEEN_MAX, _SEEN_WEIGHT)
+
+
+_Matchable = tuple[tuple[int, Rule, Indexed], ...]
+
+
+def _reading(rules: RuleSet) -> dict[str, tuple[tuple[int, Rule], ...]]:
+    """Per event type, the rules that read it (a contributor of theirs is of that type),
+    each with its index in the rule set."""
+    if _NEEDED[0] is not rules:
+        _index(rules)
+    reading: dict[str, tuple[tuple[int, Rule], ...]] = _NEEDED[3]
+    return reading
+
+
+def _index(rules: RuleSet) -> None:
+    _NEEDED[:] = [
+        rules,
+        tuple(
+            (i, r, needed_types(r) or (contributing_types(r),), contributors(r))
+            for i, r in enumerate(rules.rules)
+        ),
+        {},
+        {
+            kind: tuple((i, r) for i, r in enumerate(rules.rules) if kind in contributing_types(r))
+            for kind in sorted({t for r in rules.rules for t in contributing_types(r)})
+        },
     ]
 
 
-_Matchable = tuple[tuple[Rule, Indexed], ...]
-
-
 def _matchable(rules: RuleSet, present: frozenset[str]) -> _Matchable:
-    """The rules (each with its contributors by type, :func:`hub.flags.match.contributors`)
-    that may have an episode on a window whose contributions are of the types ``present``.
+    """The rules (each with its index in the rule set and its contributors by type,
+    :func:`hub.flags.match.contributors`) that may have an episode on a window whose
+    contributions are of the types ``present``.
 
     A rule holds on a window only when every label its conditions name is among its
     members' labels, and a label comes only with an event of one of its contributors' types
@@ -64,20 +272,13 @@ def _matchable(rules: RuleSet, present: frozenset[str]) -> _Matchable:
     the rule set and the types alone, so found once per set of types (remembered for the
     last rule set: a worker has one), at most :data:`_MATCHABLE_MAX` of them."""
     if _NEEDED[0] is not rules:
-        _NEEDED[:] = [
-            rules,
-            tuple(
-                (r, needed_types(r) or (contributing_types(r),), contributors(r))
-                for r in rules.rules
-            ),
-            {},
-        ]
+        _index(rules)
     known: dict[frozenset[str], _Matchable] = _NEEDED[2]
     found = known.get(present)
     if found is None:
         found = tuple(
-            (rule, indexed)
-            for rule, needed, indexed in _NEEDED[1]
+            (i, rule, indexed)
+            for i, rule, needed, indexed in _NEEDED[1]
             if not any(map(present.isdisjoint, needed))
         )
         if len(known) >= _MATCHABLE_MAX:
@@ -86,9 +287,10 @@ def _matchable(rules: RuleSet, present: frozenset[str]) -> _Matchable:
     return found
 
 
-_NEEDED: list[Any] = [None, (), {}]
+_NEEDED: list[Any] = [None, (), {}, {}]
 """The last rule set :func:`_matchable` indexed, its rules' needed types and contributors,
-and the rules it found per set of types (a worker has one rule set)."""
+the rules it found per set of types (a worker has one rule set), and the rules reading
+each type (:func:`_reading`)."""
 _MATCHABLE_MAX = 4096
 _AGENCY = attrgetter("agency_id")
 _TYPE = attrgetter("event_type")

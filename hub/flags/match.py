@@ -25,7 +25,6 @@ from hub.flags.contribution import Contribution
 from hub.flags.memo import Bounded
 from hub.flags.predicate import Predicate, compiled
 from hub.rules import Rule, Severity, rank
-from hub.rules.model import AgeRange
 
 Labelled = tuple[Contribution, frozenset[str]]
 
@@ -48,9 +47,11 @@ class _Contributors:
     needed: tuple[frozenset[str], ...]
     """Per label the rule's conditions name (``require``, each sequence's two), the event
     types of its contributors: a set holding no event of one of them has no episode."""
-    by_type: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]]
-    """Per event type, each contributor's label and its compiled ``where`` tests."""
-    age: AgeRange | None
+    by_type: Mapping[str, tuple[frozenset[str], tuple[tuple[str, tuple[Predicate, ...]], ...]]]
+    """Per event type, the labels of its contributors that test no field, and each other
+    contributor's label with its compiled ``where`` tests."""
+    age: tuple[int, int] | None
+    """The rule's age range, its bounds included (an unknown age is in none)."""
     known: Bounded[int, tuple[Contribution, frozenset[str]]]
     """Labels already found, by contribution (immutable; held, so its id is not reused)."""
     found: Bounded[tuple[int, ...], _Found]
@@ -65,14 +66,26 @@ class _Contributors:
         return names
 
     def _labels(self, contribution: Contribution) -> frozenset[str]:
-        if self.age is not None and not self.age.contains(contribution.age):
+        age = self.age
+        if age is not None:
+            years = contribution.age
+            if years is None or not age[0] <= years <= age[1]:
+                return _NONE
+        kind = self.by_type.get(contribution.event_type)
+        if kind is None:
             return _NONE
+        plain, tested = kind
+        if not tested:  # no contributor of this type tests a field: its labels are known
+            return plain
         fields = contribution.fields
-        return frozenset(
-            name
-            for name, tests in self.by_type.get(contribution.event_type, ())
-            if all(test(fields) for test in tests)
-        )
+        names: list[str] = []
+        for name, tests in tested:
+            for test in tests:
+                if not test(fields):
+                    break
+            else:
+                names.append(name)
+        return plain.union(names) if names else plain
 
 
 Indexed = _Contributors
@@ -88,6 +101,8 @@ class _Found:
     ordered: tuple[Labelled, ...]
 
 
+Found = _Found
+"""What matching found over a rule's candidates (:func:`found_by`), for callers."""
 _NONE: frozenset[str] = frozenset()
 _KNOWN_MAX = 16384
 _FOUND_WEIGHT = 1 << 18
@@ -114,8 +129,11 @@ def _contributors(rule: Rule) -> _Contributors:
     indexed = _Contributors(
         frozenset(by_type),
         tuple(frozenset(by_label.get(label, ())) for label in named),
-        {t: tuple(cs) for t, cs in by_type.items()},
-        rule.conditions.age,
+        {
+            t: (frozenset(n for n, tests in cs if not tests), tuple((n, ts) for n, ts in cs if ts))
+            for t, cs in by_type.items()
+        },
+        None if cond.age is None else (cond.age.min, cond.age.max),
         Bounded(_KNOWN_MAX, _KNOWN_MAX),
         Bounded(_KNOWN_MAX, _FOUND_WEIGHT),
     )
@@ -216,27 +234,45 @@ def episodes_by(
         candidates = [c for c in contributions if c.event_type in types]
     else:
         candidates = [c for c in contributions if c.event_type in types and c.occurred_at >= floor]
-    # The episodes are a function of the rule and the candidates alone (every anchor is a
-    # candidate, so the floor acts only through them): a window that gained an event of
-    # another type, or a view of it with the same candidates, is not matched again. Only
-    # candidates enough for the rule's counts are remembered, so a remembered set needs no
-    # count.
-    # An entry holds its candidates, so no other object has one of their ids while it is
-    # there: a key found is the same objects.
+    found = found_by(rule, indexed, candidates, None)
+    return [] if found is None else list(found.episodes)
+
+
+def found_by(
+    rule: Rule, indexed: Indexed, candidates: Sequence[Contribution], before: Found | None
+) -> Found | None:
+    """What matching finds over a rule's candidates (the contributions of its types at or
+    after its floor, in order): their episodes, and the candidates that qualify; None when
+    they are too few, or of too few agencies, for the rule (no episode). ``before``, when
+    given, is what it found over ``candidates[:-1]`` (the caller's window grew by its last
+    candidate), so that is not looked up.
+
+    The episodes are a function of the rule and the candidates alone (every anchor is a
+    candidate, so the floor acts only through them): a window that gained an event of
+    another type, or a view of it with the same candidates, is not matched again. Only
+    candidates enough for the rule's counts are remembered, so a remembered set needs no
+    count. An entry holds its candidates, so no other object has one of their ids while it
+    is there: a key found is the same objects.
+    """
     if len(candidates) < rule.conditions.min_events:
-        return []  # too few for the rule's counts: never remembered, nothing to look up
+        return None  # too few for the rule's counts: never remembered, nothing to look up
     key = tuple(map(id, candidates))
     known = indexed.found.get(key)
     if known is not None:
-        return list(known.episodes)
-    if not _enough(rule, candidates):
-        return []  # every window's members are among these: the rule holds on none
-    found = _grown(rule, indexed, candidates, key) or _matched(rule, candidates)
+        return known
+    if before is None:
+        if not _enough(rule, candidates):
+            return None  # every window's members are among these: the rule holds on none
+        before = indexed.found.get(key[:-1])  # an entry holds its candidates: the same objects
+    # else enough: ``before``'s candidates were, and these are more
+    found = (
+        _matched(rule, candidates) if before is None else _grown(rule, indexed, candidates, before)
+    )
     indexed.found.put(key, found, len(key))
-    return list(found.episodes)
+    return found
 
 
-def _matched(rule: Rule, candidates: list[Contribution]) -> _Found:
+def _matched(rule: Rule, candidates: Sequence[Contribution]) -> _Found:
     """:func:`episodes` over candidates enough for the rule's counts (all at or after the floor)."""
     ordered = qualifying(rule, candidates)
     if len(ordered) < len(candidates) and not _enough(rule, [c for c, _ in ordered]):
@@ -245,11 +281,10 @@ def _matched(rule: Rule, candidates: list[Contribution]) -> _Found:
 
 
 def _grown(
-    rule: Rule, indexed: _Contributors, candidates: list[Contribution], key: tuple[int, ...]
-) -> _Found | None:
-    """The episodes when the candidates (``key`` their ids) are a set already matched and
-    one contribution later than all of them (an event arriving in time order): None when
-    they are not.
+    rule: Rule, indexed: _Contributors, candidates: Sequence[Contribution], known: _Found
+) -> _Found:
+    """The episodes when ``known`` is what matching found over all the candidates but the
+    last, which is later than all of them (an event arriving in time order).
 
     The new one is a member only of windows that reach its time, so the episodes that end
     by then stand; every anchor after the last of them whose window ends by then was tried
@@ -260,9 +295,6 @@ def _grown(
     among them), so if that window does not hold no later one does, and if it does the
     next anchor allowed is past the new time: one window is tried.
     """
-    known = indexed.found.get(key[:-1])  # an entry holds its candidates: the same objects
-    if known is None:
-        return None
     latest = candidates[-1]
     names = indexed.labels(latest)
     if not names:  # it does not qualify: nothing the rule sees changed

@@ -4,7 +4,7 @@ must be every rule's, as matching each rule on every window finds them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from random import Random
 
 import pytest
@@ -12,13 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hub.flags.engine
+import hub.flags.match
 from hub.flags import Contribution, SubjectWindow, episodes_of
 from hub.flags.match import (
     Episode,
+    Found,
     Indexed,
     contributing_types,
     episodes,
-    episodes_by,
+    found_by,
     needed_types,
 )
 from hub.models.built import replaced
@@ -107,22 +109,28 @@ def test_needed_types_are_each_named_labels_types() -> None:
     }
 
 
-def test_a_rule_lacking_a_labels_types_is_not_matched(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("seen_from", [1, hub.flags.engine._SEEN_FROM])
+def test_a_rule_lacking_a_labels_types_is_not_matched(
+    monkeypatch: pytest.MonkeyPatch, seen_from: int
+) -> None:
     """Arrests with intent to supply from two agencies' views but no missing episode: the
     county-lines rule, whose ``missing`` label only a missing episode carries, is not matched
-    at all (it was, finding nothing, before the needed types were checked)."""
+    at all (it was, finding nothing, before the needed types were checked). So whether the
+    windows are remembered (``_SEEN_FROM``) or, small, matched directly."""
     matched: list[str] = []
 
     def spy(
         rule: Rule,
         indexed: Indexed,
-        contributions: tuple[Contribution, ...],
-        floor: datetime | None,
-    ) -> list[Episode]:
+        candidates: tuple[Contribution, ...],
+        before: Found | None,
+    ) -> Found | None:
         matched.append(rule.id)
-        return episodes_by(rule, indexed, contributions, floor)
+        return found_by(rule, indexed, candidates, before)
 
-    monkeypatch.setattr(hub.flags.engine, "episodes_by", spy)
+    monkeypatch.setattr(hub.flags.engine, "found_by", spy)
+    monkeypatch.setattr(hub.flags.match, "found_by", spy)  # small windows: episodes_by's
+    monkeypatch.setattr(hub.flags.engine, "_SEEN_FROM", seen_from)
     window = SubjectWindow()
     for day, event_type in enumerate(["police.arrest", "police.arrest", "voluntary.engagement"]):
         window = window.add(contribution(event_type, day, intent_to_supply=True))
@@ -180,7 +188,7 @@ def test_the_rules_remembered_per_set_of_types_are_bounded_and_right(
                 if all(present & n for n in needed_types(rule) or (contributing_types(rule),))
             ]
             chosen = hub.flags.engine._matchable(RULES, present)
-            assert [rule for rule, _ in chosen] == allowed
+            assert [rule for _, rule, _ in chosen] == allowed
             assert episodes_of(RULES, window) == [
                 (rule, episode)
                 for rule in allowed
