@@ -157,6 +157,7 @@ class Replayer:
             subjects=self._rederiver.subjects,
             history=self.history_counts(),
             undecodable_events=self._history.undecodable_events,
+            reach=None if self._history.scope is None else self._history.indexed(),
         )
 
     def history_counts(self) -> dict[str, int]:

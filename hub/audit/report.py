@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.audit.entry import canonical_json
+from hub.audit.history import Reach
 from hub.audit.mismatch import Mismatch
 from hub.audit.tally import Tally
 from hub.audit.watermark import WatermarkCounts
@@ -100,6 +101,10 @@ class ShardResult:
     """The history's counts (``Counts`` and ``records``)."""
     undecodable_events: set[str]
     """Events this shard's history found undecodable when looked up (in ``history``)."""
+    reach: Reach | None = None
+    """What its history, indexing its own partitions only, was asked and holds
+    (:meth:`History.indexed <hub.audit.history.History.indexed>`); None when its history
+    indexed every partition."""
     cpu: float = 0.0
     """CPU seconds its process spent on it (set by the caller)."""
 

@@ -25,6 +25,16 @@ that same check.
 The processes are started with ``spawn`` (nothing inherited but what is pickled): each one
 gets a ``build`` callable, picklable, that makes its :class:`Replayer` (its own
 :class:`~hub.audit.history.History` indexed from the records it carries), and its entries.
+
+**Each process indexes its own partitions.** A ``build`` with a ``scoped`` method
+(:class:`Scoped`) is asked for a replayer whose history indexes only the partitions of the
+process's entries (the calling process: every partition no other process takes), so no
+process decodes the whole accepted topic. Such a history notes what it was asked that its
+partitions alone may answer otherwise than the whole stream (:class:`~hub.audit.history.Reach`):
+an event id or a subject's consent events that another shard's partitions hold (an event
+redelivered in, or a subject split across, two partitions), or a position, or every event,
+out of its partitions. The same check then throws the shards' results away and replays in
+this process. The history's counts are each shard's own partitions' counts, added.
 """
 
 from __future__ import annotations
@@ -35,11 +45,12 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
 
+from hub.audit.history import Scope
 from hub.audit.mismatch import Mismatch
 from hub.audit.replay import Replayer
 from hub.audit.report import ReplayReport, ShardResult, Window
@@ -50,6 +61,17 @@ log = structlog.get_logger("hub.audit")
 
 Build = Callable[[], Replayer]
 """Makes a replayer (called once in each worker process; must be picklable)."""
+
+
+class Scoped(Protocol):
+    """A :data:`Build` that can also make a replayer whose history indexes some partitions."""
+
+    def __call__(self) -> Replayer: ...
+
+    def scoped(self, scope: Scope) -> Replayer:
+        """A replayer whose history indexes the partitions ``scope`` keeps only."""
+        ...
+
 
 _PLACE = b',"position":{"partition":'
 _DIGITS = 10
@@ -102,11 +124,11 @@ def replay_sharded(
     for another process's entries when that process returns them.
     """
     window = window or Window()
-    shards = plan(values, workers)
+    shards, scopes = planned(values, workers)
     if len(shards) < 2:  # noqa: PLR2004  # one shard: no process is worth starting
         return _serial(values, build, window, explain, advance)
     try:
-        results = _in_processes(values, build, shards, (window, explain), advance)
+        results = _in_processes(values, (build, scopes), shards, (window, explain), advance)
     except _ShardFailedError as failed:
         log.warning("audit.replay.shard_failed", error=failed.kind)
         serial = _serial(values, build, window, explain, None)
@@ -118,7 +140,7 @@ def replay_sharded(
         serial.fallback = why
         return serial
     return Sharded(
-        merge(results, explain), _history(results), len(shards), cpu=[r.cpu for r in results]
+        merge(results, explain), merged_counts(results), len(shards), cpu=[r.cpu for r in results]
     )
 
 
@@ -132,7 +154,7 @@ class _ShardFailedError(Exception):
 
 def _in_processes(
     values: Sequence[bytes],
-    build: Build,
+    builds: tuple[Build, list[Scope]],
     shards: list[list[int]],
     options: tuple[Window, Collection[str]],
     advance: Callable[[], None] | None,
@@ -146,16 +168,19 @@ def _in_processes(
     since those processes return only when done.
     """
     window, explain = options
+    build, scopes = builds
     context = multiprocessing.get_context("spawn")
     results: list[ShardResult] = []
     with ProcessPoolExecutor(max_workers=len(shards) - 1, mp_context=context) as pool:
         futures = {}
-        for shard in shards[1:]:
+        for shard, scope in zip(shards[1:], scopes[1:], strict=True):
             items = [(n, values[n]) for n in shard]
-            futures[pool.submit(_replay_shard, build, items, window, explain)] = len(shard)
+            task = pool.submit(_replay_shard, (build, scope), items, window, explain)
+            futures[task] = len(shard)
         # this process replays the first shard while the others start and replay theirs
         cpu = time.process_time()
-        own = build().shard(((n, values[n]) for n in shards[0]), window, explain, advance)
+        replayer = _built(build, scopes[0])
+        own = replayer.shard(((n, values[n]) for n in shards[0]), window, explain, advance)
         own.cpu = time.process_time() - cpu
         results.append(own)
         for future in as_completed(futures):
@@ -178,16 +203,39 @@ def plan(values: Sequence[bytes], workers: int) -> list[list[int]]:
     """The entries' indices in shards: whole partitions, the largest first into the smallest
     shard, each shard in ledger order, the largest shard first (the calling process replays
     it while the others start); empty shards left out."""
+    return planned(values, workers)[0]
+
+
+def planned(values: Sequence[bytes], workers: int) -> tuple[list[list[int]], list[Scope]]:
+    """:func:`plan`'s shards, and the partitions each shard's history indexes: those its
+    entries name, and for the first shard every partition no other shard's entries name."""
     by_partition: dict[int, list[int]] = {}
     unplaced: list[int] = []
     for n, value in enumerate(values):
         partition = partition_of(value)
         (unplaced if partition is None else by_partition.setdefault(partition, [])).append(n)
-    shards: list[list[int]] = [[] for _ in range(max(workers, 1))]
+    shards: list[tuple[list[int], set[int]]] = [([], set()) for _ in range(max(workers, 1))]
     groups = sorted(by_partition.items(), key=lambda item: (-len(item[1]), item[0]))
-    for _, group in [*groups, (-1, unplaced)]:
-        min(shards, key=len).extend(group)
-    return sorted((sorted(shard) for shard in shards if shard), key=len, reverse=True)
+    for partition, group in [*groups, (-1, unplaced)]:
+        smallest = min(shards, key=lambda shard: len(shard[0]))
+        smallest[0].extend(group)
+        if group and partition >= 0:
+            smallest[1].add(partition)
+    kept = sorted(
+        ((sorted(shard), partitions) for shard, partitions in shards if shard),
+        key=lambda shard: len(shard[0]),
+        reverse=True,
+    )
+    others = frozenset().union(*(partitions for _, partitions in kept[1:]))
+    scopes = [Scope(others, others=True)] + [Scope(frozenset(p)) for _, p in kept[1:]]
+    return [shard for shard, _ in kept], scopes
+
+
+def _built(build: Build, scope: Scope) -> Replayer:
+    """A replayer whose history indexes the scope's partitions when ``build`` can make one
+    (:class:`Scoped`), else every partition."""
+    scoped = getattr(build, "scoped", None)
+    return build() if scoped is None else scoped(scope)
 
 
 def partition_of(value: bytes) -> int | None:
@@ -210,12 +258,15 @@ def partition_of(value: bytes) -> int | None:
 
 
 def _replay_shard(
-    build: Build, items: list[tuple[int, bytes]], window: Window, explain: Collection[str]
+    builds: tuple[Build, Scope],
+    items: list[tuple[int, bytes]],
+    window: Window,
+    explain: Collection[str],
 ) -> ShardResult | str:
     """One shard, in a worker process; a string saying why when its replayer cannot be built."""
     cpu = time.process_time()
     try:
-        replayer = build()
+        replayer = _built(*builds)
     except HubError as exc:  # typed errors carry data a pickle may not restore: say it in text
         return f"{type(exc).__name__}: {exc}"
     result = replayer.shard(items, window, explain)
@@ -246,6 +297,21 @@ def conflict(results: Sequence[ShardResult]) -> str | None:
             return "a subject's flags are in two shards"
         ids |= result.asked
         subjects |= result.subjects
+    return _reached(results)
+
+
+def _reached(results: Sequence[ShardResult]) -> str | None:
+    """Why a shard's history, indexing its own partitions, may have answered otherwise than
+    the whole stream (module doc), or None."""
+    reaches = [r.reach for r in results if r.reach is not None]
+    for n, reach in enumerate(reaches):
+        if reach.strayed:
+            return "an event or a subject a shard's history read is in two shards' partitions"
+        for other in reaches[:n] + reaches[n + 1 :]:
+            if not reach.events.isdisjoint(other.held_events):
+                return "an event a shard looked up is in another shard's partitions"
+            if not reach.subjects.isdisjoint(other.held_subjects):
+                return "a subject's consent events are in another shard's partitions"
     return None
 
 
@@ -275,12 +341,21 @@ def merge(results: Sequence[ShardResult], explain: Collection[str]) -> ReplayRep
     return report
 
 
-def _history(results: Sequence[ShardResult]) -> dict[str, int]:
+def merged_counts(results: Sequence[ShardResult]) -> dict[str, int]:
     """The history's counts: each shard's are the same but for the events it found
-    undecodable when it looked them up (counted once each, as one history would)."""
+    undecodable when it looked them up (counted once each, as one history would). Shards
+    whose histories indexed their own partitions each count those partitions' records (then
+    added; the agreements topic's counts are every shard's)."""
     first = results[0]
-    undecodable = first.history["undecodable"] - len(first.undecodable_events)
     looked_up: set[str] = set()
     for result in results:
         looked_up |= result.undecodable_events
-    return first.history | {"undecodable": undecodable + len(looked_up)}
+    if first.reach is None:
+        undecodable = first.history["undecodable"] - len(first.undecodable_events)
+        return first.history | {"undecodable": undecodable + len(looked_up)}
+    counts = dict(first.history)
+    for result in results[1:]:
+        for name in ("records", "undecodable", "bad_markers", "refused", "unverified"):
+            counts[name] += result.history[name]
+    undecodable = counts["undecodable"] - sum(len(r.undecodable_events) for r in results)
+    return counts | {"undecodable": undecodable + len(looked_up)}

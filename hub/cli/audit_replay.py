@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.audit import History, Replayer
-from hub.audit.history import StreamRecord, StreamTrust
+from hub.audit.history import Scope, StreamRecord, StreamTrust
 from hub.cli.audit_feeds import watermark_check
 from hub.cli.audit_topics import TopicNames
 from hub.codec import SchemaStore
@@ -69,11 +69,16 @@ class ReplaySource:
 
     def __call__(self) -> Replayer:
         """A replayer over these streams (every record authenticated again here)."""
+        return self.scoped(None)
+
+    def scoped(self, scope: Scope | None) -> Replayer:
+        """A replayer whose history indexes the accepted partitions ``scope`` keeps (every
+        one: None; a sharded replay's process, :mod:`hub.audit.shard`)."""
         settings = self.settings
         verifier = RecordVerifier(trusted_keys(settings, self.hub_keys))
         trust = StreamTrust(verifier, self.names.agreements, self.names.accepted)
         store = SchemaStore.load(settings.schemas_dir)
-        history = History(store, self.agreements, trust)
+        history = History(store, self.agreements, trust, scope)
         for record in self.accepted:
             history.add(record)
         registry = load_registry_from(settings)

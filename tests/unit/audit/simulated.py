@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.audit import History, Replayer, StreamRecord
-from hub.audit.history import StreamTrust
+from hub.audit.history import Scope, StreamTrust
 from hub.codec import SchemaStore
 from hub.config import Settings
 from hub.correlate import Correlator
@@ -316,9 +316,13 @@ class ReplaySource:
     """Whether the replayer takes its fast lane (:mod:`hub.audit.lane`)."""
 
     def __call__(self) -> Replayer:
+        return self.scoped(None)
+
+    def scoped(self, scope: Scope | None) -> Replayer:
+        """A replayer whose history indexes the partitions ``scope`` keeps (all: None)."""
         store = SchemaStore.load(ROOT / "schemas")
         trust = StreamTrust(RecordVerifier(trusted()), AGREEMENTS_TOPIC, ACCEPTED_TOPIC)
-        history = History(store, self.agreements, trust)
+        history = History(store, self.agreements, trust, scope)
         for record in self.accepted:
             history.add(record)
         return Replayer(
