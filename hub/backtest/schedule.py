@@ -100,6 +100,34 @@ class Instants:
         return min(due, dropped)
 
 
+def added_alone(before: SubjectState, after: SubjectState) -> bool:
+    """Whether an event's dispatch of a quiet subject left it quiet: the state after it is
+    ``before`` with one more contribution and nothing else changed (not a consent event, not a
+    redelivery, no floor set by a late event, nothing trimmed, no flag held or closed count
+    changed), the caller having seen that it sent nothing.
+
+    Then a tick's dispatch of ``after`` records nothing before the subject's next instant.
+    Each partnership that may see the event was decided by the event's own dispatch, which
+    sent it nothing: at a tick before the next instant of the windows that dispatch evaluated
+    (:meth:`Instants.wake`), its decision is that one again. Each partnership that may not see
+    the event was not decided (:class:`hub.dispatch.Trigger`), and decides at the tick from
+    what it decided from before the event: the events it may see (a decision is the event's
+    own, :mod:`hub.decider`), its floors, flags and counts, all unchanged; before the old wake
+    that dispatch recorded nothing. So the subject stays quiet until the earlier wake.
+    """
+    if after.consent is not before.consent:
+        return False
+    window, was = after.window, before.window
+    if len(window.contributions) != len(was.contributions) + 1:
+        return False  # a redelivery (nothing added) or a trim (some dropped)
+    return (
+        window.floors == was.floors
+        and after.floors == before.floors
+        and after.held == before.held
+        and after.closed == before.closed
+    )
+
+
 @dataclass
 class Wakes:
     """Quiet subjects by the instant they are next due (stale entries skipped)."""
