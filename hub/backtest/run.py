@@ -268,14 +268,14 @@ class Backtest:
         if token in self._known:
             self._tally.linked[month] += 1
         self._known.add(token)
-        wake = self._wakes.quiet.pop(token, None)  # dispatched now: rescanned at the next tick
+        wake = self._wakes.quiet.pop(token, None)  # dispatched now: quiet again only if below
         self._touched.add(token)
         state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
         if folded is None:
             self._forget_episodes()
             if wake is not None:
-                self._wakes.put(token, wake)  # nothing changed: still quiet
+                self._wakes.again(token, wake, wake)  # nothing changed: still quiet
             return
         step = folded.step
         self._apply(token, step)
@@ -285,7 +285,7 @@ class Backtest:
             episodes = self._episodes()
             if episodes:
                 later = self._instants.wake(self._now, step.state, episodes)
-                self._wakes.put(token, min(wake, later or _NEVER))
+                self._wakes.again(token, wake, min(wake, later or _NEVER))
                 self.kept += 1
         else:
             self._forget_episodes()

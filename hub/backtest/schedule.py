@@ -19,10 +19,16 @@ counts and floors, its consent ledger, and the time, and the time enters only th
 So after a rescan that sent nothing and changed nothing (which the worker does not record),
 every later tick gives that same dispatch and the same unchanged state, and is recorded by
 nothing, until the first of those instants (:class:`Wakes`): the subject is not dispatched
-until then, and nothing is counted for it. At that instant, or at an event of the subject,
-it is rescanned at the next tick as every flagged subject is. An instant is never skipped:
-a rescan earlier than needed repeats what the tick would have given, so a conservative
-instant is safe and a late one never happens.
+until then, and nothing is counted for it. At that instant it is rescanned at the next tick
+as every flagged subject is. An instant is never skipped: a rescan earlier than needed repeats
+what the tick would have given, so a conservative instant is safe and a late one never
+happens.
+
+An event of a quiet subject is dispatched (it decides the partnerships that may see it) and
+the subject is rescanned at the next tick, unless the event's dispatch sent nothing and left
+the state as before but for the event's contribution (:func:`added_alone`): then the tick's
+dispatch would record nothing either, before the earlier of the subject's wake and the event
+dispatch's own next instant, and the subject stays quiet until then.
 """
 
 from __future__ import annotations
@@ -140,6 +146,16 @@ class Wakes:
         """Mark a subject quiet until ``wake``."""
         self.quiet[token] = wake
         heapq.heappush(self.heap, (wake, token))
+
+    def again(self, token: str, was: datetime, wake: datetime) -> None:
+        """Mark quiet again, until ``wake``, a subject taken out of :attr:`quiet` since no
+        tick was due at ``was`` (its wake then): its entry for ``was`` is still in the heap,
+        so an unchanged wake adds none (a subject quiet for ever is one entry, not one per
+        event)."""
+        if wake == was:
+            self.quiet[token] = was
+        else:
+            self.put(token, wake)
 
     def due(self, at: datetime) -> list[str]:
         """The quiet subjects whose wake is at or before ``at``, no longer quiet."""

@@ -21,19 +21,26 @@ from typing import Any
 
 import pytest
 
+from hub.agency import EventDraft, draft_of
 from hub.backtest import Backtest, BacktestSetup, Period, Policy
 from hub.backtest.plan import Sealed
-from hub.backtest.schedule import WatchedDispatcher
+from hub.backtest.schedule import Wakes, WatchedDispatcher, added_alone
 from hub.backtest.sources import Sealer, first_police_csv
 from hub.config import Settings
+from hub.consent import ConsentLedger
+from hub.consent.record import ConsentRecord
 from hub.crypto import Keyring
 from hub.dispatch import SubjectState
-from hub.dsa import AgreementBook, Evaluator
+from hub.dsa import AgreementBook, Evaluator, Purpose
 from hub.feeds.agencies import partner_events
 from hub.feeds.police import police_events
 from hub.feeds.source import SourceEvent
 from hub.feeds.synthetic import synth_valid_fields
+from hub.flags import SubjectWindow
+from hub.models.built import replaced
+from hub.view import Held
 from tests.unit.backtest.test_backtest import sample_settings
+from tests.unit.flags.builders import contribution
 
 TODAY = datetime(2026, 11, 1, tzinfo=UTC)  # every shipped agreement in force
 PERIOD = Period(date(2026, 7, 1), date(2026, 8, 31))
@@ -43,7 +50,7 @@ PURPOSE = "EARLY_INTERVENTION"  # the voluntary sector's consented agreement
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return sample_settings(tmp_path_factory.mktemp("quiet"), rows=3000)
+    return sample_settings(tmp_path_factory.mktemp("quiet"), rows=8000)
 
 
 def _setup(settings: Settings, rng: random.Random) -> BacktestSetup:
@@ -80,9 +87,10 @@ def runners(setup: BacktestSetup) -> tuple[Backtest, Backtest]:
 
 
 def history(settings: Settings, seed: int) -> Iterator[list[Sealed]]:
-    """The demo's months with a random fifth of their events dropped, and, for a random
-    tenth of the people met, voluntary-sector engagements and a consent given (some with an
-    expiry a few days on, some named to one partnership), some withdrawn or expired later."""
+    """The demo's months with a random fifth of their events dropped, some recorded late,
+    and, for a random tenth of the people met, voluntary-sector engagements and a consent
+    given (some with an expiry a few days on, some named to one partnership), some withdrawn
+    or expired later."""
     rng = random.Random(seed)
     sealer = Sealer(settings, Keyring.open(settings.keys_dir))
     store, partnerships = sealer.store, [p.id for p in sealer.registry.partnerships]
@@ -97,7 +105,26 @@ def history(settings: Settings, seed: int) -> Iterator[list[Sealed]]:
             if rng.random() > 0.1:
                 continue
             events += _consented(rng, store, met, f"c-{seed}-{n}-{i}", partnerships)
-        yield sealer.seal(events)
+        yield _sealed(sealer, events, rng)
+
+
+def _sealed(sealer: Sealer, events: list[SourceEvent], rng: random.Random) -> list[Sealed]:
+    """``sealer.seal(events)``, one in thirty of the people's events recorded late: it
+    occurred 50 to 89 days before it is recorded (within the rules' horizon of 90), so it may
+    be the oldest of its subject's window, and drop from it a day or so after it joins."""
+    by_agency: dict[str, list[EventDraft]] = {}
+    for event in events:
+        draft = draft_of(event)
+        if event.person is not None and rng.random() < 1 / 30:
+            occurred = event.occurred_at - timedelta(days=rng.randint(50, 89))
+            age = event.person.age_on(occurred.date())
+            draft = replace(draft, occurred_at=occurred, age=age)
+        by_agency.setdefault(event.agency_id, []).append(draft)
+    out: list[Sealed] = []
+    for agency_id, drafts in sorted(by_agency.items()):
+        for batch in sealer.client(agency_id).batches(enumerate(drafts, start=1)):
+            out += [(agency_id, m) for m in batch.wire()]
+    return out
 
 
 def _consented(
@@ -186,7 +213,8 @@ def lockstep(quiet: Backtest, ticked: Backtest, chunk: list[Sealed]) -> int:
     return len(steps[0])
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.timeout(300)  # a history sealed and run twice: about 20 s, more on a busy host
+@pytest.mark.parametrize("seed", range(6))
 def test_keeping_quiet_subjects_quiet_after_their_events_changes_no_step(
     settings: Settings, seed: int
 ) -> None:
@@ -199,3 +227,76 @@ def test_keeping_quiet_subjects_quiet_after_their_events_changes_no_step(
     assert ticked.rescans - quiet.rescans == ticked.unrecorded - quiet.unrecorded
     consents = sum(bool(s.consent.records) for s in quiet._states.values())
     assert consents > 0  # the histories hold consents
+
+
+def test_an_event_leaves_its_subject_quiet_only_if_its_contribution_is_all_that_changed() -> None:
+    """Each part of the state the event's dispatch may change, changed alone, wakes the
+    subject: a consent recorded, a flag closed or a count moved, a floor set (a late event),
+    a contribution dropped by the trim (as many as before), the event already known."""
+    first = contribution("police.arrest", 0)
+    second = contribution("police.arrest", 1)
+    at = first.occurred_at
+    held = Held(
+        flag_id="f-1",
+        rule_id="repeated-violence",
+        anchor=at,
+        start=at,
+        end=at + timedelta(days=30),
+        severity="medium",
+        events=(first.event_id,),
+        revision="r-1",
+        kind="flag.raised",
+    )
+    before = SubjectState(
+        window=SubjectWindow(contributions=(first,)),
+        held={"reading": {"f-1": held}},
+        floors={"reading": {"repeated-violence": at}},
+    )
+    after = replaced(before, window=before.window.add(second))
+    assert added_alone(before, after)
+    consent = ConsentLedger(records=(_consent(at),))
+    changed = {
+        "consent": replaced(after, consent=consent),
+        "held": replaced(after, held={}),
+        "closed": replaced(after, closed={"reading": {"k": 1}}),
+        "floors": replaced(after, floors={}),
+        "window floors": replaced(
+            after, window=replaced(after.window, floors={"repeated-violence": at})
+        ),
+        "trimmed": replaced(before, window=SubjectWindow(contributions=(second,))),
+        "known": replaced(before, window=before.window),
+    }
+    assert [name for name, state in changed.items() if added_alone(before, state)] == []
+
+
+def _consent(at: datetime) -> ConsentRecord:
+    return ConsentRecord(
+        consent_id="c-1",
+        subject_token="lt1:x",
+        purpose=Purpose.EARLY_INTERVENTION,
+        provider=VOLUNTARY,
+        given_by="subject",
+        method="written",
+        notice="n-1",
+        recorded_by="worker",
+        event_id="e-1",
+        given_at=at,
+        effective_from=at,
+    )
+
+
+def test_a_subject_quiet_again_until_the_same_wake_adds_no_entry() -> None:
+    """An event that leaves its subject quiet until the wake it had puts nothing in the
+    heap: a subject quiet for ever, with an event a day, stays one entry."""
+    wakes = Wakes()
+    days = [datetime(2026, 7, d, tzinfo=UTC) for d in range(1, 6)]
+    never = datetime.max.replace(tzinfo=UTC)
+    wakes.put("a", never)
+    wakes.put("b", days[3])
+    for _ in range(100):  # an event of each: taken out of quiet, then quiet again
+        wakes.again("a", wakes.quiet.pop("a"), never)
+    wakes.again("b", wakes.quiet.pop("b"), days[2])  # an earlier wake: a new entry
+    assert len(wakes.heap) == 3
+    assert wakes.due(days[2]) == ["b"]
+    assert wakes.due(days[4]) == []  # b's entry at its old wake is stale
+    assert wakes.quiet == {"a": never}
