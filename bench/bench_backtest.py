@@ -26,7 +26,9 @@ path before ticks were scheduled, for comparison.
 functions by their own time; ``--profile-months A:B`` profiles only months A to B (from 0, B
 excluded) and stops the run there (the report is then of months 0 to B only): a late window
 against an early one shows what grows with the run's length. ``rescans`` also says how many
-of the ticks' dispatches sent nothing and changed nothing (the worker records none of them).
+of the ticks' dispatches sent nothing and changed nothing (the worker records none of them),
+and how many events left their quiet subject quiet, the tick after each not dispatched
+(:func:`hub.backtest.schedule.added_alone`).
 """
 
 from __future__ import annotations
@@ -143,9 +145,9 @@ def main() -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     _PROGRESS[:] = [cpu, 0]
     if args.processes == 1 and not args.sharded:
-        report, rescans, unrecorded = _in_process(args, load(), period, chunks)
+        report, rescans, unrecorded, kept = _in_process(args, load(), period, chunks)
     else:
-        report, rescans, unrecorded = _across(args, load, sealer, period, chunks)
+        report, rescans, unrecorded, kept = _across(args, load, sealer, period, chunks)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     meter.stop()
     if args.profile_months is not None:  # the run stopped there
@@ -166,7 +168,8 @@ def main() -> None:
     print(f"refused at source: {dict(sealer.refused)}")
     print(
         f"rescans: {rescans:,} dispatches at ticks,"
-        f" {unrecorded:,} of them sent nothing and changed nothing"
+        f" {unrecorded:,} of them sent nothing and changed nothing;"
+        f" {kept:,} events left their quiet subject quiet (no dispatch at the next tick)"
     )
     print(
         f"gc (this process): threshold {gc.get_threshold()}, {frozen} objects frozen at start;"
@@ -230,7 +233,7 @@ def _singles(chunk: list[Sealed]) -> list[Sealed]:
 
 def _in_process(
     args: argparse.Namespace, setup: BacktestSetup, period: Period, chunks: list[list[Sealed]]
-) -> tuple[Report, int, int]:
+) -> tuple[Report, int, int, int]:
     runner = Backtest(setup, period, **({"daily": True} if args.daily else {}))
     first, last = args.profile_months or (0, len(chunks))
     profiler = cProfile.Profile() if args.profile or args.profile_months else None
@@ -254,7 +257,7 @@ def _in_process(
     report = runner.finish()
     if profiler is not None:
         print_profile(profiler, args.top, args.profile_out)
-    return report, runner.rescans, runner.unrecorded
+    return report, runner.rescans, runner.unrecorded, runner.kept
 
 
 def _across(
@@ -263,7 +266,7 @@ def _across(
     sealer: Sealer,
     period: Period,
     chunks: list[list[Sealed]],
-) -> tuple[Report, int, int]:
+) -> tuple[Report, int, int, int]:
     processes = args.processes
     with ShardedBacktest(load, sealer.store, period, processes, daily=args.daily) as runner:
         for n, chunk in enumerate(chunks):
@@ -278,7 +281,7 @@ def _across(
             f" {share.wall:.1f} s wall after set-up, {share.waited:.1f} s of it waiting for steps;"
             f" collector {sum(share.collector.seconds):.1f} s ({share.collector.counts})"
         )
-    return report, runner.rescans, runner.unrecorded
+    return report, runner.rescans, runner.unrecorded, runner.kept
 
 
 def _progress(n: int, months: int, read: int) -> None:

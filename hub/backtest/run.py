@@ -28,7 +28,7 @@ from hub.backtest.decoded import DecodedOnce
 from hub.backtest.envelope import EnvelopeRead, Envelopes
 from hub.backtest.period import MonthOf, Period
 from hub.backtest.plan import TAKEN, Planned, Planner, Sealed, Sent, Take, Tick, Wired
-from hub.backtest.schedule import Instants, Wakes, WatchedDispatcher
+from hub.backtest.schedule import Instants, Wakes, WatchedDispatcher, added_alone
 from hub.backtest.tally import Report, Tally
 from hub.backtest.unsealed import UnsealedKey, counted
 from hub.codec import load_catalogue
@@ -118,7 +118,14 @@ class Backtest:
     slower; kept to test that they agree.
     """
 
-    def __init__(self, setup: BacktestSetup, period: Period, *, daily: bool = False) -> None:
+    def __init__(
+        self,
+        setup: BacktestSetup,
+        period: Period,
+        *,
+        daily: bool = False,
+        after_events: bool = True,
+    ) -> None:
         self._setup = setup
         self._period = period
         self._now = period.start
@@ -147,7 +154,11 @@ class Backtest:
         self._instants = Instants(book.breakpoints(), dispatcher.rules)
         self._last_tick: datetime | None = None
         self._wakes = Wakes()
+        self._after_events = after_events
         self.rescans = 0
+        self.kept = 0
+        """Events after which their subject stayed quiet (:func:`~hub.backtest.schedule.
+        added_alone`): each a tick's dispatch not made, which would have recorded nothing."""
         self.unrecorded = 0
         """Of :attr:`rescans`, those that sent nothing and changed nothing (the worker records
         none of them): what a sharper schedule could skip."""
@@ -257,15 +268,27 @@ class Backtest:
         if token in self._known:
             self._tally.linked[month] += 1
         self._known.add(token)
-        wake = self._wakes.quiet.pop(token, None)  # dispatched now: rescanned at the next tick
+        wake = self._wakes.quiet.pop(token, None)  # dispatched now: quiet again only if below
         self._touched.add(token)
         state = self._states.get(token) or self._thawed(token)
         folded = self._setup.correlator.fold_event(event, state, self._moment(self._now))
-        self._forget_episodes()  # not needed: the subject is rescanned at the next tick
-        if folded is not None:
-            self._apply(token, folded.step)
-        elif wake is not None:
-            self._wakes.put(token, wake)  # nothing changed: still quiet
+        if folded is None:
+            self._forget_episodes()
+            if wake is not None:
+                self._wakes.again(token, wake, wake)  # nothing changed: still quiet
+            return
+        step = folded.step
+        self._apply(token, step)
+        if wake is None or self._now >= wake or step.pending or not self._after_events:
+            self._forget_episodes()  # not needed: the subject is rescanned at the next tick
+        elif added_alone(state, step.state):  # still quiet (schedule.added_alone)
+            episodes = self._episodes()
+            if episodes:
+                later = self._instants.wake(self._now, step.state, episodes)
+                self._wakes.again(token, wake, min(wake, later or _NEVER))
+                self.kept += 1
+        else:
+            self._forget_episodes()
 
     def _source(self, agency: str, offset: int) -> SourceRef:
         """Where a message was read from: the agency's feed at ``offset`` (the agency's first

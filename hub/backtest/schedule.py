@@ -19,10 +19,16 @@ counts and floors, its consent ledger, and the time, and the time enters only th
 So after a rescan that sent nothing and changed nothing (which the worker does not record),
 every later tick gives that same dispatch and the same unchanged state, and is recorded by
 nothing, until the first of those instants (:class:`Wakes`): the subject is not dispatched
-until then, and nothing is counted for it. At that instant, or at an event of the subject,
-it is rescanned at the next tick as every flagged subject is. An instant is never skipped:
-a rescan earlier than needed repeats what the tick would have given, so a conservative
-instant is safe and a late one never happens.
+until then, and nothing is counted for it. At that instant it is rescanned at the next tick
+as every flagged subject is. An instant is never skipped: a rescan earlier than needed repeats
+what the tick would have given, so a conservative instant is safe and a late one never
+happens.
+
+An event of a quiet subject is dispatched (it decides the partnerships that may see it) and
+the subject is rescanned at the next tick, unless the event's dispatch sent nothing and left
+the state as before but for the event's contribution (:func:`added_alone`): then the tick's
+dispatch would record nothing either, before the earlier of the subject's wake and the event
+dispatch's own next instant, and the subject stays quiet until then.
 """
 
 from __future__ import annotations
@@ -100,6 +106,34 @@ class Instants:
         return min(due, dropped)
 
 
+def added_alone(before: SubjectState, after: SubjectState) -> bool:
+    """Whether an event's dispatch of a quiet subject left it quiet: the state after it is
+    ``before`` with one more contribution and nothing else changed (not a consent event, not a
+    redelivery, no floor set by a late event, nothing trimmed, no flag held or closed count
+    changed), the caller having seen that it sent nothing.
+
+    Then a tick's dispatch of ``after`` records nothing before the subject's next instant.
+    Each partnership that may see the event was decided by the event's own dispatch, which
+    sent it nothing: at a tick before the next instant of the windows that dispatch evaluated
+    (:meth:`Instants.wake`), its decision is that one again. Each partnership that may not see
+    the event was not decided (:class:`hub.dispatch.Trigger`), and decides at the tick from
+    what it decided from before the event: the events it may see (a decision is the event's
+    own, :mod:`hub.decider`), its floors, flags and counts, all unchanged; before the old wake
+    that dispatch recorded nothing. So the subject stays quiet until the earlier wake.
+    """
+    if after.consent is not before.consent:
+        return False
+    window, was = after.window, before.window
+    if len(window.contributions) != len(was.contributions) + 1:
+        return False  # a redelivery (nothing added) or a trim (some dropped)
+    return (
+        window.floors == was.floors
+        and after.floors == before.floors
+        and after.held == before.held
+        and after.closed == before.closed
+    )
+
+
 @dataclass
 class Wakes:
     """Quiet subjects by the instant they are next due (stale entries skipped)."""
@@ -112,6 +146,16 @@ class Wakes:
         """Mark a subject quiet until ``wake``."""
         self.quiet[token] = wake
         heapq.heappush(self.heap, (wake, token))
+
+    def again(self, token: str, was: datetime, wake: datetime) -> None:
+        """Mark quiet again, until ``wake``, a subject taken out of :attr:`quiet` since no
+        tick was due at ``was`` (its wake then): its entry for ``was`` is still in the heap,
+        so an unchanged wake adds none (a subject quiet for ever is one entry, not one per
+        event)."""
+        if wake == was:
+            self.quiet[token] = was
+        else:
+            self.put(token, wake)
 
     def due(self, at: datetime) -> list[str]:
         """The quiet subjects whose wake is at or before ``at``, no longer quiet."""

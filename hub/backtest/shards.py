@@ -66,6 +66,8 @@ class Share:
     rescans: int
     unrecorded: int
     """Of ``rescans``, those that sent nothing and changed nothing (:attr:`Backtest.unrecorded`)."""
+    kept: int
+    """Events after which their subject stayed quiet (:attr:`Backtest.kept`)."""
     cpu: float
     """CPU seconds the process used (set-up included)."""
     setup_cpu: float
@@ -189,6 +191,11 @@ class ShardedBacktest:
         """Of :attr:`rescans`, those that sent nothing and changed nothing."""
         return sum(s.unrecorded for s in self.shares)
 
+    @property
+    def kept(self) -> int:
+        """Events after which their subject stayed quiet: ticks' dispatches not made."""
+        return sum(s.kept for s in self.shares)
+
     def close(self) -> None:
         """Stop every process still running."""
         for held in self._processes:
@@ -302,7 +309,7 @@ def _serve(conn: Connection, load: Load, period: Period, daily: bool) -> None:
             else:
                 times = (time.process_time(), ready, time.perf_counter() - began, waited)
                 policy, collector = setup.policy.value, meter.stop()
-                rescans = (runner.rescans, runner.unrecorded)
+                rescans = (runner.rescans, runner.unrecorded, runner.kept)
                 share = Share(runner.tally, policy, *rescans, *times, collector)
                 conn.send(("share", share))
                 return
