@@ -50,6 +50,12 @@ def _plain_holds(rule: Rule, members: Sequence[Labelled]) -> bool:
 def _plain(rule: Rule, items: Iterable[Contribution], floor: datetime | None) -> list[Episode]:
     """The greedy episodes, every anchor tried with all its members."""
     ordered = qualifying(rule, [c for c in items if floor is None or c.occurred_at >= floor])
+    return _greedy(rule, ordered)
+
+
+def _greedy(rule: Rule, ordered: Sequence[Labelled]) -> list[Episode]:
+    """The greedy episodes of labelled contributions in order: every anchor tried with all
+    its members (shared with ``test_seen``'s plain computation)."""
     width = timedelta(days=rule.window_days)
     found: list[Episode] = []
     allowed: datetime | None = None

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.flags import Contribution, SubjectWindow, engine, episodes_of, expire
-from hub.flags.match import Episode, Found, Indexed, found_by, severity
+from hub.flags.match import Episode, Found, Indexed, found_by
 from hub.flags.memo import Bounded
 from hub.rules import Rule
 from tests.unit.flags.builders import RULES, T0, contribution, sets
 from tests.unit.flags.test_fast_paths import _full_labels
-from tests.unit.flags.test_incremental import _plain_holds
+from tests.unit.flags.test_incremental import _greedy
 
 
 def _plain_episodes(rule: Rule, window: SubjectWindow) -> list[Episode]:
@@ -33,20 +33,7 @@ def _plain_episodes(rule: Rule, window: SubjectWindow) -> list[Episode]:
         for names in [_full_labels(rule, c)]
         if names
     ]
-    width = timedelta(days=rule.window_days)
-    found: list[Episode] = []
-    allowed = None
-    for i, (anchor, _) in enumerate(ordered):
-        start = anchor.occurred_at
-        if allowed is not None and start < allowed:
-            continue
-        members = [m for m in ordered[i:] if m[0].occurred_at < start + width]
-        if _plain_holds(rule, members):
-            found.append(
-                Episode(start, start + width, tuple(c for c, _ in members), severity(rule, members))
-            )
-            allowed = start + width
-    return found
+    return _greedy(rule, ordered)
 
 
 def _plain(window: SubjectWindow) -> list[tuple[Rule, Episode]]:
