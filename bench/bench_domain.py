@@ -1,7 +1,8 @@
 """The worker's per-event domain work, in process on one core: ingest, then correlate.
 
 Run: ``.venv/bin/python -m bench.bench_domain [--events N] [--subjects S] [--single] [--profile]``.
-Prints figures; asserts nothing.
+Prints figures; asserts nothing. ``python -m bench.instructions`` counts the instructions of
+its timed run under valgrind (a measure the host's speed and load do not move).
 
 The load is the pipeline benchmark's (``bench.loadgen``), built once and kept with its keys
 under ``.hub/bench-domain/`` so that every run sees the same bytes (delete the directory for
@@ -359,6 +360,13 @@ def main() -> None:
         help="then this many clock ticks of every partition (timed apart; changes the digest)",
     )
     parser.add_argument("--tick-interval", type=float, default=30.0, help="seconds between ticks")
+    parser.add_argument(
+        "--until",
+        choices=("set-up", "run"),
+        help="stop after the set-up (the load read, the services built) or after the timed"
+        " run, printing nothing more: bench.instructions counts the run's instructions as"
+        " the difference of the two",
+    )
     add_run_options(parser)
     args = parser.parse_args()
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -370,6 +378,8 @@ def main() -> None:
     remember_states(settings.state_capacity)
     frozen = 0 if args.python_gc else settle(settings.gc_young_threshold)  # as the worker
     out = Outputs()
+    if args.until == "set-up":
+        return
     meter = CollectorMeter.start()
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
@@ -378,6 +388,8 @@ def main() -> None:
     if profiler is not None:
         profiler.disable()
     meter.stop()
+    if args.until == "run":
+        return
     if args.ticks:
         asyncio.run(_ticks(domain, args.ticks, timedelta(seconds=args.tick_interval), out))
     both = ingest_s + correlate_s
