@@ -167,6 +167,9 @@ def _undecodable_and_refused(
     _, record = _where(source, sim, _first_event(values, list(range(len(values)))))
     other = HmacKey(b"\x0b" * 32)
     source = _inserted(source, len(source.accepted), EXTRA, parse(record.value).items, other)
+    _, scopes = planned(values, 2)  # and one in the second shard's partition (its counts)
+    late = min(scopes[1].partitions)
+    source = _inserted(source, len(source.accepted), late, parse(record.value).items, other)
     return source, values
 
 
