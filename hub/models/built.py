@@ -15,6 +15,7 @@ Only for models without private attributes, validators that change values, or
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -24,15 +25,10 @@ M = TypeVar("M", bound=BaseModel)
 
 def built(cls: type[M], values: dict[str, Any]) -> M:
     """A ``cls`` holding ``values`` (every field named, each already of its field's type)."""
-    new = _new(cls)
-    _dict(new, values)
     shared = _EVERY_FIELD.get(cls)
     if shared is None:
         shared = _every_field(cls)
-    _fields_set(new, shared if shared and values.keys() == shared else set(values))
-    _extra(new, None)
-    _private(new, None)
-    return new
+    return _made(cls, values, shared if shared and values.keys() == shared else set(values))
 
 
 def built_whole(cls: type[M], values: dict[str, Any]) -> M:
@@ -43,27 +39,18 @@ def built_whole(cls: type[M], values: dict[str, Any]) -> M:
     shared = _EVERY_FIELD.get(cls)
     if not shared:
         return built(cls, values)
-    new = _new(cls)
-    _dict(new, values)
-    _fields_set(new, shared)
-    _extra(new, None)
-    _private(new, None)
-    return new
+    return _made(cls, values, shared)
 
 
 def replaced(model: M, **changes: Any) -> M:
     """``model.model_copy(update=changes)``, for values already of their fields' types."""
     if model.__pydantic_private__ is not None or model.__pydantic_extra__ is not None:
         return model.model_copy(update=changes)
-    new = _new(type(model))
-    _dict(new, {**model.__dict__, **changes})
+    cls = type(model)
     names = model.__pydantic_fields_set__
-    if names is not _EVERY_FIELD.get(type(model)):  # else every field is set already
+    if names is not _EVERY_FIELD.get(cls):  # else every field is set already
         names = names | changes.keys()
-    _fields_set(new, names)
-    _extra(new, None)
-    _private(new, None)
-    return new
+    return _made(cls, {**model.__dict__, **changes}, names)
 
 
 def replaced_one(model: M, name: str, value: Any) -> M:
@@ -75,11 +62,18 @@ def replaced_one(model: M, name: str, value: Any) -> M:
     cls = type(model)
     values = model.__dict__.copy()
     values[name] = value  # in the field's place, as the merge puts it
-    new = _new(cls)
-    _dict(new, values)
     names = model.__pydantic_fields_set__
     if names is not _EVERY_FIELD.get(cls):  # else every field is set already
         names = names | {name}
+    return _made(cls, values, names)
+
+
+def _made(cls: type[M], values: dict[str, Any], names: AbstractSet[str]) -> M:
+    """A ``cls`` holding ``values`` with ``names`` its fields set, no extra and no private
+    attributes: what :func:`built`, :func:`built_whole`, :func:`replaced` and
+    :func:`replaced_one` make, without pydantic's validation."""
+    new = _new(cls)
+    _dict(new, values)
     _fields_set(new, names)
     _extra(new, None)
     _private(new, None)

@@ -444,9 +444,7 @@ class Counting:
             else:
                 raw = load(key)
                 held = rows[key] = None if raw is None else Tallied.from_bytes(raw)
-            state = _BLAKE2B_128.copy()  # digest_of(event.event_id), without its two calls
-            state.update(envelope.event_id.encode())
-            digest = state.digest()
+            digest = digest_of(envelope.event_id)
             mark = Mark(offset, item, size)
             if held is None:  # most rows: a new one (as in add_read)
                 cell = (event.event_type, envelope.agency_id, council, age_band(envelope.age))
