@@ -108,14 +108,16 @@ def history(settings: Settings, seed: int) -> Iterator[list[Sealed]]:
         yield _sealed(sealer, events, rng)
 
 
-def _sealed(sealer: Sealer, events: list[SourceEvent], rng: random.Random) -> list[Sealed]:
-    """``sealer.seal(events)``, one in thirty of the people's events recorded late: it
+def _sealed(
+    sealer: Sealer, events: list[SourceEvent], rng: random.Random, late: float = 1 / 30
+) -> list[Sealed]:
+    """``sealer.seal(events)``, one in thirty (``late``) of the people's events recorded late: it
     occurred 50 to 89 days before it is recorded (within the rules' horizon of 90), so it may
     be the oldest of its subject's window, and drop from it a day or so after it joins."""
     by_agency: dict[str, list[EventDraft]] = {}
     for event in events:
         draft = draft_of(event)
-        if event.person is not None and rng.random() < 1 / 30:
+        if event.person is not None and rng.random() < late:
             occurred = event.occurred_at - timedelta(days=rng.randint(50, 89))
             age = event.person.age_on(occurred.date())
             draft = replace(draft, occurred_at=occurred, age=age)

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
-from hub.agency import EventDraft, draft_of
 from hub.backtest import Backtest
 from hub.backtest.plan import Sealed
 from hub.backtest.schedule import added_alone
@@ -44,23 +41,13 @@ from tests.unit.backtest.test_quiet_after_events import (
 
 
 def _late(rate: float) -> Callable[[Sealer, list[SourceEvent], random.Random], list[Sealed]]:
-    def sealed(sealer: Sealer, events: list[SourceEvent], rng: random.Random) -> list[Sealed]:
-        """:func:`quiet_after._sealed` with ``rate`` of the people's events recorded late."""
-        by_agency: dict[str, list[EventDraft]] = {}
-        for event in events:
-            draft = draft_of(event)
-            if event.person is not None and rng.random() < rate:
-                occurred = event.occurred_at - timedelta(days=rng.randint(50, 89))
-                age = event.person.age_on(occurred.date())
-                draft = replace(draft, occurred_at=occurred, age=age)
-            by_agency.setdefault(event.agency_id, []).append(draft)
-        out: list[Sealed] = []
-        for agency_id, drafts in sorted(by_agency.items()):
-            for batch in sealer.client(agency_id).batches(enumerate(drafts, start=1)):
-                out += [(agency_id, m) for m in batch.wire()]
-        return out
+    """:func:`quiet_after._sealed` with ``rate`` of the people's events recorded late."""
+    sealed = quiet_after._sealed  # the module's own, before the test patches it
 
-    return sealed
+    def late(sealer: Sealer, events: list[SourceEvent], rng: random.Random) -> list[Sealed]:
+        return sealed(sealer, events, rng, rate)
+
+    return late
 
 
 def _checking_sends(runner: Backtest, sent: list[int]) -> None:
