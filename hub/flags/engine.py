@@ -68,7 +68,7 @@ def episodes_of(rules: RuleSet, window: SubjectWindow) -> list[tuple[Rule, Episo
     key = (id(contributions[-1]), count)
     seen = _SEEN.get(key)
     if seen is None or not seen.fits(rules, contributions, floors):
-        before = _SEEN.get((id(contributions[-2]), count - 1))
+        before = _SEEN.get((id(contributions[-2]), count - 1)) if count > 1 else None
         if before is not None and before.fits(rules, contributions, floors):
             seen = before.grown(contributions)
         else:
