@@ -7,6 +7,7 @@ so it starts its own broker, and every test gets its own topic prefix and consum
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +35,16 @@ settings.load_profile("load-independent")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the tests with a ``timeout`` mark first, the longest-bounded first.
+    """Order the tests so that every xdist worker starts with its share of the long ones.
 
-    Those are the integration tests and the slow ones; a test's mark is the bound its author
-    gave it, a fair guess at its length. Under xdist a worker takes the next test when it is
-    free, so the long tests start at once and the many short unit tests fill the gaps.
+    A test's ``timeout`` mark is the bound its author gave it, a fair guess at its length (the
+    integration tests and the slow ones have one). ``--dist worksteal`` first hands each
+    worker one contiguous slice of the list, in order, and an idle worker later steals the
+    tail of the longest queue. Sorted longest first, the first worker's slice held every
+    integration test and ran them one after another while the others stole them late, so
+    the suite ended on a tail of long tests. Dealt round-robin instead (the longest to the
+    first worker, the next to the second, ...), each slice starts with its longest tests,
+    they overlap from the start, and the short unit tests fill the gaps and the end.
     """
 
     def bound(item: pytest.Item) -> float:
@@ -46,6 +52,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return float(mark.args[0]) if mark is not None and mark.args else 0.0
 
     items.sort(key=bound, reverse=True)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        items[:] = [item for start in range(workers) for item in items[start::workers]]
 
 
 @pytest.fixture(autouse=True)
