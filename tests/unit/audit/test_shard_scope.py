@@ -25,16 +25,14 @@ from tests.unit.audit.simulated import (
     ReplaySource,
     Simulator,
     consent,
-    simulated,
 )
 from tests.unit.audit.test_shard import serial, tampered
 
-SMALL = 3_000
-
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 def scoped_shards(source: ReplaySource, values: list[bytes]) -> tuple[list, list[History]]:
