@@ -26,7 +26,7 @@ from tests.unit.audit.simulated import (
     Simulator,
     consent,
 )
-from tests.unit.audit.test_shard import serial, tampered
+from tests.unit.audit.test_shard import serial_of_tampered, tampered
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def with_record(source: ReplaySource, partition: int, items: tuple[bytes, ...]) 
 
 def test_scoped_shards_of_a_tampered_ledger_give_the_serial_report(small: Simulator) -> None:
     values, changed = tampered(small)
-    expected, counts = serial(small, values)
+    expected, counts = serial_of_tampered(small)
     results, histories = scoped_shards(small.source(), values)
     assert conflict(results) is None
     assert merge(results, ()).to_json() == expected.to_json()
