@@ -1,7 +1,8 @@
 """The simulated hub run most audit test modules read, built once per session (per xdist
-worker): ``simulated(keys, 3_000)`` is deterministic, and no test changes it (each copies the
-ledger or the source it changes), so sharing it keeps every check and saves a build (about a
-second and a half of CPU) per module."""
+worker) exactly as each module built its own: ``simulated(keys, 3_000)``, its events seeded,
+its ids from development keys made for it. No test changes it (each copies the ledger or the
+source it changes), so sharing it keeps every check and saves a build (about a second and a
+half of CPU) per module."""
 
 from __future__ import annotations
 
