@@ -12,13 +12,14 @@ with the simulator's own keys (:func:`Simulator.history` trusts them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.audit import History, Replayer, StreamRecord
 from hub.audit.history import Scope, StreamTrust
@@ -320,7 +321,7 @@ class ReplaySource:
 
     def scoped(self, scope: Scope | None) -> Replayer:
         """A replayer whose history indexes the partitions ``scope`` keeps (all: None)."""
-        store = SchemaStore.load(ROOT / "schemas")
+        store = _schemas()
         trust = StreamTrust(RecordVerifier(trusted()), AGREEMENTS_TOPIC, ACCEPTED_TOPIC)
         history = History(store, self.agreements, trust, scope)
         for record in self.accepted:
@@ -328,6 +329,13 @@ class ReplaySource:
         return Replayer(
             history, self.rules, self.registry, self.areas, self.id_keys, fast=self.fast
         )
+
+
+@functools.cache
+def _schemas() -> SchemaStore:
+    """The shipped schemas, loaded once per process (a store is immutable once built; the
+    only argument-free entry, so one value); a replayer of a source used to load them each."""
+    return SchemaStore.load(ROOT / "schemas")
 
 
 def simulated(keys: Path, decisions: int) -> Simulator:
@@ -383,3 +391,27 @@ def generate(sim: Simulator, agreements: list[Agreement], decisions: int, seed: 
         live[subject] = (count, given, number)
         if count >= 8:
             del live[subject]
+
+
+_T = TypeVar("_T")
+PER_SIMULATOR_MAX = 4
+"""How many simulators a :func:`per_simulator` memo keeps values for (then it starts again)."""
+
+
+def per_simulator(build: Callable[[Simulator], _T]) -> Callable[[Simulator], _T]:
+    """``build`` (a pure function of a simulator, whose value its callers only read) run once
+    per simulator: a test module's searches of a history it shares with other tests. The
+    memo holds the simulator, so that its id is not another's, and at most
+    :data:`PER_SIMULATOR_MAX` of them."""
+    kept: dict[int, tuple[Simulator, _T]] = {}
+
+    @functools.wraps(build)
+    def once(sim: Simulator) -> _T:
+        found = kept.get(id(sim))
+        if found is None or found[0] is not sim:
+            if len(kept) >= PER_SIMULATOR_MAX:
+                kept.clear()
+            found = kept[id(sim)] = (sim, build(sim))
+        return found[1]
+
+    return once

@@ -23,19 +23,20 @@ import pytest
 import hub.audit.group as group_module
 from hub.audit.group import Dispatches
 from hub.audit.question import written_question
-from tests.unit.audit.simulated import Simulator, simulated
-
-SIZE = 3_000
+from tests.unit.audit.simulated import Simulator, per_simulator
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), SIZE)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
-def _groups(sim: Simulator) -> list[list[int]]:
+@per_simulator
+def _groups(sim: Simulator) -> tuple[tuple[int, ...], ...]:
     """The indices of each dispatch's quiet denials (one flag at one position), for the
-    groups of at least four entries, in the second half of the ledger."""
+    groups of at least four entries, in the second half of the ledger (found once per
+    simulator: every test of the module searches the same history)."""
     found: defaultdict[tuple[Any, ...], list[int]] = defaultdict(list)
     for n, value in enumerate(sim.decisions):
         raw = json.loads(value)
@@ -43,7 +44,7 @@ def _groups(sim: Simulator) -> list[list[int]]:
             continue
         key = (json.dumps(raw["position"]), raw["decided_at"], tuple(raw["events"]), raw["rule_id"])
         found[key].append(n)
-    return [g for g in found.values() if len(g) >= 4 and g[0] > len(sim.decisions) // 2]
+    return tuple(tuple(g) for g in found.values() if len(g) >= 4 and g[0] > len(sim.decisions) // 2)
 
 
 def _later(raw: dict[str, Any]) -> str:

@@ -13,12 +13,13 @@ import pytest
 from hub.audit.answer import Forms
 from hub.audit.group import Dispatches
 from hub.audit.question import written_question
-from tests.unit.audit.simulated import Simulator, simulated
+from tests.unit.audit.simulated import Simulator
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), 3_000)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 @pytest.mark.parametrize("pid", ["p%s", "%(x)s%%", "%d%", "%", "x%%s%sy"])

@@ -15,13 +15,14 @@ import pytest
 import hub.audit.group as group_module
 import hub.audit.rederive as rederive_module
 from hub.audit.group import Dispatches
-from tests.unit.audit.simulated import T0, Simulator, generate, simulated, world
+from tests.unit.audit.simulated import T0, Simulator, generate, world
 from tests.unit.audit.test_group import _restated
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), 3_000)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 @pytest.fixture(scope="module")

@@ -30,15 +30,14 @@ from hub.audit.question import written_question
 from hub.audit.verdict import Verdict, event_class
 from hub.dispatch import DecisionRecord, Moment, Position, decision_ids
 from hub.dsa import NO_CONSENT, Evaluator, EventFacts
-from tests.unit.audit.simulated import Simulator, simulated
+from tests.unit.audit.simulated import Simulator
 from tests.unit.audit.test_shard import tampered
-
-SMALL = 3_000
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 def _reports(sim: Simulator, values: list[bytes], **options: Any) -> tuple[bytes, bytes]:

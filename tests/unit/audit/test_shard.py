@@ -25,15 +25,14 @@ from hub.audit.replay import Replayer
 from hub.audit.report import ReplayReport
 from hub.audit.shard import conflict, merge, partition_of, plan, replay_sharded
 from hub.dispatch import DecisionRecord
-from tests.unit.audit.simulated import ROOT, Simulator, simulated
+from tests.unit.audit.simulated import ROOT, Simulator, per_simulator
 from tests.unit.audit.test_replay import PROBES, QUESTION_PROBES, _matches, _set
-
-SMALL = 3_000
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 @pytest.fixture
@@ -44,7 +43,21 @@ def spawnable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def tampered(sim: Simulator) -> tuple[list[bytes], set[str]]:
-    """The ledger with every probe applied, each to its own entry; the ids of those entries."""
+    """The ledger with every probe applied, each to its own entry; the ids of those entries.
+
+    Built once per simulator (it reads every entry again for each probe); each caller gets
+    its own list and set to change."""
+    values, changed = _tampered_once(sim)
+    return list(values), set(changed)
+
+
+@per_simulator
+def _tampered_once(sim: Simulator) -> tuple[tuple[bytes, ...], frozenset[str]]:
+    values, changed = _tampered(sim)
+    return tuple(values), frozenset(changed)
+
+
+def _tampered(sim: Simulator) -> tuple[list[bytes], set[str]]:
     values, used, changed = list(sim.decisions), set[int](), set[str]()
 
     def apply(pick: str, change: Callable[[dict[str, Any]], dict[str, Any]], compact: bool) -> None:
@@ -75,6 +88,13 @@ def tampered(sim: Simulator) -> tuple[list[bytes], set[str]]:
 def serial(sim: Simulator, values: list[bytes], **options: Any) -> tuple[ReplayReport, Any]:
     replayer = sim.source()()
     return replayer.replay(values, **options), replayer.history_counts()
+
+
+@per_simulator
+def serial_of_tampered(sim: Simulator) -> tuple[ReplayReport, Any]:
+    """``serial(sim, tampered(sim)[0])``, replayed once per simulator for the tests that
+    compare with it (they read the report and counts, never change them)."""
+    return serial(sim, tampered(sim)[0])
 
 
 def in_shards(sim: Simulator, values: list[bytes], **options: Any) -> tuple[ReplayReport, Any]:
@@ -173,7 +193,7 @@ def test_a_worker_process_that_fails_falls_back_to_one_process(
     values, _ = tampered(small)
     build = FailingInWorkers(small.source(), os.getpid(), how)
     sharded = replay_sharded(values, build, 2)
-    expected, counts = serial(small, values)
+    expected, counts = serial_of_tampered(small)
     assert sharded.shards == 1
     assert sharded.fallback == f"a replay process failed ({kind})"
     assert sharded.report.to_json() == expected.to_json()

@@ -25,16 +25,14 @@ from tests.unit.audit.simulated import (
     ReplaySource,
     Simulator,
     consent,
-    simulated,
 )
-from tests.unit.audit.test_shard import serial, tampered
-
-SMALL = 3_000
+from tests.unit.audit.test_shard import serial_of_tampered, tampered
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Simulator:
-    return simulated(tmp_path_factory.mktemp("keys"), SMALL)
+def small(shared_small: Simulator) -> Simulator:
+    """The session's simulated run of 3,000 decisions (``conftest.py``): read, never changed."""
+    return shared_small
 
 
 def scoped_shards(source: ReplaySource, values: list[bytes]) -> tuple[list, list[History]]:
@@ -62,7 +60,7 @@ def with_record(source: ReplaySource, partition: int, items: tuple[bytes, ...]) 
 
 def test_scoped_shards_of_a_tampered_ledger_give_the_serial_report(small: Simulator) -> None:
     values, changed = tampered(small)
-    expected, counts = serial(small, values)
+    expected, counts = serial_of_tampered(small)
     results, histories = scoped_shards(small.source(), values)
     assert conflict(results) is None
     assert merge(results, ()).to_json() == expected.to_json()
