@@ -10,6 +10,7 @@ crosses processes, and a message that is not an event.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -173,10 +174,10 @@ def _run(load: Callable[[], BacktestSetup], store: SchemaStore, chunks: list[lis
         run.finish()
 
 
-def test_the_command_writes_the_same_files_across_processes(
-    settings: Settings, tmp_path: Path
-) -> None:
-    env = settings_env(settings)
+def test_the_command_writes_the_same_files_across_processes(tmp_path: Path) -> None:
+    """The command's wiring: a month of a small sample (the run across processes is compared
+    with one process's in depth above, on a larger load)."""
+    env = settings_env(sample_settings(tmp_path / "deployment", rows=2000))
     for processes in ("1", "2"):
         out = tmp_path / processes
         command = ["backtest", "--from", "2026-09-01", "--to", "2026-09-30", "--demo"]
@@ -185,3 +186,5 @@ def test_the_command_writes_the_same_files_across_processes(
         assert result.exit_code == 0, result.output
     for name in ("backtest.json", "backtest.html"):
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+    rows = json.loads((tmp_path / "2" / "backtest.json").read_text())["rows"]
+    assert any(row["alerts"]["flag.raised"]["value"] != 0 for row in rows)  # flags were raised
