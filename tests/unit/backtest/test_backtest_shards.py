@@ -34,9 +34,8 @@ from hub.crypto import Keyring
 from hub.feeds.agencies import partner_events
 from hub.feeds.police import police_events
 from hub.feeds.source import SourceEvent
-from tests.unit.backtest.loads import dying, failing
+from tests.unit.backtest.loads import PERIOD, changed, dying, failing
 from tests.unit.backtest.test_backtest import ROOT, sample_settings
-from tests.unit.backtest.test_schedule import PERIOD, _setup
 from tests.unit.consent.builders import consent_body
 
 PROCESSES = 3
@@ -94,7 +93,7 @@ def _reused(police: list[SourceEvent]) -> list[SourceEvent]:
 
 
 def _one(settings: Settings, chunks: list[list[Sealed]]) -> Backtest:
-    runner = Backtest(_setup(settings), PERIOD)
+    runner = Backtest(changed(settings), PERIOD)
     for chunk in chunks:
         runner.feed(chunk)
     return runner
@@ -104,7 +103,7 @@ def _split(
     settings: Settings, chunks: list[list[Sealed]], processes: int
 ) -> tuple[ShardedBacktest, Report]:
     store = SchemaStore.load(settings.schemas_dir)
-    load = functools.partial(_setup, settings)
+    load = functools.partial(changed, settings)
     with ShardedBacktest(load, store, PERIOD, processes, daily=False) as runner:
         for chunk in chunks:
             runner.feed(chunk)

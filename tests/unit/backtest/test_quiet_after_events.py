@@ -22,14 +22,15 @@ One seed runs here (5), beside :mod:`tests.unit.backtest.test_review20a_quiet_la
   times: 0, 2, 3, 101; ``Instants.wake`` without the trim's drop instant: 101 (and
   :mod:`tests.unit.backtest.test_schedule`'s six months);
 - the kept subject's wake without the drop instant: 100, 101; with the drop instant of the
-  window before the event: 100.
+  window before the event: 100;
+- :func:`~hub.backtest.schedule.added_alone` without its held flags' clause: 100, 101 (the
+  late-events test's check of the dispatches that send).
 
 Caught by none (equivalent in these histories): the kept subject's wake without the
 consents' times, the breakpoints, the held flags' ends or the episodes' ends (the wake it
 had holds them), ``Instants.due`` without the held flags' ends (they are episodes' ends),
-``now > wake`` for ``now >= wake``, ``step.pending`` not tested, and each of
-:func:`~hub.backtest.schedule.added_alone`'s clauses alone (the direct test below refuses
-each change alone).
+``now > wake`` for ``now >= wake``, ``step.pending`` not tested, and each other clause of
+``added_alone`` alone (the direct test below refuses each change alone).
 """
 
 from __future__ import annotations

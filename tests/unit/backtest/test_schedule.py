@@ -10,27 +10,21 @@ tick, with no new event).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub.backtest import Backtest, BacktestSetup, Period, Policy
+from hub.backtest import Backtest, Period
 from hub.backtest.schedule import Instants, Wakes
 from hub.config import Settings
 from hub.consent import ConsentLedger
 from hub.consent.record import ConsentRecord
 from hub.dispatch import SubjectState
-from hub.dsa import AgreementBook, Evaluator, Purpose
+from hub.dsa import Purpose
 from hub.flags import SubjectWindow
+from tests.unit.backtest.loads import changed
 from tests.unit.backtest.test_backtest import demo_chunks, sample_settings
 from tests.unit.flags.builders import contribution
-
-TODAY = datetime(2026, 11, 1, tzinfo=UTC)  # every shipped agreement in force
-PERIOD = Period(date(2026, 7, 1), date(2026, 9, 30))
-ENDS = ("tv-police-svd", date(2026, 8, 20))
-STARTS = ("tv-education-under18", date(2026, 7, 20))
-
 
 LONG = Period(date(2026, 4, 1), date(2026, 9, 30))  # longer than the rules' 90-day horizon
 
@@ -40,22 +34,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return sample_settings(tmp_path_factory.mktemp("schedule"), rows=3000)
 
 
-def _setup(settings: Settings, period: Period = PERIOD) -> BacktestSetup:
-    """Today's agreements as if in force from the period's start, two changed inside it."""
-    setup = BacktestSetup.load(settings, Policy.CURRENT, period, TODAY)
-    changed = []
-    for entry in setup.evaluator.book.entries:
-        agreement = entry.agreement
-        if agreement.id == ENDS[0]:
-            agreement = agreement.model_copy(update={"effective_to": ENDS[1]})
-        if agreement.id == STARTS[0]:
-            agreement = agreement.model_copy(update={"effective_from": STARTS[1]})
-        changed.append(agreement)
-    book = AgreementBook.from_agreements(changed)
-    registry = setup.ingest.registry
-    return replace(setup, evaluator=Evaluator(book, registry), sequence=book.last_sequence)
-
-
 def test_the_scheduled_backtest_reports_what_daily_rescans_report(settings: Settings) -> None:
     """Over six months, longer than the horizon, contributions also drop while their subjects
     are quiet: the worker's state changes at that tick, so it records the tick's dispatch, and
@@ -63,7 +41,7 @@ def test_the_scheduled_backtest_reports_what_daily_rescans_report(settings: Sett
     subject and counted nothing). One run of each over the six months checks what a run of
     each over July to September did and what a run of each over the six months with the
     agreements unchanged did (two tests before, each sealing its own load)."""
-    runs = {daily: Backtest(_setup(settings, LONG), LONG, daily=daily) for daily in (True, False)}
+    runs = {daily: Backtest(changed(settings, LONG), LONG, daily=daily) for daily in (True, False)}
     for chunk in demo_chunks(settings, LONG):
         for runner in runs.values():
             runner.feed(chunk)
@@ -105,7 +83,7 @@ def _consent(token: str, effective: datetime, expires: datetime | None) -> Conse
 def test_a_subject_is_due_at_its_first_instant_after_the_tick(settings: Settings) -> None:
     """Agreements' breakpoints, consent starting and expiring, held flags' ends: the first
     one after the tick (episodes' ends are the dispatch's, tested with the whole run)."""
-    setup = _setup(settings)
+    setup = changed(settings)
     instants = Instants(setup.evaluator.book.breakpoints(), setup.correlator.dispatcher.rules)
     at = datetime(2026, 7, 10, tzinfo=UTC)
     starts = datetime(2026, 7, 20, tzinfo=UTC)  # STARTS: the education agreement
@@ -126,7 +104,7 @@ def test_a_quiet_subject_wakes_at_its_first_instant_or_when_a_contribution_can_d
     """Floors stay put, so a tick changes a quiet subject's state only through its dispatch
     (at its first instant) or by dropping its oldest contribution (once the horizon passes
     it): the wake is the earlier of the two."""
-    setup = _setup(settings)
+    setup = changed(settings)
     rules = setup.correlator.dispatcher.rules
     instants = Instants(setup.evaluator.book.breakpoints(), rules)
     at = datetime(2026, 7, 10, tzinfo=UTC)
