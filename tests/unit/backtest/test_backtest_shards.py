@@ -1,10 +1,12 @@
 """A backtest across processes reports exactly what one process reports, byte for byte.
 
-The load is the schedule test's (the demo's generator over three months, decided by today's
-agreements with one ending and one starting inside the period) with consent given and
-withdrawn by the voluntary sector about people its engagement events concern, a few event ids
-an agency sealed for two subjects (one source reference reused), so that de-duplication
-crosses processes, and a message that is not an event.
+The load is the demo's generator over three months of a 3,000-row sample (5,000 until the
+nineteenth session: the same kinds of alert, refusals and cross-process ids are met, and the
+shares' settling of ids and the merge of linked counts, each left out, still fail it), decided
+by today's agreements with one ending and one starting inside the period (``loads.changed``),
+with consent given and withdrawn by the voluntary sector about people its engagement events
+concern, a few event ids an agency sealed for two subjects (one source reference reused), so
+that de-duplication crosses processes, and a message that is not an event.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def importable() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return sample_settings(tmp_path_factory.mktemp("shards"), rows=5000)
+    return sample_settings(tmp_path_factory.mktemp("shards"), rows=3000)
 
 
 @pytest.fixture(scope="module")
