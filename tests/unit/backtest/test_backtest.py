@@ -59,10 +59,10 @@ def chunks(settings: Settings) -> list[list[Sealed]]:
     return demo_chunks(settings, PERIOD)
 
 
-def _backtest(
-    settings: Settings, chunks: list[list[Sealed]], policy: Policy = Policy.DATED
-) -> Backtest:
-    runner = Backtest(BacktestSetup.load(settings, policy, PERIOD, T0), PERIOD)
+@pytest.fixture(scope="module")
+def dated(settings: Settings, chunks: list[list[Sealed]]) -> Backtest:
+    """The period's run under the dated agreements (read only)."""
+    runner = Backtest(BacktestSetup.load(settings, Policy.DATED, PERIOD, T0), PERIOD)
     for chunk in chunks:
         runner.feed(chunk)
     return runner
@@ -75,10 +75,9 @@ def _alerts(tally: Tally) -> Counter[tuple[str, str, str, str]]:
 
 
 def test_a_backtest_raises_what_the_live_path_raises_at_those_times(
-    settings: Settings,
-    chunks: list[list[Sealed]],
+    settings: Settings, chunks: list[list[Sealed]], dated: Backtest
 ) -> None:
-    runner = _backtest(settings, chunks)
+    runner = dated
     live = LivePath(settings)
     store = SchemaStore.load(settings.schemas_dir)
     n = 0
@@ -119,13 +118,8 @@ def test_dated_agreements_before_they_were_signed_raise_nothing(
     assert any(k[3] == "flag.raised" for k in _alerts(current.tally))
 
 
-def test_the_report_suppresses_small_numbers(
-    settings: Settings,
-    chunks: list[list[Sealed]],
-    tmp_path: Path,
-) -> None:
-    runner = _backtest(settings, chunks)
-    report = runner.finish()
+def test_the_report_suppresses_small_numbers(dated: Backtest, tmp_path: Path) -> None:
+    report = dated.finish()
     data, page = write_report(report, tmp_path)
     document = json.loads(data.read_text())
     figures = _figures(document)

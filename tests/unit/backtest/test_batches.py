@@ -36,6 +36,12 @@ def month(settings: Settings) -> list[Sealed]:
     return chunk
 
 
+@pytest.fixture(scope="module")
+def base(settings: Settings, month: list[Sealed]) -> Backtest:
+    """The month run as sealed: what each probe's run is compared with (read only)."""
+    return _run(settings, month)
+
+
 def _run(settings: Settings, chunk: list[Sealed]) -> Backtest:
     runner = Backtest(BacktestSetup.load(settings, Policy.CURRENT, PERIOD, T0), PERIOD)
     runner.feed(chunk)
@@ -60,11 +66,11 @@ def _with(
 
 
 def test_batch_records_count_what_single_events_count(
-    settings: Settings, month: list[Sealed]
+    settings: Settings, month: list[Sealed], base: Backtest
 ) -> None:
     assert _records(month)  # the SDK sends batch records
     singles = [(agency, m) for agency, record in month for m in single_events(record)]
-    as_records, as_singles = _run(settings, month), _run(settings, singles)
+    as_records, as_singles = base, _run(settings, singles)
     assert as_records.read == as_singles.read == len(singles)
     assert as_records.tally == as_singles.tally
     assert sum(as_records.tally.events.values()) > 0
@@ -73,7 +79,7 @@ def test_batch_records_count_what_single_events_count(
 
 @pytest.mark.parametrize("probe", ["signature", "event", "agency"])
 def test_a_tampered_record_is_refused_event_by_event(
-    settings: Settings, month: list[Sealed], probe: str
+    settings: Settings, month: list[Sealed], base: Backtest, probe: str
 ) -> None:
     n = _records(month)[0]
     agency, message = month[n]
@@ -96,7 +102,7 @@ def test_a_tampered_record_is_refused_event_by_event(
         tampered = record
     other = next(a for a, _ in month if a != agency)
     chunk = _with(month, n, tampered, other if probe == "agency" else None)
-    base, runner = _run(settings, month), _run(settings, chunk)
+    runner = _run(settings, chunk)
     refused = runner.tally.quarantined
     lost = sum(base.tally.events.values()) - sum(runner.tally.events.values())
     assert lost == sum(refused.values()) > 0  # the record's events in the period, each refused
@@ -106,7 +112,7 @@ def test_a_tampered_record_is_refused_event_by_event(
 
 
 def test_a_message_that_claims_a_verified_record_it_is_not_in_is_refused(
-    settings: Settings, month: list[Sealed]
+    settings: Settings, month: list[Sealed], base: Backtest
 ) -> None:
     n = _records(month)[0]
     agency, message = month[n]
@@ -119,28 +125,24 @@ def test_a_message_that_claims_a_verified_record_it_is_not_in_is_refused(
     changed = event.value[:-1] + bytes([event.value[-1] ^ 1])
     forged = SealedMessage(event.key, changed, ((SEAL_HEADER, BATCH_EVENT),))
     runner = _run(settings, [*month, (agency, forged)])
-    base = _run(settings, month)
     assert runner.read == base.read + 1
     assert runner.tally.quarantined == {"bad_signature": 1}
     assert runner.tally.events == base.tally.events
 
 
 def test_a_record_that_does_not_parse_is_refused_whole(
-    settings: Settings, month: list[Sealed]
+    settings: Settings, month: list[Sealed], base: Backtest
 ) -> None:
     n = _records(month)[0]
     agency, message = month[n]
     broken = SealedMessage(message.key, message.value[:-10], message.headers)
     runner = _run(settings, [*month[:n], (agency, broken), *month[n + 1 :]])
     assert sum(runner.tally.quarantined.values()) == 1
-    assert (
-        runner.read
-        == _run(settings, month).read - len(parse_batch_record(message.value).events) + 1
-    )
+    assert runner.read == base.read - len(parse_batch_record(message.value).events) + 1
 
 
 def test_an_exact_copy_of_a_verified_event_marked_as_a_batchs_is_refused(
-    settings: Settings, month: list[Sealed]
+    settings: Settings, month: list[Sealed], base: Backtest
 ) -> None:
     """The mark vouches for an event only inside the record the runner opened for it: the
     same bytes sent alone with the mark are refused, as the live hub refuses that seal."""
@@ -155,11 +157,11 @@ def test_an_exact_copy_of_a_verified_event_marked_as_a_batchs_is_refused(
     copy = SealedMessage(event.key, event.value, ((SEAL_HEADER, BATCH_EVENT),))
     runner = _run(settings, [*month, (agency, copy)])
     assert runner.tally.quarantined == {"bad_signature": 1}
-    assert runner.tally.events == _run(settings, month).tally.events
+    assert runner.tally.events == base.tally.events
 
 
 def test_a_copy_of_a_record_on_another_agencys_feed_does_not_refuse_the_genuine_one(
-    settings: Settings, month: list[Sealed]
+    settings: Settings, month: list[Sealed], base: Backtest
 ) -> None:
     """Opened first (the same times, earlier in the chunk), the copy is refused on the other
     feed; the genuine record on its own feed is still verified and its events counted."""
@@ -167,7 +169,6 @@ def test_a_copy_of_a_record_on_another_agencys_feed_does_not_refuse_the_genuine_
     agency, message = month[n]
     other = next(a for a, _ in month if a != agency)
     runner = _run(settings, [*month[:n], (other, message), *month[n:]])
-    base = _run(settings, month)
     assert set(runner.tally.quarantined) == {"agency_mismatch"}
     assert runner.tally.events == base.tally.events
     assert sum(base.tally.events.values()) > 0

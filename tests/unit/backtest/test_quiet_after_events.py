@@ -8,6 +8,29 @@ expiring, and agreements ending and starting inside the period) through two runn
 step, one that keeps such subjects quiet and one that dispatches them at the next tick as
 before, and compare them after every step: each subject's state, the decisions and alerts
 counted, and the tick dispatches recorded.
+
+One seed runs here (5), beside :mod:`tests.unit.backtest.test_review20a_quiet_late`'s two
+(100 and 101, one event in three recorded late). Until the nineteenth session six ran here
+(0 to 5, 38 of the 96 CPU seconds of ``tests/unit/backtest``); each mutation below was run
+(in a copy of the tree) over all eight histories, and seeds 0 to 4 catch none that seed 5,
+100 or 101 does not (the seeds that catch each, ``hub/backtest``):
+
+- the kept subject's wake without the event dispatch's own instants (``later`` ignored):
+  5, 100, 101; with ``max`` for ``min``: 5, 100, 101;
+- ``Wakes.again`` setting the new wake without a heap entry for it: 5, 100, 101;
+- ``Instants.due`` without the agreements' breakpoints: 1, 5, 100; without the consents'
+  times: 0, 2, 3, 101; ``Instants.wake`` without the trim's drop instant: 101 (and
+  :mod:`tests.unit.backtest.test_schedule`'s six months);
+- the kept subject's wake without the drop instant: 100, 101; with the drop instant of the
+  window before the event: 100;
+- :func:`~hub.backtest.schedule.added_alone` without its held flags' clause: 100, 101 (the
+  late-events test's check of the dispatches that send).
+
+Caught by none (equivalent in these histories): the kept subject's wake without the
+consents' times, the breakpoints, the held flags' ends or the episodes' ends (the wake it
+had holds them), ``Instants.due`` without the held flags' ends (they are episodes' ends),
+``now > wake`` for ``now >= wake``, ``step.pending`` not tested, and each other clause of
+``added_alone`` alone (the direct test below refuses each change alone).
 """
 
 from __future__ import annotations
@@ -216,7 +239,7 @@ def lockstep(quiet: Backtest, ticked: Backtest, chunk: list[Sealed]) -> int:
 
 
 @pytest.mark.timeout(300)  # a history sealed and run twice: about 20 s, more on a busy host
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [5])  # the module's docstring says why this one
 def test_keeping_quiet_subjects_quiet_after_their_events_changes_no_step(
     settings: Settings, seed: int
 ) -> None:

@@ -6,8 +6,12 @@ schedule.Instants.wake`). One of those instants is the first a trim may drop a c
 (:meth:`~hub.backtest.schedule.Instants.dropped`): a late event that joins a quiet subject's
 window as its oldest contribution brings it forward, before the wake the subject had. The
 differential histories of :mod:`tests.unit.backtest.test_quiet_after_events` record one
-event in thirty late, and only one of their seeds met such a drop; these record one in three
-late, so that the drop of a late event joined to a quiet subject is met in every seed.
+event in thirty late, and only one of their six seeds met such a drop; these record one in three
+late, so that the drop of a late event joined to a quiet subject is met in every seed. With
+that module's one seed (5) they are the histories of the differential test, and each is the
+only one to catch a mutation (its docstring lists them): 100 the kept subject's wake with
+the drop instant of the window before the event, 101 ``Instants.due`` without the consents'
+times and ``Instants.wake`` without the trim's drop instant.
 
 They also check what makes the backtest's ``step.pending`` test redundant today: an event's
 dispatch that sends something always changes more than its window (a flag held or closed),
