@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 import hub.log
 from hub.broker import EmbeddedBroker
 from hub.config import Settings
+from tests import bytecode
 from tests.settings import unique_settings
 
 # Commands run in process configure logging again and again: no logger may be cached under
@@ -32,6 +33,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("load-independent")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Write the bytecode the xdist workers read, before they start (``tests/bytecode.py``)."""
+    bytecode.warm(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,16 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from hub.dispatch import DecisionRecord
-from hub.dsa import AgreementBook, Evaluator, load_directory
-from hub.registry import load_registry
-from tests.unit.dsa.builders import READING, REGISTRY_PATH, SHIPPED, event
+from hub.dsa import AgreementBook, Evaluator
+from tests import shipped
+from tests.unit.dsa.builders import READING, event
 
-REGISTRY = load_registry(REGISTRY_PATH)
+REGISTRY = shipped.registry()
 OWNERS = {t: a.id for a in REGISTRY.agencies for t in a.event_types}
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-EVALUATOR = Evaluator(
-    AgreementBook.from_agreements(a for _, a in load_directory(SHIPPED).agreements), REGISTRY
-)
+EVALUATOR = Evaluator(AgreementBook.from_agreements(shipped.agreements()), REGISTRY)
 
 #: (agency, event type) pairs whose events the shipped agreements permit to Reading.
 POLICE = ("police", "police.violent_incident")

@@ -19,14 +19,14 @@ from hub.crypto.record import Kind, Place, parse
 from hub.crypto.trust import seal_record
 from hub.disclosure import FeedMark
 from hub.dsa import encode_agreement_message
-from hub.dsa.loader import load_directory
 from hub.errors import ConsentError
 from hub.models import Event, validate_event
 from hub.policy import PolicyClock, Switch
-from hub.registry import load_registry
+from hub.registry import Registry
 from hub.runtime import load_correlator, load_worker_keys
 from hub.sequencer import Pending
 from hub.transport.partitioner import partition_for
+from tests import shipped
 from tests.integration.events import READING_LSOA, STORE, record, token_for
 from tests.unit.consent.builders import consent_body
 
@@ -38,8 +38,7 @@ PARTITIONS = 2
 
 def settings_in(root: Path) -> Settings:
     """Settings over the shipped deploy and schemas, a dev keyring made a day ago."""
-    registry = load_registry(ROOT / "deploy" / "registry.yaml")
-    create_dev_keyring(root / "keys", registry, NOW - timedelta(days=1))
+    create_dev_keyring(root / "keys", shipped.registry(), NOW - timedelta(days=1))
     return Settings(
         deploy_dir=ROOT / "deploy",
         schemas_dir=ROOT / "schemas",
@@ -49,13 +48,18 @@ def settings_in(root: Path) -> Settings:
     )
 
 
+def shipped_deploy(settings: Settings) -> Registry:
+    """The shipped registry, which ``settings`` must read from: the agreements and registry
+    the builders use are ``tests/shipped.py``'s, read once."""
+    assert settings.deploy_dir.resolve() == shipped.ROOT / "deploy", settings.deploy_dir
+    return shipped.registry()
+
+
 def agreements_published(settings: Settings) -> tuple[PolicyClock, int]:
     """A clock with every shipped agreement published (none switched to) and its last sequence."""
+    shipped_deploy(settings)
     clock = PolicyClock()
-    agreements = sorted(
-        (a for _, a in load_directory(settings.deploy_dir / "agreements").agreements),
-        key=lambda a: (a.id, a.version),
-    )
+    agreements = sorted(shipped.agreements(), key=lambda a: (a.id, a.version))
     for sequence, agreement in enumerate(agreements, start=1):
         clock.publish(encode_agreement_message(agreement, sequence, NOW - timedelta(hours=1)))
     return clock, len(agreements)
@@ -97,7 +101,7 @@ class Hub:
     sna: dict[bytes, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        registry = load_registry(self.settings.deploy_dir / "registry.yaml")
+        registry = shipped_deploy(self.settings)
         self.keyring = Keyring.open(self.settings.keys_dir)
         self.keys = load_worker_keys(self.settings, self.keyring)
         correlator = load_correlator(self.settings, registry, self.keyring)

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hub.dsa import encode_agreement_message, load_directory
+from hub.dsa import encode_agreement_message
 from hub.errors import AgreementError
 from hub.policy import PolicyClock, Switch
+from tests import shipped
 
 ROOT = Path(__file__).resolve().parents[3]
-AGREEMENTS = sorted(
-    (a for _, a in load_directory(ROOT / "deploy" / "agreements").agreements),
-    key=lambda a: (a.id, a.version),
-)
+AGREEMENTS = sorted(shipped.agreements(), key=lambda a: (a.id, a.version))
 
 
 def publish(clock: PolicyClock, upto: int) -> None:

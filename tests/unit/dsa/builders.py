@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.dsa import Agreement, EventFacts, catalog_of
-from hub.registry import Registry, load_registry
+from hub.registry import Registry
+from tests import shipped
 from tests.overrides import known_only
 
 REGISTRY_PATH = Path("deploy/registry.yaml")
@@ -45,8 +46,8 @@ CATALOG = catalog_of(
 
 
 def registry() -> Registry:
-    """The real registry shipped in deploy/."""
-    return load_registry(REGISTRY_PATH)
+    """The real registry shipped in deploy/ (read once: ``tests/shipped.py``)."""
+    return shipped.registry()
 
 
 def agreement_dict(**overrides: Any) -> dict[str, Any]:

@@ -20,14 +20,14 @@ from hub.dsa import (
     project,
     to_odrl,
 )
+from tests.shipped import agreements as shipped_agreements
 from tests.unit.dsa.builders import NOW, READING, SHIPPED, SLOUGH, event, registry
 
 runner = CliRunner()
 
 
 def shipped() -> Evaluator:
-    book = AgreementBook.from_agreements(a for _, a in load_directory(SHIPPED).agreements)
-    return Evaluator(book, registry())
+    return Evaluator(AgreementBook.from_agreements(shipped_agreements()), registry())
 
 
 def test_police_incident_reaches_own_area_and_named_neighbour_only() -> None:
@@ -153,7 +153,7 @@ def test_export_writes_odrl_policies(tmp_path: Path) -> None:
 
 
 def test_odrl_carries_consent_duty_age_and_unsigned_status() -> None:
-    agreements = {a.id: a for _, a in load_directory(SHIPPED).agreements}
+    agreements = {a.id: a for a in shipped_agreements()}
     voluntary = to_odrl(agreements["tv-voluntary-consent"], registry())
     rule = voluntary["permission"][0]
     assert rule["duty"][0]["action"] == "obtainConsent"

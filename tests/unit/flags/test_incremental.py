@@ -72,23 +72,27 @@ def _greedy(rule: Rule, ordered: Sequence[Labelled]) -> list[Episode]:
     return found
 
 
+# The strategies that do not depend on a draw, built once (flags/builders.py says why).
+_CONTRIBUTORS = st.lists(
+    st.builds(Contributor, type=st.sampled_from(_TYPES), label=st.sampled_from([None, "a", "b"])),
+    min_size=1,
+    max_size=4,
+)
+_MIN_EVENTS = st.integers(1, 4)
+_MIN_AGENCIES = st.integers(1, 2)
+_WITHIN_DAYS = st.integers(1, 20)
+_WINDOW_DAYS = st.sampled_from([3, 10, 30])
+
+
 @st.composite
 def _rules(draw: st.DrawFn) -> Rule:
     """A rule of any shape over :data:`_TYPES`: shared labels, sequences, counts, agencies."""
-    contributors = draw(
-        st.lists(
-            st.builds(
-                Contributor, type=st.sampled_from(_TYPES), label=st.sampled_from([None, "a", "b"])
-            ),
-            min_size=1,
-            max_size=4,
-        )
-    )
+    contributors = draw(_CONTRIBUTORS)
     label = st.sampled_from(sorted({c.name for c in contributors}))
-    sequence = st.builds(Ordering, first=label, then=label, within_days=st.integers(1, 20))
+    sequence = st.builds(Ordering, first=label, then=label, within_days=_WITHIN_DAYS)
     conditions = Conditions(
-        min_events=draw(st.integers(1, 4)),
-        min_agencies=draw(st.integers(1, 2)),
+        min_events=draw(_MIN_EVENTS),
+        min_agencies=draw(_MIN_AGENCIES),
         require=tuple(draw(st.lists(label, max_size=2, unique=True))),
         sequence=tuple(draw(st.lists(sequence, max_size=2))),
     )
@@ -98,7 +102,7 @@ def _rules(draw: st.DrawFn) -> Rule:
         title="A made-up rule",
         explanation="A rule made up to test matching carried over on any shape.",
         severity="low",
-        window_days=draw(st.sampled_from([3, 10, 30])),
+        window_days=draw(_WINDOW_DAYS),
         events=tuple(contributors),
         conditions=conditions,
     )

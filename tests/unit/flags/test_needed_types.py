@@ -167,8 +167,12 @@ def test_the_rules_remembered_per_set_of_types_are_bounded_and_right(
     """The rules each set of types may match are remembered per set, at most
     ``_MATCHABLE_MAX`` sets (here 2): windows of five different sets of types, each
     evaluated twice, find the rules that needed types allow and the episodes of matching
-    each of those rules directly, and never more than two sets are held."""
+    each of those rules directly, and never more than two sets are held.
+
+    The memo starts empty: filled by earlier tests in the same process (under the real
+    bound), a set found there was never added again, and the bound was never applied."""
     monkeypatch.setattr(hub.flags.engine, "_MATCHABLE_MAX", 2)
+    monkeypatch.setattr(hub.flags.engine, "_NEEDED", [None, (), {}, {}])
     kinds = [
         ("police.arrest", "police.arrest", "csc.missing_episode"),
         ("police.violent_incident", "police.weapon_possession", _DISPOSAL_TYPE),

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from hub.config import Settings
-from hub.dsa import Agreement, load_directory
-from hub.registry import load_registry
+from hub.dsa import Agreement
 from hub.retention import DAY_MS, MAX_MESSAGE_BYTES, min_insync, retention_from
 from hub.topics import kafka_topics_script, plan_topics
+from tests import shipped
 
 ROOT = Path(__file__).resolve().parents[3]
-REGISTRY = load_registry(ROOT / "deploy" / "registry.yaml")
-AGREEMENTS = [a for _, a in load_directory(ROOT / "deploy" / "agreements").agreements]
+REGISTRY = shipped.registry()
+AGREEMENTS = list(shipped.agreements())
 
 
 def planned(**overrides: object) -> dict[str, dict[str, str]]:

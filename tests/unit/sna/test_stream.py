@@ -16,7 +16,6 @@ report.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +25,7 @@ from hub.config import Settings
 from hub.crypto.packedrows import encode_rows, pack_key
 from hub.crypto.secret import HmacKey
 from hub.crypto.tablevalue import Row, seal_value, value_of
-from hub.dsa import AgreementBook, Evaluator, load_directory
+from hub.dsa import AgreementBook, Evaluator
 from hub.errors import HubError
 from hub.geo import AreaLookup
 from hub.models import Event, validate_event
@@ -46,6 +45,7 @@ from hub.sna.stream import (
     tally,
 )
 from hub.transport import Record
+from tests import shipped
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
@@ -59,8 +59,7 @@ KEY = HmacKey(b"\x0b" * 32)
 MALLORY = HmacKey(b"\x66" * 32)
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
 READ_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-SHIPPED = Path(__file__).parents[3] / "deploy" / "agreements"
-AGREEMENTS = [a for _, a in load_directory(SHIPPED).agreements]
+AGREEMENTS = list(shipped.agreements())
 ALL = Evaluator(AgreementBook.from_agreements(AGREEMENTS), registry())
 WITHOUT_S17A = Evaluator(
     AgreementBook.from_agreements(a for a in AGREEMENTS if a.id != "tv-s17a-needs-assessment"),
