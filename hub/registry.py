@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RoundTripYAMLError
 
 from hub.errors import ConfigError
+from hub.yamldoc import safe_load
 
 _ID = r"^[a-z0-9][a-z0-9-]*$"
 _EVENT_TYPE = r"^[a-z_]+\.[a-z_]+$"
@@ -118,7 +119,7 @@ def _matches(pattern: str, value: str) -> bool:
 def load_registry(path: Path) -> Registry:
     """Parse ``registry.yaml``; errors name the file and the path inside it."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read registry: {exc}") from exc
     return _validated(path, raw)
@@ -173,7 +174,7 @@ def add_entry(path: Path, kind: EntryKind, entry: Agency | Partnership) -> Regis
     if not isinstance(doc, CommentedMap) or not isinstance(doc.get(kind), CommentedSeq):
         raise ConfigError(f"{path}: no {kind} list to add to")
     doc[kind].append(_entry_map(entry, flow=kind == "partnerships"))
-    registry = _validated(path, yaml.safe_load(_dump(round_trip, doc)))
+    registry = _validated(path, safe_load(_dump(round_trip, doc)))
     _replace(path, _dump(round_trip, doc))
     return registry
 

@@ -27,6 +27,7 @@ from hub.agency.draft import EventDraft, Identity, age_at
 from hub.codec import SchemaStore
 from hub.errors import ConfigError, IdentifierError, ValidationError
 from hub.pseudonym import NationalIdentity, PersonIdentity, normalise_date_of_birth
+from hub.yamldoc import safe_load
 
 MAPPING_FORMAT: Final = "vru-feed-mapping/v1"
 _PERSON = ("given_name", "family_name", "date_of_birth")
@@ -101,7 +102,7 @@ class RowMapping(BaseModel):
     def load(cls, path: Path) -> RowMapping:
         """Read and check a mapping file; ConfigError says what is wrong."""
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safe_load(path.read_text(encoding="utf-8"))
             mapping = cls.model_validate(data)
             ZoneInfo(mapping.timezone)
         except (OSError, yaml.YAMLError) as exc:
