@@ -22,9 +22,15 @@ from typer.main import get_command, get_group
 class _Commands(MutableMapping[str, _click.Command]):
     """A group's commands: those built already, then those named by ``module:attribute``."""
 
-    def __init__(self, built: MutableMapping[str, _click.Command], lazy: Mapping[str, str]):
+    def __init__(
+        self,
+        built: MutableMapping[str, _click.Command],
+        lazy: Mapping[str, str],
+        first: tuple[str, ...] = (),
+    ):
         self._built = built
         self._lazy = {name: spec for name, spec in lazy.items() if name not in built}
+        self._first = first
 
     def __getitem__(self, name: str) -> _click.Command:
         if name not in self._built and name in self._lazy:
@@ -40,8 +46,9 @@ class _Commands(MutableMapping[str, _click.Command]):
             del self._built[name]
 
     def __iter__(self) -> Iterator[str]:
-        yield from list(self._built)
-        yield from list(self._lazy)
+        names = [*self._built, *self._lazy]
+        yield from [name for name in self._first if name in self]
+        yield from [name for name in names if name not in self._first]
 
     def __len__(self) -> int:
         return len(self._built) + len(self._lazy)
@@ -58,20 +65,21 @@ def load_command(name: str, spec: str) -> _click.Command:
     if isinstance(target, typer.Typer):
         command = get_group(target)
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name)(target)
         command = get_command(single)
     command.name = name
     return command
 
 
-def lazy_group(commands: Mapping[str, str]) -> type[TyperGroup]:
+def lazy_group(commands: Mapping[str, str], first: tuple[str, ...] = ()) -> type[TyperGroup]:
     """A group class (``typer.Typer(cls=...)``) that adds ``commands`` (name to
-    ``module:attribute``), each imported when first looked up."""
+    ``module:attribute``), each imported when first looked up. Help lists the ``first``
+    names first, then the group's own commands, then the others."""
 
     class LazyGroup(TyperGroup):
         def __init__(self, **attrs: Any) -> None:
             super().__init__(**attrs)
-            self.commands = _Commands(self.commands, commands)
+            self.commands = _Commands(self.commands, commands, first)
 
     return LazyGroup
