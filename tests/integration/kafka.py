@@ -186,6 +186,7 @@ class TopicReader:
         """
         await self._assign()
         partitions = self.partitions
+        self.consumer.resume(*partitions)
         reported = await self.consumer.end_offsets(partitions)
         ends = await true_ends(self.endpoint, reported)
         deadline = time.monotonic() + timeout_s
@@ -195,6 +196,7 @@ class TopicReader:
             batch = await self.consumer.getmany(*partitions, timeout_ms=200)
             for tp_records in batch.values():
                 self.records.extend(tp_records)
+        self.consumer.pause(*partitions)  # no fetching in the background until the next call
         return ends
 
 
