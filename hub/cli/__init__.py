@@ -14,54 +14,44 @@ from typing import Annotated
 import structlog
 import typer
 
-from hub.acls import kafka_acls_script, plan_acls
 from hub.broker import EmbeddedBroker
-from hub.cli import alerts as alerts_cli
-from hub.cli import audit as audit_cli
-from hub.cli import backtest as backtest_cli
-from hub.cli import board as board_cli
-from hub.cli import custody as custody_cli
-from hub.cli import dsa as dsa_cli
-from hub.cli import feed as feed_cli
-from hub.cli import keys as keys_cli
-from hub.cli import quarantine as quarantine_cli
-from hub.cli import registry as registry_cli
-from hub.cli import rules as rules_cli
-from hub.cli import schemas as schemas_cli
-from hub.cli import sna as sna_cli
-from hub.cli import tls as tls_cli
+from hub.cli.lazy import lazy_group
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 from hub.log import configure_logging
-from hub.retention import describe as describe_retention
 from hub.runtime import load_registry_from
 from hub.topics import kafka_topics_script, plan_topics
 from hub.transport import bootstrap_servers, check_reachable, create_topics, kafka_endpoint
 from hub.transport.lenient import tolerate_unreadable_batches
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+#: Every other command, imported only when it runs (``hub.cli.lazy``): ``hub worker`` and
+#: ``hub audit verify`` start without the charts, the dashboard and the backtest.
+COMMANDS = {
+    "dashboard": "hub.cli.board:dashboard",
+    "backtest": "hub.cli.backtest:backtest",
+    "keys": "hub.cli.keys:app",
+    "schemas": "hub.cli.schemas:app",
+    "dsa": "hub.cli.dsa:app",
+    "feed": "hub.cli.feed:app",
+    "alerts": "hub.cli.alerts:app",
+    "rules": "hub.cli.rules:app",
+    "registry": "hub.cli.registry:app",
+    "quarantine": "hub.cli.quarantine:app",
+    "audit": "hub.cli.audit:app",
+    "tls": "hub.cli.tls:app",
+    "sna": "hub.cli.sna:app",
+}
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    cls=lazy_group(COMMANDS, first=("dashboard", "backtest")),  # help lists them as before
+)
 topics_app = typer.Typer(no_args_is_help=True, help="The topics the hub uses.")
 app.add_typer(topics_app, name="topics")
 acls_app = typer.Typer(no_args_is_help=True, help="The least-privilege ACL plan (docs/deploy.md).")
 app.add_typer(acls_app, name="acls")
-app.add_typer(keys_cli.app, name="keys")
-keys_cli.app.add_typer(custody_cli.agency_app, name="agency")
-keys_cli.app.add_typer(custody_cli.partnership_app, name="partnership")
-keys_cli.app.add_typer(custody_cli.linkage_app, name="linkage")
-keys_cli.app.add_typer(custody_cli.governance_app, name="governance")
-app.add_typer(schemas_cli.app, name="schemas")
-app.add_typer(dsa_cli.app, name="dsa")
-app.add_typer(feed_cli.app, name="feed")
-app.add_typer(alerts_cli.app, name="alerts")
-app.add_typer(rules_cli.app, name="rules")
-app.add_typer(registry_cli.app, name="registry")
-app.add_typer(quarantine_cli.app, name="quarantine")
-app.add_typer(audit_cli.app, name="audit")
-app.add_typer(tls_cli.app, name="tls")
-app.add_typer(sna_cli.app, name="sna")
-audit_cli.app.command("report")(board_cli.report)
-app.command("dashboard")(board_cli.dashboard)
-app.command("backtest")(backtest_cli.backtest)
 
 
 @app.command()
@@ -143,13 +133,15 @@ def topics_list(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """List every topic the hub uses: partitions, retention and purpose (--json: every config)."""
+    from hub.retention import describe  # noqa: PLC0415  # the worker needs no retention text
+
     settings = load_settings()
     specs = plan_topics(settings, load_registry_from(settings))
     if as_json:
         typer.echo(json.dumps([s.model_dump() for s in specs], indent=2))
         return
     for spec in specs:
-        kept = describe_retention(spec.config)
+        kept = describe(spec.config)
         typer.echo(f"{spec.name:40} {spec.partitions:>3}  {kept:<20} {spec.purpose}")
 
 
@@ -168,6 +160,8 @@ def acls_list(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Every principal with its role and what it may read and write."""
+    from hub.acls import plan_acls  # noqa: PLC0415  # the worker needs no ACL plan
+
     settings = load_settings()
     principals = plan_acls(settings, load_registry_from(settings))
     if as_json:
@@ -184,6 +178,8 @@ def acls_script(
     out: Annotated[Path | None, typer.Option(help="write to this file instead of stdout")] = None,
 ) -> None:
     """Print a kafka-acls.sh script granting every principal its least privilege."""
+    from hub.acls import kafka_acls_script, plan_acls  # noqa: PLC0415  # as in acls_list
+
     settings = load_settings()
     principals = plan_acls(settings, load_registry_from(settings))
     _write_script(kafka_acls_script(principals, bootstrap_servers(settings.broker_url)), out)

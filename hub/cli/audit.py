@@ -37,6 +37,7 @@ from hub.audit.shard import default_workers, replay_sharded
 from hub.cli.audit_feeds import read_feeds, write_feeds
 from hub.cli.audit_replay import ReplaySource, trusted_keys
 from hub.cli.audit_topics import Topics, load_topics, read_accepted, read_all, write_export
+from hub.cli.lazy import lazy_group
 from hub.codec import SchemaStore
 from hub.config import Settings, load_settings
 from hub.crypto.trust import RecordVerifier, TrustedKeys
@@ -46,7 +47,13 @@ from hub.pseudonym import parse_token
 from hub.runtime import load_registry_from
 from hub.transport.partitioner import partition_for
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+#: ``hub audit report`` is the dashboard's (``hub.cli.board``), imported when used.
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    cls=lazy_group({"report": "hub.cli.board:report"}),
+)
 EXIT_TAMPERED = 1
 EXIT_UNREADABLE = 2
 STDIN = "-"

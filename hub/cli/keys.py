@@ -34,6 +34,7 @@ import typer
 
 from hub.audit.head import Rotation, TreeHead, rotation_head
 from hub.audit.verify import verify_heads
+from hub.cli.lazy import lazy_group
 from hub.config import Settings, load_settings
 from hub.crypto import GOVERNANCE, HUB, KeyInfo, KeyKind, KeyStatus, SigningKey
 from hub.crypto.custody import PUBLIC_DIR, is_party_owner, read_public_key, write_public_key
@@ -45,7 +46,12 @@ from hub.transport import Record, kafka_endpoint
 from hub.transport.kafka import KafkaTransport
 from hub.transport.topiclog import read_partition
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+#: Each party's own key custody (``hub.cli.custody``), imported when used.
+CUSTODY = {
+    party: f"hub.cli.custody:{party}_app"
+    for party in ("agency", "partnership", "linkage", "governance")
+}
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=lazy_group(CUSTODY))
 
 RegistryOption = Annotated[
     Path, typer.Option("--registry", help="the registry of agencies and partnerships")

@@ -175,6 +175,24 @@ def accepted_ids(records: list[Any]) -> list[str]:
     return [STORE.decode(v).record["envelope"]["event_id"] for v in items_of(records, Kind.EVENTS)]
 
 
+class AcceptedIds:
+    """:func:`accepted_ids` of a list that only grows (the one ``kafka.wait_for`` passes its
+    condition round after round), each record decoded once: a condition over a backlog of
+    thousands of records does not decode them all again twice a second."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self._records: list[Any] | None = None
+        self._read = 0
+
+    def __call__(self, records: list[Any]) -> set[str]:
+        if records is not self._records or len(records) < self._read:  # another list
+            self.ids, self._records, self._read = set(), records, 0
+        self.ids.update(accepted_ids(records[self._read :]))
+        self._read = len(records)
+        return self.ids
+
+
 def decisions_of(records: list[Any]) -> list[dict[str, Any]]:
     """The decision records the decisions topic's records carry, in order."""
     return [json.loads(v) for v in items_of(records, Kind.DECISIONS)]

@@ -81,15 +81,42 @@ async def read_until(
     enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout_s: float,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read ``topics`` from the start, again and again, until ``enough`` says so or time is up.
+    """Read ``topics`` from the start, on and on, until ``enough`` says so or time is up.
 
+    One consumer reads on as records come; ``enough`` is asked about everything read so far
+    every ``CAUGHT_UP_S`` seconds once the reader has caught up, and every ``CHECK_S``
+    seconds while records keep coming.
     Returns the last read either way: the caller asserts on it.
     """
+    consumer = new_consumer(
+        kafka_endpoint(settings),
+        *topics,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
-    while True:
-        records = await consume(settings, topics, until=10**9, timeout_s=1.5)
-        if enough(records) or time.monotonic() > deadline:
-            return records
+    checked = time.monotonic()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+            since = time.monotonic() - checked
+            if since < CAUGHT_UP_S or (batch and since < CHECK_S):
+                continue
+            checked = time.monotonic()
+            if enough(records) or checked > deadline:
+                return records
+    finally:
+        await consumer.stop()
+
+
+#: How often :func:`read_until` asks ``enough`` once caught up, and while records keep coming.
+CAUGHT_UP_S = 0.5
+CHECK_S = 1.5
 
 
 async def read_to_end(
@@ -102,33 +129,75 @@ async def read_to_end(
     may not be included. Raises ``AssertionError`` if the known ends are not reached within
     ``timeout_s`` (a generous bound: it only matters when something is wrong).
     """
-    endpoint = kafka_endpoint(settings)
-    consumer = new_consumer(endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=50)
-    await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        await consumer.topics()  # metadata, so that partitions_for_topic knows every topic
+    async with TopicReader(settings, topics) as reader:
+        ends = await reader.read_on(timeout_s)
+        return [r for r in reader.records if r.offset < ends[TopicPartition(r.topic, r.partition)]]
+
+
+class TopicReader:
+    """One consumer reading ``topics`` from the start, on to their ends each time it is asked.
+
+    :meth:`read_on` reads only what came since the last call, so a test polling a topic
+    another process writes does not read the whole topic again at every poll.
+    """
+
+    def __init__(self, settings: Settings, topics: list[str]) -> None:
+        self.endpoint = kafka_endpoint(settings)
+        self.topics = topics
+        self.records: list[ConsumerRecord[bytes, bytes]] = []
+        self.consumer = new_consumer(
+            self.endpoint, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=50
+        )
+        self.partitions: list[TopicPartition] = []
+
+    async def __aenter__(self) -> TopicReader:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.consumer.stop()
+
+    async def _assign(self) -> None:
+        """Every partition of ``topics`` (metadata refreshed: a topic may have appeared), the
+        new ones from the start and the others from where they were."""
+        await self.consumer.topics()
         partitions = [
             TopicPartition(topic, n)
-            for topic in topics
-            for n in sorted(consumer.partitions_for_topic(topic) or ())
+            for topic in self.topics
+            for n in sorted(self.consumer.partitions_for_topic(topic) or ())
         ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        reported = await consumer.end_offsets(partitions)
-        ends = await true_ends(endpoint, reported)
+        if partitions == self.partitions:
+            return
+        positions = {tp: await self.consumer.position(tp) for tp in self.partitions}
+        self.consumer.assign(partitions)
+        for tp, offset in positions.items():
+            self.consumer.seek(tp, offset)
+        new = [tp for tp in partitions if tp not in positions]
+        if new:
+            await self.consumer.seek_to_beginning(*new)
+        self.partitions = partitions
+
+    async def read_on(self, timeout_s: float) -> dict[TopicPartition, int]:
+        """Read every partition on to its true end as of now, adding to :attr:`records`;
+        return those ends.
+
+        Records written meanwhile may be read too (they are kept: the next call starts after
+        them). Raises ``AssertionError`` if the ends are not reached within ``timeout_s``.
+        """
+        await self._assign()
+        partitions = self.partitions
+        self.consumer.resume(*partitions)
+        reported = await self.consumer.end_offsets(partitions)
+        ends = await true_ends(self.endpoint, reported)
         deadline = time.monotonic() + timeout_s
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+        while any([await self.consumer.position(tp) < ends[tp] for tp in partitions]):
             if time.monotonic() > deadline:
-                raise AssertionError(f"{topics} not read to {ends} in {timeout_s:.0f} s")
-            batch = await consumer.getmany(timeout_ms=200)
+                raise AssertionError(f"{self.topics} not read to {ends} in {timeout_s:.0f} s")
+            batch = await self.consumer.getmany(*partitions, timeout_ms=200)
             for tp_records in batch.values():
-                records.extend(
-                    r for r in tp_records if r.offset < ends[TopicPartition(r.topic, r.partition)]
-                )
-    finally:
-        await consumer.stop()
-    return records
+                self.records.extend(tp_records)
+        self.consumer.pause(*partitions)  # no fetching in the background until the next call
+        return ends
 
 
 async def wait_for(
@@ -137,12 +206,17 @@ async def wait_for(
     done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout_s: float = 90,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read ``topics`` to their ends, again and again, until ``done`` holds for what was read."""
+    """Read ``topics`` to their ends, again and again, until ``done`` holds for what was read.
+
+    Each round reads on from where the last one stopped (:class:`TopicReader`): ``done`` sees
+    every record from the start to at least each partition's end as of that round.
+    """
     deadline = time.monotonic() + timeout_s
-    while True:
-        records = await read_to_end(settings, topics)
-        if done(records):
-            return records
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{topics}: condition not met in {timeout_s:.0f} s")
-        await asyncio.sleep(0.5)
+    async with TopicReader(settings, topics) as reader:
+        while True:
+            await reader.read_on(60)
+            if done(reader.records):
+                return list(reader.records)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topics}: condition not met in {timeout_s:.0f} s")
+            await asyncio.sleep(0.5)

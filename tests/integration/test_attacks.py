@@ -10,9 +10,6 @@ changelogs) are in ``test_attacks_at_start.py``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +19,7 @@ import pytest
 
 from hub.audit import decode_head, sign_head
 from hub.broker import EmbeddedBroker
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.crypto import HUB, HmacKey, Keyring, SigningKey
 from hub.crypto.record import Kind, Place, encode_body, parse
 from hub.crypto.trust import seal_record
@@ -40,6 +37,7 @@ from tests.integration.attack import (
     produce_raw,
     wait_for,
 )
+from tests.integration.cli import hub as hub_cli
 from tests.integration.events import (
     READING_LSOA,
     STORE,
@@ -190,14 +188,7 @@ async def test_unsealed_events_written_to_accepted_raise_no_flag(hub: RunningHub
 
 
 def _verify(s: Settings) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", "audit", "verify", "--json"],
-        env={**os.environ, **settings_env(s)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = hub_cli(s, "audit", "verify", "--json")
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +17,7 @@ from typing import Any
 import pytest
 
 from hub.audit import decode_head, sign_head
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.crypto import HUB, Keyring, SigningKey
 from hub.crypto.record import Kind, Place
 from hub.crypto.trust import seal_record
@@ -28,6 +25,7 @@ from hub.process import stop_process
 from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
+from tests.integration.cli import hub
 from tests.integration.events import READING_LSOA, items_of
 from tests.integration.flows import prepare, scenario, worker
 from tests.integration.kafka import consume, produce
@@ -37,15 +35,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(170)]
 
 def audit_cli(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
     """Run ``hub audit verify --json`` for ``settings``; its exit code and JSON result."""
-    env = {**os.environ, **settings_env(settings)}
-    done = subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", "audit", "verify", "--json", *args],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    return done.returncode, json.loads(done.stdout.decode().strip().splitlines()[-1])
+    done = hub(settings, "audit", "verify", "--json", *args)
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 
 
 async def values(settings: Settings, topic: str, until: int = 10_000) -> list[bytes]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.crypto import HUB, Keyring, SigningKey
 from hub.crypto.record import Kind, Place, encode_body, parse
 from hub.crypto.trust import seal_record
@@ -25,6 +22,7 @@ from hub.registry import load_registry
 from hub.topics import plan_topics
 from hub.transport import create_topics, kafka_endpoint
 from hub.transport.agreements import publish_agreements
+from tests.integration.cli import hub
 from tests.integration.events import READING_LSOA, decisions_of
 from tests.integration.flows import governance, scenario, worker
 from tests.integration.kafka import consume, produce, read_to_end, read_until
@@ -34,15 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(200)]
 
 def audit(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
     """Run ``hub audit ARGS --json``; its exit code and JSON result."""
-    env = {**os.environ, **settings_env(settings)}
-    done = subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", "audit", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = hub(settings, "audit", *args)
     lines = done.stdout.strip().splitlines()
     assert lines, done.stderr
     return done.returncode, json.loads(lines[-1])
@@ -50,13 +40,8 @@ def audit(settings: Settings, *args: str) -> tuple[int, dict[str, Any]]:
 
 def export_to(settings: Settings, directory: Path) -> None:
     """Run ``hub audit export --out DIRECTORY``."""
-    subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", "audit", "export", "--out", str(directory)],
-        env={**os.environ, **settings_env(settings)},
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    done = hub(settings, "audit", "export", "--out", str(directory))
+    assert done.returncode == 0, done.stderr
 
 
 def records_of(export: Path) -> list[bytes]:

@@ -4,9 +4,6 @@ the next event is not disclosed, and `hub audit replay` explains both from the r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +14,9 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from hub.alerts import AlertKind
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.process import stop_process
+from tests.integration.cli import Ran, hub
 from tests.integration.events import (
     READING_LSOA,
     Message,
@@ -81,17 +79,9 @@ def reading_kinds(settings: Settings, records: Records) -> list[tuple[str, Alert
     return [(a.body.rule.id, a.body.kind) for a in opened if a.body.kind != AlertKind.UPDATED]
 
 
-def cli(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(settings)}
-    return subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", "audit", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def cli(settings: Settings, *args: str, stdin: str = "") -> Ran:
+    """``hub audit ARGS``, in this process (``tests.integration.cli``)."""
+    return hub(settings, "audit", *args, stdin=stdin)
 
 
 def decisions_for(records: Records, event_id: str) -> list[dict[str, Any]]:

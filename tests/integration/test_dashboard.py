@@ -31,6 +31,7 @@ from hub.config import Settings, settings_env
 from hub.crypto.record import Kind
 from hub.process import stop_process
 from hub.quarantine import QuarantineRecord
+from tests.integration.cli import hub
 from tests.integration.events import READING_LSOA, STORE, WOKINGHAM_LSOA, items_of
 from tests.integration.flows import prepare, scenario, worker
 from tests.integration.kafka import consume, produce, read_to_end
@@ -268,16 +269,8 @@ async def test_the_dashboard_shows_the_ledger_suppressed_in_a_real_browser(
 
 def run_report(settings: Settings, out: Path) -> dict[str, Any]:
     """``hub audit report --out OUT --json`` on the same topics; its JSON."""
-    env = {**os.environ, **settings_env(settings)}
-    code = "import typer; from hub.cli.board import report; typer.run(report)"
-    done = subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-c", code, "--out", str(out), "--json"],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    done = hub(settings, "audit", "report", "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -24,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hub.cli.sna import council_names
-from hub.config import Settings, settings_env
+from hub.config import Settings
 from hub.crypto import HUB, KeyKind, Keyring
 from hub.crypto.bundle import load_trusted_keys
 from hub.crypto.packedrows import is_pack_key
@@ -37,6 +34,7 @@ from hub.sna import TOTAL, Protected
 from hub.sna.changelog import read_counts
 from hub.sna.stream import TABLE as SNA_TABLE
 from tests.integration.attack import produce_raw
+from tests.integration.cli import hub as hub_cli
 from tests.integration.events import (
     OXFORDSHIRE_LSOA,
     READING_LSOA,
@@ -71,14 +69,7 @@ PLAN = (
 
 def hub(settings: Settings, *args: str) -> tuple[int, str, str]:
     """Run ``hub ARGS``: exit code, stdout, stderr."""
-    done = subprocess.run(  # fixed argument list: this interpreter, our module
-        [sys.executable, "-m", "hub.cli", *args],
-        env={**os.environ, **settings_env(settings)},
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
+    done = hub_cli(settings, *args)
     return done.returncode, done.stdout, done.stderr
 
 
