@@ -90,7 +90,12 @@ def consent_follower(settings: Settings, ingest: IngestContext) -> ConsentFeeds:
     agencies = {settings.feed_topic(a.id): a.id for a in ingest.registry.agencies}
     topics = consent_feeds(ingest.registry, {a: t for t, a in agencies.items()})
     watch = WithdrawalWatch(Ingest(ingest), ingest.decoder)
-    return ConsentFeeds(kafka_endpoint(settings), {t: agencies[t] for t in topics}, watch)
+    return ConsentFeeds(
+        kafka_endpoint(settings),
+        {t: agencies[t] for t in topics},
+        watch,
+        fetch_wait_ms=settings.fetch_max_wait_ms,
+    )
 
 
 def _warn_of_party_secrets(keyring: Keyring) -> None:

@@ -52,12 +52,21 @@ class ConsentFeeds:
     """The follower of the consent feeds and the barrier that reads them to their end."""
 
     def __init__(
-        self, endpoint: KafkaEndpoint, topics: dict[str, str], watch: WithdrawalWatch
+        self,
+        endpoint: KafkaEndpoint,
+        topics: dict[str, str],
+        watch: WithdrawalWatch,
+        fetch_wait_ms: int = 20,
     ) -> None:
         self.endpoint = endpoint
         self.topics = topics
         """Feed topic -> agency id, for the consent-taking agencies."""
         self.watch = watch
+        self.fetch_wait_ms = fetch_wait_ms
+        """The follower's fetch wait: the worker consumer's (``Settings.fetch_max_wait_ms``).
+        Apache Kafka answers a fetch when records arrive, so there the wait only bounds idle
+        polling; the embedded broker answers when it runs out, so there it bounds how long a
+        barrier waits for a record just written (the demo and the benchmark use 20 ms)."""
         self._partitions: list[TopicPartition] = []
         self._offsets: KafkaConsumer | None = None
         self._started = asyncio.Event()
@@ -82,7 +91,7 @@ class ConsentFeeds:
             self.endpoint,
             enable_auto_commit=False,
             group_id=None,
-            fetch_max_wait_ms=20,
+            fetch_max_wait_ms=self.fetch_wait_ms,
             max_partition_fetch_bytes=FETCH_BYTES,
         )
         offsets = new_consumer(self.endpoint, enable_auto_commit=False, group_id=None)
