@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from typer import _click  # typer vendors click: its groups hold these commands
 from typer.core import TyperGroup
 from typer.main import get_command, get_group
 
+# The click typer's groups are made of: recent typer vendors it as typer._click, for types only.
+if TYPE_CHECKING:
+    from typer._click import Command
 
-class _Commands(MutableMapping[str, _click.Command]):
+
+class _Commands(MutableMapping[str, "Command"]):
     """A group's commands: those built already, then those named by ``module:attribute``."""
 
     def __init__(
         self,
-        built: MutableMapping[str, _click.Command],
+        built: MutableMapping[str, Command],
         lazy: Mapping[str, str],
         first: tuple[str, ...] = (),
     ):
@@ -32,12 +35,12 @@ class _Commands(MutableMapping[str, _click.Command]):
         self._lazy = {name: spec for name, spec in lazy.items() if name not in built}
         self._first = first
 
-    def __getitem__(self, name: str) -> _click.Command:
+    def __getitem__(self, name: str) -> Command:
         if name not in self._built and name in self._lazy:
             self._built[name] = load_command(name, self._lazy.pop(name))
         return self._built[name]
 
-    def __setitem__(self, name: str, command: _click.Command) -> None:
+    def __setitem__(self, name: str, command: Command) -> None:
         self._lazy.pop(name, None)
         self._built[name] = command
 
@@ -57,11 +60,11 @@ class _Commands(MutableMapping[str, _click.Command]):
         return name in self._built or name in self._lazy
 
 
-def load_command(name: str, spec: str) -> _click.Command:
+def load_command(name: str, spec: str) -> Command:
     """Import ``module:attribute`` and make it the command ``name``."""
     module, _, attribute = spec.partition(":")
     target = getattr(importlib.import_module(module), attribute)
-    command: _click.Command
+    command: Command
     if isinstance(target, typer.Typer):
         command = get_group(target)
     else:
