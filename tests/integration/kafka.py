@@ -17,7 +17,13 @@ from aiokafka import TopicPartition
 
 from hub.alerts.headers import HEARTBEAT_TYPE
 from hub.config import Settings
-from hub.transport import ConsumerRecord, kafka_endpoint, new_consumer, new_producer
+from hub.transport import (
+    ConsumerRecord,
+    KafkaConsumer,
+    kafka_endpoint,
+    new_consumer,
+    new_producer,
+)
 from hub.transport.lenient import tolerate_unreadable_batches
 from hub.transport.probe import true_ends
 
@@ -39,14 +45,8 @@ async def produce(
         await producer.stop()
 
 
-async def consume(
-    settings: Settings, topics: list[str], *, until: int, timeout_s: float
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read from the start of ``topics`` until ``until`` records arrived or the time is up.
-
-    Heartbeats (on alert topics, sent on a timer) are returned but not counted: a test
-    waiting for two alerts must not stop at an alert and a heartbeat.
-    """
+async def _from_start(settings: Settings, topics: list[str]) -> KafkaConsumer:
+    """A started consumer of ``topics`` from their start, in no group."""
     consumer = new_consumer(
         kafka_endpoint(settings),
         *topics,
@@ -55,6 +55,18 @@ async def consume(
         group_id=None,
     )
     await consumer.start()
+    return consumer
+
+
+async def consume(
+    settings: Settings, topics: list[str], *, until: int, timeout_s: float
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read from the start of ``topics`` until ``until`` records arrived or the time is up.
+
+    Heartbeats (on alert topics, sent on a timer) are returned but not counted: a test
+    waiting for two alerts must not stop at an alert and a heartbeat.
+    """
+    consumer = await _from_start(settings, topics)
     records: list[ConsumerRecord[bytes, bytes]] = []
     counted = 0
     deadline = time.monotonic() + timeout_s
@@ -88,14 +100,7 @@ async def read_until(
     seconds while records keep coming.
     Returns the last read either way: the caller asserts on it.
     """
-    consumer = new_consumer(
-        kafka_endpoint(settings),
-        *topics,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
+    consumer = await _from_start(settings, topics)
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
     checked = time.monotonic()
