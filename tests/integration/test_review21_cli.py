@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-INNER = '''
+INNER = """
 import threading
 import pytest
 from tests.integration import cli
@@ -23,7 +23,7 @@ def test_a_hung_command(monkeypatch):
     never = threading.Event()
     monkeypatch.setattr(cli, "_run", lambda *args: never.wait())
     cli.hub(None)
-'''
+"""
 
 
 def test_a_hung_in_process_command_fails_at_the_timeout(tmp_path: Path) -> None:
@@ -37,6 +37,8 @@ def test_a_hung_in_process_command_fails_at_the_timeout(tmp_path: Path) -> None:
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError("the timed-out test never finished: hub() joins the hung thread") from exc
+        raise AssertionError(
+            "the timed-out test never finished: hub() joins the hung thread"
+        ) from exc
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Timeout" in done.stdout, done.stdout
