@@ -8,8 +8,8 @@ itself (the worker, a verifier holding only public keys) start a real one.
 
 from __future__ import annotations
 
+import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from typer.testing import CliRunner
@@ -33,10 +33,25 @@ def hub(settings: Settings, *args: str, stdin: str = "") -> Ran:
     """Run ``hub ARGS`` with ``settings`` in the environment, as ``hub.cli.main`` runs it.
 
     In a thread of its own, so that a coroutine may call it too: the command runs its own
-    event loop (``asyncio.run``), which cannot start inside the test's.
+    event loop (``asyncio.run``), which cannot start inside the test's. A daemon thread,
+    waited for by a join the test's timeout interrupts: a hung command fails its test at the
+    timeout, as a child process would have been killed, and never holds the process at exit
+    (an executor's thread would be joined, and the test and its xdist worker would hang).
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_run, settings, list(args), stdin).result()
+    outcome: list[Ran | BaseException] = []
+
+    def command() -> None:
+        try:
+            outcome.append(_run(settings, list(args), stdin))
+        except BaseException as exc:  # noqa: BLE001  # handed to the caller's thread below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=command, name="hub-command", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _run(settings: Settings, args: list[str], stdin: str) -> Ran:

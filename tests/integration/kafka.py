@@ -163,13 +163,18 @@ class TopicReader:
         await self.consumer.stop()
 
     async def _assign(self) -> None:
-        """Every partition of ``topics`` (metadata refreshed: a topic may have appeared), the
-        new ones from the start and the others from where they were."""
-        await self.consumer.topics()
+        """Every partition of ``topics`` (metadata fetched again: a topic or partitions may
+        have appeared), the new ones from the start and the others from where they were.
+
+        From the metadata fetched now: ``consumer.topics()`` fetches it too but leaves the
+        client's own, which ``partitions_for_topic`` reads, as it was until its periodic
+        refresh, so a topic created after the first look was never read (``review21``).
+        """
+        cluster = await self.consumer._client.fetch_all_metadata()  # private: see above
         partitions = [
             TopicPartition(topic, n)
             for topic in self.topics
-            for n in sorted(self.consumer.partitions_for_topic(topic) or ())
+            for n in sorted(cluster.partitions_for_topic(topic) or ())
         ]
         if partitions == self.partitions:
             return
