@@ -31,7 +31,9 @@ def test_settle_freezes_what_lives_and_raises_the_young_threshold() -> None:
     kept = [[n] for n in range(100)]
     frozen = settle(young_threshold=12_345)
     assert frozen >= len(kept)
-    assert gc.get_freeze_count() == frozen
+    # Frozen objects that another thread of this process frees (an earlier test's daemon
+    # thread: one ran 3 short in a make test run) leave the count; nothing adds to it.
+    assert len(kept) <= gc.get_freeze_count() <= frozen
     assert gc.get_threshold() == (12_345, 10, 10)
 
 
