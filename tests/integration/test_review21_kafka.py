@@ -10,12 +10,13 @@ leaves ``consumer._client.cluster`` as it was, so ``partitions_for_topic`` never
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from hub.config import Settings
 from hub.topics import TopicSpec
-from hub.transport import create_topics, kafka_endpoint
+from hub.transport import ConsumerRecord, create_topics, kafka_endpoint
 from tests.integration.kafka import produce, read_until, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -28,17 +29,12 @@ async def _later(settings: Settings, topic: str) -> None:
     await produce(settings, topic, [(b"one", [])], key=b"k")
 
 
-async def test_read_until_reads_a_topic_created_after_it_started(hub_settings: Settings) -> None:
-    topic = f"{hub_settings.decisions_topic}.review21-late"
+@pytest.mark.parametrize("wait", [read_until, wait_for], ids=["read_until", "wait_for"])
+async def test_a_wait_reads_a_topic_created_after_it_started(
+    hub_settings: Settings, wait: Callable[..., Awaitable[list[ConsumerRecord[bytes, bytes]]]]
+) -> None:
+    topic = f"{hub_settings.decisions_topic}.review21-late-{wait.__name__}"
     writer = asyncio.create_task(_later(hub_settings, topic))
-    records = await read_until(hub_settings, [topic], lambda r: len(r) >= 1, timeout_s=30)
-    await writer
-    assert [r.value for r in records] == [b"one"]
-
-
-async def test_wait_for_reads_a_topic_created_after_it_started(hub_settings: Settings) -> None:
-    topic = f"{hub_settings.decisions_topic}.review21-late2"
-    writer = asyncio.create_task(_later(hub_settings, topic))
-    records = await wait_for(hub_settings, [topic], lambda r: len(r) >= 1, timeout_s=30)
+    records = await wait(hub_settings, [topic], lambda r: len(r) >= 1, timeout_s=30)
     await writer
     assert [r.value for r in records] == [b"one"]
