@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -255,18 +255,22 @@ def police(
     typer.echo(json.dumps(summary, sort_keys=True))
 
 
+def rule_horizon(settings: Settings) -> timedelta:
+    """The longest rule window in force: an event older than that can join no open flag."""
+    store = SchemaStore.load(settings.schemas_dir)
+    return RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store)).horizon
+
+
 def window_cutoff(settings: Settings) -> datetime:
     """The hub's clock now less the longest rule window: an event before it raises no flag."""
-    store = SchemaStore.load(settings.schemas_dir)
-    rules = RuleSet.load(settings.deploy_dir / "rules", catalog_from_store(store))
-    return datetime.now(UTC) - rules.horizon
+    return datetime.now(UTC) - rule_horizon(settings)
 
 
 def warn_outside_windows(outside: int, sent: int, settings: Settings) -> None:
     """Say on stderr how many events sent are already outside every rule's window."""
     if not outside:
         return
-    days = (datetime.now(UTC) - window_cutoff(settings)).days
+    days = rule_horizon(settings).days
     typer.echo(
         f"warning: {outside} of the {sent} events sent occurred more than {days} days ago,"
         " outside every rule's window: the hub accepts them but they can raise no flag."

@@ -48,7 +48,7 @@ def test_a_past_month_sent_says_how_many_of_its_events_no_rule_window_holds(
     outside = sum(a["outside_every_window"] for a in agencies.values())
     assert agencies["police"]["outside_every_window"] == agencies["police"]["sent"] > 0
     assert 0 < outside <= sent
-    assert f"warning: {outside} of the {sent} events sent occurred more than" in said
+    assert f"warning: {outside} of the {sent} events sent occurred more than 90 days ago" in said
     assert "outside every rule's window" in said
     assert "hub backtest" in said
 
