@@ -54,7 +54,6 @@ from hub.disclosure import (
     inputs_digest,
 )
 from hub.flags import (
-    Contribution,
     Status,
     SubjectWindow,
     episodes_of,
@@ -95,13 +94,14 @@ __all__ = [
 class Dispatcher:
     """The fixed inputs of dispatch: rules and recipients.
 
-    With ``remembered`` above 0 it remembers the episodes of that many windows it evaluated
-    (:meth:`episodes`), which are a function of the rules and the window alone: a subject
-    rescanned by the clock, its window objects unchanged, is not matched again. A backtest's
-    daily ticks rescan every flagged subject so; the live worker keeps 0 (``bench_domain``
-    measured no gain: its windows change with nearly every dispatch). It also has the
-    decider remember facts and classes, and dispatch the hub's flags of deny records,
-    across dispatches (:mod:`hub.decider`, :mod:`hub.remembered`).
+    With ``remembered`` above 0 (a backtest's) it has the decider remember windows' classes
+    and sights, and dispatch the hub's flags of deny records, across dispatches
+    (:mod:`hub.decider`, :mod:`hub.remembered`); the live worker keeps 0. A window's
+    episodes are the flags' to remember (:func:`hub.flags.episodes_of`, by the window's
+    last contribution and length, and by each rule's candidates): until 2026-12-07 this
+    class also remembered up to ``remembered`` windows' episodes by every contribution's id
+    and the floors, which answered 2,356 of 26,012 asks over three months of the demo and
+    cost more than it saved (``docs/backtest.md``).
     """
 
     rules: RuleSet
@@ -111,9 +111,6 @@ class Dispatcher:
     """Whether dispatch writes its decisions as ledger records (the live path, replay). A
     backtest, which delivers nothing and records nothing, only counts them (:class:`Counted`
     in :attr:`Step.counted`): no decision is restamped, no id hashed, no record built."""
-    _episodes: dict[_WindowKey, tuple[tuple[Contribution, ...], Episodes]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
     partnership_ids: tuple[str, ...] = field(init=False, compare=False, repr=False)
     """The recipients' partnership ids, in order (what :meth:`Decider.sights` is asked)."""
 
@@ -122,23 +119,8 @@ class Dispatcher:
         object.__setattr__(self, "partnership_ids", ids)  # frozen: set once, as __init__ does
 
     def episodes(self, window: SubjectWindow) -> Episodes:
-        """The window's episodes (:func:`hub.flags.episodes_of`), remembered per window.
-
-        A window is known by its contribution objects (immutable, and held with the entry so
-        that their ids are not reused while it is remembered) and its floors.
-        """
-        if not self.remembered:
-            return episodes_of(self.rules, window)
-        contributions = window.contributions
-        key = (tuple(map(id, contributions)), tuple(sorted(window.floors.items())))
-        found = self._episodes.get(key)
-        if found is not None:
-            return found[1]
-        episodes = episodes_of(self.rules, window)
-        if len(self._episodes) >= self.remembered:
-            self._episodes.clear()
-        self._episodes[key] = (contributions, episodes)
-        return episodes
+        """The window's episodes (:func:`hub.flags.episodes_of`)."""
+        return episodes_of(self.rules, window)
 
     def dispatch(
         self,
@@ -191,6 +173,3 @@ class Dispatcher:
             own = seen.window(state.floors.get(pid, {}))
             floors[pid] = floored(self.rules, own, moment.at - self.rules.horizon)
         return replaced(state, window=window, floors=floors)
-
-
-_WindowKey = tuple[tuple[int, ...], tuple[tuple[str, datetime], ...]]

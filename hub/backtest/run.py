@@ -86,7 +86,9 @@ class BacktestSetup:
 
 
 _REMEMBERED = 16_384
-"""Windows whose episodes the backtest's dispatcher remembers (its ticks rescan them daily)."""
+"""Above 0: the backtest's dispatcher remembers windows' classes and sights, and the hub's
+flags of deny records, across dispatches (:class:`hub.dispatch.Dispatcher`; its ticks rescan
+subjects daily). Its windows' episodes are the flags' own memos' (:mod:`hub.flags.engine`)."""
 
 
 def _book(

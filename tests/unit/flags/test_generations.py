@@ -1,7 +1,6 @@
 """The two-generation memo (``hub.flags.memo.Bounded``) and the matcher's memos made of it,
 checked by review (``review19b``): a generation forgotten is freed, each generation's
-weight is the weight of what it holds, a lookup never gives back a value replaced since,
-and the labels memo keeps its bound once more contributions are labelled than it holds."""
+weight is the weight of what it holds, and a lookup never gives back a value replaced since."""
 
 from __future__ import annotations
 
@@ -11,10 +10,7 @@ from random import Random
 
 import pytest
 
-from hub.flags import match
 from hub.flags.memo import Bounded
-from hub.models.built import replaced
-from tests.unit.flags.builders import RULES, contribution
 
 
 class _Value:
@@ -80,18 +76,3 @@ def test_each_generation_weighs_what_it_holds_and_never_gives_a_replaced_value(
             assert all(v is last[k] or k in memo._new for k, v in memo._old.items())
         assert list(memo.values()) == [*memo._new.values(), *memo._old.values()]
         assert memo.held() == memo._new.held + memo._old.held
-
-
-def test_the_labels_memo_keeps_its_bound_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rule's labels by contribution, with a bound of 64: 500 contributions labelled keep
-    at most 64 entries, and each label found is the one labelling it afresh gives."""
-    monkeypatch.setattr(match, "_KNOWN_MAX", 64)
-    rule = replaced(RULES.get("repeated-violence"))  # a new object: indexed with this bound
-    indexed = match._contributors(rule)
-    items = [contribution(_DISPOSAL, i / 10, age=16) for i in range(500)]
-    for item in items + items[::-7]:
-        assert match.labels(rule, item) == indexed._labels(item)
-        assert len(indexed.known) <= 64
-
-
-_DISPOSAL = "youth_justice.out_of_court_disposal"

@@ -5,6 +5,8 @@ plain computation written here (every anchor, every pair)."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from random import Random
@@ -20,6 +22,7 @@ from hub.rules import Rule
 from hub.rules.model import Conditions, Contributor, Threshold
 from hub.rules.model import Sequence as Ordering
 from tests.unit.flags.builders import RULES, T0, contribution
+from tests.unit.flags.test_fast_paths import _full_labels as _plain_labels
 
 _TYPES = ("police.arrest", "csc.missing_episode", "education.suspension", "police.stop_search")
 """Four types of three agencies, for rules made up below (no ``where`` tests)."""
@@ -269,25 +272,23 @@ def test_a_memo_of_one_entry_keeps_none() -> None:
     assert (memo.get("a"), len(memo), memo.held()) == (None, 0, 0)
 
 
-def test_the_labels_memo_is_bounded_and_relabels_nothing_it_holds() -> None:
-    """A rule's labels by contribution: 3,000 contributions labelled twice over keep at most
-    the memo's bound, the latest half of them labelled once, and their labels right."""
+def test_labelling_keeps_no_contribution_and_answers_alike_each_time() -> None:
+    """A rule's labels are found afresh (no memo by contribution since 2026-12-07): 3,000
+    contributions labelled twice over give the same labels both times, those of the plain
+    reading of the rule, and none of them is held once the caller drops it."""
     rule = RULES.get("repeated-violence")
-    indexed = match._contributors(rule)
-    indexed.known.clear()
-    items = [contribution(_DISPOSAL, i / 100, age=16) for i in range(3000)]
-    for item in items:
-        match.labels(rule, item)
-        assert len(indexed.known) <= match._KNOWN_MAX
-    labelled = []
-    real = match._Contributors._labels
-    try:
-        match._Contributors._labels = lambda self, c: labelled.append(c) or real(self, c)  # type: ignore[method-assign]
-        names = [match.labels(rule, item) for item in items[-match._KNOWN_MAX // 2 :]]
-    finally:
-        match._Contributors._labels = real  # type: ignore[method-assign]
-    assert labelled == []
-    assert names == [indexed._labels(item) for item in items[-match._KNOWN_MAX // 2 :]]
+    items = [
+        contribution(_DISPOSAL, i / 100, **({} if i % 3 else {"offence_group": "THEFT"}))
+        for i in range(3000)
+    ]
+    first = [match.labels(rule, item) for item in items]
+    assert first == [match.labels(rule, item) for item in items]
+    assert first == [_plain_labels(rule, item) for item in items]
+    assert {frozenset()} < set(first)  # some qualify, some (of another offence group) do not
+    watched = [weakref.ref(item) for item in items]
+    del items
+    gc.collect()
+    assert all(ref() is None for ref in watched)
 
 
 def test_every_condition_is_one_that_more_members_keep() -> None:
