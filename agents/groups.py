@@ -61,7 +61,7 @@ class RecordGroups:
 
         faust hands a fetched batch to the agents' queues one record at a time, yielding to
         the event loop after each; a group taken the moment its first record arrives held
-        one record (the median at 1,000 events/s, docs/benchmarks.md). So before a group is
+        one record (the median at 1,000 events/s, docs/benchmarks-history.md). So before a group is
         closed, the loop is let run :data:`SETTLE_STEPS` more steps: records already fetched
         join the group, and nothing not yet fetched is waited for.
         """

@@ -15,7 +15,7 @@ genuine head. ``hub audit verify`` still names the skipped head and every uncove
 
 The follower shares the worker's event loop with the agents. Its consumer hands over what a
 fetch returned, often hundreds of decisions; folding those in one go held the loop for tens
-of milliseconds, and every alert in flight waited (docs/benchmarks.md). So the follower only
+of milliseconds, and every alert in flight waited (docs/benchmarks-history.md). So the follower only
 queues the records it reads (:meth:`LedgerWriter.received`) and :meth:`LedgerWriter.fold`
 folds them in offset order, one record at a time, letting the loop run between two.
 
@@ -23,7 +23,7 @@ The fold is background work: no alert waits for it, and a head covers what was f
 it is published. So while the loop is busy (a step of it took longer than :data:`BUSY_S`:
 the agents have records to process) the fold waits :data:`FOLD_BACKOFF_S` and asks again,
 instead of taking its share of every step; at 1,000 events/s it was about 7 % of the
-worker's CPU, taken when the worker was shortest of it (docs/benchmarks.md, "Latency,
+worker's CPU, taken when the worker was shortest of it (docs/benchmarks-history.md, "Latency,
 seventh session"). It never waits with :data:`DEFER_MAX` records or more queued, so the
 queue does not reach :data:`UNFOLDED_MAX`, where records would be folded as they arrive.
 """

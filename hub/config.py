@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     table_store: str = Field(default="memory://", description="memory:// or rocksdb://")
     # The embedded broker answers a fetch only when its wait runs out, even when records arrive
-    # meanwhile (docs/benchmarks.md); faust's fixed 1.5 s wait then costs up to 1.5 s per hop.
+    # meanwhile (docs/benchmarks-history.md); faust's fixed 1.5 s wait then costs up to 1.5 s
+    # per hop.
     fetch_max_wait_ms: int = Field(
         default=100, ge=1, le=1500, description="the worker consumer's fetch wait"
     )
@@ -166,7 +167,7 @@ That broker answers a fetch only when its wait has run out, even when records ar
 meanwhile, so each of the worker's three consumer hops (feed, accepted, outbox) waits up to
 the whole wait: at the default 100 ms, the sum alone reaches about 260 ms for one alert in a
 hundred. Apache Kafka answers as soon as records arrive, so there the wait only bounds idle
-polling and the default stays (docs/deploy.md, docs/benchmarks.md)."""
+polling and the default stays (docs/deploy.md, docs/benchmarks-history.md)."""
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -40,7 +40,7 @@ contribution's identity, until 2026-12-07: over three months of the demo that me
 none of its 9,689 asks, every contribution it could answer being in its subject's last window
 already, and in a long run it evicted an entry at every new contribution). The live worker
 remembers nothing: its windows change with nearly every dispatch, and the entries cost
-collector time and memory (``docs/benchmarks.md``, "Domain cost, seventh session"). Pure: no
+collector time and memory (``docs/benchmarks-history.md``, "Domain cost, seventh session"). Pure: no
 I/O, no clock.
 """
 

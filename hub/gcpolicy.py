@@ -4,7 +4,7 @@ CPython's cyclic collector runs a young collection after every ``threshold0`` co
 allocations (700 by default) and, every so often, a full one that walks every tracked object.
 A worker holds many long-lived containers (the registry, agreements, rules, keys, schemas,
 decoded subject states, caches), so its full collections walked them again and again: about
-30 µs of every event's work in ``bench_domain`` (``docs/benchmarks.md``). :func:`settle`,
+30 µs of every event's work in ``bench_domain`` (``docs/benchmarks-history.md``). :func:`settle`,
 called once set-up is done, collects what set-up left behind, moves the survivors out of the
 collector's sight (:func:`gc.freeze`), and raises the young threshold: the price is cyclic
 garbage held until the next collection (``docs/operations.md``, "Garbage collection").
@@ -16,7 +16,8 @@ garbage held until the next collection (``docs/operations.md``, "Garbage collect
 
 A worker also logs every collection that holds its event loop longer than
 :data:`SLOW_COLLECTION_S` (:func:`log_slow_collections`, ``gc_paused``): a pause of every agent,
-one of the things a latency tail is made of (``docs/benchmarks.md``). The collector's callback
+one of the things a latency tail is made of (``docs/benchmarks-history.md``). The collector's
+callback
 only notes them; a timer logs them (:meth:`SlowCollections.flush`).
 """
 
@@ -201,7 +202,7 @@ def own_heap_frozen() -> Iterator[OwnCollections]:
     Without it a full collection of the latency bench's process, over the loads it holds and
     whatever its earlier phases left, held its paced sender and its alert reader for 67 to
     150 ms at a point set by what ran before (once 29.9 s into a 30 s load), and was measured
-    as the hub's latency (``docs/benchmarks.md``, thirteenth session)."""
+    as the hub's latency (``docs/benchmarks-history.md``, thirteenth session)."""
     frozen_before = gc.get_freeze_count()
     gc.collect()
     gc.freeze()

@@ -238,7 +238,7 @@ class SequencingService:
     async def rebuilt(self, partnership_ids: Iterable[str]) -> None:
         """Rebuild the logs of ``partnership_ids`` not read since the last reassignment, their
         topics read concurrently (one after another, nine took about 2.75 s on the embedded
-        broker, docs/benchmarks.md). A rebuild that fails is left to :meth:`log_of`, which
+        broker, docs/benchmarks-history.md). A rebuild that fails is left to :meth:`log_of`, which
         the caller reaches next and which raises as it always has."""
         missing = sorted({p for p in partnership_ids if p not in self.logs})
         if len(missing) < 2:  # noqa: PLR2004  # one is read by log_of as before

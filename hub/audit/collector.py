@@ -14,7 +14,7 @@ def collection_paused() -> Iterator[None]:
 
     A replay allocates a few dozen small objects per entry and keeps its memos (bounded)
     alive: the collector's passes over them cost about a tenth of the replay's time
-    (``docs/benchmarks.md``) and free little. The young generation is collected every
+    (``docs/benchmarks-history.md``) and free little. The young generation is collected every
     :data:`REPLAY_YOUNG_THRESHOLD` allocations instead of every 700, so whatever cyclic
     garbage a ledger's entries do leave stays bounded however long the ledger; reference
     counting frees everything else as usual. A collector that was disabled stays so.
@@ -22,7 +22,7 @@ def collection_paused() -> Iterator[None]:
     What exists when the loop starts (the history just indexed, the replayer's memos) is
     frozen for the loop (:func:`gc.freeze`) and unfrozen after, into the oldest generation:
     it lives as long as the replay, and the young collections the loop makes need not walk
-    it (a history just indexed is still young; ``docs/benchmarks.md``, branch replay12).
+    it (a history just indexed is still young; ``docs/benchmarks-history.md``, branch replay12).
     Not when something is frozen already: unfreezing would undo the caller's freeze. Finding
     that out (:func:`gc.get_freeze_count`) walks every frozen object, so a replay is meant to
     be given many entries at once, not one per call in a process that froze a large heap.

@@ -6,7 +6,8 @@ ten million after nine years. With the worker's policy (:func:`hub.gcpolicy.sett
 collections every 50,000 allocations) the collector walked each survivor in its young
 collection, again in the middle one and then in every full one, and the walks got slower as
 the heap grew (each reference visited is a cache miss in a large heap): 11 to 15 % of the
-run, about 45 µs an event over a million (``docs/benchmarks.md``, "Backtest, eighth session").
+run, about 45 µs an event over a million (``docs/benchmarks-history.md``, "Backtest, eighth
+session").
 
 :func:`chunk_collected` turns the collector off while a chunk of steps runs, then freezes
 what the chunk allocated (:func:`gc.freeze`): no collection walks it, then or later.

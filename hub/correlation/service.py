@@ -68,7 +68,7 @@ SWITCH_WAIT_S = 0.2
 RESCAN_SLICE_S = 0.005
 """A rescan (tick or switch) lets the event loop run after this much of its work: re-deciding
 a flagged subject takes about a millisecond, and a tick round at 3,000 subjects held every
-other agent for 15 to 30 ms per partition (docs/benchmarks.md)."""
+other agent for 15 to 30 ms per partition (docs/benchmarks-history.md)."""
 
 
 class _Slices:
@@ -95,7 +95,8 @@ class FlaggedSubjects:
 
     A tick re-decides only the subjects holding flags, but finding them meant decoding every
     subject of the table, for each partition: 55 to 245 ms per tick at 1,000 subjects, every
-    ``tick_interval_s``, stalling the worker's event loop (docs/benchmarks.md). A partition's
+    ``tick_interval_s``, stalling the worker's event loop (docs/benchmarks-history.md). A
+    partition's
     set is built by the first full scan of it (a tick or a switch) and then kept up by every
     subject state this service writes with flags; a tick drops a subject it finds without
     flags. So the set is a superset of the flagged subjects, as long as no subject row

@@ -3,7 +3,7 @@
 A tick re-decides every subject of its partition that holds flags (about a millisecond each).
 Sent to every partition at once, every ``tick_interval_s``, the ticks reached the correlation
 agent together and held it for the sum of the partitions' rounds, in the middle of whatever
-load was flowing (docs/benchmarks.md). The rota spreads them: the timer fires ``partitions``
+load was flowing (docs/benchmarks-history.md). The rota spreads them: the timer fires ``partitions``
 times per interval and each firing ticks the next partition in turn, if this worker holds it.
 Each held partition is still ticked once every ``tick_interval_s``; a partition this worker
 does not hold takes its turn as a gap, so the period does not depend on the assignment. A

@@ -47,7 +47,7 @@ class HmacKey:
         ``hmac.digest`` sets up OpenSSL's HMAC afresh for every message, about 1.6 µs a MAC
         on this machine; the standard library's ``hmac.HMAC`` copied is 1.2, three of its
         Python methods a MAC; ``cryptography``'s, whose methods are native, 0.6 (120 bytes;
-        the correlation service makes about 1.8 MACs an event, docs/benchmarks.md). The
+        the correlation service makes about 1.8 MACs an event, docs/benchmarks-history.md). The
         state lives and dies with this key object.
         """
         state = self._state.copy()
