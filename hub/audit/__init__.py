@@ -17,36 +17,42 @@
 Pure domain logic: no I/O, no faust. See ``docs/audit.md``.
 """
 
-from hub.audit.at import subject_at
-from hub.audit.entries import differences
-from hub.audit.entry import Entry, canonical_json, entry_of
-from hub.audit.head import (
-    GENESIS,
-    HEAD_DOMAIN,
-    HEAD_FORMAT,
-    Checkpoint,
-    TreeHead,
-    decode_head,
-    sign_head,
-)
-from hub.audit.history import History, StreamRecord
-from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
-from hub.audit.mismatch import Mismatch
-from hub.audit.question import Question, question_of
-from hub.audit.rederive import Derived, Rederiver, UnreplayableError
-from hub.audit.replay import Replayer
-from hub.audit.report import ReplayReport, Window
-from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
-from hub.audit.tally import Tally
-from hub.audit.verify import (
-    ForgedHead,
-    HeadChain,
-    Verified,
-    verify_heads,
-    verify_ledger,
-    verify_topics,
-)
-from hub.models.accepted import Located
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as the type checker sees them; at run time, __getattr__ below
+    from hub.audit.at import subject_at
+    from hub.audit.entries import differences
+    from hub.audit.entry import Entry, canonical_json, entry_of
+    from hub.audit.head import (
+        GENESIS,
+        HEAD_DOMAIN,
+        HEAD_FORMAT,
+        Checkpoint,
+        TreeHead,
+        decode_head,
+        sign_head,
+    )
+    from hub.audit.history import History, StreamRecord
+    from hub.audit.ledger import MAX_LEAVES_PER_HEAD, Appended, Ledger
+    from hub.audit.mismatch import Mismatch
+    from hub.audit.question import Question, question_of
+    from hub.audit.rederive import Derived, Rederiver, UnreplayableError
+    from hub.audit.replay import Replayer
+    from hub.audit.report import ReplayReport, Window
+    from hub.audit.sealed import DECISIONS_KINDS, OpenedDecisions, Uncovered, open_decisions
+    from hub.audit.tally import Tally
+    from hub.audit.verify import (
+        ForgedHead,
+        HeadChain,
+        Verified,
+        verify_heads,
+        verify_ledger,
+        verify_topics,
+    )
+    from hub.models.accepted import Located
 
 __all__ = [
     "DECISIONS_KINDS",
@@ -88,3 +94,61 @@ __all__ = [
     "verify_ledger",
     "verify_topics",
 ]
+
+#: Where each public name is defined. Nothing is imported with the package: a worker appending to
+#: the ledger loads no replay, history or report (``tests/unit/foundation/test_lazy_packages.py``).
+_DEFINED_IN = {
+    "subject_at": "hub.audit.at",
+    "differences": "hub.audit.entries",
+    "Entry": "hub.audit.entry",
+    "canonical_json": "hub.audit.entry",
+    "entry_of": "hub.audit.entry",
+    "GENESIS": "hub.audit.head",
+    "HEAD_DOMAIN": "hub.audit.head",
+    "HEAD_FORMAT": "hub.audit.head",
+    "Checkpoint": "hub.audit.head",
+    "TreeHead": "hub.audit.head",
+    "decode_head": "hub.audit.head",
+    "sign_head": "hub.audit.head",
+    "History": "hub.audit.history",
+    "StreamRecord": "hub.audit.history",
+    "MAX_LEAVES_PER_HEAD": "hub.audit.ledger",
+    "Appended": "hub.audit.ledger",
+    "Ledger": "hub.audit.ledger",
+    "Mismatch": "hub.audit.mismatch",
+    "Question": "hub.audit.question",
+    "question_of": "hub.audit.question",
+    "Derived": "hub.audit.rederive",
+    "Rederiver": "hub.audit.rederive",
+    "UnreplayableError": "hub.audit.rederive",
+    "Replayer": "hub.audit.replay",
+    "ReplayReport": "hub.audit.report",
+    "Window": "hub.audit.report",
+    "DECISIONS_KINDS": "hub.audit.sealed",
+    "OpenedDecisions": "hub.audit.sealed",
+    "Uncovered": "hub.audit.sealed",
+    "open_decisions": "hub.audit.sealed",
+    "Tally": "hub.audit.tally",
+    "ForgedHead": "hub.audit.verify",
+    "HeadChain": "hub.audit.verify",
+    "Verified": "hub.audit.verify",
+    "verify_heads": "hub.audit.verify",
+    "verify_ledger": "hub.audit.verify",
+    "verify_topics": "hub.audit.verify",
+    "Located": "hub.models.accepted",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    try:
+        module = _DEFINED_IN[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found here directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -14,16 +14,22 @@ Counts from 1 to 4 are shown as ``<5`` and totals are computed from the shown ce
 See ``docs/dashboard.md``.
 """
 
-from hub.board.agreements import AgreementRow, agreement_rows
-from hub.board.facts import LedgerFacts, agency_of, read_ledger
-from hub.board.inputs import Inputs, board_of, sources_of
-from hub.board.page import Chooser, plotly_js, render
-from hub.board.period import PRESETS, Period
-from hub.board.rejected import QuarantineFacts, read_quarantine
-from hub.board.summary import Board, Sources, build_board
-from hub.board.suppress import SUPPRESSED, THRESHOLD, Figure, cell, total
-from hub.board.table import Table
-from hub.board.verification import Verification, verify
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as the type checker sees them; at run time, __getattr__ below
+    from hub.board.agreements import AgreementRow, agreement_rows
+    from hub.board.facts import LedgerFacts, agency_of, read_ledger
+    from hub.board.inputs import Inputs, board_of, sources_of
+    from hub.board.page import Chooser, plotly_js, render
+    from hub.board.period import PRESETS, Period
+    from hub.board.rejected import QuarantineFacts, read_quarantine
+    from hub.board.summary import Board, Sources, build_board
+    from hub.board.suppress import SUPPRESSED, THRESHOLD, Figure, cell, total
+    from hub.board.table import Table
+    from hub.board.verification import Verification, verify
 
 __all__ = [
     "PRESETS",
@@ -53,3 +59,49 @@ __all__ = [
     "total",
     "verify",
 ]
+
+#: Where each public name is defined. Nothing is imported with the package: a backtest process that
+#: tallies or renders loads only what it uses (``tests/unit/foundation/test_lazy_packages.py``).
+_DEFINED_IN = {
+    "AgreementRow": "hub.board.agreements",
+    "agreement_rows": "hub.board.agreements",
+    "LedgerFacts": "hub.board.facts",
+    "agency_of": "hub.board.facts",
+    "read_ledger": "hub.board.facts",
+    "Inputs": "hub.board.inputs",
+    "board_of": "hub.board.inputs",
+    "sources_of": "hub.board.inputs",
+    "Chooser": "hub.board.page",
+    "plotly_js": "hub.board.page",
+    "render": "hub.board.page",
+    "PRESETS": "hub.board.period",
+    "Period": "hub.board.period",
+    "QuarantineFacts": "hub.board.rejected",
+    "read_quarantine": "hub.board.rejected",
+    "Board": "hub.board.summary",
+    "Sources": "hub.board.summary",
+    "build_board": "hub.board.summary",
+    "SUPPRESSED": "hub.board.suppress",
+    "THRESHOLD": "hub.board.suppress",
+    "Figure": "hub.board.suppress",
+    "cell": "hub.board.suppress",
+    "total": "hub.board.suppress",
+    "Table": "hub.board.table",
+    "Verification": "hub.board.verification",
+    "verify": "hub.board.verification",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    try:
+        module = _DEFINED_IN[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found here directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

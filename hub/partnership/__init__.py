@@ -12,20 +12,28 @@
 See ``docs/alerts.md``.
 """
 
-from hub.alerts import Heartbeat, OpenedAlert
-from hub.partnership.forward import ForwardConfig, ForwardState, ForwardStats, forward
-from hub.partnership.keys import PartnershipKeys, load_hpke_keys, load_hub_keys
-from hub.partnership.reader import AlertReader, ReaderStats, Rejected, StreamItem
-from hub.partnership.source import Positioned, ReadOptions, read_records
-from hub.partnership.tracker import (
-    Delivered,
-    Duplicate,
-    Gap,
-    Outcome,
-    StreamTracker,
-    TrackerState,
-)
-from hub.partnership.webhook import Delivery, RetryPolicy, WebhookSender, sign_body
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as the type checker sees them; at run time, __getattr__ below
+    from hub.alerts import Heartbeat, OpenedAlert
+    from hub.partnership.forward import ForwardConfig, ForwardState, ForwardStats, forward
+    from hub.partnership.keys import PartnershipKeys, load_hpke_keys, load_hub_keys
+    from hub.partnership.reader import AlertReader, ReaderStats, Rejected, StreamItem
+    from hub.partnership.source import Positioned, ReadOptions, read_records
+    from hub.partnership.tracker import (
+        Delivered,
+        Duplicate,
+        Gap,
+        Outcome,
+        StreamTracker,
+        TrackerState,
+    )
+    from hub.partnership.webhook import Delivery, RetryPolicy, WebhookSender, sign_body
 
 __all__ = [
     "AlertReader",
@@ -55,3 +63,67 @@ __all__ = [
     "read_records",
     "sign_body",
 ]
+
+#: Where each public name is defined. Nothing is imported with the package: ``hub audit verify``,
+#: which needs only the keys, loads no webhook client (aiohttp)
+#: (``tests/unit/foundation/test_lazy_packages.py``).
+_DEFINED_IN = {
+    "Heartbeat": "hub.alerts",
+    "OpenedAlert": "hub.alerts",
+    "ForwardConfig": "hub.partnership.forward",
+    "ForwardState": "hub.partnership.forward",
+    "ForwardStats": "hub.partnership.forward",
+    "forward": "hub.partnership.forward",
+    "PartnershipKeys": "hub.partnership.keys",
+    "load_hpke_keys": "hub.partnership.keys",
+    "load_hub_keys": "hub.partnership.keys",
+    "AlertReader": "hub.partnership.reader",
+    "ReaderStats": "hub.partnership.reader",
+    "Rejected": "hub.partnership.reader",
+    "StreamItem": "hub.partnership.reader",
+    "Positioned": "hub.partnership.source",
+    "ReadOptions": "hub.partnership.source",
+    "read_records": "hub.partnership.source",
+    "Delivered": "hub.partnership.tracker",
+    "Duplicate": "hub.partnership.tracker",
+    "Gap": "hub.partnership.tracker",
+    "Outcome": "hub.partnership.tracker",
+    "StreamTracker": "hub.partnership.tracker",
+    "TrackerState": "hub.partnership.tracker",
+    "Delivery": "hub.partnership.webhook",
+    "RetryPolicy": "hub.partnership.webhook",
+    "WebhookSender": "hub.partnership.webhook",
+    "sign_body": "hub.partnership.webhook",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    try:
+        module = _DEFINED_IN[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found here directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """This package, whose ``forward`` stays the function when its module is imported.
+
+    Importing ``hub.partnership.forward`` sets the package's attribute ``forward`` to that
+    module. Imported with the package, the function replaced it at once; imported on demand,
+    the module would stay, and ``from hub.partnership import forward`` would give the module.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "forward" and isinstance(value, types.ModuleType):
+            return  # the submodule stays in sys.modules; the name is the function's
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
