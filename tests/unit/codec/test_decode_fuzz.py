@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +98,9 @@ def test_huge_declared_lengths_are_decode_errors() -> None:
     assert classify(header + body + b"\x00" * (1 << 20)) == "decode_error"
 
 
+# CPU-bound (hypothesis draws most of it): on a loaded two-core host it passed 120 s, and its
+# mark also deals it among the first tests (tests/conftest.py).
+@pytest.mark.timeout(300)
 def test_every_input_of_both_searches_is_classified() -> None:
     """Both hypothesis searches, then their tally: 100,000+ inputs, each classified.
 
