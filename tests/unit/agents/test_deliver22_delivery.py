@@ -4,9 +4,10 @@ faust's ``await topic.send(...)`` returns when aiokafka's producer has queued th
 with a future the broker's answer settles later; a delivery that fails there is only logged
 by faust, and faust commits the offsets anyway (docs/reliability.md). These tests send
 through stand-ins that return such a future and fail it the way aiokafka does (a retriable
-error once its retries ran out, or an ACL's ``TopicAuthorizationFailedError``): the record is
-acknowledged only after a delivered re-send, or goes the error path (quarantined, its seen
-rows forgotten) and is acknowledged with its quarantine record delivered. The ingest tests
+error once its retries ran out, or an ACL's denial; as the hub's errors, since only
+``tests/unit/transport`` may import aiokafka's): the record is acknowledged only after a
+delivered re-send, or goes the error path (quarantined, its seen rows forgotten) and is
+acknowledged with its quarantine record delivered. The ingest tests
 read faust's own acknowledgements (``Message.acked``) on a real faust stream, as
 ``tests/unit/ingest/test_accept22_faust_acks.py`` does.
 """
@@ -19,7 +20,6 @@ from typing import Any, cast
 
 import faust
 import pytest
-from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from faust.events import Event
 from faust.types.tuples import Message
 
@@ -30,12 +30,25 @@ from agents.ingest import IngestAgent
 from agents.sending import RETRY_FIRST_S, send_all
 from hub.config import Settings
 from hub.correlation import Outcome, Outgoing, Result
+from hub.errors import BrokerAccessDeniedError, TransportError
 from hub.ingest import Outbound
 from hub.quarantine import QuarantineRecord
 from tests.unit.ingest.test_batch_ingest import SETTINGS, STORE, TOPIC, VALUES
 from tests.unit.ingest.test_ingest_groups import ACCEPTED, batch, event_ids, ingest_agent
 
 pytestmark = pytest.mark.timeout(30)
+
+
+def lost() -> TransportError:
+    """A delivery the broker failed for a while (aiokafka's ``KafkaConnectionError`` once
+    ``request_timeout_ms`` ran out; ``tests/unit/transport/test_failure.py`` holds
+    :func:`hub.transport.retriable` to treat the raw error the same way)."""
+    return TransportError("cannot send: KafkaConnectionError")
+
+
+def denied() -> BrokerAccessDeniedError:
+    """A delivery the broker refuses for good (an ACL's ``TopicAuthorizationFailedError``)."""
+    return BrokerAccessDeniedError("send", "TopicAuthorizationFailedError")
 
 
 class Producer:
@@ -91,7 +104,7 @@ async def test_send_all_returns_only_once_every_delivery_is_settled() -> None:
 async def test_a_delivery_the_broker_failed_for_a_while_is_sent_again() -> None:
     """The retriable error aiokafka gives a batch whose ``request_timeout_ms`` ran out: the
     message is sent again (after a backoff) until delivered, and the others only once."""
-    producer = Producer(lambda m, tries: KafkaConnectionError() if m == "b" and tries < 2 else None)
+    producer = Producer(lambda m, tries: lost() if m == "b" and tries < 2 else None)
     await send_all(["a", "b", "c"], producer.send, agent="ingest", sleep=producer.sleep)
     assert producer.queued == ["a", "b", "c", "b", "b"]
     assert producer.delivered == ["a", "c", "b"]
@@ -99,9 +112,9 @@ async def test_a_delivery_the_broker_failed_for_a_while_is_sent_again() -> None:
 
 
 async def test_a_delivery_the_broker_refuses_for_good_is_raised_and_not_sent_again() -> None:
-    refused = TopicAuthorizationFailedError("vru.accepted")
+    refused = denied()
     producer = Producer(lambda m, tries: refused if m == "b" else None)
-    with pytest.raises(TopicAuthorizationFailedError):
+    with pytest.raises(BrokerAccessDeniedError):
         await send_all(["a", "b", "c"], producer.send, agent="ingest", sleep=producer.sleep)
     assert producer.queued == ["a", "b", "c"]
     assert producer.waits == []
@@ -168,7 +181,7 @@ async def test_ingest_acks_a_record_only_after_its_accepted_record_is_delivered(
 
     def fail(out: Outbound, tries: int) -> BaseException | None:
         acked_at_send.append(feed.acked())
-        return KafkaConnectionError() if tries == 0 else None
+        return lost() if tries == 0 else None
 
     producer = Producer(fail)
     await feed.put(batch(VALUES[:4]))
@@ -192,7 +205,7 @@ async def test_ingest_quarantines_a_record_whose_accepted_record_is_refused_for_
 
     def fail(out: Outbound, tries: int) -> BaseException | None:
         if out.topic == ACCEPTED and refusing[0]:
-            return TopicAuthorizationFailedError(ACCEPTED)
+            return denied()
         return None
 
     producer = Producer(fail)
@@ -242,7 +255,7 @@ async def test_correlate_writes_raise_a_refused_delivery_and_send_a_failed_one_a
     outbox = Outgoing(SETTINGS.outbox_topic, 0, b"k", b"alert")
     decision = Outgoing(SETTINGS.decisions_topic, 0, b"k", b"decision")
     result = Result(Outcome("events"), outbox=(outbox,), decisions=(decision,))
-    flaky = Producer(lambda m, tries: KafkaConnectionError() if tries == 0 else None)
+    flaky = Producer(lambda m, tries: lost() if tries == 0 else None)
     agent = correlate_agent(flaky)
     await agent.write(result, [])
     assert sorted(flaky.delivered) == [
@@ -251,17 +264,13 @@ async def test_correlate_writes_raise_a_refused_delivery_and_send_a_failed_one_a
     ]
     assert len(flaky.queued) == 4
 
-    denied = Producer(
-        lambda m, tries: (
-            TopicAuthorizationFailedError(m[0]) if m[0] == SETTINGS.outbox_topic else None
-        )
-    )
-    with pytest.raises(TopicAuthorizationFailedError):
-        await correlate_agent(denied).write(result, [])
+    refusing = Producer(lambda m, tries: denied() if m[0] == SETTINGS.outbox_topic else None)
+    with pytest.raises(BrokerAccessDeniedError):
+        await correlate_agent(refusing).write(result, [])
 
 
 async def test_correlate_quarantine_is_delivered_before_the_record_goes_on() -> None:
-    flaky = Producer(lambda m, tries: KafkaConnectionError() if tries < 2 else None)
+    flaky = Producer(lambda m, tries: lost() if tries < 2 else None)
     message = Message(SETTINGS.accepted_topic, 0, 5, 0.0, 0, {}, b"k", b"v", None)
     event = type("E", (), {"message": message, "value": b"v"})()
     outcome = await correlate_agent(flaky).quarantined(event, ValueError("undecidable"))
