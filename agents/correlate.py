@@ -23,7 +23,7 @@ import structlog
 
 from agents.consent import ConsentFeeds
 from agents.headers import header_items, raw_topic
-from agents.sending import send_all
+from agents.sending import Delivery, send_all
 from agents.tables import VerifiedTable, verified_table
 from hub import metrics
 from hub.config import Settings
@@ -79,14 +79,14 @@ class CorrelateAgent:
     async def write(self, result: Result, origin: list[tuple[str, bytes]]) -> None:
         """Send the outbox and decisions records (before :meth:`store`, never after)."""
 
-        async def send(sent: tuple[Any, list[tuple[str, bytes]] | None]) -> None:
+        async def send(sent: tuple[Any, list[tuple[str, bytes]] | None]) -> Delivery:
             record, headers = sent
-            await self.topics[record.topic].send(
+            return await self.topics[record.topic].send(
                 key=record.key, value=record.value, partition=record.partition, headers=headers
             )
 
         # A send the broker fails is retried, never quarantined (agents/sending.py): the
-        # record is not at fault, and its rows are stored only after every send.
+        # record is not at fault, and its rows are stored only after every send is delivered.
         outputs = [(r, origin) for r in result.outbox] + [(r, None) for r in result.decisions]
         await send_all(outputs, send, agent="correlate")
         metrics.count_decisions(result.decided)
@@ -107,8 +107,8 @@ class CorrelateAgent:
         record = quarantine(event.value or b"", source, error, key=message.key)
         value = record.to_bytes()
 
-        async def send(_: None) -> None:
-            await self.quarantine.send(value=value)
+        async def send(_: None) -> Delivery:
+            return await self.quarantine.send(value=value)
 
         await send_all((None,), send, agent="correlate")
         metrics.count_quarantine("correlate", record.reason)

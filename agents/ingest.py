@@ -5,7 +5,8 @@ what the stream had buffered, without waiting for more), routes each record
 (:meth:`hub.ingest.Ingest.route_record`, which commits the record's row of accepted event
 ids), stores the group's rows (one changelog record per feed partition for the whole group,
 not one per feed record), sends one accepted record per destination partition for the whole
-group and the group's quarantine records, and only then acknowledges the group. If anything
+group and the group's quarantine records, waits until the broker has them all
+(:func:`agents.sending.send_all`), and only then acknowledges the group. If anything
 in a group raises, each of its records is processed alone and one that fails again is
 quarantined whole: no record stops the agent, and none is acknowledged unprocessed.
 """
@@ -16,14 +17,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import faust
 import structlog
 
 from agents.groups import RecordGroups, processing
 from agents.headers import header_items
-from agents.sending import send_all
+from agents.sending import Delivery, send_all
 from agents.tables import SealedRows, verified_table
 from hub import metrics
 from hub.config import Settings
@@ -36,8 +37,9 @@ from hub.seen import SeenEvents
 
 log = structlog.get_logger("agents.ingest")
 
-Send = Callable[[Outbound], Awaitable[Any]]
-"""Publishes one message (its topic, key, value, partition and headers as given)."""
+Send = Callable[[Outbound], Awaitable[Delivery]]
+"""Publishes one message (its topic, key, value, partition and headers as given); returns its
+delivery, which :func:`agents.sending.send_all` awaits before the group is acknowledged."""
 
 
 class Partitioned(Protocol):
@@ -245,12 +247,12 @@ def register_ingest(
     table.on_recovered.append(seen.invalidate)
     outputs: dict[str, faust.TopicT] = {}
 
-    async def send(out: Outbound) -> None:
+    async def send(out: Outbound) -> Delivery:
         if out.topic not in outputs:
             outputs[out.topic] = app.topic(
                 out.topic, key_type=bytes, value_type=bytes, value_serializer="raw"
             )
-        await outputs[out.topic].send(
+        return await outputs[out.topic].send(  # queued: its delivery is awaited by send_all
             key=out.key, value=out.value, partition=out.partition, headers=list(out.headers)
         )
 
@@ -262,6 +264,6 @@ def register_ingest(
         groups = RecordGroups(stream)
         async for group in groups:
             await agent.handle_group(group)
-            await groups.ack(group)  # only now: every record's outputs sent, its row stored
+            await groups.ack(group)  # only now: every record's outputs delivered, its row stored
 
     app.agent(source, name="ingest")(ingest_agent)

@@ -2,7 +2,9 @@
 
 The service numbers, signs and writes each alert (and sweeps and beats); this adapter only
 turns faust's events into transport records, tells the service which outbox partitions the
-worker holds, logs what it returns, and quarantines a record the service cannot number.
+worker holds, logs what it returns, and quarantines a record the service cannot number (the
+quarantine record sent as the other agents send theirs, ``agents/sending.py``: retried while
+the broker fails, and delivered before the record is acknowledged).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import structlog
 from mode.types.signals import BaseSignalT
 
 from agents.headers import header_items, raw_topic
+from agents.sending import Delivery, send_all
 from hub import metrics
 from hub.config import Settings
 from hub.errors import HubError
@@ -75,6 +78,9 @@ def register_sequencer(
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
 
+    async def send_quarantine(value: bytes) -> Delivery:
+        return await quarantine_topic.send(value=value)  # delivered before the record is acked
+
     async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             record = record_of(event)
@@ -88,7 +94,7 @@ def register_sequencer(
                     topic=record.topic, partition=record.partition, offset=record.offset
                 )
                 quarantined = quarantine(record.value or b"", source, error, key=record.key)
-                await quarantine_topic.send(value=quarantined.to_bytes())
+                await send_all((quarantined.to_bytes(),), send_quarantine, agent="sequence")
                 metrics.count_quarantine("sequence", quarantined.reason)
 
     async def heartbeats() -> None:
