@@ -1,0 +1,122 @@
+"""Review of ``deliver22`` (``agents/sending.py``): a record is acknowledged only once its
+outputs are delivered.
+
+The sequencer's agent (and the correlation agent's, which iterates its stream the same way)
+reads ``stream.events()``, a stream that acknowledges: faust acknowledges the record its loop
+body was on when the iterator is closed, in the ``finally`` around its ``yield``. A worker
+stopping (mode stops the agents before the consumer, whose ``on_stop`` commits what was
+acknowledged) cancels an agent that is waiting in :func:`agents.sending.send_all` for a
+delivery the broker has not answered. The record must then stay unacknowledged, to be read
+again; these tests read faust's own ``Message.acked`` on a real faust stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+
+from hub.errors import BrokerAccessDeniedError
+from tests.unit.agents.test_deliver22_delivery import denied
+from tests.unit.agents.test_deliver22_sequence import SETTLE_S, Sequencer
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Unanswered(Sequencer):
+    """The sequencer whose quarantine deliveries the broker never answers (it is down, and
+    aiokafka's ``request_timeout_ms``, 20 minutes in faust, has not run out)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(monkeypatch)
+        self.waiting = asyncio.Event()
+
+    async def send(self, topic: Any, *, value: bytes, **_: Any) -> asyncio.Future[None]:
+        assert topic.get_topic_name() == self.settings.quarantine_topic
+        self.queued.append((value, self.acked()))
+        self.waiting.set()
+        return asyncio.get_running_loop().create_future()  # never settled
+
+
+async def _settle_loop() -> None:
+    """Let the loop run what a finished task left scheduled (an async generator's close)."""
+    for _ in range(20):
+        gc.collect()
+        await asyncio.sleep(0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review22: faust's acking iterator (stream.events()) acknowledges the record when "
+    "the cancelled agent's iterator is closed, its quarantine never delivered",
+)
+async def test_a_sequencer_cancelled_while_waiting_for_a_delivery_acknowledges_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sequencer = Unanswered(monkeypatch)
+    try:
+        agent = sequencer.app.agents["sequence"]
+        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        await sequencer.put(10)
+        await asyncio.wait_for(sequencer.waiting.wait(), SETTLE_S)
+        await _settle_loop()
+        assert sequencer.acked() == []  # waiting for the delivery: not acknowledged yet
+        task.cancel()  # the worker stops (or the agent is restarted) meanwhile
+        await asyncio.gather(task, return_exceptions=True)
+        await _settle_loop()
+        assert sequencer.delivered == []
+        assert sequencer.acked() == []  # read again after the restart, not committed
+    finally:
+        sequencer.app.consumer._thread.thread_loop.close()
+
+
+async def test_the_check_sees_an_acknowledgement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same reading of ``Message.acked`` sees faust's acknowledgement of a record whose
+    quarantine was delivered (so the test above can fail for the right reason)."""
+    sequencer = Sequencer(monkeypatch)
+    try:
+        agent = sequencer.app.agents["sequence"]
+        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        await sequencer.put(10)
+        await sequencer.put(11)
+        await asyncio.wait_for(sequencer.both_delivered.wait(), SETTLE_S)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await _settle_loop()
+        assert 10 in sequencer.acked()
+    finally:
+        sequencer.app.consumer._thread.thread_loop.close()
+
+
+class Refused(Sequencer):
+    """The sequencer whose quarantine topic the broker refuses for good (an ACL)."""
+
+    async def send(self, topic: Any, *, value: bytes, **_: Any) -> asyncio.Future[None]:
+        self.queued.append((value, self.acked()))
+        delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivery.set_exception(denied())
+        return delivery
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review22: a quarantine refused for good escapes the sequencer's loop, and faust's "
+    "acking iterator acknowledges the record (neither numbered nor quarantined)",
+)
+async def test_a_sequencer_whose_quarantine_is_refused_acknowledges_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sequencer = Refused(monkeypatch)
+    try:
+        agent = sequencer.app.agents["sequence"]
+        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        await sequencer.put(10)
+        (outcome,) = await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), SETTLE_S)
+        assert isinstance(outcome, BrokerAccessDeniedError)  # the agent crashed, as documented
+        await _settle_loop()
+        assert len(sequencer.queued) == 1
+        assert sequencer.acked() == []  # read again once the agent or worker restarts
+    finally:
+        sequencer.app.consumer._thread.thread_loop.close()
