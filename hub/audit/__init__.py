@@ -139,15 +139,17 @@ _DEFINED_IN = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """A public name, imported from its module the first time it is asked for (PEP 562)."""
-    try:
-        module = _DEFINED_IN[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # found here directly from now on
-    return value
+if not TYPE_CHECKING:  # hidden from mypy, which would otherwise take any name as defined
+
+    def __getattr__(name: str) -> object:
+        """A public name, imported from its module the first time it is asked for (PEP 562)."""
+        try:
+            module = _DEFINED_IN[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # found here directly from now on
+        return value
 
 
 def __dir__() -> list[str]:

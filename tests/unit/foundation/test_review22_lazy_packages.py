@@ -26,12 +26,6 @@ print(hub.board.rendr)
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: the lazy packages' __getattr__ is visible to mypy, which then accepts "
-    "any name of hub.audit, hub.board and hub.partnership (define it under "
-    "`if not TYPE_CHECKING:`)",
-)
 def test_mypy_still_refuses_a_name_the_lazy_packages_do_not_have(tmp_path: Path) -> None:
     checked = tmp_path / "misspelt.py"
     checked.write_text(_MISSPELT)
