@@ -34,14 +34,25 @@ class QuarantineFacts:
 
 
 def read_quarantine(values: Iterable[bytes], topic_prefix: str) -> QuarantineFacts:
-    """Fold quarantine-topic values (any partition order)."""
+    """Fold quarantine-topic values (any partition order).
+
+    A rejected input is counted once however many records say so: an agent sends its outputs
+    again after a delivery that failed but may have landed, and after a crash, so the same
+    input (its source position: topic, partition, offset and event index) can be quarantined
+    twice. The first record read is the one counted.
+    """
     facts = QuarantineFacts()
+    counted: set[str] = set()
     for value in values:
         try:
             record = QuarantineRecord.from_bytes(value)
         except (ValueError, ValidationError):
             facts.unreadable += 1
             continue
+        position = record.source.position
+        if position in counted:
+            continue
+        counted.add(position)
         agency = source_of(record.source.topic, topic_prefix)
         facts.rejected.append(Rejected(record.quarantined_at, agency, record.reason))
     return facts

@@ -5,13 +5,11 @@ retriable error, and a retriable failure (a request timed out, a connection lost
 write) can come after the broker appended the message; a worker that crashes between its
 sends and its acknowledgement sends the record's outputs again too. ``agents/sending.py``
 says every consumer absorbs this ("deterministic ids, idempotent state"). The board's count
-of rejected inputs (:func:`hub.board.read_quarantine`) does not: the same quarantine record
-read twice is two rejected inputs.
+of rejected inputs (:func:`hub.board.read_quarantine`) did not: the same quarantine record
+read twice was two rejected inputs. It now counts one per source position.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from hub.board import read_quarantine
 from hub.errors import HubError
@@ -30,12 +28,6 @@ def test_distinct_rejected_inputs_are_each_counted() -> None:
     assert len(read_quarantine(values, PREFIX).rejected) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: read_quarantine counts a quarantine record delivered twice (a re-send "
-    "after a retriable failure that had landed, or a crash's redelivery) as two rejected "
-    "inputs; one rejected input per source position",
-)
 def test_a_quarantine_record_delivered_twice_is_one_rejected_input() -> None:
     once = _rejected(7)
     assert len(read_quarantine([once, once], PREFIX).rejected) == 1  # a re-send's duplicate
