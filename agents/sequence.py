@@ -10,7 +10,7 @@ the broker fails, and delivered before the record is acknowledged).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
@@ -82,7 +82,10 @@ def register_sequencer(
         return await quarantine_topic.send(value=value)  # delivered before the record is acked
 
     async def sequence_agent(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        # Acknowledged by hand, after the record's outputs are delivered: faust's acking
+        # iterator acks the record its body was on when the body raises or is cancelled.
+        unacked = cast("faust.Stream[bytes]", stream).noack()
+        async for event in unacked.events():
             record = record_of(event)
             service.reassigned(assigned())
             await service.sweep_quietly()
@@ -96,6 +99,7 @@ def register_sequencer(
                 quarantined = quarantine(record.value or b"", source, error, key=record.key)
                 await send_all((quarantined.to_bytes(),), send_quarantine, agent="sequence")
                 metrics.count_quarantine("sequence", quarantined.reason)
+            await unacked.ack(event)
 
     async def heartbeats() -> None:
         try:

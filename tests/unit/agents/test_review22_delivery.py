@@ -47,11 +47,6 @@ async def _settle_loop() -> None:
         await asyncio.sleep(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: faust's acking iterator (stream.events()) acknowledges the record when "
-    "the cancelled agent's iterator is closed, its quarantine never delivered",
-)
 async def test_a_sequencer_cancelled_while_waiting_for_a_delivery_acknowledges_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -100,11 +95,6 @@ class Refused(Sequencer):
         return delivery
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: a quarantine refused for good escapes the sequencer's loop, and faust's "
-    "acking iterator acknowledges the record (neither numbered nor quarantined)",
-)
 async def test_a_sequencer_whose_quarantine_is_refused_acknowledges_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
