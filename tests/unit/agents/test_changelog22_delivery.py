@@ -21,6 +21,7 @@ from typing import Any, cast
 import faust
 import pytest
 from faust.types.tuples import FutureMessage, Message
+from structlog.testing import capture_logs
 
 from agents.app import bare_app
 from agents.correlate import CorrelateAgent
@@ -124,7 +125,7 @@ async def test_faust_only_sets_a_failed_changelog_delivery_on_its_future(feed: F
     """The fact the fix rests on: faust's ``_on_published`` sets a failed delivery's error on
     the ``FutureMessage`` ``send_changelog`` returned, and never calls ``_on_changelog_sent``
     (so nothing in faust raises or retries); only a wait on that future sees it."""
-    agent, table = ingest_agent(feed, Producer(never))
+    _, table = ingest_agent(feed, Producer(never))
     futures: list[FutureMessage] = []
     feed.app.producer.send_soon = futures.append
     called: list[FutureMessage] = []
@@ -182,7 +183,8 @@ async def test_ingest_quarantines_a_record_whose_row_the_changelog_refuses_for_g
     quarantined = [m for m in producer.delivered if m.topic == SETTINGS.quarantine_topic]
     (record,) = [QuarantineRecord.from_bytes(m.value) for m in quarantined]
     assert record.source.offset == 10
-    assert changelog.delivered and all(emptied(r) for r in changelog.delivered)
+    assert changelog.delivered
+    assert all(emptied(r) for r in changelog.delivered)
     assert set(stored(table).values()) == {b""}  # memory claims no more than the changelog
 
     refusing[0] = False
@@ -283,3 +285,33 @@ async def test_correlate_raises_a_changelog_refusal_with_memory_as_it_was() -> N
     with pytest.raises(BrokerAccessDeniedError):
         await asyncio.wait_for(agent.handle(accepted_event()), 5)
     assert all(len(t.data) == 0 for t in agent.tables.values())
+
+
+async def test_a_changelog_record_sent_again_recovers_as_it_was_sent_once() -> None:
+    """A record sent again may reach the changelog twice (a timed-out delivery the broker
+    had written after all): recovery applies the second copy as the first, the same row at the
+    same version (``VerifiedTable._checked`` refuses only an older version), and refuses
+    nothing."""
+    producer = Producer(never)
+    agent = correlate_agent(producer, RESULT)
+    changelog = Changelog(agent.tables[SUBJECTS].app, lambda record, tries: None)
+    await asyncio.wait_for(agent.handle(accepted_event()), 5)
+    records = [r for r in changelog.delivered if r[1] == b"subject"]
+    fresh = correlate_agent(producer, RESULT).tables[SUBJECTS]
+    copies = [*records, *records]
+    events = [
+        type(
+            "E",
+            (),
+            {
+                "key": k,
+                "value": v,
+                "message": Message(f"c-{SUBJECTS}", p, n, 0.0, 0, {}, k, v, None),
+            },
+        )()
+        for n, (p, k, v) in enumerate(copies)
+    ]
+    with capture_logs() as logs:
+        fresh.apply_changelog_batch(events)
+    assert stored(fresh) == {b"subject": b"window"}
+    assert [e for e in logs if e["log_level"] != "debug"] == []
