@@ -29,8 +29,9 @@ the hub absorbs (deterministic ids, idempotent state).
 A table's changelog records are queued by faust itself (``Table.send_changelog``, faust's
 ``send_soon``) when the agent stores a row, and their deliveries are settled as the outputs'
 are: :func:`send_all` takes them as ``queued`` (:class:`Queued`: the delivery, and how to send
-the same record again) and waits for them with the outputs, so that a record is acknowledged
-only once its state is on the broker too (``agents.tables.changelog_sends``).
+the same record again) and waits for them with the outputs (:func:`delivered`: them alone), so
+that a record is acknowledged only once its state is on the broker too
+(``agents.tables.changelog_sends``).
 """
 
 from __future__ import annotations
@@ -106,10 +107,7 @@ async def send_all(
     for one in queued:
         sends.append(one.again)
         deliveries.append(one.delivery)
-    pending = await _undelivered(sends, deliveries, backoff)
-    while pending:
-        deliveries = [await _queued(again, backoff) for again in pending]
-        pending = await _undelivered(pending, deliveries, backoff)
+    await _settled(sends, deliveries, backoff)
 
 
 async def delivered(
@@ -119,11 +117,21 @@ async def delivered(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> None:
     """Return once the broker has every delivery of ``queued``, as :func:`send_all` does."""
-    await send_all((), _nothing, agent=agent, sleep=sleep, queued=queued)
+    sends = list(queued)
+    await _settled(
+        [one.again for one in sends], [one.delivery for one in sends], _Backoff(agent, sleep)
+    )
 
 
-async def _nothing(message: object) -> Delivery:  # pragma: no cover  # sends no message
-    raise AssertionError(message)
+async def _settled(
+    sends: list[Callable[[], Awaitable[Delivery]]], deliveries: list[Delivery], backoff: _Backoff
+) -> None:
+    """Wait for ``deliveries``, sending again (by its ``sends``) each that failed for a while
+    until the broker has it."""
+    pending = await _undelivered(sends, deliveries, backoff)
+    while pending:
+        deliveries = [await _queued(again, backoff) for again in pending]
+        pending = await _undelivered(pending, deliveries, backoff)
 
 
 def _bound(
