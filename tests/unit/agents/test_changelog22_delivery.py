@@ -64,7 +64,7 @@ class Changelog:
     record's ``FutureMessage`` is settled a loop step later, failed for the records ``fail``
     picks (with its error), as ``Topic._on_published`` settles it from aiokafka's answer."""
 
-    def __init__(self, app: faust.App, fail: Callable[[Record, int], BaseException | None]) -> None:
+    def __init__(self, app: Any, fail: Callable[[Record, int], BaseException | None]) -> None:
         self.fail = fail
         self.queued: list[Record] = []
         self.delivered: list[Record] = []
@@ -74,7 +74,7 @@ class Changelog:
 
     def send_soon(self, fut: FutureMessage) -> None:
         message = fut.message
-        record: Record = (message.partition, message.key, message.value)
+        record = cast("Record", (message.partition, message.key, message.value))
         error = self.fail(record, self.queued.count(record))
         self.queued.append(record)
 
@@ -83,7 +83,7 @@ class Changelog:
             self.settled.append((record, error is None))
             if error is None:
                 self.delivered.append(record)
-                fut.set_result(None)
+                fut.set_result(cast("Any", None))
             else:
                 fut.set_exception(error)
 
@@ -99,7 +99,7 @@ def emptied(record: Record) -> bool:
 async def feed() -> AsyncIterator[Feed]:
     made = Feed()
     yield made
-    made.app.consumer._thread.thread_loop.close()
+    cast("Any", made.app.consumer)._thread.thread_loop.close()
 
 
 def ingest_agent(feed: Feed, producer: Producer) -> tuple[IngestAgent, VerifiedTable]:
@@ -127,15 +127,16 @@ async def test_faust_only_sets_a_failed_changelog_delivery_on_its_future(feed: F
     (so nothing in faust raises or retries); only a wait on that future sees it."""
     _, table = ingest_agent(feed, Producer(never))
     futures: list[FutureMessage] = []
-    feed.app.producer.send_soon = futures.append
+    producer: Any = feed.app.producer
+    producer.send_soon = futures.append
     called: list[FutureMessage] = []
-    table._on_changelog_sent = called.append  # type: ignore[method-assign]
+    cast("Any", table)._on_changelog_sent = called.append
     sent = table.send_changelog(2, b"row", b"value")
     assert futures == [sent]
     failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     failed.set_exception(denied())
-    topic = table.changelog_topic
-    topic._on_published(failed, message=sent, producer=feed.app.producer, state=None)
+    topic: Any = table.changelog_topic
+    topic._on_published(failed, message=sent, producer=producer, state=None)
     assert isinstance(sent.exception(), BrokerAccessDeniedError)
     assert called == []
 
