@@ -5,7 +5,10 @@ The service verifies each record and decides it (switch markers, clock ticks, ev
 decisions records it returns and only then stores the table rows it returns, so a crash in
 between redelivers a record whose outputs are re-derived under the same ids. The rows go to
 each table's changelog packed, one record per table per accepted record
-(:meth:`agents.tables.VerifiedTable.put_rows`), not one per row. A record the
+(:meth:`agents.tables.VerifiedTable.send_rows`), not one per row, and are stored in memory
+only once the broker has them (a changelog record it failed for a while is sent again), so
+the record is acknowledged only with its state on the broker; one the broker refuses for good
+leaves memory as it was and quarantines the record. A record the
 service cannot decide is quarantined whole, never acknowledged unprocessed. A timer writes the
 clock ticks into the accepted partitions this worker holds, one partition a turn
 (:class:`hub.correlation.ticks.TickRota`): each is ticked every ``tick_interval_s``, and the
@@ -23,8 +26,8 @@ import structlog
 
 from agents.consent import ConsentFeeds
 from agents.headers import header_items, raw_topic
-from agents.sending import Delivery, send_all
-from agents.tables import VerifiedTable, verified_table
+from agents.sending import Delivery, delivered, send_all
+from agents.tables import VerifiedTable, changelog_sends, verified_table
 from hub import metrics
 from hub.config import Settings
 from hub.correlate import Correlator
@@ -73,7 +76,7 @@ class CorrelateAgent:
         result = await self.service.handle(event.value or b"", place, message.offset)
         origin = metrics.origin_headers(metrics.origin_of(header_items(message.headers)))
         await self.write(result, origin)
-        self.store(result, message.partition, message.offset)
+        await self.store(result, message.partition, message.offset)
         return result.outcome
 
     async def write(self, result: Result, origin: list[tuple[str, bytes]]) -> None:
@@ -91,13 +94,19 @@ class CorrelateAgent:
         await send_all(outputs, send, agent="correlate")
         metrics.count_decisions(result.decided)
 
-    def store(self, result: Result, partition: int, offset: int) -> None:
-        """Store the rows, one changelog record per table (per pack) for the whole record."""
+    async def store(self, result: Result, partition: int, offset: int) -> None:
+        """Store the rows, one changelog record per table (per pack) for the whole record:
+        sent, then kept in memory once the broker has them all. Raises (memory untouched) if
+        the broker refuses one for good: the agent then quarantines the record."""
         rows: dict[str, list[tuple[bytes, bytes]]] = {}
         for row in result.rows:
             rows.setdefault(row.table, []).append((row.key, row.value))
+        with changelog_sends() as sent:
+            for table, written in rows.items():
+                self.tables[table].send_rows(partition, written, offset)
+        await delivered(sent, agent="correlate")
         for table, written in rows.items():
-            self.tables[table].put_rows(partition, written, offset)
+            self.tables[table].store_rows(written)
 
     async def quarantined(self, event: Any, exc: Exception) -> Outcome:
         """Quarantine a record the service could not decide; its outcome for the log line."""

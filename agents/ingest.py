@@ -5,10 +5,14 @@ what the stream had buffered, without waiting for more), routes each record
 (:meth:`hub.ingest.Ingest.route_record`, which commits the record's row of accepted event
 ids), stores the group's rows (one changelog record per feed partition for the whole group,
 not one per feed record), sends one accepted record per destination partition for the whole
-group and the group's quarantine records, waits until the broker has them all
-(:func:`agents.sending.send_all`), and only then acknowledges the group. If anything
-in a group raises, each of its records is processed alone and one that fails again is
-quarantined whole: no record stops the agent, and none is acknowledged unprocessed.
+group and the group's quarantine records, waits until the broker has them all and the
+changelog records of the group's rows too (:func:`agents.sending.send_all`), and only then
+acknowledges the group. If anything in a group raises, each of its records is processed alone
+and one that fails again is quarantined whole: no record stops the agent, and none is
+acknowledged unprocessed. The one exception: should the broker refuse for good the changelog
+record that forgets a quarantined record's events, the error escapes the agent (logged as
+``changelog_refused``) and the group is never acknowledged, since memory would no longer
+match the changelog.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import structlog
 
 from agents.groups import RecordGroups, processing
 from agents.headers import header_items
-from agents.sending import Delivery, send_all
-from agents.tables import SealedRows, verified_table
+from agents.sending import Delivery, delivered, send_all
+from agents.tables import SealedRows, changelog_sends, verified_table
 from hub import metrics
 from hub.config import Settings
 from hub.crypto.trust import RecordVerifier
@@ -89,7 +93,8 @@ class IngestAgent:
         if that raises, each record alone, quarantining one that raises again. A send the
         broker fails is retried until it goes through (:mod:`agents.sending`), so only an error
         of the record's own (or a message the broker can never take) quarantines it. Never
-        raises but for cancellation."""
+        raises but for cancellation, or when memory can no longer match the changelog
+        (:meth:`refuse`)."""
         try:
             await self.handle(group)
         except Exception as exc:  # noqa: BLE001  # no record may stop the agent: find the one that fails
@@ -106,17 +111,28 @@ class IngestAgent:
         """Quarantine a feed record ingest could not process (only logged and counted if
         even that fails): it is acknowledged with its group, never retried for ever. The
         events it had stored as accepted are forgotten first (:meth:`SeenEvents.forget`), so
-        that its redrive is accepted, not refused as duplicates."""
+        that its redrive is accepted, not refused as duplicates, and the broker has the
+        emptied row before the quarantine record is sent. Should the broker refuse that row
+        for good, the error is raised: the changelog may still hold the events memory has
+        forgotten, so the record must not be acknowledged."""
         message = event.message
         position = Position(message.topic, message.partition, message.offset)
         error = exc if isinstance(exc, HubError) else HubError(f"unexpected {type(exc).__name__}")
+        source = SourceRef(topic=message.topic, partition=message.partition, offset=message.offset)
         try:
-            source = SourceRef(
-                topic=message.topic, partition=message.partition, offset=message.offset
-            )
-            with processing(event):  # faust files the emptied row under this record's partition
+            # faust files the emptied row under this record's partition
+            with processing(event), changelog_sends() as emptied:
                 self.rows.partition = message.partition
                 self.seen.forget(source.position)
+        except Exception as again:  # noqa: BLE001  # the last resort: logged and counted
+            refused(position, again)
+            return
+        try:
+            await delivered(emptied, agent="ingest")
+        except Exception as lost:
+            log.error("changelog_refused", agent="ingest", error=type(lost).__name__)  # noqa: TRY400  # raised on, with its traceback
+            raise
+        try:
             record = quarantine(event.value or b"", source, error, key=message.key)
             outbound = Outbound(self.quarantine_topic, None, record.to_bytes())
             await send_all((outbound,), self.send, agent="ingest")
@@ -139,7 +155,8 @@ class IngestAgent:
         except BaseException:
             self.seen.drop_unstored()  # never stored: processed again, alone (handle_group)
             raise
-        self.store(group, [m for m, _ in routed], self.seen.unstored())
+        with changelog_sends() as stored:
+            self.store(group, [m for m, _ in routed], self.seen.unstored())
         stamps = [e.message.timestamp for e in group if e.message.timestamp is not None]
         oldest = min(stamps, default=None)
         outbound = [
@@ -152,9 +169,9 @@ class IngestAgent:
             )
             for out in self.ingest.seal_group(routed)
         ]
-        await send_all(
-            outbound, self.send, agent="ingest"
-        )  # a broker failure waits, never quarantines
+        # a broker failure waits, never quarantines; the rows' changelog records are waited
+        # for with the outputs
+        await send_all(outbound, self.send, agent="ingest", queued=stored)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         for feed_message, outcome in routed:
             _note(feed_message, outcome, len(group), duration_ms)

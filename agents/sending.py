@@ -25,12 +25,20 @@ record (``IngestAgent.refuse``), so that a redrive is accepted.
 A message sent again goes after the messages of its batch that were delivered: a consumer
 sees it later than its neighbours, as it would after a redelivery, which every consumer of
 the hub absorbs (deterministic ids, idempotent state).
+
+A table's changelog records are queued by faust itself (``Table.send_changelog``, faust's
+``send_soon``) when the agent stores a row, and their deliveries are settled as the outputs'
+are: :func:`send_all` takes them as ``queued`` (:class:`Queued`: the delivery, and how to send
+the same record again) and waits for them with the outputs (:func:`delivered`: them alone), so
+that a record is acknowledged only once its state is on the broker too
+(``agents.tables.changelog_sends``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -44,6 +52,16 @@ T = TypeVar("T")
 Delivery = Awaitable[Any] | None
 """What sending a message returns: its delivery (the broker's answer), or None when the send
 itself waited for the broker."""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message queued already (a table's changelog record): its delivery, and how to send
+    the same message again should that delivery fail for a while."""
+
+    delivery: Delivery
+    again: Callable[[], Awaitable[Delivery]]
+
 
 #: The first wait before a failed send is tried again; it doubles up to :data:`RETRY_MAX_S`.
 RETRY_FIRST_S = 0.1
@@ -78,30 +96,67 @@ async def send_all(
     *,
     agent: str,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    queued: Iterable[Queued] = (),
 ) -> None:
-    """Send each of ``messages`` in order and return once the broker has every one, sending
-    again one the broker failed until it is delivered; raise an error the broker will keep
-    giving (the message's own, or an ACL's)."""
+    """Send each of ``messages`` in order and return once the broker has every one, and every
+    delivery of ``queued``, sending again one the broker failed until it is delivered; raise
+    an error the broker will keep giving (the message's own, or an ACL's)."""
     backoff = _Backoff(agent, sleep)
-    pending = list(messages)
+    sends: list[Callable[[], Awaitable[Delivery]]] = [_bound(send, m) for m in messages]
+    deliveries = [await _queued(again, backoff) for again in sends]
+    for one in queued:
+        sends.append(one.again)
+        deliveries.append(one.delivery)
+    await _settled(sends, deliveries, backoff)
+
+
+async def delivered(
+    queued: Iterable[Queued],
+    *,
+    agent: str,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> None:
+    """Return once the broker has every delivery of ``queued``, as :func:`send_all` does."""
+    sends = list(queued)
+    await _settled(
+        [one.again for one in sends], [one.delivery for one in sends], _Backoff(agent, sleep)
+    )
+
+
+async def _settled(
+    sends: list[Callable[[], Awaitable[Delivery]]], deliveries: list[Delivery], backoff: _Backoff
+) -> None:
+    """Wait for ``deliveries``, sending again (by its ``sends``) each that failed for a while
+    until the broker has it."""
+    pending = await _undelivered(sends, deliveries, backoff)
     while pending:
-        deliveries = [await _queued(message, send, backoff) for message in pending]
+        deliveries = [await _queued(again, backoff) for again in pending]
         pending = await _undelivered(pending, deliveries, backoff)
 
 
-async def _queued(message: T, send: Callable[[T], Awaitable[Delivery]], backoff: _Backoff) -> Any:
-    """``message`` queued in the producer (tried again while that fails); its delivery."""
+def _bound(
+    send: Callable[[T], Awaitable[Delivery]], message: T
+) -> Callable[[], Awaitable[Delivery]]:
+    """Sending ``message`` (again)."""
+    return lambda: send(message)
+
+
+async def _queued(send: Callable[[], Awaitable[Delivery]], backoff: _Backoff) -> Delivery:
+    """A message queued in the producer by ``send`` (tried again while that fails); its
+    delivery."""
     while True:
         try:
-            return await send(message)
+            return await send()
         except Exception as exc:
             if not retriable(exc):
                 raise
             await backoff.wait(exc, "queue")
 
 
-async def _undelivered(messages: list[T], deliveries: list[Delivery], backoff: _Backoff) -> list[T]:
-    """The messages whose delivery failed for a while (to send again, after a backoff), once
+async def _undelivered(
+    messages: list[Callable[[], Awaitable[Delivery]]], deliveries: list[Delivery], backoff: _Backoff
+) -> list[Callable[[], Awaitable[Delivery]]]:
+    """The sends whose delivery failed for a while (to send again, after a backoff), once
     every delivery is settled. ``asyncio.wait``, not ``gather``: a cancelled agent leaves the
     producer's futures alone."""
     waiting = {

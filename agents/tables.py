@@ -13,6 +13,16 @@ by one as faust would, but sent to the changelog as one packed record per table 
 ``hub.crypto.packedrows.PACK_BUDGET`` bytes), so faust's cost is paid per record, not per
 row. Recovery expands a pack into its rows and checks each as if it had come alone; a pack
 that does not parse is refused whole.
+
+faust queues a changelog record (``Table.send_changelog``: ``send_soon`` into its producer
+buffer) and nobody awaits its delivery: one that fails is only logged by faust
+(``Topic._on_published`` sets the exception on the record's ``FutureMessage`` and does not
+call ``_on_changelog_sent``), and the record whose row it carried would be acknowledged with
+the row in memory only. Inside :func:`changelog_sends`, every changelog record a
+:class:`VerifiedTable` queues (:meth:`~VerifiedTable.put_rows`, or faust's own
+``__setitem__``) is collected with its delivery, for the agent to wait for with its outputs
+(``agents.sending.send_all``, which sends one that failed for a while again: the same row at
+the same version, which recovery applies as it applied the first).
 """
 
 from __future__ import annotations
@@ -26,13 +36,17 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
 import structlog
 from faust.types import TP, EventT
+from faust.types.tuples import FutureMessage
 
+from agents.sending import Delivery, Queued
 from hub.crypto import HmacKey
 from hub.crypto.packedrows import (
     PACK_BUDGET,
@@ -49,6 +63,20 @@ from hub.errors import HubError, MalformedPackError, StaleValueError
 from hub.refusal import Position, refused
 
 log = structlog.get_logger("agents.tables")
+
+_sends: ContextVar[list[Queued] | None] = ContextVar("changelog_sends", default=None)
+
+
+@contextmanager
+def changelog_sends() -> Iterator[list[Queued]]:
+    """Collect the changelog records the tables queue inside (each with its delivery and how
+    to send it again), for the agent to wait for before it acknowledges its record."""
+    sent: list[Queued] = []
+    token = _sends.set(sent)
+    try:
+        yield sent
+    finally:
+        _sends.reset(token)
 
 
 class VerifiedTable(faust.Table[bytes, bytes]):
@@ -86,16 +114,51 @@ class VerifiedTable(faust.Table[bytes, bytes]):
         """
         # raises for a key a reader would take for a pack's, before anything is stored
         packs = pack_rows(rows, PACK_BUDGET if self.packed else 0)  # budget 0: a row a record
+        self.store_rows(rows)
+        self._send_packs(partition, packs, origin)
+
+    def send_rows(self, partition: int, rows: Sequence[PackedRow], origin: int) -> None:
+        """Send ``rows`` to the changelog as :meth:`put_rows` does, without storing them: for
+        an agent that stores them (:meth:`store_rows`) once the broker has them."""
+        self._send_packs(partition, pack_rows(rows, PACK_BUDGET if self.packed else 0), origin)
+
+    def store_rows(self, rows: Sequence[PackedRow]) -> None:
+        """Store ``rows`` locally as faust's ``__setitem__`` does, without a changelog record."""
         store = self.data
         for key, value in rows:
             store[key] = value
             self._sensor_on_set(self, key, value)
+
+    def _send_packs(
+        self, partition: int, packs: Sequence[Sequence[PackedRow]], origin: int
+    ) -> None:
         for chunk, pack in enumerate(packs):
             if len(pack) == 1:
                 self.send_changelog(partition, *pack[0])
             else:
                 key = pack_key(origin, chunk, (row for row, _ in pack))
                 self.send_changelog(partition, key, encode_rows(pack))
+
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> FutureMessage:
+        """faust's, and inside :func:`changelog_sends` the record is collected with its
+        delivery."""
+        args = (partition, key, value, key_serializer, value_serializer)
+        sent = super().send_changelog(*args)
+        collected = _sends.get()
+        if collected is not None:
+            collected.append(Queued(sent, lambda: self._send_again(*args)))
+        return sent
+
+    async def _send_again(self, *args: Any) -> Delivery:
+        """The same changelog record queued again (its row, at its version, once more)."""
+        return cast("Delivery", super().send_changelog(*args))
 
     def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
         """Apply the rows that verify; refuse the rest (never raises for a record)."""
