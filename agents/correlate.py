@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
@@ -143,7 +143,10 @@ def register_correlate(
     rota = TickRota(settings.partitions)
 
     async def correlate_agent(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():  # one record at a time: a record is a batch
+        # Acknowledged by hand, after the record's outputs and rows are delivered: faust's
+        # acking iterator acks the record its body was on when the body raises or is cancelled.
+        unacked = cast("faust.Stream[bytes]", stream).noack()
+        async for event in unacked.events():  # one record at a time: a record is a batch
             started = time.perf_counter()
             try:
                 outcome = await agent.handle(event)
@@ -157,6 +160,7 @@ def register_correlate(
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 **outcome.fields(),
             )
+            await unacked.ack(event)
 
     async def tick() -> None:
         """A MACed clock tick into each held accepted partition whose turn it is (a failed one

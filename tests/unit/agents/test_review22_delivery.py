@@ -1,9 +1,11 @@
 """Review of ``deliver22`` (``agents/sending.py``): a record is acknowledged only once its
 outputs are delivered.
 
-The sequencer's agent (and the correlation agent's, which iterates its stream the same way)
-reads ``stream.events()``, a stream that acknowledges: faust acknowledges the record its loop
-body was on when the iterator is closed, in the ``finally`` around its ``yield``. A worker
+The sequencer's agent (and the correlation agent's, which iterated its stream the same way:
+``test_correlate_acks.py``) read ``stream.events()``, a stream that acknowledges: faust
+acknowledges the record its loop body was on when the iterator is closed, in the ``finally``
+around its ``yield``. Both now read a ``noack()`` stream and acknowledge a record as the last
+step of its loop body. A worker
 stopping (mode stops the agents before the consumer, whose ``on_stop`` commits what was
 acknowledged) cancels an agent that is waiting in :func:`agents.sending.send_all` for a
 delivery the broker has not answered. The record must then stay unacknowledged, to be read
