@@ -95,6 +95,11 @@ def retriable(exc: BaseException) -> bool:
     """
     if isinstance(exc, TransportError):
         return exc.retriable
+    cause = exc.__cause__
+    if isinstance(cause, kafka_errors.KafkaError) and not isinstance(exc, kafka_errors.KafkaError):
+        # a wrapper raised from the client's error (faust's ProducerSendError wraps every
+        # error of a send at queueing): the client's error says whether a retry may succeed
+        return retriable(cause)
     if isinstance(exc, kafka_errors.KafkaTimeoutError):  # aiokafka marks it not retriable
         return True
     if isinstance(exc, kafka_errors.KafkaError):

@@ -78,3 +78,32 @@ def test_a_send_is_retried_only_when_the_broker_or_network_failed_it(
     error: BaseException, expected: bool
 ) -> None:
     assert retriable(error) is expected
+
+
+def _raised_from(wrapper: Exception, cause: BaseException) -> Exception:
+    """``wrapper`` as ``raise wrapper from cause`` leaves it."""
+    wrapper.__cause__ = cause
+    return wrapper
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (kafka_errors.KafkaTimeoutError(), True),
+        (kafka_errors.KafkaConnectionError(), True),
+        (kafka_errors.NotLeaderForPartitionError(), True),
+        (kafka_errors.MessageSizeTooLargeError(), False),
+        (kafka_errors.TopicAuthorizationFailedError(), False),
+    ],
+)
+def test_faust_s_wrapper_of_a_send_error_is_judged_by_the_client_s_error(
+    cause: kafka_errors.KafkaError, expected: bool
+) -> None:
+    """faust raises every error of a send at queueing as ``ProducerSendError`` from the
+    client's error (``faust/transport/drivers/aiokafka.py``, ``send``); judged as itself, a
+    broker that was only down made the agent quarantine the record instead of sending again."""
+    from faust.exceptions import ProducerSendError  # noqa: PLC0415  # the agents' framework
+
+    wrapped = _raised_from(ProducerSendError(f"Error while sending: {cause!r}"), cause)
+    assert retriable(wrapped) is expected
+    assert retriable(_raised_from(RuntimeError("a bug"), ValueError("no"))) is False
