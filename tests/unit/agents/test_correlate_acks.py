@@ -93,9 +93,10 @@ class Correlate:
 
 async def _settle_loop() -> None:
     """Let the loop run what a finished task left scheduled (an async generator's close)."""
-    for _ in range(20):
+    for _ in range(3):  # a full collection can take a second in a loaded test process
         gc.collect()
-        await asyncio.sleep(0)
+        for _ in range(10):
+            await asyncio.sleep(0)
 
 
 async def _processed() -> Outcome:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_replay import _history
+from tests.benchmods import bench_module
+
+_history = bench_module("bench_replay")._history
 
 
 def test_a_history_written_is_read_back_and_replays_alike(

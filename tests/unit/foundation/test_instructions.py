@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-_FILE = Path(__file__).resolve().parents[3] / "bench" / "instructions.py"
-_SPEC = importlib.util.spec_from_file_location("bench_instructions", _FILE)
-assert _SPEC is not None
-assert _SPEC.loader is not None
-_MODULE = importlib.util.module_from_spec(_SPEC)  # ``bench`` is not an installed package
-_SPEC.loader.exec_module(_MODULE)
-instructions = _MODULE.instructions
+from tests.benchmods import bench_module
+
+instructions = bench_module("instructions").instructions
 
 SUMMARY = """==6264== Cachegrind, a high-precision tracing profiler
 ==6264== Collected : Ir
