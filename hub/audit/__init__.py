@@ -19,8 +19,9 @@ Pure domain logic: no I/O, no faust. See ``docs/audit.md``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from hub.lazyexports import lazy_exports
 
 if TYPE_CHECKING:  # the names as the type checker sees them; at run time, __getattr__ below
     from hub.audit.at import subject_at
@@ -140,17 +141,4 @@ _DEFINED_IN = {
 
 
 if not TYPE_CHECKING:  # hidden from mypy, which would otherwise take any name as defined
-
-    def __getattr__(name: str) -> object:
-        """A public name, imported from its module the first time it is asked for (PEP 562)."""
-        try:
-            module = _DEFINED_IN[name]
-        except KeyError:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # found here directly from now on
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_exports(__name__, _DEFINED_IN, __all__)
