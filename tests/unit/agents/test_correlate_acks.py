@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from faust.events import Event
 from faust.types.tuples import Message
 
 from agents.app import bare_app
@@ -26,6 +25,7 @@ from hub.correlation.service import Outcome
 from hub.errors import BrokerAccessDeniedError
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_worker_keys
+from tests.faustfeed import put_record
 from tests.unit.agents.test_deliver22_delivery import denied
 from tests.unit.ingest.test_batch_ingest import KEYRING, REGISTRY, SETTINGS
 
@@ -65,20 +65,11 @@ class Correlate:
         self.messages: list[Message] = []
 
     async def put(self, offset: int) -> None:
-        message = Message(
-            topic=self.settings.accepted_topic,
-            partition=0,
-            offset=offset,
-            timestamp=1_800_000_000.0,
-            timestamp_type=0,
-            headers={},
-            key=b"k",
-            value=b"v",
-            checksum=None,
-            generation_id=self.app.consumer_generation_id,
+        topic = self.settings.accepted_topic
+        message = await put_record(
+            self.app, self.channel, topic=topic, partition=0, offset=offset, value=b"v"
         )
         self.messages.append(message)
-        await self.channel.put(Event(self.app, b"k", b"v", {}, message))
 
     def acked(self) -> list[int]:
         return [m.offset for m in self.messages if m.acked]

@@ -20,7 +20,6 @@ from typing import Any, cast
 
 import faust
 import pytest
-from faust.events import Event
 from faust.types.tuples import Message
 
 from agents.app import bare_app
@@ -33,6 +32,7 @@ from hub.correlation import Outcome, Outgoing, Result
 from hub.errors import BrokerAccessDeniedError, TransportError
 from hub.ingest import Outbound
 from hub.quarantine import QuarantineRecord
+from tests.faustfeed import put_record
 from tests.unit.ingest.test_batch_ingest import SETTINGS, STORE, TOPIC, VALUES
 from tests.unit.ingest.test_ingest_groups import ACCEPTED, batch, event_ids, ingest_agent
 
@@ -133,20 +133,10 @@ class Feed:
 
     async def put(self, value: bytes) -> None:
         offset = 10 + len(self.messages)
-        message = Message(
-            topic=TOPIC,
-            partition=2,
-            offset=offset,
-            timestamp=1_800_000_000.0,
-            timestamp_type=0,
-            headers={},
-            key=b"k",
-            value=value,
-            checksum=None,
-            generation_id=self.app.consumer_generation_id,  # else faust skips (and acks) it
+        message = await put_record(
+            self.app, self.channel, topic=TOPIC, partition=2, offset=offset, value=value
         )
         self.messages.append(message)
-        await self.channel.put(Event(self.app, b"k", value, {}, message))
 
     def acked(self) -> list[int]:
         return [m.offset for m in self.messages if m.acked]

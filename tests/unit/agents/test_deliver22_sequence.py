@@ -17,7 +17,6 @@ from typing import Any
 
 import faust
 import pytest
-from faust.events import Event
 from faust.types.tuples import Message
 
 from agents.app import bare_app
@@ -27,6 +26,7 @@ from hub.crypto.trust import seal_record
 from hub.errors import TransportError
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_worker_keys
+from tests.faustfeed import put_record
 from tests.unit.ingest.test_batch_ingest import KEYRING, REGISTRY, SETTINGS
 
 pytestmark = pytest.mark.timeout(30)
@@ -77,20 +77,10 @@ class Sequencer:
         place = Place(self.settings.outbox_topic, 0)
         at = datetime(2027, 1, 15, tzinfo=UTC)
         value = seal_record(Kind.ALERTS, at, [b"not an alert"], place, self.keys.internal)
-        message = Message(
-            topic=self.settings.outbox_topic,
-            partition=0,
-            offset=offset,
-            timestamp=1_800_000_000.0,
-            timestamp_type=0,
-            headers={},
-            key=b"k",
-            value=value,
-            checksum=None,
-            generation_id=self.app.consumer_generation_id,
+        message = await put_record(
+            self.app, self.channel, topic=place.topic, partition=0, offset=offset, value=value
         )
         self.messages.append(message)
-        await self.channel.put(Event(self.app, b"k", value, {}, message))
 
     def acked(self) -> list[int]:
         return [m.offset for m in self.messages if m.acked]

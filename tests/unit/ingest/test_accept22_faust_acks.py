@@ -18,12 +18,12 @@ from typing import Any
 
 import faust
 import pytest
-from faust.events import Event
 from faust.types.tuples import Message
 
 from agents.app import bare_app
 from agents.groups import RecordGroups
 from hub.config import Settings
+from tests.faustfeed import put_record
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -44,20 +44,10 @@ class Feed:
         """``count`` records of partition 0 at the next offsets, delivered to the stream."""
         for _ in range(count):
             offset = len(self.messages)
-            message = Message(
-                topic="feed",
-                partition=0,
-                offset=offset,
-                timestamp=0.0,
-                timestamp_type=0,
-                headers={},
-                key=b"k",
-                value=b"v",
-                checksum=None,
-                generation_id=self.app.consumer_generation_id,  # else faust skips (and acks) it
+            message = await put_record(
+                self.app, self.channel, topic="feed", partition=0, offset=offset, value=b"v"
             )
             self.messages.append(message)
-            await self.channel.put(Event(self.app, b"k", b"v", {}, message))
 
     def acked(self) -> list[int]:
         """The offsets faust has acknowledged."""
