@@ -8,6 +8,7 @@ in its own session and stopped by the PID we started, never by name.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import subprocess
 import time
@@ -21,11 +22,41 @@ from hub.process import stop_process
 LOOPBACK = "127.0.0.1"
 
 
+#: Where :func:`free_port` looks first: up to the start of the kernel's ephemeral range.
+LISTEN_PORTS_FROM = 20000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that is free on ``host`` right now."""
+    """A TCP port that is free on ``host`` right now, for a server to bind soon after.
+
+    Taken below the kernel's ephemeral range when it can be: a port from that range (a bind to
+    port 0) can be handed to an outgoing connection before the server binds it, and with many
+    clients connecting at once (workers, brokers and tests in parallel) one was, and the
+    worker's health server failed with "address already in use". A random port from
+    :data:`LISTEN_PORTS_FROM` to the range's start is tried; a bind to port 0 only if none of
+    64 tries is free.
+    """
+    low = ephemeral_start()
+    for _ in range(64 if low > LISTEN_PORTS_FROM else 0):
+        port = random.randrange(LISTEN_PORTS_FROM, low)  # noqa: S311  # not a secret
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def ephemeral_start(source: Path = EPHEMERAL_RANGE) -> int:
+    """The first port of the kernel's ephemeral range (32768 where it cannot be read)."""
+    try:
+        return int(source.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def broker_binary() -> Path:
