@@ -4,6 +4,10 @@ readable on its ``Message`` (``message.acked``)."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from typing import Any
+
 import faust
 from faust.events import Event
 from faust.types.tuples import Message
@@ -34,3 +38,22 @@ async def put_record(
     )
     await channel.put(Event(app, key, value, {}, message))
     return message
+
+
+def run_agent(app: faust.App, name: str, channel: faust.ChannelT[bytes]) -> asyncio.Future[Any]:
+    """The worker's agent ``name`` reading a stream of ``channel``, as a task."""
+    return asyncio.ensure_future(app.agents[name].fun(app.stream(channel)))
+
+
+def close_app(app: faust.App) -> None:
+    """Close the loop of the app's consumer thread, which a test's app never starts."""
+    app.consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
+
+
+async def settle_loop() -> None:
+    """Let the loop run what a finished task left scheduled (an async generator's close,
+    which acknowledges the record faust's acking iterator was on)."""
+    for _ in range(3):  # a full collection can take a second in a loaded test process
+        gc.collect()
+        for _ in range(10):
+            await asyncio.sleep(0)

@@ -12,7 +12,6 @@ its record handling is a stand-in, and faust's own ``Message.acked`` is read.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +24,7 @@ from hub.correlation.service import Outcome
 from hub.errors import BrokerAccessDeniedError
 from hub.policy import PolicyClock
 from hub.runtime import load_correlator, load_worker_keys
-from tests.faustfeed import put_record
+from tests.faustfeed import close_app, put_record, run_agent, settle_loop
 from tests.unit.agents.test_deliver22_delivery import denied
 from tests.unit.ingest.test_batch_ingest import KEYRING, REGISTRY, SETTINGS
 
@@ -75,19 +74,10 @@ class Correlate:
         return [m.offset for m in self.messages if m.acked]
 
     def start(self) -> asyncio.Future[None]:
-        agent = self.app.agents["correlate"]
-        return asyncio.ensure_future(agent.fun(self.app.stream(self.channel)))
+        return run_agent(self.app, "correlate", self.channel)
 
     def close(self) -> None:
-        self.app.consumer._thread.thread_loop.close()
-
-
-async def _settle_loop() -> None:
-    """Let the loop run what a finished task left scheduled (an async generator's close)."""
-    for _ in range(3):  # a full collection can take a second in a loaded test process
-        gc.collect()
-        for _ in range(10):
-            await asyncio.sleep(0)
+        close_app(self.app)
 
 
 async def _processed() -> Outcome:
@@ -134,7 +124,7 @@ async def test_a_record_whose_quarantine_is_refused_is_not_acknowledged(
     await correlate.put(10)
     (outcome,) = await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), SETTLE_S)
     assert isinstance(outcome, BrokerAccessDeniedError)  # the agent stops on it, loudly
-    await _settle_loop()
+    await settle_loop()
     assert correlate.quarantined == [10]
     assert correlate.acked() == []  # read again once the agent or the worker restarts
 
@@ -155,6 +145,6 @@ async def test_a_record_cancelled_mid_handling_is_not_acknowledged(
     await asyncio.wait_for(started.wait(), SETTLE_S)
     task.cancel()  # the worker stops, or the agent is restarted, meanwhile
     await asyncio.gather(task, return_exceptions=True)
-    await _settle_loop()
+    await settle_loop()
     assert correlate.handled == [10]
     assert correlate.acked() == []

@@ -26,7 +26,7 @@ from hub.crypto.trust import seal_record
 from hub.errors import TransportError
 from hub.quarantine import QuarantineRecord
 from hub.runtime import load_worker_keys
-from tests.faustfeed import put_record
+from tests.faustfeed import close_app, put_record, run_agent
 from tests.unit.ingest.test_batch_ingest import KEYRING, REGISTRY, SETTINGS
 
 pytestmark = pytest.mark.timeout(30)
@@ -90,14 +90,13 @@ class Sequencer:
 def sequencer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sequencer]:
     made = Sequencer(monkeypatch)
     yield made
-    made.app.consumer._thread.thread_loop.close()
+    close_app(made.app)
 
 
 async def test_a_quarantined_outbox_record_is_acked_only_once_its_quarantine_is_delivered(
     sequencer: Sequencer,
 ) -> None:
-    agent = sequencer.app.agents["sequence"]
-    task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+    task = run_agent(sequencer.app, "sequence", sequencer.channel)
     try:
         await sequencer.put(10)
         await sequencer.put(11)  # faust acks a record when its agent asks for the next one

@@ -15,12 +15,12 @@ again; these tests read faust's own ``Message.acked`` on a real faust stream.
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import pytest
 
 from hub.errors import BrokerAccessDeniedError
+from tests.faustfeed import close_app, run_agent, settle_loop
 from tests.unit.agents.test_deliver22_delivery import denied
 from tests.unit.agents.test_deliver22_sequence import SETTLE_S, Sequencer
 
@@ -42,32 +42,23 @@ class Unanswered(Sequencer):
         return asyncio.get_running_loop().create_future()  # never settled
 
 
-async def _settle_loop() -> None:
-    """Let the loop run what a finished task left scheduled (an async generator's close)."""
-    for _ in range(3):  # a full collection can take a second in a loaded test process
-        gc.collect()
-        for _ in range(10):
-            await asyncio.sleep(0)
-
-
 async def test_a_sequencer_cancelled_while_waiting_for_a_delivery_acknowledges_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sequencer = Unanswered(monkeypatch)
     try:
-        agent = sequencer.app.agents["sequence"]
-        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        task = run_agent(sequencer.app, "sequence", sequencer.channel)
         await sequencer.put(10)
         await asyncio.wait_for(sequencer.waiting.wait(), SETTLE_S)
-        await _settle_loop()
+        await settle_loop()
         assert sequencer.acked() == []  # waiting for the delivery: not acknowledged yet
         task.cancel()  # the worker stops (or the agent is restarted) meanwhile
         await asyncio.gather(task, return_exceptions=True)
-        await _settle_loop()
+        await settle_loop()
         assert sequencer.delivered == []
         assert sequencer.acked() == []  # read again after the restart, not committed
     finally:
-        sequencer.app.consumer._thread.thread_loop.close()
+        close_app(sequencer.app)
 
 
 async def test_the_check_sees_an_acknowledgement(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,17 +66,16 @@ async def test_the_check_sees_an_acknowledgement(monkeypatch: pytest.MonkeyPatch
     quarantine was delivered (so the test above can fail for the right reason)."""
     sequencer = Sequencer(monkeypatch)
     try:
-        agent = sequencer.app.agents["sequence"]
-        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        task = run_agent(sequencer.app, "sequence", sequencer.channel)
         await sequencer.put(10)
         await sequencer.put(11)
         await asyncio.wait_for(sequencer.both_delivered.wait(), SETTLE_S)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await _settle_loop()
+        await settle_loop()
         assert 10 in sequencer.acked()
     finally:
-        sequencer.app.consumer._thread.thread_loop.close()
+        close_app(sequencer.app)
 
 
 class Refused(Sequencer):
@@ -103,13 +93,12 @@ async def test_a_sequencer_whose_quarantine_is_refused_acknowledges_nothing(
 ) -> None:
     sequencer = Refused(monkeypatch)
     try:
-        agent = sequencer.app.agents["sequence"]
-        task = asyncio.ensure_future(agent.fun(sequencer.app.stream(sequencer.channel)))
+        task = run_agent(sequencer.app, "sequence", sequencer.channel)
         await sequencer.put(10)
         (outcome,) = await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), SETTLE_S)
         assert isinstance(outcome, BrokerAccessDeniedError)  # the agent crashed, as documented
-        await _settle_loop()
+        await settle_loop()
         assert len(sequencer.queued) == 1
         assert sequencer.acked() == []  # read again once the agent or worker restarts
     finally:
-        sequencer.app.consumer._thread.thread_loop.close()
+        close_app(sequencer.app)
