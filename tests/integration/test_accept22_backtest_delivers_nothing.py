@@ -25,9 +25,10 @@ from hub.crypto import Keyring
 from hub.crypto.batchrecord import is_batch_record
 from hub.registry import load_registry
 from hub.topics import plan_topics
-from hub.transport import create_topics, kafka_endpoint, new_producer
+from hub.transport import create_topics, kafka_endpoint
 from hub.transport.clients import new_admin
 from hub.transport.kafka import KafkaTransport
+from tests.integration.test_backtest_topics import publish
 from tests.recent import MONTHS_BACK, month_start, police_head
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -38,18 +39,7 @@ async def send_month(settings: Settings, path: Path) -> int:
     feed`` (batch records of up to 256 events, one signature each); how many events were sent."""
     [records] = police_file(Sealer(settings, Keyring.open(settings.keys_dir)), path, partners=True)
     assert any(is_batch_record(m.value) for _, m in records)
-    producer = new_producer(kafka_endpoint(settings), acks="all")
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(
-                settings.feed_topic(agency), m.value, key=m.key, headers=list(m.headers)
-            )
-            for agency, m in records
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
+    await publish(settings, records, batches=False)  # each record as sealed, with its headers
     return sum(len(events_of(m)) for _, m in records)
 
 
